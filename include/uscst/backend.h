@@ -1,0 +1,50 @@
+/*
+ * Backend API: how the SCSI emulation reaches storage.
+ *
+ * A backend (vdisk_fileio, vdisk_nullio, ...) knows nothing of transports.
+ * I/O is asynchronous: submit() queues the request and io->done() is called
+ * later on the same reactor thread that submitted it (a backend may also
+ * call done() before submit() returns, e.g. nullio; callers must allow it).
+ */
+#ifndef USCST_BACKEND_H
+#define USCST_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct uscst_device;
+
+enum uscst_io_op {
+	USCST_IO_READ,
+	USCST_IO_WRITE,
+	USCST_IO_FLUSH,	       /* offset/len ignored: make everything written durable */
+	USCST_IO_DISCARD,      /* deallocate [offset, offset+len); reads return zeros after */
+	USCST_IO_WRITE_ZEROES, /* write zeros to [offset, offset+len) */
+};
+
+struct uscst_io {
+	enum uscst_io_op op;
+	uint64_t offset; /* bytes */
+	uint64_t len;	 /* bytes */
+	void *buf;	 /* READ/WRITE buffer, at least len bytes */
+	bool fua;	 /* WRITE: durable before completion */
+	int64_t result;	 /* set before done(): bytes transferred, or -errno */
+	void (*done)(struct uscst_io *io);
+	void *priv; /* owner's cookie */
+};
+
+struct uscst_backend_ops {
+	const char *name; /* SCST handler name: "vdisk_fileio", "vdisk_nullio" */
+	/* Opens storage; reads dev->filename etc.; sets dev->size if the device
+	 * has none configured. Returns 0 or -errno (message logged). */
+	int (*open)(struct uscst_device *dev);
+	void (*close)(struct uscst_device *dev);
+	void (*submit)(struct uscst_device *dev, struct uscst_io *io);
+	/* True if DISCARD really deallocates (thin provisioning possible). */
+	bool supports_discard;
+};
+
+const struct uscst_backend_ops *uscst_backend_find(const char *handler_name);
+
+#endif

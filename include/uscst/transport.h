@@ -1,0 +1,126 @@
+/*
+ * Transport API: everything a target driver (iSCSI today) needs from the
+ * core.  A transport knows nothing of storage.
+ *
+ * Life of a command, all on the session's reactor thread:
+ *   uscst_cmd_init()     transport fills cdb, lun, tag, exp_len, directions
+ *   uscst_cmd_decode()   core: how many Data-Out bytes the CDB asks for
+ *                        (cmd->out_len); never fails
+ *   ...transport receives min(exp_len, out_len) bytes into cmd->out_buf
+ *      (it must still drain anything else the initiator sends)...
+ *   uscst_cmd_execute()  core: checks (LUN, UA, reservations, opcode) and
+ *                        runs the command; calls cmd->done(cmd) exactly once,
+ *                        possibly before returning
+ *   ...transport sends cmd->in_buf[0..in_len) clipped to exp_len, status,
+ *      sense and residuals...
+ *   uscst_cmd_release()  frees data buffers
+ */
+#ifndef USCST_TRANSPORT_H
+#define USCST_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uscst/backend.h>
+
+#define USCST_MAX_CDB 32
+#define USCST_SENSE_MAX 96
+
+struct uscst_target;
+struct uscst_session;
+struct uscst_lun;
+struct scsi_opcode_desc;
+
+enum uscst_task_attr {
+	USCST_TASK_SIMPLE = 0,
+	USCST_TASK_ORDERED = 1,
+	USCST_TASK_HEAD_OF_QUEUE = 2,
+	USCST_TASK_ACA = 4,
+};
+
+struct uscst_cmd {
+	/* --- filled by the transport before decode --- */
+	struct uscst_session *sess;
+	uint64_t lun; /* LUN number (already decoded from the 8-byte format) */
+	uint8_t cdb[USCST_MAX_CDB];
+	uint16_t cdb_len;
+	uint8_t task_attr;
+	uint64_t tag;
+	uint32_t exp_len;     /* initiator's Expected Data Transfer Length */
+	bool exp_read;	      /* initiator expects Data-In  (R bit) */
+	bool exp_write;	      /* initiator sends Data-Out (W bit) */
+	void (*done)(struct uscst_cmd *cmd);
+	void *transport_priv;
+
+	/* --- set by decode --- */
+	const struct scsi_opcode_desc *op; /* NULL: unsupported opcode */
+	struct uscst_lun *lun_ent;	   /* NULL: LUN not mapped for this session */
+	struct uscst_device *dev;	   /* lun_ent->dev or NULL */
+	uint32_t out_len;		   /* Data-Out bytes the CDB asks for */
+
+	/* --- data buffers --- */
+	uint8_t *out_buf;     /* Data-Out as received (owned by the core, see cmd_alloc_out) */
+	uint32_t out_buf_len; /* valid bytes in out_buf: min(exp_len, out_len) */
+	uint8_t *in_buf;      /* Data-In produced by the command */
+	uint32_t in_len;      /* valid bytes in in_buf (before clipping to exp_len) */
+	uint32_t in_cap;
+
+	/* --- result --- */
+	uint8_t status; /* SAM status */
+	uint8_t sense_len;
+	uint8_t sense[USCST_SENSE_MAX];
+	bool aborted; /* set by task management: result will be discarded */
+
+	/* --- private to the command's handler while it runs --- */
+	struct uscst_io io;
+	void *hctx;	  /* handler context (freed by the handler) */
+	uint64_t hstate[4];
+};
+
+/* Sessions (I_T nexus). */
+struct uscst_target *uscst_target_find(const char *name);
+/* Calls fn for every enabled target, in configuration order. */
+void uscst_target_foreach(void (*fn)(struct uscst_target *tgt, void *arg), void *arg);
+const char *uscst_target_name(const struct uscst_target *tgt);
+uint16_t uscst_target_rel_port_id(const struct uscst_target *tgt);
+/* Target attribute value (e.g. "MaxBurstLength"), or NULL when not set. */
+const char *uscst_target_attr(const struct uscst_target *tgt, const char *name);
+/* Whether this initiator may see the target at all (for SendTargets). */
+bool uscst_target_allows(const struct uscst_target *tgt, const char *initiator_name);
+
+/* transport_id is the SPC TransportID's text: for iSCSI "iqn...,i,0x<isid hex>". */
+struct uscst_session *uscst_session_create(struct uscst_target *tgt, const char *initiator_name,
+					   const char *initiator_port_name);
+/* I_T nexus loss: drops SPC-2 reservations, sets UAs on other nexuses as SPC wants. */
+void uscst_session_destroy(struct uscst_session *sess);
+
+/* Commands. */
+void uscst_cmd_init(struct uscst_cmd *cmd, struct uscst_session *sess);
+void uscst_cmd_decode(struct uscst_cmd *cmd);
+/* Data-Out buffer of len bytes (zeroed); transport fills it. NULL on ENOMEM. */
+uint8_t *uscst_cmd_alloc_out(struct uscst_cmd *cmd, uint32_t len);
+void uscst_cmd_execute(struct uscst_cmd *cmd);
+void uscst_cmd_release(struct uscst_cmd *cmd);
+/* Completes a command that was never executed with status BUSY / TASK SET FULL etc. */
+void uscst_cmd_complete_status(struct uscst_cmd *cmd, uint8_t status);
+
+/* Task management side effects in the core (the transport aborts its own
+ * commands).  Return a TMF response code (RFC 7143 10.6.1). */
+enum uscst_tmf_fn {
+	USCST_TMF_ABORT_TASK = 1,
+	USCST_TMF_ABORT_TASK_SET = 2,
+	USCST_TMF_CLEAR_ACA = 3,
+	USCST_TMF_CLEAR_TASK_SET = 4,
+	USCST_TMF_LUN_RESET = 5,
+	USCST_TMF_TARGET_WARM_RESET = 6,
+	USCST_TMF_TARGET_COLD_RESET = 7,
+};
+/* Runs the core part of a LUN / target reset (reservations, UAs, mode pages).
+ * Returns true if the LUN exists for this session. */
+bool uscst_tmf_lun_reset(struct uscst_session *sess, uint64_t lun);
+void uscst_tmf_target_reset(struct uscst_session *sess, bool cold);
+/* Tasks aborted by another I_T nexus (CLEAR TASK SET / PREEMPT AND ABORT)
+ * get a UA on the nexus that owned them. */
+bool uscst_lun_exists(struct uscst_session *sess, uint64_t lun);
+
+#endif

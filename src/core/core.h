@@ -1,0 +1,149 @@
+/*
+ * The SCSI target middle level: devices, LUN maps, targets, sessions.
+ *
+ * Configuration objects are created at start-up (and, later, by the control
+ * socket) and are read-mostly on the data path.  State that changes with
+ * commands from several I_T nexuses (reservations, PR, mode pages) sits
+ * behind dev->lock; unit attentions sit behind the session's ua_lock.
+ */
+#ifndef USCST_CORE_H
+#define USCST_CORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uscst/backend.h>
+#include <uscst/transport.h>
+
+#include "lib/list.h"
+
+#define USCST_NAME_MAX 224 /* iSCSI names are at most 223 bytes */
+
+struct pr_state; /* core/pr.h */
+
+enum uscst_dev_type {
+	USCST_TYPE_DISK = 0x00,
+	USCST_TYPE_TAPE = 0x01,
+	USCST_TYPE_CDROM = 0x05,
+	USCST_TYPE_CHANGER = 0x08,
+};
+
+struct uscst_device {
+	struct list_head node; /* global device list */
+	char name[64];
+	const struct uscst_backend_ops *backend;
+	enum uscst_dev_type type;
+	char *filename;
+	uint64_t size;	     /* bytes; multiple of block_size */
+	uint32_t block_size; /* 512 or 4096 */
+	uint8_t block_shift;
+	uint64_t nblocks;
+	bool read_only;
+	bool write_through; /* WCE=0 */
+	bool nv_cache;
+	bool thin_provisioned;
+	bool removable;
+	bool rotational;
+	char t10_vend_id[9];  /* 8 chars, space padded when reported */
+	char t10_prod_id[17]; /* 16 chars */
+	char prod_rev[5];     /* 4 chars */
+	char t10_dev_id[64];
+	char usn[64];
+	uint64_t naa_id; /* NAA-6 low 64 bits, derived from the name unless set */
+	int fd;
+	void *backend_priv;
+	atomic_int refs;
+
+	pthread_mutex_t lock; /* protects everything below */
+	struct pr_state *pr;
+	struct uscst_session *spc2_holder; /* RESERVE(6/10) holder, NULL if none */
+	/* Mode page state (changeable by MODE SELECT; shared by all nexuses). */
+	bool wce;	/* caching page: write cache enabled */
+	bool d_sense;	/* control page: descriptor sense */
+	bool swp;	/* control page: software write protect */
+	bool prevent_removal;
+	bool medium_present;
+};
+
+struct uscst_lun {
+	uint64_t lun;
+	struct uscst_device *dev;
+	bool read_only; /* this LUN mapping is read-only */
+};
+
+#define USCST_MAX_LUNS 256
+
+struct uscst_lun_map {
+	unsigned count;
+	struct uscst_lun luns[USCST_MAX_LUNS]; /* sorted by lun number */
+};
+
+struct uscst_attr {
+	struct list_head node;
+	char *name;
+	char *value;
+};
+
+struct uscst_target {
+	struct list_head node;
+	char name[USCST_NAME_MAX];
+	char driver[32]; /* "iscsi" */
+	uint16_t rel_tgt_id;
+	bool enabled;
+	struct list_head attrs; /* uscst_attr: transport attributes (MaxBurstLength ...) */
+	struct uscst_lun_map *luns; /* default LUN map */
+};
+
+struct uscst_ua {
+	struct list_head node;
+	uint64_t lun;
+	uint8_t asc, ascq;
+};
+
+struct uscst_session {
+	struct list_head node;	   /* global session list */
+	struct uscst_target *tgt;
+	char initiator_name[USCST_NAME_MAX];
+	char initiator_port[USCST_NAME_MAX + 32]; /* "iqn...,i,0x<isid>" */
+	uint64_t id;
+	const struct uscst_lun_map *luns;
+	pthread_mutex_t ua_lock;
+	atomic_int ua_count;
+	struct list_head uas;
+};
+
+/* Devices. */
+struct uscst_device *uscst_device_create(const char *handler, const char *name, char *err,
+					 size_t errlen);
+/* Sets a configuration attribute before open; false with a message if unknown/bad. */
+bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const char *value,
+			   char *err, size_t errlen);
+int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen);
+struct uscst_device *uscst_device_find(const char *name);
+void uscst_device_foreach(void (*fn)(struct uscst_device *dev, void *arg), void *arg);
+
+/* Targets and LUN maps. */
+struct uscst_target *uscst_target_create(const char *driver, const char *name, char *err,
+					 size_t errlen);
+bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const char *value,
+			   char *err, size_t errlen);
+bool uscst_target_add_lun(struct uscst_target *tgt, uint64_t lun, struct uscst_device *dev,
+			  bool read_only, char *err, size_t errlen);
+struct uscst_lun *uscst_session_lun(struct uscst_session *sess, uint64_t lun);
+void uscst_session_foreach(void (*fn)(struct uscst_session *s, void *arg), void *arg);
+
+/* Unit attentions (SAM-5 / SPC-4 5.14). */
+void ua_establish(struct uscst_session *sess, uint64_t lun, uint8_t asc, uint8_t ascq);
+/* Every nexus that sees dev, except `except` (may be NULL). */
+void ua_establish_dev(struct uscst_device *dev, struct uscst_session *except, uint8_t asc,
+		      uint8_t ascq);
+/* Removes and returns the oldest UA for (sess, lun); false if none. */
+bool ua_take(struct uscst_session *sess, uint64_t lun, uint8_t *asc, uint8_t *ascq);
+void ua_clear_session(struct uscst_session *sess);
+
+/* Global lock for configuration lists and the session list (slow path only). */
+extern pthread_mutex_t uscst_config_lock;
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * SCSI command-set emulation: shared definitions for spc*.c, sbc*.c, pr*.c.
+ *
+ * Handler contract: a handler `void h(struct uscst_cmd *cmd)` is called by
+ * the dispatcher (scsi/dispatch.c) after the generic checks (LUN mapped,
+ * unit attention, reservation conflict, write protect).  It must finish by
+ * calling scsi_cmd_done(cmd) exactly once, either before returning or from
+ * a backend completion.  Before that it sets cmd->status (GOOD is the
+ * default), sense (through the helpers below) and Data-In (scsi_alloc_in).
+ * Data-Out, if the CDB has any, is in cmd->out_buf[0..out_buf_len); it may be
+ * shorter than cmd->out_len when the initiator sent less (iSCSI residuals).
+ */
+#ifndef USCST_SCSI_H
+#define USCST_SCSI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "lib/byteorder.h"
+
+/* SAM status codes. */
+#define SAM_STAT_GOOD 0x00
+#define SAM_STAT_CHECK_CONDITION 0x02
+#define SAM_STAT_CONDITION_MET 0x04
+#define SAM_STAT_BUSY 0x08
+#define SAM_STAT_RESERVATION_CONFLICT 0x18
+#define SAM_STAT_TASK_SET_FULL 0x28
+#define SAM_STAT_ACA_ACTIVE 0x30
+#define SAM_STAT_TASK_ABORTED 0x40
+
+/* Sense keys. */
+#define SK_NO_SENSE 0x0
+#define SK_RECOVERED_ERROR 0x1
+#define SK_NOT_READY 0x2
+#define SK_MEDIUM_ERROR 0x3
+#define SK_HARDWARE_ERROR 0x4
+#define SK_ILLEGAL_REQUEST 0x5
+#define SK_UNIT_ATTENTION 0x6
+#define SK_DATA_PROTECT 0x7
+#define SK_BLANK_CHECK 0x8
+#define SK_COPY_ABORTED 0xa
+#define SK_ABORTED_COMMAND 0xb
+#define SK_MISCOMPARE 0xe
+
+/* Additional sense codes (ASC, ASCQ) used across the emulation. */
+#define ASC_NO_ADDITIONAL_SENSE 0x00, 0x00
+#define ASC_LUN_NOT_READY_MANUAL_INTERVENTION 0x04, 0x03
+#define ASC_WRITE_ERROR 0x0c, 0x00
+#define ASC_UNRECOVERED_READ_ERROR 0x11, 0x00
+#define ASC_MISCOMPARE_DURING_VERIFY 0x1d, 0x00
+#define ASC_PARAMETER_LIST_LENGTH_ERROR 0x1a, 0x00
+#define ASC_INVALID_OPCODE 0x20, 0x00
+#define ASC_LBA_OUT_OF_RANGE 0x21, 0x00
+#define ASC_INVALID_FIELD_IN_CDB 0x24, 0x00
+#define ASC_LUN_NOT_SUPPORTED 0x25, 0x00
+#define ASC_INVALID_FIELD_IN_PARAM_LIST 0x26, 0x00
+#define ASC_INVALID_RELEASE_OF_PR 0x26, 0x04
+#define ASC_WRITE_PROTECTED 0x27, 0x00
+#define ASC_POWER_ON_RESET 0x29, 0x00
+#define ASC_POWER_ON_OCCURRED 0x29, 0x01
+#define ASC_BUS_RESET_OCCURRED 0x29, 0x02
+#define ASC_BUS_DEVICE_RESET 0x29, 0x03 /* LUN reset / target reset function */
+#define ASC_I_T_NEXUS_LOSS 0x29, 0x07
+#define ASC_MODE_PARAMETERS_CHANGED 0x2a, 0x01
+#define ASC_RESERVATIONS_PREEMPTED 0x2a, 0x03
+#define ASC_RESERVATIONS_RELEASED 0x2a, 0x04
+#define ASC_REGISTRATIONS_PREEMPTED 0x2a, 0x05
+#define ASC_CAPACITY_DATA_CHANGED 0x2a, 0x09
+#define ASC_COMMANDS_CLEARED_BY_ANOTHER_INITIATOR 0x2f, 0x00
+#define ASC_SAVING_PARAMS_UNSUP 0x39, 0x00
+#define ASC_MEDIUM_NOT_PRESENT 0x3a, 0x00
+#define ASC_REPORTED_LUNS_DATA_CHANGED 0x3f, 0x0e
+#define ASC_INTERNAL_TARGET_FAILURE 0x44, 0x00
+#define ASC_INVALID_MESSAGE_ERROR 0x49, 0x00
+#define ASC_MEDIUM_REMOVAL_PREVENTED 0x53, 0x02
+#define ASC_INSUFFICIENT_RESOURCES 0x55, 0x03
+#define ASC_INVALID_FIELD_IN_IU 0x0e, 0x03
+
+/* Opcode flags. */
+#define OPF_WRITES_MEDIUM 0x0001 /* refused with DATA PROTECT on read-only LUNs */
+#define OPF_NO_UA 0x0002	 /* runs even with a pending unit attention */
+#define OPF_ANY_LUN 0x0004	 /* runs on an unmapped LUN (INQUIRY, REPORT LUNS, REQUEST SENSE) */
+#define OPF_NEEDS_MEDIUM 0x0008	 /* NOT READY / MEDIUM NOT PRESENT without medium */
+
+struct scsi_opcode_desc {
+	uint8_t opcode;
+	bool has_sa; /* service action in byte 1 (bits 4..0) of the CDB */
+	uint16_t sa;
+	uint8_t cdb_len;
+	uint16_t flags;
+	const char *name;
+	/* Bytes of Data-Out the CDB asks for; NULL: none. */
+	uint32_t (*out_len)(const struct uscst_cmd *cmd);
+	void (*exec)(struct uscst_cmd *cmd);
+	/* CDB USAGE DATA for REPORT SUPPORTED OPERATION CODES (cdb_len bytes). */
+	uint8_t usage[16];
+};
+
+/* The table for direct-access block devices (SBC-4 + SPC-5), opcodes.c. */
+extern const struct scsi_opcode_desc scsi_disk_opcodes[];
+extern const unsigned scsi_disk_opcodes_count;
+const struct scsi_opcode_desc *scsi_lookup_opcode(const struct uscst_device *dev,
+						  const uint8_t *cdb);
+
+/* --- completion and sense (sense.c) --- */
+void scsi_cmd_done(struct uscst_cmd *cmd);
+/* CHECK CONDITION with fixed or descriptor sense, following the device's D_SENSE. */
+void scsi_check_condition(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq);
+/* As above, with the INFORMATION field (e.g. the miscompare offset) set and valid. */
+void scsi_check_condition_info(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq,
+			       uint64_t info);
+/* ILLEGAL REQUEST, INVALID FIELD IN CDB / PARAMETER LIST with the sense-key
+ * specific field pointer (byte, bit; bit < 0 means no bit pointer). */
+void scsi_invalid_field_cdb(struct uscst_cmd *cmd, unsigned byte, int bit);
+void scsi_invalid_field_param(struct uscst_cmd *cmd, unsigned byte, int bit);
+/* Builds sense data into buf (>= 18 bytes fixed / >= 20 descriptor); returns length. */
+unsigned scsi_build_sense(uint8_t *buf, bool descriptor, uint8_t key, uint8_t asc, uint8_t ascq,
+			  bool info_valid, uint64_t info);
+static inline void scsi_fail(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	scsi_check_condition(cmd, key, asc, ascq);
+	scsi_cmd_done(cmd);
+}
+
+/* --- data buffers (cmd.c) --- */
+/* Zeroed Data-In buffer of len bytes; sets cmd->in_len = len. NULL on ENOMEM. */
+uint8_t *scsi_alloc_in(struct uscst_cmd *cmd, uint32_t len);
+/* Clips Data-In to the CDB's ALLOCATION LENGTH. */
+static inline void scsi_clip_in(struct uscst_cmd *cmd, uint32_t alloc_len)
+{
+	if (cmd->in_len > alloc_len)
+		cmd->in_len = alloc_len;
+}
+
+/* --- backend I/O for handlers (cmd.c) --- */
+/* Submits cmd->io with the given parameters; cb(cmd) runs on completion
+ * with cmd->io.result set. */
+void scsi_submit_io(struct uscst_cmd *cmd, enum uscst_io_op op, uint64_t offset, uint64_t len,
+		    void *buf, bool fua, void (*cb)(struct uscst_cmd *cmd));
+
+/* --- handlers --- */
+/* spc.c, spc_inquiry.c, spc_mode.c, spc_rsoc.c */
+void spc_inquiry(struct uscst_cmd *cmd);
+void spc_report_luns(struct uscst_cmd *cmd);
+void spc_test_unit_ready(struct uscst_cmd *cmd);
+void spc_request_sense(struct uscst_cmd *cmd);
+void spc_mode_sense(struct uscst_cmd *cmd);  /* 6 and 10 */
+void spc_mode_select(struct uscst_cmd *cmd); /* 6 and 10 */
+void spc_report_supported_opcodes(struct uscst_cmd *cmd);
+void spc_report_supported_tmfs(struct uscst_cmd *cmd);
+void spc_send_diagnostic(struct uscst_cmd *cmd);
+/* spc_reserve.c, pr_in.c, pr_out.c */
+void spc_reserve(struct uscst_cmd *cmd); /* 6 and 10 */
+void spc_release(struct uscst_cmd *cmd); /* 6 and 10 */
+void spc_pr_in(struct uscst_cmd *cmd);
+void spc_pr_out(struct uscst_cmd *cmd);
+/* Reservation conflict check, called by the dispatcher with dev->lock NOT
+ * held; true if the command must end with RESERVATION CONFLICT. */
+bool scsi_reservation_conflict(struct uscst_cmd *cmd);
+/* I_T nexus loss and resets (called from core). */
+void scsi_reservations_nexus_lost(struct uscst_device *dev, struct uscst_session *sess);
+void scsi_reservations_reset(struct uscst_device *dev); /* LUN / target reset */
+
+/* sbc_rw.c, sbc_verify.c, sbc_capacity.c, sbc_misc.c, sbc_write_same.c,
+ * sbc_unmap.c, sbc_caw.c */
+void sbc_read(struct uscst_cmd *cmd);	/* READ 6/10/12/16 */
+void sbc_write(struct uscst_cmd *cmd);	/* WRITE 6/10/12/16 */
+void sbc_verify(struct uscst_cmd *cmd); /* VERIFY 10/12/16 */
+void sbc_write_verify(struct uscst_cmd *cmd);
+void sbc_read_capacity10(struct uscst_cmd *cmd);
+void sbc_read_capacity16(struct uscst_cmd *cmd);
+void sbc_get_lba_status(struct uscst_cmd *cmd);
+void sbc_prefetch(struct uscst_cmd *cmd);
+void sbc_sync_cache(struct uscst_cmd *cmd);
+void sbc_write_same(struct uscst_cmd *cmd);
+void sbc_unmap(struct uscst_cmd *cmd);
+void sbc_compare_and_write(struct uscst_cmd *cmd);
+void sbc_orwrite(struct uscst_cmd *cmd);
+void sbc_start_stop_unit(struct uscst_cmd *cmd);
+void sbc_prevent_allow(struct uscst_cmd *cmd);
+
+/* CDB field decoding shared by handlers and the opcode table (cdb.c). */
+struct sbc_rw_fields {
+	uint64_t lba;
+	uint32_t blocks;
+	uint8_t flags; /* byte 1 of the CDB (RDPROTECT/WRPROTECT, DPO, FUA, BYTCHK) */
+	uint8_t group;
+};
+/* Decodes LBA / TRANSFER LENGTH of READ/WRITE/VERIFY/WRITE AND VERIFY/
+ * PRE-FETCH/WRITE SAME/ORWRITE/COMPARE AND WRITE CDBs by opcode. false if the
+ * opcode has no such fields. READ(6)/WRITE(6) length 0 means 256 blocks. */
+bool sbc_decode_rw(const uint8_t *cdb, struct sbc_rw_fields *f);
+/* Whether [lba, lba+blocks) lies inside the medium. */
+static inline bool sbc_lba_in_range(const struct uscst_device *dev, uint64_t lba, uint64_t blocks)
+{
+	return lba <= dev->nblocks && blocks <= dev->nblocks - lba;
+}
+
+#endif
