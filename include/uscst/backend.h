@@ -21,6 +21,7 @@ enum uscst_io_op {
 	USCST_IO_FLUSH,	       /* offset/len ignored: make everything written durable */
 	USCST_IO_DISCARD,      /* deallocate [offset, offset+len); reads return zeros after */
 	USCST_IO_WRITE_ZEROES, /* write zeros to [offset, offset+len) */
+	USCST_IO_PREFETCH,     /* read [offset, offset+len) into the cache, no data */
 };
 
 struct uscst_io {
@@ -41,6 +42,11 @@ struct uscst_backend_ops {
 	int (*open)(struct uscst_device *dev);
 	void (*close)(struct uscst_device *dev);
 	void (*submit)(struct uscst_device *dev, struct uscst_io *io);
+	/* Provisioning status (GET LBA STATUS), synchronous: from offset, the
+	 * length of the run that is all mapped or all unmapped.  NULL: always
+	 * mapped.  Returns 0 or -errno. */
+	int (*lba_status)(struct uscst_device *dev, uint64_t offset, uint64_t *run_len,
+			  bool *mapped);
 	/* True if DISCARD really deallocates (thin provisioning possible). */
 	bool supports_discard;
 };

@@ -73,6 +73,7 @@ struct uscst_cmd {
 
 	/* --- private to the command's handler while it runs --- */
 	struct uscst_io io;
+	void (*io_cb)(struct uscst_cmd *cmd); /* see scsi_submit_io() */
 	void *hctx;	  /* handler context (freed by the handler) */
 	uint64_t hstate[4];
 };

@@ -58,7 +58,7 @@ struct uscst_device {
 
 	pthread_mutex_t lock; /* protects everything below */
 	struct pr_state *pr;
-	struct uscst_session *spc2_holder; /* RESERVE(6/10) holder, NULL if none */
+	uint64_t spc2_holder; /* RESERVE(6/10) holder's session id, 0 if none */
 	/* Mode page state (changeable by MODE SELECT; shared by all nexuses). */
 	bool wce;	/* caching page: write cache enabled */
 	bool d_sense;	/* control page: descriptor sense */

@@ -102,6 +102,8 @@ extern const struct scsi_opcode_desc scsi_disk_opcodes[];
 extern const unsigned scsi_disk_opcodes_count;
 const struct scsi_opcode_desc *scsi_lookup_opcode(const struct uscst_device *dev,
 						  const uint8_t *cdb);
+/* True if the opcode exists but is qualified by a service action. */
+bool scsi_opcode_has_service_actions(const uint8_t *cdb);
 
 /* --- completion and sense (sense.c) --- */
 void scsi_cmd_done(struct uscst_cmd *cmd);

@@ -1,0 +1,71 @@
+/* Command buffers and backend submission on behalf of handlers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "scsi/scsi.h"
+
+void uscst_cmd_init(struct uscst_cmd *cmd, struct uscst_session *sess)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->sess = sess;
+	cmd->status = SAM_STAT_GOOD;
+}
+
+uint8_t *uscst_cmd_alloc_out(struct uscst_cmd *cmd, uint32_t len)
+{
+	free(cmd->out_buf);
+	/* At least one byte so that a zero-length buffer is still a valid pointer. */
+	cmd->out_buf = calloc(1, len ? len : 1);
+	cmd->out_buf_len = cmd->out_buf ? len : 0;
+	return cmd->out_buf;
+}
+
+uint8_t *scsi_alloc_in(struct uscst_cmd *cmd, uint32_t len)
+{
+	if (cmd->in_buf && cmd->in_cap >= len) {
+		memset(cmd->in_buf, 0, len);
+	} else {
+		free(cmd->in_buf);
+		cmd->in_buf = calloc(1, len ? len : 1);
+		cmd->in_cap = cmd->in_buf ? len : 0;
+	}
+	cmd->in_len = cmd->in_buf ? len : 0;
+	return cmd->in_buf;
+}
+
+void uscst_cmd_release(struct uscst_cmd *cmd)
+{
+	free(cmd->out_buf);
+	free(cmd->in_buf);
+	cmd->out_buf = cmd->in_buf = NULL;
+	cmd->out_buf_len = cmd->in_len = cmd->in_cap = 0;
+}
+
+void uscst_cmd_complete_status(struct uscst_cmd *cmd, uint8_t status)
+{
+	cmd->status = status;
+	cmd->sense_len = 0;
+	scsi_cmd_done(cmd);
+}
+
+static void io_done(struct uscst_io *io)
+{
+	struct uscst_cmd *cmd = io->priv;
+	cmd->io_cb(cmd);
+}
+
+void scsi_submit_io(struct uscst_cmd *cmd, enum uscst_io_op op, uint64_t offset, uint64_t len,
+		    void *buf, bool fua, void (*cb)(struct uscst_cmd *cmd))
+{
+	struct uscst_io *io = &cmd->io;
+	io->op = op;
+	io->offset = offset;
+	io->len = len;
+	io->buf = buf;
+	io->fua = fua;
+	io->result = 0;
+	io->done = io_done;
+	io->priv = cmd;
+	cmd->io_cb = cb;
+	cmd->dev->backend->submit(cmd->dev, io);
+}

@@ -1,0 +1,85 @@
+/*
+ * Command dispatch: the generic checks every command passes through before
+ * its handler runs, in the order SAM-5 / SPC-5 give them precedence.
+ */
+#include "scsi/scsi.h"
+
+void uscst_cmd_decode(struct uscst_cmd *cmd)
+{
+	cmd->lun_ent = uscst_session_lun(cmd->sess, cmd->lun);
+	cmd->dev = cmd->lun_ent ? cmd->lun_ent->dev : NULL;
+	cmd->op = scsi_lookup_opcode(cmd->dev, cmd->cdb);
+	if (cmd->op && cmd->op->out_len && cmd->dev)
+		cmd->out_len = cmd->op->out_len(cmd);
+	else if (cmd->op && cmd->op->out_len)
+		cmd->out_len = 0;
+	else
+		/* Unknown command: take what the initiator sends, then fail it. */
+		cmd->out_len = (!cmd->op && cmd->exp_write) ? cmd->exp_len : 0;
+}
+
+static bool fail_unit_attention(struct uscst_cmd *cmd)
+{
+	uint8_t asc, ascq;
+	if (!ua_take(cmd->sess, cmd->lun, &asc, &ascq))
+		return false;
+	scsi_check_condition(cmd, SK_UNIT_ATTENTION, asc, ascq);
+	return true;
+}
+
+static bool write_protected(const struct uscst_cmd *cmd)
+{
+	return cmd->dev->read_only || cmd->lun_ent->read_only || cmd->dev->swp;
+}
+
+/* NACA (ACA) and LINK are not supported: CONTROL byte bits 2 and 0. */
+static bool control_byte_invalid(struct uscst_cmd *cmd)
+{
+	uint8_t control = cmd->cdb[cmd->op->cdb_len - 1];
+	if (!(control & 0x05))
+		return false;
+	scsi_invalid_field_cdb(cmd, cmd->op->cdb_len - 1u, (control & 0x04) ? 2 : 0);
+	return true;
+}
+
+void uscst_cmd_execute(struct uscst_cmd *cmd)
+{
+	const struct scsi_opcode_desc *op = cmd->op;
+
+	if (!cmd->lun_ent && !(op && (op->flags & OPF_ANY_LUN))) {
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
+		return;
+	}
+	if (!(op && (op->flags & OPF_NO_UA)) && fail_unit_attention(cmd)) {
+		scsi_cmd_done(cmd);
+		return;
+	}
+	if (!op) {
+		if (scsi_opcode_has_service_actions(cmd->cdb))
+			scsi_invalid_field_cdb(cmd, 1, 4);
+		else
+			scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+		scsi_cmd_done(cmd);
+		return;
+	}
+	if (control_byte_invalid(cmd)) {
+		scsi_cmd_done(cmd);
+		return;
+	}
+	if (cmd->dev) {
+		if (scsi_reservation_conflict(cmd)) {
+			cmd->status = SAM_STAT_RESERVATION_CONFLICT;
+			scsi_cmd_done(cmd);
+			return;
+		}
+		if ((op->flags & OPF_NEEDS_MEDIUM) && !cmd->dev->medium_present) {
+			scsi_fail(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+			return;
+		}
+		if ((op->flags & OPF_WRITES_MEDIUM) && write_protected(cmd)) {
+			scsi_fail(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+			return;
+		}
+	}
+	op->exec(cmd);
+}
