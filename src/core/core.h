@@ -44,6 +44,7 @@ struct uscst_device {
 	bool write_through; /* WCE=0 */
 	bool nv_cache;
 	bool thin_provisioned;
+	int8_t thin_cfg; /* thin_provisioned as configured: -1 = auto (backend decides) */
 	bool removable;
 	bool rotational;
 	char t10_vend_id[9];  /* 8 chars, space padded when reported */
@@ -94,6 +95,7 @@ struct uscst_target {
 	bool enabled;
 	struct list_head attrs; /* uscst_attr: transport attributes (MaxBurstLength ...) */
 	struct uscst_lun_map *luns; /* default LUN map */
+	unsigned nsessions;
 };
 
 struct uscst_ua {
@@ -142,6 +144,9 @@ void ua_establish_dev(struct uscst_device *dev, struct uscst_session *except, ui
 /* Removes and returns the oldest UA for (sess, lun); false if none. */
 bool ua_take(struct uscst_session *sess, uint64_t lun, uint8_t *asc, uint8_t *ascq);
 void ua_clear_session(struct uscst_session *sess);
+
+struct uscst_target *uscst_target_next(struct uscst_target *prev); /* NULL: first */
+struct uscst_device *uscst_device_next(struct uscst_device *prev);
 
 /* Global lock for configuration lists and the session list (slow path only). */
 extern pthread_mutex_t uscst_config_lock;

@@ -1,0 +1,237 @@
+/* Devices: configuration attributes (SCST vdisk names) and opening storage. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/core.h"
+#include "lib/log.h"
+
+pthread_mutex_t uscst_config_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct list_head devices = LIST_HEAD_INIT(devices);
+
+/* FNV-1a: stable identifiers derived from the device name, so a restart
+ * with the same configuration reports the same serial number and NAA. */
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	return h;
+}
+
+struct uscst_device *uscst_device_create(const char *handler, const char *name, char *err,
+					 size_t errlen)
+{
+	const struct uscst_backend_ops *ops = uscst_backend_find(handler);
+	if (!ops) {
+		snprintf(err, errlen, "unknown handler '%s'", handler);
+		return NULL;
+	}
+	if (!*name || strlen(name) >= sizeof(((struct uscst_device *)0)->name)) {
+		snprintf(err, errlen, "bad device name '%s'", name);
+		return NULL;
+	}
+	if (uscst_device_find(name)) {
+		snprintf(err, errlen, "device '%s' already exists", name);
+		return NULL;
+	}
+	struct uscst_device *dev = calloc(1, sizeof(*dev));
+	if (!dev) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(dev->name, sizeof(dev->name), "%s", name);
+	dev->backend = ops;
+	dev->type = USCST_TYPE_DISK;
+	dev->block_size = 512;
+	dev->thin_cfg = -1;
+	dev->rotational = true;
+	dev->fd = -1;
+	dev->medium_present = true;
+	snprintf(dev->t10_vend_id, sizeof(dev->t10_vend_id), "USCST");
+	snprintf(dev->t10_prod_id, sizeof(dev->t10_prod_id), "%.16s", name);
+	snprintf(dev->prod_rev, sizeof(dev->prod_rev), "0100");
+	snprintf(dev->t10_dev_id, sizeof(dev->t10_dev_id), "%s", name);
+	uint64_t h = name_hash(name);
+	snprintf(dev->usn, sizeof(dev->usn), "%08" PRIx64, h & 0xffffffffu);
+	/* NAA 6 (IEEE Registered Extended); the low 60 bits come from the name. */
+	dev->naa_id = (6ull << 60) | (h & 0x0fffffffffffffffull);
+	pthread_mutex_init(&dev->lock, NULL);
+	atomic_init(&dev->refs, 1);
+	pthread_mutex_lock(&uscst_config_lock);
+	list_add_tail(&dev->node, &devices);
+	pthread_mutex_unlock(&uscst_config_lock);
+	return dev;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "true")) {
+		*out = true;
+		return true;
+	}
+	if (!strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "false")) {
+		*out = false;
+		return true;
+	}
+	return false;
+}
+
+static bool parse_u64(const char *v, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 0);
+	if (errno || end == v || *end || *v == '-')
+		return false;
+	*out = x;
+	return true;
+}
+
+/* Copies an identification string, refusing what does not fit or is not
+ * printable ASCII (it goes verbatim into INQUIRY data). */
+static bool set_ident(char *dst, size_t cap, const char *v, char *err, size_t errlen,
+		      const char *name)
+{
+	if (strlen(v) >= cap) {
+		snprintf(err, errlen, "%s: '%s' is longer than %zu characters", name, v, cap - 1);
+		return false;
+	}
+	for (const char *p = v; *p; p++) {
+		if (*p < 0x20 || *p > 0x7e) {
+			snprintf(err, errlen, "%s: only printable ASCII is allowed", name);
+			return false;
+		}
+	}
+	snprintf(dst, cap, "%s", v);
+	return true;
+}
+
+static bool set_bool_attr(bool *field, const char *name, const char *value, char *err,
+			  size_t errlen)
+{
+	if (parse_bool(value, field))
+		return true;
+	snprintf(err, errlen, "%s: expected 0 or 1, got '%s'", name, value);
+	return false;
+}
+
+bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const char *value,
+			   char *err, size_t errlen)
+{
+	uint64_t n;
+	bool b;
+	if (!strcmp(name, "filename")) {
+		free(dev->filename);
+		dev->filename = strdup(value);
+		return dev->filename != NULL;
+	}
+	if (!strcmp(name, "size") || !strcmp(name, "size_mb")) {
+		if (!parse_u64(value, &n) || n == 0 || (!strcmp(name, "size_mb") && n > (1ull << 40))) {
+			snprintf(err, errlen, "%s: bad size '%s'", name, value);
+			return false;
+		}
+		dev->size = !strcmp(name, "size_mb") ? n << 20 : n;
+		return true;
+	}
+	if (!strcmp(name, "blocksize")) {
+		if (!parse_u64(value, &n) || (n != 512 && n != 4096)) {
+			snprintf(err, errlen, "blocksize: must be 512 or 4096, got '%s'", value);
+			return false;
+		}
+		dev->block_size = (uint32_t)n;
+		return true;
+	}
+	if (!strcmp(name, "read_only"))
+		return set_bool_attr(&dev->read_only, name, value, err, errlen);
+	if (!strcmp(name, "write_through"))
+		return set_bool_attr(&dev->write_through, name, value, err, errlen);
+	if (!strcmp(name, "nv_cache"))
+		return set_bool_attr(&dev->nv_cache, name, value, err, errlen);
+	if (!strcmp(name, "rotational"))
+		return set_bool_attr(&dev->rotational, name, value, err, errlen);
+	if (!strcmp(name, "removable"))
+		return set_bool_attr(&dev->removable, name, value, err, errlen);
+	if (!strcmp(name, "thin_provisioned")) {
+		if (!set_bool_attr(&b, name, value, err, errlen))
+			return false;
+		dev->thin_cfg = b;
+		return true;
+	}
+	if (!strcmp(name, "t10_vend_id"))
+		return set_ident(dev->t10_vend_id, sizeof(dev->t10_vend_id), value, err, errlen,
+				 name);
+	if (!strcmp(name, "prod_id") || !strcmp(name, "t10_prod_id"))
+		return set_ident(dev->t10_prod_id, sizeof(dev->t10_prod_id), value, err, errlen,
+				 name);
+	if (!strcmp(name, "prod_rev_lvl"))
+		return set_ident(dev->prod_rev, sizeof(dev->prod_rev), value, err, errlen, name);
+	if (!strcmp(name, "t10_dev_id"))
+		return set_ident(dev->t10_dev_id, sizeof(dev->t10_dev_id), value, err, errlen,
+				 name);
+	if (!strcmp(name, "usn"))
+		return set_ident(dev->usn, sizeof(dev->usn), value, err, errlen, name);
+	snprintf(err, errlen, "unknown attribute '%s' for device '%s' (handler %s)", name,
+		 dev->name, dev->backend->name);
+	return false;
+}
+
+int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
+{
+	dev->block_shift = dev->block_size == 4096 ? 12 : 9;
+	int rc = dev->backend->open(dev);
+	if (rc < 0) {
+		snprintf(err, errlen, "device '%s': cannot open '%s': %s", dev->name,
+			 dev->filename ? dev->filename : "", strerror(-rc));
+		return rc;
+	}
+	if (dev->size < dev->block_size) {
+		snprintf(err, errlen, "device '%s': size %" PRIu64 " is smaller than one block",
+			 dev->name, dev->size);
+		return -EINVAL;
+	}
+	dev->nblocks = dev->size >> dev->block_shift;
+	dev->size = dev->nblocks << dev->block_shift;
+	dev->thin_provisioned = dev->thin_cfg < 0 ? dev->backend->supports_discard
+						  : (dev->thin_cfg && dev->backend->supports_discard);
+	if (dev->thin_cfg > 0 && !dev->backend->supports_discard)
+		log_warn("device %s: thin_provisioned 1 but %s cannot deallocate; ignored",
+			 dev->name, dev->backend->name);
+	dev->wce = !dev->write_through;
+	log_info("device %s (%s): %" PRIu64 " blocks of %u bytes%s%s", dev->name,
+		 dev->backend->name, dev->nblocks, dev->block_size,
+		 dev->read_only ? ", read-only" : "", dev->thin_provisioned ? ", thin" : "");
+	return 0;
+}
+
+struct uscst_device *uscst_device_find(const char *name)
+{
+	struct uscst_device *dev, *found = NULL;
+	pthread_mutex_lock(&uscst_config_lock);
+	list_for_each_entry(dev, &devices, node)
+	{
+		if (!strcmp(dev->name, name)) {
+			found = dev;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&uscst_config_lock);
+	return found;
+}
+
+void uscst_device_foreach(void (*fn)(struct uscst_device *dev, void *arg), void *arg)
+{
+	struct uscst_device *dev;
+	pthread_mutex_lock(&uscst_config_lock);
+	list_for_each_entry(dev, &devices, node) fn(dev, arg);
+	pthread_mutex_unlock(&uscst_config_lock);
+}
+
+struct uscst_device *uscst_device_next(struct uscst_device *prev)
+{
+	struct list_head *n = prev ? prev->node.next : devices.next;
+	return n == &devices ? NULL : list_entry(n, struct uscst_device, node);
+}
