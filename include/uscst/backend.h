@@ -24,6 +24,12 @@ enum uscst_io_op {
 	USCST_IO_PREFETCH,     /* read [offset, offset+len) into the cache, no data */
 };
 
+/* Completion hook for the reactor's io_uring (reactor/reactor.h): the SQE's
+ * user_data points at one of these. */
+struct uscst_completion {
+	void (*fn)(struct uscst_completion *c, int32_t res);
+};
+
 struct uscst_io {
 	enum uscst_io_op op;
 	uint64_t offset; /* bytes */
@@ -33,6 +39,10 @@ struct uscst_io {
 	int64_t result;	 /* set before done(): bytes transferred, or -errno */
 	void (*done)(struct uscst_io *io);
 	void *priv; /* owner's cookie */
+	/* Private to the backend while the I/O is in flight. */
+	struct uscst_completion comp;
+	struct uscst_device *dev;
+	uint64_t done_bytes;
 };
 
 struct uscst_backend_ops {

@@ -54,6 +54,7 @@ struct uscst_device {
 	char usn[64];
 	uint64_t naa_id; /* NAA-6 low 64 bits, derived from the name unless set */
 	int fd;
+	bool discard_ok; /* backend can deallocate (punch holes) on this storage */
 	void *backend_priv;
 	atomic_int refs;
 

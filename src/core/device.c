@@ -195,9 +195,9 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 	}
 	dev->nblocks = dev->size >> dev->block_shift;
 	dev->size = dev->nblocks << dev->block_shift;
-	dev->thin_provisioned = dev->thin_cfg < 0 ? dev->backend->supports_discard
-						  : (dev->thin_cfg && dev->backend->supports_discard);
-	if (dev->thin_cfg > 0 && !dev->backend->supports_discard)
+	dev->thin_provisioned = dev->thin_cfg < 0 ? dev->discard_ok
+						  : (dev->thin_cfg && dev->discard_ok);
+	if (dev->thin_cfg > 0 && !dev->discard_ok)
 		log_warn("device %s: thin_provisioned 1 but %s cannot deallocate; ignored",
 			 dev->name, dev->backend->name);
 	dev->wce = !dev->write_through;

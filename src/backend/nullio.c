@@ -1,0 +1,45 @@
+/* vdisk_nullio: no storage.  Reads return zeros, writes are dropped; for
+ * testing transports and measuring the target's own cost per command. */
+#include <string.h>
+
+#include "core/core.h"
+
+#define NULLIO_DEFAULT_SIZE (10ull << 30)
+
+static int nullio_open(struct uscst_device *dev)
+{
+	if (!dev->size)
+		dev->size = NULLIO_DEFAULT_SIZE;
+	/* Nothing is stored, so every block reads as zero: deallocation is free. */
+	dev->discard_ok = true;
+	return 0;
+}
+
+static void nullio_close(struct uscst_device *dev)
+{
+}
+
+static void nullio_submit(struct uscst_device *dev, struct uscst_io *io)
+{
+	if (io->op == USCST_IO_READ)
+		memset(io->buf, 0, io->len);
+	io->result = (int64_t)io->len;
+	io->done(io);
+}
+
+static int nullio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t *run_len,
+			     bool *mapped)
+{
+	*mapped = false;
+	*run_len = dev->size - offset;
+	return 0;
+}
+
+const struct uscst_backend_ops backend_nullio_ops = {
+	.name = "vdisk_nullio",
+	.open = nullio_open,
+	.close = nullio_close,
+	.submit = nullio_submit,
+	.lba_status = nullio_lba_status,
+	.supports_discard = true,
+};

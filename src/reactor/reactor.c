@@ -1,0 +1,292 @@
+/* Per-thread event loops: epoll for sockets, io_uring for storage. */
+#include "reactor/reactor.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+
+#define RING_ENTRIES 1024
+#define MAX_EVENTS 64
+
+struct posted {
+	struct posted *next;
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+struct reactor {
+	unsigned index;
+	pthread_t thread;
+	int epfd;
+	struct io_uring ring;
+	int ring_efd; /* io_uring completions */
+	int post_efd; /* reactor_post() wake-ups */
+	int timer_fd; /* 1 s tick */
+	struct reactor_event ring_ev, post_ev, timer_ev;
+	pthread_mutex_t post_lock;
+	struct posted *posted_head, *posted_tail;
+	struct reactor_ticker tickers; /* list head */
+	unsigned sqes_pending;
+	atomic_int conns;
+	volatile bool stop;
+};
+
+static struct reactor *reactors;
+static unsigned nreactors;
+static __thread struct reactor *this_reactor;
+
+uint64_t reactor_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct reactor *reactor_current(void)
+{
+	return this_reactor;
+}
+
+unsigned reactors_count(void)
+{
+	return nreactors;
+}
+
+struct reactor *reactor_pick(void)
+{
+	struct reactor *best = &reactors[0];
+	for (unsigned i = 1; i < nreactors; i++)
+		if (atomic_load(&reactors[i].conns) < atomic_load(&best->conns))
+			best = &reactors[i];
+	return best;
+}
+
+void reactor_conn_count_add(struct reactor *r, int delta)
+{
+	atomic_fetch_add(&r->conns, delta);
+}
+
+int reactor_add_fd(struct reactor *r, int fd, uint32_t events, struct reactor_event *ev)
+{
+	struct epoll_event e = {.events = events, .data.ptr = ev};
+	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &e) ? -errno : 0;
+}
+
+int reactor_mod_fd(struct reactor *r, int fd, uint32_t events, struct reactor_event *ev)
+{
+	struct epoll_event e = {.events = events, .data.ptr = ev};
+	return epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &e) ? -errno : 0;
+}
+
+void reactor_del_fd(struct reactor *r, int fd)
+{
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+struct io_uring_sqe *reactor_get_sqe(struct reactor *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+	if (!sqe) {
+		io_uring_submit(&r->ring);
+		r->sqes_pending = 0;
+		sqe = io_uring_get_sqe(&r->ring);
+	}
+	if (sqe)
+		r->sqes_pending++;
+	return sqe;
+}
+
+int reactor_post(struct reactor *r, void (*fn)(void *arg), void *arg)
+{
+	struct posted *p = malloc(sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->fn = fn;
+	p->arg = arg;
+	p->next = NULL;
+	pthread_mutex_lock(&r->post_lock);
+	if (r->posted_tail)
+		r->posted_tail->next = p;
+	else
+		r->posted_head = p;
+	r->posted_tail = p;
+	pthread_mutex_unlock(&r->post_lock);
+	uint64_t one = 1;
+	if (write(r->post_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("reactor %u: eventfd write: %s", r->index, strerror(errno));
+	return 0;
+}
+
+void reactor_add_ticker(struct reactor *r, struct reactor_ticker *t)
+{
+	t->next = r->tickers.next;
+	t->prev = &r->tickers;
+	r->tickers.next->prev = t;
+	r->tickers.next = t;
+}
+
+void reactor_del_ticker(struct reactor *r, struct reactor_ticker *t)
+{
+	if (!t->next)
+		return;
+	t->prev->next = t->next;
+	t->next->prev = t->prev;
+	t->next = t->prev = NULL;
+}
+
+static void drain_eventfd(int fd)
+{
+	uint64_t v;
+	while (read(fd, &v, sizeof(v)) > 0)
+		;
+}
+
+static unsigned reap_completions(struct reactor *r)
+{
+	struct io_uring_cqe *cqes[64];
+	unsigned total = 0, n;
+	while ((n = io_uring_peek_batch_cqe(&r->ring, cqes, 64)) > 0) {
+		for (unsigned i = 0; i < n; i++) {
+			struct uscst_completion *c = io_uring_cqe_get_data(cqes[i]);
+			int32_t res = cqes[i]->res;
+			io_uring_cqe_seen(&r->ring, cqes[i]);
+			if (c)
+				c->fn(c, res);
+		}
+		total += n;
+	}
+	return total;
+}
+
+static void on_ring_event(struct reactor_event *ev, uint32_t events)
+{
+	struct reactor *r = (struct reactor *)((char *)ev - offsetof(struct reactor, ring_ev));
+	drain_eventfd(r->ring_efd);
+	reap_completions(r);
+}
+
+static void on_post_event(struct reactor_event *ev, uint32_t events)
+{
+	struct reactor *r = (struct reactor *)((char *)ev - offsetof(struct reactor, post_ev));
+	drain_eventfd(r->post_efd);
+	pthread_mutex_lock(&r->post_lock);
+	struct posted *p = r->posted_head;
+	r->posted_head = r->posted_tail = NULL;
+	pthread_mutex_unlock(&r->post_lock);
+	while (p) {
+		struct posted *next = p->next;
+		p->fn(p->arg);
+		free(p);
+		p = next;
+	}
+}
+
+static void on_timer_event(struct reactor_event *ev, uint32_t events)
+{
+	struct reactor *r = (struct reactor *)((char *)ev - offsetof(struct reactor, timer_ev));
+	drain_eventfd(r->timer_fd);
+	uint64_t now = reactor_now_ms();
+	/* A ticker may remove itself (connection closed): take next first. */
+	for (struct reactor_ticker *t = r->tickers.next, *next; t != &r->tickers; t = next) {
+		next = t->next;
+		t->fn(t, now);
+	}
+}
+
+static void *reactor_main(void *arg)
+{
+	struct reactor *r = arg;
+	this_reactor = r;
+	struct epoll_event evs[MAX_EVENTS];
+	while (!r->stop) {
+		if (r->sqes_pending) {
+			io_uring_submit(&r->ring);
+			r->sqes_pending = 0;
+		}
+		/* Completions that arrived during submission run before sleeping. */
+		int timeout = reap_completions(r) || r->sqes_pending ? 0 : 1000;
+		int n = epoll_wait(r->epfd, evs, MAX_EVENTS, timeout);
+		if (n < 0 && errno != EINTR) {
+			log_err("reactor %u: epoll_wait: %s", r->index, strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			struct reactor_event *ev = evs[i].data.ptr;
+			ev->fn(ev, evs[i].events);
+		}
+	}
+	return NULL;
+}
+
+static int reactor_init(struct reactor *r, unsigned index)
+{
+	r->index = index;
+	r->tickers.next = r->tickers.prev = &r->tickers;
+	pthread_mutex_init(&r->post_lock, NULL);
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epfd < 0)
+		return -errno;
+	int rc = io_uring_queue_init(RING_ENTRIES, &r->ring, 0);
+	if (rc < 0)
+		return rc;
+	r->ring_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	r->post_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	r->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (r->ring_efd < 0 || r->post_efd < 0 || r->timer_fd < 0)
+		return -errno;
+	rc = io_uring_register_eventfd(&r->ring, r->ring_efd);
+	if (rc < 0)
+		return rc;
+	struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
+	timerfd_settime(r->timer_fd, 0, &its, NULL);
+	r->ring_ev.fn = on_ring_event;
+	r->post_ev.fn = on_post_event;
+	r->timer_ev.fn = on_timer_event;
+	if ((rc = reactor_add_fd(r, r->ring_efd, EPOLLIN, &r->ring_ev)) ||
+	    (rc = reactor_add_fd(r, r->post_efd, EPOLLIN, &r->post_ev)) ||
+	    (rc = reactor_add_fd(r, r->timer_fd, EPOLLIN, &r->timer_ev)))
+		return rc;
+	return 0;
+}
+
+int reactors_start(unsigned count)
+{
+	reactors = calloc(count, sizeof(*reactors));
+	if (!reactors)
+		return -ENOMEM;
+	nreactors = count;
+	for (unsigned i = 0; i < count; i++) {
+		int rc = reactor_init(&reactors[i], i);
+		if (rc < 0) {
+			log_err("reactor %u: init failed: %s", i, strerror(-rc));
+			return rc;
+		}
+		rc = pthread_create(&reactors[i].thread, NULL, reactor_main, &reactors[i]);
+		if (rc)
+			return -rc;
+	}
+	return 0;
+}
+
+static void stop_self(void *arg)
+{
+	((struct reactor *)arg)->stop = true;
+}
+
+void reactors_stop(void)
+{
+	for (unsigned i = 0; i < nreactors; i++)
+		reactor_post(&reactors[i], stop_self, &reactors[i]);
+	for (unsigned i = 0; i < nreactors; i++)
+		pthread_join(reactors[i].thread, NULL);
+}
