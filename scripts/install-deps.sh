@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs the Debian packages needed to build uscst and run its tests.
+# Does nothing (and needs no network) when everything is already installed,
+# so `make deps` is cheap to run before every `make test`.
+set -euo pipefail
+
+# Build: compiler, make, the libraries the Makefile links (LDLIBS) and
+# cmocka for the unit tests; clang for clang-format and an alternative CC.
+BUILD_PKGS=(build-essential pkg-config liburing-dev libisal-dev libssl-dev
+	libcmocka-dev clang)
+# Tests: libiscsi's iscsi-test-cu/iscsi-ls/iscsi-inq/iscsi-perf, qemu-img and
+# qemu-io with the iscsi:// block driver (Debian ships block-iscsi.so in
+# qemu-block-extra, not in qemu-utils), ss (iproute2) and ps (procps).
+TEST_PKGS=(libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra iproute2
+	procps)
+
+# Prints the packages from "$@" that are not fully installed.
+missing_packages() {
+	local pkg status
+	for pkg in "$@"; do
+		status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+		if [[ $status != installed ]]; then
+			printf '%s\n' "$pkg"
+		fi
+	done
+}
+
+main() {
+	local -a missing
+	mapfile -t missing < <(missing_packages "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+	if ((${#missing[@]} == 0)); then
+		echo "install-deps: all packages present"
+		return 0
+	fi
+	if ((EUID != 0)); then
+		echo "install-deps: missing packages: ${missing[*]}" >&2
+		echo "install-deps: run as root: apt-get install -y ${missing[*]}" >&2
+		return 1
+	fi
+	echo "install-deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	# Fail loudly if apt "succeeded" but something is still missing.
+	mapfile -t missing < <(missing_packages "${missing[@]}")
+	if ((${#missing[@]} != 0)); then
+		echo "install-deps: still missing after install: ${missing[*]}" >&2
+		return 1
+	fi
+}
+
+main "$@"

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# What `make test` runs (after building BUILD, default build):
+#   1. unit tests (make unit)
+#   2. conformance: iscsi-test-cu vs expected-pass.txt (tests/conformance/run.sh)
+#   3. integration tests (tests/integration/*.sh, each with its own uscstd)
+#   4. conformance again on an ASan/UBSan build in build-san (a sanitizer
+#      report in the daemon's output fails it)
+# Counts: unit test cases, conformance expected passes (passed) and
+# regressions/crashes (failed), integration checks. The last line is
+# "N passed, M failed"; exit status 1 if M > 0.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD:-build}
+SAN_DIR=build-san
+# Each conformance pass is bounded so the whole run stays far below 30 min
+# even if the daemon hangs (a clean run takes well under a minute).
+export CONF_TIMEOUT=${CONF_TIMEOUT:-420}
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUMMARY=()
+
+# add SUITE PASSED FAILED: adds to the totals and the per-suite summary.
+add() {
+	TOTAL_PASSED=$((TOTAL_PASSED + $2))
+	TOTAL_FAILED=$((TOTAL_FAILED + $3))
+	SUMMARY+=("$(printf '%-26s %4d passed, %4d failed' "$1" "$2" "$3")")
+}
+
+section() {
+	printf '\n===== %s =====\n' "$1"
+}
+
+# tally_line LOG PREFIX: prints "P F" from the last "PREFIX P passed, F
+# failed" line of LOG, or nothing.
+tally_line() {
+	sed -n "s/^$2\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1 \2/p" "$1" | tail -n 1
+}
+
+run_unit() {
+	local log=$TMP/unit.log rc=0 counts
+	section "unit tests"
+	make --no-print-directory -C "$ROOT" BUILD="$BUILD_DIR" unit 2>&1 | tee "$log" || rc=$?
+	counts=$(tally_line "$log" 'unit: ')
+	if [[ -z $counts ]]; then
+		# make failed before run-unit.sh (a unit test didn't compile).
+		add unit 0 1
+	else
+		# shellcheck disable=SC2086
+		add unit $counts
+		((rc == 0)) || [[ ${counts#* } != 0 ]] || add unit:make 0 1
+	fi
+}
+
+# run_conformance NAME BUILD_DIR
+run_conformance() {
+	local name=$1 dir=$2 log=$TMP/$1.log counts
+	section "$name ($dir)"
+	"$ROOT/tests/conformance/run.sh" "$dir" 2>&1 | tee "$log" || true
+	counts=$(tally_line "$log" 'conformance-expected: ')
+	if [[ -z $counts ]]; then
+		add "$name" 0 1
+	else
+		# shellcheck disable=SC2086
+		add "$name" $counts
+	fi
+}
+
+run_integration() {
+	local script log rc p f
+	for script in "$ROOT"/tests/integration/*.sh; do
+		[[ ${script##*/} == lib.sh ]] && continue
+		log=$TMP/integration-${script##*/}.log
+		section "integration ${script##*/}"
+		rc=0
+		timeout 300 "$script" "$BUILD_DIR" 2>&1 | tee "$log" || rc=$?
+		p=$(grep -c '^PASS ' "$log" || true)
+		f=$(grep -c '^FAIL ' "$log" || true)
+		# A script that died (or timed out) without a FAIL line still fails.
+		if ((rc != 0 && f == 0)); then
+			echo "FAIL ${script##*/} (exit $rc)"
+			f=1
+		fi
+		add "integration:${script##*/}" "$p" "$f"
+	done
+}
+
+run_sanitizer() {
+	local log=$TMP/san-build.log
+	section "sanitizer build ($SAN_DIR)"
+	if ! make --no-print-directory -C "$ROOT" -j"$(nproc)" BUILD="$SAN_DIR" SAN=1 all \
+		>"$log" 2>&1; then
+		tail -n 40 "$log"
+		add conformance-san:build 0 1
+		return
+	fi
+	run_conformance conformance-san "$SAN_DIR"
+}
+
+main() {
+	local line
+	cd "$ROOT"
+	TMP=$(mktemp -d)
+	trap 'rm -rf "$TMP"' EXIT
+	run_unit
+	run_conformance conformance "$BUILD_DIR"
+	run_integration
+	run_sanitizer
+	section summary
+	for line in "${SUMMARY[@]}"; do
+		echo "$line"
+	done
+	echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+	((TOTAL_FAILED == 0))
+}
+
+main "$@"
