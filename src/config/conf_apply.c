@@ -1,0 +1,504 @@
+#include "config/conf_apply.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+#define DEVICE_NAME_MAX (sizeof(((struct uscst_device *)0)->name) - 1)
+
+/* The one target driver we have. */
+#define ISCSI_DRIVER "iscsi"
+
+/* SCST iscsi driver attributes we know of but have not built yet. */
+static const char *const iscsi_driver_unsupported[] = {
+    "IncomingUser",    "OutgoingUser", "iSNSServer",  "isns_entity_name",
+    "internal_portal", "link_local",   "trace_level",
+};
+
+/* SCST global attributes we know of but have not built yet. */
+static const char *const global_unsupported[] = {
+    "setup_id",	   "threads",	      "poll_us", "max_tasklet_cmd",	  "cluster_name",
+    "trace_level", "measure_latency", "suspend", "force_global_sgv_pool", "async_lun_replace",
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool in_list(const char *const *list, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], name) == 0)
+			return true;
+	return false;
+}
+
+#define cerr_at(tree, line, ...) conf_error(err, errlen, (tree)->file, (line), __VA_ARGS__)
+
+/* ---- small parsers ---- */
+
+static bool parse_bool(const char *s, bool *out)
+{
+	if (strcmp(s, "0") == 0 || strcmp(s, "1") == 0) {
+		*out = s[0] == '1';
+		return true;
+	}
+	return false;
+}
+
+/* Plain decimal only: "010" or "0x1" in a LUN number is almost certainly a typo. */
+static bool parse_lun(const char *s, uint64_t *out)
+{
+	if (!*s || strlen(s) > 5 || (s[0] == '0' && s[1]))
+		return false;
+	uint64_t v = 0;
+	for (const char *c = s; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return false;
+		v = v * 10 + (uint64_t)(*c - '0');
+	}
+	if (v > CONF_MAX_LUN)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* "ADDR:PORT" or "[V6ADDR]:PORT"; the daemon resolves the address itself. */
+static bool valid_listen(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s || !colon[1] || strlen(colon + 1) > 5)
+		return false;
+	unsigned long port = 0;
+	for (const char *c = colon + 1; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return false;
+		port = port * 10 + (unsigned long)(*c - '0');
+	}
+	if (port == 0 || port > 65535)
+		return false;
+	if (s[0] == '[')
+		return colon[-1] == ']' && colon - s > 2;
+	/* A bare IPv6 address would be ambiguous about which ':' starts the port. */
+	return memchr(s, ':', (size_t)(colon - s)) == NULL;
+}
+
+/* ---- validation ---- */
+
+struct validation {
+	const struct conf_tree *tree;
+	char *err;
+	size_t errlen;
+};
+
+static const struct conf_node *find_device(const struct conf_tree *tree, const char *name,
+					   const struct conf_node *before)
+{
+	for (size_t i = 0; i < tree->root.nchildren; i++) {
+		const struct conf_node *h = tree->root.children[i];
+		if (strcmp(h->keyword, "HANDLER") != 0)
+			continue;
+		for (size_t j = 0; j < h->nchildren; j++) {
+			const struct conf_node *d = h->children[j];
+			if (d == before)
+				return NULL;
+			if (strcmp(d->args[0], name) == 0)
+				return d;
+		}
+	}
+	return NULL;
+}
+
+static int validate_handler(const struct conf_tree *tree, const struct conf_node *h, char *err,
+			    size_t errlen)
+{
+	if (h->nattrs) {
+		cerr_at(tree, h->attrs[0].line, "handler attribute '%s' is not supported yet",
+			h->attrs[0].name);
+		return -1;
+	}
+	for (size_t i = 0; i < h->nchildren; i++) {
+		const struct conf_node *d = h->children[i];
+		const char *name = d->args[0];
+		if (!*name || strlen(name) > DEVICE_NAME_MAX) {
+			cerr_at(tree, d->line, "device name must be 1 to %zu characters",
+				DEVICE_NAME_MAX);
+			return -1;
+		}
+		const struct conf_node *prev = find_device(tree, name, d);
+		if (prev) {
+			cerr_at(tree, d->line, "device '%s' is already defined at line %d", name,
+				prev->line);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int validate_lun(const struct conf_tree *tree, const struct conf_node *tgt,
+			const struct conf_node *lun, char *err, size_t errlen)
+{
+	uint64_t n;
+	if (!parse_lun(lun->args[0], &n)) {
+		cerr_at(tree, lun->line, "bad LUN number '%s' (expected 0 to %d)", lun->args[0],
+			CONF_MAX_LUN);
+		return -1;
+	}
+	for (size_t i = 0; i < tgt->nchildren && tgt->children[i] != lun; i++) {
+		const struct conf_node *o = tgt->children[i];
+		if (strcmp(o->keyword, "LUN") == 0 && strcmp(o->args[0], lun->args[0]) == 0) {
+			cerr_at(tree, lun->line, "LUN %s is already defined at line %d",
+				lun->args[0], o->line);
+			return -1;
+		}
+	}
+	if (!find_device(tree, lun->args[1], NULL)) {
+		cerr_at(tree, lun->line, "LUN %s: unknown device '%s'", lun->args[0], lun->args[1]);
+		return -1;
+	}
+	for (size_t i = 0; i < lun->nattrs; i++) {
+		const struct conf_attr *a = &lun->attrs[i];
+		bool ro;
+		if (strcmp(a->name, "read_only") != 0) {
+			cerr_at(tree, a->line, "unknown attribute '%s' for LUN %s", a->name,
+				lun->args[0]);
+			return -1;
+		}
+		if (!parse_bool(a->value, &ro)) {
+			cerr_at(tree, a->line, "read_only must be 0 or 1, not '%s'", a->value);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const struct conf_node *find_target(const struct conf_tree *tree, const char *name,
+					   const struct conf_node *before)
+{
+	for (size_t i = 0; i < tree->root.nchildren; i++) {
+		const struct conf_node *drv = tree->root.children[i];
+		if (strcmp(drv->keyword, "TARGET_DRIVER") != 0)
+			continue;
+		for (size_t j = 0; j < drv->nchildren; j++) {
+			if (drv->children[j] == before)
+				return NULL;
+			if (strcmp(drv->children[j]->args[0], name) == 0)
+				return drv->children[j];
+		}
+	}
+	return NULL;
+}
+
+static int validate_target(const struct conf_tree *tree, const struct conf_node *tgt, char *err,
+			   size_t errlen)
+{
+	const char *name = tgt->args[0];
+	if (!*name || strlen(name) >= USCST_NAME_MAX) {
+		cerr_at(tree, tgt->line, "target name must be 1 to %d characters",
+			USCST_NAME_MAX - 1);
+		return -1;
+	}
+	const struct conf_node *prev = find_target(tree, name, tgt);
+	if (prev) {
+		cerr_at(tree, tgt->line, "target '%s' is already defined at line %d", name,
+			prev->line);
+		return -1;
+	}
+	for (size_t i = 0; i < tgt->nchildren; i++) {
+		const struct conf_node *c = tgt->children[i];
+		if (strcmp(c->keyword, "LUN") == 0) {
+			if (validate_lun(tree, tgt, c, err, errlen) < 0)
+				return -1;
+			continue;
+		}
+		if (strcmp(c->keyword, "GROUP") == 0)
+			cerr_at(tree, c->line, "GROUP (initiator groups) is not supported yet");
+		else
+			cerr_at(tree, c->line, "%s is not supported yet", c->keyword);
+		return -1;
+	}
+	return 0;
+}
+
+static int validate_driver_attr(const struct conf_tree *tree, const struct conf_attr *a, char *err,
+				size_t errlen)
+{
+	bool b;
+	if (strcmp(a->name, "enabled") == 0) {
+		if (parse_bool(a->value, &b))
+			return 0;
+		cerr_at(tree, a->line, "enabled must be 0 or 1, not '%s'", a->value);
+		return -1;
+	}
+	if (strcmp(a->name, "listen") == 0) {
+		if (valid_listen(a->value))
+			return 0;
+		cerr_at(tree, a->line, "listen: expected ADDR:PORT or [IPV6]:PORT, not '%s'",
+			a->value);
+		return -1;
+	}
+	if (in_list(iscsi_driver_unsupported, ARRAY_SIZE(iscsi_driver_unsupported), a->name))
+		cerr_at(tree, a->line, "iscsi driver attribute '%s' is not supported yet", a->name);
+	else
+		cerr_at(tree, a->line, "unknown attribute '%s' for target driver '%s'", a->name,
+			ISCSI_DRIVER);
+	return -1;
+}
+
+static int validate_driver(const struct conf_tree *tree, const struct conf_node *drv, char *err,
+			   size_t errlen)
+{
+	if (strcmp(drv->args[0], ISCSI_DRIVER) != 0) {
+		cerr_at(tree, drv->line, "target driver '%s' is not supported (only '%s')",
+			drv->args[0], ISCSI_DRIVER);
+		return -1;
+	}
+	for (size_t i = 0; i < drv->nattrs; i++)
+		if (validate_driver_attr(tree, &drv->attrs[i], err, errlen) < 0)
+			return -1;
+	for (size_t i = 0; i < drv->nchildren; i++)
+		if (validate_target(tree, drv->children[i], err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+static int validate_global_attrs(const struct conf_tree *tree, char *err, size_t errlen)
+{
+	if (!tree->root.nattrs)
+		return 0;
+	const struct conf_attr *a = &tree->root.attrs[0];
+	if (in_list(global_unsupported, ARRAY_SIZE(global_unsupported), a->name))
+		cerr_at(tree, a->line, "global attribute '%s' is not supported yet", a->name);
+	else
+		cerr_at(tree, a->line, "unknown global attribute '%s'", a->name);
+	return -1;
+}
+
+int conf_validate(const struct conf_tree *tree, char *err, size_t errlen)
+{
+	if (validate_global_attrs(tree, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < tree->root.nchildren; i++) {
+		const struct conf_node *c = tree->root.children[i];
+		int rc;
+		if (strcmp(c->keyword, "HANDLER") == 0) {
+			rc = validate_handler(tree, c, err, errlen);
+		} else if (strcmp(c->keyword, "TARGET_DRIVER") == 0) {
+			rc = validate_driver(tree, c, err, errlen);
+		} else {
+			cerr_at(tree, c->line, "%s (ALUA device groups) is not supported yet",
+				c->keyword);
+			rc = -1;
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- applying ---- */
+
+/* Prefixes a message from the core with FILE:LINE; supplies one if the core left it empty. */
+static void core_error(const struct conf_tree *tree, int line, const char *core_msg,
+		       const char *fallback, char *err, size_t errlen)
+{
+	cerr_at(tree, line, "%s", core_msg[0] ? core_msg : fallback);
+}
+
+static int apply_device(const struct conf_tree *tree, const struct conf_node *h,
+			const struct conf_node *d, char *err, size_t errlen)
+{
+	char msg[256] = "";
+	struct uscst_device *dev = uscst_device_create(h->args[0], d->args[0], msg, sizeof(msg));
+	if (!dev) {
+		core_error(tree, d->line, msg, "cannot create the device", err, errlen);
+		return -1;
+	}
+	for (size_t i = 0; i < d->nattrs; i++) {
+		const struct conf_attr *a = &d->attrs[i];
+		msg[0] = '\0';
+		if (!uscst_device_set_attr(dev, a->name, a->value, msg, sizeof(msg))) {
+			core_error(tree, a->line, msg, "cannot set the attribute", err, errlen);
+			return -1;
+		}
+	}
+	msg[0] = '\0';
+	if (uscst_device_open(dev, msg, sizeof(msg)) != 0) {
+		core_error(tree, d->line, msg, "cannot open the device", err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
+static int apply_handlers(const struct conf_tree *tree, struct conf_result *out, char *err,
+			  size_t errlen)
+{
+	for (size_t i = 0; i < tree->root.nchildren; i++) {
+		const struct conf_node *h = tree->root.children[i];
+		if (strcmp(h->keyword, "HANDLER") != 0)
+			continue;
+		for (size_t j = 0; j < h->nchildren; j++) {
+			if (apply_device(tree, h, h->children[j], err, errlen) < 0)
+				return -1;
+			out->ndevices++;
+		}
+	}
+	return 0;
+}
+
+static int set_target_attrs(const struct conf_tree *tree, struct uscst_target *tgt,
+			    const struct conf_node *t, bool enabled_pass, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < t->nattrs; i++) {
+		const struct conf_attr *a = &t->attrs[i];
+		if ((strcmp(a->name, "enabled") == 0) != enabled_pass)
+			continue;
+		char msg[256] = "";
+		if (!uscst_target_set_attr(tgt, a->name, a->value, msg, sizeof(msg))) {
+			core_error(tree, a->line, msg, "cannot set the attribute", err, errlen);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int add_lun(const struct conf_tree *tree, struct uscst_target *tgt,
+		   const struct conf_node *lun, char *err, size_t errlen)
+{
+	uint64_t n = 0;
+	bool ro = false;
+	parse_lun(lun->args[0], &n); /* validated already */
+	const char *ro_value = conf_node_attr(lun, "read_only");
+	if (ro_value)
+		parse_bool(ro_value, &ro);
+	struct uscst_device *dev = uscst_device_find(lun->args[1]);
+	if (!dev) {
+		cerr_at(tree, lun->line, "LUN %s: unknown device '%s'", lun->args[0], lun->args[1]);
+		return -1;
+	}
+	char msg[256] = "";
+	if (!uscst_target_add_lun(tgt, n, dev, ro, msg, sizeof(msg))) {
+		core_error(tree, lun->line, msg, "cannot add the LUN", err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
+static int apply_target(const struct conf_tree *tree, const struct conf_node *drv,
+			const struct conf_node *t, char *err, size_t errlen)
+{
+	char msg[256] = "";
+	struct uscst_target *tgt = uscst_target_create(drv->args[0], t->args[0], msg, sizeof(msg));
+	if (!tgt) {
+		core_error(tree, t->line, msg, "cannot create the target", err, errlen);
+		return -1;
+	}
+	if (set_target_attrs(tree, tgt, t, false, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < t->nchildren; i++)
+		if (add_lun(tree, tgt, t->children[i], err, errlen) < 0)
+			return -1;
+	return set_target_attrs(tree, tgt, t, true, err, errlen);
+}
+
+static int record_driver_attrs(const struct conf_node *drv, struct conf_result *out)
+{
+	for (size_t i = 0; i < drv->nattrs; i++) {
+		const struct conf_attr *a = &drv->attrs[i];
+		if (strcmp(a->name, "enabled") == 0) {
+			out->iscsi_enabled = a->value[0] == '1';
+			continue;
+		}
+		/* Only "listen" is left after validation. */
+		char **l = realloc(out->listen, (out->nlisten + 1) * sizeof(*l));
+		if (!l)
+			return -1;
+		out->listen = l;
+		l[out->nlisten] = strdup(a->value);
+		if (!l[out->nlisten])
+			return -1;
+		out->nlisten++;
+	}
+	return 0;
+}
+
+static int apply_drivers(const struct conf_tree *tree, struct conf_result *out, char *err,
+			 size_t errlen)
+{
+	for (size_t i = 0; i < tree->root.nchildren; i++) {
+		const struct conf_node *drv = tree->root.children[i];
+		if (strcmp(drv->keyword, "TARGET_DRIVER") != 0)
+			continue;
+		if (record_driver_attrs(drv, out) < 0) {
+			cerr_at(tree, drv->line, "out of memory");
+			return -1;
+		}
+		for (size_t j = 0; j < drv->nchildren; j++) {
+			if (apply_target(tree, drv, drv->children[j], err, errlen) < 0)
+				return -1;
+			out->ntargets++;
+		}
+	}
+	return 0;
+}
+
+int conf_apply(const struct conf_tree *tree, struct conf_result *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (conf_validate(tree, err, errlen) < 0)
+		return -1;
+	if (apply_handlers(tree, out, err, errlen) < 0)
+		return -1;
+	return apply_drivers(tree, out, err, errlen);
+}
+
+static int apply_and_free(struct conf_tree *tree, struct conf_result *out, char *err, size_t errlen)
+{
+	if (!tree) {
+		memset(out, 0, sizeof(*out));
+		return -1;
+	}
+	int rc = conf_apply(tree, out, err, errlen);
+	conf_tree_free(tree);
+	return rc;
+}
+
+int conf_load_file(const char *path, struct conf_result *out, char *err, size_t errlen)
+{
+	return apply_and_free(conf_parse_file(path, err, errlen), out, err, errlen);
+}
+
+int conf_load_text(const char *text, const char *name_for_errors, struct conf_result *out,
+		   char *err, size_t errlen)
+{
+	return apply_and_free(conf_parse_text(text, name_for_errors, err, errlen), out, err,
+			      errlen);
+}
+
+static int validate_and_free(struct conf_tree *tree, char *err, size_t errlen)
+{
+	if (!tree)
+		return -1;
+	int rc = conf_validate(tree, err, errlen);
+	conf_tree_free(tree);
+	return rc;
+}
+
+int conf_check_only(const char *path, char *err, size_t errlen)
+{
+	return validate_and_free(conf_parse_file(path, err, errlen), err, errlen);
+}
+
+int conf_check_text(const char *text, const char *name_for_errors, char *err, size_t errlen)
+{
+	return validate_and_free(conf_parse_text(text, name_for_errors, err, errlen), err, errlen);
+}
+
+void conf_result_free(struct conf_result *out)
+{
+	for (size_t i = 0; i < out->nlisten; i++)
+		free(out->listen[i]);
+	free(out->listen);
+	memset(out, 0, sizeof(*out));
+}

@@ -1,0 +1,60 @@
+/*
+ * scst.conf tree -> core objects (devices, targets, LUN maps).
+ *
+ * The whole tree is validated before the first object is created, so a file
+ * with a misplaced LUN or an unsupported section changes nothing.  Errors
+ * that only the core can find (a bad attribute value, a file that does not
+ * open) are found while applying; objects created before that point stay, as
+ * the core has no way to delete them yet, so a daemon should treat any
+ * failure at start-up as fatal.
+ *
+ * What is implemented (everything else is an error, never silently ignored):
+ *   HANDLER <h> { DEVICE <d> { <device attributes> } }   core validates names/values
+ *   TARGET_DRIVER iscsi {
+ *           enabled 0|1
+ *           listen ADDR:PORT        uscst extension, repeatable ([v6]:port for IPv6)
+ *           TARGET <iqn> { <target attributes>; LUN <n> <dev> [{ read_only 0|1 }] }
+ *   }
+ * Known SCST features not built yet (GROUP, INITIATOR, DEVICE_GROUP,
+ * IncomingUser, iSNSServer, setup_id, ...) give "not supported yet".
+ */
+#ifndef USCST_CONFIG_CONF_APPLY_H
+#define USCST_CONFIG_CONF_APPLY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/conf_parser.h"
+
+#define CONF_MAX_LUN 16383 /* SCST_MAX_LUN */
+
+struct conf_result {
+	char **listen;	    /* "ADDR:PORT" of each iscsi `listen`, in file order */
+	size_t nlisten;	    /* 0: none configured (the daemon picks its default) */
+	bool iscsi_enabled; /* TARGET_DRIVER iscsi { enabled 1 }; SCST's default is 0 */
+	unsigned ndevices;  /* created and opened */
+	unsigned ntargets;  /* created */
+};
+
+/* Checks everything that needs no core: placement, references, duplicates,
+ * unsupported features.  0, or -1 with "FILE:LINE: message" in err. */
+int conf_validate(const struct conf_tree *tree, char *err, size_t errlen);
+
+/* Validates, then creates and opens devices, then creates targets, adds
+ * their LUNs, and sets each target's `enabled` last (SCST's rule: a target
+ * must be complete before initiators can log in).  out is filled even on
+ * error as far as it got; free it with conf_result_free().  0 or -1. */
+int conf_apply(const struct conf_tree *tree, struct conf_result *out, char *err, size_t errlen);
+
+/* Parse + apply. */
+int conf_load_file(const char *path, struct conf_result *out, char *err, size_t errlen);
+int conf_load_text(const char *text, const char *name_for_errors, struct conf_result *out,
+		   char *err, size_t errlen);
+
+/* Parse + validate without touching the core (for a -t style check). */
+int conf_check_only(const char *path, char *err, size_t errlen);
+int conf_check_text(const char *text, const char *name_for_errors, char *err, size_t errlen);
+
+void conf_result_free(struct conf_result *out);
+
+#endif

@@ -1,0 +1,383 @@
+#include "config/conf_writer.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+/* ---- iscsi driver state reported by the daemon ---- */
+
+static pthread_mutex_t iscsi_state_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool iscsi_enabled;
+static char **iscsi_listen;
+static size_t iscsi_nlisten;
+
+void conf_running_set_iscsi(bool enabled, const char *const *listen, size_t nlisten)
+{
+	char **copy = calloc(nlisten ? nlisten : 1, sizeof(*copy));
+	size_t ncopied = 0;
+	for (; copy && ncopied < nlisten; ncopied++) {
+		copy[ncopied] = strdup(listen[ncopied]);
+		if (!copy[ncopied])
+			break; /* keep what fits: this only feeds "show config" */
+	}
+	pthread_mutex_lock(&iscsi_state_lock);
+	for (size_t i = 0; i < iscsi_nlisten; i++)
+		free(iscsi_listen[i]);
+	free(iscsi_listen);
+	iscsi_enabled = enabled;
+	iscsi_listen = copy;
+	iscsi_nlisten = copy ? ncopied : 0;
+	pthread_mutex_unlock(&iscsi_state_lock);
+}
+
+/* ---- snapshot tree ---- */
+
+struct snapshot {
+	struct conf_tree *tree;
+	struct conf_node *driver;
+	bool failed;
+};
+
+static void add_attr(struct snapshot *s, struct conf_node *node, const char *name,
+		     const char *value)
+{
+	if (!s->failed && !conf_node_add_attr(node, name, value, 0))
+		s->failed = true;
+}
+
+static void add_attr_u64(struct snapshot *s, struct conf_node *node, const char *name,
+			 uint64_t value)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%" PRIu64, value);
+	add_attr(s, node, name, buf);
+}
+
+static struct conf_node *add_child(struct snapshot *s, struct conf_node *parent,
+				   const char *keyword, const char *const *args, size_t nargs)
+{
+	if (s->failed)
+		return NULL;
+	struct conf_node *n = conf_node_add_child(parent, keyword, args, nargs, 0);
+	if (!n)
+		s->failed = true;
+	return n;
+}
+
+static struct conf_node *handler_node(struct snapshot *s, const char *handler)
+{
+	struct conf_node *h = conf_node_child(&s->tree->root, "HANDLER", handler);
+	if (h)
+		return h;
+	h = add_child(s, &s->tree->root, "HANDLER", &handler, 1);
+	if (h)
+		h->has_block = true;
+	return h;
+}
+
+/* Writes what SCST would mark [key]: values that differ from the defaults. */
+static void add_device_attrs(struct snapshot *s, struct conf_node *d,
+			     const struct uscst_device *dev)
+{
+	if (dev->filename)
+		add_attr(s, d, "filename", dev->filename);
+	if (dev->size)
+		add_attr_u64(s, d, "size", dev->size);
+	if (dev->block_size && dev->block_size != 512)
+		add_attr_u64(s, d, "blocksize", dev->block_size);
+	if (dev->read_only)
+		add_attr(s, d, "read_only", "1");
+	if (dev->write_through)
+		add_attr(s, d, "write_through", "1");
+	if (dev->nv_cache)
+		add_attr(s, d, "nv_cache", "1");
+	if (dev->thin_provisioned)
+		add_attr(s, d, "thin_provisioned", "1");
+	if (dev->removable)
+		add_attr(s, d, "removable", "1");
+	if (!dev->rotational)
+		add_attr(s, d, "rotational", "0");
+	if (dev->t10_dev_id[0])
+		add_attr(s, d, "t10_dev_id", dev->t10_dev_id);
+}
+
+static void snapshot_device(struct uscst_device *dev, void *arg)
+{
+	struct snapshot *s = arg;
+	const char *handler = dev->backend ? dev->backend->name : "unknown";
+	struct conf_node *h = handler_node(s, handler);
+	const char *name = dev->name;
+	struct conf_node *d = h ? add_child(s, h, "DEVICE", &name, 1) : NULL;
+	if (!d)
+		return;
+	d->has_block = true;
+	add_device_attrs(s, d, dev);
+}
+
+static void snapshot_luns(struct snapshot *s, struct conf_node *t, const struct uscst_lun_map *map)
+{
+	for (unsigned i = 0; map && i < map->count; i++) {
+		const struct uscst_lun *l = &map->luns[i];
+		char num[24];
+		snprintf(num, sizeof(num), "%" PRIu64, l->lun);
+		const char *args[2] = {num, l->dev ? l->dev->name : "?"};
+		struct conf_node *ln = add_child(s, t, "LUN", args, 2);
+		if (ln && l->read_only)
+			add_attr(s, ln, "read_only", "1");
+	}
+}
+
+static void snapshot_target(struct uscst_target *tgt, void *arg)
+{
+	struct snapshot *s = arg;
+	const char *name = tgt->name;
+	struct conf_node *t = add_child(s, s->driver, "TARGET", &name, 1);
+	if (!t)
+		return;
+	t->has_block = true;
+	add_attr(s, t, "enabled", tgt->enabled ? "1" : "0");
+	if (tgt->rel_tgt_id)
+		add_attr_u64(s, t, "rel_tgt_id", tgt->rel_tgt_id);
+	struct uscst_attr *a;
+	list_for_each_entry(a, &tgt->attrs, node)
+	{
+		/* The core may mirror these two in its list; they are written above. */
+		if (strcmp(a->name, "enabled") == 0 || strcmp(a->name, "rel_tgt_id") == 0)
+			continue;
+		add_attr(s, t, a->name, a->value ? a->value : "");
+	}
+	snapshot_luns(s, t, tgt->luns);
+}
+
+static void snapshot_iscsi_driver(struct snapshot *s)
+{
+	const char *drv = "iscsi";
+	s->driver = add_child(s, &s->tree->root, "TARGET_DRIVER", &drv, 1);
+	if (!s->driver)
+		return;
+	s->driver->has_block = true;
+	pthread_mutex_lock(&iscsi_state_lock);
+	add_attr(s, s->driver, "enabled", iscsi_enabled ? "1" : "0");
+	for (size_t i = 0; i < iscsi_nlisten; i++)
+		add_attr(s, s->driver, "listen", iscsi_listen[i]);
+	pthread_mutex_unlock(&iscsi_state_lock);
+}
+
+struct conf_tree *conf_running_tree(void)
+{
+	struct snapshot s = {.tree = conf_tree_new("<running>")};
+	if (!s.tree)
+		return NULL;
+	uscst_device_foreach(snapshot_device, &s);
+	snapshot_iscsi_driver(&s);
+	if (!s.failed)
+		uscst_target_foreach(snapshot_target, &s);
+	if (s.failed) {
+		conf_tree_free(s.tree);
+		return NULL;
+	}
+	return s.tree;
+}
+
+/* ---- output ---- */
+
+typedef int (*tree_writer)(const struct conf_tree *tree, FILE *f);
+
+static int write_running_with(tree_writer writer, FILE *f)
+{
+	struct conf_tree *tree = conf_running_tree();
+	if (!tree)
+		return -1;
+	int rc = writer(tree, f);
+	conf_tree_free(tree);
+	return rc;
+}
+
+static char *running_text_with(tree_writer writer)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	int rc = write_running_with(writer, f);
+	if (fclose(f) != 0 || rc != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+static int write_conf_with_header(const struct conf_tree *tree, FILE *f)
+{
+	fputs("# Running configuration of uscstd (scst.conf format).\n\n", f);
+	return conf_tree_write(tree, f);
+}
+
+int conf_write_running(FILE *f) { return write_running_with(write_conf_with_header, f); }
+
+char *conf_running_text(void) { return running_text_with(write_conf_with_header); }
+
+int conf_write_running_json(FILE *f) { return write_running_with(conf_tree_write_json, f); }
+
+char *conf_running_json(void) { return running_text_with(conf_tree_write_json); }
+
+/* ---- JSON ---- */
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if (*c < 0x20)
+			fprintf(f, "\\u%04x", *c);
+		else
+			fputc(*c, f);
+	}
+	fputc('"', f);
+}
+
+static bool seen_before(const struct conf_node *n, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(n->attrs[j].name, n->attrs[i].name) == 0)
+			return true;
+	return false;
+}
+
+/* One key per name; a repeated name (IncomingUser ...) becomes an array. */
+static void json_attrs(FILE *f, const struct conf_node *n, const char *skip)
+{
+	bool first = true;
+	fputc('{', f);
+	for (size_t i = 0; i < n->nattrs; i++) {
+		const char *name = n->attrs[i].name;
+		if ((skip && strcmp(name, skip) == 0) || seen_before(n, i))
+			continue;
+		size_t count = 0;
+		for (size_t j = i; j < n->nattrs; j++)
+			count += strcmp(n->attrs[j].name, name) == 0;
+		fputs(first ? "" : ", ", f);
+		first = false;
+		json_string(f, name);
+		fputs(": ", f);
+		if (count == 1) {
+			json_string(f, n->attrs[i].value);
+			continue;
+		}
+		fputc('[', f);
+		for (size_t j = i, k = 0; j < n->nattrs; j++) {
+			if (strcmp(n->attrs[j].name, name) != 0)
+				continue;
+			fputs(k++ ? ", " : "", f);
+			json_string(f, n->attrs[j].value);
+		}
+		fputc(']', f);
+	}
+	fputc('}', f);
+}
+
+static void json_devices(const struct conf_tree *tree, FILE *f)
+{
+	bool first = true;
+	fputs("\"devices\": [", f);
+	for (size_t i = 0; i < tree->root.nchildren; i++) {
+		const struct conf_node *h = tree->root.children[i];
+		if (strcmp(h->keyword, "HANDLER") != 0)
+			continue;
+		for (size_t j = 0; j < h->nchildren; j++) {
+			const struct conf_node *d = h->children[j];
+			fputs(first ? "\n    {\"name\": " : ",\n    {\"name\": ", f);
+			first = false;
+			json_string(f, d->args[0]);
+			fputs(", \"handler\": ", f);
+			json_string(f, h->args[0]);
+			fputs(", \"attributes\": ", f);
+			json_attrs(f, d, NULL);
+			fputc('}', f);
+		}
+	}
+	fputs(first ? "]" : "\n  ]", f);
+}
+
+static void json_luns(const struct conf_node *t, FILE *f)
+{
+	bool first = true;
+	fputs(", \"luns\": [", f);
+	for (size_t i = 0; i < t->nchildren; i++) {
+		const struct conf_node *l = t->children[i];
+		if (strcmp(l->keyword, "LUN") != 0 || l->nargs < 2)
+			continue;
+		const char *ro = conf_node_attr(l, "read_only");
+		fprintf(f, "%s{\"lun\": ", first ? "" : ", ");
+		first = false;
+		/* A number unless the tree came from an unvalidated file. */
+		if (l->args[0][0] && strspn(l->args[0], "0123456789") == strlen(l->args[0]))
+			fputs(l->args[0], f);
+		else
+			json_string(f, l->args[0]);
+		fputs(", \"device\": ", f);
+		json_string(f, l->args[1]);
+		fprintf(f, ", \"read_only\": %s}", ro && strcmp(ro, "1") == 0 ? "true" : "false");
+	}
+	fputc(']', f);
+}
+
+static void json_targets(const struct conf_tree *tree, FILE *f)
+{
+	bool first = true;
+	fputs("\"targets\": [", f);
+	for (size_t i = 0; i < tree->root.nchildren; i++) {
+		const struct conf_node *drv = tree->root.children[i];
+		if (strcmp(drv->keyword, "TARGET_DRIVER") != 0)
+			continue;
+		for (size_t j = 0; j < drv->nchildren; j++) {
+			const struct conf_node *t = drv->children[j];
+			if (strcmp(t->keyword, "TARGET") != 0)
+				continue;
+			fputs(first ? "\n    {\"name\": " : ",\n    {\"name\": ", f);
+			first = false;
+			json_string(f, t->args[0]);
+			fputs(", \"driver\": ", f);
+			json_string(f, drv->args[0]);
+			fputs(", \"attributes\": ", f);
+			json_attrs(f, t, NULL);
+			json_luns(t, f);
+			fputc('}', f);
+		}
+	}
+	fputs(first ? "]" : "\n  ]", f);
+}
+
+static void json_iscsi(const struct conf_tree *tree, FILE *f)
+{
+	const struct conf_node *drv = conf_node_child(&tree->root, "TARGET_DRIVER", "iscsi");
+	const char *enabled = drv ? conf_node_attr(drv, "enabled") : NULL;
+	bool first = true;
+	fprintf(f, "\"iscsi\": {\"enabled\": %s, \"listen\": [",
+		enabled && strcmp(enabled, "1") == 0 ? "true" : "false");
+	for (size_t i = 0; drv && i < drv->nattrs; i++) {
+		if (strcmp(drv->attrs[i].name, "listen") != 0)
+			continue;
+		fputs(first ? "" : ", ", f);
+		first = false;
+		json_string(f, drv->attrs[i].value);
+	}
+	fputs("]}", f);
+}
+
+int conf_tree_write_json(const struct conf_tree *tree, FILE *f)
+{
+	fputs("{\n  ", f);
+	json_devices(tree, f);
+	fputs(",\n  ", f);
+	json_targets(tree, f);
+	fputs(",\n  ", f);
+	json_iscsi(tree, f);
+	fputs("\n}\n", f);
+	return ferror(f) ? -1 : 0;
+}

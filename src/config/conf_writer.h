@@ -1,0 +1,46 @@
+/*
+ * The running configuration, as scst.conf text or JSON.
+ *
+ * Both are produced from one snapshot tree (conf_running_tree), so the two
+ * formats always show the same objects.  The scst.conf text loads back with
+ * conf_load_file() into the same devices, targets and LUNs.
+ *
+ * Attributes written for a device: filename, size, blocksize (if not 512),
+ * the flags that differ from SCST's defaults (read_only, write_through,
+ * nv_cache, thin_provisioned, removable, rotational 0) and t10_dev_id.
+ *
+ * Configuration objects are created at start-up before the control socket
+ * serves requests and are never deleted, so reading them from the control
+ * thread needs no more than what the core's foreach functions do.
+ */
+#ifndef USCST_CONFIG_CONF_WRITER_H
+#define USCST_CONFIG_CONF_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config/conf_parser.h"
+
+/* The iscsi driver state lives in the daemon, not in the core: the daemon
+ * reports it here after applying the configuration (copies are kept). */
+void conf_running_set_iscsi(bool enabled, const char *const *listen, size_t nlisten);
+
+/* Snapshot of devices, targets and LUNs; NULL on ENOMEM.  Free with conf_tree_free(). */
+struct conf_tree *conf_running_tree(void);
+
+/* scst.conf text.  Return 0 or -1. */
+int conf_write_running(FILE *f);
+char *conf_running_text(void); /* malloc'd; NULL on ENOMEM */
+
+/* JSON:
+ *   {"devices": [{"name", "handler", "attributes": {name: value or [values]}}],
+ *    "targets": [{"name", "driver", "attributes": {...},
+ *                 "luns": [{"lun": N, "device": "d", "read_only": bool}]}],
+ *    "iscsi": {"enabled": bool, "listen": ["ADDR:PORT", ...]}}
+ * Attribute values are strings, as in scst.conf. */
+int conf_tree_write_json(const struct conf_tree *tree, FILE *f);
+int conf_write_running_json(FILE *f);
+char *conf_running_json(void); /* malloc'd; NULL on ENOMEM */
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * Control socket of uscstd: a UNIX stream socket served by one dedicated
+ * thread, so administration never runs on (or waits for) a data-path reactor.
+ *
+ * Protocol: the client sends one request line, the server answers with text
+ * and closes the connection.  Answers to failed requests start with "error: ".
+ *   version              "uscstd <version>"
+ *   show config          running configuration in scst.conf format
+ *   show config json     the same objects as JSON (see config/conf_writer.h)
+ *   help                 the list of commands
+ */
+#ifndef USCST_CTL_CTL_SERVER_H
+#define USCST_CTL_CTL_SERVER_H
+
+#include <stddef.h>
+
+#ifndef USCST_VERSION
+#define USCST_VERSION "0.1.0"
+#endif
+
+#define CTL_DEFAULT_SOCKET "/run/uscst/uscstd.sock"
+#define CTL_MAX_REQUEST 1024 /* bytes in a request line, newline included */
+#define CTL_ERROR_PREFIX "error: "
+
+/* Creates the socket (and its directory if missing; a stale socket file
+ * left by a dead daemon is replaced, a live one is an error) and starts the
+ * thread.  path NULL means CTL_DEFAULT_SOCKET.  0, or -1 with a message. */
+int ctl_server_start(const char *path, char *err, size_t errlen);
+/* Stops the thread, closes and removes the socket.  Safe if not started. */
+void ctl_server_stop(void);
+
+/* The answer to one request line (without its newline); malloc'd, NULL on ENOMEM. */
+char *ctl_handle_request(const char *request);
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * uscstadmin: talks to a running uscstd over its control socket.
+ *
+ * Each invocation sends one request line and prints the answer.  Exit codes:
+ * 0 success, 1 the daemon answered with an error or could not be reached,
+ * 2 bad usage.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl/ctl_server.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: uscstadmin [-s SOCKET] COMMAND\n"
+		"\n"
+		"commands:\n"
+		"  show config [--json]   print the running configuration (scst.conf or JSON)\n"
+		"  version                print the daemon's version\n"
+		"\n"
+		"options:\n"
+		"  -s, --socket SOCKET    control socket of uscstd (default %s)\n"
+		"  -h, --help             this help\n",
+		CTL_DEFAULT_SOCKET);
+}
+
+/* Turns the command words into the protocol's request line; NULL if not a command. */
+static const char *request_for(int argc, char **argv)
+{
+	if (argc == 1 && strcmp(argv[0], "version") == 0)
+		return "version\n";
+	if (argc >= 2 && strcmp(argv[0], "show") == 0 && strcmp(argv[1], "config") == 0) {
+		if (argc == 2)
+			return "show config\n";
+		if (argc == 3 && strcmp(argv[2], "--json") == 0)
+			return "show config json\n";
+	}
+	return NULL;
+}
+
+static int connect_socket(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		fprintf(stderr, "uscstadmin: socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fprintf(stderr, "uscstadmin: socket: %s\n", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int e = errno;
+		fprintf(stderr, "uscstadmin: cannot connect to %s: %s\n", path, strerror(e));
+		if (e == ENOENT || e == ECONNREFUSED)
+			fprintf(stderr, "uscstadmin: is uscstd running? (use -s to name another "
+					"socket)\n");
+		else if (e == EACCES)
+			fprintf(stderr, "uscstadmin: permission denied: run as root or as a member "
+					"of the socket's group\n");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool send_request(int fd, const char *request)
+{
+	size_t len = strlen(request);
+	while (len) {
+		ssize_t w = send(fd, request, len, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			fprintf(stderr, "uscstadmin: sending the request: %s\n", strerror(errno));
+			return false;
+		}
+		request += w;
+		len -= (size_t)w;
+	}
+	return true;
+}
+
+/* Reads the whole answer (the server closes when done); malloc'd, NULL on error. */
+static char *read_reply(int fd)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		if (len + 1 == cap) {
+			char *b = realloc(buf, cap * 2);
+			if (!b)
+				break;
+			buf = b;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			fprintf(stderr, "uscstadmin: reading the answer: %s\n", strerror(errno));
+			free(buf);
+			return NULL;
+		}
+		if (r == 0) {
+			buf[len] = '\0';
+			return buf;
+		}
+		len += (size_t)r;
+	}
+	fprintf(stderr, "uscstadmin: out of memory\n");
+	free(buf);
+	return NULL;
+}
+
+static int run(const char *socket_path, const char *request)
+{
+	int fd = connect_socket(socket_path);
+	if (fd < 0)
+		return EXIT_FAILURE;
+	char *reply = send_request(fd, request) ? read_reply(fd) : NULL;
+	close(fd);
+	if (!reply)
+		return EXIT_FAILURE;
+	if (!reply[0]) {
+		fprintf(stderr, "uscstadmin: the daemon closed the connection without answering\n");
+		free(reply);
+		return EXIT_FAILURE;
+	}
+	bool failed = strncmp(reply, CTL_ERROR_PREFIX, strlen(CTL_ERROR_PREFIX)) == 0;
+	fputs(reply, failed ? stderr : stdout);
+	free(reply);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "uscstadmin: writing the output: %s\n", strerror(errno));
+		return EXIT_FAILURE;
+	}
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+	const char *socket_path = CTL_DEFAULT_SOCKET;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return EXIT_SUCCESS;
+		}
+		if ((strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0) &&
+		    i + 1 < argc) {
+			socket_path = argv[++i];
+			continue;
+		}
+		fprintf(stderr, "uscstadmin: unknown option or missing argument: %s\n", argv[i]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (i == argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *request = request_for(argc - i, argv + i);
+	if (!request) {
+		fprintf(stderr, "uscstadmin: unknown command:");
+		for (int j = i; j < argc; j++)
+			fprintf(stderr, " %s", argv[j]);
+		fputc('\n', stderr);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return run(socket_path, request);
+}
