@@ -78,6 +78,27 @@ static struct conf_node *handler_node(struct snapshot *s, const char *handler)
 	return h;
 }
 
+/* Identification the core derives from the device name unless configured
+ * (core/device.c); only other values are written. */
+#define CORE_DEFAULT_VENDOR "USCST"
+#define CORE_DEFAULT_PROD_REV "0100"
+
+static void add_ident_attrs(struct snapshot *s, struct conf_node *d, const struct uscst_device *dev)
+{
+	if (strcmp(dev->t10_vend_id, CORE_DEFAULT_VENDOR) != 0)
+		add_attr(s, d, "t10_vend_id", dev->t10_vend_id);
+	if (strncmp(dev->t10_prod_id, dev->name, sizeof(dev->t10_prod_id) - 1) != 0)
+		add_attr(s, d, "prod_id", dev->t10_prod_id);
+	if (strcmp(dev->prod_rev, CORE_DEFAULT_PROD_REV) != 0)
+		add_attr(s, d, "prod_rev_lvl", dev->prod_rev);
+	if (strcmp(dev->t10_dev_id, dev->name) != 0)
+		add_attr(s, d, "t10_dev_id", dev->t10_dev_id);
+	/* The default is a hash of the name that only the core knows: always written,
+	 * so a configured serial number is never lost. */
+	if (dev->usn[0])
+		add_attr(s, d, "usn", dev->usn);
+}
+
 /* Writes what SCST would mark [key]: values that differ from the defaults. */
 static void add_device_attrs(struct snapshot *s, struct conf_node *d,
 			     const struct uscst_device *dev)
@@ -94,14 +115,14 @@ static void add_device_attrs(struct snapshot *s, struct conf_node *d,
 		add_attr(s, d, "write_through", "1");
 	if (dev->nv_cache)
 		add_attr(s, d, "nv_cache", "1");
-	if (dev->thin_provisioned)
-		add_attr(s, d, "thin_provisioned", "1");
+	/* As configured, not as resolved: "auto" must stay auto on another filesystem. */
+	if (dev->thin_cfg >= 0)
+		add_attr(s, d, "thin_provisioned", dev->thin_cfg ? "1" : "0");
 	if (dev->removable)
 		add_attr(s, d, "removable", "1");
 	if (!dev->rotational)
 		add_attr(s, d, "rotational", "0");
-	if (dev->t10_dev_id[0])
-		add_attr(s, d, "t10_dev_id", dev->t10_dev_id);
+	add_ident_attrs(s, d, dev);
 }
 
 static void snapshot_device(struct uscst_device *dev, void *arg)
@@ -152,6 +173,15 @@ static void snapshot_target(struct uscst_target *tgt, void *arg)
 	snapshot_luns(s, t, tgt->luns);
 }
 
+/* All targets, disabled ones too (uscst_target_foreach skips those). */
+static void snapshot_targets(struct snapshot *s)
+{
+	pthread_mutex_lock(&uscst_config_lock);
+	for (struct uscst_target *t = uscst_target_next(NULL); t; t = uscst_target_next(t))
+		snapshot_target(t, s);
+	pthread_mutex_unlock(&uscst_config_lock);
+}
+
 static void snapshot_iscsi_driver(struct snapshot *s)
 {
 	const char *drv = "iscsi";
@@ -174,7 +204,7 @@ struct conf_tree *conf_running_tree(void)
 	uscst_device_foreach(snapshot_device, &s);
 	snapshot_iscsi_driver(&s);
 	if (!s.failed)
-		uscst_target_foreach(snapshot_target, &s);
+		snapshot_targets(&s);
 	if (s.failed) {
 		conf_tree_free(s.tree);
 		return NULL;

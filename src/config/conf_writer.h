@@ -6,12 +6,13 @@
  * conf_load_file() into the same devices, targets and LUNs.
  *
  * Attributes written for a device: filename, size, blocksize (if not 512),
- * the flags that differ from SCST's defaults (read_only, write_through,
- * nv_cache, thin_provisioned, removable, rotational 0) and t10_dev_id.
+ * the flags that differ from the defaults (read_only, write_through,
+ * nv_cache, thin_provisioned as configured, removable, rotational 0), the
+ * identification strings that differ from the core's defaults, and usn.
  *
  * Configuration objects are created at start-up before the control socket
  * serves requests and are never deleted, so reading them from the control
- * thread needs no more than what the core's foreach functions do.
+ * thread only needs uscst_config_lock.
  */
 #ifndef USCST_CONFIG_CONF_WRITER_H
 #define USCST_CONFIG_CONF_WRITER_H
