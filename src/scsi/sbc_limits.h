@@ -19,5 +19,16 @@
 #define SBC_MAX_UNMAP_DESCRIPTORS 256u
 /* OPTIMAL UNMAP GRANULARITY (blocks): a punched hole is at least a page. */
 #define SBC_UNMAP_GRANULARITY_BYTES 4096u
+/* WSNZ (Block Limits VPD): 0 = WRITE SAME with NUMBER OF LOGICAL BLOCKS 0
+ * writes from the LBA to the end of the medium (within the maximum above). */
+#define SBC_WSNZ 0
+/* LBPRZ (READ CAPACITY(16), LBP VPD): unmapped blocks read as zeros. */
+#define SBC_LBPRZ 1
+/* ANC_SUP (LBP VPD): anchored blocks are not supported; ANCHOR is refused. */
+#define SBC_ANC_SUP 0
+/* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (READ CAPACITY(16)).  0: GET
+ * LBA STATUS and UNMAP then work per logical block, as initiators and
+ * iscsi-test-cu's GetLBAStatus.UnmapSingle expect. */
+#define SBC_LBPPB_EXPONENT 0
 
 #endif

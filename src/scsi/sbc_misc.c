@@ -1,0 +1,125 @@
+/* PRE-FETCH, SYNCHRONIZE CACHE, START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL. */
+#include <errno.h>
+
+#include "scsi/sbc_limits.h"
+#include "scsi/scsi.h"
+
+/* sbc_rw.c */
+bool sbc_check_lba_range(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks);
+void sbc_sense_io_error(struct uscst_cmd *cmd, bool write);
+
+/* For PRE-FETCH and SYNCHRONIZE CACHE a length of 0 means "to the end of
+ * the medium".  Returns false (sense set) when the range is off the medium. */
+static bool range_to_end(struct uscst_cmd *cmd, uint64_t *lba, uint64_t *blocks)
+{
+	struct sbc_rw_fields f;
+	sbc_decode_rw(cmd->cdb, &f);
+	if (!sbc_check_lba_range(cmd, f.lba, f.blocks))
+		return false;
+	*lba = f.lba;
+	*blocks = f.blocks ? f.blocks : cmd->dev->nblocks - f.lba;
+	return true;
+}
+
+static void prefetch_done(struct uscst_cmd *cmd)
+{
+	/* A backend without read-ahead support has simply nothing to do. */
+	if (cmd->io.result < 0 && cmd->io.result != -EOPNOTSUPP)
+		sbc_sense_io_error(cmd, false);
+	scsi_cmd_done(cmd);
+}
+
+/* GOOD rather than CONDITION MET: the page cache may not keep the blocks,
+ * which is exactly when SBC-4 asks for GOOD. */
+void sbc_prefetch(struct uscst_cmd *cmd)
+{
+	uint64_t lba, blocks;
+	if (!range_to_end(cmd, &lba, &blocks)) {
+		scsi_cmd_done(cmd);
+		return;
+	}
+	if (!blocks) {
+		scsi_cmd_done(cmd);
+		return;
+	}
+	uint8_t shift = cmd->dev->block_shift;
+	/* Reading gigabytes ahead would only evict useful pages. */
+	if (blocks > SBC_MAX_TRANSFER_BYTES >> shift)
+		blocks = SBC_MAX_TRANSFER_BYTES >> shift;
+	scsi_submit_io(cmd, USCST_IO_PREFETCH, lba << shift, blocks << shift, NULL, false,
+		       prefetch_done);
+}
+
+static void flush_done(struct uscst_cmd *cmd)
+{
+	if (cmd->io.result < 0)
+		sbc_sense_io_error(cmd, true);
+	scsi_cmd_done(cmd);
+}
+
+/* The whole device is flushed whatever the range; IMMED is honoured by
+ * completing after the flush, which SBC-4 permits. */
+void sbc_sync_cache(struct uscst_cmd *cmd)
+{
+	uint64_t lba, blocks;
+	if (!range_to_end(cmd, &lba, &blocks)) {
+		scsi_cmd_done(cmd);
+		return;
+	}
+	if (cmd->dev->nv_cache) {
+		scsi_cmd_done(cmd);
+		return;
+	}
+	scsi_submit_io(cmd, USCST_IO_FLUSH, 0, 0, NULL, false, flush_done);
+}
+
+/* START STOP UNIT CDB byte 4. */
+#define SSU_START 0x01
+#define SSU_LOEJ 0x02
+
+/* LOEJ on a removable unit: START loads, !START ejects; both are refused
+ * while removal is prevented (SBC-4 5.28, PREVENT ALLOW MEDIUM REMOVAL). */
+static void load_eject(struct uscst_cmd *cmd, bool load)
+{
+	struct uscst_device *dev = cmd->dev;
+	bool prevented;
+	pthread_mutex_lock(&dev->lock);
+	prevented = dev->prevent_removal;
+	if (!prevented)
+		dev->medium_present = load;
+	pthread_mutex_unlock(&dev->lock);
+	if (prevented)
+		scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_MEDIUM_REMOVAL_PREVENTED);
+}
+
+void sbc_start_stop_unit(struct uscst_cmd *cmd)
+{
+	uint8_t power_condition = cmd->cdb[4] >> 4;
+	uint8_t flags = cmd->cdb[4];
+
+	/* A POWER CONDITION other than START_VALID (0) makes START and LOEJ
+	 * ignored; there are no power states to enter, so nothing happens.
+	 * Stopping is likewise accepted without effect: the unit stays ready. */
+	if (power_condition == 0 && (flags & SSU_LOEJ) && cmd->dev->removable)
+		load_eject(cmd, flags & SSU_START);
+	scsi_cmd_done(cmd);
+}
+
+void sbc_prevent_allow(struct uscst_cmd *cmd)
+{
+	struct uscst_device *dev = cmd->dev;
+	uint8_t prevent = cmd->cdb[4] & 0x03;
+	/* 10b/11b are for medium changers only. */
+	if (prevent > 1) {
+		scsi_invalid_field_cdb(cmd, 4, 1);
+		scsi_cmd_done(cmd);
+		return;
+	}
+	/* A fixed disk has nothing to lock in; accepted as a no-op. */
+	if (dev->removable) {
+		pthread_mutex_lock(&dev->lock);
+		dev->prevent_removal = prevent;
+		pthread_mutex_unlock(&dev->lock);
+	}
+	scsi_cmd_done(cmd);
+}

@@ -1,0 +1,111 @@
+/*
+ * ORWRITE(16): the blocks become (medium OR Data-Out).  Read, OR, write,
+ * under the same range lock as COMPARE AND WRITE so the two (and concurrent
+ * ORWRITEs) cannot interleave.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "scsi/sbc_limits.h"
+#include "scsi/scsi.h"
+
+/* sbc_rw.c */
+bool sbc_write_fua(struct uscst_device *dev, bool cdb_fua);
+bool sbc_check_lba_range(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks);
+void sbc_sense_io_error(struct uscst_cmd *cmd, bool write);
+uint32_t sbc_received_blocks(const struct uscst_cmd *cmd, uint32_t blocks);
+/* sbc_caw.c */
+bool sbc_range_lock(const struct uscst_device *dev, uint64_t lba, uint64_t blocks);
+void sbc_range_unlock(const struct uscst_device *dev, uint64_t lba, uint64_t blocks);
+
+struct orwrite_ctx {
+	uint64_t lba;
+	uint32_t blocks;
+	bool fua;
+	uint8_t data[]; /* blocks * block_size: medium, then the result */
+};
+
+static void orwrite_finish(struct uscst_cmd *cmd)
+{
+	struct orwrite_ctx *ctx = cmd->hctx;
+	sbc_range_unlock(cmd->dev, ctx->lba, ctx->blocks);
+	free(ctx);
+	cmd->hctx = NULL;
+	scsi_cmd_done(cmd);
+}
+
+static void orwrite_written(struct uscst_cmd *cmd)
+{
+	if (cmd->io.result < 0 || (uint64_t)cmd->io.result < cmd->io.len)
+		sbc_sense_io_error(cmd, true);
+	orwrite_finish(cmd);
+}
+
+static void or_into(uint8_t *dst, const uint8_t *src, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++)
+		dst[i] |= src[i];
+}
+
+static void orwrite_read_done(struct uscst_cmd *cmd)
+{
+	struct orwrite_ctx *ctx = cmd->hctx;
+	uint64_t len = cmd->io.len;
+	int64_t res = cmd->io.result;
+
+	if (res < 0) {
+		sbc_sense_io_error(cmd, false);
+		orwrite_finish(cmd);
+		return;
+	}
+	if ((uint64_t)res < len)
+		memset(ctx->data + res, 0, len - (uint64_t)res);
+	or_into(ctx->data, cmd->out_buf, len);
+	scsi_submit_io(cmd, USCST_IO_WRITE, ctx->lba << cmd->dev->block_shift, len, ctx->data,
+		       ctx->fua, orwrite_written);
+}
+
+void sbc_orwrite(struct uscst_cmd *cmd)
+{
+	struct sbc_rw_fields f;
+	sbc_decode_rw(cmd->cdb, &f);
+
+	if (f.flags & 0xe0) { /* ORPROTECT: no protection information */
+		scsi_invalid_field_cdb(cmd, 1, 7);
+		scsi_cmd_done(cmd);
+		return;
+	}
+	if (!sbc_check_lba_range(cmd, f.lba, f.blocks)) {
+		scsi_cmd_done(cmd);
+		return;
+	}
+	if ((uint64_t)f.blocks << cmd->dev->block_shift > SBC_MAX_TRANSFER_BYTES) {
+		scsi_invalid_field_cdb(cmd, 10, -1);
+		scsi_cmd_done(cmd);
+		return;
+	}
+	/* As for WRITE, only whole blocks the initiator sent are processed. */
+	uint32_t blocks = sbc_received_blocks(cmd, f.blocks);
+	if (!blocks) {
+		scsi_cmd_done(cmd);
+		return;
+	}
+	uint64_t len = (uint64_t)blocks << cmd->dev->block_shift;
+	struct orwrite_ctx *ctx = malloc(sizeof(*ctx) + len);
+	if (!ctx) {
+		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
+		return;
+	}
+	if (!sbc_range_lock(cmd->dev, f.lba, blocks)) {
+		free(ctx);
+		cmd->status = SAM_STAT_BUSY;
+		scsi_cmd_done(cmd);
+		return;
+	}
+	ctx->lba = f.lba;
+	ctx->blocks = blocks;
+	ctx->fua = sbc_write_fua(cmd->dev, f.flags & 0x08);
+	cmd->hctx = ctx;
+	scsi_submit_io(cmd, USCST_IO_READ, f.lba << cmd->dev->block_shift, len, ctx->data, false,
+		       orwrite_read_done);
+}

@@ -1,0 +1,242 @@
+/*
+ * WRITE SAME (10/16).  Zeros become one WRITE ZEROES (or DISCARD when the
+ * initiator allows unmapping on a thin device); any other pattern is
+ * replicated into a buffer of at most WS_CHUNK_BYTES written again and
+ * again until the range is covered.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scsi/sbc_limits.h"
+#include "scsi/scsi.h"
+
+/* sbc_rw.c */
+bool sbc_write_fua(struct uscst_device *dev, bool cdb_fua);
+bool sbc_check_lba_range(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks);
+void sbc_sense_io_error(struct uscst_cmd *cmd, bool write);
+unsigned sbc_length_field_byte(uint8_t opcode);
+
+#define WS_CHUNK_BYTES (1u << 20)
+
+/* CDB byte 1. */
+#define WS_ANCHOR 0x10
+#define WS_UNMAP 0x08
+#define WS_PBDATA 0x04
+#define WS_LBDATA 0x02
+#define WS_NDOB 0x01 /* WRITE SAME(16) only */
+
+enum ws_mode {
+	WS_DISCARD, /* unmap; reads return zeros afterwards (LBPRZ) */
+	WS_ZEROES,
+	WS_PATTERN,
+};
+
+struct ws_ctx {
+	enum ws_mode mode;
+	uint64_t next_lba, end_lba;
+	uint32_t chunk_blocks; /* blocks per WS_PATTERN write */
+	bool fua;
+	/* A backend may complete inside submit: the completion then only
+	 * records it and the issuing loop carries on, keeping the stack flat. */
+	bool in_submit, completed_inline;
+	uint8_t *pattern; /* chunk_blocks copies of the block */
+};
+
+static void ws_finish(struct uscst_cmd *cmd)
+{
+	struct ws_ctx *ctx = cmd->hctx;
+	free(ctx->pattern);
+	free(ctx);
+	cmd->hctx = NULL;
+	scsi_cmd_done(cmd);
+}
+
+/* chunk_blocks copies of `block`; false on ENOMEM. */
+static bool ws_fill_pattern(struct ws_ctx *ctx, const uint8_t *block, uint32_t bs)
+{
+	uint64_t total = (uint64_t)ctx->chunk_blocks * bs;
+	ctx->pattern = malloc(total);
+	if (!ctx->pattern)
+		return false;
+	if (!block) {
+		memset(ctx->pattern, 0, total);
+		return true;
+	}
+	memcpy(ctx->pattern, block, bs);
+	for (uint64_t done = bs; done < total;) {
+		uint64_t n = done < total - done ? done : total - done;
+		memcpy(ctx->pattern + done, ctx->pattern, n);
+		done += n;
+	}
+	return true;
+}
+
+/* Handles the completed cmd->io.  true: carry on issuing; false: the
+ * command has finished (with an error). */
+static bool ws_io_result(struct uscst_cmd *cmd)
+{
+	struct ws_ctx *ctx = cmd->hctx;
+	int64_t res = cmd->io.result;
+
+	if (res == -EOPNOTSUPP && ctx->mode != WS_PATTERN) {
+		/* Fall back: DISCARD -> WRITE ZEROES -> writing a zero buffer. */
+		if (ctx->mode == WS_ZEROES && !ws_fill_pattern(ctx, NULL, cmd->dev->block_size)) {
+			scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
+			ws_finish(cmd);
+			return false;
+		}
+		ctx->mode = ctx->mode == WS_DISCARD ? WS_ZEROES : WS_PATTERN;
+		return true;
+	}
+	if (res < 0 || (ctx->mode == WS_PATTERN && (uint64_t)res < cmd->io.len)) {
+		sbc_sense_io_error(cmd, true);
+		ws_finish(cmd);
+		return false;
+	}
+	ctx->next_lba += cmd->io.len >> cmd->dev->block_shift;
+	return true;
+}
+
+static void ws_io_done(struct uscst_cmd *cmd);
+
+/* Issues the next pieces until one completes asynchronously or the range
+ * is covered. */
+static void ws_issue(struct uscst_cmd *cmd)
+{
+	struct ws_ctx *ctx = cmd->hctx;
+	uint8_t shift = cmd->dev->block_shift;
+	static const enum uscst_io_op ops[] = {
+	    [WS_DISCARD] = USCST_IO_DISCARD,
+	    [WS_ZEROES] = USCST_IO_WRITE_ZEROES,
+	    [WS_PATTERN] = USCST_IO_WRITE,
+	};
+
+	while (ctx->next_lba < ctx->end_lba) {
+		uint64_t blocks = ctx->end_lba - ctx->next_lba;
+		if (ctx->mode == WS_PATTERN && blocks > ctx->chunk_blocks)
+			blocks = ctx->chunk_blocks;
+		ctx->in_submit = true;
+		ctx->completed_inline = false;
+		scsi_submit_io(cmd, ops[ctx->mode], ctx->next_lba << shift, blocks << shift,
+			       ctx->mode == WS_PATTERN ? ctx->pattern : NULL, ctx->fua, ws_io_done);
+		/* Safe: an asynchronous completion runs later on this thread. */
+		ctx->in_submit = false;
+		if (!ctx->completed_inline)
+			return;
+		if (!ws_io_result(cmd))
+			return;
+	}
+	ws_finish(cmd);
+}
+
+static void ws_io_done(struct uscst_cmd *cmd)
+{
+	struct ws_ctx *ctx = cmd->hctx;
+	if (ctx->in_submit) {
+		ctx->completed_inline = true;
+		return;
+	}
+	if (ws_io_result(cmd))
+		ws_issue(cmd);
+}
+
+static bool all_zero(const uint8_t *p, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* CDB byte 1 checks; false when sense is set. */
+static bool ws_flags_ok(struct uscst_cmd *cmd, uint8_t flags)
+{
+	int bad_bit = -1;
+	if (flags & 0xe0) /* WRPROTECT: no protection information */
+		bad_bit = 7;
+	else if ((flags & WS_ANCHOR) && !SBC_ANC_SUP)
+		bad_bit = 4;
+	else if ((flags & WS_UNMAP) && !cmd->dev->thin_provisioned)
+		bad_bit = 3; /* LBPWS/LBPWS10 are 0: UNMAP is not supported */
+	else if (flags & (WS_PBDATA | WS_LBDATA))
+		bad_bit = (flags & WS_PBDATA) ? 2 : 1;
+	else if (cmd->cdb[0] == 0x41 && (flags & WS_NDOB))
+		bad_bit = 0; /* reserved in WRITE SAME(10) */
+	if (bad_bit < 0)
+		return true;
+	scsi_invalid_field_cdb(cmd, 1, bad_bit);
+	return false;
+}
+
+/* Exactly one block of Data-Out, unless NDOB; the initiator's expected
+ * length must agree too, or it sent something else than one block. */
+static bool ws_dataout_ok(struct uscst_cmd *cmd, bool ndob)
+{
+	uint32_t bs = cmd->dev->block_size;
+	if (ndob)
+		return true;
+	if (cmd->out_buf && cmd->out_buf_len == bs && cmd->exp_len == bs)
+		return true;
+	scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
+	return false;
+}
+
+/* Resolves the range; NUMBER OF LOGICAL BLOCKS 0 runs to the end of the
+ * medium (WSNZ 0).  false when sense is set. */
+static bool ws_range(struct uscst_cmd *cmd, const struct sbc_rw_fields *f, uint64_t *blocks)
+{
+	unsigned len_byte = sbc_length_field_byte(cmd->cdb[0]);
+	if (!f->blocks && SBC_WSNZ) {
+		scsi_invalid_field_cdb(cmd, len_byte, -1);
+		return false;
+	}
+	if (!sbc_check_lba_range(cmd, f->lba, f->blocks))
+		return false;
+	*blocks = f->blocks ? f->blocks : cmd->dev->nblocks - f->lba;
+	if (*blocks > SBC_MAX_WRITE_SAME_BLOCKS) {
+		scsi_invalid_field_cdb(cmd, len_byte, -1);
+		return false;
+	}
+	return true;
+}
+
+void sbc_write_same(struct uscst_cmd *cmd)
+{
+	struct sbc_rw_fields f;
+	uint64_t blocks;
+	sbc_decode_rw(cmd->cdb, &f);
+	bool ndob = cmd->cdb[0] == 0x93 && (f.flags & WS_NDOB);
+
+	if (!ws_flags_ok(cmd, f.flags) || !ws_dataout_ok(cmd, ndob) ||
+	    !ws_range(cmd, &f, &blocks) || !blocks) {
+		scsi_cmd_done(cmd);
+		return;
+	}
+	struct ws_ctx *ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) {
+		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
+		return;
+	}
+	uint32_t bs = cmd->dev->block_size;
+	bool zeros = ndob || all_zero(cmd->out_buf, bs);
+	ctx->next_lba = f.lba;
+	ctx->end_lba = f.lba + blocks;
+	ctx->fua = sbc_write_fua(cmd->dev, false);
+	ctx->chunk_blocks = WS_CHUNK_BYTES / bs;
+	if (ctx->chunk_blocks > blocks)
+		ctx->chunk_blocks = (uint32_t)blocks;
+	/* A non-zero pattern cannot be unmapped (it would read back as
+	 * zeros), so it is written even with UNMAP set. */
+	if (zeros)
+		ctx->mode = (f.flags & WS_UNMAP) ? WS_DISCARD : WS_ZEROES;
+	else
+		ctx->mode = WS_PATTERN;
+	if (ctx->mode == WS_PATTERN && !ws_fill_pattern(ctx, cmd->out_buf, bs)) {
+		free(ctx);
+		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
+		return;
+	}
+	cmd->hctx = ctx;
+	ws_issue(cmd);
+}
