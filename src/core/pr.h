@@ -63,11 +63,12 @@ struct pr_state {
 
 enum pr_result {
 	PR_OK = 0,
-	PR_CONFLICT,	       /* RESERVATION CONFLICT status */
-	PR_INVALID_RELEASE,    /* 26h/04h INVALID RELEASE OF PERSISTENT RESERVATION */
-	PR_INVALID_PARAM,      /* 26h/00h INVALID FIELD IN PARAMETER LIST */
-	PR_NO_RESOURCES,       /* 55h/04h INSUFFICIENT REGISTRATION RESOURCES */
-	PR_NOMEM,	       /* out of memory */
+	PR_CONFLICT,	    /* RESERVATION CONFLICT status */
+	PR_INVALID_RELEASE, /* 26h/04h INVALID RELEASE OF PERSISTENT RESERVATION */
+	PR_INVALID_PARAM,   /* 26h/00h INVALID FIELD IN PARAMETER LIST */
+	PR_INVALID_TYPE,    /* 24h/00h INVALID FIELD IN CDB (the TYPE field) */
+	PR_NO_RESOURCES,    /* 55h/04h INSUFFICIENT REGISTRATION RESOURCES */
+	PR_NOMEM,	    /* out of memory */
 };
 
 /* A unit attention for the initiator port of one nexus (or of all target
@@ -133,10 +134,9 @@ enum pr_result pr_preempt(struct pr_state *st, const struct pr_nexus *n, uint64_
 			  uint64_t sa_key, uint8_t type, bool abort, struct pr_events *ev);
 /* REGISTER AND MOVE: registers sa_key for dest and moves the reservation
  * there; unreg drops the source's registration. */
-enum pr_result pr_register_and_move(struct pr_state *st, const struct pr_nexus *n,
-				    uint64_t res_key, uint64_t sa_key,
-				    const struct pr_nexus *dest, bool unreg, bool aptpl,
-				    struct pr_events *ev);
+enum pr_result pr_register_and_move(struct pr_state *st, const struct pr_nexus *n, uint64_t res_key,
+				    uint64_t sa_key, const struct pr_nexus *dest, bool unreg,
+				    bool aptpl, struct pr_events *ev);
 
 /*
  * Text form, for saving when APTPL is set and for administration:

@@ -1,0 +1,273 @@
+/*
+ * PERSISTENT RESERVE OUT (SPC-5 6.17): checks the CDB and the parameter
+ * list, runs the service action on dev->pr (core/pr_state.c) under
+ * dev->lock, then delivers the unit attentions it produced once the lock
+ * is dropped (ua_establish takes the session locks).
+ *
+ * Not supported: SPEC_I_PT (INVALID FIELD IN PARAMETER LIST; SIP_C=0 in
+ * REPORT CAPABILITIES).  PREEMPT AND ABORT sets COMMANDS CLEARED BY
+ * ANOTHER INITIATOR on the preempted nexuses but aborting their tasks is
+ * the transport's business.  APTPL is recorded in the state (and reported
+ * as PTPL_A) but not yet written anywhere.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "core/pr.h"
+#include "lib/log.h"
+#include "scsi/scsi.h"
+
+enum {
+	SA_REGISTER = 0x00,
+	SA_RESERVE = 0x01,
+	SA_RELEASE = 0x02,
+	SA_CLEAR = 0x03,
+	SA_PREEMPT = 0x04,
+	SA_PREEMPT_AND_ABORT = 0x05,
+	SA_REGISTER_AND_IGNORE = 0x06,
+	SA_REGISTER_AND_MOVE = 0x07,
+};
+
+#define PARAM_LEN 24
+/* Basic parameter list byte 20. */
+#define P20_SPEC_I_PT 0x08
+#define P20_ALL_TG_PT 0x04
+#define P20_APTPL 0x01
+/* REGISTER AND MOVE parameter list byte 17. */
+#define P17_UNREG 0x02
+#define P17_APTPL 0x01
+
+#define ASC_INSUFFICIENT_REGISTRATION_RESOURCES 0x55, 0x04
+
+/* iSCSI TransportID (SPC-5 7.6.4.6). */
+#define TPID_PROTO_MASK 0x0f
+#define TPID_PROTO_ISCSI 0x05
+#define TPID_FORMAT_MASK 0xc0
+#define TPID_FORMAT_PORT 0x40
+#define TPID_HEADER_LEN 4
+
+struct pr_out_params {
+	uint8_t sa, scope, type;
+	uint64_t res_key, sa_key;
+	uint8_t flags20; /* byte 20 of the basic parameter list */
+};
+
+static bool is_register(uint8_t sa) { return sa == SA_REGISTER || sa == SA_REGISTER_AND_IGNORE; }
+
+static bool needs_type(uint8_t sa)
+{
+	return sa == SA_RESERVE || sa == SA_RELEASE || sa == SA_PREEMPT ||
+	       sa == SA_PREEMPT_AND_ABORT;
+}
+
+static void fail_param_length(struct uscst_cmd *cmd)
+{
+	scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
+}
+
+/* Checks the CDB and the parameter list; false once it has failed cmd. */
+static bool parse_params(struct uscst_cmd *cmd, struct pr_out_params *p)
+{
+	uint32_t param_len = get_be32(cmd->cdb + 5);
+	p->sa = cmd->cdb[1] & 0x1f;
+	p->scope = cmd->cdb[2] >> 4;
+	p->type = cmd->cdb[2] & 0x0f;
+
+	if (p->sa > SA_REGISTER_AND_MOVE) {
+		scsi_invalid_field_cdb(cmd, 1, 4);
+		return false;
+	}
+	if (param_len < PARAM_LEN || cmd->out_buf_len < PARAM_LEN) {
+		fail_param_length(cmd);
+		return false;
+	}
+	const uint8_t *buf = cmd->out_buf;
+	p->res_key = get_be64(buf);
+	p->sa_key = get_be64(buf + 8);
+	p->flags20 = p->sa == SA_REGISTER_AND_MOVE ? 0 : buf[20];
+
+	if (p->flags20 & P20_SPEC_I_PT) {
+		scsi_invalid_field_param(cmd, 20, 3); /* unsupported (SIP_C=0) */
+		return false;
+	}
+	if (p->sa != SA_REGISTER_AND_MOVE && param_len != PARAM_LEN) {
+		fail_param_length(cmd);
+		return false;
+	}
+	if ((p->flags20 & P20_ALL_TG_PT) && !is_register(p->sa)) {
+		scsi_invalid_field_param(cmd, 20, 2);
+		return false;
+	}
+	if (needs_type(p->sa) && p->scope != PR_SCOPE_LU) {
+		scsi_invalid_field_cdb(cmd, 2, 7);
+		return false;
+	}
+	if (needs_type(p->sa) && !pr_type_valid(p->type)) {
+		scsi_invalid_field_cdb(cmd, 2, 3);
+		return false;
+	}
+	return true;
+}
+
+/* REGISTER AND MOVE's destination: RELATIVE TARGET PORT IDENTIFIER and an
+ * iSCSI TransportID of format 01b naming the initiator port. */
+static bool parse_move_dest(struct uscst_cmd *cmd, char *port, size_t port_size,
+			    uint16_t *rel_tgt_id)
+{
+	const uint8_t *buf = cmd->out_buf;
+	uint32_t param_len = get_be32(cmd->cdb + 5);
+	uint32_t tid_len = get_be32(buf + 20);
+	if (tid_len < TPID_HEADER_LEN || tid_len > param_len - PARAM_LEN ||
+	    cmd->out_buf_len - PARAM_LEN < tid_len) {
+		fail_param_length(cmd);
+		return false;
+	}
+	const uint8_t *tid = buf + PARAM_LEN;
+	if ((tid[0] & TPID_PROTO_MASK) != TPID_PROTO_ISCSI ||
+	    (tid[0] & TPID_FORMAT_MASK) != TPID_FORMAT_PORT) {
+		scsi_invalid_field_param(cmd, PARAM_LEN, 7);
+		return false;
+	}
+	uint32_t name_len = get_be16(tid + 2);
+	if (name_len > tid_len - TPID_HEADER_LEN) {
+		scsi_invalid_field_param(cmd, PARAM_LEN + 2, -1);
+		return false;
+	}
+	const char *name = (const char *)tid + TPID_HEADER_LEN;
+	size_t n = strnlen(name, name_len);
+	if (n == 0 || n == name_len || n >= port_size || !strstr(name, ",i,0x")) {
+		scsi_invalid_field_param(cmd, PARAM_LEN + TPID_HEADER_LEN, -1);
+		return false;
+	}
+	memcpy(port, name, n + 1);
+	*rel_tgt_id = get_be16(buf + 18);
+	return true;
+}
+
+static enum pr_result run_action(struct uscst_cmd *cmd, struct pr_state *st,
+				 const struct pr_out_params *p, const struct pr_nexus *dest,
+				 struct pr_events *ev)
+{
+	struct pr_nexus self = {cmd->sess->initiator_port, cmd->sess->tgt->rel_tgt_id};
+	switch (p->sa) {
+	case SA_REGISTER:
+	case SA_REGISTER_AND_IGNORE: {
+		struct pr_register_args a = {
+		    .res_key = p->res_key,
+		    .sa_key = p->sa_key,
+		    .ignore_existing = p->sa == SA_REGISTER_AND_IGNORE,
+		    .aptpl = p->flags20 & P20_APTPL,
+		    .all_tg_pt = p->flags20 & P20_ALL_TG_PT,
+		};
+		return pr_register(st, &self, &a, ev);
+	}
+	case SA_RESERVE:
+		return pr_reserve(st, &self, p->res_key, p->type);
+	case SA_RELEASE:
+		return pr_release(st, &self, p->res_key, p->type, ev);
+	case SA_CLEAR:
+		return pr_clear(st, &self, p->res_key, ev);
+	case SA_PREEMPT:
+	case SA_PREEMPT_AND_ABORT:
+		return pr_preempt(st, &self, p->res_key, p->sa_key, p->type,
+				  p->sa == SA_PREEMPT_AND_ABORT, ev);
+	default: {
+		const uint8_t *buf = cmd->out_buf;
+		return pr_register_and_move(st, &self, p->res_key, p->sa_key, dest,
+					    buf[17] & P17_UNREG, buf[17] & P17_APTPL, ev);
+	}
+	}
+}
+
+static void report_result(struct uscst_cmd *cmd, enum pr_result r)
+{
+	switch (r) {
+	case PR_OK:
+		break;
+	case PR_CONFLICT:
+		cmd->status = SAM_STAT_RESERVATION_CONFLICT;
+		break;
+	case PR_INVALID_RELEASE:
+		scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_RELEASE_OF_PR);
+		break;
+	case PR_INVALID_PARAM:
+		scsi_invalid_field_param(cmd, 8, -1); /* SERVICE ACTION RESERVATION KEY */
+		break;
+	case PR_INVALID_TYPE:
+		scsi_invalid_field_cdb(cmd, 2, 3);
+		break;
+	case PR_NO_RESOURCES:
+		scsi_check_condition(cmd, SK_ILLEGAL_REQUEST,
+				     ASC_INSUFFICIENT_REGISTRATION_RESOURCES);
+		break;
+	case PR_NOMEM:
+		scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+		break;
+	}
+}
+
+/* --- unit attentions for the nexuses a service action affected --- */
+
+struct ua_target {
+	const struct uscst_device *dev;
+	const struct pr_event *ev;
+};
+
+/* Every LUN through which the session sees the device gets the UA. */
+static void ua_to_session_if_nexus(struct uscst_session *s, void *arg)
+{
+	const struct ua_target *t = arg;
+	if (strcasecmp(s->initiator_port, t->ev->port) != 0)
+		return;
+	if (!t->ev->all_tg_pt && s->tgt->rel_tgt_id != t->ev->rel_tgt_id)
+		return;
+	const struct uscst_lun_map *map = s->luns;
+	for (unsigned i = 0; map && i < map->count; i++)
+		if (map->luns[i].dev == t->dev)
+			ua_establish(s, map->luns[i].lun, t->ev->asc, t->ev->ascq);
+}
+
+static void deliver_events(const struct uscst_device *dev, const struct pr_events *ev)
+{
+	for (unsigned i = 0; i < ev->count; i++) {
+		struct ua_target t = {dev, &ev->ev[i]};
+		uscst_session_foreach(ua_to_session_if_nexus, &t);
+	}
+}
+
+/* dev->pr exists from the first PERSISTENT RESERVE OUT on; NULL: ENOMEM. */
+static struct pr_state *device_pr(struct uscst_device *dev)
+{
+	if (!dev->pr)
+		__atomic_store_n(&dev->pr, pr_state_new(), __ATOMIC_RELEASE);
+	return dev->pr;
+}
+
+void spc_pr_out(struct uscst_cmd *cmd)
+{
+	struct uscst_device *dev = cmd->dev;
+	struct pr_out_params p;
+	char dest_port[PR_PORT_MAX];
+	struct pr_nexus dest = {dest_port, 0};
+	struct pr_events ev = {0};
+
+	if (!parse_params(cmd, &p) ||
+	    (p.sa == SA_REGISTER_AND_MOVE &&
+	     !parse_move_dest(cmd, dest_port, sizeof(dest_port), &dest.rel_tgt_id))) {
+		scsi_cmd_done(cmd);
+		return;
+	}
+
+	pthread_mutex_lock(&dev->lock);
+	struct pr_state *st = device_pr(dev);
+	enum pr_result r = st ? run_action(cmd, st, &p, &dest, &ev) : PR_NOMEM;
+	pthread_mutex_unlock(&dev->lock);
+
+	report_result(cmd, r);
+	deliver_events(dev, &ev);
+	if (ev.lost)
+		log_warn("%s: out of memory: some reservation unit attentions not queued",
+			 dev->name);
+	pr_events_free(&ev);
+	scsi_cmd_done(cmd);
+}
