@@ -43,9 +43,19 @@ void sbc_prefetch(struct uscst_cmd *cmd)
 		return;
 	}
 	uint8_t shift = cmd->dev->block_shift;
-	/* Reading gigabytes ahead would only evict useful pages. */
-	if (blocks > SBC_MAX_TRANSFER_BYTES >> shift)
-		blocks = SBC_MAX_TRANSFER_BYTES >> shift;
+	uint64_t max_blocks = SBC_MAX_TRANSFER_BYTES >> shift;
+	/* An explicit length above MAXIMUM PREFETCH LENGTH (Block Limits VPD)
+	 * is refused; "to the end of the medium" is trimmed to it, as reading
+	 * gigabytes ahead would only evict useful pages. */
+	struct sbc_rw_fields f;
+	sbc_decode_rw(cmd->cdb, &f);
+	if (f.blocks > max_blocks) {
+		scsi_invalid_field_cdb(cmd, cmd->cdb[0] == 0x34 ? 7 : 10, -1);
+		scsi_cmd_done(cmd);
+		return;
+	}
+	if (blocks > max_blocks)
+		blocks = max_blocks;
 	scsi_submit_io(cmd, USCST_IO_PREFETCH, lba << shift, blocks << shift, NULL, false,
 		       prefetch_done);
 }

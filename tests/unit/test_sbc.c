@@ -1,0 +1,1053 @@
+/*
+ * SBC handlers against an in-memory backend.  The backend completes inside
+ * submit() by default (the hardest case for chained I/O); `fake.async`
+ * parks the request until the test completes it, as io_uring would.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scsi/sbc_limits.h"
+#include "scsi/scsi.h"
+
+#define BS 512u
+#define NBLOCKS 8192u
+
+static struct {
+	uint8_t *disk;
+	unsigned submits;
+	unsigned ops[USCST_IO_PREFETCH + 1];
+	uint64_t max_len[USCST_IO_PREFETCH + 1];
+	bool last_fua;
+	int fail_errno;	 /* next I/O fails with -fail_errno */
+	bool no_discard; /* DISCARD answers -EOPNOTSUPP */
+	bool async;	 /* park requests in `pending` */
+	struct uscst_io *pending;
+} fake;
+
+static int64_t fake_do(struct uscst_io *io)
+{
+	if (fake.fail_errno) {
+		int e = fake.fail_errno;
+		fake.fail_errno = 0;
+		return -e;
+	}
+	switch (io->op) {
+	case USCST_IO_READ:
+		memcpy(io->buf, fake.disk + io->offset, io->len);
+		break;
+	case USCST_IO_WRITE:
+		memcpy(fake.disk + io->offset, io->buf, io->len);
+		break;
+	case USCST_IO_DISCARD:
+		if (fake.no_discard)
+			return -EOPNOTSUPP;
+		/* deallocated blocks read as zeros */
+		__attribute__((fallthrough));
+	case USCST_IO_WRITE_ZEROES:
+		memset(fake.disk + io->offset, 0, io->len);
+		break;
+	default:
+		break;
+	}
+	return (int64_t)io->len;
+}
+
+static void fake_submit(struct uscst_device *dev, struct uscst_io *io)
+{
+	assert_true(io->offset + io->len <= (uint64_t)NBLOCKS * BS || io->op == USCST_IO_FLUSH);
+	fake.submits++;
+	fake.ops[io->op]++;
+	if (io->len > fake.max_len[io->op])
+		fake.max_len[io->op] = io->len;
+	fake.last_fua = io->fua;
+	io->result = fake_do(io);
+	if (fake.async) {
+		fake.pending = io;
+		return;
+	}
+	io->done(io);
+}
+
+static void complete_pending(void)
+{
+	struct uscst_io *io = fake.pending;
+	assert_non_null(io);
+	fake.pending = NULL;
+	io->done(io);
+}
+
+static int fake_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t *run_len,
+			   bool *mapped)
+{
+	/* First 64 KiB deallocated, the rest mapped. */
+	if (offset < 65536) {
+		*mapped = false;
+		*run_len = 65536 - offset;
+	} else {
+		*mapped = true;
+		*run_len = dev->size - offset;
+	}
+	return 0;
+}
+
+static const struct uscst_backend_ops fake_ops = {
+    .name = "fake",
+    .submit = fake_submit,
+    .lba_status = fake_lba_status,
+    .supports_discard = true,
+};
+
+static struct uscst_device dev;
+static struct uscst_cmd cmd;
+static unsigned done_calls;
+
+static void on_done(struct uscst_cmd *c) { done_calls++; }
+
+static int setup(void **state)
+{
+	memset(&fake, 0, sizeof(fake));
+	fake.disk = calloc(NBLOCKS, BS);
+	memset(&dev, 0, sizeof(dev));
+	dev.backend = &fake_ops;
+	dev.block_size = BS;
+	dev.block_shift = 9;
+	dev.nblocks = NBLOCKS;
+	dev.size = (uint64_t)NBLOCKS * BS;
+	dev.medium_present = true;
+	dev.wce = true;
+	dev.thin_provisioned = true;
+	dev.naa_id = 0x1234;
+	pthread_mutex_init(&dev.lock, NULL);
+	done_calls = 0;
+	uscst_cmd_init(&cmd, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	uscst_cmd_release(&cmd);
+	pthread_mutex_destroy(&dev.lock);
+	free(fake.disk);
+	return 0;
+}
+
+/* Prepares cmd for a CDB with `out_bytes` of Data-Out (the initiator's
+ * expected length is the same unless exp_len says otherwise). */
+static void prep(const uint8_t *cdb, unsigned cdb_len, const void *out, uint32_t out_bytes)
+{
+	uscst_cmd_release(&cmd);
+	uscst_cmd_init(&cmd, NULL);
+	memcpy(cmd.cdb, cdb, cdb_len);
+	cmd.cdb_len = (uint16_t)cdb_len;
+	cmd.dev = &dev;
+	cmd.done = on_done;
+	cmd.exp_len = out_bytes;
+	cmd.exp_write = out_bytes != 0;
+	if (out) {
+		uscst_cmd_alloc_out(&cmd, out_bytes);
+		memcpy(cmd.out_buf, out, out_bytes);
+	}
+	done_calls = 0;
+}
+
+static void run(void (*handler)(struct uscst_cmd *))
+{
+	handler(&cmd);
+	if (!fake.async)
+		assert_int_equal(done_calls, 1);
+}
+
+static void cdb10(uint8_t *c, uint8_t op, uint8_t flags, uint32_t lba, uint16_t len)
+{
+	memset(c, 0, 10);
+	c[0] = op;
+	c[1] = flags;
+	put_be32(c + 2, lba);
+	put_be16(c + 7, len);
+}
+
+static void cdb16(uint8_t *c, uint8_t op, uint8_t flags, uint64_t lba, uint32_t len)
+{
+	memset(c, 0, 16);
+	c[0] = op;
+	c[1] = flags;
+	put_be64(c + 2, lba);
+	put_be32(c + 10, len);
+}
+
+static void assert_good(void) { assert_int_equal(cmd.status, SAM_STAT_GOOD); }
+
+static void assert_sense(uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	assert_int_equal(cmd.status, SAM_STAT_CHECK_CONDITION);
+	assert_int_equal(cmd.sense[0] & 0x7f, 0x70);
+	assert_int_equal(cmd.sense[2] & 0x0f, key);
+	assert_int_equal(cmd.sense[12], asc);
+	assert_int_equal(cmd.sense[13], ascq);
+}
+
+static uint32_t sense_info(void)
+{
+	assert_true(cmd.sense[0] & 0x80); /* VALID */
+	return get_be32(cmd.sense + 3);
+}
+
+static void fill_disk(uint64_t lba, uint32_t blocks, uint8_t v)
+{
+	memset(fake.disk + lba * BS, v, (size_t)blocks * BS);
+}
+
+static bool disk_is(uint64_t lba, uint32_t blocks, uint8_t v)
+{
+	for (size_t i = 0; i < (size_t)blocks * BS; i++)
+		if (fake.disk[lba * BS + i] != v)
+			return false;
+	return true;
+}
+
+/* --- READ / WRITE --- */
+
+static void test_read10_returns_data(void **state)
+{
+	uint8_t c[10];
+	fill_disk(10, 2, 0xab);
+	cdb10(c, 0x28, 0, 10, 2);
+	prep(c, 10, NULL, 0);
+	run(sbc_read);
+	assert_good();
+	assert_int_equal(cmd.in_len, 2 * BS);
+	assert_int_equal(cmd.in_buf[0], 0xab);
+	assert_int_equal(cmd.in_buf[2 * BS - 1], 0xab);
+}
+
+static void test_read10_beyond_eol(void **state)
+{
+	uint8_t c[10];
+	cdb10(c, 0x28, 0, NBLOCKS - 1, 2);
+	prep(c, 10, NULL, 0);
+	run(sbc_read);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	assert_int_equal(fake.submits, 0);
+
+	cdb10(c, 0x28, 0, 0xffffffff, 1);
+	prep(c, 10, NULL, 0);
+	run(sbc_read);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+}
+
+static void test_read16_zero_blocks(void **state)
+{
+	uint8_t c[16];
+	cdb16(c, 0x88, 0, 0, 0);
+	prep(c, 16, NULL, 0);
+	run(sbc_read);
+	assert_good();
+	assert_int_equal(fake.submits, 0);
+	assert_int_equal(cmd.in_len, 0);
+
+	/* Zero blocks one past the end is still out of range. */
+	cdb16(c, 0x88, 0, NBLOCKS + 1, 0);
+	prep(c, 16, NULL, 0);
+	run(sbc_read);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+}
+
+static void test_read_rdprotect_refused(void **state)
+{
+	uint8_t c[10];
+	for (uint8_t p = 1; p < 8; p++) {
+		cdb10(c, 0x28, (uint8_t)(p << 5), 0, 1);
+		prep(c, 10, NULL, 0);
+		run(sbc_read);
+		assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+		/* Field pointer: CDB byte 1. */
+		assert_int_equal(cmd.sense[15] & 0xc0, 0xc0);
+		assert_int_equal(get_be16(cmd.sense + 16), 1);
+	}
+}
+
+static void test_read_too_long(void **state)
+{
+	uint8_t c[16];
+	cdb16(c, 0x88, 0, 0, SBC_MAX_TRANSFER_BYTES / BS + 1);
+	dev.nblocks = 1u << 20; /* long enough that only the size is wrong */
+	prep(c, 16, NULL, 0);
+	run(sbc_read);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(get_be16(cmd.sense + 16), 10);
+}
+
+static void test_read6_zero_means_256(void **state)
+{
+	uint8_t c[6] = {0x08, 0, 0, 4, 0, 0};
+	prep(c, 6, NULL, 0);
+	run(sbc_read);
+	assert_good();
+	assert_int_equal(cmd.in_len, 256 * BS);
+}
+
+static void test_read_io_error(void **state)
+{
+	uint8_t c[10];
+	cdb10(c, 0x28, 0, 0, 1);
+	prep(c, 10, NULL, 0);
+	fake.fail_errno = EIO;
+	run(sbc_read);
+	assert_sense(SK_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR);
+	assert_int_equal(cmd.in_len, 0);
+}
+
+static void test_write10_and_fua(void **state)
+{
+	uint8_t c[10], data[2 * BS];
+	memset(data, 0x5c, sizeof(data));
+	cdb10(c, 0x2a, 0, 100, 2);
+	prep(c, 10, data, sizeof(data));
+	run(sbc_write);
+	assert_good();
+	assert_true(disk_is(100, 2, 0x5c));
+	assert_false(fake.last_fua);
+
+	cdb10(c, 0x2a, 0x08, 100, 2); /* FUA */
+	prep(c, 10, data, sizeof(data));
+	run(sbc_write);
+	assert_true(fake.last_fua);
+
+	dev.wce = false; /* write cache disabled: every write is durable */
+	cdb10(c, 0x2a, 0, 100, 2);
+	prep(c, 10, data, sizeof(data));
+	run(sbc_write);
+	assert_true(fake.last_fua);
+
+	dev.nv_cache = true;
+	prep(c, 10, data, sizeof(data));
+	run(sbc_write);
+	assert_false(fake.last_fua);
+}
+
+static void test_write_residual_partial(void **state)
+{
+	uint8_t c[10], data[BS + 200];
+	fill_disk(0, 2, 'a');
+	memset(data, 'b', sizeof(data));
+	/* Two blocks asked, one and a bit sent: only the whole block lands. */
+	cdb10(c, 0x2a, 0, 0, 2);
+	prep(c, 10, data, sizeof(data));
+	run(sbc_write);
+	assert_good();
+	assert_true(disk_is(0, 1, 'b'));
+	assert_true(disk_is(1, 1, 'a'));
+}
+
+static void test_write_residual_nothing_sent(void **state)
+{
+	uint8_t c[10];
+	cdb10(c, 0x2a, 0, 0, 1);
+	prep(c, 10, NULL, 0);
+	run(sbc_write);
+	assert_good();
+	assert_int_equal(fake.submits, 0);
+}
+
+static void test_write_enospc_thin(void **state)
+{
+	uint8_t c[10], data[BS] = {1};
+	cdb10(c, 0x2a, 0, 0, 1);
+	prep(c, 10, data, BS);
+	fake.fail_errno = ENOSPC;
+	run(sbc_write);
+	assert_sense(SK_DATA_PROTECT, 0x27, 0x07);
+
+	dev.thin_provisioned = false;
+	prep(c, 10, data, BS);
+	fake.fail_errno = ENOSPC;
+	run(sbc_write);
+	assert_sense(SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+}
+
+/* --- VERIFY / WRITE AND VERIFY --- */
+
+static void test_verify_match(void **state)
+{
+	uint8_t c[10], data[4 * BS];
+	fill_disk(20, 4, 0x11);
+	memset(data, 0x11, sizeof(data));
+	cdb10(c, 0x2f, 0x02, 20, 4); /* BYTCHK 01b */
+	prep(c, 10, data, sizeof(data));
+	run(sbc_verify);
+	assert_good();
+}
+
+static void test_verify_miscompare_offset(void **state)
+{
+	uint8_t c[16], data[4 * BS];
+	fill_disk(20, 4, 0x11);
+	memset(data, 0x11, sizeof(data));
+	data[2 * BS + 77] = 0x12;
+	cdb16(c, 0x8f, 0x02, 20, 4);
+	prep(c, 16, data, sizeof(data));
+	run(sbc_verify);
+	assert_sense(SK_MISCOMPARE, ASC_MISCOMPARE_DURING_VERIFY);
+	assert_int_equal(sense_info(), 2 * BS + 77);
+}
+
+static void test_verify_one_block_pattern(void **state)
+{
+	uint8_t c[10], data[BS];
+	fill_disk(0, 3, 0x22);
+	fake.disk[2 * BS + 5] = 0;
+	memset(data, 0x22, sizeof(data));
+	cdb10(c, 0x2f, 0x06, 0, 3); /* BYTCHK 11b */
+	prep(c, 10, data, sizeof(data));
+	run(sbc_verify);
+	assert_sense(SK_MISCOMPARE, ASC_MISCOMPARE_DURING_VERIFY);
+	assert_int_equal(sense_info(), 2 * BS + 5);
+}
+
+static void test_verify_no_bytchk_and_protect(void **state)
+{
+	uint8_t c[10];
+	cdb10(c, 0x2f, 0, 0, 100);
+	prep(c, 10, NULL, 0);
+	run(sbc_verify);
+	assert_good();
+	assert_int_equal(fake.submits, 0);
+
+	cdb10(c, 0x2f, 0x20 | 0x02, 0, 1); /* VRPROTECT 001b */
+	prep(c, 10, NULL, 0);
+	run(sbc_verify);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+
+	cdb10(c, 0x2f, 0x02, NBLOCKS + 1, 0);
+	prep(c, 10, NULL, 0);
+	run(sbc_verify);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+}
+
+static void test_write_verify(void **state)
+{
+	uint8_t c[10], data[2 * BS];
+	memset(data, 0x77, sizeof(data));
+	cdb10(c, 0x2e, 0x02, 30, 2);
+	prep(c, 10, data, sizeof(data));
+	run(sbc_write_verify);
+	assert_good();
+	assert_true(disk_is(30, 2, 0x77));
+	assert_int_equal(fake.ops[USCST_IO_WRITE], 1);
+	assert_int_equal(fake.ops[USCST_IO_READ], 1);
+}
+
+/* --- capacity --- */
+
+static void test_read_capacity(void **state)
+{
+	uint8_t c10[10] = {0x25};
+	prep(c10, 10, NULL, 0);
+	run(sbc_read_capacity10);
+	assert_good();
+	assert_int_equal(get_be32(cmd.in_buf), NBLOCKS - 1);
+	assert_int_equal(get_be32(cmd.in_buf + 4), BS);
+
+	dev.nblocks = 1ull << 33;
+	prep(c10, 10, NULL, 0);
+	run(sbc_read_capacity10);
+	assert_int_equal(get_be32(cmd.in_buf), 0xffffffffu);
+
+	uint8_t c16[16] = {0x9e, 0x10};
+	put_be32(c16 + 10, 32);
+	prep(c16, 16, NULL, 0);
+	run(sbc_read_capacity16);
+	assert_good();
+	assert_int_equal(cmd.in_len, 32);
+	assert_true(get_be64(cmd.in_buf) == (1ull << 33) - 1);
+	assert_int_equal(cmd.in_buf[14] & 0xc0, 0xc0); /* LBPME, LBPRZ */
+
+	put_be32(c16 + 10, 5);
+	prep(c16, 16, NULL, 0);
+	run(sbc_read_capacity16);
+	assert_good();
+	assert_int_equal(cmd.in_len, 5);
+
+	dev.thin_provisioned = false;
+	put_be32(c16 + 10, 32);
+	prep(c16, 16, NULL, 0);
+	run(sbc_read_capacity16);
+	assert_int_equal(cmd.in_buf[14], 0);
+}
+
+static void test_get_lba_status(void **state)
+{
+	uint8_t c[16] = {0x9e, 0x12};
+	put_be64(c + 2, 100);
+	put_be32(c + 10, 8 + 2 * 16);
+	prep(c, 16, NULL, 0);
+	run(sbc_get_lba_status);
+	assert_good();
+	assert_int_equal(cmd.in_len, 40);
+	assert_int_equal(get_be32(cmd.in_buf), 36);
+	/* 100..127 deallocated, then mapped to the end. */
+	assert_true(get_be64(cmd.in_buf + 8) == 100);
+	assert_int_equal(get_be32(cmd.in_buf + 16), 28);
+	assert_int_equal(cmd.in_buf[20], 1);
+	assert_true(get_be64(cmd.in_buf + 24) == 128);
+	assert_int_equal(get_be32(cmd.in_buf + 32), NBLOCKS - 128);
+	assert_int_equal(cmd.in_buf[36], 0);
+
+	put_be64(c + 2, NBLOCKS);
+	prep(c, 16, NULL, 0);
+	run(sbc_get_lba_status);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+}
+
+/* --- WRITE SAME --- */
+
+static void test_write_same_pattern_chunks(void **state)
+{
+	uint8_t c[16], block[BS];
+	uint32_t blocks = 3 * (1u << 20) / BS + 7; /* three chunks and a bit */
+	memset(block, 0x3c, sizeof(block));
+	fill_disk(1000 + blocks, 1, 0xee);
+	cdb16(c, 0x93, 0, 1000, blocks);
+	prep(c, 16, block, BS);
+	run(sbc_write_same);
+	assert_good();
+	assert_true(disk_is(1000, blocks, 0x3c));
+	assert_true(disk_is(1000 + blocks, 1, 0xee));
+	assert_int_equal(fake.ops[USCST_IO_WRITE], 4);
+	assert_true(fake.max_len[USCST_IO_WRITE] <= (1u << 20));
+}
+
+static void test_write_same_async_chunks(void **state)
+{
+	uint8_t c[10], block[BS];
+	uint32_t blocks = 2 * (1u << 20) / BS + 1;
+	memset(block, 0x4d, sizeof(block));
+	cdb10(c, 0x41, 0, 0, (uint16_t)blocks);
+	prep(c, 10, block, BS);
+	fake.async = true;
+	sbc_write_same(&cmd);
+	unsigned rounds = 0;
+	while (fake.pending) {
+		assert_int_equal(done_calls, 0);
+		complete_pending();
+		rounds++;
+	}
+	assert_int_equal(rounds, 3);
+	assert_int_equal(done_calls, 1);
+	assert_good();
+	assert_true(disk_is(0, blocks, 0x4d));
+}
+
+static void test_write_same_zeroes_and_unmap(void **state)
+{
+	uint8_t c[10], block[BS] = {0};
+	fill_disk(0, 300, 0xff);
+	cdb10(c, 0x41, 0, 0, 100);
+	prep(c, 10, block, BS);
+	run(sbc_write_same);
+	assert_good();
+	assert_int_equal(fake.ops[USCST_IO_WRITE_ZEROES], 1);
+	assert_true(disk_is(0, 100, 0));
+
+	cdb10(c, 0x41, 0x08, 100, 200); /* UNMAP */
+	prep(c, 10, block, BS);
+	run(sbc_write_same);
+	assert_good();
+	assert_int_equal(fake.ops[USCST_IO_DISCARD], 1);
+	assert_true(disk_is(100, 200, 0));
+
+	/* UNMAP with a non-zero pattern writes the pattern. */
+	block[0] = 1;
+	cdb10(c, 0x41, 0x08, 0, 1);
+	prep(c, 10, block, BS);
+	run(sbc_write_same);
+	assert_good();
+	assert_int_equal(fake.disk[0], 1);
+	assert_int_equal(fake.ops[USCST_IO_WRITE], 1);
+}
+
+static void test_write_same_discard_fallback(void **state)
+{
+	uint8_t c[16];
+	fill_disk(0, 10, 0xff);
+	fake.no_discard = true;
+	cdb16(c, 0x93, 0x08 | 0x01, 0, 10); /* UNMAP, NDOB */
+	prep(c, 16, NULL, 0);
+	run(sbc_write_same);
+	assert_good();
+	assert_true(disk_is(0, 10, 0));
+	assert_int_equal(fake.ops[USCST_IO_WRITE_ZEROES], 1);
+}
+
+static void test_write_same_invalid_fields(void **state)
+{
+	uint8_t c[10], block[BS] = {0};
+	static const uint8_t bad_flags[] = {0x20, 0x10, 0x18, 0x04, 0x02, 0x01};
+	for (unsigned i = 0; i < sizeof(bad_flags); i++) {
+		cdb10(c, 0x41, bad_flags[i], 0, 1);
+		prep(c, 10, block, BS);
+		run(sbc_write_same);
+		assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	}
+	dev.thin_provisioned = false;
+	cdb10(c, 0x41, 0x08, 0, 1);
+	prep(c, 10, block, BS);
+	run(sbc_write_same);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(fake.submits, 0);
+}
+
+static void test_write_same_dataout_size(void **state)
+{
+	uint8_t c[10], block[2 * BS] = {0};
+	cdb10(c, 0x41, 0, 0, 1);
+	prep(c, 10, block, BS / 2);
+	run(sbc_write_same);
+	assert_int_equal(cmd.status, SAM_STAT_CHECK_CONDITION);
+	assert_int_equal(cmd.sense[2] & 0x0f, SK_ILLEGAL_REQUEST);
+
+	/* The initiator announced two blocks; the target took one. */
+	prep(c, 10, block, BS);
+	cmd.exp_len = 2 * BS;
+	run(sbc_write_same);
+	assert_int_equal(cmd.status, SAM_STAT_CHECK_CONDITION);
+	assert_int_equal(cmd.sense[2] & 0x0f, SK_ILLEGAL_REQUEST);
+	assert_int_equal(fake.submits, 0);
+}
+
+static void test_write_same_zero_length_to_end(void **state)
+{
+	uint8_t c[16], block[BS];
+	memset(block, 0x61, sizeof(block));
+	cdb16(c, 0x93, 0, NBLOCKS - 10, 0);
+	prep(c, 16, block, BS);
+	run(sbc_write_same);
+	assert_good();
+	assert_true(disk_is(NBLOCKS - 10, 10, 0x61));
+
+	cdb16(c, 0x93, 0, NBLOCKS + 1, 0);
+	prep(c, 16, block, BS);
+	run(sbc_write_same);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+
+	/* Beyond MAXIMUM WRITE SAME LENGTH, explicit or implied. */
+	dev.nblocks = SBC_MAX_WRITE_SAME_BLOCKS + 100ull;
+	cdb16(c, 0x93, 0, 0, 0);
+	prep(c, 16, block, BS);
+	run(sbc_write_same);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	cdb16(c, 0x93, 0, 0, SBC_MAX_WRITE_SAME_BLOCKS + 1);
+	prep(c, 16, block, BS);
+	run(sbc_write_same);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(fake.submits, 1);
+}
+
+/* --- UNMAP --- */
+
+static unsigned unmap_list(uint8_t *p, const uint64_t (*desc)[2], unsigned n)
+{
+	unsigned len = 8 + 16 * n;
+	memset(p, 0, len);
+	put_be16(p, (uint16_t)(len - 2));
+	put_be16(p + 2, (uint16_t)(16 * n));
+	for (unsigned i = 0; i < n; i++) {
+		put_be64(p + 8 + 16 * i, desc[i][0]);
+		put_be32(p + 16 + 16 * i, (uint32_t)desc[i][1]);
+	}
+	return len;
+}
+
+static void prep_unmap(const uint8_t *list, unsigned len)
+{
+	uint8_t c[10];
+	cdb10(c, 0x42, 0, 0, (uint16_t)len);
+	prep(c, 10, list, len);
+}
+
+static void test_unmap_simple(void **state)
+{
+	uint8_t p[8 + 3 * 16];
+	const uint64_t d[3][2] = {{10, 5}, {100, 0}, {NBLOCKS - 1, 1}};
+	fill_disk(0, NBLOCKS, 0xff);
+	prep_unmap(p, unmap_list(p, d, 3));
+	run(sbc_unmap);
+	assert_good();
+	assert_int_equal(fake.ops[USCST_IO_DISCARD], 2);
+	assert_true(disk_is(10, 5, 0));
+	assert_true(disk_is(15, 1, 0xff));
+	assert_true(disk_is(NBLOCKS - 1, 1, 0));
+}
+
+static void test_unmap_many_sync_completions(void **state)
+{
+	static uint8_t p[8 + 256 * 16];
+	static uint64_t d[256][2];
+	for (unsigned i = 0; i < 256; i++) {
+		d[i][0] = 2 * i;
+		d[i][1] = 1;
+	}
+	prep_unmap(p, unmap_list(p, (const uint64_t(*)[2])d, 256));
+	run(sbc_unmap);
+	assert_good();
+	assert_int_equal(fake.ops[USCST_IO_DISCARD], 256);
+}
+
+static void test_unmap_empty_lists(void **state)
+{
+	uint8_t c[10];
+	cdb10(c, 0x42, 0, 0, 0); /* PARAMETER LIST LENGTH 0 */
+	prep(c, 10, NULL, 0);
+	run(sbc_unmap);
+	assert_good();
+
+	uint8_t p[8];
+	const uint64_t none[1][2] = {{0, 0}};
+	prep_unmap(p, unmap_list(p, none, 0));
+	run(sbc_unmap);
+	assert_good();
+
+	const uint64_t at_end[1][2] = {{NBLOCKS, 0}};
+	uint8_t q[24];
+	prep_unmap(q, unmap_list(q, at_end, 1));
+	run(sbc_unmap);
+	assert_good();
+	assert_int_equal(fake.submits, 0);
+}
+
+static void test_unmap_parameter_list_errors(void **state)
+{
+	uint8_t p[8 + 16];
+	const uint64_t d[1][2] = {{0, 1}};
+
+	/* Shorter than the header. */
+	unmap_list(p, d, 1);
+	prep_unmap(p, 4);
+	run(sbc_unmap);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
+
+	/* Descriptor length beyond the data sent. */
+	unmap_list(p, d, 1);
+	put_be16(p + 2, 32);
+	prep_unmap(p, sizeof(p));
+	run(sbc_unmap);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
+
+	/* Data sent shorter than the CDB announced. */
+	unmap_list(p, d, 1);
+	uint8_t c[10];
+	cdb10(c, 0x42, 0, 0, sizeof(p));
+	prep(c, 10, p, 12);
+	run(sbc_unmap);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
+	assert_int_equal(fake.submits, 0);
+}
+
+static void test_unmap_too_many_descriptors(void **state)
+{
+	static uint8_t p[8 + 257 * 16];
+	static uint64_t d[257][2];
+	prep_unmap(p, unmap_list(p, (const uint64_t(*)[2])d, SBC_MAX_UNMAP_DESCRIPTORS + 1));
+	run(sbc_unmap);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM_LIST);
+}
+
+static void test_unmap_out_of_range_is_atomic(void **state)
+{
+	uint8_t p[8 + 2 * 16];
+	const uint64_t d[2][2] = {{0, 4}, {NBLOCKS - 1, 2}};
+	fill_disk(0, 4, 0xff);
+	prep_unmap(p, unmap_list(p, d, 2));
+	run(sbc_unmap);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	assert_true(disk_is(0, 4, 0xff));
+	assert_int_equal(fake.submits, 0);
+}
+
+static void test_unmap_anchor_and_not_thin(void **state)
+{
+	uint8_t p[24];
+	const uint64_t d[1][2] = {{0, 1}};
+	uint8_t c[10];
+	unsigned len = unmap_list(p, d, 1);
+	cdb10(c, 0x42, 0x01, 0, (uint16_t)len); /* ANCHOR */
+	prep(c, 10, p, len);
+	run(sbc_unmap);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+
+	dev.thin_provisioned = false;
+	prep_unmap(p, len);
+	run(sbc_unmap);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
+}
+
+/* --- COMPARE AND WRITE / ORWRITE --- */
+
+static void caw_cdb(uint8_t *c, uint64_t lba, uint8_t blocks)
+{
+	memset(c, 0, 16);
+	c[0] = 0x89;
+	put_be64(c + 2, lba);
+	c[13] = blocks;
+}
+
+static void test_caw_match_writes(void **state)
+{
+	uint8_t c[16], data[4 * BS];
+	fill_disk(50, 2, 'A');
+	memset(data, 'A', 2 * BS);
+	memset(data + 2 * BS, 'B', 2 * BS);
+	caw_cdb(c, 50, 2);
+	prep(c, 16, data, sizeof(data));
+	run(sbc_compare_and_write);
+	assert_good();
+	assert_true(disk_is(50, 2, 'B'));
+}
+
+static void test_caw_miscompare(void **state)
+{
+	uint8_t c[16], data[4 * BS];
+	fill_disk(50, 2, 'A');
+	memset(data, 'A', 2 * BS);
+	data[2 * BS - 27] = 'C';
+	memset(data + 2 * BS, 'B', 2 * BS);
+	caw_cdb(c, 50, 2);
+	prep(c, 16, data, sizeof(data));
+	run(sbc_compare_and_write);
+	assert_sense(SK_MISCOMPARE, ASC_MISCOMPARE_DURING_VERIFY);
+	assert_int_equal(sense_info(), 2 * BS - 27);
+	assert_true(disk_is(50, 2, 'A'));
+}
+
+static void test_caw_dataout_size(void **state)
+{
+	uint8_t c[16], data[4 * BS] = {0};
+	/* TL 1 but four blocks announced. */
+	caw_cdb(c, 0, 1);
+	prep(c, 16, data, 2 * BS);
+	cmd.exp_len = 4 * BS;
+	run(sbc_compare_and_write);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+
+	/* TL 3 but only four blocks sent. */
+	caw_cdb(c, 0, 3);
+	prep(c, 16, data, 4 * BS);
+	run(sbc_compare_and_write);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(fake.submits, 0);
+
+	caw_cdb(c, NBLOCKS, 1);
+	prep(c, 16, data, 2 * BS);
+	run(sbc_compare_and_write);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+}
+
+static void test_caw_overlap_is_busy(void **state)
+{
+	uint8_t c[16], data[2 * BS] = {0};
+	caw_cdb(c, 7, 1);
+	prep(c, 16, data, sizeof(data));
+	fake.async = true;
+	sbc_compare_and_write(&cmd);
+	assert_non_null(fake.pending);
+
+	/* A second command on an overlapping range while the first is in flight. */
+	struct uscst_cmd other;
+	uscst_cmd_init(&other, NULL);
+	memcpy(other.cdb, c, 16);
+	other.dev = &dev;
+	other.done = on_done;
+	other.exp_len = sizeof(data);
+	uscst_cmd_alloc_out(&other, sizeof(data));
+	sbc_compare_and_write(&other);
+	assert_int_equal(other.status, SAM_STAT_BUSY);
+	assert_int_equal(done_calls, 1);
+	uscst_cmd_release(&other);
+
+	complete_pending(); /* read: compares equal, then the write */
+	complete_pending();
+	assert_int_equal(done_calls, 2);
+	assert_good();
+
+	/* The range is free again. */
+	fake.async = false;
+	prep(c, 16, data, sizeof(data));
+	run(sbc_compare_and_write);
+	assert_good();
+}
+
+static void test_orwrite(void **state)
+{
+	uint8_t c[16], data[2 * BS];
+	fill_disk(60, 2, 0xa5);
+	memset(data, 0x5a, sizeof(data));
+	cdb16(c, 0x8b, 0, 60, 2);
+	prep(c, 16, data, sizeof(data));
+	run(sbc_orwrite);
+	assert_good();
+	assert_true(disk_is(60, 2, 0xff));
+
+	cdb16(c, 0x8b, 0x40, 60, 1); /* ORPROTECT */
+	prep(c, 16, data, BS);
+	run(sbc_orwrite);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+
+	cdb16(c, 0x8b, 0, ~0ull, 1);
+	prep(c, 16, data, BS);
+	run(sbc_orwrite);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+}
+
+/* --- misc --- */
+
+static void test_start_stop_removable(void **state)
+{
+	uint8_t eject[6] = {0x1b, 0, 0, 0, 0x02, 0};
+	uint8_t load[6] = {0x1b, 0, 0, 0, 0x03, 0};
+	uint8_t prevent[6] = {0x1e, 0, 0, 0, 1, 0};
+	uint8_t allow[6] = {0x1e, 0, 0, 0, 0, 0};
+	dev.removable = true;
+
+	prep(prevent, 6, NULL, 0);
+	run(sbc_prevent_allow);
+	assert_true(dev.prevent_removal);
+	prep(eject, 6, NULL, 0);
+	run(sbc_start_stop_unit);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_MEDIUM_REMOVAL_PREVENTED);
+	assert_true(dev.medium_present);
+
+	prep(allow, 6, NULL, 0);
+	run(sbc_prevent_allow);
+	prep(eject, 6, NULL, 0);
+	run(sbc_start_stop_unit);
+	assert_good();
+	assert_false(dev.medium_present);
+
+	/* A power condition makes LOEJ/START ignored. */
+	uint8_t pc[6] = {0x1b, 0, 0, 0, 0x30 | 0x03, 0};
+	prep(pc, 6, NULL, 0);
+	run(sbc_start_stop_unit);
+	assert_false(dev.medium_present);
+
+	prep(load, 6, NULL, 0);
+	run(sbc_start_stop_unit);
+	assert_good();
+	assert_true(dev.medium_present);
+}
+
+static void test_start_stop_fixed_disk(void **state)
+{
+	uint8_t eject[6] = {0x1b, 0, 0, 0, 0x02, 0};
+	uint8_t prevent[6] = {0x1e, 0, 0, 0, 1, 0};
+	uint8_t bad_prevent[6] = {0x1e, 0, 0, 0, 2, 0};
+	prep(eject, 6, NULL, 0);
+	run(sbc_start_stop_unit);
+	assert_good();
+	assert_true(dev.medium_present);
+	prep(prevent, 6, NULL, 0);
+	run(sbc_prevent_allow);
+	assert_good();
+	assert_false(dev.prevent_removal);
+	prep(bad_prevent, 6, NULL, 0);
+	run(sbc_prevent_allow);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+}
+
+static void test_sync_cache(void **state)
+{
+	uint8_t c[10];
+	cdb10(c, 0x35, 0x02, 0, 0);
+	prep(c, 10, NULL, 0);
+	run(sbc_sync_cache);
+	assert_good();
+	assert_int_equal(fake.ops[USCST_IO_FLUSH], 1);
+
+	cdb10(c, 0x35, 0, NBLOCKS - 1, 2);
+	prep(c, 10, NULL, 0);
+	run(sbc_sync_cache);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+
+	dev.nv_cache = true;
+	cdb10(c, 0x35, 0, 0, 0);
+	prep(c, 10, NULL, 0);
+	run(sbc_sync_cache);
+	assert_good();
+	assert_int_equal(fake.ops[USCST_IO_FLUSH], 1);
+}
+
+static void test_prefetch(void **state)
+{
+	uint8_t c[10];
+	cdb10(c, 0x34, 0x02, NBLOCKS - 4, 4);
+	prep(c, 10, NULL, 0);
+	run(sbc_prefetch);
+	assert_good();
+	assert_int_equal(fake.ops[USCST_IO_PREFETCH], 1);
+
+	cdb10(c, 0x34, 0, NBLOCKS - 1, 2);
+	prep(c, 10, NULL, 0);
+	run(sbc_prefetch);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+
+	cdb10(c, 0x34, 0, 0, 0); /* to the end of the medium */
+	prep(c, 10, NULL, 0);
+	run(sbc_prefetch);
+	assert_good();
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_read10_returns_data),
+	    T(test_read10_beyond_eol),
+	    T(test_read16_zero_blocks),
+	    T(test_read_rdprotect_refused),
+	    T(test_read_too_long),
+	    T(test_read6_zero_means_256),
+	    T(test_read_io_error),
+	    T(test_write10_and_fua),
+	    T(test_write_residual_partial),
+	    T(test_write_residual_nothing_sent),
+	    T(test_write_enospc_thin),
+	    T(test_verify_match),
+	    T(test_verify_miscompare_offset),
+	    T(test_verify_one_block_pattern),
+	    T(test_verify_no_bytchk_and_protect),
+	    T(test_write_verify),
+	    T(test_read_capacity),
+	    T(test_get_lba_status),
+	    T(test_write_same_pattern_chunks),
+	    T(test_write_same_async_chunks),
+	    T(test_write_same_zeroes_and_unmap),
+	    T(test_write_same_discard_fallback),
+	    T(test_write_same_invalid_fields),
+	    T(test_write_same_dataout_size),
+	    T(test_write_same_zero_length_to_end),
+	    T(test_unmap_simple),
+	    T(test_unmap_many_sync_completions),
+	    T(test_unmap_empty_lists),
+	    T(test_unmap_parameter_list_errors),
+	    T(test_unmap_too_many_descriptors),
+	    T(test_unmap_out_of_range_is_atomic),
+	    T(test_unmap_anchor_and_not_thin),
+	    T(test_caw_match_writes),
+	    T(test_caw_miscompare),
+	    T(test_caw_dataout_size),
+	    T(test_caw_overlap_is_busy),
+	    T(test_orwrite),
+	    T(test_start_stop_removable),
+	    T(test_start_stop_fixed_disk),
+	    T(test_sync_cache),
+	    T(test_prefetch),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
