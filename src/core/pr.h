@@ -107,6 +107,8 @@ bool pr_is_registered(const struct pr_state *st, const struct pr_nexus *n);
 /* Whether the nexus holds the reservation (any registrant for *_AR types). */
 bool pr_is_holder(const struct pr_state *st, const struct pr_nexus *n);
 bool pr_reg_is_holder(const struct pr_state *st, const struct pr_reg *reg);
+/* st->type for readers that do not hold dev->lock (a snapshot). */
+uint8_t pr_reservation_type_unlocked(const struct pr_state *st);
 /* RESERVATION KEY for READ RESERVATION: the holder's, 0 for *_AR types. */
 uint64_t pr_reservation_key(const struct pr_state *st);
 

@@ -169,9 +169,21 @@ static void remove_reg(struct pr_state *st, unsigned idx)
 	st->nregs--;
 }
 
+/* The reservation type is read without dev->lock by the conflict check's
+ * fast path (pr_reservation_type_unlocked), hence the atomic store. */
+static void set_type(struct pr_state *st, uint8_t type)
+{
+	__atomic_store_n(&st->type, type, __ATOMIC_RELAXED);
+}
+
+uint8_t pr_reservation_type_unlocked(const struct pr_state *st)
+{
+	return __atomic_load_n(&st->type, __ATOMIC_RELAXED);
+}
+
 static void drop_reservation(struct pr_state *st)
 {
-	st->type = PR_TYPE_NONE;
+	set_type(st, PR_TYPE_NONE);
 	st->scope = PR_SCOPE_LU;
 	for (unsigned i = 0; i < st->nregs; i++)
 		st->regs[i].holder = false;
@@ -254,7 +266,7 @@ enum pr_result pr_reserve(struct pr_state *st, const struct pr_nexus *n, uint64_
 			return PR_CONFLICT;
 		return PR_OK;
 	}
-	st->type = type;
+	set_type(st, type);
 	st->scope = PR_SCOPE_LU;
 	reg->holder = !pr_type_all_registrants(type);
 	return PR_OK;
@@ -334,7 +346,7 @@ static void take_reservation(struct pr_state *st, int self, uint8_t old_type, ui
 			     struct pr_events *ev)
 {
 	drop_reservation(st);
-	st->type = type;
+	set_type(st, type);
 	st->scope = PR_SCOPE_LU;
 	st->regs[self].holder = !pr_type_all_registrants(type);
 	if (old_type != type)

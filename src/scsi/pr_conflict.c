@@ -194,11 +194,14 @@ static bool persistent_conflict(const struct uscst_cmd *cmd, const struct pr_sta
 bool scsi_reservation_conflict(struct uscst_cmd *cmd)
 {
 	struct uscst_device *dev = cmd->dev;
-	/* Fast path: most devices never see a reservation.  Both fields are
-	 * only written under dev->lock; a stale read here is the same as the
-	 * command having arrived a moment earlier. */
+	/*
+	 * Fast path: no SPC-2 holder and no persistent reservation.  Both are
+	 * only changed under dev->lock (dev->pr, once set, stays); a stale read
+	 * here is the same as the command having arrived a moment earlier.
+	 */
+	const struct pr_state *st = __atomic_load_n(&dev->pr, __ATOMIC_ACQUIRE);
 	if (!__atomic_load_n(&dev->spc2_holder, __ATOMIC_RELAXED) &&
-	    !__atomic_load_n(&dev->pr, __ATOMIC_RELAXED))
+	    (!st || pr_reservation_type_unlocked(st) == PR_TYPE_NONE))
 		return false;
 
 	pthread_mutex_lock(&dev->lock);
