@@ -582,6 +582,7 @@ static void test_pr_in_read_keys_truncated(void **state)
 	assert_int_equal(cmd.status, SAM_STAT_GOOD);
 	assert_int_equal(cmd.in_len, 8);
 	assert_int_equal(get_be32(cmd.in_buf + 4), 16); /* untruncated ADDITIONAL LENGTH */
+	uscst_cmd_release(&cmd);
 	run_pr_in(sess_a, 0x00, 16384, &cmd);
 	assert_int_equal(cmd.in_len, 24);
 	assert_int_equal(get_be64(cmd.in_buf + 8), 0x1111);
