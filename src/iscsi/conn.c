@@ -1,0 +1,491 @@
+/*
+ * iSCSI connections: reading PDUs off the socket (many per read), checking
+ * their lengths and digests, dispatching them by opcode, and writing queued
+ * PDUs with one writev for as many as fit.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "iscsi/iscsi.h"
+#include "lib/log.h"
+
+#define RX_INITIAL_CAP (64u * 1024)
+#define LOGIN_MAX_DSL 8192u /* RFC 7143 13.12: the default applies during login */
+#define TX_IOV_MAX 64
+
+static void conn_on_event(struct reactor_event *ev, uint32_t events);
+static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms);
+
+struct accept_arg {
+	int fd;
+	char peer[64];
+	char local[64];
+};
+
+static void conn_start_on_reactor(void *p)
+{
+	struct accept_arg *a = p;
+	struct iscsi_conn *conn = calloc(1, sizeof(*conn));
+	uint8_t *buf = malloc(RX_INITIAL_CAP);
+	if (!conn || !buf) {
+		free(conn);
+		free(buf);
+		close(a->fd);
+		free(a);
+		return;
+	}
+	conn->reactor = reactor_current();
+	conn->fd = a->fd;
+	snprintf(conn->peer, sizeof(conn->peer), "%s", a->peer);
+	snprintf(conn->local_addr, sizeof(conn->local_addr), "%s", a->local);
+	free(a);
+	atomic_init(&conn->refs, 1);
+	conn->state = CONN_LOGIN;
+	conn->rx_buf = buf;
+	conn->rx_cap = RX_INITIAL_CAP;
+	conn->max_recv_dsl = LOGIN_MAX_DSL;
+	conn->max_xmit_dsl = LOGIN_MAX_DSL;
+	conn->last_rx_ms = reactor_now_ms();
+	conn->next_ttt = 1;
+	list_init(&conn->tx_queue);
+	list_init(&conn->tasks);
+	list_init(&conn->cmdsn_queue);
+	conn->ev.fn = conn_on_event;
+	conn->ticker.fn = conn_on_tick;
+	reactor_conn_count_add(conn->reactor, 1);
+	reactor_add_ticker(conn->reactor, &conn->ticker);
+	if (reactor_add_fd(conn->reactor, conn->fd, EPOLLIN | EPOLLRDHUP, &conn->ev) < 0)
+		iscsi_conn_close(conn, "epoll registration failed");
+	log_debug("connection from %s", conn->peer);
+}
+
+void iscsi_conn_accept(int fd, const char *peer, const char *local)
+{
+	struct accept_arg *a = calloc(1, sizeof(*a));
+	if (!a) {
+		close(fd);
+		return;
+	}
+	a->fd = fd;
+	snprintf(a->peer, sizeof(a->peer), "%s", peer);
+	snprintf(a->local, sizeof(a->local), "%s", local);
+	if (reactor_post(reactor_pick(), conn_start_on_reactor, a) < 0) {
+		close(fd);
+		free(a);
+	}
+}
+
+void iscsi_conn_get(struct iscsi_conn *conn) { atomic_fetch_add(&conn->refs, 1); }
+
+bool iscsi_conn_tryget(struct iscsi_conn *conn)
+{
+	int n = atomic_load(&conn->refs);
+	while (n > 0)
+		if (atomic_compare_exchange_weak(&conn->refs, &n, n + 1))
+			return true;
+	return false;
+}
+
+static void conn_free(struct iscsi_conn *conn)
+{
+	struct iscsi_session *sess = conn->sess;
+	if (sess) {
+		iscsi_session_unregister(sess);
+		uscst_session_destroy(sess->core);
+		free(sess);
+	}
+	reactor_conn_count_add(conn->reactor, -1);
+	free(conn->rx_buf);
+	free(conn);
+}
+
+void iscsi_conn_put(struct iscsi_conn *conn)
+{
+	if (atomic_fetch_sub(&conn->refs, 1) == 1)
+		conn_free(conn);
+}
+
+static void tx_free(struct iscsi_tx *tx)
+{
+	free(tx->owned);
+	free(tx);
+}
+
+void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
+{
+	if (conn->state == CONN_CLOSED)
+		return;
+	log_info("connection %s closed: %s", conn->peer, why);
+	conn->state = CONN_CLOSED;
+	reactor_del_ticker(conn->reactor, &conn->ticker);
+	reactor_del_fd(conn->reactor, conn->fd);
+	close(conn->fd);
+	conn->fd = -1;
+	struct iscsi_tx *tx, *tn;
+	list_for_each_entry_safe(tx, tn, &conn->tx_queue, node)
+	{
+		list_del(&tx->node);
+		if (tx->release_task)
+			iscsi_task_free(tx->release_task);
+		tx_free(tx);
+	}
+	/* Tasks still in the backend finish later and free themselves. */
+	struct iscsi_task *task, *next;
+	list_for_each_entry_safe(task, next, &conn->tasks, node)
+	{
+		task->aborted = true;
+		task->cmd.aborted = true;
+		if (task->state != TASK_EXECUTING)
+			iscsi_task_free(task);
+	}
+	iscsi_login_free(conn);
+	if (conn->text_pending) {
+		text_buf_free(conn->text_pending);
+		free(conn->text_pending);
+		conn->text_pending = NULL;
+	}
+	iscsi_conn_put(conn);
+}
+
+uint32_t iscsi_conn_max_cmdsn(const struct iscsi_conn *conn)
+{
+	if (!conn->sess)
+		return 0;
+	return conn->sess->exp_cmdsn + conn->sess->cmd_window - 1;
+}
+
+void iscsi_put_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn)
+{
+	put_be32(bhs + 24, conn->stat_sn);
+	if (advance_statsn)
+		conn->stat_sn++;
+	if (conn->sess) {
+		put_be32(bhs + 28, conn->sess->exp_cmdsn);
+		put_be32(bhs + 32, iscsi_conn_max_cmdsn(conn));
+	}
+}
+
+struct iscsi_tx *iscsi_tx_new(struct iscsi_conn *conn)
+{
+	struct iscsi_tx *tx = calloc(1, sizeof(*tx));
+	if (tx)
+		tx->hdr_len = ISCSI_BHS_LEN;
+	return tx;
+}
+
+void iscsi_tx_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
+{
+	if (conn->state == CONN_CLOSED) {
+		if (tx->release_task)
+			iscsi_task_free(tx->release_task);
+		tx_free(tx);
+		return;
+	}
+	bhs_set_data_len(tx->hdr, tx->data_len);
+	if (conn->header_digest) {
+		uint32_t crc = iscsi_digest(tx->hdr, ISCSI_BHS_LEN);
+		memcpy(tx->hdr + ISCSI_BHS_LEN, &crc, 4); /* digests are little-endian */
+		tx->hdr_len = ISCSI_BHS_LEN + ISCSI_DIGEST_LEN;
+	}
+	uint32_t pad = pad4(tx->data_len);
+	memset(tx->trailer, 0, sizeof(tx->trailer));
+	tx->trailer_len = pad;
+	if (conn->data_digest && tx->data_len) {
+		uint32_t crc = iscsi_crc32c(tx->data, tx->data_len, ISCSI_CRC32C_SEED);
+		crc = iscsi_crc32c(tx->trailer, pad, crc) ^ 0xffffffffu;
+		memcpy(tx->trailer + pad, &crc, 4);
+		tx->trailer_len += ISCSI_DIGEST_LEN;
+	}
+	list_add_tail(&tx->node, &conn->tx_queue);
+}
+
+static void set_want_write(struct iscsi_conn *conn, bool want)
+{
+	if (conn->want_write == want || conn->state == CONN_CLOSED)
+		return;
+	conn->want_write = want;
+	reactor_mod_fd(conn->reactor, conn->fd, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0),
+		       &conn->ev);
+}
+
+/* Appends the unsent part of tx to iov; returns the number of entries. */
+static int tx_iov(const struct iscsi_tx *tx, struct iovec *iov)
+{
+	const struct {
+		const uint8_t *p;
+		uint32_t len;
+	} parts[3] = {
+	    {tx->hdr, tx->hdr_len}, {tx->data, tx->data_len}, {tx->trailer, tx->trailer_len}};
+	uint32_t skip = tx->sent;
+	int n = 0;
+	for (int i = 0; i < 3; i++) {
+		if (skip >= parts[i].len) {
+			skip -= parts[i].len;
+			continue;
+		}
+		iov[n].iov_base = (void *)(parts[i].p + skip);
+		iov[n].iov_len = parts[i].len - skip;
+		skip = 0;
+		n++;
+	}
+	return n;
+}
+
+static uint32_t tx_total(const struct iscsi_tx *tx)
+{
+	return tx->hdr_len + tx->data_len + tx->trailer_len;
+}
+
+void iscsi_conn_flush(struct iscsi_conn *conn)
+{
+	while (conn->state != CONN_CLOSED && !list_empty(&conn->tx_queue)) {
+		struct iovec iov[TX_IOV_MAX];
+		int n = 0;
+		struct iscsi_tx *tx;
+		list_for_each_entry(tx, &conn->tx_queue, node)
+		{
+			if (n + 3 > TX_IOV_MAX)
+				break;
+			n += tx_iov(tx, iov + n);
+		}
+		ssize_t w = writev(conn->fd, iov, n);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				set_want_write(conn, true);
+				return;
+			}
+			if (errno == EINTR)
+				continue;
+			iscsi_conn_close(conn, strerror(errno));
+			return;
+		}
+		size_t left = (size_t)w;
+		while (left && !list_empty(&conn->tx_queue)) {
+			tx = list_entry(conn->tx_queue.next, struct iscsi_tx, node);
+			uint32_t rest = tx_total(tx) - tx->sent;
+			if (left < rest) {
+				tx->sent += (uint32_t)left;
+				break;
+			}
+			left -= rest;
+			list_del(&tx->node);
+			bool close_after = tx->close_after;
+			if (tx->release_task)
+				iscsi_task_free(tx->release_task);
+			tx_free(tx);
+			if (close_after) {
+				iscsi_conn_close(conn, "logout or login failure");
+				return;
+			}
+		}
+	}
+	set_want_write(conn, false);
+}
+
+void iscsi_conn_enter_full_feature(struct iscsi_conn *conn)
+{
+	struct iscsi_params *p = &conn->sess->params;
+	conn->state = CONN_FULL_FEATURE;
+	conn->header_digest = p->header_digest == ISCSI_DIGEST_CRC32C;
+	conn->data_digest = p->data_digest == ISCSI_DIGEST_CRC32C;
+	conn->max_recv_dsl = p->max_recv_data_segment_length;
+	conn->max_xmit_dsl = p->max_xmit_data_segment_length;
+}
+
+/* --- receive --- */
+
+static void dispatch_login_phase(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
+				 uint32_t dlen)
+{
+	if (bhs_opcode(bhs) == ISCSI_OP_LOGIN_REQ) {
+		iscsi_login_rx(conn, bhs, data, dlen);
+		return;
+	}
+	/* RFC 7143 6.2: nothing but Login may precede full feature phase. */
+	iscsi_conn_close(conn, "non-login PDU during login");
+}
+
+static void dispatch_full_feature(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
+				  uint32_t dlen, bool digest_error)
+{
+	uint8_t op = bhs_opcode(bhs);
+	if (digest_error && op != ISCSI_OP_SCSI_CMD && op != ISCSI_OP_DATA_OUT) {
+		/* The payload cannot be trusted; the header can (it had its own check). */
+		iscsi_send_reject(conn, bhs, ISCSI_REJECT_DATA_DIGEST);
+		return;
+	}
+	if (conn->state == CONN_LOGGED_OUT)
+		return;
+	switch (op) {
+	case ISCSI_OP_NOP_OUT:
+		iscsi_nop_out_rx(conn, bhs, data, dlen);
+		break;
+	case ISCSI_OP_SCSI_CMD:
+		iscsi_scsi_cmd_rx(conn, bhs, data, dlen, digest_error);
+		break;
+	case ISCSI_OP_TMF_REQ:
+		iscsi_tmf_rx(conn, bhs);
+		break;
+	case ISCSI_OP_TEXT_REQ:
+		iscsi_text_rx(conn, bhs, data, dlen);
+		break;
+	case ISCSI_OP_DATA_OUT:
+		iscsi_data_out_rx(conn, bhs, data, dlen, digest_error);
+		break;
+	case ISCSI_OP_LOGOUT_REQ:
+		iscsi_logout_rx(conn, bhs);
+		break;
+	case ISCSI_OP_LOGIN_REQ:
+	case ISCSI_OP_SNACK_REQ: /* ErrorRecoveryLevel 0: no SNACK */
+		iscsi_send_reject(conn, bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+		break;
+	default:
+		iscsi_send_reject(conn, bhs, ISCSI_REJECT_CMD_NOT_SUPPORTED);
+		break;
+	}
+}
+
+static bool ensure_rx_cap(struct iscsi_conn *conn, uint32_t need)
+{
+	if (need <= conn->rx_cap)
+		return true;
+	uint32_t cap = conn->rx_cap;
+	while (cap < need)
+		cap *= 2;
+	uint8_t *p = realloc(conn->rx_buf, cap);
+	if (!p)
+		return false;
+	conn->rx_buf = p;
+	conn->rx_cap = cap;
+	return true;
+}
+
+static uint32_t data_limit(const struct iscsi_conn *conn)
+{
+	return conn->max_recv_dsl > LOGIN_MAX_DSL ? conn->max_recv_dsl : LOGIN_MAX_DSL;
+}
+
+/* Parses complete PDUs at the start of rx_buf; returns bytes consumed. */
+static uint32_t process_rx(struct iscsi_conn *conn)
+{
+	uint32_t off = 0;
+	while (conn->state != CONN_CLOSED) {
+		uint32_t avail = conn->rx_len - off;
+		if (conn->rx_discard) {
+			uint32_t n = avail < conn->rx_discard ? avail : conn->rx_discard;
+			conn->rx_discard -= n;
+			off += n;
+			if (conn->rx_discard)
+				break;
+			continue;
+		}
+		if (avail < ISCSI_BHS_LEN)
+			break;
+		const uint8_t *bhs = conn->rx_buf + off;
+		uint32_t ahs = bhs_ahs_len(bhs);
+		uint32_t dlen = bhs_data_len(bhs);
+		uint32_t hdr = ISCSI_BHS_LEN + ahs + (conn->header_digest ? ISCSI_DIGEST_LEN : 0);
+		uint32_t body =
+		    dlen + pad4(dlen) + (conn->data_digest && dlen ? ISCSI_DIGEST_LEN : 0);
+		if (dlen > data_limit(conn)) {
+			if (conn->state != CONN_FULL_FEATURE) {
+				iscsi_conn_close(conn, "oversized data segment during login");
+				break;
+			}
+			/* Skip the PDU but keep the connection: its header is sound. */
+			iscsi_send_reject(conn, bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+			conn->rx_discard = hdr + body;
+			continue;
+		}
+		if (avail < hdr + body) {
+			if (!ensure_rx_cap(conn, hdr + body + ISCSI_BHS_LEN))
+				iscsi_conn_close(conn, "out of memory");
+			break;
+		}
+		if (conn->header_digest) {
+			uint32_t crc;
+			memcpy(&crc, bhs + ISCSI_BHS_LEN + ahs, 4);
+			if (crc != iscsi_digest(bhs, ISCSI_BHS_LEN + ahs)) {
+				/* Nothing in this header can be trusted, lengths included. */
+				iscsi_conn_close(conn, "header digest error");
+				break;
+			}
+		}
+		const uint8_t *data = bhs + hdr;
+		bool digest_error = false;
+		if (conn->data_digest && dlen) {
+			uint32_t crc;
+			memcpy(&crc, data + dlen + pad4(dlen), 4);
+			digest_error = crc != iscsi_digest(data, dlen + pad4(dlen));
+		}
+		off += hdr + body;
+		conn->last_rx_ms = reactor_now_ms();
+		if (conn->state == CONN_LOGIN)
+			dispatch_login_phase(conn, bhs, data, dlen);
+		else
+			dispatch_full_feature(conn, bhs, data, dlen, digest_error);
+	}
+	return off;
+}
+
+static void conn_read(struct iscsi_conn *conn)
+{
+	for (;;) {
+		if (conn->rx_len == conn->rx_cap && !ensure_rx_cap(conn, conn->rx_cap * 2)) {
+			iscsi_conn_close(conn, "out of memory");
+			return;
+		}
+		ssize_t n =
+		    read(conn->fd, conn->rx_buf + conn->rx_len, conn->rx_cap - conn->rx_len);
+		if (n == 0) {
+			iscsi_conn_close(conn, "connection closed by peer");
+			return;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				iscsi_conn_close(conn, strerror(errno));
+			return;
+		}
+		bool filled = (uint32_t)n == conn->rx_cap - conn->rx_len;
+		conn->rx_len += (uint32_t)n;
+		conn->in_rx = true;
+		uint32_t used = process_rx(conn);
+		conn->in_rx = false;
+		if (conn->state == CONN_CLOSED)
+			return;
+		memmove(conn->rx_buf, conn->rx_buf + used, conn->rx_len - used);
+		conn->rx_len -= used;
+		if (!filled)
+			return;
+	}
+}
+
+static void conn_on_event(struct reactor_event *ev, uint32_t events)
+{
+	struct iscsi_conn *conn =
+	    (struct iscsi_conn *)((char *)ev - offsetof(struct iscsi_conn, ev));
+	iscsi_conn_get(conn);
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+		conn_read(conn);
+	if (conn->state != CONN_CLOSED)
+		iscsi_conn_flush(conn);
+	iscsi_conn_put(conn);
+}
+
+static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms)
+{
+	struct iscsi_conn *conn =
+	    (struct iscsi_conn *)((char *)t - offsetof(struct iscsi_conn, ticker));
+	iscsi_conn_get(conn);
+	iscsi_nop_tick(conn, now_ms);
+	if (conn->state != CONN_CLOSED)
+		iscsi_conn_flush(conn);
+	iscsi_conn_put(conn);
+}

@@ -1,0 +1,203 @@
+/*
+ * Data-Out handling (RFC 7143 11.7) and R2T generation (11.8): immediate
+ * data, the unsolicited sequence (InitialR2T=No), and solicited sequences
+ * of at most MaxBurstLength with at most MaxOutstandingR2T open at once.
+ * Data lands in the command's buffer at its buffer offset; anything the
+ * CDB does not want (EDTL larger than the transfer length) is dropped.
+ * A sequence ends with the PDU that has the F bit; the data phase ends when
+ * every sequence has.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi.h"
+#include "lib/log.h"
+
+static void place_data(struct iscsi_task *task, uint32_t offset, const uint8_t *data,
+		       uint32_t len)
+{
+	struct uscst_cmd *cmd = &task->cmd;
+	if (!cmd->out_buf || offset >= cmd->out_buf_len)
+		return;
+	uint32_t n = cmd->out_buf_len - offset < len ? cmd->out_buf_len - offset : len;
+	memcpy(cmd->out_buf + offset, data, n);
+}
+
+void iscsi_task_start_data(struct iscsi_task *task)
+{
+	const struct iscsi_params *p = &task->conn->sess->params;
+	if (!task->cmd.exp_write || task->cmd.exp_len == 0) {
+		task->received_all = !task->cmd.exp_write || task->cmd.exp_len == 0;
+		return;
+	}
+	task->edtl_out = task->cmd.exp_len;
+	if (!(task->bhs[1] & ISCSI_FLAG_FINAL)) {
+		task->unsol_open = true;
+		task->unsol_limit = p->first_burst_length < task->edtl_out ? p->first_burst_length
+									   : task->edtl_out;
+	}
+}
+
+void iscsi_task_immediate_data(struct iscsi_task *task, const uint8_t *data, uint32_t dlen,
+			       bool digest_error)
+{
+	if (digest_error) {
+		iscsi_send_reject(task->conn, task->bhs, ISCSI_REJECT_DATA_DIGEST);
+		task->data_digest_errors++;
+	} else {
+		place_data(task, 0, data, dlen);
+	}
+	task->received = dlen;
+	task->next_r2t_off = dlen;
+}
+
+static void send_r2t(struct iscsi_task *task, struct iscsi_r2t *r)
+{
+	struct iscsi_conn *conn = task->conn;
+	struct iscsi_tx *tx = iscsi_tx_new(conn);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory");
+		return;
+	}
+	tx->hdr[0] = ISCSI_OP_R2T;
+	tx->hdr[1] = ISCSI_FLAG_FINAL;
+	memcpy(tx->hdr + 8, task->bhs + 8, 8); /* LUN */
+	put_be32(tx->hdr + 16, task->itt);
+	put_be32(tx->hdr + 20, r->ttt);
+	iscsi_put_sn(conn, tx->hdr, false);
+	put_be32(tx->hdr + 36, r->r2tsn);
+	put_be32(tx->hdr + 40, r->offset);
+	put_be32(tx->hdr + 44, r->length);
+	iscsi_tx_queue(conn, tx);
+}
+
+static uint32_t new_ttt(struct iscsi_conn *conn)
+{
+	uint32_t ttt = conn->next_ttt++;
+	if (ttt == ISCSI_RESERVED_TAG)
+		ttt = conn->next_ttt++;
+	return ttt;
+}
+
+static void issue_r2ts(struct iscsi_task *task)
+{
+	const struct iscsi_params *p = &task->conn->sess->params;
+	while (!task->unsol_open && task->next_r2t_off < task->edtl_out &&
+	       task->r2t_outstanding < p->max_outstanding_r2t) {
+		struct iscsi_r2t *r = calloc(1, sizeof(*r));
+		if (!r) {
+			iscsi_conn_close(task->conn, "out of memory");
+			return;
+		}
+		uint32_t left = task->edtl_out - task->next_r2t_off;
+		r->ttt = new_ttt(task->conn);
+		r->offset = task->next_r2t_off;
+		r->length = left < p->max_burst_length ? left : p->max_burst_length;
+		r->r2tsn = task->r2tsn++;
+		r->next = task->r2ts;
+		task->r2ts = r;
+		task->next_r2t_off += r->length;
+		task->r2t_outstanding++;
+		send_r2t(task, r);
+	}
+}
+
+void iscsi_task_check_data_done(struct iscsi_task *task)
+{
+	if (task->state != TASK_RECV_DATA || task->received_all)
+		return;
+	issue_r2ts(task);
+	if (task->unsol_open || task->r2t_outstanding || task->next_r2t_off < task->edtl_out)
+		return;
+	task->received_all = true;
+	iscsi_task_execute(task);
+}
+
+static void data_out_error(struct iscsi_task *task, const uint8_t *bhs, const char *why)
+{
+	log_debug("%s: Data-Out for ITT 0x%x: %s", task->conn->peer, task->itt, why);
+	iscsi_send_reject(task->conn, bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+	task->protocol_error = true;
+}
+
+static void unsolicited_data(struct iscsi_task *task, const uint8_t *bhs, uint32_t offset,
+			     uint32_t dlen)
+{
+	uint32_t datasn = get_be32(bhs + 36);
+	if (!task->unsol_open) {
+		data_out_error(task, bhs, "unsolicited data after the first burst");
+		return;
+	}
+	if (datasn != task->unsol_datasn)
+		data_out_error(task, bhs, "DataSN out of order");
+	task->unsol_datasn++;
+	if ((uint64_t)offset + dlen > task->unsol_limit)
+		data_out_error(task, bhs, "unsolicited data beyond FirstBurstLength");
+	if (offset + dlen > task->next_r2t_off && offset + dlen <= task->edtl_out)
+		task->next_r2t_off = offset + dlen;
+	if (bhs[1] & ISCSI_FLAG_FINAL)
+		task->unsol_open = false;
+}
+
+static struct iscsi_r2t **find_r2t(struct iscsi_task *task, uint32_t ttt)
+{
+	for (struct iscsi_r2t **pp = &task->r2ts; *pp; pp = &(*pp)->next)
+		if ((*pp)->ttt == ttt)
+			return pp;
+	return NULL;
+}
+
+static void solicited_data(struct iscsi_task *task, const uint8_t *bhs, uint32_t ttt,
+			   uint32_t offset, uint32_t dlen)
+{
+	struct iscsi_r2t **pp = find_r2t(task, ttt);
+	if (!pp) {
+		iscsi_send_reject(task->conn, bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
+		task->protocol_error = true;
+		return;
+	}
+	struct iscsi_r2t *r = *pp;
+	if (get_be32(bhs + 36) != r->next_datasn)
+		data_out_error(task, bhs, "DataSN out of order");
+	r->next_datasn++;
+	if (offset < r->offset || (uint64_t)offset + dlen > (uint64_t)r->offset + r->length)
+		data_out_error(task, bhs, "data outside the R2T's range");
+	r->received += dlen;
+	if (!(bhs[1] & ISCSI_FLAG_FINAL))
+		return;
+	if (r->received != r->length)
+		data_out_error(task, bhs, "sequence ended short of the R2T's length");
+	*pp = r->next;
+	free(r);
+	task->r2t_outstanding--;
+}
+
+void iscsi_data_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
+		       uint32_t dlen, bool digest_error)
+{
+	struct iscsi_task *task = iscsi_task_find(conn, bhs_itt(bhs));
+	if (!task || task->aborted) {
+		/* Data for a task aborted by task management is dropped silently. */
+		if (!task)
+			iscsi_send_reject(conn, bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
+		return;
+	}
+	if (task->state != TASK_RECV_DATA || task->received_all || !task->cmd.exp_write) {
+		iscsi_send_reject(conn, bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+		return;
+	}
+	uint32_t ttt = get_be32(bhs + 20);
+	uint32_t offset = get_be32(bhs + 40);
+	if (ttt == ISCSI_RESERVED_TAG)
+		unsolicited_data(task, bhs, offset, dlen);
+	else
+		solicited_data(task, bhs, ttt, offset, dlen);
+	if (digest_error) {
+		iscsi_send_reject(conn, bhs, ISCSI_REJECT_DATA_DIGEST);
+		task->data_digest_errors++;
+	} else if ((uint64_t)offset + dlen <= task->edtl_out) {
+		place_data(task, offset, data, dlen);
+	}
+	task->received += dlen;
+	iscsi_task_check_data_done(task);
+}

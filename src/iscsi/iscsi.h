@@ -1,0 +1,240 @@
+/*
+ * The iSCSI target driver: connections, sessions and tasks.
+ *
+ * A connection and everything hanging off it (its session — we negotiate
+ * MaxConnections=1 — and its tasks) is touched only by the reactor thread
+ * it lives on.  The one shared structure is the session table used for
+ * TSIH allocation and session reinstatement (iscsi/session.c).
+ */
+#ifndef USCST_ISCSI_H
+#define USCST_ISCSI_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <uscst/transport.h>
+
+#include "iscsi/params.h"
+#include "iscsi/pdu.h"
+#include "lib/list.h"
+#include "reactor/reactor.h"
+
+struct iscsi_conn;
+struct iscsi_session;
+
+/* One outgoing PDU: header (+ header digest), optional data, padding and
+ * data digest.  Data points into a task buffer or into `owned`. */
+struct iscsi_tx {
+	struct list_head node;
+	uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
+	uint32_t hdr_len;
+	const uint8_t *data;
+	uint32_t data_len;
+	uint8_t trailer[3 + ISCSI_DIGEST_LEN]; /* padding + data digest */
+	uint32_t trailer_len;
+	uint32_t sent;			 /* bytes already written */
+	void *owned;			 /* freed after sending */
+	struct iscsi_task *release_task; /* task to free once this PDU is out */
+	bool close_after;		 /* Logout Response, Login reject */
+};
+
+enum iscsi_task_state {
+	TASK_WAIT_CMDSN, /* queued until ExpCmdSN reaches it */
+	TASK_RECV_DATA,	 /* collecting Data-Out */
+	TASK_EXECUTING,	 /* in the core / backend */
+	TASK_DONE,	 /* response queued */
+};
+
+struct iscsi_task {
+	struct uscst_cmd cmd; /* first: the core's view */
+	struct iscsi_conn *conn;
+	struct list_head node;	    /* conn->tasks */
+	struct list_head wait_node; /* conn->cmdsn_queue while TASK_WAIT_CMDSN */
+	enum iscsi_task_state state;
+	uint32_t itt;
+	uint32_t cmdsn;
+	bool immediate;
+	uint8_t bhs[ISCSI_BHS_LEN]; /* the SCSI Command PDU, for Reject and decode */
+	/* Data-Out bookkeeping (all offsets are in the initiator's EDTL space). */
+	uint32_t edtl_out;     /* Data-Out the initiator will send (W bit) */
+	uint32_t received;     /* bytes received so far */
+	uint32_t unsol_limit;  /* end of the unsolicited region */
+	uint32_t next_r2t_off; /* first byte not yet solicited */
+	uint32_t r2t_outstanding;
+	uint32_t r2tsn;
+	uint32_t ttt;
+	uint32_t unsol_datasn; /* expected DataSN in the unsolicited sequence */
+	uint32_t data_digest_errors;
+	uint32_t datasn_in;	/* Data-In PDUs sent */
+	struct iscsi_r2t *r2ts; /* outstanding R2T sequences */
+	bool protocol_error;	/* a Data-Out broke the rules: fail the command */
+	bool out_too_big;	/* Data-Out buffer refused: fail the command */
+	bool unsol_open;	/* unsolicited Data-Out sequence still running */
+	bool received_all;	/* every Data-Out sequence has ended */
+	bool ordered;		/* ExpCmdSN has passed this task (or immediate) */
+	bool aborted;
+	struct iscsi_tmf *tmf_waiting; /* TMF to answer when this task ends */
+};
+
+/* A solicited sequence: one R2T and the Data-Out PDUs answering it. */
+struct iscsi_r2t {
+	struct iscsi_r2t *next;
+	uint32_t ttt;
+	uint32_t offset, length;
+	uint32_t received;
+	uint32_t next_datasn;
+	uint32_t r2tsn;
+};
+
+struct iscsi_tmf {
+	uint8_t bhs[ISCSI_BHS_LEN];
+	unsigned waiting; /* aborted tasks still executing */
+	uint8_t response;
+};
+
+enum iscsi_conn_state {
+	CONN_LOGIN,
+	CONN_FULL_FEATURE,
+	CONN_LOGGED_OUT, /* Logout Response queued: nothing more is accepted */
+	CONN_CLOSED,
+};
+
+enum rx_stage { RX_BHS, RX_REST, RX_DISCARD };
+
+struct iscsi_conn {
+	struct reactor *reactor;
+	struct reactor_event ev;
+	struct reactor_ticker ticker;
+	int fd;
+	atomic_int refs;
+	enum iscsi_conn_state state;
+	char peer[64];
+	char local_addr[64]; /* "addr:port" of our side, for SendTargets */
+	struct iscsi_session *sess;
+
+	/* Receive side: PDUs are parsed in place from rx_buf. */
+	uint8_t *rx_buf;
+	uint32_t rx_cap, rx_len;
+	uint32_t rx_discard; /* bytes of an oversized PDU still to skip */
+
+	/* Transmit side. */
+	struct list_head tx_queue;
+	bool want_write;
+
+	/* Negotiated values in force for this connection. */
+	bool header_digest, data_digest;
+	uint32_t max_recv_dsl; /* what we accept */
+	uint32_t max_xmit_dsl; /* what we send */
+
+	/* Sequence numbers. */
+	uint32_t stat_sn;
+	uint32_t exp_stat_sn;
+	uint16_t cid;
+
+	/* Login. */
+	struct iscsi_login *login;
+
+	/* Full feature phase. */
+	struct list_head tasks;
+	struct list_head cmdsn_queue; /* non-immediate commands ahead of ExpCmdSN */
+	unsigned ntasks;
+	uint32_t next_ttt;
+	/* Text request continuation (long SendTargets answers). */
+	struct text_buf *text_pending;
+	uint32_t text_sent;
+	uint32_t text_ttt;
+	bool in_rx; /* processing received PDUs: responses are flushed at the end */
+	/* Keep-alive. */
+	uint64_t last_rx_ms;
+	uint64_t nop_sent_ms; /* 0: no ping outstanding */
+	uint32_t nop_ttt;
+};
+
+struct iscsi_session {
+	struct list_head node; /* session table */
+	uint8_t isid[6];
+	uint16_t tsih;
+	struct uscst_target *tgt; /* NULL for discovery sessions */
+	struct uscst_session *core;
+	struct iscsi_params params;
+	struct iscsi_target_limits lim;
+	struct iscsi_conn *conn;
+	struct reactor *reactor;
+	uint32_t exp_cmdsn;
+	uint32_t cmd_window; /* QueuedCommands */
+	bool reinstated;
+};
+
+/* conn.c */
+void iscsi_conn_accept(int fd, const char *peer, const char *local);
+void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
+void iscsi_conn_get(struct iscsi_conn *conn);
+/* Takes a reference unless the connection is already being freed. */
+bool iscsi_conn_tryget(struct iscsi_conn *conn);
+void iscsi_conn_put(struct iscsi_conn *conn);
+void iscsi_conn_enter_full_feature(struct iscsi_conn *conn);
+/* Queues a PDU; hdr is the 48-byte BHS (digests and padding are added). */
+struct iscsi_tx *iscsi_tx_new(struct iscsi_conn *conn);
+void iscsi_tx_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
+void iscsi_conn_flush(struct iscsi_conn *conn);
+/* Fills StatSN/ExpCmdSN/MaxCmdSN at bytes 24..35; advances StatSN if asked. */
+void iscsi_put_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn);
+uint32_t iscsi_conn_max_cmdsn(const struct iscsi_conn *conn);
+
+/* reject.c */
+void iscsi_send_reject(struct iscsi_conn *conn, const uint8_t *bhs, uint8_t reason);
+
+/* login.c */
+void iscsi_login_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
+		    uint32_t dlen);
+void iscsi_login_free(struct iscsi_conn *conn);
+
+/* session.c */
+int iscsi_session_register(struct iscsi_session *sess);
+void iscsi_session_unregister(struct iscsi_session *sess);
+bool iscsi_session_tsih_exists(uint16_t tsih);
+void iscsi_session_reinstate_old(struct iscsi_session *newer);
+unsigned iscsi_session_count_for_target(const struct uscst_target *tgt);
+
+/* scsi_cmd.c, data_out.c, data_in.c */
+void iscsi_scsi_cmd_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
+		       uint32_t dlen, bool digest_error);
+void iscsi_data_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
+		       uint32_t dlen, bool digest_error);
+void iscsi_task_start_data(struct iscsi_task *task);
+void iscsi_task_immediate_data(struct iscsi_task *task, const uint8_t *data, uint32_t dlen,
+			       bool digest_error);
+/* Marks the data phase complete when it is, and executes the task if ready. */
+void iscsi_task_check_data_done(struct iscsi_task *task);
+void iscsi_task_send_response(struct iscsi_task *task);
+void iscsi_task_free(struct iscsi_task *task);
+void iscsi_cmdsn_advance(struct iscsi_conn *conn);
+struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt);
+void iscsi_task_execute(struct iscsi_task *task);
+
+/* tmf.c, nop.c, text.c, logout.c */
+void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs);
+void iscsi_tmf_task_finished(struct iscsi_task *task);
+void iscsi_nop_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
+		      uint32_t dlen);
+void iscsi_nop_tick(struct iscsi_conn *conn, uint64_t now_ms);
+void iscsi_text_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data, uint32_t dlen);
+void iscsi_logout_rx(struct iscsi_conn *conn, const uint8_t *bhs);
+
+/* digest.c */
+uint32_t iscsi_crc32c(const void *data, size_t len, uint32_t seed);
+#define ISCSI_CRC32C_SEED 0xffffffffu
+uint32_t iscsi_digest(const void *data, size_t len);
+
+/* portal.c */
+int iscsi_portal_listen(const char *addr_port, char *err, size_t errlen);
+int iscsi_portals_start(void);
+void iscsi_portals_close(void);
+
+/* Command-sequence arithmetic (RFC 1982 serial numbers, 32 bits). */
+static inline bool sn_lt(uint32_t a, uint32_t b) { return a != b && (int32_t)(a - b) < 0; }
+static inline bool sn_le(uint32_t a, uint32_t b) { return a == b || (int32_t)(a - b) < 0; }
+
+#endif

@@ -1,0 +1,348 @@
+/*
+ * Login phase (RFC 7143 6.3, 11.12, 11.13): stage transitions, key
+ * negotiation (through iscsi/params.c), target look-up, TSIH assignment and
+ * session reinstatement.  A failed login gets a Login Response with the
+ * status class/detail of RFC 7143 11.13.5 and the connection is closed
+ * after it is sent.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "iscsi/iscsi.h"
+#include "lib/log.h"
+
+#define LOGIN_TEXT_MAX (64u * 1024)
+#define TARGET_PORTAL_GROUP_TAG 1
+
+struct iscsi_login {
+	struct iscsi_login_neg neg;
+	struct iscsi_params params;
+	struct iscsi_target_limits lim;
+	struct uscst_target *tgt;
+	bool started;
+	uint8_t isid[6];
+	uint16_t tsih;
+	uint16_t cid;
+	uint32_t itt;
+	uint32_t cmdsn;
+	uint8_t stage; /* the stage the target is in */
+	uint8_t *acc;  /* text of C=1 PDUs being reassembled */
+	uint32_t acc_len;
+};
+
+void iscsi_login_free(struct iscsi_conn *conn)
+{
+	if (!conn->login)
+		return;
+	free(conn->login->acc);
+	free(conn->login);
+	conn->login = NULL;
+}
+
+static void fill_response_header(struct iscsi_conn *conn, struct iscsi_login *l, uint8_t *hdr,
+				 uint8_t flags, uint32_t max_cmdsn)
+{
+	hdr[0] = ISCSI_OP_LOGIN_RSP;
+	hdr[1] = flags;
+	hdr[2] = 0x00; /* Version-max */
+	hdr[3] = 0x00; /* Version-active */
+	memcpy(hdr + 8, l->isid, 6);
+	put_be16(hdr + 14, l->tsih);
+	put_be32(hdr + 16, l->itt);
+	put_be32(hdr + 24, conn->stat_sn++);
+	put_be32(hdr + 28, l->cmdsn);
+	put_be32(hdr + 32, max_cmdsn);
+}
+
+static void login_fail(struct iscsi_conn *conn, enum iscsi_login_status status, const char *why)
+{
+	struct iscsi_login *l = conn->login;
+	log_info("login from %s (%s) failed: status 0x%04x: %s", conn->peer,
+		 l->params.initiator_name[0] ? l->params.initiator_name : "?", status, why);
+	struct iscsi_tx *tx = iscsi_tx_new(conn);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory");
+		return;
+	}
+	fill_response_header(conn, l, tx->hdr, 0, l->cmdsn);
+	put_be16(tx->hdr + 14, 0);
+	tx->hdr[36] = iscsi_ls_class(status);
+	tx->hdr[37] = iscsi_ls_detail(status);
+	tx->close_after = true;
+	iscsi_tx_queue(conn, tx);
+	/* Nothing more is read from this connection. */
+	conn->state = CONN_LOGGED_OUT;
+}
+
+static const char *target_attr_get(void *arg, const char *name)
+{
+	return uscst_target_attr(arg, name);
+}
+
+/* On the first request: which target, and with which limits. */
+static bool resolve_target(struct iscsi_conn *conn, struct iscsi_login *l,
+			   const struct text_kv_list *keys)
+{
+	const struct text_kv *st = text_kv_find(keys, "SessionType");
+	const struct text_kv *tn = text_kv_find(keys, "TargetName");
+	if (st && !strcmp(st->value, "Discovery"))
+		return true;
+	if (!tn)
+		return true; /* the negotiation reports the missing key */
+	l->tgt = uscst_target_find(tn->value);
+	if (!l->tgt || !l->tgt->enabled) {
+		login_fail(conn, ISCSI_LS_NOT_FOUND, "unknown target");
+		return false;
+	}
+	const struct text_kv *in = text_kv_find(keys, "InitiatorName");
+	if (in && !uscst_target_allows(l->tgt, in->value)) {
+		login_fail(conn, ISCSI_LS_AUTHORIZATION_FAILURE, "initiator not allowed");
+		return false;
+	}
+	char err[160];
+	if (iscsi_target_limits_load(&l->lim, target_attr_get, l->tgt, err, sizeof(err))) {
+		login_fail(conn, ISCSI_LS_TARGET_ERROR, err);
+		return false;
+	}
+	return true;
+}
+
+static bool check_first_request(struct iscsi_conn *conn, struct iscsi_login *l,
+				const uint8_t *bhs)
+{
+	/* Only version 0 exists (RFC 7143 11.12.4). */
+	if (bhs[3] > 0x00) {
+		login_fail(conn, ISCSI_LS_UNSUPPORTED_VERSION, "unsupported version");
+		return false;
+	}
+	memcpy(l->isid, bhs + 8, 6);
+	l->tsih = get_be16(bhs + 14);
+	l->cid = get_be16(bhs + 20);
+	l->cmdsn = get_be32(bhs + 24);
+	conn->exp_stat_sn = get_be32(bhs + 28);
+	conn->stat_sn = conn->exp_stat_sn;
+	if (l->tsih != 0) {
+		/* One connection per session (MaxConnections=1). */
+		bool exists = iscsi_session_tsih_exists(l->tsih);
+		login_fail(conn,
+			   exists ? ISCSI_LS_TOO_MANY_CONNECTIONS
+				  : ISCSI_LS_SESSION_DOES_NOT_EXIST,
+			   exists ? "only one connection per session" : "no session with this TSIH");
+		return false;
+	}
+	l->started = true;
+	return true;
+}
+
+/* Gathers the text of C=1 PDUs; true when the text is complete. */
+static bool reassemble(struct iscsi_conn *conn, struct iscsi_login *l, const uint8_t *bhs,
+		       const uint8_t *data, uint32_t dlen)
+{
+	if (l->acc_len + dlen > LOGIN_TEXT_MAX) {
+		login_fail(conn, ISCSI_LS_INITIATOR_ERROR, "login text too long");
+		return false;
+	}
+	uint8_t *p = realloc(l->acc, l->acc_len + dlen + 1);
+	if (!p) {
+		login_fail(conn, ISCSI_LS_OUT_OF_RESOURCES, "out of memory");
+		return false;
+	}
+	l->acc = p;
+	memcpy(l->acc + l->acc_len, data, dlen);
+	l->acc_len += dlen;
+	if (!(bhs[1] & ISCSI_FLAG_CONTINUE))
+		return true;
+	/* RFC 7143 11.13.1: answer a C=1 request with an empty response. */
+	struct iscsi_tx *tx = iscsi_tx_new(conn);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory");
+		return false;
+	}
+	fill_response_header(conn, l, tx->hdr, (uint8_t)(l->stage << 2), l->cmdsn);
+	iscsi_tx_queue(conn, tx);
+	return false;
+}
+
+static bool stages_valid(const uint8_t *bhs, struct iscsi_login *l)
+{
+	uint8_t csg = (bhs[1] >> 2) & 3, nsg = bhs[1] & 3;
+	bool transit = bhs[1] & ISCSI_FLAG_TRANSIT;
+	if (csg != ISCSI_STAGE_SECURITY && csg != ISCSI_STAGE_OPERATIONAL)
+		return false;
+	if (csg < l->stage) /* no going back to security negotiation */
+		return false;
+	if (transit && (nsg == 2 || nsg <= csg))
+		return false;
+	if (transit && (bhs[1] & ISCSI_FLAG_CONTINUE))
+		return false; /* T and C together are a protocol error */
+	return true;
+}
+
+static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscsi_login *l)
+{
+	struct iscsi_session *sess = calloc(1, sizeof(*sess));
+	if (!sess)
+		return NULL;
+	memcpy(sess->isid, l->isid, 6);
+	sess->tgt = l->tgt;
+	sess->params = l->params;
+	sess->lim = l->lim;
+	sess->conn = conn;
+	sess->reactor = conn->reactor;
+	sess->exp_cmdsn = l->cmdsn;
+	sess->cmd_window = l->lim.queued_commands ? l->lim.queued_commands : 32;
+	if (l->tgt) {
+		char port[USCST_NAME_MAX + 32];
+		snprintf(port, sizeof(port), "%s,i,0x%02x%02x%02x%02x%02x%02x",
+			 l->params.initiator_name, l->isid[0], l->isid[1], l->isid[2], l->isid[3],
+			 l->isid[4], l->isid[5]);
+		sess->core = uscst_session_create(l->tgt, l->params.initiator_name, port);
+		if (!sess->core) {
+			free(sess);
+			return NULL;
+		}
+	}
+	if (iscsi_session_register(sess) < 0) {
+		uscst_session_destroy(sess->core);
+		free(sess);
+		return NULL;
+	}
+	return sess;
+}
+
+/* The response that moves the connection to full feature phase. */
+static bool enter_full_feature(struct iscsi_conn *conn, struct iscsi_login *l)
+{
+	iscsi_params_finalize(&l->params);
+	if (l->tgt && l->lim.max_sessions &&
+	    iscsi_session_count_for_target(l->tgt) >= l->lim.max_sessions) {
+		login_fail(conn, ISCSI_LS_OUT_OF_RESOURCES, "MaxSessions reached");
+		return false;
+	}
+	struct iscsi_session *sess = create_session(conn, l);
+	if (!sess) {
+		login_fail(conn, ISCSI_LS_OUT_OF_RESOURCES, "cannot create session");
+		return false;
+	}
+	if (l->tgt)
+		iscsi_session_reinstate_old(sess);
+	l->tsih = sess->tsih;
+	conn->sess = sess;
+	return true;
+}
+
+static void send_response(struct iscsi_conn *conn, struct iscsi_login *l, uint8_t flags,
+			  struct text_buf *rsp)
+{
+	struct iscsi_tx *tx = iscsi_tx_new(conn);
+	if (!tx) {
+		text_buf_free(rsp);
+		iscsi_conn_close(conn, "out of memory");
+		return;
+	}
+	bool ffp = (flags & ISCSI_FLAG_TRANSIT) && (flags & 3) == ISCSI_STAGE_FULL_FEATURE;
+	uint32_t max_cmdsn = ffp ? iscsi_conn_max_cmdsn(conn) : l->cmdsn;
+	fill_response_header(conn, l, tx->hdr, flags, max_cmdsn);
+	tx->data = (const uint8_t *)rsp->data;
+	tx->owned = rsp->data;
+	tx->data_len = (uint32_t)rsp->len;
+	rsp->data = NULL;
+	iscsi_tx_queue(conn, tx);
+	if (ffp) {
+		log_info("%s: %s session tsih %u with %s established", conn->peer,
+			 l->tgt ? "normal" : "discovery", l->tsih, l->params.initiator_name);
+		iscsi_conn_enter_full_feature(conn);
+		iscsi_login_free(conn);
+	}
+}
+
+static void negotiate(struct iscsi_conn *conn, struct iscsi_login *l, const uint8_t *bhs)
+{
+	uint8_t csg = (bhs[1] >> 2) & 3, nsg = bhs[1] & 3;
+	bool transit = bhs[1] & ISCSI_FLAG_TRANSIT;
+	struct text_kv_list keys;
+	size_t bad_at = 0;
+	int rc = text_kv_parse(l->acc, l->acc_len, &keys, &bad_at);
+	free(l->acc);
+	l->acc = NULL;
+	l->acc_len = 0;
+	if (rc != TEXT_KV_OK) {
+		text_kv_list_free(&keys);
+		login_fail(conn, ISCSI_LS_INITIATOR_ERROR, text_kv_strerror(rc));
+		return;
+	}
+	if (!l->neg.first_done && !resolve_target(conn, l, &keys)) {
+		text_kv_list_free(&keys);
+		return;
+	}
+	struct text_buf rsp;
+	text_buf_init(&rsp, 0);
+	struct iscsi_login_result res = {0};
+	rc = iscsi_login_negotiate(&l->neg, &l->params, &l->lim, &keys, csg, &rsp, &res);
+	text_kv_list_free(&keys);
+	if (rc < 0) {
+		text_buf_free(&rsp);
+		login_fail(conn, res.status, res.reason[0] ? res.reason : "negotiation failed");
+		return;
+	}
+	if (transit && csg == ISCSI_STAGE_SECURITY && nsg == ISCSI_STAGE_FULL_FEATURE &&
+	    iscsi_login_needs_operational(&l->neg, &l->params, &l->lim))
+		nsg = ISCSI_STAGE_OPERATIONAL;
+	bool awaiting = false;
+	if (csg == ISCSI_STAGE_OPERATIONAL || (transit && nsg == ISCSI_STAGE_OPERATIONAL) ||
+	    (transit && nsg == ISCSI_STAGE_FULL_FEATURE))
+		awaiting = iscsi_login_add_target_keys(&l->neg, &l->params, &l->lim, &rsp);
+	awaiting = awaiting || iscsi_login_awaiting_answers(&l->neg);
+	if (text_buf_error(&rsp) != TEXT_KV_OK || rsp.len > conn->max_xmit_dsl) {
+		text_buf_free(&rsp);
+		login_fail(conn, ISCSI_LS_OUT_OF_RESOURCES, "login response too long");
+		return;
+	}
+	uint8_t flags = (uint8_t)(csg << 2);
+	if (transit && !awaiting) {
+		flags |= ISCSI_FLAG_TRANSIT | nsg;
+		if (nsg == ISCSI_STAGE_FULL_FEATURE && !enter_full_feature(conn, l)) {
+			text_buf_free(&rsp);
+			return;
+		}
+		l->stage = nsg;
+	} else {
+		l->stage = csg;
+	}
+	send_response(conn, l, flags, &rsp);
+}
+
+void iscsi_login_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
+		    uint32_t dlen)
+{
+	if (!conn->login) {
+		conn->login = calloc(1, sizeof(*conn->login));
+		if (!conn->login) {
+			iscsi_conn_close(conn, "out of memory");
+			return;
+		}
+		iscsi_params_init(&conn->login->params);
+		iscsi_target_limits_init(&conn->login->lim);
+		iscsi_login_neg_init(&conn->login->neg, true, TARGET_PORTAL_GROUP_TAG);
+	}
+	struct iscsi_login *l = conn->login;
+	if (!l->started) {
+		l->itt = bhs_itt(bhs);
+		if (!check_first_request(conn, l, bhs))
+			return;
+	} else if (memcmp(l->isid, bhs + 8, 6) || get_be16(bhs + 14) != l->tsih ||
+		   get_be16(bhs + 20) != l->cid) {
+		login_fail(conn, ISCSI_LS_INITIATOR_ERROR, "ISID/TSIH/CID changed during login");
+		return;
+	}
+	l->itt = bhs_itt(bhs);
+	if (!stages_valid(bhs, l)) {
+		login_fail(conn, ISCSI_LS_INITIATOR_ERROR, "invalid stage transition");
+		return;
+	}
+	if (!reassemble(conn, l, bhs, data, dlen))
+		return;
+	negotiate(conn, l, bhs);
+}

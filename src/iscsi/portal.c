@@ -1,0 +1,174 @@
+/*
+ * Network portals: listening sockets served by one acceptor thread, which
+ * hands each new connection to the least loaded reactor.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "iscsi/iscsi.h"
+#include "lib/log.h"
+
+#define MAX_PORTALS 16
+
+static int listen_fds[MAX_PORTALS];
+static unsigned nportals;
+static pthread_t acceptor;
+static bool acceptor_running;
+static int stop_pipe[2] = {-1, -1};
+
+static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)ss;
+		inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
+		port = ntohs(s->sin_port);
+		snprintf(buf, len, "%s:%u", host, port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)ss;
+		inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
+		port = ntohs(s->sin6_port);
+		snprintf(buf, len, "[%s]:%u", host, port);
+	} else {
+		snprintf(buf, len, "?");
+	}
+}
+
+/* "ADDR:PORT" or "[V6]:PORT"; the port defaults to 3260. */
+static int split_addr(const char *spec, char *host, size_t hostlen, char *port, size_t portlen)
+{
+	snprintf(port, portlen, "3260");
+	if (spec[0] == '[') {
+		const char *end = strchr(spec, ']');
+		if (!end || (size_t)(end - spec - 1) >= hostlen)
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(end - spec - 1), spec + 1);
+		if (end[1] == ':')
+			snprintf(port, portlen, "%s", end + 2);
+		else if (end[1])
+			return -1;
+		return 0;
+	}
+	const char *colon = strrchr(spec, ':');
+	if (colon) {
+		if ((size_t)(colon - spec) >= hostlen)
+			return -1;
+		snprintf(host, hostlen, "%.*s", (int)(colon - spec), spec);
+		snprintf(port, portlen, "%s", colon + 1);
+	} else {
+		snprintf(host, hostlen, "%s", spec);
+	}
+	return 0;
+}
+
+int iscsi_portal_listen(const char *addr_port, char *err, size_t errlen)
+{
+	char host[128], port[16];
+	if (nportals >= MAX_PORTALS || split_addr(addr_port, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, errlen, "bad listen address '%s'", addr_port);
+		return -1;
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai;
+	int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
+	if (rc) {
+		snprintf(err, errlen, "listen %s: %s", addr_port, gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+		snprintf(err, errlen, "listen %s: %s", addr_port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	listen_fds[nportals++] = fd;
+	log_info("listening on %s", addr_port);
+	return 0;
+}
+
+static void accept_one(int lfd)
+{
+	struct sockaddr_storage peer, local;
+	socklen_t plen = sizeof(peer), llen = sizeof(local);
+	int fd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("accept: %s", strerror(errno));
+		if (errno == EMFILE || errno == ENFILE)
+			usleep(100000); /* let connections close before trying again */
+		return;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	getsockname(fd, (struct sockaddr *)&local, &llen);
+	char p[64], l[64];
+	format_addr(&peer, p, sizeof(p));
+	format_addr(&local, l, sizeof(l));
+	iscsi_conn_accept(fd, p, l);
+}
+
+static void *acceptor_main(void *arg)
+{
+	struct pollfd pfds[MAX_PORTALS + 1];
+	for (unsigned i = 0; i < nportals; i++)
+		pfds[i] = (struct pollfd){.fd = listen_fds[i], .events = POLLIN};
+	pfds[nportals] = (struct pollfd){.fd = stop_pipe[0], .events = POLLIN};
+	for (;;) {
+		int n = poll(pfds, nportals + 1, -1);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (pfds[nportals].revents)
+			break;
+		for (unsigned i = 0; i < nportals; i++)
+			if (pfds[i].revents & POLLIN)
+				accept_one(pfds[i].fd);
+	}
+	return NULL;
+}
+
+int iscsi_portals_start(void)
+{
+	if (pipe2(stop_pipe, O_CLOEXEC) < 0)
+		return -errno;
+	for (unsigned i = 0; i < nportals; i++) {
+		int fl = 1;
+		ioctl(listen_fds[i], FIONBIO, &fl);
+	}
+	if (pthread_create(&acceptor, NULL, acceptor_main, NULL))
+		return -1;
+	acceptor_running = true;
+	return 0;
+}
+
+void iscsi_portals_close(void)
+{
+	if (acceptor_running) {
+		if (write(stop_pipe[1], "x", 1) < 0)
+			log_warn("acceptor stop: %s", strerror(errno));
+		pthread_join(acceptor, NULL);
+		acceptor_running = false;
+	}
+	for (unsigned i = 0; i < nportals; i++)
+		close(listen_fds[i]);
+	nportals = 0;
+}

@@ -1,0 +1,232 @@
+/*
+ * SCSI Command PDUs (RFC 7143 11.3): validation, CmdSN ordering, and the
+ * hand-off to the core.  A task executes once it is in CmdSN order and all
+ * its Data-Out has arrived.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi.h"
+#include "lib/log.h"
+#include "scsi/scsi.h"
+
+/* Largest Data-Out buffer a single command may make us allocate. */
+#define MAX_OUT_BUFFER (64u * 1024 * 1024)
+
+static void task_done(struct uscst_cmd *cmd);
+
+struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt)
+{
+	struct iscsi_task *t;
+	list_for_each_entry(t, &conn->tasks, node)
+	{
+		if (t->itt == itt && t->state != TASK_DONE)
+			return t;
+	}
+	return NULL;
+}
+
+void iscsi_task_free(struct iscsi_task *task)
+{
+	struct iscsi_conn *conn = task->conn;
+	list_del(&task->node);
+	if (task->state == TASK_WAIT_CMDSN || task->wait_node.next != &task->wait_node)
+		list_del(&task->wait_node);
+	conn->ntasks--;
+	while (task->r2ts) {
+		struct iscsi_r2t *r = task->r2ts;
+		task->r2ts = r->next;
+		free(r);
+	}
+	uscst_cmd_release(&task->cmd);
+	free(task);
+	iscsi_conn_put(conn);
+}
+
+static bool ready_to_execute(const struct iscsi_task *task)
+{
+	return task->state == TASK_RECV_DATA && task->received_all && task->ordered;
+}
+
+void iscsi_task_execute(struct iscsi_task *task)
+{
+	if (!ready_to_execute(task))
+		return;
+	task->state = TASK_EXECUTING;
+	struct uscst_cmd *cmd = &task->cmd;
+	if (task->data_digest_errors) {
+		/* RFC 7143 7.8: at ERL 0 the task ends with a CRC error sense. */
+		cmd->dev = cmd->lun_ent ? cmd->lun_ent->dev : NULL;
+		scsi_check_condition(cmd, SK_ABORTED_COMMAND, 0x47, 0x05);
+		task_done(cmd);
+		return;
+	}
+	if (task->protocol_error) {
+		scsi_check_condition(cmd, SK_ABORTED_COMMAND, 0x4b, 0x00); /* DATA PHASE ERROR */
+		task_done(cmd);
+		return;
+	}
+	if (task->out_too_big) {
+		scsi_invalid_field_cdb(cmd, 0, -1);
+		task_done(cmd);
+		return;
+	}
+	uscst_cmd_execute(cmd);
+}
+
+static void task_done(struct uscst_cmd *cmd)
+{
+	struct iscsi_task *task = (struct iscsi_task *)cmd;
+	struct iscsi_conn *conn = task->conn;
+	task->state = TASK_DONE;
+	if (task->tmf_waiting)
+		iscsi_tmf_task_finished(task);
+	if (task->aborted || conn->state == CONN_CLOSED) {
+		iscsi_task_free(task);
+		return;
+	}
+	iscsi_task_send_response(task);
+	/* Completions outside an rx pass (io_uring) must push the response out. */
+	if (!conn->in_rx)
+		iscsi_conn_flush(conn);
+}
+
+/* Moves ExpCmdSN over every queued task that is now in order. */
+void iscsi_cmdsn_advance(struct iscsi_conn *conn)
+{
+	struct iscsi_session *sess = conn->sess;
+	bool moved = true;
+	while (moved) {
+		moved = false;
+		struct iscsi_task *t, *n;
+		list_for_each_entry_safe(t, n, &conn->cmdsn_queue, wait_node)
+		{
+			if (t->cmdsn != sess->exp_cmdsn)
+				continue;
+			list_del(&t->wait_node);
+			sess->exp_cmdsn++;
+			t->ordered = true;
+			moved = true;
+			if (t->aborted)
+				iscsi_task_free(t);
+			else
+				iscsi_task_execute(t);
+		}
+	}
+}
+
+/* Checks the PDU's fields that do not depend on the command; returns a
+ * Reject reason or 0. */
+static uint8_t validate(struct iscsi_conn *conn, const uint8_t *bhs, uint32_t dlen)
+{
+	const struct iscsi_params *p = &conn->sess->params;
+	uint8_t flags = bhs[1];
+	uint32_t edtl = get_be32(bhs + 20);
+	if (bhs_itt(bhs) == ISCSI_RESERVED_TAG)
+		return ISCSI_REJECT_INVALID_PDU_FIELD;
+	if (!conn->sess->core)
+		return ISCSI_REJECT_PROTOCOL_ERROR; /* discovery sessions carry no commands */
+	if (dlen && (!(flags & ISCSI_CMD_WRITE) || !p->immediate_data || dlen > edtl ||
+		     dlen > p->first_burst_length))
+		return ISCSI_REJECT_PROTOCOL_ERROR;
+	if ((flags & ISCSI_CMD_WRITE) && !(flags & ISCSI_FLAG_FINAL) && p->initial_r2t)
+		return ISCSI_REJECT_PROTOCOL_ERROR;
+	if (!(flags & ISCSI_FLAG_FINAL) && !(flags & ISCSI_CMD_WRITE))
+		return ISCSI_REJECT_PROTOCOL_ERROR;
+	if (!(flags & (ISCSI_CMD_READ | ISCSI_CMD_WRITE)) && edtl)
+		return ISCSI_REJECT_PROTOCOL_ERROR;
+	return 0;
+}
+
+static struct iscsi_task *task_new(struct iscsi_conn *conn, const uint8_t *bhs)
+{
+	struct iscsi_task *task = calloc(1, sizeof(*task));
+	if (!task)
+		return NULL;
+	uscst_cmd_init(&task->cmd, conn->sess->core);
+	task->conn = conn;
+	iscsi_conn_get(conn);
+	list_add_tail(&task->node, &conn->tasks);
+	list_init(&task->wait_node);
+	conn->ntasks++;
+	memcpy(task->bhs, bhs, ISCSI_BHS_LEN);
+	task->itt = bhs_itt(bhs);
+	task->cmdsn = get_be32(bhs + 24);
+	task->immediate = bhs[0] & ISCSI_OP_IMMEDIATE;
+	task->state = TASK_RECV_DATA;
+
+	struct uscst_cmd *cmd = &task->cmd;
+	cmd->lun = iscsi_decode_lun(bhs + 8);
+	memcpy(cmd->cdb, bhs + 32, 16);
+	cmd->cdb_len = 16;
+	cmd->tag = task->itt;
+	cmd->task_attr = bhs[1] & ISCSI_CMD_ATTR_MASK;
+	cmd->exp_len = get_be32(bhs + 20);
+	cmd->exp_read = bhs[1] & ISCSI_CMD_READ;
+	cmd->exp_write = bhs[1] & ISCSI_CMD_WRITE;
+	cmd->done = task_done;
+	cmd->transport_priv = task;
+	return task;
+}
+
+/* Places the command in CmdSN order; false if it must be dropped. */
+static bool order_task(struct iscsi_conn *conn, struct iscsi_task *task)
+{
+	struct iscsi_session *sess = conn->sess;
+	if (task->immediate) {
+		task->ordered = true;
+		return true;
+	}
+	uint32_t max = iscsi_conn_max_cmdsn(conn);
+	if (sn_lt(task->cmdsn, sess->exp_cmdsn) || sn_lt(max, task->cmdsn))
+		return false; /* RFC 7143 4.2.2.1: outside the window, silently ignored */
+	struct iscsi_task *t;
+	list_for_each_entry(t, &conn->cmdsn_queue, wait_node)
+	{
+		if (t->cmdsn == task->cmdsn)
+			return false; /* a duplicate CmdSN */
+	}
+	list_add_tail(&task->wait_node, &conn->cmdsn_queue);
+	return true;
+}
+
+void iscsi_scsi_cmd_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
+		       uint32_t dlen, bool digest_error)
+{
+	uint8_t reason = validate(conn, bhs, dlen);
+	if (reason) {
+		iscsi_send_reject(conn, bhs, reason);
+		return;
+	}
+	if (iscsi_task_find(conn, bhs_itt(bhs))) {
+		iscsi_send_reject(conn, bhs, ISCSI_REJECT_TASK_IN_PROGRESS);
+		return;
+	}
+	struct iscsi_task *task = task_new(conn, bhs);
+	if (!task) {
+		iscsi_send_reject(conn, bhs, ISCSI_REJECT_OUT_OF_RESOURCES);
+		return;
+	}
+	if (!order_task(conn, task)) {
+		log_debug("%s: CmdSN %u outside window, dropped", conn->peer, task->cmdsn);
+		iscsi_task_free(task);
+		return;
+	}
+	struct uscst_cmd *cmd = &task->cmd;
+	uscst_cmd_decode(cmd);
+	if (cmd->exp_write) {
+		uint32_t want = cmd->exp_len < cmd->out_len ? cmd->exp_len : cmd->out_len;
+		if (want > MAX_OUT_BUFFER)
+			task->out_too_big = true;
+		else if (!uscst_cmd_alloc_out(cmd, want))
+			task->out_too_big = true;
+	}
+	iscsi_task_start_data(task);
+	if (dlen)
+		iscsi_task_immediate_data(task, data, dlen, digest_error);
+	iscsi_task_check_data_done(task);
+	if (!task->immediate)
+		iscsi_cmdsn_advance(conn);
+	else
+		iscsi_task_execute(task);
+}

@@ -1,0 +1,102 @@
+/*
+ * The iSCSI session table: TSIH allocation and session reinstatement
+ * (RFC 7143 6.3.5: a leading login with the ISID and initiator name of an
+ * existing session to the same target replaces that session).  Shared by
+ * all reactors, so it has its own lock; it is touched only at login and at
+ * connection teardown.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "iscsi/iscsi.h"
+#include "lib/log.h"
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct list_head table = LIST_HEAD_INIT(table);
+static uint16_t next_tsih = 1;
+
+static bool tsih_in_use(uint16_t tsih)
+{
+	struct iscsi_session *s;
+	list_for_each_entry(s, &table, node)
+	{
+		if (s->tsih == tsih)
+			return true;
+	}
+	return false;
+}
+
+int iscsi_session_register(struct iscsi_session *sess)
+{
+	pthread_mutex_lock(&table_lock);
+	for (unsigned tries = 0; tries < 65536; tries++) {
+		uint16_t t = next_tsih++;
+		if (t == 0)
+			continue;
+		if (!tsih_in_use(t)) {
+			sess->tsih = t;
+			list_add_tail(&sess->node, &table);
+			pthread_mutex_unlock(&table_lock);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&table_lock);
+	return -1;
+}
+
+void iscsi_session_unregister(struct iscsi_session *sess)
+{
+	pthread_mutex_lock(&table_lock);
+	if (sess->node.next)
+		list_del(&sess->node);
+	pthread_mutex_unlock(&table_lock);
+}
+
+bool iscsi_session_tsih_exists(uint16_t tsih)
+{
+	pthread_mutex_lock(&table_lock);
+	bool found = tsih_in_use(tsih);
+	pthread_mutex_unlock(&table_lock);
+	return found;
+}
+
+unsigned iscsi_session_count_for_target(const struct uscst_target *tgt)
+{
+	unsigned n = 0;
+	struct iscsi_session *s;
+	pthread_mutex_lock(&table_lock);
+	list_for_each_entry(s, &table, node)
+	{
+		if (s->tgt == tgt && !s->reinstated)
+			n++;
+	}
+	pthread_mutex_unlock(&table_lock);
+	return n;
+}
+
+static void close_reinstated(void *arg)
+{
+	struct iscsi_conn *conn = arg;
+	iscsi_conn_close(conn, "session reinstated by a new login");
+	iscsi_conn_put(conn);
+}
+
+void iscsi_session_reinstate_old(struct iscsi_session *newer)
+{
+	struct iscsi_session *s;
+	pthread_mutex_lock(&table_lock);
+	list_for_each_entry(s, &table, node)
+	{
+		if (s == newer || s->reinstated || s->tgt != newer->tgt ||
+		    memcmp(s->isid, newer->isid, 6) != 0 ||
+		    strcmp(s->params.initiator_name, newer->params.initiator_name) != 0)
+			continue;
+		s->reinstated = true;
+		log_info("reinstating session tsih %u of %s", s->tsih, s->params.initiator_name);
+		if (!iscsi_conn_tryget(s->conn))
+			continue; /* already being torn down */
+		if (reactor_post(s->reactor, close_reinstated, s->conn) < 0)
+			iscsi_conn_put(s->conn);
+	}
+	pthread_mutex_unlock(&table_lock);
+}

@@ -1,0 +1,167 @@
+/*
+ * Text requests in full feature phase (RFC 7143 11.10, 11.11): SendTargets
+ * discovery.  An answer longer than the initiator's MaxRecvDataSegmentLength
+ * goes out in pieces with the C bit; the initiator fetches each next piece
+ * with an empty Text Request carrying our Target Transfer Tag.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "iscsi/iscsi.h"
+#include "iscsi/sendtargets.h"
+#include "lib/log.h"
+
+struct foreach_ctx {
+	struct iscsi_conn *conn;
+	sendtargets_emit_fn emit;
+	void *emit_ctx;
+	struct sendtargets_portal portal;
+};
+
+static void emit_target(struct uscst_target *tgt, void *arg)
+{
+	struct foreach_ctx *c = arg;
+	if (!uscst_target_allows(tgt, c->conn->sess->params.initiator_name))
+		return;
+	struct sendtargets_target t = {uscst_target_name(tgt), &c->portal, 1};
+	c->emit(c->emit_ctx, &t);
+}
+
+static void for_each_target(void *arg, sendtargets_emit_fn emit, void *ctx)
+{
+	struct foreach_ctx *c = arg;
+	c->emit = emit;
+	c->emit_ctx = ctx;
+	uscst_target_foreach(emit_target, c);
+}
+
+/* Splits "host:port" (IPv6 hosts in brackets) of our side of the socket. */
+static void local_portal(struct iscsi_conn *conn, char *host, size_t hostlen,
+			 struct sendtargets_portal *p)
+{
+	snprintf(host, hostlen, "%s", conn->local_addr);
+	char *colon = strrchr(host, ':');
+	p->port = 3260;
+	if (colon) {
+		*colon = 0;
+		p->port = (uint16_t)atoi(colon + 1);
+	}
+	p->host = host;
+	p->tpgt = 1;
+}
+
+static void send_text_response(struct iscsi_conn *conn, const uint8_t *req)
+{
+	struct text_buf *b = conn->text_pending;
+	uint32_t left = (uint32_t)b->len - conn->text_sent;
+	uint32_t n = left < conn->max_xmit_dsl ? left : conn->max_xmit_dsl;
+	bool more = n < left;
+	struct iscsi_tx *tx = iscsi_tx_new(conn);
+	uint8_t *copy = n ? malloc(n) : NULL;
+	if (!tx || (n && !copy)) {
+		free(tx);
+		free(copy);
+		iscsi_conn_close(conn, "out of memory");
+		return;
+	}
+	tx->hdr[0] = ISCSI_OP_TEXT_RSP;
+	tx->hdr[1] = more ? ISCSI_FLAG_CONTINUE : ISCSI_FLAG_FINAL;
+	memcpy(tx->hdr + 8, req + 8, 8);
+	put_be32(tx->hdr + 16, bhs_itt(req));
+	if (more) {
+		conn->text_ttt = conn->next_ttt++;
+		put_be32(tx->hdr + 20, conn->text_ttt);
+	} else {
+		put_be32(tx->hdr + 20, ISCSI_RESERVED_TAG);
+	}
+	iscsi_put_sn(conn, tx->hdr, true);
+	if (n) {
+		memcpy(copy, b->data + conn->text_sent, n);
+		tx->data = copy;
+		tx->owned = copy;
+		tx->data_len = n;
+	}
+	iscsi_tx_queue(conn, tx);
+	conn->text_sent += n;
+	if (!more) {
+		text_buf_free(b);
+		free(b);
+		conn->text_pending = NULL;
+	}
+}
+
+static bool build_answer(struct iscsi_conn *conn, const struct text_kv_list *keys,
+			 struct text_buf *out)
+{
+	struct iscsi_session *sess = conn->sess;
+	for (unsigned i = 0; i < keys->count; i++) {
+		const struct text_kv *kv = &keys->pairs[i];
+		if (!strcmp(kv->key, "SendTargets")) {
+			char host[64];
+			struct foreach_ctx c = {.conn = conn};
+			local_portal(conn, host, sizeof(host), &c.portal);
+			sendtargets_build(kv->value, sess->params.session_type,
+					  sess->tgt ? uscst_target_name(sess->tgt) : NULL,
+					  for_each_target, &c, out);
+		} else {
+			/* Operational keys cannot be renegotiated here (yet). */
+			text_buf_add(out, kv->key, "NotUnderstood");
+		}
+	}
+	return text_buf_error(out) == TEXT_KV_OK;
+}
+
+void iscsi_text_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
+		   uint32_t dlen)
+{
+	uint32_t ttt = get_be32(bhs + 20);
+	if (!(bhs[0] & ISCSI_OP_IMMEDIATE) && get_be32(bhs + 24) == conn->sess->exp_cmdsn) {
+		conn->sess->exp_cmdsn++;
+		iscsi_cmdsn_advance(conn);
+	}
+	if (ttt != ISCSI_RESERVED_TAG) {
+		if (!conn->text_pending || ttt != conn->text_ttt) {
+			iscsi_send_reject(conn, bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
+			return;
+		}
+		send_text_response(conn, bhs);
+		return;
+	}
+	if (bhs[1] & ISCSI_FLAG_CONTINUE) {
+		/* Multi-PDU requests are not needed for SendTargets. */
+		iscsi_send_reject(conn, bhs, ISCSI_REJECT_CMD_NOT_SUPPORTED);
+		return;
+	}
+	if (conn->text_pending) {
+		/* A new request abandons the previous answer (RFC 7143 11.10.4). */
+		text_buf_free(conn->text_pending);
+		free(conn->text_pending);
+		conn->text_pending = NULL;
+	}
+	struct text_kv_list keys;
+	if (text_kv_parse(data, dlen, &keys, NULL) != TEXT_KV_OK) {
+		text_kv_list_free(&keys);
+		iscsi_send_reject(conn, bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+		return;
+	}
+	struct text_buf *out = malloc(sizeof(*out));
+	if (!out) {
+		text_kv_list_free(&keys);
+		iscsi_conn_close(conn, "out of memory");
+		return;
+	}
+	text_buf_init(out, 0);
+	bool ok = build_answer(conn, &keys, out);
+	text_kv_list_free(&keys);
+	if (!ok) {
+		text_buf_free(out);
+		free(out);
+		iscsi_send_reject(conn, bhs, ISCSI_REJECT_OUT_OF_RESOURCES);
+		return;
+	}
+	conn->text_pending = out;
+	conn->text_sent = 0;
+	send_text_response(conn, bhs);
+}

@@ -1,0 +1,184 @@
+/*
+ * Task management (RFC 7143 11.5, 11.6).  Aborted tasks that are still in
+ * the backend cannot be recalled from io_uring; their results are thrown
+ * away and the TMF response waits until the last of them has finished, so
+ * the initiator never sees a response for an aborted task after the TMF.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "iscsi/iscsi.h"
+#include "lib/log.h"
+
+#define TMF_ABORT_TASK 1
+#define TMF_ABORT_TASK_SET 2
+#define TMF_CLEAR_ACA 3
+#define TMF_CLEAR_TASK_SET 4
+#define TMF_LUN_RESET 5
+#define TMF_TARGET_WARM_RESET 6
+#define TMF_TARGET_COLD_RESET 7
+#define TMF_TASK_REASSIGN 8
+
+struct tmf_ctx {
+	struct iscsi_tmf tmf;
+	struct iscsi_conn *conn;
+	bool close_after;
+};
+
+static void send_tmf_response(struct iscsi_conn *conn, const uint8_t *req, uint8_t response,
+			      bool close_after)
+{
+	struct iscsi_tx *tx = iscsi_tx_new(conn);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory");
+		return;
+	}
+	tx->hdr[0] = ISCSI_OP_TMF_RSP;
+	tx->hdr[1] = ISCSI_FLAG_FINAL;
+	tx->hdr[2] = response;
+	put_be32(tx->hdr + 16, bhs_itt(req));
+	iscsi_put_sn(conn, tx->hdr, true);
+	tx->close_after = close_after;
+	iscsi_tx_queue(conn, tx);
+}
+
+/* Marks a task aborted; returns true if the TMF must wait for it. */
+static bool abort_task(struct iscsi_task *task, struct iscsi_tmf *tmf)
+{
+	task->aborted = true;
+	task->cmd.aborted = true;
+	if (task->state == TASK_EXECUTING) {
+		task->tmf_waiting = tmf;
+		tmf->waiting++;
+		return true;
+	}
+	/* A task not yet in CmdSN order keeps its place so that ExpCmdSN can
+	 * still pass it; iscsi_cmdsn_advance() frees it then. */
+	if (task->ordered)
+		iscsi_task_free(task);
+	return false;
+}
+
+static unsigned abort_matching(struct iscsi_conn *conn, struct iscsi_tmf *tmf, bool all_luns,
+			       uint64_t lun, uint32_t below_cmdsn)
+{
+	unsigned waiting = 0;
+	struct iscsi_task *t, *n;
+	list_for_each_entry_safe(t, n, &conn->tasks, node)
+	{
+		if (t->aborted || t->state == TASK_DONE)
+			continue;
+		if (!all_luns && t->cmd.lun != lun)
+			continue;
+		if (!t->immediate && !sn_lt(t->cmdsn, below_cmdsn) && !t->ordered)
+			continue; /* newer than the TMF: not covered */
+		waiting += abort_task(t, tmf);
+	}
+	return waiting;
+}
+
+void iscsi_tmf_task_finished(struct iscsi_task *task)
+{
+	struct tmf_ctx *ctx = (struct tmf_ctx *)task->tmf_waiting;
+	task->tmf_waiting = NULL;
+	if (--ctx->tmf.waiting)
+		return;
+	struct iscsi_conn *conn = ctx->conn;
+	send_tmf_response(conn, ctx->tmf.bhs, ctx->tmf.response, ctx->close_after);
+	if (!conn->in_rx)
+		iscsi_conn_flush(conn);
+	iscsi_conn_put(conn);
+	free(ctx);
+}
+
+static uint8_t abort_one(struct iscsi_conn *conn, const uint8_t *bhs, struct iscsi_tmf *tmf)
+{
+	uint32_t rtt = get_be32(bhs + 20);
+	uint32_t ref_cmdsn = get_be32(bhs + 32);
+	uint32_t cmdsn = get_be32(bhs + 24);
+	struct iscsi_task *task = iscsi_task_find(conn, rtt);
+	if (task && !task->aborted) {
+		if (task->cmd.lun != iscsi_decode_lun(bhs + 8))
+			return ISCSI_TMF_RSP_NO_TASK;
+		abort_task(task, tmf);
+		return ISCSI_TMF_RSP_COMPLETE;
+	}
+	/* RFC 7143 11.5.1: a task that already completed, referenced with a
+	 * CmdSN inside the window and older than this TMF, is "complete". */
+	struct iscsi_session *sess = conn->sess;
+	if (sn_lt(ref_cmdsn, cmdsn) && sn_le(ref_cmdsn, iscsi_conn_max_cmdsn(conn)) &&
+	    sn_lt(ref_cmdsn - sess->cmd_window, sess->exp_cmdsn))
+		return ISCSI_TMF_RSP_COMPLETE;
+	return ISCSI_TMF_RSP_NO_TASK;
+}
+
+static uint8_t run_function(struct iscsi_conn *conn, const uint8_t *bhs, struct tmf_ctx *ctx)
+{
+	uint8_t fn = bhs[1] & 0x7f;
+	uint64_t lun = iscsi_decode_lun(bhs + 8);
+	uint32_t cmdsn = get_be32(bhs + 24);
+	struct uscst_session *core = conn->sess->core;
+	switch (fn) {
+	case TMF_ABORT_TASK:
+		return abort_one(conn, bhs, &ctx->tmf);
+	case TMF_ABORT_TASK_SET:
+	case TMF_CLEAR_TASK_SET:
+		if (!uscst_lun_exists(core, lun))
+			return ISCSI_TMF_RSP_NO_LUN;
+		abort_matching(conn, &ctx->tmf, false, lun, cmdsn);
+		return ISCSI_TMF_RSP_COMPLETE;
+	case TMF_LUN_RESET:
+		if (!uscst_lun_exists(core, lun))
+			return ISCSI_TMF_RSP_NO_LUN;
+		abort_matching(conn, &ctx->tmf, false, lun, cmdsn + 1);
+		uscst_tmf_lun_reset(core, lun);
+		return ISCSI_TMF_RSP_COMPLETE;
+	case TMF_TARGET_WARM_RESET:
+	case TMF_TARGET_COLD_RESET:
+		abort_matching(conn, &ctx->tmf, true, 0, cmdsn + 1);
+		uscst_tmf_target_reset(core, fn == TMF_TARGET_COLD_RESET);
+		/* A cold reset ends every connection, this one included. */
+		ctx->close_after = fn == TMF_TARGET_COLD_RESET;
+		return ISCSI_TMF_RSP_COMPLETE;
+	case TMF_CLEAR_ACA:
+		return ISCSI_TMF_RSP_NOT_SUPPORTED;
+	case TMF_TASK_REASSIGN:
+		return ISCSI_TMF_RSP_NO_REASSIGN; /* ErrorRecoveryLevel 0 */
+	default:
+		return ISCSI_TMF_RSP_REJECTED;
+	}
+}
+
+void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs)
+{
+	if (!conn->sess->core) {
+		iscsi_send_reject(conn, bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+		return;
+	}
+	if (!(bhs[1] & 0x80)) {
+		iscsi_send_reject(conn, bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
+		return;
+	}
+	if (!(bhs[0] & ISCSI_OP_IMMEDIATE) && get_be32(bhs + 24) == conn->sess->exp_cmdsn) {
+		conn->sess->exp_cmdsn++;
+		iscsi_cmdsn_advance(conn);
+	}
+	struct tmf_ctx *ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) {
+		send_tmf_response(conn, bhs, ISCSI_TMF_RSP_REJECTED, false);
+		return;
+	}
+	memcpy(ctx->tmf.bhs, bhs, ISCSI_BHS_LEN);
+	ctx->conn = conn;
+	log_debug("%s: TMF function %u", conn->peer, bhs[1] & 0x7f);
+	/* Hold one count while aborting so that synchronous completions
+	 * cannot send the response early. */
+	ctx->tmf.waiting = 1;
+	ctx->tmf.response = run_function(conn, bhs, ctx);
+	if (--ctx->tmf.waiting == 0) {
+		send_tmf_response(conn, bhs, ctx->tmf.response, ctx->close_after);
+		free(ctx);
+		return;
+	}
+	iscsi_conn_get(conn); /* dropped when the last aborted task finishes */
+}

@@ -1,0 +1,212 @@
+/*
+ * uscstd — the uscst SCSI target daemon.
+ *
+ *   uscstd -c FILE [--listen ADDR:PORT]... [-f] [--ctl-socket PATH]
+ *   uscstd --default-config [--data-dir DIR] ...
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/conf_apply.h"
+#include "config/conf_default.h"
+#include "config/conf_writer.h"
+#include "ctl/ctl_server.h"
+#include "iscsi/iscsi.h"
+#include "lib/log.h"
+#include "reactor/reactor.h"
+
+#define DEFAULT_LISTEN "0.0.0.0:3260"
+#define MAX_LISTEN 16
+
+struct options {
+	const char *config_file;
+	bool default_config;
+	const char *data_dir;
+	const char *listen[MAX_LISTEN];
+	size_t nlisten;
+	bool foreground;
+	const char *ctl_socket;
+	unsigned threads;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: uscstd -c FILE [options]\n"
+		"       uscstd --default-config [options]\n"
+		"\n"
+		"  -c, --config FILE       scst.conf-style configuration to load\n"
+		"      --default-config    use the embedded default configuration (target\n"
+		"                          " CONF_DEFAULT_TARGET ", LUN 0 a 1 GiB sparse file)\n"
+		"      --data-dir DIR      where the default configuration keeps its disk image\n"
+		"                          (default: current directory)\n"
+		"  -l, --listen ADDR:PORT  iSCSI portal; repeatable; overrides the file's\n"
+		"                          portals (default " DEFAULT_LISTEN ")\n"
+		"  -f, --foreground        stay in the foreground\n"
+		"  -s, --ctl-socket PATH   control socket (default " CTL_DEFAULT_SOCKET ")\n"
+		"  -t, --threads N         reactor threads (default: online CPUs)\n"
+		"  -d, --debug             debug logging\n"
+		"  -h, --help              this text\n");
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	enum { OPT_DEFAULT_CONFIG = 256, OPT_DATA_DIR };
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"default-config", no_argument, NULL, OPT_DEFAULT_CONFIG},
+		{"data-dir", required_argument, NULL, OPT_DATA_DIR},
+		{"listen", required_argument, NULL, 'l'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"ctl-socket", required_argument, NULL, 's'},
+		{"threads", required_argument, NULL, 't'},
+		{"debug", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "c:l:fs:t:dh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config_file = optarg;
+			break;
+		case OPT_DEFAULT_CONFIG:
+			o->default_config = true;
+			break;
+		case OPT_DATA_DIR:
+			o->data_dir = optarg;
+			break;
+		case 'l':
+			if (o->nlisten >= MAX_LISTEN) {
+				fprintf(stderr, "uscstd: too many --listen (at most %d)\n", MAX_LISTEN);
+				return -1;
+			}
+			o->listen[o->nlisten++] = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 's':
+			o->ctl_socket = optarg;
+			break;
+		case 't':
+			o->threads = (unsigned)atoi(optarg);
+			if (o->threads < 1 || o->threads > 256) {
+				fprintf(stderr, "uscstd: --threads must be 1..256\n");
+				return -1;
+			}
+			break;
+		case 'd':
+			log_max_level = LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "uscstd: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (!o->config_file == !o->default_config) {
+		fprintf(stderr, "uscstd: give exactly one of -c FILE and --default-config\n");
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_config(const struct options *o, struct conf_result *res)
+{
+	char err[512];
+	int rc;
+	if (o->default_config) {
+		char *text = conf_default_text(o->data_dir ? o->data_dir : ".");
+		if (!text) {
+			fprintf(stderr, "uscstd: out of memory\n");
+			return -1;
+		}
+		rc = conf_load_text(text, CONF_DEFAULT_NAME, res, err, sizeof(err));
+		free(text);
+	} else {
+		rc = conf_load_file(o->config_file, res, err, sizeof(err));
+	}
+	if (rc < 0) {
+		fprintf(stderr, "uscstd: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int start_portals(const struct options *o, const struct conf_result *res)
+{
+	const char *const *addrs = o->nlisten ? o->listen : (const char *const *)res->listen;
+	size_t n = o->nlisten ? o->nlisten : res->nlisten;
+	static const char *const fallback[] = {DEFAULT_LISTEN};
+	if (n == 0) {
+		addrs = fallback;
+		n = 1;
+	}
+	conf_running_set_iscsi(true, addrs, n);
+	for (size_t i = 0; i < n; i++) {
+		char err[256];
+		if (iscsi_portal_listen(addrs[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "uscstd: %s\n", err);
+			return -1;
+		}
+	}
+	return iscsi_portals_start();
+}
+
+static unsigned default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {0};
+	if (parse_args(argc, argv, &o) < 0)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	struct conf_result res = {0};
+	if (load_config(&o, &res) < 0)
+		return 1;
+	if (!o.foreground && daemon(1, 1) < 0) {
+		fprintf(stderr, "uscstd: daemon: %s\n", strerror(errno));
+		return 1;
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* threads inherit the mask */
+	unsigned threads = o.threads ? o.threads : default_threads();
+	if (reactors_start(threads) < 0) {
+		fprintf(stderr, "uscstd: cannot start reactors\n");
+		return 1;
+	}
+	if (start_portals(&o, &res) < 0)
+		return 1;
+	char err[256];
+	if (ctl_server_start(o.ctl_socket, err, sizeof(err)) < 0)
+		log_warn("control socket disabled: %s", err);
+	log_info("uscstd %s ready with %u reactor threads", USCST_VERSION, threads);
+	int sig = 0;
+	sigwait(&set, &sig);
+	log_info("signal %d: shutting down", sig);
+	iscsi_portals_close();
+	ctl_server_stop();
+	reactors_stop();
+	conf_result_free(&res);
+	return 0;
+}
