@@ -24,7 +24,7 @@ SUMMARY=()
 add() {
 	TOTAL_PASSED=$((TOTAL_PASSED + $2))
 	TOTAL_FAILED=$((TOTAL_FAILED + $3))
-	SUMMARY+=("$(printf '%-26s %4d passed, %4d failed' "$1" "$2" "$3")")
+	SUMMARY+=("$(printf '%-32s %4d passed, %4d failed' "$1" "$2" "$3")")
 }
 
 section() {

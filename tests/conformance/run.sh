@@ -134,7 +134,9 @@ run_suite() {
 		>"$OUT/iscsi-test-cu.log" 2>"$OUT/iscsi-test-cu.stderr" </dev/null || rc=$?
 	echo "conformance: iscsi-test-cu exit $rc after $((SECONDS - start))s"
 	if ((rc == 124)); then
-		echo "conformance: iscsi-test-cu TIMED OUT; tests without a verdict count as NOTRUN" >&2
+		# A hang is a failure even when no expected test is affected.
+		echo "conformance: FAIL iscsi-test-cu TIMED OUT; tests without a verdict count as NOTRUN" >&2
+		EXTRA_FAILURES=$((EXTRA_FAILURES + 1))
 	fi
 	if [[ -s $OUT/iscsi-test-cu.stderr ]]; then
 		echo "conformance: iscsi-test-cu stderr (last lines):"
@@ -149,8 +151,8 @@ check_daemon() {
 	if ! daemon_alive; then
 		echo "conformance: FAIL uscstd died during the run (crash?)" >&2
 		EXTRA_FAILURES=$((EXTRA_FAILURES + 1))
-	fi
-	if ! daemon_stop; then
+		daemon_stop || true # reaps it; already counted
+	elif ! daemon_stop; then
 		echo "conformance: FAIL uscstd exited uncleanly or ignored SIGTERM" >&2
 		EXTRA_FAILURES=$((EXTRA_FAILURES + 1))
 	fi
@@ -173,8 +175,10 @@ report() {
 	local p f s n t total exp_sel exp_pass regress newpass
 	parse_cunit "$OUT/iscsi-test-cu.log" >"$parsed"
 	# Last verdict per test wins; selected tests with no verdict are NOTRUN.
-	awk 'NR == FNR { res[$1] = $2; next } { print $1, ($1 in res) ? res[$1] : "NOTRUN" }' \
-		"$parsed" "$OUT/selected.txt" >"$results"
+	# (getline from a file, not NR == FNR: that breaks when $parsed is empty.)
+	awk -v parsed="$parsed" '
+		BEGIN { while ((getline l < parsed) > 0) { split(l, a, " "); res[a[1]] = a[2] } }
+		{ print $1, ($1 in res) ? res[$1] : "NOTRUN" }' "$OUT/selected.txt" >"$results"
 	p=$(grep -c ' PASS$' "$results" || true)
 	f=$(grep -c ' FAIL$' "$results" || true)
 	s=$(grep -c ' SKIP$' "$results" || true)
