@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "iscsi/iscsi.h"
+#include "iscsi/pdu_frame.h"
 #include "lib/log.h"
 
 #define RX_INITIAL_CAP (64u * 1024)
@@ -384,46 +385,34 @@ static uint32_t process_rx(struct iscsi_conn *conn)
 				break;
 			continue;
 		}
-		if (avail < ISCSI_BHS_LEN)
-			break;
 		const uint8_t *bhs = conn->rx_buf + off;
-		uint32_t ahs = bhs_ahs_len(bhs);
-		uint32_t dlen = bhs_data_len(bhs);
-		uint32_t hdr = ISCSI_BHS_LEN + ahs + (conn->header_digest ? ISCSI_DIGEST_LEN : 0);
-		uint32_t body =
-		    dlen + pad4(dlen) + (conn->data_digest && dlen ? ISCSI_DIGEST_LEN : 0);
-		if (dlen > data_limit(conn)) {
+		struct pdu_frame f;
+		enum pdu_frame_status st = iscsi_pdu_frame(bhs, avail, conn->header_digest,
+							   conn->data_digest, data_limit(conn), &f);
+		if (st == PDU_NEED_MORE) {
+			if (!ensure_rx_cap(conn, f.total_len + ISCSI_BHS_LEN))
+				iscsi_conn_close(conn, "out of memory");
+			break;
+		}
+		if (st == PDU_HEADER_DIGEST_BAD) {
+			/* Nothing in this header can be trusted, lengths included. */
+			iscsi_conn_close(conn, "header digest error");
+			break;
+		}
+		if (st == PDU_DATA_TOO_LONG) {
 			if (conn->state != CONN_FULL_FEATURE) {
 				iscsi_conn_close(conn, "oversized data segment during login");
 				break;
 			}
 			/* Skip the PDU but keep the connection: its header is sound. */
 			iscsi_send_reject(conn, bhs, ISCSI_REJECT_PROTOCOL_ERROR);
-			conn->rx_discard = hdr + body;
+			conn->rx_discard = f.total_len;
 			continue;
 		}
-		if (avail < hdr + body) {
-			if (!ensure_rx_cap(conn, hdr + body + ISCSI_BHS_LEN))
-				iscsi_conn_close(conn, "out of memory");
-			break;
-		}
-		if (conn->header_digest) {
-			uint32_t crc;
-			memcpy(&crc, bhs + ISCSI_BHS_LEN + ahs, 4);
-			if (crc != iscsi_digest(bhs, ISCSI_BHS_LEN + ahs)) {
-				/* Nothing in this header can be trusted, lengths included. */
-				iscsi_conn_close(conn, "header digest error");
-				break;
-			}
-		}
-		const uint8_t *data = bhs + hdr;
-		bool digest_error = false;
-		if (conn->data_digest && dlen) {
-			uint32_t crc;
-			memcpy(&crc, data + dlen + pad4(dlen), 4);
-			digest_error = crc != iscsi_digest(data, dlen + pad4(dlen));
-		}
-		off += hdr + body;
+		const uint8_t *data = f.data;
+		uint32_t dlen = f.data_len;
+		bool digest_error = f.data_digest_bad;
+		off += f.total_len;
 		conn->last_rx_ms = reactor_now_ms();
 		if (conn->state == CONN_LOGIN)
 			dispatch_login_phase(conn, bhs, data, dlen);
