@@ -91,27 +91,30 @@ static void task_done(struct uscst_cmd *cmd)
 		iscsi_conn_flush(conn);
 }
 
-/* Moves ExpCmdSN over every queued task that is now in order. */
+/* Moves ExpCmdSN over every queued task that is now in order.  The queue
+ * is searched afresh after each task because running one may complete
+ * others (or even close the connection). */
 void iscsi_cmdsn_advance(struct iscsi_conn *conn)
 {
 	struct iscsi_session *sess = conn->sess;
-	bool moved = true;
-	while (moved) {
-		moved = false;
-		struct iscsi_task *t, *n;
-		list_for_each_entry_safe(t, n, &conn->cmdsn_queue, wait_node)
+	while (conn->state != CONN_CLOSED) {
+		struct iscsi_task *t, *next = NULL;
+		list_for_each_entry(t, &conn->cmdsn_queue, wait_node)
 		{
-			if (t->cmdsn != sess->exp_cmdsn)
-				continue;
-			list_del(&t->wait_node);
-			sess->exp_cmdsn++;
-			t->ordered = true;
-			moved = true;
-			if (t->aborted)
-				iscsi_task_free(t);
-			else
-				iscsi_task_execute(t);
+			if (t->cmdsn == sess->exp_cmdsn) {
+				next = t;
+				break;
+			}
 		}
+		if (!next)
+			return;
+		list_del(&next->wait_node);
+		sess->exp_cmdsn++;
+		next->ordered = true;
+		if (next->aborted)
+			iscsi_task_free(next);
+		else
+			iscsi_task_execute(next);
 	}
 }
 
