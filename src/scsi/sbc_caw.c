@@ -9,17 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi/sbc.h"
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
-
-/* sbc_rw.c */
-bool sbc_write_fua(struct uscst_device *dev, bool cdb_fua);
-bool sbc_check_lba_range(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks);
-void sbc_sense_io_error(struct uscst_cmd *cmd, bool write);
-uint64_t sbc_first_mismatch(const uint8_t *a, const uint8_t *b, uint64_t len);
-/* Shared with sbc_orwrite.c. */
-bool sbc_range_lock(const struct uscst_device *dev, uint64_t lba, uint64_t blocks);
-void sbc_range_unlock(const struct uscst_device *dev, uint64_t lba, uint64_t blocks);
 
 /* Read-modify-write commands in flight across all devices. */
 #define RANGE_LOCKS_MAX 256

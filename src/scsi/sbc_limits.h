@@ -6,8 +6,12 @@
 #ifndef USCST_SBC_LIMITS_H
 #define USCST_SBC_LIMITS_H
 
-/* Largest READ/WRITE in bytes; MAXIMUM TRANSFER LENGTH = this / block size. */
-#define SBC_MAX_TRANSFER_BYTES (8u * 1024 * 1024)
+/* Largest READ/WRITE in bytes; MAXIMUM TRANSFER LENGTH = this / block size.
+ * 32 MiB is 65536 blocks of 512 bytes: initiators (libiscsi's
+ * WriteSame16.Unmap among them) write and read back as many blocks as one
+ * WRITE SAME may cover with a 4-byte length.  It stays below the iSCSI
+ * layer's Data-Out buffer cap (MAX_OUT_BUFFER, 64 MiB). */
+#define SBC_MAX_TRANSFER_BYTES (32u * 1024 * 1024)
 /* OPTIMAL TRANSFER LENGTH in bytes (reported in blocks). */
 #define SBC_OPTIMAL_TRANSFER_BYTES (512u * 1024)
 /* MAXIMUM COMPARE AND WRITE LENGTH (blocks, one byte in the CDB). */

@@ -1,12 +1,9 @@
 /* PRE-FETCH, SYNCHRONIZE CACHE, START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL. */
 #include <errno.h>
 
+#include "scsi/sbc.h"
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
-
-/* sbc_rw.c */
-bool sbc_check_lba_range(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks);
-void sbc_sense_io_error(struct uscst_cmd *cmd, bool write);
 
 /* For PRE-FETCH and SYNCHRONIZE CACHE a length of 0 means "to the end of
  * the medium".  Returns false (sense set) when the range is off the medium. */

@@ -6,17 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi/sbc.h"
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
-
-/* sbc_rw.c */
-bool sbc_write_fua(struct uscst_device *dev, bool cdb_fua);
-bool sbc_check_lba_range(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks);
-void sbc_sense_io_error(struct uscst_cmd *cmd, bool write);
-uint32_t sbc_received_blocks(const struct uscst_cmd *cmd, uint32_t blocks);
-/* sbc_caw.c */
-bool sbc_range_lock(const struct uscst_device *dev, uint64_t lba, uint64_t blocks);
-void sbc_range_unlock(const struct uscst_device *dev, uint64_t lba, uint64_t blocks);
 
 struct orwrite_ctx {
 	uint64_t lba;

@@ -5,17 +5,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "scsi/sbc.h"
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
-
-/* --- shared by sbc_*.c (declared where used; see the report to move them
- * into scsi.h) --- */
-bool sbc_write_fua(struct uscst_device *dev, bool cdb_fua);
-bool sbc_check_lba_range(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks);
-void sbc_sense_io_error(struct uscst_cmd *cmd, bool write);
-uint64_t sbc_first_mismatch(const uint8_t *a, const uint8_t *b, uint64_t len);
-uint32_t sbc_received_blocks(const struct uscst_cmd *cmd, uint32_t blocks);
-unsigned sbc_length_field_byte(uint8_t opcode);
 
 /* FUA when the initiator asked for it or the write cache is disabled; a
  * non-volatile cache makes every write durable already. */

@@ -6,11 +6,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "scsi/sbc.h"
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
-
-/* sbc_rw.c */
-void sbc_sense_io_error(struct uscst_cmd *cmd, bool write);
 
 #define UNMAP_HEADER 8
 #define UNMAP_DESC 16

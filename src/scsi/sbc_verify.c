@@ -6,16 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi/sbc.h"
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
-
-/* sbc_rw.c */
-bool sbc_write_fua(struct uscst_device *dev, bool cdb_fua);
-bool sbc_check_lba_range(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks);
-void sbc_sense_io_error(struct uscst_cmd *cmd, bool write);
-uint64_t sbc_first_mismatch(const uint8_t *a, const uint8_t *b, uint64_t len);
-uint32_t sbc_received_blocks(const struct uscst_cmd *cmd, uint32_t blocks);
-unsigned sbc_length_field_byte(uint8_t opcode);
 
 /* BYTCHK (CDB byte 1 bits 2..1). */
 enum bytchk {

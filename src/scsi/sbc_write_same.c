@@ -1,21 +1,16 @@
 /*
- * WRITE SAME (10/16).  Zeros become one WRITE ZEROES (or DISCARD when the
- * initiator allows unmapping on a thin device); any other pattern is
- * replicated into a buffer of at most WS_CHUNK_BYTES written again and
- * again until the range is covered.
+ * WRITE SAME (10/16).  With UNMAP set on a thin device the range becomes one
+ * DISCARD, whatever the block holds; otherwise zeros become one WRITE ZEROES
+ * and any other pattern is replicated into a buffer of at most
+ * WS_CHUNK_BYTES written again and again until the range is covered.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi/sbc.h"
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
-
-/* sbc_rw.c */
-bool sbc_write_fua(struct uscst_device *dev, bool cdb_fua);
-bool sbc_check_lba_range(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks);
-void sbc_sense_io_error(struct uscst_cmd *cmd, bool write);
-unsigned sbc_length_field_byte(uint8_t opcode);
 
 #define WS_CHUNK_BYTES (1u << 20)
 
@@ -34,6 +29,7 @@ enum ws_mode {
 
 struct ws_ctx {
 	enum ws_mode mode;
+	bool zeros; /* the block to write is all zeros (or NDOB) */
 	uint64_t next_lba, end_lba;
 	uint32_t chunk_blocks; /* blocks per WS_PATTERN write */
 	bool fua;
@@ -80,13 +76,20 @@ static bool ws_io_result(struct uscst_cmd *cmd)
 	int64_t res = cmd->io.result;
 
 	if (res == -EOPNOTSUPP && ctx->mode != WS_PATTERN) {
-		/* Fall back: DISCARD -> WRITE ZEROES -> writing a zero buffer. */
-		if (ctx->mode == WS_ZEROES && !ws_fill_pattern(ctx, NULL, cmd->dev->block_size)) {
+		/* The range could not be deallocated, so it is written instead,
+		 * with the block the initiator sent (SBC-4 allows either): zeros
+		 * go DISCARD -> WRITE ZEROES -> a zero buffer, any other
+		 * pattern DISCARD -> the pattern. */
+		if (ctx->mode == WS_DISCARD && ctx->zeros) {
+			ctx->mode = WS_ZEROES;
+			return true;
+		}
+		if (!ws_fill_pattern(ctx, ctx->zeros ? NULL : cmd->out_buf, cmd->dev->block_size)) {
 			scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
 			ws_finish(cmd);
 			return false;
 		}
-		ctx->mode = ctx->mode == WS_DISCARD ? WS_ZEROES : WS_PATTERN;
+		ctx->mode = WS_PATTERN;
 		return true;
 	}
 	if (res < 0 || (ctx->mode == WS_PATTERN && (uint64_t)res < cmd->io.len)) {
@@ -219,17 +222,23 @@ void sbc_write_same(struct uscst_cmd *cmd)
 		return;
 	}
 	uint32_t bs = cmd->dev->block_size;
-	bool zeros = ndob || all_zero(cmd->out_buf, bs);
+	ctx->zeros = ndob || all_zero(cmd->out_buf, bs);
 	ctx->next_lba = f.lba;
 	ctx->end_lba = f.lba + blocks;
 	ctx->fua = sbc_write_fua(cmd->dev, false);
 	ctx->chunk_blocks = WS_CHUNK_BYTES / bs;
 	if (ctx->chunk_blocks > blocks)
 		ctx->chunk_blocks = (uint32_t)blocks;
-	/* A non-zero pattern cannot be unmapped (it would read back as
-	 * zeros), so it is written even with UNMAP set. */
-	if (zeros)
-		ctx->mode = (f.flags & WS_UNMAP) ? WS_DISCARD : WS_ZEROES;
+	/* UNMAP (ANCHOR 0) on a thin device: SBC-4 says the device server
+	 * should deallocate each LBA, and that holds whatever the Data-Out
+	 * block contains; the blocks then read back as zeros (LBPRZ), which
+	 * is what initiators sending UNMAP with a non-zero block (libiscsi's
+	 * WriteSame10.UnmapUntilEnd) expect.  Writing the pattern happens only
+	 * when deallocation is not possible (ws_io_result). */
+	if (f.flags & WS_UNMAP)
+		ctx->mode = WS_DISCARD;
+	else if (ctx->zeros)
+		ctx->mode = WS_ZEROES;
 	else
 		ctx->mode = WS_PATTERN;
 	if (ctx->mode == WS_PATTERN && !ws_fill_pattern(ctx, cmd->out_buf, bs)) {

@@ -563,13 +563,41 @@ static void test_write_same_zeroes_and_unmap(void **state)
 	assert_int_equal(fake.ops[USCST_IO_DISCARD], 1);
 	assert_true(disk_is(100, 200, 0));
 
-	/* UNMAP with a non-zero pattern writes the pattern. */
+	/* UNMAP deallocates whatever the block holds (LBPRZ: zeros after). */
+	fill_disk(0, 10, 0xff);
 	block[0] = 1;
-	cdb10(c, 0x41, 0x08, 0, 1);
+	cdb10(c, 0x41, 0x08, 0, 10);
 	prep(c, 10, block, BS);
 	run(sbc_write_same);
 	assert_good();
-	assert_int_equal(fake.disk[0], 1);
+	assert_true(disk_is(0, 10, 0));
+	assert_int_equal(fake.ops[USCST_IO_DISCARD], 2);
+	assert_int_equal(fake.ops[USCST_IO_WRITE], 0);
+
+	/* WRITE SAME(10) UNMAP with NUMBER OF BLOCKS 0 runs to the end. */
+	fill_disk(NBLOCKS - 3, 3, 0xff);
+	memset(block, 0xff, sizeof(block));
+	cdb10(c, 0x41, 0x08, NBLOCKS - 3, 0);
+	prep(c, 10, block, BS);
+	run(sbc_write_same);
+	assert_good();
+	assert_true(disk_is(NBLOCKS - 3, 3, 0));
+}
+
+/* A backend that cannot deallocate gets the initiator's block written. */
+static void test_write_same_unmap_pattern_fallback(void **state)
+{
+	uint8_t c[16], block[BS];
+	memset(block, 0x5a, sizeof(block));
+	fill_disk(0, 10, 0xff);
+	fake.no_discard = true;
+	cdb16(c, 0x93, 0x08, 0, 10); /* UNMAP */
+	prep(c, 16, block, BS);
+	run(sbc_write_same);
+	assert_good();
+	assert_true(disk_is(0, 10, 0x5a));
+	assert_int_equal(fake.ops[USCST_IO_DISCARD], 1);
+	assert_int_equal(fake.ops[USCST_IO_WRITE_ZEROES], 0);
 	assert_int_equal(fake.ops[USCST_IO_WRITE], 1);
 }
 
@@ -1002,6 +1030,131 @@ static void test_prefetch(void **state)
 	assert_good();
 }
 
+/* --- READ DEFECT DATA --- */
+
+static void cdb_rdd10(uint8_t *c, uint8_t flags, uint16_t alloc_len)
+{
+	memset(c, 0, 10);
+	c[0] = 0x37;
+	c[2] = flags;
+	put_be16(c + 7, alloc_len);
+}
+
+static void cdb_rdd12(uint8_t *c, uint8_t flags, uint32_t index, uint32_t alloc_len)
+{
+	memset(c, 0, 12);
+	c[0] = 0xb7;
+	c[1] = flags;
+	put_be32(c + 2, index);
+	put_be32(c + 6, alloc_len);
+}
+
+static void test_read_defect_data10(void **state)
+{
+	uint8_t c[10];
+	/* Every list / format combination: header only, lists echoed, empty. */
+	static const uint8_t formats[] = {0, 1, 2, 3, 4, 5};
+	for (unsigned i = 0; i < sizeof(formats); i++) {
+		for (uint8_t lists = 0; lists <= 0x18; lists += 0x08) {
+			cdb_rdd10(c, lists | formats[i], 32);
+			prep(c, 10, NULL, 0);
+			run(sbc_read_defect_data);
+			assert_good();
+			assert_int_equal(cmd.in_len, 4);
+			assert_int_equal(cmd.in_buf[0], 0);
+			assert_int_equal(cmd.in_buf[1], lists | formats[i]);
+			assert_int_equal(get_be16(cmd.in_buf + 2), 0);
+		}
+	}
+	assert_int_equal(fake.submits, 0);
+}
+
+static void test_read_defect_data12(void **state)
+{
+	uint8_t c[12];
+	cdb_rdd12(c, 0x18 | 3, 0, 32);
+	prep(c, 12, NULL, 0);
+	run(sbc_read_defect_data);
+	assert_good();
+	assert_int_equal(cmd.in_len, 8);
+	assert_int_equal(cmd.in_buf[1], 0x18 | 3);
+	assert_int_equal(get_be16(cmd.in_buf + 2), 0); /* GENERATION CODE */
+	assert_int_equal(get_be32(cmd.in_buf + 4), 0); /* DEFECT LIST LENGTH */
+
+	/* An index past the (empty) list selects nothing; not an error. */
+	cdb_rdd12(c, 0x08, 1000, 32);
+	prep(c, 12, NULL, 0);
+	run(sbc_read_defect_data);
+	assert_good();
+	assert_int_equal(cmd.in_len, 8);
+	assert_int_equal(cmd.in_buf[1], 0x08);
+	assert_int_equal(get_be32(cmd.in_buf + 4), 0);
+}
+
+static void test_read_defect_data_alloc_len(void **state)
+{
+	uint8_t c10[10], c12[12];
+	cdb_rdd10(c10, 0x10, 0);
+	prep(c10, 10, NULL, 0);
+	run(sbc_read_defect_data);
+	assert_good();
+	assert_int_equal(cmd.in_len, 0);
+
+	cdb_rdd10(c10, 0x10, 3);
+	prep(c10, 10, NULL, 0);
+	run(sbc_read_defect_data);
+	assert_good();
+	assert_int_equal(cmd.in_len, 3);
+	assert_int_equal(cmd.in_buf[1], 0x10);
+
+	cdb_rdd12(c12, 0x10, 0, 5);
+	prep(c12, 12, NULL, 0);
+	run(sbc_read_defect_data);
+	assert_good();
+	assert_int_equal(cmd.in_len, 5);
+
+	/* Larger than the header: only the header is returned. */
+	cdb_rdd12(c12, 0x10, 0, 0xffffffffu);
+	prep(c12, 12, NULL, 0);
+	run(sbc_read_defect_data);
+	assert_good();
+	assert_int_equal(cmd.in_len, 8);
+}
+
+static void test_read_defect_data_formats(void **state)
+{
+	uint8_t c10[10], c12[12];
+	/* Vendor specific: the default (short block) format is returned and
+	 * the command ends with RECOVERED ERROR, DEFECT LIST NOT FOUND. */
+	cdb_rdd10(c10, 0x08 | 6, 32);
+	prep(c10, 10, NULL, 0);
+	run(sbc_read_defect_data);
+	assert_sense(SK_RECOVERED_ERROR, 0x1c, 0x00);
+	assert_int_equal(cmd.in_len, 4);
+	assert_int_equal(cmd.in_buf[1], 0x08 | 0);
+
+	cdb_rdd12(c12, 0x10 | 6, 0, 32);
+	prep(c12, 12, NULL, 0);
+	run(sbc_read_defect_data);
+	assert_sense(SK_RECOVERED_ERROR, 0x1c, 0x00);
+	assert_int_equal(cmd.in_len, 8);
+	assert_int_equal(cmd.in_buf[1], 0x10 | 0);
+
+	/* Reserved: INVALID FIELD IN CDB pointing at the format field. */
+	cdb_rdd10(c10, 7, 32);
+	prep(c10, 10, NULL, 0);
+	run(sbc_read_defect_data);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(cmd.sense[15], 0xc0 | 0x08 | 2);
+	assert_int_equal(get_be16(cmd.sense + 16), 2);
+
+	cdb_rdd12(c12, 0x18 | 7, 0, 32);
+	prep(c12, 12, NULL, 0);
+	run(sbc_read_defect_data);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(get_be16(cmd.sense + 16), 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1029,6 +1182,7 @@ int main(void)
 	    T(test_write_same_async_chunks),
 	    T(test_write_same_zeroes_and_unmap),
 	    T(test_write_same_discard_fallback),
+	    T(test_write_same_unmap_pattern_fallback),
 	    T(test_write_same_invalid_fields),
 	    T(test_write_same_dataout_size),
 	    T(test_write_same_zero_length_to_end),
@@ -1048,6 +1202,10 @@ int main(void)
 	    T(test_start_stop_fixed_disk),
 	    T(test_sync_cache),
 	    T(test_prefetch),
+	    T(test_read_defect_data10),
+	    T(test_read_defect_data12),
+	    T(test_read_defect_data_alloc_len),
+	    T(test_read_defect_data_formats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
