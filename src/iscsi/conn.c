@@ -155,9 +155,19 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 
 uint32_t iscsi_conn_max_cmdsn(const struct iscsi_conn *conn)
 {
-	if (!conn->sess)
-		return 0;
-	return conn->sess->exp_cmdsn + conn->sess->cmd_window - 1;
+	return conn->sess ? conn->sess->max_cmdsn : 0;
+}
+
+/* The window shrinks with the tasks the session holds, so an initiator can
+ * never have more than about QueuedCommands commands in the target; it
+ * never moves backwards (RFC 7143 4.2.2.1). */
+static uint32_t advance_max_cmdsn(struct iscsi_session *sess, unsigned outstanding)
+{
+	uint32_t room = sess->cmd_window > outstanding ? sess->cmd_window - outstanding : 0;
+	uint32_t candidate = sess->exp_cmdsn + room - 1;
+	if (sn_lt(sess->max_cmdsn, candidate))
+		sess->max_cmdsn = candidate;
+	return sess->max_cmdsn;
 }
 
 void iscsi_put_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn)
@@ -167,7 +177,7 @@ void iscsi_put_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn)
 		conn->stat_sn++;
 	if (conn->sess) {
 		put_be32(bhs + 28, conn->sess->exp_cmdsn);
-		put_be32(bhs + 32, iscsi_conn_max_cmdsn(conn));
+		put_be32(bhs + 32, advance_max_cmdsn(conn->sess, conn->nactive));
 	}
 }
 

@@ -140,6 +140,7 @@ struct iscsi_conn {
 	struct list_head tasks;
 	struct list_head cmdsn_queue; /* non-immediate commands ahead of ExpCmdSN */
 	unsigned ntasks;
+	unsigned nactive; /* tasks whose response is not yet queued */
 	uint32_t next_ttt;
 	/* Text request continuation (long SendTargets answers). */
 	struct text_buf *text_pending;
@@ -163,6 +164,7 @@ struct iscsi_session {
 	struct iscsi_conn *conn;
 	struct reactor *reactor;
 	uint32_t exp_cmdsn;
+	uint32_t max_cmdsn;  /* the last MaxCmdSN we advertised */
 	uint32_t cmd_window; /* QueuedCommands */
 	bool reinstated;
 };

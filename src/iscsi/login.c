@@ -193,6 +193,7 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 	sess->reactor = conn->reactor;
 	sess->exp_cmdsn = l->cmdsn;
 	sess->cmd_window = l->lim.queued_commands ? l->lim.queued_commands : 32;
+	sess->max_cmdsn = sess->exp_cmdsn + sess->cmd_window - 1;
 	if (l->tgt) {
 		char port[USCST_NAME_MAX + 32];
 		snprintf(port, sizeof(port), "%s,i,0x%02x%02x%02x%02x%02x%02x",

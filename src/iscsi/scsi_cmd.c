@@ -33,6 +33,8 @@ void iscsi_task_free(struct iscsi_task *task)
 	if (task->state == TASK_WAIT_CMDSN || task->wait_node.next != &task->wait_node)
 		list_del(&task->wait_node);
 	conn->ntasks--;
+	if (task->state != TASK_DONE)
+		conn->nactive--;
 	while (task->r2ts) {
 		struct iscsi_r2t *r = task->r2ts;
 		task->r2ts = r->next;
@@ -79,6 +81,7 @@ static void task_done(struct uscst_cmd *cmd)
 	struct iscsi_task *task = (struct iscsi_task *)cmd;
 	struct iscsi_conn *conn = task->conn;
 	task->state = TASK_DONE;
+	conn->nactive--;
 	if (task->tmf_waiting)
 		iscsi_tmf_task_finished(task);
 	if (task->aborted || conn->state == CONN_CLOSED) {
@@ -152,6 +155,7 @@ static struct iscsi_task *task_new(struct iscsi_conn *conn, const uint8_t *bhs)
 	list_add_tail(&task->node, &conn->tasks);
 	list_init(&task->wait_node);
 	conn->ntasks++;
+	conn->nactive++;
 	memcpy(task->bhs, bhs, ISCSI_BHS_LEN);
 	task->itt = bhs_itt(bhs);
 	task->cmdsn = get_be32(bhs + 24);
