@@ -82,6 +82,7 @@ static void inquiry_standard(struct uscst_cmd *cmd, uint32_t alloc_len)
 	b[2] = INQ_VERSION_SPC4;
 	b[3] = 0x10 | 0x02; /* HISUP, RESPONSE DATA FORMAT 2 */
 	b[4] = INQ_STD_LEN - 5;
+	b[5] = 0x08; /* 3PC: EXTENDED COPY is supported (spc_xcopy.c) */
 	b[7] = 0x02; /* CMDQUE: command queuing; no linked commands */
 	if (dev) {
 		put_ascii_padded(b + 8, dev->t10_vend_id, 8);
