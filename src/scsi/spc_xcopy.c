@@ -10,10 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scsi/sbc.h"
 #include "scsi/spc_xcopy.h"
-
-/* sbc_rw.c */
-bool sbc_write_fua(struct uscst_device *dev, bool cdb_fua);
 
 /* Bytes moved per read/write pair: bounds the memory one copy holds. */
 #define XCOPY_CHUNK_BYTES (1024u * 1024)
