@@ -103,11 +103,13 @@ static uint8_t abort_one(struct iscsi_conn *conn, const uint8_t *bhs, struct isc
 		abort_task(task, tmf);
 		return ISCSI_TMF_RSP_COMPLETE;
 	}
-	/* RFC 7143 11.5.1: a task that already completed, referenced with a
-	 * CmdSN inside the window and older than this TMF, is "complete". */
+	/* RFC 7143 11.5.1 b): a command not received yet (its CmdSN is inside
+	 * the window and older than this TMF) counts as received and aborted.
+	 * c): anything else, including a task that already completed (its
+	 * CmdSN is below ExpCmdSN), does not exist. */
 	struct iscsi_session *sess = conn->sess;
-	if (sn_lt(ref_cmdsn, cmdsn) && sn_le(ref_cmdsn, iscsi_conn_max_cmdsn(conn)) &&
-	    sn_lt(ref_cmdsn - sess->cmd_window, sess->exp_cmdsn))
+	if (sn_le(sess->exp_cmdsn, ref_cmdsn) && sn_le(ref_cmdsn, iscsi_conn_max_cmdsn(conn)) &&
+	    sn_lt(ref_cmdsn, cmdsn))
 		return ISCSI_TMF_RSP_COMPLETE;
 	return ISCSI_TMF_RSP_NO_TASK;
 }
