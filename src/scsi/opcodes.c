@@ -68,6 +68,11 @@ static uint32_t out_param_be16_at7(const struct uscst_cmd *cmd)
 	return get_be16(cmd->cdb + 7);
 }
 
+static uint32_t out_param_be32_at10(const struct uscst_cmd *cmd)
+{
+	return get_be32(cmd->cdb + 10);
+}
+
 static uint32_t out_param_be32_at5(const struct uscst_cmd *cmd)
 {
 	return get_be32(cmd->cdb + 5);
@@ -127,6 +132,8 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	 {0x34, 0x02, LBA32, 0, 0xff, 0xff, CTL}},
 	{0x35, false, 0, 10, M, "SYNCHRONIZE CACHE(10)", NULL, sbc_sync_cache,
 	 {0x35, 0x02, LBA32, 0, 0xff, 0xff, CTL}},
+	{0x37, false, 0, 10, M, "READ DEFECT DATA(10)", NULL, sbc_read_defect_data,
+	 {0x37, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, CTL}},
 	{0x41, false, 0, 10, W | M, "WRITE SAME(10)", out_write_same, sbc_write_same,
 	 {0x41, 0x08, LBA32, 0, 0xff, 0xff, CTL}},
 	{0x42, false, 0, 10, W | M, "UNMAP", out_param_be16_at7, sbc_unmap,
@@ -170,6 +177,14 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	{0x5f, true, 0x07, 10, 0, "PERSISTENT RESERVE OUT / REGISTER AND MOVE",
 	 out_param_be32_at5, spc_pr_out,
 	 {0x5f, 0x07, 0xff, 0, 0, LEN32, CTL}},
+	{0x83, true, 0x00, 16, 0, "EXTENDED COPY(LID1)", out_param_be32_at10, spc_extended_copy,
+	 {0x83, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, LEN32, 0, CTL}},
+	{0x84, true, 0x00, 16, 0, "RECEIVE COPY RESULTS / COPY STATUS", NULL,
+	 spc_receive_copy_results, {0x84, 0x00, 0xff, 0, 0, 0, 0, 0, 0, 0, LEN32, 0, CTL}},
+	{0x84, true, 0x03, 16, 0, "RECEIVE COPY RESULTS / OPERATING PARAMETERS", NULL,
+	 spc_receive_copy_results, {0x84, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, LEN32, 0, CTL}},
+	{0x84, true, 0x04, 16, 0, "RECEIVE COPY RESULTS / FAILED SEGMENT DETAILS", NULL,
+	 spc_receive_copy_results, {0x84, 0x04, 0xff, 0, 0, 0, 0, 0, 0, 0, LEN32, 0, CTL}},
 	{0x88, false, 0, 16, M, "READ(16)", NULL, sbc_read,
 	 {0x88, DPOFUA, LBA64, LEN32, 0, CTL}},
 	{0x89, false, 0, 16, W | M, "COMPARE AND WRITE", out_caw, sbc_compare_and_write,
@@ -208,6 +223,8 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	 {0xae, 0x12, LBA32, LEN32, 0, CTL}},
 	{0xaf, false, 0, 12, M, "VERIFY(12)", out_verify, sbc_verify,
 	 {0xaf, 0x16, LBA32, LEN32, 0, CTL}},
+	{0xb7, false, 0, 12, M, "READ DEFECT DATA(12)", NULL, sbc_read_defect_data,
+	 {0xb7, 0x1f, 0xff, 0xff, 0xff, 0xff, LEN32, 0, CTL}},
 };
 
 const unsigned scsi_disk_opcodes_count = sizeof(scsi_disk_opcodes) / sizeof(scsi_disk_opcodes[0]);
