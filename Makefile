@@ -20,8 +20,8 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit conformance conformance-san integration clean format
-all: $(addprefix $(BUILD)/,$(PROGS))
+.PHONY: all deps run test unit conformance conformance-san integration clean format fuzz fuzz-smoke
+all: $(addprefix $(BUILD)/,$(PROGS)) $(BUILD)/tests/hostile_client
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -40,6 +40,43 @@ $(BUILD)/uscstadmin: $(BUILD)/src/uscstadmin.o $(BUILD)/libuscst.a
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libuscst.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libuscst.a $(LDLIBS) -lcmocka
+
+# Raw-socket iSCSI client for tests/integration/hostile-pdus.sh; standalone
+# on purpose (no daemon code), so it does not link the library.
+$(BUILD)/tests/hostile_client: tests/integration/hostile_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c).  The library is compiled again
+# with clang and the fuzzer/sanitizer instrumentation into FUZZ_BUILD, never
+# mixed with the gcc objects of BUILD.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-sanitize-recover=undefined
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_OBJ   := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_TIME  ?= 20
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(FUZZ_FLAGS) -pthread -c $< -o $@
+
+$(FUZZ_BUILD)/libuscst.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libuscst.a
+	$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer -pthread \
+		-o $@ $< $(FUZZ_BUILD)/libuscst.a $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+
+# Runs every fuzzer for FUZZ_TIME seconds from its seed corpus (if any);
+# crashes land in $(FUZZ_BUILD)/crashes/.  Prints "fuzz: NAME ok|FAILED".
+fuzz-smoke: fuzz
+	@tests/fuzz/run-smoke.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_BIN)
 
 # Installs the Debian packages the build and the tests need (only if missing).
 deps:
@@ -62,9 +99,10 @@ conformance: all
 	@tests/conformance/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-san
+	rm -rf $(BUILD) build-san $(FUZZ_BUILD)
 
 format:
 	clang-format -i $$(find src include tests -name '*.[ch]')
 
 -include $(LIB_OBJ:.o=.d)
+-include $(FUZZ_OBJ:.o=.d)

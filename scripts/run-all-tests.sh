@@ -5,6 +5,8 @@
 #   3. integration tests (tests/integration/*.sh, each with its own uscstd)
 #   4. conformance again on an ASan/UBSan build in build-san (a sanitizer
 #      report in the daemon's output fails it)
+#   5. fuzz smoke: each libFuzzer target (tests/fuzz) for FUZZ_TIME seconds
+#      (default 20), built with clang in build-fuzz; one pass/fail each
 # Counts: unit test cases, conformance expected passes (passed) and
 # regressions/crashes (failed), integration checks. The last line is
 # "N passed, M failed"; exit status 1 if M > 0.
@@ -97,6 +99,20 @@ run_sanitizer() {
 	run_conformance conformance-san "$SAN_DIR"
 }
 
+run_fuzz_smoke() {
+	local log=$TMP/fuzz.log p f
+	section "fuzz smoke (build-fuzz)"
+	make --no-print-directory -C "$ROOT" -j"$(nproc)" FUZZ_TIME="${FUZZ_TIME:-20}" \
+		fuzz-smoke 2>&1 | grep -v '^clang \|^ar \|^	' | tee "$log" || true
+	p=$(grep -c '^fuzz: .* ok' "$log" || true)
+	f=$(grep -c '^fuzz: .* FAILED' "$log" || true)
+	# No per-fuzzer line at all: the fuzzers did not build.
+	if ((p + f == 0)); then
+		f=1
+	fi
+	add fuzz-smoke "$p" "$f"
+}
+
 main() {
 	local line
 	cd "$ROOT"
@@ -106,6 +122,7 @@ main() {
 	run_conformance conformance "$BUILD_DIR"
 	run_integration
 	run_sanitizer
+	run_fuzz_smoke
 	section summary
 	for line in "${SUMMARY[@]}"; do
 		echo "$line"

@@ -1,0 +1,1715 @@
+/*
+ * hostile_client: a minimal iSCSI initiator on raw TCP sockets that sends
+ * malformed or rule-breaking PDUs to uscstd and checks the answers against
+ * RFC 7143.  It deliberately shares no code with the daemon (its own CRC32C,
+ * its own PDU builder) so a bug in the daemon's helpers cannot hide itself.
+ *
+ * Usage: hostile_client --list
+ *        hostile_client HOST PORT TARGET_IQN CASE
+ * Runs one case, then (whatever the case did) a fresh login + TEST UNIT
+ * READY + READ CAPACITY + READ(10) to prove the daemon still serves.
+ * Prints one line "ok" or "error: why" and exits 0 or 1; the wrapper script
+ * (hostile-pdus.sh) turns that into PASS/FAIL and checks the daemon's PID.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BHS_LEN 48
+#define RX_TIMEOUT_S 5
+#define INITIATOR "iqn.2026-11.org.uscst:hostile-client"
+
+#define OP_NOP_OUT 0x00
+#define OP_SCSI_CMD 0x01
+#define OP_TMF_REQ 0x02
+#define OP_LOGIN_REQ 0x03
+#define OP_TEXT_REQ 0x04
+#define OP_DATA_OUT 0x05
+#define OP_LOGOUT_REQ 0x06
+#define OP_SNACK_REQ 0x10
+#define OP_NOP_IN 0x20
+#define OP_SCSI_RSP 0x21
+#define OP_TMF_RSP 0x22
+#define OP_LOGIN_RSP 0x23
+#define OP_DATA_IN 0x25
+#define OP_R2T 0x31
+#define OP_REJECT 0x3f
+#define OP_IMMEDIATE 0x40
+
+#define F_FINAL 0x80
+#define F_READ 0x40
+#define F_WRITE 0x20
+#define RESERVED_TAG 0xffffffffu
+
+#define ST_GOOD 0x00
+#define ST_CHECK_CONDITION 0x02
+
+static const char *g_host, *g_port, *g_target;
+static char g_why[512];
+static unsigned g_isid_seq; /* distinct ISIDs: no accidental session reinstatement */
+
+static int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int failf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(g_why, sizeof(g_why), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* --- byte order --- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static void put24(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 16);
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)v;
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+static uint32_t get24(const uint8_t *p) { return (uint32_t)p[0] << 16 | p[1] << 8 | p[2]; }
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* --- CRC32C (Castagnoli, reflected 0x82f63b78), bitwise: speed is irrelevant --- */
+
+static uint32_t crc32c(const uint8_t *p, size_t len)
+{
+	uint32_t crc = 0xffffffffu;
+	for (size_t i = 0; i < len; i++) {
+		crc ^= p[i];
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1)));
+	}
+	return crc ^ 0xffffffffu;
+}
+
+/* Digests go on the wire least significant byte first (RFC 7143 13.1). */
+static void put_digest(uint8_t *p, uint32_t crc)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(crc >> (8 * i));
+}
+
+/* --- connection --- */
+
+enum rx { RX_OK = 0, RX_CLOSED = 1, RX_TIMEOUT = 2 };
+
+struct conn {
+	int fd;
+	bool hd, dd;	/* digests in force (full feature phase only) */
+	uint32_t cmdsn; /* next CmdSN to use */
+	uint32_t exp_statsn;
+	uint32_t exp_cmdsn_seen; /* the last ExpCmdSN the target told us */
+	uint32_t itt;
+	uint8_t isid[6];
+	uint16_t tsih;
+	/* Negotiated. */
+	uint32_t tgt_mrdsl; /* target's MaxRecvDataSegmentLength: what we may send */
+	uint32_t first_burst, max_burst;
+	bool immediate_data, initial_r2t;
+	bool hd_negotiated;
+};
+
+struct pdu {
+	uint8_t bhs[BHS_LEN];
+	uint8_t *data;
+	uint32_t dlen;
+};
+
+static void pdu_free(struct pdu *p)
+{
+	free(p->data);
+	p->data = NULL;
+	p->dlen = 0;
+}
+
+static int conn_open(struct conn *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+	if (getaddrinfo(g_host, g_port, &hints, &ai))
+		return failf("cannot resolve %s:%s", g_host, g_port);
+	int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		freeaddrinfo(ai);
+		if (fd >= 0)
+			close(fd);
+		return failf("connect to %s:%s: %s", g_host, g_port, strerror(errno));
+	}
+	freeaddrinfo(ai);
+	/* Every receive is bounded: a hung daemon must fail the case, not the run. */
+	struct timeval tv = {.tv_sec = RX_TIMEOUT_S};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->fd = fd;
+	c->cmdsn = 1;
+	c->itt = 0x1000;
+	c->tgt_mrdsl = 8192;
+	c->first_burst = 65536;
+	c->max_burst = 262144;
+	c->initial_r2t = true;
+	c->isid[0] = 0x80; /* random qualifier format */
+	c->isid[1] = 0x12;
+	put32(c->isid + 2, ((uint32_t)getpid() << 12) ^ ++g_isid_seq);
+	return 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static int send_all(struct conn *c, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Sends BHS (+AHS) (+header digest) (+data, padding, data digest).  The
+ * header's TotalAHSLength and DataSegmentLength are set from the arguments
+ * unless raw_lengths; corrupt_hd flips the header digest. */
+static int send_pdu_ex(struct conn *c, uint8_t *bhs, const uint8_t *ahs, uint32_t ahs_len,
+		       const uint8_t *data, uint32_t dlen, bool raw_lengths, bool corrupt_hd)
+{
+	if (!raw_lengths) {
+		bhs[4] = (uint8_t)(ahs_len / 4);
+		put24(bhs + 5, dlen);
+	}
+	uint32_t pad = (4 - (dlen & 3)) & 3;
+	size_t total = BHS_LEN + ahs_len + (c->hd ? 4 : 0) + dlen + pad + (c->dd && dlen ? 4 : 0);
+	uint8_t *buf = calloc(1, total);
+	if (!buf)
+		return -1;
+	size_t off = 0;
+	memcpy(buf, bhs, BHS_LEN);
+	off = BHS_LEN;
+	if (ahs_len)
+		memcpy(buf + off, ahs, ahs_len);
+	off += ahs_len;
+	if (c->hd) {
+		put_digest(buf + off, crc32c(buf, off) ^ (corrupt_hd ? 0x00010000u : 0));
+		off += 4;
+	}
+	size_t data_off = off;
+	if (dlen)
+		memcpy(buf + off, data, dlen);
+	off += dlen + pad;
+	if (c->dd && dlen) {
+		put_digest(buf + off, crc32c(buf + data_off, dlen + pad));
+		off += 4;
+	}
+	int rc = send_all(c, buf, off);
+	free(buf);
+	return rc;
+}
+
+static int send_pdu(struct conn *c, uint8_t *bhs, const uint8_t *data, uint32_t dlen)
+{
+	return send_pdu_ex(c, bhs, NULL, 0, data, dlen, false, false);
+}
+
+static enum rx recv_all(struct conn *c, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = recv(c->fd, p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE)))
+			return RX_CLOSED;
+		if (n < 0)
+			return RX_TIMEOUT;
+		p += n;
+		len -= (size_t)n;
+	}
+	return RX_OK;
+}
+
+/* Receives one PDU; answers the target's NOP-In pings by the way. */
+static enum rx recv_pdu(struct conn *c, struct pdu *p)
+{
+	for (;;) {
+		p->data = NULL;
+		p->dlen = 0;
+		enum rx r = recv_all(c, p->bhs, BHS_LEN);
+		if (r)
+			return r;
+		uint32_t ahs = p->bhs[4] * 4u, dlen = get24(p->bhs + 5);
+		uint32_t pad = (4 - (dlen & 3)) & 3;
+		size_t rest = ahs + (c->hd ? 4 : 0);
+		uint8_t skip[1024 + 4];
+		if (rest && (r = recv_all(c, skip, rest)))
+			return r;
+		if (c->hd) {
+			uint8_t hdr[BHS_LEN + 1024];
+			memcpy(hdr, p->bhs, BHS_LEN);
+			memcpy(hdr + BHS_LEN, skip, ahs);
+			uint8_t want[4];
+			put_digest(want, crc32c(hdr, BHS_LEN + ahs));
+			if (memcmp(want, skip + ahs, 4)) {
+				failf("target sent a bad header digest");
+				return RX_CLOSED;
+			}
+		}
+		size_t body = dlen + pad + (c->dd && dlen ? 4 : 0);
+		if (body) {
+			p->data = calloc(1, body + 1);
+			if (!p->data || (r = recv_all(c, p->data, body))) {
+				pdu_free(p);
+				return r ? r : RX_CLOSED;
+			}
+			p->dlen = dlen;
+		}
+		uint8_t op = p->bhs[0] & 0x3f;
+		if (op != OP_LOGIN_RSP && op != OP_DATA_IN && op != OP_R2T)
+			c->exp_statsn = get32(p->bhs + 24) + 1;
+		if (op != OP_LOGIN_RSP)
+			c->exp_cmdsn_seen = get32(p->bhs + 28);
+		if (op == OP_NOP_IN && get32(p->bhs + 20) != RESERVED_TAG) {
+			/* The target's keep-alive ping: answer and keep reading. */
+			uint8_t b[BHS_LEN] = {OP_NOP_OUT | OP_IMMEDIATE, F_FINAL};
+			memcpy(b + 8, p->bhs + 8, 8);
+			put32(b + 16, RESERVED_TAG);
+			memcpy(b + 20, p->bhs + 20, 4);
+			put32(b + 24, c->cmdsn);
+			put32(b + 28, c->exp_statsn);
+			pdu_free(p);
+			if (send_pdu(c, b, NULL, 0))
+				return RX_CLOSED;
+			continue;
+		}
+		return RX_OK;
+	}
+}
+
+/* True if the target closes the connection within the receive timeout;
+ * PDUs it sends before closing are skipped. */
+static bool wait_closed(struct conn *c)
+{
+	for (int i = 0; i < 16; i++) {
+		struct pdu p;
+		enum rx r = recv_pdu(c, &p);
+		pdu_free(&p);
+		if (r == RX_CLOSED)
+			return true;
+		if (r == RX_TIMEOUT)
+			return false;
+	}
+	return false;
+}
+
+/* --- text keys --- */
+
+struct keys {
+	char buf[16384];
+	uint32_t len;
+};
+
+static void key_add(struct keys *k, const char *kv)
+{
+	size_t n = strlen(kv) + 1;
+	if (k->len + n <= sizeof(k->buf)) {
+		memcpy(k->buf + k->len, kv, n);
+		k->len += (uint32_t)n;
+	}
+}
+
+/* Value of key in a received text segment, or NULL. */
+static const char *key_find(const struct pdu *p, const char *key, char *out, size_t outlen)
+{
+	size_t klen = strlen(key);
+	for (uint32_t i = 0; i < p->dlen;) {
+		const char *s = (const char *)p->data + i;
+		size_t n = strnlen(s, p->dlen - i);
+		if (n > klen && !strncmp(s, key, klen) && s[klen] == '=') {
+			snprintf(out, outlen, "%.*s", (int)(n - klen - 1), s + klen + 1);
+			return out;
+		}
+		i += (uint32_t)n + 1;
+	}
+	return NULL;
+}
+
+/* --- login --- */
+
+struct login_opts {
+	const char *target; /* NULL: g_target */
+	bool no_initiator;
+	bool header_digest;
+	const char *extra[4];
+};
+
+static void login_bhs(struct conn *c, uint8_t *b, uint8_t flags)
+{
+	memset(b, 0, BHS_LEN);
+	b[0] = OP_LOGIN_REQ | OP_IMMEDIATE;
+	b[1] = flags;
+	memcpy(b + 8, c->isid, 6);
+	put16(b + 14, c->tsih);
+	put32(b + 16, c->itt);
+	put16(b + 20, 0); /* CID */
+	put32(b + 24, c->cmdsn);
+	put32(b + 28, c->exp_statsn);
+}
+
+/* The first Login Request: CSG=operational, NSG=full feature, T=1. */
+static int login_send_first(struct conn *c, const struct login_opts *o)
+{
+	struct keys k = {.len = 0};
+	char kv[512];
+	if (!o->no_initiator)
+		key_add(&k, "InitiatorName=" INITIATOR);
+	snprintf(kv, sizeof(kv), "TargetName=%s", o->target ? o->target : g_target);
+	key_add(&k, kv);
+	key_add(&k, "SessionType=Normal");
+	key_add(&k, o->header_digest ? "HeaderDigest=CRC32C" : "HeaderDigest=None");
+	key_add(&k, "DataDigest=None");
+	key_add(&k, "InitialR2T=No");
+	key_add(&k, "ImmediateData=Yes");
+	key_add(&k, "FirstBurstLength=16384");
+	key_add(&k, "MaxBurstLength=65536");
+	key_add(&k, "MaxRecvDataSegmentLength=65536");
+	key_add(&k, "ErrorRecoveryLevel=0");
+	for (int i = 0; i < 4 && o->extra[i]; i++)
+		key_add(&k, o->extra[i]);
+	uint8_t b[BHS_LEN];
+	login_bhs(c, b, F_FINAL | (1 << 2) | 3);
+	return send_pdu(c, b, (const uint8_t *)k.buf, k.len);
+}
+
+static void note_keys(struct conn *c, const struct pdu *p)
+{
+	char v[256];
+	if (key_find(p, "MaxRecvDataSegmentLength", v, sizeof(v)))
+		c->tgt_mrdsl = (uint32_t)strtoul(v, NULL, 0);
+	if (key_find(p, "FirstBurstLength", v, sizeof(v)))
+		c->first_burst = (uint32_t)strtoul(v, NULL, 0);
+	if (key_find(p, "MaxBurstLength", v, sizeof(v)))
+		c->max_burst = (uint32_t)strtoul(v, NULL, 0);
+	if (key_find(p, "ImmediateData", v, sizeof(v)))
+		c->immediate_data = !strcmp(v, "Yes");
+	if (key_find(p, "InitialR2T", v, sizeof(v)))
+		c->initial_r2t = !strcmp(v, "Yes");
+	if (key_find(p, "HeaderDigest", v, sizeof(v)))
+		c->hd_negotiated = !strcmp(v, "CRC32C");
+}
+
+/* Reads Login Responses (answering keys the target offers) until full
+ * feature phase.  Returns 0, the login status (class << 8 | detail) if the
+ * target refused, or -1 (g_why says why).  *last gets the last response. */
+static int login_finish(struct conn *c, struct pdu *last)
+{
+	static const char *const declarative[] = {"MaxRecvDataSegmentLength",
+						  "TargetPortalGroupTag", "TargetAlias",
+						  "TargetAddress", NULL};
+	for (int round = 0; round < 6; round++) {
+		struct pdu p;
+		enum rx r = recv_pdu(c, &p);
+		if (r)
+			return failf("login: no response (%s)",
+				     r == RX_CLOSED ? "closed" : "timeout");
+		if ((p.bhs[0] & 0x3f) != OP_LOGIN_RSP) {
+			int op = p.bhs[0] & 0x3f;
+			pdu_free(&p);
+			return failf("login: opcode 0x%02x instead of a Login Response", op);
+		}
+		uint16_t status = get16(p.bhs + 36);
+		c->exp_statsn = get32(p.bhs + 24) + 1;
+		if (status) {
+			if (last)
+				*last = p;
+			else
+				pdu_free(&p);
+			return status;
+		}
+		note_keys(c, &p);
+		uint8_t flags = p.bhs[1];
+		if ((flags & F_FINAL) && (flags & 3) == 3) {
+			c->tsih = get16(p.bhs + 14);
+			c->exp_cmdsn_seen = get32(p.bhs + 28);
+			c->cmdsn = c->exp_cmdsn_seen;
+			c->hd = c->hd_negotiated;
+			if (last)
+				*last = p;
+			else
+				pdu_free(&p);
+			return 0;
+		}
+		/* T=0: echo every key the target offered (accepting its value),
+		 * declarations aside, and ask again for full feature phase. */
+		struct keys k = {.len = 0};
+		for (uint32_t i = 0; i < p.dlen;) {
+			const char *s = (const char *)p.data + i;
+			size_t n = strnlen(s, p.dlen - i);
+			bool skip = n == 0;
+			for (int d = 0; !skip && declarative[d]; d++)
+				skip = !strncmp(s, declarative[d], strlen(declarative[d]));
+			if (!skip && strchr(s, '=') && !strstr(s, "=NotUnderstood") &&
+			    !strstr(s, "=Irrelevant"))
+				key_add(&k, s);
+			i += (uint32_t)n + 1;
+		}
+		pdu_free(&p);
+		uint8_t b[BHS_LEN];
+		login_bhs(c, b, F_FINAL | (1 << 2) | 3);
+		if (send_pdu(c, b, (const uint8_t *)k.buf, k.len))
+			return failf("login: send failed");
+	}
+	return failf("login: no full feature phase after 6 rounds");
+}
+
+static int login(struct conn *c, const struct login_opts *o, struct pdu *last)
+{
+	if (login_send_first(c, o))
+		return failf("login: send failed");
+	int rc = login_finish(c, last);
+	if (rc > 0)
+		return failf("login refused with status 0x%04x", rc);
+	return rc;
+}
+
+static int open_and_login(struct conn *c)
+{
+	struct login_opts o = {0};
+	if (conn_open(c))
+		return -1;
+	if (login(c, &o, NULL)) {
+		conn_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- SCSI --- */
+
+struct scsi_res {
+	bool done;
+	uint8_t response, status;
+	uint8_t sense[96];
+	uint32_t sense_len;
+	uint8_t *in;
+	uint32_t in_len;
+	unsigned rejects;
+	uint8_t reject_reason; /* the first one */
+	bool closed, timeout;
+};
+
+static void res_free(struct scsi_res *r) { free(r->in); }
+
+static void cmd_bhs(struct conn *c, uint8_t *b, uint32_t itt, uint8_t lun, uint8_t flags,
+		    uint32_t edtl, const uint8_t *cdb, size_t cdb_len, bool immediate)
+{
+	memset(b, 0, BHS_LEN);
+	b[0] = OP_SCSI_CMD | (immediate ? OP_IMMEDIATE : 0);
+	b[1] = flags;
+	b[9] = lun;
+	put32(b + 16, itt);
+	put32(b + 20, edtl);
+	put32(b + 24, c->cmdsn);
+	put32(b + 28, c->exp_statsn);
+	memcpy(b + 32, cdb, cdb_len);
+	if (!immediate)
+		c->cmdsn++;
+}
+
+static int send_data_out(struct conn *c, uint32_t itt, uint32_t ttt, uint32_t datasn,
+			 uint32_t offset, const uint8_t *data, uint32_t len, bool final)
+{
+	uint8_t b[BHS_LEN] = {OP_DATA_OUT, final ? F_FINAL : 0};
+	put32(b + 16, itt);
+	put32(b + 20, ttt);
+	put32(b + 28, c->exp_statsn);
+	put32(b + 36, datasn);
+	put32(b + 40, offset);
+	return send_pdu(c, b, data, len);
+}
+
+/* Waits for the end of task itt: Data-In collected, R2Ts answered from
+ * out[] (when out is NULL an R2T is a failure), Rejects counted. */
+static void wait_task(struct conn *c, uint32_t itt, const uint8_t *out, uint32_t out_len,
+		      struct scsi_res *res)
+{
+	while (!res->done) {
+		struct pdu p;
+		enum rx r = recv_pdu(c, &p);
+		if (r) {
+			res->closed = r == RX_CLOSED;
+			res->timeout = r == RX_TIMEOUT;
+			return;
+		}
+		uint8_t op = p.bhs[0] & 0x3f;
+		switch (op) {
+		case OP_DATA_IN: {
+			uint32_t off = get32(p.bhs + 40);
+			if (get32(p.bhs + 16) == itt && p.dlen && off < (1u << 24) &&
+			    off + p.dlen < (1u << 24)) {
+				if (off + p.dlen > res->in_len) {
+					res->in = realloc(res->in, off + p.dlen);
+					memset(res->in + res->in_len, 0,
+					       off + p.dlen - res->in_len);
+					res->in_len = off + p.dlen;
+				}
+				memcpy(res->in + off, p.data, p.dlen);
+			}
+			if (p.bhs[1] & 0x01) {
+				res->status = p.bhs[3];
+				res->done = true;
+			}
+			break;
+		}
+		case OP_SCSI_RSP:
+			if (get32(p.bhs + 16) != itt)
+				break;
+			res->response = p.bhs[2];
+			res->status = p.bhs[3];
+			if (p.dlen >= 2) {
+				uint32_t sl = get16(p.data);
+				if (sl > p.dlen - 2)
+					sl = p.dlen - 2;
+				if (sl > sizeof(res->sense))
+					sl = sizeof(res->sense);
+				memcpy(res->sense, p.data + 2, sl);
+				res->sense_len = sl;
+			}
+			res->done = true;
+			break;
+		case OP_R2T: {
+			uint32_t ttt = get32(p.bhs + 20), off = get32(p.bhs + 40),
+				 len = get32(p.bhs + 44);
+			if (!out || get32(p.bhs + 16) != itt || (uint64_t)off + len > out_len) {
+				failf("unexpected R2T (offset %u length %u)", off, len);
+				res->timeout = true;
+				pdu_free(&p);
+				return;
+			}
+			uint32_t sn = 0;
+			for (uint32_t done = 0; done < len; sn++) {
+				uint32_t n = len - done < c->tgt_mrdsl ? len - done : c->tgt_mrdsl;
+				if (send_data_out(c, itt, ttt, sn, off + done, out + off + done, n,
+						  done + n == len)) {
+					res->closed = true;
+					pdu_free(&p);
+					return;
+				}
+				done += n;
+			}
+			break;
+		}
+		case OP_REJECT:
+			if (!res->rejects++)
+				res->reject_reason = p.bhs[2];
+			/* A rejected command gets no response of its own. */
+			if (p.dlen >= BHS_LEN && (p.data[0] & 0x3f) == OP_SCSI_CMD &&
+			    get32(p.data + 16) == itt)
+				res->done = true;
+			break;
+		default:
+			break;
+		}
+		pdu_free(&p);
+	}
+}
+
+static void scsi(struct conn *c, uint8_t lun, const uint8_t *cdb, size_t cdb_len, uint8_t rw,
+		 uint32_t edtl, const uint8_t *out, struct scsi_res *res)
+{
+	memset(res, 0, sizeof(*res));
+	uint32_t itt = c->itt++;
+	uint8_t b[BHS_LEN];
+	cmd_bhs(c, b, itt, lun, F_FINAL | rw, edtl, cdb, cdb_len, false);
+	if (send_pdu(c, b, NULL, 0)) {
+		res->closed = true;
+		return;
+	}
+	wait_task(c, itt, out, out ? edtl : 0, res);
+}
+
+static bool sense_is(const struct scsi_res *r, uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	if (r->status != ST_CHECK_CONDITION || r->sense_len < 14)
+		return false;
+	if ((r->sense[0] & 0x7f) == 0x72 || (r->sense[0] & 0x7f) == 0x73)
+		return (r->sense[1] & 0xf) == key && r->sense[2] == asc && r->sense[3] == ascq;
+	return (r->sense[2] & 0xf) == key && r->sense[12] == asc && r->sense[13] == ascq;
+}
+
+static const char *describe(const struct scsi_res *r, char *buf, size_t len)
+{
+	if (r->closed)
+		snprintf(buf, len, "connection closed");
+	else if (!r->done)
+		snprintf(buf, len, "no answer within %d s", RX_TIMEOUT_S);
+	else if (r->status == ST_CHECK_CONDITION && r->sense_len >= 14)
+		snprintf(buf, len, "CHECK CONDITION sense %02x %02x/%02x (%u rejects)",
+			 r->sense[2] & 0xf, r->sense[12], r->sense[13], r->rejects);
+	else
+		snprintf(buf, len, "response %u status 0x%02x (%u rejects, first reason 0x%02x)",
+			 r->response, r->status, r->rejects, r->reject_reason);
+	return buf;
+}
+
+static int tur(struct conn *c, uint8_t lun, struct scsi_res *res)
+{
+	const uint8_t cdb[6] = {0x00};
+	scsi(c, lun, cdb, 6, 0, 0, NULL, res);
+	return res->done && res->status == ST_GOOD ? 0 : -1;
+}
+
+/* TEST UNIT READY until GOOD, letting unit attentions of a new nexus go by. */
+static int tur_good(struct conn *c, const char *what)
+{
+	struct scsi_res r;
+	char d[160];
+	for (int i = 0; i < 4; i++) {
+		if (!tur(c, 0, &r))
+			return 0;
+		if (!(r.done && sense_is(&r, 6, r.sense[12], r.sense[13])))
+			break;
+	}
+	return failf("%s: TEST UNIT READY: %s", what, describe(&r, d, sizeof(d)));
+}
+
+static int read_capacity(struct conn *c, uint32_t *bs, uint32_t *last_lba)
+{
+	const uint8_t cdb[10] = {0x25};
+	struct scsi_res r;
+	char d[160];
+	/* A unit attention of the new nexus may come first. */
+	for (int i = 0; i < 4; i++) {
+		scsi(c, 0, cdb, 10, F_READ, 8, NULL, &r);
+		if (!sense_is(&r, 6, r.sense[12], r.sense[13]))
+			break;
+		res_free(&r);
+	}
+	if (!r.done || r.status != ST_GOOD || r.in_len < 8) {
+		res_free(&r);
+		return failf("READ CAPACITY(10): %s", describe(&r, d, sizeof(d)));
+	}
+	*last_lba = get32(r.in);
+	*bs = get32(r.in + 4);
+	res_free(&r);
+	return 0;
+}
+
+static void read10(struct conn *c, uint8_t lun, uint32_t lba, uint16_t blocks, uint32_t edtl,
+		   struct scsi_res *r)
+{
+	uint8_t cdb[10] = {0x28};
+	put32(cdb + 2, lba);
+	put16(cdb + 7, blocks);
+	scsi(c, lun, cdb, 10, F_READ, edtl, NULL, r);
+}
+
+static void write10_cdb(uint8_t *cdb, uint32_t lba, uint16_t blocks)
+{
+	memset(cdb, 0, 10);
+	cdb[0] = 0x2a;
+	put32(cdb + 2, lba);
+	put16(cdb + 7, blocks);
+}
+
+/* A fresh session must still log in, TEST UNIT READY and READ(10). */
+static int health_check(void)
+{
+	struct conn c;
+	char saved[sizeof(g_why)];
+	snprintf(saved, sizeof(saved), "%s", g_why);
+	if (open_and_login(&c))
+		return -1;
+	uint32_t bs, last;
+	int rc = tur_good(&c, "health") || read_capacity(&c, &bs, &last);
+	if (!rc) {
+		struct scsi_res r;
+		char d[160];
+		read10(&c, 0, 0, 1, bs, &r);
+		if (!r.done || r.status != ST_GOOD || r.in_len != bs)
+			rc = failf("health: READ(10): %s, %u bytes", describe(&r, d, sizeof(d)),
+				   r.in_len);
+		res_free(&r);
+	}
+	conn_close(&c);
+	if (!rc)
+		snprintf(g_why, sizeof(g_why), "%s", saved);
+	return rc ? -1 : 0;
+}
+
+/* The same connection still carries commands after a hostile PDU. */
+static int same_conn_works(struct conn *c)
+{
+	c->cmdsn = c->exp_cmdsn_seen;
+	return tur_good(c, "same connection afterwards");
+}
+
+/* Accepts a Reject with one of the reasons, or (if may_close) a close. */
+static int expect_reject(struct conn *c, const uint8_t *sent, uint8_t r1, uint8_t r2,
+			 bool may_close, bool *closed)
+{
+	*closed = false;
+	for (int i = 0; i < 8; i++) {
+		struct pdu p;
+		enum rx r = recv_pdu(c, &p);
+		if (r == RX_CLOSED) {
+			*closed = true;
+			return may_close ? 0 : failf("connection closed instead of a Reject");
+		}
+		if (r)
+			return failf("no Reject within %d s", RX_TIMEOUT_S);
+		uint8_t op = p.bhs[0] & 0x3f, reason = p.bhs[2];
+		bool echo = p.dlen >= BHS_LEN && !memcmp(p.data, sent, 20);
+		pdu_free(&p);
+		if (op != OP_REJECT)
+			return failf("opcode 0x%02x instead of a Reject", op);
+		if (reason != r1 && reason != r2)
+			return failf("Reject reason 0x%02x, expected 0x%02x", reason, r1);
+		if (!echo)
+			return failf("Reject does not carry the rejected header");
+		return 0;
+	}
+	return failf("no Reject");
+}
+
+/* --- cases: before login --- */
+
+static int non_login_first(uint8_t opcode)
+{
+	struct conn c;
+	if (conn_open(&c))
+		return -1;
+	uint8_t b[BHS_LEN] = {opcode | OP_IMMEDIATE, F_FINAL};
+	put32(b + 16, 0x42);
+	put32(b + 20, RESERVED_TAG);
+	put32(b + 24, 1);
+	if (opcode == OP_SCSI_CMD)
+		b[1] = F_FINAL; /* TEST UNIT READY, CDB all zeros */
+	const char *txt = "SendTargets=All";
+	int rc = opcode == OP_TEXT_REQ ? send_pdu(&c, b, (const uint8_t *)txt, 16)
+				       : send_pdu(&c, b, NULL, 0);
+	if (rc) {
+		conn_close(&c);
+		return failf("send failed");
+	}
+	/* RFC 7143 6.2 / 11.13.5: only Login is allowed; the answer is a Login
+	 * reject (class 2) or plainly closing the connection. */
+	struct pdu p;
+	enum rx r = recv_pdu(&c, &p);
+	if (r == RX_OK) {
+		uint8_t op = p.bhs[0] & 0x3f, cls = p.bhs[36];
+		pdu_free(&p);
+		if (op == OP_LOGIN_RSP && cls == 2) {
+			rc = wait_closed(&c) ? 0 : failf("Login reject but connection not closed");
+		} else if (op == OP_REJECT) {
+			rc = wait_closed(&c) ? 0 : failf("Reject but connection not closed");
+		} else {
+			rc = failf("answered with opcode 0x%02x class %u", op, cls);
+		}
+	} else if (r == RX_TIMEOUT) {
+		rc = failf("neither answered nor closed within %d s", RX_TIMEOUT_S);
+	}
+	conn_close(&c);
+	return rc;
+}
+
+static int case_scsi_before_login(void) { return non_login_first(OP_SCSI_CMD); }
+static int case_logout_before_login(void) { return non_login_first(OP_LOGOUT_REQ); }
+static int case_text_before_login(void) { return non_login_first(OP_TEXT_REQ); }
+
+/* Sends one raw login request and expects a Login Response with this status
+ * (or, if want_class_only, any status of class want>>8), then a close. */
+static int bad_login(uint8_t flags, uint8_t version_min, const struct keys *k, uint16_t want,
+		     bool want_class_only)
+{
+	struct conn c;
+	if (conn_open(&c))
+		return -1;
+	uint8_t b[BHS_LEN];
+	login_bhs(&c, b, flags);
+	b[2] = version_min; /* Version-max */
+	b[3] = version_min; /* Version-min */
+	if (send_pdu(&c, b, (const uint8_t *)k->buf, k->len)) {
+		conn_close(&c);
+		return failf("send failed");
+	}
+	struct pdu p;
+	enum rx r = recv_pdu(&c, &p);
+	int rc = 0;
+	if (r) {
+		rc = failf("no Login Response (%s)", r == RX_CLOSED ? "closed" : "timeout");
+	} else {
+		uint8_t op = p.bhs[0] & 0x3f;
+		uint16_t st = get16(p.bhs + 36);
+		if (op != OP_LOGIN_RSP)
+			rc = failf("opcode 0x%02x instead of a Login Response", op);
+		else if (want_class_only ? (st >> 8) != (want >> 8) : st != want)
+			rc = failf("login status 0x%04x, expected 0x%04x", st, want);
+		else if (!wait_closed(&c))
+			rc = failf("connection not closed after the login reject");
+	}
+	pdu_free(&p);
+	conn_close(&c);
+	return rc;
+}
+
+static void std_keys(struct keys *k, bool initiator, const char *target)
+{
+	char kv[512];
+	k->len = 0;
+	if (initiator)
+		key_add(k, "InitiatorName=" INITIATOR);
+	snprintf(kv, sizeof(kv), "TargetName=%s", target ? target : g_target);
+	key_add(k, kv);
+	key_add(k, "SessionType=Normal");
+}
+
+#define FFP_FLAGS (F_FINAL | (1 << 2) | 3)
+
+static int case_login_version_min(void)
+{
+	struct keys k;
+	std_keys(&k, true, NULL);
+	return bad_login(FFP_FLAGS, 0x01, &k, 0x0205, false);
+}
+
+static int case_login_garbage_keys(void)
+{
+	struct keys k;
+	std_keys(&k, true, NULL);
+	key_add(&k, "ThisHasNoEqualsSign");
+	key_add(&k, "\x01\x02\x03garbage");
+	return bad_login(FFP_FLAGS, 0, &k, 0x0200, true);
+}
+
+static int case_login_oversized_key(void)
+{
+	struct keys k;
+	char kv[1200];
+	std_keys(&k, true, NULL);
+	/* RFC 7143 6.1: key names are at most 63 bytes. */
+	memset(kv, 'K', 1000);
+	strcpy(kv + 1000, "=1");
+	key_add(&k, kv);
+	return bad_login(FFP_FLAGS, 0, &k, 0x0200, true);
+}
+
+static int case_login_oversized_value(void)
+{
+	struct keys k;
+	char kv[9000];
+	std_keys(&k, false, NULL);
+	/* A 8 KiB InitiatorName: names are at most 223 bytes. */
+	strcpy(kv, "InitiatorName=iqn.2026-11.org.uscst:");
+	size_t n = strlen(kv);
+	memset(kv + n, 'x', 8000 - n);
+	kv[8000] = 0;
+	key_add(&k, kv);
+	return bad_login(FFP_FLAGS, 0, &k, 0x0200, true);
+}
+
+static int case_login_unknown_key(void)
+{
+	struct conn c;
+	if (conn_open(&c))
+		return -1;
+	struct login_opts o = {.extra = {"X-org.uscst.HostileKey=whatever"}};
+	struct pdu last = {0};
+	int rc = login(&c, &o, &last);
+	if (!rc) {
+		/* RFC 7143 6.2.1: unknown keys are answered NotUnderstood; the
+		 * answer may be in any response, but ours is a one-round login. */
+		char v[64];
+		if (!key_find(&last, "X-org.uscst.HostileKey", v, sizeof(v)))
+			rc = failf("unknown key not answered in the final Login Response");
+		else if (strcmp(v, "NotUnderstood"))
+			rc = failf("unknown key answered '%s', expected NotUnderstood", v);
+		else
+			rc = tur_good(&c, "after login");
+	}
+	pdu_free(&last);
+	conn_close(&c);
+	return rc;
+}
+
+static int case_login_missing_initiator(void)
+{
+	struct keys k;
+	std_keys(&k, false, NULL);
+	return bad_login(FFP_FLAGS, 0, &k, 0x0207, false);
+}
+
+static int case_login_unknown_target(void)
+{
+	struct keys k;
+	std_keys(&k, true, "iqn.2026-11.org.uscst:no-such-target");
+	return bad_login(FFP_FLAGS, 0, &k, 0x0203, false);
+}
+
+static int case_login_csg3(void)
+{
+	struct keys k;
+	std_keys(&k, true, NULL);
+	return bad_login(F_FINAL | (3 << 2) | 3, 0, &k, 0x0200, true);
+}
+
+static int case_login_nsg2(void)
+{
+	struct keys k;
+	std_keys(&k, true, NULL);
+	return bad_login(F_FINAL | (1 << 2) | 2, 0, &k, 0x0200, true);
+}
+
+static int case_login_64_concurrent(void)
+{
+	enum { N = 64 };
+	static struct conn cs[N];
+	int ok = 0, refused = 0, rc = 0;
+	struct login_opts o = {0};
+	for (int i = 0; i < N; i++) {
+		if (conn_open(&cs[i]))
+			return -1;
+		if (login_send_first(&cs[i], &o))
+			return failf("login %d: send failed", i);
+	}
+	/* All 64 requests are in flight before any answer is read. */
+	for (int i = 0; i < N && !rc; i++) {
+		int st = login_finish(&cs[i], NULL);
+		if (st == 0)
+			ok++;
+		else if (st > 0 && (st >> 8) >= 2)
+			refused++; /* a clean refusal (e.g. out of resources) */
+		else
+			rc = failf("login %d of %d: %s", i, N, g_why);
+	}
+	/* Every session that was granted must answer a ping. */
+	for (int i = 0; i < N && !rc; i++) {
+		if (cs[i].tsih == 0)
+			continue;
+		uint8_t b[BHS_LEN] = {OP_NOP_OUT | OP_IMMEDIATE, F_FINAL};
+		put32(b + 16, 0x777);
+		put32(b + 20, RESERVED_TAG);
+		put32(b + 24, cs[i].cmdsn);
+		put32(b + 28, cs[i].exp_statsn);
+		struct pdu p;
+		if (send_pdu(&cs[i], b, NULL, 0) || recv_pdu(&cs[i], &p))
+			rc = failf("session %d: no NOP-In", i);
+		else if ((p.bhs[0] & 0x3f) != OP_NOP_IN)
+			rc = failf("session %d: opcode 0x%02x instead of NOP-In", i,
+				   p.bhs[0] & 0x3f);
+		pdu_free(&p);
+	}
+	for (int i = 0; i < N; i++)
+		conn_close(&cs[i]);
+	if (!rc && ok == 0)
+		rc = failf("none of %d logins succeeded (%d refused)", N, refused);
+	return rc;
+}
+
+/* --- cases: full feature phase --- */
+
+static int case_unknown_opcode(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	/* 0x15 is no initiator opcode (RFC 7143 11.1.1). */
+	uint8_t b[BHS_LEN] = {0x15 | OP_IMMEDIATE, F_FINAL};
+	put32(b + 16, 0x4242);
+	put32(b + 24, c.cmdsn);
+	bool closed;
+	int rc = send_pdu(&c, b, NULL, 0) ? failf("send failed")
+					  : expect_reject(&c, b, 0x05, 0x05, false, &closed);
+	if (!rc)
+		rc = same_conn_works(&c);
+	conn_close(&c);
+	return rc;
+}
+
+static int case_data_too_long(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	/* Our login declared nothing larger than the target's own declaration:
+	 * one byte more than that must not be accepted. */
+	uint32_t len = c.tgt_mrdsl + 1;
+	uint8_t *data = calloc(1, len);
+	uint8_t b[BHS_LEN] = {OP_NOP_OUT | OP_IMMEDIATE, F_FINAL};
+	put32(b + 16, 0x4343);
+	put32(b + 20, RESERVED_TAG);
+	put32(b + 24, c.cmdsn);
+	bool closed = false;
+	int rc = send_pdu(&c, b, data, len) ? 0 /* closed under us: allowed */
+					    : expect_reject(&c, b, 0x04, 0x09, true, &closed);
+	free(data);
+	if (!rc && !closed)
+		rc = same_conn_works(&c);
+	conn_close(&c);
+	return rc;
+}
+
+static int case_ahs_garbage(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	/* 1020 AHS bytes whose first AHS claims 65535 bytes of Extended CDB:
+	 * the AHS must not be trusted beyond TotalAHSLength. */
+	uint8_t ahs[1020];
+	memset(ahs, 0xee, sizeof(ahs));
+	ahs[0] = 0xff;
+	ahs[1] = 0xff;
+	ahs[2] = 0x01; /* Extended CDB */
+	uint8_t b[BHS_LEN];
+	const uint8_t cdb[6] = {0x00};
+	uint32_t itt = c.itt++;
+	cmd_bhs(&c, b, itt, 0, F_FINAL, 0, cdb, 6, true);
+	struct scsi_res r = {0};
+	int rc = 0;
+	if (send_pdu_ex(&c, b, ahs, sizeof(ahs), NULL, 0, false, false)) {
+		rc = failf("send failed");
+	} else {
+		wait_task(&c, itt, NULL, 0, &r);
+		char d[160];
+		/* A Reject, a response or a close are all defensible; silence is not. */
+		if (r.timeout)
+			rc = failf("no answer to a command with a garbage AHS: %s",
+				   describe(&r, d, sizeof(d)));
+		else if (!r.closed)
+			rc = same_conn_works(&c);
+	}
+	res_free(&r);
+	conn_close(&c);
+	return rc;
+}
+
+static int case_reserved_itt(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	uint8_t b[BHS_LEN];
+	const uint8_t cdb[6] = {0x00};
+	cmd_bhs(&c, b, RESERVED_TAG, 0, F_FINAL, 0, cdb, 6, true);
+	bool closed;
+	int rc = send_pdu(&c, b, NULL, 0) ? failf("send failed")
+					  : expect_reject(&c, b, 0x09, 0x04, false, &closed);
+	if (!rc)
+		rc = same_conn_works(&c);
+	conn_close(&c);
+	return rc;
+}
+
+/* A command with immediate data that breaks a rule: Reject expected (or a
+ * CHECK CONDITION for the command), never GOOD, then the connection works. */
+static int bad_immediate(uint8_t flags, uint32_t edtl, const uint8_t *cdb, uint32_t dlen)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	if (!c.immediate_data) {
+		conn_close(&c);
+		return failf("ImmediateData=No negotiated; cannot test");
+	}
+	uint8_t *data = calloc(1, dlen);
+	memset(data, 0x5a, dlen);
+	uint8_t b[BHS_LEN];
+	uint32_t itt = c.itt++;
+	cmd_bhs(&c, b, itt, 0, flags, edtl, cdb, 10, true);
+	struct scsi_res r = {0};
+	int rc = 0;
+	char d[160];
+	if (send_pdu(&c, b, data, dlen)) {
+		rc = failf("send failed");
+	} else {
+		wait_task(&c, itt, NULL, 0, &r);
+		if (r.timeout)
+			rc = failf("%s", describe(&r, d, sizeof(d)));
+		else if (r.closed)
+			; /* dropping the connection is allowed */
+		else if (!r.rejects && r.status == ST_GOOD)
+			rc = failf("accepted: %s", describe(&r, d, sizeof(d)));
+		else if (r.rejects && r.reject_reason != 0x04 && r.reject_reason != 0x09)
+			rc = failf("Reject reason 0x%02x", r.reject_reason);
+		else
+			rc = same_conn_works(&c);
+	}
+	free(data);
+	res_free(&r);
+	conn_close(&c);
+	return rc;
+}
+
+static int case_immediate_without_w(void)
+{
+	/* READ(10) carrying a data segment: data without the W bit. */
+	uint8_t cdb[10] = {0x28};
+	put16(cdb + 7, 1);
+	return bad_immediate(F_FINAL | F_READ, 512, cdb, 512);
+}
+
+static int case_immediate_gt_edtl(void)
+{
+	uint8_t cdb[10];
+	write10_cdb(cdb, 100, 1);
+	return bad_immediate(F_FINAL | F_WRITE, 512, cdb, 1024);
+}
+
+/* Sets up a WRITE(10) of `blocks` blocks at lba with F=1 (no unsolicited
+ * data) and returns the first R2T's TTT/offset/length. */
+static int write_until_r2t(struct conn *c, uint32_t lba, uint16_t blocks, uint32_t bs,
+			   uint32_t *itt, uint32_t *ttt, uint32_t *off, uint32_t *len)
+{
+	uint8_t cdb[10], b[BHS_LEN];
+	write10_cdb(cdb, lba, blocks);
+	*itt = c->itt++;
+	cmd_bhs(c, b, *itt, 0, F_FINAL | F_WRITE, blocks * bs, cdb, 10, false);
+	if (send_pdu(c, b, NULL, 0))
+		return failf("send failed");
+	struct pdu p;
+	enum rx r = recv_pdu(c, &p);
+	if (r)
+		return failf("no R2T (%s)", r == RX_CLOSED ? "closed" : "timeout");
+	uint8_t op = p.bhs[0] & 0x3f;
+	*ttt = get32(p.bhs + 20);
+	*off = get32(p.bhs + 40);
+	*len = get32(p.bhs + 44);
+	pdu_free(&p);
+	if (op != OP_R2T)
+		return failf("opcode 0x%02x instead of R2T", op);
+	return 0;
+}
+
+/* After hostile Data-Out: the command must end (not GOOD, or with a
+ * Reject seen), the connection may be closed; then the connection works. */
+static int finish_bad_write(struct conn *c, uint32_t itt, const uint8_t *out, uint32_t out_len,
+			    uint8_t r1, uint8_t r2)
+{
+	struct scsi_res r = {0};
+	char d[160];
+	int rc = 0;
+	wait_task(c, itt, out, out_len, &r);
+	if (r.timeout)
+		rc = failf("%s", describe(&r, d, sizeof(d)));
+	else if (r.closed)
+		rc = 0; /* allowed */
+	else if (!r.rejects)
+		rc = failf("no Reject; %s", describe(&r, d, sizeof(d)));
+	else if (r.reject_reason != r1 && r.reject_reason != r2)
+		rc = failf("Reject reason 0x%02x, expected 0x%02x", r.reject_reason, r1);
+	else if (r.status == ST_GOOD)
+		rc = failf("the command still ended GOOD: %s", describe(&r, d, sizeof(d)));
+	else
+		rc = same_conn_works(c);
+	res_free(&r);
+	return rc;
+}
+
+static int case_unsolicited_beyond_first_burst(void)
+{
+	struct conn c;
+	uint32_t bs, last;
+	if (open_and_login(&c))
+		return -1;
+	int rc = read_capacity(&c, &bs, &last);
+	if (!rc && c.initial_r2t)
+		rc = failf("InitialR2T=Yes negotiated; cannot test");
+	if (!rc) {
+		uint32_t fb = c.first_burst, edtl = 2 * fb + 2 * bs;
+		uint16_t blocks = (uint16_t)(edtl / bs);
+		uint8_t *buf = calloc(1, edtl), cdb[10], b[BHS_LEN];
+		write10_cdb(cdb, 200, blocks);
+		uint32_t itt = c.itt++;
+		cmd_bhs(&c, b, itt, 0, F_WRITE, edtl, cdb, 10,
+			false); /* F=0: unsolicited follows */
+		if (send_pdu(&c, b, NULL, 0)) {
+			rc = failf("send failed");
+		} else {
+			/* One sequence of FirstBurstLength + one block. */
+			uint32_t len = fb + bs, sn = 0;
+			for (uint32_t done = 0; done < len && !rc; sn++) {
+				uint32_t n = len - done < c.tgt_mrdsl ? len - done : c.tgt_mrdsl;
+				if (send_data_out(&c, itt, RESERVED_TAG, sn, done, buf + done, n,
+						  done + n == len))
+					rc = failf("send failed");
+				done += n;
+			}
+			if (!rc)
+				rc = finish_bad_write(&c, itt, buf, edtl, 0x04, 0x09);
+		}
+		free(buf);
+	}
+	conn_close(&c);
+	return rc;
+}
+
+static int case_data_out_beyond_r2t(void)
+{
+	struct conn c;
+	uint32_t bs, last, itt, ttt, off, len;
+	if (open_and_login(&c))
+		return -1;
+	int rc = read_capacity(&c, &bs, &last);
+	if (!rc)
+		rc = write_until_r2t(&c, 300, 8, bs, &itt, &ttt, &off, &len);
+	if (!rc) {
+		/* The tgt heap overflow: data past the R2T (and past EDTL), then
+		 * an offset that wraps 32 bits, then a sane tail with F=1. */
+		uint32_t big = 8 * bs;
+		uint8_t *junk = malloc(big);
+		memset(junk, 0xcc, big);
+		if (send_data_out(&c, itt, ttt, 0, off + len - bs, junk, big, false) ||
+		    send_data_out(&c, itt, ttt, 1, 0xfffffe00u, junk, 1024, false) ||
+		    send_data_out(&c, itt, ttt, 2, off, junk, len, true))
+			rc = 0; /* the target may drop us while we send */
+		else
+			rc = finish_bad_write(&c, itt, NULL, 0, 0x04, 0x09);
+		free(junk);
+	}
+	conn_close(&c);
+	return rc;
+}
+
+static int case_data_out_unknown_itt(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	uint8_t data[512] = {0};
+	uint8_t b[BHS_LEN] = {OP_DATA_OUT, F_FINAL};
+	put32(b + 16, 0x00badbad);
+	put32(b + 20, 0x1234);
+	put32(b + 28, c.exp_statsn);
+	bool closed;
+	int rc = send_pdu(&c, b, data, sizeof(data))
+		     ? failf("send failed")
+		     : expect_reject(&c, b, 0x09, 0x04, false, &closed);
+	if (!rc)
+		rc = same_conn_works(&c);
+	conn_close(&c);
+	return rc;
+}
+
+static int case_data_out_wrong_ttt(void)
+{
+	struct conn c;
+	uint32_t bs, last, itt, ttt, off, len;
+	if (open_and_login(&c))
+		return -1;
+	int rc = read_capacity(&c, &bs, &last);
+	if (!rc)
+		rc = write_until_r2t(&c, 400, 4, bs, &itt, &ttt, &off, &len);
+	if (!rc) {
+		uint8_t *buf = calloc(1, 4 * bs);
+		if (send_data_out(&c, itt, ttt ^ 0x5a5a0000u, 0, off, buf, len, true) ||
+		    send_data_out(&c, itt, ttt, 0, off, buf, len, true))
+			rc = 0;
+		else
+			rc = finish_bad_write(&c, itt, NULL, 0, 0x09, 0x04);
+		free(buf);
+	}
+	conn_close(&c);
+	return rc;
+}
+
+static int case_data_out_wrong_datasn(void)
+{
+	struct conn c;
+	uint32_t bs, last, itt, ttt, off, len;
+	if (open_and_login(&c))
+		return -1;
+	int rc = read_capacity(&c, &bs, &last);
+	if (!rc)
+		rc = write_until_r2t(&c, 500, 4, bs, &itt, &ttt, &off, &len);
+	if (!rc) {
+		uint8_t *buf = calloc(1, 4 * bs);
+		uint32_t half = len / 2;
+		if (send_data_out(&c, itt, ttt, 0, off, buf, half, false) ||
+		    send_data_out(&c, itt, ttt, 7, off + half, buf, len - half, true))
+			rc = 0;
+		else
+			rc = finish_bad_write(&c, itt, NULL, 0, 0x04, 0x09);
+		free(buf);
+	}
+	conn_close(&c);
+	return rc;
+}
+
+static int case_snack_erl0(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	/* Status SNACK for StatSN 0: not supported at ErrorRecoveryLevel 0. */
+	uint8_t b[BHS_LEN] = {OP_SNACK_REQ, F_FINAL | 0x01};
+	put32(b + 16, RESERVED_TAG);
+	put32(b + 20, RESERVED_TAG);
+	put32(b + 28, c.exp_statsn);
+	put32(b + 40, 0);
+	put32(b + 44, 1);
+	bool closed;
+	int rc = send_pdu(&c, b, NULL, 0) ? failf("send failed")
+					  : expect_reject(&c, b, 0x04, 0x05, false, &closed);
+	if (!rc)
+		rc = same_conn_works(&c);
+	conn_close(&c);
+	return rc;
+}
+
+/* One command on a fresh session; CHECK CONDITION with this sense wanted. */
+static int expect_sense(uint8_t lun, const uint8_t *cdb, uint8_t rw, uint32_t edtl, uint8_t key,
+			uint8_t asc, uint8_t ascq)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	/* The new nexus's unit attention would hide the sense we want. */
+	int rc = lun == 0 ? tur_good(&c, "before") : 0;
+	struct scsi_res r = {0};
+	char d[160];
+	if (!rc) {
+		for (int i = 0; i < 3; i++) {
+			res_free(&r);
+			scsi(&c, lun, cdb, 16, rw, edtl, NULL, &r);
+			if (!sense_is(&r, 6, r.sense[12], r.sense[13]))
+				break;
+		}
+		if (!sense_is(&r, key, asc, ascq))
+			rc = failf("expected CHECK CONDITION %x %02xh/%02xh, got %s", key, asc,
+				   ascq, describe(&r, d, sizeof(d)));
+		else
+			rc = tur_good(&c, "afterwards");
+	}
+	res_free(&r);
+	conn_close(&c);
+	return rc;
+}
+
+static int case_invalid_cdb_opcode(void)
+{
+	uint8_t cdb[16] = {0x02}; /* no such command for a disk */
+	return expect_sense(0, cdb, 0, 0, 0x5, 0x20, 0x00);
+}
+
+static int case_read_beyond_end(void)
+{
+	struct conn c;
+	uint32_t bs, last;
+	if (open_and_login(&c))
+		return -1;
+	int rc = tur_good(&c, "before") || read_capacity(&c, &bs, &last);
+	conn_close(&c);
+	if (rc)
+		return -1;
+	uint8_t cdb[16] = {0x28};
+	put32(cdb + 2, last + 1);
+	put16(cdb + 7, 1);
+	return expect_sense(0, cdb, F_READ, bs, 0x5, 0x21, 0x00);
+}
+
+static int case_lun_not_mapped(void)
+{
+	uint8_t cdb[16] = {0x00};
+	return expect_sense(7, cdb, 0, 0, 0x5, 0x25, 0x00);
+}
+
+static int case_tmf_abort_unknown(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	uint8_t b[BHS_LEN] = {OP_TMF_REQ | OP_IMMEDIATE, F_FINAL | 1 /* ABORT TASK */};
+	put32(b + 16, 0x5151);
+	put32(b + 20, 0x0dead0); /* Referenced Task Tag: never used */
+	put32(b + 24, c.cmdsn);
+	put32(b + 28, c.exp_statsn);
+	put32(b + 32, c.cmdsn); /* RefCmdSN */
+	int rc = 0;
+	struct pdu p = {0};
+	enum rx r;
+	if (send_pdu(&c, b, NULL, 0)) {
+		rc = failf("send failed");
+	} else if ((r = recv_pdu(&c, &p))) {
+		rc = failf("no TMF response (%s)", r == RX_CLOSED ? "closed" : "timeout");
+	} else if ((p.bhs[0] & 0x3f) != OP_TMF_RSP) {
+		rc = failf("opcode 0x%02x instead of a TMF response", p.bhs[0] & 0x3f);
+	} else if (get32(p.bhs + 16) != 0x5151) {
+		rc = failf("TMF response for ITT 0x%x", get32(p.bhs + 16));
+	} else if (p.bhs[2] != 0 && p.bhs[2] != 1) {
+		/* RFC 7143 11.6.1: "task does not exist" or, since the task may
+		 * have completed, "function complete". */
+		rc = failf("TMF response %u", p.bhs[2]);
+	}
+	pdu_free(&p);
+	if (!rc)
+		rc = same_conn_works(&c);
+	conn_close(&c);
+	return rc;
+}
+
+static int case_nop_ping_data(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	uint8_t data[1001];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	uint8_t b[BHS_LEN] = {OP_NOP_OUT | OP_IMMEDIATE, F_FINAL};
+	put32(b + 16, 0x6161);
+	put32(b + 20, RESERVED_TAG);
+	put32(b + 24, c.cmdsn);
+	put32(b + 28, c.exp_statsn);
+	int rc = 0;
+	struct pdu p = {0};
+	enum rx r;
+	if (send_pdu(&c, b, data, sizeof(data)))
+		rc = failf("send failed");
+	else if ((r = recv_pdu(&c, &p)))
+		rc = failf("no NOP-In (%s)", r == RX_CLOSED ? "closed" : "timeout");
+	else if ((p.bhs[0] & 0x3f) != OP_NOP_IN)
+		rc = failf("opcode 0x%02x instead of NOP-In", p.bhs[0] & 0x3f);
+	else if (get32(p.bhs + 16) != 0x6161 || get32(p.bhs + 20) != RESERVED_TAG)
+		rc = failf("NOP-In ITT 0x%x TTT 0x%x", get32(p.bhs + 16), get32(p.bhs + 20));
+	else if (p.dlen != sizeof(data) || memcmp(p.data, data, sizeof(data)))
+		rc = failf("ping data not echoed (%u bytes back)", p.dlen);
+	pdu_free(&p);
+	if (!rc)
+		rc = same_conn_works(&c);
+	conn_close(&c);
+	return rc;
+}
+
+static int case_cmdsn_outside_window(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	int rc = tur_good(&c, "before");
+	if (!rc) {
+		uint8_t b[BHS_LEN];
+		const uint8_t cdb[6] = {0x00};
+		uint32_t good = c.cmdsn;
+		c.cmdsn += 1000000;
+		cmd_bhs(&c, b, 0x7171, 0, F_FINAL, 0, cdb, 6, false);
+		c.cmdsn = good;
+		struct pdu p = {0};
+		/* RFC 7143 4.2.2.1: silently ignored.  Use a shorter wait than
+		 * the receive timeout: nothing should come at all. */
+		struct timeval tv = {.tv_sec = 1};
+		setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		enum rx r = send_pdu(&c, b, NULL, 0) ? RX_CLOSED : recv_pdu(&c, &p);
+		tv.tv_sec = RX_TIMEOUT_S;
+		setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (r == RX_OK)
+			rc = failf("answered with opcode 0x%02x instead of ignoring it",
+				   p.bhs[0] & 0x3f);
+		else if (r == RX_CLOSED)
+			rc = failf("connection closed instead of ignoring the command");
+		else
+			rc = tur_good(&c, "correct CmdSN afterwards");
+		pdu_free(&p);
+	}
+	conn_close(&c);
+	return rc;
+}
+
+static int case_header_digest_wrong(void)
+{
+	struct conn c;
+	if (conn_open(&c))
+		return -1;
+	struct login_opts o = {.header_digest = true};
+	int rc = login(&c, &o, NULL);
+	if (!rc && !c.hd)
+		rc = failf("target did not agree to HeaderDigest=CRC32C");
+	/* First prove our digests are right: a ping with a good one. */
+	if (!rc)
+		rc = tur_good(&c, "with header digests");
+	if (!rc) {
+		uint8_t b[BHS_LEN] = {OP_NOP_OUT | OP_IMMEDIATE, F_FINAL};
+		put32(b + 16, 0x8181);
+		put32(b + 20, RESERVED_TAG);
+		put32(b + 24, c.cmdsn);
+		put32(b + 28, c.exp_statsn);
+		/* RFC 7143 7.8: a header digest error drops the connection at ERL 0. */
+		if (send_pdu_ex(&c, b, NULL, 0, NULL, 0, false, true))
+			rc = 0;
+		else if (!wait_closed(&c))
+			rc = failf("connection not closed after a bad header digest");
+	}
+	conn_close(&c);
+	return rc;
+}
+
+static int case_half_pdu_login(void)
+{
+	struct conn c;
+	if (conn_open(&c))
+		return -1;
+	uint8_t b[BHS_LEN];
+	login_bhs(&c, b, FFP_FLAGS);
+	int rc = send_all(&c, b, 30) ? failf("send failed") : 0;
+	conn_close(&c);
+	return rc;
+}
+
+static int case_half_pdu_ffp(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	/* A header announcing 4000 bytes of data, then 100 bytes, then close. */
+	uint8_t b[BHS_LEN] = {OP_NOP_OUT | OP_IMMEDIATE, F_FINAL};
+	put32(b + 16, 0x9191);
+	put32(b + 20, RESERVED_TAG);
+	put32(b + 24, c.cmdsn);
+	put24(b + 5, 4000);
+	uint8_t data[100] = {0};
+	int rc =
+	    send_all(&c, b, BHS_LEN) || send_all(&c, data, sizeof(data)) ? failf("send failed") : 0;
+	conn_close(&c);
+	return rc;
+}
+
+static int case_tsih_unknown(void)
+{
+	struct conn c;
+	if (conn_open(&c))
+		return -1;
+	/* A non-leading login into a session that does not exist: 0x020a. */
+	c.tsih = 0x7eef;
+	struct keys k;
+	std_keys(&k, true, NULL);
+	uint8_t b[BHS_LEN];
+	login_bhs(&c, b, FFP_FLAGS);
+	int rc = 0;
+	struct pdu p = {0};
+	if (send_pdu(&c, b, (const uint8_t *)k.buf, k.len) || recv_pdu(&c, &p))
+		rc = failf("no Login Response");
+	else if ((p.bhs[0] & 0x3f) != OP_LOGIN_RSP || get16(p.bhs + 36) != 0x020a)
+		rc = failf("opcode 0x%02x status 0x%04x, expected Login Response 0x020a",
+			   p.bhs[0] & 0x3f, get16(p.bhs + 36));
+	pdu_free(&p);
+	conn_close(&c);
+	return rc;
+}
+
+struct hcase {
+	const char *name;
+	int (*fn)(void);
+};
+
+static const struct hcase cases[] = {
+    {"scsi-before-login", case_scsi_before_login},
+    {"logout-before-login", case_logout_before_login},
+    {"text-before-login", case_text_before_login},
+    {"login-version-min", case_login_version_min},
+    {"login-garbage-keys", case_login_garbage_keys},
+    {"login-oversized-key", case_login_oversized_key},
+    {"login-oversized-value", case_login_oversized_value},
+    {"login-unknown-key", case_login_unknown_key},
+    {"login-missing-initiator", case_login_missing_initiator},
+    {"login-unknown-target", case_login_unknown_target},
+    {"login-csg3", case_login_csg3},
+    {"login-nsg2", case_login_nsg2},
+    {"login-unknown-tsih", case_tsih_unknown},
+    {"login-64-concurrent", case_login_64_concurrent},
+    {"ffp-unknown-opcode", case_unknown_opcode},
+    {"ffp-data-too-long", case_data_too_long},
+    {"ffp-ahs-garbage", case_ahs_garbage},
+    {"ffp-reserved-itt", case_reserved_itt},
+    {"ffp-immediate-without-w", case_immediate_without_w},
+    {"ffp-immediate-gt-edtl", case_immediate_gt_edtl},
+    {"ffp-unsolicited-beyond-first-burst", case_unsolicited_beyond_first_burst},
+    {"ffp-data-out-beyond-r2t", case_data_out_beyond_r2t},
+    {"ffp-data-out-unknown-itt", case_data_out_unknown_itt},
+    {"ffp-data-out-wrong-ttt", case_data_out_wrong_ttt},
+    {"ffp-data-out-wrong-datasn", case_data_out_wrong_datasn},
+    {"ffp-snack-erl0", case_snack_erl0},
+    {"ffp-invalid-cdb-opcode", case_invalid_cdb_opcode},
+    {"ffp-read-beyond-end", case_read_beyond_end},
+    {"ffp-lun-not-mapped", case_lun_not_mapped},
+    {"ffp-tmf-abort-unknown-task", case_tmf_abort_unknown},
+    {"ffp-nop-ping-data", case_nop_ping_data},
+    {"ffp-cmdsn-outside-window", case_cmdsn_outside_window},
+    {"ffp-header-digest-wrong", case_header_digest_wrong},
+    {"half-pdu-login-close", case_half_pdu_login},
+    {"half-pdu-ffp-close", case_half_pdu_ffp},
+};
+
+int main(int argc, char **argv)
+{
+	size_t n = sizeof(cases) / sizeof(cases[0]);
+	if (argc == 2 && !strcmp(argv[1], "--list")) {
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", cases[i].name);
+		return 0;
+	}
+	if (argc != 5) {
+		fprintf(stderr, "usage: %s --list | HOST PORT TARGET_IQN CASE\n", argv[0]);
+		return 2;
+	}
+	g_host = argv[1];
+	g_port = argv[2];
+	g_target = argv[3];
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(cases[i].name, argv[4]))
+			continue;
+		int rc = cases[i].fn();
+		char case_why[sizeof(g_why)];
+		snprintf(case_why, sizeof(case_why), "%s", rc ? g_why : "");
+		/* The daemon must serve a fresh session whatever happened. */
+		if (health_check()) {
+			printf("error: %s%shealth check after the case: %s\n", case_why,
+			       rc ? "; " : "", g_why);
+			return 1;
+		}
+		if (rc) {
+			printf("error: %s\n", case_why);
+			return 1;
+		}
+		printf("ok\n");
+		return 0;
+	}
+	fprintf(stderr, "unknown case %s\n", argv[4]);
+	return 2;
+}
