@@ -23,6 +23,10 @@
 
 struct pr_state; /* core/pr.h */
 
+/* I_T nexuses that may hold PREVENT MEDIUM REMOVAL at once (SPC-4: the
+ * prevention lasts while any nexus holds it). */
+#define USCST_PREVENT_MAX 32
+
 enum uscst_dev_type {
 	USCST_TYPE_DISK = 0x00,
 	USCST_TYPE_TAPE = 0x01,
@@ -65,7 +69,9 @@ struct uscst_device {
 	bool wce;	/* caching page: write cache enabled */
 	bool d_sense;	/* control page: descriptor sense */
 	bool swp;	/* control page: software write protect */
-	bool prevent_removal;
+	bool prevent_removal; /* some I_T nexus prevents medium removal */
+	uint64_t prevent_holders[USCST_PREVENT_MAX]; /* their session ids */
+	unsigned nprevent;
 	bool medium_present;
 };
 
@@ -126,6 +132,11 @@ bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const cha
 int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen);
 struct uscst_device *uscst_device_find(const char *name);
 void uscst_device_foreach(void (*fn)(struct uscst_device *dev, void *arg), void *arg);
+
+/* PREVENT ALLOW MEDIUM REMOVAL state, per I_T nexus; call with dev->lock held.
+ * Returns false if no more nexuses can hold a prevention. */
+bool uscst_prevent_set(struct uscst_device *dev, uint64_t session_id, bool prevent);
+void uscst_prevent_clear_all(struct uscst_device *dev);
 
 /* Targets and LUN maps. */
 struct uscst_target *uscst_target_create(const char *driver, const char *name, char *err,

@@ -235,3 +235,26 @@ struct uscst_device *uscst_device_next(struct uscst_device *prev)
 	struct list_head *n = prev ? prev->node.next : devices.next;
 	return n == &devices ? NULL : list_entry(n, struct uscst_device, node);
 }
+
+bool uscst_prevent_set(struct uscst_device *dev, uint64_t session_id, bool prevent)
+{
+	unsigned i;
+	for (i = 0; i < dev->nprevent; i++)
+		if (dev->prevent_holders[i] == session_id)
+			break;
+	if (prevent && i == dev->nprevent) {
+		if (dev->nprevent >= USCST_PREVENT_MAX)
+			return false;
+		dev->prevent_holders[dev->nprevent++] = session_id;
+	} else if (!prevent && i < dev->nprevent) {
+		dev->prevent_holders[i] = dev->prevent_holders[--dev->nprevent];
+	}
+	dev->prevent_removal = dev->nprevent > 0;
+	return true;
+}
+
+void uscst_prevent_clear_all(struct uscst_device *dev)
+{
+	dev->nprevent = 0;
+	dev->prevent_removal = false;
+}

@@ -48,8 +48,14 @@ void uscst_session_destroy(struct uscst_session *sess)
 	sess->tgt->nsessions--;
 	pthread_mutex_unlock(&sessions_lock);
 
-	for (unsigned i = 0; i < sess->luns->count; i++)
-		scsi_reservations_nexus_lost(sess->luns->luns[i].dev, sess);
+	for (unsigned i = 0; i < sess->luns->count; i++) {
+		struct uscst_device *dev = sess->luns->luns[i].dev;
+		scsi_reservations_nexus_lost(dev, sess);
+		/* A lost nexus no longer prevents medium removal (SPC-4 6.13). */
+		pthread_mutex_lock(&dev->lock);
+		uscst_prevent_set(dev, sess->id, false);
+		pthread_mutex_unlock(&dev->lock);
+	}
 	log_info("session %llu: %s closed", (unsigned long long)sess->id, sess->initiator_port);
 	ua_clear_session(sess);
 	pthread_mutex_destroy(&sess->ua_lock);

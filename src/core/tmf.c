@@ -11,7 +11,7 @@ static void reset_device(struct uscst_device *dev)
 	dev->wce = !dev->write_through;
 	dev->d_sense = false;
 	dev->swp = false;
-	dev->prevent_removal = false;
+	uscst_prevent_clear_all(dev);
 	pthread_mutex_unlock(&dev->lock);
 	ua_establish_dev(dev, NULL, ASC_BUS_DEVICE_RESET);
 }

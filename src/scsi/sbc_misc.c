@@ -125,8 +125,10 @@ void sbc_prevent_allow(struct uscst_cmd *cmd)
 	/* A fixed disk has nothing to lock in; accepted as a no-op. */
 	if (dev->removable) {
 		pthread_mutex_lock(&dev->lock);
-		dev->prevent_removal = prevent;
+		bool ok = uscst_prevent_set(dev, cmd->sess->id, prevent);
 		pthread_mutex_unlock(&dev->lock);
+		if (!ok)
+			scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_INSUFFICIENT_RESOURCES);
 	}
 	scsi_cmd_done(cmd);
 }
