@@ -140,10 +140,13 @@ static int teardown(void **state)
 
 /* Prepares cmd for a CDB with `out_bytes` of Data-Out (the initiator's
  * expected length is the same unless exp_len says otherwise). */
+/* The I_T nexus every test command comes from (PREVENT is held per nexus). */
+static struct uscst_session test_nexus = {.id = 1};
+
 static void prep(const uint8_t *cdb, unsigned cdb_len, const void *out, uint32_t out_bytes)
 {
 	uscst_cmd_release(&cmd);
-	uscst_cmd_init(&cmd, NULL);
+	uscst_cmd_init(&cmd, &test_nexus);
 	memcpy(cmd.cdb, cdb, cdb_len);
 	cmd.cdb_len = (uint16_t)cdb_len;
 	cmd.dev = &dev;
