@@ -653,7 +653,9 @@ static bool needs_quotes(const char *word)
 	if (!*word)
 		return true;
 	for (const char *c = word; *c; c++)
-		if (is_blank(*c) || is_escapable(*c))
+		/* Control characters too: a bare CR at the end of a line would
+		 * be taken for a CRLF line ending when read back. */
+		if (is_blank(*c) || is_escapable(*c) || (unsigned char)*c < 0x20 || *c == 0x7f)
 			return true;
 	return false;
 }
