@@ -49,6 +49,16 @@ main() {
 			"$USCST_BUILD/tests/hostile_client" >/dev/null
 	fi
 	write_config "$LIB_TMP/scst.conf" "$IQN" "$LIB_TMP/disk0.img" $((64 << 20))
+	# A second target with short keep-alive timers for the nop-in-keepalive case.
+	cat >>"$LIB_TMP/scst.conf" <<-CONF
+		TARGET_DRIVER iscsi {
+		    TARGET $IQN-keepalive {
+		        NopInInterval 1
+		        NopInTimeout 2
+		        LUN 0 disk0
+		    }
+		}
+	CONF
 	if ! start; then
 		fail hostile:start
 		lib_finish

@@ -124,6 +124,7 @@ enum rx { RX_OK = 0, RX_CLOSED = 1, RX_TIMEOUT = 2 };
 struct conn {
 	int fd;
 	bool hd, dd;	/* digests in force (full feature phase only) */
+	bool raw_pings; /* hand the target's NOP-In pings to the caller */
 	uint32_t cmdsn; /* next CmdSN to use */
 	uint32_t exp_statsn;
 	uint32_t exp_cmdsn_seen; /* the last ExpCmdSN the target told us */
@@ -306,7 +307,7 @@ static enum rx recv_pdu(struct conn *c, struct pdu *p)
 			c->exp_statsn = get32(p->bhs + 24) + 1;
 		if (op != OP_LOGIN_RSP)
 			c->exp_cmdsn_seen = get32(p->bhs + 28);
-		if (op == OP_NOP_IN && get32(p->bhs + 20) != RESERVED_TAG) {
+		if (op == OP_NOP_IN && get32(p->bhs + 20) != RESERVED_TAG && !c->raw_pings) {
 			/* The target's keep-alive ping: answer and keep reading. */
 			uint8_t b[BHS_LEN] = {OP_NOP_OUT | OP_IMMEDIATE, F_FINAL};
 			memcpy(b + 8, p->bhs + 8, 8);
@@ -1518,6 +1519,67 @@ static int case_nop_ping_data(void)
 	return rc;
 }
 
+/* Waits for a target-initiated NOP-In ping (ITT reserved, TTT set). */
+static int expect_ping(struct conn *c, uint32_t *ttt)
+{
+	struct pdu p = {0};
+	enum rx r = recv_pdu(c, &p);
+	int rc = 0;
+	if (r)
+		rc = failf("no NOP-In ping (%s)", r == RX_CLOSED ? "closed" : "timeout");
+	else if ((p.bhs[0] & 0x3f) != OP_NOP_IN || get32(p.bhs + 16) != RESERVED_TAG ||
+		 get32(p.bhs + 20) == RESERVED_TAG)
+		rc = failf("expected a NOP-In ping, got opcode 0x%02x ITT 0x%x TTT 0x%x",
+			   p.bhs[0] & 0x3f, get32(p.bhs + 16), get32(p.bhs + 20));
+	else
+		*ttt = get32(p.bhs + 20);
+	pdu_free(&p);
+	return rc;
+}
+
+/* NopInInterval 1 / NopInTimeout 2 on the "-keepalive" target: an idle
+ * initiator is pinged, an answered ping keeps the connection, an
+ * unanswered one closes it (RFC 7143 11.19, iSCSI-SCST's NopIn* keys). */
+static int case_nop_in_keepalive(void)
+{
+	static char name[512];
+	const char *normal = g_target;
+	snprintf(name, sizeof(name), "%s-keepalive", normal);
+	g_target = name;
+	struct conn c;
+	int rc = open_and_login(&c);
+	g_target = normal;
+	if (rc)
+		return -1;
+	c.raw_pings = true;
+	uint32_t ttt = 0;
+	rc = expect_ping(&c, &ttt);
+	if (!rc) {
+		uint8_t b[BHS_LEN] = {OP_NOP_OUT | OP_IMMEDIATE, F_FINAL};
+		put32(b + 16, RESERVED_TAG);
+		put32(b + 20, ttt);
+		put32(b + 24, c.cmdsn);
+		put32(b + 28, c.exp_statsn);
+		if (send_pdu(&c, b, NULL, 0))
+			rc = failf("cannot answer the ping");
+	}
+	if (!rc)
+		rc = expect_ping(&c, &ttt); /* answered: still connected, pinged again */
+	if (!rc) {
+		/* Unanswered: closed after NopInTimeout (2 s); allow two receive timeouts. */
+		struct pdu p = {0};
+		enum rx r = recv_pdu(&c, &p);
+		if (r == RX_TIMEOUT)
+			r = recv_pdu(&c, &p);
+		if (r != RX_CLOSED)
+			rc = failf("connection not closed after an unanswered ping (%s)",
+				   r == RX_OK ? "got a PDU" : "timeout");
+		pdu_free(&p);
+	}
+	conn_close(&c);
+	return rc;
+}
+
 static int case_cmdsn_outside_window(void)
 {
 	struct conn c;
@@ -1670,6 +1732,7 @@ static const struct hcase cases[] = {
     {"ffp-lun-not-mapped", case_lun_not_mapped},
     {"ffp-tmf-abort-unknown-task", case_tmf_abort_unknown},
     {"ffp-nop-ping-data", case_nop_ping_data},
+    {"ffp-nop-in-keepalive", case_nop_in_keepalive},
     {"ffp-cmdsn-outside-window", case_cmdsn_outside_window},
     {"ffp-header-digest-wrong", case_header_digest_wrong},
     {"half-pdu-login-close", case_half_pdu_login},
