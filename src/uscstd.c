@@ -58,16 +58,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_DEFAULT_CONFIG = 256, OPT_DATA_DIR };
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"default-config", no_argument, NULL, OPT_DEFAULT_CONFIG},
-		{"data-dir", required_argument, NULL, OPT_DATA_DIR},
-		{"listen", required_argument, NULL, 'l'},
-		{"foreground", no_argument, NULL, 'f'},
-		{"ctl-socket", required_argument, NULL, 's'},
-		{"threads", required_argument, NULL, 't'},
-		{"debug", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"default-config", no_argument, NULL, OPT_DEFAULT_CONFIG},
+	    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"ctl-socket", required_argument, NULL, 's'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "c:l:fs:t:dh", longopts, NULL)) != -1) {
@@ -83,7 +83,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'l':
 			if (o->nlisten >= MAX_LISTEN) {
-				fprintf(stderr, "uscstd: too many --listen (at most %d)\n", MAX_LISTEN);
+				fprintf(stderr, "uscstd: too many --listen (at most %d)\n",
+					MAX_LISTEN);
 				return -1;
 			}
 			o->listen[o->nlisten++] = optarg;

@@ -46,9 +46,9 @@ struct uscst_cmd {
 	uint16_t cdb_len;
 	uint8_t task_attr;
 	uint64_t tag;
-	uint32_t exp_len;     /* initiator's Expected Data Transfer Length */
-	bool exp_read;	      /* initiator expects Data-In  (R bit) */
-	bool exp_write;	      /* initiator sends Data-Out (W bit) */
+	uint32_t exp_len; /* initiator's Expected Data Transfer Length */
+	bool exp_read;	  /* initiator expects Data-In  (R bit) */
+	bool exp_write;	  /* initiator sends Data-Out (W bit) */
 	void (*done)(struct uscst_cmd *cmd);
 	void *transport_priv;
 
@@ -74,7 +74,7 @@ struct uscst_cmd {
 	/* --- private to the command's handler while it runs --- */
 	struct uscst_io io;
 	void (*io_cb)(struct uscst_cmd *cmd); /* see scsi_submit_io() */
-	void *hctx;	  /* handler context (freed by the handler) */
+	void *hctx;			      /* handler context (freed by the handler) */
 	uint64_t hstate[4];
 };
 

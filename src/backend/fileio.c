@@ -137,8 +137,8 @@ static void fileio_queue(struct uscst_device *dev, struct uscst_io *io)
 				   off);
 		break;
 	case USCST_IO_WRITE:
-		io_uring_prep_write(sqe, dev->fd, (char *)io->buf + io->done_bytes,
-				    (unsigned)left, off);
+		io_uring_prep_write(sqe, dev->fd, (char *)io->buf + io->done_bytes, (unsigned)left,
+				    off);
 		if (io->fua)
 			sqe->rw_flags = RWF_DSYNC;
 		break;
@@ -198,10 +198,10 @@ static int fileio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t
 }
 
 const struct uscst_backend_ops backend_fileio_ops = {
-	.name = "vdisk_fileio",
-	.open = fileio_open,
-	.close = fileio_close,
-	.submit = fileio_submit,
-	.lba_status = fileio_lba_status,
-	.supports_discard = true,
+    .name = "vdisk_fileio",
+    .open = fileio_open,
+    .close = fileio_close,
+    .submit = fileio_submit,
+    .lba_status = fileio_lba_status,
+    .supports_discard = true,
 };

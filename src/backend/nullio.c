@@ -15,9 +15,7 @@ static int nullio_open(struct uscst_device *dev)
 	return 0;
 }
 
-static void nullio_close(struct uscst_device *dev)
-{
-}
+static void nullio_close(struct uscst_device *dev) {}
 
 static void nullio_submit(struct uscst_device *dev, struct uscst_io *io)
 {
@@ -36,10 +34,10 @@ static int nullio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t
 }
 
 const struct uscst_backend_ops backend_nullio_ops = {
-	.name = "vdisk_nullio",
-	.open = nullio_open,
-	.close = nullio_close,
-	.submit = nullio_submit,
-	.lba_status = nullio_lba_status,
-	.supports_discard = true,
+    .name = "vdisk_nullio",
+    .open = nullio_open,
+    .close = nullio_close,
+    .submit = nullio_submit,
+    .lba_status = nullio_lba_status,
+    .supports_discard = true,
 };

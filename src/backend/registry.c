@@ -7,8 +7,8 @@ extern const struct uscst_backend_ops backend_fileio_ops;
 extern const struct uscst_backend_ops backend_nullio_ops;
 
 static const struct uscst_backend_ops *const backends[] = {
-	&backend_fileio_ops,
-	&backend_nullio_ops,
+    &backend_fileio_ops,
+    &backend_nullio_ops,
 };
 
 const struct uscst_backend_ops *uscst_backend_find(const char *handler_name)

@@ -66,10 +66,10 @@ struct uscst_device {
 	struct pr_state *pr;
 	uint64_t spc2_holder; /* RESERVE(6/10) holder's session id, 0 if none */
 	/* Mode page state (changeable by MODE SELECT; shared by all nexuses). */
-	bool wce;	/* caching page: write cache enabled */
-	bool d_sense;	/* control page: descriptor sense */
-	bool swp;	/* control page: software write protect */
-	bool prevent_removal; /* some I_T nexus prevents medium removal */
+	bool wce;				     /* caching page: write cache enabled */
+	bool d_sense;				     /* control page: descriptor sense */
+	bool swp;				     /* control page: software write protect */
+	bool prevent_removal;			     /* some I_T nexus prevents medium removal */
 	uint64_t prevent_holders[USCST_PREVENT_MAX]; /* their session ids */
 	unsigned nprevent;
 	bool medium_present;
@@ -100,7 +100,7 @@ struct uscst_target {
 	char driver[32]; /* "iscsi" */
 	uint16_t rel_tgt_id;
 	bool enabled;
-	struct list_head attrs; /* uscst_attr: transport attributes (MaxBurstLength ...) */
+	struct list_head attrs;	    /* uscst_attr: transport attributes (MaxBurstLength ...) */
 	struct uscst_lun_map *luns; /* default LUN map */
 	unsigned nsessions;
 };
@@ -112,7 +112,7 @@ struct uscst_ua {
 };
 
 struct uscst_session {
-	struct list_head node;	   /* global session list */
+	struct list_head node; /* global session list */
 	struct uscst_target *tgt;
 	char initiator_name[USCST_NAME_MAX];
 	char initiator_port[USCST_NAME_MAX + 32]; /* "iqn...,i,0x<isid>" */
@@ -127,8 +127,8 @@ struct uscst_session {
 struct uscst_device *uscst_device_create(const char *handler, const char *name, char *err,
 					 size_t errlen);
 /* Sets a configuration attribute before open; false with a message if unknown/bad. */
-bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const char *value,
-			   char *err, size_t errlen);
+bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const char *value, char *err,
+			   size_t errlen);
 int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen);
 struct uscst_device *uscst_device_find(const char *name);
 void uscst_device_foreach(void (*fn)(struct uscst_device *dev, void *arg), void *arg);
@@ -141,8 +141,8 @@ void uscst_prevent_clear_all(struct uscst_device *dev);
 /* Targets and LUN maps. */
 struct uscst_target *uscst_target_create(const char *driver, const char *name, char *err,
 					 size_t errlen);
-bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const char *value,
-			   char *err, size_t errlen);
+bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const char *value, char *err,
+			   size_t errlen);
 bool uscst_target_add_lun(struct uscst_target *tgt, uint64_t lun, struct uscst_device *dev,
 			  bool read_only, char *err, size_t errlen);
 struct uscst_lun *uscst_session_lun(struct uscst_session *sess, uint64_t lun);

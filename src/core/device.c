@@ -119,8 +119,8 @@ static bool set_bool_attr(bool *field, const char *name, const char *value, char
 	return false;
 }
 
-bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const char *value,
-			   char *err, size_t errlen)
+bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const char *value, char *err,
+			   size_t errlen)
 {
 	uint64_t n;
 	bool b;
@@ -130,7 +130,8 @@ bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const cha
 		return dev->filename != NULL;
 	}
 	if (!strcmp(name, "size") || !strcmp(name, "size_mb")) {
-		if (!parse_u64(value, &n) || n == 0 || (!strcmp(name, "size_mb") && n > (1ull << 40))) {
+		if (!parse_u64(value, &n) || n == 0 ||
+		    (!strcmp(name, "size_mb") && n > (1ull << 40))) {
 			snprintf(err, errlen, "%s: bad size '%s'", name, value);
 			return false;
 		}
@@ -195,8 +196,8 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 	}
 	dev->nblocks = dev->size >> dev->block_shift;
 	dev->size = dev->nblocks << dev->block_shift;
-	dev->thin_provisioned = dev->thin_cfg < 0 ? dev->discard_ok
-						  : (dev->thin_cfg && dev->discard_ok);
+	dev->thin_provisioned =
+	    dev->thin_cfg < 0 ? dev->discard_ok : (dev->thin_cfg && dev->discard_ok);
 	if (dev->thin_cfg > 0 && !dev->discard_ok)
 		log_warn("device %s: thin_provisioned 1 but %s cannot deallocate; ignored",
 			 dev->name, dev->backend->name);

@@ -52,20 +52,20 @@ struct attr_rule {
 
 /* iSCSI target attributes (SCST names) and the ranges iSCSI-SCST accepts. */
 static const struct attr_rule iscsi_attrs[] = {
-	{"InitialR2T", 0, 0},
-	{"ImmediateData", 0, 0},
-	{"HeaderDigest", 0, 1},
-	{"DataDigest", 0, 1},
-	{"MaxRecvDataSegmentLength", 512, 16777215},
-	{"MaxXmitDataSegmentLength", 512, 16777215},
-	{"MaxBurstLength", 512, 16777215},
-	{"FirstBurstLength", 512, 16777215},
-	{"MaxOutstandingR2T", 1, 65535},
-	{"QueuedCommands", 1, 2048},
-	{"NopInInterval", 0, 65535},
-	{"NopInTimeout", 2, 65535},
-	{"RspTimeout", 2, 65535},
-	{"MaxSessions", 0, 65535},
+    {"InitialR2T", 0, 0},
+    {"ImmediateData", 0, 0},
+    {"HeaderDigest", 0, 1},
+    {"DataDigest", 0, 1},
+    {"MaxRecvDataSegmentLength", 512, 16777215},
+    {"MaxXmitDataSegmentLength", 512, 16777215},
+    {"MaxBurstLength", 512, 16777215},
+    {"FirstBurstLength", 512, 16777215},
+    {"MaxOutstandingR2T", 1, 65535},
+    {"QueuedCommands", 1, 2048},
+    {"NopInInterval", 0, 65535},
+    {"NopInTimeout", 2, 65535},
+    {"RspTimeout", 2, 65535},
+    {"MaxSessions", 0, 65535},
 };
 
 static bool digest_list_ok(const char *v)
@@ -81,8 +81,7 @@ static bool digest_list_ok(const char *v)
 	return true;
 }
 
-static bool check_attr_value(const struct attr_rule *r, const char *value, char *err,
-			     size_t errlen)
+static bool check_attr_value(const struct attr_rule *r, const char *value, char *err, size_t errlen)
 {
 	if (r->max == 0) {
 		if (strcasecmp(value, "Yes") && strcasecmp(value, "No")) {
@@ -139,8 +138,8 @@ static bool store_attr(struct uscst_target *tgt, const char *name, const char *v
 	return true;
 }
 
-bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const char *value,
-			   char *err, size_t errlen)
+bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const char *value, char *err,
+			   size_t errlen)
 {
 	if (!strcmp(name, "enabled")) {
 		if (strcmp(value, "0") && strcmp(value, "1")) {
@@ -245,15 +244,9 @@ struct uscst_target *uscst_target_next(struct uscst_target *prev)
 	return n == &targets ? NULL : list_entry(n, struct uscst_target, node);
 }
 
-const char *uscst_target_name(const struct uscst_target *tgt)
-{
-	return tgt->name;
-}
+const char *uscst_target_name(const struct uscst_target *tgt) { return tgt->name; }
 
-uint16_t uscst_target_rel_port_id(const struct uscst_target *tgt)
-{
-	return tgt->rel_tgt_id;
-}
+uint16_t uscst_target_rel_port_id(const struct uscst_target *tgt) { return tgt->rel_tgt_id; }
 
 bool uscst_target_allows(const struct uscst_target *tgt, const char *initiator_name)
 {

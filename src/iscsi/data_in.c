@@ -37,8 +37,7 @@ static struct residual compute_residual(const struct iscsi_task *task)
 	return r;
 }
 
-static bool send_data_in(struct iscsi_task *task, uint32_t len, bool collapse,
-			 struct residual res)
+static bool send_data_in(struct iscsi_task *task, uint32_t len, bool collapse, struct residual res)
 {
 	struct iscsi_conn *conn = task->conn;
 	const struct iscsi_params *p = &conn->sess->params;

@@ -13,8 +13,7 @@
 #include "iscsi/iscsi.h"
 #include "lib/log.h"
 
-static void place_data(struct iscsi_task *task, uint32_t offset, const uint8_t *data,
-		       uint32_t len)
+static void place_data(struct iscsi_task *task, uint32_t offset, const uint8_t *data, uint32_t len)
 {
 	struct uscst_cmd *cmd = &task->cmd;
 	if (!cmd->out_buf || offset >= cmd->out_buf_len)
@@ -33,8 +32,8 @@ void iscsi_task_start_data(struct iscsi_task *task)
 	task->edtl_out = task->cmd.exp_len;
 	if (!(task->bhs[1] & ISCSI_FLAG_FINAL)) {
 		task->unsol_open = true;
-		task->unsol_limit = p->first_burst_length < task->edtl_out ? p->first_burst_length
-									   : task->edtl_out;
+		task->unsol_limit =
+		    p->first_burst_length < task->edtl_out ? p->first_burst_length : task->edtl_out;
 	}
 }
 

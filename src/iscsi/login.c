@@ -109,8 +109,7 @@ static bool resolve_target(struct iscsi_conn *conn, struct iscsi_login *l,
 	return true;
 }
 
-static bool check_first_request(struct iscsi_conn *conn, struct iscsi_login *l,
-				const uint8_t *bhs)
+static bool check_first_request(struct iscsi_conn *conn, struct iscsi_login *l, const uint8_t *bhs)
 {
 	/* Only version 0 exists (RFC 7143 11.12.4). */
 	if (bhs[3] > 0x00) {
@@ -126,10 +125,9 @@ static bool check_first_request(struct iscsi_conn *conn, struct iscsi_login *l,
 	if (l->tsih != 0) {
 		/* One connection per session (MaxConnections=1). */
 		bool exists = iscsi_session_tsih_exists(l->tsih);
-		login_fail(conn,
-			   exists ? ISCSI_LS_TOO_MANY_CONNECTIONS
-				  : ISCSI_LS_SESSION_DOES_NOT_EXIST,
-			   exists ? "only one connection per session" : "no session with this TSIH");
+		login_fail(
+		    conn, exists ? ISCSI_LS_TOO_MANY_CONNECTIONS : ISCSI_LS_SESSION_DOES_NOT_EXIST,
+		    exists ? "only one connection per session" : "no session with this TSIH");
 		return false;
 	}
 	l->started = true;
@@ -315,8 +313,7 @@ static void negotiate(struct iscsi_conn *conn, struct iscsi_login *l, const uint
 	send_response(conn, l, flags, &rsp);
 }
 
-void iscsi_login_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
-		    uint32_t dlen)
+void iscsi_login_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data, uint32_t dlen)
 {
 	if (!conn->login) {
 		conn->login = calloc(1, sizeof(*conn->login));

@@ -92,6 +92,7 @@ void iscsi_nop_tick(struct iscsi_conn *conn, uint64_t now_ms)
 			iscsi_conn_close(conn, "no answer to NOP-In");
 		return;
 	}
-	if (lim->nop_in_interval && now_ms - conn->last_rx_ms >= (uint64_t)lim->nop_in_interval * 1000)
+	if (lim->nop_in_interval &&
+	    now_ms - conn->last_rx_ms >= (uint64_t)lim->nop_in_interval * 1000)
 		send_ping(conn, now_ms);
 }

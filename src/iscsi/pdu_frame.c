@@ -5,8 +5,7 @@
 #include "iscsi/iscsi.h"
 
 enum pdu_frame_status iscsi_pdu_frame(const uint8_t *buf, size_t avail, bool header_digest,
-				      bool data_digest, uint32_t max_data_len,
-				      struct pdu_frame *f)
+				      bool data_digest, uint32_t max_data_len, struct pdu_frame *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->total_len = ISCSI_BHS_LEN;
@@ -17,8 +16,8 @@ enum pdu_frame_status iscsi_pdu_frame(const uint8_t *buf, size_t avail, bool hea
 	f->ahs_len = bhs_ahs_len(buf);
 	f->data_len = bhs_data_len(buf);
 	f->hdr_len = ISCSI_BHS_LEN + f->ahs_len + (header_digest ? ISCSI_DIGEST_LEN : 0);
-	uint32_t body = f->data_len + pad4(f->data_len) +
-			(data_digest && f->data_len ? ISCSI_DIGEST_LEN : 0);
+	uint32_t body =
+	    f->data_len + pad4(f->data_len) + (data_digest && f->data_len ? ISCSI_DIGEST_LEN : 0);
 	f->total_len = f->hdr_len + body;
 	if (avail < f->hdr_len)
 		return PDU_NEED_MORE;

@@ -24,7 +24,6 @@ struct pdu_frame {
 };
 
 enum pdu_frame_status iscsi_pdu_frame(const uint8_t *buf, size_t avail, bool header_digest,
-				      bool data_digest, uint32_t max_data_len,
-				      struct pdu_frame *f);
+				      bool data_digest, uint32_t max_data_len, struct pdu_frame *f);
 
 #endif

@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,9 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "iscsi/iscsi.h"
@@ -77,11 +77,13 @@ static int split_addr(const char *spec, char *host, size_t hostlen, char *port, 
 int iscsi_portal_listen(const char *addr_port, char *err, size_t errlen)
 {
 	char host[128], port[16];
-	if (nportals >= MAX_PORTALS || split_addr(addr_port, host, sizeof(host), port, sizeof(port))) {
+	if (nportals >= MAX_PORTALS ||
+	    split_addr(addr_port, host, sizeof(host), port, sizeof(port))) {
 		snprintf(err, errlen, "bad listen address '%s'", addr_port);
 		return -1;
 	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *ai;
 	int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);

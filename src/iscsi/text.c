@@ -113,8 +113,7 @@ static bool build_answer(struct iscsi_conn *conn, const struct text_kv_list *key
 	return text_buf_error(out) == TEXT_KV_OK;
 }
 
-void iscsi_text_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
-		   uint32_t dlen)
+void iscsi_text_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data, uint32_t dlen)
 {
 	uint32_t ttt = get_be32(bhs + 20);
 	if (!(bhs[0] & ISCSI_OP_IMMEDIATE) && get_be32(bhs + 24) == conn->sess->exp_cmdsn) {

@@ -8,18 +8,15 @@ struct list_head {
 	struct list_head *next, *prev;
 };
 
-#define LIST_HEAD_INIT(name) {&(name), &(name)}
+#define LIST_HEAD_INIT(name)                                                                       \
+	{                                                                                          \
+		&(name), &(name)                                                                   \
+	}
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define list_entry(ptr, type, member) container_of(ptr, type, member)
 
-static inline void list_init(struct list_head *h)
-{
-	h->next = h->prev = h;
-}
-static inline int list_empty(const struct list_head *h)
-{
-	return h->next == h;
-}
+static inline void list_init(struct list_head *h) { h->next = h->prev = h; }
+static inline int list_empty(const struct list_head *h) { return h->next == h; }
 static inline void list_insert_(struct list_head *n, struct list_head *prev, struct list_head *next)
 {
 	next->prev = n;
@@ -49,6 +46,7 @@ static inline void list_del(struct list_head *n)
 #define list_for_each_entry_safe(pos, n, head, member)                                             \
 	for (pos = list_entry((head)->next, __typeof__(*pos), member),                             \
 	    n = list_entry(pos->member.next, __typeof__(*pos), member);                            \
-	     &pos->member != (head); pos = n, n = list_entry(n->member.next, __typeof__(*n), member))
+	     &pos->member != (head);                                                               \
+	     pos = n, n = list_entry(n->member.next, __typeof__(*n), member))
 
 #endif

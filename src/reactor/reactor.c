@@ -52,15 +52,9 @@ uint64_t reactor_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-struct reactor *reactor_current(void)
-{
-	return this_reactor;
-}
+struct reactor *reactor_current(void) { return this_reactor; }
 
-unsigned reactors_count(void)
-{
-	return nreactors;
-}
+unsigned reactors_count(void) { return nreactors; }
 
 struct reactor *reactor_pick(void)
 {
@@ -71,10 +65,7 @@ struct reactor *reactor_pick(void)
 	return best;
 }
 
-void reactor_conn_count_add(struct reactor *r, int delta)
-{
-	atomic_fetch_add(&r->conns, delta);
-}
+void reactor_conn_count_add(struct reactor *r, int delta) { atomic_fetch_add(&r->conns, delta); }
 
 int reactor_add_fd(struct reactor *r, int fd, uint32_t events, struct reactor_event *ev)
 {
@@ -88,10 +79,7 @@ int reactor_mod_fd(struct reactor *r, int fd, uint32_t events, struct reactor_ev
 	return epoll_ctl(r->epfd, EPOLL_CTL_MOD, fd, &e) ? -errno : 0;
 }
 
-void reactor_del_fd(struct reactor *r, int fd)
-{
-	epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, NULL);
-}
+void reactor_del_fd(struct reactor *r, int fd) { epoll_ctl(r->epfd, EPOLL_CTL_DEL, fd, NULL); }
 
 struct io_uring_sqe *reactor_get_sqe(struct reactor *r)
 {
@@ -278,10 +266,7 @@ int reactors_start(unsigned count)
 	return 0;
 }
 
-static void stop_self(void *arg)
-{
-	((struct reactor *)arg)->stop = true;
-}
+static void stop_self(void *arg) { ((struct reactor *)arg)->stop = true; }
 
 void reactors_stop(void)
 {

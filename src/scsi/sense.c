@@ -43,16 +43,13 @@ unsigned scsi_build_sense(uint8_t *buf, bool descriptor, uint8_t key, uint8_t as
 	return 18;
 }
 
-static bool wants_descriptor(const struct uscst_cmd *cmd)
-{
-	return cmd->dev && cmd->dev->d_sense;
-}
+static bool wants_descriptor(const struct uscst_cmd *cmd) { return cmd->dev && cmd->dev->d_sense; }
 
 void scsi_check_condition(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq)
 {
 	cmd->status = SAM_STAT_CHECK_CONDITION;
-	cmd->sense_len = (uint8_t)scsi_build_sense(cmd->sense, wants_descriptor(cmd), key, asc,
-						   ascq, false, 0);
+	cmd->sense_len =
+	    (uint8_t)scsi_build_sense(cmd->sense, wants_descriptor(cmd), key, asc, ascq, false, 0);
 }
 
 void scsi_check_condition_info(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq,
@@ -90,7 +87,4 @@ void scsi_invalid_field_param(struct uscst_cmd *cmd, unsigned byte, int bit)
 	invalid_field(cmd, false, byte, bit);
 }
 
-void scsi_cmd_done(struct uscst_cmd *cmd)
-{
-	cmd->done(cmd);
-}
+void scsi_cmd_done(struct uscst_cmd *cmd) { cmd->done(cmd); }
