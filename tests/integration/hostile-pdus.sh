@@ -11,6 +11,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 IQN=iqn.2026-11.org.uscst:hostile
 CASE_TIMEOUT=${CASE_TIMEOUT:-60}
+# Extra targets so the SendTargets=All answer is several KB (the
+# discovery-sendtargets-continuation case): "$IQN-many-NN-$MANY_SUFFIX",
+# NN = 01..MANY_COUNT, ~200-byte names.  The client builds the same names
+# from these two variables.
+MANY_COUNT=40
+MANY_SUFFIX=$(printf '%0162d' 0 | tr 0 x)
+export HOSTILE_MANY_COUNT=$MANY_COUNT HOSTILE_MANY_SUFFIX=$MANY_SUFFIX
 
 # start: one daemon; a 64 MiB disk keeps the data file small.
 start() {
@@ -41,7 +48,7 @@ run_case() {
 }
 
 main() {
-	local name crashed
+	local name crashed i
 	lib_init "${1:-}"
 	CLIENT=$USCST_BUILD/tests/hostile_client
 	if [[ ! -x $CLIENT ]]; then
@@ -59,6 +66,16 @@ main() {
 		    }
 		}
 	CONF
+	# The same device may be mapped by many targets.
+	{
+		echo "TARGET_DRIVER iscsi {"
+		for ((i = 1; i <= MANY_COUNT; i++)); do
+			printf '    TARGET %s-many-%02d-%s {\n' "$IQN" "$i" "$MANY_SUFFIX"
+			echo "        LUN 0 disk0"
+			echo "    }"
+		done
+		echo "}"
+	} >>"$LIB_TMP/scst.conf"
 	if ! start; then
 		fail hostile:start
 		lib_finish

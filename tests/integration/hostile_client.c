@@ -43,7 +43,9 @@
 #define OP_SCSI_RSP 0x21
 #define OP_TMF_RSP 0x22
 #define OP_LOGIN_RSP 0x23
+#define OP_TEXT_RSP 0x24
 #define OP_DATA_IN 0x25
+#define OP_LOGOUT_RSP 0x26
 #define OP_R2T 0x31
 #define OP_REJECT 0x3f
 #define OP_IMMEDIATE 0x40
@@ -51,6 +53,7 @@
 #define F_FINAL 0x80
 #define F_READ 0x40
 #define F_WRITE 0x20
+#define F_CONTINUE 0x40 /* Text/Login: the same bit as F_READ */
 #define RESERVED_TAG 0xffffffffu
 
 #define ST_GOOD 0x00
@@ -1695,6 +1698,295 @@ static int case_tsih_unknown(void)
 	return rc;
 }
 
+/* failf() with a prefix in front of the reason already in g_why (copied
+ * first: g_why cannot be both the format argument and the destination). */
+static int refail(const char *what)
+{
+	char why[sizeof(g_why)];
+	snprintf(why, sizeof(why), "%s", g_why);
+	return failf("%s: %s", what, why);
+}
+
+/* RFC 7143 6.3.5: a leading login (TSIH 0) with the InitiatorName and ISID
+ * of a live session to the same target reinstates it: the new login gets a
+ * fresh TSIH and the old session's connection is closed.  Another ISID
+ * names another session, which must be left alone. */
+static int case_session_reinstatement(void)
+{
+	struct conn a, b, c;
+	struct login_opts o = {0};
+	if (open_and_login(&a))
+		return refail("A (ISID X)");
+	/* A really is in full feature phase (and its unit attention is gone). */
+	int rc = tur_good(&a, "A before the reinstatement");
+	if (rc) {
+		conn_close(&a);
+		return rc;
+	}
+	if (conn_open(&b)) {
+		conn_close(&a);
+		return -1;
+	}
+	memcpy(b.isid, a.isid, 6); /* same InitiatorName (INITIATOR), same ISID, TSIH 0 */
+	if (login(&b, &o, NULL)) {
+		rc = refail("B (same ISID X) login");
+	} else if (b.tsih == 0 || b.tsih == a.tsih) {
+		rc = failf("B's login answered TSIH 0x%04x (A has 0x%04x): not a new session",
+			   b.tsih, a.tsih);
+	} else if (!wait_closed(&a)) {
+		rc = failf("A (TSIH 0x%04x) not closed within %d s after B reinstated its "
+			   "session",
+			   a.tsih, RX_TIMEOUT_S);
+	} else {
+		rc = tur_good(&b, "B after reinstating A's session");
+	}
+	conn_close(&a);
+	if (rc) {
+		conn_close(&b);
+		return rc;
+	}
+	if (conn_open(&c)) {
+		conn_close(&b);
+		return -1;
+	}
+	/* conn_open gave C a fresh ISID Y; only the ISID differs from B. */
+	if (login(&c, &o, NULL)) {
+		rc = refail("C (other ISID Y) login");
+	} else if (c.tsih == 0 || c.tsih == b.tsih) {
+		rc = failf("C's login answered TSIH 0x%04x (B has 0x%04x)", c.tsih, b.tsih);
+	} else {
+		/* A wrongful reinstatement closes B from another thread: give
+		 * it time to happen before asking B. */
+		usleep(1000 * 1000);
+		rc = tur_good(&b, "B after a login with the same InitiatorName but another ISID");
+		if (!rc)
+			rc = tur_good(&c, "C");
+	}
+	conn_close(&c);
+	conn_close(&b);
+	return rc;
+}
+
+/* Leading login of a Discovery session (no TargetName) that tells the
+ * target how much text it may send per PDU. */
+static int discovery_login(struct conn *c, uint32_t mrdsl)
+{
+	struct keys k = {.len = 0};
+	char kv[64];
+	key_add(&k, "InitiatorName=" INITIATOR);
+	key_add(&k, "SessionType=Discovery");
+	key_add(&k, "HeaderDigest=None");
+	key_add(&k, "DataDigest=None");
+	snprintf(kv, sizeof(kv), "MaxRecvDataSegmentLength=%u", mrdsl);
+	key_add(&k, kv);
+	uint8_t b[BHS_LEN];
+	login_bhs(c, b, FFP_FLAGS);
+	if (send_pdu(c, b, (const uint8_t *)k.buf, k.len))
+		return failf("discovery login: send failed");
+	int rc = login_finish(c, NULL);
+	if (rc > 0)
+		return failf("discovery login refused with status 0x%04x", rc);
+	return rc ? refail("discovery login") : 0;
+}
+
+/* A non-immediate Text Request (F=1): each one takes a CmdSN. */
+static int send_text(struct conn *c, uint32_t itt, uint32_t ttt, const char *txt, uint32_t len)
+{
+	uint8_t b[BHS_LEN] = {OP_TEXT_REQ, F_FINAL};
+	put32(b + 16, itt);
+	put32(b + 20, ttt);
+	put32(b + 24, c->cmdsn++);
+	put32(b + 28, c->exp_statsn);
+	return send_pdu(c, b, (const uint8_t *)txt, len);
+}
+
+/* Logout (reason: close the session); a Logout Response with response 0. */
+static int logout(struct conn *c)
+{
+	uint8_t b[BHS_LEN] = {OP_LOGOUT_REQ | OP_IMMEDIATE, F_FINAL | 0};
+	uint32_t itt = c->itt++;
+	put32(b + 16, itt);
+	put16(b + 20, 0); /* CID */
+	put32(b + 24, c->cmdsn);
+	put32(b + 28, c->exp_statsn);
+	if (send_pdu(c, b, NULL, 0))
+		return failf("logout: send failed");
+	struct pdu p = {0};
+	enum rx r = recv_pdu(c, &p);
+	int rc = 0;
+	if (r)
+		rc = failf("no Logout Response (%s)", r == RX_CLOSED ? "closed" : "timeout");
+	else if ((p.bhs[0] & 0x3f) != OP_LOGOUT_RSP)
+		rc = failf("opcode 0x%02x instead of a Logout Response", p.bhs[0] & 0x3f);
+	else if (get32(p.bhs + 16) != itt || p.bhs[2] != 0)
+		rc = failf("Logout Response ITT 0x%x response %u, expected ITT 0x%x response 0",
+			   get32(p.bhs + 16), p.bhs[2], itt);
+	pdu_free(&p);
+	return rc;
+}
+
+#define DISCOVERY_MRDSL 512 /* the smallest legal value: forces many pieces */
+#define MAX_NAMES 256
+
+/* The targets hostile-pdus.sh configures: the main one, "-keepalive", and
+ * HOSTILE_MANY_COUNT named "<main>-many-NN-<HOSTILE_MANY_SUFFIX>" with NN
+ * from 01.  The script passes the count and suffix so both sides use one
+ * rule. */
+static int expected_targets(char names[][256], unsigned *count)
+{
+	const char *cnt = getenv("HOSTILE_MANY_COUNT"), *suffix = getenv("HOSTILE_MANY_SUFFIX");
+	if (!cnt || !suffix)
+		return failf("HOSTILE_MANY_COUNT / HOSTILE_MANY_SUFFIX not set (run it from "
+			     "hostile-pdus.sh)");
+	unsigned many = (unsigned)strtoul(cnt, NULL, 10);
+	if (many + 2 > MAX_NAMES)
+		return failf("HOSTILE_MANY_COUNT %u is too large", many);
+	unsigned n = 0;
+	snprintf(names[n++], 256, "%s", g_target);
+	snprintf(names[n++], 256, "%s-keepalive", g_target);
+	for (unsigned i = 1; i <= many; i++)
+		snprintf(names[n++], 256, "%s-many-%02u-%s", g_target, i, suffix);
+	*count = n;
+	return 0;
+}
+
+/* Checks the whole SendTargets=All text: NUL-terminated key=value pairs,
+ * each TargetName= followed by at least one TargetAddress=, every configured
+ * target named exactly once and nothing else named. */
+static int check_sendtargets(const char *txt, size_t len, char names[][256], unsigned count)
+{
+	if (!len || txt[len - 1] != '\0')
+		return failf("SendTargets answer (%zu bytes) does not end with a NUL", len);
+	unsigned seen[MAX_NAMES] = {0};
+	const char *prev = NULL; /* the last TargetName value */
+	bool addressed = true;	 /* prev got its TargetAddress */
+	for (size_t i = 0; i < len;) {
+		const char *s = txt + i;
+		size_t n = strlen(s);
+		i += n + 1;
+		if (!strncmp(s, "TargetName=", 11)) {
+			if (!addressed)
+				return failf("TargetName=%s has no TargetAddress", prev);
+			prev = s + 11;
+			addressed = false;
+			unsigned k = 0;
+			while (k < count && strcmp(names[k], prev))
+				k++;
+			if (k == count)
+				return failf("unexpected TargetName=%.250s (%zu bytes)", prev,
+					     strlen(prev));
+			if (++seen[k] > 1)
+				return failf("TargetName=%.250s appears twice", prev);
+		} else if (!strncmp(s, "TargetAddress=", 14) && n > 14) {
+			if (!prev)
+				return failf("TargetAddress before any TargetName");
+			addressed = true;
+		} else {
+			return failf("unexpected text at byte %zu: '%.80s'", (size_t)(s - txt), s);
+		}
+	}
+	if (!addressed)
+		return failf("TargetName=%s has no TargetAddress", prev);
+	unsigned listed = 0, missing = count;
+	for (unsigned k = 0; k < count; k++) {
+		if (seen[k])
+			listed++;
+		else if (missing == count)
+			missing = k;
+	}
+	if (missing < count)
+		return failf("TargetName=%s missing (%u of %u targets listed)", names[missing],
+			     listed, count);
+	return 0;
+}
+
+/* RFC 7143 11.10/11.11: an answer longer than the initiator's
+ * MaxRecvDataSegmentLength comes in pieces with C=1 and a TTT; an empty Text
+ * Request with the same ITT and that TTT asks for the next piece. */
+static int case_sendtargets_continuation(void)
+{
+	static char names[MAX_NAMES][256];
+	unsigned count = 0;
+	if (expected_targets(names, &count))
+		return -1;
+	struct conn c;
+	if (conn_open(&c))
+		return -1;
+	int rc = discovery_login(&c, DISCOVERY_MRDSL);
+	if (rc) {
+		conn_close(&c);
+		return rc;
+	}
+	const char req[] = "SendTargets=All";
+	uint32_t itt = c.itt++;
+	char *all = NULL;
+	size_t all_len = 0;
+	unsigned pieces = 0;
+	if (send_text(&c, itt, RESERVED_TAG, req, sizeof(req)))
+		rc = failf("send failed");
+	while (!rc) {
+		struct pdu p = {0};
+		enum rx r = recv_pdu(&c, &p);
+		uint8_t op = p.bhs[0] & 0x3f, fl = p.bhs[1];
+		uint32_t ttt = get32(p.bhs + 20);
+		if (r)
+			rc = failf("no Text Response #%u (%s) after %zu bytes", pieces + 1,
+				   r == RX_CLOSED ? "closed" : "timeout", all_len);
+		else if (op == OP_REJECT)
+			rc =
+			    failf("Reject reason 0x%02x to Text Request #%u", p.bhs[2], pieces + 1);
+		else if (op != OP_TEXT_RSP)
+			rc = failf("opcode 0x%02x instead of Text Response #%u", op, pieces + 1);
+		else if (get32(p.bhs + 16) != itt)
+			rc = failf("Text Response #%u has ITT 0x%x, expected 0x%x", pieces + 1,
+				   get32(p.bhs + 16), itt);
+		else if (p.dlen > DISCOVERY_MRDSL)
+			rc = failf("Text Response #%u carries %u bytes, more than our "
+				   "MaxRecvDataSegmentLength %u",
+				   pieces + 1, p.dlen, DISCOVERY_MRDSL);
+		else if ((fl & F_FINAL) && (fl & F_CONTINUE))
+			rc = failf("Text Response #%u has both F and C set", pieces + 1);
+		else if (!(fl & (F_FINAL | F_CONTINUE)))
+			rc = failf("Text Response #%u has neither F nor C set", pieces + 1);
+		else if ((fl & F_CONTINUE) && ttt == RESERVED_TAG)
+			rc = failf("Text Response #%u has C=1 but TTT 0xffffffff", pieces + 1);
+		else if ((fl & F_FINAL) && ttt != RESERVED_TAG)
+			rc = failf("final Text Response #%u has TTT 0x%x, expected 0xffffffff",
+				   pieces + 1, ttt);
+		else if (++pieces > 200)
+			rc = failf("more than 200 Text Responses (%zu bytes)", all_len);
+		if (!rc && p.dlen) {
+			char *grown = realloc(all, all_len + p.dlen);
+			if (!grown) {
+				rc = failf("out of memory");
+			} else {
+				all = grown;
+				memcpy(all + all_len, p.data, p.dlen);
+				all_len += p.dlen;
+			}
+		}
+		pdu_free(&p);
+		if (rc || (fl & F_FINAL))
+			break;
+		/* C=1: ask for the next piece. */
+		if (send_text(&c, itt, ttt, NULL, 0))
+			rc = failf("send of continuation request #%u failed", pieces);
+	}
+	if (!rc && all_len <= DISCOVERY_MRDSL)
+		rc = failf("SendTargets answer is only %zu bytes: the many targets are not "
+			   "listed, continuation not exercised",
+			   all_len);
+	if (!rc && pieces < 2)
+		rc = failf("%zu bytes came in one Text Response", all_len);
+	if (!rc)
+		rc = check_sendtargets(all, all_len, names, count);
+	free(all);
+	if (!rc)
+		rc = logout(&c);
+	conn_close(&c);
+	return rc;
+}
+
 struct hcase {
 	const char *name;
 	int (*fn)(void);
@@ -1735,6 +2027,8 @@ static const struct hcase cases[] = {
     {"ffp-nop-in-keepalive", case_nop_in_keepalive},
     {"ffp-cmdsn-outside-window", case_cmdsn_outside_window},
     {"ffp-header-digest-wrong", case_header_digest_wrong},
+    {"ffp-session-reinstatement", case_session_reinstatement},
+    {"discovery-sendtargets-continuation", case_sendtargets_continuation},
     {"half-pdu-login-close", case_half_pdu_login},
     {"half-pdu-ffp-close", case_half_pdu_ffp},
 };
