@@ -71,6 +71,10 @@ struct uscst_cmd {
 	uint8_t sense[USCST_SENSE_MAX];
 	bool aborted; /* set by task management: result will be discarded */
 
+	/* --- private to the core's task set (core/task_set.c) --- */
+	void (*transport_done)(struct uscst_cmd *cmd);
+	struct uscst_cmd *ts_next;
+
 	/* --- private to the command's handler while it runs --- */
 	struct uscst_io io;
 	void (*io_cb)(struct uscst_cmd *cmd); /* see scsi_submit_io() */

@@ -121,6 +121,10 @@ struct uscst_session {
 	pthread_mutex_t ua_lock;
 	atomic_int ua_count;
 	struct list_head uas;
+	/* Task set (SAM-5 8.6), touched only on the session's reactor thread:
+	 * commands held back by task attributes, and what is running. */
+	struct uscst_cmd *ts_wait_head, *ts_wait_tail;
+	unsigned ts_running, ts_ordered_running;
 };
 
 /* Devices. */

@@ -42,7 +42,7 @@ static bool control_byte_invalid(struct uscst_cmd *cmd)
 	return true;
 }
 
-void uscst_cmd_execute(struct uscst_cmd *cmd)
+void scsi_dispatch(struct uscst_cmd *cmd)
 {
 	const struct scsi_opcode_desc *op = cmd->op;
 

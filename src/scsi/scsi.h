@@ -105,6 +105,10 @@ const struct scsi_opcode_desc *scsi_lookup_opcode(const struct uscst_device *dev
 /* True if the opcode exists but is qualified by a service action. */
 bool scsi_opcode_has_service_actions(const uint8_t *cdb);
 
+/* Runs the generic checks and the handler (dispatch.c); the task set
+ * (core/task_set.c) calls it when the command's task attribute allows. */
+void scsi_dispatch(struct uscst_cmd *cmd);
+
 /* --- completion and sense (sense.c) --- */
 void scsi_cmd_done(struct uscst_cmd *cmd);
 /* CHECK CONDITION with fixed or descriptor sense, following the device's D_SENSE. */

@@ -1,0 +1,221 @@
+/*
+ * Task attributes (core/task_set.c): which commands start when, driven
+ * through uscst_cmd_decode/uscst_cmd_execute against a backend that holds
+ * every I/O until the test completes it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scsi/scsi.h"
+
+#define BS 512u
+#define NBLOCKS 1024u
+#define MAX_PENDING 8
+
+static struct {
+	struct uscst_io *pending[MAX_PENDING];
+	unsigned npending;
+} fake;
+
+static void fake_submit(struct uscst_device *dev, struct uscst_io *io)
+{
+	assert_true(fake.npending < MAX_PENDING);
+	memset(io->buf, 0, io->len);
+	io->result = (int64_t)io->len;
+	fake.pending[fake.npending++] = io;
+}
+
+/* Completes the I/O of command `cmd`, wherever it is in the pending list. */
+static void complete_io_of(struct uscst_cmd *cmd)
+{
+	for (unsigned i = 0; i < fake.npending; i++) {
+		if (fake.pending[i] != &cmd->io)
+			continue;
+		struct uscst_io *io = fake.pending[i];
+		memmove(&fake.pending[i], &fake.pending[i + 1],
+			(fake.npending - i - 1) * sizeof(fake.pending[0]));
+		fake.npending--;
+		io->done(io);
+		return;
+	}
+	fail_msg("command has no I/O in flight");
+}
+
+static bool io_started(const struct uscst_cmd *cmd)
+{
+	for (unsigned i = 0; i < fake.npending; i++)
+		if (fake.pending[i] == &cmd->io)
+			return true;
+	return false;
+}
+
+static const struct uscst_backend_ops fake_ops = {.name = "fake", .submit = fake_submit};
+
+static struct uscst_device dev;
+static struct uscst_lun_map map;
+static struct uscst_target tgt;
+static struct uscst_session sess;
+static struct uscst_cmd cmds[5];
+static int done_order[5], ndone;
+
+static void on_done(struct uscst_cmd *cmd) { done_order[ndone++] = (int)(cmd - cmds); }
+
+static int setup(void **state)
+{
+	memset(&fake, 0, sizeof(fake));
+	memset(&dev, 0, sizeof(dev));
+	dev.backend = &fake_ops;
+	dev.block_size = BS;
+	dev.block_shift = 9;
+	dev.nblocks = NBLOCKS;
+	dev.size = (uint64_t)NBLOCKS * BS;
+	dev.medium_present = true;
+	dev.wce = true;
+	pthread_mutex_init(&dev.lock, NULL);
+	memset(&map, 0, sizeof(map));
+	map.count = 1;
+	map.luns[0].dev = &dev;
+	memset(&tgt, 0, sizeof(tgt));
+	tgt.luns = &map;
+	memset(&sess, 0, sizeof(sess));
+	sess.tgt = &tgt;
+	sess.luns = &map;
+	sess.id = 1;
+	pthread_mutex_init(&sess.ua_lock, NULL);
+	list_init(&sess.uas);
+	ndone = 0;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	for (unsigned i = 0; i < 5; i++)
+		uscst_cmd_release(&cmds[i]);
+	pthread_mutex_destroy(&dev.lock);
+	pthread_mutex_destroy(&sess.ua_lock);
+	return 0;
+}
+
+/* READ(10) of one block with the given task attribute. */
+static struct uscst_cmd *submit_read(unsigned i, uint8_t attr)
+{
+	struct uscst_cmd *cmd = &cmds[i];
+	uscst_cmd_init(cmd, &sess);
+	cmd->cdb[0] = 0x28;
+	put_be32(cmd->cdb + 2, i);
+	cmd->cdb[8] = 1;
+	cmd->cdb_len = 10;
+	cmd->exp_len = BS;
+	cmd->exp_read = true;
+	cmd->task_attr = attr;
+	cmd->done = on_done;
+	uscst_cmd_decode(cmd);
+	uscst_cmd_execute(cmd);
+	return cmd;
+}
+
+static void test_simple_commands_run_together(void **state)
+{
+	struct uscst_cmd *a = submit_read(0, USCST_TASK_SIMPLE);
+	struct uscst_cmd *b = submit_read(1, USCST_TASK_SIMPLE);
+	assert_true(io_started(a));
+	assert_true(io_started(b));
+	complete_io_of(b);
+	complete_io_of(a);
+	assert_int_equal(ndone, 2);
+	assert_int_equal(done_order[0], 1);
+}
+
+static void test_ordered_waits_for_older_and_blocks_newer(void **state)
+{
+	struct uscst_cmd *a = submit_read(0, USCST_TASK_SIMPLE);
+	struct uscst_cmd *o = submit_read(1, USCST_TASK_ORDERED);
+	struct uscst_cmd *c = submit_read(2, USCST_TASK_SIMPLE);
+	assert_true(io_started(a));
+	assert_false(io_started(o)); /* an older command is still running */
+	assert_false(io_started(c)); /* must not pass the ORDERED one */
+	complete_io_of(a);
+	assert_true(io_started(o));
+	assert_false(io_started(c)); /* the ORDERED one is running */
+	complete_io_of(o);
+	assert_true(io_started(c));
+	complete_io_of(c);
+	assert_int_equal(ndone, 3);
+	assert_int_equal(done_order[0], 0);
+	assert_int_equal(done_order[1], 1);
+	assert_int_equal(done_order[2], 2);
+	assert_int_equal(sess.ts_running, 0);
+	assert_null(sess.ts_wait_head);
+}
+
+static void test_head_of_queue_jumps_the_queue(void **state)
+{
+	struct uscst_cmd *a = submit_read(0, USCST_TASK_SIMPLE);
+	struct uscst_cmd *o = submit_read(1, USCST_TASK_ORDERED);
+	struct uscst_cmd *h = submit_read(2, USCST_TASK_HEAD_OF_QUEUE);
+	assert_true(io_started(h));
+	assert_false(io_started(o));
+	complete_io_of(h);
+	assert_false(io_started(o)); /* still waiting for the older SIMPLE one */
+	complete_io_of(a);
+	assert_true(io_started(o));
+	complete_io_of(o);
+	assert_int_equal(ndone, 3);
+	assert_int_equal(done_order[0], 2);
+}
+
+static void test_ordered_alone_starts_at_once(void **state)
+{
+	struct uscst_cmd *o = submit_read(0, USCST_TASK_ORDERED);
+	assert_true(io_started(o));
+	complete_io_of(o);
+	struct uscst_cmd *s = submit_read(1, USCST_TASK_SIMPLE);
+	assert_true(io_started(s));
+	complete_io_of(s);
+	assert_int_equal(ndone, 2);
+}
+
+static void test_failing_command_releases_the_queue(void **state)
+{
+	/* An ORDERED command that fails its checks (LBA out of range) completes
+	 * without I/O; the SIMPLE one queued behind it must then start. */
+	struct uscst_cmd *a = submit_read(0, USCST_TASK_SIMPLE);
+	struct uscst_cmd *o = &cmds[1];
+	uscst_cmd_init(o, &sess);
+	o->cdb[0] = 0x28;
+	put_be32(o->cdb + 2, NBLOCKS + 10);
+	o->cdb[8] = 1;
+	o->exp_len = BS;
+	o->exp_read = true;
+	o->task_attr = USCST_TASK_ORDERED;
+	o->done = on_done;
+	uscst_cmd_decode(o);
+	uscst_cmd_execute(o);
+	struct uscst_cmd *c = submit_read(2, USCST_TASK_SIMPLE);
+	assert_false(io_started(c));
+	complete_io_of(a);
+	assert_int_equal(o->status, SAM_STAT_CHECK_CONDITION);
+	assert_true(io_started(c));
+	complete_io_of(c);
+	assert_int_equal(ndone, 3);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_simple_commands_run_together, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ordered_waits_for_older_and_blocks_newer, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_head_of_queue_jumps_the_queue, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ordered_alone_starts_at_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failing_command_releases_the_queue, setup,
+					    teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
