@@ -20,6 +20,17 @@ uint8_t *uscst_cmd_alloc_out(struct uscst_cmd *cmd, uint32_t len)
 	return cmd->out_buf;
 }
 
+uint8_t *scsi_alloc_in_raw(struct uscst_cmd *cmd, uint32_t len)
+{
+	if (!cmd->in_buf || cmd->in_cap < len) {
+		free(cmd->in_buf);
+		cmd->in_buf = malloc(len ? len : 1);
+		cmd->in_cap = cmd->in_buf ? len : 0;
+	}
+	cmd->in_len = cmd->in_buf ? len : 0;
+	return cmd->in_buf;
+}
+
 uint8_t *scsi_alloc_in(struct uscst_cmd *cmd, uint32_t len)
 {
 	if (cmd->in_buf && cmd->in_cap >= len) {

@@ -127,7 +127,7 @@ void sbc_read(struct uscst_cmd *cmd)
 		return;
 	}
 	uint32_t len = f.blocks << cmd->dev->block_shift;
-	uint8_t *buf = scsi_alloc_in(cmd, len);
+	uint8_t *buf = scsi_alloc_in_raw(cmd, len);
 	if (!buf) {
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
 		return;

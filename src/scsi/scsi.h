@@ -132,6 +132,9 @@ static inline void scsi_fail(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, ui
 /* --- data buffers (cmd.c) --- */
 /* Zeroed Data-In buffer of len bytes; sets cmd->in_len = len. NULL on ENOMEM. */
 uint8_t *scsi_alloc_in(struct uscst_cmd *cmd, uint32_t len);
+/* The same without zeroing, for callers that fill every byte (READ: the
+ * backend zero-fills what it cannot read, and a failed read sends no data). */
+uint8_t *scsi_alloc_in_raw(struct uscst_cmd *cmd, uint32_t len);
 /* Clips Data-In to the CDB's ALLOCATION LENGTH. */
 static inline void scsi_clip_in(struct uscst_cmd *cmd, uint32_t alloc_len)
 {
