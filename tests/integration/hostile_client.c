@@ -126,7 +126,12 @@ enum rx { RX_OK = 0, RX_CLOSED = 1, RX_TIMEOUT = 2 };
 
 struct conn {
 	int fd;
-	bool hd, dd;	/* digests in force (full feature phase only) */
+	bool hd, dd; /* digests in force (full feature phase only) */
+	/* Data digests of received PDUs: how many verified, how many did not
+	 * (and the opcode of the first bad one).  Counted rather than failed
+	 * on the spot so a case can say which PDU was wrong. */
+	unsigned dd_ok, dd_bad;
+	uint8_t dd_bad_op;
 	bool raw_pings; /* hand the target's NOP-In pings to the caller */
 	uint32_t cmdsn; /* next CmdSN to use */
 	uint32_t exp_statsn;
@@ -138,7 +143,7 @@ struct conn {
 	uint32_t tgt_mrdsl; /* target's MaxRecvDataSegmentLength: what we may send */
 	uint32_t first_burst, max_burst;
 	bool immediate_data, initial_r2t;
-	bool hd_negotiated;
+	bool hd_negotiated, dd_negotiated;
 };
 
 struct pdu {
@@ -210,11 +215,14 @@ static int send_all(struct conn *c, const void *buf, size_t len)
 	return 0;
 }
 
+#define CORRUPT_HD 1u /* flip a bit of the header digest */
+#define CORRUPT_DD 2u /* flip a bit of the data digest (if there is one) */
+
 /* Sends BHS (+AHS) (+header digest) (+data, padding, data digest).  The
  * header's TotalAHSLength and DataSegmentLength are set from the arguments
- * unless raw_lengths; corrupt_hd flips the header digest. */
+ * unless raw_lengths; corrupt (CORRUPT_*) makes digests wrong. */
 static int send_pdu_ex(struct conn *c, uint8_t *bhs, const uint8_t *ahs, uint32_t ahs_len,
-		       const uint8_t *data, uint32_t dlen, bool raw_lengths, bool corrupt_hd)
+		       const uint8_t *data, uint32_t dlen, bool raw_lengths, unsigned corrupt)
 {
 	if (!raw_lengths) {
 		bhs[4] = (uint8_t)(ahs_len / 4);
@@ -232,7 +240,7 @@ static int send_pdu_ex(struct conn *c, uint8_t *bhs, const uint8_t *ahs, uint32_
 		memcpy(buf + off, ahs, ahs_len);
 	off += ahs_len;
 	if (c->hd) {
-		put_digest(buf + off, crc32c(buf, off) ^ (corrupt_hd ? 0x00010000u : 0));
+		put_digest(buf + off, crc32c(buf, off) ^ (corrupt & CORRUPT_HD ? 0x00010000u : 0));
 		off += 4;
 	}
 	size_t data_off = off;
@@ -240,7 +248,8 @@ static int send_pdu_ex(struct conn *c, uint8_t *bhs, const uint8_t *ahs, uint32_
 		memcpy(buf + off, data, dlen);
 	off += dlen + pad;
 	if (c->dd && dlen) {
-		put_digest(buf + off, crc32c(buf + data_off, dlen + pad));
+		put_digest(buf + off, crc32c(buf + data_off, dlen + pad) ^
+					  (corrupt & CORRUPT_DD ? 0x00000100u : 0));
 		off += 4;
 	}
 	int rc = send_all(c, buf, off);
@@ -250,7 +259,7 @@ static int send_pdu_ex(struct conn *c, uint8_t *bhs, const uint8_t *ahs, uint32_
 
 static int send_pdu(struct conn *c, uint8_t *bhs, const uint8_t *data, uint32_t dlen)
 {
-	return send_pdu_ex(c, bhs, NULL, 0, data, dlen, false, false);
+	return send_pdu_ex(c, bhs, NULL, 0, data, dlen, false, 0);
 }
 
 static enum rx recv_all(struct conn *c, void *buf, size_t len)
@@ -304,6 +313,14 @@ static enum rx recv_pdu(struct conn *c, struct pdu *p)
 				return r ? r : RX_CLOSED;
 			}
 			p->dlen = dlen;
+			if (c->dd && dlen) {
+				uint8_t want[4];
+				put_digest(want, crc32c(p->data, dlen + pad));
+				if (!memcmp(want, p->data + dlen + pad, 4))
+					c->dd_ok++;
+				else if (!c->dd_bad++)
+					c->dd_bad_op = p->bhs[0] & 0x3f;
+			}
 		}
 		uint8_t op = p->bhs[0] & 0x3f;
 		if (op != OP_LOGIN_RSP && op != OP_DATA_IN && op != OP_R2T)
@@ -381,6 +398,9 @@ struct login_opts {
 	const char *target; /* NULL: g_target */
 	bool no_initiator;
 	bool header_digest;
+	bool data_digest;
+	uint32_t first_burst; /* FirstBurstLength to offer; 0: 16384 */
+	uint32_t mrdsl;	      /* our MaxRecvDataSegmentLength; 0: 65536 */
 	const char *extra[4];
 };
 
@@ -408,12 +428,14 @@ static int login_send_first(struct conn *c, const struct login_opts *o)
 	key_add(&k, kv);
 	key_add(&k, "SessionType=Normal");
 	key_add(&k, o->header_digest ? "HeaderDigest=CRC32C" : "HeaderDigest=None");
-	key_add(&k, "DataDigest=None");
+	key_add(&k, o->data_digest ? "DataDigest=CRC32C" : "DataDigest=None");
 	key_add(&k, "InitialR2T=No");
 	key_add(&k, "ImmediateData=Yes");
-	key_add(&k, "FirstBurstLength=16384");
+	snprintf(kv, sizeof(kv), "FirstBurstLength=%u", o->first_burst ? o->first_burst : 16384);
+	key_add(&k, kv);
 	key_add(&k, "MaxBurstLength=65536");
-	key_add(&k, "MaxRecvDataSegmentLength=65536");
+	snprintf(kv, sizeof(kv), "MaxRecvDataSegmentLength=%u", o->mrdsl ? o->mrdsl : 65536);
+	key_add(&k, kv);
 	key_add(&k, "ErrorRecoveryLevel=0");
 	for (int i = 0; i < 4 && o->extra[i]; i++)
 		key_add(&k, o->extra[i]);
@@ -437,6 +459,8 @@ static void note_keys(struct conn *c, const struct pdu *p)
 		c->initial_r2t = !strcmp(v, "Yes");
 	if (key_find(p, "HeaderDigest", v, sizeof(v)))
 		c->hd_negotiated = !strcmp(v, "CRC32C");
+	if (key_find(p, "DataDigest", v, sizeof(v)))
+		c->dd_negotiated = !strcmp(v, "CRC32C");
 }
 
 /* Reads Login Responses (answering keys the target offers) until full
@@ -474,6 +498,7 @@ static int login_finish(struct conn *c, struct pdu *last)
 			c->exp_cmdsn_seen = get32(p.bhs + 28);
 			c->cmdsn = c->exp_cmdsn_seen;
 			c->hd = c->hd_negotiated;
+			c->dd = c->dd_negotiated;
 			if (last)
 				*last = p;
 			else
@@ -557,8 +582,11 @@ static void cmd_bhs(struct conn *c, uint8_t *b, uint32_t itt, uint8_t lun, uint8
 		c->cmdsn++;
 }
 
-static int send_data_out(struct conn *c, uint32_t itt, uint32_t ttt, uint32_t datasn,
-			 uint32_t offset, const uint8_t *data, uint32_t len, bool final)
+/* A Data-Out PDU; corrupt as for send_pdu_ex.  If sent_bhs is not NULL it
+ * gets the header as it went out (a Reject must carry exactly that). */
+static int send_data_out_ex(struct conn *c, uint32_t itt, uint32_t ttt, uint32_t datasn,
+			    uint32_t offset, const uint8_t *data, uint32_t len, bool final,
+			    unsigned corrupt, uint8_t *sent_bhs)
 {
 	uint8_t b[BHS_LEN] = {OP_DATA_OUT, final ? F_FINAL : 0};
 	put32(b + 16, itt);
@@ -566,7 +594,33 @@ static int send_data_out(struct conn *c, uint32_t itt, uint32_t ttt, uint32_t da
 	put32(b + 28, c->exp_statsn);
 	put32(b + 36, datasn);
 	put32(b + 40, offset);
-	return send_pdu(c, b, data, len);
+	int rc = send_pdu_ex(c, b, NULL, 0, data, len, false, corrupt);
+	if (sent_bhs)
+		memcpy(sent_bhs, b, BHS_LEN);
+	return rc;
+}
+
+static int send_data_out(struct conn *c, uint32_t itt, uint32_t ttt, uint32_t datasn,
+			 uint32_t offset, const uint8_t *data, uint32_t len, bool final)
+{
+	return send_data_out_ex(c, itt, ttt, datasn, offset, data, len, final, 0, NULL);
+}
+
+/* Status, response and sense of a SCSI Response PDU; the task is done. */
+static void take_response(const struct pdu *p, struct scsi_res *res)
+{
+	res->response = p->bhs[2];
+	res->status = p->bhs[3];
+	if (p->dlen >= 2) {
+		uint32_t sl = get16(p->data);
+		if (sl > p->dlen - 2)
+			sl = p->dlen - 2;
+		if (sl > sizeof(res->sense))
+			sl = sizeof(res->sense);
+		memcpy(res->sense, p->data + 2, sl);
+		res->sense_len = sl;
+	}
+	res->done = true;
 }
 
 /* Waits for the end of task itt: Data-In collected, R2Ts answered from
@@ -603,20 +657,8 @@ static void wait_task(struct conn *c, uint32_t itt, const uint8_t *out, uint32_t
 			break;
 		}
 		case OP_SCSI_RSP:
-			if (get32(p.bhs + 16) != itt)
-				break;
-			res->response = p.bhs[2];
-			res->status = p.bhs[3];
-			if (p.dlen >= 2) {
-				uint32_t sl = get16(p.data);
-				if (sl > p.dlen - 2)
-					sl = p.dlen - 2;
-				if (sl > sizeof(res->sense))
-					sl = sizeof(res->sense);
-				memcpy(res->sense, p.data + 2, sl);
-				res->sense_len = sl;
-			}
-			res->done = true;
+			if (get32(p.bhs + 16) == itt)
+				take_response(&p, res);
 			break;
 		case OP_R2T: {
 			uint32_t ttt = get32(p.bhs + 20), off = get32(p.bhs + 40),
@@ -1108,7 +1150,7 @@ static int case_ahs_garbage(void)
 	cmd_bhs(&c, b, itt, 0, F_FINAL, 0, cdb, 6, true);
 	struct scsi_res r = {0};
 	int rc = 0;
-	if (send_pdu_ex(&c, b, ahs, sizeof(ahs), NULL, 0, false, false)) {
+	if (send_pdu_ex(&c, b, ahs, sizeof(ahs), NULL, 0, false, 0)) {
 		rc = failf("send failed");
 	} else {
 		wait_task(&c, itt, NULL, 0, &r);
@@ -1636,7 +1678,7 @@ static int case_header_digest_wrong(void)
 		put32(b + 24, c.cmdsn);
 		put32(b + 28, c.exp_statsn);
 		/* RFC 7143 7.8: a header digest error drops the connection at ERL 0. */
-		if (send_pdu_ex(&c, b, NULL, 0, NULL, 0, false, true))
+		if (send_pdu_ex(&c, b, NULL, 0, NULL, 0, false, CORRUPT_HD))
 			rc = 0;
 		else if (!wait_closed(&c))
 			rc = failf("connection not closed after a bad header digest");
@@ -1705,6 +1747,383 @@ static int refail(const char *what)
 	char why[sizeof(g_why)];
 	snprintf(why, sizeof(why), "%s", g_why);
 	return failf("%s: %s", what, why);
+}
+
+/* --- cases: data digests (RFC 7143 7.8 at ErrorRecoveryLevel 0) --- */
+
+#define DD_BLOCKS 8
+/* Less than DD_BLOCKS blocks: a WRITE needs immediate data and an R2T. */
+#define DD_FIRST_BURST 2048
+/* Our MaxRecvDataSegmentLength: an 8-block READ comes in several Data-In
+ * PDUs, each with a digest of its own. */
+#define DD_MRDSL 1024
+/* Our Data-Out size: several Data-Out PDUs (and digests) per R2T. */
+#define DD_PIECE 1024
+
+enum dd_fault { DD_NONE, DD_IMMEDIATE, DD_DATA_OUT };
+static const char *const dd_fault_name[] = {"no fault", "bad data digest on the immediate data",
+					    "bad data digest on the first solicited Data-Out"};
+
+/* Block contents that differ from block to block and from seed to seed. */
+static void dd_pattern(uint8_t *p, uint32_t len, uint32_t seed)
+{
+	for (uint32_t i = 0; i < len; i++)
+		p[i] = (uint8_t)(i * 31 + (i >> 9) * 7 + seed);
+}
+
+/* What a line error does to a PDU's data: one byte in every 512 changes,
+ * so each block of the PDU differs from the data it was meant to carry. */
+static void dd_corrupt(uint8_t *p, uint32_t len)
+{
+	for (uint32_t i = 100; i < len; i += 512)
+		p[i] ^= 0xff;
+}
+
+/* Fails if any PDU the target sent had a data digest that did not verify. */
+static int dd_check_rx(const struct conn *c, const char *what)
+{
+	if (c->dd_bad)
+		return failf("%s: the target sent %u PDU(s) with a wrong data digest (the first "
+			     "had opcode 0x%02x)",
+			     what, c->dd_bad, c->dd_bad_op);
+	return 0;
+}
+
+/* Logs in with DataDigest=CRC32C (and HeaderDigest=CRC32C if hd), lets the
+ * new nexus's unit attention go by and gets the block size. */
+static int dd_login(struct conn *c, bool hd, uint32_t *bs)
+{
+	struct login_opts o = {.header_digest = hd,
+			       .data_digest = true,
+			       .first_burst = DD_FIRST_BURST,
+			       .mrdsl = DD_MRDSL};
+	uint32_t last;
+	if (conn_open(c))
+		return -1;
+	int rc = login(c, &o, NULL);
+	if (!rc && !c->dd)
+		rc = failf("target did not agree to DataDigest=CRC32C");
+	else if (!rc && hd && !c->hd)
+		rc = failf("target did not agree to HeaderDigest=CRC32C");
+	else if (!rc && !c->immediate_data)
+		rc = failf("ImmediateData=No negotiated; cannot test");
+	if (!rc && (tur_good(c, "with data digests") || read_capacity(c, bs, &last)))
+		rc = -1;
+	if (!rc && DD_BLOCKS * *bs <= c->first_burst)
+		rc = failf("FirstBurstLength %u covers the whole %u-byte WRITE: no R2T needed",
+			   c->first_burst, DD_BLOCKS * *bs);
+	if (!rc)
+		rc = dd_check_rx(c, "TEST UNIT READY / READ CAPACITY");
+	if (rc)
+		conn_close(c);
+	return rc;
+}
+
+/* WRITE(10) of DD_BLOCKS blocks at lba from data[]: immediate data (F=1, so
+ * no unsolicited Data-Out) up to FirstBurstLength, the rest in DD_PIECE
+ * Data-Out PDUs answering R2Ts.  fault picks the one PDU whose data changes
+ * after its digest was computed.  wire[] gets what really went out, and
+ * bad_off and bad_len the corrupted range (length 0 if none).
+ * DD_NONE wants no Reject and GOOD.  A fault wants RFC 7143 7.8 at ERL 0:
+ * one Reject reason 0x02 carrying the faulty PDU's header, the rest of the
+ * data still solicited (the rejected data counts), then CHECK CONDITION,
+ * ABORTED COMMAND, 47h/05h PROTOCOL SERVICE CRC ERROR. */
+static int dd_write(struct conn *c, uint32_t lba, uint32_t bs, const uint8_t *data,
+		    enum dd_fault fault, uint8_t *wire, uint32_t *bad_off, uint32_t *bad_len)
+{
+	uint32_t edtl = DD_BLOCKS * bs;
+	uint32_t imm = c->first_burst < c->tgt_mrdsl ? c->first_burst : c->tgt_mrdsl;
+	uint8_t cdb[10], b[BHS_LEN], bad_bhs[BHS_LEN];
+	memcpy(wire, data, edtl);
+	*bad_off = *bad_len = 0;
+	write10_cdb(cdb, lba, DD_BLOCKS);
+	uint32_t itt = c->itt++;
+	cmd_bhs(c, b, itt, 0, F_FINAL | F_WRITE, edtl, cdb, 10, false);
+	if (fault == DD_IMMEDIATE) {
+		dd_corrupt(wire, imm);
+		*bad_len = imm;
+	}
+	if (send_pdu_ex(c, b, NULL, 0, wire, imm, false, fault == DD_IMMEDIATE ? CORRUPT_DD : 0))
+		return failf("WRITE(10), %s: send failed", dd_fault_name[fault]);
+	memcpy(bad_bhs, b, BHS_LEN); /* as sent: DataSegmentLength filled in */
+	struct scsi_res res = {0};
+	unsigned r2ts = 0, rejects = 0;
+	uint32_t solicited = 0;
+	int rc = 0;
+	char d[160];
+	while (!rc && !res.done) {
+		struct pdu p;
+		enum rx r = recv_pdu(c, &p);
+		if (r) {
+			rc = failf("%s after %u R2T(s) and %u Reject(s), before any SCSI Response",
+				   r == RX_CLOSED ? "connection closed" : "nothing more received",
+				   r2ts, rejects);
+			break;
+		}
+		uint8_t op = p.bhs[0] & 0x3f;
+		if (op == OP_REJECT) {
+			uint8_t rop = p.dlen >= BHS_LEN ? p.data[0] & 0x3f : 0xff;
+			uint32_t ritt = p.dlen >= BHS_LEN ? get32(p.data + 16) : 0;
+			if (++rejects > 1)
+				rc = failf("a second Reject (reason 0x%02x, opcode 0x%02x) for one "
+					   "faulty PDU",
+					   p.bhs[2], rop);
+			else if (fault == DD_NONE)
+				rc = failf("Reject reason 0x%02x of opcode 0x%02x though every "
+					   "digest was right",
+					   p.bhs[2], rop);
+			else if (p.bhs[2] != 0x02)
+				rc =
+				    failf("Reject reason 0x%02x, expected 0x02 (data digest error)",
+					  p.bhs[2]);
+			else if (p.dlen < BHS_LEN)
+				rc = failf("the Reject carries %u bytes, not the rejected 48-byte "
+					   "header",
+					   p.dlen);
+			else if (!*bad_len)
+				rc =
+				    failf("Reject 0x02 of opcode 0x%02x before the faulty Data-Out "
+					  "was sent",
+					  rop);
+			else if (memcmp(p.data, bad_bhs, BHS_LEN))
+				rc = failf("the Reject carries a header (opcode 0x%02x ITT 0x%x) "
+					   "that is not the faulty PDU's (opcode 0x%02x ITT 0x%x "
+					   "offset %u)",
+					   rop, ritt, bad_bhs[0] & 0x3f, get32(bad_bhs + 16),
+					   get32(bad_bhs + 40));
+		} else if (op == OP_R2T && get32(p.bhs + 16) == itt) {
+			uint32_t ttt = get32(p.bhs + 20), off = get32(p.bhs + 40),
+				 len = get32(p.bhs + 44);
+			r2ts++;
+			if (!len || off < imm || (uint64_t)off + len > edtl)
+				rc = failf("R2T for offset %u length %u of a %u-byte WRITE whose "
+					   "first %u bytes came as immediate data",
+					   off, len, edtl, imm);
+			for (uint32_t done = 0, sn = 0; !rc && done < len; sn++) {
+				uint32_t n = len - done < DD_PIECE ? len - done : DD_PIECE;
+				unsigned corrupt = 0;
+				if (fault == DD_DATA_OUT && !*bad_len) {
+					dd_corrupt(wire + off + done, n);
+					*bad_off = off + done;
+					*bad_len = n;
+					corrupt = CORRUPT_DD;
+				}
+				if (send_data_out_ex(c, itt, ttt, sn, off + done, wire + off + done,
+						     n, done + n == len, corrupt,
+						     corrupt ? bad_bhs : NULL))
+					rc = failf("Data-Out send failed (connection closed?)");
+				done += n;
+			}
+			solicited += len;
+		} else if (op == OP_SCSI_RSP && get32(p.bhs + 16) == itt) {
+			take_response(&p, &res);
+		} else {
+			rc = failf("unexpected opcode 0x%02x (ITT 0x%x) during the WRITE", op,
+				   get32(p.bhs + 16));
+		}
+		pdu_free(&p);
+	}
+	res.rejects = rejects; /* for describe() */
+	if (rc)
+		;
+	else if (!r2ts)
+		rc = failf("no R2T: the %u bytes after the immediate data were never solicited",
+			   edtl - imm);
+	else if (imm + solicited != edtl)
+		rc = failf("%u bytes immediate + %u solicited for a %u-byte WRITE", imm, solicited,
+			   edtl);
+	else if (res.response)
+		rc = failf("SCSI Response with response 0x%02x, not 0 (command completed at "
+			   "target)",
+			   res.response);
+	else if (fault == DD_NONE && res.status != ST_GOOD)
+		rc = failf("%s", describe(&res, d, sizeof(d)));
+	else if (fault != DD_NONE && !rejects)
+		rc = failf("no Reject (reason 0x02) before the SCSI Response; %s",
+			   describe(&res, d, sizeof(d)));
+	else if (fault != DD_NONE && !sense_is(&res, 0x0b, 0x47, 0x05))
+		rc = failf("expected CHECK CONDITION ABORTED COMMAND 47h/05h (PROTOCOL "
+			   "SERVICE CRC ERROR), got %s",
+			   describe(&res, d, sizeof(d)));
+	else
+		rc = dd_check_rx(c, "during the WRITE");
+	if (rc) {
+		char what[128];
+		snprintf(what, sizeof(what), "WRITE(10) of LBA %u, %s", lba, dd_fault_name[fault]);
+		return refail(what);
+	}
+	return 0;
+}
+
+static int case_dd_roundtrip(void)
+{
+	struct conn c;
+	uint32_t bs, off, len;
+	if (dd_login(&c, true, &bs))
+		return -1;
+	uint32_t lba = 2000, edtl = DD_BLOCKS * bs;
+	uint8_t *data = malloc(edtl), *wire = malloc(edtl);
+	dd_pattern(data, edtl, 0x21);
+	int rc = dd_write(&c, lba, bs, data, DD_NONE, wire, &off, &len);
+	if (!rc) {
+		struct scsi_res r;
+		char d[160];
+		unsigned before = c.dd_ok;
+		read10(&c, 0, lba, DD_BLOCKS, edtl, &r);
+		unsigned verified = c.dd_ok - before;
+		if ((rc = dd_check_rx(&c, "READ(10)")))
+			;
+		else if (!r.done || r.status != ST_GOOD || r.in_len != edtl)
+			rc = failf("READ(10): %s, %u of %u bytes", describe(&r, d, sizeof(d)),
+				   r.in_len, edtl);
+		else if (memcmp(r.in, data, edtl))
+			rc = failf("READ(10) returned other data than the WRITE(10) stored");
+		else if (verified < edtl / DD_MRDSL)
+			rc = failf("only %u data digest(s) verified for a %u-byte READ(10) with "
+				   "our MaxRecvDataSegmentLength %u: expected at least %u Data-In "
+				   "PDUs",
+				   verified, edtl, DD_MRDSL, edtl / DD_MRDSL);
+		res_free(&r);
+	}
+	free(data);
+	free(wire);
+	conn_close(&c);
+	return rc;
+}
+
+/* A faulty WRITE on a connection with data digests; the connection must
+ * carry commands afterwards. */
+static int dd_bad_write(enum dd_fault fault, bool hd, uint32_t lba)
+{
+	struct conn c;
+	uint32_t bs, off, len;
+	if (dd_login(&c, hd, &bs))
+		return -1;
+	uint32_t edtl = DD_BLOCKS * bs;
+	uint8_t *data = malloc(edtl), *wire = malloc(edtl);
+	dd_pattern(data, edtl, 0x42);
+	int rc = dd_write(&c, lba, bs, data, fault, wire, &off, &len);
+	if (!rc)
+		rc = same_conn_works(&c);
+	if (!rc)
+		rc = dd_check_rx(&c, "TEST UNIT READY afterwards");
+	free(data);
+	free(wire);
+	conn_close(&c);
+	return rc;
+}
+
+static int case_dd_bad_immediate(void) { return dd_bad_write(DD_IMMEDIATE, false, 2100); }
+static int case_dd_bad_dataout(void) { return dd_bad_write(DD_DATA_OUT, true, 2200); }
+
+/* Old data, then a WRITE that fails on a data digest, then READ(10): the
+ * bytes that failed their digest must not be on the disk.  The command
+ * failed, so the rest may hold old or new data (the target's choice). */
+static int dd_verify(struct conn *c, uint32_t bs, enum dd_fault fault, uint32_t lba)
+{
+	uint32_t edtl = DD_BLOCKS * bs, off, len;
+	uint8_t *old = malloc(edtl), *data = malloc(edtl), *wire = malloc(edtl);
+	dd_pattern(old, edtl, 0x11 + lba);
+	dd_pattern(data, edtl, 0x77 + lba);
+	int rc = dd_write(c, lba, bs, old, DD_NONE, wire, &off, &len);
+	if (!rc)
+		rc = dd_write(c, lba, bs, data, fault, wire, &off, &len);
+	if (!rc) {
+		struct scsi_res r;
+		char d[160];
+		read10(c, 0, lba, DD_BLOCKS, edtl, &r);
+		if ((rc = dd_check_rx(c, "READ(10)")))
+			;
+		else if (!r.done || r.status != ST_GOOD || r.in_len != edtl)
+			rc = failf("READ(10) after the failed WRITE: %s, %u of %u bytes",
+				   describe(&r, d, sizeof(d)), r.in_len, edtl);
+		/* Piece by piece: each 512 bytes of the range carry a changed byte. */
+		for (uint32_t i = off; !rc && i < off + len; i += 512) {
+			uint32_t n = off + len - i < 512 ? off + len - i : 512;
+			if (!memcmp(r.in + i, wire + i, n))
+				rc = failf("after the failed WRITE (%s), bytes %u-%u from LBA %u "
+					   "hold the payload whose data digest was wrong",
+					   dd_fault_name[fault], i, i + n - 1, lba);
+		}
+		res_free(&r);
+	}
+	free(old);
+	free(data);
+	free(wire);
+	return rc;
+}
+
+static int case_dd_verify_block(void)
+{
+	struct conn c;
+	uint32_t bs;
+	if (dd_login(&c, false, &bs))
+		return -1;
+	int rc = dd_verify(&c, bs, DD_IMMEDIATE, 2300);
+	if (!rc)
+		rc = dd_verify(&c, bs, DD_DATA_OUT, 2400);
+	conn_close(&c);
+	return rc;
+}
+
+static int case_dd_bad_nop(void)
+{
+	struct conn c;
+	uint32_t bs;
+	if (dd_login(&c, false, &bs))
+		return -1;
+	/* 1001 bytes: the digest covers the 3 pad bytes too. */
+	uint8_t data[1001];
+	dd_pattern(data, sizeof(data), 0x33);
+	uint8_t b[BHS_LEN] = {OP_NOP_OUT | OP_IMMEDIATE, F_FINAL};
+	put32(b + 16, 0x6262);
+	put32(b + 20, RESERVED_TAG);
+	put32(b + 24, c.cmdsn);
+	put32(b + 28, c.exp_statsn);
+	struct pdu p = {0};
+	enum rx r;
+	int rc = 0;
+	if (send_pdu_ex(&c, b, NULL, 0, data, sizeof(data), false, CORRUPT_DD))
+		rc = failf("send failed");
+	else if ((r = recv_pdu(&c, &p)))
+		rc = failf("no Reject for a ping whose data digest was wrong (%s)",
+			   r == RX_CLOSED ? "connection closed" : "timeout");
+	else if ((p.bhs[0] & 0x3f) == OP_NOP_IN && get32(p.bhs + 16) == 0x6262)
+		rc = failf("the ping whose data digest was wrong was answered with a NOP-In "
+			   "(%u bytes) instead of a Reject",
+			   p.dlen);
+	else if ((p.bhs[0] & 0x3f) != OP_REJECT)
+		rc = failf("opcode 0x%02x instead of a Reject", p.bhs[0] & 0x3f);
+	else if (p.bhs[2] != 0x02)
+		rc = failf("Reject reason 0x%02x, expected 0x02 (data digest error)", p.bhs[2]);
+	else if (p.dlen < BHS_LEN || memcmp(p.data, b, BHS_LEN))
+		rc = failf("the Reject does not carry the rejected NOP-Out header (%u bytes)",
+			   p.dlen);
+	pdu_free(&p);
+	if (!rc) {
+		/* A good ping next: its echo must be the next PDU, so a late echo
+		 * of the rejected one shows up before it. */
+		put32(b + 16, 0x6363);
+		if (send_pdu(&c, b, data, sizeof(data)))
+			rc = failf("send of the second ping failed");
+		else if ((r = recv_pdu(&c, &p)))
+			rc = failf("no NOP-In for a good ping after the Reject (%s)",
+				   r == RX_CLOSED ? "connection closed" : "timeout");
+		else if ((p.bhs[0] & 0x3f) == OP_NOP_IN && get32(p.bhs + 16) == 0x6262)
+			rc = failf("the rejected ping (ITT 0x6262) was echoed after its Reject");
+		else if ((p.bhs[0] & 0x3f) != OP_NOP_IN || get32(p.bhs + 16) != 0x6363)
+			rc = failf("opcode 0x%02x ITT 0x%x instead of the NOP-In for ITT 0x6363",
+				   p.bhs[0] & 0x3f, get32(p.bhs + 16));
+		else if (p.dlen != sizeof(data) || memcmp(p.data, data, sizeof(data)))
+			rc = failf("the good ping's data was not echoed (%u bytes back)", p.dlen);
+		pdu_free(&p);
+	}
+	if (!rc)
+		rc = same_conn_works(&c);
+	if (!rc)
+		rc = dd_check_rx(&c, "pings");
+	conn_close(&c);
+	return rc;
 }
 
 /* RFC 7143 6.3.5: a leading login (TSIH 0) with the InitiatorName and ISID
@@ -2027,6 +2446,11 @@ static const struct hcase cases[] = {
     {"ffp-nop-in-keepalive", case_nop_in_keepalive},
     {"ffp-cmdsn-outside-window", case_cmdsn_outside_window},
     {"ffp-header-digest-wrong", case_header_digest_wrong},
+    {"ffp-data-digest-roundtrip", case_dd_roundtrip},
+    {"ffp-data-digest-bad-immediate", case_dd_bad_immediate},
+    {"ffp-data-digest-bad-dataout", case_dd_bad_dataout},
+    {"ffp-data-digest-bad-nop", case_dd_bad_nop},
+    {"ffp-data-digest-verify-block", case_dd_verify_block},
     {"ffp-session-reinstatement", case_session_reinstatement},
     {"discovery-sendtargets-continuation", case_sendtargets_continuation},
     {"half-pdu-login-close", case_half_pdu_login},
