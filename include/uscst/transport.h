@@ -96,6 +96,15 @@ bool uscst_target_allows(const struct uscst_target *tgt, const char *initiator_n
 /* transport_id is the SPC TransportID's text: for iSCSI "iqn...,i,0x<isid hex>". */
 struct uscst_session *uscst_session_create(struct uscst_target *tgt, const char *initiator_name,
 					   const char *initiator_port_name);
+/* Tasks of a nexus can be aborted from elsewhere (a LUN RESET or TARGET
+ * RESET on another nexus, PREEMPT AND ABORT): fn(s, dev, ctx) must abort,
+ * without answering them, every task of s for device dev (NULL: all).  It
+ * is called from any thread, with the session list locked, so it should
+ * only hand the work to the session's own thread. */
+void uscst_session_set_abort_handler(struct uscst_session *s,
+				     void (*fn)(struct uscst_session *s,
+						const struct uscst_device *dev, void *ctx),
+				     void *ctx);
 /* I_T nexus loss: drops SPC-2 reservations, sets UAs on other nexuses as SPC wants. */
 void uscst_session_destroy(struct uscst_session *sess);
 

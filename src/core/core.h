@@ -125,6 +125,10 @@ struct uscst_session {
 	 * commands held back by task attributes, and what is running. */
 	struct uscst_cmd *ts_wait_head, *ts_wait_tail;
 	unsigned ts_running, ts_ordered_running;
+	/* How the transport aborts this nexus's tasks when another nexus
+	 * resets the LU (set by uscst_session_set_abort_handler). */
+	void (*abort_tasks)(struct uscst_session *s, const struct uscst_device *dev, void *ctx);
+	void *abort_ctx;
 };
 
 /* Devices. */
@@ -135,6 +139,11 @@ bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const cha
 			   size_t errlen);
 int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen);
 struct uscst_device *uscst_device_find(const char *name);
+/* Takes the current size of the open storage (whole blocks; shrinking is
+ * allowed, with a warning) and, if it changed, establishes CAPACITY DATA HAS
+ * CHANGED on every nexus that sees dev.  Slow path (control thread).
+ * 0, or -errno with a message (e.g. nullio, whose size is configured). */
+int uscst_device_resync_size(struct uscst_device *dev, char *err, size_t errlen);
 void uscst_device_foreach(void (*fn)(struct uscst_device *dev, void *arg), void *arg);
 
 /* PREVENT ALLOW MEDIUM REMOVAL state, per I_T nexus; call with dev->lock held.

@@ -90,3 +90,14 @@ void uscst_session_foreach(void (*fn)(struct uscst_session *s, void *arg), void 
 	list_for_each_entry(s, &sessions, node) fn(s, arg);
 	pthread_mutex_unlock(&sessions_lock);
 }
+
+void uscst_session_set_abort_handler(struct uscst_session *s,
+				     void (*fn)(struct uscst_session *s,
+						const struct uscst_device *dev, void *ctx),
+				     void *ctx)
+{
+	pthread_mutex_lock(&sessions_lock);
+	s->abort_tasks = fn;
+	s->abort_ctx = ctx;
+	pthread_mutex_unlock(&sessions_lock);
+}

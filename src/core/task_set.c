@@ -28,6 +28,11 @@ static void task_set_done(struct uscst_cmd *cmd);
 
 static void start(struct uscst_session *s, struct uscst_cmd *cmd)
 {
+	if (cmd->aborted) {
+		/* Aborted while it waited: it must not touch the medium. */
+		cmd->done(cmd);
+		return;
+	}
 	s->ts_running++;
 	if (cmd->task_attr == USCST_TASK_ORDERED)
 		s->ts_ordered_running++;

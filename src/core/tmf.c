@@ -3,8 +3,31 @@
 #include "core/core.h"
 #include "scsi/scsi.h"
 
-static void reset_device(struct uscst_device *dev)
+struct abort_arg {
+	const struct uscst_device *dev;
+	const struct uscst_session *except;
+};
+
+static void abort_if_sees(struct uscst_session *s, void *p)
 {
+	const struct abort_arg *a = p;
+	if (s == a->except || !s->abort_tasks)
+		return;
+	for (unsigned i = 0; i < s->luns->count; i++) {
+		if (s->luns->luns[i].dev == a->dev) {
+			s->abort_tasks(s, a->dev, s->abort_ctx);
+			return;
+		}
+	}
+}
+
+/* SAM-5 7.7: a LU reset aborts the tasks of every nexus, not only those of
+ * the nexus that asked (whose own tasks its transport aborts and waits
+ * for).  TAS=0: the aborted tasks get no status. */
+static void reset_device(struct uscst_device *dev, const struct uscst_session *issuer)
+{
+	struct abort_arg a = {dev, issuer};
+	uscst_session_foreach(abort_if_sees, &a);
 	scsi_reservations_reset(dev);
 	pthread_mutex_lock(&dev->lock);
 	/* Mode pages return to their defaults (SAM-5 LU reset). */
@@ -21,7 +44,7 @@ bool uscst_tmf_lun_reset(struct uscst_session *sess, uint64_t lun)
 	struct uscst_lun *l = uscst_session_lun(sess, lun);
 	if (!l)
 		return false;
-	reset_device(l->dev);
+	reset_device(l->dev, sess);
 	return true;
 }
 
@@ -29,5 +52,5 @@ void uscst_tmf_target_reset(struct uscst_session *sess, bool cold)
 {
 	const struct uscst_lun_map *map = sess->tgt->luns;
 	for (unsigned i = 0; i < map->count; i++)
-		reset_device(map->luns[i].dev);
+		reset_device(map->luns[i].dev, sess);
 }

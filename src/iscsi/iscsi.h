@@ -216,6 +216,10 @@ void iscsi_cmdsn_advance(struct iscsi_conn *conn);
 struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt);
 void iscsi_task_execute(struct iscsi_task *task);
 
+/* abort_remote.c: the core's abort handler for this transport */
+void iscsi_abort_from_other_nexus(struct uscst_session *s, const struct uscst_device *dev,
+				  void *ctx);
+
 /* tmf.c, nop.c, text.c, logout.c */
 void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs);
 void iscsi_tmf_task_finished(struct iscsi_task *task);

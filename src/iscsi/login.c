@@ -202,6 +202,7 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 			free(sess);
 			return NULL;
 		}
+		uscst_session_set_abort_handler(sess->core, iscsi_abort_from_other_nexus, conn);
 	}
 	if (iscsi_session_register(sess) < 0) {
 		uscst_session_destroy(sess->core);

@@ -6,8 +6,8 @@
  *
  * Not supported: SPEC_I_PT (INVALID FIELD IN PARAMETER LIST; SIP_C=0 in
  * REPORT CAPABILITIES).  PREEMPT AND ABORT sets COMMANDS CLEARED BY
- * ANOTHER INITIATOR on the preempted nexuses but aborting their tasks is
- * the transport's business.  APTPL is recorded in the state (and reported
+ * ANOTHER INITIATOR on the preempted nexuses and has their transport abort
+ * their tasks for the device.  APTPL is recorded in the state (and reported
  * as PTPL_A) but not yet written anywhere.
  */
 #include <string.h>
@@ -222,9 +222,16 @@ static void ua_to_session_if_nexus(struct uscst_session *s, void *arg)
 	if (!t->ev->all_tg_pt && s->tgt->rel_tgt_id != t->ev->rel_tgt_id)
 		return;
 	const struct uscst_lun_map *map = s->luns;
-	for (unsigned i = 0; map && i < map->count; i++)
-		if (map->luns[i].dev == t->dev)
+	bool sees = false;
+	for (unsigned i = 0; map && i < map->count; i++) {
+		if (map->luns[i].dev == t->dev) {
 			ua_establish(s, map->luns[i].lun, t->ev->asc, t->ev->ascq);
+			sees = true;
+		}
+	}
+	/* PREEMPT AND ABORT: the preempted nexuses lose their tasks too. */
+	if (sees && t->ev->asc == 0x2f && t->ev->ascq == 0x00 && s->abort_tasks)
+		s->abort_tasks(s, t->dev, s->abort_ctx);
 }
 
 static void deliver_events(const struct uscst_device *dev, const struct pr_events *ev)

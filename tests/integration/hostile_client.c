@@ -1531,6 +1531,92 @@ static int case_tmf_abort_unknown(void)
 	return rc;
 }
 
+/* LUN RESET (function 5) for LUN 0, sent on c; 0 if "function complete". */
+static int lun_reset(struct conn *c)
+{
+	uint8_t b[BHS_LEN] = {OP_TMF_REQ | OP_IMMEDIATE, F_FINAL | 5};
+	put32(b + 16, 0x5252);
+	put32(b + 20, RESERVED_TAG);
+	put32(b + 24, c->cmdsn);
+	put32(b + 28, c->exp_statsn);
+	struct pdu p = {0};
+	enum rx r;
+	int rc = 0;
+	if (send_pdu(c, b, NULL, 0))
+		rc = failf("LUN RESET: send failed");
+	else if ((r = recv_pdu(c, &p)))
+		rc =
+		    failf("LUN RESET: no TMF response (%s)", r == RX_CLOSED ? "closed" : "timeout");
+	else if ((p.bhs[0] & 0x3f) != OP_TMF_RSP || get32(p.bhs + 16) != 0x5252 || p.bhs[2])
+		rc = failf("LUN RESET: opcode 0x%02x ITT 0x%x response %u", p.bhs[0] & 0x3f,
+			   get32(p.bhs + 16), p.bhs[2]);
+	pdu_free(&p);
+	return rc;
+}
+
+/* SAM-5 7.7: a LUN RESET from one nexus aborts the tasks of every nexus.
+ * The other nexus's WRITE (waiting for its Data-Out) must never be
+ * answered (TAS=0), and that nexus then learns of the reset from the unit
+ * attention BUS DEVICE RESET FUNCTION OCCURRED (29h/03h). */
+static int case_lun_reset_aborts_other_nexus(void)
+{
+	struct conn a, b;
+	uint32_t bs, last, itt, ttt, off, len;
+	if (open_and_login(&a))
+		return -1;
+	if (open_and_login(&b)) {
+		conn_close(&a);
+		return -1;
+	}
+	int rc = read_capacity(&a, &bs, &last);
+	if (!rc)
+		rc = tur_good(&b, "B before the reset");
+	if (!rc)
+		rc = write_until_r2t(&a, 600, 4, bs, &itt, &ttt, &off, &len);
+	if (!rc)
+		rc = lun_reset(&b);
+	if (!rc) {
+		/* Give the reset time to reach A's reactor, then send the data. */
+		usleep(300 * 1000);
+		uint8_t *buf = calloc(1, 4 * bs);
+		if (!buf || send_data_out(&a, itt, ttt, 0, off, buf, len, true))
+			rc = failf("A: Data-Out send failed");
+		free(buf);
+	}
+	if (!rc) {
+		struct timeval tv = {.tv_sec = 1};
+		setsockopt(a.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		struct pdu p = {0};
+		enum rx r;
+		while (!rc && (r = recv_pdu(&a, &p)) == RX_OK) {
+			if ((p.bhs[0] & 0x3f) == OP_SCSI_RSP && get32(p.bhs + 16) == itt)
+				rc = failf("A: the aborted WRITE was answered (status 0x%02x)",
+					   p.bhs[3]);
+			pdu_free(&p);
+		}
+		pdu_free(&p);
+		tv.tv_sec = RX_TIMEOUT_S;
+		setsockopt(a.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (!rc && r == RX_CLOSED)
+			rc = failf("A: connection closed after the reset");
+	}
+	if (!rc) {
+		struct scsi_res r;
+		char d[160];
+		tur(&a, 0, &r);
+		if (!sense_is(&r, 6, 0x29, 0x03))
+			rc = failf("A: TEST UNIT READY after the reset: %s instead of UNIT "
+				   "ATTENTION 29h/03h",
+				   describe(&r, d, sizeof(d)));
+		res_free(&r);
+	}
+	if (!rc)
+		rc = tur_good(&a, "A after the unit attention");
+	conn_close(&a);
+	conn_close(&b);
+	return rc;
+}
+
 static int case_nop_ping_data(void)
 {
 	struct conn c;
@@ -2442,6 +2528,7 @@ static const struct hcase cases[] = {
     {"ffp-read-beyond-end", case_read_beyond_end},
     {"ffp-lun-not-mapped", case_lun_not_mapped},
     {"ffp-tmf-abort-unknown-task", case_tmf_abort_unknown},
+    {"ffp-lun-reset-aborts-other-nexus", case_lun_reset_aborts_other_nexus},
     {"ffp-nop-ping-data", case_nop_ping_data},
     {"ffp-nop-in-keepalive", case_nop_in_keepalive},
     {"ffp-cmdsn-outside-window", case_cmdsn_outside_window},
