@@ -47,6 +47,15 @@ $(BUILD)/tests/hostile_client: tests/integration/hostile_client.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 
+# libiscsi client for tests/integration/resync-size.sh (a unit attention on a
+# live session); built only when libiscsi-dev is installed.
+ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
+all: $(BUILD)/tests/resync_ua_client
+endif
+$(BUILD)/tests/resync_ua_client: tests/integration/resync_ua_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< -liscsi
+
 # libFuzzer targets (tests/fuzz/fuzz_*.c).  The library is compiled again
 # with clang and the fuzzer/sanitizer instrumentation into FUZZ_BUILD, never
 # mixed with the gcc objects of BUILD.

@@ -25,6 +25,11 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  show config [--json]   print the running configuration (scst.conf or JSON)\n"
+		"  device NAME resync_size\n"
+		"                         take the new size of device NAME after its file or\n"
+		"                         block device was grown (or shrunk); initiators are\n"
+		"                         told through a CAPACITY DATA HAS CHANGED unit\n"
+		"                         attention, sessions stay up\n"
 		"  version                print the daemon's version\n"
 		"\n"
 		"options:\n"
@@ -33,18 +38,46 @@ static void usage(FILE *f)
 		CTL_DEFAULT_SOCKET);
 }
 
-/* Turns the command words into the protocol's request line; NULL if not a command. */
-static const char *request_for(int argc, char **argv)
+/* A word that goes into the request line must stay one word of one line. */
+static bool plain_word(const char *w)
 {
+	if (!*w)
+		return false;
+	for (; *w; w++)
+		if ((unsigned char)*w <= ' ' || *w == 0x7f)
+			return false;
+	return true;
+}
+
+/* Turns the command words into the protocol's request line in buf (size
+ * bytes); false if not a command or the line would not fit. */
+static bool request_for(int argc, char **argv, char *buf, size_t size)
+{
+	const char *fixed = NULL;
 	if (argc == 1 && strcmp(argv[0], "version") == 0)
-		return "version\n";
-	if (argc >= 2 && strcmp(argv[0], "show") == 0 && strcmp(argv[1], "config") == 0) {
-		if (argc == 2)
-			return "show config\n";
-		if (argc == 3 && strcmp(argv[2], "--json") == 0)
-			return "show config json\n";
+		fixed = "version\n";
+	else if (argc == 2 && strcmp(argv[0], "show") == 0 && strcmp(argv[1], "config") == 0)
+		fixed = "show config\n";
+	else if (argc == 3 && strcmp(argv[0], "show") == 0 && strcmp(argv[1], "config") == 0 &&
+		 strcmp(argv[2], "--json") == 0)
+		fixed = "show config json\n";
+	if (fixed) {
+		int n = snprintf(buf, size, "%s", fixed);
+		return n > 0 && (size_t)n < size;
 	}
-	return NULL;
+	if (argc == 3 && strcmp(argv[0], "device") == 0 && strcmp(argv[2], "resync_size") == 0) {
+		if (!plain_word(argv[1])) {
+			fprintf(stderr, "uscstadmin: bad device name '%s'\n", argv[1]);
+			return false;
+		}
+		int n = snprintf(buf, size, "device %s resync_size\n", argv[1]);
+		if (n < 0 || (size_t)n >= size) {
+			fprintf(stderr, "uscstadmin: device name too long\n");
+			return false;
+		}
+		return true;
+	}
+	return false;
 }
 
 static int connect_socket(const char *path)
@@ -170,8 +203,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	const char *request = request_for(argc - i, argv + i);
-	if (!request) {
+	/* The daemon reads at most CTL_MAX_REQUEST bytes, newline included. */
+	char request[CTL_MAX_REQUEST + 1];
+	if (!request_for(argc - i, argv + i, request, sizeof(request))) {
 		fprintf(stderr, "uscstadmin: unknown command:");
 		for (int j = i; j < argc; j++)
 			fprintf(stderr, " %s", argv[j]);

@@ -57,6 +57,11 @@ struct uscst_backend_ops {
 	 * mapped.  Returns 0 or -errno. */
 	int (*lba_status)(struct uscst_device *dev, uint64_t offset, uint64_t *run_len,
 			  bool *mapped);
+	/* Current size in bytes of the open storage (for resync_size, after an
+	 * administrator grew or shrank it).  Slow path only: called from the
+	 * control thread, never on a reactor.  NULL: the size is configured,
+	 * not found (nullio).  Returns 0 or -errno. */
+	int (*get_size)(struct uscst_device *dev, uint64_t *size);
 	/* True if DISCARD really deallocates (thin provisioning possible). */
 	bool supports_discard;
 };

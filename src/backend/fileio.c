@@ -79,6 +79,13 @@ static int fileio_open(struct uscst_device *dev)
 	return 0;
 }
 
+static int fileio_get_size(struct uscst_device *dev, uint64_t *size)
+{
+	if (dev->fd < 0)
+		return -EBADF;
+	return storage_size(dev->fd, size);
+}
+
 static void fileio_close(struct uscst_device *dev)
 {
 	if (dev->fd >= 0)
@@ -203,5 +210,6 @@ const struct uscst_backend_ops backend_fileio_ops = {
     .close = fileio_close,
     .submit = fileio_submit,
     .lba_status = fileio_lba_status,
+    .get_size = fileio_get_size,
     .supports_discard = true,
 };

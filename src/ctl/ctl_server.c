@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "config/conf_writer.h"
+#include "core/core.h"
 #include "lib/log.h"
 
 /* A client that connects and then stalls must not block the control thread for long. */
@@ -30,11 +32,16 @@ static struct {
 
 /* ---- requests ---- */
 
-static const char help_text[] = "commands:\n"
-				"  version            daemon version\n"
-				"  show config        running configuration (scst.conf format)\n"
-				"  show config json   running configuration as JSON\n"
-				"  help               this list\n";
+static const char help_text[] =
+    "commands:\n"
+    "  version            daemon version\n"
+    "  show config        running configuration (scst.conf format)\n"
+    "  show config json   running configuration as JSON\n"
+    "  device NAME resync_size\n"
+    "                     take the new size of NAME's grown (or shrunk)\n"
+    "                     file or block device; initiators get the\n"
+    "                     CAPACITY DATA HAS CHANGED unit attention\n"
+    "  help               this list\n";
 
 /* Splits the request into at most max words (in place); returns the count or -1 if more. */
 static int split_words(char *s, char **words, int max)
@@ -74,6 +81,36 @@ static char *or_oom(char *reply)
 	return reply ? reply : strdup(CTL_ERROR_PREFIX "out of memory\n");
 }
 
+/* "device NAME resync_size": "ok: NAME: OLD -> NEW blocks" or an error.
+ * Only this thread resizes devices, so nblocks read here before and after
+ * the resync are exactly what it changed. */
+static char *device_resync_size(const char *name)
+{
+	char *reply = NULL;
+	struct uscst_device *dev = uscst_device_find(name);
+	if (!dev) {
+		if (asprintf(&reply, CTL_ERROR_PREFIX "no device '%s'\n", name) < 0)
+			return NULL;
+		return reply;
+	}
+	char err[256] = "";
+	pthread_mutex_lock(&dev->lock);
+	uint64_t old = dev->nblocks;
+	pthread_mutex_unlock(&dev->lock);
+	if (uscst_device_resync_size(dev, err, sizeof(err)) < 0) {
+		if (asprintf(&reply, CTL_ERROR_PREFIX "%s\n", err) < 0)
+			return NULL;
+		return reply;
+	}
+	pthread_mutex_lock(&dev->lock);
+	uint64_t now = dev->nblocks;
+	pthread_mutex_unlock(&dev->lock);
+	if (asprintf(&reply, "ok: %s: %" PRIu64 " -> %" PRIu64 " blocks\n", dev->name, old, now) <
+	    0)
+		return NULL;
+	return reply;
+}
+
 char *ctl_handle_request(const char *request)
 {
 	char *copy = strdup(request);
@@ -92,6 +129,8 @@ char *ctl_handle_request(const char *request)
 		reply = or_oom(conf_running_text());
 	else if (words_are(words, n, "show", "config", "json"))
 		reply = or_oom(conf_running_json());
+	else if (n == 3 && !strcmp(words[0], "device") && !strcmp(words[2], "resync_size"))
+		reply = or_oom(device_resync_size(words[1]));
 	else
 		reply = unknown_command(request);
 	free(copy);

@@ -7,6 +7,9 @@
  *   version              "uscstd <version>"
  *   show config          running configuration in scst.conf format
  *   show config json     the same objects as JSON (see config/conf_writer.h)
+ *   device NAME resync_size
+ *                        re-reads the size of NAME's storage (SCST resync_size):
+ *                        "ok: NAME: OLD -> NEW blocks"
  *   help                 the list of commands
  */
 #ifndef USCST_CTL_CTL_SERVER_H
