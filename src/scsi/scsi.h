@@ -207,7 +207,9 @@ bool sbc_decode_rw(const uint8_t *cdb, struct sbc_rw_fields *f);
 /* Whether [lba, lba+blocks) lies inside the medium. */
 static inline bool sbc_lba_in_range(const struct uscst_device *dev, uint64_t lba, uint64_t blocks)
 {
-	return lba <= dev->nblocks && blocks <= dev->nblocks - lba;
+	/* One read: resync_size may change nblocks on another thread. */
+	uint64_t nblocks = __atomic_load_n(&dev->nblocks, __ATOMIC_RELAXED);
+	return lba <= nblocks && blocks <= nblocks - lba;
 }
 
 #endif
