@@ -20,7 +20,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit conformance conformance-san integration clean format fuzz fuzz-smoke
+.PHONY: all deps run test unit conformance conformance-removable conformance-san integration clean format fuzz fuzz-smoke
 all: $(addprefix $(BUILD)/,$(PROGS)) $(BUILD)/tests/hostile_client
 
 $(BUILD)/%.o: %.c
@@ -106,6 +106,9 @@ test: deps
 
 conformance: all
 	@tests/conformance/run.sh $(BUILD)
+
+conformance-removable: all
+	@tests/conformance/run.sh $(BUILD) removable
 
 clean:
 	rm -rf $(BUILD) build-san $(FUZZ_BUILD)

@@ -2,10 +2,13 @@
 # What `make test` runs (after building BUILD, default build):
 #   1. unit tests (make unit)
 #   2. conformance: iscsi-test-cu vs expected-pass.txt (tests/conformance/run.sh)
-#   3. integration tests (tests/integration/*.sh, each with its own uscstd)
-#   4. conformance again on an ASan/UBSan build in build-san (a sanitizer
+#   3. conformance-removable: the removable / read-only / 4096-byte-block
+#      LUN setup vs expected-pass-removable.txt (run.sh BUILD removable);
+#      normal build only, to keep CI time down
+#   4. integration tests (tests/integration/*.sh, each with its own uscstd)
+#   5. conformance again on an ASan/UBSan build in build-san (a sanitizer
 #      report in the daemon's output fails it)
-#   5. fuzz smoke: each libFuzzer target (tests/fuzz) for FUZZ_TIME seconds
+#   6. fuzz smoke: each libFuzzer target (tests/fuzz) for FUZZ_TIME seconds
 #      (default 20), built with clang in build-fuzz; one pass/fail each
 # Counts: unit test cases, conformance expected passes (passed) and
 # regressions/crashes (failed), integration checks. The last line is
@@ -54,11 +57,11 @@ run_unit() {
 	fi
 }
 
-# run_conformance NAME BUILD_DIR
+# run_conformance NAME BUILD_DIR [SETUP]
 run_conformance() {
-	local name=$1 dir=$2 log=$TMP/$1.log counts
+	local name=$1 dir=$2 setup=${3:-plain} log=$TMP/$1.log counts
 	section "$name ($dir)"
-	"$ROOT/tests/conformance/run.sh" "$dir" 2>&1 | tee "$log" || true
+	"$ROOT/tests/conformance/run.sh" "$dir" "$setup" 2>&1 | tee "$log" || true
 	counts=$(tally_line "$log" 'conformance-expected: ')
 	if [[ -z $counts ]]; then
 		add "$name" 0 1
@@ -120,6 +123,7 @@ main() {
 	trap 'rm -rf "$TMP"' EXIT
 	run_unit
 	run_conformance conformance "$BUILD_DIR"
+	run_conformance conformance-removable "$BUILD_DIR" removable
 	run_integration
 	run_sanitizer
 	run_fuzz_smoke

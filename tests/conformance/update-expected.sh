@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Rewrites tests/conformance/expected-pass.txt from the last conformance run
-# (BUILD_DIR/conformance/results.txt). For a subset run (CONF_TESTS=...),
-# only the entries of the tests in that subset are replaced; the others stay.
+# Rewrites a setup's expected-pass file from its last conformance run
+# (tests/conformance/run.sh BUILD_DIR SETUP): plain (the default) updates
+# expected-pass.txt from BUILD_DIR/conformance/results.txt, SETUP (e.g.
+# removable) updates expected-pass-SETUP.txt from
+# BUILD_DIR/conformance-SETUP/results.txt, the names run.sh uses. For a
+# subset run (CONF_TESTS=...), only the entries of the tests in that subset
+# are replaced; the others stay.
 #
-# Usage: tests/conformance/update-expected.sh [BUILD_DIR]   (default: $BUILD or build)
+# Usage: tests/conformance/update-expected.sh [BUILD_DIR [SETUP]]
+#        (default: $BUILD or build; SETUP: $CONF_SETUP or plain)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-EXPECTED=$HERE/expected-pass.txt
 
 # Test names in expected-pass.txt, without comments and blank lines.
 expected_names() {
@@ -16,11 +20,14 @@ expected_names() {
 }
 
 main() {
-	local build=${1:-${BUILD:-build}} out before after
+	local build=${1:-${BUILD:-build}} setup=${2:-${CONF_SETUP:-plain}} suffix="" out before after
 	[[ $build == /* ]] || build=$ROOT/$build
-	out=$build/conformance
+	# Same naming as run.sh's setup_init: plain has no suffix.
+	[[ $setup == plain ]] || suffix=-$setup
+	EXPECTED=$HERE/expected-pass$suffix.txt
+	out=$build/conformance$suffix
 	if [[ ! -s $out/results.txt || ! -s $out/selected.txt ]]; then
-		echo "update-expected: no results in $out; run tests/conformance/run.sh first" >&2
+		echo "update-expected: no results in $out; run tests/conformance/run.sh BUILD_DIR $setup first" >&2
 		return 1
 	fi
 	TMP_FILE=$(mktemp)
