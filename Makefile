@@ -49,10 +49,11 @@ $(BUILD)/tests/hostile_client: tests/integration/hostile_client.c
 
 # libiscsi client for tests/integration/resync-size.sh (a unit attention on a
 # live session); built only when libiscsi-dev is installed.
+# The same for pr_persist_client (tests/integration/pr-persist.sh).
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
-all: $(BUILD)/tests/resync_ua_client
+all: $(BUILD)/tests/resync_ua_client $(BUILD)/tests/pr_persist_client
 endif
-$(BUILD)/tests/resync_ua_client: tests/integration/resync_ua_client.c
+$(BUILD)/tests/resync_ua_client $(BUILD)/tests/pr_persist_client: $(BUILD)/tests/%: tests/integration/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< -liscsi
 

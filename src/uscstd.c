@@ -3,6 +3,7 @@
  *
  *   uscstd -c FILE [--listen ADDR:PORT]... [-f] [--ctl-socket PATH]
  *   uscstd --default-config [--data-dir DIR] ...
+ *   [--pr-dir DIR]: where persistent reservations are kept (see usage)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,18 +16,21 @@
 #include "config/conf_apply.h"
 #include "config/conf_default.h"
 #include "config/conf_writer.h"
+#include "core/core.h"
 #include "ctl/ctl_server.h"
 #include "iscsi/iscsi.h"
 #include "lib/log.h"
 #include "reactor/reactor.h"
 
 #define DEFAULT_LISTEN "0.0.0.0:3260"
+#define DEFAULT_PR_DIR "/var/lib/uscst/pr"
 #define MAX_LISTEN 16
 
 struct options {
 	const char *config_file;
 	bool default_config;
 	const char *data_dir;
+	const char *pr_dir;
 	const char *listen[MAX_LISTEN];
 	size_t nlisten;
 	bool foreground;
@@ -45,6 +49,9 @@ static void usage(FILE *out)
 		"                          " CONF_DEFAULT_TARGET ", LUN 0 a 1 GiB sparse file)\n"
 		"      --data-dir DIR      where the default configuration keeps its disk image\n"
 		"                          (default: current directory)\n"
+		"      --pr-dir DIR        PR state of devices without pr_file_name goes to\n"
+		"                          DIR/<device> (default " DEFAULT_PR_DIR ";\n"
+		"                          with --default-config: <data-dir>/pr)\n"
 		"  -l, --listen ADDR:PORT  iSCSI portal; repeatable; overrides the file's\n"
 		"                          portals (default " DEFAULT_LISTEN ")\n"
 		"  -f, --foreground        stay in the foreground\n"
@@ -56,11 +63,12 @@ static void usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_DEFAULT_CONFIG = 256, OPT_DATA_DIR };
+	enum { OPT_DEFAULT_CONFIG = 256, OPT_DATA_DIR, OPT_PR_DIR };
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"default-config", no_argument, NULL, OPT_DEFAULT_CONFIG},
 	    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+	    {"pr-dir", required_argument, NULL, OPT_PR_DIR},
 	    {"listen", required_argument, NULL, 'l'},
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"ctl-socket", required_argument, NULL, 's'},
@@ -80,6 +88,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_DATA_DIR:
 			o->data_dir = optarg;
+			break;
+		case OPT_PR_DIR:
+			o->pr_dir = optarg;
 			break;
 		case 'l':
 			if (o->nlisten >= MAX_LISTEN) {
@@ -125,10 +136,32 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* The default PR directory, set before the devices open (they load their
+ * PR files then).  --default-config keeps it next to its disk image, so
+ * `make run` needs no root-owned path. */
+static int set_pr_dir(const struct options *o)
+{
+	char *dir = NULL;
+	if (!o->pr_dir && o->default_config &&
+	    asprintf(&dir, "%s/pr", o->data_dir ? o->data_dir : ".") < 0) {
+		fprintf(stderr, "uscstd: out of memory\n");
+		return -1;
+	}
+	bool ok = uscst_set_pr_dir(dir ? dir : o->pr_dir ? o->pr_dir : DEFAULT_PR_DIR);
+	free(dir);
+	if (!ok) {
+		fprintf(stderr, "uscstd: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
 static int load_config(const struct options *o, struct conf_result *res)
 {
 	char err[512];
 	int rc;
+	if (set_pr_dir(o) < 0)
+		return -1;
 	if (o->default_config) {
 		char *text = conf_default_text(o->data_dir ? o->data_dir : ".");
 		if (!text) {

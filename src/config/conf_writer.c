@@ -122,6 +122,9 @@ static void add_device_attrs(struct snapshot *s, struct conf_node *d,
 		add_attr(s, d, "removable", "1");
 	if (!dev->rotational)
 		add_attr(s, d, "rotational", "0");
+	/* As configured: a path derived from --pr-dir follows the option. */
+	if (dev->pr_file_cfg)
+		add_attr(s, d, "pr_file_name", dev->pr_file_cfg);
 	add_ident_attrs(s, d, dev);
 }
 

@@ -61,9 +61,13 @@ struct uscst_device {
 	bool discard_ok; /* backend can deallocate (punch holes) on this storage */
 	void *backend_priv;
 	atomic_int refs;
+	/* Persistent reservations that survive a restart (SCST pr_file_name). */
+	char *pr_file_cfg;  /* as configured; NULL: not set, "": persistence off */
+	char *pr_file_name; /* in effect after open (cfg or --pr-dir/NAME); NULL: off */
 
 	pthread_mutex_t lock; /* protects everything below */
 	struct pr_state *pr;
+	char *pr_saved;	      /* text last written to pr_file_name; NULL: no file */
 	uint64_t spc2_holder; /* RESERVE(6/10) holder's session id, 0 if none */
 	/* Mode page state (changeable by MODE SELECT; shared by all nexuses). */
 	bool wce;				     /* caching page: write cache enabled */
@@ -137,7 +141,13 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 /* Sets a configuration attribute before open; false with a message if unknown/bad. */
 bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const char *value, char *err,
 			   size_t errlen);
+/* Opens the storage, then loads the PR file (pr_file_name) if there is one:
+ * a malformed file fails the open with "PR file PATH:LINE: reason". */
 int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen);
+/* Directory for the PR files of devices without pr_file_name (DIR/<device
+ * name>); NULL or "": no default, such devices keep PR in memory only.  Set
+ * before the devices are opened (uscstd --pr-dir).  false: ENOMEM. */
+bool uscst_set_pr_dir(const char *dir);
 struct uscst_device *uscst_device_find(const char *name);
 /* Takes the current size of the open storage (whole blocks; shrinking is
  * allowed, with a warning) and, if it changed, establishes CAPACITY DATA HAS

@@ -7,10 +7,22 @@
 #include <strings.h>
 
 #include "core/core.h"
+#include "core/pr.h"
 #include "lib/log.h"
 
 pthread_mutex_t uscst_config_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct list_head devices = LIST_HEAD_INIT(devices);
+static char *pr_dir; /* uscst_set_pr_dir; NULL: no default pr_file_name */
+
+bool uscst_set_pr_dir(const char *dir)
+{
+	char *copy = NULL;
+	if (dir && *dir && !(copy = strdup(dir)))
+		return false;
+	free(pr_dir);
+	pr_dir = copy;
+	return true;
+}
 
 /* FNV-1a: stable identifiers derived from the device name, so a restart
  * with the same configuration reports the same serial number and NAA. */
@@ -129,6 +141,15 @@ bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const cha
 		dev->filename = strdup(value);
 		return dev->filename != NULL;
 	}
+	if (!strcmp(name, "pr_file_name")) {
+		/* "" is kept: it turns persistence off even with a --pr-dir. */
+		char *copy = strdup(value);
+		if (!copy)
+			return false;
+		free(dev->pr_file_cfg);
+		dev->pr_file_cfg = copy;
+		return true;
+	}
 	if (!strcmp(name, "size") || !strcmp(name, "size_mb")) {
 		if (!parse_u64(value, &n) || n == 0 ||
 		    (!strcmp(name, "size_mb") && n > (1ull << 40))) {
@@ -180,6 +201,68 @@ bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const cha
 	return false;
 }
 
+/* pr_file_name in effect: the configured one, else --pr-dir/<name>.  A
+ * name that is not a plain file name (".." or with a '/') would point
+ * outside the directory, so such a device needs pr_file_name set. */
+static int resolve_pr_file(struct uscst_device *dev, char *err, size_t errlen)
+{
+	free(dev->pr_file_name);
+	dev->pr_file_name = NULL;
+	if (dev->pr_file_cfg) {
+		if (!dev->pr_file_cfg[0])
+			return 0;
+		dev->pr_file_name = strdup(dev->pr_file_cfg);
+		return dev->pr_file_name ? 0 : -ENOMEM;
+	}
+	if (!pr_dir)
+		return 0;
+	if (strchr(dev->name, '/') || !strcmp(dev->name, ".") || !strcmp(dev->name, "..")) {
+		snprintf(err, errlen,
+			 "device '%s': the name cannot be a file in the PR directory; set "
+			 "pr_file_name",
+			 dev->name);
+		return -EINVAL;
+	}
+	if (asprintf(&dev->pr_file_name, "%s/%s", pr_dir, dev->name) < 0) {
+		dev->pr_file_name = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Registrations come back as data; the I_T nexuses they name come back
+ * when those initiator ports log in again (same name, ISID and target). */
+static int load_pr_file(struct uscst_device *dev, char *err, size_t errlen)
+{
+	int rc = resolve_pr_file(dev, err, errlen);
+	if (rc < 0) {
+		if (rc == -ENOMEM)
+			snprintf(err, errlen, "device '%s': out of memory", dev->name);
+		return rc;
+	}
+	if (!dev->pr_file_name)
+		return 0;
+	struct pr_state *st;
+	char *text, msg[512];
+	rc = pr_file_load(dev->pr_file_name, &st, &text, msg, sizeof(msg));
+	if (rc < 0) {
+		snprintf(err, errlen, "device '%s': %s", dev->name, msg);
+		return rc;
+	}
+	if (!st)
+		return 0;
+	pthread_mutex_lock(&dev->lock);
+	pr_state_free(dev->pr);
+	dev->pr = st;
+	free(dev->pr_saved);
+	dev->pr_saved = text;
+	pthread_mutex_unlock(&dev->lock);
+	log_info("device %s: %u persistent reservation registration(s) restored from %s%s",
+		 dev->name, st->nregs, dev->pr_file_name,
+		 st->type != PR_TYPE_NONE ? ", with a reservation" : "");
+	return 0;
+}
+
 int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 {
 	dev->block_shift = dev->block_size == 4096 ? 12 : 9;
@@ -202,6 +285,9 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 		log_warn("device %s: thin_provisioned 1 but %s cannot deallocate; ignored",
 			 dev->name, dev->backend->name);
 	dev->wce = !dev->write_through;
+	rc = load_pr_file(dev, err, errlen);
+	if (rc < 0)
+		return rc;
 	log_info("device %s (%s): %" PRIu64 " blocks of %u bytes%s%s", dev->name,
 		 dev->backend->name, dev->nblocks, dev->block_size,
 		 dev->read_only ? ", read-only" : "", dev->thin_provisioned ? ", thin" : "");

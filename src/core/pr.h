@@ -69,6 +69,7 @@ enum pr_result {
 	PR_INVALID_TYPE,    /* 24h/00h INVALID FIELD IN CDB (the TYPE field) */
 	PR_NO_RESOURCES,    /* 55h/04h INSUFFICIENT REGISTRATION RESOURCES */
 	PR_NOMEM,	    /* out of memory */
+	PR_SAVE_FAILED,	    /* APTPL: the state could not be written (44h/00h) */
 };
 
 /* A unit attention for the initiator port of one nexus (or of all target
@@ -153,6 +154,31 @@ enum pr_result pr_register_and_move(struct pr_state *st, const struct pr_nexus *
  */
 size_t pr_state_serialise(const struct pr_state *st, char *buf, size_t len);
 struct pr_state *pr_state_deserialise(const char *text);
+/* The same with a reason: on failure *line is the 1-based line at fault (0
+ * when the text as a whole is: no header, inconsistent holders, ENOMEM)
+ * and *why a static message. */
+struct pr_state *pr_state_parse(const char *text, unsigned *line, const char **why);
+/* Heap text of pr_state_serialise (NUL-terminated); NULL: ENOMEM. */
+char *pr_state_text(const struct pr_state *st);
+/* A deep copy; NULL: ENOMEM. */
+struct pr_state *pr_state_copy(const struct pr_state *st);
+/* Puts the contents of `from` (a pr_state_copy of an earlier st) back into
+ * st, keeping the st pointer that lock-free readers hold; frees from. */
+void pr_state_restore(struct pr_state *st, struct pr_state *from);
+
+/*
+ * The PR file of a device with persistence (core/pr_persist.c).  Each
+ * returns 0, or -errno with a message naming the file in err.
+ * pr_file_save writes PATH.tmp, fsyncs it, renames it over PATH and fsyncs
+ * the directory (creating missing directories first), so PATH is always
+ * either the old or the new state.  pr_file_remove: ENOENT is success.
+ * pr_file_load: *out is NULL when there is no file; a malformed file is
+ * -EINVAL with "PATH:LINE: reason"; *text (if not NULL) gets the file's text.
+ */
+#define PR_FILE_MAX ((size_t)PR_MAX_REGISTRATIONS * (PR_PORT_MAX + 64) + 4096)
+int pr_file_save(const char *path, const char *text, char *err, size_t errlen);
+int pr_file_remove(const char *path, char *err, size_t errlen);
+int pr_file_load(const char *path, struct pr_state **out, char **text, char *err, size_t errlen);
 
 /* --- command classes for the conflict table (scsi/pr_conflict.c) --- */
 enum pr_cmd_class {

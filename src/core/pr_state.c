@@ -443,46 +443,206 @@ size_t pr_state_serialise(const struct pr_state *st, char *buf, size_t len)
 	return used;
 }
 
-static bool parse_registrant(struct pr_state *st, const char *line)
+char *pr_state_text(const struct pr_state *st)
 {
-	unsigned rel, atp, holder;
-	uint64_t key;
-	char port[PR_PORT_MAX];
-	if (sscanf(line, "registrant %u %u %u %" SCNx64 " %255s", &rel, &atp, &holder, &key,
-		   port) != 5)
+	size_t need = pr_state_serialise(st, NULL, 0);
+	char *buf = malloc(need + 1);
+	if (buf)
+		pr_state_serialise(st, buf, need + 1);
+	return buf;
+}
+
+struct pr_state *pr_state_copy(const struct pr_state *st)
+{
+	struct pr_state *c = pr_state_new();
+	if (!c)
+		return NULL;
+	*c = *st;
+	c->regs = NULL;
+	c->cap = c->nregs;
+	if (st->nregs) {
+		c->regs = malloc(st->nregs * sizeof(*c->regs));
+		if (!c->regs) {
+			free(c);
+			return NULL;
+		}
+		memcpy(c->regs, st->regs, st->nregs * sizeof(*c->regs));
+	}
+	return c;
+}
+
+void pr_state_restore(struct pr_state *st, struct pr_state *from)
+{
+	free(st->regs);
+	st->generation = from->generation;
+	st->aptpl = from->aptpl;
+	st->scope = from->scope;
+	st->nregs = from->nregs;
+	st->cap = from->cap;
+	st->regs = from->regs;
+	set_type(st, from->type);
+	free(from);
+}
+
+/*
+ * The parser trusts nothing in the text (it comes from a file anyone with
+ * access to the PR directory may have edited): numbers are digits only with
+ * range checks, every line has exactly its fields, and control characters,
+ * duplicates and inconsistent holders are refused with a reason.
+ */
+#define PR_MAX_FIELDS 6
+
+struct parse_ctx {
+	struct pr_state *st;
+	bool seen_header, seen_generation, seen_aptpl, seen_reservation;
+	const char *why;
+};
+
+/* Unsigned decimal, or hexadecimal after "0x" when hex; no sign, no blanks,
+ * no overflow, at most max. */
+static bool parse_num(const char *tok, bool hex, uint64_t max, uint64_t *out)
+{
+	const char *p = tok;
+	unsigned base = 10;
+	if (hex) {
+		if (p[0] != '0' || (p[1] != 'x' && p[1] != 'X'))
+			return false;
+		p += 2;
+		base = 16;
+	}
+	if (!*p)
 		return false;
-	if (rel > UINT16_MAX || atp > 1 || holder > 1 || key == 0)
+	uint64_t v = 0;
+	for (; *p; p++) {
+		unsigned d;
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (hex && *p >= 'a' && *p <= 'f')
+			d = (unsigned)(*p - 'a' + 10);
+		else if (hex && *p >= 'A' && *p <= 'F')
+			d = (unsigned)(*p - 'A' + 10);
+		else
+			return false;
+		if (v > (UINT64_MAX - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	if (v > max)
 		return false;
-	struct pr_nexus n = {port, (uint16_t)rel};
-	int idx;
-	if (add_reg(st, &n, key, atp, &idx) != PR_OK)
-		return false;
-	st->regs[idx].holder = holder;
+	*out = v;
 	return true;
 }
 
-static bool parse_line(struct pr_state *st, const char *line, bool *seen_header)
+/* Splits line in place at blanks; false if more than max fields. */
+static bool split_fields(char *line, char **f, unsigned max, unsigned *n)
 {
-	unsigned a, b;
-	if (!*seen_header)
-		return (*seen_header = (sscanf(line, "uscst-pr %u", &a) == 1 && a == 1));
-	if (sscanf(line, "generation %u", &a) == 1) {
-		st->generation = a;
-		return true;
-	}
-	if (sscanf(line, "aptpl %u", &a) == 1 && a <= 1) {
-		st->aptpl = a;
-		return true;
-	}
-	if (sscanf(line, "reservation %u %u", &a, &b) == 2) {
-		if ((a != PR_TYPE_NONE && !pr_type_valid((uint8_t)a)) || b != PR_SCOPE_LU)
+	char *save = NULL;
+	*n = 0;
+	for (char *p = strtok_r(line, " \t", &save); p; p = strtok_r(NULL, " \t", &save)) {
+		if (*n == max)
 			return false;
-		st->type = (uint8_t)a;
+		f[(*n)++] = p;
+	}
+	return true;
+}
+
+static bool fail_why(struct parse_ctx *c, const char *why)
+{
+	c->why = why;
+	return false;
+}
+
+/* Another registration for the same nexus, or overlapping via ALL_TG_PT. */
+static bool overlaps(const struct pr_state *st, const char *port, uint16_t rel, bool all_tg_pt)
+{
+	for (unsigned i = 0; i < st->nregs; i++) {
+		const struct pr_reg *r = &st->regs[i];
+		if (strcasecmp(r->port, port) == 0 &&
+		    (r->all_tg_pt || all_tg_pt || r->rel_tgt_id == rel))
+			return true;
+	}
+	return false;
+}
+
+static bool parse_registrant(struct parse_ctx *c, char **f, unsigned n)
+{
+	uint64_t rel, atp, holder, key;
+	if (n != 6)
+		return fail_why(c, "registrant needs 5 fields");
+	if (!parse_num(f[1], false, UINT16_MAX, &rel) || !parse_num(f[2], false, 1, &atp) ||
+	    !parse_num(f[3], false, 1, &holder) || !parse_num(f[4], true, UINT64_MAX, &key))
+		return fail_why(c, "bad number in registrant");
+	if (key == 0)
+		return fail_why(c, "registrant with a zero key");
+	if (strlen(f[5]) >= PR_PORT_MAX || !strstr(f[5], ",i,0x"))
+		return fail_why(c, "bad initiator port name");
+	if (overlaps(c->st, f[5], (uint16_t)rel, atp))
+		return fail_why(c, "duplicate registrant");
+	struct pr_nexus nx = {f[5], (uint16_t)rel};
+	int idx;
+	switch (add_reg(c->st, &nx, key, atp, &idx)) {
+	case PR_OK:
+		break;
+	case PR_NOMEM:
+		return fail_why(c, "out of memory");
+	default:
+		return fail_why(c, "too many registrants");
+	}
+	c->st->regs[idx].holder = holder;
+	return true;
+}
+
+static bool once(struct parse_ctx *c, bool *seen)
+{
+	if (*seen)
+		return fail_why(c, "duplicate line");
+	*seen = true;
+	return true;
+}
+
+static bool parse_line(struct parse_ctx *c, char *line)
+{
+	for (const char *p = line; *p; p++)
+		if ((*p > 0 && *p < 0x20 && *p != '\t') || *p == 0x7f)
+			return fail_why(c, "control character");
+	char *f[PR_MAX_FIELDS];
+	unsigned n;
+	if (!split_fields(line, f, PR_MAX_FIELDS, &n))
+		return fail_why(c, "too many fields");
+	if (n == 0 || f[0][0] == '#')
+		return true;
+	uint64_t a, b;
+	if (!c->seen_header) {
+		if (strcmp(f[0], "uscst-pr") != 0 || n != 2)
+			return fail_why(c, "missing 'uscst-pr 1' header");
+		if (!parse_num(f[1], false, UINT32_MAX, &a) || a != 1)
+			return fail_why(c, "unsupported format version");
+		c->seen_header = true;
 		return true;
 	}
-	if (strncmp(line, "registrant ", 11) == 0)
-		return parse_registrant(st, line);
-	return line[0] == '\0' || line[0] == '#';
+	if (strcmp(f[0], "registrant") == 0)
+		return parse_registrant(c, f, n);
+	if (strcmp(f[0], "generation") == 0) {
+		if (n != 2 || !parse_num(f[1], false, UINT32_MAX, &a))
+			return fail_why(c, "bad generation");
+		c->st->generation = (uint32_t)a;
+		return once(c, &c->seen_generation);
+	}
+	if (strcmp(f[0], "aptpl") == 0) {
+		if (n != 2 || !parse_num(f[1], false, 1, &a))
+			return fail_why(c, "bad aptpl (0 or 1)");
+		c->st->aptpl = a;
+		return once(c, &c->seen_aptpl);
+	}
+	if (strcmp(f[0], "reservation") == 0) {
+		if (n != 3 || !parse_num(f[1], false, UINT8_MAX, &a) ||
+		    !parse_num(f[2], false, UINT8_MAX, &b) ||
+		    (a != PR_TYPE_NONE && !pr_type_valid((uint8_t)a)) || b != PR_SCOPE_LU)
+			return fail_why(c, "bad reservation type or scope");
+		c->st->type = (uint8_t)a;
+		return once(c, &c->seen_reservation);
+	}
+	return fail_why(c, "unknown keyword");
 }
 
 /* A reservation that is not all-registrants needs exactly one holder. */
@@ -496,29 +656,50 @@ static bool state_consistent(const struct pr_state *st)
 	return holders == 1;
 }
 
-struct pr_state *pr_state_deserialise(const char *text)
+struct pr_state *pr_state_parse(const char *text, unsigned *line_no, const char **why)
 {
-	struct pr_state *st = pr_state_new();
-	if (!st)
+	struct parse_ctx c = {.st = pr_state_new()};
+	*line_no = 0;
+	*why = "out of memory";
+	if (!c.st)
 		return NULL;
-	bool seen_header = false;
 	const char *p = text;
 	char line[PR_PORT_MAX + 128];
 	while (*p) {
 		size_t n = strcspn(p, "\n");
-		if (n >= sizeof(line))
+		++*line_no;
+		if (n >= sizeof(line)) {
+			*why = "line too long";
 			goto bad;
+		}
 		memcpy(line, p, n);
 		line[n] = '\0';
-		if (!parse_line(st, line, &seen_header))
+		if (!parse_line(&c, line)) {
+			*why = c.why;
 			goto bad;
+		}
 		p += n;
 		if (*p == '\n')
 			p++;
 	}
-	if (seen_header && state_consistent(st))
-		return st;
+	*line_no = 0;
+	if (!c.seen_header) {
+		*why = "missing 'uscst-pr 1' header";
+		goto bad;
+	}
+	if (!state_consistent(c.st)) {
+		*why = "reservation holders do not match the reservation type";
+		goto bad;
+	}
+	return c.st;
 bad:
-	pr_state_free(st);
+	pr_state_free(c.st);
 	return NULL;
+}
+
+struct pr_state *pr_state_deserialise(const char *text)
+{
+	unsigned line;
+	const char *why;
+	return pr_state_parse(text, &line, &why);
 }

@@ -92,8 +92,9 @@ static bool report_capabilities(struct uscst_cmd *cmd, const struct pr_state *st
 	if (!p)
 		return false;
 	put_be16(p, REPORT_CAPS_LEN);
-	/* SIP_C stays 0: SPEC_I_PT is refused (see pr_out.c). */
-	p[2] = CAPS_CRH | CAPS_ATP_C | CAPS_PTPL_C;
+	/* SIP_C stays 0: SPEC_I_PT is refused (see pr_out.c).  PTPL_C only
+	 * with a file to persist to (pr_file_name). */
+	p[2] = CAPS_CRH | CAPS_ATP_C | (cmd->dev->pr_file_name ? CAPS_PTPL_C : 0);
 	p[3] = CAPS_TMV | CAPS_ALLOW_COMMANDS | (st->aptpl ? CAPS_PTPL_A : 0);
 	put_be16(p + 4, PR_TYPE_MASK_ALL);
 	return true;

@@ -7,9 +7,22 @@
  * Not supported: SPEC_I_PT (INVALID FIELD IN PARAMETER LIST; SIP_C=0 in
  * REPORT CAPABILITIES).  PREEMPT AND ABORT sets COMMANDS CLEARED BY
  * ANOTHER INITIATOR on the preempted nexuses and has their transport abort
- * their tasks for the device.  APTPL is recorded in the state (and reported
- * as PTPL_A) but not yet written anywhere.
+ * their tasks for the device.
+ *
+ * APTPL (SPC-5 5.14.5): the APTPL bit of the latest REGISTER, REGISTER AND
+ * IGNORE EXISTING KEY or REGISTER AND MOVE decides whether the state
+ * persists.  While it is 1, every PR OUT that changes the state writes the
+ * device's pr_file_name (core/pr_persist.c) before the command completes;
+ * the registration that sets it to 0 removes the file.  APTPL=1 on a device
+ * without a pr_file_name (PTPL_C=0) is INVALID FIELD IN PARAMETER LIST.
+ * When the write or the removal fails, the command fails with HARDWARE
+ * ERROR / INTERNAL TARGET FAILURE (SPC has no dedicated code) and the
+ * in-memory state is rolled back to what it was before the command, unit
+ * attentions dropped: the initiator saw a failure, so nothing changed, and
+ * memory and file agree.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -92,6 +105,13 @@ static bool parse_params(struct uscst_cmd *cmd, struct pr_out_params *p)
 	}
 	if (p->sa != SA_REGISTER_AND_MOVE && param_len != PARAM_LEN) {
 		fail_param_length(cmd);
+		return false;
+	}
+	/* The APTPL bit counts only for the registering service actions. */
+	bool aptpl = p->sa == SA_REGISTER_AND_MOVE ? buf[17] & P17_APTPL
+						   : is_register(p->sa) && (p->flags20 & P20_APTPL);
+	if (aptpl && !cmd->dev->pr_file_name) {
+		scsi_invalid_field_param(cmd, p->sa == SA_REGISTER_AND_MOVE ? 17 : 20, 0);
 		return false;
 	}
 	if ((p->flags20 & P20_ALL_TG_PT) && !is_register(p->sa)) {
@@ -201,6 +221,7 @@ static void report_result(struct uscst_cmd *cmd, enum pr_result r)
 				     ASC_INSUFFICIENT_REGISTRATION_RESOURCES);
 		break;
 	case PR_NOMEM:
+	case PR_SAVE_FAILED:
 		scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 		break;
 	}
@@ -250,6 +271,72 @@ static struct pr_state *device_pr(struct uscst_device *dev)
 	return dev->pr;
 }
 
+/*
+ * Brings pr_file_name in line with st after a successful service action:
+ * written while APTPL is set (unless the text did not change, e.g. a
+ * repeated RESERVE), removed once it is cleared.  Called with dev->lock
+ * held, so files are written in the order the states were made.  This is
+ * synchronous file I/O with fsyncs on the reactor thread: acceptable for PR
+ * OUT, an administrative command sent at cluster membership changes, not
+ * on the I/O path.  false: failed, logged, message in err.
+ */
+static bool persist(struct uscst_device *dev, const struct pr_state *st, char *err, size_t errlen)
+{
+	if (!st->aptpl) {
+		if (!dev->pr_saved)
+			return true;
+		if (pr_file_remove(dev->pr_file_name, err, errlen) < 0)
+			return false;
+		free(dev->pr_saved);
+		dev->pr_saved = NULL;
+		return true;
+	}
+	char *text = pr_state_text(st);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	if (dev->pr_saved && strcmp(text, dev->pr_saved) == 0) {
+		free(text);
+		return true;
+	}
+	if (pr_file_save(dev->pr_file_name, text, err, errlen) < 0) {
+		free(text);
+		return false;
+	}
+	free(dev->pr_saved);
+	dev->pr_saved = text;
+	return true;
+}
+
+/* Runs the action; with persistence, on a copy-backed state that goes back
+ * to its old contents (events dropped) if the file cannot follow. */
+static enum pr_result run_locked(struct uscst_cmd *cmd, const struct pr_out_params *p,
+				 const struct pr_nexus *dest, struct pr_events *ev)
+{
+	struct uscst_device *dev = cmd->dev;
+	struct pr_state *st = device_pr(dev);
+	if (!st)
+		return PR_NOMEM;
+	if (!dev->pr_file_name)
+		return run_action(cmd, st, p, dest, ev);
+	struct pr_state *before = pr_state_copy(st);
+	if (!before)
+		return PR_NOMEM;
+	enum pr_result r = run_action(cmd, st, p, dest, ev);
+	char err[512];
+	if (r == PR_OK && !persist(dev, st, err, sizeof(err))) {
+		log_err("%s: PERSISTENT RESERVE OUT failed, state unchanged: %s", dev->name, err);
+		pr_state_restore(st, before);
+		before = NULL;
+		pr_events_free(ev);
+		ev->lost = false;
+		r = PR_SAVE_FAILED;
+	}
+	pr_state_free(before);
+	return r;
+}
+
 void spc_pr_out(struct uscst_cmd *cmd)
 {
 	struct uscst_device *dev = cmd->dev;
@@ -266,8 +353,7 @@ void spc_pr_out(struct uscst_cmd *cmd)
 	}
 
 	pthread_mutex_lock(&dev->lock);
-	struct pr_state *st = device_pr(dev);
-	enum pr_result r = st ? run_action(cmd, st, &p, &dest, &ev) : PR_NOMEM;
+	enum pr_result r = run_locked(cmd, &p, &dest, &ev);
 	pthread_mutex_unlock(&dev->lock);
 
 	report_result(cmd, r);

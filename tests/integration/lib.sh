@@ -108,8 +108,10 @@ daemon_start() {
 	DAEMON_PORT=$(free_port "${PORT_BASE:-13260}") || return 1
 	DAEMON_SOCK=$LIB_TMP/uscstd.sock
 	DAEMON_LOG=${DAEMON_LOG_FILE:-$LIB_TMP/uscstd.log}
+	# PR files go to the private temp dir, never the system's
+	# /var/lib/uscst/pr (a later --pr-dir in the arguments wins).
 	"$USCSTD" -f -c "$conf" --listen "127.0.0.1:$DAEMON_PORT" \
-		--ctl-socket "$DAEMON_SOCK" "$@" >"$DAEMON_LOG" 2>&1 </dev/null &
+		--ctl-socket "$DAEMON_SOCK" --pr-dir "$LIB_TMP/pr" "$@" >"$DAEMON_LOG" 2>&1 </dev/null &
 	DAEMON_PID=$!
 	deadline=$((SECONDS + ${DAEMON_WAIT:-10}))
 	while ((SECONDS < deadline)); do
