@@ -230,6 +230,7 @@ static bool enter_full_feature(struct iscsi_conn *conn, struct iscsi_login *l)
 		iscsi_session_reinstate_old(sess);
 	l->tsih = sess->tsih;
 	conn->sess = sess;
+	conn->cid = l->cid; /* Logout "close the connection" names it */
 	return true;
 }
 
