@@ -46,7 +46,6 @@ void iscsi_task_immediate_data(struct iscsi_task *task, const uint8_t *data, uin
 	} else {
 		place_data(task, 0, data, dlen);
 	}
-	task->received = dlen;
 	task->next_r2t_off = dlen;
 }
 
@@ -197,6 +196,5 @@ void iscsi_data_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_
 	} else if ((uint64_t)offset + dlen <= task->edtl_out) {
 		place_data(task, offset, data, dlen);
 	}
-	task->received += dlen;
 	iscsi_task_check_data_done(task);
 }

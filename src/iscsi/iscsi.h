@@ -41,17 +41,16 @@ struct iscsi_tx {
 };
 
 enum iscsi_task_state {
-	TASK_WAIT_CMDSN, /* queued until ExpCmdSN reaches it */
-	TASK_RECV_DATA,	 /* collecting Data-Out */
-	TASK_EXECUTING,	 /* in the core / backend */
-	TASK_DONE,	 /* response queued */
+	TASK_RECV_DATA, /* collecting Data-Out (and/or waiting for CmdSN order) */
+	TASK_EXECUTING, /* in the core / backend */
+	TASK_DONE,	/* response queued */
 };
 
 struct iscsi_task {
 	struct uscst_cmd cmd; /* first: the core's view */
 	struct iscsi_conn *conn;
 	struct list_head node;	    /* conn->tasks */
-	struct list_head wait_node; /* conn->cmdsn_queue while TASK_WAIT_CMDSN */
+	struct list_head wait_node; /* conn->cmdsn_queue until in CmdSN order */
 	enum iscsi_task_state state;
 	uint32_t itt;
 	uint32_t cmdsn;
@@ -59,12 +58,10 @@ struct iscsi_task {
 	uint8_t bhs[ISCSI_BHS_LEN]; /* the SCSI Command PDU, for Reject and decode */
 	/* Data-Out bookkeeping (all offsets are in the initiator's EDTL space). */
 	uint32_t edtl_out;     /* Data-Out the initiator will send (W bit) */
-	uint32_t received;     /* bytes received so far */
 	uint32_t unsol_limit;  /* end of the unsolicited region */
 	uint32_t next_r2t_off; /* first byte not yet solicited */
 	uint32_t r2t_outstanding;
 	uint32_t r2tsn;
-	uint32_t ttt;
 	uint32_t unsol_datasn; /* expected DataSN in the unsolicited sequence */
 	uint32_t data_digest_errors;
 	uint32_t datasn_in;	/* Data-In PDUs sent */
@@ -130,7 +127,6 @@ struct iscsi_conn {
 
 	/* Sequence numbers. */
 	uint32_t stat_sn;
-	uint32_t exp_stat_sn;
 	uint16_t cid;
 
 	/* Login. */
@@ -213,6 +209,9 @@ void iscsi_task_check_data_done(struct iscsi_task *task);
 void iscsi_task_send_response(struct iscsi_task *task);
 void iscsi_task_free(struct iscsi_task *task);
 void iscsi_cmdsn_advance(struct iscsi_conn *conn);
+/* A non-SCSI PDU (NOP-Out, TMF, Text, Logout) that is not immediate takes
+ * its CmdSN when it is the next one expected. */
+void iscsi_cmdsn_consume(struct iscsi_conn *conn, const uint8_t *bhs);
 struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt);
 void iscsi_task_execute(struct iscsi_task *task);
 

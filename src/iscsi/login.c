@@ -120,8 +120,7 @@ static bool check_first_request(struct iscsi_conn *conn, struct iscsi_login *l, 
 	l->tsih = get_be16(bhs + 14);
 	l->cid = get_be16(bhs + 20);
 	l->cmdsn = get_be32(bhs + 24);
-	conn->exp_stat_sn = get_be32(bhs + 28);
-	conn->stat_sn = conn->exp_stat_sn;
+	conn->stat_sn = get_be32(bhs + 28); /* our StatSN starts at their ExpStatSN */
 	if (l->tsih != 0) {
 		/* One connection per session (MaxConnections=1). */
 		bool exists = iscsi_session_tsih_exists(l->tsih);
@@ -328,8 +327,8 @@ void iscsi_login_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *
 		iscsi_login_neg_init(&conn->login->neg, true, TARGET_PORTAL_GROUP_TAG);
 	}
 	struct iscsi_login *l = conn->login;
+	l->itt = bhs_itt(bhs); /* every response, a reject too, echoes this request's */
 	if (!l->started) {
-		l->itt = bhs_itt(bhs);
 		if (!check_first_request(conn, l, bhs))
 			return;
 	} else if (memcmp(l->isid, bhs + 8, 6) || get_be16(bhs + 14) != l->tsih ||
@@ -337,7 +336,6 @@ void iscsi_login_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *
 		login_fail(conn, ISCSI_LS_INITIATOR_ERROR, "ISID/TSIH/CID changed during login");
 		return;
 	}
-	l->itt = bhs_itt(bhs);
 	if (!stages_valid(bhs, l)) {
 		login_fail(conn, ISCSI_LS_INITIATOR_ERROR, "invalid stage transition");
 		return;

@@ -18,10 +18,7 @@ void iscsi_logout_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 		iscsi_send_reject(conn, bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
 		return;
 	}
-	if (!(bhs[0] & ISCSI_OP_IMMEDIATE) && get_be32(bhs + 24) == conn->sess->exp_cmdsn) {
-		conn->sess->exp_cmdsn++;
-		iscsi_cmdsn_advance(conn);
-	}
+	iscsi_cmdsn_consume(conn, bhs);
 	struct iscsi_tx *tx = iscsi_tx_new(conn);
 	if (!tx) {
 		iscsi_conn_close(conn, "out of memory");

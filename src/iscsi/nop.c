@@ -11,14 +11,6 @@
 
 #define LOGIN_TIMEOUT_MS 30000
 
-static void consume_cmdsn(struct iscsi_conn *conn, const uint8_t *bhs)
-{
-	if (!(bhs[0] & ISCSI_OP_IMMEDIATE) && get_be32(bhs + 24) == conn->sess->exp_cmdsn) {
-		conn->sess->exp_cmdsn++;
-		iscsi_cmdsn_advance(conn);
-	}
-}
-
 void iscsi_nop_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
 		      uint32_t dlen)
 {
@@ -36,7 +28,7 @@ void iscsi_nop_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t
 			iscsi_send_reject(conn, bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 		return;
 	}
-	consume_cmdsn(conn, bhs);
+	iscsi_cmdsn_consume(conn, bhs);
 	struct iscsi_tx *tx = iscsi_tx_new(conn);
 	uint8_t *copy = dlen ? malloc(dlen) : NULL;
 	if (!tx || (dlen && !copy)) {

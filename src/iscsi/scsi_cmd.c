@@ -30,8 +30,7 @@ void iscsi_task_free(struct iscsi_task *task)
 {
 	struct iscsi_conn *conn = task->conn;
 	list_del(&task->node);
-	if (task->state == TASK_WAIT_CMDSN || task->wait_node.next != &task->wait_node)
-		list_del(&task->wait_node);
+	list_del(&task->wait_node); /* a no-op when not queued (self-linked) */
 	conn->ntasks--;
 	if (task->state != TASK_DONE)
 		conn->nactive--;
@@ -58,7 +57,6 @@ void iscsi_task_execute(struct iscsi_task *task)
 	struct uscst_cmd *cmd = &task->cmd;
 	if (task->data_digest_errors) {
 		/* RFC 7143 7.8: at ERL 0 the task ends with a CRC error sense. */
-		cmd->dev = cmd->lun_ent ? cmd->lun_ent->dev : NULL;
 		scsi_check_condition(cmd, SK_ABORTED_COMMAND, 0x47, 0x05);
 		task_done(cmd);
 		return;
@@ -118,6 +116,14 @@ void iscsi_cmdsn_advance(struct iscsi_conn *conn)
 			iscsi_task_free(next);
 		else
 			iscsi_task_execute(next);
+	}
+}
+
+void iscsi_cmdsn_consume(struct iscsi_conn *conn, const uint8_t *bhs)
+{
+	if (!(bhs[0] & ISCSI_OP_IMMEDIATE) && get_be32(bhs + 24) == conn->sess->exp_cmdsn) {
+		conn->sess->exp_cmdsn++;
+		iscsi_cmdsn_advance(conn);
 	}
 }
 

@@ -116,10 +116,7 @@ static bool build_answer(struct iscsi_conn *conn, const struct text_kv_list *key
 void iscsi_text_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data, uint32_t dlen)
 {
 	uint32_t ttt = get_be32(bhs + 20);
-	if (!(bhs[0] & ISCSI_OP_IMMEDIATE) && get_be32(bhs + 24) == conn->sess->exp_cmdsn) {
-		conn->sess->exp_cmdsn++;
-		iscsi_cmdsn_advance(conn);
-	}
+	iscsi_cmdsn_consume(conn, bhs);
 	if (ttt != ISCSI_RESERVED_TAG) {
 		if (!conn->text_pending || ttt != conn->text_ttt) {
 			iscsi_send_reject(conn, bhs, ISCSI_REJECT_INVALID_PDU_FIELD);

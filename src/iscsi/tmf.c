@@ -161,10 +161,7 @@ void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 		iscsi_send_reject(conn, bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
 		return;
 	}
-	if (!(bhs[0] & ISCSI_OP_IMMEDIATE) && get_be32(bhs + 24) == conn->sess->exp_cmdsn) {
-		conn->sess->exp_cmdsn++;
-		iscsi_cmdsn_advance(conn);
-	}
+	iscsi_cmdsn_consume(conn, bhs);
 	struct tmf_ctx *ctx = calloc(1, sizeof(*ctx));
 	if (!ctx) {
 		send_tmf_response(conn, bhs, ISCSI_TMF_RSP_REJECTED, false);
