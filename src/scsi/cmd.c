@@ -33,15 +33,10 @@ uint8_t *scsi_alloc_in_raw(struct uscst_cmd *cmd, uint32_t len)
 
 uint8_t *scsi_alloc_in(struct uscst_cmd *cmd, uint32_t len)
 {
-	if (cmd->in_buf && cmd->in_cap >= len) {
-		memset(cmd->in_buf, 0, len);
-	} else {
-		free(cmd->in_buf);
-		cmd->in_buf = calloc(1, len ? len : 1);
-		cmd->in_cap = cmd->in_buf ? len : 0;
-	}
-	cmd->in_len = cmd->in_buf ? len : 0;
-	return cmd->in_buf;
+	uint8_t *buf = scsi_alloc_in_raw(cmd, len);
+	if (buf)
+		memset(buf, 0, len);
+	return buf;
 }
 
 void uscst_cmd_release(struct uscst_cmd *cmd)

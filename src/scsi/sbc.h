@@ -17,6 +17,8 @@ bool sbc_write_fua(struct uscst_device *dev, bool cdb_fua);
 /* Sets LOGICAL BLOCK ADDRESS OUT OF RANGE and returns false unless
  * [lba, lba+blocks) lies on the medium. */
 bool sbc_check_lba_range(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks);
+/* INVALID FIELD IN CDB (TRANSFER LENGTH) above SBC_MAX_TRANSFER_BYTES. */
+bool sbc_check_transfer_len(struct uscst_cmd *cmd, uint32_t blocks);
 /* Sense for a failed cmd->io (read or write). */
 void sbc_sense_io_error(struct uscst_cmd *cmd, bool write);
 /* Offset of the first byte where a and b differ; len if they are equal. */

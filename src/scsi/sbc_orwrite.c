@@ -71,8 +71,7 @@ void sbc_orwrite(struct uscst_cmd *cmd)
 		scsi_cmd_done(cmd);
 		return;
 	}
-	if ((uint64_t)f.blocks << cmd->dev->block_shift > SBC_MAX_TRANSFER_BYTES) {
-		scsi_invalid_field_cdb(cmd, 10, -1);
+	if (!sbc_check_transfer_len(cmd, f.blocks)) {
 		scsi_cmd_done(cmd);
 		return;
 	}

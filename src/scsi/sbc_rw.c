@@ -28,6 +28,16 @@ bool sbc_check_lba_range(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks)
 	return false;
 }
 
+/* INVALID FIELD IN CDB (pointing at TRANSFER LENGTH) for a transfer above
+ * the Block Limits VPD's MAXIMUM TRANSFER LENGTH. */
+bool sbc_check_transfer_len(struct uscst_cmd *cmd, uint32_t blocks)
+{
+	if ((uint64_t)blocks << cmd->dev->block_shift <= SBC_MAX_TRANSFER_BYTES)
+		return true;
+	scsi_invalid_field_cdb(cmd, sbc_length_field_byte(cmd->cdb[0]), -1);
+	return false;
+}
+
 /* Sense for a failed cmd->io: a full thin-provisioned store is a space
  * allocation failure, anything else a medium error. */
 void sbc_sense_io_error(struct uscst_cmd *cmd, bool write)
@@ -92,13 +102,8 @@ static bool rw_checks(struct uscst_cmd *cmd, const struct sbc_rw_fields *f)
 		scsi_invalid_field_cdb(cmd, 1, 7);
 		return false;
 	}
-	if (!sbc_check_lba_range(cmd, f->lba, f->blocks))
-		return false;
-	if ((uint64_t)f->blocks << cmd->dev->block_shift > SBC_MAX_TRANSFER_BYTES) {
-		scsi_invalid_field_cdb(cmd, sbc_length_field_byte(cmd->cdb[0]), -1);
-		return false;
-	}
-	return true;
+	return sbc_check_lba_range(cmd, f->lba, f->blocks) &&
+	       sbc_check_transfer_len(cmd, f->blocks);
 }
 
 static void read_done(struct uscst_cmd *cmd)

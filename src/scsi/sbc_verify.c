@@ -32,12 +32,8 @@ static bool verify_checks(struct uscst_cmd *cmd, const struct sbc_rw_fields *f, 
 	}
 	if (!sbc_check_lba_range(cmd, f->lba, f->blocks))
 		return false;
-	if (bytchk != BYTCHK_NONE &&
-	    (uint64_t)f->blocks << cmd->dev->block_shift > SBC_MAX_TRANSFER_BYTES) {
-		scsi_invalid_field_cdb(cmd, sbc_length_field_byte(cmd->cdb[0]), -1);
-		return false;
-	}
-	return true;
+	/* Without BYTCHK nothing is transferred, so no transfer limit applies. */
+	return bytchk == BYTCHK_NONE || sbc_check_transfer_len(cmd, f->blocks);
 }
 
 /* Offset of the first byte of medium (len bytes) that differs from the
@@ -147,8 +143,7 @@ void sbc_write_verify(struct uscst_cmd *cmd)
 		scsi_cmd_done(cmd);
 		return;
 	}
-	if ((uint64_t)f.blocks << cmd->dev->block_shift > SBC_MAX_TRANSFER_BYTES) {
-		scsi_invalid_field_cdb(cmd, sbc_length_field_byte(cmd->cdb[0]), -1);
+	if (!sbc_check_transfer_len(cmd, f.blocks)) {
 		scsi_cmd_done(cmd);
 		return;
 	}
