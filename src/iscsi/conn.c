@@ -117,16 +117,19 @@ static void tx_free(struct iscsi_tx *tx)
 	free(tx);
 }
 
-void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
+/*
+ * Closing happens in two steps.  iscsi_conn_close() stops all I/O at once,
+ * but may be called from deep inside a handler (a failed writev during a
+ * completion, a TMF answer with close_after, an allocation failure) whose
+ * callers still hold the task or the connection.  Freeing the tasks and
+ * queued PDUs is therefore deferred to the end of the reactor's loop
+ * iteration (conn_teardown), when no handler is on the stack and no event
+ * of the current epoll batch can still point at the connection.
+ */
+static void conn_teardown(struct reactor_deferred *d)
 {
-	if (conn->state == CONN_CLOSED)
-		return;
-	log_info("connection %s closed: %s", conn->peer, why);
-	conn->state = CONN_CLOSED;
-	reactor_del_ticker(conn->reactor, &conn->ticker);
-	reactor_del_fd(conn->reactor, conn->fd);
-	close(conn->fd);
-	conn->fd = -1;
+	struct iscsi_conn *conn =
+	    (struct iscsi_conn *)((char *)d - offsetof(struct iscsi_conn, teardown));
 	struct iscsi_tx *tx, *tn;
 	list_for_each_entry_safe(tx, tn, &conn->tx_queue, node)
 	{
@@ -139,8 +142,6 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 	struct iscsi_task *task, *next;
 	list_for_each_entry_safe(task, next, &conn->tasks, node)
 	{
-		task->aborted = true;
-		task->cmd.aborted = true;
 		if (task->state != TASK_EXECUTING)
 			iscsi_task_free(task);
 	}
@@ -151,6 +152,27 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 		conn->text_pending = NULL;
 	}
 	iscsi_conn_put(conn);
+}
+
+void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
+{
+	if (conn->state == CONN_CLOSED)
+		return;
+	log_info("connection %s closed: %s", conn->peer, why);
+	conn->state = CONN_CLOSED;
+	reactor_del_ticker(conn->reactor, &conn->ticker);
+	reactor_del_fd(conn->reactor, conn->fd);
+	close(conn->fd);
+	conn->fd = -1;
+	/* Nothing may start or answer from now on. */
+	struct iscsi_task *task;
+	list_for_each_entry(task, &conn->tasks, node)
+	{
+		task->aborted = true;
+		task->cmd.aborted = true;
+	}
+	conn->teardown.fn = conn_teardown;
+	reactor_defer(conn->reactor, &conn->teardown);
 }
 
 uint32_t iscsi_conn_max_cmdsn(const struct iscsi_conn *conn)
@@ -470,6 +492,10 @@ static void conn_on_event(struct reactor_event *ev, uint32_t events)
 {
 	struct iscsi_conn *conn =
 	    (struct iscsi_conn *)((char *)ev - offsetof(struct iscsi_conn, ev));
+	/* Closed earlier in this epoll batch: the memory is still valid (the
+	 * teardown runs after the batch), the socket is gone. */
+	if (conn->state == CONN_CLOSED)
+		return;
 	iscsi_conn_get(conn);
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
 		conn_read(conn);

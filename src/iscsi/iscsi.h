@@ -104,6 +104,7 @@ struct iscsi_conn {
 	struct reactor *reactor;
 	struct reactor_event ev;
 	struct reactor_ticker ticker;
+	struct reactor_deferred teardown; /* frees tasks and queues after a close */
 	int fd;
 	atomic_int refs;
 	enum iscsi_conn_state state;

@@ -46,7 +46,9 @@ void iscsi_task_free(struct iscsi_task *task)
 
 static bool ready_to_execute(const struct iscsi_task *task)
 {
-	return task->state == TASK_RECV_DATA && task->received_all && task->ordered;
+	/* After a close the teardown frees what has not started. */
+	return task->state == TASK_RECV_DATA && task->received_all && task->ordered &&
+	       task->conn->state != CONN_CLOSED;
 }
 
 void iscsi_task_execute(struct iscsi_task *task)

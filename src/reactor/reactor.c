@@ -36,6 +36,7 @@ struct reactor {
 	pthread_mutex_t post_lock;
 	struct posted *posted_head, *posted_tail;
 	struct reactor_ticker tickers; /* list head */
+	struct reactor_deferred *deferred_head, *deferred_tail;
 	unsigned sqes_pending;
 	atomic_int conns;
 	volatile bool stop;
@@ -132,6 +133,32 @@ void reactor_del_ticker(struct reactor *r, struct reactor_ticker *t)
 	t->next = t->prev = NULL;
 }
 
+void reactor_defer(struct reactor *r, struct reactor_deferred *d)
+{
+	if (d->queued)
+		return;
+	d->queued = true;
+	d->next = NULL;
+	if (r->deferred_tail)
+		r->deferred_tail->next = d;
+	else
+		r->deferred_head = d;
+	r->deferred_tail = d;
+}
+
+/* Deferred work may defer more; it all runs before the next epoll_wait. */
+static void run_deferred(struct reactor *r)
+{
+	while (r->deferred_head) {
+		struct reactor_deferred *d = r->deferred_head;
+		r->deferred_head = d->next;
+		if (!r->deferred_head)
+			r->deferred_tail = NULL;
+		d->queued = false;
+		d->fn(d);
+	}
+}
+
 static void drain_eventfd(int fd)
 {
 	uint64_t v;
@@ -202,7 +229,9 @@ static void *reactor_main(void *arg)
 			r->sqes_pending = 0;
 		}
 		/* Completions that arrived during submission run before sleeping. */
-		int timeout = reap_completions(r) || r->sqes_pending ? 0 : 1000;
+		bool reaped = reap_completions(r);
+		run_deferred(r);
+		int timeout = reaped || r->sqes_pending ? 0 : 1000;
 		int n = epoll_wait(r->epfd, evs, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR) {
 			log_err("reactor %u: epoll_wait: %s", r->index, strerror(errno));
@@ -212,6 +241,7 @@ static void *reactor_main(void *arg)
 			struct reactor_event *ev = evs[i].data.ptr;
 			ev->fn(ev, evs[i].events);
 		}
+		run_deferred(r);
 	}
 	return NULL;
 }

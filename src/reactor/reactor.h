@@ -24,6 +24,16 @@ struct reactor_event {
 	void (*fn)(struct reactor_event *ev, uint32_t events);
 };
 
+/* Work deferred to the end of the current loop iteration, after every
+ * event of the batch has been handled.  Freeing an object that owns an
+ * epoll registration is only safe there: a later event of the same batch
+ * may still point at it.  Embedded in the object, so deferring cannot fail. */
+struct reactor_deferred {
+	void (*fn)(struct reactor_deferred *d);
+	struct reactor_deferred *next;
+	bool queued;
+};
+
 /* Timer tick, once a second, for keep-alives and timeouts. */
 struct reactor_ticker {
 	void (*fn)(struct reactor_ticker *t, uint64_t now_ms);
@@ -46,6 +56,9 @@ void reactor_del_fd(struct reactor *r, int fd);
 struct io_uring_sqe *reactor_get_sqe(struct reactor *r);
 /* Runs fn(arg) on reactor r's thread (thread-safe). */
 int reactor_post(struct reactor *r, void (*fn)(void *arg), void *arg);
+/* Runs d->fn(d) on r's thread once the current batch of events is done.
+ * Call only from r's own thread; deferring an already queued d is a no-op. */
+void reactor_defer(struct reactor *r, struct reactor_deferred *d);
 void reactor_add_ticker(struct reactor *r, struct reactor_ticker *t);
 void reactor_del_ticker(struct reactor *r, struct reactor_ticker *t);
 void reactor_conn_count_add(struct reactor *r, int delta);

@@ -81,7 +81,9 @@ main() {
 		lib_finish
 		return
 	fi
+	# HOSTILE_ONLY=REGEX runs only the cases whose names match.
 	while read -r name; do
+		[[ -z ${HOSTILE_ONLY:-} || $name =~ $HOSTILE_ONLY ]] || continue
 		run_case "$name"
 	done < <("$CLIENT" --list)
 	# Sanitizer reports of daemons that crashed and were replaced.

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -2272,6 +2273,149 @@ static int case_session_reinstatement(void)
 	return rc;
 }
 
+/* --- races between completions, task management and closing connections --- */
+
+/* A READ(10) of `blocks` blocks from LBA 0 and a TMF request, in one TCP
+ * write, so that the TMF arrives while the READ is still in the backend. */
+static int read_then_tmf(struct conn *c, uint16_t blocks, uint32_t bs, uint8_t fn,
+			 uint32_t *read_itt)
+{
+	uint8_t buf[2 * BHS_LEN];
+	uint8_t cdb[10] = {0x28};
+	put16(cdb + 7, blocks);
+	uint32_t itt = c->itt++;
+	cmd_bhs(c, buf, itt, 0, F_FINAL | F_READ, (uint32_t)blocks * bs, cdb, 10, false);
+	uint8_t *t = buf + BHS_LEN;
+	memset(t, 0, BHS_LEN);
+	t[0] = OP_TMF_REQ | OP_IMMEDIATE;
+	t[1] = F_FINAL | fn;
+	put32(t + 16, itt + 0x100000);
+	put32(t + 20, fn == 1 ? itt : RESERVED_TAG);
+	put32(t + 24, c->cmdsn);
+	put32(t + 28, c->exp_statsn);
+	put32(t + 32, c->cmdsn - 1); /* RefCmdSN: the READ's */
+	*read_itt = itt;
+	if (c->hd)
+		return failf("read_then_tmf needs HeaderDigest=None");
+	return send_all(c, buf, sizeof(buf)) ? failf("send failed") : 0;
+}
+
+/* Issue 11, crash 1: the answer to a TARGET COLD RESET that waited for a
+ * 32 MiB READ closes the connection from inside the READ's completion; the
+ * completion must not touch (or free) the task afterwards. */
+static int case_cold_reset_during_read(void)
+{
+	for (int round = 0; round < 8; round++) {
+		struct conn c;
+		uint32_t bs, last, itt;
+		if (open_and_login(&c))
+			return -1;
+		int rc = read_capacity(&c, &bs, &last);
+		uint16_t blocks = (uint16_t)((32u << 20) / bs > 65535 ? 65535 : (32u << 20) / bs);
+		if (!rc && last + 1 < blocks)
+			rc = failf("the disk is smaller than 32 MiB");
+		if (!rc)
+			rc = read_then_tmf(&c, blocks, bs, 7 /* TARGET COLD RESET */, &itt);
+		if (!rc && !wait_closed(&c))
+			rc = failf("round %d: the connection stayed open after TARGET COLD RESET",
+				   round);
+		conn_close(&c);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Issue 11, crash 1 (second trigger): ABORT TASK for a READ still in the
+ * backend, then a TCP RST: the TMF response's write fails when the READ
+ * completes, which closes the connection inside the completion. */
+static int case_abort_then_rst(void)
+{
+	for (int round = 0; round < 16; round++) {
+		struct conn c;
+		uint32_t bs, last, itt;
+		if (open_and_login(&c))
+			return -1;
+		int rc = read_capacity(&c, &bs, &last);
+		uint16_t blocks = (uint16_t)((32u << 20) / bs > 65535 ? 65535 : (32u << 20) / bs);
+		if (!rc)
+			rc = read_then_tmf(&c, blocks, bs, 1 /* ABORT TASK */, &itt);
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		conn_close(&c); /* RST */
+		if (rc)
+			return rc;
+	}
+	usleep(200 * 1000); /* let the aborted READs complete */
+	return 0;
+}
+
+struct flood_arg {
+	int fd;
+	volatile bool stop;
+	uint32_t cmdsn;
+};
+
+/* Keeps the old connection's input busy: immediate NOP-Outs (no ping
+ * answer wanted: ITT 0xffffffff) until told to stop or the target closes. */
+static void *nop_flood(void *p)
+{
+	struct flood_arg *a = p;
+	uint8_t burst[16 * BHS_LEN];
+	for (int i = 0; i < 16; i++) {
+		uint8_t *b = burst + i * BHS_LEN;
+		memset(b, 0, BHS_LEN);
+		b[0] = OP_NOP_OUT | OP_IMMEDIATE;
+		b[1] = F_FINAL;
+		put32(b + 16, RESERVED_TAG);
+		put32(b + 20, RESERVED_TAG);
+		put32(b + 24, a->cmdsn);
+	}
+	while (!a->stop)
+		if (send(a->fd, burst, sizeof(burst), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+		    errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			break;
+	return NULL;
+}
+
+/* Issue 11, crash 2: a login with the ISID and InitiatorName of a live
+ * session while that session's connection has input pending.  The old
+ * connection is closed from a posted job; its socket event may come later
+ * in the same epoll batch and must not find freed memory. */
+static int case_reinstate_with_pending_input(void)
+{
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (int round = 0; round < 150; round++) {
+		struct conn a, b;
+		struct login_opts o = {0};
+		if (open_and_login(&a))
+			return refail("A");
+		struct flood_arg fa = {.fd = a.fd, .cmdsn = a.cmdsn};
+		pthread_t th;
+		if (pthread_create(&th, NULL, nop_flood, &fa)) {
+			conn_close(&a);
+			return failf("pthread_create failed");
+		}
+		int rc = conn_open(&b);
+		if (!rc) {
+			memcpy(b.isid, a.isid, 6);
+			if (login(&b, &o, NULL))
+				rc = refail("B (same ISID) login");
+			conn_close(&b);
+		}
+		fa.stop = true;
+		pthread_join(th, NULL);
+		conn_close(&a);
+		if (rc)
+			return rc;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec > 20)
+			break;
+	}
+	return 0;
+}
+
 /* Leading login of a Discovery session (no TargetName) that tells the
  * target how much text it may send per PDU. */
 static int discovery_login(struct conn *c, uint32_t mrdsl)
@@ -2539,6 +2683,9 @@ static const struct hcase cases[] = {
     {"ffp-data-digest-bad-nop", case_dd_bad_nop},
     {"ffp-data-digest-verify-block", case_dd_verify_block},
     {"ffp-session-reinstatement", case_session_reinstatement},
+    {"race-cold-reset-during-read", case_cold_reset_during_read},
+    {"race-abort-then-rst", case_abort_then_rst},
+    {"race-reinstate-with-pending-input", case_reinstate_with_pending_input},
     {"discovery-sendtargets-continuation", case_sendtargets_continuation},
     {"half-pdu-login-close", case_half_pdu_login},
     {"half-pdu-ffp-close", case_half_pdu_ffp},
