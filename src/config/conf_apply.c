@@ -306,6 +306,30 @@ static void core_error(const struct conf_tree *tree, int line, const char *core_
 	cerr_at(tree, line, "%s", core_msg[0] ? core_msg : fallback);
 }
 
+/* Line of the last `name` attribute of d (the one in effect), or 0. */
+static int attr_line(const struct conf_node *d, const char *name)
+{
+	int line = 0;
+	for (size_t i = 0; i < d->nattrs; i++)
+		if (strcmp(d->attrs[i].name, name) == 0)
+			line = d->attrs[i].line;
+	return line;
+}
+
+/* Where a failed open points: a backing file or PR file that another device
+ * uses already (uscst_device_open's -EBUSY / -EEXIST) is this device's
+ * `filename` / `pr_file_name` line when it has one (a default PR file has
+ * none); everything else is the DEVICE line. */
+static int open_error_line(const struct conf_node *d, int rc)
+{
+	int line = 0;
+	if (rc == -EBUSY)
+		line = attr_line(d, "filename");
+	else if (rc == -EEXIST)
+		line = attr_line(d, "pr_file_name");
+	return line ? line : d->line;
+}
+
 static int apply_device(const struct conf_tree *tree, const struct conf_node *h,
 			const struct conf_node *d, char *err, size_t errlen)
 {
@@ -324,8 +348,10 @@ static int apply_device(const struct conf_tree *tree, const struct conf_node *h,
 		}
 	}
 	msg[0] = '\0';
-	if (uscst_device_open(dev, msg, sizeof(msg)) != 0) {
-		core_error(tree, d->line, msg, "cannot open the device", err, errlen);
+	int rc = uscst_device_open(dev, msg, sizeof(msg));
+	if (rc != 0) {
+		core_error(tree, open_error_line(d, rc), msg, "cannot open the device", err,
+			   errlen);
 		return -1;
 	}
 	return 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "core/core.h"
 #include "core/pr.h"
@@ -230,6 +231,214 @@ static int resolve_pr_file(struct uscst_device *dev, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- one device per backing file, one device per PR file ----
+ *
+ * Two devices on the same blocks would keep separate reservations, PR
+ * registrations and COMPARE AND WRITE locks over them; two devices on one
+ * PR file would load each other's registrations after a restart.  Files are
+ * compared by what they are, not by how they are named: a second path, a
+ * symlink or a hard link to the same file is the same file. */
+
+/* What a file is: a block device by its device number (two nodes may name
+ * one disk), anything else by file system and inode. */
+struct file_id {
+	bool blk;
+	dev_t dev;
+	ino_t ino;
+};
+
+static void file_id_of(const struct stat *sb, struct file_id *id)
+{
+	id->blk = S_ISBLK(sb->st_mode);
+	id->dev = id->blk ? sb->st_rdev : sb->st_dev;
+	id->ino = id->blk ? 0 : sb->st_ino;
+}
+
+static bool fd_file_id(int fd, struct file_id *id)
+{
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0)
+		return false;
+	file_id_of(&sb, id);
+	return true;
+}
+
+/* false if path does not exist (or cannot be looked up). */
+static bool path_file_id(const char *path, struct file_id *id)
+{
+	struct stat sb;
+	if (stat(path, &sb) < 0)
+		return false;
+	file_id_of(&sb, id);
+	return true;
+}
+
+static bool same_file(const struct file_id *a, const struct file_id *b)
+{
+	return a->blk == b->blk && a->dev == b->dev && a->ino == b->ino;
+}
+
+/* Splits path into its directory and last component ("." and "" for the
+ * last of "a/." and "a/").  NULL: ENOMEM. */
+static char *split_path(const char *path, const char **last)
+{
+	const char *slash = strrchr(path, '/');
+	*last = slash ? slash + 1 : path;
+	if (!slash)
+		return strdup(".");
+	while (slash > path && slash[-1] == '/')
+		slash--;
+	return slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+}
+
+/* The absolute, symlink-free name of directory `dir`, even if it does not
+ * exist yet (the PR directory is created on the first save): the real path
+ * of the longest existing ancestor, then the missing components with "."
+ * and ".." applied by hand (no symlink can hide in what does not exist).
+ * NULL: ENOMEM. */
+static char *canonical_dir(const char *dir)
+{
+	char *real = realpath(dir, NULL);
+	if (real || errno == ENOMEM)
+		return real;
+	if (!strcmp(dir, "/") || !strcmp(dir, "."))
+		return strdup(dir); /* cannot happen short of a vanished cwd */
+	const char *last;
+	char *parent = split_path(dir, &last);
+	if (!parent)
+		return NULL;
+	char *up = canonical_dir(parent);
+	free(parent);
+	if (!up || !*last || !strcmp(last, "."))
+		return up;
+	if (!strcmp(last, "..")) {
+		char *s = strrchr(up, '/');
+		if (s)
+			s[s == up] = '\0'; /* "/a/b" -> "/a", "/a" -> "/" */
+		return up;
+	}
+	char *out;
+	if (asprintf(&out, "%s%s%s", up, up[strlen(up) - 1] == '/' ? "" : "/", last) < 0)
+		out = NULL;
+	free(up);
+	return out;
+}
+
+/* The name under which path will be saved: the canonical directory plus
+ * the file name, which is not resolved (a save renames over it).  NULL:
+ * ENOMEM. */
+static char *canonical_file(const char *path)
+{
+	const char *last;
+	char *dir = split_path(path, &last);
+	if (!dir)
+		return NULL;
+	char *out = NULL;
+	if (!*last || !strcmp(last, ".") || !strcmp(last, "..")) {
+		out = canonical_dir(path);
+	} else {
+		char *cdir = canonical_dir(dir);
+		if (cdir && asprintf(&out, "%s%s%s", cdir, strcmp(cdir, "/") ? "/" : "", last) < 0)
+			out = NULL;
+		free(cdir);
+	}
+	free(dir);
+	return out;
+}
+
+/* dev's storage (open) against every other device's storage and existing
+ * PR file.  -EBUSY with a message if shared. */
+static int check_backing_unshared(struct uscst_device *dev, char *err, size_t errlen)
+{
+	struct file_id mine, id;
+	if (!fd_file_id(dev->fd, &mine))
+		return 0; /* no backing storage (nullio) */
+	int rc = 0;
+	struct uscst_device *o;
+	pthread_mutex_lock(&uscst_config_lock);
+	list_for_each_entry(o, &devices, node)
+	{
+		if (o == dev)
+			continue;
+		if (fd_file_id(o->fd, &id) && same_file(&mine, &id)) {
+			snprintf(err, errlen,
+				 "device '%s': '%s' is the backing %s of device '%s' (filename "
+				 "'%s'); two devices on the same blocks would have separate "
+				 "reservations and COMPARE AND WRITE locks",
+				 dev->name, dev->filename, mine.blk ? "block device" : "file",
+				 o->name, o->filename ? o->filename : "");
+			rc = -EBUSY;
+			break;
+		}
+		if (o->pr_file_name && path_file_id(o->pr_file_name, &id) &&
+		    same_file(&mine, &id)) {
+			snprintf(err, errlen,
+				 "device '%s': '%s' is the PR file of device '%s' ('%s')",
+				 dev->name, dev->filename, o->name, o->pr_file_name);
+			rc = -EBUSY;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&uscst_config_lock);
+	return rc;
+}
+
+/* dev's PR file (resolved, not loaded yet) against every other device's PR
+ * file and every device's storage.  -EEXIST with a message if shared. */
+static int check_pr_file_unshared(struct uscst_device *dev, char *err, size_t errlen)
+{
+	if (!dev->pr_file_name)
+		return 0;
+	char *mine = canonical_file(dev->pr_file_name);
+	if (!mine) {
+		snprintf(err, errlen, "device '%s': out of memory", dev->name);
+		return -ENOMEM;
+	}
+	const char *dflt = dev->pr_file_cfg ? "" : " (the default, in --pr-dir)";
+	struct file_id mine_id = {0}, id;
+	bool exists = path_file_id(dev->pr_file_name, &mine_id);
+	int rc = 0;
+	struct uscst_device *o;
+	pthread_mutex_lock(&uscst_config_lock);
+	list_for_each_entry(o, &devices, node)
+	{
+		if (exists && fd_file_id(o->fd, &id) && same_file(&mine_id, &id)) {
+			snprintf(
+			    err, errlen,
+			    "device '%s': PR file '%s'%s is the backing file of %s '%s' ('%s')",
+			    dev->name, dev->pr_file_name, dflt,
+			    o == dev ? "this device," : "device", o->name,
+			    o->filename ? o->filename : "");
+			rc = -EEXIST;
+			break;
+		}
+		if (o == dev || !o->pr_file_name)
+			continue;
+		char *theirs = canonical_file(o->pr_file_name);
+		bool same = theirs ? !strcmp(mine, theirs) : false;
+		free(theirs);
+		if (!theirs) {
+			snprintf(err, errlen, "device '%s': out of memory", dev->name);
+			rc = -ENOMEM;
+			break;
+		}
+		if (same ||
+		    (exists && path_file_id(o->pr_file_name, &id) && same_file(&mine_id, &id))) {
+			snprintf(err, errlen,
+				 "device '%s': PR file '%s'%s is also the PR file of device '%s' "
+				 "('%s'); "
+				 "each device needs its own pr_file_name, or it would load the "
+				 "other's registrations after a restart",
+				 dev->name, dev->pr_file_name, dflt, o->name, o->pr_file_name);
+			rc = -EEXIST;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&uscst_config_lock);
+	free(mine);
+	return rc;
+}
+
 /* Registrations come back as data; the I_T nexuses they name come back
  * when those initiator ports log in again (same name, ISID and target). */
 static int load_pr_file(struct uscst_device *dev, char *err, size_t errlen)
@@ -244,9 +453,16 @@ static int load_pr_file(struct uscst_device *dev, char *err, size_t errlen)
 		return 0;
 	struct pr_state *st;
 	char *text, msg[512];
-	rc = pr_file_load(dev->pr_file_name, &st, &text, msg, sizeof(msg));
+	rc = check_pr_file_unshared(dev, err, errlen);
+	if (rc == 0) {
+		rc = pr_file_load(dev->pr_file_name, &st, &text, msg, sizeof(msg));
+		if (rc < 0)
+			snprintf(err, errlen, "device '%s': %s", dev->name, msg);
+	}
 	if (rc < 0) {
-		snprintf(err, errlen, "device '%s': %s", dev->name, msg);
+		/* Not this device's file after all: no later device collides with it. */
+		free(dev->pr_file_name);
+		dev->pr_file_name = NULL;
 		return rc;
 	}
 	if (!st)
@@ -263,6 +479,10 @@ static int load_pr_file(struct uscst_device *dev, char *err, size_t errlen)
 	return 0;
 }
 
+/* Besides the backend's and the PR file's errors: -EBUSY if the storage is
+ * another device's (or its PR file), -EEXIST if the PR file is another
+ * device's (or some device's storage); conf_apply points at the `filename`
+ * or `pr_file_name` line for those.  A failed open leaves the device closed. */
 int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 {
 	dev->block_shift = dev->block_size == 4096 ? 12 : 9;
@@ -275,7 +495,13 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 	if (dev->size < dev->block_size) {
 		snprintf(err, errlen, "device '%s': size %" PRIu64 " is smaller than one block",
 			 dev->name, dev->size);
+		dev->backend->close(dev);
 		return -EINVAL;
+	}
+	rc = check_backing_unshared(dev, err, errlen);
+	if (rc < 0) {
+		dev->backend->close(dev);
+		return rc;
 	}
 	dev->nblocks = dev->size >> dev->block_shift;
 	dev->size = dev->nblocks << dev->block_shift;
@@ -286,8 +512,10 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 			 dev->name, dev->backend->name);
 	dev->wce = !dev->write_through;
 	rc = load_pr_file(dev, err, errlen);
-	if (rc < 0)
+	if (rc < 0) {
+		dev->backend->close(dev);
 		return rc;
+	}
 	log_info("device %s (%s): %" PRIu64 " blocks of %u bytes%s%s", dev->name,
 		 dev->backend->name, dev->nblocks, dev->block_size,
 		 dev->read_only ? ", read-only" : "", dev->thin_provisioned ? ", thin" : "");
