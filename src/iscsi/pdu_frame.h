@@ -8,9 +8,15 @@
 #include <stdint.h>
 
 enum pdu_frame_status {
-	PDU_NEED_MORE,	       /* fewer bytes than the PDU needs; f->total_len says how many */
-	PDU_COMPLETE,	       /* f describes a whole PDU */
-	PDU_DATA_TOO_LONG,     /* data segment above the limit; f->total_len bytes to skip */
+	/* Fewer bytes than the PDU needs.  f->total_len says how many are
+	 * needed before the next decision: the end of the header while it is
+	 * incomplete, the whole PDU once its data length has been checked
+	 * against the limit (so it is a safe size to buffer). */
+	PDU_NEED_MORE,
+	PDU_COMPLETE, /* f describes a whole PDU */
+	/* Data segment above the limit; f->total_len bytes to skip.  Without a
+	 * header digest this is judged from the BHS alone. */
+	PDU_DATA_TOO_LONG,
 	PDU_HEADER_DIGEST_BAD, /* nothing in the header can be trusted */
 };
 

@@ -277,17 +277,67 @@ static void test_data_too_long(void **state)
 	assert_int_equal(f.total_len, ISCSI_BHS_LEN + 4 + MAX_DSL + 4);
 }
 
-static void test_data_too_long_needs_header(void **state)
+static void test_data_too_long_from_bhs(void **state)
 {
-	/* With an AHS not yet received the length is not judged yet. */
+	/* Without a header digest the BHS alone decides: an AHS that has not
+	 * arrived yet does not postpone the verdict. */
 	uint8_t buf[64];
 	struct pdu_frame f;
 	build(buf, 4, 0, false, false);
 	put_be24(buf + 5, MAX_DSL + 100);
-	assert_int_equal(iscsi_pdu_frame(buf, ISCSI_BHS_LEN + 15, false, false, MAX_DSL, &f),
-			 PDU_NEED_MORE);
+	assert_int_equal(iscsi_pdu_frame(buf, ISCSI_BHS_LEN, false, false, MAX_DSL, &f),
+			 PDU_DATA_TOO_LONG);
+	assert_int_equal(f.total_len, ISCSI_BHS_LEN + 16 + MAX_DSL + 100);
 	assert_int_equal(iscsi_pdu_frame(buf, ISCSI_BHS_LEN + 16, false, false, MAX_DSL, &f),
 			 PDU_DATA_TOO_LONG);
+}
+
+static void test_data_too_long_needs_digest(void **state)
+{
+	/* With a header digest the length is judged only once the digest
+	 * vouches for it; until then the hint covers the header only. */
+	uint8_t buf[64];
+	struct pdu_frame f;
+	build(buf, 1, 0, false, false);
+	put_be24(buf + 5, MAX_DSL + 100);
+	uint32_t crc = iscsi_digest(buf, ISCSI_BHS_LEN + 4);
+	memcpy(buf + ISCSI_BHS_LEN + 4, &crc, 4);
+	for (uint32_t n = ISCSI_BHS_LEN; n < ISCSI_BHS_LEN + 8; n++) {
+		assert_int_equal(iscsi_pdu_frame(buf, n, true, false, MAX_DSL, &f), PDU_NEED_MORE);
+		assert_int_equal(f.total_len, ISCSI_BHS_LEN + 8);
+	}
+	assert_int_equal(iscsi_pdu_frame(buf, ISCSI_BHS_LEN + 8, true, false, MAX_DSL, &f),
+			 PDU_DATA_TOO_LONG);
+	assert_int_equal(f.total_len, ISCSI_BHS_LEN + 8 + MAX_DSL + 100);
+}
+
+static void test_need_more_hint_bounded(void **state)
+{
+	/* A header announcing the largest data segment (and an AHS still to
+	 * come) never asks the caller to buffer more than the header, nor
+	 * more than the limit allows (issue 11: a 48-byte header made the
+	 * receive buffer grow to 32 MiB). */
+	uint8_t buf[ISCSI_BHS_LEN];
+	struct pdu_frame f;
+	memset(buf, 0, sizeof(buf));
+	buf[0] = ISCSI_OP_LOGIN_REQ;
+	buf[4] = 255;
+	put_be24(buf + 5, 0xffffff);
+	for (int hd = 0; hd < 2; hd++)
+		for (int dd = 0; dd < 2; dd++) {
+			enum pdu_frame_status st =
+			    iscsi_pdu_frame(buf, ISCSI_BHS_LEN, hd, dd, MAX_DSL, &f);
+			if (st == PDU_NEED_MORE)
+				assert_true(f.total_len <= ISCSI_BHS_LEN + 1020 + 4);
+			else
+				assert_int_equal(st, PDU_DATA_TOO_LONG);
+		}
+	/* Within the limit, the hint is the whole PDU and no more. */
+	buf[4] = 0;
+	put_be24(buf + 5, MAX_DSL);
+	assert_int_equal(iscsi_pdu_frame(buf, ISCSI_BHS_LEN, false, false, MAX_DSL, &f),
+			 PDU_NEED_MORE);
+	assert_int_equal(f.total_len, ISCSI_BHS_LEN + MAX_DSL);
 }
 
 static void test_max_lengths(void **state)
@@ -400,7 +450,9 @@ int main(void)
 	    cmocka_unit_test(test_data_digest_bad),
 	    cmocka_unit_test(test_data_digest_absent_without_data),
 	    cmocka_unit_test(test_data_too_long),
-	    cmocka_unit_test(test_data_too_long_needs_header),
+	    cmocka_unit_test(test_data_too_long_from_bhs),
+	    cmocka_unit_test(test_data_too_long_needs_digest),
+	    cmocka_unit_test(test_need_more_hint_bounded),
 	    cmocka_unit_test(test_max_lengths),
 	    cmocka_unit_test(test_zero_limit_no_data),
 	    cmocka_unit_test(test_digest_known_vector),
