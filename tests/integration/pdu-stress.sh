@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Random-PDU stress (issue 11, "hostile initiators"): BUILD/tests/pdu_stress
+# runs STRESS_CONNS (default 16) connections at once for STRESS_TIME seconds
+# (default 20) against its own uscstd with two reactors (--threads 2):
+# mixed valid and mutated PDUs, TMFs, session reinstatements, TCP RSTs,
+# half-closed sockets, large READs followed by a TMF, unanswered R2Ts, slow
+# readers, CmdSN games, bogus lengths.  Then: the daemon must still run, a
+# fresh login + TEST UNIT READY + READ CAPACITY + READ + WRITE/READ back must
+# work (on several sessions, so both reactors), and a sanitizer build must
+# have no report in the daemon's log.
+# Usage: tests/integration/pdu-stress.sh [BUILD_DIR]
+# Environment: STRESS_TIME, STRESS_CONNS, STRESS_SEED (default: random,
+# printed), STRESS_LOG_DIR (keep the daemon and client logs there).
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+IQN=iqn.2026-11.org.uscst:stress
+STRESS_TIME=${STRESS_TIME:-20}
+STRESS_CONNS=${STRESS_CONNS:-16}
+STRESS_SEED=${STRESS_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+
+# keep_logs: copies the logs where the caller asked (or says where they are).
+keep_logs() {
+	if [[ -n ${STRESS_LOG_DIR:-} ]]; then
+		mkdir -p "$STRESS_LOG_DIR"
+		cp -f "$DAEMON_LOG" "$STRESS_LOG_DIR/uscstd-$STRESS_SEED.log" 2>/dev/null || true
+		cp -f "$LIB_TMP/client.log" "$STRESS_LOG_DIR/pdu_stress-$STRESS_SEED.log" 2>/dev/null || true
+		cp -f "$LIB_TMP/episodes.log" "$STRESS_LOG_DIR/episodes-$STRESS_SEED.log" 2>/dev/null || true
+	fi
+}
+
+main() {
+	local client out rc=0 limit
+	lib_init "${1:-}"
+	client=$USCST_BUILD/tests/pdu_stress
+	if [[ ! -x $client ]]; then
+		make --no-print-directory -C "$USCST_ROOT" BUILD="$USCST_BUILD" \
+			"$USCST_BUILD/tests/pdu_stress" >/dev/null
+	fi
+	write_config "$LIB_TMP/scst.conf" "$IQN" "$LIB_TMP/disk0.img" $((64 << 20))
+	if ! daemon_start "$LIB_TMP/scst.conf" --threads 2; then
+		fail pdu-stress:start
+		lib_finish
+		return
+	fi
+	echo "pdu-stress: seed $STRESS_SEED, ${STRESS_TIME}s, $STRESS_CONNS connections" \
+		"(replay: STRESS_SEED=$STRESS_SEED)"
+	# The client bounds itself (duration + 8 s grace + 30 s watchdog); the
+	# timeout is only a last resort.
+	limit=$((STRESS_TIME + 90))
+	timeout "$limit" "$client" "$STRESS_SEED" "$STRESS_TIME" "$STRESS_CONNS" 127.0.0.1 \
+		"$DAEMON_PORT" "$IQN" --log "$LIB_TMP/episodes.log" >"$LIB_TMP/client.log" 2>&1 || rc=$?
+	sed 's/^/  | /' "$LIB_TMP/client.log"
+	if ((rc == 124)); then
+		fail pdu-stress:client "the client itself hung (killed after ${limit}s)"
+	elif ((rc == 3)); then
+		fail pdu-stress:client "the client's watchdog fired"
+	elif ((rc == 0)); then
+		pass pdu-stress:client
+	else
+		fail pdu-stress:client "$(grep '^error:' "$LIB_TMP/client.log" | tail -n 1)"
+	fi
+	if daemon_alive; then
+		pass pdu-stress:daemon-alive
+		out=$(timeout 120 "$client" --check 127.0.0.1 "$DAEMON_PORT" "$IQN" 2>&1) && rc=0 || rc=$?
+		if ((rc == 0)); then
+			pass pdu-stress:fresh-session
+		else
+			fail pdu-stress:fresh-session "${out:-no output, exit $rc}"
+		fi
+		# libiscsi's view too, when it is installed.
+		if command -v iscsi-inq >/dev/null; then
+			check pdu-stress:iscsi-inq timeout 30 iscsi-inq \
+				"iscsi://127.0.0.1:$DAEMON_PORT/$IQN/0"
+		fi
+	else
+		fail pdu-stress:daemon-alive "uscstd died during the stress (seed $STRESS_SEED)"
+		tail -n 60 "$DAEMON_LOG" | sed 's/^/  | /'
+		echo "  last episodes before the end:"
+		tail -n 40 "$LIB_TMP/episodes.log" 2>/dev/null | sed 's/^/  | /'
+		wait "$DAEMON_PID" 2>/dev/null || true
+		DAEMON_PID=""
+	fi
+	if sanitizer_report "$DAEMON_LOG" >/dev/null; then
+		echo "  (seed $STRESS_SEED; the sanitizer report follows in the tally)"
+	fi
+	keep_logs
+	lib_finish
+}
+
+main "$@"
