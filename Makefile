@@ -47,6 +47,12 @@ $(BUILD)/tests/hostile_client: tests/integration/hostile_client.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 
+# Random-PDU stress client for tests/integration/pdu-stress.sh; standalone too.
+all: $(BUILD)/tests/pdu_stress
+$(BUILD)/tests/pdu_stress: tests/integration/pdu_stress.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
+
 # libiscsi client for tests/integration/resync-size.sh (a unit attention on a
 # live session); built only when libiscsi-dev is installed.
 # The same for pr_persist_client (tests/integration/pr-persist.sh).
@@ -81,12 +87,26 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libuscst.a
 	$(FUZZ_CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer -pthread \
 		-o $@ $< $(FUZZ_BUILD)/libuscst.a $(LDLIBS)
 
+# `make fuzz` builds the fuzzers, then runs the random-PDU stress against
+# an ASan/UBSan uscstd (fuzz-stress).
 fuzz: $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory fuzz-stress
 
 # Runs every fuzzer for FUZZ_TIME seconds from its seed corpus (if any);
 # crashes land in $(FUZZ_BUILD)/crashes/.  Prints "fuzz: NAME ok|FAILED".
-fuzz-smoke: fuzz
+fuzz-smoke: $(FUZZ_BIN)
 	@tests/fuzz/run-smoke.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_BIN)
+
+# Random-PDU stress (tests/integration/pdu-stress.sh, 16 connections, two
+# reactors): `stress` against BUILD for STRESS_TIME s (default 60),
+# `fuzz-stress` against an ASan/UBSan build in build-san (default 180 s).
+# STRESS_SEED replays a run; STRESS_LOG_DIR keeps the logs.
+.PHONY: stress fuzz-stress
+stress: all
+	@STRESS_TIME=$(or $(STRESS_TIME),60) tests/integration/pdu-stress.sh $(BUILD)
+fuzz-stress:
+	@$(MAKE) --no-print-directory -j$$(nproc) BUILD=build-san SAN=1 all
+	@STRESS_TIME=$(or $(STRESS_TIME),180) tests/integration/pdu-stress.sh build-san
 
 # Installs the Debian packages the build and the tests need (only if missing).
 deps:
