@@ -18,6 +18,7 @@
 #ifndef USCST_TRANSPORT_H
 #define USCST_TRANSPORT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -96,15 +97,35 @@ bool uscst_target_allows(const struct uscst_target *tgt, const char *initiator_n
 /* transport_id is the SPC TransportID's text: for iSCSI "iqn...,i,0x<isid hex>". */
 struct uscst_session *uscst_session_create(struct uscst_target *tgt, const char *initiator_name,
 					   const char *initiator_port_name);
+/*
+ * A fence makes task management a real fence: a LUN RESET, TARGET RESET or
+ * PREEMPT AND ABORT is answered only once every task it aborted, on every
+ * nexus and every thread, has finished or will never start.  Whoever must
+ * wait holds a reference; done(f) runs on the thread that drops the last
+ * one (any thread).
+ */
+struct uscst_fence {
+	atomic_int pending;
+	void (*done)(struct uscst_fence *f);
+};
+void uscst_fence_init(struct uscst_fence *f, void (*done)(struct uscst_fence *f));
+void uscst_fence_get(struct uscst_fence *f);
+void uscst_fence_put(struct uscst_fence *f);
+
+/* What the core asks of a nexus's transport. */
+enum uscst_abort_flags {
+	USCST_ABORT_DROP_NEXUS = 1, /* and end the nexus (TARGET COLD RESET) */
+};
+
 /* Tasks of a nexus can be aborted from elsewhere (a LUN RESET or TARGET
- * RESET on another nexus, PREEMPT AND ABORT): fn(s, dev, ctx) must abort,
- * without answering them, every task of s for device dev (NULL: all).  It
- * is called from any thread, with the session list locked, so it should
- * only hand the work to the session's own thread. */
-void uscst_session_set_abort_handler(struct uscst_session *s,
-				     void (*fn)(struct uscst_session *s,
-						const struct uscst_device *dev, void *ctx),
-				     void *ctx);
+ * RESET on another nexus, PREEMPT AND ABORT): fn(s, dev, fence, flags, ctx)
+ * must abort, without answering them, every task of s for device dev
+ * (NULL: all), and hold a reference on fence until none of them can touch
+ * the medium any more.  It is called from any thread, with the session
+ * list locked, so it should only hand the work to the session's own thread. */
+typedef void (*uscst_abort_fn)(struct uscst_session *s, const struct uscst_device *dev,
+			       struct uscst_fence *fence, unsigned flags, void *ctx);
+void uscst_session_set_abort_handler(struct uscst_session *s, uscst_abort_fn fn, void *ctx);
 /* I_T nexus loss: drops SPC-2 reservations, sets UAs on other nexuses as SPC wants. */
 void uscst_session_destroy(struct uscst_session *sess);
 
@@ -129,10 +150,13 @@ enum uscst_tmf_fn {
 	USCST_TMF_TARGET_WARM_RESET = 6,
 	USCST_TMF_TARGET_COLD_RESET = 7,
 };
-/* Runs the core part of a LUN / target reset (reservations, UAs, mode pages).
- * Returns true if the LUN exists for this session. */
-bool uscst_tmf_lun_reset(struct uscst_session *sess, uint64_t lun);
-void uscst_tmf_target_reset(struct uscst_session *sess, bool cold);
+/* Runs the core part of a LUN / target reset (reservations, UAs, mode pages)
+ * and aborts the tasks of every other nexus that sees the LUs; those
+ * aborts hold references on fence.  A cold reset also ends every other
+ * nexus of the target (RFC 7143 11.5.1).  The caller aborts its own
+ * session's tasks.  Returns true if the LUN exists for this session. */
+bool uscst_tmf_lun_reset(struct uscst_session *sess, uint64_t lun, struct uscst_fence *fence);
+void uscst_tmf_target_reset(struct uscst_session *sess, bool cold, struct uscst_fence *fence);
 /* Tasks aborted by another I_T nexus (CLEAR TASK SET / PREEMPT AND ABORT)
  * get a UA on the nexus that owned them. */
 bool uscst_lun_exists(struct uscst_session *sess, uint64_t lun);

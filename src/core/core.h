@@ -34,6 +34,22 @@ enum uscst_dev_type {
 	USCST_TYPE_CHANGER = 0x08,
 };
 
+struct sbc_range_lock; /* scsi/sbc.h */
+
+/* One device's LBA range locks (scsi/sbc_range.c).  The two counters are
+ * what every write looks at; the padding keeps their cache line away from
+ * the read-mostly fields of the device the other threads read. */
+struct uscst_range_locks {
+	char pad_before[64];
+	atomic_uint exclusive;	  /* exclusive requests held or waiting */
+	atomic_uint fast_writers; /* writes in flight that did not enter the table */
+	char pad_after[64];
+	pthread_mutex_t mutex;		    /* protects the lists */
+	struct sbc_range_lock *held;	    /* granted requests */
+	struct sbc_range_lock *wait_head;   /* waiting requests, oldest first */
+	struct sbc_range_lock *wait_tail;
+};
+
 struct uscst_device {
 	struct list_head node; /* global device list */
 	char name[64];
@@ -64,6 +80,10 @@ struct uscst_device {
 	/* Persistent reservations that survive a restart (SCST pr_file_name). */
 	char *pr_file_cfg;  /* as configured; NULL: not set, "": persistence off */
 	char *pr_file_name; /* in effect after open (cfg or --pr-dir/NAME); NULL: off */
+	/* LBA range locks (scsi/sbc_range.c): COMPARE AND WRITE and ORWRITE
+	 * hold their range alone, every other command that changes the medium
+	 * waits for them.  Has its own mutex. */
+	struct uscst_range_locks ranges;
 
 	pthread_mutex_t lock; /* protects everything below */
 	struct pr_state *pr;
@@ -131,7 +151,7 @@ struct uscst_session {
 	unsigned ts_running, ts_ordered_running;
 	/* How the transport aborts this nexus's tasks when another nexus
 	 * resets the LU (set by uscst_session_set_abort_handler). */
-	void (*abort_tasks)(struct uscst_session *s, const struct uscst_device *dev, void *ctx);
+	uscst_abort_fn abort_tasks;
 	void *abort_ctx;
 };
 

@@ -91,10 +91,7 @@ void uscst_session_foreach(void (*fn)(struct uscst_session *s, void *arg), void 
 	pthread_mutex_unlock(&sessions_lock);
 }
 
-void uscst_session_set_abort_handler(struct uscst_session *s,
-				     void (*fn)(struct uscst_session *s,
-						const struct uscst_device *dev, void *ctx),
-				     void *ctx)
+void uscst_session_set_abort_handler(struct uscst_session *s, uscst_abort_fn fn, void *ctx)
 {
 	pthread_mutex_lock(&sessions_lock);
 	s->abort_tasks = fn;

@@ -49,8 +49,10 @@ enum iscsi_task_state {
 struct iscsi_task {
 	struct uscst_cmd cmd; /* first: the core's view */
 	struct iscsi_conn *conn;
-	struct list_head node;	    /* conn->tasks */
-	struct list_head wait_node; /* conn->cmdsn_queue until in CmdSN order */
+	struct list_head node; /* conn->tasks */
+	/* conn->cmdsn_queue until in CmdSN order, then conn->exec_queue until
+	 * handed to the core */
+	struct list_head wait_node;
 	enum iscsi_task_state state;
 	uint32_t itt;
 	uint32_t cmdsn;
@@ -72,7 +74,7 @@ struct iscsi_task {
 	bool received_all;	/* every Data-Out sequence has ended */
 	bool ordered;		/* ExpCmdSN has passed this task (or immediate) */
 	bool aborted;
-	struct iscsi_tmf *tmf_waiting; /* TMF to answer when this task ends */
+	bool fenced; /* aborted while running: counted in conn->aborted_running */
 };
 
 /* A solicited sequence: one R2T and the Data-Out PDUs answering it. */
@@ -85,10 +87,10 @@ struct iscsi_r2t {
 	uint32_t r2tsn;
 };
 
-struct iscsi_tmf {
-	uint8_t bhs[ISCSI_BHS_LEN];
-	unsigned waiting; /* aborted tasks still executing */
-	uint8_t response;
+/* Someone waiting until no aborted task of a connection runs (abort.c). */
+struct iscsi_fence_waiter {
+	struct list_head node;
+	void (*release)(struct iscsi_fence_waiter *w);
 };
 
 enum iscsi_conn_state {
@@ -135,7 +137,11 @@ struct iscsi_conn {
 
 	/* Full feature phase. */
 	struct list_head tasks;
-	struct list_head cmdsn_queue; /* non-immediate commands ahead of ExpCmdSN */
+	struct list_head cmdsn_queue;	      /* non-immediate commands ahead of ExpCmdSN */
+	struct list_head exec_queue;	      /* in CmdSN order, not yet handed to the core */
+	struct reactor_deferred deliver_kick; /* exec_queue changed outside rx */
+	unsigned aborted_running;	      /* aborted tasks that have started */
+	struct list_head fence_waiters;	      /* iscsi_fence_waiter */
 	unsigned ntasks;
 	unsigned nactive; /* tasks whose response is not yet queued */
 	uint32_t next_ttt;
@@ -161,7 +167,14 @@ struct iscsi_session {
 	struct iscsi_conn *conn;
 	struct reactor *reactor;
 	uint32_t exp_cmdsn;
-	uint32_t max_cmdsn;  /* the last MaxCmdSN we advertised */
+	uint32_t max_cmdsn; /* the last MaxCmdSN we advertised */
+			    /* CmdSNs inside the window taken without a task (a Rejected command,
+			     * a command ABORT TASK named before it arrived, a non-SCSI PDU out of
+			     * order): ExpCmdSN passes them, a late command with one is dropped.
+			     * Bit (sn % ISCSI_CMDSN_RING) stands for sn; the window (QueuedCommands
+			     * <= 2048) is always smaller than the ring. */
+#define ISCSI_CMDSN_RING 4096u
+	uint64_t cmdsn_taken[ISCSI_CMDSN_RING / 64];
 	uint32_t cmd_window; /* QueuedCommands */
 	bool reinstated;
 };
@@ -213,16 +226,27 @@ void iscsi_cmdsn_advance(struct iscsi_conn *conn);
 /* A non-SCSI PDU (NOP-Out, TMF, Text, Logout) that is not immediate takes
  * its CmdSN when it is the next one expected. */
 void iscsi_cmdsn_consume(struct iscsi_conn *conn, const uint8_t *bhs);
+/* Counts a CmdSN inside the window as received without a task to run. */
+void iscsi_cmdsn_mark_received(struct iscsi_conn *conn, uint32_t cmdsn);
+/* Hands the tasks of conn->exec_queue that may start to the core. */
+void iscsi_deliver_in_order(struct iscsi_conn *conn);
 struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt);
 void iscsi_task_execute(struct iscsi_task *task);
 
+/* abort.c: marks a task aborted; a started one is counted until it ends,
+ * one that has not is dropped.  Returns true if the task was freed. */
+bool iscsi_abort_task(struct iscsi_task *task);
+/* w->release(w) once no aborted task of conn runs (maybe at once). */
+void iscsi_conn_fence_wait(struct iscsi_conn *conn, struct iscsi_fence_waiter *w);
+/* A task ends: if it was aborted while running, waiters may go. */
+void iscsi_fence_task_finished(struct iscsi_task *task);
+
 /* abort_remote.c: the core's abort handler for this transport */
 void iscsi_abort_from_other_nexus(struct uscst_session *s, const struct uscst_device *dev,
-				  void *ctx);
+				  struct uscst_fence *fence, unsigned flags, void *ctx);
 
 /* tmf.c, nop.c, text.c, logout.c */
 void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs);
-void iscsi_tmf_task_finished(struct iscsi_task *task);
 void iscsi_nop_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
 		      uint32_t dlen);
 void iscsi_nop_tick(struct iscsi_conn *conn, uint64_t now_ms);

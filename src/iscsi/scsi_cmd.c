@@ -3,6 +3,7 @@
  * hand-off to the core.  A task executes once it is in CmdSN order and all
  * its Data-Out has arrived.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #define MAX_OUT_BUFFER (64u * 1024 * 1024)
 
 static void task_done(struct uscst_cmd *cmd);
+static void deliver_kicked(struct reactor_deferred *d);
 
 struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt)
 {
@@ -26,11 +28,25 @@ struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt)
 	return NULL;
 }
 
+/* A task leaving exec_queue may unblock newer ones.  They are handed over
+ * after the current batch: the caller may be walking the task list. */
+static void kick_delivery(struct iscsi_conn *conn)
+{
+	if (conn->state == CONN_CLOSED || conn->deliver_kick.queued)
+		return;
+	conn->deliver_kick.fn = deliver_kicked;
+	iscsi_conn_get(conn);
+	reactor_defer(conn->reactor, &conn->deliver_kick);
+}
+
 void iscsi_task_free(struct iscsi_task *task)
 {
 	struct iscsi_conn *conn = task->conn;
+	bool was_queued = task->ordered && task->wait_node.next != &task->wait_node;
 	list_del(&task->node);
 	list_del(&task->wait_node); /* a no-op when not queued (self-linked) */
+	if (was_queued)
+		kick_delivery(conn);
 	conn->ntasks--;
 	if (task->state != TASK_DONE)
 		conn->nactive--;
@@ -51,10 +67,8 @@ static bool ready_to_execute(const struct iscsi_task *task)
 	       task->conn->state != CONN_CLOSED;
 }
 
-void iscsi_task_execute(struct iscsi_task *task)
+static void start_task(struct iscsi_task *task)
 {
-	if (!ready_to_execute(task))
-		return;
 	task->state = TASK_EXECUTING;
 	struct uscst_cmd *cmd = &task->cmd;
 	if (task->data_digest_errors) {
@@ -76,14 +90,63 @@ void iscsi_task_execute(struct iscsi_task *task)
 	uscst_cmd_execute(cmd);
 }
 
+/*
+ * Commands reach the core's task set in CmdSN order, and one still
+ * receiving its Data-Out counts as an older task that has not completed
+ * (SAM-5 8.6): an ORDERED task starts only when every older one has been
+ * handed over, and nothing but HEAD OF QUEUE passes an ORDERED task that
+ * waits for its data.  SIMPLE tasks pass SIMPLE tasks still receiving data.
+ */
+void iscsi_deliver_in_order(struct iscsi_conn *conn)
+{
+	bool older_waiting = false, ordered_waiting = false;
+	struct iscsi_task *t, *n;
+	list_for_each_entry_safe(t, n, &conn->exec_queue, wait_node)
+	{
+		if (conn->state == CONN_CLOSED)
+			return;
+		uint8_t attr = t->cmd.task_attr;
+		bool may_start = attr == USCST_TASK_HEAD_OF_QUEUE ||
+				 (attr == USCST_TASK_ORDERED ? !older_waiting : !ordered_waiting);
+		if (may_start && ready_to_execute(t)) {
+			/* Only t can be freed while it runs (its response may
+			 * go out at once); n has not started. */
+			list_del(&t->wait_node);
+			start_task(t);
+			continue;
+		}
+		older_waiting = true;
+		if (attr == USCST_TASK_ORDERED)
+			ordered_waiting = true;
+	}
+}
+
+static void deliver_kicked(struct reactor_deferred *d)
+{
+	struct iscsi_conn *conn =
+	    (struct iscsi_conn *)((char *)d - offsetof(struct iscsi_conn, deliver_kick));
+	iscsi_deliver_in_order(conn);
+	iscsi_conn_flush(conn);
+	iscsi_conn_put(conn);
+}
+
+void iscsi_task_execute(struct iscsi_task *task)
+{
+	if (!task->immediate) {
+		iscsi_deliver_in_order(task->conn);
+		return;
+	}
+	if (ready_to_execute(task))
+		start_task(task);
+}
+
 static void task_done(struct uscst_cmd *cmd)
 {
 	struct iscsi_task *task = (struct iscsi_task *)cmd;
 	struct iscsi_conn *conn = task->conn;
 	task->state = TASK_DONE;
 	conn->nactive--;
-	if (task->tmf_waiting)
-		iscsi_tmf_task_finished(task);
+	iscsi_fence_task_finished(task);
 	if (task->aborted || conn->state == CONN_CLOSED) {
 		iscsi_task_free(task);
 		return;
@@ -94,9 +157,31 @@ static void task_done(struct uscst_cmd *cmd)
 		iscsi_conn_flush(conn);
 }
 
-/* Moves ExpCmdSN over every queued task that is now in order.  The queue
- * is searched afresh after each task because running one may complete
- * others (or even close the connection). */
+static bool cmdsn_taken(const struct iscsi_session *sess, uint32_t sn)
+{
+	uint32_t bit = sn % ISCSI_CMDSN_RING;
+	return sess->cmdsn_taken[bit / 64] >> (bit % 64) & 1;
+}
+
+static void cmdsn_set_taken(struct iscsi_session *sess, uint32_t sn, bool taken)
+{
+	uint32_t bit = sn % ISCSI_CMDSN_RING;
+	uint64_t mask = (uint64_t)1 << (bit % 64);
+	if (taken)
+		sess->cmdsn_taken[bit / 64] |= mask;
+	else
+		sess->cmdsn_taken[bit / 64] &= ~mask;
+}
+
+/* ExpCmdSN passes one CmdSN; its ring bit is free for sn + RING. */
+static void exp_cmdsn_step(struct iscsi_session *sess)
+{
+	cmdsn_set_taken(sess, sess->exp_cmdsn, false);
+	sess->exp_cmdsn++;
+}
+
+/* Moves ExpCmdSN over every queued task (and taken CmdSN) that is now in
+ * order; the tasks go to exec_queue and from there to the core. */
 void iscsi_cmdsn_advance(struct iscsi_conn *conn)
 {
 	struct iscsi_session *sess = conn->sess;
@@ -109,24 +194,38 @@ void iscsi_cmdsn_advance(struct iscsi_conn *conn)
 				break;
 			}
 		}
-		if (!next)
-			return;
+		if (!next) {
+			if (!cmdsn_taken(sess, sess->exp_cmdsn))
+				break;
+			exp_cmdsn_step(sess);
+			continue;
+		}
 		list_del(&next->wait_node);
-		sess->exp_cmdsn++;
+		exp_cmdsn_step(sess);
 		next->ordered = true;
 		if (next->aborted)
 			iscsi_task_free(next);
 		else
-			iscsi_task_execute(next);
+			list_add_tail(&next->wait_node, &conn->exec_queue);
+	}
+	iscsi_deliver_in_order(conn);
+}
+
+void iscsi_cmdsn_mark_received(struct iscsi_conn *conn, uint32_t cmdsn)
+{
+	struct iscsi_session *sess = conn->sess;
+	if (cmdsn == sess->exp_cmdsn) {
+		exp_cmdsn_step(sess);
+		iscsi_cmdsn_advance(conn);
+	} else if (sn_lt(sess->exp_cmdsn, cmdsn) && sn_le(cmdsn, iscsi_conn_max_cmdsn(conn))) {
+		cmdsn_set_taken(sess, cmdsn, true);
 	}
 }
 
 void iscsi_cmdsn_consume(struct iscsi_conn *conn, const uint8_t *bhs)
 {
-	if (!(bhs[0] & ISCSI_OP_IMMEDIATE) && get_be32(bhs + 24) == conn->sess->exp_cmdsn) {
-		conn->sess->exp_cmdsn++;
-		iscsi_cmdsn_advance(conn);
-	}
+	if (!(bhs[0] & ISCSI_OP_IMMEDIATE))
+		iscsi_cmdsn_mark_received(conn, get_be32(bhs + 24));
 }
 
 /* Checks the PDU's fields that do not depend on the command; returns a
@@ -195,6 +294,8 @@ static bool order_task(struct iscsi_conn *conn, struct iscsi_task *task)
 	uint32_t max = iscsi_conn_max_cmdsn(conn);
 	if (sn_lt(task->cmdsn, sess->exp_cmdsn) || sn_lt(max, task->cmdsn))
 		return false; /* RFC 7143 4.2.2.1: outside the window, silently ignored */
+	if (cmdsn_taken(sess, task->cmdsn))
+		return false; /* aborted before it arrived, or a duplicate */
 	struct iscsi_task *t;
 	list_for_each_entry(t, &conn->cmdsn_queue, wait_node)
 	{
@@ -205,21 +306,30 @@ static bool order_task(struct iscsi_conn *conn, struct iscsi_task *task)
 	return true;
 }
 
+/* A non-immediate command that gets no task still takes its CmdSN, or
+ * every later command would wait for it for ever. */
+static void reject_cmd(struct iscsi_conn *conn, const uint8_t *bhs, uint8_t reason)
+{
+	iscsi_send_reject(conn, bhs, reason);
+	if (conn->sess->core && !(bhs[0] & ISCSI_OP_IMMEDIATE))
+		iscsi_cmdsn_mark_received(conn, get_be32(bhs + 24));
+}
+
 void iscsi_scsi_cmd_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
 		       uint32_t dlen, bool digest_error)
 {
 	uint8_t reason = validate(conn, bhs, dlen);
 	if (reason) {
-		iscsi_send_reject(conn, bhs, reason);
+		reject_cmd(conn, bhs, reason);
 		return;
 	}
 	if (iscsi_task_find(conn, bhs_itt(bhs))) {
-		iscsi_send_reject(conn, bhs, ISCSI_REJECT_TASK_IN_PROGRESS);
+		reject_cmd(conn, bhs, ISCSI_REJECT_TASK_IN_PROGRESS);
 		return;
 	}
 	struct iscsi_task *task = task_new(conn, bhs);
 	if (!task) {
-		iscsi_send_reject(conn, bhs, ISCSI_REJECT_OUT_OF_RESOURCES);
+		reject_cmd(conn, bhs, ISCSI_REJECT_OUT_OF_RESOURCES);
 		return;
 	}
 	if (!order_task(conn, task)) {

@@ -1,9 +1,12 @@
 /*
  * Task management (RFC 7143 11.5, 11.6).  Aborted tasks that are still in
  * the backend cannot be recalled from io_uring; their results are thrown
- * away and the TMF response waits until the last of them has finished, so
- * the initiator never sees a response for an aborted task after the TMF.
+ * away.  The TMF response waits on a fence (core/tmf.c) until the last
+ * task it aborted, on this session and on every other nexus the core
+ * asked, has finished: the initiator never sees a response for an
+ * aborted task after the TMF, and no aborted WRITE lands after it.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,9 +23,13 @@
 #define TMF_TASK_REASSIGN 8
 
 struct tmf_ctx {
-	struct iscsi_tmf tmf;
-	struct iscsi_conn *conn;
+	uint8_t bhs[ISCSI_BHS_LEN];
+	uint8_t response;
 	bool close_after;
+	struct iscsi_conn *conn;
+	struct uscst_fence fence;	  /* done: every aborted task has ended */
+	struct iscsi_fence_waiter waiter; /* this connection's aborted tasks */
+	struct reactor_msg msg;		  /* fence done -> this reactor */
 };
 
 static void send_tmf_response(struct iscsi_conn *conn, const uint8_t *req, uint8_t response,
@@ -42,75 +49,69 @@ static void send_tmf_response(struct iscsi_conn *conn, const uint8_t *req, uint8
 	iscsi_tx_queue(conn, tx);
 }
 
-/* Marks a task aborted; returns true if the TMF must wait for it. */
-static bool abort_task(struct iscsi_task *task, struct iscsi_tmf *tmf)
+/* On the connection's reactor, once the fence is down. */
+static void answer(struct reactor_msg *m)
 {
-	task->aborted = true;
-	task->cmd.aborted = true;
-	if (task->state == TASK_EXECUTING) {
-		task->tmf_waiting = tmf;
-		tmf->waiting++;
-		return true;
-	}
-	/* A task not yet in CmdSN order keeps its place so that ExpCmdSN can
-	 * still pass it; iscsi_cmdsn_advance() frees it then. */
-	if (task->ordered)
-		iscsi_task_free(task);
-	return false;
+	struct tmf_ctx *ctx = (struct tmf_ctx *)((char *)m - offsetof(struct tmf_ctx, msg));
+	struct iscsi_conn *conn = ctx->conn;
+	send_tmf_response(conn, ctx->bhs, ctx->response, ctx->close_after);
+	iscsi_conn_flush(conn);
+	iscsi_conn_put(conn);
+	free(ctx);
 }
 
-static unsigned abort_matching(struct iscsi_conn *conn, struct iscsi_tmf *tmf, bool all_luns,
-			       uint64_t lun, uint32_t below_cmdsn)
+/* Any thread: the last aborted task anywhere has ended. */
+static void fence_done(struct uscst_fence *f)
 {
-	unsigned waiting = 0;
+	struct tmf_ctx *ctx = (struct tmf_ctx *)((char *)f - offsetof(struct tmf_ctx, fence));
+	reactor_send(ctx->conn->reactor, &ctx->msg);
+}
+
+static void own_tasks_done(struct iscsi_fence_waiter *w)
+{
+	struct tmf_ctx *ctx = (struct tmf_ctx *)((char *)w - offsetof(struct tmf_ctx, waiter));
+	uscst_fence_put(&ctx->fence);
+}
+
+static void abort_matching(struct iscsi_conn *conn, bool all_luns, uint64_t lun,
+			   uint32_t below_cmdsn)
+{
 	struct iscsi_task *t, *n;
 	list_for_each_entry_safe(t, n, &conn->tasks, node)
 	{
-		if (t->aborted || t->state == TASK_DONE)
+		if (t->state == TASK_DONE)
 			continue;
 		if (!all_luns && t->cmd.lun != lun)
 			continue;
 		if (!t->immediate && !sn_lt(t->cmdsn, below_cmdsn) && !t->ordered)
 			continue; /* newer than the TMF: not covered */
-		waiting += abort_task(t, tmf);
+		iscsi_abort_task(t);
 	}
-	return waiting;
 }
 
-void iscsi_tmf_task_finished(struct iscsi_task *task)
-{
-	struct tmf_ctx *ctx = (struct tmf_ctx *)task->tmf_waiting;
-	task->tmf_waiting = NULL;
-	if (--ctx->tmf.waiting)
-		return;
-	struct iscsi_conn *conn = ctx->conn;
-	send_tmf_response(conn, ctx->tmf.bhs, ctx->tmf.response, ctx->close_after);
-	if (!conn->in_rx)
-		iscsi_conn_flush(conn);
-	iscsi_conn_put(conn);
-	free(ctx);
-}
-
-static uint8_t abort_one(struct iscsi_conn *conn, const uint8_t *bhs, struct iscsi_tmf *tmf)
+static uint8_t abort_one(struct iscsi_conn *conn, const uint8_t *bhs)
 {
 	uint32_t rtt = get_be32(bhs + 20);
 	uint32_t ref_cmdsn = get_be32(bhs + 32);
 	uint32_t cmdsn = get_be32(bhs + 24);
 	struct iscsi_task *task = iscsi_task_find(conn, rtt);
-	if (task && !task->aborted) {
+	if (task) {
 		if (task->cmd.lun != iscsi_decode_lun(bhs + 8))
 			return ISCSI_TMF_RSP_NO_TASK;
-		abort_task(task, tmf);
+		iscsi_abort_task(task);
 		return ISCSI_TMF_RSP_COMPLETE;
 	}
 	/* RFC 7143 11.5.1 b): a command not received yet (its CmdSN is inside
-	 * the window and older than this TMF) counts as received and aborted.
+	 * the window and older than this TMF) counts as received and aborted:
+	 * ExpCmdSN passes it, and if it comes later it is dropped.
 	 * c): anything else, including a task that already completed (its
 	 * CmdSN is below ExpCmdSN), does not exist. */
 	struct iscsi_session *sess = conn->sess;
 	if (sn_le(sess->exp_cmdsn, ref_cmdsn) && sn_le(ref_cmdsn, iscsi_conn_max_cmdsn(conn)) &&
-	    sn_lt(ref_cmdsn, cmdsn))
+	    sn_lt(ref_cmdsn, cmdsn)) {
+		iscsi_cmdsn_mark_received(conn, ref_cmdsn);
 		return ISCSI_TMF_RSP_COMPLETE;
+	}
 	return ISCSI_TMF_RSP_NO_TASK;
 }
 
@@ -122,23 +123,23 @@ static uint8_t run_function(struct iscsi_conn *conn, const uint8_t *bhs, struct 
 	struct uscst_session *core = conn->sess->core;
 	switch (fn) {
 	case TMF_ABORT_TASK:
-		return abort_one(conn, bhs, &ctx->tmf);
+		return abort_one(conn, bhs);
 	case TMF_ABORT_TASK_SET:
 	case TMF_CLEAR_TASK_SET:
 		if (!uscst_lun_exists(core, lun))
 			return ISCSI_TMF_RSP_NO_LUN;
-		abort_matching(conn, &ctx->tmf, false, lun, cmdsn);
+		abort_matching(conn, false, lun, cmdsn);
 		return ISCSI_TMF_RSP_COMPLETE;
 	case TMF_LUN_RESET:
 		if (!uscst_lun_exists(core, lun))
 			return ISCSI_TMF_RSP_NO_LUN;
-		abort_matching(conn, &ctx->tmf, false, lun, cmdsn + 1);
-		uscst_tmf_lun_reset(core, lun);
+		abort_matching(conn, false, lun, cmdsn + 1);
+		uscst_tmf_lun_reset(core, lun, &ctx->fence);
 		return ISCSI_TMF_RSP_COMPLETE;
 	case TMF_TARGET_WARM_RESET:
 	case TMF_TARGET_COLD_RESET:
-		abort_matching(conn, &ctx->tmf, true, 0, cmdsn + 1);
-		uscst_tmf_target_reset(core, fn == TMF_TARGET_COLD_RESET);
+		abort_matching(conn, true, 0, cmdsn + 1);
+		uscst_tmf_target_reset(core, fn == TMF_TARGET_COLD_RESET, &ctx->fence);
 		/* A cold reset ends every connection, this one included. */
 		ctx->close_after = fn == TMF_TARGET_COLD_RESET;
 		return ISCSI_TMF_RSP_COMPLETE;
@@ -167,17 +168,15 @@ void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 		send_tmf_response(conn, bhs, ISCSI_TMF_RSP_REJECTED, false);
 		return;
 	}
-	memcpy(ctx->tmf.bhs, bhs, ISCSI_BHS_LEN);
+	memcpy(ctx->bhs, bhs, ISCSI_BHS_LEN);
 	ctx->conn = conn;
+	ctx->msg.fn = answer;
+	ctx->waiter.release = own_tasks_done;
+	iscsi_conn_get(conn); /* dropped once answered */
 	log_debug("%s: TMF function %u", conn->peer, bhs[1] & 0x7f);
-	/* Hold one count while aborting so that synchronous completions
-	 * cannot send the response early. */
-	ctx->tmf.waiting = 1;
-	ctx->tmf.response = run_function(conn, bhs, ctx);
-	if (--ctx->tmf.waiting == 0) {
-		send_tmf_response(conn, bhs, ctx->tmf.response, ctx->close_after);
-		free(ctx);
-		return;
-	}
-	iscsi_conn_get(conn); /* dropped when the last aborted task finishes */
+	/* The first reference is ours: dropped after this connection's own
+	 * aborted tasks have ended (the waiter); other nexuses take theirs. */
+	uscst_fence_init(&ctx->fence, fence_done);
+	ctx->response = run_function(conn, bhs, ctx);
+	iscsi_conn_fence_wait(conn, &ctx->waiter);
 }

@@ -18,8 +18,9 @@
 #define RING_ENTRIES 1024
 #define MAX_EVENTS 64
 
+/* reactor_post()'s wrapper around a plain function call. */
 struct posted {
-	struct posted *next;
+	struct reactor_msg msg;
 	void (*fn)(void *arg);
 	void *arg;
 };
@@ -34,7 +35,7 @@ struct reactor {
 	int timer_fd; /* 1 s tick */
 	struct reactor_event ring_ev, post_ev, timer_ev;
 	pthread_mutex_t post_lock;
-	struct posted *posted_head, *posted_tail;
+	struct reactor_msg *msg_head, *msg_tail;
 	struct reactor_ticker tickers; /* list head */
 	struct reactor_deferred *deferred_head, *deferred_tail;
 	unsigned sqes_pending;
@@ -95,24 +96,37 @@ struct io_uring_sqe *reactor_get_sqe(struct reactor *r)
 	return sqe;
 }
 
+void reactor_send(struct reactor *r, struct reactor_msg *m)
+{
+	m->next = NULL;
+	pthread_mutex_lock(&r->post_lock);
+	if (r->msg_tail)
+		r->msg_tail->next = m;
+	else
+		r->msg_head = m;
+	r->msg_tail = m;
+	pthread_mutex_unlock(&r->post_lock);
+	uint64_t one = 1;
+	if (write(r->post_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("reactor %u: eventfd write: %s", r->index, strerror(errno));
+}
+
+static void run_posted(struct reactor_msg *m)
+{
+	struct posted *p = (struct posted *)m;
+	p->fn(p->arg);
+	free(p);
+}
+
 int reactor_post(struct reactor *r, void (*fn)(void *arg), void *arg)
 {
 	struct posted *p = malloc(sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	p->msg.fn = run_posted;
 	p->fn = fn;
 	p->arg = arg;
-	p->next = NULL;
-	pthread_mutex_lock(&r->post_lock);
-	if (r->posted_tail)
-		r->posted_tail->next = p;
-	else
-		r->posted_head = p;
-	r->posted_tail = p;
-	pthread_mutex_unlock(&r->post_lock);
-	uint64_t one = 1;
-	if (write(r->post_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_warn("reactor %u: eventfd write: %s", r->index, strerror(errno));
+	reactor_send(r, &p->msg);
 	return 0;
 }
 
@@ -195,14 +209,13 @@ static void on_post_event(struct reactor_event *ev, uint32_t events)
 	struct reactor *r = (struct reactor *)((char *)ev - offsetof(struct reactor, post_ev));
 	drain_eventfd(r->post_efd);
 	pthread_mutex_lock(&r->post_lock);
-	struct posted *p = r->posted_head;
-	r->posted_head = r->posted_tail = NULL;
+	struct reactor_msg *m = r->msg_head;
+	r->msg_head = r->msg_tail = NULL;
 	pthread_mutex_unlock(&r->post_lock);
-	while (p) {
-		struct posted *next = p->next;
-		p->fn(p->arg);
-		free(p);
-		p = next;
+	while (m) {
+		struct reactor_msg *next = m->next; /* m may be freed by its fn */
+		m->fn(m);
+		m = next;
 	}
 }
 

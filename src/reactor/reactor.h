@@ -34,6 +34,13 @@ struct reactor_deferred {
 	bool queued;
 };
 
+/* A message to another reactor that cannot fail to be sent: the caller
+ * embeds it in the object it concerns (no allocation). */
+struct reactor_msg {
+	void (*fn)(struct reactor_msg *m);
+	struct reactor_msg *next;
+};
+
 /* Timer tick, once a second, for keep-alives and timeouts. */
 struct reactor_ticker {
 	void (*fn)(struct reactor_ticker *t, uint64_t now_ms);
@@ -56,6 +63,8 @@ void reactor_del_fd(struct reactor *r, int fd);
 struct io_uring_sqe *reactor_get_sqe(struct reactor *r);
 /* Runs fn(arg) on reactor r's thread (thread-safe). */
 int reactor_post(struct reactor *r, void (*fn)(void *arg), void *arg);
+/* Runs m->fn(m) on reactor r's thread (thread-safe, never fails). */
+void reactor_send(struct reactor *r, struct reactor_msg *m);
 /* Runs d->fn(d) on r's thread once the current batch of events is done.
  * Call only from r's own thread; deferring an already queued d is a no-op. */
 void reactor_defer(struct reactor *r, struct reactor_deferred *d);

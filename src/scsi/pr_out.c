@@ -21,6 +21,7 @@
  * attentions dropped: the initiator saw a failure, so nothing changed, and
  * memory and file agree.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 
 #include "core/pr.h"
 #include "lib/log.h"
+#include "reactor/reactor.h"
 #include "scsi/scsi.h"
 
 enum {
@@ -232,12 +234,16 @@ static void report_result(struct uscst_cmd *cmd, enum pr_result r)
 struct ua_target {
 	const struct uscst_device *dev;
 	const struct pr_event *ev;
+	const struct uscst_session *issuer;
+	struct uscst_fence *fence; /* PREEMPT AND ABORT waits for the aborted tasks */
 };
 
 /* Every LUN through which the session sees the device gets the UA. */
 static void ua_to_session_if_nexus(struct uscst_session *s, void *arg)
 {
 	const struct ua_target *t = arg;
+	if (s == t->issuer && t->ev->asc == 0x2f && t->ev->ascq == 0x00)
+		return; /* never our own tasks: this command is one of them */
 	if (strcasecmp(s->initiator_port, t->ev->port) != 0)
 		return;
 	if (!t->ev->all_tg_pt && s->tgt->rel_tgt_id != t->ev->rel_tgt_id)
@@ -252,15 +258,40 @@ static void ua_to_session_if_nexus(struct uscst_session *s, void *arg)
 	}
 	/* PREEMPT AND ABORT: the preempted nexuses lose their tasks too. */
 	if (sees && t->ev->asc == 0x2f && t->ev->ascq == 0x00 && s->abort_tasks)
-		s->abort_tasks(s, t->dev, s->abort_ctx);
+		s->abort_tasks(s, t->dev, t->fence, 0, s->abort_ctx);
 }
 
-static void deliver_events(const struct uscst_device *dev, const struct pr_events *ev)
+static void deliver_events(const struct uscst_device *dev, const struct pr_events *ev,
+			   const struct uscst_session *issuer, struct uscst_fence *fence)
 {
 	for (unsigned i = 0; i < ev->count; i++) {
-		struct ua_target t = {dev, &ev->ev[i]};
+		struct ua_target t = {dev, &ev->ev[i], issuer, fence};
 		uscst_session_foreach(ua_to_session_if_nexus, &t);
 	}
+}
+
+/* PREEMPT AND ABORT completes only when no task it aborted, on any nexus
+ * or thread, can still touch the medium (a cluster fences with it). */
+struct preempt_abort {
+	struct uscst_fence fence;
+	struct reactor_msg msg;
+	struct reactor *reactor;
+	struct uscst_cmd *cmd;
+};
+
+static void preempt_abort_complete(struct reactor_msg *m)
+{
+	struct preempt_abort *pa =
+	    (struct preempt_abort *)((char *)m - offsetof(struct preempt_abort, msg));
+	struct uscst_cmd *cmd = pa->cmd;
+	free(pa);
+	scsi_cmd_done(cmd);
+}
+
+static void preempt_abort_fenced(struct uscst_fence *f)
+{
+	struct preempt_abort *pa = (struct preempt_abort *)f;
+	reactor_send(pa->reactor, &pa->msg);
 }
 
 /* dev->pr exists from the first PERSISTENT RESERVE OUT on; NULL: ENOMEM. */
@@ -352,15 +383,36 @@ void spc_pr_out(struct uscst_cmd *cmd)
 		return;
 	}
 
+	/* Allocated before the action so that a PREEMPT AND ABORT never
+	 * changes the state and then cannot wait for its aborts. */
+	struct preempt_abort *pa = NULL;
+	if (p.sa == SA_PREEMPT_AND_ABORT) {
+		pa = calloc(1, sizeof(*pa));
+		if (!pa) {
+			scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+			scsi_cmd_done(cmd);
+			return;
+		}
+		uscst_fence_init(&pa->fence, preempt_abort_fenced);
+		pa->msg.fn = preempt_abort_complete;
+		pa->reactor = reactor_current();
+		pa->cmd = cmd;
+	}
+
 	pthread_mutex_lock(&dev->lock);
 	enum pr_result r = run_locked(cmd, &p, &dest, &ev);
 	pthread_mutex_unlock(&dev->lock);
 
 	report_result(cmd, r);
-	deliver_events(dev, &ev);
+	deliver_events(dev, &ev, cmd->sess, pa ? &pa->fence : NULL);
 	if (ev.lost)
 		log_warn("%s: out of memory: some reservation unit attentions not queued",
 			 dev->name);
 	pr_events_free(&ev);
+	if (pa && pa->reactor) {
+		uscst_fence_put(&pa->fence);
+		return;
+	}
+	free(pa); /* no reactor (unit tests): nothing runs elsewhere */
 	scsi_cmd_done(cmd);
 }
