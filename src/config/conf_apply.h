@@ -4,9 +4,12 @@
  * The whole tree is validated before the first object is created, so a file
  * with a misplaced LUN or an unsupported section changes nothing.  Errors
  * that only the core can find (a bad attribute value, a file that does not
- * open) are found while applying; objects created before that point stay, as
- * the core has no way to delete them yet, so a daemon should treat any
- * failure at start-up as fatal.
+ * open, a backing file or PR file that another device uses already, however
+ * it is spelt: symlinks and hard links are the same file) are found while
+ * applying, at the line of the second device's filename / pr_file_name (or
+ * its DEVICE line for a default PR file); objects created before that
+ * point stay, as the core has no way to delete them yet, so a daemon should
+ * treat any failure at start-up as fatal.
  *
  * What is implemented (everything else is an error, never silently ignored):
  *   HANDLER <h> { DEVICE <d> { <device attributes> } }   core validates names/values
