@@ -24,8 +24,10 @@ void iscsi_nop_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t
 	}
 	if (itt == ISCSI_RESERVED_TAG) {
 		/* A ping that wants no answer must be immediate (RFC 7143 11.18). */
-		if (!(bhs[0] & ISCSI_OP_IMMEDIATE))
+		if (!(bhs[0] & ISCSI_OP_IMMEDIATE)) {
 			iscsi_send_reject(conn, bhs, ISCSI_REJECT_PROTOCOL_ERROR);
+			iscsi_cmdsn_consume(conn, bhs); /* still takes its CmdSN */
+		}
 		return;
 	}
 	iscsi_cmdsn_consume(conn, bhs);

@@ -560,6 +560,8 @@ struct scsi_res {
 	uint32_t sense_len;
 	uint8_t *in;
 	uint32_t in_len;
+	uint8_t rsp_flags; /* of the response (residual bits: O 0x04, U 0x02) */
+	uint32_t residual;
 	unsigned rejects;
 	uint8_t reject_reason; /* the first one */
 	bool closed, timeout;
@@ -612,6 +614,8 @@ static void take_response(const struct pdu *p, struct scsi_res *res)
 {
 	res->response = p->bhs[2];
 	res->status = p->bhs[3];
+	res->rsp_flags = p->bhs[1];
+	res->residual = get32(p->bhs + 44);
 	if (p->dlen >= 2) {
 		uint32_t sl = get16(p->data);
 		if (sl > p->dlen - 2)
@@ -2273,6 +2277,198 @@ static int case_session_reinstatement(void)
 	return rc;
 }
 
+/* --- CmdSN holes (issue 11 #12): every CmdSN in the window is taken --- */
+
+/* Expects one PDU of opcode op within 2 s; 0 if it came. */
+static int expect_op(struct conn *c, uint8_t op, struct pdu *out, const char *what)
+{
+	struct timeval tv = {.tv_sec = 2};
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	struct pdu p = {0};
+	enum rx r = recv_pdu(c, &p);
+	tv.tv_sec = RX_TIMEOUT_S;
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (r)
+		return failf("%s: %s", what, r == RX_CLOSED ? "connection closed" : "no answer");
+	if ((p.bhs[0] & 0x3f) != op) {
+		uint8_t got = p.bhs[0] & 0x3f;
+		pdu_free(&p);
+		return failf("%s: opcode 0x%02x instead of 0x%02x", what, got, op);
+	}
+	if (out)
+		*out = p;
+	else
+		pdu_free(&p);
+	return 0;
+}
+
+/* The next command, with the next CmdSN and no rewinding, must run. */
+static int next_cmdsn_runs(struct conn *c, const char *what)
+{
+	struct scsi_res r;
+	char d[160];
+	struct timeval tv = {.tv_sec = 2};
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	tur(c, 0, &r);
+	tv.tv_sec = RX_TIMEOUT_S;
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (!r.done || r.status != ST_GOOD)
+		return failf("%s: TEST UNIT READY with the next CmdSN: %s (ExpCmdSN stuck?)", what,
+			     describe(&r, d, sizeof(d)));
+	return 0;
+}
+
+/* A non-immediate command the target Rejects still takes its CmdSN. */
+static int case_cmdsn_hole_reject(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	int rc = tur_good(&c, "before");
+	if (!rc) {
+		uint8_t b[BHS_LEN], cdb[10];
+		write10_cdb(cdb, 10, 1);
+		uint8_t data[512] = {0};
+		/* Immediate data on a command without the W bit: Reject. */
+		cmd_bhs(&c, b, c.itt++, 0, F_FINAL, 0, cdb, 10, false);
+		if (send_pdu(&c, b, data, sizeof(data)))
+			rc = failf("send failed");
+		else
+			rc = expect_op(&c, OP_REJECT, NULL, "command with bad immediate data");
+	}
+	if (!rc)
+		rc = next_cmdsn_runs(&c, "after the Reject");
+	conn_close(&c);
+	return rc;
+}
+
+/* A command with the ITT of a running task is Rejected; its CmdSN counts. */
+static int case_cmdsn_hole_duplicate_itt(void)
+{
+	struct conn c;
+	uint32_t bs, last, itt, ttt, off, len;
+	if (open_and_login(&c))
+		return -1;
+	int rc = read_capacity(&c, &bs, &last);
+	if (!rc)
+		rc = write_until_r2t(&c, 700, 1, bs, &itt, &ttt, &off, &len);
+	if (!rc) {
+		uint8_t b[BHS_LEN];
+		const uint8_t cdb[6] = {0x00};
+		cmd_bhs(&c, b, itt, 0, F_FINAL, 0, cdb, 6, false);
+		if (send_pdu(&c, b, NULL, 0))
+			rc = failf("send failed");
+		else
+			rc = expect_op(&c, OP_REJECT, NULL, "command with a busy ITT");
+	}
+	if (!rc) {
+		uint8_t *buf = calloc(1, bs);
+		struct scsi_res r = {0};
+		char d[160];
+		if (!buf || send_data_out(&c, itt, ttt, 0, off, buf, len, true))
+			rc = failf("Data-Out send failed");
+		else
+			wait_task(&c, itt, NULL, 0, &r);
+		if (!rc && (!r.done || r.status != ST_GOOD))
+			rc = failf("the WRITE: %s", describe(&r, d, sizeof(d)));
+		res_free(&r);
+		free(buf);
+	}
+	if (!rc)
+		rc = next_cmdsn_runs(&c, "after the duplicate ITT");
+	conn_close(&c);
+	return rc;
+}
+
+/* RFC 7143 11.5.1: ABORT TASK for a command that never arrived makes its
+ * CmdSN count as received; a copy that arrives later is not executed. */
+static int case_cmdsn_hole_abort_unreceived(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	int rc = tur_good(&c, "before");
+	uint32_t lost = c.cmdsn++;
+	if (!rc) {
+		uint8_t b[BHS_LEN] = {OP_TMF_REQ | OP_IMMEDIATE, F_FINAL | 1};
+		put32(b + 16, 0x5353);
+		put32(b + 20, 0x4242); /* the lost command's ITT */
+		put32(b + 24, c.cmdsn);
+		put32(b + 28, c.exp_statsn);
+		put32(b + 32, lost);
+		struct pdu p = {0};
+		if (send_pdu(&c, b, NULL, 0))
+			rc = failf("send failed");
+		else if (!(rc = expect_op(&c, OP_TMF_RSP, &p, "ABORT TASK")) && p.bhs[2] != 0)
+			rc = failf("ABORT TASK answered %u, not 'function complete'", p.bhs[2]);
+		pdu_free(&p);
+	}
+	if (!rc)
+		rc = next_cmdsn_runs(&c, "after ABORT TASK of an unreceived command");
+	conn_close(&c);
+	return rc;
+}
+
+/* A non-immediate NOP-Out ahead of ExpCmdSN takes its CmdSN when the
+ * command before it arrives. */
+static int case_cmdsn_hole_nop_ahead(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	int rc = tur_good(&c, "before");
+	if (!rc) {
+		uint32_t gap = c.cmdsn;
+		uint8_t b[BHS_LEN] = {OP_NOP_OUT, F_FINAL};
+		put32(b + 16, 0x5454); /* a ping: answered with a NOP-In */
+		put32(b + 20, RESERVED_TAG);
+		put32(b + 24, gap + 1);
+		put32(b + 28, c.exp_statsn);
+		if (send_pdu(&c, b, NULL, 0))
+			rc = failf("send failed");
+		/* Now the command with the CmdSN before the NOP's. */
+		if (!rc)
+			rc = next_cmdsn_runs(&c, "the command before the NOP-Out");
+		c.cmdsn = gap + 2;
+		if (!rc)
+			rc = next_cmdsn_runs(&c, "the command after the NOP-Out");
+	}
+	conn_close(&c);
+	return rc;
+}
+
+/* --- WRITE without the W bit (issue 11 #9) --- */
+
+static int case_write_without_w_bit(void)
+{
+	struct conn c;
+	uint32_t bs, last;
+	if (open_and_login(&c))
+		return -1;
+	int rc = read_capacity(&c, &bs, &last);
+	if (!rc) {
+		uint8_t cdb[10];
+		struct scsi_res r;
+		char d[160];
+		write10_cdb(cdb, 30, 1);
+		scsi(&c, 0, cdb, 10, 0, 0, NULL, &r);
+		/* RFC 7143 11.4.5.1: nothing was transferred, so GOOD must
+		 * come with the whole transfer as residual overflow; CHECK
+		 * CONDITION is the other honest answer. */
+		if (!r.done)
+			rc = failf("no answer: %s", describe(&r, d, sizeof(d)));
+		else if (r.status == ST_GOOD && (!(r.rsp_flags & 0x04) || r.residual != bs))
+			rc = failf("GOOD with flags 0x%02x residual %u: the missing Data-Out is "
+				   "not reported",
+				   r.rsp_flags, r.residual);
+		else if (r.status != ST_GOOD && r.status != ST_CHECK_CONDITION)
+			rc = failf("%s", describe(&r, d, sizeof(d)));
+		res_free(&r);
+	}
+	conn_close(&c);
+	return rc;
+}
+
 /* --- races between completions, task management and closing connections --- */
 
 /* A READ(10) of `blocks` blocks from LBA 0 and a TMF request, in one TCP
@@ -2684,6 +2880,11 @@ static const struct hcase cases[] = {
     {"ffp-data-digest-verify-block", case_dd_verify_block},
     {"ffp-session-reinstatement", case_session_reinstatement},
     {"race-cold-reset-during-read", case_cold_reset_during_read},
+    {"cmdsn-hole-reject", case_cmdsn_hole_reject},
+    {"cmdsn-hole-duplicate-itt", case_cmdsn_hole_duplicate_itt},
+    {"cmdsn-hole-abort-unreceived", case_cmdsn_hole_abort_unreceived},
+    {"cmdsn-hole-nop-ahead", case_cmdsn_hole_nop_ahead},
+    {"write-without-w-bit", case_write_without_w_bit},
     {"race-abort-then-rst", case_abort_then_rst},
     {"race-reinstate-with-pending-input", case_reinstate_with_pending_input},
     {"discovery-sendtargets-continuation", case_sendtargets_continuation},
