@@ -2469,6 +2469,300 @@ static int case_write_without_w_bit(void)
 	return rc;
 }
 
+/* --- task attributes (issue 11 #6) and fencing (#4) --- */
+
+#define ATTR_SIMPLE 1
+#define ATTR_ORDERED 2
+
+static void fill_pattern(uint8_t *p, uint32_t len, uint32_t seed)
+{
+	for (uint32_t i = 0; i < len; i += 4)
+		put32(p + i, seed ^ (i * 2654435761u));
+}
+
+/* Nothing may arrive for ms milliseconds; 0 if nothing did. */
+static int expect_silence(struct conn *c, int ms, const char *what)
+{
+	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+	int n = poll(&pfd, 1, ms);
+	if (n == 0)
+		return 0;
+	struct pdu p = {0};
+	enum rx r = recv_pdu(c, &p);
+	uint8_t op = p.bhs[0] & 0x3f;
+	pdu_free(&p);
+	if (r)
+		return failf("%s: connection %s", what, r == RX_CLOSED ? "closed" : "stalled");
+	return failf("%s: opcode 0x%02x arrived while it must wait", what, op);
+}
+
+/* One block written with attribute `write_attr` (its R2T left unanswered
+ * for a while) and a READ of the same block with `read_attr` right behind
+ * it: the READ must wait for the WRITE and return the new data. */
+static int ordered_case(uint8_t write_attr, uint8_t read_attr)
+{
+	struct conn c;
+	uint32_t bs, last;
+	if (open_and_login(&c))
+		return -1;
+	int rc = read_capacity(&c, &bs, &last);
+	uint8_t *data = calloc(1, bs ? bs : 1);
+	uint32_t lba = 900, witt = 0, ritt = 0, ttt = 0, off = 0, len = 0;
+	if (!rc && !data)
+		rc = failf("out of memory");
+	if (!rc) {
+		uint8_t cdb[10], b[BHS_LEN];
+		fill_pattern(data, bs, (uint32_t)time(NULL) ^ 0x5eed);
+		write10_cdb(cdb, lba, 1);
+		witt = c.itt++;
+		cmd_bhs(&c, b, witt, 0, F_FINAL | F_WRITE | write_attr, bs, cdb, 10, false);
+		struct pdu p = {0};
+		if (send_pdu(&c, b, NULL, 0))
+			rc = failf("send failed");
+		else if (!(rc = expect_op(&c, OP_R2T, &p, "WRITE"))) {
+			ttt = get32(p.bhs + 20);
+			off = get32(p.bhs + 40);
+			len = get32(p.bhs + 44);
+		}
+		pdu_free(&p);
+	}
+	if (!rc) {
+		uint8_t cdb[10] = {0x28}, b[BHS_LEN];
+		put32(cdb + 2, lba);
+		put16(cdb + 7, 1);
+		ritt = c.itt++;
+		cmd_bhs(&c, b, ritt, 0, F_FINAL | F_READ | read_attr, bs, cdb, 10, false);
+		if (send_pdu(&c, b, NULL, 0))
+			rc = failf("send failed");
+		else
+			rc = expect_silence(&c, 300, "READ behind a WRITE waiting for its data");
+	}
+	if (!rc && send_data_out(&c, witt, ttt, 0, off, data, len, true))
+		rc = failf("Data-Out send failed");
+	if (!rc) {
+		struct scsi_res w = {0}, r = {0};
+		char d[160];
+		/* Both answers, in whatever order. */
+		for (int i = 0; i < 8 && !(w.done && r.done) && !rc; i++) {
+			struct pdu p = {0};
+			enum rx x = recv_pdu(&c, &p);
+			if (x) {
+				rc = failf("waiting for the answers: %s",
+					   x == RX_CLOSED ? "closed" : "timeout");
+				break;
+			}
+			uint8_t op = p.bhs[0] & 0x3f;
+			uint32_t itt = get32(p.bhs + 16);
+			if (op == OP_SCSI_RSP && itt == witt)
+				take_response(&p, &w);
+			else if (op == OP_SCSI_RSP && itt == ritt)
+				take_response(&p, &r);
+			else if (op == OP_DATA_IN && itt == ritt) {
+				if (p.dlen == bs && get32(p.bhs + 40) == 0) {
+					r.in = malloc(bs);
+					if (r.in) {
+						memcpy(r.in, p.data, bs);
+						r.in_len = bs;
+					}
+				}
+				if (p.bhs[1] & 0x01) {
+					r.status = p.bhs[3];
+					r.done = true;
+				}
+			}
+			pdu_free(&p);
+		}
+		if (!rc && (!w.done || w.status != ST_GOOD))
+			rc = failf("WRITE: %s", describe(&w, d, sizeof(d)));
+		else if (!rc && (!r.done || r.status != ST_GOOD || r.in_len != bs))
+			rc = failf("READ: %s", describe(&r, d, sizeof(d)));
+		else if (!rc && memcmp(r.in, data, bs))
+			rc = failf("the READ returned the data from before the WRITE");
+		res_free(&w);
+		res_free(&r);
+	}
+	free(data);
+	conn_close(&c);
+	return rc;
+}
+
+static int case_ordered_write_holds_read(void) { return ordered_case(ATTR_ORDERED, ATTR_SIMPLE); }
+static int case_ordered_read_waits_write(void) { return ordered_case(ATTR_SIMPLE, ATTR_ORDERED); }
+
+/* READ(10) of one block, letting unit attentions go by. */
+static int read_block(struct conn *c, uint32_t lba, uint32_t bs, uint8_t *out)
+{
+	struct scsi_res r;
+	char d[160];
+	for (int i = 0; i < 6; i++) {
+		read10(c, 0, lba, 1, bs, &r);
+		if (r.done && r.status == ST_GOOD && r.in_len == bs) {
+			memcpy(out, r.in, bs);
+			res_free(&r);
+			return 0;
+		}
+		bool ua = sense_is(&r, 6, r.sense[12], r.sense[13]);
+		res_free(&r);
+		if (!ua)
+			break;
+	}
+	return failf("READ(10) of LBA %u: %s", lba, describe(&r, d, sizeof(d)));
+}
+
+/* WRITE(10) FUA of `blocks` blocks from LBA 0 filled with seed's pattern:
+ * returns once all Data-Out has been sent (the WRITE is then in the
+ * backend), without waiting for the response. */
+static int big_write_sent(struct conn *c, uint16_t blocks, uint32_t bs, uint32_t seed,
+			  uint32_t *itt_out)
+{
+	uint32_t total = (uint32_t)blocks * bs;
+	uint8_t *buf = malloc(total);
+	if (!buf)
+		return failf("out of memory");
+	fill_pattern(buf, total, seed);
+	uint8_t cdb[10], b[BHS_LEN];
+	write10_cdb(cdb, 0, blocks);
+	cdb[1] = 0x08; /* FUA */
+	uint32_t itt = c->itt++;
+	*itt_out = itt;
+	cmd_bhs(c, b, itt, 0, F_FINAL | F_WRITE | ATTR_SIMPLE, total, cdb, 10, false);
+	int rc = send_pdu(c, b, NULL, 0) ? failf("send failed") : 0;
+	uint32_t sent = 0;
+	while (!rc && sent < total) {
+		struct pdu p = {0};
+		enum rx r = recv_pdu(c, &p);
+		if (r) {
+			rc = failf("big WRITE: %s", r == RX_CLOSED ? "closed" : "timeout");
+			break;
+		}
+		if ((p.bhs[0] & 0x3f) == OP_R2T && get32(p.bhs + 16) == itt) {
+			uint32_t ttt = get32(p.bhs + 20), off = get32(p.bhs + 40),
+				 len = get32(p.bhs + 44), sn = 0;
+			for (uint32_t done = 0; !rc && done < len; sn++) {
+				uint32_t n = len - done < c->tgt_mrdsl ? len - done : c->tgt_mrdsl;
+				if (off + done + n > total ||
+				    send_data_out(c, itt, ttt, sn, off + done, buf + off + done, n,
+						  done + n == len))
+					rc = failf("big WRITE: bad R2T or send failure");
+				done += n;
+			}
+			sent += len;
+		} else if ((p.bhs[0] & 0x3f) == OP_SCSI_RSP) {
+			rc = failf("big WRITE answered early (status 0x%02x)", p.bhs[3]);
+		}
+		pdu_free(&p);
+	}
+	free(buf);
+	return rc;
+}
+
+/* PERSISTENT RESERVE OUT with a 24-byte parameter list. */
+static int pr_out(struct conn *c, uint8_t sa, uint8_t type, uint64_t key, uint64_t sa_key,
+		  const char *what)
+{
+	uint8_t cdb[10] = {0x5f, sa, type}, param[24] = {0};
+	put32(cdb + 5, 24);
+	put32(param, (uint32_t)(key >> 32));
+	put32(param + 4, (uint32_t)key);
+	put32(param + 8, (uint32_t)(sa_key >> 32));
+	put32(param + 12, (uint32_t)sa_key);
+	struct scsi_res r;
+	char d[160];
+	for (int i = 0; i < 6; i++) {
+		scsi(c, 0, cdb, 10, F_WRITE, 24, param, &r);
+		if (!sense_is(&r, 6, r.sense[12], r.sense[13]))
+			break;
+		res_free(&r);
+	}
+	int rc =
+	    r.done && r.status == ST_GOOD ? 0 : failf("%s: %s", what, describe(&r, d, sizeof(d)));
+	res_free(&r);
+	return rc;
+}
+
+/* B has a 32 MiB FUA WRITE in the backend when A fences it off (LUN RESET
+ * or PREEMPT AND ABORT).  Once A has its answer, the blocks must not change
+ * any more: the WRITE either landed before the answer or never does. */
+static int fence_case(bool preempt)
+{
+	const uint64_t ka = 0xa0a0a0a0a0a0a0a0ull, kb = 0xb0b0b0b0b0b0b0b0ull;
+	for (int round = 0; round < 4; round++) {
+		struct conn a, b;
+		uint32_t bs, last, itt;
+		if (open_and_login(&a))
+			return -1;
+		if (open_and_login(&b)) {
+			conn_close(&a);
+			return -1;
+		}
+		int rc = read_capacity(&a, &bs, &last) || tur_good(&b, "B");
+		uint16_t blocks = (uint16_t)((32u << 20) / bs > 65535 ? 65535 : (32u << 20) / bs);
+		uint8_t *x = malloc(bs), *y = malloc(bs);
+		if (!rc && (!x || !y))
+			rc = failf("out of memory");
+		if (!rc && preempt)
+			rc = pr_out(&a, 0, 0, 0, ka, "A: REGISTER") ||
+			     pr_out(&b, 0, 0, 0, kb, "B: REGISTER") ||
+			     pr_out(&b, 1, 1 /* WRITE EXCLUSIVE */, kb, 0, "B: RESERVE");
+		if (!rc)
+			rc = big_write_sent(&b, blocks, bs, 0x1000u + (uint32_t)round * 77u, &itt);
+		if (!rc)
+			rc = preempt ? pr_out(&a, 5, 1, ka, kb, "A: PREEMPT AND ABORT")
+				     : lun_reset(&a);
+		if (!rc)
+			rc = read_block(&a, blocks - 1u, bs, x);
+		if (!rc) {
+			usleep(400 * 1000);
+			rc = read_block(&a, blocks - 1u, bs, y);
+		}
+		if (!rc && memcmp(x, y, bs))
+			rc = failf("round %d: the aborted WRITE changed the medium after the %s "
+				   "was answered",
+				   round, preempt ? "PREEMPT AND ABORT" : "LUN RESET");
+		if (preempt) /* leave no reservation behind for the other cases */
+			pr_out(&a, 3 /* CLEAR */, 0, ka, 0, "A: CLEAR");
+		free(x);
+		free(y);
+		conn_close(&a);
+		conn_close(&b);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int case_lun_reset_fences_write(void) { return fence_case(false); }
+static int case_preempt_abort_fences_write(void) { return fence_case(true); }
+
+/* RFC 7143 11.5.1: TARGET COLD RESET closes every session's connection. */
+static int case_cold_reset_drops_all(void)
+{
+	struct conn a, b;
+	if (open_and_login(&a))
+		return -1;
+	if (open_and_login(&b)) {
+		conn_close(&a);
+		return -1;
+	}
+	int rc = tur_good(&a, "A") || tur_good(&b, "B");
+	if (!rc) {
+		uint8_t t[BHS_LEN] = {OP_TMF_REQ | OP_IMMEDIATE, F_FINAL | 7};
+		put32(t + 16, 0x5757);
+		put32(t + 20, RESERVED_TAG);
+		put32(t + 24, a.cmdsn);
+		put32(t + 28, a.exp_statsn);
+		if (send_pdu(&a, t, NULL, 0))
+			rc = failf("send failed");
+		else if (!wait_closed(&a))
+			rc = failf("A (the issuer) not closed after TARGET COLD RESET");
+		else if (!wait_closed(&b))
+			rc = failf("B not closed after A's TARGET COLD RESET");
+	}
+	conn_close(&a);
+	conn_close(&b);
+	return rc;
+}
+
 /* --- races between completions, task management and closing connections --- */
 
 /* A READ(10) of `blocks` blocks from LBA 0 and a TMF request, in one TCP
@@ -2885,6 +3179,11 @@ static const struct hcase cases[] = {
     {"cmdsn-hole-abort-unreceived", case_cmdsn_hole_abort_unreceived},
     {"cmdsn-hole-nop-ahead", case_cmdsn_hole_nop_ahead},
     {"write-without-w-bit", case_write_without_w_bit},
+    {"ordered-write-holds-read", case_ordered_write_holds_read},
+    {"ordered-read-waits-write", case_ordered_read_waits_write},
+    {"lun-reset-fences-write", case_lun_reset_fences_write},
+    {"preempt-abort-fences-write", case_preempt_abort_fences_write},
+    {"cold-reset-drops-all-sessions", case_cold_reset_drops_all},
     {"race-abort-then-rst", case_abort_then_rst},
     {"race-reinstate-with-pending-input", case_reinstate_with_pending_input},
     {"discovery-sendtargets-continuation", case_sendtargets_continuation},
