@@ -17,72 +17,77 @@
 static void task_done(struct uscst_cmd *cmd);
 static void deliver_kicked(struct reactor_deferred *d);
 
-struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt) {
-  struct iscsi_task *t;
-  list_for_each_entry(t, &conn->tasks, node) {
-    if (t->itt == itt && t->state != TASK_DONE)
-      return t;
-  }
-  return NULL;
+struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt)
+{
+	struct iscsi_task *t;
+	list_for_each_entry(t, &conn->tasks, node)
+	{
+		if (t->itt == itt && t->state != TASK_DONE)
+			return t;
+	}
+	return NULL;
 }
 
 /* A task leaving exec_queue may unblock newer ones.  They are handed over
  * after the current batch: the caller may be walking the task list. */
-static void kick_delivery(struct iscsi_conn *conn) {
-  if (conn->state == CONN_CLOSED || conn->deliver_kick.queued)
-    return;
-  conn->deliver_kick.fn = deliver_kicked;
-  iscsi_conn_get(conn);
-  reactor_defer(conn->reactor, &conn->deliver_kick);
+static void kick_delivery(struct iscsi_conn *conn)
+{
+	if (conn->state == CONN_CLOSED || conn->deliver_kick.queued)
+		return;
+	conn->deliver_kick.fn = deliver_kicked;
+	iscsi_conn_get(conn);
+	reactor_defer(conn->reactor, &conn->deliver_kick);
 }
 
-void iscsi_task_free(struct iscsi_task *task) {
-  struct iscsi_conn *conn = task->conn;
-  bool was_queued = task->ordered && task->wait_node.next != &task->wait_node;
-  list_del(&task->node);
-  list_del(&task->wait_node); /* a no-op when not queued (self-linked) */
-  if (was_queued)
-    kick_delivery(conn);
-  conn->ntasks--;
-  if (task->state != TASK_DONE)
-    conn->nactive--;
-  while (task->r2ts) {
-    struct iscsi_r2t *r = task->r2ts;
-    task->r2ts = r->next;
-    free(r);
-  }
-  uscst_cmd_release(&task->cmd);
-  free(task);
-  iscsi_conn_put(conn);
+void iscsi_task_free(struct iscsi_task *task)
+{
+	struct iscsi_conn *conn = task->conn;
+	bool was_queued = task->ordered && task->wait_node.next != &task->wait_node;
+	list_del(&task->node);
+	list_del(&task->wait_node); /* a no-op when not queued (self-linked) */
+	if (was_queued)
+		kick_delivery(conn);
+	conn->ntasks--;
+	if (task->state != TASK_DONE)
+		conn->nactive--;
+	while (task->r2ts) {
+		struct iscsi_r2t *r = task->r2ts;
+		task->r2ts = r->next;
+		free(r);
+	}
+	uscst_cmd_release(&task->cmd);
+	free(task);
+	iscsi_conn_put(conn);
 }
 
-static bool ready_to_execute(const struct iscsi_task *task) {
-  /* After a close the teardown frees what has not started. */
-  return task->state == TASK_RECV_DATA && task->received_all && task->ordered &&
-         task->conn->state != CONN_CLOSED;
+static bool ready_to_execute(const struct iscsi_task *task)
+{
+	/* After a close the teardown frees what has not started. */
+	return task->state == TASK_RECV_DATA && task->received_all && task->ordered &&
+	       task->conn->state != CONN_CLOSED;
 }
 
-static void start_task(struct iscsi_task *task) {
-  task->state = TASK_EXECUTING;
-  struct uscst_cmd *cmd = &task->cmd;
-  if (task->data_digest_errors) {
-    /* RFC 7143 7.8: at ERL 0 the task ends with a CRC error sense. */
-    scsi_check_condition(cmd, SK_ABORTED_COMMAND, 0x47, 0x05);
-    task_done(cmd);
-    return;
-  }
-  if (task->protocol_error) {
-    scsi_check_condition(cmd, SK_ABORTED_COMMAND, 0x4b,
-                         0x00); /* DATA PHASE ERROR */
-    task_done(cmd);
-    return;
-  }
-  if (task->out_too_big) {
-    scsi_invalid_field_cdb(cmd, 0, -1);
-    task_done(cmd);
-    return;
-  }
-  uscst_cmd_execute(cmd);
+static void start_task(struct iscsi_task *task)
+{
+	task->state = TASK_EXECUTING;
+	struct uscst_cmd *cmd = &task->cmd;
+	if (task->data_digest_errors) {
+		/* RFC 7143 7.8: at ERL 0 the task ends with a CRC error sense. */
+		scsi_check_condition(cmd, SK_ABORTED_COMMAND, 0x47, 0x05);
+		task_done(cmd);
+		return;
+	}
+	if (task->protocol_error) {
+		scsi_check_condition(cmd, SK_ABORTED_COMMAND, 0x4b, 0x00); /* DATA PHASE ERROR */
+		task_done(cmd);
+		return;
+	}
+	if (task->out_too_big) {
+		scsi_invalid_field_cdb(cmd, 0, -1);
+		task_done(cmd);
+		return;
+	}
+	uscst_cmd_execute(cmd);
 }
 
 /*
@@ -92,267 +97,278 @@ static void start_task(struct iscsi_task *task) {
  * handed over, and nothing but HEAD OF QUEUE passes an ORDERED task that
  * waits for its data.  SIMPLE tasks pass SIMPLE tasks still receiving data.
  */
-void iscsi_deliver_in_order(struct iscsi_conn *conn) {
-  bool older_waiting = false, ordered_waiting = false;
-  struct iscsi_task *t, *n;
-  list_for_each_entry_safe(t, n, &conn->exec_queue, wait_node) {
-    if (conn->state == CONN_CLOSED)
-      return;
-    uint8_t attr = t->cmd.task_attr;
-    bool may_start =
-        attr == USCST_TASK_HEAD_OF_QUEUE ||
-        (attr == USCST_TASK_ORDERED ? !older_waiting : !ordered_waiting);
-    if (may_start && ready_to_execute(t)) {
-      /* Only t can be freed while it runs (its response may
-       * go out at once); n has not started. */
-      list_del(&t->wait_node);
-      start_task(t);
-      continue;
-    }
-    older_waiting = true;
-    if (attr == USCST_TASK_ORDERED)
-      ordered_waiting = true;
-  }
+void iscsi_deliver_in_order(struct iscsi_conn *conn)
+{
+	bool older_waiting = false, ordered_waiting = false;
+	struct iscsi_task *t, *n;
+	list_for_each_entry_safe(t, n, &conn->exec_queue, wait_node)
+	{
+		if (conn->state == CONN_CLOSED)
+			return;
+		uint8_t attr = t->cmd.task_attr;
+		bool may_start = attr == USCST_TASK_HEAD_OF_QUEUE ||
+				 (attr == USCST_TASK_ORDERED ? !older_waiting : !ordered_waiting);
+		if (may_start && ready_to_execute(t)) {
+			/* Only t can be freed while it runs (its response may
+			 * go out at once); n has not started. */
+			list_del(&t->wait_node);
+			start_task(t);
+			continue;
+		}
+		older_waiting = true;
+		if (attr == USCST_TASK_ORDERED)
+			ordered_waiting = true;
+	}
 }
 
-static void deliver_kicked(struct reactor_deferred *d) {
-  struct iscsi_conn *conn =
-      (struct iscsi_conn *)((char *)d -
-                            offsetof(struct iscsi_conn, deliver_kick));
-  iscsi_deliver_in_order(conn);
-  iscsi_conn_flush(conn);
-  iscsi_conn_put(conn);
+static void deliver_kicked(struct reactor_deferred *d)
+{
+	struct iscsi_conn *conn =
+	    (struct iscsi_conn *)((char *)d - offsetof(struct iscsi_conn, deliver_kick));
+	iscsi_deliver_in_order(conn);
+	iscsi_conn_flush(conn);
+	iscsi_conn_put(conn);
 }
 
-void iscsi_task_execute(struct iscsi_task *task) {
-  if (!task->immediate) {
-    iscsi_deliver_in_order(task->conn);
-    return;
-  }
-  if (ready_to_execute(task))
-    start_task(task);
+void iscsi_task_execute(struct iscsi_task *task)
+{
+	if (!task->immediate) {
+		iscsi_deliver_in_order(task->conn);
+		return;
+	}
+	if (ready_to_execute(task))
+		start_task(task);
 }
 
-static void task_done(struct uscst_cmd *cmd) {
-  struct iscsi_task *task = (struct iscsi_task *)cmd;
-  struct iscsi_conn *conn = task->conn;
-  task->state = TASK_DONE;
-  conn->nactive--;
-  iscsi_fence_task_finished(task);
-  if (task->aborted || conn->state == CONN_CLOSED) {
-    iscsi_task_free(task);
-    return;
-  }
-  iscsi_task_send_response(task);
-  /* Completions outside an rx pass (io_uring) must push the response out. */
-  if (!conn->in_rx)
-    iscsi_conn_flush(conn);
+static void task_done(struct uscst_cmd *cmd)
+{
+	struct iscsi_task *task = (struct iscsi_task *)cmd;
+	struct iscsi_conn *conn = task->conn;
+	task->state = TASK_DONE;
+	conn->nactive--;
+	iscsi_fence_task_finished(task);
+	if (task->aborted || conn->state == CONN_CLOSED) {
+		iscsi_task_free(task);
+		return;
+	}
+	iscsi_task_send_response(task);
+	/* Completions outside an rx pass (io_uring) must push the response out. */
+	if (!conn->in_rx)
+		iscsi_conn_flush(conn);
 }
 
-static bool cmdsn_taken(const struct iscsi_session *sess, uint32_t sn) {
-  uint32_t bit = sn % ISCSI_CMDSN_RING;
-  return sess->cmdsn_taken[bit / 64] >> (bit % 64) & 1;
+static bool cmdsn_taken(const struct iscsi_session *sess, uint32_t sn)
+{
+	uint32_t bit = sn % ISCSI_CMDSN_RING;
+	return sess->cmdsn_taken[bit / 64] >> (bit % 64) & 1;
 }
 
-static void cmdsn_set_taken(struct iscsi_session *sess, uint32_t sn,
-                            bool taken) {
-  uint32_t bit = sn % ISCSI_CMDSN_RING;
-  uint64_t mask = (uint64_t)1 << (bit % 64);
-  if (taken)
-    sess->cmdsn_taken[bit / 64] |= mask;
-  else
-    sess->cmdsn_taken[bit / 64] &= ~mask;
+static void cmdsn_set_taken(struct iscsi_session *sess, uint32_t sn, bool taken)
+{
+	uint32_t bit = sn % ISCSI_CMDSN_RING;
+	uint64_t mask = (uint64_t)1 << (bit % 64);
+	if (taken)
+		sess->cmdsn_taken[bit / 64] |= mask;
+	else
+		sess->cmdsn_taken[bit / 64] &= ~mask;
 }
 
 /* ExpCmdSN passes one CmdSN; its ring bit is free for sn + RING. */
-static void exp_cmdsn_step(struct iscsi_session *sess) {
-  cmdsn_set_taken(sess, sess->exp_cmdsn, false);
-  sess->exp_cmdsn++;
+static void exp_cmdsn_step(struct iscsi_session *sess)
+{
+	cmdsn_set_taken(sess, sess->exp_cmdsn, false);
+	sess->exp_cmdsn++;
 }
 
 /* Moves ExpCmdSN over every queued task (and taken CmdSN) that is now in
  * order; the tasks go to exec_queue and from there to the core. */
-void iscsi_cmdsn_advance(struct iscsi_conn *conn) {
-  struct iscsi_session *sess = conn->sess;
-  while (conn->state != CONN_CLOSED) {
-    struct iscsi_task *t, *next = NULL;
-    list_for_each_entry(t, &conn->cmdsn_queue, wait_node) {
-      if (t->cmdsn == sess->exp_cmdsn) {
-        next = t;
-        break;
-      }
-    }
-    if (!next) {
-      if (!cmdsn_taken(sess, sess->exp_cmdsn))
-        break;
-      exp_cmdsn_step(sess);
-      continue;
-    }
-    list_del(&next->wait_node);
-    exp_cmdsn_step(sess);
-    next->ordered = true;
-    if (next->aborted)
-      iscsi_task_free(next);
-    else
-      list_add_tail(&next->wait_node, &conn->exec_queue);
-  }
-  iscsi_deliver_in_order(conn);
+void iscsi_cmdsn_advance(struct iscsi_conn *conn)
+{
+	struct iscsi_session *sess = conn->sess;
+	while (conn->state != CONN_CLOSED) {
+		struct iscsi_task *t, *next = NULL;
+		list_for_each_entry(t, &conn->cmdsn_queue, wait_node)
+		{
+			if (t->cmdsn == sess->exp_cmdsn) {
+				next = t;
+				break;
+			}
+		}
+		if (!next) {
+			if (!cmdsn_taken(sess, sess->exp_cmdsn))
+				break;
+			exp_cmdsn_step(sess);
+			continue;
+		}
+		list_del(&next->wait_node);
+		exp_cmdsn_step(sess);
+		next->ordered = true;
+		if (next->aborted)
+			iscsi_task_free(next);
+		else
+			list_add_tail(&next->wait_node, &conn->exec_queue);
+	}
+	iscsi_deliver_in_order(conn);
 }
 
-void iscsi_cmdsn_mark_received(struct iscsi_conn *conn, uint32_t cmdsn) {
-  struct iscsi_session *sess = conn->sess;
-  if (cmdsn == sess->exp_cmdsn) {
-    exp_cmdsn_step(sess);
-    iscsi_cmdsn_advance(conn);
-  } else if (sn_lt(sess->exp_cmdsn, cmdsn) &&
-             sn_le(cmdsn, iscsi_conn_max_cmdsn(conn))) {
-    cmdsn_set_taken(sess, cmdsn, true);
-  }
+void iscsi_cmdsn_mark_received(struct iscsi_conn *conn, uint32_t cmdsn)
+{
+	struct iscsi_session *sess = conn->sess;
+	if (cmdsn == sess->exp_cmdsn) {
+		exp_cmdsn_step(sess);
+		iscsi_cmdsn_advance(conn);
+	} else if (sn_lt(sess->exp_cmdsn, cmdsn) && sn_le(cmdsn, iscsi_conn_max_cmdsn(conn))) {
+		cmdsn_set_taken(sess, cmdsn, true);
+	}
 }
 
-void iscsi_cmdsn_consume(struct iscsi_conn *conn, const uint8_t *bhs) {
-  if (!(bhs[0] & ISCSI_OP_IMMEDIATE))
-    iscsi_cmdsn_mark_received(conn, get_be32(bhs + 24));
+void iscsi_cmdsn_consume(struct iscsi_conn *conn, const uint8_t *bhs)
+{
+	if (!(bhs[0] & ISCSI_OP_IMMEDIATE))
+		iscsi_cmdsn_mark_received(conn, get_be32(bhs + 24));
 }
 
 /* Checks the PDU's fields that do not depend on the command; returns a
  * Reject reason or 0. */
-static uint8_t validate(struct iscsi_conn *conn, const uint8_t *bhs,
-                        uint32_t dlen) {
-  const struct iscsi_params *p = &conn->sess->params;
-  uint8_t flags = bhs[1];
-  uint32_t edtl = get_be32(bhs + 20);
-  if (bhs_itt(bhs) == ISCSI_RESERVED_TAG)
-    return ISCSI_REJECT_INVALID_PDU_FIELD;
-  if (!conn->sess->core)
-    return ISCSI_REJECT_PROTOCOL_ERROR; /* discovery sessions carry no commands
-                                         */
-  if (dlen && (!(flags & ISCSI_CMD_WRITE) || !p->immediate_data ||
-               dlen > edtl || dlen > p->first_burst_length))
-    return ISCSI_REJECT_PROTOCOL_ERROR;
-  if ((flags & ISCSI_CMD_WRITE) && !(flags & ISCSI_FLAG_FINAL) &&
-      p->initial_r2t)
-    return ISCSI_REJECT_PROTOCOL_ERROR;
-  if (!(flags & ISCSI_FLAG_FINAL) && !(flags & ISCSI_CMD_WRITE))
-    return ISCSI_REJECT_PROTOCOL_ERROR;
-  if (!(flags & (ISCSI_CMD_READ | ISCSI_CMD_WRITE)) && edtl)
-    return ISCSI_REJECT_PROTOCOL_ERROR;
-  return 0;
+static uint8_t validate(struct iscsi_conn *conn, const uint8_t *bhs, uint32_t dlen)
+{
+	const struct iscsi_params *p = &conn->sess->params;
+	uint8_t flags = bhs[1];
+	uint32_t edtl = get_be32(bhs + 20);
+	if (bhs_itt(bhs) == ISCSI_RESERVED_TAG)
+		return ISCSI_REJECT_INVALID_PDU_FIELD;
+	if (!conn->sess->core)
+		return ISCSI_REJECT_PROTOCOL_ERROR; /* discovery sessions carry no commands
+						     */
+	if (dlen && (!(flags & ISCSI_CMD_WRITE) || !p->immediate_data || dlen > edtl ||
+		     dlen > p->first_burst_length))
+		return ISCSI_REJECT_PROTOCOL_ERROR;
+	if ((flags & ISCSI_CMD_WRITE) && !(flags & ISCSI_FLAG_FINAL) && p->initial_r2t)
+		return ISCSI_REJECT_PROTOCOL_ERROR;
+	if (!(flags & ISCSI_FLAG_FINAL) && !(flags & ISCSI_CMD_WRITE))
+		return ISCSI_REJECT_PROTOCOL_ERROR;
+	if (!(flags & (ISCSI_CMD_READ | ISCSI_CMD_WRITE)) && edtl)
+		return ISCSI_REJECT_PROTOCOL_ERROR;
+	return 0;
 }
 
 /* RFC 7143 11.3.1 ATTR: 0 untagged and 1 simple are both SIMPLE to the
  * core; the numbers differ from SAM's (enum uscst_task_attr). */
-static uint8_t task_attr_from_pdu(uint8_t flags) {
-  switch (flags & ISCSI_CMD_ATTR_MASK) {
-  case 2:
-    return USCST_TASK_ORDERED;
-  case 3:
-    return USCST_TASK_HEAD_OF_QUEUE;
-  case 4:
-    return USCST_TASK_ACA;
-  default:
-    return USCST_TASK_SIMPLE;
-  }
+static uint8_t task_attr_from_pdu(uint8_t flags)
+{
+	switch (flags & ISCSI_CMD_ATTR_MASK) {
+	case 2:
+		return USCST_TASK_ORDERED;
+	case 3:
+		return USCST_TASK_HEAD_OF_QUEUE;
+	case 4:
+		return USCST_TASK_ACA;
+	default:
+		return USCST_TASK_SIMPLE;
+	}
 }
 
-static struct iscsi_task *task_new(struct iscsi_conn *conn,
-                                   const uint8_t *bhs) {
-  struct iscsi_task *task = calloc(1, sizeof(*task));
-  if (!task)
-    return NULL;
-  uscst_cmd_init(&task->cmd, conn->sess->core);
-  task->conn = conn;
-  iscsi_conn_get(conn);
-  list_add_tail(&task->node, &conn->tasks);
-  list_init(&task->wait_node);
-  conn->ntasks++;
-  conn->nactive++;
-  memcpy(task->bhs, bhs, ISCSI_BHS_LEN);
-  task->itt = bhs_itt(bhs);
-  task->cmdsn = get_be32(bhs + 24);
-  task->immediate = bhs[0] & ISCSI_OP_IMMEDIATE;
-  task->state = TASK_RECV_DATA;
+static struct iscsi_task *task_new(struct iscsi_conn *conn, const uint8_t *bhs)
+{
+	struct iscsi_task *task = calloc(1, sizeof(*task));
+	if (!task)
+		return NULL;
+	uscst_cmd_init(&task->cmd, conn->sess->core);
+	task->conn = conn;
+	iscsi_conn_get(conn);
+	list_add_tail(&task->node, &conn->tasks);
+	list_init(&task->wait_node);
+	conn->ntasks++;
+	conn->nactive++;
+	memcpy(task->bhs, bhs, ISCSI_BHS_LEN);
+	task->itt = bhs_itt(bhs);
+	task->cmdsn = get_be32(bhs + 24);
+	task->immediate = bhs[0] & ISCSI_OP_IMMEDIATE;
+	task->state = TASK_RECV_DATA;
 
-  struct uscst_cmd *cmd = &task->cmd;
-  cmd->lun = iscsi_decode_lun(bhs + 8);
-  memcpy(cmd->cdb, bhs + 32, 16);
-  cmd->cdb_len = 16;
-  cmd->tag = task->itt;
-  cmd->task_attr = task_attr_from_pdu(bhs[1]);
-  cmd->exp_len = get_be32(bhs + 20);
-  cmd->exp_read = bhs[1] & ISCSI_CMD_READ;
-  cmd->exp_write = bhs[1] & ISCSI_CMD_WRITE;
-  cmd->done = task_done;
-  cmd->transport_priv = task;
-  return task;
+	struct uscst_cmd *cmd = &task->cmd;
+	cmd->lun = iscsi_decode_lun(bhs + 8);
+	memcpy(cmd->cdb, bhs + 32, 16);
+	cmd->cdb_len = 16;
+	cmd->tag = task->itt;
+	cmd->task_attr = task_attr_from_pdu(bhs[1]);
+	cmd->exp_len = get_be32(bhs + 20);
+	cmd->exp_read = bhs[1] & ISCSI_CMD_READ;
+	cmd->exp_write = bhs[1] & ISCSI_CMD_WRITE;
+	cmd->done = task_done;
+	cmd->transport_priv = task;
+	return task;
 }
 
 /* Places the command in CmdSN order; false if it must be dropped. */
-static bool order_task(struct iscsi_conn *conn, struct iscsi_task *task) {
-  struct iscsi_session *sess = conn->sess;
-  if (task->immediate) {
-    task->ordered = true;
-    return true;
-  }
-  uint32_t max = iscsi_conn_max_cmdsn(conn);
-  if (sn_lt(task->cmdsn, sess->exp_cmdsn) || sn_lt(max, task->cmdsn))
-    return false; /* RFC 7143 4.2.2.1: outside the window, silently ignored */
-  if (cmdsn_taken(sess, task->cmdsn))
-    return false; /* aborted before it arrived, or a duplicate */
-  struct iscsi_task *t;
-  list_for_each_entry(t, &conn->cmdsn_queue, wait_node) {
-    if (t->cmdsn == task->cmdsn)
-      return false; /* a duplicate CmdSN */
-  }
-  list_add_tail(&task->wait_node, &conn->cmdsn_queue);
-  return true;
+static bool order_task(struct iscsi_conn *conn, struct iscsi_task *task)
+{
+	struct iscsi_session *sess = conn->sess;
+	if (task->immediate) {
+		task->ordered = true;
+		return true;
+	}
+	uint32_t max = iscsi_conn_max_cmdsn(conn);
+	if (sn_lt(task->cmdsn, sess->exp_cmdsn) || sn_lt(max, task->cmdsn))
+		return false; /* RFC 7143 4.2.2.1: outside the window, silently ignored */
+	if (cmdsn_taken(sess, task->cmdsn))
+		return false; /* aborted before it arrived, or a duplicate */
+	struct iscsi_task *t;
+	list_for_each_entry(t, &conn->cmdsn_queue, wait_node)
+	{
+		if (t->cmdsn == task->cmdsn)
+			return false; /* a duplicate CmdSN */
+	}
+	list_add_tail(&task->wait_node, &conn->cmdsn_queue);
+	return true;
 }
 
 /* A non-immediate command that gets no task still takes its CmdSN, or
  * every later command would wait for it for ever. */
-static void reject_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
-                       uint8_t reason) {
-  iscsi_send_reject(conn, bhs, reason);
-  if (conn->sess->core && !(bhs[0] & ISCSI_OP_IMMEDIATE))
-    iscsi_cmdsn_mark_received(conn, get_be32(bhs + 24));
+static void reject_cmd(struct iscsi_conn *conn, const uint8_t *bhs, uint8_t reason)
+{
+	iscsi_send_reject(conn, bhs, reason);
+	if (conn->sess->core && !(bhs[0] & ISCSI_OP_IMMEDIATE))
+		iscsi_cmdsn_mark_received(conn, get_be32(bhs + 24));
 }
 
-void iscsi_scsi_cmd_rx(struct iscsi_conn *conn, const uint8_t *bhs,
-                       const uint8_t *data, uint32_t dlen, bool digest_error) {
-  uint8_t reason = validate(conn, bhs, dlen);
-  if (reason) {
-    reject_cmd(conn, bhs, reason);
-    return;
-  }
-  if (iscsi_task_find(conn, bhs_itt(bhs))) {
-    reject_cmd(conn, bhs, ISCSI_REJECT_TASK_IN_PROGRESS);
-    return;
-  }
-  struct iscsi_task *task = task_new(conn, bhs);
-  if (!task) {
-    reject_cmd(conn, bhs, ISCSI_REJECT_OUT_OF_RESOURCES);
-    return;
-  }
-  if (!order_task(conn, task)) {
-    log_debug("%s: CmdSN %u outside window, dropped", conn->peer, task->cmdsn);
-    iscsi_task_free(task);
-    return;
-  }
-  struct uscst_cmd *cmd = &task->cmd;
-  uscst_cmd_decode(cmd);
-  if (cmd->exp_write) {
-    uint32_t want = cmd->exp_len < cmd->out_len ? cmd->exp_len : cmd->out_len;
-    if (want > MAX_OUT_BUFFER)
-      task->out_too_big = true;
-    else if (!uscst_cmd_alloc_out(cmd, want))
-      task->out_too_big = true;
-  }
-  iscsi_task_start_data(task);
-  if (dlen)
-    iscsi_task_immediate_data(task, data, dlen, digest_error);
-  iscsi_task_check_data_done(task);
-  if (!task->immediate)
-    iscsi_cmdsn_advance(conn);
-  else
-    iscsi_task_execute(task);
+void iscsi_scsi_cmd_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
+		       uint32_t dlen, bool digest_error)
+{
+	uint8_t reason = validate(conn, bhs, dlen);
+	if (reason) {
+		reject_cmd(conn, bhs, reason);
+		return;
+	}
+	if (iscsi_task_find(conn, bhs_itt(bhs))) {
+		reject_cmd(conn, bhs, ISCSI_REJECT_TASK_IN_PROGRESS);
+		return;
+	}
+	struct iscsi_task *task = task_new(conn, bhs);
+	if (!task) {
+		reject_cmd(conn, bhs, ISCSI_REJECT_OUT_OF_RESOURCES);
+		return;
+	}
+	if (!order_task(conn, task)) {
+		log_debug("%s: CmdSN %u outside window, dropped", conn->peer, task->cmdsn);
+		iscsi_task_free(task);
+		return;
+	}
+	struct uscst_cmd *cmd = &task->cmd;
+	uscst_cmd_decode(cmd);
+	if (cmd->exp_write) {
+		uint32_t want = cmd->exp_len < cmd->out_len ? cmd->exp_len : cmd->out_len;
+		if (want > MAX_OUT_BUFFER)
+			task->out_too_big = true;
+		else if (!uscst_cmd_alloc_out(cmd, want))
+			task->out_too_big = true;
+	}
+	iscsi_task_start_data(task);
+	if (dlen)
+		iscsi_task_immediate_data(task, data, dlen, digest_error);
+	iscsi_task_check_data_done(task);
+	if (!task->immediate)
+		iscsi_cmdsn_advance(conn);
+	else
+		iscsi_task_execute(task);
 }
