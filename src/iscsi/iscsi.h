@@ -204,11 +204,11 @@ void iscsi_login_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *
 void iscsi_login_free(struct iscsi_conn *conn);
 
 /* session.c */
-int iscsi_session_register(struct iscsi_session *sess);
+/* -EBUSY: MaxSessions reached (max 0: no limit); -ENOSPC: no TSIH left. */
+int iscsi_session_register(struct iscsi_session *sess, unsigned max_sessions);
 void iscsi_session_unregister(struct iscsi_session *sess);
 bool iscsi_session_tsih_exists(uint16_t tsih);
 void iscsi_session_reinstate_old(struct iscsi_session *newer);
-unsigned iscsi_session_count_for_target(const struct uscst_target *tgt);
 
 /* scsi_cmd.c, data_out.c, data_in.c */
 void iscsi_scsi_cmd_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,

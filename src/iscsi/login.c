@@ -5,6 +5,7 @@
  * status class/detail of RFC 7143 11.13.5 and the connection is closed
  * after it is sent.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +178,9 @@ static bool stages_valid(const uint8_t *bhs, struct iscsi_login *l)
 	return true;
 }
 
-static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscsi_login *l)
+/* NULL with *busy set when MaxSessions is reached. */
+static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscsi_login *l,
+					    bool *busy)
 {
 	struct iscsi_session *sess = calloc(1, sizeof(*sess));
 	if (!sess)
@@ -191,6 +194,12 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 	sess->exp_cmdsn = l->cmdsn;
 	sess->cmd_window = l->lim.queued_commands ? l->lim.queued_commands : 32;
 	sess->max_cmdsn = sess->exp_cmdsn + sess->cmd_window - 1;
+	int rc = iscsi_session_register(sess, l->tgt ? l->lim.max_sessions : 0);
+	if (rc < 0) {
+		*busy = rc == -EBUSY;
+		free(sess);
+		return NULL;
+	}
 	if (l->tgt) {
 		char port[USCST_NAME_MAX + 32];
 		snprintf(port, sizeof(port), "%s,i,0x%02x%02x%02x%02x%02x%02x",
@@ -198,15 +207,11 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 			 l->isid[4], l->isid[5]);
 		sess->core = uscst_session_create(l->tgt, l->params.initiator_name, port);
 		if (!sess->core) {
+			iscsi_session_unregister(sess);
 			free(sess);
 			return NULL;
 		}
 		uscst_session_set_abort_handler(sess->core, iscsi_abort_from_other_nexus, conn);
-	}
-	if (iscsi_session_register(sess) < 0) {
-		uscst_session_destroy(sess->core);
-		free(sess);
-		return NULL;
 	}
 	return sess;
 }
@@ -215,14 +220,11 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 static bool enter_full_feature(struct iscsi_conn *conn, struct iscsi_login *l)
 {
 	iscsi_params_finalize(&l->params);
-	if (l->tgt && l->lim.max_sessions &&
-	    iscsi_session_count_for_target(l->tgt) >= l->lim.max_sessions) {
-		login_fail(conn, ISCSI_LS_OUT_OF_RESOURCES, "MaxSessions reached");
-		return false;
-	}
-	struct iscsi_session *sess = create_session(conn, l);
+	bool busy = false;
+	struct iscsi_session *sess = create_session(conn, l, &busy);
 	if (!sess) {
-		login_fail(conn, ISCSI_LS_OUT_OF_RESOURCES, "cannot create session");
+		login_fail(conn, ISCSI_LS_OUT_OF_RESOURCES,
+			   busy ? "MaxSessions reached" : "cannot create session");
 		return false;
 	}
 	if (l->tgt)

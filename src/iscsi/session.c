@@ -5,6 +5,7 @@
  * all reactors, so it has its own lock; it is touched only at login and at
  * connection teardown.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -26,9 +27,33 @@ static bool tsih_in_use(uint16_t tsih)
 	return false;
 }
 
-int iscsi_session_register(struct iscsi_session *sess)
+/* Whether newer's login replaces s (RFC 7143 6.3.5). */
+static bool replaces(const struct iscsi_session *newer, const struct iscsi_session *s)
+{
+	return s != newer && !s->reinstated && s->tgt == newer->tgt && newer->tgt &&
+	       memcmp(s->isid, newer->isid, 6) == 0 &&
+	       strcmp(s->params.initiator_name, newer->params.initiator_name) == 0;
+}
+
+/* The MaxSessions check and the registration happen under one lock, so
+ * that two logins racing on two reactors cannot both take the last place;
+ * a session this login reinstates does not count against it. */
+int iscsi_session_register(struct iscsi_session *sess, unsigned max_sessions)
 {
 	pthread_mutex_lock(&table_lock);
+	if (sess->tgt && max_sessions) {
+		unsigned n = 0;
+		struct iscsi_session *s;
+		list_for_each_entry(s, &table, node)
+		{
+			if (s->tgt == sess->tgt && !s->reinstated && !replaces(sess, s))
+				n++;
+		}
+		if (n >= max_sessions) {
+			pthread_mutex_unlock(&table_lock);
+			return -EBUSY;
+		}
+	}
 	for (unsigned tries = 0; tries < 65536; tries++) {
 		uint16_t t = next_tsih++;
 		if (t == 0)
@@ -41,7 +66,7 @@ int iscsi_session_register(struct iscsi_session *sess)
 		}
 	}
 	pthread_mutex_unlock(&table_lock);
-	return -1;
+	return -ENOSPC;
 }
 
 void iscsi_session_unregister(struct iscsi_session *sess)
@@ -60,20 +85,6 @@ bool iscsi_session_tsih_exists(uint16_t tsih)
 	return found;
 }
 
-unsigned iscsi_session_count_for_target(const struct uscst_target *tgt)
-{
-	unsigned n = 0;
-	struct iscsi_session *s;
-	pthread_mutex_lock(&table_lock);
-	list_for_each_entry(s, &table, node)
-	{
-		if (s->tgt == tgt && !s->reinstated)
-			n++;
-	}
-	pthread_mutex_unlock(&table_lock);
-	return n;
-}
-
 static void close_reinstated(void *arg)
 {
 	struct iscsi_conn *conn = arg;
@@ -87,9 +98,7 @@ void iscsi_session_reinstate_old(struct iscsi_session *newer)
 	pthread_mutex_lock(&table_lock);
 	list_for_each_entry(s, &table, node)
 	{
-		if (s == newer || s->reinstated || s->tgt != newer->tgt ||
-		    memcmp(s->isid, newer->isid, 6) != 0 ||
-		    strcmp(s->params.initiator_name, newer->params.initiator_name) != 0)
+		if (!replaces(newer, s))
 			continue;
 		s->reinstated = true;
 		log_info("reinstating session tsih %u of %s", s->tsih, s->params.initiator_name);

@@ -64,6 +64,10 @@ main() {
 		        NopInTimeout 2
 		        LUN 0 disk0
 		    }
+		    TARGET $IQN-max2 {
+		        MaxSessions 2
+		        LUN 0 disk0
+		    }
 		}
 	CONF
 	# The same device may be mapped by many targets.

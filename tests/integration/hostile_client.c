@@ -2763,6 +2763,43 @@ static int case_cold_reset_drops_all(void)
 	return rc;
 }
 
+/* MaxSessions 2 on the "-max2" target: 24 leading logins in flight at
+ * once, spread over the reactors, must not get more than 2 sessions
+ * (the check and the registration were two steps). */
+static int case_max_sessions_race(void)
+{
+	enum { N = 24 };
+	static struct conn cs[N];
+	char name[300];
+	snprintf(name, sizeof(name), "%s-max2", g_target);
+	struct login_opts o = {.target = name};
+	int rc = 0;
+	for (int round = 0; round < 5 && !rc; round++) {
+		int ok = 0, opened = 0;
+		for (int i = 0; i < N && !rc; i++) {
+			if (conn_open(&cs[i]))
+				rc = -1;
+			else if (opened++, login_send_first(&cs[i], &o))
+				rc = failf("login %d: send failed", i);
+		}
+		for (int i = 0; i < opened && !rc; i++) {
+			int st = login_finish(&cs[i], NULL);
+			if (st == 0)
+				ok++;
+			else if (st < 0)
+				rc = failf("login %d: %s", i, g_why);
+		}
+		for (int i = 0; i < opened; i++)
+			conn_close(&cs[i]);
+		if (!rc && ok > 2)
+			rc = failf("round %d: %d sessions with MaxSessions 2", round, ok);
+		else if (!rc && ok == 0)
+			rc = failf("round %d: no login succeeded", round);
+		usleep(200 * 1000); /* the closed sessions go away */
+	}
+	return rc;
+}
+
 /* --- races between completions, task management and closing connections --- */
 
 /* A READ(10) of `blocks` blocks from LBA 0 and a TMF request, in one TCP
@@ -2967,7 +3004,8 @@ static int logout(struct conn *c)
 #define DISCOVERY_MRDSL 512 /* the smallest legal value: forces many pieces */
 #define MAX_NAMES 256
 
-/* The targets hostile-pdus.sh configures: the main one, "-keepalive", and
+/* The targets hostile-pdus.sh configures: the main one, "-keepalive",
+ * "-max2" (MaxSessions 2), and
  * HOSTILE_MANY_COUNT named "<main>-many-NN-<HOSTILE_MANY_SUFFIX>" with NN
  * from 01.  The script passes the count and suffix so both sides use one
  * rule. */
@@ -2978,11 +3016,12 @@ static int expected_targets(char names[][256], unsigned *count)
 		return failf("HOSTILE_MANY_COUNT / HOSTILE_MANY_SUFFIX not set (run it from "
 			     "hostile-pdus.sh)");
 	unsigned many = (unsigned)strtoul(cnt, NULL, 10);
-	if (many + 2 > MAX_NAMES)
+	if (many + 3 > MAX_NAMES)
 		return failf("HOSTILE_MANY_COUNT %u is too large", many);
 	unsigned n = 0;
 	snprintf(names[n++], 256, "%s", g_target);
 	snprintf(names[n++], 256, "%s-keepalive", g_target);
+	snprintf(names[n++], 256, "%s-max2", g_target);
 	for (unsigned i = 1; i <= many; i++)
 		snprintf(names[n++], 256, "%s-many-%02u-%s", g_target, i, suffix);
 	*count = n;
@@ -3184,6 +3223,7 @@ static const struct hcase cases[] = {
     {"lun-reset-fences-write", case_lun_reset_fences_write},
     {"preempt-abort-fences-write", case_preempt_abort_fences_write},
     {"cold-reset-drops-all-sessions", case_cold_reset_drops_all},
+    {"login-max-sessions-race", case_max_sessions_race},
     {"race-abort-then-rst", case_abort_then_rst},
     {"race-reinstate-with-pending-input", case_reinstate_with_pending_input},
     {"discovery-sendtargets-continuation", case_sendtargets_continuation},
