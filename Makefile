@@ -55,11 +55,12 @@ $(BUILD)/tests/pdu_stress: tests/integration/pdu_stress.c
 
 # libiscsi client for tests/integration/resync-size.sh (a unit attention on a
 # live session); built only when libiscsi-dev is installed.
-# The same for pr_persist_client (tests/integration/pr-persist.sh).
+# The same for pr_persist_client (tests/integration/pr-persist.sh) and
+# durability_client (durability.sh).
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
-all: $(BUILD)/tests/resync_ua_client $(BUILD)/tests/pr_persist_client
+all: $(BUILD)/tests/resync_ua_client $(BUILD)/tests/pr_persist_client $(BUILD)/tests/durability_client
 endif
-$(BUILD)/tests/resync_ua_client $(BUILD)/tests/pr_persist_client: $(BUILD)/tests/%: tests/integration/%.c
+$(BUILD)/tests/resync_ua_client $(BUILD)/tests/pr_persist_client $(BUILD)/tests/durability_client: $(BUILD)/tests/%: tests/integration/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< -liscsi
 
