@@ -55,12 +55,15 @@ $(BUILD)/tests/pdu_stress: tests/integration/pdu_stress.c
 
 # libiscsi client for tests/integration/resync-size.sh (a unit attention on a
 # live session); built only when libiscsi-dev is installed.
-# The same for pr_persist_client (tests/integration/pr-persist.sh) and
-# durability_client (durability.sh).
+# The same for pr_persist_client (tests/integration/pr-persist.sh),
+# caw_race_client (caw-race.sh), xcopy_resv_client (xcopy-reservation.sh)
+# and durability_client (durability.sh).
+LIBISCSI_CLIENTS := resync_ua_client pr_persist_client caw_race_client xcopy_resv_client \
+                    durability_client
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
-all: $(BUILD)/tests/resync_ua_client $(BUILD)/tests/pr_persist_client $(BUILD)/tests/durability_client
+all: $(addprefix $(BUILD)/tests/,$(LIBISCSI_CLIENTS))
 endif
-$(BUILD)/tests/resync_ua_client $(BUILD)/tests/pr_persist_client $(BUILD)/tests/durability_client: $(BUILD)/tests/%: tests/integration/%.c
+$(addprefix $(BUILD)/tests/,$(LIBISCSI_CLIENTS)): $(BUILD)/tests/%: tests/integration/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< -liscsi
 

@@ -35,8 +35,11 @@ struct uscst_io {
 	uint64_t offset; /* bytes */
 	uint64_t len;	 /* bytes */
 	void *buf;	 /* READ/WRITE buffer, at least len bytes */
-	bool fua;	 /* WRITE: durable before completion */
-	int64_t result;	 /* set before done(): bytes transferred, or -errno */
+	/* WRITE: durable before completion.  Not honoured for DISCARD and
+	 * WRITE_ZEROES (fallocate has no FUA form): whoever needs those
+	 * durable submits a FLUSH after them, as UNMAP and WRITE SAME do. */
+	bool fua;
+	int64_t result; /* set before done(): bytes transferred, or -errno */
 	void (*done)(struct uscst_io *io);
 	void *priv; /* owner's cookie */
 	/* Private to the backend while the I/O is in flight. */

@@ -182,12 +182,20 @@ static void fileio_submit(struct uscst_device *dev, struct uscst_io *io)
 static int fileio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t *run_len,
 			     bool *mapped)
 {
+	/* Read once: resync_size may change it on another thread, and a
+	 * shrink between two reads would make "size - offset" wrap around. */
+	uint64_t size = __atomic_load_n(&dev->size, __ATOMIC_RELAXED);
+	if (offset >= size) {
+		*mapped = false;
+		*run_len = 0;
+		return 0;
+	}
 	off_t data = lseek(dev->fd, (off_t)offset, SEEK_DATA);
 	if (data < 0 && errno != ENXIO)
 		return -errno;
-	if (data < 0 || (uint64_t)data >= dev->size) {
+	if (data < 0 || (uint64_t)data >= size) {
 		*mapped = false;
-		*run_len = dev->size - offset;
+		*run_len = size - offset;
 		return 0;
 	}
 	if ((uint64_t)data > offset) {
@@ -199,7 +207,7 @@ static int fileio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t
 	if (hole < 0)
 		return -errno;
 	*mapped = true;
-	uint64_t end = (uint64_t)hole < dev->size ? (uint64_t)hole : dev->size;
+	uint64_t end = (uint64_t)hole < size ? (uint64_t)hole : size;
 	*run_len = end - offset;
 	return 0;
 }

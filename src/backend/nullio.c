@@ -28,8 +28,9 @@ static void nullio_submit(struct uscst_device *dev, struct uscst_io *io)
 static int nullio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t *run_len,
 			     bool *mapped)
 {
+	uint64_t size = __atomic_load_n(&dev->size, __ATOMIC_RELAXED);
 	*mapped = false;
-	*run_len = dev->size - offset;
+	*run_len = offset < size ? size - offset : 0;
 	return 0;
 }
 

@@ -73,6 +73,7 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	/* NAA 6 (IEEE Registered Extended); the low 60 bits come from the name. */
 	dev->naa_id = (6ull << 60) | (h & 0x0fffffffffffffffull);
 	pthread_mutex_init(&dev->lock, NULL);
+	pthread_mutex_init(&dev->ranges.mutex, NULL);
 	atomic_init(&dev->refs, 1);
 	pthread_mutex_lock(&uscst_config_lock);
 	list_add_tail(&dev->node, &devices);

@@ -169,31 +169,33 @@ bool spc2_allowed_for_others(const uint8_t *cdb)
 	}
 }
 
-static bool spc2_conflict(const struct uscst_cmd *cmd, uint64_t holder)
+static bool spc2_conflict(const struct uscst_session *sess, const uint8_t *cdb, uint64_t holder)
 {
-	if (holder == 0 || holder == cmd->sess->id)
+	if (holder == 0 || holder == sess->id)
 		return false;
 	/* RESERVE from another nexus conflicts; spc_reserve() says so itself. */
-	return !spc2_allowed_for_others(cmd->cdb);
+	return !spc2_allowed_for_others(cdb);
 }
 
-static bool persistent_conflict(const struct uscst_cmd *cmd, const struct pr_state *st)
+static bool persistent_conflict(const struct uscst_session *sess, const uint8_t *cdb,
+				const struct pr_state *st)
 {
 	if (!st || st->type == PR_TYPE_NONE)
 		return false;
-	enum pr_cmd_class cls = pr_classify_cdb(cmd->cdb);
+	enum pr_cmd_class cls = pr_classify_cdb(cdb);
 	if (cls == PR_CLASS_ALLOWED || cls == PR_CLASS_OWN)
 		return false;
-	struct pr_nexus n = {cmd->sess->initiator_port, cmd->sess->tgt->rel_tgt_id};
+	struct pr_nexus n = {sess->initiator_port, sess->tgt->rel_tgt_id};
 	const struct pr_reg *reg = pr_find(st, &n);
 	if (reg && pr_reg_is_holder(st, reg))
 		return false;
 	return pr_class_conflicts(st->type, reg != NULL, cls);
 }
 
-bool scsi_reservation_conflict(struct uscst_cmd *cmd)
+/* Whether cdb from the nexus sess conflicts with dev's reservations. */
+static bool conflict_on(struct uscst_device *dev, const struct uscst_session *sess,
+			const uint8_t *cdb)
 {
-	struct uscst_device *dev = cmd->dev;
 	/*
 	 * Fast path: no SPC-2 holder and no persistent reservation.  Both are
 	 * only changed under dev->lock (dev->pr, once set, stays); a stale read
@@ -203,9 +205,24 @@ bool scsi_reservation_conflict(struct uscst_cmd *cmd)
 	if (!__atomic_load_n(&dev->spc2_holder, __ATOMIC_RELAXED) &&
 	    (!st || pr_reservation_type_unlocked(st) == PR_TYPE_NONE))
 		return false;
+	if (!sess)
+		return false; /* not from a nexus (internal use): nothing to check */
 
 	pthread_mutex_lock(&dev->lock);
-	bool conflict = spc2_conflict(cmd, dev->spc2_holder) || persistent_conflict(cmd, dev->pr);
+	bool conflict =
+	    spc2_conflict(sess, cdb, dev->spc2_holder) || persistent_conflict(sess, cdb, dev->pr);
 	pthread_mutex_unlock(&dev->lock);
 	return conflict;
+}
+
+bool scsi_reservation_conflict(struct uscst_cmd *cmd)
+{
+	return conflict_on(cmd->dev, cmd->sess, cmd->cdb);
+}
+
+bool scsi_reservation_conflict_io(const struct uscst_cmd *cmd, struct uscst_device *dev, bool write)
+{
+	/* Judged exactly as a READ(16) or WRITE(16) of dev from the nexus. */
+	static const uint8_t read16[16] = {0x88}, write16[16] = {0x8a};
+	return conflict_on(dev, cmd->sess, write ? write16 : read16);
 }

@@ -16,7 +16,8 @@ void sbc_read_capacity10(struct uscst_cmd *cmd)
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
 		return;
 	}
-	uint64_t last = dev->nblocks ? dev->nblocks - 1 : 0;
+	uint64_t nblocks = sbc_nblocks(dev); /* once: see sbc_nblocks() */
+	uint64_t last = nblocks ? nblocks - 1 : 0;
 	/* 0xFFFFFFFF tells the initiator to use READ CAPACITY(16). */
 	put_be32(p, last > 0xfffffffeull ? 0xffffffffu : (uint32_t)last);
 	put_be32(p + 4, dev->block_size);
@@ -32,7 +33,8 @@ void sbc_read_capacity16(struct uscst_cmd *cmd)
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
 		return;
 	}
-	put_be64(p, dev->nblocks ? dev->nblocks - 1 : 0);
+	uint64_t nblocks = sbc_nblocks(dev);
+	put_be64(p, nblocks ? nblocks - 1 : 0);
 	put_be32(p + 8, dev->block_size);
 	/* Byte 12: no protection information (P_TYPE 0, PROT_EN 0). */
 	p[13] = SBC_LBPPB_EXPONENT;
@@ -51,11 +53,13 @@ void sbc_read_capacity16(struct uscst_cmd *cmd)
 
 enum { PROVISIONING_MAPPED = 0, PROVISIONING_DEALLOCATED = 1 };
 
-/* Provisioning of the run of blocks starting at lba: its length (at least
- * one block, at most the rest of the medium) and whether it is mapped. */
-static int lba_run(struct uscst_device *dev, uint64_t lba, uint64_t *blocks, bool *mapped)
+/* Provisioning of the run of blocks starting at lba (< nblocks, the size
+ * the command read once): its length (at least one block, at most the rest
+ * of the medium) and whether it is mapped. */
+static int lba_run(struct uscst_device *dev, uint64_t nblocks, uint64_t lba, uint64_t *blocks,
+		   bool *mapped)
 {
-	uint64_t rest = dev->nblocks - lba;
+	uint64_t rest = nblocks - lba;
 	*mapped = true;
 	*blocks = rest;
 	if (!dev->thin_provisioned || !dev->backend->lba_status)
@@ -83,8 +87,11 @@ void sbc_get_lba_status(struct uscst_cmd *cmd)
 	struct uscst_device *dev = cmd->dev;
 	uint64_t lba = get_be64(cmd->cdb + 2);
 	uint32_t alloc_len = get_be32(cmd->cdb + 10);
+	/* Read once: a resync_size shrink between two reads would let lba pass
+	 * the first check and "nblocks - lba" wrap around in the second. */
+	uint64_t nblocks = sbc_nblocks(dev);
 
-	if (lba >= dev->nblocks) {
+	if (lba >= nblocks) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 		return;
 	}
@@ -101,10 +108,10 @@ void sbc_get_lba_status(struct uscst_cmd *cmd)
 		return;
 	}
 	unsigned n = 0;
-	while (n < max_desc && lba < dev->nblocks) {
+	while (n < max_desc && lba < nblocks) {
 		uint64_t blocks;
 		bool mapped;
-		if (lba_run(dev, lba, &blocks, &mapped) < 0) {
+		if (lba_run(dev, nblocks, lba, &blocks, &mapped) < 0) {
 			cmd->in_len = 0;
 			scsi_fail(cmd, SK_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR);
 			return;

@@ -1,11 +1,12 @@
 /*
- * COMPARE AND WRITE, and the per-device LBA range locks that make it (and
- * ORWRITE) atomic against each other.
- *
- * A range lock is never waited for: commands of one device run on several
- * reactor threads and a completion must run on its own thread, so a
- * conflicting command ends with BUSY and the initiator retries it.
+ * COMPARE AND WRITE (SBC-4 5.3): read, compare, write as one uninterrupted
+ * operation.  The range is held exclusive (sbc_range.c) from before the
+ * read until the write has completed, so no other COMPARE AND WRITE,
+ * ORWRITE or write of any kind lands in between; a command that conflicts
+ * waits for its turn instead of failing with BUSY (ESXi's ATS would pay a
+ * round trip for every contended attempt).
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,62 +14,10 @@
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
 
-/* Read-modify-write commands in flight across all devices. */
-#define RANGE_LOCKS_MAX 256
-
-struct range_lock {
-	const struct uscst_device *dev; /* NULL: free slot */
-	uint64_t lba, blocks;
-};
-
-static struct range_lock range_locks[RANGE_LOCKS_MAX];
-static pthread_mutex_t range_locks_mutex = PTHREAD_MUTEX_INITIALIZER;
-
-static bool ranges_overlap(const struct range_lock *l, uint64_t lba, uint64_t blocks)
-{
-	return lba < l->lba + l->blocks && l->lba < lba + blocks;
-}
-
-/* Takes [lba, lba+blocks) of dev; false if it overlaps a range already held
- * (or the table is full). */
-bool sbc_range_lock(const struct uscst_device *dev, uint64_t lba, uint64_t blocks)
-{
-	struct range_lock *free_slot = NULL;
-	bool ok = true;
-	pthread_mutex_lock(&range_locks_mutex);
-	for (unsigned i = 0; i < RANGE_LOCKS_MAX; i++) {
-		struct range_lock *l = &range_locks[i];
-		if (!l->dev) {
-			if (!free_slot)
-				free_slot = l;
-		} else if (l->dev == dev && ranges_overlap(l, lba, blocks)) {
-			ok = false;
-			break;
-		}
-	}
-	if (ok && free_slot)
-		*free_slot = (struct range_lock){dev, lba, blocks};
-	pthread_mutex_unlock(&range_locks_mutex);
-	return ok && free_slot;
-}
-
-void sbc_range_unlock(const struct uscst_device *dev, uint64_t lba, uint64_t blocks)
-{
-	pthread_mutex_lock(&range_locks_mutex);
-	for (unsigned i = 0; i < RANGE_LOCKS_MAX; i++) {
-		struct range_lock *l = &range_locks[i];
-		if (l->dev == dev && l->lba == lba && l->blocks == blocks) {
-			l->dev = NULL;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&range_locks_mutex);
-}
-
-/* --- COMPARE AND WRITE --- */
-
 /* State between the read and the write. */
 struct caw_ctx {
+	struct uscst_cmd *cmd;
+	struct sbc_range_lock range;
 	uint64_t lba;
 	uint32_t blocks;
 	bool fua;
@@ -78,7 +27,7 @@ struct caw_ctx {
 static void caw_finish(struct uscst_cmd *cmd)
 {
 	struct caw_ctx *ctx = cmd->hctx;
-	sbc_range_unlock(cmd->dev, ctx->lba, ctx->blocks);
+	sbc_range_release(&ctx->range);
 	free(ctx);
 	cmd->hctx = NULL;
 	scsi_cmd_done(cmd);
@@ -112,6 +61,25 @@ static void caw_read_done(struct uscst_cmd *cmd)
 	}
 	scsi_submit_io(cmd, USCST_IO_WRITE, ctx->lba << cmd->dev->block_shift, len,
 		       cmd->out_buf + len, ctx->fua, caw_written);
+}
+
+/* With the range held. */
+static void caw_read(struct uscst_cmd *cmd)
+{
+	struct caw_ctx *ctx = cmd->hctx;
+	scsi_submit_io(cmd, USCST_IO_READ, ctx->lba << cmd->dev->block_shift,
+		       (uint64_t)ctx->blocks << cmd->dev->block_shift, ctx->medium, false,
+		       caw_read_done);
+}
+
+/* The range was granted after a wait, on this command's own thread. */
+static void caw_resume(struct sbc_range_lock *l)
+{
+	struct caw_ctx *ctx = (struct caw_ctx *)((char *)l - offsetof(struct caw_ctx, range));
+	if (ctx->cmd->aborted)
+		caw_finish(ctx->cmd); /* status thrown away; nothing to compare */
+	else
+		caw_read(ctx->cmd);
 }
 
 /* Data-Out must be exactly the verify and write instances of the blocks:
@@ -150,16 +118,11 @@ void sbc_compare_and_write(struct uscst_cmd *cmd)
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
 		return;
 	}
-	if (!sbc_range_lock(cmd->dev, f.lba, f.blocks)) {
-		free(ctx);
-		cmd->status = SAM_STAT_BUSY;
-		scsi_cmd_done(cmd);
-		return;
-	}
+	ctx->cmd = cmd;
 	ctx->lba = f.lba;
 	ctx->blocks = f.blocks;
 	ctx->fua = sbc_write_fua(cmd->dev, f.flags & 0x08);
 	cmd->hctx = ctx;
-	scsi_submit_io(cmd, USCST_IO_READ, f.lba << cmd->dev->block_shift, len, ctx->medium, false,
-		       caw_read_done);
+	if (sbc_range_acquire(&ctx->range, cmd->dev, f.lba, f.blocks, true, caw_resume))
+		caw_read(cmd);
 }

@@ -11,10 +11,11 @@ static bool range_to_end(struct uscst_cmd *cmd, uint64_t *lba, uint64_t *blocks)
 {
 	struct sbc_rw_fields f;
 	sbc_decode_rw(cmd->cdb, &f);
-	if (!sbc_check_lba_range(cmd, f.lba, f.blocks))
+	uint64_t nblocks = sbc_nblocks(cmd->dev); /* once: see sbc_nblocks() */
+	if (!sbc_check_lba_range_n(cmd, nblocks, f.lba, f.blocks))
 		return false;
 	*lba = f.lba;
-	*blocks = f.blocks ? f.blocks : cmd->dev->nblocks - f.lba;
+	*blocks = f.blocks ? f.blocks : nblocks - f.lba;
 	return true;
 }
 

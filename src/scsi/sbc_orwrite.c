@@ -1,8 +1,9 @@
 /*
  * ORWRITE(16): the blocks become (medium OR Data-Out).  Read, OR, write,
- * under the same range lock as COMPARE AND WRITE so the two (and concurrent
- * ORWRITEs) cannot interleave.
+ * with the range held exclusive (sbc_range.c) as COMPARE AND WRITE does, so
+ * that neither those nor any write can land between the read and the write.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,8 @@
 #include "scsi/scsi.h"
 
 struct orwrite_ctx {
+	struct uscst_cmd *cmd;
+	struct sbc_range_lock range;
 	uint64_t lba;
 	uint32_t blocks;
 	bool fua;
@@ -20,7 +23,7 @@ struct orwrite_ctx {
 static void orwrite_finish(struct uscst_cmd *cmd)
 {
 	struct orwrite_ctx *ctx = cmd->hctx;
-	sbc_range_unlock(cmd->dev, ctx->lba, ctx->blocks);
+	sbc_range_release(&ctx->range);
 	free(ctx);
 	cmd->hctx = NULL;
 	scsi_cmd_done(cmd);
@@ -57,6 +60,25 @@ static void orwrite_read_done(struct uscst_cmd *cmd)
 		       ctx->fua, orwrite_written);
 }
 
+/* With the range held. */
+static void orwrite_read(struct uscst_cmd *cmd)
+{
+	struct orwrite_ctx *ctx = cmd->hctx;
+	scsi_submit_io(cmd, USCST_IO_READ, ctx->lba << cmd->dev->block_shift,
+		       (uint64_t)ctx->blocks << cmd->dev->block_shift, ctx->data, false,
+		       orwrite_read_done);
+}
+
+static void orwrite_resume(struct sbc_range_lock *l)
+{
+	struct orwrite_ctx *ctx =
+	    (struct orwrite_ctx *)((char *)l - offsetof(struct orwrite_ctx, range));
+	if (ctx->cmd->aborted)
+		orwrite_finish(ctx->cmd);
+	else
+		orwrite_read(ctx->cmd);
+}
+
 void sbc_orwrite(struct uscst_cmd *cmd)
 {
 	struct sbc_rw_fields f;
@@ -87,16 +109,11 @@ void sbc_orwrite(struct uscst_cmd *cmd)
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
 		return;
 	}
-	if (!sbc_range_lock(cmd->dev, f.lba, blocks)) {
-		free(ctx);
-		cmd->status = SAM_STAT_BUSY;
-		scsi_cmd_done(cmd);
-		return;
-	}
+	ctx->cmd = cmd;
 	ctx->lba = f.lba;
 	ctx->blocks = blocks;
 	ctx->fua = sbc_write_fua(cmd->dev, f.flags & 0x08);
 	cmd->hctx = ctx;
-	scsi_submit_io(cmd, USCST_IO_READ, f.lba << cmd->dev->block_shift, len, ctx->data, false,
-		       orwrite_read_done);
+	if (sbc_range_acquire(&ctx->range, cmd->dev, f.lba, blocks, true, orwrite_resume))
+		orwrite_read(cmd);
 }

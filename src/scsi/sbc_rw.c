@@ -20,12 +20,17 @@ bool sbc_write_fua(struct uscst_device *dev, bool cdb_fua)
 }
 
 /* LOGICAL BLOCK ADDRESS OUT OF RANGE unless [lba, lba+blocks) is on the medium. */
-bool sbc_check_lba_range(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks)
+bool sbc_check_lba_range_n(struct uscst_cmd *cmd, uint64_t nblocks, uint64_t lba, uint64_t blocks)
 {
-	if (sbc_lba_in_range(cmd->dev, lba, blocks))
+	if (sbc_lba_in(nblocks, lba, blocks))
 		return true;
 	scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 	return false;
+}
+
+bool sbc_check_lba_range(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks)
+{
+	return sbc_check_lba_range_n(cmd, sbc_nblocks(cmd->dev), lba, blocks);
 }
 
 /* INVALID FIELD IN CDB (pointing at TRANSFER LENGTH) for a transfer above
@@ -145,9 +150,21 @@ void sbc_read(struct uscst_cmd *cmd)
 
 static void write_done(struct uscst_cmd *cmd)
 {
+	sbc_write_gate_exit(cmd);
 	if (cmd->io.result < 0 || (uint64_t)cmd->io.result < cmd->io.len)
 		sbc_sense_io_error(cmd, true);
 	scsi_cmd_done(cmd);
+}
+
+/* With the write gate passed: the range holds no COMPARE AND WRITE. */
+static void write_submit(struct uscst_cmd *cmd)
+{
+	struct sbc_rw_fields f;
+	sbc_decode_rw(cmd->cdb, &f);
+	uint32_t blocks = sbc_received_blocks(cmd, f.blocks);
+	bool fua = sbc_write_fua(cmd->dev, f.flags & 0x08);
+	scsi_submit_io(cmd, USCST_IO_WRITE, f.lba << cmd->dev->block_shift,
+		       (uint64_t)blocks << cmd->dev->block_shift, cmd->out_buf, fua, write_done);
 }
 
 void sbc_write(struct uscst_cmd *cmd)
@@ -163,7 +180,6 @@ void sbc_write(struct uscst_cmd *cmd)
 		scsi_cmd_done(cmd);
 		return;
 	}
-	bool fua = sbc_write_fua(cmd->dev, f.flags & 0x08);
-	scsi_submit_io(cmd, USCST_IO_WRITE, f.lba << cmd->dev->block_shift,
-		       (uint64_t)blocks << cmd->dev->block_shift, cmd->out_buf, fua, write_done);
+	if (sbc_write_gate_enter(cmd, f.lba, blocks, write_submit))
+		write_submit(cmd);
 }

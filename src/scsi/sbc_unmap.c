@@ -1,9 +1,13 @@
 /*
  * UNMAP: the parameter list is validated as a whole first (so an error
  * never leaves half of it done), then one DISCARD per non-empty descriptor,
- * issued one after another.
+ * issued one after another, each with its range held shared (sbc_range.c)
+ * so that it never lands inside a COMPARE AND WRITE.  Without a usable
+ * write cache (write_through, WCE=0) one FLUSH after the last makes them
+ * durable before GOOD: a DISCARD is an fallocate, which FUA does not cover.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "scsi/sbc.h"
@@ -14,9 +18,13 @@
 #define UNMAP_DESC 16
 
 struct unmap_ctx {
-	const uint8_t *desc; /* first descriptor in cmd->out_buf */
+	struct uscst_cmd *cmd;
+	struct sbc_range_lock range; /* of the descriptor being processed */
+	const uint8_t *desc;	     /* first descriptor in cmd->out_buf */
 	unsigned count, next;
-	bool zeroes; /* the backend cannot discard: write zeros instead (LBPRZ) */
+	bool zeroes;   /* the backend cannot discard: write zeros instead (LBPRZ) */
+	bool fua;      /* durable before GOOD: FLUSH at the end */
+	bool unsynced; /* a descriptor was processed since (fua) */
 	bool in_submit, completed_inline; /* see sbc_write_same.c */
 };
 
@@ -28,6 +36,7 @@ static uint32_t desc_blocks(const uint8_t *d) { return get_be32(d + 8); }
  * sense set.  `len` is what may be read from cmd->out_buf. */
 static int unmap_parse(struct uscst_cmd *cmd, uint32_t len)
 {
+	uint64_t nblocks = sbc_nblocks(cmd->dev); /* once for every descriptor */
 	const uint8_t *p = cmd->out_buf;
 	if (len < UNMAP_HEADER) {
 		scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
@@ -49,7 +58,7 @@ static int unmap_parse(struct uscst_cmd *cmd, uint32_t len)
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *d = p + UNMAP_HEADER + i * UNMAP_DESC;
-		if (!sbc_lba_in_range(cmd->dev, desc_lba(d), desc_blocks(d))) {
+		if (!sbc_lba_in(nblocks, desc_lba(d), desc_blocks(d))) {
 			scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 			return -1;
 		}
@@ -64,7 +73,9 @@ static int unmap_parse(struct uscst_cmd *cmd, uint32_t len)
 
 static void unmap_finish(struct uscst_cmd *cmd)
 {
-	free(cmd->hctx);
+	struct unmap_ctx *ctx = cmd->hctx;
+	sbc_range_release(&ctx->range);
+	free(ctx);
 	cmd->hctx = NULL;
 	scsi_cmd_done(cmd);
 }
@@ -82,8 +93,29 @@ static bool unmap_io_result(struct uscst_cmd *cmd)
 		unmap_finish(cmd);
 		return false;
 	}
+	sbc_range_release(&ctx->range);
+	ctx->unsynced |= ctx->fua;
 	ctx->next++;
 	return true;
+}
+
+static void unmap_flushed(struct uscst_cmd *cmd)
+{
+	if (cmd->io.result < 0)
+		sbc_sense_io_error(cmd, true);
+	unmap_finish(cmd);
+}
+
+static void unmap_issue(struct uscst_cmd *cmd);
+
+/* A descriptor's range was granted after a wait, on this command's thread. */
+static void unmap_resume(struct sbc_range_lock *l)
+{
+	struct unmap_ctx *ctx = (struct unmap_ctx *)((char *)l - offsetof(struct unmap_ctx, range));
+	if (ctx->cmd->aborted)
+		unmap_finish(ctx->cmd);
+	else
+		unmap_issue(ctx->cmd);
 }
 
 static void unmap_io_done(struct uscst_cmd *cmd);
@@ -99,6 +131,10 @@ static void unmap_issue(struct uscst_cmd *cmd)
 			ctx->next++;
 			continue;
 		}
+		if (!sbc_range_held(&ctx->range) &&
+		    !sbc_range_acquire(&ctx->range, cmd->dev, desc_lba(d), desc_blocks(d), false,
+				       unmap_resume))
+			return; /* unmap_resume() carries on */
 		ctx->in_submit = true;
 		ctx->completed_inline = false;
 		scsi_submit_io(cmd, ctx->zeroes ? USCST_IO_WRITE_ZEROES : USCST_IO_DISCARD,
@@ -108,6 +144,11 @@ static void unmap_issue(struct uscst_cmd *cmd)
 		ctx->in_submit = false;
 		if (!ctx->completed_inline || !unmap_io_result(cmd))
 			return;
+	}
+	if (ctx->unsynced) {
+		ctx->unsynced = false;
+		scsi_submit_io(cmd, USCST_IO_FLUSH, 0, 0, NULL, false, unmap_flushed);
+		return;
 	}
 	unmap_finish(cmd);
 }
@@ -153,8 +194,10 @@ void sbc_unmap(struct uscst_cmd *cmd)
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
 		return;
 	}
+	ctx->cmd = cmd;
 	ctx->desc = cmd->out_buf + UNMAP_HEADER;
 	ctx->count = (unsigned)count;
+	ctx->fua = sbc_write_fua(cmd->dev, false);
 	cmd->hctx = ctx;
 	unmap_issue(cmd);
 }

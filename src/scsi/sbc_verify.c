@@ -122,6 +122,7 @@ void sbc_verify(struct uscst_cmd *cmd)
  * the medium rather than a volatile cache. */
 static void write_verify_written(struct uscst_cmd *cmd)
 {
+	sbc_write_gate_exit(cmd);
 	if (cmd->io.result < 0 || (uint64_t)cmd->io.result < cmd->io.len) {
 		sbc_sense_io_error(cmd, true);
 		scsi_cmd_done(cmd);
@@ -133,6 +134,18 @@ static void write_verify_written(struct uscst_cmd *cmd)
 	}
 	uint8_t shift = cmd->dev->block_shift;
 	read_and_compare(cmd, cmd->io.offset >> shift, (uint32_t)(cmd->io.len >> shift), false);
+}
+
+/* With the write gate passed. */
+static void write_verify_submit(struct uscst_cmd *cmd)
+{
+	struct sbc_rw_fields f;
+	sbc_decode_rw(cmd->cdb, &f);
+	uint32_t blocks = sbc_received_blocks(cmd, f.blocks);
+	cmd->hstate[1] = ((f.flags >> 1) & 3) == BYTCHK_BLOCKS;
+	scsi_submit_io(cmd, USCST_IO_WRITE, f.lba << cmd->dev->block_shift,
+		       (uint64_t)blocks << cmd->dev->block_shift, cmd->out_buf,
+		       sbc_write_fua(cmd->dev, true), write_verify_written);
 }
 
 void sbc_write_verify(struct uscst_cmd *cmd)
@@ -152,8 +165,7 @@ void sbc_write_verify(struct uscst_cmd *cmd)
 		scsi_cmd_done(cmd);
 		return;
 	}
-	cmd->hstate[1] = ((f.flags >> 1) & 3) == BYTCHK_BLOCKS;
-	scsi_submit_io(cmd, USCST_IO_WRITE, f.lba << cmd->dev->block_shift,
-		       (uint64_t)blocks << cmd->dev->block_shift, cmd->out_buf,
-		       sbc_write_fua(cmd->dev, true), write_verify_written);
+	/* The range is held for the write only: the verify after it reads. */
+	if (sbc_write_gate_enter(cmd, f.lba, blocks, write_verify_submit))
+		write_verify_submit(cmd);
 }

@@ -3,8 +3,15 @@
  * DISCARD, whatever the block holds; otherwise zeros become one WRITE ZEROES
  * and any other pattern is replicated into a buffer of at most
  * WS_CHUNK_BYTES written again and again until the range is covered.
+ *
+ * The range is held shared (sbc_range.c) for the whole command, so it
+ * never lands inside a COMPARE AND WRITE.  Without a usable write cache
+ * (write_through, WCE=0) GOOD means durable: pattern writes go with FUA,
+ * and a DISCARD or WRITE ZEROES (fallocate, which FUA does not cover) is
+ * followed by one FLUSH before the command completes.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,11 +35,14 @@ enum ws_mode {
 };
 
 struct ws_ctx {
+	struct uscst_cmd *cmd;
+	struct sbc_range_lock range;
 	enum ws_mode mode;
 	bool zeros; /* the block to write is all zeros (or NDOB) */
 	uint64_t next_lba, end_lba;
 	uint32_t chunk_blocks; /* blocks per WS_PATTERN write */
 	bool fua;
+	bool unsynced; /* a DISCARD / WRITE ZEROES completed that FUA did not cover */
 	/* A backend may complete inside submit: the completion then only
 	 * records it and the issuing loop carries on, keeping the stack flat. */
 	bool in_submit, completed_inline;
@@ -42,6 +52,7 @@ struct ws_ctx {
 static void ws_finish(struct uscst_cmd *cmd)
 {
 	struct ws_ctx *ctx = cmd->hctx;
+	sbc_range_release(&ctx->range);
 	free(ctx->pattern);
 	free(ctx);
 	cmd->hctx = NULL;
@@ -97,8 +108,17 @@ static bool ws_io_result(struct uscst_cmd *cmd)
 		ws_finish(cmd);
 		return false;
 	}
+	if (ctx->mode != WS_PATTERN && ctx->fua)
+		ctx->unsynced = true;
 	ctx->next_lba += cmd->io.len >> cmd->dev->block_shift;
 	return true;
+}
+
+static void ws_flushed(struct uscst_cmd *cmd)
+{
+	if (cmd->io.result < 0)
+		sbc_sense_io_error(cmd, true);
+	ws_finish(cmd);
 }
 
 static void ws_io_done(struct uscst_cmd *cmd);
@@ -121,8 +141,9 @@ static void ws_issue(struct uscst_cmd *cmd)
 			blocks = ctx->chunk_blocks;
 		ctx->in_submit = true;
 		ctx->completed_inline = false;
+		bool pattern = ctx->mode == WS_PATTERN;
 		scsi_submit_io(cmd, ops[ctx->mode], ctx->next_lba << shift, blocks << shift,
-			       ctx->mode == WS_PATTERN ? ctx->pattern : NULL, ctx->fua, ws_io_done);
+			       pattern ? ctx->pattern : NULL, pattern && ctx->fua, ws_io_done);
 		/* Safe: an asynchronous completion runs later on this thread. */
 		ctx->in_submit = false;
 		if (!ctx->completed_inline)
@@ -130,7 +151,22 @@ static void ws_issue(struct uscst_cmd *cmd)
 		if (!ws_io_result(cmd))
 			return;
 	}
+	if (ctx->unsynced) {
+		ctx->unsynced = false;
+		scsi_submit_io(cmd, USCST_IO_FLUSH, 0, 0, NULL, false, ws_flushed);
+		return;
+	}
 	ws_finish(cmd);
+}
+
+/* The range was granted after a wait, on this command's own thread. */
+static void ws_resume(struct sbc_range_lock *l)
+{
+	struct ws_ctx *ctx = (struct ws_ctx *)((char *)l - offsetof(struct ws_ctx, range));
+	if (ctx->cmd->aborted)
+		ws_finish(ctx->cmd);
+	else
+		ws_issue(ctx->cmd);
 }
 
 static void ws_io_done(struct uscst_cmd *cmd)
@@ -194,9 +230,10 @@ static bool ws_range(struct uscst_cmd *cmd, const struct sbc_rw_fields *f, uint6
 		scsi_invalid_field_cdb(cmd, len_byte, -1);
 		return false;
 	}
-	if (!sbc_check_lba_range(cmd, f->lba, f->blocks))
+	uint64_t nblocks = sbc_nblocks(cmd->dev); /* once: see sbc_nblocks() */
+	if (!sbc_check_lba_range_n(cmd, nblocks, f->lba, f->blocks))
 		return false;
-	*blocks = f->blocks ? f->blocks : cmd->dev->nblocks - f->lba;
+	*blocks = f->blocks ? f->blocks : nblocks - f->lba;
 	if (*blocks > SBC_MAX_WRITE_SAME_BLOCKS) {
 		scsi_invalid_field_cdb(cmd, len_byte, -1);
 		return false;
@@ -246,6 +283,8 @@ void sbc_write_same(struct uscst_cmd *cmd)
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
 		return;
 	}
+	ctx->cmd = cmd;
 	cmd->hctx = ctx;
-	ws_issue(cmd);
+	if (sbc_range_acquire(&ctx->range, cmd->dev, f.lba, blocks, false, ws_resume))
+		ws_issue(cmd);
 }

@@ -167,6 +167,11 @@ void spc_pr_out(struct uscst_cmd *cmd);
 /* Reservation conflict check, called by the dispatcher with dev->lock NOT
  * held; true if the command must end with RESERVATION CONFLICT. */
 bool scsi_reservation_conflict(struct uscst_cmd *cmd);
+/* The same for a READ (write false) or a WRITE of another device's medium
+ * from cmd's I_T nexus: the copy manager (EXTENDED COPY) checks every
+ * device it reads or writes, not only the one the command addressed. */
+bool scsi_reservation_conflict_io(const struct uscst_cmd *cmd, struct uscst_device *dev,
+				  bool write);
 /* I_T nexus loss and resets (called from core). */
 void scsi_reservations_nexus_lost(struct uscst_device *dev, struct uscst_session *sess);
 void scsi_reservations_reset(struct uscst_device *dev); /* LUN / target reset */
@@ -204,12 +209,22 @@ struct sbc_rw_fields {
  * PRE-FETCH/WRITE SAME/ORWRITE/COMPARE AND WRITE CDBs by opcode. false if the
  * opcode has no such fields. READ(6)/WRITE(6) length 0 means 256 blocks. */
 bool sbc_decode_rw(const uint8_t *cdb, struct sbc_rw_fields *f);
-/* Whether [lba, lba+blocks) lies inside the medium. */
+/* The number of blocks of dev.  resync_size may change it on another thread
+ * at any moment: a command reads it ONCE and works with that value, or a
+ * shrink between two reads could make "nblocks - lba" wrap around. */
+static inline uint64_t sbc_nblocks(const struct uscst_device *dev)
+{
+	return __atomic_load_n(&dev->nblocks, __ATOMIC_RELAXED);
+}
+/* Whether [lba, lba+blocks) lies inside a medium of nblocks blocks. */
+static inline bool sbc_lba_in(uint64_t nblocks, uint64_t lba, uint64_t blocks)
+{
+	return lba <= nblocks && blocks <= nblocks - lba;
+}
+/* The same against the current size (one read of it). */
 static inline bool sbc_lba_in_range(const struct uscst_device *dev, uint64_t lba, uint64_t blocks)
 {
-	/* One read: resync_size may change nblocks on another thread. */
-	uint64_t nblocks = __atomic_load_n(&dev->nblocks, __ATOMIC_RELAXED);
-	return lba <= nblocks && blocks <= nblocks - lba;
+	return sbc_lba_in(sbc_nblocks(dev), lba, blocks);
 }
 
 #endif

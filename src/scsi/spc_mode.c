@@ -132,12 +132,13 @@ static unsigned put_block_descriptor(uint8_t *b, bool long_lba, enum mode_pc pc,
 	unsigned len = long_lba ? 16 : 8;
 	memset(b, 0, len);
 	if (pc == PC_CHANGEABLE)
-		return len; /* neither capacity nor block size can be changed */
+		return len;		     /* neither capacity nor block size can be changed */
+	uint64_t nblocks = sbc_nblocks(dev); /* once: see sbc_nblocks() */
 	if (long_lba) {
-		put_be64(b, dev->nblocks);
+		put_be64(b, nblocks);
 		put_be32(b + 12, dev->block_size);
 	} else {
-		put_be32(b, dev->nblocks > 0xffffffffull ? 0xffffffffu : (uint32_t)dev->nblocks);
+		put_be32(b, nblocks > 0xffffffffull ? 0xffffffffu : (uint32_t)nblocks);
 		put_be24(b + 5, dev->block_size);
 	}
 	return len;
@@ -279,8 +280,9 @@ static bool check_block_descriptor(const uint8_t *bd, unsigned bd_len, unsigned 
 		block_len = get_be24(bd + 5);
 	}
 	/* NUMBER OF LOGICAL BLOCKS 0 means "no change" (SBC-4 6.5.2). */
-	bool capacity_ok = nblocks == 0 || nblocks == dev->nblocks ||
-			   (bd_len == 8 && nblocks == 0xffffffffu && dev->nblocks > 0xffffffffu);
+	uint64_t cur = sbc_nblocks(dev);
+	bool capacity_ok = nblocks == 0 || nblocks == cur ||
+			   (bd_len == 8 && nblocks == 0xffffffffu && cur > 0xffffffffu);
 	if (!capacity_ok)
 		return param_invalid(err, base, -1);
 	if (block_len != dev->block_size)

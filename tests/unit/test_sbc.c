@@ -1,7 +1,9 @@
 /*
  * SBC handlers against an in-memory backend.  The backend completes inside
  * submit() by default (the hardest case for chained I/O); `fake.async`
- * parks the request until the test completes it, as io_uring would.
+ * parks requests (in submission order) until the test completes them, as
+ * io_uring would, and only then touches the disk.  `fake.log` records
+ * every submission, to check what was issued in which order.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,6 +20,7 @@
 
 #define BS 512u
 #define NBLOCKS 8192u
+#define WS_UNMAP_BIT 0x08
 
 static struct {
 	uint8_t *disk;
@@ -25,10 +28,20 @@ static struct {
 	unsigned ops[USCST_IO_PREFETCH + 1];
 	uint64_t max_len[USCST_IO_PREFETCH + 1];
 	bool last_fua;
-	int fail_errno;	 /* next I/O fails with -fail_errno */
-	bool no_discard; /* DISCARD answers -EOPNOTSUPP */
-	bool async;	 /* park requests in `pending` */
-	struct uscst_io *pending;
+	int fail_errno;		  /* next I/O fails with -fail_errno */
+	bool no_discard;	  /* DISCARD answers -EOPNOTSUPP */
+	bool async;		  /* park requests in `queue` */
+	struct uscst_io *pending; /* the oldest parked request, or NULL */
+	struct uscst_io *queue[8];
+	unsigned nqueue;
+	struct {
+		enum uscst_io_op op;
+		uint64_t offset;
+		bool fua;
+	} log[64];
+	unsigned nlog;
+	/* lba_status: shrink dev.nblocks to this on the first call (0: never). */
+	uint64_t shrink_to;
 } fake;
 
 static int64_t fake_do(struct uscst_io *io)
@@ -67,32 +80,49 @@ static void fake_submit(struct uscst_device *dev, struct uscst_io *io)
 	if (io->len > fake.max_len[io->op])
 		fake.max_len[io->op] = io->len;
 	fake.last_fua = io->fua;
-	io->result = fake_do(io);
+	if (fake.nlog < 64) {
+		fake.log[fake.nlog].op = io->op;
+		fake.log[fake.nlog].offset = io->offset;
+		fake.log[fake.nlog].fua = io->fua;
+		fake.nlog++;
+	}
 	if (fake.async) {
-		fake.pending = io;
+		assert_true(fake.nqueue < 8);
+		fake.queue[fake.nqueue++] = io;
+		fake.pending = fake.queue[0];
 		return;
 	}
+	io->result = fake_do(io);
 	io->done(io);
 }
 
+/* Completes the oldest parked request (its effect on the disk happens now). */
 static void complete_pending(void)
 {
 	struct uscst_io *io = fake.pending;
 	assert_non_null(io);
-	fake.pending = NULL;
+	memmove(fake.queue, fake.queue + 1, --fake.nqueue * sizeof(fake.queue[0]));
+	fake.pending = fake.nqueue ? fake.queue[0] : NULL;
+	io->result = fake_do(io);
 	io->done(io);
 }
 
 static int fake_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t *run_len,
 			   bool *mapped)
 {
+	if (fake.shrink_to) {
+		/* resync_size on another thread, in the middle of the command. */
+		dev->nblocks = fake.shrink_to;
+		dev->size = fake.shrink_to * BS;
+		fake.shrink_to = 0;
+	}
 	/* First 64 KiB deallocated, the rest mapped. */
 	if (offset < 65536) {
 		*mapped = false;
 		*run_len = 65536 - offset;
 	} else {
 		*mapped = true;
-		*run_len = dev->size - offset;
+		*run_len = (uint64_t)NBLOCKS * BS - offset;
 	}
 	return 0;
 }
@@ -509,6 +539,31 @@ static void test_get_lba_status(void **state)
 	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 }
 
+/* A resync_size shrink in the middle of the command: the reply describes
+ * the medium as the command first read its size, never a mix of two sizes
+ * (reading nblocks twice lets a shrink in between wrap "nblocks - lba"). */
+static void test_get_lba_status_one_size(void **state)
+{
+	uint8_t c[16] = {0x9e, 0x12};
+	put_be64(c + 2, 100);
+	put_be32(c + 10, 8 + 4 * 16);
+	prep(c, 16, NULL, 0);
+	fake.shrink_to = 1000;
+	run(sbc_get_lba_status);
+	assert_good();
+	assert_int_equal(get_be32(cmd.in_buf), 4 + 2 * 16);
+	assert_true(get_be64(cmd.in_buf + 8) == 100);
+	assert_int_equal(get_be32(cmd.in_buf + 16), 28);
+	assert_true(get_be64(cmd.in_buf + 24) == 128);
+	assert_int_equal(get_be32(cmd.in_buf + 32), NBLOCKS - 128);
+
+	/* The next command sees the new size. */
+	put_be64(c + 2, 1000);
+	prep(c, 16, NULL, 0);
+	run(sbc_get_lba_status);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+}
+
 /* --- WRITE SAME --- */
 
 static void test_write_same_pattern_chunks(void **state)
@@ -819,6 +874,113 @@ static void test_unmap_anchor_and_not_thin(void **state)
 	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
 }
 
+/* --- durability of UNMAP and WRITE SAME --- */
+
+/* Index in fake.log of the first `op` at or after `from`; -1 if none. */
+static int log_find(enum uscst_io_op op, unsigned from)
+{
+	for (unsigned i = from; i < fake.nlog; i++)
+		if (fake.log[i].op == op)
+			return (int)i;
+	return -1;
+}
+
+enum cache_mode { CACHE_WCE, CACHE_WRITE_THROUGH, CACHE_WCE_OFF, CACHE_NV };
+
+static void set_cache(enum cache_mode m)
+{
+	dev.wce = m != CACHE_WCE_OFF;
+	dev.write_through = m == CACHE_WRITE_THROUGH;
+	dev.nv_cache = m == CACHE_NV;
+}
+
+/* Without a usable volatile cache (write_through 1, or WCE=0 from MODE
+ * SELECT) GOOD must mean durable.  A DISCARD / WRITE ZEROES is an
+ * fallocate, which FUA does not cover: a FLUSH must follow it, before the
+ * command completes.  With WCE=1 (or a non-volatile cache) none is due. */
+static void test_unmap_durable_without_cache(void **state)
+{
+	uint8_t p[8 + 2 * 16];
+	const uint64_t d[2][2] = {{10, 5}, {50, 5}};
+	for (enum cache_mode m = CACHE_WCE; m <= CACHE_NV; m++) {
+		set_cache(m);
+		prep_unmap(p, unmap_list(p, d, 2));
+		fake.nlog = 0;
+		memset(fake.ops, 0, sizeof(fake.ops));
+		run(sbc_unmap);
+		assert_good();
+		bool durable = m == CACHE_WRITE_THROUGH || m == CACHE_WCE_OFF;
+		assert_int_equal(fake.ops[USCST_IO_DISCARD], 2);
+		assert_int_equal(fake.ops[USCST_IO_FLUSH], durable ? 1 : 0);
+		if (durable) /* after both discards */
+			assert_int_equal(log_find(USCST_IO_FLUSH, 0), 2);
+	}
+
+	/* Asynchronous completions: GOOD only once the FLUSH has completed. */
+	set_cache(CACHE_WRITE_THROUGH);
+	prep_unmap(p, unmap_list(p, d, 2));
+	fake.nlog = 0;
+	fake.async = true;
+	sbc_unmap(&cmd);
+	complete_pending();
+	complete_pending();
+	assert_int_equal(done_calls, 0);
+	assert_int_equal(fake.pending->op, USCST_IO_FLUSH);
+	complete_pending();
+	assert_int_equal(done_calls, 1);
+	assert_good();
+
+	/* A failed FLUSH is a failed UNMAP. */
+	fake.async = false;
+	prep_unmap(p, unmap_list(p, d, 1));
+	fake.async = true;
+	sbc_unmap(&cmd);
+	complete_pending();
+	fake.fail_errno = EIO;
+	complete_pending();
+	assert_int_equal(done_calls, 1);
+	assert_sense(SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+}
+
+static void test_write_same_durable_without_cache(void **state)
+{
+	uint8_t c[16], zero[BS] = {0}, pattern[BS];
+	memset(pattern, 0x6b, sizeof(pattern));
+	/* flags: 0 = zeros (WRITE ZEROES), UNMAP = deallocate, pattern = WRITE */
+	const struct {
+		uint8_t flags;
+		const uint8_t *block;
+		enum uscst_io_op op;
+	} forms[] = {
+	    {0, zero, USCST_IO_WRITE_ZEROES},
+	    {WS_UNMAP_BIT, zero, USCST_IO_DISCARD},
+	    {WS_UNMAP_BIT, pattern, USCST_IO_DISCARD},
+	    {0, pattern, USCST_IO_WRITE},
+	};
+	for (unsigned i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		for (enum cache_mode m = CACHE_WCE; m <= CACHE_NV; m++) {
+			set_cache(m);
+			cdb16(c, 0x93, forms[i].flags, 500, 64);
+			prep(c, 16, forms[i].block, BS);
+			fake.nlog = 0;
+			memset(fake.ops, 0, sizeof(fake.ops));
+			run(sbc_write_same);
+			assert_good();
+			bool durable = m == CACHE_WRITE_THROUGH || m == CACHE_WCE_OFF;
+			assert_int_equal(fake.ops[forms[i].op], 1);
+			if (forms[i].op == USCST_IO_WRITE) {
+				/* A write carries FUA itself: no FLUSH needed. */
+				assert_int_equal(fake.log[0].fua, durable);
+				assert_int_equal(fake.ops[USCST_IO_FLUSH], 0);
+			} else {
+				assert_int_equal(fake.ops[USCST_IO_FLUSH], durable ? 1 : 0);
+				if (durable)
+					assert_int_equal(log_find(USCST_IO_FLUSH, 0), 1);
+			}
+		}
+	}
+}
+
 /* --- COMPARE AND WRITE / ORWRITE --- */
 
 static void caw_cdb(uint8_t *c, uint64_t lba, uint8_t blocks)
@@ -880,38 +1042,258 @@ static void test_caw_dataout_size(void **state)
 	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 }
 
-static void test_caw_overlap_is_busy(void **state)
+/* A second command of its own, for two commands in flight at once. */
+static struct uscst_cmd other;
+static unsigned other_done;
+
+static void on_other_done(struct uscst_cmd *c) { other_done++; }
+
+static void prep_other(const uint8_t *cdb, unsigned cdb_len, const void *out, uint32_t out_bytes)
 {
-	uint8_t c[16], data[2 * BS] = {0};
-	caw_cdb(c, 7, 1);
-	prep(c, 16, data, sizeof(data));
+	uscst_cmd_release(&other);
+	uscst_cmd_init(&other, &test_nexus);
+	memcpy(other.cdb, cdb, cdb_len);
+	other.cdb_len = (uint16_t)cdb_len;
+	other.dev = &dev;
+	other.done = on_other_done;
+	other.exp_len = out_bytes;
+	other.exp_write = out_bytes != 0;
+	if (out) {
+		uscst_cmd_alloc_out(&other, out_bytes);
+		memcpy(other.out_buf, out, out_bytes);
+	}
+	other_done = 0;
+}
+
+/* CAW of `blocks` at lba comparing `cmp` and writing `wr`, left in flight
+ * (async) with its read parked. */
+static void start_caw(uint64_t lba, uint8_t blocks, uint8_t cmp, uint8_t wr)
+{
+	static uint8_t data[2 * 8 * BS];
+	uint8_t c[16];
+	assert_true(blocks <= 8);
+	memset(data, cmp, (size_t)blocks * BS);
+	memset(data + (size_t)blocks * BS, wr, (size_t)blocks * BS);
+	caw_cdb(c, lba, blocks);
+	prep(c, 16, data, 2u * blocks * BS);
 	fake.async = true;
 	sbc_compare_and_write(&cmd);
-	assert_non_null(fake.pending);
+	assert_int_equal(done_calls, 0);
+}
 
-	/* A second command on an overlapping range while the first is in flight. */
-	struct uscst_cmd other;
-	uscst_cmd_init(&other, NULL);
-	memcpy(other.cdb, c, 16);
-	other.dev = &dev;
-	other.done = on_done;
-	other.exp_len = sizeof(data);
-	uscst_cmd_alloc_out(&other, sizeof(data));
+/* A CAW that overlaps one in flight waits for it, then runs: no BUSY
+ * (ESXi would pay a round trip per contended ATS). */
+static void test_caw_overlap_waits(void **state)
+{
+	fill_disk(7, 1, 'X');
+	start_caw(7, 1, 'X', 'Y');
+	assert_int_equal(fake.nqueue, 1); /* its read */
+
+	uint8_t c[16], data[2 * BS];
+	memset(data, 'Y', BS); /* compares with what the first one writes */
+	memset(data + BS, 'W', BS);
+	caw_cdb(c, 7, 1);
+	prep_other(c, 16, data, sizeof(data));
 	sbc_compare_and_write(&other);
-	assert_int_equal(other.status, SAM_STAT_BUSY);
-	assert_int_equal(done_calls, 1);
-	uscst_cmd_release(&other);
+	assert_int_equal(other_done, 0);  /* waiting, not BUSY */
+	assert_int_equal(fake.nqueue, 1); /* and not reading yet */
 
-	complete_pending(); /* read: compares equal, then the write */
-	complete_pending();
-	assert_int_equal(done_calls, 2);
+	complete_pending(); /* first read: equal, then its write */
+	assert_int_equal(fake.nqueue, 1);
+	assert_int_equal(fake.pending->op, USCST_IO_WRITE);
+	complete_pending(); /* first write: first done, the second may read */
+	assert_int_equal(done_calls, 1);
 	assert_good();
+	assert_int_equal(other_done, 0);
+	assert_int_equal(fake.pending->op, USCST_IO_READ);
+	complete_pending(); /* second read: sees Y */
+	complete_pending(); /* second write */
+	assert_int_equal(other_done, 1);
+	assert_int_equal(other.status, SAM_STAT_GOOD);
+	assert_true(disk_is(7, 1, 'W'));
 
 	/* The range is free again. */
 	fake.async = false;
+	memset(data, 'W', BS);
 	prep(c, 16, data, sizeof(data));
 	run(sbc_compare_and_write);
 	assert_good();
+	uscst_cmd_release(&other);
+}
+
+/* A WRITE inside the range of a CAW in flight waits until the CAW has
+ * written: the WRITE's data is not overwritten by the CAW (a lost write
+ * that returned GOOD). */
+static void test_write_waits_for_caw(void **state)
+{
+	fill_disk(100, 8, 'X');
+	start_caw(100, 8, 'X', 'Y');
+
+	uint8_t c[10], z[2 * BS];
+	memset(z, 'Z', sizeof(z));
+	cdb10(c, 0x2a, 0, 103, 2);
+	prep_other(c, 10, z, sizeof(z));
+	sbc_write(&other);
+	assert_int_equal(other_done, 0);
+	assert_int_equal(fake.nqueue, 1); /* the WRITE was not submitted */
+
+	complete_pending(); /* CAW read: X, equal */
+	complete_pending(); /* CAW write: Y */
+	assert_int_equal(done_calls, 1);
+	assert_good();
+	assert_int_equal(fake.nqueue, 1); /* now the WRITE */
+	assert_int_equal(fake.pending->op, USCST_IO_WRITE);
+	complete_pending();
+	assert_int_equal(other_done, 1);
+	assert_int_equal(other.status, SAM_STAT_GOOD);
+	/* Serial: CAW, then WRITE. */
+	assert_true(disk_is(100, 3, 'Y'));
+	assert_true(disk_is(103, 2, 'Z'));
+	assert_true(disk_is(105, 3, 'Y'));
+	uscst_cmd_release(&other);
+}
+
+/* A WRITE elsewhere on the device, or on another device, does not wait. */
+static void test_write_outside_caw_runs(void **state)
+{
+	fill_disk(100, 8, 'X');
+	start_caw(100, 8, 'X', 'Y');
+
+	uint8_t c[10], z[BS];
+	memset(z, 'Z', sizeof(z));
+	cdb10(c, 0x2a, 0, 108, 1);
+	prep_other(c, 10, z, sizeof(z));
+	sbc_write(&other);
+	assert_int_equal(fake.nqueue, 2); /* submitted at once */
+
+	/* Another device: its own lock table, fast path. */
+	struct uscst_device dev2 = dev;
+	pthread_mutex_init(&dev2.ranges.mutex, NULL);
+	atomic_init(&dev2.ranges.exclusive, 0);
+	atomic_init(&dev2.ranges.fast_writers, 0);
+	dev2.ranges.held = dev2.ranges.wait_head = dev2.ranges.wait_tail = NULL;
+	struct uscst_cmd third;
+	uscst_cmd_init(&third, &test_nexus);
+	cdb10(third.cdb, 0x2a, 0, 100, 1);
+	third.dev = &dev2;
+	third.done = on_other_done;
+	third.exp_len = BS;
+	uscst_cmd_alloc_out(&third, BS);
+	sbc_write(&third);
+	assert_int_equal(fake.nqueue, 3);
+	assert_int_equal(atomic_load(&dev2.ranges.fast_writers), 1);
+
+	while (fake.pending)
+		complete_pending();
+	assert_int_equal(done_calls, 1);
+	assert_int_equal(other_done, 2);
+	assert_int_equal(atomic_load(&dev2.ranges.fast_writers), 0);
+	assert_int_equal(atomic_load(&dev.ranges.fast_writers), 0);
+	assert_int_equal(atomic_load(&dev.ranges.exclusive), 0);
+	uscst_cmd_release(&third);
+	uscst_cmd_release(&other);
+	pthread_mutex_destroy(&dev2.ranges.mutex);
+}
+
+/* A CAW does not read while an overlapping WRITE is still in flight: the
+ * WRITE would land between its read and its write. */
+static void test_caw_waits_for_write_in_flight(void **state)
+{
+	fill_disk(200, 4, 'X');
+	uint8_t c[10], z[BS];
+	memset(z, 'Z', sizeof(z));
+	cdb10(c, 0x2a, 0, 201, 1);
+	prep_other(c, 10, z, sizeof(z));
+	fake.async = true;
+	sbc_write(&other);
+	assert_int_equal(fake.nqueue, 1);
+
+	start_caw(200, 4, 'X', 'Y');
+	assert_int_equal(fake.nqueue, 1); /* no read yet */
+	complete_pending();		  /* the WRITE lands */
+	assert_int_equal(other_done, 1);
+	assert_int_equal(fake.nqueue, 1); /* now the CAW reads */
+	assert_int_equal(fake.pending->op, USCST_IO_READ);
+	complete_pending();
+	/* Serial: WRITE, then CAW, which miscompares at the WRITE's block. */
+	assert_int_equal(done_calls, 1);
+	assert_sense(SK_MISCOMPARE, ASC_MISCOMPARE_DURING_VERIFY);
+	assert_int_equal(sense_info(), BS);
+	assert_true(disk_is(200, 1, 'X'));
+	assert_true(disk_is(201, 1, 'Z'));
+	assert_int_equal(fake.nqueue, 0);
+	uscst_cmd_release(&other);
+}
+
+/* Every other command that changes the medium waits for the CAW too. */
+static void test_medium_writers_wait_for_caw(void **state)
+{
+	uint8_t p[8 + 16], block[BS], c[16];
+	const uint64_t d[1][2] = {{300, 2}};
+	memset(block, 'Q', sizeof(block));
+	for (int which = 0; which < 4; which++) {
+		fill_disk(298, 8, 'X');
+		start_caw(298, 8, 'X', 'Y');
+		switch (which) {
+		case 0: /* UNMAP */
+			cdb10(c, 0x42, 0, 0, 0);
+			put_be16(c + 7, (uint16_t)unmap_list(p, d, 1));
+			prep_other(c, 10, p, get_be16(c + 7));
+			sbc_unmap(&other);
+			break;
+		case 1: /* WRITE SAME(16) */
+			cdb16(c, 0x93, 0, 300, 2);
+			prep_other(c, 16, block, BS);
+			sbc_write_same(&other);
+			break;
+		case 2: /* WRITE AND VERIFY(10) */
+			cdb10(c, 0x2e, 0, 300, 1);
+			prep_other(c, 10, block, BS);
+			sbc_write_verify(&other);
+			break;
+		case 3: /* ORWRITE(16): exclusive itself */
+			cdb16(c, 0x8b, 0, 300, 1);
+			prep_other(c, 16, block, BS);
+			sbc_orwrite(&other);
+			break;
+		}
+		assert_int_equal(other_done, 0);
+		assert_int_equal(fake.nqueue, 1); /* only the CAW's read */
+		complete_pending();
+		complete_pending();
+		assert_int_equal(done_calls, 1);
+		assert_good();
+		while (fake.pending)
+			complete_pending();
+		assert_int_equal(other_done, 1);
+		assert_int_equal(other.status, SAM_STAT_GOOD);
+		assert_true(disk_is(298, 2, 'Y'));
+		assert_true(disk_is(300, 1, which == 0 ? 0 : which == 3 ? ('Y' | 'Q') : 'Q'));
+		fake.async = false;
+	}
+	uscst_cmd_release(&other);
+}
+
+/* A command aborted while it waits for a range never writes. */
+static void test_aborted_waiter_does_not_write(void **state)
+{
+	fill_disk(400, 2, 'X');
+	start_caw(400, 2, 'X', 'Y');
+	uint8_t c[10], z[BS];
+	memset(z, 'Z', sizeof(z));
+	cdb10(c, 0x2a, 0, 400, 1);
+	prep_other(c, 10, z, sizeof(z));
+	sbc_write(&other);
+	other.aborted = true; /* task management, while it waits */
+	complete_pending();
+	complete_pending();
+	assert_int_equal(done_calls, 1);
+	assert_int_equal(other_done, 1); /* completed (status thrown away) */
+	assert_int_equal(fake.nqueue, 0);
+	assert_true(disk_is(400, 2, 'Y'));
+	assert_int_equal(atomic_load(&dev.ranges.exclusive), 0);
+	assert_null(dev.ranges.held);
+	uscst_cmd_release(&other);
 }
 
 static void test_orwrite(void **state)
@@ -1181,6 +1563,7 @@ int main(void)
 	    T(test_write_verify),
 	    T(test_read_capacity),
 	    T(test_get_lba_status),
+	    T(test_get_lba_status_one_size),
 	    T(test_write_same_pattern_chunks),
 	    T(test_write_same_async_chunks),
 	    T(test_write_same_zeroes_and_unmap),
@@ -1196,10 +1579,17 @@ int main(void)
 	    T(test_unmap_too_many_descriptors),
 	    T(test_unmap_out_of_range_is_atomic),
 	    T(test_unmap_anchor_and_not_thin),
+	    T(test_unmap_durable_without_cache),
+	    T(test_write_same_durable_without_cache),
 	    T(test_caw_match_writes),
 	    T(test_caw_miscompare),
 	    T(test_caw_dataout_size),
-	    T(test_caw_overlap_is_busy),
+	    T(test_caw_overlap_waits),
+	    T(test_write_waits_for_caw),
+	    T(test_write_outside_caw_runs),
+	    T(test_caw_waits_for_write_in_flight),
+	    T(test_medium_writers_wait_for_caw),
+	    T(test_aborted_waiter_does_not_write),
 	    T(test_orwrite),
 	    T(test_start_stop_removable),
 	    T(test_start_stop_fixed_disk),
