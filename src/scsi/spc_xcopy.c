@@ -5,8 +5,17 @@
  * A copy reads a bounded chunk from the source device and writes it to the
  * destination, chunk after chunk, driven by backend completions; the whole
  * parameter list is validated first so that a bad list moves no data.
+ *
+ * Every segment is a READ of its source and a WRITE of its destination from
+ * the I_T nexus that sent the EXTENDED COPY, whichever LUN it was sent to:
+ * the reservations of both devices (SPC-2 and persistent) are checked before
+ * any data moves and again before each chunk (a reservation may be taken
+ * while a long copy runs); a conflict ends the copy with RESERVATION
+ * CONFLICT.  Each chunk's write holds its destination range shared
+ * (sbc_range.c), so it never lands inside a COMPARE AND WRITE.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,11 +244,13 @@ struct xcopy_ctx {
 	bool in_submit;
 	bool done_inline;
 	struct uscst_io io;
+	struct sbc_range_lock range; /* of the chunk being written */
 };
 
 static void finish(struct xcopy_ctx *x)
 {
 	struct uscst_cmd *cmd = x->cmd;
+	sbc_range_release(&x->range);
 	if (x->slot >= 0)
 		status_end(x->slot, cmd);
 	free(x->buf);
@@ -285,6 +296,7 @@ static bool complete_io(struct xcopy_ctx *x)
 		x->writing = true;
 		return true;
 	}
+	sbc_range_release(&x->range);
 	if (res < 0 || (uint64_t)res < x->chunk) {
 		const struct uscst_device *dst = x->list.cscd[s->dst].dev;
 		if (res == -ENOSPC && dst->thin_provisioned)
@@ -306,6 +318,28 @@ static bool complete_io(struct xcopy_ctx *x)
 	return true;
 }
 
+/* A chunk's I/O would conflict with a reservation of dev, as a READ or
+ * WRITE from this nexus would: the copy ends with RESERVATION CONFLICT
+ * (and x is freed). */
+static bool reserved_away(struct xcopy_ctx *x, struct uscst_device *dev, bool write)
+{
+	if (!scsi_reservation_conflict_io(x->cmd, dev, write))
+		return false;
+	x->cmd->status = SAM_STAT_RESERVATION_CONFLICT;
+	x->cmd->sense_len = 0;
+	finish(x);
+	return true;
+}
+
+static void run(struct xcopy_ctx *x);
+
+/* The destination range of a chunk was granted after a wait, on the
+ * command's own thread (run() stops at once if it was aborted meanwhile). */
+static void range_granted(struct sbc_range_lock *l)
+{
+	run((struct xcopy_ctx *)((char *)l - offsetof(struct xcopy_ctx, range)));
+}
+
 /*
  * Issues I/O until one completes asynchronously or the copy ends.  A
  * backend may complete inside submit(); io_done() then only flags it and
@@ -325,18 +359,30 @@ static void run(struct xcopy_ctx *x)
 			return;
 		}
 		const struct xcopy_seg *s = &x->list.seg[x->seg];
-		x->in_submit = true;
-		x->done_inline = false;
 		if (!x->writing) {
 			struct uscst_device *src = x->list.cscd[s->src].dev;
+			if (reserved_away(x, src, false))
+				return;
 			uint64_t left = s->bytes - x->seg_done;
 			x->chunk = left < XCOPY_CHUNK_BYTES ? left : XCOPY_CHUNK_BYTES;
+			x->in_submit = true;
+			x->done_inline = false;
 			submit(x, src, USCST_IO_READ,
 			       (s->src_lba << src->block_shift) + x->seg_done, false);
 		} else {
 			struct uscst_device *dst = x->list.cscd[s->dst].dev;
-			submit(x, dst, USCST_IO_WRITE,
-			       (s->dst_lba << dst->block_shift) + x->seg_done,
+			uint64_t lba = s->dst_lba + (x->seg_done >> dst->block_shift);
+			if (!sbc_range_held(&x->range)) {
+				if (reserved_away(x, dst, true))
+					return;
+				if (!sbc_range_acquire(&x->range, dst, lba,
+						       x->chunk >> dst->block_shift, false,
+						       range_granted))
+					return; /* range_granted() carries on */
+			}
+			x->in_submit = true;
+			x->done_inline = false;
+			submit(x, dst, USCST_IO_WRITE, lba << dst->block_shift,
 			       sbc_write_fua(dst, false));
 		}
 		x->in_submit = false;
@@ -358,15 +404,22 @@ static void io_done(struct uscst_io *io)
 		run(x);
 }
 
-/* Checks the devices the copy touches can be used as this nexus sees them. */
+/* Checks the devices the copy touches can be used as this nexus sees them,
+ * in the order the dispatcher checks a command: reservations first. */
 static bool devices_usable(struct uscst_cmd *cmd, const struct xcopy_list *l)
 {
 	for (unsigned i = 0; i < l->nseg; i++) {
 		const struct xcopy_seg *s = &l->seg[i];
-		const struct uscst_device *src = l->cscd[s->src].dev;
-		const struct uscst_device *dst = l->cscd[s->dst].dev;
+		struct uscst_device *src = l->cscd[s->src].dev;
+		struct uscst_device *dst = l->cscd[s->dst].dev;
 		if (s->bytes == 0)
 			continue;
+		if (scsi_reservation_conflict_io(cmd, src, false) ||
+		    scsi_reservation_conflict_io(cmd, dst, true)) {
+			cmd->status = SAM_STAT_RESERVATION_CONFLICT;
+			cmd->sense_len = 0;
+			return false;
+		}
 		if (!src->medium_present || !dst->medium_present) {
 			scsi_check_condition(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 			return false;

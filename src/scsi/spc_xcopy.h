@@ -61,6 +61,7 @@ struct xcopy_cscd {
 	struct uscst_device *dev; /* NULL: names no device this nexus sees */
 	uint32_t block_len;	  /* from the block device type specific parameters */
 	uint32_t off;		  /* of the descriptor in the parameter list */
+	uint64_t nblocks;	  /* dev's size, read once by xcopy_check_segments() */
 };
 
 struct xcopy_seg {

@@ -238,9 +238,9 @@ static int check_segment(const struct xcopy_list *l, struct xcopy_seg *s, struct
 	/* Whole blocks on both sides only: no residue for CAT to handle. */
 	if (bytes % sbs || bytes % dbs || bytes > XCOPY_MAX_SEGMENT_BYTES)
 		return copy_aborted(e, ASC_NO_ADDITIONAL_SENSE, s->off + 10);
-	if (!sbc_lba_in_range(src->dev, s->src_lba, bytes / sbs))
+	if (!sbc_lba_in(src->nblocks, s->src_lba, bytes / sbs))
 		return copy_aborted(e, ASC_NO_ADDITIONAL_SENSE, s->off + 12);
-	if (!sbc_lba_in_range(dst->dev, s->dst_lba, bytes / dbs))
+	if (!sbc_lba_in(dst->nblocks, s->dst_lba, bytes / dbs))
 		return copy_aborted(e, ASC_NO_ADDITIONAL_SENSE, s->off + 20);
 	s->bytes = bytes;
 	return 0;
@@ -248,6 +248,10 @@ static int check_segment(const struct xcopy_list *l, struct xcopy_seg *s, struct
 
 int xcopy_check_segments(struct xcopy_list *l, struct xcopy_err *e)
 {
+	/* Every segment on a device is checked against the same size, even if
+	 * resync_size changes it meanwhile. */
+	for (unsigned i = 0; i < l->ncscd; i++)
+		l->cscd[i].nblocks = l->cscd[i].dev ? sbc_nblocks(l->cscd[i].dev) : 0;
 	for (unsigned i = 0; i < l->nseg; i++)
 		if (check_segment(l, &l->seg[i], e))
 			return -1;

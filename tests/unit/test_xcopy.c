@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "core/pr.h"
+#include "scsi/sbc.h"
 #include "scsi/scsi.h"
 #include "scsi/spc_xcopy.h"
 
@@ -22,6 +24,8 @@
 #define DEV_BYTES (8u * 1024 * 1024)
 
 static unsigned submits;
+/* Called after each completed WRITE (e.g. to take a reservation mid-copy). */
+static void (*after_write)(struct uscst_device *dev);
 
 /* Completes synchronously, like nullio: exercises the copy loop's inline
  * completion path. */
@@ -37,6 +41,8 @@ static void mem_submit(struct uscst_device *dev, struct uscst_io *io)
 	} else if (io->op == USCST_IO_WRITE) {
 		memcpy(mem + io->offset, io->buf, io->len);
 		io->result = (int64_t)io->len;
+		if (after_write)
+			after_write(dev);
 	} else {
 		io->result = 0;
 	}
@@ -99,6 +105,10 @@ static int setup(void **state)
 	f->sess.luns = &f->map;
 	fx = f;
 	submits = 0;
+	after_write = NULL;
+	static struct uscst_target tgt = {.rel_tgt_id = 1};
+	f->sess.tgt = &tgt;
+	snprintf(f->sess.initiator_port, sizeof(f->sess.initiator_port), "iqn.copier,i,0x1");
 	*state = f;
 	return 0;
 }
@@ -107,6 +117,8 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	uscst_cmd_release(&f->cmd);
+	pr_state_free(f->d0.pr);
+	pr_state_free(f->d1.pr);
 	free(f->d0.backend_priv);
 	free(f->d1.backend_priv);
 	free(f);
@@ -545,6 +557,180 @@ static void test_copy_sense_segment_pointer(void **state)
 	assert_int_equal(get_be16(f->cmd.sense + 16), XCOPY_HDR_LEN + 2 * XCOPY_CSCD_LEN + 20);
 }
 
+/* --- reservations of the devices a copy touches --- */
+
+/* Another I_T nexus registers and reserves dev with a persistent
+ * reservation of the given type. */
+static void reserve_by_other(struct uscst_device *dev, uint8_t type)
+{
+	if (!dev->pr)
+		dev->pr = pr_state_new();
+	assert_non_null(dev->pr);
+	struct pr_nexus other = {"iqn.holder,i,0x1", 1};
+	struct pr_register_args a = {.sa_key = 0x1234};
+	struct pr_events ev = {0};
+	assert_int_equal(pr_register(dev->pr, &other, &a, &ev), PR_OK);
+	pr_events_free(&ev);
+	assert_int_equal(pr_reserve(dev->pr, &other, 0x1234, type), PR_OK);
+}
+
+static void fill_src(struct fixture *f)
+{
+	uint8_t *src = f->d0.backend_priv, *d1 = f->d1.backend_priv;
+	for (uint32_t i = 0; i < DEV_BYTES; i++) {
+		src[i] = (uint8_t)(i * 7 + 1);
+		d1[i] = (uint8_t)(i * 3 + 5);
+	}
+}
+
+static void assert_conflict(struct fixture *f)
+{
+	assert_int_equal(f->cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	assert_int_equal(f->cmd.sense_len, 0);
+}
+
+/* Sent through LUN 0 (disk0, not reserved), the copy still may not write
+ * disk1 that another nexus holds Write Exclusive: it is a WRITE of disk1
+ * from this nexus.  Reading disk1 is allowed under Write Exclusive. */
+static void test_copy_pr_write_exclusive_destination(void **state)
+{
+	struct fixture *f = *state;
+	fill_src(f);
+	static uint8_t before[64 * 512];
+	memcpy(before, f->d1.backend_priv, sizeof(before));
+	reserve_by_other(&f->d1, PR_TYPE_WE);
+	uint32_t len = good_list(f, 64, 0, 0);
+	uint8_t cdb[16];
+	xcopy_cdb(cdb, len);
+	run_cmd(f, spc_extended_copy, cdb, f->p, len);
+	assert_conflict(f);
+	assert_int_equal(submits, 0);
+	assert_memory_equal(f->d1.backend_priv, before, sizeof(before));
+
+	/* RECEIVE COPY RESULTS tells the same. */
+	rcr_cdb(cdb, 0x04, 5);
+	run_cmd(f, spc_receive_copy_results, cdb, NULL, 0);
+	assert_int_equal(f->cmd.in_buf[56], SAM_STAT_RESERVATION_CONFLICT);
+
+	/* disk1 -> disk0: a READ of disk1, allowed. */
+	uint32_t off = XCOPY_HDR_LEN;
+	off += put_cscd(f->p + off, &f->d0, 512);
+	off += put_cscd(f->p + off, &f->d1, 512);
+	off += put_seg(f->p + off, 1, 0, 64, 0, 1000);
+	put_header(f->p, 6, XCOPY_LIST_ID_NONE, 2 * XCOPY_CSCD_LEN, XCOPY_SEG_B2B_LEN, 0);
+	f->p[0] = 0;
+	xcopy_cdb(cdb, off);
+	run_cmd(f, spc_extended_copy, cdb, f->p, off);
+	assert_int_equal(f->cmd.status, SAM_STAT_GOOD);
+	assert_memory_equal((uint8_t *)f->d0.backend_priv + 1000 * 512, f->d1.backend_priv,
+			    64 * 512);
+}
+
+/* Exclusive Access: not even reading the source. */
+static void test_copy_pr_exclusive_access_source(void **state)
+{
+	struct fixture *f = *state;
+	fill_src(f);
+	reserve_by_other(&f->d1, PR_TYPE_EA);
+	uint32_t off = XCOPY_HDR_LEN;
+	off += put_cscd(f->p + off, &f->d0, 512);
+	off += put_cscd(f->p + off, &f->d1, 512);
+	off += put_seg(f->p + off, 1, 0, 64, 0, 1000);
+	put_header(f->p, 7, XCOPY_LIST_ID_HOLD, 2 * XCOPY_CSCD_LEN, XCOPY_SEG_B2B_LEN, 0);
+	uint8_t cdb[16];
+	xcopy_cdb(cdb, off);
+	run_cmd(f, spc_extended_copy, cdb, f->p, off);
+	assert_conflict(f);
+	assert_int_equal(submits, 0);
+}
+
+/* SPC-2 RESERVE(6) by another nexus on the destination; by this nexus it
+ * is no obstacle. */
+static void test_copy_spc2_reserved_destination(void **state)
+{
+	struct fixture *f = *state;
+	fill_src(f);
+	f->d1.spc2_holder = 99;
+	uint32_t len = good_list(f, 64, 0, 0);
+	uint8_t cdb[16];
+	xcopy_cdb(cdb, len);
+	run_cmd(f, spc_extended_copy, cdb, f->p, len);
+	assert_conflict(f);
+	assert_int_equal(submits, 0);
+
+	f->d1.spc2_holder = f->sess.id;
+	run_cmd(f, spc_extended_copy, cdb, f->p, len);
+	assert_int_equal(f->cmd.status, SAM_STAT_GOOD);
+	assert_memory_equal(f->d1.backend_priv, f->d0.backend_priv, 64 * 512);
+}
+
+static void reserve_d1_now(struct uscst_device *dev)
+{
+	if (dev == &fx->d1)
+		dev->spc2_holder = 99;
+}
+
+/* A reservation taken while a long copy runs stops it before its next
+ * chunk: nothing more is written to the reserved device. */
+static void test_copy_reservation_taken_mid_copy(void **state)
+{
+	struct fixture *f = *state;
+	fill_src(f);
+	static uint8_t before[DEV_BYTES];
+	memcpy(before, f->d1.backend_priv, DEV_BYTES);
+	after_write = reserve_d1_now;
+	uint32_t len = good_list(f, 6000, 0, 0); /* 3 chunks */
+	uint8_t cdb[16];
+	xcopy_cdb(cdb, len);
+	run_cmd(f, spc_extended_copy, cdb, f->p, len);
+	assert_conflict(f);
+	uint32_t chunk = 1024 * 1024;
+	assert_memory_equal(f->d1.backend_priv, f->d0.backend_priv, chunk);
+	assert_memory_equal((uint8_t *)f->d1.backend_priv + chunk, before + chunk,
+			    DEV_BYTES - chunk);
+	/* Chunk 1 read and written, chunk 2 read (disk0 is free), not written. */
+	assert_int_equal(submits, 3);
+}
+
+static unsigned range_resumed;
+static void count_resume(struct sbc_range_lock *l) { range_resumed++; }
+
+/* The copy's writes respect a COMPARE AND WRITE's range on the destination:
+ * the write waits until the range is released, then the copy goes on. */
+static void test_copy_waits_for_caw_range(void **state)
+{
+	struct fixture *f = *state;
+	fill_src(f);
+	struct sbc_range_lock caw = {0};
+	assert_true(sbc_range_acquire(&caw, &f->d1, 10, 1, true, count_resume));
+
+	uint32_t len = good_list(f, 64, 0, 0);
+	uint8_t cdb[16];
+	xcopy_cdb(cdb, len);
+	uscst_cmd_release(&f->cmd);
+	uscst_cmd_init(&f->cmd, &f->sess);
+	memcpy(f->cmd.cdb, cdb, 16);
+	f->cmd.dev = &f->d0;
+	f->cmd.lun_ent = &f->map.luns[0];
+	f->cmd.done = on_done;
+	f->cmd.out_len = len;
+	memcpy(uscst_cmd_alloc_out(&f->cmd, len), f->p, len);
+	f->done_calls = 0;
+	spc_extended_copy(&f->cmd);
+	assert_int_equal(f->done_calls, 0); /* waiting for the range */
+	assert_int_equal(submits, 1);	    /* the read only */
+	assert_int_not_equal(((uint8_t *)f->d1.backend_priv)[0],
+			     ((uint8_t *)f->d0.backend_priv)[0]);
+
+	sbc_range_release(&caw); /* resumes the copy (inline: no reactor here) */
+	assert_int_equal(f->done_calls, 1);
+	assert_int_equal(f->cmd.status, SAM_STAT_GOOD);
+	assert_memory_equal(f->d1.backend_priv, f->d0.backend_priv, 64 * 512);
+	assert_int_equal(range_resumed, 0);
+	assert_null(f->d1.ranges.held);
+	assert_int_equal(atomic_load(&f->d1.ranges.exclusive), 0);
+}
+
 static void test_operating_parameters(void **state)
 {
 	struct fixture *f = *state;
@@ -597,6 +783,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_copy_read_only_destination, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_sense_segment_pointer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_operating_parameters, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_pr_write_exclusive_destination, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_pr_exclusive_access_source, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_spc2_reserved_destination, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_reservation_taken_mid_copy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_waits_for_caw_range, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
