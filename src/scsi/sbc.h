@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "reactor/reactor.h"
 #include "scsi/scsi.h"
 
 struct reactor;
@@ -65,6 +66,7 @@ struct sbc_range_lock {
 	void (*resume)(struct sbc_range_lock *l); /* the request was granted */
 	struct sbc_range_lock *prev, *next;	  /* held or waiting list */
 	struct sbc_range_lock *granted_next;	  /* resumption list */
+	struct reactor_msg msg;			  /* carries resume() to its reactor */
 };
 
 /* Takes [lba, lba+blocks) of dev (blocks > 0, inside the medium).  true:

@@ -19,16 +19,14 @@
  * "is an exclusive range held?" before a write would not do: the write
  * could still be in flight when a COMPARE AND WRITE starts reading.
  *
- * Granted waiters are resumed through reactor_post() on the reactor they
+ * Granted waiters are resumed through reactor_send() on the reactor they
  * were queued from, after the mutex is dropped, never inline: their
  * connection, io_uring and task state belong to that thread, and resuming
  * inline could recurse through a chain of waiters.
  */
 #include <stddef.h>
 #include <stdlib.h>
-#include <time.h>
 
-#include "lib/log.h"
 #include "reactor/reactor.h"
 #include "scsi/sbc.h"
 #include "scsi/scsi.h"
@@ -122,9 +120,9 @@ static struct sbc_range_lock *grant_waiters(struct uscst_range_locks *t)
 	return granted;
 }
 
-static void resume_posted(void *arg)
+static void resume_sent(struct reactor_msg *m)
 {
-	struct sbc_range_lock *l = arg;
+	struct sbc_range_lock *l = container_of_lock(m, struct sbc_range_lock, msg);
 	l->resume(l);
 }
 
@@ -139,14 +137,9 @@ static void resume_all(struct sbc_range_lock *granted)
 			l->resume(l);
 			continue;
 		}
-		/* reactor_post fails only without memory; the waiter must not
-		 * be lost, so try again after a moment (never in normal life). */
-		for (unsigned tries = 0; reactor_post(l->reactor, resume_posted, l) != 0; tries++) {
-			if (tries == 0)
-				log_err("range lock: cannot resume a waiting command (out of "
-					"memory), retrying");
-			nanosleep(&(struct timespec){0, 1000000}, NULL);
-		}
+		/* The message is part of l: handing over cannot fail. */
+		l->msg.fn = resume_sent;
+		reactor_send(l->reactor, &l->msg);
 	}
 }
 
