@@ -2,6 +2,21 @@
  * iSCSI connections: reading PDUs off the socket (many per read), checking
  * their lengths and digests, dispatching them by opcode, and writing queued
  * PDUs with one writev for as many as fit.
+ *
+ * Bounds against initiators that send faster than they read, or flood:
+ * - memory: a connection holds at most mem_cap bytes of command buffers and
+ *   queued responses (conn_mem_held).  A command PDU that would take it
+ *   above the cap is left in rx_buf and the socket is no longer read
+ *   (EPOLLIN dropped) until the connection is back under half the cap; so
+ *   is every PDU while the unsent backlog is above the cap.  A single
+ *   command larger than the cap runs when the connection holds nothing
+ *   else.
+ * - time: bytes pending and no write progress for RspTimeout seconds drop
+ *   the connection.
+ * - fairness: one event reads at most RX_EVENT_BUDGET bytes and processes
+ *   what they complete, then returns to the loop (epoll is level-triggered,
+ *   the rest is read next iteration), so one flooding connection cannot
+ *   keep the reactor from its other connections.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -18,9 +33,17 @@
 #define RX_INITIAL_CAP (64u * 1024)
 #define LOGIN_MAX_DSL 8192u /* RFC 7143 13.12: the default applies during login */
 #define TX_IOV_MAX 64
+#define RX_EVENT_BUDGET (256u * 1024) /* bytes read per event at most */
+/* Per-connection memory cap: QueuedCommands x MaxBurstLength of the
+ * target, clamped to these. */
+#define MEM_CAP_MIN (4ull << 20)
+#define MEM_CAP_MAX (256ull << 20)
+#define MEM_CAP_LOGIN MEM_CAP_MIN
+#define DEFAULT_RSP_TIMEOUT_S 90 /* before a session exists */
 
 static void conn_on_event(struct reactor_event *ev, uint32_t events);
 static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms);
+static void conn_rx_kicked(struct reactor_deferred *d);
 
 struct accept_arg {
 	int fd;
@@ -52,6 +75,7 @@ static void conn_start_on_reactor(void *p)
 	conn->max_recv_dsl = LOGIN_MAX_DSL;
 	conn->max_xmit_dsl = LOGIN_MAX_DSL;
 	conn->last_rx_ms = reactor_now_ms();
+	conn->mem_cap = MEM_CAP_LOGIN;
 	conn->next_ttt = 1;
 	list_init(&conn->tx_queue);
 	list_init(&conn->tasks);
@@ -117,6 +141,34 @@ static void tx_free(struct iscsi_tx *tx)
 {
 	free(tx->owned);
 	free(tx);
+}
+
+/* Memory a queued PDU owns besides task buffers. */
+static uint64_t tx_mem_of(const struct iscsi_tx *tx)
+{
+	return sizeof(*tx) + (tx->owned ? tx->data_len : 0);
+}
+
+/* What a task holds or is about to hold: its buffers, and for a READ that
+ * has not produced its data yet, the Expected Data Transfer Length it will
+ * (an honest initiator's EDTL is the transfer length). */
+static uint64_t task_mem(const struct iscsi_task *t)
+{
+	uint64_t in = t->cmd.in_cap;
+	if (t->state != TASK_DONE && t->cmd.exp_read && t->cmd.exp_len > in)
+		in = t->cmd.exp_len;
+	return sizeof(*t) + in + t->cmd.out_buf_len;
+}
+
+/* Bytes the connection holds for commands and responses.  Walks the task
+ * list (at most QueuedCommands + ISCSI_MAX_IMMEDIATE_CMDS entries, like
+ * the ITT lookup every command already does). */
+static uint64_t conn_mem_held(const struct iscsi_conn *conn)
+{
+	uint64_t sum = conn->tx_mem;
+	const struct iscsi_task *t;
+	list_for_each_entry(t, &conn->tasks, node) sum += task_mem(t);
+	return sum;
 }
 
 /*
@@ -205,6 +257,15 @@ void iscsi_put_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn)
 	}
 }
 
+static void set_events(struct iscsi_conn *conn)
+{
+	if (conn->state == CONN_CLOSED)
+		return;
+	uint32_t ev =
+	    (conn->rx_paused ? 0 : EPOLLIN | EPOLLRDHUP) | (conn->want_write ? EPOLLOUT : 0);
+	reactor_mod_fd(conn->reactor, conn->fd, ev, &conn->ev);
+}
+
 struct iscsi_tx *iscsi_tx_new(struct iscsi_conn *conn)
 {
 	struct iscsi_tx *tx = calloc(1, sizeof(*tx));
@@ -236,7 +297,11 @@ void iscsi_tx_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 		memcpy(tx->trailer + pad, &crc, 4);
 		tx->trailer_len += ISCSI_DIGEST_LEN;
 	}
+	if (list_empty(&conn->tx_queue))
+		conn->tx_progress_ms = reactor_now_ms(); /* RspTimeout counts from here */
 	list_add_tail(&tx->node, &conn->tx_queue);
+	conn->tx_bytes += tx->hdr_len + tx->data_len + tx->trailer_len;
+	conn->tx_mem += tx_mem_of(tx);
 }
 
 static void set_want_write(struct iscsi_conn *conn, bool want)
@@ -244,8 +309,7 @@ static void set_want_write(struct iscsi_conn *conn, bool want)
 	if (conn->want_write == want || conn->state == CONN_CLOSED)
 		return;
 	conn->want_write = want;
-	reactor_mod_fd(conn->reactor, conn->fd, EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0),
-		       &conn->ev);
+	set_events(conn);
 }
 
 /* Appends the unsent part of tx to iov; returns the number of entries. */
@@ -276,8 +340,10 @@ static uint32_t tx_total(const struct iscsi_tx *tx)
 	return tx->hdr_len + tx->data_len + tx->trailer_len;
 }
 
-void iscsi_conn_flush(struct iscsi_conn *conn)
+/* Writes what the socket takes; returns true if a task was freed. */
+static bool tx_write(struct iscsi_conn *conn)
 {
+	bool freed = false;
 	while (conn->state != CONN_CLOSED && !list_empty(&conn->tx_queue)) {
 		struct iovec iov[TX_IOV_MAX];
 		int n = 0;
@@ -292,13 +358,16 @@ void iscsi_conn_flush(struct iscsi_conn *conn)
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				set_want_write(conn, true);
-				return;
+				return freed;
 			}
 			if (errno == EINTR)
 				continue;
 			iscsi_conn_close(conn, strerror(errno));
-			return;
+			return freed;
 		}
+		if (w > 0)
+			conn->tx_progress_ms = reactor_now_ms();
+		conn->tx_bytes -= (uint64_t)w;
 		size_t left = (size_t)w;
 		while (left && !list_empty(&conn->tx_queue)) {
 			tx = list_entry(conn->tx_queue.next, struct iscsi_tx, node);
@@ -309,17 +378,36 @@ void iscsi_conn_flush(struct iscsi_conn *conn)
 			}
 			left -= rest;
 			list_del(&tx->node);
+			conn->tx_mem -= tx_mem_of(tx);
 			bool close_after = tx->close_after;
-			if (tx->release_task)
+			if (tx->release_task) {
 				iscsi_task_free(tx->release_task);
+				freed = true;
+			}
 			tx_free(tx);
 			if (close_after) {
 				iscsi_conn_close(conn, "logout or login failure");
-				return;
+				return freed;
 			}
 		}
 	}
 	set_want_write(conn, false);
+	return freed;
+}
+
+static void rx_maybe_resume(struct iscsi_conn *conn);
+
+void iscsi_conn_flush(struct iscsi_conn *conn)
+{
+	if (!tx_write(conn))
+		goto out;
+	/* Tasks left: the window may have room again that the initiator,
+	 * told it was closed, would never hear of. */
+	if (conn->state != CONN_CLOSED && iscsi_nop_window_update(conn))
+		tx_write(conn);
+out:
+	if (conn->state != CONN_CLOSED && conn->rx_paused)
+		rx_maybe_resume(conn);
 }
 
 void iscsi_conn_enter_full_feature(struct iscsi_conn *conn)
@@ -330,6 +418,9 @@ void iscsi_conn_enter_full_feature(struct iscsi_conn *conn)
 	conn->data_digest = p->data_digest == ISCSI_DIGEST_CRC32C;
 	conn->max_recv_dsl = p->max_recv_data_segment_length;
 	conn->max_xmit_dsl = p->max_xmit_data_segment_length;
+	const struct iscsi_target_limits *lim = &conn->sess->lim;
+	uint64_t cap = (uint64_t)lim->queued_commands * lim->max_burst_length;
+	conn->mem_cap = cap < MEM_CAP_MIN ? MEM_CAP_MIN : cap > MEM_CAP_MAX ? MEM_CAP_MAX : cap;
 }
 
 /* --- receive --- */
@@ -385,13 +476,23 @@ static void dispatch_full_feature(struct iscsi_conn *conn, const uint8_t *bhs, c
 	}
 }
 
+static uint32_t data_limit(const struct iscsi_conn *conn)
+{
+	return conn->max_recv_dsl > LOGIN_MAX_DSL ? conn->max_recv_dsl : LOGIN_MAX_DSL;
+}
+
+/* The receive buffer grows to what the PDU being received needs (the
+ * framer's hint never exceeds a PDU within data_limit()), never beyond the
+ * largest such PDU. */
 static bool ensure_rx_cap(struct iscsi_conn *conn, uint32_t need)
 {
 	if (need <= conn->rx_cap)
 		return true;
-	uint32_t cap = conn->rx_cap;
-	while (cap < need)
-		cap *= 2;
+	uint32_t max = ISCSI_BHS_LEN + 1020 + ISCSI_DIGEST_LEN + data_limit(conn) + 3 +
+		       ISCSI_DIGEST_LEN + ISCSI_BHS_LEN;
+	uint32_t cap = conn->rx_cap * 2 < max ? conn->rx_cap * 2 : max;
+	if (cap < need)
+		cap = need;
 	uint8_t *p = realloc(conn->rx_buf, cap);
 	if (!p)
 		return false;
@@ -400,9 +501,87 @@ static bool ensure_rx_cap(struct iscsi_conn *conn, uint32_t need)
 	return true;
 }
 
-static uint32_t data_limit(const struct iscsi_conn *conn)
+/* Memory a PDU makes us hold when it is processed: a command its buffer
+ * (EDTL), a NOP-Out or Text Request its answer.  The rest (Data-Out, TMF,
+ * Logout, SNACK) only complete or drop what is held. */
+static uint64_t pdu_mem_need(const uint8_t *bhs)
 {
-	return conn->max_recv_dsl > LOGIN_MAX_DSL ? conn->max_recv_dsl : LOGIN_MAX_DSL;
+	switch (bhs_opcode(bhs)) {
+	case ISCSI_OP_SCSI_CMD:
+		return sizeof(struct iscsi_task) + get_be32(bhs + 20);
+	case ISCSI_OP_NOP_OUT:
+	case ISCSI_OP_TEXT_REQ:
+		return sizeof(struct iscsi_tx) + bhs_data_len(bhs);
+	default:
+		return 0;
+	}
+}
+
+/* What frees itself without more input from the initiator: queued PDUs and
+ * tasks past their data phase.  Tasks still receiving Data-Out (or waiting
+ * for their CmdSN) are left out: what they wait for may be behind the PDU
+ * we hold back, and waiting for them would never end. */
+static uint64_t conn_mem_draining(const struct iscsi_conn *conn)
+{
+	uint64_t sum = conn->tx_mem;
+	const struct iscsi_task *t;
+	list_for_each_entry(t, &conn->tasks, node)
+	{
+		if (t->state != TASK_RECV_DATA)
+			sum += task_mem(t);
+	}
+	return sum;
+}
+
+static uint64_t tx_backlog(const struct iscsi_conn *conn) { return conn->tx_bytes + conn->tx_mem; }
+
+/* True if the PDU at bhs must wait: the unsent backlog is above the cap,
+ * or the PDU would take the connection above it (unless the connection
+ * holds nothing, so that a single large command still runs). */
+static bool rx_must_wait(const struct iscsi_conn *conn, const uint8_t *bhs)
+{
+	if (conn->state != CONN_FULL_FEATURE)
+		return false;
+	if (tx_backlog(conn) > conn->mem_cap)
+		return true;
+	uint64_t need = pdu_mem_need(bhs);
+	if (!need)
+		return false;
+	uint64_t held = conn_mem_draining(conn);
+	return held && held + need > conn->mem_cap;
+}
+
+static void rx_pause(struct iscsi_conn *conn)
+{
+	if (conn->rx_paused)
+		return;
+	log_debug("%s: holding %llu bytes, backlog %llu: not reading", conn->peer,
+		  (unsigned long long)conn_mem_held(conn), (unsigned long long)tx_backlog(conn));
+	conn->rx_paused = true;
+	set_events(conn);
+}
+
+/* Reading resumes below half the cap (and when the PDU that waits fits). */
+static void rx_maybe_resume(struct iscsi_conn *conn)
+{
+	if (conn->in_rx || !conn->rx_paused)
+		return;
+	uint64_t low = conn->mem_cap / 2;
+	if (tx_backlog(conn) > low)
+		return;
+	uint64_t held = conn_mem_draining(conn);
+	if (held && (held > low || (conn->rx_len >= ISCSI_BHS_LEN &&
+				    held + pdu_mem_need(conn->rx_buf) > conn->mem_cap)))
+		return;
+	conn->rx_paused = false;
+	set_events(conn);
+	/* PDUs already buffered get no epoll event: process them after the
+	 * current batch. */
+	if (conn->rx_len && !conn->rx_kick.queued) {
+		conn->rx_kick.fn = conn_rx_kicked;
+		iscsi_conn_get(conn);
+		reactor_defer(conn->reactor, &conn->rx_kick);
+	}
 }
 
 /* Parses complete PDUs at the start of rx_buf; returns bytes consumed. */
@@ -443,6 +622,10 @@ static uint32_t process_rx(struct iscsi_conn *conn)
 			conn->rx_discard = f.total_len;
 			continue;
 		}
+		if (rx_must_wait(conn, bhs)) {
+			rx_pause(conn);
+			break;
+		}
 		const uint8_t *data = f.data;
 		uint32_t dlen = f.data_len;
 		bool digest_error = f.data_digest_bad;
@@ -456,15 +639,33 @@ static uint32_t process_rx(struct iscsi_conn *conn)
 	return off;
 }
 
+/* Processes what rx_buf holds and keeps the unprocessed rest at its start. */
+static void rx_process(struct iscsi_conn *conn)
+{
+	conn->in_rx = true;
+	uint32_t used = process_rx(conn);
+	conn->in_rx = false;
+	if (conn->state == CONN_CLOSED)
+		return;
+	memmove(conn->rx_buf, conn->rx_buf + used, conn->rx_len - used);
+	conn->rx_len -= used;
+}
+
+/* Reads at most RX_EVENT_BUDGET bytes, processing them as they come. */
 static void conn_read(struct iscsi_conn *conn)
 {
-	for (;;) {
-		if (conn->rx_len == conn->rx_cap && !ensure_rx_cap(conn, conn->rx_cap * 2)) {
-			iscsi_conn_close(conn, "out of memory");
+	uint32_t budget = RX_EVENT_BUDGET;
+	while (budget && !conn->rx_paused && conn->state != CONN_CLOSED) {
+		/* process_rx() leaves less than the PDU it waits for and made
+		 * room for all of it, so there is room unless paused. */
+		uint32_t room = conn->rx_cap - conn->rx_len;
+		if (room > budget)
+			room = budget;
+		if (room == 0) {
+			iscsi_conn_close(conn, "receive buffer full");
 			return;
 		}
-		ssize_t n =
-		    read(conn->fd, conn->rx_buf + conn->rx_len, conn->rx_cap - conn->rx_len);
+		ssize_t n = read(conn->fd, conn->rx_buf + conn->rx_len, room);
 		if (n == 0) {
 			iscsi_conn_close(conn, "connection closed by peer");
 			return;
@@ -476,18 +677,24 @@ static void conn_read(struct iscsi_conn *conn)
 				iscsi_conn_close(conn, strerror(errno));
 			return;
 		}
-		bool filled = (uint32_t)n == conn->rx_cap - conn->rx_len;
+		budget -= (uint32_t)n;
 		conn->rx_len += (uint32_t)n;
-		conn->in_rx = true;
-		uint32_t used = process_rx(conn);
-		conn->in_rx = false;
-		if (conn->state == CONN_CLOSED)
-			return;
-		memmove(conn->rx_buf, conn->rx_buf + used, conn->rx_len - used);
-		conn->rx_len -= used;
-		if (!filled)
-			return;
+		rx_process(conn);
+		if ((uint32_t)n < room)
+			return; /* the socket is drained */
 	}
+}
+
+static void conn_rx_kicked(struct reactor_deferred *d)
+{
+	struct iscsi_conn *conn =
+	    (struct iscsi_conn *)((char *)d - offsetof(struct iscsi_conn, rx_kick));
+	if (conn->state != CONN_CLOSED && !conn->rx_paused) {
+		rx_process(conn);
+		if (conn->state != CONN_CLOSED)
+			iscsi_conn_flush(conn);
+	}
+	iscsi_conn_put(conn);
 }
 
 static void conn_on_event(struct reactor_event *ev, uint32_t events)
@@ -499,11 +706,19 @@ static void conn_on_event(struct reactor_event *ev, uint32_t events)
 	if (conn->state == CONN_CLOSED)
 		return;
 	iscsi_conn_get(conn);
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+	if (conn->rx_paused && (events & (EPOLLHUP | EPOLLERR)))
+		/* Reported whatever the mask; not reading, we would spin. */
+		iscsi_conn_close(conn, "connection reset while not reading");
+	else if (!conn->rx_paused && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)))
 		conn_read(conn);
 	if (conn->state != CONN_CLOSED)
 		iscsi_conn_flush(conn);
 	iscsi_conn_put(conn);
+}
+
+static uint32_t rsp_timeout_s(const struct iscsi_conn *conn)
+{
+	return conn->sess ? conn->sess->lim.rsp_timeout : DEFAULT_RSP_TIMEOUT_S;
 }
 
 static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms)
@@ -512,7 +727,18 @@ static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms)
 	    (struct iscsi_conn *)((char *)t - offsetof(struct iscsi_conn, ticker));
 	iscsi_conn_get(conn);
 	iscsi_nop_tick(conn, now_ms);
-	if (conn->state != CONN_CLOSED)
+	/* RspTimeout: responses pending and none of their bytes written. */
+	uint64_t limit_ms = (uint64_t)rsp_timeout_s(conn) * 1000;
+	if (conn->state != CONN_CLOSED && !list_empty(&conn->tx_queue) &&
+	    now_ms - conn->tx_progress_ms >= limit_ms) {
+		char why[96];
+		snprintf(why, sizeof(why), "%llu bytes unsent, none written for %u s (RspTimeout)",
+			 (unsigned long long)conn->tx_bytes, rsp_timeout_s(conn));
+		iscsi_conn_close(conn, why);
+	}
+	if (conn->state != CONN_CLOSED) {
+		iscsi_nop_window_update(conn);
 		iscsi_conn_flush(conn);
+	}
 	iscsi_conn_put(conn);
 }

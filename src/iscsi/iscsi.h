@@ -123,6 +123,15 @@ struct iscsi_conn {
 	struct list_head tx_queue;
 	bool want_write;
 
+	/* Memory and time bounds (conn.c): what the connection holds is kept
+	 * under mem_cap by not reading while above it. */
+	uint64_t tx_bytes;		 /* unsent bytes on tx_queue */
+	uint64_t tx_mem;		 /* memory owned by queued PDUs (not task buffers) */
+	uint64_t mem_cap;		 /* bytes of commands and responses we hold at most */
+	uint64_t tx_progress_ms;	 /* last write progress, or when the queue filled */
+	bool rx_paused;			 /* EPOLLIN dropped: over the cap */
+	struct reactor_deferred rx_kick; /* processes rx_buf after a resume */
+
 	/* Negotiated values in force for this connection. */
 	bool header_digest, data_digest;
 	uint32_t max_recv_dsl; /* what we accept */
@@ -143,7 +152,8 @@ struct iscsi_conn {
 	unsigned aborted_running;	      /* aborted tasks that have started */
 	struct list_head fence_waiters;	      /* iscsi_fence_waiter */
 	unsigned ntasks;
-	unsigned nactive; /* tasks whose response is not yet queued */
+	unsigned nactive;    /* tasks not yet freed (their last PDU not yet written) */
+	unsigned nimmediate; /* of which immediate commands */
 	uint32_t next_ttt;
 	/* Text request continuation (long SendTargets answers). */
 	struct text_buf *text_pending;
@@ -178,6 +188,10 @@ struct iscsi_session {
 	uint32_t cmd_window; /* QueuedCommands */
 	bool reinstated;
 };
+
+/* At most this many immediate commands per session (they bypass the
+ * CmdSN window); more are rejected with reason 0x06 (RFC 7143 11.17.1). */
+#define ISCSI_MAX_IMMEDIATE_CMDS 16
 
 /* conn.c */
 void iscsi_conn_accept(int fd, const char *peer, const char *local);
@@ -244,6 +258,10 @@ void iscsi_fence_task_finished(struct iscsi_task *task);
 /* abort_remote.c: the core's abort handler for this transport */
 void iscsi_abort_from_other_nexus(struct uscst_session *s, const struct uscst_device *dev,
 				  struct uscst_fence *fence, unsigned flags, void *ctx);
+
+/* nop.c: an unsolicited NOP-In telling a MaxCmdSN that reopens a closed
+ * window; returns true if one was queued. */
+bool iscsi_nop_window_update(struct iscsi_conn *conn);
 
 /* tmf.c, nop.c, text.c, logout.c */
 void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs);

@@ -71,6 +71,32 @@ static void send_ping(struct iscsi_conn *conn, uint64_t now_ms)
 	conn->nop_sent_ms = now_ms;
 }
 
+/*
+ * A task now counts against the CmdSN window until its last PDU is written,
+ * so a response may carry MaxCmdSN = ExpCmdSN - 1 (window closed) and the
+ * tasks that closed it go away only afterwards, with no PDU left to say
+ * so.  An initiator that waits for the window would wait for ever: tell it
+ * with a NOP-In that asks for no answer (ITT and TTT 0xffffffff, StatSN not
+ * advanced; RFC 7143 11.19).
+ */
+bool iscsi_nop_window_update(struct iscsi_conn *conn)
+{
+	struct iscsi_session *sess = conn->sess;
+	if (conn->state != CONN_FULL_FEATURE || !sess || !sess->core ||
+	    !sn_lt(sess->max_cmdsn, sess->exp_cmdsn) || conn->nactive >= sess->cmd_window)
+		return false;
+	struct iscsi_tx *tx = iscsi_tx_new(conn);
+	if (!tx)
+		return false; /* the next tick tries again */
+	tx->hdr[0] = ISCSI_OP_NOP_IN;
+	tx->hdr[1] = ISCSI_FLAG_FINAL;
+	put_be32(tx->hdr + 16, ISCSI_RESERVED_TAG);
+	put_be32(tx->hdr + 20, ISCSI_RESERVED_TAG);
+	iscsi_put_sn(conn, tx->hdr, false);
+	iscsi_tx_queue(conn, tx);
+	return true;
+}
+
 void iscsi_nop_tick(struct iscsi_conn *conn, uint64_t now_ms)
 {
 	if (conn->state == CONN_LOGIN) {

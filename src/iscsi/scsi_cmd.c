@@ -48,8 +48,9 @@ void iscsi_task_free(struct iscsi_task *task)
 	if (was_queued)
 		kick_delivery(conn);
 	conn->ntasks--;
-	if (task->state != TASK_DONE)
-		conn->nactive--;
+	conn->nactive--; /* the window counts a task until its last PDU is written */
+	if (task->immediate)
+		conn->nimmediate--;
 	while (task->r2ts) {
 		struct iscsi_r2t *r = task->r2ts;
 		task->r2ts = r->next;
@@ -145,7 +146,6 @@ static void task_done(struct uscst_cmd *cmd)
 	struct iscsi_task *task = (struct iscsi_task *)cmd;
 	struct iscsi_conn *conn = task->conn;
 	task->state = TASK_DONE;
-	conn->nactive--;
 	iscsi_fence_task_finished(task);
 	if (task->aborted || conn->state == CONN_CLOSED) {
 		iscsi_task_free(task);
@@ -284,6 +284,8 @@ static struct iscsi_task *task_new(struct iscsi_conn *conn, const uint8_t *bhs)
 	task->itt = bhs_itt(bhs);
 	task->cmdsn = get_be32(bhs + 24);
 	task->immediate = bhs[0] & ISCSI_OP_IMMEDIATE;
+	if (task->immediate)
+		conn->nimmediate++;
 	task->state = TASK_RECV_DATA;
 
 	struct uscst_cmd *cmd = &task->cmd;
@@ -335,6 +337,10 @@ static void reject_cmd(struct iscsi_conn *conn, const uint8_t *bhs, uint8_t reas
 void iscsi_scsi_cmd_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
 		       uint32_t dlen, bool digest_error)
 {
+	if ((bhs[0] & ISCSI_OP_IMMEDIATE) && conn->nimmediate >= ISCSI_MAX_IMMEDIATE_CMDS) {
+		reject_cmd(conn, bhs, ISCSI_REJECT_IMMEDIATE_CMD);
+		return;
+	}
 	uint8_t reason = validate(conn, bhs, dlen);
 	if (reason) {
 		reject_cmd(conn, bhs, reason);
