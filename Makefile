@@ -53,6 +53,13 @@ $(BUILD)/tests/pdu_stress: tests/integration/pdu_stress.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 
+# Slow-reader / flood / oversized-header client for
+# tests/integration/memory-bounds.sh; standalone too.
+all: $(BUILD)/tests/slow_reader
+$(BUILD)/tests/slow_reader: tests/integration/slow_reader.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
+
 # libiscsi client for tests/integration/resync-size.sh (a unit attention on a
 # live session); built only when libiscsi-dev is installed.
 # The same for pr_persist_client (tests/integration/pr-persist.sh),
