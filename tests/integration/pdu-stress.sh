@@ -10,7 +10,9 @@
 # have no report in the daemon's log.
 # Usage: tests/integration/pdu-stress.sh [BUILD_DIR]
 # Environment: STRESS_TIME, STRESS_CONNS, STRESS_SEED (default: random,
-# printed), STRESS_LOG_DIR (keep the daemon and client logs there).
+# printed), STRESS_LOG_DIR (keep the daemon and client logs there),
+# STRESS_MAX_RSS_MB (fail if the daemon's peak RSS is larger; default: only
+# printed).
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -31,7 +33,7 @@ keep_logs() {
 }
 
 main() {
-	local client out rc=0 limit
+	local client out rc=0 limit hwm rss
 	lib_init "${1:-}"
 	client=$USCST_BUILD/tests/pdu_stress
 	if [[ ! -x $client ]]; then
@@ -63,6 +65,19 @@ main() {
 	fi
 	if daemon_alive; then
 		pass pdu-stress:daemon-alive
+		# Memory: the peak (slow readers must not make it grow without
+		# bound) and what is left once every stress connection is gone.
+		sleep 1
+		hwm=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$DAEMON_PID/status" 2>/dev/null || true)
+		rss=$(awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$DAEMON_PID/status" 2>/dev/null || true)
+		echo "pdu-stress: uscstd peak RSS ${hwm:-?} MiB, ${rss:-?} MiB after the stress"
+		if [[ -n ${STRESS_MAX_RSS_MB:-} && -n $hwm ]]; then
+			if ((hwm > STRESS_MAX_RSS_MB)); then
+				fail pdu-stress:memory "peak RSS $hwm MiB > STRESS_MAX_RSS_MB=$STRESS_MAX_RSS_MB"
+			else
+				pass pdu-stress:memory
+			fi
+		fi
 		out=$(timeout 120 "$client" --check 127.0.0.1 "$DAEMON_PORT" "$IQN" 2>&1) && rc=0 || rc=$?
 		if ((rc == 0)); then
 			pass pdu-stress:fresh-session

@@ -129,6 +129,10 @@
 	X(BIG_READS, "  READs of >= 4 MiB")                                                        \
 	X(WRITES, "  WRITEs")                                                                      \
 	X(RANDOM_CDBS, "  random CDBs")                                                            \
+	X(PR_OUT, "  PERSISTENT RESERVE OUT")                                                      \
+	X(XCOPY, "  EXTENDED COPY")                                                                \
+	X(AHS_CMDS, "  with an AHS (extended CDB, bidirectional)")                                 \
+	X(TEXT, "Text Requests in full feature phase")                                             \
 	X(SCSI_RSP, "SCSI responses (incl. Data-In with status)")                                  \
 	X(DATA_OUT, "Data-Out PDUs")                                                               \
 	X(R2T_RX, "R2Ts received")                                                                 \
@@ -152,6 +156,7 @@
 	X(BOGUS_LEN, "bogus DataSegmentLength/AHS lengths")                                        \
 	X(TRUNCATED, "truncated PDUs")                                                             \
 	X(SLOW_READ, "slow-reader pauses")                                                         \
+	X(SLOW_HEAVY, "  with a window of 32 MiB READs unread")                                    \
 	X(REJECT_RX, "Rejects received")                                                           \
 	X(LOGOUT, "Logouts")                                                                       \
 	X(END_CLOSE, "ended by close()")                                                           \
@@ -193,6 +198,7 @@ static FILE *g_log;
 static pthread_mutex_t g_log_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned g_only; /* bit mask of episode kinds, 0: all */
 static unsigned g_nthreads;
+static atomic_bool g_heavy_slow; /* one heavy slow reader at a time */
 
 static int64_t now_ms(void)
 {
@@ -319,7 +325,8 @@ struct task {
 	uint32_t itt;
 	uint32_t cmdsn;
 	uint32_t edtl;
-	uint64_t seq; /* send order, for the TMFs covering older tasks */
+	uint64_t seq;  /* send order, for the TMFs covering older tasks */
+	uint8_t *data; /* Data-Out parameter data (NULL: g_pattern) */
 };
 
 struct conn {
@@ -329,8 +336,9 @@ struct conn {
 	bool hd, dd; /* digests in force */
 	bool hd_neg, dd_neg;
 	bool ffp;
-	bool closed;  /* no more I/O: EOF, reset, error */
-	bool no_read; /* slow reader: leave the socket unread */
+	bool closed;	/* no more I/O: EOF, reset, error */
+	bool no_read;	/* slow reader: leave the socket unread */
+	bool rand_attr; /* random task attributes (ORDERED, HEAD OF QUEUE, ACA) */
 	unsigned read_delay_ms;
 	size_t read_chunk;
 	uint32_t cmdsn, exp_statsn, exp_cmdsn, max_cmdsn;
@@ -418,11 +426,15 @@ static int conn_open(struct conn *c, struct rng *r, int tid, const uint8_t *isid
 	return 0;
 }
 
+static void task_del(struct task *t);
+
 static void conn_free(struct conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	for (int i = 0; i < MAX_TASKS; i++)
+		task_del(&c->tasks[i]);
 	free(c->tx);
 	free(c->body);
 	free(c->login_data);
@@ -510,7 +522,12 @@ static void queue_pdu(struct conn *c, uint8_t *bhs, const uint8_t *data, uint32_
 
 /* --- input --- */
 
-static void task_del(struct task *t) { t->used = false; }
+static void task_del(struct task *t)
+{
+	t->used = false;
+	free(t->data);
+	t->data = NULL;
+}
 
 static struct task *task_find(struct conn *c, uint32_t itt)
 {
@@ -542,6 +559,7 @@ static struct task *task_new(struct conn *c, uint32_t itt)
 		if (c->tasks[i].seq < oldest->seq)
 			oldest = &c->tasks[i];
 	}
+	free(oldest->data);
 	memset(oldest, 0, sizeof(*oldest));
 	oldest->used = true;
 	oldest->itt = itt;
@@ -906,6 +924,7 @@ struct lopts {
 	uint32_t first_burst, max_burst, mrdsl;
 	uint16_t tsih;
 	const char *extra;
+	bool no_names; /* operational stage after security: names already sent */
 };
 
 static void random_lopts(struct rng *r, struct lopts *o)
@@ -967,8 +986,12 @@ static void login_bhs(struct conn *c, uint8_t *b, uint8_t flags, uint16_t tsih)
 static uint32_t login_keys(const struct lopts *o, char *k, uint32_t cap)
 {
 	uint32_t len = 0;
-	key_add(k, &len, cap, "InitiatorName=%s", INITIATOR);
-	if (o->discovery) {
+	if (!o->no_names)
+		key_add(k, &len, cap, "InitiatorName=%s", INITIATOR);
+	if (o->no_names) {
+		/* InitiatorName, TargetName and SessionType went in the
+		 * security stage. */
+	} else if (o->discovery) {
 		key_add(k, &len, cap, "SessionType=Discovery");
 	} else {
 		if (!o->target || *o->target)
@@ -1116,6 +1139,13 @@ static void cmd_bhs(struct conn *c, uint8_t *b, uint32_t itt, uint64_t lun, uint
 	memset(b, 0, BHS_LEN);
 	b[0] = OP_SCSI_CMD | (immediate ? OP_IMMEDIATE : 0);
 	b[1] = flags;
+	if (c->rand_attr && !(flags & 7)) {
+		/* Mostly SIMPLE; ORDERED and HEAD OF QUEUE stress the task set
+		 * (with aborts and resets), untagged and ACA the odd cases. */
+		static const uint8_t attrs[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+						1, 1, 1, 1, 2, 2, 3, 3, 0, 4};
+		b[1] |= attrs[below(c->r, sizeof(attrs))];
+	}
 	put64(b + 8, lun < 256 ? lun << 48 : lun);
 	put32(b + 16, itt);
 	put32(b + 20, edtl);
@@ -1126,17 +1156,22 @@ static void cmd_bhs(struct conn *c, uint8_t *b, uint32_t itt, uint64_t lun, uint
 		c->cmdsn++;
 }
 
-static void queue_data_out(struct conn *c, uint32_t itt, uint32_t ttt, uint32_t datasn,
+static void queue_data_out(struct conn *c, const struct task *t, uint32_t ttt, uint32_t datasn,
 			   uint32_t off, uint32_t len, bool final, unsigned corrupt)
 {
+	uint32_t itt = t->itt;
 	uint8_t b[BHS_LEN] = {OP_DATA_OUT, final ? F_FINAL : 0};
 	put32(b + 16, itt);
 	put32(b + 20, ttt);
 	put32(b + 28, c->exp_statsn);
 	put32(b + 36, datasn);
 	put32(b + 40, off);
-	uint32_t src = off < PATTERN_LEN - len ? off : 0;
-	queue_pdu_ex(c, b, NULL, 0, g_pattern + src, len, false, corrupt);
+	const uint8_t *src;
+	if (t->data && (uint64_t)off + len <= t->edtl)
+		src = t->data + off;
+	else
+		src = g_pattern + (off < PATTERN_LEN - len ? off : 0);
+	queue_pdu_ex(c, b, NULL, 0, src, len, false, corrupt);
 	cnt(corrupt ? C_PDU_MUTATED : C_PDU_VALID, 1);
 	cnt(C_DATA_OUT, 1);
 }
@@ -1170,7 +1205,7 @@ static void send_data_out_seq(struct conn *c, struct task *t, uint32_t ttt, uint
 			dsn += 7; /* DataSN gap */
 		if (how == 4 && final)
 			final = false; /* the sequence never ends */
-		queue_data_out(c, t->itt, ttt, dsn, off + done, n, final,
+		queue_data_out(c, t, ttt, dsn, off + done, n, final,
 			       how == 5 && c->dd ? CORRUPT_DD : 0);
 		done += n;
 	}
@@ -1209,25 +1244,20 @@ static uint32_t queue_read(struct conn *c, uint32_t bytes, bool immediate)
 	return itt;
 }
 
-/* A WRITE(10) with immediate data, an unsolicited burst and R2Ts as the
- * session allows; the task's R2T policy is picked here. */
-static uint32_t queue_write(struct conn *c, uint32_t bytes, bool immediate, unsigned ignore_pct,
-			    unsigned bad_pct)
+/* A command with Data-Out: immediate data, an unsolicited burst and R2Ts
+ * as the session allows; the task's R2T policy is picked here.  `param`
+ * (edtl bytes, copied) is the data, else g_pattern. */
+static uint32_t queue_out_cmd(struct conn *c, const uint8_t *cdb, uint32_t edtl,
+			      const uint8_t *param, bool immediate, unsigned ignore_pct,
+			      unsigned bad_pct)
 {
-	uint32_t blocks = bytes / g_bs;
-	if (!blocks)
-		blocks = 1;
-	if (blocks * g_bs > WRITE_MAX)
-		blocks = WRITE_MAX / g_bs;
-	uint32_t edtl = blocks * g_bs;
-	uint8_t cdb[10] = {0x2a};
-	put32(cdb + 2, rand_lba(c->r, blocks));
-	put16(cdb + 7, (uint16_t)blocks);
 	uint32_t itt = c->itt++;
 	struct task *t = task_new(c, itt);
 	t->write = true;
 	t->edtl = edtl;
 	t->cmdsn = c->cmdsn;
+	if (param && edtl && (t->data = malloc(edtl)))
+		memcpy(t->data, param, edtl);
 	unsigned p = below(c->r, 100);
 	t->r2t_policy = p < ignore_pct ? 1 : p < ignore_pct + bad_pct ? 2 : 0;
 	uint32_t limit = c->first_burst < edtl ? c->first_burst : edtl;
@@ -1238,13 +1268,198 @@ static uint32_t queue_write(struct conn *c, uint32_t bytes, bool immediate, unsi
 	}
 	bool unsol = !c->initial_r2t && chance(c->r, 70) && imm < limit;
 	uint8_t b[BHS_LEN];
-	cmd_bhs(c, b, itt, 0, (unsol ? 0 : F_FINAL) | F_WRITE, edtl, cdb, 10, immediate);
-	queue_pdu(c, b, g_pattern, imm);
+	cmd_bhs(c, b, itt, 0, (unsol ? 0 : F_FINAL) | (edtl ? F_WRITE : 0), edtl, cdb, 16,
+		immediate);
+	queue_pdu(c, b, t->data ? t->data : g_pattern, imm);
 	cnt(C_SCSI_CMDS, 1);
-	cnt(C_WRITES, 1);
 	if (unsol)
 		send_data_out_seq(c, t, RESERVED_TAG, imm, limit - imm, t->r2t_policy == 2);
 	return itt;
+}
+
+/* A WRITE(10) of about `bytes`. */
+static uint32_t queue_write(struct conn *c, uint32_t bytes, bool immediate, unsigned ignore_pct,
+			    unsigned bad_pct)
+{
+	uint32_t blocks = bytes / g_bs;
+	if (!blocks)
+		blocks = 1;
+	if (blocks * g_bs > WRITE_MAX)
+		blocks = WRITE_MAX / g_bs;
+	uint8_t cdb[16] = {0x2a};
+	put32(cdb + 2, rand_lba(c->r, blocks));
+	put16(cdb + 7, (uint16_t)blocks);
+	cnt(C_WRITES, 1);
+	return queue_out_cmd(c, cdb, blocks * g_bs, NULL, immediate, ignore_pct, bad_pct);
+}
+
+static uint64_t pr_key(int tid) { return 0x5500000000000000ull | (uint64_t)tid; }
+
+/* PERSISTENT RESERVE OUT: REGISTER (AND IGNORE), RESERVE, RELEASE, CLEAR,
+ * PREEMPT (AND ABORT: aborts the tasks of another nexus, maybe on the
+ * other reactor), REGISTER AND MOVE with garbage.  Each thread has its key;
+ * every episode is a new I_T nexus. */
+static void queue_pr_out(struct conn *c)
+{
+	static const uint8_t types[] = {1, 3, 5, 6, 7, 8};
+	uint8_t cdb[16] = {0x5f}, par[24] = {0};
+	uint8_t sa, type = types[below(c->r, 6)];
+	uint64_t mine = pr_key(c->tid), other = pr_key((int)below(c->r, g_nthreads + 1));
+	unsigned p = below(c->r, 100);
+	if (p < 30) {
+		sa = 6; /* REGISTER AND IGNORE EXISTING KEY */
+		put64(par + 8, chance(c->r, 10) ? 0 : mine);
+	} else if (p < 45) {
+		sa = 1; /* RESERVE */
+		put64(par, mine);
+	} else if (p < 60) {
+		sa = 5; /* PREEMPT AND ABORT */
+		put64(par, mine);
+		put64(par + 8, other);
+	} else if (p < 68) {
+		sa = 4; /* PREEMPT */
+		put64(par, mine);
+		put64(par + 8, other);
+	} else if (p < 83) {
+		sa = 2; /* RELEASE */
+		put64(par, mine);
+	} else if (p < 95) {
+		sa = 3; /* CLEAR */
+		put64(par, mine);
+	} else {
+		sa = chance(c->r, 50) ? 7 : 0; /* REGISTER AND MOVE, REGISTER */
+		for (int i = 0; i < 24; i++)
+			par[i] = (uint8_t)rnd(c->r);
+	}
+	if (chance(c->r, 5))
+		par[20] |= 1; /* APTPL: the state goes to the PR file */
+	cdb[1] = sa;
+	cdb[2] = type;
+	put32(cdb + 5, sizeof(par));
+	cnt(C_PR_OUT, 1);
+	queue_out_cmd(c, cdb, sizeof(par), par, false, 0, 0);
+}
+
+/* The LU's NAA designator (VPD page 83h), for EXTENDED COPY descriptors. */
+static uint8_t g_desig[20], g_desig_len, g_desig_hdr[2];
+
+/* EXTENDED COPY (LID1) block to block inside LUN 0, up to 8 segments of
+ * up to 32 MiB: long-running commands that TMFs and closes run into. */
+static void queue_xcopy(struct conn *c)
+{
+	uint8_t par[16 + 32 + 8 * 28] = {0};
+	unsigned nseg = range(c->r, 1, 8);
+	par[1] = 0x18; /* LIST ID USAGE 11b: no list identifier */
+	put16(par + 2, 32);
+	put32(par + 8, nseg * 28);
+	uint8_t *d = par + 16; /* identification CSCD descriptor */
+	d[0] = 0xe4;
+	d[4] = g_desig_hdr[0];
+	d[5] = g_desig_hdr[1];
+	d[7] = g_desig_len;
+	memcpy(d + 8, g_desig, g_desig_len);
+	put24(d + 29, g_bs);
+	if (chance(c->r, 10))
+		d[8 + below(c->r, 20)] ^= 0x10; /* a device that does not exist */
+	for (unsigned i = 0; i < nseg; i++) {
+		uint8_t *sg = par + 48 + i * 28;
+		uint32_t blocks = chance(c->r, 70) ? range(c->r, 1, 2048) : range(c->r, 1, 65535);
+		sg[0] = 0x02; /* block device to block device */
+		put16(sg + 2, 0x18);
+		put16(sg + 10, (uint16_t)blocks);
+		put64(sg + 12, rand_lba(c->r, blocks));
+		put64(sg + 20, chance(c->r, 5) ? g_blocks : rand_lba(c->r, blocks));
+	}
+	uint32_t len = 48 + nseg * 28;
+	uint8_t cdb[16] = {0x83};
+	put32(cdb + 10, len);
+	cnt(C_XCOPY, 1);
+	queue_out_cmd(c, cdb, len, par, false, 0, 0);
+}
+
+/* Other commands that carry data to the target. */
+static void queue_out_misc(struct conn *c, unsigned ignore, unsigned bad)
+{
+	uint8_t cdb[16] = {0};
+	uint8_t par[4096];
+	switch (below(c->r, 9)) {
+	case 0: { /* WRITE(16) */
+		uint32_t blocks = range(c->r, 1, 256);
+		cdb[0] = 0x8a;
+		if (chance(c->r, 20))
+			cdb[1] = 0x08; /* FUA */
+		put64(cdb + 2, rand_lba(c->r, blocks));
+		put32(cdb + 10, blocks);
+		cnt(C_WRITES, 1);
+		queue_out_cmd(c, cdb, blocks * g_bs, NULL, false, ignore, bad);
+		break;
+	}
+	case 1: { /* COMPARE AND WRITE: mostly a miscompare */
+		uint32_t blocks = range(c->r, 1, 4);
+		cdb[0] = 0x89;
+		put64(cdb + 2, rand_lba(c->r, blocks));
+		cdb[13] = (uint8_t)blocks;
+		queue_out_cmd(c, cdb, 2 * blocks * g_bs, NULL, false, ignore, bad);
+		break;
+	}
+	case 2: { /* WRITE SAME(16), UNMAP bit sometimes, up to the whole disk */
+		uint32_t blocks = chance(c->r, 80) ? range(c->r, 1, 4096) : (uint32_t)g_blocks;
+		cdb[0] = 0x93;
+		cdb[1] = chance(c->r, 50) ? 0x08 : 0;
+		bool ndob = chance(c->r, 10);
+		if (ndob)
+			cdb[1] |= 0x01;
+		put64(cdb + 2, rand_lba(c->r, blocks));
+		put32(cdb + 10, chance(c->r, 5) ? 0 : blocks);
+		queue_out_cmd(c, cdb, ndob ? 0 : g_bs, NULL, false, ignore, bad);
+		break;
+	}
+	case 3: { /* UNMAP, 1..64 descriptors */
+		unsigned n = range(c->r, 1, 64);
+		memset(par, 0, 8 + n * 16);
+		put16(par, (uint16_t)(6 + n * 16));
+		put16(par + 2, (uint16_t)(n * 16));
+		for (unsigned i = 0; i < n; i++) {
+			uint32_t blocks = range(c->r, 0, 8192);
+			put64(par + 8 + i * 16, rand_lba(c->r, blocks));
+			put32(par + 16 + i * 16, blocks);
+		}
+		cdb[0] = 0x42;
+		put16(cdb + 7, (uint16_t)(8 + n * 16));
+		queue_out_cmd(c, cdb, 8 + n * 16, par, false, ignore, bad);
+		break;
+	}
+	case 4: { /* VERIFY(16) BYTCHK=01b: compare with the data sent */
+		uint32_t blocks = range(c->r, 1, 128);
+		cdb[0] = 0x8f;
+		cdb[1] = 0x02;
+		put64(cdb + 2, rand_lba(c->r, blocks));
+		put32(cdb + 10, blocks);
+		queue_out_cmd(c, cdb, blocks * g_bs, NULL, false, ignore, bad);
+		break;
+	}
+	case 5: /* MODE SELECT(10), caching page with random bits */
+		memset(par, 0, 8 + 20);
+		par[8] = 0x08;
+		par[9] = 0x12;
+		for (int i = 10; i < 28; i++)
+			par[i] = chance(c->r, 30) ? (uint8_t)rnd(c->r) : 0;
+		cdb[0] = 0x55;
+		cdb[1] = 0x10;
+		put16(cdb + 7, 28);
+		queue_out_cmd(c, cdb, 28, par, false, 0, 0);
+		break;
+	case 6:
+	case 7:
+		queue_pr_out(c);
+		break;
+	default:
+		if (g_desig_len)
+			queue_xcopy(c);
+		else
+			queue_pr_out(c);
+		break;
+	}
 }
 
 static void queue_simple(struct conn *c, const uint8_t *cdb, uint8_t flags, uint32_t edtl,
@@ -1334,6 +1549,128 @@ static void queue_ping(struct conn *c)
 	    chance(c->r, 50) ? below(c->r, c->tgt_mrdsl < 4096 ? c->tgt_mrdsl : 4096) : 0;
 	queue_pdu(c, b, g_pattern, len);
 	cnt(C_NOP_PING, 1);
+}
+
+/* NOP-Out oddities: an answer to a ping the target never sent, and a
+ * non-immediate ping (it takes a CmdSN). */
+static void queue_nop_odd(struct conn *c)
+{
+	uint8_t b[BHS_LEN] = {OP_NOP_OUT | OP_IMMEDIATE, F_FINAL};
+	if (chance(c->r, 50)) {
+		put32(b + 16, RESERVED_TAG);
+		put32(b + 20, (uint32_t)rnd(c->r) & 0x7fffffff);
+	} else {
+		b[0] = OP_NOP_OUT;
+		put32(b + 16, c->itt++);
+		put32(b + 20, RESERVED_TAG);
+	}
+	put32(b + 24, c->cmdsn);
+	put32(b + 28, c->exp_statsn);
+	if (!(b[0] & OP_IMMEDIATE))
+		c->cmdsn++;
+	queue_pdu(c, b, NULL, 0);
+	cnt(C_NOP_PING, 1);
+}
+
+/* Text Requests in full feature phase: SendTargets, key renegotiation
+ * (MaxRecvDataSegmentLength may change mid-session), unknown and
+ * forbidden keys, a continuation (C=1) that may never end, a TTT that
+ * continues nothing. */
+static void queue_text(struct conn *c)
+{
+	char txt[512];
+	uint32_t len = 0;
+	uint8_t b[BHS_LEN] = {OP_TEXT_REQ, F_FINAL};
+	bool imm = chance(c->r, 50);
+	if (imm)
+		b[0] |= OP_IMMEDIATE;
+	uint32_t itt = c->itt++;
+	put32(b + 16, itt);
+	put32(b + 20, chance(c->r, 10) ? (uint32_t)rnd(c->r) : RESERVED_TAG);
+	switch (below(c->r, 5)) {
+	case 0:
+		key_add(txt, &len, sizeof(txt), "SendTargets=All");
+		break;
+	case 1:
+		key_add(txt, &len, sizeof(txt), "MaxRecvDataSegmentLength=%u",
+			chance(c->r, 50) ? 512 : range(c->r, 512, 16777215));
+		break;
+	case 2:
+		key_add(txt, &len, sizeof(txt), "X-org.uscst.stress=%llx",
+			(unsigned long long)rnd(c->r));
+		key_add(txt, &len, sizeof(txt), "MaxBurstLength=512"); /* not in FFP */
+		break;
+	case 3: /* the first part of a key, C=1 */
+		key_add(txt, &len, sizeof(txt), "SendTargets=All");
+		len = range(c->r, 1, len - 1);
+		b[1] = 0x40; /* C=1, F=0 */
+		break;
+	default: /* garbage */
+		len = range(c->r, 1, sizeof(txt));
+		for (uint32_t i = 0; i < len; i++)
+			txt[i] = (char)rnd(c->r);
+		break;
+	}
+	put32(b + 24, c->cmdsn);
+	put32(b + 28, c->exp_statsn);
+	if (!imm)
+		c->cmdsn++;
+	queue_pdu(c, b, (const uint8_t *)txt, len);
+	cnt(C_TEXT, 1);
+	if (b[1] == 0x40 && chance(c->r, 60)) {
+		/* The rest, with the same ITT. */
+		static const char rest[] = "SendTargets=All";
+		uint8_t b2[BHS_LEN] = {b[0], F_FINAL};
+		put32(b2 + 16, itt);
+		put32(b2 + 20, RESERVED_TAG);
+		put32(b2 + 24, c->cmdsn);
+		put32(b2 + 28, c->exp_statsn);
+		if (!imm)
+			c->cmdsn++;
+		queue_pdu(c, b2, (const uint8_t *)rest + len, (uint32_t)sizeof(rest) - len);
+	}
+}
+
+/* SCSI commands with an AHS: a 32-byte CDB (extended CDB AHS) or a
+ * bidirectional command (Bidirectional Read EDTL AHS). */
+static void queue_ahs_cmd(struct conn *c)
+{
+	uint8_t b[BHS_LEN], ahs[32] = {0}, cdb[32] = {0};
+	uint32_t ahs_len, itt = c->itt++;
+	struct task *t = task_new(c, itt);
+	t->cmdsn = c->cmdsn;
+	if (chance(c->r, 60)) {
+		/* VARIABLE LENGTH CDB (7Fh), e.g. READ(32), service action 0009h */
+		cdb[0] = 0x7f;
+		cdb[7] = 0x18;
+		put16(cdb + 8, chance(c->r, 70) ? 0x0009 : (uint16_t)rnd(c->r));
+		put64(cdb + 12, rand_lba(c->r, 8));
+		put32(cdb + 28, 8);
+		if (chance(c->r, 10))
+			cdb[below(c->r, 32)] ^= (uint8_t)rnd(c->r);
+		put16(ahs, 17); /* 16 more CDB bytes + the reserved byte */
+		ahs[2] = 1;
+		memcpy(ahs + 4, cdb + 16, 16);
+		ahs_len = 20;
+		t->edtl = 8 * g_bs;
+		cmd_bhs(c, b, itt, 0, F_FINAL | F_READ, t->edtl, cdb, 16, false);
+	} else {
+		/* XDWRITEREAD(10): bidirectional; few targets have it */
+		cdb[0] = 0x53;
+		put32(cdb + 2, rand_lba(c->r, 1));
+		put16(cdb + 7, 1);
+		put16(ahs, 5);
+		ahs[2] = 2;
+		put32(ahs + 4, chance(c->r, 80) ? g_bs : (uint32_t)rnd(c->r));
+		ahs_len = 8;
+		t->edtl = g_bs;
+		t->write = true;
+		cmd_bhs(c, b, itt, 0, F_FINAL | F_READ | F_WRITE, g_bs, cdb, 16, false);
+	}
+	queue_pdu_ex(c, b, ahs, ahs_len, NULL, 0, false, 0);
+	cnt(C_PDU_VALID, 1);
+	cnt(C_SCSI_CMDS, 1);
+	cnt(C_AHS_CMDS, 1);
 }
 
 /* A TMF; rtt only for ABORT TASK.  Mostly immediate, as initiators do. */
@@ -1594,6 +1931,7 @@ static int open_login(struct worker *w, struct rng *r, struct conn *c, const uin
 		conn_free(c);
 		return -1;
 	}
+	c->rand_attr = true;
 	return 0;
 }
 
@@ -1632,14 +1970,22 @@ static void ep_mixed(struct worker *w, struct rng *r)
 			queue_read(&c, range(r, 1, 128) * g_bs, chance(r, 3));
 		else if (p < 32 && tasks_outstanding(&c, true) < 2)
 			queue_read(&c, range(r, BIG_READ_MIN, BIG_READ_MAX), false);
-		else if (p < 55)
+		else if (p < 48)
 			queue_write(&c,
 				    chance(r, 70) ? range(r, 1, 64) * g_bs : range(r, 1, WRITE_MAX),
 				    chance(r, 3), ignore, bad);
-		else if (p < 75)
+		else if (p < 56)
+			queue_out_misc(&c, ignore, bad);
+		else if (p < 70)
 			queue_misc_cmd(&c);
-		else if (p < 85)
+		else if (p < 72)
+			queue_ahs_cmd(&c);
+		else if (p < 80)
 			queue_ping(&c);
+		else if (p < 82)
+			queue_nop_odd(&c);
+		else if (p < 84)
+			queue_text(&c);
 		else if (p < 95)
 			random_tmf(&c);
 		else if (!queue_mutated(&c))
@@ -1934,17 +2280,31 @@ static void ep_slowread(struct worker *w, struct rng *r)
 	struct lopts o;
 	if (open_login(w, r, &c, NULL, &o, chance(r, 50) ? 4096 : 0))
 		return;
-	for (unsigned k = range(r, 1, 4); k && sn_le(c.cmdsn, c.max_cmdsn); k--)
-		queue_read(&c, range(r, BIG_READ_MIN, BIG_READ_MAX), false);
+	/* Heavy: a whole CmdSN window of 32 MiB READs left unread (one such
+	 * connection at a time, so the target needs at most ~1 GiB if it
+	 * buffers them all). */
+	bool heavy = chance(r, 15) && !atomic_exchange(&g_heavy_slow, true);
+	unsigned nreads = heavy ? 64 : range(r, 1, 4);
+	for (unsigned k = nreads; k && sn_le(c.cmdsn, c.max_cmdsn); k--)
+		queue_read(&c, heavy ? BIG_READ_MAX : range(r, BIG_READ_MIN, BIG_READ_MAX), false);
+	if (heavy)
+		cnt(C_SLOW_HEAVY, 1);
 	flush(&c);
 	c.no_read = true;
 	cnt(C_SLOW_READ, 1);
-	int64_t stop = now_ms() + range(r, 500, 4000);
+	int64_t stop = now_ms() + range(r, 500, heavy ? 6000 : 4000);
+	unsigned imm_reads = 0;
 	while (now_ms() < stop && !c.closed && time_left()) {
 		if (chance(r, 50))
 			queue_ping(&c);
 		if (chance(r, 10) && sn_le(c.cmdsn, c.max_cmdsn))
 			queue_read(&c, range(r, 1, 64) * g_bs, false);
+		/* Immediate commands are outside the CmdSN window: only the
+		 * target's own limits stop a reader that never drains. */
+		if (heavy && imm_reads < 32) {
+			queue_read(&c, BIG_READ_MAX, true);
+			imm_reads++;
+		}
 		if (chance(r, 5))
 			random_tmf(&c);
 		pump(&c, 100, NULL, 0);
@@ -1959,6 +2319,8 @@ static void ep_slowread(struct worker *w, struct rng *r)
 	if (chance(r, 50))
 		pump(&c, OP_TIMEOUT_MS, cond_tasks_below, 0);
 	end_random(&c);
+	if (heavy)
+		atomic_store(&g_heavy_slow, false);
 }
 
 static void ep_login(struct worker *w, struct rng *r)
@@ -1973,7 +2335,7 @@ static void ep_login(struct worker *w, struct rng *r)
 	char k[2048];
 	uint32_t len = login_keys(&o, k, sizeof(k));
 	uint8_t b[BHS_LEN];
-	switch (below(r, 8)) {
+	switch (below(r, 9)) {
 	case 0: { /* a full feature phase PDU first */
 		const uint8_t *data;
 		uint32_t dlen = template_pdu(&c, b, &data);
@@ -2030,6 +2392,29 @@ static void ep_login(struct worker *w, struct rng *r)
 		o.target = chance(r, 50) ? "" : "iqn.2026-11.org.uscst:no-such-target";
 		login_start(&c, &o);
 		break;
+	case 8: { /* through the security stage (AuthMethod None, or CHAP) */
+		char sk[512];
+		uint32_t sl = 0;
+		static const char *const auth[] = {"None",	"None", "None",
+						   "CHAP,None", "CHAP", "SRP,KRB5"};
+		key_add(sk, &sl, sizeof(sk), "InitiatorName=%s", INITIATOR);
+		key_add(sk, &sl, sizeof(sk), "TargetName=%s", g_target);
+		key_add(sk, &sl, sizeof(sk), "SessionType=Normal");
+		key_add(sk, &sl, sizeof(sk), "AuthMethod=%s", auth[below(r, 6)]);
+		login_bhs(&c, b, F_FINAL | (0 << 2) | 1, 0);
+		queue_pdu(&c, b, (const uint8_t *)sk, sl);
+		if (pump(&c, OP_TIMEOUT_MS, cond_login, 0) && !get16(c.login_bhs + 36) &&
+		    (c.login_bhs[1] & F_FINAL) && (c.login_bhs[1] & 3) == 1) {
+			c.login_rsp = false;
+			c.exp_statsn = get32(c.login_bhs + 24) + 1;
+			o.no_names = true;
+			if (do_login(&c, &o) == 0 && wait_window(&c)) {
+				queue_read(&c, range(r, 1, 64) * g_bs, false);
+				pump(&c, 1000, cond_tasks_below, 0);
+			}
+		}
+		break;
+	}
 	default: /* a good login, then at once another login PDU */
 		if (do_login(&c, &o) == 0) {
 			login_bhs(&c, b, F_FINAL | (1 << 2) | 3, 0);
@@ -2249,15 +2634,14 @@ static int probe_cmd_ua(struct conn *c, const uint8_t *cdb, uint8_t flags, uint3
 /* Login, TEST UNIT READY (unit attentions allowed), READ CAPACITY(10),
  * READ(10) of one block; with `write`, also WRITE + READ back of one block
  * (last block of the disk) and a compare. */
-static int probe_once(int tid, bool learn, bool write, struct probe_res *pr)
+/* A plain session for the probe and the clean-up (own ISIDs). */
+static int probe_session(struct conn *c, struct rng *r, struct probe_res *pr)
 {
-	struct rng r = {(uint64_t)now_ms() ^ 0x1234};
-	struct conn c;
 	uint8_t isid[6];
 	static atomic_uint seq;
 	make_isid(isid, 250, atomic_fetch_add(&seq, 1));
 	memset(pr, 0, sizeof(*pr));
-	if (conn_open(&c, &r, tid, isid, 0)) {
+	if (conn_open(c, r, 255, isid, 0)) {
 		snprintf(pr->why, sizeof(pr->why), "connect: %s", strerror(errno));
 		return -1;
 	}
@@ -2266,16 +2650,81 @@ static int probe_once(int tid, bool learn, bool write, struct probe_res *pr)
 			  .first_burst = 65536,
 			  .max_burst = 262144,
 			  .mrdsl = 262144};
-	int rc = do_login(&c, &o);
+	int rc = do_login(c, &o);
 	if (rc) {
-		pr->timeout = !c.closed;
+		pr->timeout = !c->closed;
 		snprintf(pr->why, sizeof(pr->why), "login %s",
-			 rc > 0	    ? "refused"
-			 : c.closed ? "closed"
-				    : "timed out");
-		conn_free(&c);
+			 rc > 0	     ? "refused"
+			 : c->closed ? "closed"
+				     : "timed out");
+		conn_free(c);
 		return -1;
 	}
+	return 0;
+}
+
+/* The LU's designator from VPD page 83h (for EXTENDED COPY). */
+static void learn_designator(struct conn *c, struct probe_res *pr)
+{
+	uint8_t cdb[16] = {0x12, 0x01, 0x83, 0x00, 0xff}, page[255] = {0}, st = 0xff;
+	if (probe_cmd_ua(c, cdb, F_READ, sizeof(page), NULL, page, &st, pr) || st)
+		return;
+	uint32_t end = 4 + get16(page + 2);
+	if (end > sizeof(page))
+		end = sizeof(page);
+	for (uint32_t i = 4; i + 4 <= end;) {
+		uint8_t *d = page + i, len = d[3];
+		if (i + 4 + len > end)
+			break;
+		/* Association: the logical unit; type NAA (3) preferred. */
+		if (!(d[1] & 0x30) && len <= 20 && (!g_desig_len || (d[1] & 0x0f) == 3)) {
+			g_desig_hdr[0] = d[0] & 0x0f;
+			g_desig_hdr[1] = d[1] & 0x3f;
+			g_desig_len = len;
+			memcpy(g_desig, d + 4, len);
+			if ((d[1] & 0x0f) == 3)
+				break;
+		}
+		i += 4 + len;
+	}
+}
+
+/* Leaves no persistent reservation behind: a new nexus registers (REGISTER
+ * AND IGNORE EXISTING KEY) and CLEARs every registration. */
+static int pr_cleanup(struct probe_res *pr)
+{
+	struct rng r = {(uint64_t)now_ms() ^ 0xc1ea};
+	struct conn c;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (probe_session(&c, &r, pr))
+			continue;
+		uint8_t cdb[16] = {0x5f, 6}, par[24] = {0}, st = 0xff;
+		put32(cdb + 5, sizeof(par));
+		put64(par + 8, 0xc1ea);
+		int rc = probe_cmd_ua(&c, cdb, F_WRITE, sizeof(par), par, NULL, &st, pr);
+		if (!rc && !st) {
+			cdb[1] = 3;
+			memset(par, 0, sizeof(par));
+			put64(par, 0xc1ea);
+			rc = probe_cmd_ua(&c, cdb, F_WRITE, sizeof(par), par, NULL, &st, pr);
+		}
+		conn_free(&c);
+		if (!rc && !st)
+			return 0;
+		if (!pr->why[0])
+			snprintf(pr->why, sizeof(pr->why), "PERSISTENT RESERVE OUT status 0x%02x",
+				 st);
+	}
+	return -1;
+}
+
+static int probe_once(int tid, bool learn, bool write, struct probe_res *pr)
+{
+	struct rng r = {(uint64_t)now_ms() ^ 0x1234};
+	struct conn c;
+	if (probe_session(&c, &r, pr))
+		return -1;
+	int rc = 0;
 	uint8_t cdb[16] = {0}, st = 0xff;
 	if (probe_cmd_ua(&c, cdb, 0, 0, NULL, NULL, &st, pr))
 		goto out;
@@ -2304,6 +2753,8 @@ static int probe_once(int tid, bool learn, bool write, struct probe_res *pr)
 	if (learn) {
 		g_bs = bs;
 		g_blocks = blocks;
+		learn_designator(&c, pr);
+		pr->why[0] = 0;
 	}
 	uint8_t *buf = calloc(2, bs);
 	if (!buf) {
@@ -2465,6 +2916,11 @@ int main(int argc, char **argv)
 		g_start = now_ms();
 		g_end = g_start;
 		g_hard_end = g_start + 60000;
+		struct probe_res cl;
+		if (pr_cleanup(&cl)) {
+			printf("error: clearing persistent reservations: %s\n", cl.why);
+			return 1;
+		}
 		/* Several fresh sessions: with two reactors they land on both. */
 		for (int i = 0; i < 4; i++) {
 			struct probe_res pr;
@@ -2573,6 +3029,12 @@ int main(int argc, char **argv)
 	for (long i = 0; i < nconn; i++)
 		pthread_join(ws[i].th, NULL);
 	pthread_join(probe_th, NULL);
+	/* The stress may leave reservations behind; later users of the LU
+	 * should not trip over them. */
+	struct probe_res cl;
+	g_hard_end = now_ms() + 30000;
+	if (!atomic_load(&g_stop) && pr_cleanup(&cl))
+		printf("warning: clearing persistent reservations: %s\n", cl.why);
 	double elapsed = (now_ms() - g_start) / 1000.0;
 	print_counts(elapsed);
 	free(ws);
