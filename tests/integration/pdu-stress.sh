@@ -41,6 +41,17 @@ main() {
 			"$USCST_BUILD/tests/pdu_stress" >/dev/null
 	fi
 	write_config "$LIB_TMP/scst.conf" "$IQN" "$LIB_TMP/disk0.img" $((64 << 20))
+	# The same LU behind a second target with short keep-alive timers:
+	# 30% of the sessions go there, and its pings drop slow readers.
+	cat >>"$LIB_TMP/scst.conf" <<-CONF
+		TARGET_DRIVER iscsi {
+		    TARGET $IQN-keepalive {
+		        NopInInterval 1
+		        NopInTimeout 2
+		        LUN 0 disk0
+		    }
+		}
+	CONF
 	if ! daemon_start "$LIB_TMP/scst.conf" --threads 2; then
 		fail pdu-stress:start
 		lib_finish
@@ -52,7 +63,8 @@ main() {
 	# timeout is only a last resort.
 	limit=$((STRESS_TIME + 90))
 	timeout "$limit" "$client" "$STRESS_SEED" "$STRESS_TIME" "$STRESS_CONNS" 127.0.0.1 \
-		"$DAEMON_PORT" "$IQN" --log "$LIB_TMP/episodes.log" >"$LIB_TMP/client.log" 2>&1 || rc=$?
+		"$DAEMON_PORT" "$IQN" --target2 "$IQN-keepalive" --log "$LIB_TMP/episodes.log" \
+		>"$LIB_TMP/client.log" 2>&1 || rc=$?
 	sed 's/^/  | /' "$LIB_TMP/client.log"
 	if ((rc == 124)); then
 		fail pdu-stress:client "the client itself hung (killed after ${limit}s)"

@@ -36,6 +36,9 @@
  *
  * Usage: pdu_stress SEED SECONDS CONNECTIONS HOST PORT TARGET_IQN
  *                   [--log FILE] [--only KIND[,KIND...]] [--episode SEED]
+ *                   [--target2 IQN]
+ * --target2: 30% of the sessions log in there instead (pdu-stress.sh gives
+ * it NOP-In keep-alive timers of 1/2 s, so slow readers get dropped).
  *        pdu_stress --check HOST PORT TARGET_IQN
  * Exit status: 0 finished (counts on stdout), 1 the target stopped
  * answering (refused connections, or probes timing out), 2 usage, 3 the
@@ -134,6 +137,12 @@
 	X(AHS_CMDS, "  with an AHS (extended CDB, bidirectional)")                                 \
 	X(TEXT, "Text Requests in full feature phase")                                             \
 	X(SCSI_RSP, "SCSI responses (incl. Data-In with status)")                                  \
+	X(ST_GOOD, "  GOOD")                                                                       \
+	X(ST_CHECK, "  CHECK CONDITION")                                                           \
+	X(ST_CONFLICT, "  RESERVATION CONFLICT")                                                   \
+	X(ST_BUSY, "  BUSY / TASK SET FULL")                                                       \
+	X(ST_OTHER, "  other status / iSCSI response != 0")                                        \
+	X(XCOPY_GOOD, "  EXTENDED COPY with GOOD")                                                 \
 	X(DATA_OUT, "Data-Out PDUs")                                                               \
 	X(R2T_RX, "R2Ts received")                                                                 \
 	X(R2T_IGNORED, "  never answered")                                                         \
@@ -185,6 +194,7 @@ static void cnt(enum ctr c, unsigned long long n) { atomic_fetch_add(&g_ctr[c], 
 /* --- global configuration --- */
 
 static const char *g_host, *g_port, *g_target;
+static const char *g_target2; /* --target2: e.g. short NOP-In timers */
 static struct sockaddr_storage g_addr;
 static socklen_t g_addrlen;
 static int64_t g_start, g_end, g_hard_end;
@@ -327,6 +337,7 @@ struct task {
 	uint32_t edtl;
 	uint64_t seq;  /* send order, for the TMFs covering older tasks */
 	uint8_t *data; /* Data-Out parameter data (NULL: g_pattern) */
+	uint8_t op;    /* CDB operation code */
 };
 
 struct conn {
@@ -588,6 +599,24 @@ static void note_sn(struct conn *c, const uint8_t *b, bool statsn)
 static void send_data_out_seq(struct conn *c, struct task *t, uint32_t ttt, uint32_t off,
 			      uint32_t len, bool bad);
 
+static void count_status(struct task *t, uint8_t response, uint8_t status)
+{
+	if (response)
+		cnt(C_ST_OTHER, 1);
+	else if (status == 0x00)
+		cnt(C_ST_GOOD, 1);
+	else if (status == 0x02)
+		cnt(C_ST_CHECK, 1);
+	else if (status == 0x18)
+		cnt(C_ST_CONFLICT, 1);
+	else if (status == 0x08 || status == 0x28)
+		cnt(C_ST_BUSY, 1);
+	else
+		cnt(C_ST_OTHER, 1);
+	if (t && t->op == 0x83 && !response && !status)
+		cnt(C_XCOPY_GOOD, 1);
+}
+
 static void handle_pdu(struct conn *c, const uint8_t *b, const uint8_t *data, uint32_t dlen)
 {
 	uint8_t op = b[0] & 0x3f;
@@ -612,6 +641,7 @@ static void handle_pdu(struct conn *c, const uint8_t *b, const uint8_t *data, ui
 		cnt(C_SCSI_RSP, 1);
 		note_sn(c, b, true);
 		struct task *t = task_find(c, get32(b + 16));
+		count_status(t, b[2], b[3]);
 		if (t)
 			task_del(t);
 		break;
@@ -621,6 +651,7 @@ static void handle_pdu(struct conn *c, const uint8_t *b, const uint8_t *data, ui
 		if (b[1] & 0x01) {
 			cnt(C_SCSI_RSP, 1);
 			struct task *t = task_find(c, get32(b + 16));
+			count_status(t, 0, b[3]);
 			if (t)
 				task_del(t);
 		}
@@ -877,6 +908,32 @@ static void send_logout(struct conn *c, bool wait)
 		pump(c, OP_TIMEOUT_MS, cond_logout, 0);
 }
 
+static uint32_t queue_read(struct conn *c, uint32_t bytes, bool immediate);
+
+/* Logout with any reason (close the session / the connection / remove it
+ * for recovery, which ERL 0 does not do), a CID that may not exist, maybe
+ * non-immediate, with commands queued behind it. */
+static void send_logout_random(struct conn *c)
+{
+	uint8_t b[BHS_LEN] = {OP_LOGOUT_REQ | OP_IMMEDIATE, F_FINAL};
+	unsigned p = below(c->r, 100);
+	b[1] |= (uint8_t)(p < 60 ? 0 : p < 85 ? 1 : p < 95 ? 2 : below(c->r, 0x80));
+	if (chance(c->r, 20))
+		b[0] = OP_LOGOUT_REQ;
+	put32(b + 16, c->itt++);
+	put16(b + 20, (uint16_t)(chance(c->r, 80) ? 0 : rnd(c->r)));
+	put32(b + 24, c->cmdsn);
+	put32(b + 28, c->exp_statsn);
+	if (!(b[0] & OP_IMMEDIATE))
+		c->cmdsn++;
+	queue_pdu(c, b, NULL, 0);
+	cnt(C_LOGOUT, 1);
+	if (chance(c->r, 30))
+		for (unsigned k = range(c->r, 1, 4); k; k--)
+			queue_read(c, range(c->r, 1, 4096) * g_bs, false);
+	pump(c, OP_TIMEOUT_MS, cond_logout, 0);
+}
+
 /* Ends an episode one of the ways a real (or broken) initiator does. */
 static void end_random(struct conn *c)
 {
@@ -889,7 +946,7 @@ static void end_random(struct conn *c)
 	case 0:
 	case 1:
 		if (c->ffp && !c->closed) {
-			send_logout(c, true);
+			send_logout_random(c);
 			pump(c, 500, NULL, 0);
 		}
 		end_close(c);
@@ -941,6 +998,8 @@ static void random_lopts(struct rng *r, struct lopts *o)
 	o->first_burst = mbl[below(r, 6)];
 	if (o->first_burst > o->max_burst)
 		o->first_burst = o->max_burst;
+	if (g_target2 && chance(r, 30))
+		o->target = g_target2;
 }
 
 static void key_add(char *buf, uint32_t *len, uint32_t cap, const char *fmt, ...)
@@ -1154,6 +1213,9 @@ static void cmd_bhs(struct conn *c, uint8_t *b, uint32_t itt, uint64_t lun, uint
 	memcpy(b + 32, cdb, cdb_len > 16 ? 16 : cdb_len);
 	if (!immediate)
 		c->cmdsn++;
+	struct task *t = task_find(c, itt);
+	if (t)
+		t->op = cdb[0];
 }
 
 static void queue_data_out(struct conn *c, const struct task *t, uint32_t ttt, uint32_t datasn,
@@ -2220,6 +2282,8 @@ static void ep_reinstate(struct worker *w, struct rng *r)
 			break;
 		struct lopts ob;
 		random_lopts(r, &ob);
+		if (chance(r, 90))
+			ob.target = o.target; /* else: same ISID, another target */
 		if (chance(r, 10))
 			ob.tsih = a.tsih;
 		login_start(&b, &ob);
@@ -2866,7 +2930,7 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s SEED SECONDS CONNECTIONS HOST PORT TARGET_IQN [--log FILE]\n"
-		"          [--only KIND[,KIND...]] [--episode SEED]\n"
+		"          [--only KIND[,KIND...]] [--episode SEED] [--target2 IQN]\n"
 		"       %s --check HOST PORT TARGET_IQN\n"
 		"kinds: mixed bigread mutate cmdsn reinstate slowread login\n",
 		argv0, argv0);
@@ -2951,6 +3015,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			if (parse_only(argv[++i]))
 				return 2;
+		} else if (!strcmp(argv[i], "--target2") && i + 1 < argc) {
+			g_target2 = argv[++i];
 		} else if (!strcmp(argv[i], "--episode") && i + 1 < argc) {
 			one_episode = true;
 			episode_seed = strtoull(argv[++i], NULL, 16);
