@@ -399,13 +399,10 @@ static void rx_maybe_resume(struct iscsi_conn *conn);
 
 void iscsi_conn_flush(struct iscsi_conn *conn)
 {
-	if (!tx_write(conn))
-		goto out;
-	/* Tasks left: the window may have room again that the initiator,
-	 * told it was closed, would never hear of. */
-	if (conn->state != CONN_CLOSED && iscsi_nop_window_update(conn))
+	/* Freed tasks may reopen a window the initiator was told is closed
+	 * and would otherwise never hear of. */
+	if (tx_write(conn) && conn->state != CONN_CLOSED && iscsi_nop_window_update(conn))
 		tx_write(conn);
-out:
 	if (conn->state != CONN_CLOSED && conn->rx_paused)
 		rx_maybe_resume(conn);
 }
