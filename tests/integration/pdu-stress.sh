@@ -22,6 +22,20 @@ STRESS_TIME=${STRESS_TIME:-20}
 STRESS_CONNS=${STRESS_CONNS:-16}
 STRESS_SEED=${STRESS_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 
+# fd_count: open file descriptors of our daemon.
+fd_count() {
+	find "/proc/$DAEMON_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
+}
+
+# leftovers: the daemon's TCP connections on its port that it still holds
+# open (ESTABLISHED, CLOSE-WAIT, SYN-RECV): every client socket is closed by
+# now, so each is a connection the daemon never closed.  TIME-WAIT and the
+# like belong to the kernel.
+LEFT_STATES=(state established state close-wait state syn-recv)
+leftovers() {
+	ss -Htn "${LEFT_STATES[@]}" "( sport = :$DAEMON_PORT )" 2>/dev/null | wc -l
+}
+
 # keep_logs: copies the logs where the caller asked (or says where they are).
 keep_logs() {
 	if [[ -n ${STRESS_LOG_DIR:-} ]]; then
@@ -33,7 +47,7 @@ keep_logs() {
 }
 
 main() {
-	local client out rc=0 limit hwm rss
+	local client out rc=0 limit hwm rss fds0 fds left i
 	lib_init "${1:-}"
 	client=$USCST_BUILD/tests/pdu_stress
 	if [[ ! -x $client ]]; then
@@ -57,6 +71,7 @@ main() {
 		lib_finish
 		return
 	fi
+	fds0=$(fd_count)
 	echo "pdu-stress: seed $STRESS_SEED, ${STRESS_TIME}s, $STRESS_CONNS connections" \
 		"(replay: STRESS_SEED=$STRESS_SEED)"
 	# The client bounds itself (duration + 8 s grace + 30 s watchdog); the
@@ -83,6 +98,23 @@ main() {
 		hwm=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$DAEMON_PID/status" 2>/dev/null || true)
 		rss=$(awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$DAEMON_PID/status" 2>/dev/null || true)
 		echo "pdu-stress: uscstd peak RSS ${hwm:-?} MiB, ${rss:-?} MiB after the stress"
+		# Every connection of the stress must be gone: the daemon closes
+		# what the client closed, reset or half-closed (keep-alive and
+		# RspTimeout bound the rest), and frees its descriptors.
+		for ((i = 0; i < 30; i++)); do
+			left=$(leftovers)
+			fds=$(fd_count)
+			((left == 0 && fds <= fds0)) && break
+			sleep 1
+		done
+		if ((left == 0 && fds <= fds0)); then
+			pass pdu-stress:no-leftover-connections
+		else
+			fail pdu-stress:no-leftover-connections \
+				"30 s after the stress: $left TCP connections on the port, $fds fds (was $fds0)"
+			{ ss -Htn "${LEFT_STATES[@]}" "( sport = :$DAEMON_PORT )" || true; } |
+				head -n 10 | sed 's/^/  | /' || true
+		fi
 		if [[ -n ${STRESS_MAX_RSS_MB:-} && -n $hwm ]]; then
 			if ((hwm > STRESS_MAX_RSS_MB)); then
 				fail pdu-stress:memory "peak RSS $hwm MiB > STRESS_MAX_RSS_MB=$STRESS_MAX_RSS_MB"

@@ -69,7 +69,8 @@
 #define BHS_LEN 48
 #define INITIATOR "iqn.2026-11.org.uscst:pdu-stress"
 #define OP_TIMEOUT_MS 5000 /* one request/answer round */
-#define GRACE_MS 8000	   /* episodes still running at the end get this long */
+#define GRACE_MS 20000	   /* episodes still running at the end get this long */
+#define TMF_STALL_MS 15000 /* a TMF on a clean connection not answered: a hang */
 #define WATCHDOG_MS 30000  /* past the grace: the client itself is stuck */
 #define MAX_THREADS 256
 #define MAX_TASKS 64
@@ -155,6 +156,7 @@
 	X(TMF_COLD, "TMF TARGET COLD RESET")                                                       \
 	X(TMF_OTHER, "TMF other function codes")                                                   \
 	X(TMF_RSP, "TMF responses")                                                                \
+	X(TMF_STALL, "  TMF never answered on a clean connection (hang)")                          \
 	X(BIGREAD_TMF, "big READ + TMF in one write()")                                            \
 	X(NOP_PING, "NOP-Out pings")                                                               \
 	X(NOP_ANSWERED, "target NOP-In pings answered")                                            \
@@ -1756,8 +1758,9 @@ static uint32_t queue_tmf(struct conn *c, uint8_t fn, uint32_t rtt, uint32_t ref
 	return itt;
 }
 
-/* A random TMF against what is outstanding.  Cold resets are rarer: they
- * end every session of the target. */
+/* A random TMF against what is outstanding.  Cold resets are rare: each
+ * one ends every session of the target, which would cut the other
+ * threads' episodes short. */
 static void random_tmf(struct conn *c)
 {
 	struct task *live[MAX_TASKS];
@@ -1782,10 +1785,10 @@ static void random_tmf(struct conn *c)
 	} else if (p < 80) {
 		queue_tmf(c, TMF_LUN_RESET, 0, 0, chance(c->r, 10) ? 9 : 0);
 		cnt(C_TMF_LUN_RESET, 1);
-	} else if (p < 90) {
+	} else if (p < 91) {
 		queue_tmf(c, TMF_TARGET_WARM_RESET, 0, 0, 0);
 		cnt(C_TMF_WARM, 1);
-	} else if (p < 93) {
+	} else if (p < 92) {
 		queue_tmf(c, TMF_TARGET_COLD_RESET, 0, 0, 0);
 		cnt(C_TMF_COLD, 1);
 	} else {
@@ -1973,6 +1976,7 @@ struct worker {
 	struct rng r;
 	uint32_t isid_seq;
 	pthread_t th;
+	uint64_t ep_seed; /* the running episode's, for stall reports */
 };
 
 static bool time_left(void) { return now_ms() < g_end && !atomic_load(&g_stop); }
@@ -2099,7 +2103,7 @@ static void ep_bigread(struct worker *w, struct rng *r)
 		} else if (p < 75) {
 			queue_tmf(&c, TMF_LUN_RESET, 0, 0, 0);
 			cnt(C_TMF_LUN_RESET, 1);
-		} else if (p < 88) {
+		} else if (p < 95) {
 			queue_tmf(&c, TMF_TARGET_WARM_RESET, 0, 0, 0);
 			cnt(C_TMF_WARM, 1);
 		} else {
@@ -2124,7 +2128,16 @@ static void ep_bigread(struct worker *w, struct rng *r)
 			c.no_read = false;
 			/* fall through */
 		default:
-			pump(&c, OP_TIMEOUT_MS, cond_tmf, before + 1);
+			/* Only valid PDUs went on this connection and it is being
+			 * read: the TMF must be answered (after the aborted READs
+			 * finish in the backend) unless something closes it. */
+			if (!pump(&c, TMF_STALL_MS, cond_tmf, before + 1) && !c.closed &&
+			    now_ms() < g_hard_end) {
+				cnt(C_TMF_STALL, 1);
+				logf_("t%d STALL: no TMF response within %d s, connection open "
+				      "(episode %016llx)",
+				      w->tid, TMF_STALL_MS / 1000, (unsigned long long)w->ep_seed);
+			}
 			pump(&c, (int)range(r, 0, 3000), cond_tasks_below, 0);
 			break;
 		}
@@ -2508,6 +2521,7 @@ static void run_episode(struct worker *w, uint64_t seed, int only_kind)
 	}
 	if (only_kind >= 0)
 		kind = only_kind;
+	w->ep_seed = seed;
 	logf_("t%d episode %016llx %s", w->tid, (unsigned long long)seed, kind_names[kind]);
 	cnt(C_EPISODES, 1);
 	switch (kind) {
@@ -2829,7 +2843,10 @@ static int probe_once(int tid, bool learn, bool write, struct probe_res *pr)
 	cdb[0] = 0x28;
 	put32(cdb + 2, (uint32_t)(rnd(&r) % blocks));
 	put16(cdb + 7, 1);
-	if (probe_cmd_ua(&c, cdb, F_READ, bs, NULL, buf, &st, pr) || st) {
+	/* During the stress (no write check) a RESERVATION CONFLICT is an
+	 * answer too: some session holds an exclusive reservation. */
+	if (probe_cmd_ua(&c, cdb, F_READ, bs, NULL, buf, &st, pr) ||
+	    (st && (write || st != 0x18))) {
 		if (!pr->why[0])
 			snprintf(pr->why, sizeof(pr->why), "READ(10) status 0x%02x", st);
 		free(buf);
