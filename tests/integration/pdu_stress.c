@@ -31,11 +31,13 @@
  * UNIT READY + READ(10) to notice a hung target while the stress runs.
  *
  * Each thread's random stream comes from SEED and its index, each episode
- * gets its own seed from that stream (logged with --log), and --episode
- * SEED replays one episode alone.
+ * gets its own seed from that stream (logged with --log as SEED:KIND), and
+ * --episode SEED:KIND replays one episode alone (the target's timing is not
+ * replayed, so a race may need the whole run again: same SEED, SECONDS and
+ * CONNECTIONS).
  *
  * Usage: pdu_stress SEED SECONDS CONNECTIONS HOST PORT TARGET_IQN
- *                   [--log FILE] [--only KIND[,KIND...]] [--episode SEED]
+ *                   [--log FILE] [--only KIND[,KIND...]] [--episode SEED[:KIND]]
  *                   [--target2 IQN]
  * --target2: 30% of the sessions log in there instead (pdu-stress.sh gives
  * it NOP-In keep-alive timers of 1/2 s, so slow readers get dropped).
@@ -2522,7 +2524,7 @@ static void run_episode(struct worker *w, uint64_t seed, int only_kind)
 	if (only_kind >= 0)
 		kind = only_kind;
 	w->ep_seed = seed;
-	logf_("t%d episode %016llx %s", w->tid, (unsigned long long)seed, kind_names[kind]);
+	logf_("t%d episode %016llx:%s", w->tid, (unsigned long long)seed, kind_names[kind]);
 	cnt(C_EPISODES, 1);
 	switch (kind) {
 	case K_MIXED:
@@ -2947,7 +2949,7 @@ static void usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s SEED SECONDS CONNECTIONS HOST PORT TARGET_IQN [--log FILE]\n"
-		"          [--only KIND[,KIND...]] [--episode SEED] [--target2 IQN]\n"
+		"          [--only KIND[,KIND...]] [--episode SEED[:KIND]] [--target2 IQN]\n"
 		"       %s --check HOST PORT TARGET_IQN\n"
 		"kinds: mixed bigread mutate cmdsn reinstate slowread login\n",
 		argv0, argv0);
@@ -3026,6 +3028,7 @@ int main(int argc, char **argv)
 	const char *log_path = NULL;
 	bool one_episode = false;
 	uint64_t episode_seed = 0;
+	int episode_kind = -1; /* -1: drawn from the seed */
 	for (int i = 7; i < argc; i++) {
 		if (!strcmp(argv[i], "--log") && i + 1 < argc) {
 			log_path = argv[++i];
@@ -3035,8 +3038,24 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--target2") && i + 1 < argc) {
 			g_target2 = argv[++i];
 		} else if (!strcmp(argv[i], "--episode") && i + 1 < argc) {
+			/* SEED[:KIND] as the log prints it; the kind is drawn from
+			 * the seed either way, so the random stream is the same. */
+			char *end;
 			one_episode = true;
-			episode_seed = strtoull(argv[++i], NULL, 16);
+			episode_seed = strtoull(argv[++i], &end, 16);
+			if (*end == ':') {
+				episode_kind = 0;
+				while (episode_kind < N_KIND &&
+				       strcmp(kind_names[episode_kind], end + 1))
+					episode_kind++;
+				if (episode_kind == N_KIND) {
+					fprintf(stderr, "pdu_stress: unknown kind %s\n", end + 1);
+					return 2;
+				}
+			} else if (*end) {
+				usage(argv[0]);
+				return 2;
+			}
 		} else {
 			usage(argv[0]);
 			return 2;
@@ -3072,7 +3091,7 @@ int main(int argc, char **argv)
 	if (one_episode) {
 		struct worker w = {.tid = 0};
 		g_nthreads = 1;
-		run_episode(&w, episode_seed, -1);
+		run_episode(&w, episode_seed, episode_kind);
 		print_counts((now_ms() - g_start) / 1000.0);
 		free(g_pattern);
 		if (g_log)
@@ -3126,6 +3145,12 @@ int main(int argc, char **argv)
 		fclose(g_log);
 	if (atomic_load(&g_refused_streak) > 0 || atomic_load(&g_stop)) {
 		printf("error: the target stopped accepting connections\n");
+		return 1;
+	}
+	if (atomic_load(&g_ctr[C_TMF_STALL])) {
+		printf("error: %llu TMFs were never answered on open connections (see the STALL "
+		       "lines of --log for the episodes)\n",
+		       (unsigned long long)atomic_load(&g_ctr[C_TMF_STALL]));
 		return 1;
 	}
 	if (atomic_load(&g_probe_failed)) {
