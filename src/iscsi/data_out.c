@@ -80,6 +80,9 @@ static uint32_t new_ttt(struct iscsi_conn *conn)
 static void issue_r2ts(struct iscsi_task *task)
 {
 	const struct iscsi_params *p = &task->conn->sess->params;
+	if (!task->unsol_open && task->next_r2t_off < task->edtl_out && !task->r2ts &&
+	    !iscsi_write_buf_ready(task))
+		return; /* parked: solicited when buffers are released */
 	while (!task->unsol_open && task->next_r2t_off < task->edtl_out &&
 	       task->r2t_outstanding < p->max_outstanding_r2t) {
 		struct iscsi_r2t *r = calloc(1, sizeof(*r));

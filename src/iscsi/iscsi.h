@@ -74,7 +74,8 @@ struct iscsi_task {
 	bool received_all;	/* every Data-Out sequence has ended */
 	bool ordered;		/* ExpCmdSN has passed this task (or immediate) */
 	bool aborted;
-	bool fenced; /* aborted while running: counted in conn->aborted_running */
+	bool fenced;	 /* aborted while running: counted in conn->aborted_running */
+	bool r2t_parked; /* waits for buffer memory before its first R2T (write_buf.c) */
 };
 
 /* A solicited sequence: one R2T and the Data-Out PDUs answering it. */
@@ -149,6 +150,8 @@ struct iscsi_conn {
 	struct list_head cmdsn_queue;	      /* non-immediate commands ahead of ExpCmdSN */
 	struct list_head exec_queue;	      /* in CmdSN order, not yet handed to the core */
 	struct reactor_deferred deliver_kick; /* exec_queue changed outside rx */
+	struct reactor_deferred write_kick;   /* buffers released: solicit parked tasks */
+	bool write_parked;		      /* some task is r2t_parked */
 	unsigned aborted_running;	      /* aborted tasks that have started */
 	struct list_head fence_waiters;	      /* iscsi_fence_waiter */
 	unsigned ntasks;
@@ -246,6 +249,17 @@ void iscsi_cmdsn_mark_received(struct iscsi_conn *conn, uint32_t cmdsn);
 void iscsi_deliver_in_order(struct iscsi_conn *conn);
 struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt);
 void iscsi_task_execute(struct iscsi_task *task);
+
+/* write_buf.c: a WRITE's buffer grows as its data is solicited, within the
+ * connection's cap.  Largest Data-Out buffer one command may make us hold. */
+#define ISCSI_MAX_OUT_BUFFER (64u * 1024 * 1024)
+/* At arrival (after iscsi_task_start_data): the part sent unasked. false:
+ * out of memory. */
+bool iscsi_write_buf_start(struct iscsi_task *task, uint32_t immediate_len);
+/* Before the first R2T: the whole buffer, or false (the task is parked). */
+bool iscsi_write_buf_ready(struct iscsi_task *task);
+/* Buffers were released or the oldest task changed: retry parked tasks. */
+void iscsi_write_gate_kick(struct iscsi_conn *conn);
 
 /* abort.c: marks a task aborted; a started one is counted until it ends,
  * one that has not is dropped.  Returns true if the task was freed. */

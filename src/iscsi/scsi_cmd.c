@@ -11,9 +11,6 @@
 #include "lib/log.h"
 #include "scsi/scsi.h"
 
-/* Largest Data-Out buffer a single command may make us allocate. */
-#define MAX_OUT_BUFFER (64u * 1024 * 1024)
-
 static void task_done(struct uscst_cmd *cmd);
 static void deliver_kicked(struct reactor_deferred *d);
 
@@ -47,6 +44,8 @@ void iscsi_task_free(struct iscsi_task *task)
 	list_del(&task->wait_node); /* a no-op when not queued (self-linked) */
 	if (was_queued)
 		kick_delivery(conn);
+	if (task->state == TASK_RECV_DATA)
+		iscsi_write_gate_kick(conn);
 	conn->ntasks--;
 	conn->nactive--; /* the window counts a task until its last PDU is written */
 	if (task->immediate)
@@ -71,6 +70,9 @@ static bool ready_to_execute(const struct iscsi_task *task)
 static void start_task(struct iscsi_task *task)
 {
 	task->state = TASK_EXECUTING;
+	/* Its buffer no longer counts against parked WRITEs, and the oldest
+	 * undelivered task changed. */
+	iscsi_write_gate_kick(task->conn);
 	struct uscst_cmd *cmd = &task->cmd;
 	if (task->data_digest_errors) {
 		/* RFC 7143 7.8: at ERL 0 the task ends with a CRC error sense. */
@@ -202,6 +204,7 @@ void iscsi_cmdsn_advance(struct iscsi_conn *conn)
 		}
 		list_del(&next->wait_node);
 		exp_cmdsn_step(sess);
+		iscsi_write_gate_kick(conn); /* the oldest undelivered task may change */
 		next->ordered = true;
 		if (next->aborted)
 			iscsi_task_free(next);
@@ -362,14 +365,9 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_
 	}
 	struct uscst_cmd *cmd = &task->cmd;
 	uscst_cmd_decode(cmd);
-	if (cmd->exp_write) {
-		uint32_t want = cmd->exp_len < cmd->out_len ? cmd->exp_len : cmd->out_len;
-		if (want > MAX_OUT_BUFFER)
-			task->out_too_big = true;
-		else if (!uscst_cmd_alloc_out(cmd, want))
-			task->out_too_big = true;
-	}
 	iscsi_task_start_data(task);
+	if (cmd->exp_write && !iscsi_write_buf_start(task, dlen))
+		task->out_too_big = true;
 	if (dlen)
 		iscsi_task_immediate_data(task, data, dlen, digest_error);
 	iscsi_task_check_data_done(task);

@@ -20,6 +20,19 @@ uint8_t *uscst_cmd_alloc_out(struct uscst_cmd *cmd, uint32_t len)
 	return cmd->out_buf;
 }
 
+uint8_t *uscst_cmd_grow_out(struct uscst_cmd *cmd, uint32_t len)
+{
+	if (len <= cmd->out_buf_len)
+		return cmd->out_buf;
+	uint8_t *p = realloc(cmd->out_buf, len);
+	if (!p)
+		return NULL;
+	memset(p + cmd->out_buf_len, 0, len - cmd->out_buf_len);
+	cmd->out_buf = p;
+	cmd->out_buf_len = len;
+	return p;
+}
+
 uint8_t *scsi_alloc_in_raw(struct uscst_cmd *cmd, uint32_t len)
 {
 	if (!cmd->in_buf || cmd->in_cap < len) {

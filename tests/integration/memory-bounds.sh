@@ -125,6 +125,14 @@ part_b() {
 	part_end
 }
 
+# WRITEs whose last Data-Out never comes: their buffers are solicited (and
+# allocated) only within the cap.
+part_f() {
+	part_start write-hold || return 0
+	run_reader memory-bounds:write-buffers writehold 24 16 6
+	part_end
+}
+
 part_c() {
 	local out rc=0
 	part_start huge-header || return 0
@@ -189,7 +197,7 @@ main() {
 		}
 	CONF
 	local part
-	for part in ${MEMORY_BOUNDS_PARTS:-a b c d e}; do
+	for part in ${MEMORY_BOUNDS_PARTS:-a b c d e f}; do
 		"part_$part"
 	done
 	echo "${0##*/}: $LIB_PASSED passed, $LIB_FAILED failed"

@@ -51,6 +51,7 @@
 #define OP_NOP_OUT 0x00
 #define OP_SCSI_CMD 0x01
 #define OP_LOGIN_REQ 0x03
+#define OP_DATA_OUT 0x05
 #define OP_NOP_IN 0x20
 #define OP_SCSI_RSP 0x21
 #define OP_LOGIN_RSP 0x23
@@ -61,6 +62,7 @@
 
 #define F_FINAL 0x80
 #define F_READ 0x40
+#define F_WRITE 0x20
 #define RESERVED_TAG 0xffffffffu
 
 static const char *g_host, *g_port, *g_target;
@@ -506,6 +508,92 @@ static int send_reads(struct conn *c, int n, unsigned mib, bool immediate)
 	return sent;
 }
 
+/* Sends Data-Out for [off, off+len) of a WRITE; with skip_last the final
+ * PDU is held back, so the command never completes. */
+static int send_burst(struct conn *c, uint32_t itt, uint32_t ttt, uint32_t off, uint32_t len,
+		      const uint8_t *zeros, bool skip_last)
+{
+	uint32_t sn = 0;
+	for (uint32_t done = 0; done < len; sn++) {
+		uint32_t n = len - done < c->tgt_mrdsl ? len - done : c->tgt_mrdsl;
+		bool last = done + n == len;
+		if (last && skip_last)
+			break;
+		uint8_t b[BHS_LEN] = {OP_DATA_OUT, last ? F_FINAL : 0};
+		put32(b + 16, itt);
+		put32(b + 20, ttt);
+		put32(b + 28, c->exp_statsn);
+		put32(b + 36, sn);
+		put32(b + 40, off + done);
+		if (send_pdu(c, b, zeros, n))
+			return failf("Data-Out send failed: %s", strerror(errno));
+		done += n;
+	}
+	return 0;
+}
+
+/* n in-window WRITEs of mib MiB, every R2T answered except the last
+ * Data-Out PDU of each command: without a bound the target holds all n
+ * buffers full.  Runs for hold seconds. */
+static int mode_writehold(int n, unsigned mib, int hold)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	if (tur_good(&c)) {
+		conn_close(&c);
+		return -1;
+	}
+	uint32_t total = mib << 20, first_itt = c.itt;
+	uint8_t *zeros = calloc(1, c.tgt_mrdsl);
+	bool *solicited = calloc((size_t)n, sizeof(bool));
+	int rc = zeros && solicited ? 0 : failf("out of memory");
+	int sent = 0;
+	for (int i = 0; !rc && i < n && in_window(&c); i++) {
+		uint8_t cdb[10] = {0x2a}, b[BHS_LEN];
+		put32(cdb + 2, (uint32_t)i * (total / 512) % (64u << 11));
+		put16(cdb + 7, (uint16_t)(total / 512));
+		cmd_bhs(&c, b, c.itt++, F_FINAL | F_WRITE, total, cdb, 10, false);
+		if (send_pdu(&c, b, NULL, 0))
+			rc = failf("send of WRITE %d failed", i);
+		sent++;
+	}
+	double end = now_ms() + hold * 1000.0;
+	while (!rc && now_ms() < end) {
+		struct pollfd pfd = {.fd = c.fd, .events = POLLIN};
+		if (poll(&pfd, 1, 200) <= 0)
+			continue;
+		struct pdu p;
+		enum rx r = recv_pdu(&c, &p);
+		if (r) {
+			rc = failf("connection %s", r == RX_CLOSED ? "closed" : "stalled");
+			break;
+		}
+		uint32_t itt = get32(p.bhs + 16);
+		if ((p.bhs[0] & 0x3f) == OP_R2T && itt - first_itt < (uint32_t)sent) {
+			uint32_t off = get32(p.bhs + 40), len = get32(p.bhs + 44);
+			solicited[itt - first_itt] = true;
+			if ((uint64_t)off + len > total)
+				rc = failf("R2T beyond the transfer");
+			else
+				rc = send_burst(&c, itt, get32(p.bhs + 20), off, len, zeros,
+						off + len == total);
+		}
+		pdu_free(&p);
+	}
+	int nsol = 0;
+	for (int i = 0; solicited && i < sent; i++)
+		nsol += solicited[i];
+	printf("sent %d WRITEs of %u MiB, %d solicited, last Data-Out of each held back\n", sent,
+	       mib, nsol);
+	free(zeros);
+	free(solicited);
+	conn_close(&c);
+	if (!rc)
+		printf("ok\n");
+	return rc;
+}
+
 static int mode_reads(int n, unsigned mib, int hold, bool immediate)
 {
 	struct conn c;
@@ -813,6 +901,8 @@ int main(int argc, char **argv)
 		rc = mode_reads(ARG(1), (unsigned)ARG(2), ARG(3), false);
 	else if (!strcmp(mode, "immediate") && argc == 8)
 		rc = mode_reads(ARG(1), (unsigned)ARG(2), ARG(3), true);
+	else if (!strcmp(mode, "writehold") && argc == 8)
+		rc = mode_writehold(ARG(1), (unsigned)ARG(2), ARG(3));
 	else if (!strcmp(mode, "immlimit") && argc == 7)
 		rc = mode_immlimit(ARG(1), ARG(2));
 	else if (!strcmp(mode, "rsptimeout") && argc == 8)

@@ -1,0 +1,131 @@
+/*
+ * Data-Out buffers, allocated only as fast as the initiator is allowed to
+ * fill them.
+ *
+ * A WRITE's buffer (up to 64 MiB) used to be allocated whole when the
+ * command arrived; an initiator that sent most of the data of a window's
+ * worth of WRITEs and never the rest held QueuedCommands x 64 MiB.  Now a
+ * command gets at arrival only what the initiator may send unasked
+ * (immediate data and the unsolicited burst), and the rest when it is
+ * about to be solicited with its first R2T.  That step is gated: while
+ * tasks that have not reached the core already hold buffers, a task whose
+ * buffer would take them above the connection's cap waits ("parked"), and
+ * is solicited when buffers are released.
+ *
+ * No cycle can form: the oldest task not yet handed to the core (the
+ * first of exec_queue, or the one whose CmdSN is ExpCmdSN) is never
+ * parked, and everything newer waits only for older tasks or for memory
+ * that older tasks give back once they reach the core.
+ */
+#include <string.h>
+
+#include "iscsi/iscsi.h"
+
+static void write_gate_kicked(struct reactor_deferred *d);
+
+/* Data-Out bytes the command will keep: the CDB's, clipped to EDTL. */
+static uint32_t out_want(const struct iscsi_task *task)
+{
+	const struct uscst_cmd *cmd = &task->cmd;
+	return cmd->exp_len < cmd->out_len ? cmd->exp_len : cmd->out_len;
+}
+
+bool iscsi_write_buf_start(struct iscsi_task *task, uint32_t immediate_len)
+{
+	struct uscst_cmd *cmd = &task->cmd;
+	uint32_t want = out_want(task);
+	if (want > ISCSI_MAX_OUT_BUFFER) {
+		task->out_too_big = true; /* its data is drained and dropped */
+		return true;
+	}
+	/* What may come without an R2T: immediate data, and with F=0 the
+	 * unsolicited burst. */
+	uint32_t head = task->unsol_open ? task->unsol_limit : immediate_len;
+	if (head > want || task->edtl_out == 0)
+		head = want;
+	if (!uscst_cmd_alloc_out(cmd, head))
+		return false;
+	return true;
+}
+
+/* Buffers held by tasks the core does not own yet, other than task. */
+static uint64_t undelivered_buffers(const struct iscsi_conn *conn, const struct iscsi_task *task)
+{
+	uint64_t sum = 0;
+	const struct iscsi_task *t;
+	list_for_each_entry(t, &conn->tasks, node)
+	{
+		if (t != task && t->state == TASK_RECV_DATA)
+			sum += t->cmd.out_buf_len;
+	}
+	return sum;
+}
+
+/* The oldest non-immediate task not yet handed to the core. */
+static bool is_oldest_undelivered(const struct iscsi_task *task)
+{
+	const struct iscsi_conn *conn = task->conn;
+	if (task->immediate)
+		return false;
+	if (!list_empty(&conn->exec_queue))
+		return conn->exec_queue.next == &task->wait_node;
+	return task->cmdsn == conn->sess->exp_cmdsn;
+}
+
+bool iscsi_write_buf_ready(struct iscsi_task *task)
+{
+	struct uscst_cmd *cmd = &task->cmd;
+	uint32_t want = out_want(task);
+	if (task->out_too_big || cmd->out_buf_len >= want)
+		return true;
+	struct iscsi_conn *conn = task->conn;
+	uint64_t held = undelivered_buffers(conn, task);
+	if (held && held + want > conn->mem_cap && !is_oldest_undelivered(task)) {
+		task->r2t_parked = true;
+		conn->write_parked = true;
+		return false;
+	}
+	task->r2t_parked = false;
+	if (!uscst_cmd_grow_out(cmd, want))
+		task->out_too_big = true; /* fails with INVALID FIELD once drained */
+	return true;
+}
+
+void iscsi_write_gate_kick(struct iscsi_conn *conn)
+{
+	if (!conn->write_parked || conn->state == CONN_CLOSED || conn->write_kick.queued)
+		return;
+	conn->write_kick.fn = write_gate_kicked;
+	iscsi_conn_get(conn);
+	reactor_defer(conn->reactor, &conn->write_kick);
+}
+
+/* Parked tasks are solicited in arrival order; a list walk restarts after
+ * each one, since soliciting queues PDUs and may flush. */
+static void write_gate_kicked(struct reactor_deferred *d)
+{
+	struct iscsi_conn *conn =
+	    (struct iscsi_conn *)((char *)d - offsetof(struct iscsi_conn, write_kick));
+	bool again = true;
+	while (again && conn->state != CONN_CLOSED) {
+		again = false;
+		conn->write_parked = false;
+		struct iscsi_task *t;
+		list_for_each_entry(t, &conn->tasks, node)
+		{
+			if (!t->r2t_parked || t->state != TASK_RECV_DATA)
+				continue;
+			t->r2t_parked = false;
+			iscsi_task_check_data_done(t); /* parks it again if it must wait */
+			again = !t->r2t_parked;
+			break;
+		}
+		/* Tasks after a still-parked one keep waiting their turn. */
+		if (!again) {
+			list_for_each_entry(t, &conn->tasks, node) if (t->r2t_parked)
+			    conn->write_parked = true;
+		}
+	}
+	iscsi_conn_flush(conn);
+	iscsi_conn_put(conn);
+}
