@@ -55,13 +55,14 @@ main() {
 			"$USCST_BUILD/tests/pdu_stress" >/dev/null
 	fi
 	write_config "$LIB_TMP/scst.conf" "$IQN" "$LIB_TMP/disk0.img" $((64 << 20))
-	# The same LU behind a second target with short keep-alive timers:
-	# 30% of the sessions go there, and its pings drop slow readers.
+	# The same LU behind a second target with short keep-alive timers and
+	# RspTimeout: 30% of the sessions go there, and slow readers get dropped.
 	cat >>"$LIB_TMP/scst.conf" <<-CONF
 		TARGET_DRIVER iscsi {
 		    TARGET $IQN-keepalive {
 		        NopInInterval 1
 		        NopInTimeout 2
+		        RspTimeout 2
 		        LUN 0 disk0
 		    }
 		}

@@ -39,12 +39,15 @@
  * Usage: pdu_stress SEED SECONDS CONNECTIONS HOST PORT TARGET_IQN
  *                   [--log FILE] [--only KIND[,KIND...]] [--episode SEED[:KIND]]
  *                   [--target2 IQN]
- * --target2: 30% of the sessions log in there instead (pdu-stress.sh gives
- * it NOP-In keep-alive timers of 1/2 s, so slow readers get dropped).
  *        pdu_stress --check HOST PORT TARGET_IQN
+ * --target2: 30% of the sessions log in there instead (pdu-stress.sh gives
+ * it 1 s/2 s NOP-In keep-alive timers and RspTimeout 2, so slow readers get
+ * dropped).  --check: clears persistent reservations, then four fresh
+ * sessions must do TEST UNIT READY, READ CAPACITY, READ, WRITE + READ back.
  * Exit status: 0 finished (counts on stdout), 1 the target stopped
- * answering (refused connections, or probes timing out), 2 usage, 3 the
- * client's own watchdog fired (a bug here).
+ * answering (refused connections, probes timing out, a TMF never answered
+ * on a clean connection), 2 usage, 3 the client's own watchdog fired (a bug
+ * here).
  *
  * Standalone on purpose, like hostile_client: no daemon code, its own
  * CRC32C and PDU builder.
@@ -1528,17 +1531,24 @@ static void queue_out_misc(struct conn *c, unsigned ignore, unsigned bad)
 	}
 }
 
-static void queue_simple(struct conn *c, const uint8_t *cdb, uint8_t flags, uint32_t edtl,
-			 uint64_t lun)
+/* imm: 1 immediate, 0 not, -1 sometimes. */
+static void queue_simple_ex(struct conn *c, const uint8_t *cdb, uint8_t flags, uint32_t edtl,
+			    uint64_t lun, int imm)
 {
 	uint32_t itt = c->itt++;
 	struct task *t = task_new(c, itt);
 	t->edtl = edtl;
 	t->cmdsn = c->cmdsn;
 	uint8_t b[BHS_LEN];
-	cmd_bhs(c, b, itt, lun, F_FINAL | flags, edtl, cdb, 16, chance(c->r, 5));
+	cmd_bhs(c, b, itt, lun, F_FINAL | flags, edtl, cdb, 16, imm < 0 ? chance(c->r, 5) : imm);
 	queue_pdu(c, b, NULL, 0);
 	cnt(C_SCSI_CMDS, 1);
+}
+
+static void queue_simple(struct conn *c, const uint8_t *cdb, uint8_t flags, uint32_t edtl,
+			 uint64_t lun)
+{
+	queue_simple_ex(c, cdb, flags, edtl, lun, -1);
 }
 
 static void queue_misc_cmd(struct conn *c)
@@ -2197,7 +2207,17 @@ static void ep_cmdsn(struct worker *w, struct rng *r)
 	for (unsigned i = 0; i < n && !c.closed && time_left(); i++) {
 		uint32_t base = c.cmdsn;
 		cnt(C_CMDSN_GAMES, 1);
-		switch (below(r, 8)) {
+		switch (below(r, 9)) {
+		case 8: /* a flood of immediate commands (outside the window) */
+			for (unsigned k = range(r, 20, 300); k; k--) {
+				if (chance(r, 70)) {
+					uint8_t tur[16] = {0};
+					queue_simple_ex(&c, tur, 0, 0, 0, 1);
+				} else {
+					queue_read(&c, range(r, 1, 256) * g_bs, true);
+				}
+			}
+			break;
 		case 0: /* the same CmdSN twice (distinct ITTs) */
 			queue_read(&c, 8 * g_bs, false);
 			c.cmdsn = base;
@@ -2388,6 +2408,16 @@ static void ep_slowread(struct worker *w, struct rng *r)
 			random_tmf(&c);
 		pump(&c, 100, NULL, 0);
 	}
+	if (chance(r, 20)) {
+		/* Half-close while still not reading, then a reset: the target
+		 * sees EOF with its output stuck. */
+		pump(&c, 1000, cond_tx_empty, 0);
+		shutdown(c.fd, SHUT_WR);
+		cnt(C_END_HALF, 1);
+		pump(&c, (int)range(r, 200, 3000), NULL, 0);
+		end_rst(&c);
+		goto out;
+	}
 	c.no_read = false;
 	/* Trickle: small reads with pauses, then either all of it or an end. */
 	c.read_chunk = range(r, 512, 16384);
@@ -2398,6 +2428,7 @@ static void ep_slowread(struct worker *w, struct rng *r)
 	if (chance(r, 50))
 		pump(&c, OP_TIMEOUT_MS, cond_tasks_below, 0);
 	end_random(&c);
+out:
 	if (heavy)
 		atomic_store(&g_heavy_slow, false);
 }
