@@ -117,9 +117,15 @@ static void read_done(struct uscst_cmd *cmd)
 	if (res < 0) {
 		cmd->in_len = 0;
 		sbc_sense_io_error(cmd, false);
-	} else if ((uint64_t)res < cmd->io.len) {
-		/* Storage shorter than the device: never send stale bytes. */
-		memset((uint8_t *)cmd->io.buf + res, 0, cmd->io.len - (uint64_t)res);
+	} else {
+		if ((uint64_t)res < cmd->io.len)
+			/* Storage shorter than the device: never send stale bytes. */
+			memset((uint8_t *)cmd->io.buf + res, 0, cmd->io.len - (uint64_t)res);
+		/* The CDB's length, also when only the initiator's part was
+		 * read: the transport reports the rest as overflow. */
+		struct sbc_rw_fields f;
+		sbc_decode_rw(cmd->cdb, &f);
+		cmd->in_len = f.blocks << cmd->dev->block_shift;
 	}
 	scsi_cmd_done(cmd);
 }
@@ -137,9 +143,20 @@ void sbc_read(struct uscst_cmd *cmd)
 		return;
 	}
 	uint32_t len = f.blocks << cmd->dev->block_shift;
+	/* Only what the initiator will take (its Expected Data Transfer
+	 * Length, in whole blocks) is read: a 32 MiB READ announced as 512
+	 * bytes must not make us allocate 32 MiB. */
+	if (cmd->exp_read && cmd->exp_len < len) {
+		uint32_t bs = cmd->dev->block_size;
+		len = (uint32_t)(((uint64_t)cmd->exp_len + bs - 1) / bs * bs);
+	}
 	uint8_t *buf = scsi_alloc_in_raw(cmd, len);
 	if (!buf) {
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
+		return;
+	}
+	if (!len) {
+		read_done(cmd); /* nothing wanted: io.result is 0 */
 		return;
 	}
 	/* DPO is a cache hint and FUA on a read is met by reading through the

@@ -594,6 +594,38 @@ static int mode_writehold(int n, unsigned mib, int hold)
 	return rc;
 }
 
+/* n READs whose CDB asks for mib MiB but whose EDTL is one block, sent at
+ * once without reading the answers: the target must not allocate (and
+ * read) what the initiator will never take. */
+static int mode_smalledtl(int n, unsigned mib, int hold)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	if (tur_good(&c)) {
+		conn_close(&c);
+		return -1;
+	}
+	uint32_t blocks = (mib << 20) / 512;
+	int sent = 0, rc = 0;
+	for (int i = 0; !rc && i < n && in_window(&c); i++) {
+		uint8_t cdb[10] = {0x28}, b[BHS_LEN];
+		put32(cdb + 2, ((uint32_t)i * 512u) % ((64u << 11) - blocks + 1));
+		put16(cdb + 7, (uint16_t)blocks);
+		cmd_bhs(&c, b, c.itt++, F_FINAL | F_READ, 512, cdb, 10, false);
+		if (send_pdu(&c, b, NULL, 0))
+			rc = failf("send of READ %d failed", i);
+		sent++;
+	}
+	printf("sent %d READs of %u MiB with EDTL 512\n", sent, mib);
+	fflush(stdout);
+	sleep((unsigned)hold);
+	conn_close(&c);
+	if (!rc)
+		printf("ok\n");
+	return rc;
+}
+
 static int mode_reads(int n, unsigned mib, int hold, bool immediate)
 {
 	struct conn c;
@@ -901,6 +933,8 @@ int main(int argc, char **argv)
 		rc = mode_reads(ARG(1), (unsigned)ARG(2), ARG(3), false);
 	else if (!strcmp(mode, "immediate") && argc == 8)
 		rc = mode_reads(ARG(1), (unsigned)ARG(2), ARG(3), true);
+	else if (!strcmp(mode, "smalledtl") && argc == 8)
+		rc = mode_smalledtl(ARG(1), (unsigned)ARG(2), ARG(3));
 	else if (!strcmp(mode, "writehold") && argc == 8)
 		rc = mode_writehold(ARG(1), (unsigned)ARG(2), ARG(3));
 	else if (!strcmp(mode, "immlimit") && argc == 7)

@@ -123,7 +123,9 @@ static void test_backing_same_name(void **state)
 static void test_backing_other_spelling(void **state)
 {
 	make_image("img");
-	assert_int_equal(mkdir(tmp_path("sub"), 0700), 0);
+	char *sub = tmp_path("sub");
+	assert_int_equal(mkdir(sub, 0700), 0);
+	free(sub);
 	char *t = two_fileio("bspell", "img", "sub/../img");
 	expect_refused(t, 6, (const char *const[]){"bspell-a", NULL});
 	free(t);
@@ -303,7 +305,9 @@ static void test_pr_missing_directory(void **state)
 	expect_refused(t, 8, (const char *const[]){"pmiss-a", NULL});
 	free(t);
 	/* A symlink to the directory. */
-	assert_int_equal(mkdir(tmp_path("real"), 0700), 0);
+	char *real = tmp_path("real");
+	assert_int_equal(mkdir(real, 0700), 0);
+	free(real);
 	char *dl = tmp_path("dl");
 	assert_int_equal(symlink("real", dl), 0);
 	char *p3 = tmp_path("real/f"), *p4 = tmp_path("dl/f");
