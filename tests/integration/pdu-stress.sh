@@ -4,10 +4,14 @@
 # (default 20) against its own uscstd with two reactors (--threads 2):
 # mixed valid and mutated PDUs, TMFs, session reinstatements, TCP RSTs,
 # half-closed sockets, large READs followed by a TMF, unanswered R2Ts, slow
-# readers, CmdSN games, bogus lengths.  Then: the daemon must still run, a
-# fresh login + TEST UNIT READY + READ CAPACITY + READ + WRITE/READ back must
-# work (on several sessions, so both reactors), and a sanitizer build must
-# have no report in the daemon's log.
+# readers, CmdSN games, bogus lengths.  Two targets share the LUs (LUN 0 a
+# 64 MiB fileio disk, LUN 1 a nullio device); the second has 1 s NOP-In
+# keep-alive pings and RspTimeout 2.  Meanwhile the control socket is busy:
+# show config, and resync_size while the disk's file grows and shrinks under
+# the I/O.  Then: the daemon must still run, hold no connection or
+# descriptor of the stress, serve fresh sessions (TEST UNIT READY, READ
+# CAPACITY, READ, WRITE + READ back, on several sessions so both reactors;
+# libiscsi's iscsi-inq too), and a sanitizer build must have no report.
 # Usage: tests/integration/pdu-stress.sh [BUILD_DIR]
 # Environment: STRESS_TIME, STRESS_CONNS, STRESS_SEED (default: random,
 # printed), STRESS_LOG_DIR (keep the daemon and client logs there),
@@ -21,6 +25,7 @@ IQN=iqn.2026-11.org.uscst:stress
 STRESS_TIME=${STRESS_TIME:-20}
 STRESS_CONNS=${STRESS_CONNS:-16}
 STRESS_SEED=${STRESS_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+DISK_SIZE=$((64 << 20))
 
 # fd_count: open file descriptors of our daemon.
 fd_count() {
@@ -36,7 +41,69 @@ leftovers() {
 	ss -Htn "${LEFT_STATES[@]}" "( sport = :$DAEMON_PORT )" 2>/dev/null | wc -l
 }
 
-# keep_logs: copies the logs where the caller asked (or says where they are).
+# write_stress_config FILE IMG: both targets map LUN 0 (fileio on IMG) and
+# LUN 1 (nullio); write_config makes the file and the base of the config.
+write_stress_config() {
+	local conf=$1 img=$2
+	write_config "$conf" "$IQN" "$img" "$DISK_SIZE"
+	# Rewrite it with the second LU and target (the same grammar).
+	cat >"$conf" <<-CONF
+		HANDLER vdisk_fileio {
+		    DEVICE disk0 {
+		        filename $img
+		        size $DISK_SIZE
+		    }
+		}
+		HANDLER vdisk_nullio {
+		    DEVICE null0 {
+		        size_mb 64
+		    }
+		}
+		TARGET_DRIVER iscsi {
+		    enabled 1
+		    TARGET $IQN {
+		        enabled 1
+		        LUN 0 disk0
+		        LUN 1 null0
+		    }
+		    TARGET $IQN-keepalive {
+		        enabled 1
+		        NopInInterval 1
+		        NopInTimeout 2
+		        RspTimeout 2
+		        LUN 0 disk0
+		        LUN 1 null0
+		    }
+		}
+	CONF
+}
+
+# ctl_load SECONDS IMG: control-socket traffic for SECONDS: show config, and
+# resync_size after the file went to 65, 63 and back to 64 MiB (the shrink
+# cuts under in-flight I/O).  Writes "N commands, M hung" to ctl-load.txt.
+ctl_load() {
+	local end=$((SECONDS + $1)) img=$2 n=0 hung=0 step=0 size rc
+	local sizes=($((DISK_SIZE + (1 << 20))) $((DISK_SIZE - (1 << 20))) "$DISK_SIZE")
+	while ((SECONDS < end)) && daemon_alive; do
+		rc=0
+		timeout 20 "$USCSTADMIN" -s "$DAEMON_SOCK" show config --json >/dev/null 2>&1 || rc=$?
+		((rc == 124)) && hung=$((hung + 1))
+		size=${sizes[step % 3]}
+		step=$((step + 1))
+		truncate -s "$size" "$img"
+		rc=0
+		timeout 20 "$USCSTADMIN" -s "$DAEMON_SOCK" device disk0 resync_size >/dev/null 2>&1 || rc=$?
+		((rc == 124)) && hung=$((hung + 1))
+		n=$((n + 2))
+		sleep 0.5
+	done
+	# Leave the LU at its configured size for the checks.
+	truncate -s "$DISK_SIZE" "$img"
+	timeout 20 "$USCSTADMIN" -s "$DAEMON_SOCK" device disk0 resync_size >/dev/null 2>&1 || true
+	echo "$n $hung" >"$LIB_TMP/ctl-load.txt"
+}
+
+# keep_logs: copies the logs where the caller asked.
 keep_logs() {
 	if [[ -n ${STRESS_LOG_DIR:-} ]]; then
 		mkdir -p "$STRESS_LOG_DIR"
@@ -47,26 +114,14 @@ keep_logs() {
 }
 
 main() {
-	local client out rc=0 limit hwm rss fds0 fds left i
+	local client out rc=0 limit hwm rss fds0 fds left i ctl_pid ctl_n ctl_hung
 	lib_init "${1:-}"
 	client=$USCST_BUILD/tests/pdu_stress
 	if [[ ! -x $client ]]; then
 		make --no-print-directory -C "$USCST_ROOT" BUILD="$USCST_BUILD" \
 			"$USCST_BUILD/tests/pdu_stress" >/dev/null
 	fi
-	write_config "$LIB_TMP/scst.conf" "$IQN" "$LIB_TMP/disk0.img" $((64 << 20))
-	# The same LU behind a second target with short keep-alive timers and
-	# RspTimeout: 30% of the sessions go there, and slow readers get dropped.
-	cat >>"$LIB_TMP/scst.conf" <<-CONF
-		TARGET_DRIVER iscsi {
-		    TARGET $IQN-keepalive {
-		        NopInInterval 1
-		        NopInTimeout 2
-		        RspTimeout 2
-		        LUN 0 disk0
-		    }
-		}
-	CONF
+	write_stress_config "$LIB_TMP/scst.conf" "$LIB_TMP/disk0.img"
 	if ! daemon_start "$LIB_TMP/scst.conf" --threads 2; then
 		fail pdu-stress:start
 		lib_finish
@@ -75,12 +130,15 @@ main() {
 	fds0=$(fd_count)
 	echo "pdu-stress: seed $STRESS_SEED, ${STRESS_TIME}s, $STRESS_CONNS connections" \
 		"(replay: STRESS_SEED=$STRESS_SEED)"
-	# The client bounds itself (duration + 8 s grace + 30 s watchdog); the
+	ctl_load "$STRESS_TIME" "$LIB_TMP/disk0.img" &
+	ctl_pid=$!
+	# The client bounds itself (duration + 20 s grace + 30 s watchdog); the
 	# timeout is only a last resort.
-	limit=$((STRESS_TIME + 90))
+	limit=$((STRESS_TIME + 120))
 	timeout "$limit" "$client" "$STRESS_SEED" "$STRESS_TIME" "$STRESS_CONNS" 127.0.0.1 \
-		"$DAEMON_PORT" "$IQN" --target2 "$IQN-keepalive" --log "$LIB_TMP/episodes.log" \
-		>"$LIB_TMP/client.log" 2>&1 || rc=$?
+		"$DAEMON_PORT" "$IQN" --target2 "$IQN-keepalive" --luns 2 \
+		--log "$LIB_TMP/episodes.log" >"$LIB_TMP/client.log" 2>&1 || rc=$?
+	wait "$ctl_pid" || true
 	sed 's/^/  | /' "$LIB_TMP/client.log"
 	if ((rc == 124)); then
 		fail pdu-stress:client "the client itself hung (killed after ${limit}s)"
@@ -91,6 +149,13 @@ main() {
 	else
 		fail pdu-stress:client "$(grep '^error:' "$LIB_TMP/client.log" | tail -n 1)"
 	fi
+	read -r ctl_n ctl_hung <"$LIB_TMP/ctl-load.txt" 2>/dev/null || ctl_n=0 ctl_hung=0
+	echo "pdu-stress: $ctl_n control-socket commands during the stress"
+	if ((ctl_hung == 0)); then
+		pass pdu-stress:control-socket
+	else
+		fail pdu-stress:control-socket "$ctl_hung uscstadmin commands got no answer in 20 s"
+	fi
 	if daemon_alive; then
 		pass pdu-stress:daemon-alive
 		# Memory: the peak (slow readers must not make it grow without
@@ -99,6 +164,13 @@ main() {
 		hwm=$(awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$DAEMON_PID/status" 2>/dev/null || true)
 		rss=$(awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$DAEMON_PID/status" 2>/dev/null || true)
 		echo "pdu-stress: uscstd peak RSS ${hwm:-?} MiB, ${rss:-?} MiB after the stress"
+		if [[ -n ${STRESS_MAX_RSS_MB:-} && -n $hwm ]]; then
+			if ((hwm > STRESS_MAX_RSS_MB)); then
+				fail pdu-stress:memory "peak RSS $hwm MiB > STRESS_MAX_RSS_MB=$STRESS_MAX_RSS_MB"
+			else
+				pass pdu-stress:memory
+			fi
+		fi
 		# Every connection of the stress must be gone: the daemon closes
 		# what the client closed, reset or half-closed (keep-alive and
 		# RspTimeout bound the rest), and frees its descriptors.
@@ -115,13 +187,6 @@ main() {
 				"30 s after the stress: $left TCP connections on the port, $fds fds (was $fds0)"
 			{ ss -Htn "${LEFT_STATES[@]}" "( sport = :$DAEMON_PORT )" || true; } |
 				head -n 10 | sed 's/^/  | /' || true
-		fi
-		if [[ -n ${STRESS_MAX_RSS_MB:-} && -n $hwm ]]; then
-			if ((hwm > STRESS_MAX_RSS_MB)); then
-				fail pdu-stress:memory "peak RSS $hwm MiB > STRESS_MAX_RSS_MB=$STRESS_MAX_RSS_MB"
-			else
-				pass pdu-stress:memory
-			fi
 		fi
 		out=$(timeout 120 "$client" --check 127.0.0.1 "$DAEMON_PORT" "$IQN" 2>&1) && rc=0 || rc=$?
 		if ((rc == 0)); then

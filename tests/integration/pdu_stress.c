@@ -38,16 +38,16 @@
  *
  * Usage: pdu_stress SEED SECONDS CONNECTIONS HOST PORT TARGET_IQN
  *                   [--log FILE] [--only KIND[,KIND...]] [--episode SEED[:KIND]]
- *                   [--target2 IQN]
+ *                   [--target2 IQN] [--luns N]
  *        pdu_stress --check HOST PORT TARGET_IQN
  * --target2: 30% of the sessions log in there instead (pdu-stress.sh gives
  * it 1 s/2 s NOP-In keep-alive timers and RspTimeout 2, so slow readers get
- * dropped).  --check: clears persistent reservations, then four fresh
- * sessions must do TEST UNIT READY, READ CAPACITY, READ, WRITE + READ back.
- * Exit status: 0 finished (counts on stdout), 1 the target stopped
- * answering (refused connections, probes timing out, a TMF never answered
- * on a clean connection), 2 usage, 3 the client's own watchdog fired (a bug
- * here).
+ * dropped).  --luns N: LUNs 1..N-1 exist too and get 30% of the commands
+ * and LUN-scoped TMFs (the test maps a vdisk_nullio there).  --check: clears persistent
+ * reservations, then four fresh sessions must do TEST UNIT READY, READ CAPACITY, READ, WRITE + READ
+ * back. Exit status: 0 finished (counts on stdout), 1 the target stopped answering (refused
+ * connections, probes timing out, a TMF never answered on a clean connection), 2 usage, 3 the
+ * client's own watchdog fired (a bug here).
  *
  * Standalone on purpose, like hostile_client: no daemon code, its own
  * CRC32C and PDU builder.
@@ -215,6 +215,7 @@ static FILE *g_log;
 static pthread_mutex_t g_log_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned g_only; /* bit mask of episode kinds, 0: all */
 static unsigned g_nthreads;
+static unsigned g_nluns = 1;	 /* --luns: LUNs 0..N-1 exist */
 static atomic_bool g_heavy_slow; /* one heavy slow reader at a time */
 
 static int64_t now_ms(void)
@@ -345,6 +346,7 @@ struct task {
 	uint64_t seq;  /* send order, for the TMFs covering older tasks */
 	uint8_t *data; /* Data-Out parameter data (NULL: g_pattern) */
 	uint8_t op;    /* CDB operation code */
+	uint64_t lun;
 };
 
 struct conn {
@@ -562,6 +564,12 @@ static unsigned tasks_outstanding(const struct conn *c, bool big_only)
 		if (c->tasks[i].used && (!big_only || c->tasks[i].big))
 			n++;
 	return n;
+}
+
+static uint64_t task_lun(struct conn *c, uint32_t itt)
+{
+	struct task *t = task_find(c, itt);
+	return t ? t->lun : 0;
 }
 
 /* A free slot; the oldest task is forgotten if there is none (its answer,
@@ -1199,6 +1207,12 @@ static void pool_isid(uint8_t *isid, unsigned k)
 
 /* --- commands --- */
 
+/* LUN 0 mostly, another configured LUN (--luns) 30% of the time. */
+static uint64_t pick_lun(struct conn *c)
+{
+	return g_nluns > 1 && chance(c->r, 30) ? range(c->r, 1, g_nluns - 1) : 0;
+}
+
 static void cmd_bhs(struct conn *c, uint8_t *b, uint32_t itt, uint64_t lun, uint8_t flags,
 		    uint32_t edtl, const uint8_t *cdb, size_t cdb_len, bool immediate)
 {
@@ -1221,8 +1235,10 @@ static void cmd_bhs(struct conn *c, uint8_t *b, uint32_t itt, uint64_t lun, uint
 	if (!immediate)
 		c->cmdsn++;
 	struct task *t = task_find(c, itt);
-	if (t)
+	if (t) {
 		t->op = cdb[0];
+		t->lun = lun;
+	}
 }
 
 static void queue_data_out(struct conn *c, const struct task *t, uint32_t ttt, uint32_t datasn,
@@ -1305,7 +1321,7 @@ static uint32_t queue_read(struct conn *c, uint32_t bytes, bool immediate)
 	t->edtl = edtl;
 	uint8_t b[BHS_LEN];
 	t->cmdsn = c->cmdsn;
-	cmd_bhs(c, b, itt, 0, F_FINAL | F_READ, edtl, cdb, 10, immediate);
+	cmd_bhs(c, b, itt, pick_lun(c), F_FINAL | F_READ, edtl, cdb, 10, immediate);
 	queue_pdu(c, b, NULL, 0);
 	cnt(C_SCSI_CMDS, 1);
 	if (t->big)
@@ -1337,7 +1353,7 @@ static uint32_t queue_out_cmd(struct conn *c, const uint8_t *cdb, uint32_t edtl,
 	}
 	bool unsol = !c->initial_r2t && chance(c->r, 70) && imm < limit;
 	uint8_t b[BHS_LEN];
-	cmd_bhs(c, b, itt, 0, (unsol ? 0 : F_FINAL) | (edtl ? F_WRITE : 0), edtl, cdb, 16,
+	cmd_bhs(c, b, itt, pick_lun(c), (unsol ? 0 : F_FINAL) | (edtl ? F_WRITE : 0), edtl, cdb, 16,
 		immediate);
 	queue_pdu(c, b, t->data ? t->data : g_pattern, imm);
 	cnt(C_SCSI_CMDS, 1);
@@ -1554,7 +1570,7 @@ static void queue_simple(struct conn *c, const uint8_t *cdb, uint8_t flags, uint
 static void queue_misc_cmd(struct conn *c)
 {
 	uint8_t cdb[16] = {0};
-	uint64_t lun = chance(c->r, 5) ? range(c->r, 1, 300) : 0;
+	uint64_t lun = chance(c->r, 5) ? range(c->r, g_nluns, 300) : pick_lun(c);
 	switch (below(c->r, 9)) {
 	case 0: /* TEST UNIT READY */
 		queue_simple(c, cdb, 0, 0, lun);
@@ -1729,7 +1745,7 @@ static void queue_ahs_cmd(struct conn *c)
 		memcpy(ahs + 4, cdb + 16, 16);
 		ahs_len = 20;
 		t->edtl = 8 * g_bs;
-		cmd_bhs(c, b, itt, 0, F_FINAL | F_READ, t->edtl, cdb, 16, false);
+		cmd_bhs(c, b, itt, pick_lun(c), F_FINAL | F_READ, t->edtl, cdb, 16, false);
 	} else {
 		/* XDWRITEREAD(10): bidirectional; few targets have it */
 		cdb[0] = 0x53;
@@ -1741,7 +1757,7 @@ static void queue_ahs_cmd(struct conn *c)
 		ahs_len = 8;
 		t->edtl = g_bs;
 		t->write = true;
-		cmd_bhs(c, b, itt, 0, F_FINAL | F_READ | F_WRITE, g_bs, cdb, 16, false);
+		cmd_bhs(c, b, itt, pick_lun(c), F_FINAL | F_READ | F_WRITE, g_bs, cdb, 16, false);
 	}
 	queue_pdu_ex(c, b, ahs, ahs_len, NULL, 0, false, 0);
 	cnt(C_PDU_VALID, 1);
@@ -1783,7 +1799,7 @@ static void random_tmf(struct conn *c)
 	unsigned p = below(c->r, 100);
 	if (p < 35 && n) {
 		struct task *t = live[below(c->r, n)];
-		queue_tmf(c, TMF_ABORT_TASK, t->itt, t->cmdsn, 0);
+		queue_tmf(c, TMF_ABORT_TASK, t->itt, t->cmdsn, t->lun);
 		cnt(C_TMF_ABORT, 1);
 	} else if (p < 50) {
 		uint32_t ref =
@@ -1792,10 +1808,10 @@ static void random_tmf(struct conn *c)
 		cnt(C_TMF_ABORT_BOGUS, 1);
 	} else if (p < 65) {
 		queue_tmf(c, chance(c->r, 70) ? TMF_ABORT_TASK_SET : TMF_CLEAR_TASK_SET, 0, 0,
-			  chance(c->r, 10) ? 7 : 0);
+			  chance(c->r, 10) ? 77 : pick_lun(c));
 		cnt(C_TMF_ABORT_SET, 1);
 	} else if (p < 80) {
-		queue_tmf(c, TMF_LUN_RESET, 0, 0, chance(c->r, 10) ? 9 : 0);
+		queue_tmf(c, TMF_LUN_RESET, 0, 0, chance(c->r, 10) ? 99 : pick_lun(c));
 		cnt(C_TMF_LUN_RESET, 1);
 	} else if (p < 91) {
 		queue_tmf(c, TMF_TARGET_WARM_RESET, 0, 0, 0);
@@ -1823,14 +1839,14 @@ static uint32_t template_pdu(struct conn *c, uint8_t *b, const uint8_t **data)
 		cdb[0] = 0x28;
 		put32(cdb + 2, rand_lba(c->r, 8));
 		put16(cdb + 7, 8);
-		cmd_bhs(c, b, c->itt++, 0, F_FINAL | F_READ, 8 * g_bs, cdb, 10, false);
+		cmd_bhs(c, b, c->itt++, pick_lun(c), F_FINAL | F_READ, 8 * g_bs, cdb, 10, false);
 		return 0;
 	}
 	case 1: { /* WRITE(10) with immediate data */
 		cdb[0] = 0x2a;
 		put32(cdb + 2, rand_lba(c->r, 1));
 		put16(cdb + 7, 1);
-		cmd_bhs(c, b, c->itt++, 0, F_FINAL | F_WRITE, g_bs, cdb, 10, false);
+		cmd_bhs(c, b, c->itt++, pick_lun(c), F_FINAL | F_WRITE, g_bs, cdb, 10, false);
 		return g_bs < c->tgt_mrdsl ? g_bs : c->tgt_mrdsl;
 	}
 	case 2: /* Data-Out for a task that may or may not exist */
@@ -2104,16 +2120,16 @@ static void ep_bigread(struct worker *w, struct rng *r)
 		unsigned p = below(r, 100);
 		unsigned before = c.tmf_rsps;
 		if (p < 35) {
-			queue_tmf(&c, TMF_ABORT_TASK, itt, cmdsn, 0);
+			queue_tmf(&c, TMF_ABORT_TASK, itt, cmdsn, task_lun(&c, itt));
 			cnt(C_TMF_ABORT, 1);
 		} else if (p < 45) {
 			queue_tmf(&c, TMF_ABORT_TASK, itt ^ 0x40000000u, cmdsn + 5, 0);
 			cnt(C_TMF_ABORT_BOGUS, 1);
 		} else if (p < 60) {
-			queue_tmf(&c, TMF_ABORT_TASK_SET, 0, 0, 0);
+			queue_tmf(&c, TMF_ABORT_TASK_SET, 0, 0, pick_lun(&c));
 			cnt(C_TMF_ABORT_SET, 1);
 		} else if (p < 75) {
-			queue_tmf(&c, TMF_LUN_RESET, 0, 0, 0);
+			queue_tmf(&c, TMF_LUN_RESET, 0, 0, pick_lun(&c));
 			cnt(C_TMF_LUN_RESET, 1);
 		} else if (p < 95) {
 			queue_tmf(&c, TMF_TARGET_WARM_RESET, 0, 0, 0);
@@ -2247,7 +2263,8 @@ static void ep_cmdsn(struct worker *w, struct rng *r)
 			{
 				uint32_t itt = queue_read(&c, range(r, 1, 64) * g_bs, false);
 				if (chance(r, 50))
-					queue_tmf(&c, TMF_ABORT_TASK, itt, base + 1, 0);
+					queue_tmf(&c, TMF_ABORT_TASK, itt, base + 1,
+						  task_lun(&c, itt));
 				else
 					random_tmf(&c);
 			}
@@ -2981,6 +2998,7 @@ static void usage(const char *argv0)
 	fprintf(stderr,
 		"usage: %s SEED SECONDS CONNECTIONS HOST PORT TARGET_IQN [--log FILE]\n"
 		"          [--only KIND[,KIND...]] [--episode SEED[:KIND]] [--target2 IQN]\n"
+		"          [--luns N]\n"
 		"       %s --check HOST PORT TARGET_IQN\n"
 		"kinds: mixed bigread mutate cmdsn reinstate slowread login\n",
 		argv0, argv0);
@@ -3068,6 +3086,12 @@ int main(int argc, char **argv)
 				return 2;
 		} else if (!strcmp(argv[i], "--target2") && i + 1 < argc) {
 			g_target2 = argv[++i];
+		} else if (!strcmp(argv[i], "--luns") && i + 1 < argc) {
+			g_nluns = (unsigned)strtoul(argv[++i], NULL, 10);
+			if (g_nluns < 1 || g_nluns > 255) {
+				usage(argv[0]);
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--episode") && i + 1 < argc) {
 			/* SEED[:KIND] as the log prints it; the kind is drawn from
 			 * the seed either way, so the random stream is the same. */
