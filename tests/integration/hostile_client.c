@@ -828,7 +828,8 @@ static int health_check(void)
 /* The same connection still carries commands after a hostile PDU. */
 static int same_conn_works(struct conn *c)
 {
-	c->cmdsn = c->exp_cmdsn_seen;
+	/* No rewinding to the ExpCmdSN the target reports: every CmdSN the
+	 * client used, Rejected commands included, must have been taken. */
 	return tur_good(c, "same connection afterwards");
 }
 
@@ -2683,8 +2684,29 @@ static int pr_out(struct conn *c, uint8_t sa, uint8_t type, uint64_t key, uint64
 /* B has a 32 MiB FUA WRITE in the backend when A fences it off (LUN RESET
  * or PREEMPT AND ABORT).  Once A has its answer, the blocks must not change
  * any more: the WRITE either landed before the answer or never does. */
-static int fence_case(bool preempt)
+/* TARGET WARM RESET (function 6) on c; 0 if "function complete". */
+static int target_warm_reset(struct conn *c)
 {
+	uint8_t b[BHS_LEN] = {OP_TMF_REQ | OP_IMMEDIATE, F_FINAL | 6};
+	put32(b + 16, 0x5858);
+	put32(b + 20, RESERVED_TAG);
+	put32(b + 24, c->cmdsn);
+	put32(b + 28, c->exp_statsn);
+	struct pdu p = {0};
+	int rc = 0;
+	if (send_pdu(c, b, NULL, 0))
+		rc = failf("TARGET WARM RESET: send failed");
+	else if (!(rc = expect_op(c, OP_TMF_RSP, &p, "TARGET WARM RESET")) && p.bhs[2])
+		rc = failf("TARGET WARM RESET: response %u", p.bhs[2]);
+	pdu_free(&p);
+	return rc;
+}
+
+enum fence_by { FENCE_LUN_RESET, FENCE_TARGET_RESET, FENCE_PREEMPT };
+
+static int fence_case(enum fence_by by)
+{
+	bool preempt = by == FENCE_PREEMPT;
 	const uint64_t ka = 0xa0a0a0a0a0a0a0a0ull, kb = 0xb0b0b0b0b0b0b0b0ull;
 	for (int round = 0; round < 4; round++) {
 		struct conn a, b;
@@ -2707,8 +2729,9 @@ static int fence_case(bool preempt)
 		if (!rc)
 			rc = big_write_sent(&b, blocks, bs, 0x1000u + (uint32_t)round * 77u, &itt);
 		if (!rc)
-			rc = preempt ? pr_out(&a, 5, 1, ka, kb, "A: PREEMPT AND ABORT")
-				     : lun_reset(&a);
+			rc = by == FENCE_PREEMPT ? pr_out(&a, 5, 1, ka, kb, "A: PREEMPT AND ABORT")
+			     : by == FENCE_LUN_RESET ? lun_reset(&a)
+						     : target_warm_reset(&a);
 		if (!rc)
 			rc = read_block(&a, blocks - 1u, bs, x);
 		if (!rc) {
@@ -2718,7 +2741,10 @@ static int fence_case(bool preempt)
 		if (!rc && memcmp(x, y, bs))
 			rc = failf("round %d: the aborted WRITE changed the medium after the %s "
 				   "was answered",
-				   round, preempt ? "PREEMPT AND ABORT" : "LUN RESET");
+				   round,
+				   by == FENCE_PREEMPT	   ? "PREEMPT AND ABORT"
+				   : by == FENCE_LUN_RESET ? "LUN RESET"
+							   : "TARGET WARM RESET");
 		if (preempt) /* leave no reservation behind for the other cases */
 			pr_out(&a, 3 /* CLEAR */, 0, ka, 0, "A: CLEAR");
 		free(x);
@@ -2731,8 +2757,9 @@ static int fence_case(bool preempt)
 	return 0;
 }
 
-static int case_lun_reset_fences_write(void) { return fence_case(false); }
-static int case_preempt_abort_fences_write(void) { return fence_case(true); }
+static int case_lun_reset_fences_write(void) { return fence_case(FENCE_LUN_RESET); }
+static int case_target_reset_fences_write(void) { return fence_case(FENCE_TARGET_RESET); }
+static int case_preempt_abort_fences_write(void) { return fence_case(FENCE_PREEMPT); }
 
 /* RFC 7143 11.5.1: TARGET COLD RESET closes every session's connection. */
 static int case_cold_reset_drops_all(void)
@@ -3221,6 +3248,7 @@ static const struct hcase cases[] = {
     {"ordered-write-holds-read", case_ordered_write_holds_read},
     {"ordered-read-waits-write", case_ordered_read_waits_write},
     {"lun-reset-fences-write", case_lun_reset_fences_write},
+    {"target-reset-fences-write", case_target_reset_fences_write},
     {"preempt-abort-fences-write", case_preempt_abort_fences_write},
     {"cold-reset-drops-all-sessions", case_cold_reset_drops_all},
     {"login-max-sessions-race", case_max_sessions_race},
