@@ -13,8 +13,8 @@
 # CAPACITY, READ, WRITE + READ back, on several sessions so both reactors;
 # libiscsi's iscsi-inq too), and a sanitizer build must have no report.
 # Usage: tests/integration/pdu-stress.sh [BUILD_DIR]
-# Environment: STRESS_TIME, STRESS_CONNS, STRESS_SEED (default: random,
-# printed), STRESS_LOG_DIR (keep the daemon and client logs there),
+# Environment: STRESS_TIME, STRESS_CONNS, STRESS_REACTORS (uscstd --threads,
+# default 2), STRESS_SEED (default: random, printed), STRESS_LOG_DIR (keep the daemon and client logs there),
 # STRESS_MAX_RSS_MB (fail if the daemon's peak RSS is larger; default: only
 # printed).
 set -euo pipefail
@@ -24,6 +24,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 IQN=iqn.2026-11.org.uscst:stress
 STRESS_TIME=${STRESS_TIME:-20}
 STRESS_CONNS=${STRESS_CONNS:-16}
+STRESS_REACTORS=${STRESS_REACTORS:-2}
 STRESS_SEED=${STRESS_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 DISK_SIZE=$((64 << 20))
 
@@ -122,14 +123,14 @@ main() {
 			"$USCST_BUILD/tests/pdu_stress" >/dev/null
 	fi
 	write_stress_config "$LIB_TMP/scst.conf" "$LIB_TMP/disk0.img"
-	if ! daemon_start "$LIB_TMP/scst.conf" --threads 2; then
+	if ! daemon_start "$LIB_TMP/scst.conf" --threads "$STRESS_REACTORS"; then
 		fail pdu-stress:start
 		lib_finish
 		return
 	fi
 	fds0=$(fd_count)
-	echo "pdu-stress: seed $STRESS_SEED, ${STRESS_TIME}s, $STRESS_CONNS connections" \
-		"(replay: STRESS_SEED=$STRESS_SEED)"
+	echo "pdu-stress: seed $STRESS_SEED, ${STRESS_TIME}s, $STRESS_CONNS connections," \
+		"$STRESS_REACTORS reactors (replay: STRESS_SEED=$STRESS_SEED)"
 	ctl_load "$STRESS_TIME" "$LIB_TMP/disk0.img" &
 	ctl_pid=$!
 	# The client bounds itself (duration + 20 s grace + 30 s watchdog); the
