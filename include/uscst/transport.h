@@ -64,6 +64,8 @@ struct uscst_cmd {
 	uint32_t out_buf_len; /* valid bytes in out_buf: min(exp_len, out_len) */
 	uint8_t *in_buf;      /* Data-In produced by the command */
 	uint32_t in_len;      /* valid bytes in in_buf (before clipping to exp_len) */
+	uint32_t in_asked;    /* Data-In the CDB asked for when only in_len of it was
+				 produced (what the initiator takes); 0: in_len */
 	uint32_t in_cap;
 
 	/* --- result --- */

@@ -23,7 +23,9 @@ static struct residual compute_residual(const struct iscsi_task *task)
 	uint64_t wanted = 0;
 	if (cmd->exp_read || cmd->in_len)
 		/* Nothing is sent with CHECK CONDITION (the sense says why). */
-		wanted = cmd->status == SAM_STAT_CHECK_CONDITION ? 0 : cmd->in_len;
+		wanted = cmd->status == SAM_STAT_CHECK_CONDITION ? 0
+			 : cmd->in_asked			 ? cmd->in_asked
+								 : cmd->in_len;
 	else if (cmd->exp_write || cmd->out_len)
 		/* A CDB that wants Data-Out the initiator did not announce (W=0)
 		 * moved nothing: the whole transfer is the overflow. */

@@ -121,11 +121,13 @@ static void read_done(struct uscst_cmd *cmd)
 		if ((uint64_t)res < cmd->io.len)
 			/* Storage shorter than the device: never send stale bytes. */
 			memset((uint8_t *)cmd->io.buf + res, 0, cmd->io.len - (uint64_t)res);
-		/* The CDB's length, also when only the initiator's part was
-		 * read: the transport reports the rest as overflow. */
+		/* Only the initiator's part was read: the transport reports
+		 * the rest of the CDB's length as overflow. */
 		struct sbc_rw_fields f;
 		sbc_decode_rw(cmd->cdb, &f);
-		cmd->in_len = f.blocks << cmd->dev->block_shift;
+		uint32_t asked = f.blocks << cmd->dev->block_shift;
+		if (asked > cmd->in_len)
+			cmd->in_asked = asked;
 	}
 	scsi_cmd_done(cmd);
 }
