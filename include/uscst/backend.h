@@ -15,6 +15,9 @@
 
 struct uscst_device;
 
+/* Bytes of struct uscst_io a backend may use for its own state. */
+#define USCST_IO_BACKEND_PRIV 96
+
 enum uscst_io_op {
 	USCST_IO_READ,
 	USCST_IO_WRITE,
@@ -22,12 +25,6 @@ enum uscst_io_op {
 	USCST_IO_DISCARD,      /* deallocate [offset, offset+len); reads return zeros after */
 	USCST_IO_WRITE_ZEROES, /* write zeros to [offset, offset+len) */
 	USCST_IO_PREFETCH,     /* read [offset, offset+len) into the cache, no data */
-};
-
-/* Completion hook for the reactor's io_uring (reactor/reactor.h): the SQE's
- * user_data points at one of these. */
-struct uscst_completion {
-	void (*fn)(struct uscst_completion *c, int32_t res);
 };
 
 struct uscst_io {
@@ -42,10 +39,10 @@ struct uscst_io {
 	int64_t result; /* set before done(): bytes transferred, or -errno */
 	void (*done)(struct uscst_io *io);
 	void *priv; /* owner's cookie */
-	/* Private to the backend while the I/O is in flight. */
-	struct uscst_completion comp;
-	struct uscst_device *dev;
-	uint64_t done_bytes;
+	/* Scratch space for the backend while the I/O is in flight (e.g. a
+	 * struct uscst_file_io and a progress counter); the owner never
+	 * looks at it. */
+	_Alignas(8) unsigned char backend_priv[USCST_IO_BACKEND_PRIV];
 };
 
 struct uscst_backend_ops {
@@ -70,5 +67,24 @@ struct uscst_backend_ops {
 };
 
 const struct uscst_backend_ops *uscst_backend_find(const char *handler_name);
+
+/*
+ * What a backend may read and set of its device (struct uscst_device is
+ * the core's).  open() runs before the device is visible to any command;
+ * the setters are for open() and close() only.
+ */
+const char *uscst_device_name(const struct uscst_device *dev);
+/* The configured "filename" attribute, or NULL. */
+const char *uscst_device_filename(const struct uscst_device *dev);
+bool uscst_device_read_only(const struct uscst_device *dev);
+/* Size in bytes: the configured one (0: none) before open() sets it; may
+ * change at any time afterwards (resync_size), so read it once per use. */
+uint64_t uscst_device_size(const struct uscst_device *dev);
+void uscst_device_set_size(struct uscst_device *dev, uint64_t size);
+/* The storage's file descriptor (-1: not open). */
+int uscst_device_fd(const struct uscst_device *dev);
+void uscst_device_set_fd(struct uscst_device *dev, int fd);
+/* Whether DISCARD really deallocates on this storage (thin provisioning). */
+void uscst_device_set_discard_ok(struct uscst_device *dev, bool ok);
 
 #endif

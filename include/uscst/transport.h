@@ -14,6 +14,10 @@
  *   ...transport sends cmd->in_buf[0..in_len) clipped to exp_len, status,
  *      sense and residuals...
  *   uscst_cmd_release()  frees data buffers
+ *
+ * A transport that ends a command itself, without executing it (a data
+ * digest error, a protocol error), builds its CHECK CONDITION with
+ * uscst_cmd_check_condition() and completes it on its own.
  */
 #ifndef USCST_TRANSPORT_H
 #define USCST_TRANSPORT_H
@@ -23,9 +27,13 @@
 #include <stdint.h>
 
 #include <uscst/backend.h>
+#include <uscst/scsi_codes.h>
 
 #define USCST_MAX_CDB 32
 #define USCST_SENSE_MAX 96
+/* Room for an iSCSI name (at most 223 bytes) and its NUL: target and
+ * initiator names. */
+#define USCST_NAME_MAX 224
 
 struct uscst_target;
 struct uscst_session;
@@ -90,6 +98,8 @@ struct uscst_target *uscst_target_find(const char *name);
 /* Calls fn for every enabled target, in configuration order. */
 void uscst_target_foreach(void (*fn)(struct uscst_target *tgt, void *arg), void *arg);
 const char *uscst_target_name(const struct uscst_target *tgt);
+/* Whether the target accepts logins (its "enabled" attribute). */
+bool uscst_target_enabled(const struct uscst_target *tgt);
 uint16_t uscst_target_rel_port_id(const struct uscst_target *tgt);
 /* Target attribute value (e.g. "MaxBurstLength"), or NULL when not set. */
 const char *uscst_target_attr(const struct uscst_target *tgt, const char *name);
@@ -144,18 +154,17 @@ void uscst_cmd_execute(struct uscst_cmd *cmd);
 void uscst_cmd_release(struct uscst_cmd *cmd);
 /* Completes a command that was never executed with status BUSY / TASK SET FULL etc. */
 void uscst_cmd_complete_status(struct uscst_cmd *cmd, uint8_t status);
+/* Sets CHECK CONDITION and sense data (fixed or descriptor, as the LU's
+ * D_SENSE says) on a command the transport ends without executing it; the
+ * transport then completes it itself.  E.g.
+ * uscst_cmd_check_condition(cmd, SK_ABORTED_COMMAND, ASC_DATA_PHASE_ERROR). */
+void uscst_cmd_check_condition(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq);
+/* ILLEGAL REQUEST, INVALID FIELD IN CDB with the field pointer at (byte,
+ * bit); bit < 0: no bit pointer. */
+void uscst_cmd_invalid_field_cdb(struct uscst_cmd *cmd, unsigned byte, int bit);
 
 /* Task management side effects in the core (the transport aborts its own
- * commands).  Return a TMF response code (RFC 7143 10.6.1). */
-enum uscst_tmf_fn {
-	USCST_TMF_ABORT_TASK = 1,
-	USCST_TMF_ABORT_TASK_SET = 2,
-	USCST_TMF_CLEAR_ACA = 3,
-	USCST_TMF_CLEAR_TASK_SET = 4,
-	USCST_TMF_LUN_RESET = 5,
-	USCST_TMF_TARGET_WARM_RESET = 6,
-	USCST_TMF_TARGET_COLD_RESET = 7,
-};
+ * commands); the function codes are enum uscst_tmf_fn (scsi_codes.h). */
 /* Runs the core part of a LUN / target reset (reservations, UAs, mode pages)
  * and aborts the tasks of every other nexus that sees the LUs; those
  * aborts hold references on fence.  A cold reset also ends every other

@@ -1,6 +1,7 @@
 /*
  * vdisk_fileio: a file (or block device) through the page cache, with every
- * I/O submitted asynchronously on the calling reactor's io_uring.
+ * I/O submitted asynchronously on the calling reactor (uscst_reactor_file_io,
+ * io_uring underneath).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,25 +13,43 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/core.h"
+#include <uscst/backend.h>
+#include <uscst/reactor.h>
+
 #include "lib/log.h"
-#include "reactor/reactor.h"
+
+/* An I/O in flight, in the backend_priv space of its struct uscst_io. */
+struct fileio_req {
+	struct uscst_file_io fio;
+	struct uscst_io *io;
+	uint64_t done_bytes;
+};
+_Static_assert(sizeof(struct fileio_req) <= USCST_IO_BACKEND_PRIV, "fileio_req too large");
+
+static struct fileio_req *req_of(struct uscst_io *io)
+{
+	return (struct fileio_req *)io->backend_priv;
+}
 
 /* Creates a missing image file as a sparse file of the configured size. */
 static int open_or_create(struct uscst_device *dev)
 {
-	int flags = (dev->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-	int fd = open(dev->filename, flags);
-	if (fd < 0 && errno == ENOENT && dev->size && !dev->read_only) {
-		fd = open(dev->filename, flags | O_CREAT | O_EXCL, 0600);
-		if (fd >= 0 && ftruncate(fd, (off_t)dev->size) < 0) {
+	const char *filename = uscst_device_filename(dev);
+	bool read_only = uscst_device_read_only(dev);
+	uint64_t cfg_size = uscst_device_size(dev);
+	int flags = (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
+	int fd = open(filename, flags);
+	if (fd < 0 && errno == ENOENT && cfg_size && !read_only) {
+		fd = open(filename, flags | O_CREAT | O_EXCL, 0600);
+		if (fd >= 0 && ftruncate(fd, (off_t)cfg_size) < 0) {
 			int e = errno;
 			close(fd);
-			unlink(dev->filename);
+			unlink(filename);
 			return -e;
 		}
 		if (fd >= 0)
-			log_info("device %s: created sparse file %s", dev->name, dev->filename);
+			log_info("device %s: created sparse file %s", uscst_device_name(dev),
+				 filename);
 	}
 	return fd < 0 ? -errno : fd;
 }
@@ -61,7 +80,7 @@ static bool probe_discard(int fd, uint64_t size)
 
 static int fileio_open(struct uscst_device *dev)
 {
-	if (!dev->filename)
+	if (!uscst_device_filename(dev))
 		return -EINVAL;
 	int fd = open_or_create(dev);
 	if (fd < 0)
@@ -72,28 +91,31 @@ static int fileio_open(struct uscst_device *dev)
 		close(fd);
 		return rc;
 	}
-	if (!dev->size || dev->size > size)
-		dev->size = size;
-	dev->fd = fd;
-	dev->discard_ok = !dev->read_only && probe_discard(fd, size);
+	uint64_t cfg_size = uscst_device_size(dev);
+	if (!cfg_size || cfg_size > size)
+		uscst_device_set_size(dev, size);
+	uscst_device_set_fd(dev, fd);
+	uscst_device_set_discard_ok(dev, !uscst_device_read_only(dev) && probe_discard(fd, size));
 	return 0;
 }
 
 static int fileio_get_size(struct uscst_device *dev, uint64_t *size)
 {
-	if (dev->fd < 0)
+	int fd = uscst_device_fd(dev);
+	if (fd < 0)
 		return -EBADF;
-	return storage_size(dev->fd, size);
+	return storage_size(fd, size);
 }
 
 static void fileio_close(struct uscst_device *dev)
 {
-	if (dev->fd >= 0)
-		close(dev->fd);
-	dev->fd = -1;
+	int fd = uscst_device_fd(dev);
+	if (fd >= 0)
+		close(fd);
+	uscst_device_set_fd(dev, -1);
 }
 
-static void fileio_queue(struct uscst_device *dev, struct uscst_io *io);
+static void fileio_queue(struct fileio_req *req);
 
 static void finish(struct uscst_io *io, int64_t result)
 {
@@ -101,10 +123,10 @@ static void finish(struct uscst_io *io, int64_t result)
 	io->done(io);
 }
 
-static void fileio_complete(struct uscst_completion *c, int32_t res)
+static void fileio_complete(struct uscst_file_io *fio, int32_t res)
 {
-	struct uscst_io *io = (struct uscst_io *)((char *)c - offsetof(struct uscst_io, comp));
-	struct uscst_device *dev = io->dev;
+	struct fileio_req *req = (struct fileio_req *)fio;
+	struct uscst_io *io = req->io;
 	if (res < 0) {
 		finish(io, res);
 		return;
@@ -116,67 +138,52 @@ static void fileio_complete(struct uscst_completion *c, int32_t res)
 	if (res == 0) {
 		/* End of file on read: the rest of the range reads as zeros. */
 		if (io->op == USCST_IO_READ)
-			memset((char *)io->buf + io->done_bytes, 0, io->len - io->done_bytes);
+			memset((char *)io->buf + req->done_bytes, 0, io->len - req->done_bytes);
 		finish(io, io->op == USCST_IO_READ ? (int64_t)io->len : -EIO);
 		return;
 	}
-	io->done_bytes += (uint64_t)res;
-	if (io->done_bytes >= io->len) {
-		finish(io, (int64_t)io->done_bytes);
+	req->done_bytes += (uint64_t)res;
+	if (req->done_bytes >= io->len) {
+		finish(io, (int64_t)req->done_bytes);
 		return;
 	}
-	fileio_queue(dev, io); /* short transfer: continue where it stopped */
+	fileio_queue(req); /* short transfer: continue where it stopped */
 }
 
-static void fileio_queue(struct uscst_device *dev, struct uscst_io *io)
+static const enum uscst_file_op file_ops[] = {
+    [USCST_IO_READ] = USCST_FILE_READ,
+    [USCST_IO_WRITE] = USCST_FILE_WRITE,
+    [USCST_IO_FLUSH] = USCST_FILE_FDATASYNC,
+    [USCST_IO_DISCARD] = USCST_FILE_PUNCH_HOLE,
+    [USCST_IO_WRITE_ZEROES] = USCST_FILE_ZERO_RANGE,
+    [USCST_IO_PREFETCH] = USCST_FILE_WILLNEED,
+};
+
+static void fileio_queue(struct fileio_req *req)
 {
-	struct reactor *r = reactor_current();
-	struct io_uring_sqe *sqe = r ? reactor_get_sqe(r) : NULL;
-	if (!sqe) {
-		finish(io, -EAGAIN);
-		return;
-	}
-	uint64_t off = io->offset + io->done_bytes;
-	uint64_t left = io->len - io->done_bytes;
-	switch (io->op) {
-	case USCST_IO_READ:
-		io_uring_prep_read(sqe, dev->fd, (char *)io->buf + io->done_bytes, (unsigned)left,
-				   off);
-		break;
-	case USCST_IO_WRITE:
-		io_uring_prep_write(sqe, dev->fd, (char *)io->buf + io->done_bytes, (unsigned)left,
-				    off);
-		if (io->fua)
-			sqe->rw_flags = RWF_DSYNC;
-		break;
-	case USCST_IO_FLUSH:
-		io_uring_prep_fsync(sqe, dev->fd, IORING_FSYNC_DATASYNC);
-		break;
-	case USCST_IO_DISCARD:
-		io_uring_prep_fallocate(sqe, dev->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					(off_t)off, (off_t)left);
-		break;
-	case USCST_IO_WRITE_ZEROES:
-		io_uring_prep_fallocate(sqe, dev->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-					(off_t)off, (off_t)left);
-		break;
-	case USCST_IO_PREFETCH:
-		io_uring_prep_fadvise(sqe, dev->fd, off, (off_t)left, POSIX_FADV_WILLNEED);
-		break;
-	}
-	io->comp.fn = fileio_complete;
-	io_uring_sqe_set_data(sqe, &io->comp);
+	struct uscst_io *io = req->io;
+	req->fio.op = file_ops[io->op];
+	req->fio.dsync = io->op == USCST_IO_WRITE && io->fua;
+	req->fio.buf = (char *)io->buf + req->done_bytes;
+	req->fio.offset = io->offset + req->done_bytes;
+	req->fio.len = io->len - req->done_bytes;
+	req->fio.done = fileio_complete;
+	int rc = uscst_reactor_file_io(&req->fio);
+	if (rc < 0)
+		finish(io, rc);
 }
 
 static void fileio_submit(struct uscst_device *dev, struct uscst_io *io)
 {
-	io->done_bytes = 0;
-	io->dev = dev;
+	struct fileio_req *req = req_of(io);
+	req->io = io;
+	req->done_bytes = 0;
+	req->fio.fd = uscst_device_fd(dev);
 	if (io->len == 0 && io->op != USCST_IO_FLUSH) {
 		finish(io, 0);
 		return;
 	}
-	fileio_queue(dev, io);
+	fileio_queue(req);
 }
 
 static int fileio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t *run_len,
@@ -184,13 +191,14 @@ static int fileio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t
 {
 	/* Read once: resync_size may change it on another thread, and a
 	 * shrink between two reads would make "size - offset" wrap around. */
-	uint64_t size = __atomic_load_n(&dev->size, __ATOMIC_RELAXED);
+	uint64_t size = uscst_device_size(dev);
+	int fd = uscst_device_fd(dev);
 	if (offset >= size) {
 		*mapped = false;
 		*run_len = 0;
 		return 0;
 	}
-	off_t data = lseek(dev->fd, (off_t)offset, SEEK_DATA);
+	off_t data = lseek(fd, (off_t)offset, SEEK_DATA);
 	if (data < 0 && errno != ENXIO)
 		return -errno;
 	if (data < 0 || (uint64_t)data >= size) {
@@ -203,7 +211,7 @@ static int fileio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t
 		*run_len = (uint64_t)data - offset;
 		return 0;
 	}
-	off_t hole = lseek(dev->fd, (off_t)offset, SEEK_HOLE);
+	off_t hole = lseek(fd, (off_t)offset, SEEK_HOLE);
 	if (hole < 0)
 		return -errno;
 	*mapped = true;

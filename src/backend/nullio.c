@@ -2,16 +2,16 @@
  * testing transports and measuring the target's own cost per command. */
 #include <string.h>
 
-#include "core/core.h"
+#include <uscst/backend.h>
 
 #define NULLIO_DEFAULT_SIZE (10ull << 30)
 
 static int nullio_open(struct uscst_device *dev)
 {
-	if (!dev->size)
-		dev->size = NULLIO_DEFAULT_SIZE;
+	if (!uscst_device_size(dev))
+		uscst_device_set_size(dev, NULLIO_DEFAULT_SIZE);
 	/* Nothing is stored, so every block reads as zero: deallocation is free. */
-	dev->discard_ok = true;
+	uscst_device_set_discard_ok(dev, true);
 	return 0;
 }
 
@@ -28,7 +28,7 @@ static void nullio_submit(struct uscst_device *dev, struct uscst_io *io)
 static int nullio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t *run_len,
 			     bool *mapped)
 {
-	uint64_t size = __atomic_load_n(&dev->size, __ATOMIC_RELAXED);
+	uint64_t size = uscst_device_size(dev);
 	*mapped = false;
 	*run_len = offset < size ? size - offset : 0;
 	return 0;

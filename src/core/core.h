@@ -19,8 +19,6 @@
 
 #include "lib/list.h"
 
-#define USCST_NAME_MAX 224 /* iSCSI names are at most 223 bytes */
-
 struct pr_state; /* core/pr.h */
 
 /* I_T nexuses that may hold PREVENT MEDIUM REMOVAL at once (SPC-4: the
@@ -44,9 +42,9 @@ struct uscst_range_locks {
 	atomic_uint exclusive;	  /* exclusive requests held or waiting */
 	atomic_uint fast_writers; /* writes in flight that did not enter the table */
 	char pad_after[64];
-	pthread_mutex_t mutex;		    /* protects the lists */
-	struct sbc_range_lock *held;	    /* granted requests */
-	struct sbc_range_lock *wait_head;   /* waiting requests, oldest first */
+	pthread_mutex_t mutex;		  /* protects the lists */
+	struct sbc_range_lock *held;	  /* granted requests */
+	struct sbc_range_lock *wait_head; /* waiting requests, oldest first */
 	struct sbc_range_lock *wait_tail;
 };
 

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uscst/scsi_codes.h>
+
 /* Room for struct uscst_session.initiator_port ("iqn...,i,0x<isid>"). */
 #define PR_PORT_MAX 256
 /* Beyond this REGISTER fails with INSUFFICIENT REGISTRATION RESOURCES. */
@@ -86,12 +88,6 @@ struct pr_events {
 	struct pr_event *ev;
 	bool lost; /* an event could not be recorded (ENOMEM) */
 };
-
-/* ASC/ASCQ pairs the state machine reports. */
-#define PR_UA_RESERVATIONS_PREEMPTED 0x2a, 0x03
-#define PR_UA_RESERVATIONS_RELEASED 0x2a, 0x04
-#define PR_UA_REGISTRATIONS_PREEMPTED 0x2a, 0x05
-#define PR_UA_COMMANDS_CLEARED 0x2f, 0x00
 
 struct pr_state *pr_state_new(void);
 void pr_state_free(struct pr_state *st);

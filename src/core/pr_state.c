@@ -206,7 +206,7 @@ static void unregister_index(struct pr_state *st, unsigned idx, struct pr_events
 		} else if (st->regs[idx].holder) {
 			drop_reservation(st);
 			if (type == PR_TYPE_WE_RO || type == PR_TYPE_EA_RO)
-				event_all_but(ev, st, (int)idx, PR_UA_RESERVATIONS_RELEASED);
+				event_all_but(ev, st, (int)idx, ASC_RESERVATIONS_RELEASED);
 		}
 	}
 	remove_reg(st, idx);
@@ -286,7 +286,7 @@ enum pr_result pr_release(struct pr_state *st, const struct pr_nexus *n, uint64_
 		return PR_INVALID_RELEASE;
 	drop_reservation(st);
 	if (pr_type_for_registrants(type))
-		event_all_but(ev, st, idx, PR_UA_RESERVATIONS_RELEASED);
+		event_all_but(ev, st, idx, ASC_RESERVATIONS_RELEASED);
 	return PR_OK;
 }
 
@@ -297,7 +297,7 @@ enum pr_result pr_clear(struct pr_state *st, const struct pr_nexus *n, uint64_t 
 	int idx = registered_with_key(st, n, res_key);
 	if (idx < 0)
 		return PR_CONFLICT;
-	event_all_but(ev, st, idx, PR_UA_RESERVATIONS_PREEMPTED);
+	event_all_but(ev, st, idx, ASC_RESERVATIONS_PREEMPTED);
 	drop_reservation(st);
 	st->nregs = 0;
 	st->generation++;
@@ -306,9 +306,9 @@ enum pr_result pr_clear(struct pr_state *st, const struct pr_nexus *n, uint64_t 
 
 static void event_preempted(struct pr_events *ev, const struct pr_reg *reg, bool abort)
 {
-	event_add(ev, reg, PR_UA_REGISTRATIONS_PREEMPTED);
+	event_add(ev, reg, ASC_REGISTRATIONS_PREEMPTED);
 	if (abort)
-		event_add(ev, reg, PR_UA_COMMANDS_CLEARED);
+		event_add(ev, reg, ASC_COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
 }
 
 /*
@@ -350,7 +350,7 @@ static void take_reservation(struct pr_state *st, int self, uint8_t old_type, ui
 	st->scope = PR_SCOPE_LU;
 	st->regs[self].holder = !pr_type_all_registrants(type);
 	if (old_type != type)
-		event_all_but(ev, st, self, PR_UA_RESERVATIONS_RELEASED);
+		event_all_but(ev, st, self, ASC_RESERVATIONS_RELEASED);
 }
 
 /* PREEMPT and PREEMPT AND ABORT (SPC-5 5.14.10.4, 5.14.10.5). */

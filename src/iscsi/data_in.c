@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "iscsi/iscsi.h"
-#include "scsi/scsi.h"
 
 struct residual {
 	uint8_t flags;

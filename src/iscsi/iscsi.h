@@ -14,12 +14,12 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include <uscst/reactor.h>
 #include <uscst/transport.h>
 
 #include "iscsi/params.h"
 #include "iscsi/pdu.h"
 #include "lib/list.h"
-#include "reactor/reactor.h"
 
 struct iscsi_conn;
 struct iscsi_session;

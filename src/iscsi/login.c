@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/core.h"
 #include "iscsi/iscsi.h"
 #include "lib/log.h"
 
@@ -93,7 +92,7 @@ static bool resolve_target(struct iscsi_conn *conn, struct iscsi_login *l,
 	if (!tn)
 		return true; /* the negotiation reports the missing key */
 	l->tgt = uscst_target_find(tn->value);
-	if (!l->tgt || !l->tgt->enabled) {
+	if (!l->tgt || !uscst_target_enabled(l->tgt)) {
 		login_fail(conn, ISCSI_LS_NOT_FOUND, "unknown target");
 		return false;
 	}

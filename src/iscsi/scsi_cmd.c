@@ -9,7 +9,6 @@
 
 #include "iscsi/iscsi.h"
 #include "lib/log.h"
-#include "scsi/scsi.h"
 
 static void task_done(struct uscst_cmd *cmd);
 static void deliver_kicked(struct reactor_deferred *d);
@@ -76,17 +75,17 @@ static void start_task(struct iscsi_task *task)
 	struct uscst_cmd *cmd = &task->cmd;
 	if (task->data_digest_errors) {
 		/* RFC 7143 7.8: at ERL 0 the task ends with a CRC error sense. */
-		scsi_check_condition(cmd, SK_ABORTED_COMMAND, 0x47, 0x05);
+		uscst_cmd_check_condition(cmd, SK_ABORTED_COMMAND, ASC_IU_CRC_ERROR);
 		task_done(cmd);
 		return;
 	}
 	if (task->protocol_error) {
-		scsi_check_condition(cmd, SK_ABORTED_COMMAND, 0x4b, 0x00); /* DATA PHASE ERROR */
+		uscst_cmd_check_condition(cmd, SK_ABORTED_COMMAND, ASC_DATA_PHASE_ERROR);
 		task_done(cmd);
 		return;
 	}
 	if (task->out_too_big) {
-		scsi_invalid_field_cdb(cmd, 0, -1);
+		uscst_cmd_invalid_field_cdb(cmd, 0, -1);
 		task_done(cmd);
 		return;
 	}

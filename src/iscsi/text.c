@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/core.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/sendtargets.h"
 #include "lib/log.h"

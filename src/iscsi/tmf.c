@@ -13,15 +13,6 @@
 #include "iscsi/iscsi.h"
 #include "lib/log.h"
 
-#define TMF_ABORT_TASK 1
-#define TMF_ABORT_TASK_SET 2
-#define TMF_CLEAR_ACA 3
-#define TMF_CLEAR_TASK_SET 4
-#define TMF_LUN_RESET 5
-#define TMF_TARGET_WARM_RESET 6
-#define TMF_TARGET_COLD_RESET 7
-#define TMF_TASK_REASSIGN 8
-
 struct tmf_ctx {
 	uint8_t bhs[ISCSI_BHS_LEN];
 	uint8_t response;
@@ -122,30 +113,30 @@ static uint8_t run_function(struct iscsi_conn *conn, const uint8_t *bhs, struct 
 	uint32_t cmdsn = get_be32(bhs + 24);
 	struct uscst_session *core = conn->sess->core;
 	switch (fn) {
-	case TMF_ABORT_TASK:
+	case USCST_TMF_ABORT_TASK:
 		return abort_one(conn, bhs);
-	case TMF_ABORT_TASK_SET:
-	case TMF_CLEAR_TASK_SET:
+	case USCST_TMF_ABORT_TASK_SET:
+	case USCST_TMF_CLEAR_TASK_SET:
 		if (!uscst_lun_exists(core, lun))
 			return ISCSI_TMF_RSP_NO_LUN;
 		abort_matching(conn, false, lun, cmdsn);
 		return ISCSI_TMF_RSP_COMPLETE;
-	case TMF_LUN_RESET:
+	case USCST_TMF_LUN_RESET:
 		if (!uscst_lun_exists(core, lun))
 			return ISCSI_TMF_RSP_NO_LUN;
 		abort_matching(conn, false, lun, cmdsn + 1);
 		uscst_tmf_lun_reset(core, lun, &ctx->fence);
 		return ISCSI_TMF_RSP_COMPLETE;
-	case TMF_TARGET_WARM_RESET:
-	case TMF_TARGET_COLD_RESET:
+	case USCST_TMF_TARGET_WARM_RESET:
+	case USCST_TMF_TARGET_COLD_RESET:
 		abort_matching(conn, true, 0, cmdsn + 1);
-		uscst_tmf_target_reset(core, fn == TMF_TARGET_COLD_RESET, &ctx->fence);
+		uscst_tmf_target_reset(core, fn == USCST_TMF_TARGET_COLD_RESET, &ctx->fence);
 		/* A cold reset ends every connection, this one included. */
-		ctx->close_after = fn == TMF_TARGET_COLD_RESET;
+		ctx->close_after = fn == USCST_TMF_TARGET_COLD_RESET;
 		return ISCSI_TMF_RSP_COMPLETE;
-	case TMF_CLEAR_ACA:
+	case USCST_TMF_CLEAR_ACA:
 		return ISCSI_TMF_RSP_NOT_SUPPORTED;
-	case TMF_TASK_REASSIGN:
+	case USCST_TMF_TASK_REASSIGN:
 		return ISCSI_TMF_RSP_NO_REASSIGN; /* ErrorRecoveryLevel 0 */
 	default:
 		return ISCSI_TMF_RSP_REJECTED;

@@ -2,6 +2,8 @@
 #include "reactor/reactor.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -96,6 +98,41 @@ struct io_uring_sqe *reactor_get_sqe(struct reactor *r)
 	return sqe;
 }
 
+int uscst_reactor_file_io(struct uscst_file_io *fio)
+{
+	struct reactor *r = reactor_current();
+	struct io_uring_sqe *sqe = r ? reactor_get_sqe(r) : NULL;
+	if (!sqe)
+		return -EAGAIN;
+	switch (fio->op) {
+	case USCST_FILE_READ:
+		io_uring_prep_read(sqe, fio->fd, fio->buf, (unsigned)fio->len, fio->offset);
+		break;
+	case USCST_FILE_WRITE:
+		io_uring_prep_write(sqe, fio->fd, fio->buf, (unsigned)fio->len, fio->offset);
+		if (fio->dsync)
+			sqe->rw_flags = RWF_DSYNC;
+		break;
+	case USCST_FILE_FDATASYNC:
+		io_uring_prep_fsync(sqe, fio->fd, IORING_FSYNC_DATASYNC);
+		break;
+	case USCST_FILE_PUNCH_HOLE:
+		io_uring_prep_fallocate(sqe, fio->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					(off_t)fio->offset, (off_t)fio->len);
+		break;
+	case USCST_FILE_ZERO_RANGE:
+		io_uring_prep_fallocate(sqe, fio->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+					(off_t)fio->offset, (off_t)fio->len);
+		break;
+	case USCST_FILE_WILLNEED:
+		io_uring_prep_fadvise(sqe, fio->fd, fio->offset, (off_t)fio->len,
+				      POSIX_FADV_WILLNEED);
+		break;
+	}
+	io_uring_sqe_set_data(sqe, fio);
+	return 0;
+}
+
 void reactor_send(struct reactor *r, struct reactor_msg *m)
 {
 	m->next = NULL;
@@ -186,11 +223,12 @@ static unsigned reap_completions(struct reactor *r)
 	unsigned total = 0, n;
 	while ((n = io_uring_peek_batch_cqe(&r->ring, cqes, 64)) > 0) {
 		for (unsigned i = 0; i < n; i++) {
-			struct uscst_completion *c = io_uring_cqe_get_data(cqes[i]);
+			/* Every SQE is a uscst_reactor_file_io() request. */
+			struct uscst_file_io *fio = io_uring_cqe_get_data(cqes[i]);
 			int32_t res = cqes[i]->res;
 			io_uring_cqe_seen(&r->ring, cqes[i]);
-			if (c)
-				c->fn(c, res);
+			if (fio)
+				fio->done(fio, res);
 		}
 		total += n;
 	}

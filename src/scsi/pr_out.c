@@ -52,8 +52,6 @@ enum {
 #define P17_UNREG 0x02
 #define P17_APTPL 0x01
 
-#define ASC_INSUFFICIENT_REGISTRATION_RESOURCES 0x55, 0x04
-
 /* iSCSI TransportID (SPC-5 7.6.4.6). */
 #define TPID_PROTO_MASK 0x0f
 #define TPID_PROTO_ISCSI 0x05

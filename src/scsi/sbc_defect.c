@@ -32,9 +32,6 @@ enum {
 	RDD_FMT_RESERVED = 7,
 };
 
-/* ASC/ASCQ DEFECT LIST NOT FOUND. */
-#define ASC_DEFECT_LIST_NOT_FOUND 0x1c, 0x00
-
 void sbc_read_defect_data(struct uscst_cmd *cmd)
 {
 	const uint8_t *cdb = cmd->cdb;

@@ -193,8 +193,8 @@ static void test_release_registrants_only_notifies_others(void **state)
 	struct pr_events ev = {0};
 	assert_int_equal(pr_release(st, &nx_a, 0x11, PR_TYPE_WE_RO, &ev), PR_OK);
 	assert_int_equal(ev.count, 2);
-	assert_int_equal(count_events(&ev, PORT_B, PR_UA_RESERVATIONS_RELEASED), 1);
-	assert_int_equal(count_events(&ev, PORT_C, PR_UA_RESERVATIONS_RELEASED), 1);
+	assert_int_equal(count_events(&ev, PORT_B, ASC_RESERVATIONS_RELEASED), 1);
+	assert_int_equal(count_events(&ev, PORT_C, ASC_RESERVATIONS_RELEASED), 1);
 	pr_events_free(&ev);
 }
 
@@ -207,7 +207,7 @@ static void test_holder_unregister_releases(void **state)
 	struct pr_events ev = {0};
 	assert_int_equal(reg(st, &nx_a, 0x11, 0, &ev), PR_OK);
 	assert_int_equal(st->type, PR_TYPE_NONE);
-	assert_int_equal(count_events(&ev, PORT_B, PR_UA_RESERVATIONS_RELEASED), 1);
+	assert_int_equal(count_events(&ev, PORT_B, ASC_RESERVATIONS_RELEASED), 1);
 	assert_int_equal(ev.count, 1);
 	pr_events_free(&ev);
 }
@@ -261,7 +261,7 @@ static void test_clear(void **state)
 	assert_int_equal(st->type, PR_TYPE_NONE);
 	assert_int_equal(st->generation, gen + 1);
 	assert_int_equal(ev.count, 1);
-	assert_int_equal(count_events(&ev, PORT_A, PR_UA_RESERVATIONS_PREEMPTED), 1);
+	assert_int_equal(count_events(&ev, PORT_A, ASC_RESERVATIONS_PREEMPTED), 1);
 	pr_events_free(&ev);
 }
 
@@ -279,7 +279,7 @@ static void test_preempt_registration_only(void **state)
 	assert_int_equal(st->type, PR_TYPE_NONE);
 	assert_int_equal(st->generation, gen + 1);
 	assert_int_equal(ev.count, 1);
-	assert_int_equal(count_events(&ev, PORT_A, PR_UA_REGISTRATIONS_PREEMPTED), 1);
+	assert_int_equal(count_events(&ev, PORT_A, ASC_REGISTRATIONS_PREEMPTED), 1);
 	pr_events_free(&ev);
 }
 
@@ -311,11 +311,11 @@ static void test_preempt_holder_takes_reservation(void **state)
 	assert_true(pr_is_holder(st, &nx_b));
 	assert_int_equal(st->type, PR_TYPE_EA);
 	assert_int_equal(pr_reservation_key(st), 0x22);
-	assert_int_equal(count_events(&ev, PORT_A, PR_UA_REGISTRATIONS_PREEMPTED), 1);
-	assert_int_equal(count_events(&ev, PORT_A, PR_UA_COMMANDS_CLEARED), 1);
+	assert_int_equal(count_events(&ev, PORT_A, ASC_REGISTRATIONS_PREEMPTED), 1);
+	assert_int_equal(count_events(&ev, PORT_A, ASC_COMMANDS_CLEARED_BY_ANOTHER_INITIATOR), 1);
 	/* Type changed: the remaining registrant C hears of it. */
-	assert_int_equal(count_events(&ev, PORT_C, PR_UA_RESERVATIONS_RELEASED), 1);
-	assert_int_equal(count_events(&ev, PORT_B, PR_UA_RESERVATIONS_RELEASED), 0);
+	assert_int_equal(count_events(&ev, PORT_C, ASC_RESERVATIONS_RELEASED), 1);
+	assert_int_equal(count_events(&ev, PORT_B, ASC_RESERVATIONS_RELEASED), 0);
 	pr_events_free(&ev);
 }
 
@@ -331,8 +331,8 @@ static void test_preempt_all_registrants_zero_key(void **state)
 	assert_int_equal(st->nregs, 1);
 	assert_true(pr_is_holder(st, &nx_b));
 	assert_int_equal(st->type, PR_TYPE_WE);
-	assert_int_equal(count_events(&ev, PORT_A, PR_UA_REGISTRATIONS_PREEMPTED), 1);
-	assert_int_equal(count_events(&ev, PORT_C, PR_UA_REGISTRATIONS_PREEMPTED), 1);
+	assert_int_equal(count_events(&ev, PORT_A, ASC_REGISTRATIONS_PREEMPTED), 1);
+	assert_int_equal(count_events(&ev, PORT_C, ASC_REGISTRATIONS_PREEMPTED), 1);
 	pr_events_free(&ev);
 }
 

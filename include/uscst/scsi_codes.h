@@ -1,0 +1,85 @@
+/*
+ * SCSI codes shared by the core, the command emulation, transports and
+ * device handlers: SAM status, sense keys, additional sense codes and task
+ * management functions.  The one place they are defined.
+ */
+#ifndef USCST_SCSI_CODES_H
+#define USCST_SCSI_CODES_H
+
+/* SAM status codes (SAM-5 5.3.1). */
+#define SAM_STAT_GOOD 0x00
+#define SAM_STAT_CHECK_CONDITION 0x02
+#define SAM_STAT_CONDITION_MET 0x04
+#define SAM_STAT_BUSY 0x08
+#define SAM_STAT_RESERVATION_CONFLICT 0x18
+#define SAM_STAT_TASK_SET_FULL 0x28
+#define SAM_STAT_ACA_ACTIVE 0x30
+#define SAM_STAT_TASK_ABORTED 0x40
+
+/* Sense keys (SPC-5 4.4.8). */
+#define SK_NO_SENSE 0x0
+#define SK_RECOVERED_ERROR 0x1
+#define SK_NOT_READY 0x2
+#define SK_MEDIUM_ERROR 0x3
+#define SK_HARDWARE_ERROR 0x4
+#define SK_ILLEGAL_REQUEST 0x5
+#define SK_UNIT_ATTENTION 0x6
+#define SK_DATA_PROTECT 0x7
+#define SK_BLANK_CHECK 0x8
+#define SK_COPY_ABORTED 0xa
+#define SK_ABORTED_COMMAND 0xb
+#define SK_MISCOMPARE 0xe
+
+/* Additional sense codes: each expands to the pair "ASC, ASCQ", to pass as
+ * the last two arguments of the sense functions. */
+#define ASC_NO_ADDITIONAL_SENSE 0x00, 0x00
+#define ASC_LUN_NOT_READY_MANUAL_INTERVENTION 0x04, 0x03
+#define ASC_WRITE_ERROR 0x0c, 0x00
+#define ASC_INVALID_FIELD_IN_IU 0x0e, 0x03
+#define ASC_UNRECOVERED_READ_ERROR 0x11, 0x00
+#define ASC_PARAMETER_LIST_LENGTH_ERROR 0x1a, 0x00
+#define ASC_DEFECT_LIST_NOT_FOUND 0x1c, 0x00
+#define ASC_MISCOMPARE_DURING_VERIFY 0x1d, 0x00
+#define ASC_INVALID_OPCODE 0x20, 0x00
+#define ASC_LBA_OUT_OF_RANGE 0x21, 0x00
+#define ASC_INVALID_FIELD_IN_CDB 0x24, 0x00
+#define ASC_LUN_NOT_SUPPORTED 0x25, 0x00
+#define ASC_INVALID_FIELD_IN_PARAM_LIST 0x26, 0x00
+#define ASC_INVALID_RELEASE_OF_PR 0x26, 0x04
+#define ASC_WRITE_PROTECTED 0x27, 0x00
+#define ASC_POWER_ON_RESET 0x29, 0x00
+#define ASC_POWER_ON_OCCURRED 0x29, 0x01
+#define ASC_BUS_RESET_OCCURRED 0x29, 0x02
+#define ASC_BUS_DEVICE_RESET 0x29, 0x03 /* LUN reset / target reset function */
+#define ASC_I_T_NEXUS_LOSS 0x29, 0x07
+#define ASC_MODE_PARAMETERS_CHANGED 0x2a, 0x01
+#define ASC_RESERVATIONS_PREEMPTED 0x2a, 0x03
+#define ASC_RESERVATIONS_RELEASED 0x2a, 0x04
+#define ASC_REGISTRATIONS_PREEMPTED 0x2a, 0x05
+#define ASC_CAPACITY_DATA_CHANGED 0x2a, 0x09
+#define ASC_COMMANDS_CLEARED_BY_ANOTHER_INITIATOR 0x2f, 0x00
+#define ASC_SAVING_PARAMS_UNSUP 0x39, 0x00
+#define ASC_MEDIUM_NOT_PRESENT 0x3a, 0x00
+#define ASC_REPORTED_LUNS_DATA_CHANGED 0x3f, 0x0e
+#define ASC_INTERNAL_TARGET_FAILURE 0x44, 0x00
+#define ASC_IU_CRC_ERROR 0x47, 0x05 /* INFORMATION UNIT iuCRC ERROR DETECTED */
+#define ASC_INVALID_MESSAGE_ERROR 0x49, 0x00
+#define ASC_DATA_PHASE_ERROR 0x4b, 0x00
+#define ASC_MEDIUM_REMOVAL_PREVENTED 0x53, 0x02
+#define ASC_INSUFFICIENT_RESOURCES 0x55, 0x03
+#define ASC_INSUFFICIENT_REGISTRATION_RESOURCES 0x55, 0x04
+
+/* Task management functions (SAM-5 7; the values are iSCSI's function
+ * codes, RFC 7143 11.5.1). */
+enum uscst_tmf_fn {
+	USCST_TMF_ABORT_TASK = 1,
+	USCST_TMF_ABORT_TASK_SET = 2,
+	USCST_TMF_CLEAR_ACA = 3,
+	USCST_TMF_CLEAR_TASK_SET = 4,
+	USCST_TMF_LUN_RESET = 5,
+	USCST_TMF_TARGET_WARM_RESET = 6,
+	USCST_TMF_TARGET_COLD_RESET = 7,
+	USCST_TMF_TASK_REASSIGN = 8,
+};
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * Queries and setters of the public API (include/uscst/) on core objects,
+ * so that transports and device handlers never see struct uscst_target or
+ * struct uscst_device.
+ */
+#include "core/core.h"
+
+bool uscst_target_enabled(const struct uscst_target *tgt) { return tgt->enabled; }
+
+const char *uscst_device_name(const struct uscst_device *dev) { return dev->name; }
+
+const char *uscst_device_filename(const struct uscst_device *dev) { return dev->filename; }
+
+bool uscst_device_read_only(const struct uscst_device *dev) { return dev->read_only; }
+
+uint64_t uscst_device_size(const struct uscst_device *dev)
+{
+	return __atomic_load_n(&dev->size, __ATOMIC_RELAXED);
+}
+
+void uscst_device_set_size(struct uscst_device *dev, uint64_t size) { dev->size = size; }
+
+int uscst_device_fd(const struct uscst_device *dev) { return dev->fd; }
+
+void uscst_device_set_fd(struct uscst_device *dev, int fd) { dev->fd = fd; }
+
+void uscst_device_set_discard_ok(struct uscst_device *dev, bool ok) { dev->discard_ok = ok; }
