@@ -132,6 +132,13 @@ run: deps
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
+# Compiles each directory of src/ with only include/ and the directories it
+# may include (scripts/check-layers.sh, the README's design section), so a
+# forbidden #include fails.
+.PHONY: check-layers
+check-layers:
+	@CC="$(CC)" scripts/check-layers.sh
+
 test: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-all-tests.sh

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # What `make test` runs (after building BUILD, default build):
+#   0. layer check: each src/ directory compiles with only the headers it
+#      may include (make check-layers); one pass/fail per layer
 #   1. unit tests (make unit)
 #   2. conformance: iscsi-test-cu vs expected-pass.txt (tests/conformance/run.sh)
 #   3. conformance-removable: the removable / read-only / 4096-byte-block
@@ -40,6 +42,19 @@ section() {
 # failed" line of LOG, or nothing.
 tally_line() {
 	sed -n "s/^$2\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*/\1 \2/p" "$1" | tail -n 1
+}
+
+run_check_layers() {
+	local log=$TMP/check-layers.log counts
+	section "check-layers"
+	make --no-print-directory -C "$ROOT" check-layers 2>&1 | tee "$log" || true
+	counts=$(tally_line "$log" 'check-layers: ')
+	if [[ -z $counts ]]; then
+		add check-layers 0 1
+	else
+		# shellcheck disable=SC2086
+		add check-layers $counts
+	fi
 }
 
 run_unit() {
@@ -128,6 +143,7 @@ main() {
 	cd "$ROOT"
 	TMP=$(mktemp -d)
 	trap 'rm -rf "$TMP"' EXIT
+	run_check_layers
 	run_unit
 	run_conformance conformance "$BUILD_DIR"
 	run_conformance conformance-removable "$BUILD_DIR" removable
