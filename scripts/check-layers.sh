@@ -20,7 +20,7 @@ declare -A ALLOWED=(
 	[iscsi]="iscsi lib"
 	[backend]="backend lib"
 	[core]="core scsi lib"
-	[scsi]="scsi core reactor lib"
+	[scsi]="scsi core lib"
 	[config]="config core lib"
 	[ctl]="ctl config core lib"
 )

@@ -27,9 +27,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <uscst/reactor.h>
+
 #include "core/pr.h"
 #include "lib/log.h"
-#include "reactor/reactor.h"
 #include "scsi/scsi.h"
 
 enum {

@@ -8,7 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "reactor/reactor.h"
+#include <uscst/reactor.h>
+
 #include "scsi/scsi.h"
 
 struct reactor;

@@ -27,7 +27,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "reactor/reactor.h"
+#include <uscst/reactor.h>
+
 #include "scsi/sbc.h"
 #include "scsi/scsi.h"
 
