@@ -32,14 +32,28 @@ static bool write_protected(const struct uscst_cmd *cmd)
 	return cmd->dev->read_only || cmd->lun_ent->read_only || cmd->dev->swp;
 }
 
-/* NACA (ACA) and LINK are not supported: CONTROL byte bits 2 and 0. */
-static bool control_byte_invalid(struct uscst_cmd *cmd)
+/*
+ * A CDB bit the opcode's usage mask (opcodes.c) does not allow: a reserved
+ * bit, or one of a feature not implemented (NACA and LINK among them).  The
+ * CONTROL byte is looked at first, as it always was right after the opcode,
+ * then bytes 1.. in order; the field pointer names the byte and its most
+ * significant offending bit (SPC-5 4.4.2.4.2).  It depends on the CDB
+ * alone, so like an unknown opcode it takes precedence over the state of
+ * the logical unit (reservations, medium, write protection).
+ */
+static bool cdb_bits_invalid(struct uscst_cmd *cmd)
 {
-	uint8_t control = cmd->cdb[cmd->op->cdb_len - 1];
-	if (!(control & 0x05))
-		return false;
-	scsi_invalid_field_cdb(cmd, cmd->op->cdb_len - 1u, (control & 0x04) ? 2 : 0);
-	return true;
+	const struct scsi_opcode_desc *op = cmd->op;
+	unsigned last = op->cdb_len - 1u;
+	for (unsigned n = 0; n < last; n++) {
+		unsigned i = n ? n : last;
+		unsigned extra = cmd->cdb[i] & ~op->usage[i] & 0xffu;
+		if (extra) {
+			scsi_invalid_field_cdb(cmd, i, 31 - __builtin_clz(extra));
+			return true;
+		}
+	}
+	return false;
 }
 
 void scsi_dispatch(struct uscst_cmd *cmd)
@@ -62,7 +76,7 @@ void scsi_dispatch(struct uscst_cmd *cmd)
 		scsi_cmd_done(cmd);
 		return;
 	}
-	if (control_byte_invalid(cmd)) {
+	if (cdb_bits_invalid(cmd)) {
 		scsi_cmd_done(cmd);
 		return;
 	}

@@ -98,11 +98,6 @@ void sbc_compare_and_write(struct uscst_cmd *cmd)
 	struct sbc_rw_fields f;
 	sbc_decode_rw(cmd->cdb, &f);
 
-	if (f.flags & 0xe0) { /* WRPROTECT: no protection information */
-		scsi_invalid_field_cdb(cmd, 1, 7);
-		scsi_cmd_done(cmd);
-		return;
-	}
 	if (f.blocks > SBC_MAX_CAW_BLOCKS || !caw_dataout_ok(cmd, f.blocks)) {
 		scsi_invalid_field_cdb(cmd, 13, -1);
 		scsi_cmd_done(cmd);

@@ -84,11 +84,6 @@ void sbc_orwrite(struct uscst_cmd *cmd)
 	struct sbc_rw_fields f;
 	sbc_decode_rw(cmd->cdb, &f);
 
-	if (f.flags & 0xe0) { /* ORPROTECT: no protection information */
-		scsi_invalid_field_cdb(cmd, 1, 7);
-		scsi_cmd_done(cmd);
-		return;
-	}
 	if (!sbc_check_lba_range(cmd, f.lba, f.blocks)) {
 		scsi_cmd_done(cmd);
 		return;

@@ -102,11 +102,6 @@ unsigned sbc_length_field_byte(uint8_t opcode)
  * (sense set). */
 static bool rw_checks(struct uscst_cmd *cmd, const struct sbc_rw_fields *f)
 {
-	/* No protection information: RDPROTECT/WRPROTECT must be zero. */
-	if (f->flags & 0xe0) {
-		scsi_invalid_field_cdb(cmd, 1, 7);
-		return false;
-	}
 	return sbc_check_lba_range(cmd, f->lba, f->blocks) &&
 	       sbc_check_transfer_len(cmd, f->blocks);
 }

@@ -171,11 +171,6 @@ void sbc_unmap(struct uscst_cmd *cmd)
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
 		return;
 	}
-	if ((cmd->cdb[1] & 0x01) && !SBC_ANC_SUP) {
-		scsi_invalid_field_cdb(cmd, 1, 0);
-		scsi_cmd_done(cmd);
-		return;
-	}
 	uint32_t param_len = get_be16(cmd->cdb + 7);
 	if (param_len == 0) {
 		scsi_cmd_done(cmd);

@@ -22,10 +22,6 @@ enum bytchk {
 static bool verify_checks(struct uscst_cmd *cmd, const struct sbc_rw_fields *f, bool write)
 {
 	unsigned bytchk = (f->flags >> 1) & 3;
-	if (f->flags & 0xe0) { /* VRPROTECT / WRPROTECT: no protection information */
-		scsi_invalid_field_cdb(cmd, 1, 7);
-		return false;
-	}
 	if (bytchk == BYTCHK_RESERVED || (write && bytchk == BYTCHK_ONE_BLOCK)) {
 		scsi_invalid_field_cdb(cmd, 1, 2);
 		return false;

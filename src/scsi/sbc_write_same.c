@@ -21,11 +21,8 @@
 
 #define WS_CHUNK_BYTES (1u << 20)
 
-/* CDB byte 1. */
-#define WS_ANCHOR 0x10
+/* CDB byte 1 (the usage masks in opcodes.c refuse the others). */
 #define WS_UNMAP 0x08
-#define WS_PBDATA 0x04
-#define WS_LBDATA 0x02
 #define WS_NDOB 0x01 /* WRITE SAME(16) only */
 
 enum ws_mode {
@@ -188,23 +185,14 @@ static bool all_zero(const uint8_t *p, uint32_t len)
 	return true;
 }
 
-/* CDB byte 1 checks; false when sense is set. */
-static bool ws_flags_ok(struct uscst_cmd *cmd, uint8_t flags)
+/* UNMAP on a unit without logical block provisioning (LBPWS/LBPWS10 0):
+ * the usage mask allows the bit, as thin units honour it.  false when
+ * sense is set. */
+static bool ws_unmap_ok(struct uscst_cmd *cmd, uint8_t flags)
 {
-	int bad_bit = -1;
-	if (flags & 0xe0) /* WRPROTECT: no protection information */
-		bad_bit = 7;
-	else if ((flags & WS_ANCHOR) && !SBC_ANC_SUP)
-		bad_bit = 4;
-	else if ((flags & WS_UNMAP) && !cmd->dev->thin_provisioned)
-		bad_bit = 3; /* LBPWS/LBPWS10 are 0: UNMAP is not supported */
-	else if (flags & (WS_PBDATA | WS_LBDATA))
-		bad_bit = (flags & WS_PBDATA) ? 2 : 1;
-	else if (cmd->cdb[0] == 0x41 && (flags & WS_NDOB))
-		bad_bit = 0; /* reserved in WRITE SAME(10) */
-	if (bad_bit < 0)
+	if (!(flags & WS_UNMAP) || cmd->dev->thin_provisioned)
 		return true;
-	scsi_invalid_field_cdb(cmd, 1, bad_bit);
+	scsi_invalid_field_cdb(cmd, 1, 3);
 	return false;
 }
 
@@ -248,7 +236,7 @@ void sbc_write_same(struct uscst_cmd *cmd)
 	sbc_decode_rw(cmd->cdb, &f);
 	bool ndob = cmd->cdb[0] == 0x93 && (f.flags & WS_NDOB);
 
-	if (!ws_flags_ok(cmd, f.flags) || !ws_dataout_ok(cmd, ndob) ||
+	if (!ws_unmap_ok(cmd, f.flags) || !ws_dataout_ok(cmd, ndob) ||
 	    !ws_range(cmd, &f, &blocks) || !blocks) {
 		scsi_cmd_done(cmd);
 		return;

@@ -310,11 +310,6 @@ void spc_inquiry(struct uscst_cmd *cmd)
 	bool evpd = cdb[1] & 0x01;
 	uint32_t alloc_len = get_be16(cdb + 3);
 
-	if (cdb[1] & 0xfe) { /* CMDDT (obsolete) and reserved bits */
-		scsi_invalid_field_cdb(cmd, 1, (cdb[1] & 0x02) ? 1 : -1);
-		scsi_cmd_done(cmd);
-		return;
-	}
 	if (!evpd && cdb[2]) {
 		scsi_invalid_field_cdb(cmd, 2, -1);
 		scsi_cmd_done(cmd);

@@ -379,11 +379,6 @@ void spc_mode_select(struct uscst_cmd *cmd)
 		scsi_cmd_done(cmd);
 		return;
 	}
-	if (cdb[1] & 0x01) { /* SP: nothing can be saved */
-		scsi_invalid_field_cdb(cmd, 1, 0);
-		scsi_cmd_done(cmd);
-		return;
-	}
 	if (list_len == 0) {
 		scsi_cmd_done(cmd);
 		return;

@@ -1,45 +1,15 @@
 /*
  * SPC-2 RESERVE(6/10) and RELEASE(6/10): one logical-unit reservation held
  * by a session (dev->spc2_holder), dropped on release by the holder, on the
- * holder's I_T nexus loss and on LUN / target reset.  Third-party and
- * extent reservations are not supported.
+ * holder's I_T nexus loss and on LUN / target reset.  Third-party, long-ID
+ * and extent reservations are not supported: the usage masks (opcodes.c)
+ * refuse their bits.
  *
  * With persistent reservations around, the SPC-5 5.14.3 "compatible
  * reservation handling" rules (CRH=1 in REPORT CAPABILITIES) apply.
  */
 #include "core/pr.h"
 #include "scsi/scsi.h"
-
-#define OP_RESERVE10 0x56
-#define OP_RELEASE10 0x57
-#define CDB10_THIRD_PARTY 0x10
-#define CDB10_LONGID 0x02
-#define CDB6_THIRD_PARTY 0x10
-#define CDB6_EXTENT 0x01
-
-/* Rejects third-party, long-ID and extent forms; true if it failed cmd. */
-static bool unsupported_form(struct uscst_cmd *cmd)
-{
-	uint8_t b1 = cmd->cdb[1];
-	bool ten = cmd->cdb[0] == OP_RESERVE10 || cmd->cdb[0] == OP_RELEASE10;
-	if (ten && (b1 & CDB10_THIRD_PARTY)) {
-		scsi_invalid_field_cdb(cmd, 1, 4);
-		return true;
-	}
-	if (ten && (b1 & CDB10_LONGID)) {
-		scsi_invalid_field_cdb(cmd, 1, 1);
-		return true;
-	}
-	if (!ten && (b1 & CDB6_THIRD_PARTY)) {
-		scsi_invalid_field_cdb(cmd, 1, 4);
-		return true;
-	}
-	if (!ten && (b1 & CDB6_EXTENT)) {
-		scsi_invalid_field_cdb(cmd, 1, 0);
-		return true;
-	}
-	return false;
-}
 
 enum persistent_verdict {
 	NO_PERSISTENT,	/* no registrations: SPC-2 rules apply */
@@ -65,10 +35,6 @@ static void set_holder(struct uscst_device *dev, uint64_t id)
 void spc_reserve(struct uscst_cmd *cmd)
 {
 	struct uscst_device *dev = cmd->dev;
-	if (unsupported_form(cmd)) {
-		scsi_cmd_done(cmd);
-		return;
-	}
 	pthread_mutex_lock(&dev->lock);
 	enum persistent_verdict v = persistent_rules(cmd);
 	if (v == PR_CONFLICTS ||
@@ -83,10 +49,6 @@ void spc_reserve(struct uscst_cmd *cmd)
 void spc_release(struct uscst_cmd *cmd)
 {
 	struct uscst_device *dev = cmd->dev;
-	if (unsupported_form(cmd)) {
-		scsi_cmd_done(cmd);
-		return;
-	}
 	pthread_mutex_lock(&dev->lock);
 	enum persistent_verdict v = persistent_rules(cmd);
 	if (v == PR_CONFLICTS)
