@@ -3,7 +3,9 @@
  *
  * Handler contract: a handler `void h(struct uscst_cmd *cmd)` is called by
  * the dispatcher (scsi/dispatch.c) after the generic checks (LUN mapped,
- * unit attention, reservation conflict, write protect).  It must finish by
+ * unit attention, opcode, CDB bits against the usage mask, reservation
+ * conflict, medium, write protect): it never sees a reserved or unsupported
+ * CDB bit set, only values to check.  It must finish by
  * calling scsi_cmd_done(cmd) exactly once, either before returning or from
  * a backend completion.  Before that it sets cmd->status (GOOD is the
  * default), sense (through the helpers below) and Data-In (scsi_alloc_in).
@@ -37,7 +39,8 @@ struct scsi_opcode_desc {
 	/* Bytes of Data-Out the CDB asks for; NULL: none. */
 	uint32_t (*out_len)(const struct uscst_cmd *cmd);
 	void (*exec)(struct uscst_cmd *cmd);
-	/* CDB USAGE DATA for REPORT SUPPORTED OPERATION CODES (cdb_len bytes). */
+	/* CDB USAGE DATA (cdb_len bytes): the CDB bits the command may set,
+	 * enforced by dispatch and reported by REPORT SUPPORTED OPERATION CODES. */
 	uint8_t usage[16];
 };
 
