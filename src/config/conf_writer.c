@@ -105,8 +105,9 @@ static void add_device_attrs(struct snapshot *s, struct conf_node *d,
 {
 	if (dev->filename)
 		add_attr(s, d, "filename", dev->filename);
-	if (dev->size)
-		add_attr_u64(s, d, "size", dev->size);
+	uint64_t size = atomic_load_explicit(&dev->size, memory_order_relaxed);
+	if (size)
+		add_attr_u64(s, d, "size", size);
 	if (dev->block_size && dev->block_size != 512)
 		add_attr_u64(s, d, "blocksize", dev->block_size);
 	if (dev->read_only)

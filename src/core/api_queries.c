@@ -15,10 +15,13 @@ bool uscst_device_read_only(const struct uscst_device *dev) { return dev->read_o
 
 uint64_t uscst_device_size(const struct uscst_device *dev)
 {
-	return __atomic_load_n(&dev->size, __ATOMIC_RELAXED);
+	return atomic_load_explicit(&dev->size, memory_order_relaxed);
 }
 
-void uscst_device_set_size(struct uscst_device *dev, uint64_t size) { dev->size = size; }
+void uscst_device_set_size(struct uscst_device *dev, uint64_t size)
+{
+	atomic_store_explicit(&dev->size, size, memory_order_relaxed);
+}
 
 int uscst_device_fd(const struct uscst_device *dev) { return dev->fd; }
 

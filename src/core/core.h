@@ -54,10 +54,13 @@ struct uscst_device {
 	const struct uscst_backend_ops *backend;
 	enum uscst_dev_type type;
 	char *filename;
-	uint64_t size;	     /* bytes; multiple of block_size */
-	uint32_t block_size; /* 512 or 4096 */
+	/* size and nblocks change on resync_size (control thread, under lock)
+	 * and are read without a lock on the data path: atomic, explicit
+	 * relaxed loads and stores (a reader sees the old or the new value). */
+	_Atomic uint64_t size; /* bytes; multiple of block_size */
+	uint32_t block_size;   /* 512 or 4096 */
 	uint8_t block_shift;
-	uint64_t nblocks;
+	_Atomic uint64_t nblocks;
 	bool read_only;
 	bool write_through; /* WCE=0 */
 	bool nv_cache;
@@ -83,18 +86,24 @@ struct uscst_device {
 	 * waits for them.  Has its own mutex. */
 	struct uscst_range_locks ranges;
 
-	pthread_mutex_t lock; /* protects everything below */
-	struct pr_state *pr;
-	char *pr_saved;	      /* text last written to pr_file_name; NULL: no file */
-	uint64_t spc2_holder; /* RESERVE(6/10) holder's session id, 0 if none */
+	/* Protects everything below.  The _Atomic fields are written under it
+	 * but also read without it on the data path (dispatch, sense, the
+	 * reservation fast path): explicit atomic loads and stores on both
+	 * sides, relaxed unless the comment says otherwise. */
+	pthread_mutex_t lock;
+	/* Published with a release store, read with acquire without the lock;
+	 * once set it stays (freed only with the device). */
+	struct pr_state *_Atomic pr;
+	char *pr_saved;		      /* text last written to pr_file_name; NULL: no file */
+	_Atomic uint64_t spc2_holder; /* RESERVE(6/10) holder's session id, 0 if none */
 	/* Mode page state (changeable by MODE SELECT; shared by all nexuses). */
-	bool wce;				     /* caching page: write cache enabled */
-	bool d_sense;				     /* control page: descriptor sense */
-	bool swp;				     /* control page: software write protect */
+	_Atomic bool wce;			     /* caching page: write cache enabled */
+	_Atomic bool d_sense;			     /* control page: descriptor sense */
+	_Atomic bool swp;			     /* control page: software write protect */
 	bool prevent_removal;			     /* some I_T nexus prevents medium removal */
 	uint64_t prevent_holders[USCST_PREVENT_MAX]; /* their session ids */
 	unsigned nprevent;
-	bool medium_present;
+	_Atomic bool medium_present;
 };
 
 struct uscst_lun {

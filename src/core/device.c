@@ -63,7 +63,7 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	dev->thin_cfg = -1;
 	dev->rotational = true;
 	dev->fd = -1;
-	dev->medium_present = true;
+	atomic_store_explicit(&dev->medium_present, true, memory_order_relaxed);
 	snprintf(dev->t10_vend_id, sizeof(dev->t10_vend_id), "USCST");
 	snprintf(dev->t10_prod_id, sizeof(dev->t10_prod_id), "%.16s", name);
 	snprintf(dev->prod_rev, sizeof(dev->prod_rev), "0100");
@@ -158,7 +158,8 @@ bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const cha
 			snprintf(err, errlen, "%s: bad size '%s'", name, value);
 			return false;
 		}
-		dev->size = !strcmp(name, "size_mb") ? n << 20 : n;
+		atomic_store_explicit(&dev->size, !strcmp(name, "size_mb") ? n << 20 : n,
+				      memory_order_relaxed);
 		return true;
 	}
 	if (!strcmp(name, "blocksize")) {
@@ -469,8 +470,8 @@ static int load_pr_file(struct uscst_device *dev, char *err, size_t errlen)
 	if (!st)
 		return 0;
 	pthread_mutex_lock(&dev->lock);
-	pr_state_free(dev->pr);
-	dev->pr = st;
+	pr_state_free(atomic_load_explicit(&dev->pr, memory_order_relaxed));
+	atomic_store_explicit(&dev->pr, st, memory_order_release);
 	free(dev->pr_saved);
 	dev->pr_saved = text;
 	pthread_mutex_unlock(&dev->lock);
@@ -493,9 +494,10 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 			 dev->filename ? dev->filename : "", strerror(-rc));
 		return rc;
 	}
-	if (dev->size < dev->block_size) {
+	uint64_t size = atomic_load_explicit(&dev->size, memory_order_relaxed);
+	if (size < dev->block_size) {
 		snprintf(err, errlen, "device '%s': size %" PRIu64 " is smaller than one block",
-			 dev->name, dev->size);
+			 dev->name, size);
 		dev->backend->close(dev);
 		return -EINVAL;
 	}
@@ -504,22 +506,23 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 		dev->backend->close(dev);
 		return rc;
 	}
-	dev->nblocks = dev->size >> dev->block_shift;
-	dev->size = dev->nblocks << dev->block_shift;
+	uint64_t nblocks = size >> dev->block_shift;
+	atomic_store_explicit(&dev->nblocks, nblocks, memory_order_relaxed);
+	atomic_store_explicit(&dev->size, nblocks << dev->block_shift, memory_order_relaxed);
 	dev->thin_provisioned =
 	    dev->thin_cfg < 0 ? dev->discard_ok : (dev->thin_cfg && dev->discard_ok);
 	if (dev->thin_cfg > 0 && !dev->discard_ok)
 		log_warn("device %s: thin_provisioned 1 but %s cannot deallocate; ignored",
 			 dev->name, dev->backend->name);
-	dev->wce = !dev->write_through;
+	atomic_store_explicit(&dev->wce, !dev->write_through, memory_order_relaxed);
 	rc = load_pr_file(dev, err, errlen);
 	if (rc < 0) {
 		dev->backend->close(dev);
 		return rc;
 	}
 	log_info("device %s (%s): %" PRIu64 " blocks of %u bytes%s%s", dev->name,
-		 dev->backend->name, dev->nblocks, dev->block_size,
-		 dev->read_only ? ", read-only" : "", dev->thin_provisioned ? ", thin" : "");
+		 dev->backend->name, nblocks, dev->block_size, dev->read_only ? ", read-only" : "",
+		 dev->thin_provisioned ? ", thin" : "");
 	return 0;
 }
 

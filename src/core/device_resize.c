@@ -39,7 +39,7 @@ int uscst_device_resync_size(struct uscst_device *dev, char *err, size_t errlen)
 	}
 
 	pthread_mutex_lock(&dev->lock);
-	uint64_t old = dev->nblocks;
+	uint64_t old = atomic_load_explicit(&dev->nblocks, memory_order_relaxed);
 	/*
 	 * The data path (READ CAPACITY, LBA range checks) reads nblocks on the
 	 * reactor threads without dev->lock: taking a lock per command for a
@@ -49,8 +49,8 @@ int uscst_device_resync_size(struct uscst_device *dev, char *err, size_t errlen)
 	 * value, never a mix.  Commands already past their range check finish
 	 * against the old size, as with SCST.
 	 */
-	dev->size = nblocks << dev->block_shift;
-	dev->nblocks = nblocks;
+	atomic_store_explicit(&dev->size, nblocks << dev->block_shift, memory_order_relaxed);
+	atomic_store_explicit(&dev->nblocks, nblocks, memory_order_relaxed);
 	pthread_mutex_unlock(&dev->lock);
 
 	if (nblocks == old) {

@@ -48,9 +48,9 @@ static void reset_device(struct uscst_device *dev, const struct uscst_session *i
 	scsi_reservations_reset(dev);
 	pthread_mutex_lock(&dev->lock);
 	/* Mode pages return to their defaults (SAM-5 LU reset). */
-	dev->wce = !dev->write_through;
-	dev->d_sense = false;
-	dev->swp = false;
+	atomic_store_explicit(&dev->wce, !dev->write_through, memory_order_relaxed);
+	atomic_store_explicit(&dev->d_sense, false, memory_order_relaxed);
+	atomic_store_explicit(&dev->swp, false, memory_order_relaxed);
 	uscst_prevent_clear_all(dev);
 	pthread_mutex_unlock(&dev->lock);
 	ua_establish_dev(dev, NULL, ASC_BUS_DEVICE_RESET);

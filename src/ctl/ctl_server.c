@@ -94,17 +94,13 @@ static char *device_resync_size(const char *name)
 		return reply;
 	}
 	char err[256] = "";
-	pthread_mutex_lock(&dev->lock);
-	uint64_t old = dev->nblocks;
-	pthread_mutex_unlock(&dev->lock);
+	uint64_t old = atomic_load_explicit(&dev->nblocks, memory_order_relaxed);
 	if (uscst_device_resync_size(dev, err, sizeof(err)) < 0) {
 		if (asprintf(&reply, CTL_ERROR_PREFIX "%s\n", err) < 0)
 			return NULL;
 		return reply;
 	}
-	pthread_mutex_lock(&dev->lock);
-	uint64_t now = dev->nblocks;
-	pthread_mutex_unlock(&dev->lock);
+	uint64_t now = atomic_load_explicit(&dev->nblocks, memory_order_relaxed);
 	if (asprintf(&reply, "ok: %s: %" PRIu64 " -> %" PRIu64 " blocks\n", dev->name, old, now) <
 	    0)
 		return NULL;

@@ -29,7 +29,8 @@ static bool fail_unit_attention(struct uscst_cmd *cmd)
 
 static bool write_protected(const struct uscst_cmd *cmd)
 {
-	return cmd->dev->read_only || cmd->lun_ent->read_only || cmd->dev->swp;
+	return cmd->dev->read_only || cmd->lun_ent->read_only ||
+	       atomic_load_explicit(&cmd->dev->swp, memory_order_relaxed);
 }
 
 /*
@@ -86,7 +87,8 @@ void scsi_dispatch(struct uscst_cmd *cmd)
 			scsi_cmd_done(cmd);
 			return;
 		}
-		if ((op->flags & OPF_NEEDS_MEDIUM) && !cmd->dev->medium_present) {
+		if ((op->flags & OPF_NEEDS_MEDIUM) &&
+		    !atomic_load_explicit(&cmd->dev->medium_present, memory_order_relaxed)) {
 			scsi_fail(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 			return;
 		}

@@ -201,8 +201,8 @@ static bool conflict_on(struct uscst_device *dev, const struct uscst_session *se
 	 * only changed under dev->lock (dev->pr, once set, stays); a stale read
 	 * here is the same as the command having arrived a moment earlier.
 	 */
-	const struct pr_state *st = __atomic_load_n(&dev->pr, __ATOMIC_ACQUIRE);
-	if (!__atomic_load_n(&dev->spc2_holder, __ATOMIC_RELAXED) &&
+	const struct pr_state *st = atomic_load_explicit(&dev->pr, memory_order_acquire);
+	if (!atomic_load_explicit(&dev->spc2_holder, memory_order_relaxed) &&
 	    (!st || pr_reservation_type_unlocked(st) == PR_TYPE_NONE))
 		return false;
 	if (!sess)
@@ -210,7 +210,9 @@ static bool conflict_on(struct uscst_device *dev, const struct uscst_session *se
 
 	pthread_mutex_lock(&dev->lock);
 	bool conflict =
-	    spc2_conflict(sess, cdb, dev->spc2_holder) || persistent_conflict(sess, cdb, dev->pr);
+	    spc2_conflict(sess, cdb,
+			  atomic_load_explicit(&dev->spc2_holder, memory_order_relaxed)) ||
+	    persistent_conflict(sess, cdb, atomic_load_explicit(&dev->pr, memory_order_relaxed));
 	pthread_mutex_unlock(&dev->lock);
 	return conflict;
 }

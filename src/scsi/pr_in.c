@@ -134,7 +134,9 @@ void spc_pr_in(struct uscst_cmd *cmd)
 	bool ok;
 
 	pthread_mutex_lock(&dev->lock);
-	const struct pr_state *st = dev->pr ? dev->pr : &empty_state;
+	const struct pr_state *st = atomic_load_explicit(&dev->pr, memory_order_relaxed);
+	if (!st)
+		st = &empty_state;
 	switch (sa) {
 	case SA_READ_KEYS:
 		ok = read_keys(cmd, st);

@@ -296,9 +296,12 @@ static void preempt_abort_fenced(struct uscst_fence *f)
 /* dev->pr exists from the first PERSISTENT RESERVE OUT on; NULL: ENOMEM. */
 static struct pr_state *device_pr(struct uscst_device *dev)
 {
-	if (!dev->pr)
-		__atomic_store_n(&dev->pr, pr_state_new(), __ATOMIC_RELEASE);
-	return dev->pr;
+	struct pr_state *st = atomic_load_explicit(&dev->pr, memory_order_relaxed);
+	if (!st) {
+		st = pr_state_new();
+		atomic_store_explicit(&dev->pr, st, memory_order_release);
+	}
+	return st;
 }
 
 /*

@@ -94,7 +94,7 @@ static void load_eject(struct uscst_cmd *cmd, bool load)
 	pthread_mutex_lock(&dev->lock);
 	prevented = dev->prevent_removal;
 	if (!prevented)
-		dev->medium_present = load;
+		atomic_store_explicit(&dev->medium_present, load, memory_order_relaxed);
 	pthread_mutex_unlock(&dev->lock);
 	if (prevented)
 		scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_MEDIUM_REMOVAL_PREVENTED);

@@ -15,7 +15,7 @@ bool sbc_write_fua(struct uscst_device *dev, bool cdb_fua)
 {
 	if (dev->nv_cache)
 		return false;
-	bool wce = __atomic_load_n(&dev->wce, __ATOMIC_RELAXED);
+	bool wce = atomic_load_explicit(&dev->wce, memory_order_relaxed);
 	return cdb_fua || !wce || dev->write_through;
 }
 

@@ -161,7 +161,7 @@ bool sbc_decode_rw(const uint8_t *cdb, struct sbc_rw_fields *f);
  * shrink between two reads could make "nblocks - lba" wrap around. */
 static inline uint64_t sbc_nblocks(const struct uscst_device *dev)
 {
-	return __atomic_load_n(&dev->nblocks, __ATOMIC_RELAXED);
+	return atomic_load_explicit(&dev->nblocks, memory_order_relaxed);
 }
 /* Whether [lba, lba+blocks) lies inside a medium of nblocks blocks. */
 static inline bool sbc_lba_in(uint64_t nblocks, uint64_t lba, uint64_t blocks)

@@ -43,7 +43,10 @@ unsigned scsi_build_sense(uint8_t *buf, bool descriptor, uint8_t key, uint8_t as
 	return 18;
 }
 
-static bool wants_descriptor(const struct uscst_cmd *cmd) { return cmd->dev && cmd->dev->d_sense; }
+static bool wants_descriptor(const struct uscst_cmd *cmd)
+{
+	return cmd->dev && atomic_load_explicit(&cmd->dev->d_sense, memory_order_relaxed);
+}
 
 void scsi_check_condition(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq)
 {

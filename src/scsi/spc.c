@@ -48,7 +48,7 @@ void spc_request_sense(struct uscst_cmd *cmd)
 		request_sense_reply(cmd, desc, SK_UNIT_ATTENTION, asc, ascq, alloc_len);
 		return;
 	}
-	if (!cmd->dev->medium_present) {
+	if (!atomic_load_explicit(&cmd->dev->medium_present, memory_order_relaxed)) {
 		request_sense_reply(cmd, desc, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT, alloc_len);
 		return;
 	}

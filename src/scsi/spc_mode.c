@@ -104,9 +104,9 @@ static const struct mode_page *find_mode_page(uint8_t code)
 static void read_state(struct uscst_device *dev, struct mode_state *st)
 {
 	pthread_mutex_lock(&dev->lock);
-	st->wce = dev->wce;
-	st->d_sense = dev->d_sense;
-	st->swp = dev->swp;
+	st->wce = atomic_load_explicit(&dev->wce, memory_order_relaxed);
+	st->d_sense = atomic_load_explicit(&dev->d_sense, memory_order_relaxed);
+	st->swp = atomic_load_explicit(&dev->swp, memory_order_relaxed);
 	pthread_mutex_unlock(&dev->lock);
 }
 
@@ -395,15 +395,15 @@ void spc_mode_select(struct uscst_cmd *cmd)
 	/* Parse and apply under one lock hold so that two MODE SELECTs from
 	 * different nexuses cannot interleave their checks and updates. */
 	pthread_mutex_lock(&dev->lock);
-	before.wce = dev->wce;
-	before.d_sense = dev->d_sense;
-	before.swp = dev->swp;
+	before.wce = atomic_load_explicit(&dev->wce, memory_order_relaxed);
+	before.d_sense = atomic_load_explicit(&dev->d_sense, memory_order_relaxed);
+	before.swp = atomic_load_explicit(&dev->swp, memory_order_relaxed);
 	after = before;
 	ok = parse_select_list(cmd->out_buf, list_len, ten, dev, &after, &err);
 	if (ok) {
-		dev->wce = after.wce;
-		dev->d_sense = after.d_sense;
-		dev->swp = after.swp;
+		atomic_store_explicit(&dev->wce, after.wce, memory_order_relaxed);
+		atomic_store_explicit(&dev->d_sense, after.d_sense, memory_order_relaxed);
+		atomic_store_explicit(&dev->swp, after.swp, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&dev->lock);
 

@@ -20,16 +20,22 @@ enum persistent_verdict {
 /* SPC-5 5.14.3 with CRH=1; called with dev->lock held. */
 static enum persistent_verdict persistent_rules(const struct uscst_cmd *cmd)
 {
-	const struct pr_state *st = cmd->dev->pr;
+	const struct pr_state *st = atomic_load_explicit(&cmd->dev->pr, memory_order_relaxed);
 	if (!st || st->nregs == 0)
 		return NO_PERSISTENT;
 	struct pr_nexus n = {cmd->sess->initiator_port, cmd->sess->tgt->rel_tgt_id};
 	return pr_is_holder(st, &n) ? PR_HOLDER_NOOP : PR_CONFLICTS;
 }
 
+/* dev->spc2_holder is also read without the lock (pr_conflict.c fast path). */
+static uint64_t holder(const struct uscst_device *dev)
+{
+	return atomic_load_explicit(&dev->spc2_holder, memory_order_relaxed);
+}
+
 static void set_holder(struct uscst_device *dev, uint64_t id)
 {
-	__atomic_store_n(&dev->spc2_holder, id, __ATOMIC_RELAXED);
+	atomic_store_explicit(&dev->spc2_holder, id, memory_order_relaxed);
 }
 
 void spc_reserve(struct uscst_cmd *cmd)
@@ -38,7 +44,7 @@ void spc_reserve(struct uscst_cmd *cmd)
 	pthread_mutex_lock(&dev->lock);
 	enum persistent_verdict v = persistent_rules(cmd);
 	if (v == PR_CONFLICTS ||
-	    (v == NO_PERSISTENT && dev->spc2_holder && dev->spc2_holder != cmd->sess->id))
+	    (v == NO_PERSISTENT && holder(dev) && holder(dev) != cmd->sess->id))
 		cmd->status = SAM_STAT_RESERVATION_CONFLICT;
 	else if (v == NO_PERSISTENT)
 		set_holder(dev, cmd->sess->id);
@@ -54,7 +60,7 @@ void spc_release(struct uscst_cmd *cmd)
 	if (v == PR_CONFLICTS)
 		cmd->status = SAM_STAT_RESERVATION_CONFLICT;
 	/* A RELEASE from anyone but the holder succeeds without effect. */
-	else if (v == NO_PERSISTENT && dev->spc2_holder == cmd->sess->id)
+	else if (v == NO_PERSISTENT && holder(dev) == cmd->sess->id)
 		set_holder(dev, 0);
 	pthread_mutex_unlock(&dev->lock);
 	scsi_cmd_done(cmd);
@@ -65,7 +71,7 @@ void spc_release(struct uscst_cmd *cmd)
 void scsi_reservations_nexus_lost(struct uscst_device *dev, struct uscst_session *sess)
 {
 	pthread_mutex_lock(&dev->lock);
-	if (dev->spc2_holder == sess->id)
+	if (holder(dev) == sess->id)
 		set_holder(dev, 0);
 	pthread_mutex_unlock(&dev->lock);
 }
