@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -2906,7 +2907,7 @@ static int case_abort_then_rst(void)
 
 struct flood_arg {
 	int fd;
-	volatile bool stop;
+	atomic_bool stop; /* set by the main thread: an atomic, not volatile */
 	uint32_t cmdsn;
 };
 
@@ -2925,7 +2926,7 @@ static void *nop_flood(void *p)
 		put32(b + 20, RESERVED_TAG);
 		put32(b + 24, a->cmdsn);
 	}
-	while (!a->stop)
+	while (!atomic_load_explicit(&a->stop, memory_order_relaxed))
 		if (send(a->fd, burst, sizeof(burst), MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
 		    errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			break;
@@ -2958,7 +2959,7 @@ static int case_reinstate_with_pending_input(void)
 				rc = refail("B (same ISID) login");
 			conn_close(&b);
 		}
-		fa.stop = true;
+		atomic_store_explicit(&fa.stop, true, memory_order_relaxed);
 		pthread_join(th, NULL);
 		conn_close(&a);
 		if (rc)
