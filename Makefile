@@ -13,6 +13,12 @@ ifeq ($(SAN),1)
 ALLCFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined
 endif
+# ThreadSanitizer (make SAN=thread BUILD=build-tsan): gcc's libtsan2.
+# Suppressions and options: scripts/tsan.supp, scripts/tsan-env.sh.
+ifeq ($(SAN),thread)
+ALLCFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS   += -fsanitize=thread
+endif
 
 PROGS    := uscstd uscstadmin
 LIB_SRC  := $(filter-out src/uscstd.c src/uscstadmin.c,$(shell find src -name '*.c' | sort))
@@ -149,8 +155,14 @@ conformance: all
 conformance-removable: all
 	@tests/conformance/run.sh $(BUILD) removable
 
+# ThreadSanitizer stage of `make test` on its own: unit tests and the
+# plain-LUN conformance against a SAN=thread build in build-tsan.
+.PHONY: tsan
+tsan:
+	@scripts/run-tsan.sh build-tsan
+
 clean:
-	rm -rf $(BUILD) build-san $(FUZZ_BUILD)
+	rm -rf $(BUILD) build-san build-tsan $(FUZZ_BUILD)
 
 format:
 	clang-format -i $$(find src include tests -name '*.[ch]')

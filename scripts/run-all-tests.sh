@@ -10,7 +10,9 @@
 #   4. integration tests (tests/integration/*.sh, each with its own uscstd)
 #   5. conformance again on an ASan/UBSan build in build-san (a sanitizer
 #      report in the daemon's output fails it)
-#   6. fuzz smoke: each libFuzzer target (tests/fuzz) for FUZZ_TIME seconds
+#   6. ThreadSanitizer: unit tests and plain conformance on a SAN=thread
+#      build in build-tsan (scripts/run-tsan.sh; a TSan report fails it)
+#   7. fuzz smoke: each libFuzzer target (tests/fuzz) for FUZZ_TIME seconds
 #      (default 20), built with clang in build-fuzz; one pass/fail each
 # Counts: unit test cases, conformance expected passes (passed) and
 # regressions/crashes (failed), integration checks. The last line is
@@ -124,6 +126,19 @@ run_sanitizer() {
 	run_integration_script "$ROOT/tests/integration/hostile-pdus.sh" "$SAN_DIR" hostile-san
 }
 
+run_tsan() {
+	local log=$TMP/tsan.log name counts
+	section "ThreadSanitizer (build-tsan)"
+	"$ROOT/scripts/run-tsan.sh" build-tsan 2>&1 | tee "$log" || true
+	for name in tsan-build tsan-unit tsan-conformance; do
+		counts=$(tally_line "$log" "$name: ")
+		# shellcheck disable=SC2086
+		[[ -z $counts ]] || add "$name" $counts
+	done
+	# No stage line at all: the script died.
+	[[ -n $(tally_line "$log" 'tsan: ') ]] || add tsan 0 1
+}
+
 run_fuzz_smoke() {
 	local log=$TMP/fuzz.log p f
 	section "fuzz smoke (build-fuzz)"
@@ -149,6 +164,7 @@ main() {
 	run_conformance conformance-removable "$BUILD_DIR" removable
 	run_integration
 	run_sanitizer
+	run_tsan
 	run_fuzz_smoke
 	section summary
 	for line in "${SUMMARY[@]}"; do

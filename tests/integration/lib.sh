@@ -21,6 +21,9 @@ LIB_FAILED=0
 # first report where possible so the log shows it, and symbolize stacks.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:print_summary=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:print_summary=1}
+# ThreadSanitizer builds (make SAN=thread): our suppressions, each with its
+# reason, are in scripts/tsan.supp; every report also lands in the log.
+export TSAN_OPTIONS=${TSAN_OPTIONS:-suppressions=$USCST_ROOT/scripts/tsan.supp:second_deadlock_stack=1:print_summary=1}
 
 # lib_init [BUILD_DIR]: resolves the build dir (default $BUILD or build),
 # makes a temp dir and installs the cleanup trap.
