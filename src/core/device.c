@@ -477,7 +477,7 @@ static int load_pr_file(struct uscst_device *dev, char *err, size_t errlen)
 	pthread_mutex_unlock(&dev->lock);
 	log_info("device %s: %u persistent reservation registration(s) restored from %s%s",
 		 dev->name, st->nregs, dev->pr_file_name,
-		 st->type != PR_TYPE_NONE ? ", with a reservation" : "");
+		 pr_type(st) != PR_TYPE_NONE ? ", with a reservation" : "");
 	return 0;
 }
 

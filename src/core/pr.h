@@ -15,6 +15,7 @@
 #ifndef USCST_CORE_PR_H
 #define USCST_CORE_PR_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,7 +58,10 @@ struct pr_reg {
 struct pr_state {
 	uint32_t generation; /* PRGENERATION */
 	bool aptpl;	     /* activate persist through power loss */
-	uint8_t type;	     /* enum pr_type; PR_TYPE_NONE: no reservation */
+	/* enum pr_type; PR_TYPE_NONE: no reservation.  Written only under
+	 * dev->lock, also read without it (pr_reservation_type_unlocked):
+	 * _Atomic, every access through pr_type() or set_type(). */
+	_Atomic uint8_t type;
 	uint8_t scope;
 	unsigned nregs, cap;
 	struct pr_reg *regs;
@@ -104,6 +108,11 @@ bool pr_is_registered(const struct pr_state *st, const struct pr_nexus *n);
 /* Whether the nexus holds the reservation (any registrant for *_AR types). */
 bool pr_is_holder(const struct pr_state *st, const struct pr_nexus *n);
 bool pr_reg_is_holder(const struct pr_state *st, const struct pr_reg *reg);
+/* st->type (relaxed atomic load; under dev->lock it is exact). */
+static inline uint8_t pr_type(const struct pr_state *st)
+{
+	return atomic_load_explicit(&st->type, memory_order_relaxed);
+}
 /* st->type for readers that do not hold dev->lock (a snapshot). */
 uint8_t pr_reservation_type_unlocked(const struct pr_state *st);
 /* RESERVATION KEY for READ RESERVATION: the holder's, 0 for *_AR types. */

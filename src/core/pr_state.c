@@ -80,9 +80,9 @@ bool pr_is_registered(const struct pr_state *st, const struct pr_nexus *n)
 
 bool pr_reg_is_holder(const struct pr_state *st, const struct pr_reg *reg)
 {
-	if (st->type == PR_TYPE_NONE)
+	if (pr_type(st) == PR_TYPE_NONE)
 		return false;
-	return pr_type_all_registrants(st->type) || reg->holder;
+	return pr_type_all_registrants(pr_type(st)) || reg->holder;
 }
 
 bool pr_is_holder(const struct pr_state *st, const struct pr_nexus *n)
@@ -93,7 +93,7 @@ bool pr_is_holder(const struct pr_state *st, const struct pr_nexus *n)
 
 uint64_t pr_reservation_key(const struct pr_state *st)
 {
-	if (st->type == PR_TYPE_NONE || pr_type_all_registrants(st->type))
+	if (pr_type(st) == PR_TYPE_NONE || pr_type_all_registrants(pr_type(st)))
 		return 0;
 	for (unsigned i = 0; i < st->nregs; i++)
 		if (st->regs[i].holder)
@@ -173,13 +173,10 @@ static void remove_reg(struct pr_state *st, unsigned idx)
  * fast path (pr_reservation_type_unlocked), hence the atomic store. */
 static void set_type(struct pr_state *st, uint8_t type)
 {
-	__atomic_store_n(&st->type, type, __ATOMIC_RELAXED);
+	atomic_store_explicit(&st->type, type, memory_order_relaxed);
 }
 
-uint8_t pr_reservation_type_unlocked(const struct pr_state *st)
-{
-	return __atomic_load_n(&st->type, __ATOMIC_RELAXED);
-}
+uint8_t pr_reservation_type_unlocked(const struct pr_state *st) { return pr_type(st); }
 
 static void drop_reservation(struct pr_state *st)
 {
@@ -198,7 +195,7 @@ static void drop_reservation(struct pr_state *st)
  */
 static void unregister_index(struct pr_state *st, unsigned idx, struct pr_events *ev)
 {
-	uint8_t type = st->type;
+	uint8_t type = pr_type(st);
 	if (type != PR_TYPE_NONE) {
 		if (pr_type_all_registrants(type)) {
 			if (st->nregs == 1)
@@ -260,9 +257,9 @@ enum pr_result pr_reserve(struct pr_state *st, const struct pr_nexus *n, uint64_
 	if (idx < 0)
 		return PR_CONFLICT;
 	struct pr_reg *reg = &st->regs[idx];
-	if (st->type != PR_TYPE_NONE) {
+	if (pr_type(st) != PR_TYPE_NONE) {
 		/* Only the holder may re-reserve, and only with the same type. */
-		if (!pr_reg_is_holder(st, reg) || st->type != type)
+		if (!pr_reg_is_holder(st, reg) || pr_type(st) != type)
 			return PR_CONFLICT;
 		return PR_OK;
 	}
@@ -282,7 +279,7 @@ enum pr_result pr_release(struct pr_state *st, const struct pr_nexus *n, uint64_
 	/* No reservation, or a non-holder releasing: GOOD, nothing changes. */
 	if (!pr_reg_is_holder(st, &st->regs[idx]))
 		return PR_OK;
-	if (st->type != type)
+	if (pr_type(st) != type)
 		return PR_INVALID_RELEASE;
 	drop_reservation(st);
 	if (pr_type_for_registrants(type))
@@ -360,7 +357,7 @@ enum pr_result pr_preempt(struct pr_state *st, const struct pr_nexus *n, uint64_
 	int self = registered_with_key(st, n, res_key);
 	if (self < 0)
 		return PR_CONFLICT;
-	uint8_t old_type = st->type;
+	uint8_t old_type = pr_type(st);
 
 	if (old_type != PR_TYPE_NONE && pr_type_all_registrants(old_type) && sa_key == 0) {
 		/* Zero key against an all-registrants reservation: everyone else goes. */
@@ -397,7 +394,7 @@ enum pr_result pr_register_and_move(struct pr_state *st, const struct pr_nexus *
 	if (self < 0)
 		return PR_CONFLICT;
 	/* Only the holder of a reservation that has a single holder can move it. */
-	if (!pr_reg_is_holder(st, &st->regs[self]) || pr_type_all_registrants(st->type))
+	if (!pr_reg_is_holder(st, &st->regs[self]) || pr_type_all_registrants(pr_type(st)))
 		return PR_CONFLICT;
 	if (sa_key == 0)
 		return PR_INVALID_PARAM;
@@ -433,7 +430,7 @@ size_t pr_state_serialise(const struct pr_state *st, char *buf, size_t len)
 	EMIT("uscst-pr 1\n");
 	EMIT("generation %" PRIu32 "\n", st->generation);
 	EMIT("aptpl %d\n", st->aptpl ? 1 : 0);
-	EMIT("reservation %u %u\n", st->type, st->scope);
+	EMIT("reservation %u %u\n", pr_type(st), st->scope);
 	for (unsigned i = 0; i < st->nregs; i++) {
 		const struct pr_reg *r = &st->regs[i];
 		EMIT("registrant %u %d %d 0x%016" PRIx64 " %s\n", r->rel_tgt_id,
@@ -480,7 +477,7 @@ void pr_state_restore(struct pr_state *st, struct pr_state *from)
 	st->nregs = from->nregs;
 	st->cap = from->cap;
 	st->regs = from->regs;
-	set_type(st, from->type);
+	set_type(st, pr_type(from));
 	free(from);
 }
 
@@ -639,7 +636,7 @@ static bool parse_line(struct parse_ctx *c, char *line)
 		    !parse_num(f[2], false, UINT8_MAX, &b) ||
 		    (a != PR_TYPE_NONE && !pr_type_valid((uint8_t)a)) || b != PR_SCOPE_LU)
 			return fail_why(c, "bad reservation type or scope");
-		c->st->type = (uint8_t)a;
+		atomic_store_explicit(&c->st->type, (uint8_t)a, memory_order_relaxed);
 		return once(c, &c->seen_reservation);
 	}
 	return fail_why(c, "unknown keyword");
@@ -651,8 +648,8 @@ static bool state_consistent(const struct pr_state *st)
 	unsigned holders = 0;
 	for (unsigned i = 0; i < st->nregs; i++)
 		holders += st->regs[i].holder;
-	if (st->type == PR_TYPE_NONE || pr_type_all_registrants(st->type))
-		return holders == 0 && (st->type == PR_TYPE_NONE || st->nregs > 0);
+	if (pr_type(st) == PR_TYPE_NONE || pr_type_all_registrants(pr_type(st)))
+		return holders == 0 && (pr_type(st) == PR_TYPE_NONE || st->nregs > 0);
 	return holders == 1;
 }
 

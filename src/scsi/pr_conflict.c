@@ -180,7 +180,7 @@ static bool spc2_conflict(const struct uscst_session *sess, const uint8_t *cdb, 
 static bool persistent_conflict(const struct uscst_session *sess, const uint8_t *cdb,
 				const struct pr_state *st)
 {
-	if (!st || st->type == PR_TYPE_NONE)
+	if (!st || pr_type(st) == PR_TYPE_NONE)
 		return false;
 	enum pr_cmd_class cls = pr_classify_cdb(cdb);
 	if (cls == PR_CLASS_ALLOWED || cls == PR_CLASS_OWN)
@@ -189,7 +189,7 @@ static bool persistent_conflict(const struct uscst_session *sess, const uint8_t 
 	const struct pr_reg *reg = pr_find(st, &n);
 	if (reg && pr_reg_is_holder(st, reg))
 		return false;
-	return pr_class_conflicts(st->type, reg != NULL, cls);
+	return pr_class_conflicts(pr_type(st), reg != NULL, cls);
 }
 
 /* Whether cdb from the nexus sess conflicts with dev's reservations. */

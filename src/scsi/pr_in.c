@@ -72,7 +72,7 @@ static bool read_keys(struct uscst_cmd *cmd, const struct pr_state *st)
 
 static bool read_reservation(struct uscst_cmd *cmd, const struct pr_state *st)
 {
-	bool reserved = st->type != PR_TYPE_NONE;
+	bool reserved = pr_type(st) != PR_TYPE_NONE;
 	uint32_t len = reserved ? READ_RESERVATION_DESC_LEN : 0;
 	uint8_t *p = scsi_alloc_in(cmd, PR_IN_HEADER_LEN + len);
 	if (!p)
@@ -81,7 +81,7 @@ static bool read_reservation(struct uscst_cmd *cmd, const struct pr_state *st)
 	put_be32(p + 4, len);
 	if (reserved) {
 		put_be64(p + 8, pr_reservation_key(st));
-		p[21] = (uint8_t)((st->scope << 4) | st->type);
+		p[21] = (uint8_t)((st->scope << 4) | pr_type(st));
 	}
 	return true;
 }
@@ -117,7 +117,7 @@ static bool read_full_status(struct uscst_cmd *cmd, const struct pr_state *st)
 		put_be64(d, reg->key);
 		d[12] = (uint8_t)((reg->all_tg_pt ? 0x02 : 0) | (holder ? 0x01 : 0));
 		if (holder)
-			d[13] = (uint8_t)((st->scope << 4) | st->type);
+			d[13] = (uint8_t)((st->scope << 4) | pr_type(st));
 		put_be16(d + 18, reg->rel_tgt_id);
 		uint32_t tid_len = put_transport_id(d + FULL_STATUS_DESC_LEN, reg);
 		put_be32(d + 20, tid_len);
