@@ -155,8 +155,9 @@ conformance: all
 conformance-removable: all
 	@tests/conformance/run.sh $(BUILD) removable
 
-# ThreadSanitizer stage of `make test` on its own: unit tests and the
-# plain-LUN conformance against a SAN=thread build in build-tsan.
+# ThreadSanitizer stage of `make test` on its own: unit tests, the
+# plain-LUN conformance and a short PDU stress against a SAN=thread build
+# in build-tsan (scripts/run-tsan.sh).
 .PHONY: tsan
 tsan:
 	@scripts/run-tsan.sh build-tsan

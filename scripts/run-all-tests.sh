@@ -10,8 +10,9 @@
 #   4. integration tests (tests/integration/*.sh, each with its own uscstd)
 #   5. conformance again on an ASan/UBSan build in build-san (a sanitizer
 #      report in the daemon's output fails it)
-#   6. ThreadSanitizer: unit tests and plain conformance on a SAN=thread
-#      build in build-tsan (scripts/run-tsan.sh; a TSan report fails it)
+#   6. ThreadSanitizer: unit tests, plain conformance and a short PDU
+#      stress on a SAN=thread build in build-tsan (scripts/run-tsan.sh; a
+#      TSan report fails it)
 #   7. fuzz smoke: each libFuzzer target (tests/fuzz) for FUZZ_TIME seconds
 #      (default 20), built with clang in build-fuzz; one pass/fail each
 # Counts: unit test cases, conformance expected passes (passed) and
@@ -130,7 +131,7 @@ run_tsan() {
 	local log=$TMP/tsan.log name counts
 	section "ThreadSanitizer (build-tsan)"
 	"$ROOT/scripts/run-tsan.sh" build-tsan 2>&1 | tee "$log" || true
-	for name in tsan-build tsan-unit tsan-conformance; do
+	for name in tsan-build tsan-unit tsan-conformance tsan-stress; do
 		counts=$(tally_line "$log" "$name: ")
 		# shellcheck disable=SC2086
 		[[ -z $counts ]] || add "$name" $counts

@@ -3,11 +3,17 @@
 # daemon and the unit tests with -fsanitize=thread into TSAN_DIR (default
 # build-tsan), then runs under TSan
 #   1. the unit tests (scripts/run-unit.sh via make unit), and
-#   2. the plain-LUN conformance (tests/conformance/run.sh TSAN_DIR),
+#   2. the plain-LUN conformance (tests/conformance/run.sh TSAN_DIR), and
+#   3. a short random-PDU stress over two reactors with resync_size and
+#      other control-socket commands running under the I/O
+#      (tests/integration/pdu-stress.sh, TSAN_STRESS_TIME seconds, default
+#      15; 0 skips it): the cross-thread paths conformance does not drive,
+#      e.g. nblocks written by the control thread while reactors read it,
 # each failing on any TSan report (in a unit test's output or in the
 # daemon's log), with the suppressions of scripts/tsan.supp.
-# Prints "tsan-unit: P passed, F failed", "tsan-conformance: P passed,
-# F failed" and last "tsan: P passed, F failed"; exit status 1 if F > 0.
+# Prints "tsan-unit: P passed, F failed", "tsan-conformance: ...",
+# "tsan-stress: ..." and last "tsan: P passed, F failed"; exit status 1 if
+# F > 0.
 # Usage: scripts/run-tsan.sh [TSAN_DIR]
 set -euo pipefail
 
@@ -78,10 +84,23 @@ run_conformance() {
 	tally tsan-conformance $c
 }
 
+run_stress() {
+	local log=$TMP/stress.log p f rc=0
+	((${TSAN_STRESS_TIME:-15} > 0)) || return 0
+	# pdu-stress.sh fails on a sanitizer report in the daemon's log.
+	STRESS_TIME=${TSAN_STRESS_TIME:-15} timeout 300 "${WRAP[@]}" \
+		"$ROOT/tests/integration/pdu-stress.sh" "$DIR" 2>&1 | tee "$log" || rc=$?
+	p=$(grep -c '^PASS ' "$log" || true)
+	f=$(grep -c '^FAIL ' "$log" || true)
+	((rc == 0 || f > 0)) || f=1
+	tally tsan-stress "$p" "$f"
+}
+
 cd "$ROOT"
 if run_build; then
 	run_unit
 	run_conformance
+	run_stress
 fi
 echo "tsan: $PASSED passed, $FAILED failed"
 ((FAILED == 0))
