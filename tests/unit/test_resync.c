@@ -4,8 +4,11 @@
  * new number of blocks and queue CAPACITY DATA HAS CHANGED (2Ah/09h) on
  * every nexus that sees it, and on no other.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -215,6 +218,52 @@ static void test_nullio_refused(void **state)
 	assert_int_equal(dev->nblocks, 2 * MIB / 512);
 }
 
+/* A reactor reading the capacity while the control thread resyncs it: the
+ * reader sees the old or the new size, never anything else.  Under
+ * ThreadSanitizer (make SAN=thread, the TSan stage of make test) this also
+ * fails on any plain load or store of nblocks or size. */
+struct capacity_reader {
+	struct uscst_device *dev;
+	atomic_bool stop;
+	atomic_ulong reads;
+	unsigned long bad;
+};
+
+static void *read_capacity_loop(void *p)
+{
+	struct capacity_reader *r = p;
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		uint64_t n = sbc_nblocks(r->dev);
+		if (n != MIB / 512 && n != 2 * MIB / 512)
+			r->bad++;
+		uint64_t run_len;
+		bool mapped;
+		r->dev->backend->lba_status(r->dev, 0, &run_len, &mapped);
+		atomic_fetch_add_explicit(&r->reads, 1, memory_order_relaxed);
+	}
+	return NULL;
+}
+
+static void test_resync_while_reading(void **state)
+{
+	struct fixture *f = make_fixture(1 * MIB, NULL, NULL);
+	struct capacity_reader r = {.dev = f->dev};
+	char err[256] = "";
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, read_capacity_loop, &r), 0);
+	while (atomic_load_explicit(&r.reads, memory_order_relaxed) == 0)
+		sched_yield();
+	for (int i = 0; i < 40; i++) {
+		set_file_size(f->path, i % 2 ? 1 * MIB : 2 * MIB);
+		assert_int_equal(uscst_device_resync_size(f->dev, err, sizeof(err)), 0);
+	}
+	atomic_store_explicit(&r.stop, true, memory_order_relaxed);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(r.bad, 0);
+	assert_int_equal(sbc_nblocks(f->dev), MIB / 512);
+	free_fixture(f);
+}
+
 /* The control socket's request, as uscstadmin sends it (without newline). */
 static void test_ctl_request(void **state)
 {
@@ -262,6 +311,7 @@ int main(void)
 	    cmocka_unit_test(test_4k_blocks_round_down),
 	    cmocka_unit_test(test_smaller_than_one_block_refused),
 	    cmocka_unit_test(test_nullio_refused),
+	    cmocka_unit_test(test_resync_while_reading),
 	    cmocka_unit_test(test_ctl_request), /* after test_nullio_refused: uses its device */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
