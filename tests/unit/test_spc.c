@@ -3,8 +3,11 @@
  * spc_rsoc.c): each case builds a device, LUN map, target and session by
  * hand, runs one CDB through the handler and checks the bytes it returns.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -624,6 +627,51 @@ static void test_mode_select_swp_and_d_sense(void **state)
 	assert_int_equal(ua_dev_calls, calls);
 }
 
+/* MODE SELECT changes D_SENSE while another I_T nexus, on another reactor,
+ * builds sense data (which reads D_SENSE without dev->lock): every sense is
+ * fixed or descriptor format, never a mix.  Under ThreadSanitizer (the TSan
+ * stage of make test) this also fails on a plain load or store of the mode
+ * page bits. */
+struct sense_reader {
+	struct uscst_device *dev;
+	atomic_bool stop;
+	atomic_ulong builds;
+	unsigned long bad;
+};
+
+static void *build_sense_loop(void *p)
+{
+	struct sense_reader *r = p;
+	struct uscst_cmd cmd;
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.dev = r->dev;
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		scsi_check_condition(&cmd, 0x02, 0x04, 0x00); /* NOT READY */
+		uint8_t fmt = cmd.sense[0] & 0x7f;
+		if (!((fmt == 0x70 && cmd.sense_len == 18 && cmd.sense[12] == 0x04) ||
+		      (fmt == 0x72 && cmd.sense_len == 8 && cmd.sense[2] == 0x04)))
+			r->bad++;
+		atomic_fetch_add_explicit(&r->builds, 1, memory_order_relaxed);
+	}
+	return NULL;
+}
+
+static void test_mode_select_while_building_sense(void **state)
+{
+	struct fixture *f = *state;
+	struct sense_reader r = {.dev = &f->dev};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, build_sense_loop, &r), 0);
+	while (atomic_load_explicit(&r.builds, memory_order_relaxed) == 0)
+		sched_yield();
+	for (int i = 0; i < 40; i++)
+		assert_good(select6_control(f, 2, i % 2 ? 0 : 0x04, i % 2 ? 0x04 : 0));
+	atomic_store_explicit(&r.stop, true, memory_order_relaxed);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(r.bad, 0);
+	assert_false(f->dev.d_sense);
+}
+
 static void test_mode_select_caching_10(void **state)
 {
 	struct fixture *f = *state;
@@ -976,6 +1024,7 @@ int main(void)
 	    T512(test_mode_sense_invalid_page),
 	    T512(test_mode_sense_write_protect_bit),
 	    T512(test_mode_select_swp_and_d_sense),
+	    T512(test_mode_select_while_building_sense),
 	    T4096(test_mode_select_caching_10),
 	    T512(test_mode_select_unchangeable_field),
 	    T512(test_mode_select_cdb_and_length_errors),
