@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include <uscst/backend.h>
+#include <uscst/reactor.h>
 #include <uscst/scsi_codes.h>
 
 #define USCST_MAX_CDB 32
@@ -86,6 +87,14 @@ struct uscst_cmd {
 	void (*transport_done)(struct uscst_cmd *cmd);
 	struct uscst_cmd *ts_next;
 
+	/* --- private to the core: commands in flight (core/inflight.c) --- */
+	uint8_t core_state;	  /* enum core_cmd_state (core/core.h) */
+	bool abort_pending;	  /* aborted, counted until it ends or settles */
+	struct uscst_cmd *s_next; /* session's list (the session's thread) */
+	struct uscst_cmd **s_pprev;
+	struct uscst_cmd *d_next; /* device's list (under its cmds_lock) */
+	struct uscst_cmd **d_pprev;
+
 	/* --- private to the command's handler while it runs --- */
 	struct uscst_io io;
 	void (*io_cb)(struct uscst_cmd *cmd); /* see scsi_submit_io() */
@@ -124,21 +133,34 @@ void uscst_fence_init(struct uscst_fence *f, void (*done)(struct uscst_fence *f)
 void uscst_fence_get(struct uscst_fence *f);
 void uscst_fence_put(struct uscst_fence *f);
 
-/* What the core asks of a nexus's transport. */
-enum uscst_abort_flags {
-	USCST_ABORT_DROP_NEXUS = 1, /* and end the nexus (TARGET COLD RESET) */
+/*
+ * The core knows every command from the moment the transport decodes it
+ * (uscst_cmd_decode(), when it is received, still collecting Data-Out) to
+ * its release, per session and per LU, and implements task management
+ * itself.  It asks the transport, always on the session's thread:
+ */
+enum uscst_abort_result {
+	USCST_ABORT_DONE,    /* the transport is done with it (may have released it) */
+	USCST_ABORT_WAIT,    /* still owed data: the transport calls
+				uscst_cmd_abort_settled() (or releases it) later */
+	USCST_ABORT_IGNORED, /* already answered: not aborted */
 };
-
-/* Tasks of a nexus can be aborted from elsewhere (a LUN RESET or TARGET
- * RESET on another nexus, PREEMPT AND ABORT): fn(s, dev, fence, flags, ctx)
- * must abort, without answering them, every task of s for device dev
- * (NULL: all), and hold a reference on fence until none of them can touch
- * the medium any more.  It is called from any thread, with the session
- * list locked, so it should only hand the work to the session's own thread. */
-typedef void (*uscst_abort_fn)(struct uscst_session *s, const struct uscst_device *dev,
-			       struct uscst_fence *fence, unsigned flags, void *ctx);
-void uscst_session_set_abort_handler(struct uscst_session *s, uscst_abort_fn fn, void *ctx);
-/* I_T nexus loss: drops SPC-2 reservations, sets UAs on other nexuses as SPC wants. */
+struct uscst_transport_ops {
+	/* cmd, decoded but not executed, is aborted: stop its data transfer,
+	 * never execute or answer it.  wait_data: the initiator keeps
+	 * answering the target transfer tags of the task (its own ABORT TASK,
+	 * RFC 7143 11.5.1), so the transport may wait for them. */
+	enum uscst_abort_result (*cmd_aborted)(struct uscst_cmd *cmd, bool wait_data);
+	/* End the nexus (TARGET COLD RESET from another nexus). */
+	void (*drop_nexus)(struct uscst_session *s, void *ctx);
+};
+/* The session's transport and the thread its commands run on (r). */
+void uscst_session_set_transport(struct uscst_session *s, const struct uscst_transport_ops *ops,
+				 void *ctx, struct reactor *r);
+/* An aborted command that owed data (USCST_ABORT_WAIT) no longer does. */
+void uscst_cmd_abort_settled(struct uscst_cmd *cmd);
+/* I_T nexus loss: drops SPC-2 reservations, sets UAs on other nexuses as
+ * SPC wants.  The transport has released every command of the session. */
 void uscst_session_destroy(struct uscst_session *sess);
 
 /* Commands. */
@@ -163,15 +185,40 @@ void uscst_cmd_check_condition(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, 
  * bit); bit < 0: no bit pointer. */
 void uscst_cmd_invalid_field_cdb(struct uscst_cmd *cmd, unsigned byte, int bit);
 
-/* Task management side effects in the core (the transport aborts its own
- * commands); the function codes are enum uscst_tmf_fn (scsi_codes.h). */
-/* Runs the core part of a LUN / target reset (reservations, UAs, mode pages)
- * and aborts the tasks of every other nexus that sees the LUs; those
- * aborts hold references on fence.  A cold reset also ends every other
- * nexus of the target (RFC 7143 11.5.1).  The caller aborts its own
- * session's tasks.  Returns true if the LUN exists for this session. */
-bool uscst_tmf_lun_reset(struct uscst_session *sess, uint64_t lun, struct uscst_fence *fence);
-void uscst_tmf_target_reset(struct uscst_session *sess, bool cold, struct uscst_fence *fence);
+/*
+ * Task management (SAM-5 7), on the session's thread.  The transport fills
+ * sess, fn (enum uscst_tmf_fn), lun, tag (ABORT TASK), covers (which of its
+ * own commands are older than the TMF; NULL: all) and done;
+ * uscst_tmf_start() aborts what the function covers and returns the
+ * response (enum uscst_tmf_response); done(tmf) runs later on the
+ * session's thread, once every aborted task, on this nexus and every
+ * other one (LU and target resets abort every nexus's tasks, TAS=0), has
+ * ended or will never start: then the transport answers.  A TARGET COLD
+ * RESET also ends every other nexus of the target (RFC 7143 11.5.1).
+ */
+enum uscst_tmf_response {
+	USCST_TMF_RSP_COMPLETE,
+	USCST_TMF_RSP_NO_TASK,
+	USCST_TMF_RSP_NO_LUN,
+	USCST_TMF_RSP_NOT_SUPPORTED,
+	USCST_TMF_RSP_REJECTED,
+};
+struct uscst_tmf {
+	struct uscst_session *sess;
+	uint8_t fn;
+	uint64_t lun;
+	uint64_t tag;
+	bool (*covers)(const struct uscst_cmd *cmd, const struct uscst_tmf *tmf);
+	void (*done)(struct uscst_tmf *tmf);
+	/* --- private to the core --- */
+	struct uscst_fence fence;
+	struct uscst_tmf_wait {
+		struct uscst_tmf_wait *next;
+		void (*release)(struct uscst_tmf_wait *w);
+	} wait;
+	struct reactor_msg msg;
+};
+enum uscst_tmf_response uscst_tmf_start(struct uscst_tmf *tmf);
 /* Tasks aborted by another I_T nexus (CLEAR TASK SET / PREEMPT AND ABORT)
  * get a UA on the nexus that owned them. */
 bool uscst_lun_exists(struct uscst_session *sess, uint64_t lun);

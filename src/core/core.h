@@ -86,6 +86,11 @@ struct uscst_device {
 	 * waits for them.  Has its own mutex. */
 	struct uscst_range_locks ranges;
 
+	/* Commands in flight on this LU, from every session and reactor
+	 * (core/inflight.c): how a LU reset finds the nexuses to abort. */
+	pthread_mutex_t cmds_lock;
+	struct uscst_cmd *cmds;
+
 	/* Protects everything below.  The _Atomic fields are written under it
 	 * but also read without it on the data path (dispatch, sense, the
 	 * reservation fast path): explicit atomic loads and stores on both
@@ -156,11 +161,48 @@ struct uscst_session {
 	 * commands held back by task attributes, and what is running. */
 	struct uscst_cmd *ts_wait_head, *ts_wait_tail;
 	unsigned ts_running, ts_ordered_running;
-	/* How the transport aborts this nexus's tasks when another nexus
-	 * resets the LU (set by uscst_session_set_abort_handler). */
-	uscst_abort_fn abort_tasks;
-	void *abort_ctx;
+	/* Its transport, and the thread the session's commands run on. */
+	const struct uscst_transport_ops *tops;
+	void *tctx;
+	struct reactor *reactor;
+	atomic_int refs; /* the session's own, and messages in flight to it */
+	bool gone;	 /* uscst_session_destroy() ran */
+	/* Commands in flight (core/inflight.c), the session's thread only:
+	 * every command from decode to release, and the aborted ones still
+	 * running or owing data, with who waits for them to end. */
+	struct uscst_cmd *cmds;
+	unsigned aborts_pending;
+	struct uscst_tmf_wait *abort_waiters;
 };
+
+enum core_cmd_state {
+	CORE_CMD_UNTRACKED, /* not decoded, or released */
+	CORE_CMD_RECEIVED,  /* decoded: the transport collects its data */
+	CORE_CMD_QUEUED,    /* executed, held back by the task set */
+	CORE_CMD_RUNNING,   /* dispatched to its handler */
+	CORE_CMD_ENDED,	    /* handed back to the transport */
+};
+
+/* Commands in flight (core/inflight.c). */
+void core_cmd_track(struct uscst_cmd *cmd);
+void core_cmd_untrack(struct uscst_cmd *cmd);
+/* The command is handed back to the transport (its done callback). */
+void core_cmd_ended(struct uscst_cmd *cmd);
+/* Aborts cmd (the session's thread); true if it was aborted. */
+bool core_cmd_abort(struct uscst_cmd *cmd, bool wait_data);
+/* w->release(w) once no aborted command of s runs or owes data. */
+void core_session_wait_aborts(struct uscst_session *s, struct uscst_tmf_wait *w);
+/* Any thread, s kept alive by the caller (a lock): aborts, on s's thread,
+ * every command of s for dev (NULL: all), holding a reference on fence
+ * until they have ended. */
+enum { CORE_ABORT_DROP_NEXUS = 1 };
+void core_session_abort_async(struct uscst_session *s, const struct uscst_device *dev,
+			      struct uscst_fence *fence, unsigned flags);
+/* Every session other than except with a command in flight on dev. */
+void core_dev_abort_others(struct uscst_device *dev, const struct uscst_session *except,
+			   struct uscst_fence *fence);
+void core_session_get(struct uscst_session *s);
+void core_session_put(struct uscst_session *s);
 
 /* Devices. */
 struct uscst_device *uscst_device_create(const char *handler, const char *name, char *err,

@@ -74,6 +74,7 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	dev->naa_id = (6ull << 60) | (h & 0x0fffffffffffffffull);
 	pthread_mutex_init(&dev->lock, NULL);
 	pthread_mutex_init(&dev->ranges.mutex, NULL);
+	pthread_mutex_init(&dev->cmds_lock, NULL);
 	atomic_init(&dev->refs, 1);
 	pthread_mutex_lock(&uscst_config_lock);
 	list_add_tail(&dev->node, &devices);

@@ -24,6 +24,7 @@ struct uscst_session *uscst_session_create(struct uscst_target *tgt, const char 
 	pthread_mutex_init(&sess->ua_lock, NULL);
 	list_init(&sess->uas);
 	atomic_init(&sess->ua_count, 0);
+	atomic_init(&sess->refs, 1);
 
 	/* SAM-5: the first command to each LU on a new nexus reports the reset. */
 	for (unsigned i = 0; i < sess->luns->count; i++)
@@ -58,8 +59,8 @@ void uscst_session_destroy(struct uscst_session *sess)
 	}
 	log_info("session %llu: %s closed", (unsigned long long)sess->id, sess->initiator_port);
 	ua_clear_session(sess);
-	pthread_mutex_destroy(&sess->ua_lock);
-	free(sess);
+	sess->gone = true;
+	core_session_put(sess);
 }
 
 struct uscst_lun *uscst_session_lun(struct uscst_session *sess, uint64_t lun)
@@ -88,13 +89,5 @@ void uscst_session_foreach(void (*fn)(struct uscst_session *s, void *arg), void 
 	struct uscst_session *s;
 	pthread_mutex_lock(&sessions_lock);
 	list_for_each_entry(s, &sessions, node) fn(s, arg);
-	pthread_mutex_unlock(&sessions_lock);
-}
-
-void uscst_session_set_abort_handler(struct uscst_session *s, uscst_abort_fn fn, void *ctx)
-{
-	pthread_mutex_lock(&sessions_lock);
-	s->abort_tasks = fn;
-	s->abort_ctx = ctx;
 	pthread_mutex_unlock(&sessions_lock);
 }

@@ -30,9 +30,11 @@ static void start(struct uscst_session *s, struct uscst_cmd *cmd)
 {
 	if (cmd->aborted) {
 		/* Aborted while it waited: it must not touch the medium. */
+		core_cmd_ended(cmd);
 		cmd->done(cmd);
 		return;
 	}
+	cmd->core_state = CORE_CMD_RUNNING;
 	s->ts_running++;
 	if (cmd->task_attr == USCST_TASK_ORDERED)
 		s->ts_ordered_running++;
@@ -61,6 +63,7 @@ static void task_set_done(struct uscst_cmd *cmd)
 	if (cmd->task_attr == USCST_TASK_ORDERED)
 		s->ts_ordered_running--;
 	cmd->done = cmd->transport_done;
+	core_cmd_ended(cmd);
 	/* Start the next ones before handing this command back: the transport
 	 * may free it, and with the last command the session too. */
 	start_waiting(s);
@@ -70,6 +73,8 @@ static void task_set_done(struct uscst_cmd *cmd)
 void uscst_cmd_execute(struct uscst_cmd *cmd)
 {
 	struct uscst_session *s = cmd->sess;
+	if (cmd->core_state != CORE_CMD_UNTRACKED)
+		cmd->core_state = CORE_CMD_QUEUED;
 	bool wait = cmd->task_attr != USCST_TASK_HEAD_OF_QUEUE &&
 		    (s->ts_wait_head || blocked_by_running(s, cmd));
 	if (!wait) {

@@ -81,7 +81,6 @@ static void conn_start_on_reactor(void *p)
 	list_init(&conn->tasks);
 	list_init(&conn->cmdsn_queue);
 	list_init(&conn->exec_queue);
-	list_init(&conn->fence_waiters);
 	conn->ev.fn = conn_on_event;
 	conn->ticker.fn = conn_on_tick;
 	reactor_conn_count_add(conn->reactor, 1);

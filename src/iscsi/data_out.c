@@ -177,7 +177,7 @@ void iscsi_data_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_
 		       uint32_t dlen, bool digest_error)
 {
 	struct iscsi_task *task = iscsi_task_find(conn, bhs_itt(bhs));
-	if (!task || task->aborted) {
+	if (!task || task->aborted || task->cmd.aborted) {
 		/* Data for a task aborted by task management is dropped silently. */
 		if (!task)
 			iscsi_send_reject(conn, bhs, ISCSI_REJECT_INVALID_PDU_FIELD);

@@ -74,7 +74,6 @@ struct iscsi_task {
 	bool received_all;	/* every Data-Out sequence has ended */
 	bool ordered;		/* ExpCmdSN has passed this task (or immediate) */
 	bool aborted;
-	bool fenced;	 /* aborted while running: counted in conn->aborted_running */
 	bool r2t_parked; /* waits for buffer memory before its first R2T (write_buf.c) */
 };
 
@@ -86,12 +85,6 @@ struct iscsi_r2t {
 	uint32_t received;
 	uint32_t next_datasn;
 	uint32_t r2tsn;
-};
-
-/* Someone waiting until no aborted task of a connection runs (abort.c). */
-struct iscsi_fence_waiter {
-	struct list_head node;
-	void (*release)(struct iscsi_fence_waiter *w);
 };
 
 enum iscsi_conn_state {
@@ -152,8 +145,6 @@ struct iscsi_conn {
 	struct reactor_deferred deliver_kick; /* exec_queue changed outside rx */
 	struct reactor_deferred write_kick;   /* buffers released: solicit parked tasks */
 	bool write_parked;		      /* some task is r2t_parked */
-	unsigned aborted_running;	      /* aborted tasks that have started */
-	struct list_head fence_waiters;	      /* iscsi_fence_waiter */
 	unsigned ntasks;
 	unsigned nactive;    /* tasks not yet freed (their last PDU not yet written) */
 	unsigned nimmediate; /* of which immediate commands */
@@ -261,17 +252,10 @@ bool iscsi_write_buf_ready(struct iscsi_task *task);
 /* Buffers were released or the oldest task changed: retry parked tasks. */
 void iscsi_write_gate_kick(struct iscsi_conn *conn);
 
-/* abort.c: marks a task aborted; a started one is counted until it ends,
- * one that has not is dropped.  Returns true if the task was freed. */
-bool iscsi_abort_task(struct iscsi_task *task);
-/* w->release(w) once no aborted task of conn runs (maybe at once). */
-void iscsi_conn_fence_wait(struct iscsi_conn *conn, struct iscsi_fence_waiter *w);
-/* A task ends: if it was aborted while running, waiters may go. */
-void iscsi_fence_task_finished(struct iscsi_task *task);
-
-/* abort_remote.c: the core's abort handler for this transport */
-void iscsi_abort_from_other_nexus(struct uscst_session *s, const struct uscst_device *dev,
-				  struct uscst_fence *fence, unsigned flags, void *ctx);
+/* abort.c: the core's callbacks into this transport. */
+extern const struct uscst_transport_ops iscsi_core_ops;
+enum uscst_abort_result iscsi_cmd_aborted(struct uscst_cmd *cmd, bool wait_data);
+void iscsi_drop_nexus(struct uscst_session *s, void *ctx);
 
 /* nop.c: an unsolicited NOP-In telling a MaxCmdSN that reopens a closed
  * window; returns true if one was queued. */

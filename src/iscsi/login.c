@@ -210,7 +210,7 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 			free(sess);
 			return NULL;
 		}
-		uscst_session_set_abort_handler(sess->core, iscsi_abort_from_other_nexus, conn);
+		uscst_session_set_transport(sess->core, &iscsi_core_ops, conn, conn->reactor);
 	}
 	return sess;
 }

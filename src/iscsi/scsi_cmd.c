@@ -147,8 +147,7 @@ static void task_done(struct uscst_cmd *cmd)
 	struct iscsi_task *task = (struct iscsi_task *)cmd;
 	struct iscsi_conn *conn = task->conn;
 	task->state = TASK_DONE;
-	iscsi_fence_task_finished(task);
-	if (task->aborted || conn->state == CONN_CLOSED) {
+	if (task->aborted || cmd->aborted || conn->state == CONN_CLOSED) {
 		iscsi_task_free(task);
 		return;
 	}

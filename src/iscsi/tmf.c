@@ -1,10 +1,11 @@
 /*
- * Task management (RFC 7143 11.5, 11.6).  Aborted tasks that are still in
- * the backend cannot be recalled from io_uring; their results are thrown
- * away.  The TMF response waits on a fence (core/tmf.c) until the last
- * task it aborted, on this session and on every other nexus the core
- * asked, has finished: the initiator never sees a response for an
- * aborted task after the TMF, and no aborted WRITE lands after it.
+ * Task Management Function Requests (RFC 7143 11.5, 11.6): the PDU is
+ * mapped to the core's task management (core/tmf.c), which aborts the
+ * tasks, on this session and every other nexus, and calls back once none
+ * of them can still end or touch the medium; then the response goes out.
+ * What stays here is iSCSI's own: which of our tasks are older than the TMF
+ * (CmdSN), an ABORT TASK naming a command not received yet, and the
+ * response codes.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -14,13 +15,12 @@
 #include "lib/log.h"
 
 struct tmf_ctx {
+	struct uscst_tmf tmf; /* first */
 	uint8_t bhs[ISCSI_BHS_LEN];
 	uint8_t response;
 	bool close_after;
+	uint32_t below_cmdsn; /* tasks at or past this CmdSN are newer */
 	struct iscsi_conn *conn;
-	struct uscst_fence fence;	  /* done: every aborted task has ended */
-	struct iscsi_fence_waiter waiter; /* this connection's aborted tasks */
-	struct reactor_msg msg;		  /* fence done -> this reactor */
 };
 
 static void send_tmf_response(struct iscsi_conn *conn, const uint8_t *req, uint8_t response,
@@ -40,10 +40,10 @@ static void send_tmf_response(struct iscsi_conn *conn, const uint8_t *req, uint8
 	iscsi_tx_queue(conn, tx);
 }
 
-/* On the connection's reactor, once the fence is down. */
-static void answer(struct reactor_msg *m)
+/* The core's "TMF done", on the connection's reactor. */
+static void answer(struct uscst_tmf *tmf)
 {
-	struct tmf_ctx *ctx = (struct tmf_ctx *)((char *)m - offsetof(struct tmf_ctx, msg));
+	struct tmf_ctx *ctx = (struct tmf_ctx *)tmf;
 	struct iscsi_conn *conn = ctx->conn;
 	send_tmf_response(conn, ctx->bhs, ctx->response, ctx->close_after);
 	iscsi_conn_flush(conn);
@@ -51,96 +51,47 @@ static void answer(struct reactor_msg *m)
 	free(ctx);
 }
 
-/* Any thread: the last aborted task anywhere has ended. */
-static void fence_done(struct uscst_fence *f)
+/* A task is older than the TMF unless it is still waiting for CmdSN order
+ * behind it. */
+static bool covers(const struct uscst_cmd *cmd, const struct uscst_tmf *tmf)
 {
-	struct tmf_ctx *ctx = (struct tmf_ctx *)((char *)f - offsetof(struct tmf_ctx, fence));
-	reactor_send(ctx->conn->reactor, &ctx->msg);
+	const struct iscsi_task *t = cmd->transport_priv;
+	const struct tmf_ctx *ctx = (const struct tmf_ctx *)tmf;
+	return t->immediate || t->ordered || sn_lt(t->cmdsn, ctx->below_cmdsn);
 }
 
-static void own_tasks_done(struct iscsi_fence_waiter *w)
+static uint8_t response_code(enum uscst_tmf_response r)
 {
-	struct tmf_ctx *ctx = (struct tmf_ctx *)((char *)w - offsetof(struct tmf_ctx, waiter));
-	uscst_fence_put(&ctx->fence);
-}
-
-static void abort_matching(struct iscsi_conn *conn, bool all_luns, uint64_t lun,
-			   uint32_t below_cmdsn)
-{
-	struct iscsi_task *t, *n;
-	list_for_each_entry_safe(t, n, &conn->tasks, node)
-	{
-		if (t->state == TASK_DONE)
-			continue;
-		if (!all_luns && t->cmd.lun != lun)
-			continue;
-		if (!t->immediate && !sn_lt(t->cmdsn, below_cmdsn) && !t->ordered)
-			continue; /* newer than the TMF: not covered */
-		iscsi_abort_task(t);
+	switch (r) {
+	case USCST_TMF_RSP_COMPLETE:
+		return ISCSI_TMF_RSP_COMPLETE;
+	case USCST_TMF_RSP_NO_TASK:
+		return ISCSI_TMF_RSP_NO_TASK;
+	case USCST_TMF_RSP_NO_LUN:
+		return ISCSI_TMF_RSP_NO_LUN;
+	case USCST_TMF_RSP_NOT_SUPPORTED:
+		return ISCSI_TMF_RSP_NOT_SUPPORTED;
+	default:
+		return ISCSI_TMF_RSP_REJECTED;
 	}
 }
 
-static uint8_t abort_one(struct iscsi_conn *conn, const uint8_t *bhs)
+/* RFC 7143 11.5.1 b): ABORT TASK of a command not received yet (its CmdSN
+ * is inside the window and older than this TMF) counts as received and
+ * aborted: ExpCmdSN passes it, and if it comes later it is dropped.
+ * c): anything else, including a task that already completed (its CmdSN
+ * is below ExpCmdSN), does not exist. */
+static bool abort_not_received(struct iscsi_conn *conn, const uint8_t *bhs)
 {
-	uint32_t rtt = get_be32(bhs + 20);
 	uint32_t ref_cmdsn = get_be32(bhs + 32);
 	uint32_t cmdsn = get_be32(bhs + 24);
-	struct iscsi_task *task = iscsi_task_find(conn, rtt);
-	if (task) {
-		if (task->cmd.lun != iscsi_decode_lun(bhs + 8))
-			return ISCSI_TMF_RSP_NO_TASK;
-		iscsi_abort_task(task);
-		return ISCSI_TMF_RSP_COMPLETE;
-	}
-	/* RFC 7143 11.5.1 b): a command not received yet (its CmdSN is inside
-	 * the window and older than this TMF) counts as received and aborted:
-	 * ExpCmdSN passes it, and if it comes later it is dropped.
-	 * c): anything else, including a task that already completed (its
-	 * CmdSN is below ExpCmdSN), does not exist. */
 	struct iscsi_session *sess = conn->sess;
 	if (sn_le(sess->exp_cmdsn, ref_cmdsn) && sn_le(ref_cmdsn, iscsi_conn_max_cmdsn(conn)) &&
 	    sn_lt(ref_cmdsn, cmdsn)) {
 		iscsi_cmdsn_mark_received(conn, ref_cmdsn);
-		return ISCSI_TMF_RSP_COMPLETE;
+		return true;
 	}
-	return ISCSI_TMF_RSP_NO_TASK;
-}
-
-static uint8_t run_function(struct iscsi_conn *conn, const uint8_t *bhs, struct tmf_ctx *ctx)
-{
-	uint8_t fn = bhs[1] & 0x7f;
-	uint64_t lun = iscsi_decode_lun(bhs + 8);
-	uint32_t cmdsn = get_be32(bhs + 24);
-	struct uscst_session *core = conn->sess->core;
-	switch (fn) {
-	case USCST_TMF_ABORT_TASK:
-		return abort_one(conn, bhs);
-	case USCST_TMF_ABORT_TASK_SET:
-	case USCST_TMF_CLEAR_TASK_SET:
-		if (!uscst_lun_exists(core, lun))
-			return ISCSI_TMF_RSP_NO_LUN;
-		abort_matching(conn, false, lun, cmdsn);
-		return ISCSI_TMF_RSP_COMPLETE;
-	case USCST_TMF_LUN_RESET:
-		if (!uscst_lun_exists(core, lun))
-			return ISCSI_TMF_RSP_NO_LUN;
-		abort_matching(conn, false, lun, cmdsn + 1);
-		uscst_tmf_lun_reset(core, lun, &ctx->fence);
-		return ISCSI_TMF_RSP_COMPLETE;
-	case USCST_TMF_TARGET_WARM_RESET:
-	case USCST_TMF_TARGET_COLD_RESET:
-		abort_matching(conn, true, 0, cmdsn + 1);
-		uscst_tmf_target_reset(core, fn == USCST_TMF_TARGET_COLD_RESET, &ctx->fence);
-		/* A cold reset ends every connection, this one included. */
-		ctx->close_after = fn == USCST_TMF_TARGET_COLD_RESET;
-		return ISCSI_TMF_RSP_COMPLETE;
-	case USCST_TMF_CLEAR_ACA:
-		return ISCSI_TMF_RSP_NOT_SUPPORTED;
-	case USCST_TMF_TASK_REASSIGN:
-		return ISCSI_TMF_RSP_NO_REASSIGN; /* ErrorRecoveryLevel 0 */
-	default:
-		return ISCSI_TMF_RSP_REJECTED;
-	}
+	return false;
 }
 
 void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs)
@@ -154,6 +105,11 @@ void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 		return;
 	}
 	iscsi_cmdsn_consume(conn, bhs);
+	uint8_t fn = bhs[1] & 0x7f;
+	if (fn == USCST_TMF_TASK_REASSIGN) {
+		send_tmf_response(conn, bhs, ISCSI_TMF_RSP_NO_REASSIGN, false); /* ERL 0 */
+		return;
+	}
 	struct tmf_ctx *ctx = calloc(1, sizeof(*ctx));
 	if (!ctx) {
 		send_tmf_response(conn, bhs, ISCSI_TMF_RSP_REJECTED, false);
@@ -161,13 +117,25 @@ void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 	}
 	memcpy(ctx->bhs, bhs, ISCSI_BHS_LEN);
 	ctx->conn = conn;
-	ctx->msg.fn = answer;
-	ctx->waiter.release = own_tasks_done;
+	uint32_t cmdsn = get_be32(bhs + 24);
+	/* ABORT TASK SET and CLEAR TASK SET cover the tasks before the TMF;
+	 * the resets also the one with the TMF's own CmdSN. */
+	ctx->below_cmdsn =
+	    fn == USCST_TMF_ABORT_TASK_SET || fn == USCST_TMF_CLEAR_TASK_SET ? cmdsn : cmdsn + 1;
+	ctx->tmf.sess = conn->sess->core;
+	ctx->tmf.fn = fn;
+	ctx->tmf.lun = iscsi_decode_lun(bhs + 8);
+	ctx->tmf.tag = get_be32(bhs + 20);
+	ctx->tmf.covers = covers;
+	ctx->tmf.done = answer;
+	/* A cold reset ends every connection, this one included. */
+	ctx->close_after = fn == USCST_TMF_TARGET_COLD_RESET;
 	iscsi_conn_get(conn); /* dropped once answered */
-	log_debug("%s: TMF function %u", conn->peer, bhs[1] & 0x7f);
-	/* The first reference is ours: dropped after this connection's own
-	 * aborted tasks have ended (the waiter); other nexuses take theirs. */
-	uscst_fence_init(&ctx->fence, fence_done);
-	ctx->response = run_function(conn, bhs, ctx);
-	iscsi_conn_fence_wait(conn, &ctx->waiter);
+	log_debug("%s: TMF function %u", conn->peer, fn);
+	enum uscst_tmf_response r = uscst_tmf_start(&ctx->tmf);
+	if (fn == USCST_TMF_ABORT_TASK && r == USCST_TMF_RSP_NO_TASK &&
+	    abort_not_received(conn, bhs))
+		r = USCST_TMF_RSP_COMPLETE;
+	/* answer() runs later, from the reactor's message queue. */
+	ctx->response = response_code(r);
 }

@@ -54,6 +54,7 @@ uint8_t *scsi_alloc_in(struct uscst_cmd *cmd, uint32_t len)
 
 void uscst_cmd_release(struct uscst_cmd *cmd)
 {
+	core_cmd_untrack(cmd);
 	free(cmd->out_buf);
 	free(cmd->in_buf);
 	cmd->out_buf = cmd->in_buf = NULL;

@@ -16,6 +16,7 @@ void uscst_cmd_decode(struct uscst_cmd *cmd)
 	else
 		/* Unknown command: take what the initiator sends, then fail it. */
 		cmd->out_len = (!cmd->op && cmd->exp_write) ? cmd->exp_len : 0;
+	core_cmd_track(cmd);
 }
 
 static bool fail_unit_attention(struct uscst_cmd *cmd)

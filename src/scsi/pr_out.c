@@ -256,8 +256,8 @@ static void ua_to_session_if_nexus(struct uscst_session *s, void *arg)
 		}
 	}
 	/* PREEMPT AND ABORT: the preempted nexuses lose their tasks too. */
-	if (sees && t->ev->asc == 0x2f && t->ev->ascq == 0x00 && s->abort_tasks)
-		s->abort_tasks(s, t->dev, t->fence, 0, s->abort_ctx);
+	if (sees && t->ev->asc == 0x2f && t->ev->ascq == 0x00)
+		core_session_abort_async(s, t->dev, t->fence, 0);
 }
 
 static void deliver_events(const struct uscst_device *dev, const struct pr_events *ev,

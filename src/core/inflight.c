@@ -1,0 +1,269 @@
+/*
+ * Commands in flight.  A command is known to the core from its decode (the
+ * transport has just received it; it may still be collecting Data-Out, or
+ * waiting for its turn in the transport's command order) to its release.
+ *
+ * Each session lists its commands; only the session's thread touches that
+ * list, and everything about the command's state.  Each LU lists the
+ * commands of every session for it, under dev->cmds_lock: a LU reset
+ * finds there the nexuses it must abort, and asks each one's thread to
+ * abort them (core_session_abort_async).
+ *
+ * An aborted command that is still running (in the task set or in its
+ * handler), or whose transport still waits for data the initiator owes,
+ * is counted in sess->aborts_pending until it ends; whoever must not
+ * answer before then (a TMF of this nexus, a reset or PREEMPT AND ABORT
+ * from another one) waits on the session.  Waiting for every aborted
+ * command of the session, not only the ones one abort hit, is stricter
+ * than needed and keeps the bookkeeping one counter.
+ */
+#include <stdlib.h>
+
+#include "core/core.h"
+#include "lib/log.h"
+
+void core_cmd_track(struct uscst_cmd *cmd)
+{
+	struct uscst_session *s = cmd->sess;
+	if (cmd->core_state != CORE_CMD_UNTRACKED || !s)
+		return;
+	cmd->core_state = CORE_CMD_RECEIVED;
+	cmd->s_next = s->cmds;
+	if (s->cmds)
+		s->cmds->s_pprev = &cmd->s_next;
+	s->cmds = cmd;
+	cmd->s_pprev = &s->cmds;
+	struct uscst_device *dev = cmd->dev;
+	if (!dev)
+		return;
+	pthread_mutex_lock(&dev->cmds_lock);
+	cmd->d_next = dev->cmds;
+	if (dev->cmds)
+		dev->cmds->d_pprev = &cmd->d_next;
+	dev->cmds = cmd;
+	cmd->d_pprev = &dev->cmds;
+	pthread_mutex_unlock(&dev->cmds_lock);
+}
+
+static void settle(struct uscst_cmd *cmd)
+{
+	if (!cmd->abort_pending)
+		return;
+	cmd->abort_pending = false;
+	struct uscst_session *s = cmd->sess;
+	if (--s->aborts_pending)
+		return;
+	while (s->abort_waiters) {
+		struct uscst_tmf_wait *w = s->abort_waiters;
+		s->abort_waiters = w->next;
+		w->release(w);
+	}
+}
+
+void core_cmd_untrack(struct uscst_cmd *cmd)
+{
+	if (cmd->core_state == CORE_CMD_UNTRACKED)
+		return;
+	*cmd->s_pprev = cmd->s_next;
+	if (cmd->s_next)
+		cmd->s_next->s_pprev = cmd->s_pprev;
+	struct uscst_device *dev = cmd->dev;
+	if (dev) {
+		pthread_mutex_lock(&dev->cmds_lock);
+		*cmd->d_pprev = cmd->d_next;
+		if (cmd->d_next)
+			cmd->d_next->d_pprev = cmd->d_pprev;
+		pthread_mutex_unlock(&dev->cmds_lock);
+	}
+	cmd->s_next = cmd->d_next = NULL;
+	cmd->s_pprev = cmd->d_pprev = NULL;
+	cmd->core_state = CORE_CMD_UNTRACKED;
+	settle(cmd);
+}
+
+void core_cmd_ended(struct uscst_cmd *cmd)
+{
+	if (cmd->core_state != CORE_CMD_UNTRACKED)
+		cmd->core_state = CORE_CMD_ENDED;
+	settle(cmd);
+}
+
+void uscst_cmd_abort_settled(struct uscst_cmd *cmd) { settle(cmd); }
+
+static void count_pending(struct uscst_cmd *cmd)
+{
+	if (cmd->abort_pending)
+		return;
+	cmd->abort_pending = true;
+	cmd->sess->aborts_pending++;
+}
+
+bool core_cmd_abort(struct uscst_cmd *cmd, bool wait_data)
+{
+	switch (cmd->core_state) {
+	case CORE_CMD_QUEUED:
+	case CORE_CMD_RUNNING:
+		/* It cannot be recalled: its result is thrown away, and it is
+		 * waited for (even if the transport already marked it aborted
+		 * when its connection closed: it may still write). */
+		cmd->aborted = true;
+		count_pending(cmd);
+		return true;
+	case CORE_CMD_RECEIVED: {
+		if (cmd->aborted)
+			return false; /* the transport already dropped it */
+		const struct uscst_transport_ops *ops = cmd->sess->tops;
+		if (!ops) {
+			cmd->aborted = true;
+			return true;
+		}
+		cmd->aborted = true;
+		/* The transport may release (and free) cmd here. */
+		switch (ops->cmd_aborted(cmd, wait_data)) {
+		case USCST_ABORT_WAIT:
+			count_pending(cmd);
+			return true;
+		case USCST_ABORT_IGNORED:
+			cmd->aborted = false;
+			return false;
+		case USCST_ABORT_DONE:
+		default:
+			return true;
+		}
+	}
+	default:
+		return false;
+	}
+}
+
+void core_session_wait_aborts(struct uscst_session *s, struct uscst_tmf_wait *w)
+{
+	if (!s->aborts_pending) {
+		w->release(w);
+		return;
+	}
+	w->next = s->abort_waiters;
+	s->abort_waiters = w;
+}
+
+void core_session_get(struct uscst_session *s) { atomic_fetch_add(&s->refs, 1); }
+
+void core_session_put(struct uscst_session *s)
+{
+	if (atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	pthread_mutex_destroy(&s->ua_lock);
+	free(s);
+}
+
+/* --- aborts on behalf of another nexus --- */
+
+struct remote_abort {
+	struct reactor_msg msg;
+	struct uscst_tmf_wait wait;
+	struct uscst_session *s;
+	const struct uscst_device *dev; /* NULL: every LU */
+	struct uscst_fence *fence;
+	unsigned flags;
+};
+
+static void remote_abort_release(struct uscst_tmf_wait *w)
+{
+	struct remote_abort *ra =
+	    (struct remote_abort *)((char *)w - offsetof(struct remote_abort, wait));
+	uscst_fence_put(ra->fence);
+	core_session_put(ra->s);
+	free(ra);
+}
+
+static void abort_on_session_thread(struct reactor_msg *m)
+{
+	struct remote_abort *ra = (struct remote_abort *)m;
+	struct uscst_session *s = ra->s;
+	unsigned n = 0;
+	if (!s->gone) {
+		struct uscst_cmd *c = s->cmds, *next;
+		for (; c; c = next) {
+			next = c->s_next; /* the transport may free c */
+			if (ra->dev && c->dev != ra->dev)
+				continue;
+			n += core_cmd_abort(c, false);
+		}
+		if (n)
+			log_info("session %llu: %u tasks aborted by another I_T nexus",
+				 (unsigned long long)s->id, n);
+		if ((ra->flags & CORE_ABORT_DROP_NEXUS) && s->tops && s->tops->drop_nexus)
+			s->tops->drop_nexus(s, s->tctx);
+	}
+	core_session_wait_aborts(s, &ra->wait);
+}
+
+void core_session_abort_async(struct uscst_session *s, const struct uscst_device *dev,
+			      struct uscst_fence *fence, unsigned flags)
+{
+	struct reactor *r = __atomic_load_n(&s->reactor, __ATOMIC_ACQUIRE);
+	if (!r)
+		return; /* no transport yet: no commands either */
+	struct remote_abort *ra = calloc(1, sizeof(*ra));
+	if (!ra) {
+		log_err("session %llu: cannot abort tasks for another nexus (out of memory)",
+			(unsigned long long)s->id);
+		return;
+	}
+	ra->msg.fn = abort_on_session_thread;
+	ra->wait.release = remote_abort_release;
+	ra->s = s;
+	ra->dev = dev;
+	ra->fence = fence;
+	ra->flags = flags;
+	core_session_get(s);
+	uscst_fence_get(fence);
+	reactor_send(r, &ra->msg);
+}
+
+void core_dev_abort_others(struct uscst_device *dev, const struct uscst_session *except,
+			   struct uscst_fence *fence)
+{
+	/* A session with a command on the list is alive (it is destroyed only
+	 * after its commands are released), so it can be referenced here. */
+	struct uscst_session **found = NULL;
+	unsigned n = 0, cap = 0;
+	pthread_mutex_lock(&dev->cmds_lock);
+	for (struct uscst_cmd *c = dev->cmds; c; c = c->d_next) {
+		struct uscst_session *s = c->sess;
+		if (s == except)
+			continue;
+		unsigned i = 0;
+		while (i < n && found[i] != s)
+			i++;
+		if (i < n)
+			continue;
+		if (n == cap) {
+			unsigned ncap = cap ? cap * 2 : 8;
+			struct uscst_session **p = realloc(found, ncap * sizeof(*p));
+			if (!p) {
+				log_err("%s: LU reset cannot reach every nexus (out of memory)",
+					dev->name);
+				break;
+			}
+			found = p;
+			cap = ncap;
+		}
+		core_session_get(s);
+		found[n++] = s;
+	}
+	pthread_mutex_unlock(&dev->cmds_lock);
+	for (unsigned i = 0; i < n; i++) {
+		core_session_abort_async(found[i], dev, fence, 0);
+		core_session_put(found[i]);
+	}
+	free(found);
+}
+
+void uscst_session_set_transport(struct uscst_session *s, const struct uscst_transport_ops *ops,
+				 void *ctx, struct reactor *r)
+{
+	s->tops = ops;
+	s->tctx = ctx;
+	__atomic_store_n(&s->reactor, r, __ATOMIC_RELEASE);
+}
