@@ -206,6 +206,97 @@ static void test_failing_command_releases_the_queue(void **state)
 	assert_int_equal(ndone, 3);
 }
 
+/* --- commands in flight and task management in the core --- */
+
+static bool on_list(const struct uscst_cmd *head, const struct uscst_cmd *cmd, bool dev_list)
+{
+	for (const struct uscst_cmd *c = head; c; c = dev_list ? c->d_next : c->s_next)
+		if (c == cmd)
+			return true;
+	return false;
+}
+
+static void test_commands_known_from_decode_to_release(void **state)
+{
+	struct uscst_cmd *a = &cmds[0];
+	uscst_cmd_init(a, &sess);
+	a->cdb[0] = 0x28;
+	a->cdb[8] = 1;
+	a->exp_len = BS;
+	a->exp_read = true;
+	a->done = on_done;
+	uscst_cmd_decode(a); /* received: the transport may still collect data */
+	assert_true(on_list(sess.cmds, a, false));
+	assert_true(on_list(dev.cmds, a, true));
+	uscst_cmd_execute(a);
+	complete_io_of(a);
+	assert_int_equal(ndone, 1);
+	uscst_cmd_release(a);
+	assert_null(sess.cmds);
+	assert_null(dev.cmds);
+}
+
+static int tmf_answers;
+static void on_tmf_done(struct uscst_tmf *tmf) { tmf_answers++; }
+
+static void start_tmf(struct uscst_tmf *tmf, uint8_t fn, uint64_t tag)
+{
+	memset(tmf, 0, sizeof(*tmf));
+	tmf->sess = &sess;
+	tmf->fn = fn;
+	tmf->tag = tag;
+	tmf->done = on_tmf_done;
+}
+
+static void test_abort_task_set_answers_after_running_tasks_end(void **state)
+{
+	tmf_answers = 0;
+	struct uscst_cmd *a = submit_read(0, USCST_TASK_SIMPLE);
+	struct uscst_cmd *b = submit_read(1, USCST_TASK_ORDERED); /* waits behind a */
+	struct uscst_tmf tmf;
+	start_tmf(&tmf, USCST_TMF_ABORT_TASK_SET, 0);
+	assert_int_equal(uscst_tmf_start(&tmf), USCST_TMF_RSP_COMPLETE);
+	assert_true(a->aborted && b->aborted);
+	assert_int_equal(tmf_answers, 0); /* a is still in the backend */
+	complete_io_of(a);		  /* its result is thrown away; b never starts */
+	assert_false(io_started(b));
+	assert_int_equal(ndone, 2);
+	assert_int_equal(tmf_answers, 1);
+	assert_int_equal(sess.aborts_pending, 0);
+}
+
+static enum uscst_abort_result owes_data(struct uscst_cmd *cmd, bool wait_data)
+{
+	return wait_data ? USCST_ABORT_WAIT : USCST_ABORT_DONE;
+}
+static const struct uscst_transport_ops waiting_ops = {.cmd_aborted = owes_data};
+
+static void test_abort_task_waits_for_owed_data(void **state)
+{
+	tmf_answers = 0;
+	sess.tops = &waiting_ops;
+	struct uscst_cmd *a = &cmds[0];
+	uscst_cmd_init(a, &sess);
+	a->cdb[0] = 0x2a; /* WRITE(10) of one block, its Data-Out not all here */
+	a->cdb[8] = 1;
+	a->tag = 7;
+	a->exp_len = BS;
+	a->exp_write = true;
+	a->done = on_done;
+	uscst_cmd_decode(a);
+	struct uscst_tmf tmf;
+	start_tmf(&tmf, USCST_TMF_ABORT_TASK, 8);
+	assert_int_equal(uscst_tmf_start(&tmf), USCST_TMF_RSP_NO_TASK);
+	assert_int_equal(tmf_answers, 1);
+	start_tmf(&tmf, USCST_TMF_ABORT_TASK, 7);
+	assert_int_equal(uscst_tmf_start(&tmf), USCST_TMF_RSP_COMPLETE);
+	assert_int_equal(tmf_answers, 1); /* the initiator still owes an R2T's data */
+	uscst_cmd_abort_settled(a);
+	assert_int_equal(tmf_answers, 2);
+	uscst_cmd_release(a);
+	sess.tops = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +305,11 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_head_of_queue_jumps_the_queue, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ordered_alone_starts_at_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_commands_known_from_decode_to_release, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_task_set_answers_after_running_tasks_end,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_abort_task_waits_for_owed_data, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failing_command_releases_the_queue, setup,
 					    teardown),
 	};
