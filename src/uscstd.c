@@ -17,12 +17,12 @@
 #include "config/conf_default.h"
 #include "config/conf_writer.h"
 #include "core/core.h"
+#include "core/transports.h"
 #include "ctl/ctl_server.h"
-#include "iscsi/iscsi.h"
+#include "iscsi/driver.h"
 #include "lib/log.h"
 #include "reactor/reactor.h"
 
-#define DEFAULT_LISTEN "0.0.0.0:3260"
 #define DEFAULT_PR_DIR "/var/lib/uscst/pr"
 #define MAX_LISTEN 16
 
@@ -52,8 +52,8 @@ static void usage(FILE *out)
 		"      --pr-dir DIR        PR state of devices without pr_file_name goes to\n"
 		"                          DIR/<device> (default " DEFAULT_PR_DIR ";\n"
 		"                          with --default-config: <data-dir>/pr)\n"
-		"  -l, --listen ADDR:PORT  iSCSI portal; repeatable; overrides the file's\n"
-		"                          portals (default " DEFAULT_LISTEN ")\n"
+		"  -l, --listen ADDR:PORT  portal (iSCSI's); repeatable; overrides the file's\n"
+		"                          portals (default 0.0.0.0:3260)\n"
 		"  -f, --foreground        stay in the foreground\n"
 		"  -s, --ctl-socket PATH   control socket (default " CTL_DEFAULT_SOCKET ")\n"
 		"  -t, --threads N         reactor threads (default: online CPUs)\n"
@@ -180,24 +180,44 @@ static int load_config(const struct options *o, struct conf_result *res)
 	return 0;
 }
 
-static int start_portals(const struct options *o, const struct conf_result *res)
+/* The transports built into this daemon; the rest of it reaches them only
+ * through the registry (core/transports.h). */
+static const struct uscst_transport *const builtin_transports[] = {
+    &iscsi_driver,
+};
+
+static int register_transports(void)
 {
-	const char *const *addrs = o->nlisten ? o->listen : (const char *const *)res->listen;
-	size_t n = o->nlisten ? o->nlisten : res->nlisten;
-	static const char *const fallback[] = {DEFAULT_LISTEN};
-	if (n == 0) {
-		addrs = fallback;
-		n = 1;
-	}
-	conf_running_set_iscsi(true, addrs, n);
-	for (size_t i = 0; i < n; i++) {
-		char err[256];
-		if (iscsi_portal_listen(addrs[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "uscstd: %s\n", err);
+	for (size_t i = 0; i < sizeof(builtin_transports) / sizeof(builtin_transports[0]); i++) {
+		int rc = uscst_transport_register(builtin_transports[i], USCST_TRANSPORT_ABI);
+		if (rc < 0) {
+			fprintf(stderr, "uscstd: cannot register transport '%s': %s\n",
+				builtin_transports[i]->name, strerror(-rc));
 			return -1;
 		}
 	}
-	return iscsi_portals_start();
+	return 0;
+}
+
+/* --listen replaces the configured portals of every transport with a
+ * `listen` attribute; each transport then starts on its attributes. */
+static int start_transports(const struct options *o)
+{
+	if (o->nlisten) {
+		int n = uscst_transports_replace_driver_attr("listen", o->listen, o->nlisten);
+		if (n < 0) {
+			fprintf(stderr, "uscstd: out of memory\n");
+			return -1;
+		}
+		if (n == 0)
+			log_warn("--listen: no transport has a listen attribute");
+	}
+	char err[256];
+	if (uscst_transports_start(err, sizeof(err)) < 0) {
+		fprintf(stderr, "uscstd: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 static unsigned default_threads(void)
@@ -213,7 +233,7 @@ int main(int argc, char **argv)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	struct conf_result res = {0};
-	if (load_config(&o, &res) < 0)
+	if (register_transports() < 0 || load_config(&o, &res) < 0)
 		return 1;
 	if (!o.foreground && daemon(1, 1) < 0) {
 		fprintf(stderr, "uscstd: daemon: %s\n", strerror(errno));
@@ -229,7 +249,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "uscstd: cannot start reactors\n");
 		return 1;
 	}
-	if (start_portals(&o, &res) < 0)
+	if (start_transports(&o) < 0)
 		return 1;
 	char err[256];
 	if (ctl_server_start(o.ctl_socket, err, sizeof(err)) < 0)
@@ -238,7 +258,7 @@ int main(int argc, char **argv)
 	int sig = 0;
 	sigwait(&set, &sig);
 	log_info("signal %d: shutting down", sig);
-	iscsi_portals_close();
+	uscst_transports_stop();
 	ctl_server_stop();
 	reactors_stop();
 	conf_result_free(&res);

@@ -6,17 +6,9 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/transports.h"
 
 #define DEVICE_NAME_MAX (sizeof(((struct uscst_device *)0)->name) - 1)
-
-/* The one target driver we have. */
-#define ISCSI_DRIVER "iscsi"
-
-/* SCST iscsi driver attributes we know of but have not built yet. */
-static const char *const iscsi_driver_unsupported[] = {
-    "IncomingUser",    "OutgoingUser", "iSNSServer",  "isns_entity_name",
-    "internal_portal", "link_local",   "trace_level",
-};
 
 /* SCST global attributes we know of but have not built yet. */
 static const char *const global_unsupported[] = {
@@ -62,26 +54,6 @@ static bool parse_lun(const char *s, uint64_t *out)
 		return false;
 	*out = v;
 	return true;
-}
-
-/* "ADDR:PORT" or "[V6ADDR]:PORT"; the daemon resolves the address itself. */
-static bool valid_listen(const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	if (!colon || colon == s || !colon[1] || strlen(colon + 1) > 5)
-		return false;
-	unsigned long port = 0;
-	for (const char *c = colon + 1; *c; c++) {
-		if (*c < '0' || *c > '9')
-			return false;
-		port = port * 10 + (unsigned long)(*c - '0');
-	}
-	if (port == 0 || port > 65535)
-		return false;
-	if (s[0] == '[')
-		return colon[-1] == ']' && colon - s > 2;
-	/* A bare IPv6 address would be ambiguous about which ':' starts the port. */
-	return memchr(s, ':', (size_t)(colon - s)) == NULL;
 }
 
 /* ---- validation ---- */
@@ -221,41 +193,46 @@ static int validate_target(const struct conf_tree *tree, const struct conf_node 
 	return 0;
 }
 
-static int validate_driver_attr(const struct conf_tree *tree, const struct conf_attr *a, char *err,
-				size_t errlen)
+/* A driver attribute is checked by the table of the transport that owns it. */
+static int validate_driver_attr(const struct conf_tree *tree, const struct uscst_transport *t,
+				const struct conf_attr *a, char *err, size_t errlen)
 {
-	bool b;
-	if (strcmp(a->name, "enabled") == 0) {
-		if (parse_bool(a->value, &b))
-			return 0;
-		cerr_at(tree, a->line, "enabled must be 0 or 1, not '%s'", a->value);
+	char msg[256] = "";
+	switch (uscst_transport_check_driver_attr(t, a->name, a->value, msg, sizeof(msg))) {
+	case USCST_ATTR_OK:
+		return 0;
+	case USCST_ATTR_UNSUPPORTED:
+		cerr_at(tree, a->line, "%s driver attribute '%s' is not supported yet", t->name,
+			a->name);
 		return -1;
-	}
-	if (strcmp(a->name, "listen") == 0) {
-		if (valid_listen(a->value))
-			return 0;
-		cerr_at(tree, a->line, "listen: expected ADDR:PORT or [IPV6]:PORT, not '%s'",
-			a->value);
+	case USCST_ATTR_BAD_VALUE:
+		cerr_at(tree, a->line, "%s", msg);
 		return -1;
-	}
-	if (in_list(iscsi_driver_unsupported, ARRAY_SIZE(iscsi_driver_unsupported), a->name))
-		cerr_at(tree, a->line, "iscsi driver attribute '%s' is not supported yet", a->name);
-	else
+	default:
 		cerr_at(tree, a->line, "unknown attribute '%s' for target driver '%s'", a->name,
-			ISCSI_DRIVER);
-	return -1;
+			t->name);
+		return -1;
+	}
 }
 
 static int validate_driver(const struct conf_tree *tree, const struct conf_node *drv, char *err,
 			   size_t errlen)
 {
-	if (strcmp(drv->args[0], ISCSI_DRIVER) != 0) {
-		cerr_at(tree, drv->line, "target driver '%s' is not supported (only '%s')",
-			drv->args[0], ISCSI_DRIVER);
+	const struct uscst_transport *t = uscst_transport_find(drv->args[0]);
+	if (!t) {
+		char names[256];
+		uscst_transport_names(names, sizeof(names));
+		if (!names[0])
+			cerr_at(tree, drv->line,
+				"target driver '%s' is not supported (no transport is registered)",
+				drv->args[0]);
+		else
+			cerr_at(tree, drv->line, "target driver '%s' is not supported (%s %s)",
+				drv->args[0], strchr(names, ',') ? "one of" : "only", names);
 		return -1;
 	}
 	for (size_t i = 0; i < drv->nattrs; i++)
-		if (validate_driver_attr(tree, &drv->attrs[i], err, errlen) < 0)
+		if (validate_driver_attr(tree, t, &drv->attrs[i], err, errlen) < 0)
 			return -1;
 	for (size_t i = 0; i < drv->nchildren; i++)
 		if (validate_target(tree, drv->children[i], err, errlen) < 0)
@@ -428,23 +405,23 @@ static int apply_target(const struct conf_tree *tree, const struct conf_node *dr
 	return set_target_attrs(tree, tgt, t, true, err, errlen);
 }
 
-static int record_driver_attrs(const struct conf_node *drv, struct conf_result *out)
+/* The driver's attributes go to its transport, which reads them when it starts. */
+static int set_driver_attrs(const struct conf_tree *tree, const struct conf_node *drv, char *err,
+			    size_t errlen)
 {
-	for (size_t i = 0; i < drv->nattrs; i++) {
+	const struct uscst_transport *t = uscst_transport_find(drv->args[0]);
+	for (size_t i = 0; t && i < drv->nattrs; i++) {
 		const struct conf_attr *a = &drv->attrs[i];
-		if (strcmp(a->name, "enabled") == 0) {
-			out->iscsi_enabled = a->value[0] == '1';
-			continue;
+		char msg[256] = "";
+		enum uscst_attr_result rc =
+		    uscst_transport_set_driver_attr(t, a->name, a->value, msg, sizeof(msg));
+		if (rc != USCST_ATTR_OK) {
+			core_error(tree, a->line, msg,
+				   rc == USCST_ATTR_NO_MEMORY ? "out of memory"
+							      : "cannot set the attribute",
+				   err, errlen);
+			return -1;
 		}
-		/* Only "listen" is left after validation. */
-		char **l = realloc(out->listen, (out->nlisten + 1) * sizeof(*l));
-		if (!l)
-			return -1;
-		out->listen = l;
-		l[out->nlisten] = strdup(a->value);
-		if (!l[out->nlisten])
-			return -1;
-		out->nlisten++;
 	}
 	return 0;
 }
@@ -452,14 +429,13 @@ static int record_driver_attrs(const struct conf_node *drv, struct conf_result *
 static int apply_drivers(const struct conf_tree *tree, struct conf_result *out, char *err,
 			 size_t errlen)
 {
+	uscst_transports_clear_driver_attrs();
 	for (size_t i = 0; i < tree->root.nchildren; i++) {
 		const struct conf_node *drv = tree->root.children[i];
 		if (strcmp(drv->keyword, "TARGET_DRIVER") != 0)
 			continue;
-		if (record_driver_attrs(drv, out) < 0) {
-			cerr_at(tree, drv->line, "out of memory");
+		if (set_driver_attrs(tree, drv, err, errlen) < 0)
 			return -1;
-		}
 		for (size_t j = 0; j < drv->nchildren; j++) {
 			if (apply_target(tree, drv, drv->children[j], err, errlen) < 0)
 				return -1;
@@ -521,10 +497,4 @@ int conf_check_text(const char *text, const char *name_for_errors, char *err, si
 	return validate_and_free(conf_parse_text(text, name_for_errors, err, errlen), err, errlen);
 }
 
-void conf_result_free(struct conf_result *out)
-{
-	for (size_t i = 0; i < out->nlisten; i++)
-		free(out->listen[i]);
-	free(out->listen);
-	memset(out, 0, sizeof(*out));
-}
+void conf_result_free(struct conf_result *out) { memset(out, 0, sizeof(*out)); }

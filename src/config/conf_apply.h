@@ -13,11 +13,14 @@
  *
  * What is implemented (everything else is an error, never silently ignored):
  *   HANDLER <h> { DEVICE <d> { <device attributes> } }   core validates names/values
- *   TARGET_DRIVER iscsi {
- *           enabled 0|1
- *           listen ADDR:PORT        uscst extension, repeatable ([v6]:port for IPv6)
- *           TARGET <iqn> { <target attributes>; LUN <n> <dev> [{ read_only 0|1 }] }
- *   }
+ *   TARGET_DRIVER <registered transport, e.g. iscsi> {
+ *           <driver attributes>     checked by the transport's table (iscsi:
+ *                                   enabled 0|1, listen ADDR:PORT repeatable)
+ *                                   and stored in the registry for its start
+ *           TARGET <name> { <target attributes>; LUN <n> <dev> [{ read_only 0|1 }] }
+ *   }                               target attributes: the core's enabled and
+ *                                   rel_tgt_id, the rest checked by the
+ *                                   transport's table when the core sets them
  * Known SCST features not built yet (GROUP, INITIATOR, DEVICE_GROUP,
  * IncomingUser, iSNSServer, setup_id, ...) give "not supported yet".
  */
@@ -31,12 +34,11 @@
 
 #define CONF_MAX_LUN 16383 /* SCST_MAX_LUN */
 
+/* Driver attributes (listen ...) are not here: they go to the transport
+ * registry (core/transports.h), where each transport reads its own. */
 struct conf_result {
-	char **listen;	    /* "ADDR:PORT" of each iscsi `listen`, in file order */
-	size_t nlisten;	    /* 0: none configured (the daemon picks its default) */
-	bool iscsi_enabled; /* TARGET_DRIVER iscsi { enabled 1 }; SCST's default is 0 */
-	unsigned ndevices;  /* created and opened */
-	unsigned ntargets;  /* created */
+	unsigned ndevices; /* created and opened */
+	unsigned ntargets; /* created */
 };
 
 /* Checks everything that needs no core: placement, references, duplicates,

@@ -6,32 +6,7 @@
 #include <string.h>
 
 #include "core/core.h"
-
-/* ---- iscsi driver state reported by the daemon ---- */
-
-static pthread_mutex_t iscsi_state_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool iscsi_enabled;
-static char **iscsi_listen;
-static size_t iscsi_nlisten;
-
-void conf_running_set_iscsi(bool enabled, const char *const *listen, size_t nlisten)
-{
-	char **copy = calloc(nlisten ? nlisten : 1, sizeof(*copy));
-	size_t ncopied = 0;
-	for (; copy && ncopied < nlisten; ncopied++) {
-		copy[ncopied] = strdup(listen[ncopied]);
-		if (!copy[ncopied])
-			break; /* keep what fits: this only feeds "show config" */
-	}
-	pthread_mutex_lock(&iscsi_state_lock);
-	for (size_t i = 0; i < iscsi_nlisten; i++)
-		free(iscsi_listen[i]);
-	free(iscsi_listen);
-	iscsi_enabled = enabled;
-	iscsi_listen = copy;
-	iscsi_nlisten = copy ? ncopied : 0;
-	pthread_mutex_unlock(&iscsi_state_lock);
-}
+#include "core/transports.h"
 
 /* ---- snapshot tree ---- */
 
@@ -155,9 +130,8 @@ static void snapshot_luns(struct snapshot *s, struct conf_node *t, const struct 
 	}
 }
 
-static void snapshot_target(struct uscst_target *tgt, void *arg)
+static void snapshot_target(struct snapshot *s, struct uscst_target *tgt)
 {
-	struct snapshot *s = arg;
 	const char *name = tgt->name;
 	struct conf_node *t = add_child(s, s->driver, "TARGET", &name, 1);
 	if (!t)
@@ -177,27 +151,36 @@ static void snapshot_target(struct uscst_target *tgt, void *arg)
 	snapshot_luns(s, t, tgt->luns);
 }
 
-/* All targets, disabled ones too (uscst_target_foreach skips those). */
-static void snapshot_targets(struct snapshot *s)
+/* The driver's targets, disabled ones too (uscst_target_foreach skips those). */
+static void snapshot_targets(struct snapshot *s, const struct uscst_transport *tr)
 {
 	pthread_mutex_lock(&uscst_config_lock);
 	for (struct uscst_target *t = uscst_target_next(NULL); t; t = uscst_target_next(t))
-		snapshot_target(t, s);
+		if (t->transport == tr)
+			snapshot_target(s, t);
 	pthread_mutex_unlock(&uscst_config_lock);
 }
 
-static void snapshot_iscsi_driver(struct snapshot *s)
+static void emit_driver_attr(void *arg, const char *name, const char *value)
 {
-	const char *drv = "iscsi";
-	s->driver = add_child(s, &s->tree->root, "TARGET_DRIVER", &drv, 1);
-	if (!s->driver)
-		return;
-	s->driver->has_block = true;
-	pthread_mutex_lock(&iscsi_state_lock);
-	add_attr(s, s->driver, "enabled", iscsi_enabled ? "1" : "0");
-	for (size_t i = 0; i < iscsi_nlisten; i++)
-		add_attr(s, s->driver, "listen", iscsi_listen[i]);
-	pthread_mutex_unlock(&iscsi_state_lock);
+	struct snapshot *s = arg;
+	add_attr(s, s->driver, name, value);
+}
+
+/* One TARGET_DRIVER block per registered transport: the driver attributes
+ * it reports as in force, then its targets. */
+static void snapshot_drivers(struct snapshot *s)
+{
+	for (const struct uscst_transport *tr = uscst_transport_next(NULL); tr && !s->failed;
+	     tr = uscst_transport_next(tr)) {
+		s->driver = add_child(s, &s->tree->root, "TARGET_DRIVER", &tr->name, 1);
+		if (!s->driver)
+			return;
+		s->driver->has_block = true;
+		uscst_transport_show(tr, emit_driver_attr, s);
+		if (!s->failed)
+			snapshot_targets(s, tr);
+	}
 }
 
 struct conf_tree *conf_running_tree(void)
@@ -206,9 +189,7 @@ struct conf_tree *conf_running_tree(void)
 	if (!s.tree)
 		return NULL;
 	uscst_device_foreach(snapshot_device, &s);
-	snapshot_iscsi_driver(&s);
-	if (!s.failed)
-		snapshot_targets(&s);
+	snapshot_drivers(&s);
 	if (s.failed) {
 		conf_tree_free(s.tree);
 		return NULL;

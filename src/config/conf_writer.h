@@ -23,11 +23,9 @@
 
 #include "config/conf_parser.h"
 
-/* The iscsi driver state lives in the daemon, not in the core: the daemon
- * reports it here after applying the configuration (copies are kept). */
-void conf_running_set_iscsi(bool enabled, const char *const *listen, size_t nlisten);
-
-/* Snapshot of devices, targets and LUNs; NULL on ENOMEM.  Free with conf_tree_free(). */
+/* Snapshot of devices, then one TARGET_DRIVER block per registered
+ * transport (the driver attributes it reports, its targets and their
+ * LUNs); NULL on ENOMEM.  Free with conf_tree_free(). */
 struct conf_tree *conf_running_tree(void);
 
 /* scst.conf text.  Return 0 or -1. */

@@ -19,7 +19,8 @@
 
 #include "lib/list.h"
 
-struct pr_state; /* core/pr.h */
+struct pr_state;	/* core/pr.h */
+struct uscst_transport; /* uscst/transport_reg.h */
 
 /* I_T nexuses that may hold PREVENT MEDIUM REMOVAL at once (SPC-4: the
  * prevention lasts while any nexus holds it). */
@@ -133,7 +134,7 @@ struct uscst_attr {
 struct uscst_target {
 	struct list_head node;
 	char name[USCST_NAME_MAX];
-	char driver[32]; /* "iscsi" */
+	const struct uscst_transport *transport; /* its TARGET_DRIVER (core/transports.c) */
 	uint16_t rel_tgt_id;
 	bool enabled;
 	struct list_head attrs;	    /* uscst_attr: transport attributes (MaxBurstLength ...) */

@@ -1,11 +1,10 @@
 /* Targets, their transport attributes and their default LUN map. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/core.h"
+#include "core/transports.h"
 
 static struct list_head targets = LIST_HEAD_INIT(targets);
 static uint16_t next_rel_tgt_id = 1;
@@ -13,7 +12,8 @@ static uint16_t next_rel_tgt_id = 1;
 struct uscst_target *uscst_target_create(const char *driver, const char *name, char *err,
 					 size_t errlen)
 {
-	if (strcmp(driver, "iscsi") != 0) {
+	const struct uscst_transport *transport = uscst_transport_find(driver);
+	if (!transport) {
 		snprintf(err, errlen, "unknown target driver '%s'", driver);
 		return NULL;
 	}
@@ -34,7 +34,7 @@ struct uscst_target *uscst_target_create(const char *driver, const char *name, c
 		return NULL;
 	}
 	snprintf(tgt->name, sizeof(tgt->name), "%s", name);
-	snprintf(tgt->driver, sizeof(tgt->driver), "%s", driver);
+	tgt->transport = transport;
 	list_init(&tgt->attrs);
 	tgt->luns = map;
 	tgt->enabled = true;
@@ -43,70 +43,6 @@ struct uscst_target *uscst_target_create(const char *driver, const char *name, c
 	list_add_tail(&tgt->node, &targets);
 	pthread_mutex_unlock(&uscst_config_lock);
 	return tgt;
-}
-
-struct attr_rule {
-	const char *name;
-	unsigned long min, max; /* numeric; max 0: Yes/No; max 1: digest list */
-};
-
-/* iSCSI target attributes (SCST names) and the ranges iSCSI-SCST accepts. */
-static const struct attr_rule iscsi_attrs[] = {
-    {"InitialR2T", 0, 0},
-    {"ImmediateData", 0, 0},
-    {"HeaderDigest", 0, 1},
-    {"DataDigest", 0, 1},
-    {"MaxRecvDataSegmentLength", 512, 16777215},
-    {"MaxXmitDataSegmentLength", 512, 16777215},
-    {"MaxBurstLength", 512, 16777215},
-    {"FirstBurstLength", 512, 16777215},
-    {"MaxOutstandingR2T", 1, 65535},
-    {"QueuedCommands", 1, 2048},
-    {"NopInInterval", 0, 65535},
-    {"NopInTimeout", 2, 65535},
-    {"RspTimeout", 2, 65535},
-    {"MaxSessions", 0, 65535},
-};
-
-static bool digest_list_ok(const char *v)
-{
-	char buf[64];
-	if (strlen(v) >= sizeof(buf))
-		return false;
-	snprintf(buf, sizeof(buf), "%s", v);
-	char *save = NULL;
-	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-		if (strcasecmp(t, "None") && strcasecmp(t, "CRC32C"))
-			return false;
-	return true;
-}
-
-static bool check_attr_value(const struct attr_rule *r, const char *value, char *err, size_t errlen)
-{
-	if (r->max == 0) {
-		if (strcasecmp(value, "Yes") && strcasecmp(value, "No")) {
-			snprintf(err, errlen, "%s: expected Yes or No, got '%s'", r->name, value);
-			return false;
-		}
-		return true;
-	}
-	if (r->max == 1) {
-		if (!digest_list_ok(value)) {
-			snprintf(err, errlen, "%s: expected a list of CRC32C and None, got '%s'",
-				 r->name, value);
-			return false;
-		}
-		return true;
-	}
-	char *end;
-	errno = 0;
-	unsigned long n = strtoul(value, &end, 10);
-	if (errno || end == value || *end || *value == '-' || n < r->min || n > r->max) {
-		snprintf(err, errlen, "%s: expected a number in %lu..%lu, got '%s'", r->name,
-			 r->min, r->max, value);
-		return false;
-	}
-	return true;
 }
 
 static bool store_attr(struct uscst_target *tgt, const char *name, const char *value)
@@ -138,40 +74,39 @@ static bool store_attr(struct uscst_target *tgt, const char *name, const char *v
 	return true;
 }
 
+/* The core's own attributes ("enabled", "rel_tgt_id") are checked by the
+ * core's table; every other one by the table of the target's transport,
+ * and stored as given for the transport to read (uscst_target_attr). */
 bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const char *value, char *err,
 			   size_t errlen)
 {
-	if (!strcmp(name, "enabled")) {
-		if (strcmp(value, "0") && strcmp(value, "1")) {
-			snprintf(err, errlen, "enabled: expected 0 or 1, got '%s'", value);
+	const struct uscst_attr_def *d = uscst_attr_find(uscst_core_target_attrs, name);
+	if (d) {
+		if (!uscst_attr_check(d, value, err, errlen))
 			return false;
-		}
-		tgt->enabled = value[0] == '1';
+		if (!strcmp(name, "enabled"))
+			tgt->enabled = value[0] == '1';
+		else
+			tgt->rel_tgt_id = (uint16_t)strtoul(value, NULL, 10);
 		return true;
 	}
-	if (!strcmp(name, "rel_tgt_id")) {
-		char *end;
-		unsigned long n = strtoul(value, &end, 10);
-		if (end == value || *end || n < 1 || n > 65535) {
-			snprintf(err, errlen, "rel_tgt_id: expected 1..65535, got '%s'", value);
-			return false;
-		}
-		tgt->rel_tgt_id = (uint16_t)n;
-		return true;
+	d = uscst_attr_find(tgt->transport->target_attrs, name);
+	if (!d) {
+		snprintf(err, errlen, "unknown attribute '%s' for target '%s'", name, tgt->name);
+		return false;
 	}
-	for (size_t i = 0; i < sizeof(iscsi_attrs) / sizeof(iscsi_attrs[0]); i++) {
-		if (strcmp(iscsi_attrs[i].name, name) != 0)
-			continue;
-		if (!check_attr_value(&iscsi_attrs[i], value, err, errlen))
-			return false;
-		if (!store_attr(tgt, name, value)) {
-			snprintf(err, errlen, "out of memory");
-			return false;
-		}
-		return true;
+	if (d->flags & USCST_ATTR_NOT_BUILT) {
+		snprintf(err, errlen, "%s target attribute '%s' is not supported yet",
+			 tgt->transport->name, name);
+		return false;
 	}
-	snprintf(err, errlen, "unknown attribute '%s' for target '%s'", name, tgt->name);
-	return false;
+	if (!uscst_attr_check(d, value, err, errlen))
+		return false;
+	if (!store_attr(tgt, name, value)) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	return true;
 }
 
 const char *uscst_target_attr(const struct uscst_target *tgt, const char *name)

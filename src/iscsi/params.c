@@ -114,6 +114,8 @@ static const struct key_def key_table[] = {
 #define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))
 _Static_assert(KEY_COUNT <= 64, "key bitmasks are uint64_t");
 
+static void target_limits_defaults(struct iscsi_target_limits *lim);
+
 static uint64_t key_bit(const struct key_def *d) { return UINT64_C(1) << (d - key_table); }
 
 static const struct key_def *key_lookup(const char *name)
@@ -179,28 +181,15 @@ void iscsi_params_init(struct iscsi_params *p)
 void iscsi_target_limits_init(struct iscsi_target_limits *lim)
 {
 	memset(lim, 0, sizeof(*lim));
-	lim->max_recv_data_segment_length = 262144;
-	lim->max_xmit_data_segment_length = 262144;
-	lim->max_burst_length = 1048576;
-	lim->first_burst_length = 65536;
-	lim->max_outstanding_r2t = 32;
 	lim->max_connections = 1;
 	lim->error_recovery_level = 0;
 	lim->default_time2wait = 2;
 	/* Nothing survives a connection loss at ErrorRecoveryLevel 0. */
 	lim->default_time2retain = 0;
-	lim->initial_r2t = false;
-	lim->immediate_data = true;
 	lim->data_pdu_in_order = true;
 	lim->data_sequence_in_order = true;
-	lim->header_digests =
-	    ISCSI_DIGEST_MASK(ISCSI_DIGEST_CRC32C) | ISCSI_DIGEST_MASK(ISCSI_DIGEST_NONE);
-	lim->data_digests = lim->header_digests;
-	lim->queued_commands = 32;
-	lim->nop_in_interval = 30;
-	lim->nop_in_timeout = 30;
-	lim->rsp_timeout = 90;
-	lim->max_sessions = 0;
+	/* Everything a target attribute sets: its default in iscsi_target_attrs[]. */
+	target_limits_defaults(lim);
 }
 
 void iscsi_params_finalize(struct iscsi_params *p)
@@ -807,40 +796,13 @@ bool iscsi_login_needs_operational(const struct iscsi_login_neg *neg, const stru
 
 /* --- limits from target attributes --- */
 
-struct u32_attr {
-	const char *name;
-	size_t off;
-	uint32_t min, max;
-};
-
-static const struct u32_attr u32_attrs[] = {
-    {"MaxRecvDataSegmentLength", L(max_recv_data_segment_length), ISCSI_MRDSL_MIN, ISCSI_MRDSL_MAX},
-    {"MaxXmitDataSegmentLength", L(max_xmit_data_segment_length), ISCSI_MRDSL_MIN, ISCSI_MRDSL_MAX},
-    {"MaxBurstLength", L(max_burst_length), 512, ISCSI_MRDSL_MAX},
-    {"FirstBurstLength", L(first_burst_length), 512, ISCSI_MRDSL_MAX},
-    {"MaxOutstandingR2T", L(max_outstanding_r2t), 1, 65535},
-    {"QueuedCommands", L(queued_commands), 1, 2048},
-    {"NopInInterval", L(nop_in_interval), 0, 65535},
-    {"NopInTimeout", L(nop_in_timeout), 2, 65535},
-    {"RspTimeout", L(rsp_timeout), 2, 65535},
-    {"MaxSessions", L(max_sessions), 0, 65535},
-};
-
-static const struct {
-	const char *name;
-	size_t off;
-} bool_attrs[] = {
-    {"InitialR2T", L(initial_r2t)},
-    {"ImmediateData", L(immediate_data)},
-};
-
-static const struct {
-	const char *name;
-	size_t off;
-} digest_attrs[] = {
-    {"HeaderDigest", L(header_digests)},
-    {"DataDigest", L(data_digests)},
-};
+/*
+ * The target attributes of the iSCSI transport (SCST names), their ranges
+ * and defaults: the one description the core checks configured values with
+ * (through iscsi_target_attrs[], the transport's table) and login reads
+ * them with (iscsi_target_limits_load), so what the configuration accepts
+ * is what a login can use.
+ */
 
 /* Accepts what SCST's sysfs shows and takes (Yes/No), plus 1/0. */
 static bool parse_attr_bool(const char *s, bool *out)
@@ -854,61 +816,143 @@ static bool parse_attr_bool(const char *s, bool *out)
 	return true;
 }
 
+/* Digest names in a configured list: any case, blanks around items. */
 static bool add_digest_item(const char *item, size_t len, void *arg)
 {
 	unsigned *mask = arg;
-	enum iscsi_digest d;
+	bool known = false;
 
 	while (len > 0 && *item == ' ') { /* "CRC32C, None" */
 		item++;
 		len--;
 	}
-	if (!digest_from_name(item, len, &d)) {
+	while (len > 0 && item[len - 1] == ' ')
+		len--;
+	for (int d = ISCSI_DIGEST_NONE; d <= ISCSI_DIGEST_CRC32C; d++) {
+		if (strlen(digest_names[d]) == len &&
+		    strncasecmp(digest_names[d], item, len) == 0) {
+			*mask |= ISCSI_DIGEST_MASK(d);
+			known = true;
+		}
+	}
+	if (!known) {
 		*mask = 0; /* poison: reported as an error */
 		return true;
 	}
-	*mask |= ISCSI_DIGEST_MASK(d);
 	return false;
 }
+
+/* Parses value as attribute d into lim, or only checks it (lim NULL). */
+static bool parse_target_attr(const struct uscst_attr_def *d, const char *value,
+			      struct iscsi_target_limits *lim, char *err, size_t errlen)
+{
+	char *field = lim ? (char *)lim + d->offset : NULL;
+	uint32_t v;
+	bool b;
+	unsigned mask = 0;
+
+	switch (d->type) {
+	case USCST_ATTR_UINT:
+		if (!parse_u32(value, &v) || v < d->min || v > d->max) {
+			snprintf(err, errlen, "%s: expected a number in %llu..%llu, got '%s'",
+				 d->name, (unsigned long long)d->min, (unsigned long long)d->max,
+				 value);
+			return false;
+		}
+		if (field)
+			*(uint32_t *)field = v;
+		return true;
+	case USCST_ATTR_YESNO:
+		if (!parse_attr_bool(value, &b)) {
+			snprintf(err, errlen, "%s: expected Yes or No, got '%s'", d->name, value);
+			return false;
+		}
+		if (field)
+			*(bool *)field = b;
+		return true;
+	case USCST_ATTR_LIST:
+		list_find(value, add_digest_item, &mask);
+		if (mask == 0) {
+			snprintf(err, errlen, "%s: expected a list of CRC32C and None, got '%s'",
+				 d->name, value);
+			return false;
+		}
+		if (field)
+			*(unsigned *)field = mask;
+		return true;
+	default:
+		snprintf(err, errlen, "%s: not an iSCSI target attribute", d->name);
+		return false;
+	}
+}
+
+static bool check_target_attr(const struct uscst_attr_def *d, const char *value, char *err,
+			      size_t errlen)
+{
+	return parse_target_attr(d, value, NULL, err, errlen);
+}
+
+#define U32_ATTR(n, f, lo, hi, dflt)                                                               \
+	{                                                                                          \
+		.name = n, .type = USCST_ATTR_UINT, .min = lo, .max = hi, .def = dflt,             \
+		.offset = L(f), .check = check_target_attr                                         \
+	}
+#define YESNO_ATTR(n, f, dflt)                                                                     \
+	{                                                                                          \
+		.name = n, .type = USCST_ATTR_YESNO, .def = dflt, .offset = L(f),                  \
+		.check = check_target_attr                                                         \
+	}
+#define DIGEST_ATTR(n, f)                                                                          \
+	{                                                                                          \
+		.name = n, .type = USCST_ATTR_LIST, .def = "CRC32C,None", .offset = L(f),          \
+		.check = check_target_attr                                                         \
+	}
+#define NOT_BUILT_ATTR(n)                                                                          \
+	{                                                                                          \
+		.name = n, .type = USCST_ATTR_STRING, .flags = USCST_ATTR_NOT_BUILT                \
+	}
+
+const struct uscst_attr_def iscsi_target_attrs[] = {
+    U32_ATTR("MaxRecvDataSegmentLength", max_recv_data_segment_length, ISCSI_MRDSL_MIN,
+	     ISCSI_MRDSL_MAX, "262144"),
+    U32_ATTR("MaxXmitDataSegmentLength", max_xmit_data_segment_length, ISCSI_MRDSL_MIN,
+	     ISCSI_MRDSL_MAX, "262144"),
+    U32_ATTR("MaxBurstLength", max_burst_length, 512, ISCSI_MRDSL_MAX, "1048576"),
+    U32_ATTR("FirstBurstLength", first_burst_length, 512, ISCSI_MRDSL_MAX, "65536"),
+    U32_ATTR("MaxOutstandingR2T", max_outstanding_r2t, 1, 65535, "32"),
+    YESNO_ATTR("InitialR2T", initial_r2t, "No"),
+    YESNO_ATTR("ImmediateData", immediate_data, "Yes"),
+    DIGEST_ATTR("HeaderDigest", header_digests),
+    DIGEST_ATTR("DataDigest", data_digests),
+    U32_ATTR("QueuedCommands", queued_commands, 1, 2048, "32"),
+    U32_ATTR("NopInInterval", nop_in_interval, 0, 65535, "30"),
+    U32_ATTR("NopInTimeout", nop_in_timeout, 2, 65535, "30"),
+    U32_ATTR("RspTimeout", rsp_timeout, 2, 65535, "90"),
+    U32_ATTR("MaxSessions", max_sessions, 0, 65535, "0"),
+    /* iSCSI-SCST target attributes not built yet. */
+    NOT_BUILT_ATTR("IncomingUser"),
+    NOT_BUILT_ATTR("OutgoingUser"),
+    NOT_BUILT_ATTR("allowed_portal"),
+    {.name = NULL},
+};
 
 const char *iscsi_target_limits_load(struct iscsi_target_limits *lim,
 				     const char *(*get)(void *arg, const char *name), void *arg,
 				     char *err, size_t errlen)
 {
-	for (size_t i = 0; i < sizeof(u32_attrs) / sizeof(u32_attrs[0]); i++) {
-		const struct u32_attr *a = &u32_attrs[i];
-		const char *s = get(arg, a->name);
-		uint32_t v;
-		if (!s)
-			continue;
-		if (!parse_u32(s, &v) || v < a->min || v > a->max) {
-			snprintf(err, errlen, "%s: \"%s\" is not a number in %u..%u", a->name, s,
-				 a->min, a->max);
+	for (const struct uscst_attr_def *d = iscsi_target_attrs; d->name; d++) {
+		const char *s = d->check ? get(arg, d->name) : NULL;
+		if (s && !parse_target_attr(d, s, lim, err, errlen))
 			return err;
-		}
-		*(uint32_t *)((char *)lim + a->off) = v;
-	}
-	for (size_t i = 0; i < sizeof(bool_attrs) / sizeof(bool_attrs[0]); i++) {
-		const char *s = get(arg, bool_attrs[i].name);
-		if (!s)
-			continue;
-		if (!parse_attr_bool(s, (bool *)((char *)lim + bool_attrs[i].off))) {
-			snprintf(err, errlen, "%s: \"%s\" is not Yes or No", bool_attrs[i].name, s);
-			return err;
-		}
-	}
-	for (size_t i = 0; i < sizeof(digest_attrs) / sizeof(digest_attrs[0]); i++) {
-		const char *s = get(arg, digest_attrs[i].name);
-		unsigned mask = 0;
-		if (!s)
-			continue;
-		list_find(s, add_digest_item, &mask);
-		if (mask == 0) {
-			snprintf(err, errlen, "%s: \"%s\" is not a list of CRC32C and None",
-				 digest_attrs[i].name, s);
-			return err;
-		}
-		*(unsigned *)((char *)lim + digest_attrs[i].off) = mask;
 	}
 	return NULL;
+}
+
+/* The defaults of iscsi_target_attrs[]; they parse (a unit test checks). */
+static void target_limits_defaults(struct iscsi_target_limits *lim)
+{
+	char err[160];
+	for (const struct uscst_attr_def *d = iscsi_target_attrs; d->name; d++)
+		if (d->check && d->def)
+			parse_target_attr(d, d->def, lim, err, sizeof(err));
 }

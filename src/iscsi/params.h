@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uscst/attr.h>
+
 #include "iscsi/text_kv.h"
 
 #define ISCSI_NAME_MAX 224 /* 223 bytes + NUL (RFC 7143 6.1) */
@@ -143,7 +145,14 @@ struct iscsi_target_limits {
 };
 
 void iscsi_params_init(struct iscsi_params *p);
+/* The defaults: target attributes at their iscsi_target_attrs[] default. */
 void iscsi_target_limits_init(struct iscsi_target_limits *lim);
+
+/* The iSCSI target attributes (SCST names: MaxBurstLength, InitialR2T,
+ * HeaderDigest ...) with their ranges and defaults; the transport's target
+ * attribute table, so the core checks configured values with the parser
+ * iscsi_target_limits_load() uses. */
+extern const struct uscst_attr_def iscsi_target_attrs[];
 
 /* Fills lim from target attributes looked up by SCST name through get()
  * (which returns NULL for an attribute that is not set: the default stays).

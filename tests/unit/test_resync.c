@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include <uscst/transport_reg.h>
+
 #include "ctl/ctl_server.h"
 #include "lib/log.h"
 #include "scsi/scsi.h"
@@ -29,6 +31,15 @@ struct fixture {
 	struct uscst_device *dev;
 	struct uscst_target *tgt, *other_tgt;
 	struct uscst_session *sess, *other_sess;
+};
+
+/* The targets' TARGET_DRIVER: a transport that serves nothing. */
+static int stub_start(const struct uscst_transport *t, char *err, size_t errlen) { return 0; }
+static void stub_stop(const struct uscst_transport *t) {}
+static const struct uscst_transport stub_transport = {
+    .name = "resync-test",
+    .start = stub_start,
+    .stop = stub_stop,
 };
 
 /* Devices and targets live in global lists with no removal: unique names. */
@@ -79,7 +90,7 @@ static struct fixture *make_fixture(uint64_t file_bytes, const char *cfg_size,
 	assert_int_equal(uscst_device_open(f->dev, err, sizeof(err)), 0);
 
 	snprintf(iqn, sizeof(iqn), "iqn.2026-11.test:resync%u", id);
-	f->tgt = uscst_target_create("iscsi", iqn, err, sizeof(err));
+	f->tgt = uscst_target_create("resync-test", iqn, err, sizeof(err));
 	assert_non_null(f->tgt);
 	assert_true(uscst_target_add_lun(f->tgt, 0, f->dev, false, err, sizeof(err)));
 	f->sess = uscst_session_create(f->tgt, "iqn.2026-11.test:ini",
@@ -89,7 +100,7 @@ static struct fixture *make_fixture(uint64_t file_bytes, const char *cfg_size,
 
 	/* Another target with a LUN 0 on another device: must not hear of it. */
 	snprintf(iqn, sizeof(iqn), "iqn.2026-11.test:other%u", id);
-	f->other_tgt = uscst_target_create("iscsi", iqn, err, sizeof(err));
+	f->other_tgt = uscst_target_create("resync-test", iqn, err, sizeof(err));
 	assert_non_null(f->other_tgt);
 	snprintf(name, sizeof(name), "rsnull%u", id);
 	struct uscst_device *null_dev = uscst_device_create("vdisk_nullio", name, err, sizeof(err));
@@ -303,6 +314,8 @@ int main(void)
 {
 	/* Only warnings and errors: the info lines of every open are noise here. */
 	log_max_level = LOG_WARN;
+	if (uscst_transport_register(&stub_transport, USCST_TRANSPORT_ABI) != 0)
+		return 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_grow_sets_size_and_ua),
 	    cmocka_unit_test(test_unchanged_size_no_ua),

@@ -1,0 +1,72 @@
+/*
+ * Transport registry: how a target driver (iSCSI today) plugs into the
+ * daemon.  A transport registers once, before the configuration is read,
+ * with
+ *   - its name, the TARGET_DRIVER name of scst.conf ("iscsi");
+ *   - the attributes of its targets (TARGET <name> { ... } in its
+ *     TARGET_DRIVER block): the core accepts only these, checked by the
+ *     table, besides the core's own "enabled" and "rel_tgt_id";
+ *   - the attributes of the driver itself (TARGET_DRIVER <name> { ... },
+ *     e.g. iSCSI's "enabled" and "listen");
+ *   - start and stop, run once each by the daemon, after the configuration
+ *     is applied and the reactors run, and at shutdown.
+ * The core, the configuration code and the daemon know transports only
+ * through this registry.
+ */
+#ifndef USCST_TRANSPORT_REG_H
+#define USCST_TRANSPORT_REG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <uscst/attr.h>
+
+/* Bumped whenever struct uscst_transport or the meaning of its fields
+ * changes; a transport built against another version is refused. */
+#define USCST_TRANSPORT_ABI 1
+
+/* Longest transport name. */
+#define USCST_TRANSPORT_NAME_MAX 31
+
+typedef void (*uscst_attr_emit_fn)(void *arg, const char *name, const char *value);
+
+struct uscst_transport {
+	const char *name;
+	/* Attribute tables (include/uscst/attr.h), ended by a NULL name; NULL: none. */
+	const struct uscst_attr_def *target_attrs;
+	const struct uscst_attr_def *driver_attrs;
+	/* Starts serving: reads its driver attributes with
+	 * uscst_transport_driver_attr().  0, or -1 with a message in err. */
+	int (*start)(const struct uscst_transport *t, char *err, size_t errlen);
+	/* Stops accepting and serving; only after a successful start. */
+	void (*stop)(const struct uscst_transport *t);
+	/* The driver attributes in force, for `show config`: emit(arg, name,
+	 * value) for each, in order.  NULL: the configured values are shown. */
+	void (*show)(const struct uscst_transport *t, uscst_attr_emit_fn emit, void *arg);
+};
+
+/*
+ * Registers t, which must stay valid until the daemon exits; abi is
+ * USCST_TRANSPORT_ABI as the transport was built.  Returns 0, or:
+ *   -EPROTO  abi is not this daemon's USCST_TRANSPORT_ABI
+ *   -EEXIST  a transport with this name is registered already
+ *   -EINVAL  no or too long a name, no start or stop, or a target
+ *            attribute that is the core's own ("enabled", "rel_tgt_id")
+ *   -ENOSPC  the registry is full
+ * with a log line saying which.  Call before the configuration is read.
+ */
+int uscst_transport_register(const struct uscst_transport *t, unsigned abi);
+
+/* The transport registered as name, or NULL. */
+const struct uscst_transport *uscst_transport_find(const char *name);
+
+/*
+ * The i-th value (in configuration order) of one of t's driver attributes;
+ * when none is configured, i = 0 gives the table's default.  NULL past the
+ * last value.  Valid until the configuration is applied again (start-up
+ * only).
+ */
+const char *uscst_transport_driver_attr(const struct uscst_transport *t, const char *name,
+					unsigned i);
+
+#endif

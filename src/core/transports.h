@@ -1,0 +1,67 @@
+/*
+ * The transport registry as the rest of the daemon sees it (the public part
+ * is include/uscst/transport_reg.h): the configuration code checks and
+ * stores driver attributes through it, the core checks target attributes
+ * with the owning transport's table, and uscstd starts and stops every
+ * registered transport.  Registration, configuration and start happen
+ * before any other thread runs; stop after the control thread stopped.
+ */
+#ifndef USCST_CORE_TRANSPORTS_H
+#define USCST_CORE_TRANSPORTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <uscst/attr.h>
+#include <uscst/transport_reg.h>
+
+/* Registered transports in registration order; NULL gives the first. */
+const struct uscst_transport *uscst_transport_next(const struct uscst_transport *prev);
+
+/* "'iscsi'" or "'a', 'b'": the registered names, for messages ("" if none). */
+void uscst_transport_names(char *buf, size_t len);
+
+/* The entry of table called name, or NULL (table may be NULL). */
+const struct uscst_attr_def *uscst_attr_find(const struct uscst_attr_def *table, const char *name);
+
+/* d->check(d, value, ...), or the check by d->type. */
+bool uscst_attr_check(const struct uscst_attr_def *d, const char *value, char *err, size_t errlen);
+
+/* The target attributes every transport's targets have, owned by the core. */
+extern const struct uscst_attr_def uscst_core_target_attrs[];
+
+enum uscst_attr_result {
+	USCST_ATTR_OK = 0,
+	USCST_ATTR_UNKNOWN,	/* not in the table */
+	USCST_ATTR_UNSUPPORTED, /* in the table as USCST_ATTR_NOT_BUILT */
+	USCST_ATTR_BAD_VALUE,	/* the table refused the value: message in err */
+	USCST_ATTR_NO_MEMORY,
+};
+
+/* Looks up name in t's driver table and checks value; stores nothing. */
+enum uscst_attr_result uscst_transport_check_driver_attr(const struct uscst_transport *t,
+							 const char *name, const char *value,
+							 char *err, size_t errlen);
+/* Checks, then stores: one more value of a USCST_ATTR_MULTI attribute,
+ * the value of any other (a repeated one: the last wins). */
+enum uscst_attr_result uscst_transport_set_driver_attr(const struct uscst_transport *t,
+						       const char *name, const char *value,
+						       char *err, size_t errlen);
+/* Forgets the driver attributes configured for every transport. */
+void uscst_transports_clear_driver_attrs(void);
+/* Gives driver attribute name the values values[0..n) in every transport
+ * whose driver table has it (uscstd --listen), unchecked: start reports a
+ * bad one.  Returns how many transports, or -1 (ENOMEM). */
+int uscst_transports_replace_driver_attr(const char *name, const char *const *values, size_t n);
+
+/* t's driver attributes in force: t->show, else the configured values in
+ * table order. */
+void uscst_transport_show(const struct uscst_transport *t, uscst_attr_emit_fn emit, void *arg);
+
+/* Starts every registered transport in registration order; if one fails,
+ * stops those started.  0, or -1 with the failing transport's message. */
+int uscst_transports_start(char *err, size_t errlen);
+/* Stops the started transports, the last started first. */
+void uscst_transports_stop(void);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * What the iSCSI driver registers (iscsi/driver.h): its target attributes
+ * (iscsi_target_attrs[], iscsi/params.c), its driver attributes, and start
+ * and stop of its portals (iscsi/portal.c).
+ */
+#include "iscsi/driver.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "iscsi/iscsi.h"
+#include "iscsi/params.h"
+
+#define DEFAULT_LISTEN "0.0.0.0:3260"
+
+/* "ADDR:PORT" or "[V6ADDR]:PORT"; the portal resolves the address itself. */
+static bool valid_listen(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s || !colon[1] || strlen(colon + 1) > 5)
+		return false;
+	unsigned long port = 0;
+	for (const char *c = colon + 1; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return false;
+		port = port * 10 + (unsigned long)(*c - '0');
+	}
+	if (port == 0 || port > 65535)
+		return false;
+	if (s[0] == '[')
+		return colon[-1] == ']' && colon - s > 2;
+	/* A bare IPv6 address would be ambiguous about which ':' starts the port. */
+	return memchr(s, ':', (size_t)(colon - s)) == NULL;
+}
+
+static bool check_listen(const struct uscst_attr_def *d, const char *value, char *err,
+			 size_t errlen)
+{
+	if (valid_listen(value))
+		return true;
+	snprintf(err, errlen, "%s: expected ADDR:PORT or [IPV6]:PORT, got '%s'", d->name, value);
+	return false;
+}
+
+#define NOT_BUILT(n)                                                                               \
+	{                                                                                          \
+		.name = n, .type = USCST_ATTR_STRING, .flags = USCST_ATTR_NOT_BUILT                \
+	}
+
+static const struct uscst_attr_def driver_attrs[] = {
+    /* Accepted as SCST has it; the portals serve either way, and `show
+     * config` reports the driver as running. */
+    {.name = "enabled", .type = USCST_ATTR_BOOL},
+    /* uscst's addition, repeatable; uscstd --listen replaces the lot. */
+    {.name = "listen",
+     .type = USCST_ATTR_STRING,
+     .flags = USCST_ATTR_MULTI,
+     .def = DEFAULT_LISTEN,
+     .check = check_listen},
+    /* iSCSI-SCST driver attributes not built yet. */
+    NOT_BUILT("IncomingUser"),
+    NOT_BUILT("OutgoingUser"),
+    NOT_BUILT("iSNSServer"),
+    NOT_BUILT("isns_entity_name"),
+    NOT_BUILT("internal_portal"),
+    NOT_BUILT("link_local"),
+    NOT_BUILT("trace_level"),
+    {.name = NULL},
+};
+
+static atomic_bool running;
+
+static int iscsi_start(const struct uscst_transport *t, char *err, size_t errlen)
+{
+	const char *addr;
+	for (unsigned i = 0; (addr = uscst_transport_driver_attr(t, "listen", i)); i++) {
+		if (iscsi_portal_listen(addr, err, errlen) < 0) {
+			iscsi_portals_close();
+			return -1;
+		}
+	}
+	if (iscsi_portals_start() < 0) {
+		snprintf(err, errlen, "cannot start the iSCSI portals' acceptor thread");
+		iscsi_portals_close();
+		return -1;
+	}
+	atomic_store(&running, true);
+	return 0;
+}
+
+static void iscsi_stop(const struct uscst_transport *t)
+{
+	atomic_store(&running, false);
+	iscsi_portals_close();
+}
+
+/* While running: enabled 1 and the portals it listens on; before: enabled 0. */
+static void iscsi_show(const struct uscst_transport *t, uscst_attr_emit_fn emit, void *arg)
+{
+	bool on = atomic_load(&running);
+	const char *addr;
+	emit(arg, "enabled", on ? "1" : "0");
+	for (unsigned i = 0; on && (addr = uscst_transport_driver_attr(t, "listen", i)); i++)
+		emit(arg, "listen", addr);
+}
+
+const struct uscst_transport iscsi_driver = {
+    .name = "iscsi",
+    .target_attrs = iscsi_target_attrs,
+    .driver_attrs = driver_attrs,
+    .start = iscsi_start,
+    .stop = iscsi_stop,
+    .show = iscsi_show,
+};
