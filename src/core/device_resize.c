@@ -43,11 +43,13 @@ int uscst_device_resync_size(struct uscst_device *dev, char *err, size_t errlen)
 	/*
 	 * The data path (READ CAPACITY, LBA range checks) reads nblocks on the
 	 * reactor threads without dev->lock: taking a lock per command for a
-	 * value that changes once in a blue moon is not worth it.  A naturally
-	 * aligned 64-bit store is a single atomic store on every platform we
-	 * build for (x86-64, aarch64), so a reader sees the old or the new
-	 * value, never a mix.  Commands already past their range check finish
-	 * against the old size, as with SCST.
+	 * value that changes once in a blue moon is not worth it.  Both fields
+	 * are _Atomic and both sides use relaxed atomic loads and stores (a
+	 * plain 64-bit store would be a data race in C11, and TSan says so),
+	 * so a reader sees the old or the new value, never a mix; size and
+	 * nblocks are separate values, each read once per use.  Commands
+	 * already past their range check finish against the old size, as
+	 * with SCST.
 	 */
 	atomic_store_explicit(&dev->size, nblocks << dev->block_shift, memory_order_relaxed);
 	atomic_store_explicit(&dev->nblocks, nblocks, memory_order_relaxed);
