@@ -105,7 +105,7 @@ static void issue_r2ts(struct iscsi_task *task)
 
 void iscsi_task_check_data_done(struct iscsi_task *task)
 {
-	if (task->state != TASK_RECV_DATA || task->received_all)
+	if (task->state != TASK_RECV_DATA || task->received_all || task->aborted)
 		return;
 	issue_r2ts(task);
 	if (task->unsol_open || task->r2t_outstanding || task->next_r2t_off < task->edtl_out)
@@ -173,10 +173,33 @@ static void solicited_data(struct iscsi_task *task, const uint8_t *bhs, uint32_t
 	task->r2t_outstanding--;
 }
 
+/* Data-Out owed to an aborted task: dropped; the sequence it ends (F bit)
+ * no longer counts, and once none is open the abort is over. */
+static void aborted_data_out(struct iscsi_task *task, const uint8_t *bhs)
+{
+	struct iscsi_r2t **pp = find_r2t(task, get_be32(bhs + 20));
+	if (!pp || !(bhs[1] & ISCSI_FLAG_FINAL))
+		return;
+	struct iscsi_r2t *r = *pp;
+	*pp = r->next;
+	free(r);
+	if (--task->r2t_outstanding)
+		return;
+	task->abort_owes_data = false;
+	uscst_cmd_abort_settled(&task->cmd);
+	/* Not yet in CmdSN order: iscsi_cmdsn_advance() frees it. */
+	if (task->ordered)
+		iscsi_task_free(task);
+}
+
 void iscsi_data_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
 		       uint32_t dlen, bool digest_error)
 {
 	struct iscsi_task *task = iscsi_task_find(conn, bhs_itt(bhs));
+	if (task && task->abort_owes_data) {
+		aborted_data_out(task, bhs);
+		return;
+	}
 	if (!task || task->aborted || task->cmd.aborted) {
 		/* Data for a task aborted by task management is dropped silently. */
 		if (!task)

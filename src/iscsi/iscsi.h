@@ -74,6 +74,11 @@ struct iscsi_task {
 	bool received_all;	/* every Data-Out sequence has ended */
 	bool ordered;		/* ExpCmdSN has passed this task (or immediate) */
 	bool aborted;
+	/* Aborted by this initiator's own ABORT TASK / ABORT TASK SET / CLEAR
+	 * TASK SET with R2Ts open: the initiator still answers them (RFC 7143
+	 * 11.5.1), their Data-Out is taken and dropped, and the TMF answer
+	 * waits until every one has ended (data_out.c). */
+	bool abort_owes_data;
 	bool r2t_parked; /* waits for buffer memory before its first R2T (write_buf.c) */
 };
 

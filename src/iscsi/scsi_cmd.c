@@ -204,6 +204,8 @@ void iscsi_cmdsn_advance(struct iscsi_conn *conn)
 		exp_cmdsn_step(sess);
 		iscsi_write_gate_kick(conn); /* the oldest undelivered task may change */
 		next->ordered = true;
+		if (next->abort_owes_data)
+			continue; /* freed when its open R2Ts have been answered */
 		if (next->aborted)
 			iscsi_task_free(next);
 		else

@@ -347,6 +347,13 @@ struct task {
 	uint8_t *data; /* Data-Out parameter data (NULL: g_pattern) */
 	uint8_t op;    /* CDB operation code */
 	uint64_t lun;
+	/* R2Ts left unanswered (or answered wrongly): when this initiator
+	 * aborts the task it still answers them (RFC 7143 11.5.1), and the
+	 * target's TMF answer waits for that. */
+#define MAX_OPEN_R2T 8
+	uint32_t open_ttt[MAX_OPEN_R2T], open_off[MAX_OPEN_R2T];
+	unsigned nopen;
+	bool abort_sent; /* an ABORT TASK / TASK SET covering it was sent */
 };
 
 struct conn {
@@ -613,6 +620,8 @@ static void note_sn(struct conn *c, const uint8_t *b, bool statsn)
 
 static void send_data_out_seq(struct conn *c, struct task *t, uint32_t ttt, uint32_t off,
 			      uint32_t len, bool bad);
+static void queue_data_out(struct conn *c, const struct task *t, uint32_t ttt, uint32_t datasn,
+			   uint32_t off, uint32_t len, bool final, unsigned corrupt);
 
 static void count_status(struct task *t, uint8_t response, uint8_t status)
 {
@@ -679,6 +688,15 @@ static void handle_pdu(struct conn *c, const uint8_t *b, const uint8_t *data, ui
 		if (!t || !t->write) {
 			cnt(C_R2T_IGNORED, 1);
 			break;
+		}
+		if (t->abort_sent) {
+			/* Aborted by us: end the sequence at once, with no data. */
+			queue_data_out(c, t, ttt, 0, off, 0, true, 0);
+			break;
+		}
+		if (t->r2t_policy != 0 && t->nopen < MAX_OPEN_R2T) {
+			t->open_ttt[t->nopen] = ttt;
+			t->open_off[t->nopen++] = off;
 		}
 		if (t->r2t_policy == 1) {
 			cnt(C_R2T_IGNORED, 1);
@@ -1765,6 +1783,16 @@ static void queue_ahs_cmd(struct conn *c)
 	cnt(C_AHS_CMDS, 1);
 }
 
+/* After an abort of t: the R2Ts it left open get an empty Data-Out that
+ * ends their sequence (the target waits for it before answering). */
+static void end_open_r2ts(struct conn *c, struct task *t)
+{
+	t->abort_sent = true;
+	for (unsigned i = 0; i < t->nopen; i++)
+		queue_data_out(c, t, t->open_ttt[i], 0, t->open_off[i], 0, true, 0);
+	t->nopen = 0;
+}
+
 /* A TMF; rtt only for ABORT TASK.  Mostly immediate, as initiators do. */
 static uint32_t queue_tmf(struct conn *c, uint8_t fn, uint32_t rtt, uint32_t ref_cmdsn,
 			  uint64_t lun)
@@ -1783,6 +1811,14 @@ static uint32_t queue_tmf(struct conn *c, uint8_t fn, uint32_t rtt, uint32_t ref
 	if (!imm)
 		c->cmdsn++;
 	queue_pdu(c, b, NULL, 0);
+	for (int i = 0; i < MAX_TASKS; i++) {
+		struct task *t = &c->tasks[i];
+		if (!t->used || !t->write)
+			continue;
+		if ((fn == TMF_ABORT_TASK && t->itt == rtt) ||
+		    ((fn == TMF_ABORT_TASK_SET || fn == TMF_CLEAR_TASK_SET) && t->lun == lun))
+			end_open_r2ts(c, t);
+	}
 	return itt;
 }
 
