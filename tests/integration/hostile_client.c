@@ -2884,6 +2884,59 @@ static int case_cold_reset_during_read(void)
 /* Issue 11, crash 1 (second trigger): ABORT TASK for a READ still in the
  * backend, then a TCP RST: the TMF response's write fails when the READ
  * completes, which closes the connection inside the completion. */
+/* ABORT TASK of a WRITE whose R2T is open (RFC 7143 11.5.1): the initiator
+ * keeps answering the R2T, and the target answers the TMF only after that
+ * Data-Out; the owed Data-Out is taken and dropped (no Reject), the WRITE
+ * gets no response and never reaches the medium. */
+static int case_abort_task_r2t_open(void)
+{
+	struct conn c;
+	uint32_t bs, last, itt, ttt, off, len;
+	const uint32_t lba = 3300;
+	if (open_and_login(&c))
+		return -1;
+	int rc = read_capacity(&c, &bs, &last);
+	uint8_t *before = malloc(8192), *after = malloc(8192), *junk = malloc(8192);
+	if (!rc)
+		rc = read_block(&c, lba, bs, before);
+	if (!rc)
+		rc = write_until_r2t(&c, lba, 1, bs, &itt, &ttt, &off, &len);
+	uint8_t b[BHS_LEN] = {OP_TMF_REQ | OP_IMMEDIATE, F_FINAL | 1 /* ABORT TASK */};
+	put32(b + 16, 0x6161);
+	put32(b + 20, itt);
+	put32(b + 24, c.cmdsn);
+	put32(b + 28, c.exp_statsn);
+	put32(b + 32, c.cmdsn - 1); /* RefCmdSN: the WRITE's */
+	if (!rc && send_pdu(&c, b, NULL, 0))
+		rc = failf("send failed");
+	if (!rc)
+		rc = expect_silence(&c, 500, "TMF answered while its task's R2T is open");
+	memset(junk, 0xab, 8192);
+	if (!rc && (len > 8192 || send_data_out(&c, itt, ttt, 0, off, junk, len, true)))
+		rc = failf("cannot answer the R2T (%u bytes)", len);
+	struct pdu p = {0};
+	if (!rc)
+		rc = expect_op(&c, OP_TMF_RSP, &p, "after the owed Data-Out");
+	if (!rc && (get32(p.bhs + 16) != 0x6161 || p.bhs[2] != 0))
+		rc = failf("TMF response for ITT 0x%x: %u, expected function complete",
+			   get32(p.bhs + 16), p.bhs[2]);
+	pdu_free(&p);
+	if (!rc)
+		rc =
+		    expect_silence(&c, 300, "after the TMF response (the aborted WRITE answered?)");
+	if (!rc)
+		rc = read_block(&c, lba, bs, after);
+	if (!rc && memcmp(before, after, bs))
+		rc = failf("the aborted WRITE reached the medium");
+	if (!rc)
+		rc = same_conn_works(&c);
+	free(before);
+	free(after);
+	free(junk);
+	conn_close(&c);
+	return rc;
+}
+
 static int case_abort_then_rst(void)
 {
 	for (int round = 0; round < 16; round++) {
@@ -3254,6 +3307,7 @@ static const struct hcase cases[] = {
     {"cold-reset-drops-all-sessions", case_cold_reset_drops_all},
     {"login-max-sessions-race", case_max_sessions_race},
     {"race-abort-then-rst", case_abort_then_rst},
+    {"abort-task-r2t-open", case_abort_task_r2t_open},
     {"race-reinstate-with-pending-input", case_reinstate_with_pending_input},
     {"discovery-sendtargets-continuation", case_sendtargets_continuation},
     {"half-pdu-login-close", case_half_pdu_login},
