@@ -150,6 +150,8 @@ struct uscst_transport_ops {
 	 * never execute or answer it.  wait_data: the initiator keeps
 	 * answering the target transfer tags of the task (its own ABORT TASK,
 	 * RFC 7143 11.5.1), so the transport may wait for them. */
+	/* A command it answered USCST_ABORT_WAIT for comes back with
+	 * wait_data false when a reset covers it: stop waiting, return DONE. */
 	enum uscst_abort_result (*cmd_aborted)(struct uscst_cmd *cmd, bool wait_data);
 	/* End the nexus (TARGET COLD RESET from another nexus). */
 	void (*drop_nexus)(struct uscst_session *s, void *ctx);

@@ -110,9 +110,17 @@ bool core_cmd_abort(struct uscst_cmd *cmd, bool wait_data)
 		count_pending(cmd);
 		return true;
 	case CORE_CMD_RECEIVED: {
-		if (cmd->aborted)
-			return false; /* the transport already dropped it */
 		const struct uscst_transport_ops *ops = cmd->sess->tops;
+		if (cmd->aborted) {
+			/* Already aborted.  If it still waits for data, an abort that
+			 * does not (a reset) stops the wait: it must not hang on an
+			 * initiator that never answers. */
+			if (cmd->abort_pending && !wait_data && ops) {
+				settle(cmd);
+				ops->cmd_aborted(cmd, false); /* may release cmd */
+			}
+			return false;
+		}
 		if (!ops) {
 			cmd->aborted = true;
 			return true;

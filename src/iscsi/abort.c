@@ -17,6 +17,7 @@ enum uscst_abort_result iscsi_cmd_aborted(struct uscst_cmd *cmd, bool wait_data)
 	if (task->state != TASK_RECV_DATA)
 		return USCST_ABORT_IGNORED; /* answered already (a transport error) */
 	task->aborted = true;
+	task->abort_owes_data = false; /* a reset no longer waits for it */
 	if (wait_data && task->r2t_outstanding) {
 		/* No more R2Ts; the open ones are answered, then it goes. */
 		task->abort_owes_data = true;

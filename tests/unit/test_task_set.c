@@ -297,6 +297,32 @@ static void test_abort_task_waits_for_owed_data(void **state)
 	sess.tops = NULL;
 }
 
+/* A reset does not wait for data an earlier ABORT TASK still waits for. */
+static void test_lun_reset_stops_waiting_for_owed_data(void **state)
+{
+	tmf_answers = 0;
+	sess.tops = &waiting_ops;
+	struct uscst_cmd *a = &cmds[0];
+	uscst_cmd_init(a, &sess);
+	a->cdb[0] = 0x2a;
+	a->cdb[8] = 1;
+	a->tag = 9;
+	a->exp_len = BS;
+	a->exp_write = true;
+	a->done = on_done;
+	uscst_cmd_decode(a);
+	struct uscst_tmf abort, reset;
+	start_tmf(&abort, USCST_TMF_ABORT_TASK, 9);
+	assert_int_equal(uscst_tmf_start(&abort), USCST_TMF_RSP_COMPLETE);
+	assert_int_equal(tmf_answers, 0);
+	start_tmf(&reset, USCST_TMF_LUN_RESET, 0);
+	assert_int_equal(uscst_tmf_start(&reset), USCST_TMF_RSP_COMPLETE);
+	assert_int_equal(tmf_answers, 2); /* both answered: nothing waits */
+	assert_int_equal(sess.aborts_pending, 0);
+	uscst_cmd_release(a);
+	sess.tops = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +336,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_abort_task_set_answers_after_running_tasks_end,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_abort_task_waits_for_owed_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lun_reset_stops_waiting_for_owed_data, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_failing_command_releases_the_queue, setup,
 					    teardown),
 	};
