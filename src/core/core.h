@@ -162,10 +162,13 @@ struct uscst_session {
 	 * commands held back by task attributes, and what is running. */
 	struct uscst_cmd *ts_wait_head, *ts_wait_tail;
 	unsigned ts_running, ts_ordered_running;
-	/* Its transport, and the thread the session's commands run on. */
+	/* Its transport, and the thread the session's commands run on.
+	 * reactor is read by other threads (a LU reset, a TMF) without a lock:
+	 * published with a release store after tops and tctx, read with
+	 * acquire. */
 	const struct uscst_transport_ops *tops;
 	void *tctx;
-	struct reactor *reactor;
+	struct reactor *_Atomic reactor;
 	atomic_int refs; /* the session's own, and messages in flight to it */
 	bool gone;	 /* uscst_session_destroy() ran */
 	/* Commands in flight (core/inflight.c), the session's thread only:

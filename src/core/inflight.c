@@ -209,7 +209,7 @@ static void abort_on_session_thread(struct reactor_msg *m)
 void core_session_abort_async(struct uscst_session *s, const struct uscst_device *dev,
 			      struct uscst_fence *fence, unsigned flags)
 {
-	struct reactor *r = __atomic_load_n(&s->reactor, __ATOMIC_ACQUIRE);
+	struct reactor *r = atomic_load_explicit(&s->reactor, memory_order_acquire);
 	if (!r)
 		return; /* no transport yet: no commands either */
 	struct remote_abort *ra = calloc(1, sizeof(*ra));
@@ -273,5 +273,5 @@ void uscst_session_set_transport(struct uscst_session *s, const struct uscst_tra
 {
 	s->tops = ops;
 	s->tctx = ctx;
-	__atomic_store_n(&s->reactor, r, __ATOMIC_RELEASE);
+	atomic_store_explicit(&s->reactor, r, memory_order_release);
 }

@@ -133,7 +133,7 @@ static void tmf_answer(struct reactor_msg *m)
 static void tmf_fenced(struct uscst_fence *f)
 {
 	struct uscst_tmf *tmf = (struct uscst_tmf *)((char *)f - offsetof(struct uscst_tmf, fence));
-	struct reactor *r = __atomic_load_n(&tmf->sess->reactor, __ATOMIC_ACQUIRE);
+	struct reactor *r = atomic_load_explicit(&tmf->sess->reactor, memory_order_acquire);
 	if (r)
 		reactor_send(r, &tmf->msg);
 	else
