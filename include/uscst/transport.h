@@ -161,6 +161,12 @@ void uscst_session_set_transport(struct uscst_session *s, const struct uscst_tra
 				 void *ctx, struct reactor *r);
 /* An aborted command that owed data (USCST_ABORT_WAIT) no longer does. */
 void uscst_cmd_abort_settled(struct uscst_cmd *cmd);
+/* The nexus is lost (its connection closed; the transport stops all its
+ * I/O): every command of s is aborted without status, from the session's
+ * thread.  Those still running end on their own and are dropped; the
+ * transport releases the others.  uscst_session_destroy() follows once
+ * every command is released. */
+void uscst_session_nexus_loss(struct uscst_session *s);
 /* I_T nexus loss: drops SPC-2 reservations, sets UAs on other nexuses as
  * SPC wants.  The transport has released every command of the session. */
 void uscst_session_destroy(struct uscst_session *sess);

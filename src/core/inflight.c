@@ -144,6 +144,14 @@ bool core_cmd_abort(struct uscst_cmd *cmd, bool wait_data)
 	}
 }
 
+void uscst_session_nexus_loss(struct uscst_session *s)
+{
+	/* No callbacks: the transport is tearing every command down itself.
+	 * A reset of another nexus still waits for the running ones. */
+	for (struct uscst_cmd *c = s->cmds; c; c = c->s_next)
+		c->aborted = true;
+}
+
 void core_session_wait_aborts(struct uscst_session *s, struct uscst_tmf_wait *w)
 {
 	if (!s->aborts_pending) {

@@ -217,13 +217,12 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 	reactor_del_fd(conn->reactor, conn->fd);
 	close(conn->fd);
 	conn->fd = -1;
-	/* Nothing may start or answer from now on. */
+	/* Nothing may start or answer from now on: the core aborts the
+	 * nexus's commands, and the tasks stop their data transfer. */
 	struct iscsi_task *task;
-	list_for_each_entry(task, &conn->tasks, node)
-	{
-		task->aborted = true;
-		task->cmd.aborted = true;
-	}
+	list_for_each_entry(task, &conn->tasks, node) task->aborted = true;
+	if (conn->sess && conn->sess->core)
+		uscst_session_nexus_loss(conn->sess->core);
 	conn->teardown.fn = conn_teardown;
 	reactor_defer(conn->reactor, &conn->teardown);
 }

@@ -297,6 +297,19 @@ static void test_abort_task_waits_for_owed_data(void **state)
 	sess.tops = NULL;
 }
 
+/* I_T nexus loss: every command of the session is aborted, the running one
+ * and the one the task set holds back alike; neither is answered. */
+static void test_nexus_loss_aborts_every_command(void **state)
+{
+	struct uscst_cmd *a = submit_read(0, USCST_TASK_SIMPLE);
+	struct uscst_cmd *b = submit_read(1, USCST_TASK_ORDERED);
+	uscst_session_nexus_loss(&sess);
+	assert_true(a->aborted && b->aborted);
+	complete_io_of(a);
+	assert_false(io_started(b)); /* never reaches the medium */
+	assert_int_equal(ndone, 2);
+}
+
 /* A reset does not wait for data an earlier ABORT TASK still waits for. */
 static void test_lun_reset_stops_waiting_for_owed_data(void **state)
 {
@@ -336,6 +349,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_abort_task_set_answers_after_running_tasks_end,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_abort_task_waits_for_owed_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nexus_loss_aborts_every_command, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lun_reset_stops_waiting_for_owed_data, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_failing_command_releases_the_queue, setup,
