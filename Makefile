@@ -49,20 +49,20 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libuscst.a
 
 # Raw-socket iSCSI client for tests/integration/hostile-pdus.sh; standalone
 # on purpose (no daemon code), so it does not link the library.
-$(BUILD)/tests/hostile_client: tests/integration/hostile_client.c
+$(BUILD)/tests/hostile_client: tests/integration/hostile_client.c tests/integration/wire.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 
 # Random-PDU stress client for tests/integration/pdu-stress.sh; standalone too.
 all: $(BUILD)/tests/pdu_stress
-$(BUILD)/tests/pdu_stress: tests/integration/pdu_stress.c
+$(BUILD)/tests/pdu_stress: tests/integration/pdu_stress.c tests/integration/wire.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 
 # Slow-reader / flood / oversized-header client for
 # tests/integration/memory-bounds.sh; standalone too.
 all: $(BUILD)/tests/slow_reader
-$(BUILD)/tests/slow_reader: tests/integration/slow_reader.c
+$(BUILD)/tests/slow_reader: tests/integration/slow_reader.c tests/integration/wire.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 

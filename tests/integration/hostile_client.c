@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wire.h"
+
 #define BHS_LEN 48
 #define RX_TIMEOUT_S 5
 #define INITIATOR "iqn.2026-11.org.uscst:hostile-client"
@@ -75,33 +77,6 @@ static int failf(const char *fmt, ...)
 	return -1;
 }
 
-/* --- byte order --- */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-static void put24(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 16);
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)v;
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-static uint32_t get24(const uint8_t *p) { return (uint32_t)p[0] << 16 | p[1] << 8 | p[2]; }
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
 /* --- CRC32C (Castagnoli, reflected 0x82f63b78), bitwise: speed is irrelevant --- */
 
 static uint32_t crc32c(const uint8_t *p, size_t len)
@@ -113,13 +88,6 @@ static uint32_t crc32c(const uint8_t *p, size_t len)
 			crc = (crc >> 1) ^ (0x82f63b78u & (0u - (crc & 1)));
 	}
 	return crc ^ 0xffffffffu;
-}
-
-/* Digests go on the wire least significant byte first (RFC 7143 13.1). */
-static void put_digest(uint8_t *p, uint32_t crc)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(crc >> (8 * i));
 }
 
 /* --- connection --- */
@@ -2891,7 +2859,7 @@ static int case_cold_reset_during_read(void)
 static int case_abort_task_r2t_open(void)
 {
 	struct conn c;
-	uint32_t bs, last, itt, ttt, off, len;
+	uint32_t bs, last, itt = 0, ttt, off, len;
 	const uint32_t lba = 3300;
 	if (open_and_login(&c))
 		return -1;

@@ -71,6 +71,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wire.h"
+
 #define BHS_LEN 48
 #define INITIATOR "iqn.2026-11.org.uscst:pdu-stress"
 #define OP_TIMEOUT_MS 5000 /* one request/answer round */
@@ -270,37 +272,8 @@ static uint32_t range(struct rng *r, uint32_t lo, uint32_t hi)
 }
 static bool chance(struct rng *r, unsigned pct) { return below(r, 100) < pct; }
 
-/* --- byte order --- */
+/* --- sequence numbers --- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-static void put24(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 16);
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)v;
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get24(const uint8_t *p) { return (uint32_t)p[0] << 16 | p[1] << 8 | p[2]; }
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 static bool sn_lt(uint32_t a, uint32_t b) { return a != b && (int32_t)(a - b) < 0; }
 static bool sn_le(uint32_t a, uint32_t b) { return a == b || sn_lt(a, b); }
 
@@ -324,13 +297,6 @@ static uint32_t crc32c(const uint8_t *p, size_t len)
 	for (size_t i = 0; i < len; i++)
 		crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
 	return crc ^ 0xffffffffu;
-}
-
-/* Digests go on the wire least significant byte first (RFC 7143 13.1). */
-static void put_digest(uint8_t *p, uint32_t crc)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(crc >> (8 * i));
 }
 
 /* --- connection --- */
