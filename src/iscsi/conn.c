@@ -136,6 +136,16 @@ void iscsi_conn_put(struct iscsi_conn *conn)
 		conn_free(conn);
 }
 
+void iscsi_conn_defer(struct iscsi_conn *conn, struct reactor_deferred *d,
+		      void (*fn)(struct reactor_deferred *d))
+{
+	if (conn->state == CONN_CLOSED || d->queued)
+		return;
+	d->fn = fn;
+	iscsi_conn_get(conn); /* fn drops it */
+	reactor_defer(conn->reactor, d);
+}
+
 static void tx_free(struct iscsi_tx *tx)
 {
 	free(tx->owned);
@@ -572,11 +582,8 @@ static void rx_maybe_resume(struct iscsi_conn *conn)
 	set_events(conn);
 	/* PDUs already buffered get no epoll event: process them after the
 	 * current batch. */
-	if (conn->rx_len && !conn->rx_kick.queued) {
-		conn->rx_kick.fn = conn_rx_kicked;
-		iscsi_conn_get(conn);
-		reactor_defer(conn->reactor, &conn->rx_kick);
-	}
+	if (conn->rx_len)
+		iscsi_conn_defer(conn, &conn->rx_kick, conn_rx_kicked);
 }
 
 /* Parses complete PDUs at the start of rx_buf; returns bytes consumed. */

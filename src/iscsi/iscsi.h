@@ -199,6 +199,10 @@ void iscsi_conn_get(struct iscsi_conn *conn);
 /* Takes a reference unless the connection is already being freed. */
 bool iscsi_conn_tryget(struct iscsi_conn *conn);
 void iscsi_conn_put(struct iscsi_conn *conn);
+/* Runs fn(d) after the reactor's current epoll batch, holding a reference
+ * on conn until fn drops it; nothing if conn is closed or d is queued. */
+void iscsi_conn_defer(struct iscsi_conn *conn, struct reactor_deferred *d,
+		      void (*fn)(struct reactor_deferred *d));
 void iscsi_conn_enter_full_feature(struct iscsi_conn *conn);
 /* Queues a PDU; hdr is the 48-byte BHS (digests and padding are added). */
 struct iscsi_tx *iscsi_tx_new(struct iscsi_conn *conn);

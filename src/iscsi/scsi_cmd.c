@@ -24,25 +24,16 @@ struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt)
 	return NULL;
 }
 
-/* A task leaving exec_queue may unblock newer ones.  They are handed over
- * after the current batch: the caller may be walking the task list. */
-static void kick_delivery(struct iscsi_conn *conn)
-{
-	if (conn->state == CONN_CLOSED || conn->deliver_kick.queued)
-		return;
-	conn->deliver_kick.fn = deliver_kicked;
-	iscsi_conn_get(conn);
-	reactor_defer(conn->reactor, &conn->deliver_kick);
-}
-
 void iscsi_task_free(struct iscsi_task *task)
 {
 	struct iscsi_conn *conn = task->conn;
 	bool was_queued = task->ordered && task->wait_node.next != &task->wait_node;
 	list_del(&task->node);
 	list_del(&task->wait_node); /* a no-op when not queued (self-linked) */
+	/* Leaving exec_queue may unblock newer tasks.  They are handed over
+	 * after the current batch: the caller may be walking the task list. */
 	if (was_queued)
-		kick_delivery(conn);
+		iscsi_conn_defer(conn, &conn->deliver_kick, deliver_kicked);
 	if (task->state == TASK_RECV_DATA)
 		iscsi_write_gate_kick(conn);
 	conn->ntasks--;

@@ -43,9 +43,7 @@ bool iscsi_write_buf_start(struct iscsi_task *task, uint32_t immediate_len)
 	uint32_t head = task->unsol_open ? task->unsol_limit : immediate_len;
 	if (head > want || task->edtl_out == 0)
 		head = want;
-	if (!uscst_cmd_alloc_out(cmd, head))
-		return false;
-	return true;
+	return uscst_cmd_alloc_out(cmd, head) != NULL;
 }
 
 /* Buffers held by tasks the core does not own yet, other than task. */
@@ -93,11 +91,8 @@ bool iscsi_write_buf_ready(struct iscsi_task *task)
 
 void iscsi_write_gate_kick(struct iscsi_conn *conn)
 {
-	if (!conn->write_parked || conn->state == CONN_CLOSED || conn->write_kick.queued)
-		return;
-	conn->write_kick.fn = write_gate_kicked;
-	iscsi_conn_get(conn);
-	reactor_defer(conn->reactor, &conn->write_kick);
+	if (conn->write_parked)
+		iscsi_conn_defer(conn, &conn->write_kick, write_gate_kicked);
 }
 
 /* Parked tasks are solicited in arrival order; a list walk restarts after
