@@ -729,10 +729,14 @@ static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms)
 	    (struct iscsi_conn *)((char *)t - offsetof(struct iscsi_conn, ticker));
 	iscsi_conn_get(conn);
 	iscsi_nop_tick(conn, now_ms);
-	/* RspTimeout: responses pending and none of their bytes written. */
+	/* RspTimeout: responses pending and none of their bytes written.
+	 * now_ms was read before the NOP tick, which may have just queued a
+	 * ping and stamped tx_progress_ms a millisecond later: compare
+	 * without subtracting, or the difference wraps and an idle
+	 * connection is dropped right after its keep-alive ping. */
 	uint64_t limit_ms = (uint64_t)rsp_timeout_s(conn) * 1000;
 	if (conn->state != CONN_CLOSED && !list_empty(&conn->tx_queue) &&
-	    now_ms - conn->tx_progress_ms >= limit_ms) {
+	    now_ms >= conn->tx_progress_ms + limit_ms) {
 		char why[96];
 		snprintf(why, sizeof(why), "%llu bytes unsent, none written for %u s (RspTimeout)",
 			 (unsigned long long)conn->tx_bytes, rsp_timeout_s(conn));
