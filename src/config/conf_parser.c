@@ -519,6 +519,35 @@ static bool parse_words(struct parser *p)
 	return add_attribute(p);
 }
 
+static bool needs_quotes(const char *word);
+
+/* Characters conf_write_word() writes for word. */
+static size_t written_len(const char *word)
+{
+	if (!needs_quotes(word))
+		return strlen(word);
+	size_t n = 2;
+	for (const char *c = word; *c; c++)
+		n += *c == '"' || *c == '\\' ? 2 : 1;
+	return n;
+}
+
+/* Quoting can make a line longer when it is written back (a value full of
+ * quotes doubles), and the writer's output must parse again: a line whose
+ * written form (indentation, each word as conf_write_word() writes it, one
+ * space between words, braces as they are) would pass CONF_MAX_LINE is
+ * refused now rather than after a rewrite. */
+static bool fits_when_written(struct parser *p)
+{
+	size_t n = p->depth;
+	for (size_t i = 0; i < p->nwords; i++)
+		n += (i ? 1 : 0) + (p->words[i].brace ? 1 : written_len(p->words[i].text));
+	if (n <= CONF_MAX_LINE)
+		return true;
+	perr(p, "line too long once written back (at most %d characters)", CONF_MAX_LINE);
+	return false;
+}
+
 static bool parse_line(struct parser *p, const char *start, size_t len)
 {
 	if (len && start[len - 1] == '\r')
@@ -530,7 +559,7 @@ static bool parse_line(struct parser *p, const char *start, size_t len)
 	char line[CONF_MAX_LINE + 1];
 	memcpy(line, start, len);
 	line[len] = '\0';
-	return tokenize(p, line) && parse_words(p);
+	return tokenize(p, line) && fits_when_written(p) && parse_words(p);
 }
 
 static bool parse_all(struct parser *p, const char *text)
