@@ -43,9 +43,34 @@ $(BUILD)/uscstd: $(BUILD)/src/uscstd.o $(BUILD)/libuscst.a
 $(BUILD)/uscstadmin: $(BUILD)/src/uscstadmin.o $(BUILD)/libuscst.a
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libuscst.a
+# Unit tests: link seams are explicit.  BUILD/tests/test_NAME links, in
+# this order, test_NAME.o, the objects of the files listed in test_NAME_LINK
+# (shared fixtures/ and test doubles/ under tests/unit/), then libuscst.a.
+# Objects always go in whole; the library only gives the members still
+# needed.  A double therefore replaces a library module only when it defines
+# everything the binary needs from that module: if the module is pulled in
+# anyway, its symbols clash with the double's and the link fails, instead
+# of one of them winning silently (no weak symbols in tests/unit: checked
+# by scripts/run-unit.sh).
+test_dispatch_LINK   := fixtures/fixture_scsi.c
+test_pr_LINK         := fixtures/fixture_scsi.c
+test_pr_persist_LINK := fixtures/fixture_scsi.c
+test_sbc_LINK        := fixtures/fixture_scsi.c
+test_spc_LINK        := fixtures/fixture_scsi.c doubles/ua_record.c
+test_task_set_LINK   := fixtures/fixture_scsi.c
+test_xcopy_LINK      := fixtures/fixture_scsi.c
+
+UNIT_OBJ_DIR := $(BUILD)/unit-obj
+unit_link = $(patsubst %.c,$(UNIT_OBJ_DIR)/%.o,$($(1)_LINK))
+
+$(UNIT_OBJ_DIR)/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libuscst.a $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
+
+.SECONDEXPANSION:
+$(UNIT_BIN): $(BUILD)/tests/%: $(UNIT_OBJ_DIR)/%.o $$(call unit_link,$$*) $(BUILD)/libuscst.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(BUILD)/libuscst.a $(LDLIBS) -lcmocka
 
 # Raw-socket iSCSI client for tests/integration/hostile-pdus.sh; standalone
 # on purpose (no daemon code), so it does not link the library.
@@ -169,4 +194,5 @@ format:
 	clang-format -i $$(find src include tests -name '*.[ch]')
 
 -include $(LIB_OBJ:.o=.d)
+-include $(wildcard $(UNIT_OBJ_DIR)/*.d $(UNIT_OBJ_DIR)/*/*.d)
 -include $(FUZZ_OBJ:.o=.d)

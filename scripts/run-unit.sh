@@ -2,7 +2,8 @@
 # Runs the cmocka unit test binaries given as arguments (make unit passes
 # BUILD/tests/test_*), each bounded by UNIT_TIMEOUT seconds (default 120),
 # counts test cases from cmocka's per-test lines and prints
-# "unit: N passed, M failed" last. Exit status 1 if anything failed.
+# "unit: N passed, M failed" last. Exit status 1 if anything failed,
+# including a weak symbol in tests/unit (no_weak_symbols below).
 set -euo pipefail
 
 PASSED=0
@@ -42,8 +43,25 @@ run_one() {
 	rm -f "$out" "$err"
 }
 
+# no_weak_symbols: test doubles are link seams listed per binary in the
+# Makefile (test_NAME_LINK), where a duplicate is a link error; a weak
+# symbol in tests/unit would let link order pick a winner silently again.
+no_weak_symbols() {
+	local root hits
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	hits=$(grep -rnE '__attribute__ *\(\(.*\b(__)?weak(__)?\b|#[[:space:]]*pragma[[:space:]]+weak' \
+		"$root/tests/unit" || true)
+	if [[ -n $hits ]]; then
+		echo "unit: weak symbols in tests/unit (use a double in tests/unit/doubles/):"
+		echo "$hits"
+		echo "unit: weak-symbol check: 0 passed, 1 failed"
+		FAILED=$((FAILED + 1))
+	fi
+}
+
 main() {
 	local bin
+	no_weak_symbols
 	if (($# == 0)); then
 		echo "unit: no unit test binaries"
 	fi

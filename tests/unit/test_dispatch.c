@@ -14,65 +14,29 @@
 
 #include <cmocka.h>
 
+#include "fixtures/fixture_scsi.h"
 #include "scsi/scsi.h"
 
-struct fixture {
-	struct uscst_device dev;
-	struct uscst_lun_map map;
-	struct uscst_target tgt;
-	struct uscst_session sess;
-	struct uscst_cmd cmd;
-	struct scsi_opcode_desc op; /* the table entry, exec replaced */
-	int done_calls;
-	int exec_calls;
-};
-
-static struct fixture *fx;
-
-static void on_done(struct uscst_cmd *cmd) { fx->done_calls++; }
+/* The table entry under test, its exec replaced by record_exec, and how
+ * many times that ran: only dispatch decides whether the handler runs. */
+static struct scsi_opcode_desc op_copy;
+static int exec_calls;
 
 static void record_exec(struct uscst_cmd *cmd)
 {
-	fx->exec_calls++;
+	exec_calls++;
 	scsi_cmd_done(cmd);
 }
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	pthread_mutex_init(&f->dev.lock, NULL);
-	strcpy(f->dev.name, "disk1");
-	f->dev.type = USCST_TYPE_DISK;
-	f->dev.block_size = 512;
-	f->dev.block_shift = 9;
-	f->dev.nblocks = 2048;
-	f->dev.size = 2048 * 512;
-	f->dev.medium_present = true;
-	f->map.count = 1;
-	f->map.luns[0].lun = 0;
-	f->map.luns[0].dev = &f->dev;
-	strcpy(f->tgt.name, "iqn.2026-11.org.uscst:dispatch");
-	f->tgt.rel_tgt_id = 1;
-	f->tgt.luns = &f->map;
-	f->sess.tgt = &f->tgt;
-	f->sess.luns = &f->map;
-	f->sess.id = 1;
-	pthread_mutex_init(&f->sess.ua_lock, NULL);
-	list_init(&f->sess.uas);
-	*state = fx = f;
+	*state = fixture_new(512);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	uint8_t asc, ascq;
-	uscst_cmd_release(&f->cmd);
-	while (ua_take(&f->sess, 0, &asc, &ascq))
-		;
-	free(f);
-	fx = NULL;
+	fixture_free(*state);
 	return 0;
 }
 
@@ -87,28 +51,21 @@ static void base_cdb(const struct scsi_opcode_desc *op, uint8_t *cdb)
 
 /* Runs cdb through scsi_dispatch as table entry op would be, on LUN 0
  * (mapped) or another (unmapped); the handler only records the call. */
-static struct uscst_cmd *dispatch_on(struct fixture *f, uint64_t lun,
+static struct uscst_cmd *dispatch_on(struct scsi_fixture *f, uint64_t lun,
 				     const struct scsi_opcode_desc *op, const uint8_t *cdb)
 {
-	struct uscst_cmd *cmd = &f->cmd;
-	uscst_cmd_release(cmd);
-	uscst_cmd_init(cmd, &f->sess);
-	memcpy(cmd->cdb, cdb, USCST_MAX_CDB);
+	struct uscst_cmd *cmd = fixture_prepare(f, lun, cdb, USCST_MAX_CDB);
 	cmd->cdb_len = op->cdb_len;
-	cmd->lun = lun;
-	cmd->done = on_done;
-	cmd->lun_ent = lun == 0 ? &f->map.luns[0] : NULL;
-	cmd->dev = cmd->lun_ent ? cmd->lun_ent->dev : NULL;
-	f->op = *op;
-	f->op.exec = record_exec;
-	cmd->op = &f->op;
-	f->done_calls = f->exec_calls = 0;
+	op_copy = *op;
+	op_copy.exec = record_exec;
+	cmd->op = &op_copy;
+	exec_calls = 0;
 	scsi_dispatch(cmd);
 	assert_int_equal(f->done_calls, 1);
 	return cmd;
 }
 
-static struct uscst_cmd *dispatch(struct fixture *f, const struct scsi_opcode_desc *op,
+static struct uscst_cmd *dispatch(struct scsi_fixture *f, const struct scsi_opcode_desc *op,
 				  const uint8_t *cdb)
 {
 	return dispatch_on(f, 0, op, cdb);
@@ -125,9 +82,9 @@ static const struct scsi_opcode_desc *find(uint8_t opcode, int sa)
 	return NULL;
 }
 
-static void assert_ran(const struct fixture *f, const char *what)
+static void assert_ran(const struct scsi_fixture *f, const char *what)
 {
-	if (f->exec_calls != 1 || f->cmd.status != SAM_STAT_GOOD)
+	if (exec_calls != 1 || f->cmd.status != SAM_STAT_GOOD)
 		fail_msg("%s: refused by dispatch (status %02x, sense key %x, ASC %02x, "
 			 "field pointer byte %u, bit %u)",
 			 what, f->cmd.status, f->cmd.sense[2] & 0x0f, f->cmd.sense[12],
@@ -138,10 +95,10 @@ static void assert_ran(const struct fixture *f, const char *what)
  * pointer at (byte, bit), fixed format; the handler did not run.  The bit
  * is the first offending one (the most significant), not necessarily the
  * left-most bit of a multi-bit field: RDPROTECT 001b points at bit 5. */
-static void assert_invalid_field(const struct fixture *f, unsigned byte, unsigned bit)
+static void assert_invalid_field(const struct scsi_fixture *f, unsigned byte, unsigned bit)
 {
 	const struct uscst_cmd *cmd = &f->cmd;
-	assert_int_equal(f->exec_calls, 0);
+	assert_int_equal(exec_calls, 0);
 	assert_int_equal(cmd->status, SAM_STAT_CHECK_CONDITION);
 	assert_int_equal(cmd->sense[0] & 0x7f, 0x70);
 	assert_int_equal(cmd->sense[2] & 0x0f, SK_ILLEGAL_REQUEST);
@@ -189,7 +146,7 @@ static void test_table_shape(void **state)
 /* Every bit a mask allows is accepted, one at a time and all together. */
 static void test_mask_bits_accepted(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	char what[96];
 	for (unsigned i = 0; i < scsi_disk_opcodes_count; i++) {
 		const struct scsi_opcode_desc *op = &scsi_disk_opcodes[i];
@@ -222,7 +179,7 @@ static void test_mask_bits_accepted(void **state)
 /* Every bit a mask does not allow is refused with a field pointer to it. */
 static void test_reserved_bits_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	unsigned cases = 0;
 	for (unsigned i = 0; i < scsi_disk_opcodes_count; i++) {
 		const struct scsi_opcode_desc *op = &scsi_disk_opcodes[i];
@@ -247,7 +204,7 @@ static void test_reserved_bits_refused(void **state)
  * then its most significant bit (the start of the field in error). */
 static void test_first_offending_bit(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	const struct scsi_opcode_desc *read10 = find(0x28, -1);
 	uint8_t cdb[USCST_MAX_CDB];
 
@@ -287,7 +244,7 @@ static void test_first_offending_bit(void **state)
 /* The checks the handlers used to make by hand, one each, by name. */
 static void test_former_handler_checks(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	static const struct {
 		uint8_t opcode;
 		int sa;
@@ -335,7 +292,7 @@ static void test_former_handler_checks(void **state)
 /* Obsolete bits initiators still set, and GROUP NUMBER, are accepted. */
 static void test_compat_bits_accepted(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	static const struct {
 		uint8_t opcode;
 		unsigned byte;
@@ -368,7 +325,7 @@ static void test_compat_bits_accepted(void **state)
  * before reservations, medium and write protection. */
 static void test_precedence(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	const struct scsi_opcode_desc *write10 = find(0x2a, -1);
 	uint8_t cdb[USCST_MAX_CDB];
 	base_cdb(write10, cdb);
@@ -384,7 +341,7 @@ static void test_precedence(void **state)
 	cmd = dispatch(f, write10, cdb);
 	assert_int_equal(cmd->sense[2] & 0x0f, SK_UNIT_ATTENTION);
 	assert_int_equal(cmd->sense[12], 0x29);
-	assert_int_equal(f->exec_calls, 0);
+	assert_int_equal(exec_calls, 0);
 
 	/* Then the CDB, ahead of an SPC-2 reservation of another nexus... */
 	f->dev.spc2_holder = 99;
@@ -420,13 +377,8 @@ static void test_precedence(void **state)
 	base_cdb(find(0x9e, 0x10), cdb);
 	cdb[1] = 0x11;
 	assert_null(scsi_lookup_opcode(&f->dev, cdb));
-	uscst_cmd_release(&f->cmd);
-	uscst_cmd_init(&f->cmd, &f->sess);
-	memcpy(f->cmd.cdb, cdb, sizeof(cdb));
-	f->cmd.done = on_done;
-	f->cmd.lun_ent = &f->map.luns[0];
-	f->cmd.dev = &f->dev;
-	f->done_calls = f->exec_calls = 0;
+	fixture_prepare(f, 0, cdb, sizeof(cdb));
+	exec_calls = 0;
 	scsi_dispatch(&f->cmd);
 	assert_int_equal(f->done_calls, 1);
 	assert_invalid_field(f, 1, 4);
@@ -435,7 +387,7 @@ static void test_precedence(void **state)
 /* With D_SENSE the field pointer goes in a sense key specific descriptor. */
 static void test_descriptor_sense(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	const struct scsi_opcode_desc *sync16 = find(0x91, -1);
 	uint8_t cdb[USCST_MAX_CDB];
 	base_cdb(sync16, cdb);

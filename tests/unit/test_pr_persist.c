@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "core/pr.h"
+#include "fixtures/fixture_scsi.h"
 #include "scsi/scsi.h"
 
 #define PORT_A "iqn.2024-01.test:a,i,0x23d000000001"
@@ -303,35 +304,18 @@ static struct uscst_session *sess_a, *sess_b;
 
 static void cmd_done(struct uscst_cmd *cmd) {}
 
-static void drain_uas(struct uscst_session *s)
-{
-	uint8_t asc, ascq;
-	while (ua_take(s, 0, &asc, &ascq))
-		;
-}
-
 static int setup_devices(void **state)
 {
 	if (setup_tmpdir(state) < 0)
 		return -1;
-	memset(&dev, 0, sizeof(dev));
-	snprintf(dev.name, sizeof(dev.name), "disk0");
-	pthread_mutex_init(&dev.lock, NULL);
-	dev.medium_present = true;
-	map.count = 1;
-	map.luns[0].lun = 0;
-	map.luns[0].dev = &dev;
-	memset(&tgt, 0, sizeof(tgt));
-	snprintf(tgt.name, sizeof(tgt.name), "iqn.2024-01.test:tgt");
-	tgt.rel_tgt_id = 1;
-	tgt.luns = &map;
-	list_init(&tgt.attrs);
+	fixture_device_init(&dev, "disk0", 512, 2048);
+	fixture_target_init(&tgt, &map, &dev, "iqn.2024-01.test:tgt", 1);
 	sess_a = uscst_session_create(&tgt, "iqn.2024-01.test:a", PORT_A);
 	sess_b = uscst_session_create(&tgt, "iqn.2024-01.test:b", PORT_B);
 	if (!sess_a || !sess_b)
 		return -1;
-	drain_uas(sess_a);
-	drain_uas(sess_b);
+	fixture_drain_uas(sess_a, 0);
+	fixture_drain_uas(sess_b, 0);
 	return 0;
 }
 
@@ -346,16 +330,11 @@ static int teardown_devices(void **state)
 	return teardown_tmpdir(state);
 }
 
+/* A command on LUN 0 (dev) from s. */
 static void init_cmd(struct uscst_cmd *cmd, struct uscst_session *s, const uint8_t *cdb,
 		     unsigned cdb_len)
 {
-	uscst_cmd_init(cmd, s);
-	memcpy(cmd->cdb, cdb, cdb_len);
-	cmd->cdb_len = (uint16_t)cdb_len;
-	cmd->done = cmd_done;
-	cmd->lun = 0;
-	cmd->lun_ent = &map.luns[0];
-	cmd->dev = &dev;
+	fixture_cmd_init(cmd, s, 0, cdb, cdb_len, cmd_done);
 }
 
 /* PR OUT with a basic parameter list; sense_asc gets the ASC (0 if none). */

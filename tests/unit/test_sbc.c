@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures/fixture_scsi.h"
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
 
@@ -144,17 +145,10 @@ static int setup(void **state)
 {
 	memset(&fake, 0, sizeof(fake));
 	fake.disk = calloc(NBLOCKS, BS);
-	memset(&dev, 0, sizeof(dev));
+	fixture_device_init(&dev, "disk0", BS, NBLOCKS);
 	dev.backend = &fake_ops;
-	dev.block_size = BS;
-	dev.block_shift = 9;
-	dev.nblocks = NBLOCKS;
-	dev.size = (uint64_t)NBLOCKS * BS;
-	dev.medium_present = true;
-	dev.wce = true;
 	dev.thin_provisioned = true;
 	dev.naa_id = 0x1234;
-	pthread_mutex_init(&dev.lock, NULL);
 	done_calls = 0;
 	uscst_cmd_init(&cmd, NULL);
 	return 0;
@@ -176,17 +170,12 @@ static struct uscst_session test_nexus = {.id = 1};
 static void prep(const uint8_t *cdb, unsigned cdb_len, const void *out, uint32_t out_bytes)
 {
 	uscst_cmd_release(&cmd);
-	uscst_cmd_init(&cmd, &test_nexus);
-	memcpy(cmd.cdb, cdb, cdb_len);
-	cmd.cdb_len = (uint16_t)cdb_len;
-	cmd.dev = &dev;
-	cmd.done = on_done;
+	fixture_cmd_init(&cmd, &test_nexus, 0, cdb, cdb_len, on_done);
+	cmd.dev = &dev; /* the handler is called directly: no LUN map */
 	cmd.exp_len = out_bytes;
 	cmd.exp_write = out_bytes != 0;
-	if (out) {
-		uscst_cmd_alloc_out(&cmd, out_bytes);
-		memcpy(cmd.out_buf, out, out_bytes);
-	}
+	if (out)
+		fixture_cmd_data_out(&cmd, out, out_bytes);
 	done_calls = 0;
 }
 
@@ -219,11 +208,7 @@ static void assert_good(void) { assert_int_equal(cmd.status, SAM_STAT_GOOD); }
 
 static void assert_sense(uint8_t key, uint8_t asc, uint8_t ascq)
 {
-	assert_int_equal(cmd.status, SAM_STAT_CHECK_CONDITION);
-	assert_int_equal(cmd.sense[0] & 0x7f, 0x70);
-	assert_int_equal(cmd.sense[2] & 0x0f, key);
-	assert_int_equal(cmd.sense[12], asc);
-	assert_int_equal(cmd.sense[13], ascq);
+	fixture_assert_sense(&cmd, key, asc, ascq);
 }
 
 static uint32_t sense_info(void)

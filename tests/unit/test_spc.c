@@ -1,7 +1,8 @@
 /*
  * Unit tests for the SPC handlers (spc.c, spc_inquiry.c, spc_mode.c,
- * spc_rsoc.c): each case builds a device, LUN map, target and session by
- * hand, runs one CDB through the handler and checks the bytes it returns.
+ * spc_rsoc.c): each case takes the shared fixture (a device, LUN map,
+ * target and session built by hand), runs one CDB through the handler and
+ * checks the bytes it returns.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -14,194 +15,43 @@
 
 #include <cmocka.h>
 
+#include "doubles/ua_record.h"
+#include "fixtures/fixture_scsi.h"
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
 
-/* --- weak stand-ins for parts of the core written elsewhere; the real
- * definitions win when they are linked in. --- */
-
-#define WEAK __attribute__((weak))
-
-static int ua_dev_calls; /* counted by the stand-in ua_establish_dev only */
-
-WEAK void ua_establish(struct uscst_session *sess, uint64_t lun, uint8_t asc, uint8_t ascq)
-{
-	struct uscst_ua *ua = calloc(1, sizeof(*ua));
-	assert_non_null(ua);
-	ua->lun = lun;
-	ua->asc = asc;
-	ua->ascq = ascq;
-	pthread_mutex_lock(&sess->ua_lock);
-	list_add_tail(&ua->node, &sess->uas);
-	atomic_fetch_add(&sess->ua_count, 1);
-	pthread_mutex_unlock(&sess->ua_lock);
-}
-
-WEAK bool ua_take(struct uscst_session *sess, uint64_t lun, uint8_t *asc, uint8_t *ascq)
-{
-	struct uscst_ua *ua, *tmp;
-	bool found = false;
-	pthread_mutex_lock(&sess->ua_lock);
-	list_for_each_entry_safe(ua, tmp, &sess->uas, node)
-	{
-		if (ua->lun != lun)
-			continue;
-		*asc = ua->asc;
-		*ascq = ua->ascq;
-		list_del(&ua->node);
-		atomic_fetch_sub(&sess->ua_count, 1);
-		free(ua);
-		found = true;
-		break;
-	}
-	pthread_mutex_unlock(&sess->ua_lock);
-	return found;
-}
-
-WEAK void ua_establish_dev(struct uscst_device *dev, struct uscst_session *except, uint8_t asc,
-			   uint8_t ascq)
-{
-	ua_dev_calls++;
-}
-
-WEAK struct uscst_lun *uscst_session_lun(struct uscst_session *sess, uint64_t lun)
-{
-	for (unsigned i = 0; sess->luns && i < sess->luns->count; i++)
-		if (sess->luns->luns[i].lun == lun)
-			return (struct uscst_lun *)&sess->luns->luns[i];
-	return NULL;
-}
-
-static void not_here(struct uscst_cmd *cmd) { fail_msg("handler outside the SPC set called"); }
-#define STUB_HANDLER(name)                                                                         \
-	WEAK void name(struct uscst_cmd *cmd) { not_here(cmd); }
-STUB_HANDLER(spc_reserve)
-STUB_HANDLER(spc_release)
-STUB_HANDLER(spc_pr_in)
-STUB_HANDLER(spc_pr_out)
-STUB_HANDLER(sbc_read)
-STUB_HANDLER(sbc_write)
-STUB_HANDLER(sbc_verify)
-STUB_HANDLER(sbc_write_verify)
-STUB_HANDLER(sbc_read_capacity10)
-STUB_HANDLER(sbc_read_capacity16)
-STUB_HANDLER(sbc_get_lba_status)
-STUB_HANDLER(sbc_prefetch)
-STUB_HANDLER(sbc_sync_cache)
-STUB_HANDLER(sbc_write_same)
-STUB_HANDLER(sbc_unmap)
-STUB_HANDLER(sbc_compare_and_write)
-STUB_HANDLER(sbc_orwrite)
-STUB_HANDLER(sbc_start_stop_unit)
-STUB_HANDLER(sbc_prevent_allow)
-
-/* --- fixture --- */
-
-#define TGT_NAME "iqn.2024-01.org.uscst:disk1"
-#define REL_TGT_ID 3
-
-struct fixture {
-	struct uscst_device dev;
-	struct uscst_lun_map map;
-	struct uscst_target tgt;
-	struct uscst_session sess;
-	struct uscst_cmd cmd;
-	int done_calls;
-};
-
-static struct fixture *fx; /* the running test's fixture, for the done callback */
-
-static void on_done(struct uscst_cmd *cmd) { fx->done_calls++; }
-
-static void init_device(struct uscst_device *dev, uint32_t block_size)
-{
-	memset(dev, 0, sizeof(*dev));
-	pthread_mutex_init(&dev->lock, NULL);
-	strcpy(dev->name, "disk1");
-	dev->type = USCST_TYPE_DISK;
-	dev->block_size = block_size;
-	dev->nblocks = (64ull << 20) / block_size;
-	dev->size = dev->nblocks * block_size;
-	dev->rotational = true;
-	dev->medium_present = true;
-	dev->wce = true;
-	strcpy(dev->t10_vend_id, "USCST");
-	strcpy(dev->t10_prod_id, "disk1");
-	strcpy(dev->prod_rev, "0100");
-	strcpy(dev->t10_dev_id, "disk1");
-	strcpy(dev->usn, "1a2b3c4d");
-	dev->naa_id = 0x60123456789abcdeull;
-}
-
-static struct fixture *make_fixture(uint32_t block_size)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
-	init_device(&f->dev, block_size);
-	f->map.count = 1;
-	f->map.luns[0].lun = 0;
-	f->map.luns[0].dev = &f->dev;
-	strcpy(f->tgt.name, TGT_NAME);
-	f->tgt.rel_tgt_id = REL_TGT_ID;
-	f->tgt.luns = &f->map;
-	f->sess.tgt = &f->tgt;
-	f->sess.luns = &f->map;
-	f->sess.id = 1;
-	pthread_mutex_init(&f->sess.ua_lock, NULL);
-	list_init(&f->sess.uas);
-	return f;
-}
+/* The fixture (fixtures/fixture_scsi.c) runs each CDB through the opcode
+ * table's real handler; the unit attention module is the recording double
+ * (doubles/ua_record.c), to see which device-wide UAs MODE SELECT raises. */
 
 static int setup512(void **state)
 {
-	*state = fx = make_fixture(512);
+	*state = fixture_new(512);
+	ua_record_reset();
 	return 0;
 }
 
 static int setup4096(void **state)
 {
-	*state = fx = make_fixture(4096);
+	*state = fixture_new(4096);
+	ua_record_reset();
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	uint8_t asc, ascq;
-	uscst_cmd_release(&f->cmd);
-	while (ua_take(&f->sess, 0, &asc, &ascq))
-		;
-	free(f);
-	fx = NULL;
+	fixture_free(*state);
 	return 0;
 }
 
 /* Runs one CDB on LUN lun (mapped or not); Data-Out from out/out_len. */
-static struct uscst_cmd *run_out(struct fixture *f, uint64_t lun, const uint8_t *cdb,
+static struct uscst_cmd *run_out(struct scsi_fixture *f, uint64_t lun, const uint8_t *cdb,
 				 unsigned cdb_len, const uint8_t *out, uint32_t out_len)
 {
-	struct uscst_cmd *cmd = &f->cmd;
-	uscst_cmd_release(cmd);
-	uscst_cmd_init(cmd, &f->sess);
-	memcpy(cmd->cdb, cdb, cdb_len);
-	cmd->cdb_len = (uint16_t)cdb_len;
-	cmd->lun = lun;
-	cmd->done = on_done;
-	cmd->lun_ent = uscst_session_lun(&f->sess, lun);
-	cmd->dev = cmd->lun_ent ? cmd->lun_ent->dev : NULL;
-	cmd->op = scsi_lookup_opcode(cmd->dev, cmd->cdb);
-	assert_non_null(cmd->op);
-	if (out) {
-		assert_non_null(uscst_cmd_alloc_out(cmd, out_len));
-		memcpy(cmd->out_buf, out, out_len);
-	}
-	f->done_calls = 0;
-	cmd->op->exec(cmd);
-	assert_int_equal(f->done_calls, 1);
-	return cmd;
+	return fixture_run(f, lun, cdb, cdb_len, out, out_len);
 }
 
-static struct uscst_cmd *run(struct fixture *f, const uint8_t *cdb, unsigned cdb_len)
+static struct uscst_cmd *run(struct scsi_fixture *f, const uint8_t *cdb, unsigned cdb_len)
 {
 	return run_out(f, 0, cdb, cdb_len, NULL, 0);
 }
@@ -212,21 +62,12 @@ static struct uscst_cmd *run(struct fixture *f, const uint8_t *cdb, unsigned cdb
 		run(f, cdb_, sizeof(cdb_));                                                        \
 	})
 
-static void assert_good(const struct uscst_cmd *cmd)
-{
-	assert_int_equal(cmd->status, SAM_STAT_GOOD);
-	assert_int_equal(cmd->sense_len, 0);
-}
+static void assert_good(const struct uscst_cmd *cmd) { fixture_assert_good(cmd); }
 
 /* Fixed-format sense (the fixtures keep D_SENSE off). */
 static void assert_sense(const struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq)
 {
-	assert_int_equal(cmd->status, SAM_STAT_CHECK_CONDITION);
-	assert_true(cmd->sense_len >= 18);
-	assert_int_equal(cmd->sense[0] & 0x7f, 0x70);
-	assert_int_equal(cmd->sense[2] & 0x0f, key);
-	assert_int_equal(cmd->sense[12], asc);
-	assert_int_equal(cmd->sense[13], ascq);
+	fixture_assert_sense(cmd, key, asc, ascq);
 }
 
 /* Field pointer of an INVALID FIELD sense (SKSV, C/D, byte). */
@@ -241,7 +82,7 @@ static void assert_field_pointer(const struct uscst_cmd *cmd, bool in_cdb, unsig
 
 static void test_inquiry_standard_layout(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0x12, 0, 0, 0x01, 0x04, 0);
 	const uint8_t *b = cmd->in_buf;
 
@@ -265,7 +106,7 @@ static void test_inquiry_standard_layout(void **state)
 
 static void test_inquiry_removable_and_unmapped(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	f->dev.removable = true;
 	struct uscst_cmd *cmd = RUN(f, 0x12, 0, 0, 0, 0xff, 0);
 	assert_good(cmd);
@@ -279,7 +120,7 @@ static void test_inquiry_removable_and_unmapped(void **state)
 
 static void test_inquiry_alloc_length(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0x12, 0, 0, 0, 5, 0);
 	assert_good(cmd);
 	assert_int_equal(cmd->in_len, 5);
@@ -300,7 +141,7 @@ static void test_inquiry_alloc_length(void **state)
 
 static void test_inquiry_invalid_fields(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0x12, 0, 0x01, 0x01, 0x00, 0); /* EVPD=0, page 1 */
 	assert_sense(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 	assert_field_pointer(cmd, true, 2);
@@ -310,7 +151,7 @@ static void test_inquiry_invalid_fields(void **state)
 	/* CMDDT and the reserved bits: dispatch's usage mask (test_dispatch.c). */
 }
 
-static struct uscst_cmd *vpd(struct fixture *f, uint8_t page)
+static struct uscst_cmd *vpd(struct scsi_fixture *f, uint8_t page)
 {
 	struct uscst_cmd *cmd = RUN(f, 0x12, 0x01, page, 0x04, 0x00, 0);
 	assert_good(cmd);
@@ -323,7 +164,7 @@ static struct uscst_cmd *vpd(struct fixture *f, uint8_t page)
 
 static void test_vpd_supported_pages(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = vpd(f, 0x00);
 	unsigned n = get_be16(cmd->in_buf + 2);
 	uint8_t pages[32];
@@ -339,7 +180,7 @@ static void test_vpd_supported_pages(void **state)
 
 static void test_vpd_unit_serial(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = vpd(f, 0x80);
 	assert_int_equal(cmd->in_len, 4 + strlen("1a2b3c4d"));
 	assert_memory_equal(cmd->in_buf + 4, "1a2b3c4d", 8);
@@ -375,7 +216,7 @@ static bool find_designator(const uint8_t *page, unsigned len, uint8_t assoc, ui
 
 static void test_vpd_device_identification(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = vpd(f, 0x83);
 	const uint8_t *b = cmd->in_buf;
 	struct designator d;
@@ -398,19 +239,19 @@ static void test_vpd_device_identification(void **state)
 	assert_true(d.piv);
 	assert_int_equal(d.proto, 5);
 	assert_int_equal(d.len, 4);
-	assert_int_equal(get_be16(d.body + 2), REL_TGT_ID);
+	assert_int_equal(get_be16(d.body + 2), FIXTURE_REL_TGT_ID);
 
 	/* SCSI name strings: target port and target device. */
 	assert_true(find_designator(b, cmd->in_len, 1, 8, &d));
 	assert_int_equal(d.code_set, 3);
 	assert_int_equal(d.len % 4, 0);
-	assert_string_equal((const char *)d.body, TGT_NAME ",t,0x0001");
+	assert_string_equal((const char *)d.body, FIXTURE_TGT_NAME ",t,0x0001");
 	assert_true(find_designator(b, cmd->in_len, 2, 8, &d));
 	assert_int_equal(d.len % 4, 0);
-	assert_string_equal((const char *)d.body, TGT_NAME);
+	assert_string_equal((const char *)d.body, FIXTURE_TGT_NAME);
 }
 
-static void check_block_limits(struct fixture *f)
+static void check_block_limits(struct scsi_fixture *f)
 {
 	struct uscst_cmd *cmd = vpd(f, 0xb0);
 	const uint8_t *b = cmd->in_buf;
@@ -439,7 +280,7 @@ static void test_vpd_block_limits_4096(void **state) { check_block_limits(*state
 
 static void test_vpd_characteristics_and_provisioning(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = vpd(f, 0xb1);
 	assert_int_equal(get_be16(cmd->in_buf + 2), 0x3c);
 	assert_int_equal(get_be16(cmd->in_buf + 4), 0); /* rotational: not reported */
@@ -473,7 +314,7 @@ static const uint8_t *mode6_page(const struct uscst_cmd *cmd, uint8_t code)
 
 static void test_mode_sense6_all_pages(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0x1a, 0, 0x3f, 0, 0xff, 0);
 	const uint8_t *b = cmd->in_buf;
 	assert_good(cmd);
@@ -508,7 +349,7 @@ static void test_mode_sense6_all_pages_4096(void **state) { test_mode_sense6_all
 
 static void test_mode_sense6_clipped(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0x1a, 0, 0x3f, 0, 4, 0);
 	assert_good(cmd);
 	assert_int_equal(cmd->in_len, 4);
@@ -523,7 +364,7 @@ static void test_mode_sense6_clipped(void **state)
 
 static void test_mode_sense10_long_lba(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0x5a, 0x10, 0x08, 0, 0, 0, 0, 0x01, 0x00, 0);
 	const uint8_t *b = cmd->in_buf;
 	assert_good(cmd);
@@ -538,7 +379,7 @@ static void test_mode_sense10_long_lba(void **state)
 
 static void test_mode_sense_page_control(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0x1a, 0x08, 0xca, 0, 0xff, 0); /* saved */
 	assert_sense(cmd, SK_ILLEGAL_REQUEST, ASC_SAVING_PARAMS_UNSUP);
 
@@ -563,7 +404,7 @@ static void test_mode_sense_page_control(void **state)
 
 static void test_mode_sense_invalid_page(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0x1a, 0, 0x15, 0, 0xff, 0);
 	assert_sense(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 	assert_field_pointer(cmd, true, 2);
@@ -574,7 +415,7 @@ static void test_mode_sense_invalid_page(void **state)
 
 static void test_mode_sense_write_protect_bit(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	f->dev.read_only = true;
 	struct uscst_cmd *cmd = RUN(f, 0x1a, 0, 0x3f, 0, 0xff, 0);
 	assert_int_equal(cmd->in_buf[2] & 0x80, 0x80);
@@ -590,7 +431,7 @@ static void test_mode_sense_write_protect_bit(void **state)
 
 /* What libiscsi's set_swp() does: read the current control page with DBD,
  * flip SWP and send it back with a zeroed 4-byte header. */
-static struct uscst_cmd *select6_control(struct fixture *f, uint8_t byte, uint8_t set,
+static struct uscst_cmd *select6_control(struct scsi_fixture *f, uint8_t byte, uint8_t set,
 					 uint8_t clear)
 {
 	struct uscst_cmd *cmd = RUN(f, 0x1a, 0x08, 0x0a, 0, 0xff, 0);
@@ -603,11 +444,16 @@ static struct uscst_cmd *select6_control(struct fixture *f, uint8_t byte, uint8_
 
 static void test_mode_select_swp_and_d_sense(void **state)
 {
-	struct fixture *f = *state;
-	ua_dev_calls = 0;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = select6_control(f, 4, 0x08, 0);
 	assert_good(cmd);
 	assert_true(f->dev.swp);
+	/* A change is a MODE PARAMETERS CHANGED for every other nexus (SPC-4 7.5.1). */
+	assert_int_equal(ua_dev_record.calls, 1);
+	assert_ptr_equal(ua_dev_record.dev, &f->dev);
+	assert_ptr_equal(ua_dev_record.except, &f->sess);
+	assert_int_equal(ua_dev_record.asc, 0x2a);
+	assert_int_equal(ua_dev_record.ascq, 0x01);
 	cmd = RUN(f, 0x1a, 0x08, 0x0a, 0, 0xff, 0);
 	assert_int_equal(mode6_page(cmd, 0x0a)[4] & 0x08, 0x08);
 	assert_int_equal(cmd->in_buf[2] & 0x80, 0x80); /* WP */
@@ -621,10 +467,11 @@ static void test_mode_select_swp_and_d_sense(void **state)
 	assert_true(f->dev.d_sense);
 
 	/* Selecting the same values again changes nothing. */
-	int calls = ua_dev_calls;
+	unsigned calls = ua_dev_record.calls;
+	assert_int_equal(calls, 3);
 	cmd = select6_control(f, 2, 0x04, 0);
 	assert_good(cmd);
-	assert_int_equal(ua_dev_calls, calls);
+	assert_int_equal(ua_dev_record.calls, calls);
 }
 
 /* MODE SELECT changes D_SENSE while another I_T nexus, on another reactor,
@@ -658,7 +505,7 @@ static void *build_sense_loop(void *p)
 
 static void test_mode_select_while_building_sense(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct sense_reader r = {.dev = &f->dev};
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, build_sense_loop, &r), 0);
@@ -674,7 +521,7 @@ static void test_mode_select_while_building_sense(void **state)
 
 static void test_mode_select_caching_10(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	uint8_t list[8 + 8 + 20] = {0};
 	list[7] = 8; /* block descriptor restating capacity and block size */
 	put_be32(list + 8, (uint32_t)f->dev.nblocks);
@@ -696,7 +543,7 @@ static void test_mode_select_caching_10(void **state)
 
 static void test_mode_select_unchangeable_field(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = select6_control(f, 2, 0, 0xe0); /* TST 001b -> 000b */
 	assert_sense(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM_LIST);
 	assert_field_pointer(cmd, false, 4 + 2);
@@ -716,7 +563,7 @@ static void test_mode_select_unchangeable_field(void **state)
 
 static void test_mode_select_cdb_and_length_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	uint8_t list[4 + 12] = {0};
 	list[4] = 0x0a;
 	list[5] = 0x0a;
@@ -761,7 +608,7 @@ static void test_mode_select_cdb_and_length_errors(void **state)
 
 static void test_request_sense_no_sense(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0x03, 0, 0, 0, 0xfc, 0);
 	assert_good(cmd);
 	assert_int_equal(cmd->in_len, 18);
@@ -780,7 +627,7 @@ static void test_request_sense_no_sense(void **state)
 
 static void test_request_sense_reports_ua(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	ua_establish(&f->sess, 0, ASC_POWER_ON_RESET);
 	struct uscst_cmd *cmd = RUN(f, 0x03, 0, 0, 0, 0xfc, 0);
 	assert_good(cmd);
@@ -794,7 +641,7 @@ static void test_request_sense_reports_ua(void **state)
 
 static void test_request_sense_unmapped_lun(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	const uint8_t cdb[6] = {0x03, 0, 0, 0, 0xfc, 0};
 	struct uscst_cmd *cmd = run_out(f, 9, cdb, sizeof(cdb), NULL, 0);
 	assert_good(cmd);
@@ -804,7 +651,7 @@ static void test_request_sense_unmapped_lun(void **state)
 
 static void test_test_unit_ready(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0x00, 0, 0, 0, 0, 0);
 	assert_good(cmd);
 	assert_int_equal(cmd->in_len, 0);
@@ -814,7 +661,7 @@ static void test_test_unit_ready(void **state)
 
 static void test_report_luns_encoding(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	f->map.count = 3;
 	f->map.luns[1].lun = 5;
 	f->map.luns[1].dev = &f->dev;
@@ -844,7 +691,7 @@ static void test_report_luns_encoding(void **state)
 
 static void test_report_luns_invalid(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 0, 0);
 	assert_sense(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 	assert_field_pointer(cmd, true, 6);
@@ -857,7 +704,7 @@ static void test_report_luns_invalid(void **state)
 
 static void test_rsoc_all(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0xa3, 0x0c, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0);
 	const uint8_t *b = cmd->in_buf;
 	assert_good(cmd);
@@ -900,7 +747,7 @@ static void test_rsoc_all(void **state)
 
 static void test_rsoc_one_command(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	/* READ(10): supported, usage data with DPO/FUA (MODE SENSE says DPOFUA). */
 	struct uscst_cmd *cmd = RUN(f, 0xa3, 0x0c, 0x01, 0x28, 0, 0, 0, 0, 0xff, 0xff, 0, 0);
 	const uint8_t *b = cmd->in_buf;
@@ -970,7 +817,7 @@ static void test_rsoc_usage_table(void **state)
 
 static void test_send_diagnostic(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0x1d, 0x04, 0, 0, 0, 0); /* default self-test */
 	assert_good(cmd);
 	cmd = RUN(f, 0x1d, 0xa0, 0, 0, 0, 0); /* foreground short self-test */
@@ -988,7 +835,7 @@ static void test_send_diagnostic(void **state)
 
 static void test_report_supported_tmfs(void **state)
 {
-	struct fixture *f = *state;
+	struct scsi_fixture *f = *state;
 	struct uscst_cmd *cmd = RUN(f, 0xa3, 0x0d, 0, 0, 0, 0, 0, 0, 0, 0xff, 0, 0);
 	assert_good(cmd);
 	assert_int_equal(cmd->in_len, 4);

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "fixtures/fixture_scsi.h"
 #include "scsi/scsi.h"
 
 #define BS 512u
@@ -69,26 +70,10 @@ static void on_done(struct uscst_cmd *cmd) { done_order[ndone++] = (int)(cmd - c
 static int setup(void **state)
 {
 	memset(&fake, 0, sizeof(fake));
-	memset(&dev, 0, sizeof(dev));
+	fixture_device_init(&dev, "disk0", BS, NBLOCKS);
 	dev.backend = &fake_ops;
-	dev.block_size = BS;
-	dev.block_shift = 9;
-	dev.nblocks = NBLOCKS;
-	dev.size = (uint64_t)NBLOCKS * BS;
-	dev.medium_present = true;
-	dev.wce = true;
-	pthread_mutex_init(&dev.lock, NULL);
-	memset(&map, 0, sizeof(map));
-	map.count = 1;
-	map.luns[0].dev = &dev;
-	memset(&tgt, 0, sizeof(tgt));
-	tgt.luns = &map;
-	memset(&sess, 0, sizeof(sess));
-	sess.tgt = &tgt;
-	sess.luns = &map;
-	sess.id = 1;
-	pthread_mutex_init(&sess.ua_lock, NULL);
-	list_init(&sess.uas);
+	fixture_target_init(&tgt, &map, &dev, "iqn.2024-01.test:tasks", 1);
+	fixture_session_init(&sess, &tgt, 1);
 	ndone = 0;
 	return 0;
 }
@@ -98,7 +83,7 @@ static int teardown(void **state)
 	for (unsigned i = 0; i < 5; i++)
 		uscst_cmd_release(&cmds[i]);
 	pthread_mutex_destroy(&dev.lock);
-	pthread_mutex_destroy(&sess.ua_lock);
+	fixture_session_fini(&sess);
 	return 0;
 }
 

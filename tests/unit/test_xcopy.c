@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "core/pr.h"
+#include "fixtures/fixture_scsi.h"
 #include "scsi/sbc.h"
 #include "scsi/scsi.h"
 #include "scsi/spc_xcopy.h"
@@ -56,23 +57,15 @@ static const struct uscst_backend_ops mem_ops = {
 
 static void init_dev(struct uscst_device *dev, const char *name, uint32_t bs, uint64_t naa)
 {
-	memset(dev, 0, sizeof(*dev));
-	pthread_mutex_init(&dev->lock, NULL);
-	snprintf(dev->name, sizeof(dev->name), "%s", name);
-	dev->type = USCST_TYPE_DISK;
+	fixture_device_init(dev, name, bs, DEV_BYTES / bs);
 	dev->backend = &mem_ops;
-	dev->block_size = bs;
-	dev->block_shift = (uint8_t)__builtin_ctz(bs);
-	dev->size = DEV_BYTES;
-	dev->nblocks = DEV_BYTES / bs;
-	dev->medium_present = true;
-	dev->wce = true;
 	dev->naa_id = naa;
 }
 
 struct fixture {
 	struct uscst_device d0, d1, d4k;
-	struct uscst_lun_map map;
+	struct uscst_lun_map map; /* LUN 0 -> d0, LUN 1 -> d1 */
+	struct uscst_target tgt;
 	struct uscst_session sess;
 	struct uscst_cmd cmd;
 	unsigned done_calls;
@@ -101,13 +94,12 @@ static int setup(void **state)
 	f->map.luns[0].dev = &f->d0;
 	f->map.luns[1].lun = 1;
 	f->map.luns[1].dev = &f->d1;
-	f->sess.id = 42;
-	f->sess.luns = &f->map;
+	f->tgt.rel_tgt_id = 1;
+	f->tgt.luns = &f->map;
+	fixture_session_init(&f->sess, &f->tgt, 42);
 	fx = f;
 	submits = 0;
 	after_write = NULL;
-	static struct uscst_target tgt = {.rel_tgt_id = 1};
-	f->sess.tgt = &tgt;
 	snprintf(f->sess.initiator_port, sizeof(f->sess.initiator_port), "iqn.copier,i,0x1");
 	*state = f;
 	return 0;
@@ -117,6 +109,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	uscst_cmd_release(&f->cmd);
+	fixture_session_fini(&f->sess);
 	pr_state_free(f->d0.pr);
 	pr_state_free(f->d1.pr);
 	free(f->d0.backend_priv);
@@ -457,18 +450,10 @@ static void run_cmd(struct fixture *f, void (*handler)(struct uscst_cmd *), cons
 		    const uint8_t *out, uint32_t out_len)
 {
 	uscst_cmd_release(&f->cmd);
-	uscst_cmd_init(&f->cmd, &f->sess);
-	memcpy(f->cmd.cdb, cdb, 16);
-	f->cmd.cdb_len = 16;
-	f->cmd.dev = &f->d0;
-	f->cmd.lun_ent = &f->map.luns[0];
-	f->cmd.done = on_done;
+	fixture_cmd_init(&f->cmd, &f->sess, 0, cdb, 16, on_done); /* LUN 0: d0 */
 	f->cmd.out_len = out_len;
-	if (out_len) {
-		uint8_t *b = uscst_cmd_alloc_out(&f->cmd, out_len);
-		assert_non_null(b);
-		memcpy(b, out, out_len);
-	}
+	if (out_len)
+		fixture_cmd_data_out(&f->cmd, out, out_len);
 	f->done_calls = 0;
 	handler(&f->cmd);
 	assert_int_equal(f->done_calls, 1);
@@ -708,13 +693,9 @@ static void test_copy_waits_for_caw_range(void **state)
 	uint8_t cdb[16];
 	xcopy_cdb(cdb, len);
 	uscst_cmd_release(&f->cmd);
-	uscst_cmd_init(&f->cmd, &f->sess);
-	memcpy(f->cmd.cdb, cdb, 16);
-	f->cmd.dev = &f->d0;
-	f->cmd.lun_ent = &f->map.luns[0];
-	f->cmd.done = on_done;
+	fixture_cmd_init(&f->cmd, &f->sess, 0, cdb, 16, on_done);
 	f->cmd.out_len = len;
-	memcpy(uscst_cmd_alloc_out(&f->cmd, len), f->p, len);
+	fixture_cmd_data_out(&f->cmd, f->p, len);
 	f->done_calls = 0;
 	spc_extended_copy(&f->cmd);
 	assert_int_equal(f->done_calls, 0); /* waiting for the range */
