@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/builtin.h"
 #include "config/conf_apply.h"
 #include "config/conf_default.h"
 #include "config/conf_writer.h"
@@ -233,7 +234,8 @@ int main(int argc, char **argv)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	struct conf_result res = {0};
-	if (register_transports() < 0 || load_config(&o, &res) < 0)
+	if (uscst_backends_register_builtin() < 0 || register_transports() < 0 ||
+	    load_config(&o, &res) < 0)
 		return 1;
 	if (!o.foreground && daemon(1, 1) < 0) {
 		fprintf(stderr, "uscstd: daemon: %s\n", strerror(errno));

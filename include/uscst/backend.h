@@ -5,15 +5,28 @@
  * I/O is asynchronous: submit() queues the request and io->done() is called
  * later on the same reactor thread that submitted it (a backend may also
  * call done() before submit() returns, e.g. nullio; callers must allow it).
+ *
+ * A backend registers its ops table once, at start-up, with
+ * uscst_backend_register(ops, USCST_BACKEND_ABI); the core reaches it only
+ * through the registry, by the handler name of scst.conf.
  */
 #ifndef USCST_BACKEND_H
 #define USCST_BACKEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
 struct uscst_device;
+
+/* Bumped whenever struct uscst_backend_ops, struct uscst_io or the meaning
+ * of their fields changes; a backend built against another version is
+ * refused. */
+#define USCST_BACKEND_ABI 1
+
+/* Longest handler name. */
+#define USCST_BACKEND_NAME_MAX 31
 
 /* Bytes of struct uscst_io a backend may use for its own state. */
 #define USCST_IO_BACKEND_PRIV 96
@@ -47,6 +60,9 @@ struct uscst_io {
 
 struct uscst_backend_ops {
 	const char *name; /* SCST handler name: "vdisk_fileio", "vdisk_nullio" */
+	/* Bytes of per-device state the backend keeps; the core allocates
+	 * them zeroed with the device (uscst_device_backend_priv()). */
+	size_t dev_priv_size;
 	/* Opens storage; reads dev->filename etc.; sets dev->size if the device
 	 * has none configured. Returns 0 or -errno (message logged). */
 	int (*open)(struct uscst_device *dev);
@@ -62,11 +78,18 @@ struct uscst_backend_ops {
 	 * control thread, never on a reactor.  NULL: the size is configured,
 	 * not found (nullio).  Returns 0 or -errno. */
 	int (*get_size)(struct uscst_device *dev, uint64_t *size);
-	/* True if DISCARD really deallocates (thin provisioning possible). */
-	bool supports_discard;
 };
 
-const struct uscst_backend_ops *uscst_backend_find(const char *handler_name);
+/*
+ * Registers ops, which must stay valid until the daemon exits; abi is
+ * USCST_BACKEND_ABI as the backend was built.  Returns 0, or:
+ *   -EPROTO  abi is not this daemon's USCST_BACKEND_ABI
+ *   -EEXIST  a backend with this name is registered already
+ *   -EINVAL  no or too long a name, or no open, close or submit
+ *   -ENOSPC  the registry is full
+ * with a log line saying which.  Call before the configuration is read.
+ */
+int uscst_backend_register(const struct uscst_backend_ops *ops, unsigned abi);
 
 /*
  * What a backend may read and set of its device (struct uscst_device is
@@ -86,5 +109,8 @@ int uscst_device_fd(const struct uscst_device *dev);
 void uscst_device_set_fd(struct uscst_device *dev, int fd);
 /* Whether DISCARD really deallocates on this storage (thin provisioning). */
 void uscst_device_set_discard_ok(struct uscst_device *dev, bool ok);
+/* The backend's per-device state: ops->dev_priv_size bytes, zeroed when
+ * the device is created, aligned for any type; NULL if the size is 0. */
+void *uscst_device_backend_priv(struct uscst_device *dev);
 
 #endif

@@ -16,6 +16,7 @@
 #include <uscst/backend.h>
 #include <uscst/reactor.h>
 
+#include "backend/builtin.h"
 #include "lib/log.h"
 
 /* An I/O in flight, in the backend_priv space of its struct uscst_io. */
@@ -227,5 +228,4 @@ const struct uscst_backend_ops backend_fileio_ops = {
     .submit = fileio_submit,
     .lba_status = fileio_lba_status,
     .get_size = fileio_get_size,
-    .supports_discard = true,
 };

@@ -4,6 +4,8 @@
 
 #include <uscst/backend.h>
 
+#include "backend/builtin.h"
+
 #define NULLIO_DEFAULT_SIZE (10ull << 30)
 
 static int nullio_open(struct uscst_device *dev)
@@ -40,5 +42,4 @@ const struct uscst_backend_ops backend_nullio_ops = {
     .close = nullio_close,
     .submit = nullio_submit,
     .lba_status = nullio_lba_status,
-    .supports_discard = true,
 };

@@ -28,3 +28,8 @@ int uscst_device_fd(const struct uscst_device *dev) { return dev->fd; }
 void uscst_device_set_fd(struct uscst_device *dev, int fd) { dev->fd = fd; }
 
 void uscst_device_set_discard_ok(struct uscst_device *dev, bool ok) { dev->discard_ok = ok; }
+
+void *uscst_device_backend_priv(struct uscst_device *dev)
+{
+	return dev->backend->dev_priv_size ? (char *)dev + USCST_DEVICE_PRIV_OFFSET : NULL;
+}

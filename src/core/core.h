@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <uscst/backend.h>
@@ -77,7 +78,6 @@ struct uscst_device {
 	uint64_t naa_id; /* NAA-6 low 64 bits, derived from the name unless set */
 	int fd;
 	bool discard_ok; /* backend can deallocate (punch holes) on this storage */
-	void *backend_priv;
 	atomic_int refs;
 	/* Persistent reservations that survive a restart (SCST pr_file_name). */
 	char *pr_file_cfg;  /* as configured; NULL: not set, "": persistence off */
@@ -207,6 +207,12 @@ void core_dev_abort_others(struct uscst_device *dev, const struct uscst_session 
 			   struct uscst_fence *fence);
 void core_session_get(struct uscst_session *s);
 void core_session_put(struct uscst_session *s);
+
+/* Where the backend's per-device state (ops->dev_priv_size bytes) starts
+ * in the device's allocation: right after the struct, aligned for any type. */
+#define USCST_DEVICE_PRIV_OFFSET                                                                   \
+	((sizeof(struct uscst_device) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) *       \
+	 _Alignof(max_align_t))
 
 /* Devices. */
 struct uscst_device *uscst_device_create(const char *handler, const char *name, char *err,

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/backends.h"
 #include "core/core.h"
 #include "core/pr.h"
 #include "lib/log.h"
@@ -51,7 +52,8 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 		snprintf(err, errlen, "device '%s' already exists", name);
 		return NULL;
 	}
-	struct uscst_device *dev = calloc(1, sizeof(*dev));
+	/* The backend's state comes in the same zeroed allocation. */
+	struct uscst_device *dev = calloc(1, USCST_DEVICE_PRIV_OFFSET + ops->dev_priv_size);
 	if (!dev) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;

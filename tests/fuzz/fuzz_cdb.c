@@ -63,7 +63,6 @@ static const struct uscst_backend_ops mem_ops = {
     .name = "fuzzmem",
     .submit = mem_submit,
     .lba_status = mem_lba_status,
-    .supports_discard = true,
 };
 
 static void on_done(struct uscst_cmd *cmd) { done_calls++; }

@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "backend/builtin.h"
 #include "config/conf_apply.h"
 #include "core/core.h"
 #include "core/pr.h"
@@ -393,5 +394,7 @@ int main(void)
 	    TMP_TEST(test_pr_default_collision),
 	    TMP_TEST(test_pr_file_is_backing_file),
 	};
+	if (uscst_backends_register_builtin() < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "backend/builtin.h"
 #include "core/pr.h"
 #include "fixtures/fixture_scsi.h"
 #include "scsi/scsi.h"
@@ -523,5 +524,7 @@ int main(void)
 	    DEV_TEST(test_write_failure_rolls_back),
 	    TMP_TEST(test_device_open_loads),
 	};
+	if (uscst_backends_register_builtin() < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,7 @@
 
 #include <uscst/transport_reg.h>
 
+#include "backend/builtin.h"
 #include "ctl/ctl_server.h"
 #include "lib/log.h"
 #include "scsi/scsi.h"
@@ -327,5 +328,7 @@ int main(void)
 	    cmocka_unit_test(test_resync_while_reading),
 	    cmocka_unit_test(test_ctl_request), /* after test_nullio_refused: uses its device */
 	};
+	if (uscst_backends_register_builtin() < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

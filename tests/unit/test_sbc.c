@@ -132,7 +132,6 @@ static const struct uscst_backend_ops fake_ops = {
     .name = "fake",
     .submit = fake_submit,
     .lba_status = fake_lba_status,
-    .supports_discard = true,
 };
 
 static struct uscst_device dev;

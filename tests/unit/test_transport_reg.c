@@ -23,6 +23,7 @@
 
 #include <uscst/transport_reg.h>
 
+#include "backend/builtin.h"
 #include "config/conf_apply.h"
 #include "config/conf_writer.h"
 #include "core/core.h"
@@ -487,5 +488,7 @@ int main(void)
 	    cmocka_unit_test(test_show_config),
 	    cmocka_unit_test(test_start_stop),
 	};
+	if (uscst_backends_register_builtin() < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, setup_registry, NULL);
 }

@@ -30,9 +30,11 @@ static void (*after_write)(struct uscst_device *dev);
 
 /* Completes synchronously, like nullio: exercises the copy loop's inline
  * completion path. */
+static uint8_t *mem_of(struct uscst_device *dev);
+
 static void mem_submit(struct uscst_device *dev, struct uscst_io *io)
 {
-	uint8_t *mem = dev->backend_priv;
+	uint8_t *mem = mem_of(dev);
 	submits++;
 	if (io->offset > dev->size || io->len > dev->size - io->offset) {
 		io->result = -EIO;
@@ -64,6 +66,7 @@ static void init_dev(struct uscst_device *dev, const char *name, uint32_t bs, ui
 
 struct fixture {
 	struct uscst_device d0, d1, d4k;
+	uint8_t *mem0, *mem1;	  /* DEV_BYTES each: d0's and d1's medium */
 	struct uscst_lun_map map; /* LUN 0 -> d0, LUN 1 -> d1 */
 	struct uscst_target tgt;
 	struct uscst_session sess;
@@ -76,6 +79,12 @@ struct fixture {
 
 static struct fixture *fx;
 
+/* The medium of disk0 and disk1 (disk4k has none). */
+static uint8_t *mem_of(struct uscst_device *dev)
+{
+	return dev == &fx->d0 ? fx->mem0 : dev == &fx->d1 ? fx->mem1 : NULL;
+}
+
 static void on_done(struct uscst_cmd *cmd) { fx->done_calls++; }
 
 static int setup(void **state)
@@ -85,10 +94,10 @@ static int setup(void **state)
 	init_dev(&f->d0, "disk0", 512, 0x0123456789abcdefull);
 	init_dev(&f->d1, "disk1", 512, 0x0fedcba987654321ull);
 	init_dev(&f->d4k, "disk4k", 4096, 0x0aaaabbbbccccdddull);
-	f->d0.backend_priv = calloc(1, DEV_BYTES);
-	f->d1.backend_priv = calloc(1, DEV_BYTES);
-	assert_non_null(f->d0.backend_priv);
-	assert_non_null(f->d1.backend_priv);
+	f->mem0 = calloc(1, DEV_BYTES);
+	f->mem1 = calloc(1, DEV_BYTES);
+	assert_non_null(f->mem0);
+	assert_non_null(f->mem1);
 	f->map.count = 2;
 	f->map.luns[0].lun = 0;
 	f->map.luns[0].dev = &f->d0;
@@ -112,8 +121,8 @@ static int teardown(void **state)
 	fixture_session_fini(&f->sess);
 	pr_state_free(f->d0.pr);
 	pr_state_free(f->d1.pr);
-	free(f->d0.backend_priv);
-	free(f->d1.backend_priv);
+	free(f->mem0);
+	free(f->mem1);
 	free(f);
 	return 0;
 }
@@ -478,7 +487,7 @@ static void rcr_cdb(uint8_t *cdb, uint8_t sa, uint8_t list_id)
 static void test_copy_between_devices(void **state)
 {
 	struct fixture *f = *state;
-	uint8_t *src = f->d0.backend_priv, *dst = f->d1.backend_priv;
+	uint8_t *src = f->mem0, *dst = f->mem1;
 	for (uint32_t i = 0; i < DEV_BYTES; i++)
 		src[i] = (uint8_t)(i * 13 + (i >> 9));
 	/* 6000 blocks = ~2.9 MiB: several chunks, all completed inline. */
@@ -561,7 +570,7 @@ static void reserve_by_other(struct uscst_device *dev, uint8_t type)
 
 static void fill_src(struct fixture *f)
 {
-	uint8_t *src = f->d0.backend_priv, *d1 = f->d1.backend_priv;
+	uint8_t *src = f->mem0, *d1 = f->mem1;
 	for (uint32_t i = 0; i < DEV_BYTES; i++) {
 		src[i] = (uint8_t)(i * 7 + 1);
 		d1[i] = (uint8_t)(i * 3 + 5);
@@ -582,7 +591,7 @@ static void test_copy_pr_write_exclusive_destination(void **state)
 	struct fixture *f = *state;
 	fill_src(f);
 	static uint8_t before[64 * 512];
-	memcpy(before, f->d1.backend_priv, sizeof(before));
+	memcpy(before, f->mem1, sizeof(before));
 	reserve_by_other(&f->d1, PR_TYPE_WE);
 	uint32_t len = good_list(f, 64, 0, 0);
 	uint8_t cdb[16];
@@ -590,7 +599,7 @@ static void test_copy_pr_write_exclusive_destination(void **state)
 	run_cmd(f, spc_extended_copy, cdb, f->p, len);
 	assert_conflict(f);
 	assert_int_equal(submits, 0);
-	assert_memory_equal(f->d1.backend_priv, before, sizeof(before));
+	assert_memory_equal(f->mem1, before, sizeof(before));
 
 	/* RECEIVE COPY RESULTS tells the same. */
 	rcr_cdb(cdb, 0x04, 5);
@@ -607,8 +616,7 @@ static void test_copy_pr_write_exclusive_destination(void **state)
 	xcopy_cdb(cdb, off);
 	run_cmd(f, spc_extended_copy, cdb, f->p, off);
 	assert_int_equal(f->cmd.status, SAM_STAT_GOOD);
-	assert_memory_equal((uint8_t *)f->d0.backend_priv + 1000 * 512, f->d1.backend_priv,
-			    64 * 512);
+	assert_memory_equal((uint8_t *)f->mem0 + 1000 * 512, f->mem1, 64 * 512);
 }
 
 /* Exclusive Access: not even reading the source. */
@@ -646,7 +654,7 @@ static void test_copy_spc2_reserved_destination(void **state)
 	f->d1.spc2_holder = f->sess.id;
 	run_cmd(f, spc_extended_copy, cdb, f->p, len);
 	assert_int_equal(f->cmd.status, SAM_STAT_GOOD);
-	assert_memory_equal(f->d1.backend_priv, f->d0.backend_priv, 64 * 512);
+	assert_memory_equal(f->mem1, f->mem0, 64 * 512);
 }
 
 static void reserve_d1_now(struct uscst_device *dev)
@@ -662,7 +670,7 @@ static void test_copy_reservation_taken_mid_copy(void **state)
 	struct fixture *f = *state;
 	fill_src(f);
 	static uint8_t before[DEV_BYTES];
-	memcpy(before, f->d1.backend_priv, DEV_BYTES);
+	memcpy(before, f->mem1, DEV_BYTES);
 	after_write = reserve_d1_now;
 	uint32_t len = good_list(f, 6000, 0, 0); /* 3 chunks */
 	uint8_t cdb[16];
@@ -670,9 +678,8 @@ static void test_copy_reservation_taken_mid_copy(void **state)
 	run_cmd(f, spc_extended_copy, cdb, f->p, len);
 	assert_conflict(f);
 	uint32_t chunk = 1024 * 1024;
-	assert_memory_equal(f->d1.backend_priv, f->d0.backend_priv, chunk);
-	assert_memory_equal((uint8_t *)f->d1.backend_priv + chunk, before + chunk,
-			    DEV_BYTES - chunk);
+	assert_memory_equal(f->mem1, f->mem0, chunk);
+	assert_memory_equal((uint8_t *)f->mem1 + chunk, before + chunk, DEV_BYTES - chunk);
 	/* Chunk 1 read and written, chunk 2 read (disk0 is free), not written. */
 	assert_int_equal(submits, 3);
 }
@@ -700,13 +707,12 @@ static void test_copy_waits_for_caw_range(void **state)
 	spc_extended_copy(&f->cmd);
 	assert_int_equal(f->done_calls, 0); /* waiting for the range */
 	assert_int_equal(submits, 1);	    /* the read only */
-	assert_int_not_equal(((uint8_t *)f->d1.backend_priv)[0],
-			     ((uint8_t *)f->d0.backend_priv)[0]);
+	assert_int_not_equal(((uint8_t *)f->mem1)[0], ((uint8_t *)f->mem0)[0]);
 
 	sbc_range_release(&caw); /* resumes the copy (inline: no reactor here) */
 	assert_int_equal(f->done_calls, 1);
 	assert_int_equal(f->cmd.status, SAM_STAT_GOOD);
-	assert_memory_equal(f->d1.backend_priv, f->d0.backend_priv, 64 * 512);
+	assert_memory_equal(f->mem1, f->mem0, 64 * 512);
 	assert_int_equal(range_resumed, 0);
 	assert_null(f->d1.ranges.held);
 	assert_int_equal(atomic_load(&f->d1.ranges.exclusive), 0);

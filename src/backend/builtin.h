@@ -1,0 +1,19 @@
+/*
+ * The backends built into uscstd.  libuscst.a is a static library: a
+ * backend object nothing references would be left out of the link, so the
+ * daemon (and a test that needs real backends) registers them with one
+ * explicit call at start-up rather than by constructors.
+ */
+#ifndef USCST_BACKEND_BUILTIN_H
+#define USCST_BACKEND_BUILTIN_H
+
+#include <uscst/backend.h>
+
+extern const struct uscst_backend_ops backend_fileio_ops;
+extern const struct uscst_backend_ops backend_nullio_ops;
+
+/* Registers vdisk_fileio and vdisk_nullio.  0, or the first failing
+ * uscst_backend_register()'s -errno (logged). */
+int uscst_backends_register_builtin(void);
+
+#endif
