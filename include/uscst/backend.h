@@ -23,7 +23,7 @@ struct uscst_device;
 /* Bumped whenever struct uscst_backend_ops, struct uscst_io or the meaning
  * of their fields changes; a backend built against another version is
  * refused. */
-#define USCST_BACKEND_ABI 1
+#define USCST_BACKEND_ABI 2
 
 /* Longest handler name. */
 #define USCST_BACKEND_NAME_MAX 31
@@ -44,7 +44,11 @@ struct uscst_io {
 	enum uscst_io_op op;
 	uint64_t offset; /* bytes */
 	uint64_t len;	 /* bytes */
-	void *buf;	 /* READ/WRITE buffer, at least len bytes */
+	/* READ/WRITE data: iov[0..iovcnt) hold exactly len bytes, in segments
+	 * of any sizes (include/uscst/iov.h helps to address them).  The
+	 * array and the memory are the owner's and stay valid until done(). */
+	const struct iovec *iov;
+	unsigned iovcnt;
 	/* WRITE: durable before completion.  Not honoured for DISCARD and
 	 * WRITE_ZEROES (fallocate has no FUA form): whoever needs those
 	 * durable submits a FLUSH after them, as UNMAP and WRITE SAME do. */

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct reactor;
 
@@ -57,6 +58,8 @@ enum uscst_file_op {
 	USCST_FILE_PUNCH_HOLE, /* fallocate PUNCH_HOLE|KEEP_SIZE over [offset, +len) */
 	USCST_FILE_ZERO_RANGE, /* fallocate ZERO_RANGE|KEEP_SIZE over [offset, +len) */
 	USCST_FILE_WILLNEED,   /* posix_fadvise WILLNEED over [offset, +len) */
+	USCST_FILE_READV,      /* preadv(fd, iov, iovcnt, offset); len unused */
+	USCST_FILE_WRITEV,     /* pwritev2(fd, iov, iovcnt, offset), RWF_DSYNC if dsync */
 };
 
 struct uscst_file_io {
@@ -64,6 +67,10 @@ struct uscst_file_io {
 	enum uscst_file_op op;
 	bool dsync;
 	void *buf;
+	/* READV/WRITEV: at most IOV_MAX segments; the array must stay valid
+	 * until done() (the kernel may read it as late as that). */
+	const struct iovec *iov;
+	unsigned iovcnt;
 	uint64_t offset;
 	uint64_t len;
 	void (*done)(struct uscst_file_io *fio, int32_t res);

@@ -97,6 +97,7 @@ struct uscst_cmd {
 
 	/* --- private to the command's handler while it runs --- */
 	struct uscst_io io;
+	struct iovec io_iov;		      /* io's one segment (scsi_submit_io()) */
 	void (*io_cb)(struct uscst_cmd *cmd); /* see scsi_submit_io() */
 	void *hctx;			      /* handler context (freed by the handler) */
 	uint64_t hstate[4];

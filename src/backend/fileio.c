@@ -13,7 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <limits.h>
+
 #include <uscst/backend.h>
+#include <uscst/iov.h>
 #include <uscst/reactor.h>
 
 #include "backend/builtin.h"
@@ -139,7 +142,8 @@ static void fileio_complete(struct uscst_file_io *fio, int32_t res)
 	if (res == 0) {
 		/* End of file on read: the rest of the range reads as zeros. */
 		if (io->op == USCST_IO_READ)
-			memset((char *)io->buf + req->done_bytes, 0, io->len - req->done_bytes);
+			uscst_iov_memset(io->iov, io->iovcnt, req->done_bytes, 0,
+					 io->len - req->done_bytes);
 		finish(io, io->op == USCST_IO_READ ? (int64_t)io->len : -EIO);
 		return;
 	}
@@ -160,14 +164,42 @@ static const enum uscst_file_op file_ops[] = {
     [USCST_IO_PREFETCH] = USCST_FILE_WILLNEED,
 };
 
+/*
+ * The rest of a READ or WRITE, from req->done_bytes on: what is left of
+ * the current segment alone when that is all there is or when a short
+ * transfer stopped inside it (the caller's iovec array cannot be trimmed),
+ * else the whole segments from there with readv/writev, at most IOV_MAX
+ * at a time.  A short or capped transfer comes back to this.
+ */
+static void set_rw_range(struct fileio_req *req)
+{
+	struct uscst_io *io = req->io;
+	struct uscst_file_io *fio = &req->fio;
+	uint64_t left = io->len - req->done_bytes;
+	unsigned idx = 0;
+	size_t off = 0;
+	uscst_iov_seek(io->iov, io->iovcnt, req->done_bytes, &idx, &off);
+	size_t seg_left = io->iov[idx].iov_len - off;
+	if (off || left <= seg_left) {
+		fio->buf = (char *)io->iov[idx].iov_base + off;
+		fio->len = left < seg_left ? left : seg_left;
+		return;
+	}
+	fio->op = io->op == USCST_IO_READ ? USCST_FILE_READV : USCST_FILE_WRITEV;
+	fio->iov = &io->iov[idx];
+	fio->iovcnt = io->iovcnt - idx < IOV_MAX ? io->iovcnt - idx : IOV_MAX;
+	fio->len = left;
+}
+
 static void fileio_queue(struct fileio_req *req)
 {
 	struct uscst_io *io = req->io;
 	req->fio.op = file_ops[io->op];
 	req->fio.dsync = io->op == USCST_IO_WRITE && io->fua;
-	req->fio.buf = (char *)io->buf + req->done_bytes;
 	req->fio.offset = io->offset + req->done_bytes;
 	req->fio.len = io->len - req->done_bytes;
+	if (io->op == USCST_IO_READ || io->op == USCST_IO_WRITE)
+		set_rw_range(req);
 	req->fio.done = fileio_complete;
 	int rc = uscst_reactor_file_io(&req->fio);
 	if (rc < 0)
@@ -182,6 +214,13 @@ static void fileio_submit(struct uscst_device *dev, struct uscst_io *io)
 	req->fio.fd = uscst_device_fd(dev);
 	if (io->len == 0 && io->op != USCST_IO_FLUSH) {
 		finish(io, 0);
+		return;
+	}
+	/* The segments are walked by byte count: more or fewer bytes than
+	 * len would move data outside [offset, offset + len). */
+	if ((io->op == USCST_IO_READ || io->op == USCST_IO_WRITE) &&
+	    uscst_iov_length(io->iov, io->iovcnt) != io->len) {
+		finish(io, -EINVAL);
 		return;
 	}
 	fileio_queue(req);

@@ -1,8 +1,7 @@
 /* vdisk_nullio: no storage.  Reads return zeros, writes are dropped; for
  * testing transports and measuring the target's own cost per command. */
-#include <string.h>
-
 #include <uscst/backend.h>
+#include <uscst/iov.h>
 
 #include "backend/builtin.h"
 
@@ -22,7 +21,7 @@ static void nullio_close(struct uscst_device *dev) {}
 static void nullio_submit(struct uscst_device *dev, struct uscst_io *io)
 {
 	if (io->op == USCST_IO_READ)
-		memset(io->buf, 0, io->len);
+		uscst_iov_memset(io->iov, io->iovcnt, 0, 0, io->len);
 	io->result = (int64_t)io->len;
 	io->done(io);
 }

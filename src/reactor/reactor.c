@@ -128,6 +128,14 @@ int uscst_reactor_file_io(struct uscst_file_io *fio)
 		io_uring_prep_fadvise(sqe, fio->fd, fio->offset, (off_t)fio->len,
 				      POSIX_FADV_WILLNEED);
 		break;
+	case USCST_FILE_READV:
+		io_uring_prep_readv(sqe, fio->fd, fio->iov, fio->iovcnt, fio->offset);
+		break;
+	case USCST_FILE_WRITEV:
+		io_uring_prep_writev(sqe, fio->fd, fio->iov, fio->iovcnt, fio->offset);
+		if (fio->dsync)
+			sqe->rw_flags = RWF_DSYNC;
+		break;
 	}
 	io_uring_sqe_set_data(sqe, fio);
 	return 0;

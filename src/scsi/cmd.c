@@ -81,7 +81,10 @@ void scsi_submit_io(struct uscst_cmd *cmd, enum uscst_io_op op, uint64_t offset,
 	io->op = op;
 	io->offset = offset;
 	io->len = len;
-	io->buf = buf;
+	/* One segment: the handlers work on contiguous buffers today. */
+	cmd->io_iov = (struct iovec){.iov_base = buf, .iov_len = buf ? len : 0};
+	io->iov = &cmd->io_iov;
+	io->iovcnt = buf ? 1 : 0;
 	io->fua = fua;
 	io->result = 0;
 	io->done = io_done;

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <uscst/iov.h>
+
 #include "scsi/sbc.h"
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
@@ -115,7 +117,8 @@ static void read_done(struct uscst_cmd *cmd)
 	} else {
 		if ((uint64_t)res < cmd->io.len)
 			/* Storage shorter than the device: never send stale bytes. */
-			memset((uint8_t *)cmd->io.buf + res, 0, cmd->io.len - (uint64_t)res);
+			uscst_iov_memset(cmd->io.iov, cmd->io.iovcnt, (uint64_t)res, 0,
+					 cmd->io.len - (uint64_t)res);
 		/* Only the initiator's part was read: the transport reports
 		 * the rest of the CDB's length as overflow. */
 		struct sbc_rw_fields f;

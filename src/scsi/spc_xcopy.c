@@ -244,6 +244,7 @@ struct xcopy_ctx {
 	bool in_submit;
 	bool done_inline;
 	struct uscst_io io;
+	struct iovec iov;	     /* io's one segment: buf */
 	struct sbc_range_lock range; /* of the chunk being written */
 };
 
@@ -269,7 +270,9 @@ static void submit(struct xcopy_ctx *x, struct uscst_device *dev, enum uscst_io_
 	io->op = op;
 	io->offset = offset;
 	io->len = x->chunk;
-	io->buf = x->buf;
+	x->iov = (struct iovec){.iov_base = x->buf, .iov_len = x->chunk};
+	io->iov = &x->iov;
+	io->iovcnt = 1;
 	io->fua = fua;
 	io->done = io_done;
 	io->priv = x;

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uscst/iov.h>
+
 #include "core/core.h"
 #include "core/pr.h"
 #include "lib/byteorder.h"
@@ -35,10 +37,10 @@ static void mem_submit(struct uscst_device *dev, struct uscst_io *io)
 		__builtin_trap();
 	switch (io->op) {
 	case USCST_IO_READ:
-		memcpy(io->buf, disk + io->offset, io->len);
+		uscst_iov_from_buf(io->iov, io->iovcnt, 0, disk + io->offset, io->len);
 		break;
 	case USCST_IO_WRITE:
-		memcpy(disk + io->offset, io->buf, io->len);
+		uscst_iov_to_buf(io->iov, io->iovcnt, 0, disk + io->offset, io->len);
 		break;
 	case USCST_IO_DISCARD:
 	case USCST_IO_WRITE_ZEROES:

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include <uscst/iov.h>
+
 #include "fixtures/fixture_scsi.h"
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
@@ -54,10 +56,10 @@ static int64_t fake_do(struct uscst_io *io)
 	}
 	switch (io->op) {
 	case USCST_IO_READ:
-		memcpy(io->buf, fake.disk + io->offset, io->len);
+		uscst_iov_from_buf(io->iov, io->iovcnt, 0, fake.disk + io->offset, io->len);
 		break;
 	case USCST_IO_WRITE:
-		memcpy(fake.disk + io->offset, io->buf, io->len);
+		uscst_iov_to_buf(io->iov, io->iovcnt, 0, fake.disk + io->offset, io->len);
 		break;
 	case USCST_IO_DISCARD:
 		if (fake.no_discard)

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include <uscst/iov.h>
+
 #include "fixtures/fixture_scsi.h"
 #include "scsi/scsi.h"
 
@@ -27,7 +29,7 @@ static struct {
 static void fake_submit(struct uscst_device *dev, struct uscst_io *io)
 {
 	assert_true(fake.npending < MAX_PENDING);
-	memset(io->buf, 0, io->len);
+	uscst_iov_memset(io->iov, io->iovcnt, 0, 0, io->len);
 	io->result = (int64_t)io->len;
 	fake.pending[fake.npending++] = io;
 }

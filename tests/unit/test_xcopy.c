@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include <uscst/iov.h>
+
 #include "core/pr.h"
 #include "fixtures/fixture_scsi.h"
 #include "scsi/sbc.h"
@@ -39,10 +41,10 @@ static void mem_submit(struct uscst_device *dev, struct uscst_io *io)
 	if (io->offset > dev->size || io->len > dev->size - io->offset) {
 		io->result = -EIO;
 	} else if (io->op == USCST_IO_READ) {
-		memcpy(io->buf, mem + io->offset, io->len);
+		uscst_iov_from_buf(io->iov, io->iovcnt, 0, mem + io->offset, io->len);
 		io->result = (int64_t)io->len;
 	} else if (io->op == USCST_IO_WRITE) {
-		memcpy(mem + io->offset, io->buf, io->len);
+		uscst_iov_to_buf(io->iov, io->iovcnt, 0, mem + io->offset, io->len);
 		io->result = (int64_t)io->len;
 		if (after_write)
 			after_write(dev);
