@@ -52,15 +52,16 @@ $(BUILD)/uscstadmin: $(BUILD)/src/uscstadmin.o $(BUILD)/libuscst.a
 # anyway, its symbols clash with the double's and the link fails, instead
 # of one of them winning silently (no weak symbols in tests/unit: checked
 # by scripts/run-unit.sh).
-ISCSI_FIXTURE        := fixtures/iscsi_target.c fixtures/iscsi_client.c
-test_dispatch_LINK   := fixtures/fixture_scsi.c
-test_iscsi_login_LINK := $(ISCSI_FIXTURE)
-test_pr_LINK         := fixtures/fixture_scsi.c
-test_pr_persist_LINK := fixtures/fixture_scsi.c
-test_sbc_LINK        := fixtures/fixture_scsi.c
-test_spc_LINK        := fixtures/fixture_scsi.c doubles/ua_record.c
-test_task_set_LINK   := fixtures/fixture_scsi.c
-test_xcopy_LINK      := fixtures/fixture_scsi.c
+ISCSI_FIXTURE            := fixtures/iscsi_target.c fixtures/iscsi_client.c
+test_dispatch_LINK       := fixtures/fixture_scsi.c
+test_iscsi_login_LINK    := $(ISCSI_FIXTURE)
+test_iscsi_scsi_cmd_LINK := $(ISCSI_FIXTURE)
+test_pr_LINK             := fixtures/fixture_scsi.c
+test_pr_persist_LINK     := fixtures/fixture_scsi.c
+test_sbc_LINK            := fixtures/fixture_scsi.c
+test_spc_LINK            := fixtures/fixture_scsi.c doubles/ua_record.c
+test_task_set_LINK       := fixtures/fixture_scsi.c
+test_xcopy_LINK          := fixtures/fixture_scsi.c
 
 UNIT_OBJ_DIR := $(BUILD)/unit-obj
 unit_link = $(patsubst %.c,$(UNIT_OBJ_DIR)/%.o,$($(1)_LINK))

@@ -1,0 +1,292 @@
+/*
+ * iSCSI SCSI Command, Data-In, R2T, Data-Out and SCSI Response PDUs
+ * (src/iscsi/scsi_cmd.c, data_in.c, data_out.c) driven over a socket
+ * against the in-process target with a nullio LUN (fixtures/): what RFC
+ * 7143 11.3-11.8 says the target sends back, field by field.  The session
+ * negotiates MaxRecvDataSegmentLength 8192 (ours), FirstBurstLength 16384,
+ * MaxBurstLength 65536, InitialR2T=Yes, ImmediateData=Yes,
+ * MaxOutstandingR2T 1 (fixtures/iscsi_client.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fixtures/iscsi_client.h"
+#include "fixtures/iscsi_target.h"
+
+#define BS ISCSI_TEST_BLOCK
+#define FLAG_U 0x02 /* residual underflow */
+#define FLAG_O 0x04 /* residual overflow */
+
+static uint8_t seed;
+
+static int group_setup(void **state) { return iscsi_target_start(NULL); }
+
+static int group_teardown(void **state)
+{
+	iscsi_target_stop();
+	return 0;
+}
+
+/* Each test: a logged-in session whose power-on unit attention is taken. */
+static int setup(void **state)
+{
+	struct iscsi_client *c = malloc(sizeof(*c));
+	assert_non_null(c);
+	client_open(c, ++seed);
+	client_login(c);
+	client_clear_ua(c);
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct iscsi_client *c = *state;
+	client_close(c);
+	free(c);
+	return 0;
+}
+
+/* Sends READ(10) of `blocks` blocks with the given EDTL; returns the ITT. */
+static uint32_t send_read(struct iscsi_client *c, uint16_t blocks, uint32_t edtl)
+{
+	uint8_t bhs[BHS_LEN], cdb[16];
+	cdb_rw10(cdb, 0x28, 0, blocks);
+	uint32_t itt = scsi_cmd_bhs(c, bhs, CMD_F | CMD_R | CMD_SIMPLE, edtl, cdb, 10);
+	pdu_send(c, bhs, NULL, 0);
+	return itt;
+}
+
+/* One Data-In PDU of the command itt: DataSN, BufferOffset, the reserved
+ * TTT, and its length within our MaxRecvDataSegmentLength. */
+static const struct pdu *expect_data_in(struct iscsi_client *c, uint32_t itt, uint32_t datasn,
+					uint32_t offset, uint32_t len)
+{
+	const struct pdu *p = pdu_expect(c, OP_DATA_IN);
+	assert_int_equal(pdu_itt(p), itt);
+	assert_int_equal(get32(p->bhs + 20), 0xffffffff);
+	assert_int_equal(get32(p->bhs + 36), datasn);
+	assert_int_equal(get32(p->bhs + 40), offset);
+	assert_int_equal(p->dlen, len);
+	assert_true(p->dlen <= CLIENT_MRDSL);
+	return p;
+}
+
+/* The status on the last Data-In (S bit, phase collapse, RFC 7143
+ * 11.7.1): status, StatSN in order, residual flags and count. */
+static void expect_collapsed_status(struct iscsi_client *c, const struct pdu *p, uint8_t resid_flag,
+				    uint32_t resid)
+{
+	assert_int_equal(p->bhs[1] & 0x81, 0x81); /* F and S */
+	assert_int_equal(p->bhs[1] & (FLAG_U | FLAG_O), resid_flag);
+	assert_int_equal(p->bhs[3], 0x00); /* GOOD */
+	assert_int_equal(get32(p->bhs + 24), c->exp_statsn);
+	c->exp_statsn++;
+	assert_int_equal(get32(p->bhs + 28), c->cmdsn); /* ExpCmdSN passed the READ */
+	assert_int_equal(get32(p->bhs + 44), resid);
+}
+
+/* 16 KiB read with our MaxRecvDataSegmentLength 8192: two Data-In PDUs,
+ * the status on the second. */
+static void test_read_data_in(void **state)
+{
+	struct iscsi_client *c = *state;
+	uint32_t itt = send_read(c, 32, 32 * BS);
+	const struct pdu *p = expect_data_in(c, itt, 0, 0, 8192);
+	assert_int_equal(p->bhs[1] & 0x01, 0); /* no status yet */
+	p = expect_data_in(c, itt, 1, 8192, 8192);
+	expect_collapsed_status(c, p, 0, 0);
+	expect_ping(c);
+}
+
+/* EDTL larger than the transfer: underflow, the residual is the rest
+ * (RFC 7143 11.4.5). */
+static void test_read_underflow(void **state)
+{
+	struct iscsi_client *c = *state;
+	uint32_t itt = send_read(c, 1, 4096);
+	const struct pdu *p = expect_data_in(c, itt, 0, 0, BS);
+	expect_collapsed_status(c, p, FLAG_U, 4096 - BS);
+}
+
+/* EDTL smaller than the transfer: only EDTL bytes move, overflow. */
+static void test_read_overflow(void **state)
+{
+	struct iscsi_client *c = *state;
+	uint32_t itt = send_read(c, 8, 1024);
+	const struct pdu *p = expect_data_in(c, itt, 0, 0, 1024);
+	expect_collapsed_status(c, p, FLAG_O, 8 * BS - 1024);
+}
+
+/* A SCSI Response (RFC 7143 11.4) for itt: GOOD, completed at target. */
+static void expect_good_response(struct iscsi_client *c, uint32_t itt)
+{
+	const struct pdu *p = pdu_expect(c, OP_SCSI_RSP);
+	assert_int_equal(pdu_itt(p), itt);
+	assert_int_equal(p->bhs[1] & 0x80, 0x80);
+	assert_int_equal(p->bhs[1] & (FLAG_U | FLAG_O), 0);
+	assert_int_equal(p->bhs[2], 0x00); /* Command Completed at Target */
+	assert_int_equal(p->bhs[3], 0x00); /* GOOD */
+	assert_int_equal(get32(p->bhs + 24), c->exp_statsn);
+	c->exp_statsn++;
+	assert_int_equal(get32(p->bhs + 28), c->cmdsn);
+	assert_int_equal(get32(p->bhs + 44), 0);
+	assert_int_equal(p->dlen, 0);
+}
+
+/* All the data as immediate data: no R2T, the response at once. */
+static void test_write_immediate(void **state)
+{
+	struct iscsi_client *c = *state;
+	uint8_t bhs[BHS_LEN], cdb[16], data[2 * BS];
+	memset(data, 0x5a, sizeof(data));
+	cdb_rw10(cdb, 0x2a, 100, 2);
+	uint32_t itt = scsi_cmd_bhs(c, bhs, CMD_F | CMD_W | CMD_SIMPLE, sizeof(data), cdb, 10);
+	pdu_send(c, bhs, data, sizeof(data));
+	expect_good_response(c, itt);
+}
+
+/* Sends a WRITE(10) of `blocks` blocks with `imm` bytes of immediate data
+ * and expects the R2T for the rest (RFC 7143 11.8): the ITT and LUN of
+ * the command, a TTT other than 0xffffffff, R2TSN 0, BufferOffset right
+ * after the immediate data, DesiredDataTransferLength the rest (within
+ * MaxBurstLength).  Returns the TTT. */
+static uint32_t write_until_r2t(struct iscsi_client *c, uint16_t blocks, uint32_t imm,
+				uint32_t *itt)
+{
+	uint8_t bhs[BHS_LEN], cdb[16];
+	uint8_t *data = calloc(1, imm);
+	assert_non_null(data);
+	cdb_rw10(cdb, 0x2a, 200, blocks);
+	*itt = scsi_cmd_bhs(c, bhs, CMD_F | CMD_W | CMD_SIMPLE, blocks * BS, cdb, 10);
+	pdu_send(c, bhs, data, imm);
+	free(data);
+	const struct pdu *p = pdu_expect(c, OP_R2T);
+	assert_int_equal(p->bhs[1], 0x80);
+	assert_int_equal(pdu_itt(p), *itt);
+	assert_memory_equal(p->bhs + 8, (uint8_t[8]){0}, 8); /* LUN 0 */
+	uint32_t ttt = get32(p->bhs + 20);
+	assert_int_not_equal(ttt, 0xffffffff);
+	assert_int_equal(get32(p->bhs + 24), c->exp_statsn); /* StatSN not advanced */
+	assert_int_equal(get32(p->bhs + 36), 0);	     /* R2TSN */
+	assert_int_equal(get32(p->bhs + 40), imm);	     /* BufferOffset */
+	assert_int_equal(get32(p->bhs + 44), blocks * BS - imm);
+	return ttt;
+}
+
+/* Data-Out PDUs carrying [offset, offset + len) for ttt, in PDUs of
+ * at most `seg` bytes, F on the last one. */
+static void send_data_out(struct iscsi_client *c, uint32_t itt, uint32_t ttt, uint32_t offset,
+			  uint32_t len, uint32_t seg)
+{
+	uint8_t *data = calloc(1, seg);
+	assert_non_null(data);
+	for (uint32_t done = 0, sn = 0; done < len; sn++) {
+		uint32_t n = len - done < seg ? len - done : seg;
+		uint8_t bhs[BHS_LEN] = {OP_DATA_OUT};
+		bhs[1] = done + n == len ? 0x80 : 0x00;
+		put32(bhs + 16, itt);
+		put32(bhs + 20, ttt);
+		put32(bhs + 28, c->exp_statsn);
+		put32(bhs + 36, sn);
+		put32(bhs + 40, offset + done);
+		pdu_send(c, bhs, data, n);
+		done += n;
+	}
+	free(data);
+}
+
+/* A WRITE larger than FirstBurstLength: the first burst as immediate
+ * data, the rest solicited by one R2T and answered with two Data-Out. */
+static void test_write_r2t(void **state)
+{
+	struct iscsi_client *c = *state;
+	uint32_t itt;
+	uint32_t ttt = write_until_r2t(c, 64, CLIENT_FIRST_BURST, &itt);
+	pdu_expect_none(c, 100); /* nothing more until the data comes */
+	send_data_out(c, itt, ttt, CLIENT_FIRST_BURST, 64 * BS - CLIENT_FIRST_BURST, 8192);
+	expect_good_response(c, itt);
+}
+
+/* Immediate data beyond FirstBurstLength breaks RFC 7143 13.14: the
+ * command is rejected (protocol error) and takes its CmdSN, so the
+ * next command still runs. */
+static void test_immediate_beyond_first_burst(void **state)
+{
+	struct iscsi_client *c = *state;
+	uint8_t bhs[BHS_LEN], cdb[16];
+	uint32_t len = CLIENT_FIRST_BURST + BS;
+	uint8_t *data = calloc(1, len);
+	assert_non_null(data);
+	cdb_rw10(cdb, 0x2a, 300, (uint16_t)(2 * len / BS));
+	uint32_t itt = scsi_cmd_bhs(c, bhs, CMD_F | CMD_W | CMD_SIMPLE, 2 * len, cdb, 10);
+	pdu_send(c, bhs, data, len);
+	free(data);
+	const struct pdu *p = pdu_expect(c, OP_REJECT);
+	assert_int_equal(p->bhs[2], 0x04);  /* Protocol Error */
+	assert_int_equal(p->dlen, BHS_LEN); /* the rejected header */
+	assert_int_equal(get32(p->data + 16), itt);
+	c->exp_statsn++;
+	uint32_t next = send_read(c, 1, BS);
+	p = expect_data_in(c, next, 0, 0, BS);
+	expect_collapsed_status(c, p, 0, 0);
+}
+
+/* A Data-Out whose TTT the target never gave: Reject with "Invalid PDU
+ * field" and the PDU's header (RFC 7143 11.17.1); the connection stays
+ * and the command still ends with a response once its R2T is answered. */
+static void test_data_out_unknown_ttt(void **state)
+{
+	struct iscsi_client *c = *state;
+	uint32_t itt;
+	uint32_t ttt = write_until_r2t(c, 64, CLIENT_FIRST_BURST, &itt);
+	send_data_out(c, itt, ttt + 0x100, CLIENT_FIRST_BURST, BS, BS);
+	const struct pdu *p = pdu_expect(c, OP_REJECT);
+	assert_int_equal(p->bhs[2], 0x09); /* Invalid PDU field */
+	assert_int_equal(get32(p->bhs + 16), 0xffffffff);
+	assert_int_equal(get32(p->bhs + 24), c->exp_statsn);
+	c->exp_statsn++;
+	assert_int_equal(p->dlen, BHS_LEN);
+	assert_int_equal(p->data[0] & 0x3f, OP_DATA_OUT);
+	assert_int_equal(get32(p->data + 20), ttt + 0x100);
+	send_data_out(c, itt, ttt, CLIENT_FIRST_BURST, 64 * BS - CLIENT_FIRST_BURST, 8192);
+	p = pdu_expect(c, OP_SCSI_RSP);
+	assert_int_equal(pdu_itt(p), itt);
+	c->exp_statsn++;
+	expect_ping(c);
+}
+
+/* A Data-Out for an ITT with no task: Reject, Invalid PDU field. */
+static void test_data_out_unknown_itt(void **state)
+{
+	struct iscsi_client *c = *state;
+	send_data_out(c, 0xabcdef, 0x1234, 0, BS, BS);
+	const struct pdu *p = pdu_expect(c, OP_REJECT);
+	assert_int_equal(p->bhs[2], 0x09);
+	assert_int_equal(get32(p->data + 16), 0xabcdef);
+	c->exp_statsn++;
+	expect_ping(c);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_read_data_in),
+	    T(test_read_underflow),
+	    T(test_read_overflow),
+	    T(test_write_immediate),
+	    T(test_write_r2t),
+	    T(test_immediate_beyond_first_burst),
+	    T(test_data_out_unknown_ttt),
+	    T(test_data_out_unknown_itt),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
