@@ -56,6 +56,7 @@ ISCSI_FIXTURE            := fixtures/iscsi_target.c fixtures/iscsi_client.c
 test_dispatch_LINK       := fixtures/fixture_scsi.c
 test_iscsi_login_LINK    := $(ISCSI_FIXTURE)
 test_iscsi_scsi_cmd_LINK := $(ISCSI_FIXTURE)
+test_iscsi_tmf_LINK      := $(ISCSI_FIXTURE)
 test_pr_LINK             := fixtures/fixture_scsi.c
 test_pr_persist_LINK     := fixtures/fixture_scsi.c
 test_sbc_LINK            := fixtures/fixture_scsi.c
