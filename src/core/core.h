@@ -34,7 +34,7 @@ enum uscst_dev_type {
 	USCST_TYPE_CHANGER = 0x08,
 };
 
-struct sbc_range_lock; /* scsi/sbc.h */
+struct lba_range_lock; /* scsi/sbc.h */
 
 /* One device's LBA range locks (scsi/sbc_range.c).  The two counters are
  * what every write looks at; the padding keeps their cache line away from
@@ -45,9 +45,9 @@ struct uscst_range_locks {
 	atomic_uint fast_writers; /* writes in flight that did not enter the table */
 	char pad_after[64];
 	pthread_mutex_t mutex;		  /* protects the lists */
-	struct sbc_range_lock *held;	  /* granted requests */
-	struct sbc_range_lock *wait_head; /* waiting requests, oldest first */
-	struct sbc_range_lock *wait_tail;
+	struct lba_range_lock *held;	  /* granted requests */
+	struct lba_range_lock *wait_head; /* waiting requests, oldest first */
+	struct lba_range_lock *wait_tail;
 };
 
 struct uscst_device {

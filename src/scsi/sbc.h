@@ -58,15 +58,15 @@ enum sbc_range_state {
 };
 
 /* Embedded in the owner's context; private to sbc_range.c except state. */
-struct sbc_range_lock {
+struct lba_range_lock {
 	struct uscst_device *dev;
 	uint64_t lba, end; /* [lba, end) */
 	bool exclusive;
 	uint8_t state;				  /* enum sbc_range_state */
 	struct reactor *reactor;		  /* where resume() runs */
-	void (*resume)(struct sbc_range_lock *l); /* the request was granted */
-	struct sbc_range_lock *prev, *next;	  /* held or waiting list */
-	struct sbc_range_lock *granted_next;	  /* resumption list */
+	void (*resume)(struct lba_range_lock *l); /* the request was granted */
+	struct lba_range_lock *prev, *next;	  /* held or waiting list */
+	struct lba_range_lock *granted_next;	  /* resumption list */
 	struct reactor_msg msg;			  /* carries resume() to its reactor */
 };
 
@@ -74,12 +74,12 @@ struct sbc_range_lock {
  * held now.  false: queued; resume(l) runs later on the calling thread's
  * reactor (or, off any reactor as in unit tests, on the releasing thread)
  * once the range is held.  l must stay put until released. */
-bool sbc_range_acquire(struct sbc_range_lock *l, struct uscst_device *dev, uint64_t lba,
-		       uint64_t blocks, bool exclusive, void (*resume)(struct sbc_range_lock *l));
+bool sbc_range_acquire(struct lba_range_lock *l, struct uscst_device *dev, uint64_t lba,
+		       uint64_t blocks, bool exclusive, void (*resume)(struct lba_range_lock *l));
 /* Gives the range back (or withdraws a waiting request); no-op when idle.
  * Waiters it unblocks are resumed on their own reactors. */
-void sbc_range_release(struct sbc_range_lock *l);
-static inline bool sbc_range_held(const struct sbc_range_lock *l)
+void sbc_range_release(struct lba_range_lock *l);
+static inline bool sbc_range_held(const struct lba_range_lock *l)
 {
 	return l->state == SBC_RANGE_HELD || l->state == SBC_RANGE_FAST;
 }

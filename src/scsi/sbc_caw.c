@@ -17,7 +17,7 @@
 /* State between the read and the write. */
 struct caw_ctx {
 	struct uscst_cmd *cmd;
-	struct sbc_range_lock range;
+	struct lba_range_lock range;
 	uint64_t lba;
 	uint32_t blocks;
 	bool fua;
@@ -73,7 +73,7 @@ static void caw_read(struct uscst_cmd *cmd)
 }
 
 /* The range was granted after a wait, on this command's own thread. */
-static void caw_resume(struct sbc_range_lock *l)
+static void caw_resume(struct lba_range_lock *l)
 {
 	struct caw_ctx *ctx = (struct caw_ctx *)((char *)l - offsetof(struct caw_ctx, range));
 	if (ctx->cmd->aborted)

@@ -13,7 +13,7 @@
 
 struct orwrite_ctx {
 	struct uscst_cmd *cmd;
-	struct sbc_range_lock range;
+	struct lba_range_lock range;
 	uint64_t lba;
 	uint32_t blocks;
 	bool fua;
@@ -69,7 +69,7 @@ static void orwrite_read(struct uscst_cmd *cmd)
 		       orwrite_read_done);
 }
 
-static void orwrite_resume(struct sbc_range_lock *l)
+static void orwrite_resume(struct lba_range_lock *l)
 {
 	struct orwrite_ctx *ctx =
 	    (struct orwrite_ctx *)((char *)l - offsetof(struct orwrite_ctx, range));

@@ -34,28 +34,28 @@
 
 #define container_of_lock(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-static bool conflicts(const struct sbc_range_lock *a, const struct sbc_range_lock *b)
+static bool conflicts(const struct lba_range_lock *a, const struct lba_range_lock *b)
 {
 	return (a->exclusive || b->exclusive) && a->lba < b->end && b->lba < a->end;
 }
 
 /* With t->mutex held: whether l can be granted now.  Waiters older than l
  * (before `stop` in the queue; NULL: all of them) keep their turn. */
-static bool grantable(struct uscst_range_locks *t, const struct sbc_range_lock *l,
-		      const struct sbc_range_lock *stop)
+static bool grantable(struct uscst_range_locks *t, const struct lba_range_lock *l,
+		      const struct lba_range_lock *stop)
 {
 	if (l->exclusive && atomic_load(&t->fast_writers) != 0)
 		return false;
-	for (const struct sbc_range_lock *h = t->held; h; h = h->next)
+	for (const struct lba_range_lock *h = t->held; h; h = h->next)
 		if (conflicts(l, h))
 			return false;
-	for (const struct sbc_range_lock *w = t->wait_head; w && w != stop; w = w->next)
+	for (const struct lba_range_lock *w = t->wait_head; w && w != stop; w = w->next)
 		if (conflicts(l, w))
 			return false;
 	return true;
 }
 
-static void held_add(struct uscst_range_locks *t, struct sbc_range_lock *l)
+static void held_add(struct uscst_range_locks *t, struct lba_range_lock *l)
 {
 	l->prev = NULL;
 	l->next = t->held;
@@ -65,7 +65,7 @@ static void held_add(struct uscst_range_locks *t, struct sbc_range_lock *l)
 	l->state = SBC_RANGE_HELD;
 }
 
-static void held_del(struct uscst_range_locks *t, struct sbc_range_lock *l)
+static void held_del(struct uscst_range_locks *t, struct lba_range_lock *l)
 {
 	if (l->prev)
 		l->prev->next = l->next;
@@ -76,7 +76,7 @@ static void held_del(struct uscst_range_locks *t, struct sbc_range_lock *l)
 	l->prev = l->next = NULL;
 }
 
-static void wait_add(struct uscst_range_locks *t, struct sbc_range_lock *l)
+static void wait_add(struct uscst_range_locks *t, struct lba_range_lock *l)
 {
 	l->next = NULL;
 	l->prev = t->wait_tail;
@@ -88,7 +88,7 @@ static void wait_add(struct uscst_range_locks *t, struct sbc_range_lock *l)
 	l->state = SBC_RANGE_WAITING;
 }
 
-static void wait_del(struct uscst_range_locks *t, struct sbc_range_lock *l)
+static void wait_del(struct uscst_range_locks *t, struct lba_range_lock *l)
 {
 	if (l->prev)
 		l->prev->next = l->next;
@@ -103,12 +103,12 @@ static void wait_del(struct uscst_range_locks *t, struct sbc_range_lock *l)
 
 /* With t->mutex held: grants every waiter that can go now, oldest first;
  * returns them as a list (granted_next) to resume once the mutex is gone. */
-static struct sbc_range_lock *grant_waiters(struct uscst_range_locks *t)
+static struct lba_range_lock *grant_waiters(struct uscst_range_locks *t)
 {
-	struct sbc_range_lock *granted = NULL, **tail = &granted;
-	struct sbc_range_lock *w = t->wait_head;
+	struct lba_range_lock *granted = NULL, **tail = &granted;
+	struct lba_range_lock *w = t->wait_head;
 	while (w) {
-		struct sbc_range_lock *next = w->next;
+		struct lba_range_lock *next = w->next;
 		if (grantable(t, w, w)) {
 			wait_del(t, w);
 			held_add(t, w);
@@ -123,15 +123,15 @@ static struct sbc_range_lock *grant_waiters(struct uscst_range_locks *t)
 
 static void resume_sent(struct reactor_msg *m)
 {
-	struct sbc_range_lock *l = container_of_lock(m, struct sbc_range_lock, msg);
+	struct lba_range_lock *l = container_of_lock(m, struct lba_range_lock, msg);
 	l->resume(l);
 }
 
-static void resume_all(struct sbc_range_lock *granted)
+static void resume_all(struct lba_range_lock *granted)
 {
 	while (granted) {
 		/* Once posted, l belongs to its thread again: read on first. */
-		struct sbc_range_lock *l = granted;
+		struct lba_range_lock *l = granted;
 		granted = l->granted_next;
 		if (!l->reactor) {
 			/* Not on a reactor (unit tests): nothing to hand over to. */
@@ -150,7 +150,7 @@ static void fast_exit(struct uscst_range_locks *t)
 		return;
 	/* The last fast write is done and an exclusive request may wait for it. */
 	pthread_mutex_lock(&t->mutex);
-	struct sbc_range_lock *granted = grant_waiters(t);
+	struct lba_range_lock *granted = grant_waiters(t);
 	pthread_mutex_unlock(&t->mutex);
 	resume_all(granted);
 }
@@ -170,8 +170,8 @@ static bool fast_enter(struct uscst_range_locks *t)
 }
 
 /* The table: with the mutex, held now or queued. */
-static bool acquire_slow(struct sbc_range_lock *l, struct uscst_device *dev, uint64_t lba,
-			 uint64_t blocks, bool exclusive, void (*resume)(struct sbc_range_lock *l))
+static bool acquire_slow(struct lba_range_lock *l, struct uscst_device *dev, uint64_t lba,
+			 uint64_t blocks, bool exclusive, void (*resume)(struct lba_range_lock *l))
 {
 	struct uscst_range_locks *t = &dev->ranges;
 	l->dev = dev;
@@ -193,8 +193,8 @@ static bool acquire_slow(struct sbc_range_lock *l, struct uscst_device *dev, uin
 	return ok;
 }
 
-bool sbc_range_acquire(struct sbc_range_lock *l, struct uscst_device *dev, uint64_t lba,
-		       uint64_t blocks, bool exclusive, void (*resume)(struct sbc_range_lock *l))
+bool sbc_range_acquire(struct lba_range_lock *l, struct uscst_device *dev, uint64_t lba,
+		       uint64_t blocks, bool exclusive, void (*resume)(struct lba_range_lock *l))
 {
 	if (!exclusive && fast_enter(&dev->ranges)) {
 		l->dev = dev;
@@ -204,7 +204,7 @@ bool sbc_range_acquire(struct sbc_range_lock *l, struct uscst_device *dev, uint6
 	return acquire_slow(l, dev, lba, blocks, exclusive, resume);
 }
 
-void sbc_range_release(struct sbc_range_lock *l)
+void sbc_range_release(struct lba_range_lock *l)
 {
 	struct uscst_range_locks *t;
 	switch (l->state) {
@@ -223,7 +223,7 @@ void sbc_range_release(struct sbc_range_lock *l)
 		if (l->exclusive)
 			atomic_fetch_sub(&t->exclusive, 1);
 		l->state = SBC_RANGE_IDLE;
-		struct sbc_range_lock *granted = grant_waiters(t);
+		struct lba_range_lock *granted = grant_waiters(t);
 		pthread_mutex_unlock(&t->mutex);
 		resume_all(granted);
 		return;
@@ -238,12 +238,12 @@ void sbc_range_release(struct sbc_range_lock *l)
 #define GATE_FAST 1u
 
 struct write_gate {
-	struct sbc_range_lock range;
+	struct lba_range_lock range;
 	struct uscst_cmd *cmd;
 	void (*resume)(struct uscst_cmd *cmd);
 };
 
-static void gate_resume(struct sbc_range_lock *l)
+static void gate_resume(struct lba_range_lock *l)
 {
 	struct write_gate *g = container_of_lock(l, struct write_gate, range);
 	struct uscst_cmd *cmd = g->cmd;

@@ -19,7 +19,7 @@
 
 struct unmap_ctx {
 	struct uscst_cmd *cmd;
-	struct sbc_range_lock range; /* of the descriptor being processed */
+	struct lba_range_lock range; /* of the descriptor being processed */
 	const uint8_t *desc;	     /* first descriptor in cmd->out_buf */
 	unsigned count, next;
 	bool zeroes;   /* the backend cannot discard: write zeros instead (LBPRZ) */
@@ -109,7 +109,7 @@ static void unmap_flushed(struct uscst_cmd *cmd)
 static void unmap_issue(struct uscst_cmd *cmd);
 
 /* A descriptor's range was granted after a wait, on this command's thread. */
-static void unmap_resume(struct sbc_range_lock *l)
+static void unmap_resume(struct lba_range_lock *l)
 {
 	struct unmap_ctx *ctx = (struct unmap_ctx *)((char *)l - offsetof(struct unmap_ctx, range));
 	if (ctx->cmd->aborted)

@@ -33,7 +33,7 @@ enum ws_mode {
 
 struct ws_ctx {
 	struct uscst_cmd *cmd;
-	struct sbc_range_lock range;
+	struct lba_range_lock range;
 	enum ws_mode mode;
 	bool zeros; /* the block to write is all zeros (or NDOB) */
 	uint64_t next_lba, end_lba;
@@ -157,7 +157,7 @@ static void ws_issue(struct uscst_cmd *cmd)
 }
 
 /* The range was granted after a wait, on this command's own thread. */
-static void ws_resume(struct sbc_range_lock *l)
+static void ws_resume(struct lba_range_lock *l)
 {
 	struct ws_ctx *ctx = (struct ws_ctx *)((char *)l - offsetof(struct ws_ctx, range));
 	if (ctx->cmd->aborted)

@@ -245,7 +245,7 @@ struct xcopy_ctx {
 	bool done_inline;
 	struct uscst_io io;
 	struct iovec iov;	     /* io's one segment: buf */
-	struct sbc_range_lock range; /* of the chunk being written */
+	struct lba_range_lock range; /* of the chunk being written */
 };
 
 static void finish(struct xcopy_ctx *x)
@@ -338,7 +338,7 @@ static void run(struct xcopy_ctx *x);
 
 /* The destination range of a chunk was granted after a wait, on the
  * command's own thread (run() stops at once if it was aborted meanwhile). */
-static void range_granted(struct sbc_range_lock *l)
+static void range_granted(struct lba_range_lock *l)
 {
 	run((struct xcopy_ctx *)((char *)l - offsetof(struct xcopy_ctx, range)));
 }

@@ -60,14 +60,14 @@ static int teardown(void **state)
 
 /* A request with a resume counter. */
 struct req {
-	struct sbc_range_lock l;
+	struct lba_range_lock l;
 	unsigned resumed;
 	unsigned order; /* value of resume_clock when resumed */
 };
 
 static unsigned resume_clock;
 
-static void on_resume(struct sbc_range_lock *l)
+static void on_resume(struct lba_range_lock *l)
 {
 	struct req *r = (struct req *)((char *)l - offsetof(struct req, l));
 	r->resumed++;
@@ -220,7 +220,7 @@ static void test_per_device(void **state)
 /* --- resumption on the waiter's own reactor --- */
 
 struct cross {
-	struct sbc_range_lock l;
+	struct lba_range_lock l;
 	struct reactor *resumed_on;
 	sem_t sem;
 	bool granted_at_once;
@@ -228,7 +228,7 @@ struct cross {
 
 static struct cross holder, waiter;
 
-static void cross_resume(struct sbc_range_lock *l)
+static void cross_resume(struct lba_range_lock *l)
 {
 	struct cross *c = (struct cross *)((char *)l - offsetof(struct cross, l));
 	c->resumed_on = reactor_current();
@@ -312,11 +312,11 @@ static atomic_int occupancy[STRESS_BLOCKS];
 static atomic_uint violations, lost_wakeups, waits;
 
 struct stress_req {
-	struct sbc_range_lock l;
+	struct lba_range_lock l;
 	sem_t sem;
 };
 
-static void stress_resume(struct sbc_range_lock *l)
+static void stress_resume(struct lba_range_lock *l)
 {
 	struct stress_req *r = (struct stress_req *)((char *)l - offsetof(struct stress_req, l));
 	sem_post(&r->sem);

@@ -687,7 +687,7 @@ static void test_copy_reservation_taken_mid_copy(void **state)
 }
 
 static unsigned range_resumed;
-static void count_resume(struct sbc_range_lock *l) { range_resumed++; }
+static void count_resume(struct lba_range_lock *l) { range_resumed++; }
 
 /* The copy's writes respect a COMPARE AND WRITE's range on the destination:
  * the write waits until the range is released, then the copy goes on. */
@@ -695,7 +695,7 @@ static void test_copy_waits_for_caw_range(void **state)
 {
 	struct fixture *f = *state;
 	fill_src(f);
-	struct sbc_range_lock caw = {0};
+	struct lba_range_lock caw = {0};
 	assert_true(sbc_range_acquire(&caw, &f->d1, 10, 1, true, count_resume));
 
 	uint32_t len = good_list(f, 64, 0, 0);
