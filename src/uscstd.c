@@ -23,6 +23,7 @@
 #include "iscsi/driver.h"
 #include "lib/log.h"
 #include "reactor/reactor.h"
+#include "scsi/scsi.h"
 
 #define DEFAULT_PR_DIR "/var/lib/uscst/pr"
 #define MAX_LISTEN 16
@@ -234,6 +235,12 @@ int main(int argc, char **argv)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	struct conf_result res = {0};
+	/* Before the configuration: a device takes its command set when it is
+	 * created. */
+	if (!scsi_register_cmdsets()) {
+		fprintf(stderr, "uscstd: cannot register the SCSI command sets\n");
+		return 1;
+	}
 	if (uscst_backends_register_builtin() < 0 || register_transports() < 0 ||
 	    load_config(&o, &res) < 0)
 		return 1;

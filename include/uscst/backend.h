@@ -82,6 +82,8 @@ struct uscst_backend_ops {
 	 * control thread, never on a reactor.  NULL: the size is configured,
 	 * not found (nullio).  Returns 0 or -errno. */
 	int (*get_size)(struct uscst_device *dev, uint64_t *size);
+	/* The command set of its devices (core/cmdset.h): "sbc". */
+	const char *cmdset;
 };
 
 /*

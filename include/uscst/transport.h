@@ -63,7 +63,7 @@ struct uscst_cmd {
 	void *transport_priv;
 
 	/* --- set by decode --- */
-	const struct scsi_opcode_desc *op; /* NULL: unsupported opcode */
+	const struct scsi_opcode_desc *op; /* the command set's (opaque); NULL: unsupported */
 	struct uscst_lun *lun_ent;	   /* NULL: LUN not mapped for this session */
 	struct uscst_device *dev;	   /* lun_ent->dev or NULL */
 	uint32_t out_len;		   /* Data-Out bytes the CDB asks for */

@@ -267,4 +267,5 @@ const struct uscst_backend_ops backend_fileio_ops = {
     .submit = fileio_submit,
     .lba_status = fileio_lba_status,
     .get_size = fileio_get_size,
+    .cmdset = "sbc",
 };

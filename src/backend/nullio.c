@@ -41,4 +41,5 @@ const struct uscst_backend_ops backend_nullio_ops = {
     .close = nullio_close,
     .submit = nullio_submit,
     .lba_status = nullio_lba_status,
+    .cmdset = "sbc",
 };

@@ -21,22 +21,18 @@
 #include "lib/list.h"
 
 struct pr_state;	/* core/pr.h */
+struct uscst_cmdset;	/* core/cmdset.h */
 struct uscst_transport; /* uscst/transport_reg.h */
 
 /* I_T nexuses that may hold PREVENT MEDIUM REMOVAL at once (SPC-4: the
  * prevention lasts while any nexus holds it). */
 #define USCST_PREVENT_MAX 32
 
-enum uscst_dev_type {
-	USCST_TYPE_DISK = 0x00,
-	USCST_TYPE_TAPE = 0x01,
-	USCST_TYPE_CDROM = 0x05,
-	USCST_TYPE_CHANGER = 0x08,
-};
+/* A request for an LBA range lock; defined, taken and released by the
+ * command set (the core only holds the table of each device). */
+struct lba_range_lock;
 
-struct lba_range_lock; /* scsi/sbc.h */
-
-/* One device's LBA range locks (scsi/sbc_range.c).  The two counters are
+/* One device's LBA range locks.  The two counters are
  * what every write looks at; the padding keeps their cache line away from
  * the read-mostly fields of the device the other threads read. */
 struct uscst_range_locks {
@@ -54,7 +50,9 @@ struct uscst_device {
 	struct list_head node; /* global device list */
 	char name[64];
 	const struct uscst_backend_ops *backend;
-	enum uscst_dev_type type;
+	/* What its LUs do with a command: the one its handler names
+	 * (uscst_backend_ops.cmdset), set at creation. */
+	const struct uscst_cmdset *cmdset;
 	char *filename;
 	/* size and nblocks change on resync_size (control thread, under lock)
 	 * and are read without a lock on the data path: atomic, explicit
@@ -82,9 +80,9 @@ struct uscst_device {
 	/* Persistent reservations that survive a restart (SCST pr_file_name). */
 	char *pr_file_cfg;  /* as configured; NULL: not set, "": persistence off */
 	char *pr_file_name; /* in effect after open (cfg or --pr-dir/NAME); NULL: off */
-	/* LBA range locks (scsi/sbc_range.c): COMPARE AND WRITE and ORWRITE
-	 * hold their range alone, every other command that changes the medium
-	 * waits for them.  Has its own mutex. */
+	/* LBA range locks of a block command set: COMPARE AND WRITE and
+	 * ORWRITE hold their range alone, every other command that changes
+	 * the medium waits for them.  Has its own mutex. */
 	struct uscst_range_locks ranges;
 
 	/* Commands in flight on this LU, from every session and reactor
@@ -186,6 +184,12 @@ enum core_cmd_state {
 	CORE_CMD_RUNNING,   /* dispatched to its handler */
 	CORE_CMD_ENDED,	    /* handed back to the transport */
 };
+
+/* The command set cmd goes to: its device's, or the default one for a LUN
+ * with no device; NULL if none is registered (core/cmd.c). */
+const struct uscst_cmdset *core_cmd_cmdset(const struct uscst_cmd *cmd);
+/* Runs cmd through its command set (the task set lets it start). */
+void core_cmd_dispatch(struct uscst_cmd *cmd);
 
 /* Commands in flight (core/inflight.c). */
 void core_cmd_track(struct uscst_cmd *cmd);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "core/backends.h"
+#include "core/cmdset.h"
 #include "core/core.h"
 #include "core/pr.h"
 #include "lib/log.h"
@@ -44,6 +45,12 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 		snprintf(err, errlen, "unknown handler '%s'", handler);
 		return NULL;
 	}
+	const struct uscst_cmdset *cs = ops->cmdset ? uscst_cmdset_find(ops->cmdset) : NULL;
+	if (!cs) {
+		snprintf(err, errlen, "handler '%s': command set '%s' is not registered", handler,
+			 ops->cmdset ? ops->cmdset : "(none)");
+		return NULL;
+	}
 	if (!*name || strlen(name) >= sizeof(((struct uscst_device *)0)->name)) {
 		snprintf(err, errlen, "bad device name '%s'", name);
 		return NULL;
@@ -60,7 +67,7 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	}
 	snprintf(dev->name, sizeof(dev->name), "%s", name);
 	dev->backend = ops;
-	dev->type = USCST_TYPE_DISK;
+	dev->cmdset = cs;
 	dev->block_size = 512;
 	dev->thin_cfg = -1;
 	dev->rotational = true;

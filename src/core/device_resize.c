@@ -11,7 +11,6 @@
 
 #include "core/core.h"
 #include "lib/log.h"
-#include "scsi/scsi.h"
 
 int uscst_device_resync_size(struct uscst_device *dev, char *err, size_t errlen)
 {

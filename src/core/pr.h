@@ -4,9 +4,10 @@
  * struct pr_state holds one logical unit's registrations and reservation.
  * The functions here know nothing of sessions, commands or locks: they take
  * an I_T nexus identity, change the state and report the unit attentions
- * the change causes as a list of events (struct pr_events).  The SCSI layer
- * (scsi/pr_out.c) calls them under dev->lock and delivers the events to the
- * sessions after dropping it, so the UA code never runs under dev->lock.
+ * the change causes as a list of events (struct pr_events).  The command
+ * set's PERSISTENT RESERVE OUT calls them under dev->lock and delivers the
+ * events to the sessions after dropping it, so the UA code never runs
+ * under dev->lock.
  *
  * An I_T nexus is (initiator port name, relative target port identifier).
  * For iSCSI the initiator port name is "<iSCSI name>,i,0x<ISID>".  A
@@ -185,7 +186,7 @@ int pr_file_save(const char *path, const char *text, char *err, size_t errlen);
 int pr_file_remove(const char *path, char *err, size_t errlen);
 int pr_file_load(const char *path, struct pr_state **out, char **text, char *err, size_t errlen);
 
-/* --- command classes for the conflict table (scsi/pr_conflict.c) --- */
+/* --- command classes for the command set's reservation conflict table --- */
 enum pr_cmd_class {
 	PR_CLASS_ALLOWED, /* allowed whatever the reservation (INQUIRY ...) */
 	PR_CLASS_READ,	  /* reads the medium or device state */

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cmdset.h"
 #include "core/core.h"
 #include "lib/log.h"
-#include "scsi/scsi.h"
 
 static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct list_head sessions = LIST_HEAD_INIT(sessions);
@@ -51,7 +51,7 @@ void uscst_session_destroy(struct uscst_session *sess)
 
 	for (unsigned i = 0; i < sess->luns->count; i++) {
 		struct uscst_device *dev = sess->luns->luns[i].dev;
-		scsi_reservations_nexus_lost(dev, sess);
+		dev->cmdset->nexus_lost(dev, sess);
 		/* A lost nexus no longer prevents medium removal (SPC-4 6.13). */
 		pthread_mutex_lock(&dev->lock);
 		uscst_prevent_set(dev, sess->id, false);

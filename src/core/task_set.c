@@ -13,7 +13,6 @@
  * A session lives on one reactor (MaxConnections=1), so no lock is needed.
  */
 #include "core/core.h"
-#include "scsi/scsi.h"
 
 static bool blocked_by_running(const struct uscst_session *s, const struct uscst_cmd *cmd)
 {
@@ -40,7 +39,7 @@ static void start(struct uscst_session *s, struct uscst_cmd *cmd)
 		s->ts_ordered_running++;
 	cmd->transport_done = cmd->done;
 	cmd->done = task_set_done;
-	scsi_dispatch(cmd);
+	core_cmd_dispatch(cmd);
 }
 
 /* Starts waiting commands, oldest first, until one must still wait. */

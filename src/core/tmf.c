@@ -4,8 +4,8 @@
  * until every aborted task has ended (core/inflight.c). */
 #include <stdlib.h>
 
+#include "core/cmdset.h"
 #include "core/core.h"
-#include "scsi/scsi.h"
 
 void uscst_fence_init(struct uscst_fence *f, void (*done)(struct uscst_fence *f))
 {
@@ -27,12 +27,8 @@ static void reset_device(struct uscst_device *dev, const struct uscst_session *i
 			 struct uscst_fence *fence)
 {
 	core_dev_abort_others(dev, issuer, fence);
-	scsi_reservations_reset(dev);
+	dev->cmdset->lu_reset(dev);
 	pthread_mutex_lock(&dev->lock);
-	/* Mode pages return to their defaults (SAM-5 LU reset). */
-	atomic_store_explicit(&dev->wce, !dev->write_through, memory_order_relaxed);
-	atomic_store_explicit(&dev->d_sense, false, memory_order_relaxed);
-	atomic_store_explicit(&dev->swp, false, memory_order_relaxed);
 	uscst_prevent_clear_all(dev);
 	pthread_mutex_unlock(&dev->lock);
 	ua_establish_dev(dev, NULL, ASC_BUS_DEVICE_RESET);

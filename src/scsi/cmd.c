@@ -1,37 +1,8 @@
-/* Command buffers and backend submission on behalf of handlers. */
+/* Data-In buffers and backend submission on behalf of handlers. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "scsi/scsi.h"
-
-void uscst_cmd_init(struct uscst_cmd *cmd, struct uscst_session *sess)
-{
-	memset(cmd, 0, sizeof(*cmd));
-	cmd->sess = sess;
-	cmd->status = SAM_STAT_GOOD;
-}
-
-uint8_t *uscst_cmd_alloc_out(struct uscst_cmd *cmd, uint32_t len)
-{
-	free(cmd->out_buf);
-	/* At least one byte so that a zero-length buffer is still a valid pointer. */
-	cmd->out_buf = calloc(1, len ? len : 1);
-	cmd->out_buf_len = cmd->out_buf ? len : 0;
-	return cmd->out_buf;
-}
-
-uint8_t *uscst_cmd_grow_out(struct uscst_cmd *cmd, uint32_t len)
-{
-	if (len <= cmd->out_buf_len)
-		return cmd->out_buf;
-	uint8_t *p = realloc(cmd->out_buf, len);
-	if (!p)
-		return NULL;
-	memset(p + cmd->out_buf_len, 0, len - cmd->out_buf_len);
-	cmd->out_buf = p;
-	cmd->out_buf_len = len;
-	return p;
-}
 
 uint8_t *scsi_alloc_in_raw(struct uscst_cmd *cmd, uint32_t len)
 {
@@ -50,22 +21,6 @@ uint8_t *scsi_alloc_in(struct uscst_cmd *cmd, uint32_t len)
 	if (buf)
 		memset(buf, 0, len);
 	return buf;
-}
-
-void uscst_cmd_release(struct uscst_cmd *cmd)
-{
-	core_cmd_untrack(cmd);
-	free(cmd->out_buf);
-	free(cmd->in_buf);
-	cmd->out_buf = cmd->in_buf = NULL;
-	cmd->out_buf_len = cmd->in_len = cmd->in_cap = 0;
-}
-
-void uscst_cmd_complete_status(struct uscst_cmd *cmd, uint8_t status)
-{
-	cmd->status = status;
-	cmd->sense_len = 0;
-	scsi_cmd_done(cmd);
 }
 
 static void io_done(struct uscst_io *io)

@@ -4,21 +4,6 @@
  */
 #include "scsi/scsi.h"
 
-void uscst_cmd_decode(struct uscst_cmd *cmd)
-{
-	cmd->lun_ent = uscst_session_lun(cmd->sess, cmd->lun);
-	cmd->dev = cmd->lun_ent ? cmd->lun_ent->dev : NULL;
-	cmd->op = scsi_lookup_opcode(cmd->dev, cmd->cdb);
-	if (cmd->op && cmd->op->out_len && cmd->dev)
-		cmd->out_len = cmd->op->out_len(cmd);
-	else if (cmd->op && cmd->op->out_len)
-		cmd->out_len = 0;
-	else
-		/* Unknown command: take what the initiator sends, then fail it. */
-		cmd->out_len = (!cmd->op && cmd->exp_write) ? cmd->exp_len : 0;
-	core_cmd_track(cmd);
-}
-
 static bool fail_unit_attention(struct uscst_cmd *cmd)
 {
 	uint8_t asc, ascq;

@@ -20,7 +20,9 @@
 
 #include <uscst/scsi_codes.h>
 
+#include "core/cmdset.h"
 #include "core/core.h"
+#include "core/sense.h"
 #include "lib/byteorder.h"
 
 /* Opcode flags. */
@@ -44,6 +46,15 @@ struct scsi_opcode_desc {
 	uint8_t usage[16];
 };
 
+/* PERIPHERAL DEVICE TYPE of a direct-access block device (SBC-4). */
+#define SBC_DEVICE_TYPE 0x00
+
+/* The command set of block devices (cmdset_sbc.c), "sbc". */
+extern const struct uscst_cmdset scsi_sbc_cmdset;
+/* Registers the command sets of this directory (uscstd and the tests call
+ * it at start-up); true if they are registered, also by an earlier call. */
+bool scsi_register_cmdsets(void);
+
 /* The table for direct-access block devices (SBC-4 + SPC-5), opcodes.c. */
 extern const struct scsi_opcode_desc scsi_disk_opcodes[];
 extern const unsigned scsi_disk_opcodes_count;
@@ -53,23 +64,35 @@ const struct scsi_opcode_desc *scsi_lookup_opcode(const struct uscst_device *dev
 bool scsi_opcode_has_service_actions(const uint8_t *cdb);
 
 /* Runs the generic checks and the handler (dispatch.c); the task set
- * (core/task_set.c) calls it when the command's task attribute allows. */
+ * (core/task_set.c) calls it through the command set when the command's
+ * task attribute allows. */
 void scsi_dispatch(struct uscst_cmd *cmd);
 
-/* --- completion and sense (sense.c) --- */
-void scsi_cmd_done(struct uscst_cmd *cmd);
+/* --- completion and sense: the core builds sense (core/sense.c); these are
+ * the short names the handlers use. --- */
+static inline void scsi_cmd_done(struct uscst_cmd *cmd) { cmd->done(cmd); }
 /* CHECK CONDITION with fixed or descriptor sense, following the device's D_SENSE. */
-void scsi_check_condition(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq);
+static inline void scsi_check_condition(struct uscst_cmd *cmd, uint8_t key, uint8_t asc,
+					uint8_t ascq)
+{
+	uscst_cmd_check_condition(cmd, key, asc, ascq);
+}
 /* As above, with the INFORMATION field (e.g. the miscompare offset) set and valid. */
-void scsi_check_condition_info(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq,
-			       uint64_t info);
+static inline void scsi_check_condition_info(struct uscst_cmd *cmd, uint8_t key, uint8_t asc,
+					     uint8_t ascq, uint64_t info)
+{
+	uscst_cmd_check_condition_info(cmd, key, asc, ascq, info);
+}
 /* ILLEGAL REQUEST, INVALID FIELD IN CDB / PARAMETER LIST with the sense-key
  * specific field pointer (byte, bit; bit < 0 means no bit pointer). */
-void scsi_invalid_field_cdb(struct uscst_cmd *cmd, unsigned byte, int bit);
-void scsi_invalid_field_param(struct uscst_cmd *cmd, unsigned byte, int bit);
-/* Builds sense data into buf (>= 18 bytes fixed / >= 20 descriptor); returns length. */
-unsigned scsi_build_sense(uint8_t *buf, bool descriptor, uint8_t key, uint8_t asc, uint8_t ascq,
-			  bool info_valid, uint64_t info);
+static inline void scsi_invalid_field_cdb(struct uscst_cmd *cmd, unsigned byte, int bit)
+{
+	uscst_cmd_invalid_field_cdb(cmd, byte, bit);
+}
+static inline void scsi_invalid_field_param(struct uscst_cmd *cmd, unsigned byte, int bit)
+{
+	uscst_cmd_invalid_field_param(cmd, byte, bit);
+}
 static inline void scsi_fail(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq)
 {
 	scsi_check_condition(cmd, key, asc, ascq);

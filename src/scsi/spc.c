@@ -25,7 +25,7 @@ static void request_sense_reply(struct uscst_cmd *cmd, bool desc, uint8_t key, u
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 		return;
 	}
-	cmd->in_len = scsi_build_sense(b, desc, key, asc, ascq, false, 0);
+	cmd->in_len = uscst_sense_build(b, desc, key, asc, ascq, false, 0);
 	scsi_clip_in(cmd, alloc_len);
 	scsi_cmd_done(cmd);
 }

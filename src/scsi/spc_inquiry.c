@@ -46,7 +46,7 @@
 /* PERIPHERAL QUALIFIER 000b + device type, or 011b / 1Fh (no LU) when unmapped. */
 static uint8_t peripheral_byte(const struct uscst_device *dev)
 {
-	return dev ? (uint8_t)(dev->type & 0x1f) : 0x7f;
+	return dev ? (uint8_t)(dev->cmdset->device_type & 0x1f) : 0x7f;
 }
 
 /* ASCII field padded with spaces (SPC-5 4.3.1: left-aligned, no NULs). */

@@ -98,7 +98,7 @@ static int parse_cscd(const uint8_t *p, uint32_t off, xcopy_lookup_fn lookup, vo
 	/* LU ID TYPE and NUL are ignored for this descriptor in SPC-4 (NUL is
 	 * obsolete); the RELATIVE INITIATOR PORT IDENTIFIER is not needed as
 	 * every device is reached inside this target. */
-	if ((d[1] & 0x1f) != USCST_TYPE_DISK)
+	if ((d[1] & 0x1f) != SBC_DEVICE_TYPE)
 		return fail_at(e, SK_ILLEGAL_REQUEST, ASC_UNSUPPORTED_CSCD_TYPE, off + 1, 4);
 
 	/* Designation descriptor: bytes 4..23, designator at most 16 bytes. */

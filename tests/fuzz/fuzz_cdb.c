@@ -96,11 +96,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&tgt, 0, sizeof(tgt));
 	memset(&sess, 0, sizeof(sess));
 
+	/* Commands to an unmapped LUN go to the default command set. */
+	scsi_register_cmdsets();
 	uint32_t bs = (sel & 1) ? 4096 : 512;
 	pthread_mutex_init(&dev.lock, NULL);
 	strcpy(dev.name, "fuzz0");
 	dev.backend = &mem_ops;
-	dev.type = USCST_TYPE_DISK;
+	dev.cmdset = &scsi_sbc_cmdset;
 	dev.block_size = bs;
 	dev.block_shift = bs == 4096 ? 12 : 9;
 	dev.nblocks = DISK_BYTES / bs;

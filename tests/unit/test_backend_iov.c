@@ -26,6 +26,7 @@
 #include "backend/builtin.h"
 #include "core/core.h"
 #include "reactor/reactor.h"
+#include "scsi/scsi.h"
 
 /* ---- the helpers ---- */
 
@@ -270,6 +271,9 @@ static int stop(void **state)
 
 int main(void)
 {
+	/* Devices take their command set when they are created (uscstd does the same). */
+	if (!scsi_register_cmdsets())
+		return 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_iov_helpers),
 	    cmocka_unit_test(test_nullio_zero_fills_segments),

@@ -22,6 +22,7 @@
 #include "backend/builtin.h"
 #include "core/backends.h"
 #include "core/core.h"
+#include "scsi/scsi.h"
 
 static int fake_open(struct uscst_device *dev) { return 0; }
 static void fake_close(struct uscst_device *dev) {}
@@ -34,7 +35,7 @@ static void fake_submit(struct uscst_device *dev, struct uscst_io *io)
 #define FAKE_OPS(n, priv)                                                                          \
 	{                                                                                          \
 		.name = (n), .dev_priv_size = (priv), .open = fake_open, .close = fake_close,      \
-		.submit = fake_submit,                                                             \
+		.submit = fake_submit, .cmdset = "sbc",                                            \
 	}
 
 static void test_abi_mismatch_refused(void **state)
@@ -134,8 +135,26 @@ static void test_unknown_handler_refused(void **state)
 	assert_non_null(strstr(err, "unknown handler 'vdisk_nosuch'"));
 }
 
+/* A device takes the command set its handler names: one nobody registered
+ * refuses the device. */
+static void test_unregistered_cmdset_refused(void **state)
+{
+	static const struct uscst_backend_ops ops = {.name = "test_nocmdset",
+						     .open = fake_open,
+						     .close = fake_close,
+						     .submit = fake_submit,
+						     .cmdset = "nosuch"};
+	assert_int_equal(uscst_backend_register(&ops, USCST_BACKEND_ABI), 0);
+	char err[256] = "";
+	assert_null(uscst_device_create("test_nocmdset", "dev_y", err, sizeof(err)));
+	assert_non_null(strstr(err, "command set 'nosuch' is not registered"));
+}
+
 int main(void)
 {
+	/* Devices take their command set when they are created (uscstd does the same). */
+	if (!scsi_register_cmdsets())
+		return 1;
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_abi_mismatch_refused),
 	    cmocka_unit_test(test_duplicate_refused),
@@ -143,6 +162,7 @@ int main(void)
 	    cmocka_unit_test(test_builtin_registered_once),
 	    cmocka_unit_test(test_dev_priv_allocated_zeroed),
 	    cmocka_unit_test(test_unknown_handler_refused),
+	    cmocka_unit_test(test_unregistered_cmdset_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

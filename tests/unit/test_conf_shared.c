@@ -27,6 +27,7 @@
 #include "config/conf_apply.h"
 #include "core/core.h"
 #include "core/pr.h"
+#include "scsi/scsi.h"
 
 static char tmpdir[64];
 
@@ -381,6 +382,9 @@ static void test_pr_file_is_backing_file(void **state)
 
 int main(void)
 {
+	/* Devices take their command set when they are created (uscstd does the same). */
+	if (!scsi_register_cmdsets())
+		return 1;
 	const struct CMUnitTest tests[] = {
 	    TMP_TEST(test_backing_same_name),
 	    TMP_TEST(test_backing_other_spelling),

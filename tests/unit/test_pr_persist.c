@@ -513,6 +513,9 @@ static void test_device_open_loads(void **state)
 
 int main(void)
 {
+	/* Devices take their command set when they are created (uscstd does the same). */
+	if (!scsi_register_cmdsets())
+		return 1;
 	const struct CMUnitTest tests[] = {
 	    TMP_TEST(test_save_load_roundtrip),
 	    TMP_TEST(test_save_failure_reported),

@@ -313,6 +313,9 @@ static void test_ctl_request(void **state)
 
 int main(void)
 {
+	/* Devices take their command set when they are created (uscstd does the same). */
+	if (!scsi_register_cmdsets())
+		return 1;
 	/* Only warnings and errors: the info lines of every open are noise here. */
 	log_max_level = LOG_WARN;
 	if (uscst_transport_register(&stub_transport, USCST_TRANSPORT_ABI) != 0)

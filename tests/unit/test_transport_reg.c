@@ -30,6 +30,7 @@
 #include "core/transports.h"
 #include "iscsi/params.h"
 #include "lib/log.h"
+#include "scsi/scsi.h"
 
 /* ---- fakes ---- */
 
@@ -475,6 +476,9 @@ static void test_start_stop(void **state)
 
 int main(void)
 {
+	/* Devices take their command set when they are created (uscstd does the same). */
+	if (!scsi_register_cmdsets())
+		return 1;
 	/* Refused registrations log an error each: expected here. */
 	log_max_level = -1;
 	const struct CMUnitTest tests[] = {

@@ -320,7 +320,7 @@ static void test_unsupported_peripheral_type(void **state)
 {
 	struct fixture *f = *state;
 	uint32_t len = good_list(f, 1, 0, 0);
-	f->p[XCOPY_HDR_LEN + 1] = USCST_TYPE_TAPE;
+	f->p[XCOPY_HDR_LEN + 1] = 0x01; /* sequential-access (tape) */
 	assert_int_equal(parse(f, len), -1);
 	assert_err(f, SK_ILLEGAL_REQUEST, ASC_UNSUPPORTED_CSCD_TYPE);
 }

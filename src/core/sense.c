@@ -1,7 +1,10 @@
-/* Sense data (SPC-5 4.4) and command completion. */
+/* Sense data (SPC-5 4.4) for the commands the core, a command set or a
+ * transport ends with CHECK CONDITION: one builder for all of them. */
 #include <string.h>
 
-#include "scsi/scsi.h"
+#include "core/core.h"
+#include "core/sense.h"
+#include "lib/byteorder.h"
 
 /* Sense-key specific bytes for ILLEGAL REQUEST: the field pointer (SPC-5 4.4.2.4.2). */
 static void put_field_pointer(uint8_t *p, bool in_cdb, unsigned byte, int bit)
@@ -12,8 +15,8 @@ static void put_field_pointer(uint8_t *p, bool in_cdb, unsigned byte, int bit)
 	put_be16(p + 1, (uint16_t)byte);
 }
 
-unsigned scsi_build_sense(uint8_t *buf, bool descriptor, uint8_t key, uint8_t asc, uint8_t ascq,
-			  bool info_valid, uint64_t info)
+unsigned uscst_sense_build(uint8_t *buf, bool descriptor, uint8_t key, uint8_t asc, uint8_t ascq,
+			   bool info_valid, uint64_t info)
 {
 	if (descriptor) {
 		memset(buf, 0, 8);
@@ -48,25 +51,25 @@ static bool wants_descriptor(const struct uscst_cmd *cmd)
 	return cmd->dev && atomic_load_explicit(&cmd->dev->d_sense, memory_order_relaxed);
 }
 
-void scsi_check_condition(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq)
+void uscst_cmd_check_condition(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq)
 {
 	cmd->status = SAM_STAT_CHECK_CONDITION;
 	cmd->sense_len =
-	    (uint8_t)scsi_build_sense(cmd->sense, wants_descriptor(cmd), key, asc, ascq, false, 0);
+	    (uint8_t)uscst_sense_build(cmd->sense, wants_descriptor(cmd), key, asc, ascq, false, 0);
 }
 
-void scsi_check_condition_info(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq,
-			       uint64_t info)
+void uscst_cmd_check_condition_info(struct uscst_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq,
+				    uint64_t info)
 {
 	cmd->status = SAM_STAT_CHECK_CONDITION;
-	cmd->sense_len = (uint8_t)scsi_build_sense(cmd->sense, wants_descriptor(cmd), key, asc,
-						   ascq, true, info);
+	cmd->sense_len = (uint8_t)uscst_sense_build(cmd->sense, wants_descriptor(cmd), key, asc,
+						    ascq, true, info);
 }
 
 static void invalid_field(struct uscst_cmd *cmd, bool in_cdb, unsigned byte, int bit)
 {
 	uint8_t asc = in_cdb ? 0x24 : 0x26;
-	scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, asc, 0);
+	uscst_cmd_check_condition(cmd, SK_ILLEGAL_REQUEST, asc, 0);
 	if (wants_descriptor(cmd)) {
 		uint8_t *d = cmd->sense + cmd->sense_len;
 		memset(d, 0, 8);
@@ -80,14 +83,12 @@ static void invalid_field(struct uscst_cmd *cmd, bool in_cdb, unsigned byte, int
 	}
 }
 
-void scsi_invalid_field_cdb(struct uscst_cmd *cmd, unsigned byte, int bit)
+void uscst_cmd_invalid_field_cdb(struct uscst_cmd *cmd, unsigned byte, int bit)
 {
 	invalid_field(cmd, true, byte, bit);
 }
 
-void scsi_invalid_field_param(struct uscst_cmd *cmd, unsigned byte, int bit)
+void uscst_cmd_invalid_field_param(struct uscst_cmd *cmd, unsigned byte, int bit)
 {
 	invalid_field(cmd, false, byte, bit);
 }
-
-void scsi_cmd_done(struct uscst_cmd *cmd) { cmd->done(cmd); }

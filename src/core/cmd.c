@@ -1,0 +1,88 @@
+/*
+ * The transport's side of a command's life (include/uscst/transport.h):
+ * init, decode, Data-Out buffers, release.  What the CDB means is the
+ * business of the device's command set (core/cmdset.h); uscst_cmd_execute
+ * and the task set are in core/task_set.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cmdset.h"
+#include "core/core.h"
+
+void uscst_cmd_init(struct uscst_cmd *cmd, struct uscst_session *sess)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->sess = sess;
+	cmd->status = SAM_STAT_GOOD;
+}
+
+const struct uscst_cmdset *core_cmd_cmdset(const struct uscst_cmd *cmd)
+{
+	return cmd->dev ? cmd->dev->cmdset : uscst_cmdset_default();
+}
+
+void uscst_cmd_decode(struct uscst_cmd *cmd)
+{
+	cmd->lun_ent = uscst_session_lun(cmd->sess, cmd->lun);
+	cmd->dev = cmd->lun_ent ? cmd->lun_ent->dev : NULL;
+	const struct uscst_cmdset *cs = core_cmd_cmdset(cmd);
+	if (cs) {
+		cs->decode(cmd);
+	} else {
+		/* No command set to ask (none registered): take what the
+		 * initiator sends; core_cmd_dispatch fails the command. */
+		cmd->op = NULL;
+		cmd->out_len = cmd->exp_write ? cmd->exp_len : 0;
+	}
+	core_cmd_track(cmd);
+}
+
+void core_cmd_dispatch(struct uscst_cmd *cmd)
+{
+	const struct uscst_cmdset *cs = core_cmd_cmdset(cmd);
+	if (cs) {
+		cs->dispatch(cmd);
+		return;
+	}
+	uscst_cmd_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
+	cmd->done(cmd);
+}
+
+uint8_t *uscst_cmd_alloc_out(struct uscst_cmd *cmd, uint32_t len)
+{
+	free(cmd->out_buf);
+	/* At least one byte so that a zero-length buffer is still a valid pointer. */
+	cmd->out_buf = calloc(1, len ? len : 1);
+	cmd->out_buf_len = cmd->out_buf ? len : 0;
+	return cmd->out_buf;
+}
+
+uint8_t *uscst_cmd_grow_out(struct uscst_cmd *cmd, uint32_t len)
+{
+	if (len <= cmd->out_buf_len)
+		return cmd->out_buf;
+	uint8_t *p = realloc(cmd->out_buf, len);
+	if (!p)
+		return NULL;
+	memset(p + cmd->out_buf_len, 0, len - cmd->out_buf_len);
+	cmd->out_buf = p;
+	cmd->out_buf_len = len;
+	return p;
+}
+
+void uscst_cmd_release(struct uscst_cmd *cmd)
+{
+	core_cmd_untrack(cmd);
+	free(cmd->out_buf);
+	free(cmd->in_buf);
+	cmd->out_buf = cmd->in_buf = NULL;
+	cmd->out_buf_len = cmd->in_len = cmd->in_cap = 0;
+}
+
+void uscst_cmd_complete_status(struct uscst_cmd *cmd, uint8_t status)
+{
+	cmd->status = status;
+	cmd->sense_len = 0;
+	cmd->done(cmd);
+}

@@ -1,0 +1,46 @@
+/*
+ * The SBC command set (core/cmdset.h): direct-access block devices, with
+ * the SPC commands every LU has.  What the core asks of it: how many
+ * Data-Out bytes a CDB asks for, running a command, and what a lost nexus
+ * or a LU reset does to the state the device keeps for the commands.
+ */
+#include "scsi/scsi.h"
+
+static void sbc_decode(struct uscst_cmd *cmd)
+{
+	cmd->op = scsi_lookup_opcode(cmd->dev, cmd->cdb);
+	if (cmd->op && cmd->op->out_len && cmd->dev)
+		cmd->out_len = cmd->op->out_len(cmd);
+	else if (cmd->op && cmd->op->out_len)
+		cmd->out_len = 0;
+	else
+		/* Unknown command: take what the initiator sends, then fail it. */
+		cmd->out_len = (!cmd->op && cmd->exp_write) ? cmd->exp_len : 0;
+}
+
+/* SAM-5 LU reset: SPC-2 reservations go, mode pages return to their
+ * defaults. */
+static void sbc_lu_reset(struct uscst_device *dev)
+{
+	scsi_reservations_reset(dev);
+	pthread_mutex_lock(&dev->lock);
+	atomic_store_explicit(&dev->wce, !dev->write_through, memory_order_relaxed);
+	atomic_store_explicit(&dev->d_sense, false, memory_order_relaxed);
+	atomic_store_explicit(&dev->swp, false, memory_order_relaxed);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+const struct uscst_cmdset scsi_sbc_cmdset = {
+    .name = "sbc",
+    .device_type = SBC_DEVICE_TYPE,
+    .decode = sbc_decode,
+    .dispatch = scsi_dispatch,
+    .nexus_lost = scsi_reservations_nexus_lost,
+    .lu_reset = sbc_lu_reset,
+};
+
+bool scsi_register_cmdsets(void)
+{
+	return uscst_cmdset_find(scsi_sbc_cmdset.name) == &scsi_sbc_cmdset ||
+	       uscst_cmdset_register(&scsi_sbc_cmdset);
+}
