@@ -18,12 +18,14 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include <uscst/attr.h>
+
 struct uscst_device;
 
 /* Bumped whenever struct uscst_backend_ops, struct uscst_io or the meaning
  * of their fields changes; a backend built against another version is
  * refused. */
-#define USCST_BACKEND_ABI 2
+#define USCST_BACKEND_ABI 3
 
 /* Longest handler name. */
 #define USCST_BACKEND_NAME_MAX 31
@@ -67,7 +69,13 @@ struct uscst_backend_ops {
 	/* Bytes of per-device state the backend keeps; the core allocates
 	 * them zeroed with the device (uscst_device_backend_priv()). */
 	size_t dev_priv_size;
-	/* Opens storage; reads dev->filename etc.; sets dev->size if the device
+	/* The device attributes the handler owns (vdisk_fileio's filename),
+	 * ended by a NULL name; NULL: none.  Every device also has the core's
+	 * (blocksize, read_only, t10_dev_id, ...), which a handler table may
+	 * not name.  The core checks a value by the table and keeps it as
+	 * text; the backend reads it in open() with uscst_device_attr(). */
+	const struct uscst_attr_def *dev_attrs;
+	/* Opens storage, as its attributes say; sets the size if the device
 	 * has none configured. Returns 0 or -errno (message logged). */
 	int (*open)(struct uscst_device *dev);
 	void (*close)(struct uscst_device *dev);
@@ -91,7 +99,8 @@ struct uscst_backend_ops {
  * USCST_BACKEND_ABI as the backend was built.  Returns 0, or:
  *   -EPROTO  abi is not this daemon's USCST_BACKEND_ABI
  *   -EEXIST  a backend with this name is registered already
- *   -EINVAL  no or too long a name, or no open, close or submit
+ *   -EINVAL  no or too long a name, no open, close or submit, or a
+ *            dev_attrs table that names a core attribute or one twice
  *   -ENOSPC  the registry is full
  * with a log line saying which.  Call before the configuration is read.
  */
@@ -103,8 +112,9 @@ int uscst_backend_register(const struct uscst_backend_ops *ops, unsigned abi);
  * the setters are for open() and close() only.
  */
 const char *uscst_device_name(const struct uscst_device *dev);
-/* The configured "filename" attribute, or NULL. */
-const char *uscst_device_filename(const struct uscst_device *dev);
+/* One of the handler's own attributes (ops->dev_attrs): the configured
+ * value, else the table's default, else NULL. */
+const char *uscst_device_attr(const struct uscst_device *dev, const char *name);
 bool uscst_device_read_only(const struct uscst_device *dev);
 /* Size in bytes: the configured one (0: none) before open() sets it; may
  * change at any time afterwards (resync_size), so read it once per use. */

@@ -38,7 +38,7 @@ static struct fileio_req *req_of(struct uscst_io *io)
 /* Creates a missing image file as a sparse file of the configured size. */
 static int open_or_create(struct uscst_device *dev)
 {
-	const char *filename = uscst_device_filename(dev);
+	const char *filename = uscst_device_attr(dev, "filename");
 	bool read_only = uscst_device_read_only(dev);
 	uint64_t cfg_size = uscst_device_size(dev);
 	int flags = (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
@@ -84,7 +84,7 @@ static bool probe_discard(int fd, uint64_t size)
 
 static int fileio_open(struct uscst_device *dev)
 {
-	if (!uscst_device_filename(dev))
+	if (!uscst_device_attr(dev, "filename"))
 		return -EINVAL;
 	int fd = open_or_create(dev);
 	if (fd < 0)
@@ -260,8 +260,19 @@ static int fileio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t
 	return 0;
 }
 
+/* SCST's vdisk_fileio names (scst_vdisk.c); the others it has, beyond
+ * the core's, are not built here. */
+static const struct uscst_attr_def fileio_attrs[] = {
+    /* The image file or block device; created sparse, of the configured
+     * size, if it does not exist. */
+    {.name = "filename", .type = USCST_ATTR_STRING},
+    {.name = "o_direct", .type = USCST_ATTR_BOOL, .flags = USCST_ATTR_NOT_BUILT, .def = "0"},
+    {.name = NULL},
+};
+
 const struct uscst_backend_ops backend_fileio_ops = {
     .name = "vdisk_fileio",
+    .dev_attrs = fileio_attrs,
     .open = fileio_open,
     .close = fileio_close,
     .submit = fileio_submit,

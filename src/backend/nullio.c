@@ -35,8 +35,16 @@ static int nullio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t
 	return 0;
 }
 
+/* SCST's vdisk_nullio names beyond the core's (scst_vdisk.c). */
+static const struct uscst_attr_def nullio_attrs[] = {
+    /* A PQ 1 / type 0x1f placeholder for LUN 0. */
+    {.name = "dummy", .type = USCST_ATTR_BOOL, .flags = USCST_ATTR_NOT_BUILT, .def = "0"},
+    {.name = NULL},
+};
+
 const struct uscst_backend_ops backend_nullio_ops = {
     .name = "vdisk_nullio",
+    .dev_attrs = nullio_attrs,
     .open = nullio_open,
     .close = nullio_close,
     .submit = nullio_submit,

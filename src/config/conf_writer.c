@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/device_attrs.h"
 #include "core/transports.h"
 
 /* ---- snapshot tree ---- */
@@ -13,6 +14,7 @@
 struct snapshot {
 	struct conf_tree *tree;
 	struct conf_node *driver;
+	struct conf_node *device; /* the DEVICE being written */
 	bool failed;
 };
 
@@ -53,55 +55,10 @@ static struct conf_node *handler_node(struct snapshot *s, const char *handler)
 	return h;
 }
 
-/* Identification the core derives from the device name unless configured
- * (core/device.c); only other values are written. */
-#define CORE_DEFAULT_VENDOR "USCST"
-#define CORE_DEFAULT_PROD_REV "0100"
-
-static void add_ident_attrs(struct snapshot *s, struct conf_node *d, const struct uscst_device *dev)
+static void emit_device_attr(void *arg, const char *name, const char *value)
 {
-	if (strcmp(dev->t10_vend_id, CORE_DEFAULT_VENDOR) != 0)
-		add_attr(s, d, "t10_vend_id", dev->t10_vend_id);
-	if (strncmp(dev->t10_prod_id, dev->name, sizeof(dev->t10_prod_id) - 1) != 0)
-		add_attr(s, d, "prod_id", dev->t10_prod_id);
-	if (strcmp(dev->prod_rev, CORE_DEFAULT_PROD_REV) != 0)
-		add_attr(s, d, "prod_rev_lvl", dev->prod_rev);
-	if (strcmp(dev->t10_dev_id, dev->name) != 0)
-		add_attr(s, d, "t10_dev_id", dev->t10_dev_id);
-	/* The default is a hash of the name that only the core knows: always written,
-	 * so a configured serial number is never lost. */
-	if (dev->usn[0])
-		add_attr(s, d, "usn", dev->usn);
-}
-
-/* Writes what SCST would mark [key]: values that differ from the defaults. */
-static void add_device_attrs(struct snapshot *s, struct conf_node *d,
-			     const struct uscst_device *dev)
-{
-	if (dev->filename)
-		add_attr(s, d, "filename", dev->filename);
-	uint64_t size = atomic_load_explicit(&dev->size, memory_order_relaxed);
-	if (size)
-		add_attr_u64(s, d, "size", size);
-	if (dev->block_size && dev->block_size != 512)
-		add_attr_u64(s, d, "blocksize", dev->block_size);
-	if (dev->read_only)
-		add_attr(s, d, "read_only", "1");
-	if (dev->write_through)
-		add_attr(s, d, "write_through", "1");
-	if (dev->nv_cache)
-		add_attr(s, d, "nv_cache", "1");
-	/* As configured, not as resolved: "auto" must stay auto on another filesystem. */
-	if (dev->thin_cfg >= 0)
-		add_attr(s, d, "thin_provisioned", dev->thin_cfg ? "1" : "0");
-	if (dev->removable)
-		add_attr(s, d, "removable", "1");
-	if (!dev->rotational)
-		add_attr(s, d, "rotational", "0");
-	/* As configured: a path derived from --pr-dir follows the option. */
-	if (dev->pr_file_cfg)
-		add_attr(s, d, "pr_file_name", dev->pr_file_cfg);
-	add_ident_attrs(s, d, dev);
+	struct snapshot *s = arg;
+	add_attr(s, s->device, name, value);
 }
 
 static void snapshot_device(struct uscst_device *dev, void *arg)
@@ -114,7 +71,9 @@ static void snapshot_device(struct uscst_device *dev, void *arg)
 	if (!d)
 		return;
 	d->has_block = true;
-	add_device_attrs(s, d, dev);
+	/* What SCST would mark [key]: from the core's and the handler's tables. */
+	s->device = d;
+	uscst_device_show_attrs(dev, emit_device_attr, s);
 }
 
 static void snapshot_luns(struct snapshot *s, struct conf_node *t, const struct uscst_lun_map *map)

@@ -9,8 +9,6 @@ bool uscst_target_enabled(const struct uscst_target *tgt) { return tgt->enabled;
 
 const char *uscst_device_name(const struct uscst_device *dev) { return dev->name; }
 
-const char *uscst_device_filename(const struct uscst_device *dev) { return dev->filename; }
-
 bool uscst_device_read_only(const struct uscst_device *dev) { return dev->read_only; }
 
 uint64_t uscst_device_size(const struct uscst_device *dev)

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "core/device_attrs.h"
 #include "lib/log.h"
 
 #define MAX_BACKENDS 16
@@ -36,6 +37,11 @@ int uscst_backend_register(const struct uscst_backend_ops *ops, unsigned abi)
 	    !ops->open || !ops->close || !ops->submit) {
 		log_err("backend '%s': needs a name of 1 to %d characters, open, close and submit",
 			name, USCST_BACKEND_NAME_MAX);
+		return -EINVAL;
+	}
+	const char *problem = uscst_device_attr_table_problem(ops->dev_attrs);
+	if (problem) {
+		log_err("backend '%s': %s", name, problem);
 		return -EINVAL;
 	}
 	int rc = 0;

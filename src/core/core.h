@@ -53,7 +53,11 @@ struct uscst_device {
 	/* What its LUs do with a command: the one its handler names
 	 * (uscst_backend_ops.cmdset), set at creation. */
 	const struct uscst_cmdset *cmdset;
-	char *filename;
+	/* Attributes (core/device_attrs.c): the core's are kept in the fields
+	 * below, with a bit per attribute of its table set once configured;
+	 * the handler's are kept as text (struct uscst_attr). */
+	uint32_t core_attrs_set;
+	struct list_head handler_attrs;
 	/* size and nblocks change on resync_size (control thread, under lock)
 	 * and are read without a lock on the data path: atomic, explicit
 	 * relaxed loads and stores (a reader sees the old or the new value). */

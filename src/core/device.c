@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "core/backends.h"
@@ -25,6 +24,13 @@ bool uscst_set_pr_dir(const char *dir)
 	free(pr_dir);
 	pr_dir = copy;
 	return true;
+}
+
+/* The storage a device's messages name: its handler's filename, if any. */
+static const char *storage_name(const struct uscst_device *dev)
+{
+	const char *f = uscst_device_attr(dev, "filename");
+	return f ? f : "";
 }
 
 /* FNV-1a: stable identifiers derived from the device name, so a restart
@@ -70,6 +76,7 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	dev->cmdset = cs;
 	dev->block_size = 512;
 	dev->thin_cfg = -1;
+	list_init(&dev->handler_attrs);
 	dev->rotational = true;
 	dev->fd = -1;
 	atomic_store_explicit(&dev->medium_present, true, memory_order_relaxed);
@@ -89,129 +96,6 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	list_add_tail(&dev->node, &devices);
 	pthread_mutex_unlock(&uscst_config_lock);
 	return dev;
-}
-
-static bool parse_bool(const char *v, bool *out)
-{
-	if (!strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "true")) {
-		*out = true;
-		return true;
-	}
-	if (!strcmp(v, "0") || !strcasecmp(v, "no") || !strcasecmp(v, "false")) {
-		*out = false;
-		return true;
-	}
-	return false;
-}
-
-static bool parse_u64(const char *v, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 0);
-	if (errno || end == v || *end || *v == '-')
-		return false;
-	*out = x;
-	return true;
-}
-
-/* Copies an identification string, refusing what does not fit or is not
- * printable ASCII (it goes verbatim into INQUIRY data). */
-static bool set_ident(char *dst, size_t cap, const char *v, char *err, size_t errlen,
-		      const char *name)
-{
-	if (strlen(v) >= cap) {
-		snprintf(err, errlen, "%s: '%s' is longer than %zu characters", name, v, cap - 1);
-		return false;
-	}
-	for (const char *p = v; *p; p++) {
-		if (*p < 0x20 || *p > 0x7e) {
-			snprintf(err, errlen, "%s: only printable ASCII is allowed", name);
-			return false;
-		}
-	}
-	snprintf(dst, cap, "%s", v);
-	return true;
-}
-
-static bool set_bool_attr(bool *field, const char *name, const char *value, char *err,
-			  size_t errlen)
-{
-	if (parse_bool(value, field))
-		return true;
-	snprintf(err, errlen, "%s: expected 0 or 1, got '%s'", name, value);
-	return false;
-}
-
-bool uscst_device_set_attr(struct uscst_device *dev, const char *name, const char *value, char *err,
-			   size_t errlen)
-{
-	uint64_t n;
-	bool b;
-	if (!strcmp(name, "filename")) {
-		free(dev->filename);
-		dev->filename = strdup(value);
-		return dev->filename != NULL;
-	}
-	if (!strcmp(name, "pr_file_name")) {
-		/* "" is kept: it turns persistence off even with a --pr-dir. */
-		char *copy = strdup(value);
-		if (!copy)
-			return false;
-		free(dev->pr_file_cfg);
-		dev->pr_file_cfg = copy;
-		return true;
-	}
-	if (!strcmp(name, "size") || !strcmp(name, "size_mb")) {
-		if (!parse_u64(value, &n) || n == 0 ||
-		    (!strcmp(name, "size_mb") && n > (1ull << 40))) {
-			snprintf(err, errlen, "%s: bad size '%s'", name, value);
-			return false;
-		}
-		atomic_store_explicit(&dev->size, !strcmp(name, "size_mb") ? n << 20 : n,
-				      memory_order_relaxed);
-		return true;
-	}
-	if (!strcmp(name, "blocksize")) {
-		if (!parse_u64(value, &n) || (n != 512 && n != 4096)) {
-			snprintf(err, errlen, "blocksize: must be 512 or 4096, got '%s'", value);
-			return false;
-		}
-		dev->block_size = (uint32_t)n;
-		return true;
-	}
-	if (!strcmp(name, "read_only"))
-		return set_bool_attr(&dev->read_only, name, value, err, errlen);
-	if (!strcmp(name, "write_through"))
-		return set_bool_attr(&dev->write_through, name, value, err, errlen);
-	if (!strcmp(name, "nv_cache"))
-		return set_bool_attr(&dev->nv_cache, name, value, err, errlen);
-	if (!strcmp(name, "rotational"))
-		return set_bool_attr(&dev->rotational, name, value, err, errlen);
-	if (!strcmp(name, "removable"))
-		return set_bool_attr(&dev->removable, name, value, err, errlen);
-	if (!strcmp(name, "thin_provisioned")) {
-		if (!set_bool_attr(&b, name, value, err, errlen))
-			return false;
-		dev->thin_cfg = b;
-		return true;
-	}
-	if (!strcmp(name, "t10_vend_id"))
-		return set_ident(dev->t10_vend_id, sizeof(dev->t10_vend_id), value, err, errlen,
-				 name);
-	if (!strcmp(name, "prod_id") || !strcmp(name, "t10_prod_id"))
-		return set_ident(dev->t10_prod_id, sizeof(dev->t10_prod_id), value, err, errlen,
-				 name);
-	if (!strcmp(name, "prod_rev_lvl"))
-		return set_ident(dev->prod_rev, sizeof(dev->prod_rev), value, err, errlen, name);
-	if (!strcmp(name, "t10_dev_id"))
-		return set_ident(dev->t10_dev_id, sizeof(dev->t10_dev_id), value, err, errlen,
-				 name);
-	if (!strcmp(name, "usn"))
-		return set_ident(dev->usn, sizeof(dev->usn), value, err, errlen, name);
-	snprintf(err, errlen, "unknown attribute '%s' for device '%s' (handler %s)", name,
-		 dev->name, dev->backend->name);
-	return false;
 }
 
 /* pr_file_name in effect: the configured one, else --pr-dir/<name>.  A
@@ -377,8 +261,8 @@ static int check_backing_unshared(struct uscst_device *dev, char *err, size_t er
 				 "device '%s': '%s' is the backing %s of device '%s' (filename "
 				 "'%s'); two devices on the same blocks would have separate "
 				 "reservations and COMPARE AND WRITE locks",
-				 dev->name, dev->filename, mine.blk ? "block device" : "file",
-				 o->name, o->filename ? o->filename : "");
+				 dev->name, storage_name(dev), mine.blk ? "block device" : "file",
+				 o->name, storage_name(o));
 			rc = -EBUSY;
 			break;
 		}
@@ -386,7 +270,7 @@ static int check_backing_unshared(struct uscst_device *dev, char *err, size_t er
 		    same_file(&mine, &id)) {
 			snprintf(err, errlen,
 				 "device '%s': '%s' is the PR file of device '%s' ('%s')",
-				 dev->name, dev->filename, o->name, o->pr_file_name);
+				 dev->name, storage_name(dev), o->name, o->pr_file_name);
 			rc = -EBUSY;
 			break;
 		}
@@ -419,8 +303,7 @@ static int check_pr_file_unshared(struct uscst_device *dev, char *err, size_t er
 			    err, errlen,
 			    "device '%s': PR file '%s'%s is the backing file of %s '%s' ('%s')",
 			    dev->name, dev->pr_file_name, dflt,
-			    o == dev ? "this device," : "device", o->name,
-			    o->filename ? o->filename : "");
+			    o == dev ? "this device," : "device", o->name, storage_name(o));
 			rc = -EEXIST;
 			break;
 		}
@@ -501,7 +384,7 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 	int rc = dev->backend->open(dev);
 	if (rc < 0) {
 		snprintf(err, errlen, "device '%s': cannot open '%s': %s", dev->name,
-			 dev->filename ? dev->filename : "", strerror(-rc));
+			 storage_name(dev), strerror(-rc));
 		return rc;
 	}
 	uint64_t size = atomic_load_explicit(&dev->size, memory_order_relaxed);

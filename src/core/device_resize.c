@@ -25,7 +25,7 @@ int uscst_device_resync_size(struct uscst_device *dev, char *err, size_t errlen)
 	int rc = dev->backend->get_size(dev, &bytes);
 	if (rc < 0) {
 		snprintf(err, errlen, "device '%s': cannot read the size of '%s': %s", dev->name,
-			 dev->filename ? dev->filename : "", strerror(-rc));
+			 uscst_device_attr(dev, "filename") ?: "", strerror(-rc));
 		return rc;
 	}
 	/* Whole blocks only: a partial block at the end cannot be addressed. */
@@ -33,7 +33,8 @@ int uscst_device_resync_size(struct uscst_device *dev, char *err, size_t errlen)
 	if (nblocks == 0) {
 		snprintf(err, errlen,
 			 "device '%s': '%s' is now %" PRIu64 " bytes, smaller than one block of %u",
-			 dev->name, dev->filename ? dev->filename : "", bytes, dev->block_size);
+			 dev->name, uscst_device_attr(dev, "filename") ?: "", bytes,
+			 dev->block_size);
 		return -EINVAL;
 	}
 
