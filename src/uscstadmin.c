@@ -25,6 +25,8 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  show config [--json]   print the running configuration (scst.conf or JSON)\n"
+		"  show handlers          the device attributes every device and each\n"
+		"                         handler accepts, with types and defaults\n"
 		"  device NAME resync_size\n"
 		"                         take the new size of device NAME after its file or\n"
 		"                         block device was grown (or shrunk); initiators are\n"
@@ -58,6 +60,8 @@ static bool request_for(int argc, char **argv, char *buf, size_t size)
 		fixed = "version\n";
 	else if (argc == 2 && strcmp(argv[0], "show") == 0 && strcmp(argv[1], "config") == 0)
 		fixed = "show config\n";
+	else if (argc == 2 && strcmp(argv[0], "show") == 0 && strcmp(argv[1], "handlers") == 0)
+		fixed = "show handlers\n";
 	else if (argc == 3 && strcmp(argv[0], "show") == 0 && strcmp(argv[1], "config") == 0 &&
 		 strcmp(argv[2], "--json") == 0)
 		fixed = "show config json\n";

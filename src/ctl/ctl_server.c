@@ -17,6 +17,7 @@
 
 #include "config/conf_writer.h"
 #include "core/core.h"
+#include "ctl/ctl_handlers.h"
 #include "lib/log.h"
 
 /* A client that connects and then stalls must not block the control thread for long. */
@@ -37,6 +38,7 @@ static const char help_text[] =
     "  version            daemon version\n"
     "  show config        running configuration (scst.conf format)\n"
     "  show config json   running configuration as JSON\n"
+    "  show handlers      device attributes: every device's, each handler's\n"
     "  device NAME resync_size\n"
     "                     take the new size of NAME's grown (or shrunk)\n"
     "                     file or block device; initiators get the\n"
@@ -125,6 +127,8 @@ char *ctl_handle_request(const char *request)
 		reply = or_oom(conf_running_text());
 	else if (words_are(words, n, "show", "config", "json"))
 		reply = or_oom(conf_running_json());
+	else if (words_are(words, n, "show", "handlers", NULL))
+		reply = or_oom(ctl_handlers_text());
 	else if (n == 3 && !strcmp(words[0], "device") && !strcmp(words[2], "resync_size"))
 		reply = or_oom(device_resync_size(words[1]));
 	else

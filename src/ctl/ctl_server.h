@@ -7,6 +7,8 @@
  *   version              "uscstd <version>"
  *   show config          running configuration in scst.conf format
  *   show config json     the same objects as JSON (see config/conf_writer.h)
+ *   show handlers        device attributes from the tables: the core's, then
+ *                        each registered handler's (ctl/ctl_handlers.c)
  *   device NAME resync_size
  *                        re-reads the size of NAME's storage (SCST resync_size):
  *                        "ok: NAME: OLD -> NEW blocks"

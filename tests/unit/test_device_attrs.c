@@ -1,7 +1,8 @@
 /*
  * Device attribute tables (core/device_attrs.c): the core's table and the
  * handlers' (ops->dev_attrs) decide what a DEVICE block may set, with which
- * values and defaults, and what `config write` puts back.
+ * values and defaults, what `config write` puts back and what the admin
+ * listing (`show handlers`) shows.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,6 +20,7 @@
 #include "core/core.h"
 #include "core/device_attrs.h"
 #include "core/transports.h"
+#include "ctl/ctl_server.h"
 #include "scsi/scsi.h"
 
 static unsigned seq;
@@ -247,6 +249,41 @@ static void test_handler_table_checked(void **state)
 	assert_string_equal(s.text, "depth=8;");
 }
 
+/* ---- the admin listing ---- */
+
+/* Every entry of every table is listed, under its handler, with its
+ * default; nothing is listed twice. */
+static void test_show_handlers(void **state)
+{
+	char *text = ctl_handle_request("show handlers");
+	assert_non_null(text);
+	char line[160];
+	for (const struct uscst_attr_def *d = uscst_core_device_attrs; d->name; d++) {
+		snprintf(line, sizeof(line), "\n  %-18s ", d->name);
+		const char *at = strstr(text, line);
+		if (!at || strstr(at + 1, line))
+			fail_msg("'%s' not listed once:\n%s", d->name, text);
+		assert_true(at < strstr(text, "HANDLER "));
+	}
+	for (const struct uscst_backend_ops *o = uscst_backend_next(NULL); o;
+	     o = uscst_backend_next(o)) {
+		snprintf(line, sizeof(line), "\nHANDLER %s:\n", o->name);
+		const char *h = strstr(text, line);
+		assert_non_null(h);
+		const char *next = strstr(h + 1, "\nHANDLER ");
+		for (const struct uscst_attr_def *d = o->dev_attrs; d && d->name; d++) {
+			snprintf(line, sizeof(line), "\n  %-18s ", d->name);
+			const char *at = strstr(h, line);
+			if (!at || (next && at > next))
+				fail_msg("%s's '%s' not listed:\n%s", o->name, d->name, text);
+		}
+	}
+	assert_non_null(strstr(text, "\n  blocksize          number 512..4096  default 512\n"));
+	assert_non_null(
+	    strstr(text, "\n  dummy              0|1  default 0  (not supported yet)\n"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +293,7 @@ int main(void)
 	    cmocka_unit_test(test_set_values),
 	    cmocka_unit_test(test_written_back),
 	    cmocka_unit_test(test_handler_table_checked),
+	    cmocka_unit_test(test_show_handlers),
 	};
 	/* Devices take their command set when they are created (uscstd does the same). */
 	if (!scsi_register_cmdsets() || uscst_backends_register_builtin() < 0)
