@@ -68,8 +68,10 @@ void uscst_cmd_check_condition_info(struct uscst_cmd *cmd, uint8_t key, uint8_t 
 
 static void invalid_field(struct uscst_cmd *cmd, bool in_cdb, unsigned byte, int bit)
 {
-	uint8_t asc = in_cdb ? 0x24 : 0x26;
-	uscst_cmd_check_condition(cmd, SK_ILLEGAL_REQUEST, asc, 0);
+	if (in_cdb)
+		uscst_cmd_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	else
+		uscst_cmd_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAM_LIST);
 	if (wants_descriptor(cmd)) {
 		uint8_t *d = cmd->sense + cmd->sense_len;
 		memset(d, 0, 8);

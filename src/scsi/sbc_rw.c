@@ -50,7 +50,7 @@ bool sbc_check_transfer_len(struct uscst_cmd *cmd, uint32_t blocks)
 void sbc_sense_io_error(struct uscst_cmd *cmd, bool write)
 {
 	if (write && cmd->io.result == -ENOSPC && cmd->dev->thin_provisioned)
-		scsi_check_condition(cmd, SK_DATA_PROTECT, 0x27, 0x07);
+		scsi_check_condition(cmd, SK_DATA_PROTECT, ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT);
 	else if (write)
 		scsi_check_condition(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
 	else

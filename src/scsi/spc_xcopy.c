@@ -303,7 +303,8 @@ static bool complete_io(struct xcopy_ctx *x)
 	if (res < 0 || (uint64_t)res < x->chunk) {
 		const struct uscst_device *dst = x->list.cscd[s->dst].dev;
 		if (res == -ENOSPC && dst->thin_provisioned)
-			scsi_check_condition(cmd, SK_COPY_ABORTED, 0x27, 0x07);
+			scsi_check_condition(cmd, SK_COPY_ABORTED,
+					     ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT);
 		else
 			scsi_check_condition(cmd, SK_COPY_ABORTED, ASC_WRITE_ERROR);
 		finish(x);
