@@ -79,7 +79,9 @@ static void fail_param_length(struct uscst_cmd *cmd)
 	scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
 }
 
-/* Checks the CDB and the parameter list; false once it has failed cmd. */
+/* Checks the CDB and the parameter list; false once it has failed cmd.
+ * The SERVICE ACTION needs no check: the opcode table routes only the
+ * eight of PERSISTENT RESERVE OUT here, dispatch fails the others. */
 static bool parse_params(struct uscst_cmd *cmd, struct pr_out_params *p)
 {
 	uint32_t param_len = get_be32(cmd->cdb + 5);
@@ -87,10 +89,6 @@ static bool parse_params(struct uscst_cmd *cmd, struct pr_out_params *p)
 	p->scope = cmd->cdb[2] >> 4;
 	p->type = cmd->cdb[2] & 0x0f;
 
-	if (p->sa > SA_REGISTER_AND_MOVE) {
-		scsi_invalid_field_cdb(cmd, 1, 4);
-		return false;
-	}
 	if (param_len < PARAM_LEN || cmd->out_buf_len < PARAM_LEN) {
 		fail_param_length(cmd);
 		return false;
