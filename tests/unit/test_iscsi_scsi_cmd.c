@@ -274,6 +274,127 @@ static void test_data_out_unknown_itt(void **state)
 	expect_ping(c);
 }
 
+/* With InitialR2T=No (the target's default accepts it): the command
+ * announces unsolicited data (F=0), which comes as immediate data and
+ * Data-Out with the reserved TTT up to FirstBurstLength; the target then
+ * solicits only the rest, from FirstBurstLength on (RFC 7143 11.8,
+ * 13.11, 13.14). */
+static int setup_unsolicited(void **state)
+{
+	struct iscsi_client *c = malloc(sizeof(*c));
+	assert_non_null(c);
+	client_open(c, ++seed);
+	client_login_r2t(c, false);
+	client_clear_ua(c);
+	*state = c;
+	return 0;
+}
+
+static void test_unsolicited_data_out(void **state)
+{
+	struct iscsi_client *c = *state;
+	uint8_t bhs[BHS_LEN], cdb[16], imm[4096] = {0};
+	cdb_rw10(cdb, 0x2a, 400, 64);
+	uint32_t itt = scsi_cmd_bhs(c, bhs, CMD_W | CMD_SIMPLE, 64 * BS, cdb, 10); /* F=0 */
+	pdu_send(c, bhs, imm, sizeof(imm));
+	send_data_out(c, itt, 0xffffffff, sizeof(imm), CLIENT_FIRST_BURST - sizeof(imm), 8192);
+	const struct pdu *p = pdu_expect(c, OP_R2T);
+	assert_int_equal(pdu_itt(p), itt);
+	uint32_t ttt = get32(p->bhs + 20);
+	assert_int_not_equal(ttt, 0xffffffff);
+	assert_int_equal(get32(p->bhs + 36), 0);
+	assert_int_equal(get32(p->bhs + 40), CLIENT_FIRST_BURST);
+	assert_int_equal(get32(p->bhs + 44), 64 * BS - CLIENT_FIRST_BURST);
+	send_data_out(c, itt, ttt, CLIENT_FIRST_BURST, 64 * BS - CLIENT_FIRST_BURST, 8192);
+	expect_good_response(c, itt);
+}
+
+/* Unsolicited Data-Out beyond FirstBurstLength breaks RFC 7143 13.14:
+ * Reject "Protocol Error" with the PDU's header.  The task ends as the
+ * target chooses, but it does end (after its R2T, if it sends one), and
+ * the connection stays. */
+static void test_unsolicited_beyond_first_burst(void **state)
+{
+	struct iscsi_client *c = *state;
+	uint8_t bhs[BHS_LEN], cdb[16];
+	cdb_rw10(cdb, 0x2a, 450, 64);
+	uint32_t itt = scsi_cmd_bhs(c, bhs, CMD_W | CMD_SIMPLE, 64 * BS, cdb, 10); /* F=0 */
+	pdu_send(c, bhs, NULL, 0);
+	send_data_out(c, itt, 0xffffffff, 0, CLIENT_FIRST_BURST + BS, CLIENT_FIRST_BURST + BS);
+	const struct pdu *p = pdu_expect(c, OP_REJECT);
+	assert_int_equal(p->bhs[2], 0x04);
+	assert_int_equal(p->dlen, BHS_LEN);
+	assert_int_equal(p->data[0] & 0x3f, OP_DATA_OUT);
+	assert_int_equal(get32(p->data + 16), itt);
+	c->exp_statsn++;
+	assert_true(pdu_recv_timeout(c, PDU_TIMEOUT_MS));
+	if (pdu_opcode(&c->rx) == OP_R2T) {
+		uint32_t ttt = get32(c->rx.bhs + 20), off = get32(c->rx.bhs + 40);
+		send_data_out(c, itt, ttt, off, get32(c->rx.bhs + 44), 8192);
+		p = pdu_expect(c, OP_SCSI_RSP);
+	} else {
+		p = &c->rx;
+		assert_int_equal(pdu_opcode(p), OP_SCSI_RSP);
+	}
+	assert_int_equal(pdu_itt(p), itt);
+	c->exp_statsn++;
+	expect_ping(c);
+}
+
+/* The MaxCmdSN of the last PDU that carried one. */
+static uint32_t last_max_cmdsn(const struct iscsi_client *c) { return get32(c->rx.bhs + 32); }
+
+/* Commands are delivered in CmdSN order (RFC 7143 4.2.2.1): one that
+ * arrives ahead of a missing CmdSN waits for it, then both run. */
+static void test_cmdsn_order(void **state)
+{
+	struct iscsi_client *c = *state;
+	uint8_t first[BHS_LEN], second[BHS_LEN], cdb[16];
+	cdb_rw10(cdb, 0x28, 0, 1);
+	uint32_t a = scsi_cmd_bhs(c, first, CMD_F | CMD_R | CMD_SIMPLE, BS, cdb, 10);
+	uint32_t b = scsi_cmd_bhs(c, second, CMD_F | CMD_R | CMD_SIMPLE, BS, cdb, 10);
+	pdu_send(c, second, NULL, 0); /* CmdSN n + 1 before n */
+	pdu_expect_none(c, 200);
+	pdu_send(c, first, NULL, 0);
+	uint32_t seen = 0;
+	for (int i = 0; i < 2; i++) {
+		const struct pdu *p = pdu_expect(c, OP_DATA_IN);
+		assert_true(pdu_itt(p) == a || pdu_itt(p) == b);
+		seen |= pdu_itt(p) == a ? 1 : 2;
+		assert_int_equal(p->bhs[1] & 0x81, 0x81);
+		assert_int_equal(get32(p->bhs + 24), c->exp_statsn);
+		c->exp_statsn++;
+	}
+	assert_int_equal(seen, 3);
+	assert_int_equal(get32(c->rx.bhs + 28), c->cmdsn); /* ExpCmdSN passed both */
+}
+
+/* A command whose CmdSN is outside [ExpCmdSN, MaxCmdSN] is silently
+ * ignored (RFC 7143 4.2.2.1): no answer, nothing kept (its ITT is free
+ * again at once), and the session carries on. */
+static void test_cmdsn_outside_window(void **state)
+{
+	struct iscsi_client *c = *state;
+	expect_ping(c);
+	uint32_t max = last_max_cmdsn(c);
+	uint8_t bhs[BHS_LEN], cdb[16];
+	cdb_rw10(cdb, 0x28, 0, 1);
+	uint32_t next = c->cmdsn, itt = c->itt;
+	const uint32_t outside[] = {max + 1, next - 1};
+	for (unsigned i = 0; i < 2; i++) {
+		c->cmdsn = outside[i];
+		c->itt = itt; /* the same ITT each time: a kept task would clash */
+		scsi_cmd_bhs(c, bhs, CMD_F | CMD_R | CMD_SIMPLE, BS, cdb, 10);
+		pdu_send(c, bhs, NULL, 0);
+		pdu_expect_none(c, 200);
+	}
+	c->cmdsn = next;
+	c->itt = itt;
+	assert_int_equal(send_read(c, 1, BS), itt);
+	const struct pdu *p = expect_data_in(c, itt, 0, 0, BS);
+	expect_collapsed_status(c, p, 0, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -287,6 +408,11 @@ int main(void)
 	    T(test_immediate_beyond_first_burst),
 	    T(test_data_out_unknown_ttt),
 	    T(test_data_out_unknown_itt),
+	    cmocka_unit_test_setup_teardown(test_unsolicited_data_out, setup_unsolicited, teardown),
+	    cmocka_unit_test_setup_teardown(test_unsolicited_beyond_first_burst, setup_unsolicited,
+					    teardown),
+	    T(test_cmdsn_order),
+	    T(test_cmdsn_outside_window),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
