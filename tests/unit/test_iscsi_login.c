@@ -191,6 +191,31 @@ static void test_discovery_send_targets(void **state)
 	client_close(&c);
 }
 
+/* Logout "close the session" (RFC 7143 11.14, 11.15): Logout Response
+ * with "connection or session closed successfully", then the target
+ * closes the connection and the session is gone. */
+static void test_logout(void **state)
+{
+	struct iscsi_client c;
+	client_open(&c, 7);
+	client_login(&c);
+	uint8_t bhs[BHS_LEN] = {0x06 | OP_IMMEDIATE, 0x80 | 0}; /* reason 0 */
+	put32(bhs + 16, 0x55);
+	put16(bhs + 20, 1); /* CID */
+	put32(bhs + 24, c.cmdsn);
+	put32(bhs + 28, c.exp_statsn);
+	pdu_send(&c, bhs, NULL, 0);
+	const struct pdu *p = pdu_expect(&c, 0x26);
+	assert_int_equal(p->bhs[1], 0x80);
+	assert_int_equal(p->bhs[2], 0); /* closed successfully */
+	assert_int_equal(pdu_itt(p), 0x55);
+	assert_int_equal(get32(p->bhs + 24), c.exp_statsn);
+	assert_int_equal(get32(p->bhs + 28), c.cmdsn);
+	assert_int_equal(p->dlen, 0);
+	expect_closed(&c);
+	client_close(&c); /* waits until the session is gone */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +226,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_initiator_name),
 	    cmocka_unit_test(test_unknown_tsih),
 	    cmocka_unit_test(test_discovery_send_targets),
+	    cmocka_unit_test(test_logout),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
