@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <uscst/attr.h>
@@ -25,7 +26,7 @@ struct uscst_device;
 /* Bumped whenever struct uscst_backend_ops, struct uscst_io or the meaning
  * of their fields changes; a backend built against another version is
  * refused. */
-#define USCST_BACKEND_ABI 3
+#define USCST_BACKEND_ABI 4
 
 /* Longest handler name. */
 #define USCST_BACKEND_NAME_MAX 31
@@ -90,6 +91,12 @@ struct uscst_backend_ops {
 	 * control thread, never on a reactor.  NULL: the size is configured,
 	 * not found (nullio).  Returns 0 or -errno. */
 	int (*get_size)(struct uscst_device *dev, uint64_t *size);
+	/* What the open storage is (its fstat), for the core's check that no
+	 * two devices share one file or block device (they would keep separate
+	 * reservations over the same blocks).  Called from the control thread
+	 * for any device, open or not.  NULL: no storage (nullio).  Returns 0,
+	 * or -errno (-EBADF: not open). */
+	int (*storage_stat)(struct uscst_device *dev, struct stat *st);
 	/* The command set of its devices (core/cmdset.h): "sbc". */
 	const char *cmdset;
 };
@@ -120,9 +127,6 @@ bool uscst_device_read_only(const struct uscst_device *dev);
  * change at any time afterwards (resync_size), so read it once per use. */
 uint64_t uscst_device_size(const struct uscst_device *dev);
 void uscst_device_set_size(struct uscst_device *dev, uint64_t size);
-/* The storage's file descriptor (-1: not open). */
-int uscst_device_fd(const struct uscst_device *dev);
-void uscst_device_set_fd(struct uscst_device *dev, int fd);
 /* Whether DISCARD really deallocates on this storage (thin provisioning). */
 void uscst_device_set_discard_ok(struct uscst_device *dev, bool ok);
 /* The backend's per-device state: ops->dev_priv_size bytes, zeroed when

@@ -22,6 +22,14 @@
 #include "backend/builtin.h"
 #include "lib/log.h"
 
+/* Per device, in its backend_priv space (ops->dev_priv_size). */
+struct fileio_dev {
+	int fd;
+	bool open; /* fd is the open storage (the space starts zeroed) */
+};
+
+static struct fileio_dev *fdev(struct uscst_device *dev) { return uscst_device_backend_priv(dev); }
+
 /* An I/O in flight, in the backend_priv space of its struct uscst_io. */
 struct fileio_req {
 	struct uscst_file_io fio;
@@ -98,25 +106,31 @@ static int fileio_open(struct uscst_device *dev)
 	uint64_t cfg_size = uscst_device_size(dev);
 	if (!cfg_size || cfg_size > size)
 		uscst_device_set_size(dev, size);
-	uscst_device_set_fd(dev, fd);
+	*fdev(dev) = (struct fileio_dev){.fd = fd, .open = true};
 	uscst_device_set_discard_ok(dev, !uscst_device_read_only(dev) && probe_discard(fd, size));
 	return 0;
 }
 
 static int fileio_get_size(struct uscst_device *dev, uint64_t *size)
 {
-	int fd = uscst_device_fd(dev);
-	if (fd < 0)
+	const struct fileio_dev *st = fdev(dev);
+	return st->open ? storage_size(st->fd, size) : -EBADF;
+}
+
+static int fileio_storage_stat(struct uscst_device *dev, struct stat *sb)
+{
+	const struct fileio_dev *st = fdev(dev);
+	if (!st->open)
 		return -EBADF;
-	return storage_size(fd, size);
+	return fstat(st->fd, sb) < 0 ? -errno : 0;
 }
 
 static void fileio_close(struct uscst_device *dev)
 {
-	int fd = uscst_device_fd(dev);
-	if (fd >= 0)
-		close(fd);
-	uscst_device_set_fd(dev, -1);
+	struct fileio_dev *st = fdev(dev);
+	if (st->open)
+		close(st->fd);
+	st->open = false;
 }
 
 static void fileio_queue(struct fileio_req *req);
@@ -211,7 +225,7 @@ static void fileio_submit(struct uscst_device *dev, struct uscst_io *io)
 	struct fileio_req *req = req_of(io);
 	req->io = io;
 	req->done_bytes = 0;
-	req->fio.fd = uscst_device_fd(dev);
+	req->fio.fd = fdev(dev)->fd;
 	if (io->len == 0 && io->op != USCST_IO_FLUSH) {
 		finish(io, 0);
 		return;
@@ -232,7 +246,7 @@ static int fileio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t
 	/* Read once: resync_size may change it on another thread, and a
 	 * shrink between two reads would make "size - offset" wrap around. */
 	uint64_t size = uscst_device_size(dev);
-	int fd = uscst_device_fd(dev);
+	int fd = fdev(dev)->fd;
 	if (offset >= size) {
 		*mapped = false;
 		*run_len = 0;
@@ -278,5 +292,7 @@ const struct uscst_backend_ops backend_fileio_ops = {
     .submit = fileio_submit,
     .lba_status = fileio_lba_status,
     .get_size = fileio_get_size,
+    .storage_stat = fileio_storage_stat,
+    .dev_priv_size = sizeof(struct fileio_dev),
     .cmdset = "sbc",
 };

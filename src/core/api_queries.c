@@ -21,10 +21,6 @@ void uscst_device_set_size(struct uscst_device *dev, uint64_t size)
 	atomic_store_explicit(&dev->size, size, memory_order_relaxed);
 }
 
-int uscst_device_fd(const struct uscst_device *dev) { return dev->fd; }
-
-void uscst_device_set_fd(struct uscst_device *dev, int fd) { dev->fd = fd; }
-
 void uscst_device_set_discard_ok(struct uscst_device *dev, bool ok) { dev->discard_ok = ok; }
 
 void *uscst_device_backend_priv(struct uscst_device *dev)

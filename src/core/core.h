@@ -78,7 +78,6 @@ struct uscst_device {
 	char t10_dev_id[64];
 	char usn[64];
 	uint64_t naa_id; /* NAA-6 low 64 bits, derived from the name unless set */
-	int fd;
 	bool discard_ok; /* backend can deallocate (punch holes) on this storage */
 	atomic_int refs;
 	/* Persistent reservations that survive a restart (SCST pr_file_name). */

@@ -78,7 +78,6 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	dev->thin_cfg = -1;
 	list_init(&dev->handler_attrs);
 	dev->rotational = true;
-	dev->fd = -1;
 	atomic_store_explicit(&dev->medium_present, true, memory_order_relaxed);
 	snprintf(dev->t10_vend_id, sizeof(dev->t10_vend_id), "USCST");
 	snprintf(dev->t10_prod_id, sizeof(dev->t10_prod_id), "%.16s", name);
@@ -150,10 +149,11 @@ static void file_id_of(const struct stat *sb, struct file_id *id)
 	id->ino = id->blk ? 0 : sb->st_ino;
 }
 
-static bool fd_file_id(int fd, struct file_id *id)
+/* false if dev has no storage, or none open. */
+static bool dev_file_id(struct uscst_device *dev, struct file_id *id)
 {
 	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) < 0)
+	if (!dev->backend->storage_stat || dev->backend->storage_stat(dev, &sb) < 0)
 		return false;
 	file_id_of(&sb, id);
 	return true;
@@ -247,7 +247,7 @@ static char *canonical_file(const char *path)
 static int check_backing_unshared(struct uscst_device *dev, char *err, size_t errlen)
 {
 	struct file_id mine, id;
-	if (!fd_file_id(dev->fd, &mine))
+	if (!dev_file_id(dev, &mine))
 		return 0; /* no backing storage (nullio) */
 	int rc = 0;
 	struct uscst_device *o;
@@ -256,7 +256,7 @@ static int check_backing_unshared(struct uscst_device *dev, char *err, size_t er
 	{
 		if (o == dev)
 			continue;
-		if (fd_file_id(o->fd, &id) && same_file(&mine, &id)) {
+		if (dev_file_id(o, &id) && same_file(&mine, &id)) {
 			snprintf(err, errlen,
 				 "device '%s': '%s' is the backing %s of device '%s' (filename "
 				 "'%s'); two devices on the same blocks would have separate "
@@ -298,7 +298,7 @@ static int check_pr_file_unshared(struct uscst_device *dev, char *err, size_t er
 	pthread_mutex_lock(&uscst_config_lock);
 	list_for_each_entry(o, &devices, node)
 	{
-		if (exists && fd_file_id(o->fd, &id) && same_file(&mine_id, &id)) {
+		if (exists && dev_file_id(o, &id) && same_file(&mine_id, &id)) {
 			snprintf(
 			    err, errlen,
 			    "device '%s': PR file '%s'%s is the backing file of %s '%s' ('%s')",
