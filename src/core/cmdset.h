@@ -22,6 +22,7 @@ struct uscst_cmd;
 struct uscst_device;
 struct uscst_session;
 
+/* Every operation is required. */
 struct uscst_cmdset {
 	const char *name;    /* what a backend names in uscst_backend_ops.cmdset */
 	uint8_t device_type; /* PERIPHERAL DEVICE TYPE (SPC-5 6.7.2) of its LUs */
@@ -35,6 +36,9 @@ struct uscst_cmdset {
 	/* The I_T nexus sess is lost (the session ends): what the device
 	 * holds for it (reservations) goes. */
 	void (*nexus_lost)(struct uscst_device *dev, struct uscst_session *sess);
+	/* The device was opened, before any command reaches it: the state the
+	 * command set keeps in it (mode pages) takes its power-on values. */
+	void (*power_on)(struct uscst_device *dev);
 	/* LU reset (LOGICAL UNIT RESET, target reset), after the core aborted
 	 * the tasks: reservations and mode pages return to their defaults. */
 	void (*lu_reset)(struct uscst_device *dev);

@@ -407,7 +407,7 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 	if (dev->thin_cfg > 0 && !dev->discard_ok)
 		log_warn("device %s: thin_provisioned 1 but %s cannot deallocate; ignored",
 			 dev->name, dev->backend->name);
-	atomic_store_explicit(&dev->wce, !dev->write_through, memory_order_relaxed);
+	dev->cmdset->power_on(dev);
 	rc = load_pr_file(dev, err, errlen);
 	if (rc < 0) {
 		dev->backend->close(dev);

@@ -18,16 +18,24 @@ static void sbc_decode(struct uscst_cmd *cmd)
 		cmd->out_len = (!cmd->op && cmd->exp_write) ? cmd->exp_len : 0;
 }
 
-/* SAM-5 LU reset: SPC-2 reservations go, mode pages return to their
- * defaults. */
-static void sbc_lu_reset(struct uscst_device *dev)
+/* The mode pages MODE SELECT may change, at their defaults: the write
+ * cache as configured (write_through), fixed sense, no software write
+ * protection. */
+static void mode_pages_default(struct uscst_device *dev)
 {
-	scsi_reservations_reset(dev);
 	pthread_mutex_lock(&dev->lock);
 	atomic_store_explicit(&dev->wce, !dev->write_through, memory_order_relaxed);
 	atomic_store_explicit(&dev->d_sense, false, memory_order_relaxed);
 	atomic_store_explicit(&dev->swp, false, memory_order_relaxed);
 	pthread_mutex_unlock(&dev->lock);
+}
+
+/* SAM-5 LU reset: SPC-2 reservations go, mode pages return to their
+ * defaults. */
+static void sbc_lu_reset(struct uscst_device *dev)
+{
+	scsi_reservations_reset(dev);
+	mode_pages_default(dev);
 }
 
 const struct uscst_cmdset scsi_sbc_cmdset = {
@@ -36,6 +44,7 @@ const struct uscst_cmdset scsi_sbc_cmdset = {
     .decode = sbc_decode,
     .dispatch = scsi_dispatch,
     .nexus_lost = scsi_reservations_nexus_lost,
+    .power_on = mode_pages_default,
     .lu_reset = sbc_lu_reset,
 };
 

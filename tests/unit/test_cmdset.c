@@ -19,7 +19,7 @@
 
 /* What a recording command set was asked, and about which device/session. */
 struct calls {
-	unsigned decode, dispatch, nexus_lost, lu_reset;
+	unsigned decode, dispatch, nexus_lost, power_on, lu_reset;
 	const struct uscst_device *dev;
 	const struct uscst_session *sess;
 };
@@ -66,6 +66,14 @@ static void second_nexus_lost(struct uscst_device *dev, struct uscst_session *se
 	second_calls.nexus_lost++;
 }
 
+static void first_power_on(struct uscst_device *dev) { first_calls.power_on++; }
+
+static void second_power_on(struct uscst_device *dev)
+{
+	second_calls.power_on++;
+	second_calls.dev = dev;
+}
+
 static void first_lu_reset(struct uscst_device *dev)
 {
 	first_calls.lu_reset++;
@@ -80,6 +88,7 @@ static const struct uscst_cmdset first = {
     .decode = first_decode,
     .dispatch = first_dispatch,
     .nexus_lost = first_nexus_lost,
+    .power_on = first_power_on,
     .lu_reset = first_lu_reset,
 };
 static const struct uscst_cmdset second = {
@@ -88,17 +97,22 @@ static const struct uscst_cmdset second = {
     .decode = second_decode,
     .dispatch = second_dispatch,
     .nexus_lost = second_nexus_lost,
+    .power_on = second_power_on,
     .lu_reset = second_lu_reset,
 };
 
-static int noop_open(struct uscst_device *dev) { return 0; }
+static int sized_open(struct uscst_device *dev)
+{
+	uscst_device_set_size(dev, 1u << 20);
+	return 0;
+}
 static void noop_close(struct uscst_device *dev) {}
 static void noop_submit(struct uscst_device *dev, struct uscst_io *io) {}
 
 /* A handler whose devices take the second command set. */
 static const struct uscst_backend_ops second_handler = {
     .name = "test_second_handler",
-    .open = noop_open,
+    .open = sized_open,
     .close = noop_close,
     .submit = noop_submit,
     .cmdset = "test_second",
@@ -127,6 +141,17 @@ static void test_registry(void **state)
 static void test_device_takes_its_handlers_cmdset(void **state)
 {
 	assert_ptr_equal(dev->cmdset, &second);
+}
+
+/* Opening the device gives the command set its power-on state. */
+static void test_open_powers_on_the_cmdset(void **state)
+{
+	char err[256] = "";
+	memset(&second_calls, 0, sizeof(second_calls));
+	assert_int_equal(uscst_device_open(dev, err, sizeof(err)), 0);
+	assert_int_equal(second_calls.power_on, 1);
+	assert_ptr_equal(second_calls.dev, dev);
+	assert_int_equal(first_calls.power_on, 0);
 }
 
 static void run_cmd(struct uscst_session *s, uint64_t lun, uint32_t *out_len)
@@ -217,6 +242,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_registry),
 	    cmocka_unit_test(test_device_takes_its_handlers_cmdset),
+	    cmocka_unit_test(test_open_powers_on_the_cmdset),
 	    cmocka_unit_test(test_commands_go_to_the_devices_cmdset),
 	    cmocka_unit_test(test_lu_reset_and_nexus_loss),
 	};
