@@ -16,8 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/attr_table.h"
 #include "core/core.h"
-#include "core/transports.h"
 
 /* ---- parsing: the check functions of the core's table ---- */
 
@@ -309,7 +309,11 @@ static uint32_t bit_of(const struct uscst_attr_def *d)
 static struct uscst_attr *handler_value(const struct uscst_device *dev, const char *name)
 {
 	struct uscst_attr *a;
-	list_for_each_entry(a, &dev->handler_attrs, node) if (!strcmp(a->name, name)) return a;
+	list_for_each_entry(a, &dev->handler_attrs, node)
+	{
+		if (!strcmp(a->name, name))
+			return a;
+	}
 	return NULL;
 }
 

@@ -15,17 +15,13 @@
 #include <uscst/attr.h>
 #include <uscst/transport_reg.h>
 
+#include "core/attr_table.h"
+
 /* Registered transports in registration order; NULL gives the first. */
 const struct uscst_transport *uscst_transport_next(const struct uscst_transport *prev);
 
 /* "'iscsi'" or "'a', 'b'": the registered names, for messages ("" if none). */
 void uscst_transport_names(char *buf, size_t len);
-
-/* The entry of table called name, or NULL (table may be NULL). */
-const struct uscst_attr_def *uscst_attr_find(const struct uscst_attr_def *table, const char *name);
-
-/* d->check(d, value, ...), or the check by d->type. */
-bool uscst_attr_check(const struct uscst_attr_def *d, const char *value, char *err, size_t errlen);
 
 /* The target attributes every transport's targets have, owned by the core. */
 extern const struct uscst_attr_def uscst_core_target_attrs[];
