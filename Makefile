@@ -52,8 +52,9 @@ $(BUILD)/uscstadmin: $(BUILD)/src/uscstadmin.o $(BUILD)/libuscst.a
 # anyway, its symbols clash with the double's and the link fails, instead
 # of one of them winning silently (no weak symbols in tests/unit: checked
 # by scripts/run-unit.sh).
-ISCSI_FIXTURE            := fixtures/iscsi_target.c fixtures/iscsi_client.c
+ISCSI_FIXTURE            := fixtures/iscsi_target.c fixtures/iscsi_client.c fixtures/crc32c.c
 test_dispatch_LINK       := fixtures/fixture_scsi.c
+test_iscsi_digest_LINK   := $(ISCSI_FIXTURE)
 test_iscsi_login_LINK    := $(ISCSI_FIXTURE)
 test_iscsi_scsi_cmd_LINK := $(ISCSI_FIXTURE)
 test_iscsi_tmf_LINK      := $(ISCSI_FIXTURE)
