@@ -21,7 +21,13 @@
 #define BS ISCSI_TEST_BLOCK
 
 /* Function codes (RFC 7143 11.5.1) and responses (11.6.1). */
-enum { TMF_ABORT_TASK = 1, TMF_CLEAR_ACA = 3, TMF_LUN_RESET = 5, TMF_TASK_REASSIGN = 8 };
+enum {
+	TMF_ABORT_TASK = 1,
+	TMF_ABORT_TASK_SET = 2,
+	TMF_CLEAR_ACA = 3,
+	TMF_LUN_RESET = 5,
+	TMF_TASK_REASSIGN = 8
+};
 enum {
 	RSP_COMPLETE = 0,
 	RSP_NO_TASK = 1,
@@ -131,13 +137,12 @@ static void test_abort_not_received(void **state)
 	expect_ping(c);
 }
 
-/* ABORT TASK of a WRITE whose R2T is open: the initiator still answers
- * the R2T, the target takes that Data-Out without a Reject, and only then
- * answers the TMF, "Function complete"; the WRITE itself gets no
- * response. */
-static void test_abort_write_with_open_r2t(void **state)
+/* An abort by `function` (ABORT TASK or ABORT TASK SET) of a WRITE
+ * whose R2T is open: the initiator still answers the R2T, the target
+ * takes that Data-Out without a Reject, and only then answers the TMF,
+ * "Function complete"; the WRITE itself gets no response. */
+static void abort_write_with_open_r2t(struct iscsi_client *c, uint8_t function)
 {
-	struct iscsi_client *c = *state;
 	uint8_t bhs[BHS_LEN], cdb[16];
 	uint8_t *data = calloc(1, 32 * BS);
 	assert_non_null(data);
@@ -152,7 +157,8 @@ static void test_abort_write_with_open_r2t(void **state)
 	assert_int_equal(offset, BS);
 	assert_int_equal(len, 31 * BS);
 
-	uint32_t tmf = send_tmf(c, TMF_ABORT_TASK, 0, itt, write_cmdsn);
+	uint32_t tmf = function == TMF_ABORT_TASK ? send_tmf(c, function, 0, itt, write_cmdsn)
+						  : send_tmf(c, function, 0, 0xffffffff, 0);
 	pdu_expect_none(c, 200); /* the answer waits for the Data-Out */
 
 	uint8_t out[BHS_LEN] = {OP_DATA_OUT, 0x80};
@@ -165,6 +171,18 @@ static void test_abort_write_with_open_r2t(void **state)
 	assert_int_equal(expect_tmf_rsp(c, tmf), RSP_COMPLETE);
 	pdu_expect_none(c, 100); /* no Reject, no SCSI Response for the WRITE */
 	expect_ping(c);
+}
+
+static void test_abort_write_with_open_r2t(void **state)
+{
+	abort_write_with_open_r2t(*state, TMF_ABORT_TASK);
+}
+
+/* ABORT TASK SET (all of this session's tasks on the LU) waits the same
+ * way for a WRITE with an open R2T. */
+static void test_abort_task_set_with_open_r2t(void **state)
+{
+	abort_write_with_open_r2t(*state, TMF_ABORT_TASK_SET);
 }
 
 /* LOGICAL UNIT RESET: "Function complete", and the next command on the
@@ -219,9 +237,13 @@ static void test_unsupported_functions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_abort_completed_task),      T(test_abort_not_received),
-	    T(test_abort_write_with_open_r2t), T(test_lun_reset),
-	    T(test_lun_reset_unknown_lun),     T(test_unsupported_functions),
+	    T(test_abort_completed_task),
+	    T(test_abort_not_received),
+	    T(test_abort_write_with_open_r2t),
+	    T(test_abort_task_set_with_open_r2t),
+	    T(test_lun_reset),
+	    T(test_lun_reset_unknown_lun),
+	    T(test_unsupported_functions),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
