@@ -111,12 +111,14 @@ static bool resolve_target(struct iscsi_conn *conn, struct iscsi_login *l,
 
 static bool check_first_request(struct iscsi_conn *conn, struct iscsi_login *l, const uint8_t *bhs)
 {
+	/* Taken first: every Login Response, a refusal too, names the
+	 * session's ISID (RFC 7143 11.13). */
+	memcpy(l->isid, bhs + 8, 6);
 	/* Only version 0 exists (RFC 7143 11.12.4). */
 	if (bhs[3] > 0x00) {
 		login_fail(conn, ISCSI_LS_UNSUPPORTED_VERSION, "unsupported version");
 		return false;
 	}
-	memcpy(l->isid, bhs + 8, 6);
 	l->tsih = get_be16(bhs + 14);
 	l->cid = get_be16(bhs + 20);
 	l->cmdsn = get_be32(bhs + 24);

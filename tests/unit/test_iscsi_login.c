@@ -55,6 +55,8 @@ static void expect_login_reject(struct iscsi_client *c, const struct pdu *p, uin
 	if (login_status(p) != status)
 		fail_msg("login status 0x%04x, expected 0x%04x", login_status(p), status);
 	assert_int_equal(get16(p->bhs + 14), 0);
+	/* Even a refusal names the session it refuses (RFC 7143 11.13). */
+	assert_memory_equal(p->bhs + 8, c->isid, 6);
 	expect_closed(c);
 }
 
