@@ -1,8 +1,10 @@
 /*
  * The SBC command set (core/cmdset.h): direct-access block devices, with
  * the SPC commands every LU has.  What the core asks of it: how many
- * Data-Out bytes a CDB asks for, running a command, and what a lost nexus
- * or a LU reset does to the state the device keeps for the commands.
+ * Data-Out bytes a CDB asks for, running a command, and what opening the
+ * device, a lost nexus or a LU reset does to the state the device keeps
+ * for the commands (reservations, mode pages).  MODE SELECT itself is one
+ * of its commands (spc_mode.c), changing that state for every nexus.
  */
 #include "scsi/scsi.h"
 
