@@ -4,6 +4,7 @@
  *   uscstd -c FILE [--listen ADDR:PORT]... [-f] [--ctl-socket PATH]
  *   uscstd --default-config [--data-dir DIR] ...
  *   [--pr-dir DIR]: where persistent reservations are kept (see usage)
+ *   [--user NAME] [--ctl-group NAME]: privileges (lib/privileges.h)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +23,7 @@
 #include "ctl/ctl_server.h"
 #include "iscsi/driver.h"
 #include "lib/log.h"
+#include "lib/privileges.h"
 #include "reactor/reactor.h"
 #include "scsi/scsi.h"
 
@@ -38,6 +40,9 @@ struct options {
 	bool foreground;
 	const char *ctl_socket;
 	unsigned threads;
+	const char *user;	/* --user: drop to it once the portals are bound */
+	struct priv_user run_as;
+	gid_t ctl_group; /* --ctl-group, or CTL_NO_GROUP */
 };
 
 static void usage(FILE *out)
@@ -58,6 +63,12 @@ static void usage(FILE *out)
 		"                          portals (default 0.0.0.0:3260)\n"
 		"  -f, --foreground        stay in the foreground\n"
 		"  -s, --ctl-socket PATH   control socket (default " CTL_DEFAULT_SOCKET ")\n"
+		"      --ctl-group NAME    control socket mode 0660, group NAME (default:\n"
+		"                          0600, the daemon's user only)\n"
+		"  -u, --user NAME         after binding the portals, opening the devices\n"
+		"                          and the control socket, run as NAME (its uid and\n"
+		"                          primary group, no other groups); refuse to start\n"
+		"                          if that fails\n"
 		"  -t, --threads N         reactor threads (default: online CPUs)\n"
 		"  -d, --debug             debug logging\n"
 		"  -h, --help              this text\n");
@@ -65,7 +76,7 @@ static void usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_DEFAULT_CONFIG = 256, OPT_DATA_DIR, OPT_PR_DIR };
+	enum { OPT_DEFAULT_CONFIG = 256, OPT_DATA_DIR, OPT_PR_DIR, OPT_CTL_GROUP };
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"default-config", no_argument, NULL, OPT_DEFAULT_CONFIG},
@@ -74,13 +85,17 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"listen", required_argument, NULL, 'l'},
 	    {"foreground", no_argument, NULL, 'f'},
 	    {"ctl-socket", required_argument, NULL, 's'},
+	    {"ctl-group", required_argument, NULL, OPT_CTL_GROUP},
+	    {"user", required_argument, NULL, 'u'},
 	    {"threads", required_argument, NULL, 't'},
 	    {"debug", no_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
+	char err[160];
 	int c;
-	while ((c = getopt_long(argc, argv, "c:l:fs:t:dh", longopts, NULL)) != -1) {
+	o->ctl_group = CTL_NO_GROUP;
+	while ((c = getopt_long(argc, argv, "c:l:fs:u:t:dh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config_file = optarg;
@@ -108,6 +123,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 's':
 			o->ctl_socket = optarg;
 			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case OPT_CTL_GROUP:
+			if (priv_lookup_group(optarg, &o->ctl_group, err, sizeof(err)) < 0) {
+				fprintf(stderr, "uscstd: --ctl-group: %s\n", err);
+				return -1;
+			}
+			break;
 		case 't':
 			o->threads = (unsigned)atoi(optarg);
 			if (o->threads < 1 || o->threads > 256) {
@@ -133,6 +157,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 	if (!o->config_file == !o->default_config) {
 		fprintf(stderr, "uscstd: give exactly one of -c FILE and --default-config\n");
 		usage(stderr);
+		return -1;
+	}
+	/* Looked up now, so that a wrong name stops us before anything starts. */
+	if (o->user && priv_lookup_user(o->user, &o->run_as, err, sizeof(err)) < 0) {
+		fprintf(stderr, "uscstd: --user: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -261,8 +290,21 @@ int main(int argc, char **argv)
 	if (start_transports(&o) < 0)
 		return 1;
 	char err[256];
-	if (ctl_server_start(o.ctl_socket, err, sizeof(err)) < 0)
+	if (ctl_server_start(o.ctl_socket, o.ctl_group, err, sizeof(err)) < 0)
 		log_warn("control socket disabled: %s", err);
+	/* Everything that needs root is done: ports below 1024 are bound, the
+	 * devices and the control socket are open. */
+	if (o.user) {
+		if (priv_drop(&o.run_as, err, sizeof(err)) < 0) {
+			log_err("--user %s: cannot drop privileges: %s", o.user, err);
+			uscst_transports_stop();
+			ctl_server_stop();
+			reactors_stop();
+			return 1;
+		}
+		log_info("running as user %s (uid %u, gid %u)", o.user, (unsigned)o.run_as.uid,
+			 (unsigned)o.run_as.gid);
+	}
 	log_info("uscstd %s ready with %u reactor threads", USCST_VERSION, threads);
 	int sig = 0;
 	sigwait(&set, &sig);

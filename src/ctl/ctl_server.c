@@ -273,7 +273,10 @@ static int remove_stale_socket(const struct sockaddr_un *addr, char *err, size_t
 	return 0;
 }
 
-static int open_listen_socket(const char *path, char *err, size_t errlen)
+/* The socket gives full control of the daemon: it is created 0600 (umask
+ * around bind, so it is never reachable by others even for a moment), or
+ * 0660 and group `group` for --ctl-group. */
+static int open_listen_socket(const char *path, gid_t group, char *err, size_t errlen)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -289,13 +292,22 @@ static int open_listen_socket(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) < 0) {
+	mode_t old_mask = umask(0177);
+	int rc = bind(fd, (const struct sockaddr *)&addr, sizeof(addr));
+	umask(old_mask);
+	if (rc < 0) {
 		snprintf(err, errlen, "cannot bind %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
-	/* Administration only: owner and group. */
-	chmod(path, 0660);
+	if (group != CTL_NO_GROUP &&
+	    (chown(path, (uid_t)-1, group) < 0 || chmod(path, 0660) < 0)) {
+		snprintf(err, errlen, "cannot give %s to group %u: %s", path, (unsigned)group,
+			 strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
 	if (listen(fd, 16) < 0) {
 		snprintf(err, errlen, "listen on %s: %s", path, strerror(errno));
 		close(fd);
@@ -331,7 +343,7 @@ static void close_fds(void)
 	ctl.listen_fd = ctl.stop_pipe[0] = ctl.stop_pipe[1] = -1;
 }
 
-int ctl_server_start(const char *path, char *err, size_t errlen)
+int ctl_server_start(const char *path, gid_t group, char *err, size_t errlen)
 {
 	if (ctl.running) {
 		snprintf(err, errlen, "control server already running on %s", ctl.path);
@@ -339,7 +351,7 @@ int ctl_server_start(const char *path, char *err, size_t errlen)
 	}
 	if (!path)
 		path = CTL_DEFAULT_SOCKET;
-	ctl.listen_fd = open_listen_socket(path, err, errlen);
+	ctl.listen_fd = open_listen_socket(path, group, err, errlen);
 	if (ctl.listen_fd < 0)
 		return -1;
 	snprintf(ctl.path, sizeof(ctl.path), "%s", path);
@@ -368,6 +380,8 @@ void ctl_server_stop(void)
 	while (w < 0 && errno == EINTR);
 	pthread_join(ctl.thread, NULL);
 	close_fds();
+	/* After --user the directory may not let us: the file stays, and the
+	 * next start replaces it as a stale socket. */
 	unlink(ctl.path);
 	ctl.running = false;
 }

@@ -18,6 +18,7 @@
 #define USCST_CTL_CTL_SERVER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #ifndef USCST_VERSION
 #define USCST_VERSION "0.1.0"
@@ -27,10 +28,14 @@
 #define CTL_MAX_REQUEST 1024 /* bytes in a request line, newline included */
 #define CTL_ERROR_PREFIX "error: "
 
+#define CTL_NO_GROUP ((gid_t)-1)
+
 /* Creates the socket (and its directory if missing; a stale socket file
  * left by a dead daemon is replaced, a live one is an error) and starts the
- * thread.  path NULL means CTL_DEFAULT_SOCKET.  0, or -1 with a message. */
-int ctl_server_start(const char *path, char *err, size_t errlen);
+ * thread.  path NULL means CTL_DEFAULT_SOCKET.  The socket is mode 0600,
+ * or 0660 owned by group when group is not CTL_NO_GROUP (--ctl-group).
+ * 0, or -1 with a message. */
+int ctl_server_start(const char *path, gid_t group, char *err, size_t errlen);
 /* Stops the thread, closes and removes the socket.  Safe if not started. */
 void ctl_server_stop(void);
 
