@@ -119,11 +119,23 @@ struct uscst_lun {
 	bool read_only; /* this LUN mapping is read-only */
 };
 
-#define USCST_MAX_LUNS 256
+/* Highest LUN number: SAM single level flat space addressing (SCST_MAX_LUN). */
+#define USCST_LUN_MAX 16383
 
+/* The LUNs one initiator sees through a target (core/lun_map.c). */
 struct uscst_lun_map {
-	unsigned count;
-	struct uscst_lun luns[USCST_MAX_LUNS]; /* sorted by lun number */
+	unsigned count, cap;
+	struct uscst_lun *luns; /* sorted by lun number */
+};
+
+/* An initiator group (SCST security group, core/acl.c): a LUN map and the
+ * initiator names and patterns that get it. */
+struct uscst_group {
+	struct list_head node; /* the target's groups, in configuration order */
+	char name[64];
+	struct uscst_lun_map *luns;
+	char **initiators; /* INITIATOR patterns, in configuration order */
+	unsigned ninitiators;
 };
 
 struct uscst_attr {
@@ -139,7 +151,8 @@ struct uscst_target {
 	uint16_t rel_tgt_id;
 	bool enabled;
 	struct list_head attrs;	    /* uscst_attr: transport attributes (MaxBurstLength ...) */
-	struct uscst_lun_map *luns; /* default LUN map */
+	struct uscst_lun_map *luns; /* default LUN map: initiators of no group */
+	struct list_head groups;    /* uscst_group, in configuration order */
 	unsigned nsessions;
 };
 
@@ -255,6 +268,39 @@ bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const cha
 bool uscst_target_add_lun(struct uscst_target *tgt, uint64_t lun, struct uscst_device *dev,
 			  bool read_only, char *err, size_t errlen);
 struct uscst_lun *uscst_session_lun(struct uscst_session *sess, uint64_t lun);
+
+/* LUN maps (core/lun_map.c).  lun_map_add keeps the map sorted and takes a
+ * reference on dev; false with a message for a LUN above USCST_LUN_MAX, a
+ * number already mapped, or ENOMEM. */
+struct uscst_lun_map *lun_map_new(void);
+void lun_map_free(struct uscst_lun_map *map);
+bool lun_map_add(struct uscst_lun_map *map, uint64_t lun, struct uscst_device *dev, bool read_only,
+		 char *err, size_t errlen);
+struct uscst_lun *lun_map_find(const struct uscst_lun_map *map, uint64_t lun);
+
+/* Initiator groups (core/acl.c; the rules are in its header comment). */
+bool acl_pattern_valid(const char *pattern, char *err, size_t errlen);
+bool acl_pattern_match(const char *pattern, const char *name);
+/* Whether one initiator name can match both patterns (see acl.c for the
+ * cases where it answers "maybe" with true). */
+bool acl_patterns_overlap(const char *a, const char *b);
+/* NULL with a message: bad or duplicate name, ENOMEM. */
+struct uscst_group *uscst_target_add_group(struct uscst_target *tgt, const char *name, char *err,
+					   size_t errlen);
+struct uscst_group *uscst_target_group(const struct uscst_target *tgt, const char *name);
+bool uscst_group_add_lun(struct uscst_group *g, uint64_t lun, struct uscst_device *dev,
+			 bool read_only, char *err, size_t errlen);
+/* false with a message: bad pattern, already in this group, ENOMEM. */
+bool uscst_group_add_initiator(struct uscst_group *g, const char *pattern, char *err,
+			       size_t errlen);
+/* The group this initiator gets, or NULL for the default map. */
+const struct uscst_group *uscst_target_group_for(const struct uscst_target *tgt,
+						 const char *initiator);
+const struct uscst_lun_map *uscst_target_lun_map(const struct uscst_target *tgt,
+						 const char *initiator);
+/* Logs a warning for each pair of groups one initiator can match both of
+ * (the first wins); returns how many pairs.  Called once the target is built. */
+unsigned uscst_target_warn_overlaps(const struct uscst_target *tgt);
 void uscst_session_foreach(void (*fn)(struct uscst_session *s, void *arg), void *arg);
 
 /* Unit attentions (SAM-5 / SPC-4 5.14). */

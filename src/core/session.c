@@ -20,7 +20,8 @@ struct uscst_session *uscst_session_create(struct uscst_target *tgt, const char 
 	sess->tgt = tgt;
 	snprintf(sess->initiator_name, sizeof(sess->initiator_name), "%s", initiator_name);
 	snprintf(sess->initiator_port, sizeof(sess->initiator_port), "%s", initiator_port_name);
-	sess->luns = tgt->luns;
+	/* Chosen once, at login: the map of the initiator's group. */
+	sess->luns = uscst_target_lun_map(tgt, initiator_name);
 	pthread_mutex_init(&sess->ua_lock, NULL);
 	list_init(&sess->uas);
 	atomic_init(&sess->ua_count, 0);
@@ -35,8 +36,10 @@ struct uscst_session *uscst_session_create(struct uscst_target *tgt, const char 
 	list_add_tail(&sess->node, &sessions);
 	tgt->nsessions++;
 	pthread_mutex_unlock(&sessions_lock);
-	log_info("session %llu: %s logged in to %s", (unsigned long long)sess->id,
-		 sess->initiator_port, tgt->name);
+	const struct uscst_group *g = uscst_target_group_for(tgt, initiator_name);
+	log_info("session %llu: %s logged in to %s (%s%s, %u LUNs)", (unsigned long long)sess->id,
+		 sess->initiator_port, tgt->name, g ? "group " : "default LUN map",
+		 g ? g->name : "", sess->luns->count);
 	return sess;
 }
 
@@ -65,18 +68,7 @@ void uscst_session_destroy(struct uscst_session *sess)
 
 struct uscst_lun *uscst_session_lun(struct uscst_session *sess, uint64_t lun)
 {
-	const struct uscst_lun_map *map = sess->luns;
-	unsigned lo = 0, hi = map->count;
-	while (lo < hi) {
-		unsigned mid = (lo + hi) / 2;
-		if (map->luns[mid].lun == lun)
-			return (struct uscst_lun *)&map->luns[mid];
-		if (map->luns[mid].lun < lun)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return lun_map_find(sess->luns, lun);
 }
 
 bool uscst_lun_exists(struct uscst_session *sess, uint64_t lun)

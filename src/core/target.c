@@ -1,4 +1,5 @@
-/* Targets, their transport attributes and their default LUN map. */
+/* Targets, their transport attributes and their default LUN map (initiator
+ * groups are in core/acl.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ struct uscst_target *uscst_target_create(const char *driver, const char *name, c
 		return NULL;
 	}
 	struct uscst_target *tgt = calloc(1, sizeof(*tgt));
-	struct uscst_lun_map *map = calloc(1, sizeof(*map));
+	struct uscst_lun_map *map = lun_map_new();
 	if (!tgt || !map) {
 		free(tgt);
 		free(map);
@@ -36,6 +37,7 @@ struct uscst_target *uscst_target_create(const char *driver, const char *name, c
 	snprintf(tgt->name, sizeof(tgt->name), "%s", name);
 	tgt->transport = transport;
 	list_init(&tgt->attrs);
+	list_init(&tgt->groups);
 	tgt->luns = map;
 	tgt->enabled = true;
 	pthread_mutex_lock(&uscst_config_lock);
@@ -123,27 +125,7 @@ const char *uscst_target_attr(const struct uscst_target *tgt, const char *name)
 bool uscst_target_add_lun(struct uscst_target *tgt, uint64_t lun, struct uscst_device *dev,
 			  bool read_only, char *err, size_t errlen)
 {
-	struct uscst_lun_map *map = tgt->luns;
-	if (lun >= 16384) {
-		snprintf(err, errlen, "LUN %llu: must be below 16384", (unsigned long long)lun);
-		return false;
-	}
-	if (map->count >= USCST_MAX_LUNS) {
-		snprintf(err, errlen, "too many LUNs (at most %d)", USCST_MAX_LUNS);
-		return false;
-	}
-	unsigned pos = 0;
-	while (pos < map->count && map->luns[pos].lun < lun)
-		pos++;
-	if (pos < map->count && map->luns[pos].lun == lun) {
-		snprintf(err, errlen, "LUN %llu is already defined", (unsigned long long)lun);
-		return false;
-	}
-	memmove(&map->luns[pos + 1], &map->luns[pos], (map->count - pos) * sizeof(map->luns[0]));
-	map->luns[pos] = (struct uscst_lun){.lun = lun, .dev = dev, .read_only = read_only};
-	map->count++;
-	atomic_fetch_add(&dev->refs, 1);
-	return true;
+	return lun_map_add(tgt->luns, lun, dev, read_only, err, errlen);
 }
 
 struct uscst_target *uscst_target_find(const char *name)
@@ -182,9 +164,3 @@ struct uscst_target *uscst_target_next(struct uscst_target *prev)
 const char *uscst_target_name(const struct uscst_target *tgt) { return tgt->name; }
 
 uint16_t uscst_target_rel_port_id(const struct uscst_target *tgt) { return tgt->rel_tgt_id; }
-
-bool uscst_target_allows(const struct uscst_target *tgt, const char *initiator_name)
-{
-	/* Initiator groups with access control come with GROUP support. */
-	return tgt->enabled;
-}

@@ -99,7 +99,9 @@ static enum uscst_tmf_response run(struct uscst_tmf *tmf)
 	case USCST_TMF_TARGET_WARM_RESET:
 	case USCST_TMF_TARGET_COLD_RESET: {
 		abort_own(tmf, true, false);
-		const struct uscst_lun_map *map = s->tgt->luns;
+		/* The LUs of this nexus's map: those it can address; LUs
+		 * only other initiator groups see are not reset. */
+		const struct uscst_lun_map *map = s->luns;
 		for (unsigned i = 0; i < map->count; i++)
 			reset_device(map->luns[i].dev, s, &tmf->fence);
 		/* RFC 7143 11.5.1: after a cold reset the target closes every

@@ -202,7 +202,7 @@ static struct uscst_device *lookup_in_session(void *arg, const uint8_t *naa)
 		xcopy_dev_naa(cmd->dev, mine);
 		return memcmp(mine, naa, 16) == 0 ? cmd->dev : NULL;
 	}
-	for (unsigned i = 0; i < map->count && i < USCST_MAX_LUNS; i++) {
+	for (unsigned i = 0; i < map->count; i++) {
 		struct uscst_device *dev = map->luns[i].dev;
 		if (!dev)
 			continue;
@@ -222,7 +222,7 @@ static bool write_protected(const struct uscst_cmd *cmd, const struct uscst_devi
 	if (dev == cmd->dev && cmd->lun_ent && cmd->lun_ent->read_only)
 		return true;
 	const struct uscst_lun_map *map = cmd->sess ? cmd->sess->luns : NULL;
-	for (unsigned i = 0; map && i < map->count && i < USCST_MAX_LUNS; i++)
+	for (unsigned i = 0; map && i < map->count; i++)
 		if (map->luns[i].dev == dev && map->luns[i].read_only)
 			return true;
 	return false;

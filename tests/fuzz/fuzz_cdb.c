@@ -88,6 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	static struct uscst_device dev;
 	static struct uscst_lun_map map;
+	static struct uscst_lun map_luns[2];
 	static struct uscst_target tgt;
 	static struct uscst_session sess;
 	static struct uscst_cmd cmd;
@@ -119,6 +120,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	strcpy(dev.t10_dev_id, "fuzz0");
 	strcpy(dev.usn, "f00f");
 	dev.naa_id = 0x6001405000000001ull;
+	memset(map_luns, 0, sizeof(map_luns));
+	map.luns = map_luns;
+	map.cap = 2;
 	map.count = 2;
 	map.luns[0].lun = 0;
 	map.luns[0].dev = &dev;
@@ -129,6 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tgt.rel_tgt_id = 1;
 	tgt.enabled = true;
 	list_init(&tgt.attrs);
+	list_init(&tgt.groups);
 	tgt.luns = &map;
 	sess.tgt = &tgt;
 	sess.luns = &map;

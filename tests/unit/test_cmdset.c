@@ -119,7 +119,8 @@ static const struct uscst_backend_ops second_handler = {
 };
 
 static struct uscst_device *dev;
-static struct uscst_lun_map map;
+static struct uscst_lun map_luns[1];
+static struct uscst_lun_map map = {.luns = map_luns, .cap = 1};
 static struct uscst_target tgt;
 static unsigned ndone;
 
@@ -234,6 +235,7 @@ static int setup(void **state)
 	map.luns[0].dev = dev;
 	snprintf(tgt.name, sizeof(tgt.name), "iqn.test:tgt");
 	tgt.luns = &map;
+	list_init(&tgt.groups); /* none: every initiator gets map */
 	return 0;
 }
 

@@ -70,6 +70,7 @@ struct fixture {
 	struct uscst_device d0, d1, d4k;
 	uint8_t *mem0, *mem1;	  /* DEV_BYTES each: d0's and d1's medium */
 	struct uscst_lun_map map; /* LUN 0 -> d0, LUN 1 -> d1 */
+	struct uscst_lun map_luns[2];
 	struct uscst_target tgt;
 	struct uscst_session sess;
 	struct uscst_cmd cmd;
@@ -100,6 +101,8 @@ static int setup(void **state)
 	f->mem1 = calloc(1, DEV_BYTES);
 	assert_non_null(f->mem0);
 	assert_non_null(f->mem1);
+	f->map.luns = f->map_luns;
+	f->map.cap = 2;
 	f->map.count = 2;
 	f->map.luns[0].lun = 0;
 	f->map.luns[0].dev = &f->d0;
