@@ -82,18 +82,20 @@ static inline void bhs_set_data_len(uint8_t *bhs, uint32_t len)
 static inline uint32_t bhs_itt(const uint8_t *bhs) { return get_be32(bhs + 16); }
 static inline uint32_t pad4(uint32_t len) { return (4 - (len & 3)) & 3; }
 
-/* SAM LUN (8 bytes) to a LUN number: peripheral (00b) and flat (01b)
- * addressing; anything else maps to an impossible LUN so it is refused. */
+/* SAM LUN (8 bytes) to a LUN number: single level, peripheral (00b) or
+ * flat (01b) addressing, both read as the 14 bits after the method, as
+ * SCST does.  That is the number libiscsi and Linux mean: they put a raw
+ * 16-bit LUN in bytes 0-1 (300 goes out as 01 2C, which SAM would call
+ * bus 1, LUN 44).  Logical unit (10b) and extended (11b) addressing and
+ * second-level LUNs map to an impossible LUN, so they are refused. */
 static inline uint64_t iscsi_decode_lun(const uint8_t *p)
 {
-	switch (p[0] >> 6) {
-	case 0:
-		return (p[0] & 0x3f) ? UINT64_MAX : p[1];
-	case 1:
-		return ((uint64_t)(p[0] & 0x3f) << 8) | p[1];
-	default:
+	for (int i = 2; i < 8; i++)
+		if (p[i])
+			return UINT64_MAX;
+	if (p[0] >> 7)
 		return UINT64_MAX;
-	}
+	return ((uint64_t)(p[0] & 0x3f) << 8) | p[1];
 }
 
 static inline void iscsi_encode_lun(uint8_t *p, uint64_t lun)

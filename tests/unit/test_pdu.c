@@ -410,16 +410,30 @@ static void test_lun_flat(void **state)
 	assert_int_equal(iscsi_decode_lun(flat5), 5);
 }
 
+/* Method 00b with a "bus" is what libiscsi and Linux send for a LUN above
+ * 255 (a raw 16-bit number): the same LUN as flat addressing. */
+static void test_lun_raw_peripheral(void **state)
+{
+	const uint8_t raw300[8] = {0x01, 0x2c};
+	const uint8_t flat300[8] = {0x41, 0x2c};
+	assert_int_equal(iscsi_decode_lun(raw300), 300);
+	assert_int_equal(iscsi_decode_lun(flat300), 300);
+	const uint8_t raw_max[8] = {0x3f, 0xff};
+	assert_int_equal(iscsi_decode_lun(raw_max), 16383);
+}
+
 static void test_lun_invalid(void **state)
 {
-	/* Peripheral with a bus number, logical unit and extended addressing
-	 * must map to a LUN that cannot exist. */
-	const uint8_t bus[8] = {0x01, 0x00};
+	/* Logical unit and extended addressing, and a second level, must map
+	 * to a LUN that cannot exist. */
 	const uint8_t logical[8] = {0x80, 0x01};
 	const uint8_t extended[8] = {0xc0, 0x01};
-	assert_true(iscsi_decode_lun(bus) == UINT64_MAX);
+	const uint8_t second_level[8] = {0x00, 0x01, 0x00, 0x02};
+	const uint8_t last_byte[8] = {0x00, 0x01, 0, 0, 0, 0, 0, 0x01};
 	assert_true(iscsi_decode_lun(logical) == UINT64_MAX);
 	assert_true(iscsi_decode_lun(extended) == UINT64_MAX);
+	assert_true(iscsi_decode_lun(second_level) == UINT64_MAX);
+	assert_true(iscsi_decode_lun(last_byte) == UINT64_MAX);
 }
 
 static void test_lun_encode_clears(void **state)
@@ -458,6 +472,7 @@ int main(void)
 	    cmocka_unit_test(test_digest_known_vector),
 	    cmocka_unit_test(test_lun_peripheral),
 	    cmocka_unit_test(test_lun_flat),
+	    cmocka_unit_test(test_lun_raw_peripheral),
 	    cmocka_unit_test(test_lun_invalid),
 	    cmocka_unit_test(test_lun_encode_clears),
 	};
