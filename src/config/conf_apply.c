@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/core.h"
 #include "core/transports.h"
@@ -162,6 +163,71 @@ static const struct conf_node *find_target(const struct conf_tree *tree, const c
 	return NULL;
 }
 
+/* SCST security group attributes not built yet. */
+static const char *const group_unsupported[] = {
+    "addr_method",
+    "io_grouping_type",
+    "cpu_mask",
+    "black_hole",
+};
+
+/* GROUP name { LUN n dev [{ read_only 1 }] ... INITIATOR pattern ... }:
+ * a unique name in its target, its LUNs checked as the target's are, and
+ * every pattern valid and given once. */
+static int validate_group(const struct conf_tree *tree, const struct conf_node *tgt,
+			  const struct conf_node *grp, char *err, size_t errlen)
+{
+	const char *name = grp->args[0];
+	char msg[256];
+	if (!*name || strlen(name) >= sizeof(((struct uscst_group *)0)->name)) {
+		cerr_at(tree, grp->line, "group name must be 1 to %zu characters",
+			sizeof(((struct uscst_group *)0)->name) - 1);
+		return -1;
+	}
+	for (size_t i = 0; i < tgt->nchildren && tgt->children[i] != grp; i++) {
+		const struct conf_node *o = tgt->children[i];
+		if (strcmp(o->keyword, "GROUP") == 0 && strcmp(o->args[0], name) == 0) {
+			cerr_at(tree, grp->line, "group '%s' is already defined at line %d", name,
+				o->line);
+			return -1;
+		}
+	}
+	if (grp->nattrs) {
+		const struct conf_attr *a = &grp->attrs[0];
+		if (in_list(group_unsupported, ARRAY_SIZE(group_unsupported), a->name))
+			cerr_at(tree, a->line, "group attribute '%s' is not supported yet",
+				a->name);
+		else
+			cerr_at(tree, a->line, "unknown attribute '%s' for group '%s'", a->name,
+				name);
+		return -1;
+	}
+	for (size_t i = 0; i < grp->nchildren; i++) {
+		const struct conf_node *c = grp->children[i];
+		if (strcmp(c->keyword, "LUN") == 0) {
+			if (validate_lun(tree, grp, c, err, errlen) < 0)
+				return -1;
+			continue;
+		}
+		/* INITIATOR: the parser allows nothing else in a GROUP. */
+		if (!acl_pattern_valid(c->args[0], msg, sizeof(msg))) {
+			cerr_at(tree, c->line, "%s", msg);
+			return -1;
+		}
+		for (size_t j = 0; j < i; j++) {
+			const struct conf_node *o = grp->children[j];
+			if (strcmp(o->keyword, "INITIATOR") == 0 &&
+			    strcasecmp(o->args[0], c->args[0]) == 0) {
+				cerr_at(tree, c->line,
+					"initiator '%s' is already in group '%s' at line %d",
+					c->args[0], name, o->line);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 static int validate_target(const struct conf_tree *tree, const struct conf_node *tgt, char *err,
 			   size_t errlen)
 {
@@ -179,16 +245,17 @@ static int validate_target(const struct conf_tree *tree, const struct conf_node 
 	}
 	for (size_t i = 0; i < tgt->nchildren; i++) {
 		const struct conf_node *c = tgt->children[i];
+		int rc;
 		if (strcmp(c->keyword, "LUN") == 0) {
-			if (validate_lun(tree, tgt, c, err, errlen) < 0)
-				return -1;
-			continue;
-		}
-		if (strcmp(c->keyword, "GROUP") == 0)
-			cerr_at(tree, c->line, "GROUP (initiator groups) is not supported yet");
-		else
+			rc = validate_lun(tree, tgt, c, err, errlen);
+		} else if (strcmp(c->keyword, "GROUP") == 0) {
+			rc = validate_group(tree, tgt, c, err, errlen);
+		} else {
 			cerr_at(tree, c->line, "%s is not supported yet", c->keyword);
-		return -1;
+			rc = -1;
+		}
+		if (rc < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -366,7 +433,7 @@ static int set_target_attrs(const struct conf_tree *tree, struct uscst_target *t
 	return 0;
 }
 
-static int add_lun(const struct conf_tree *tree, struct uscst_target *tgt,
+static int add_lun(const struct conf_tree *tree, struct uscst_lun_map *map,
 		   const struct conf_node *lun, char *err, size_t errlen)
 {
 	uint64_t n = 0;
@@ -381,9 +448,31 @@ static int add_lun(const struct conf_tree *tree, struct uscst_target *tgt,
 		return -1;
 	}
 	char msg[256] = "";
-	if (!uscst_target_add_lun(tgt, n, dev, ro, msg, sizeof(msg))) {
+	if (!lun_map_add(map, n, dev, ro, msg, sizeof(msg))) {
 		core_error(tree, lun->line, msg, "cannot add the LUN", err, errlen);
 		return -1;
+	}
+	return 0;
+}
+
+static int add_group(const struct conf_tree *tree, struct uscst_target *tgt,
+		     const struct conf_node *grp, char *err, size_t errlen)
+{
+	char msg[256] = "";
+	struct uscst_group *g = uscst_target_add_group(tgt, grp->args[0], msg, sizeof(msg));
+	if (!g) {
+		core_error(tree, grp->line, msg, "cannot create the group", err, errlen);
+		return -1;
+	}
+	for (size_t i = 0; i < grp->nchildren; i++) {
+		const struct conf_node *c = grp->children[i];
+		if (strcmp(c->keyword, "LUN") == 0) {
+			if (add_lun(tree, g->luns, c, err, errlen) < 0)
+				return -1;
+		} else if (!uscst_group_add_initiator(g, c->args[0], msg, sizeof(msg))) {
+			core_error(tree, c->line, msg, "cannot add the initiator", err, errlen);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -399,9 +488,15 @@ static int apply_target(const struct conf_tree *tree, const struct conf_node *dr
 	}
 	if (set_target_attrs(tree, tgt, t, false, err, errlen) < 0)
 		return -1;
-	for (size_t i = 0; i < t->nchildren; i++)
-		if (add_lun(tree, tgt, t->children[i], err, errlen) < 0)
+	for (size_t i = 0; i < t->nchildren; i++) {
+		const struct conf_node *c = t->children[i];
+		int rc = strcmp(c->keyword, "GROUP") == 0
+			     ? add_group(tree, tgt, c, err, errlen)
+			     : add_lun(tree, tgt->luns, c, err, errlen);
+		if (rc < 0)
 			return -1;
+	}
+	uscst_target_warn_overlaps(tgt);
 	return set_target_attrs(tree, tgt, t, true, err, errlen);
 }
 

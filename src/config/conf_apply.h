@@ -17,11 +17,12 @@
  *           <driver attributes>     checked by the transport's table (iscsi:
  *                                   enabled 0|1, listen ADDR:PORT repeatable)
  *                                   and stored in the registry for its start
- *           TARGET <name> { <target attributes>; LUN <n> <dev> [{ read_only 0|1 }] }
+ *           TARGET <name> { <target attributes>; LUN <n> <dev> [{ read_only 0|1 }]
+ *                   GROUP <g> { LUN ...; INITIATOR <pattern> } }
  *   }                               target attributes: the core's enabled and
  *                                   rel_tgt_id, the rest checked by the
  *                                   transport's table when the core sets them
- * Known SCST features not built yet (GROUP, INITIATOR, DEVICE_GROUP,
+ * Known SCST features not built yet (group attributes, DEVICE_GROUP,
  * IncomingUser, iSNSServer, setup_id, ...) give "not supported yet".
  */
 #ifndef USCST_CONFIG_CONF_APPLY_H

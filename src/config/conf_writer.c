@@ -108,6 +108,22 @@ static void snapshot_target(struct snapshot *s, struct uscst_target *tgt)
 		add_attr(s, t, a->name, a->value ? a->value : "");
 	}
 	snapshot_luns(s, t, tgt->luns);
+	/* Groups in their order: the first matching wildcard group wins, so
+	 * the order is part of the configuration. */
+	struct uscst_group *g;
+	list_for_each_entry(g, &tgt->groups, node)
+	{
+		const char *gname = g->name;
+		struct conf_node *gn = add_child(s, t, "GROUP", &gname, 1);
+		if (!gn)
+			return;
+		gn->has_block = true;
+		snapshot_luns(s, gn, g->luns);
+		for (unsigned i = 0; i < g->ninitiators; i++) {
+			const char *pat = g->initiators[i];
+			add_child(s, gn, "INITIATOR", &pat, 1);
+		}
+	}
 }
 
 /* The driver's targets, disabled ones too (uscst_target_foreach skips those). */
@@ -301,6 +317,34 @@ static void json_luns(const struct conf_node *t, FILE *f)
 	fputc(']', f);
 }
 
+static void json_groups(const struct conf_node *t, FILE *f)
+{
+	bool first = true;
+	fputs(", \"groups\": [", f);
+	for (size_t i = 0; i < t->nchildren; i++) {
+		const struct conf_node *g = t->children[i];
+		if (strcmp(g->keyword, "GROUP") != 0 || g->nargs < 1)
+			continue;
+		fputs(first ? "{\"name\": " : ", {\"name\": ", f);
+		first = false;
+		json_string(f, g->args[0]);
+		json_luns(g, f);
+		fputs(", \"initiators\": [", f);
+		bool first_ini = true;
+		for (size_t j = 0; j < g->nchildren; j++) {
+			const struct conf_node *in = g->children[j];
+			if (strcmp(in->keyword, "INITIATOR") != 0 || in->nargs < 1)
+				continue;
+			if (!first_ini)
+				fputs(", ", f);
+			first_ini = false;
+			json_string(f, in->args[0]);
+		}
+		fputs("]}", f);
+	}
+	fputc(']', f);
+}
+
 static void json_targets(const struct conf_tree *tree, FILE *f)
 {
 	bool first = true;
@@ -321,6 +365,7 @@ static void json_targets(const struct conf_tree *tree, FILE *f)
 			fputs(", \"attributes\": ", f);
 			json_attrs(f, t, NULL);
 			json_luns(t, f);
+			json_groups(t, f);
 			fputc('}', f);
 		}
 	}
