@@ -100,9 +100,9 @@ $(BUILD)/tests/slow_reader: tests/integration/slow_reader.c tests/integration/wi
 # live session); built only when libiscsi-dev is installed.
 # The same for pr_persist_client (tests/integration/pr-persist.sh),
 # caw_race_client (caw-race.sh), xcopy_resv_client (xcopy-reservation.sh)
-# and durability_client (durability.sh).
+# durability_client (durability.sh) and acl_client (acl-groups.sh).
 LIBISCSI_CLIENTS := resync_ua_client pr_persist_client caw_race_client xcopy_resv_client \
-                    durability_client
+                    durability_client acl_client
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
 all: $(addprefix $(BUILD)/tests/,$(LIBISCSI_CLIENTS))
 endif
