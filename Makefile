@@ -54,6 +54,7 @@ $(BUILD)/uscstadmin: $(BUILD)/src/uscstadmin.o $(BUILD)/libuscst.a
 # by scripts/run-unit.sh).
 ISCSI_FIXTURE            := fixtures/iscsi_target.c fixtures/iscsi_client.c fixtures/crc32c.c
 test_dispatch_LINK       := fixtures/fixture_scsi.c
+test_iscsi_chap_LINK     := $(ISCSI_FIXTURE)
 test_iscsi_digest_LINK   := $(ISCSI_FIXTURE)
 test_iscsi_login_LINK    := $(ISCSI_FIXTURE)
 test_iscsi_scsi_cmd_LINK := $(ISCSI_FIXTURE)

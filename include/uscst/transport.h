@@ -113,6 +113,9 @@ bool uscst_target_enabled(const struct uscst_target *tgt);
 uint16_t uscst_target_rel_port_id(const struct uscst_target *tgt);
 /* Target attribute value (e.g. "MaxBurstLength"), or NULL when not set. */
 const char *uscst_target_attr(const struct uscst_target *tgt, const char *name);
+/* The i-th value, in configuration order, of a repeatable target attribute
+ * (IncomingUser), or NULL past the last. */
+const char *uscst_target_attr_at(const struct uscst_target *tgt, const char *name, unsigned i);
 /* Whether this initiator may see the target at all (for SendTargets). */
 bool uscst_target_allows(const struct uscst_target *tgt, const char *initiator_name);
 

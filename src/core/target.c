@@ -47,12 +47,14 @@ struct uscst_target *uscst_target_create(const char *driver, const char *name, c
 	return tgt;
 }
 
-static bool store_attr(struct uscst_target *tgt, const char *name, const char *value)
+/* A repeatable attribute (IncomingUser) gets one more value; any other
+ * one's value is replaced. */
+static bool store_attr(struct uscst_target *tgt, const char *name, const char *value, bool multi)
 {
 	struct uscst_attr *a;
 	list_for_each_entry(a, &tgt->attrs, node)
 	{
-		if (!strcmp(a->name, name)) {
+		if (!multi && !strcmp(a->name, name)) {
 			char *v = strdup(value);
 			if (!v)
 				return false;
@@ -104,7 +106,7 @@ bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const cha
 	}
 	if (!uscst_attr_check(d, value, err, errlen))
 		return false;
-	if (!store_attr(tgt, name, value)) {
+	if (!store_attr(tgt, name, value, d->flags & USCST_ATTR_MULTI)) {
 		snprintf(err, errlen, "out of memory");
 		return false;
 	}
@@ -113,10 +115,15 @@ bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const cha
 
 const char *uscst_target_attr(const struct uscst_target *tgt, const char *name)
 {
+	return uscst_target_attr_at(tgt, name, 0);
+}
+
+const char *uscst_target_attr_at(const struct uscst_target *tgt, const char *name, unsigned i)
+{
 	const struct uscst_attr *a;
 	list_for_each_entry(a, &tgt->attrs, node)
 	{
-		if (!strcmp(a->name, name))
+		if (!strcmp(a->name, name) && i-- == 0)
 			return a->value;
 	}
 	return NULL;

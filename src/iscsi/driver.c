@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "iscsi/chap.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/params.h"
 
@@ -58,9 +59,13 @@ static const struct uscst_attr_def driver_attrs[] = {
      .flags = USCST_ATTR_MULTI,
      .def = DEFAULT_LISTEN,
      .check = check_listen},
+    /* CHAP accounts of discovery sessions (iscsi/chap.c), "NAME SECRET". */
+    {.name = "IncomingUser",
+     .type = USCST_ATTR_STRING,
+     .flags = USCST_ATTR_MULTI,
+     .check = chap_account_attr_check},
+    {.name = "OutgoingUser", .type = USCST_ATTR_STRING, .check = chap_account_attr_check},
     /* iSCSI-SCST driver attributes not built yet. */
-    NOT_BUILT("IncomingUser"),
-    NOT_BUILT("OutgoingUser"),
     NOT_BUILT("iSNSServer"),
     NOT_BUILT("isns_entity_name"),
     NOT_BUILT("internal_portal"),
@@ -103,6 +108,13 @@ static void iscsi_show(const struct uscst_transport *t, uscst_attr_emit_fn emit,
 	emit(arg, "enabled", on ? "1" : "0");
 	for (unsigned i = 0; on && (addr = uscst_transport_driver_attr(t, "listen", i)); i++)
 		emit(arg, "listen", addr);
+	/* Written back so that `show config` round-trips; it is a
+	 * configuration dump, and scst.conf holds the secrets too. */
+	const char *v;
+	for (unsigned i = 0; (v = uscst_transport_driver_attr(t, "IncomingUser", i)); i++)
+		emit(arg, "IncomingUser", v);
+	if ((v = uscst_transport_driver_attr(t, "OutgoingUser", 0)))
+		emit(arg, "OutgoingUser", v);
 }
 
 const struct uscst_transport iscsi_driver = {

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iscsi/chap.h"
+#include "iscsi/driver.h"
 #include "iscsi/iscsi.h"
 #include "lib/log.h"
 
@@ -21,6 +23,7 @@ struct iscsi_login {
 	struct iscsi_params params;
 	struct iscsi_target_limits lim;
 	struct uscst_target *tgt;
+	struct chap_exchange chap; /* when neg.chap_required */
 	bool started;
 	uint8_t isid[6];
 	uint16_t tsih;
@@ -59,8 +62,9 @@ static void fill_response_header(struct iscsi_conn *conn, struct iscsi_login *l,
 static void login_fail(struct iscsi_conn *conn, enum iscsi_login_status status, const char *why)
 {
 	struct iscsi_login *l = conn->login;
-	log_info("login from %s (%s) failed: status 0x%04x: %s", conn->peer,
-		 l->params.initiator_name[0] ? l->params.initiator_name : "?", status, why);
+	log_info("login from %s (%s) to portal %s failed: status 0x%04x: %s", conn->peer,
+		 l->params.initiator_name[0] ? l->params.initiator_name : "?", conn->local_addr,
+		 status, why);
 	struct iscsi_tx *tx = iscsi_tx_new(conn);
 	if (!tx) {
 		iscsi_conn_close(conn, "out of memory");
@@ -81,14 +85,37 @@ static const char *target_attr_get(void *arg, const char *name)
 	return uscst_target_attr(arg, name);
 }
 
+/* CHAP accounts: a target's own, or the driver's for discovery sessions. */
+static const char *target_incoming(void *arg, unsigned i)
+{
+	return uscst_target_attr_at(arg, "IncomingUser", i);
+}
+
+static const char *discovery_incoming(void *arg, unsigned i)
+{
+	return uscst_transport_driver_attr(&iscsi_driver, "IncomingUser", i);
+}
+
+static struct chap_accounts login_accounts(const struct iscsi_login *l)
+{
+	if (l->tgt)
+		return (struct chap_accounts){target_incoming,
+					      uscst_target_attr(l->tgt, "OutgoingUser"), l->tgt};
+	return (struct chap_accounts){discovery_incoming,
+				      uscst_transport_driver_attr(&iscsi_driver, "OutgoingUser", 0),
+				      NULL};
+}
+
 /* On the first request: which target, and with which limits. */
 static bool resolve_target(struct iscsi_conn *conn, struct iscsi_login *l,
 			   const struct text_kv_list *keys)
 {
 	const struct text_kv *st = text_kv_find(keys, "SessionType");
 	const struct text_kv *tn = text_kv_find(keys, "TargetName");
-	if (st && !strcmp(st->value, "Discovery"))
+	if (st && !strcmp(st->value, "Discovery")) {
+		l->neg.chap_required = discovery_incoming(NULL, 0) != NULL;
 		return true;
+	}
 	if (!tn)
 		return true; /* the negotiation reports the missing key */
 	l->tgt = uscst_target_find(tn->value);
@@ -106,6 +133,53 @@ static bool resolve_target(struct iscsi_conn *conn, struct iscsi_login *l,
 		login_fail(conn, ISCSI_LS_TARGET_ERROR, err);
 		return false;
 	}
+	l->neg.chap_required = target_incoming(l->tgt, 0) != NULL;
+	return true;
+}
+
+/*
+ * The security stage of a target with CHAP accounts: AuthMethod=CHAP must
+ * be agreed, then chap_step() runs on every later request of the stage.
+ * Sets *awaiting while the exchange needs another request (the response
+ * then has T=0).  false when the login failed.
+ */
+static bool chap_stage(struct iscsi_conn *conn, struct iscsi_login *l,
+		       const struct text_kv_list *keys, bool transit, struct text_buf *rsp,
+		       bool *awaiting)
+{
+	if (!l->neg.chap_chosen) {
+		if (transit) {
+			login_fail(conn, ISCSI_LS_AUTH_FAILURE, "CHAP required, not negotiated");
+			return false;
+		}
+		*awaiting = true;
+		return true;
+	}
+	if (text_kv_find(keys, "AuthMethod")) {
+		/* CHAP_A belongs in the request after our AuthMethod=CHAP. */
+		if (chap_keys_present(keys)) {
+			login_fail(conn, ISCSI_LS_INITIATOR_ERROR,
+				   "CHAP keys before AuthMethod=CHAP was answered");
+			return false;
+		}
+		chap_init(&l->chap);
+		*awaiting = true;
+		return true;
+	}
+	bool was_done = l->chap.state == CHAP_DONE;
+	struct chap_accounts acc = login_accounts(l);
+	enum iscsi_login_status status = ISCSI_LS_AUTH_FAILURE;
+	char why[128] = "";
+	enum chap_step_result rc = chap_step(&l->chap, &acc, keys, rsp, &status, why, sizeof(why));
+	if (rc == CHAP_STEP_FAIL) {
+		login_fail(conn, status, why);
+		return false;
+	}
+	if (rc == CHAP_STEP_DONE && !was_done)
+		log_info("%s: %s authenticated by CHAP (%s%s) as '%s' on portal %s", conn->peer,
+			 l->params.initiator_name, chap_alg_name(l->chap.alg),
+			 l->chap.mutual ? ", mutual" : "", l->chap.user, conn->local_addr);
+	*awaiting = rc != CHAP_STEP_DONE;
 	return true;
 }
 
@@ -284,12 +358,29 @@ static void negotiate(struct iscsi_conn *conn, struct iscsi_login *l, const uint
 	text_buf_init(&rsp, 0);
 	struct iscsi_login_result res = {0};
 	rc = iscsi_login_negotiate(&l->neg, &l->params, &l->lim, &keys, csg, &rsp, &res);
-	text_kv_list_free(&keys);
 	if (rc < 0) {
+		text_kv_list_free(&keys);
 		text_buf_free(&rsp);
 		login_fail(conn, res.status, res.reason[0] ? res.reason : "negotiation failed");
 		return;
 	}
+	/* No way around authentication: operational negotiation only after
+	 * CHAP succeeded.  (Checked after the keys were read, so that the log
+	 * line names the initiator.) */
+	if (l->neg.chap_required && csg == ISCSI_STAGE_OPERATIONAL && l->chap.state != CHAP_DONE) {
+		text_kv_list_free(&keys);
+		text_buf_free(&rsp);
+		login_fail(conn, ISCSI_LS_AUTH_FAILURE, "CHAP required, security stage skipped");
+		return;
+	}
+	bool chap_awaiting = false;
+	if (l->neg.chap_required && csg == ISCSI_STAGE_SECURITY &&
+	    !chap_stage(conn, l, &keys, transit, &rsp, &chap_awaiting)) {
+		text_kv_list_free(&keys);
+		text_buf_free(&rsp);
+		return;
+	}
+	text_kv_list_free(&keys);
 	if (transit && csg == ISCSI_STAGE_SECURITY && nsg == ISCSI_STAGE_FULL_FEATURE &&
 	    iscsi_login_needs_operational(&l->neg, &l->params, &l->lim))
 		nsg = ISCSI_STAGE_OPERATIONAL;
@@ -297,7 +388,7 @@ static void negotiate(struct iscsi_conn *conn, struct iscsi_login *l, const uint
 	if (csg == ISCSI_STAGE_OPERATIONAL || (transit && nsg == ISCSI_STAGE_OPERATIONAL) ||
 	    (transit && nsg == ISCSI_STAGE_FULL_FEATURE))
 		awaiting = iscsi_login_add_target_keys(&l->neg, &l->params, &l->lim, &rsp);
-	awaiting = awaiting || iscsi_login_awaiting_answers(&l->neg);
+	awaiting = awaiting || chap_awaiting || iscsi_login_awaiting_answers(&l->neg);
 	if (text_buf_error(&rsp) != TEXT_KV_OK || rsp.len > conn->max_xmit_dsl) {
 		text_buf_free(&rsp);
 		login_fail(conn, ISCSI_LS_OUT_OF_RESOURCES, "login response too long");

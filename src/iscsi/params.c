@@ -17,6 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "iscsi/chap.h"
+
 #define ISCSI_MRDSL_MIN 512u
 #define ISCSI_MRDSL_MAX 16777215u /* 2^24 - 1: the DataSegmentLength field */
 
@@ -387,9 +389,25 @@ static bool is_none(const char *item, size_t len, void *arg)
 	return item_equals(item, len, "None");
 }
 
+static bool is_chap(const char *item, size_t len, void *arg)
+{
+	return item_equals(item, len, "CHAP");
+}
+
 static int handle_auth_method(struct neg_ctx *c, const struct text_kv *kv)
 {
-	/* Only AuthMethod=None is implemented: an initiator that insists on
+	/* A target with CHAP accounts takes CHAP and nothing else. */
+	if (c->neg->chap_required) {
+		if (!list_find(kv->value, is_chap, NULL)) {
+			answer(c, "AuthMethod", "Reject");
+			return fail(c, ISCSI_LS_AUTH_FAILURE, "AuthMethod=%s: CHAP is required",
+				    kv->value);
+		}
+		c->neg->auth_done = true;
+		c->neg->chap_chosen = true;
+		return answer(c, "AuthMethod", "CHAP");
+	}
+	/* Without accounts, only None: an initiator that insists on
 	 * authentication cannot log in. */
 	if (!list_find(kv->value, is_none, NULL)) {
 		answer(c, "AuthMethod", "Reject");
@@ -510,6 +528,8 @@ static int handle_offer(struct neg_ctx *c, const struct key_def *d, const struct
 	case KIND_AUTH_METHOD:
 		return handle_auth_method(c, kv);
 	case KIND_SECURITY:
+		if (c->neg->chap_chosen)
+			return 0; /* the exchange is iscsi/chap.c's */
 		return fail(c, ISCSI_LS_INITIATOR_ERROR, "%s without AuthMethod=CHAP", d->name);
 	case KIND_DIGEST:
 		return handle_digest(c, d, kv);
@@ -929,9 +949,14 @@ const struct uscst_attr_def iscsi_target_attrs[] = {
     U32_ATTR("NopInTimeout", nop_in_timeout, 2, 65535, "30"),
     U32_ATTR("RspTimeout", rsp_timeout, 2, 65535, "90"),
     U32_ATTR("MaxSessions", max_sessions, 0, 65535, "0"),
+    /* CHAP accounts (iscsi/chap.c), "NAME SECRET": any number of
+     * initiator accounts, one for mutual CHAP. */
+    {.name = "IncomingUser",
+     .type = USCST_ATTR_STRING,
+     .flags = USCST_ATTR_MULTI,
+     .check = chap_account_attr_check},
+    {.name = "OutgoingUser", .type = USCST_ATTR_STRING, .check = chap_account_attr_check},
     /* iSCSI-SCST target attributes not built yet. */
-    NOT_BUILT_ATTR("IncomingUser"),
-    NOT_BUILT_ATTR("OutgoingUser"),
     NOT_BUILT_ATTR("allowed_portal"),
     {.name = NULL},
 };
@@ -941,7 +966,8 @@ const char *iscsi_target_limits_load(struct iscsi_target_limits *lim,
 				     char *err, size_t errlen)
 {
 	for (const struct uscst_attr_def *d = iscsi_target_attrs; d->name; d++) {
-		const char *s = d->check ? get(arg, d->name) : NULL;
+		/* Only what lands in lim; the CHAP accounts are read at login. */
+		const char *s = d->check == check_target_attr ? get(arg, d->name) : NULL;
 		if (s && !parse_target_attr(d, s, lim, err, errlen))
 			return err;
 	}
@@ -953,6 +979,6 @@ static void target_limits_defaults(struct iscsi_target_limits *lim)
 {
 	char err[160];
 	for (const struct uscst_attr_def *d = iscsi_target_attrs; d->name; d++)
-		if (d->check && d->def)
+		if (d->check == check_target_attr && d->def)
 			parse_target_attr(d, d->def, lim, err, sizeof(err));
 }

@@ -168,6 +168,8 @@ struct iscsi_login_neg {
 	uint16_t tpgt;	     /* returned as TargetPortalGroupTag */
 	bool first_done;     /* the first Login Request has been processed */
 	bool auth_done;	     /* AuthMethod was negotiated */
+	bool chap_required;  /* set by the caller: the target has IncomingUser */
+	bool chap_chosen;    /* AuthMethod=CHAP agreed: CHAP_* keys are the caller's */
 	bool mrdsl_declared; /* our MaxRecvDataSegmentLength was sent */
 	uint64_t received;   /* keys the initiator sent in this login */
 	uint64_t offered;    /* keys we offered and whose answers are awaited */
@@ -189,8 +191,10 @@ void iscsi_login_neg_init(struct iscsi_login_neg *neg, bool leading, uint16_t tp
  *   - InitiatorName missing from the first request, TargetName missing for
  *     a Normal session: 0x0207 missing parameter
  *   - SessionType other than Normal/Discovery: 0x0209
- *   - AuthMethod offered without "None" (only None is implemented): the
- *     answer AuthMethod=Reject is added and the status is 0x0201
+ *   - AuthMethod without "None" when neg->chap_required is false, or
+ *     without "CHAP" when it is true: the answer AuthMethod=Reject is
+ *     added and the status is 0x0201.  Once CHAP is agreed
+ *     (neg->chap_chosen), the CHAP_* keys are left to iscsi/chap.c.
  *   - rsp overflow: 0x0302 out of resources
  * Keys the initiator sends that we do not know are answered NotUnderstood;
  * keys irrelevant here (Discovery session, leading-only keys on another
