@@ -10,16 +10,13 @@
  *      matches it, else
  *   3. the default map.
  * SCST has only rule 2; rule 1 lets a host be singled out of a wildcard
- * without reordering the file.  A pattern takes `*` (any run, also empty)
- * and `?` (one character) and compares case-insensitively, as SCST's
- * wildcmp() does; a leading `!` inverts it: "!iqn.a*" matches every name
- * "iqn.a*" does not.  `!` anywhere else is refused, as SCST only honours it
- * at the start.  An empty map means no access at all (uscst_target_allows).
+ * without reordering the file.  Patterns are SCST's (lib/wildcard.h: `*`,
+ * `?`, any case, a leading `!` inverts).  An empty map means no access at
+ * all (uscst_target_allows).
  *
  * Groups are built at start-up and only read afterwards, so lookups take
  * no lock.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,120 +24,18 @@
 
 #include "core/core.h"
 #include "lib/log.h"
+#include "lib/wildcard.h"
 
-static bool is_wild(const char *pattern) { return strpbrk(pattern, "*?!") != NULL; }
-
-/* Glob match of the whole name; on a mismatch after a `*`, that star takes
- * one more character and the match resumes (linear in practice, never
- * recursive). */
-static bool glob_match(const char *p, const char *s)
-{
-	const char *star = NULL, *resume = NULL;
-	while (*s) {
-		if (*p == '*') {
-			star = p++;
-			resume = s;
-		} else if (*p && (*p == '?' ||
-				  tolower((unsigned char)*p) == tolower((unsigned char)*s))) {
-			p++;
-			s++;
-		} else if (star) {
-			p = star + 1;
-			s = ++resume;
-		} else {
-			return false;
-		}
-	}
-	while (*p == '*')
-		p++;
-	return *p == '\0';
-}
+static bool is_wild(const char *pattern) { return wildcard_is_pattern(pattern); }
 
 bool acl_pattern_match(const char *pattern, const char *name)
 {
-	if (pattern[0] == '!')
-		return !glob_match(pattern + 1, name);
-	return glob_match(pattern, name);
+	return wildcard_match(pattern, name);
 }
 
 bool acl_pattern_valid(const char *pattern, char *err, size_t errlen)
 {
-	size_t len = strlen(pattern);
-	const char *body = pattern[0] == '!' ? pattern + 1 : pattern;
-	if (!*body || len >= USCST_NAME_MAX) {
-		snprintf(err, errlen, "bad initiator pattern '%s': must be 1 to %d characters",
-			 pattern, USCST_NAME_MAX - 1);
-		return false;
-	}
-	if (strchr(body, '!')) {
-		snprintf(err, errlen,
-			 "bad initiator pattern '%s': '!' (negation) is allowed only as its first "
-			 "character",
-			 pattern);
-		return false;
-	}
-	for (const char *c = pattern; *c; c++) {
-		if ((unsigned char)*c <= ' ' || *c == 0x7f) {
-			snprintf(err, errlen,
-				 "bad initiator pattern '%s': blanks and control characters are "
-				 "not allowed",
-				 pattern);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Whether some name matches both plain globs (no `!`): a walk over the
- * pairs of positions (i in a, j in b) reachable while reading one common
- * name.  A `*` may stay put and let the other side consume a character.
- * At most USCST_NAME_MAX^2 states, run only at start-up. */
-static bool globs_intersect(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), w = lb + 1;
-	unsigned char *seen = calloc((la + 1) * w, 1);
-	size_t *stack = malloc((la + 1) * w * sizeof(*stack));
-	bool found = false;
-	if (!seen || !stack) {
-		free(seen);
-		free(stack);
-		return true; /* cannot tell: warn rather than stay silent */
-	}
-	size_t top = 0;
-	stack[top++] = 0;
-	seen[0] = 1;
-	while (top && !found) {
-		size_t st = stack[--top], i = st / w, j = st % w;
-		if (i == la && j == lb) {
-			found = true;
-			break;
-		}
-		size_t next[4];
-		unsigned n = 0;
-		if (i < la && a[i] == '*') {
-			next[n++] = (i + 1) * w + j; /* the star matches nothing more */
-			if (j < lb && b[j] != '*')
-				next[n++] = i * w + j + 1; /* it eats b's character */
-		}
-		if (j < lb && b[j] == '*') {
-			next[n++] = i * w + j + 1;
-			if (i < la && a[i] != '*')
-				next[n++] = (i + 1) * w + j;
-		}
-		if (i < la && j < lb && a[i] != '*' && b[j] != '*' &&
-		    (a[i] == '?' || b[j] == '?' ||
-		     tolower((unsigned char)a[i]) == tolower((unsigned char)b[j])))
-			next[n++] = (i + 1) * w + j + 1;
-		for (unsigned k = 0; k < n; k++) {
-			if (!seen[next[k]]) {
-				seen[next[k]] = 1;
-				stack[top++] = next[k];
-			}
-		}
-	}
-	free(seen);
-	free(stack);
-	return found;
+	return wildcard_valid(pattern, USCST_NAME_MAX, "initiator pattern", err, errlen);
 }
 
 /* Whether one initiator name can match both patterns.  Exact for plain
@@ -155,7 +50,7 @@ bool acl_patterns_overlap(const char *a, const char *b)
 		return acl_pattern_match(a, b);
 	if (a[0] == '!' || b[0] == '!')
 		return true;
-	return globs_intersect(a, b);
+	return wildcard_globs_intersect(a, b);
 }
 
 struct uscst_group *uscst_target_add_group(struct uscst_target *tgt, const char *name, char *err,
