@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iscsi/allowed_portal.h"
 #include "iscsi/chap.h"
 #include "iscsi/driver.h"
 #include "iscsi/iscsi.h"
@@ -126,6 +127,10 @@ static bool resolve_target(struct iscsi_conn *conn, struct iscsi_login *l,
 	const struct text_kv *in = text_kv_find(keys, "InitiatorName");
 	if (in && !uscst_target_allows(l->tgt, in->value)) {
 		login_fail(conn, ISCSI_LS_AUTHORIZATION_FAILURE, "initiator not allowed");
+		return false;
+	}
+	if (!iscsi_portal_allowed(l->tgt, conn->local_addr)) {
+		login_fail(conn, ISCSI_LS_AUTHORIZATION_FAILURE, "portal not in allowed_portal");
 		return false;
 	}
 	char err[160];

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "iscsi/allowed_portal.h"
 #include "iscsi/chap.h"
 
 #define ISCSI_MRDSL_MIN 512u
@@ -956,8 +957,11 @@ const struct uscst_attr_def iscsi_target_attrs[] = {
      .flags = USCST_ATTR_MULTI,
      .check = chap_account_attr_check},
     {.name = "OutgoingUser", .type = USCST_ATTR_STRING, .check = chap_account_attr_check},
-    /* iSCSI-SCST target attributes not built yet. */
-    NOT_BUILT_ATTR("allowed_portal"),
+    /* Portals the target answers on (iscsi/allowed_portal.c). */
+    {.name = "allowed_portal",
+     .type = USCST_ATTR_STRING,
+     .flags = USCST_ATTR_MULTI,
+     .check = allowed_portal_check},
     {.name = NULL},
 };
 

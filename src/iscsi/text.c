@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iscsi/allowed_portal.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/sendtargets.h"
 #include "lib/log.h"
@@ -22,7 +23,10 @@ struct foreach_ctx {
 static void emit_target(struct uscst_target *tgt, void *arg)
 {
 	struct foreach_ctx *c = arg;
-	if (!uscst_target_allows(tgt, c->conn->sess->params.initiator_name))
+	/* Only the portal this connection came in on is listed: a target it
+	 * may not be reached through is not listed at all. */
+	if (!uscst_target_allows(tgt, c->conn->sess->params.initiator_name) ||
+	    !iscsi_portal_allowed(tgt, c->conn->local_addr))
 		return;
 	struct sendtargets_target t = {uscst_target_name(tgt), &c->portal, 1};
 	c->emit(c->emit_ctx, &t);

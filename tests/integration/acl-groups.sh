@@ -5,7 +5,9 @@
 # same device; an initiator of no group, on a target with an empty default
 # map, neither discovers the target nor logs in (02/02); an unknown target
 # is 02/03; a LUN above 255 is reported with flat addressing and reached by
-# number; EXTENDED COPY cannot reach a device outside the nexus's map.
+# number; EXTENDED COPY cannot reach a device outside the nexus's map;
+# allowed_portal admits logins and lists the target only on the portals
+# it names (the daemon listens on 127.0.0.1 and 127.0.0.2).
 # Clients: iscsi-ls / iscsi-inq -i NAME and acl_client (libiscsi).
 # Usage: tests/integration/acl-groups.sh [BUILD_DIR]
 set -euo pipefail
@@ -14,6 +16,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 IQN=$USCST_IQN_PREFIX:acl
 OPEN=$USCST_IQN_PREFIX:acl-open
+ONLY1=$USCST_IQN_PREFIX:acl-portal-1
+NOT1=$USCST_IQN_PREFIX:acl-portal-not-1
 ALPHA=iqn.2026-12.org.example:alpha-host1
 BETA=iqn.2026-12.org.example:beta
 STRANGER=iqn.2026-12.org.example:stranger
@@ -59,6 +63,17 @@ write_acl_config() {
 		            LUN 0 disk1
 		            INITIATOR $BETA
 		        }
+		    }
+		    TARGET $ONLY1 {
+		        enabled 1
+		        allowed_portal 127.0.0.1
+		        LUN 0 disk2
+		    }
+		    TARGET $NOT1 {
+		        enabled 1
+		        allowed_portal !127.0.0.1
+		        allowed_portal 127.0.0.*
+		        LUN 0 disk2
 		    }
 		}
 	CONF
@@ -166,6 +181,35 @@ check_xcopy_read_only_dest() {
 	[[ $out == "SENSE 7/27/00" ]]
 }
 
+discovered_on() {
+	timeout 20 iscsi-ls -i "$STRANGER" "iscsi://$1:$2" | sed -n 's/^Target:\([^ ]*\) .*/\1/p'
+}
+
+check_allowed_portal_sendtargets() {
+	local on1 on2
+	on1=$(discovered_on 127.0.0.1 "$DAEMON_PORT")
+	on2=$(discovered_on 127.0.0.2 "$PORT2")
+	echo "on 127.0.0.1: $on1"
+	echo "on 127.0.0.2: $on2"
+	grep -qx "$ONLY1" <<<"$on1" && ! grep -qx "$NOT1" <<<"$on1" &&
+		grep -qx "$NOT1" <<<"$on2" && ! grep -qx "$ONLY1" <<<"$on2" &&
+		grep -qx "$OPEN" <<<"$on2"
+}
+
+check_allowed_portal_login() {
+	local ok1 no2 ok2 no1 rc=0
+	ok1=$("$CLIENT" "iscsi://127.0.0.1:$DAEMON_PORT/$ONLY1/0" "$STRANGER" inq 0) || rc=$?
+	no2=$("$CLIENT" "iscsi://127.0.0.2:$PORT2/$ONLY1/0" "$STRANGER" inq 0) || true
+	ok2=$("$CLIENT" "iscsi://127.0.0.2:$PORT2/$NOT1/0" "$STRANGER" inq 0) || rc=$?
+	no1=$("$CLIENT" "iscsi://127.0.0.1:$DAEMON_PORT/$NOT1/0" "$STRANGER" inq 0) || true
+	echo "$ONLY1 via 127.0.0.1: $ok1; via 127.0.0.2: $no2"
+	echo "$NOT1 via 127.0.0.2: $ok2; via 127.0.0.1: $no1"
+	((rc == 0)) && [[ $ok1 == "PQ 0 TYPE 00" && $ok2 == "PQ 0 TYPE 00" ]] &&
+		grep -q 'LOGIN-FAILED.*[Aa]uthori[sz]ation failure' <<<"$no2" &&
+		grep -q 'LOGIN-FAILED.*[Aa]uthori[sz]ation failure' <<<"$no1" &&
+		grep -q "portal not in allowed_portal" "$DAEMON_LOG"
+}
+
 main() {
 	lib_init "${1:-}"
 	CLIENT=$USCST_BUILD/tests/acl_client
@@ -179,7 +223,9 @@ main() {
 		return
 	fi
 	write_acl_config
-	if ! daemon_start "$LIB_TMP/scst.conf"; then
+	# A second portal for allowed_portal (all of 127/8 is loopback).
+	PORT2=$(free_port 14260)
+	if ! daemon_start "$LIB_TMP/scst.conf" --listen "127.0.0.2:$PORT2"; then
 		fail acl-groups:start
 		lib_finish
 		return
@@ -196,6 +242,8 @@ main() {
 	check acl-groups:lun-above-255 check_lun_above_255
 	check acl-groups:xcopy-outside-map check_xcopy_outside_map
 	check acl-groups:xcopy-read-only-dest check_xcopy_read_only_dest
+	check acl-groups:allowed-portal-sendtargets check_allowed_portal_sendtargets
+	check acl-groups:allowed-portal-login check_allowed_portal_login
 	lib_finish
 }
 

@@ -364,9 +364,10 @@ static void test_iscsi_table_defaults(void **state)
 	unsigned with_default = 0;
 	for (const struct uscst_attr_def *d = iscsi_target_attrs; d->name; d++) {
 		char err[256] = "";
-		/* Not-built ones and the CHAP accounts have no default. */
+		/* Not-built ones, the CHAP accounts and allowed_portal (none:
+		 * every portal) have no default. */
 		if ((d->flags & USCST_ATTR_NOT_BUILT) || !strcmp(d->name, "IncomingUser") ||
-		    !strcmp(d->name, "OutgoingUser"))
+		    !strcmp(d->name, "OutgoingUser") || !strcmp(d->name, "allowed_portal"))
 			continue;
 		assert_non_null(d->def);
 		if (!uscst_attr_check(d, d->def, err, sizeof(err)))
