@@ -97,6 +97,13 @@ $(BUILD)/tests/slow_reader: tests/integration/slow_reader.c tests/integration/wi
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 
+# Connections from one source address for tests/integration/conn-limits.sh;
+# standalone too.
+all: $(BUILD)/tests/addr_conns
+$(BUILD)/tests/addr_conns: tests/integration/addr_conns.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
+
 # libiscsi client for tests/integration/resync-size.sh (a unit attention on a
 # live session); built only when libiscsi-dev is installed.
 # The same for pr_persist_client (tests/integration/pr-persist.sh),

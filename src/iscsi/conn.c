@@ -12,7 +12,11 @@
  *   command larger than the cap runs when the connection holds nothing
  *   else.
  * - time: bytes pending and no write progress for RspTimeout seconds drop
- *   the connection.
+ *   the connection; so does not reaching full feature phase within
+ *   LoginTimeout seconds of the accept.
+ * - connections: an address that already has MaxConnectionsPerAddress
+ *   connections (logged in or not) gets the new one closed at accept,
+ *   before a byte of it is read (conn_limits.c).
  * - fairness: one event reads at most RX_EVENT_BUDGET bytes and processes
  *   what they complete, then returns to the loop (epoll is level-triggered,
  *   the rest is read next iteration), so one flooding connection cannot
@@ -26,6 +30,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "iscsi/conn_limits.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/pdu_frame.h"
 #include "lib/log.h"
@@ -59,6 +64,7 @@ static void conn_start_on_reactor(void *p)
 	if (!conn || !buf) {
 		free(conn);
 		free(buf);
+		iscsi_addr_release(a->peer);
 		close(a->fd);
 		free(a);
 		return;
@@ -75,6 +81,7 @@ static void conn_start_on_reactor(void *p)
 	conn->max_recv_dsl = LOGIN_MAX_DSL;
 	conn->max_xmit_dsl = LOGIN_MAX_DSL;
 	conn->last_rx_ms = reactor_now_ms();
+	conn->login_deadline_ms = conn->last_rx_ms + (uint64_t)iscsi_login_timeout_s() * 1000;
 	conn->mem_cap = MEM_CAP_LOGIN;
 	conn->next_ttt = 1;
 	list_init(&conn->tx_queue);
@@ -90,10 +97,34 @@ static void conn_start_on_reactor(void *p)
 	log_debug("connection from %s", conn->peer);
 }
 
+/* One line per second at most, however fast an address reconnects. */
+static void log_refused(const char *peer)
+{
+	static _Atomic uint64_t last_ms;
+	static atomic_uint suppressed;
+	uint64_t now = reactor_now_ms(), last = atomic_load(&last_ms);
+	if (now - last < 1000 || !atomic_compare_exchange_strong(&last_ms, &last, now)) {
+		atomic_fetch_add(&suppressed, 1);
+		return;
+	}
+	log_warn("connection from %s closed: its address has MaxConnectionsPerAddress connections "
+		 "(%u more refused since the last message)",
+		 peer, atomic_exchange(&suppressed, 0));
+}
+
 void iscsi_conn_accept(int fd, const char *peer, const char *local)
 {
+	/* Closed before anything is read or allocated: a Login reject would
+	 * mean reading and parsing the Login PDU, which is what a flood of
+	 * connections wants us to spend. */
+	if (!iscsi_addr_acquire(peer)) {
+		log_refused(peer);
+		close(fd);
+		return;
+	}
 	struct accept_arg *a = calloc(1, sizeof(*a));
 	if (!a) {
+		iscsi_addr_release(peer);
 		close(fd);
 		return;
 	}
@@ -101,6 +132,7 @@ void iscsi_conn_accept(int fd, const char *peer, const char *local)
 	snprintf(a->peer, sizeof(a->peer), "%s", peer);
 	snprintf(a->local, sizeof(a->local), "%s", local);
 	if (reactor_post(reactor_pick(), conn_start_on_reactor, a) < 0) {
+		iscsi_addr_release(peer);
 		close(fd);
 		free(a);
 	}
@@ -126,6 +158,7 @@ static void conn_free(struct iscsi_conn *conn)
 		free(sess);
 	}
 	reactor_conn_count_add(conn->reactor, -1);
+	iscsi_addr_release(conn->peer);
 	free(conn->rx_buf);
 	free(conn);
 }
@@ -735,6 +768,12 @@ static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms)
 	 * without subtracting, or the difference wraps and an idle
 	 * connection is dropped right after its keep-alive ping. */
 	uint64_t limit_ms = (uint64_t)rsp_timeout_s(conn) * 1000;
+	if (conn->state == CONN_LOGIN && now_ms >= conn->login_deadline_ms) {
+		char why[64];
+		snprintf(why, sizeof(why), "login not complete within %u s (LoginTimeout)",
+			 iscsi_login_timeout_s());
+		iscsi_conn_close(conn, why);
+	}
 	if (conn->state != CONN_CLOSED && !list_empty(&conn->tx_queue) &&
 	    now_ms >= conn->tx_progress_ms + limit_ms) {
 		char why[96];

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "iscsi/chap.h"
+#include "iscsi/conn_limits.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/params.h"
 
@@ -65,6 +66,17 @@ static const struct uscst_attr_def driver_attrs[] = {
      .flags = USCST_ATTR_MULTI,
      .check = chap_account_attr_check},
     {.name = "OutgoingUser", .type = USCST_ATTR_STRING, .check = chap_account_attr_check},
+    /* uscst's limits against hostile initiators (conn_limits.h). */
+    {.name = "LoginTimeout",
+     .type = USCST_ATTR_UINT,
+     .min = 1,
+     .max = 3600,
+     .def = ISCSI_DEFAULT_LOGIN_TIMEOUT},
+    {.name = "MaxConnectionsPerAddress",
+     .type = USCST_ATTR_UINT,
+     .min = 0,
+     .max = 65535,
+     .def = ISCSI_DEFAULT_MAX_CONNS_PER_ADDR},
     /* iSCSI-SCST driver attributes not built yet. */
     NOT_BUILT("iSNSServer"),
     NOT_BUILT("isns_entity_name"),
@@ -79,6 +91,8 @@ static atomic_bool running;
 static int iscsi_start(const struct uscst_transport *t, char *err, size_t errlen)
 {
 	const char *addr;
+	iscsi_conn_limits_set(uscst_transport_driver_attr(t, "LoginTimeout", 0),
+			      uscst_transport_driver_attr(t, "MaxConnectionsPerAddress", 0));
 	for (unsigned i = 0; (addr = uscst_transport_driver_attr(t, "listen", i)); i++) {
 		if (iscsi_portal_listen(addr, err, errlen) < 0) {
 			iscsi_portals_close();

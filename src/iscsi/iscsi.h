@@ -142,6 +142,7 @@ struct iscsi_conn {
 
 	/* Login. */
 	struct iscsi_login *login;
+	uint64_t login_deadline_ms; /* closed if still in login then (LoginTimeout) */
 
 	/* Full feature phase. */
 	struct list_head tasks;

@@ -1,0 +1,109 @@
+/*
+ * Daemon-wide connection limits (conn_limits.h).  The per-address counts
+ * are taken on the acceptor thread and given back wherever a connection is
+ * freed, so they sit behind one mutex; an address is in the table only
+ * while it has connections, so the table is at most as big as the number
+ * of connections.
+ */
+#include "iscsi/conn_limits.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ADDR_BUCKETS 256
+#define ADDR_KEY_MAX 48 /* an IPv6 text address is at most 45 characters */
+
+struct addr_count {
+	struct addr_count *next;
+	unsigned conns;
+	char key[ADDR_KEY_MAX];
+};
+
+static atomic_uint login_timeout_s = 30;
+static atomic_uint max_conns_per_addr = 64;
+static pthread_mutex_t addr_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct addr_count *addr_table[ADDR_BUCKETS];
+
+static unsigned parse_or(const char *s, unsigned dflt)
+{
+	if (!s)
+		return dflt;
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	return *s && !*end && v <= 0xffffffffu ? (unsigned)v : dflt;
+}
+
+void iscsi_conn_limits_set(const char *login_timeout, const char *max_conns)
+{
+	atomic_store(&login_timeout_s, parse_or(login_timeout, 30));
+	atomic_store(&max_conns_per_addr, parse_or(max_conns, 64));
+}
+
+uint32_t iscsi_login_timeout_s(void) { return atomic_load(&login_timeout_s); }
+
+/* The address part of "ADDR:PORT" / "[V6]:PORT"; false if it does not fit. */
+static bool addr_key(const char *peer, char key[ADDR_KEY_MAX])
+{
+	const char *colon = strrchr(peer, ':');
+	size_t len = colon ? (size_t)(colon - peer) : strlen(peer);
+	if (len >= ADDR_KEY_MAX)
+		return false;
+	memcpy(key, peer, len);
+	key[len] = '\0';
+	return true;
+}
+
+static unsigned bucket_of(const char *key)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+	for (const char *c = key; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return h % ADDR_BUCKETS;
+}
+
+bool iscsi_addr_acquire(const char *peer)
+{
+	char key[ADDR_KEY_MAX];
+	unsigned max = atomic_load(&max_conns_per_addr);
+	if (!addr_key(peer, key))
+		return max == 0;
+	bool ok = true;
+	pthread_mutex_lock(&addr_lock);
+	struct addr_count **head = &addr_table[bucket_of(key)], *e = *head;
+	while (e && strcmp(e->key, key) != 0)
+		e = e->next;
+	if (!e) {
+		e = calloc(1, sizeof(*e));
+		if (e) {
+			memcpy(e->key, key, sizeof(key));
+			e->next = *head;
+			*head = e;
+		}
+	}
+	if (!e || (max && e->conns >= max))
+		ok = false; /* out of memory counts as over the limit */
+	else
+		e->conns++;
+	pthread_mutex_unlock(&addr_lock);
+	return ok;
+}
+
+void iscsi_addr_release(const char *peer)
+{
+	char key[ADDR_KEY_MAX];
+	if (!addr_key(peer, key))
+		return;
+	pthread_mutex_lock(&addr_lock);
+	struct addr_count **p = &addr_table[bucket_of(key)];
+	while (*p && strcmp((*p)->key, key) != 0)
+		p = &(*p)->next;
+	struct addr_count *e = *p;
+	if (e && e->conns && --e->conns == 0) {
+		*p = e->next;
+		free(e);
+	}
+	pthread_mutex_unlock(&addr_lock);
+}

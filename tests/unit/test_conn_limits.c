@@ -1,0 +1,94 @@
+/* Unit tests: the per-address connection counts and the driver's limits
+ * (iscsi/conn_limits.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "iscsi/conn_limits.h"
+
+static void test_defaults(void **state)
+{
+	iscsi_conn_limits_set(NULL, NULL);
+	assert_int_equal(iscsi_login_timeout_s(), 30);
+	iscsi_conn_limits_set("7", NULL);
+	assert_int_equal(iscsi_login_timeout_s(), 7);
+}
+
+/* The port is not part of the address: the third connection from one
+ * address is refused whatever its port, another address is not. */
+static void test_limit_per_address(void **state)
+{
+	iscsi_conn_limits_set(NULL, "2");
+	assert_true(iscsi_addr_acquire("127.0.0.2:1000"));
+	assert_true(iscsi_addr_acquire("127.0.0.2:1001"));
+	assert_false(iscsi_addr_acquire("127.0.0.2:1002"));
+	assert_true(iscsi_addr_acquire("127.0.0.3:1000"));
+	assert_true(iscsi_addr_acquire("127.0.0.20:1000")); /* not a prefix match */
+	/* A release from any port frees one place. */
+	iscsi_addr_release("127.0.0.2:1000");
+	assert_true(iscsi_addr_acquire("127.0.0.2:2000"));
+	assert_false(iscsi_addr_acquire("127.0.0.2:2001"));
+	iscsi_addr_release("127.0.0.2:1001");
+	iscsi_addr_release("127.0.0.2:2000");
+	iscsi_addr_release("127.0.0.3:1000");
+	iscsi_addr_release("127.0.0.20:1000");
+	/* Everything given back: the address starts from zero again. */
+	assert_true(iscsi_addr_acquire("127.0.0.2:3000"));
+	assert_true(iscsi_addr_acquire("127.0.0.2:3001"));
+	assert_false(iscsi_addr_acquire("127.0.0.2:3002"));
+	iscsi_addr_release("127.0.0.2:3000");
+	iscsi_addr_release("127.0.0.2:3001");
+}
+
+static void test_ipv6_address(void **state)
+{
+	iscsi_conn_limits_set(NULL, "1");
+	assert_true(iscsi_addr_acquire("[::1]:3260"));
+	assert_false(iscsi_addr_acquire("[::1]:3261"));
+	assert_true(iscsi_addr_acquire("[::2]:3260"));
+	iscsi_addr_release("[::1]:3260");
+	iscsi_addr_release("[::2]:3260");
+	assert_true(iscsi_addr_acquire("[::1]:3262"));
+	iscsi_addr_release("[::1]:3262");
+}
+
+/* A release without an acquire (or one too many) changes nothing. */
+static void test_release_unknown(void **state)
+{
+	iscsi_conn_limits_set(NULL, "1");
+	iscsi_addr_release("127.0.0.9:1");
+	assert_true(iscsi_addr_acquire("127.0.0.9:2"));
+	iscsi_addr_release("127.0.0.9:2");
+	iscsi_addr_release("127.0.0.9:2");
+	assert_true(iscsi_addr_acquire("127.0.0.9:3"));
+	assert_false(iscsi_addr_acquire("127.0.0.9:4"));
+	iscsi_addr_release("127.0.0.9:3");
+}
+
+static void test_zero_is_unlimited(void **state)
+{
+	iscsi_conn_limits_set(NULL, "0");
+	for (int i = 0; i < 1000; i++)
+		assert_true(iscsi_addr_acquire("127.0.0.4:5"));
+	for (int i = 0; i < 1000; i++)
+		iscsi_addr_release("127.0.0.4:5");
+	iscsi_conn_limits_set(NULL, "1");
+	assert_true(iscsi_addr_acquire("127.0.0.4:5"));
+	assert_false(iscsi_addr_acquire("127.0.0.4:6"));
+	iscsi_addr_release("127.0.0.4:5");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_limit_per_address),
+	    cmocka_unit_test(test_ipv6_address),
+	    cmocka_unit_test(test_release_unknown),
+	    cmocka_unit_test(test_zero_is_unlimited),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
