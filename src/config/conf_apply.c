@@ -59,32 +59,66 @@ static bool parse_lun(const char *s, uint64_t *out)
 
 /* ---- validation ---- */
 
+/* What validation looks names up in.  Devices sorted by name (file order
+ * among equal names) and, per LUN map, the LUN numbers seen so far: a file
+ * with 16384 devices and LUNs validates in O(n log n), not O(n^2). */
 struct validation {
-	const struct conf_tree *tree;
-	char *err;
-	size_t errlen;
+	const struct conf_node **devs; /* every DEVICE of every HANDLER, sorted */
+	size_t ndevs;
+	int *lun_line; /* per LUN number: line of its LUN in the map being checked, or 0 */
 };
 
-static const struct conf_node *find_device(const struct conf_tree *tree, const char *name,
-					   const struct conf_node *before)
+static int device_order(const void *a, const void *b)
 {
-	for (size_t i = 0; i < tree->root.nchildren; i++) {
-		const struct conf_node *h = tree->root.children[i];
-		if (strcmp(h->keyword, "HANDLER") != 0)
-			continue;
-		for (size_t j = 0; j < h->nchildren; j++) {
-			const struct conf_node *d = h->children[j];
-			if (d == before)
-				return NULL;
-			if (strcmp(d->args[0], name) == 0)
-				return d;
-		}
-	}
-	return NULL;
+	const struct conf_node *x = *(const struct conf_node *const *)a;
+	const struct conf_node *y = *(const struct conf_node *const *)b;
+	int c = strcmp(x->args[0], y->args[0]);
+	return c ? c : (x->line > y->line) - (x->line < y->line);
 }
 
-static int validate_handler(const struct conf_tree *tree, const struct conf_node *h, char *err,
-			    size_t errlen)
+static bool validation_init(struct validation *v, const struct conf_tree *tree)
+{
+	memset(v, 0, sizeof(*v));
+	size_t n = 0;
+	for (size_t i = 0; i < tree->root.nchildren; i++)
+		if (strcmp(tree->root.children[i]->keyword, "HANDLER") == 0)
+			n += tree->root.children[i]->nchildren;
+	v->devs = calloc(n ? n : 1, sizeof(*v->devs));
+	v->lun_line = calloc(CONF_MAX_LUN + 1, sizeof(*v->lun_line));
+	if (!v->devs || !v->lun_line)
+		return false;
+	for (size_t i = 0; i < tree->root.nchildren; i++) {
+		const struct conf_node *h = tree->root.children[i];
+		if (strcmp(h->keyword, "HANDLER") == 0)
+			for (size_t j = 0; j < h->nchildren; j++)
+				v->devs[v->ndevs++] = h->children[j];
+	}
+	qsort(v->devs, v->ndevs, sizeof(*v->devs), device_order);
+	return true;
+}
+
+static void validation_fini(struct validation *v)
+{
+	free(v->devs);
+	free(v->lun_line);
+}
+
+/* The first DEVICE in the file with this name, or NULL. */
+static const struct conf_node *find_device(const struct validation *v, const char *name)
+{
+	size_t lo = 0, hi = v->ndevs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(v->devs[mid]->args[0], name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < v->ndevs && strcmp(v->devs[lo]->args[0], name) == 0 ? v->devs[lo] : NULL;
+}
+
+static int validate_handler(const struct conf_tree *tree, const struct validation *v,
+			    const struct conf_node *h, char *err, size_t errlen)
 {
 	if (h->nattrs) {
 		cerr_at(tree, h->attrs[0].line, "handler attribute '%s' is not supported yet",
@@ -99,8 +133,8 @@ static int validate_handler(const struct conf_tree *tree, const struct conf_node
 				DEVICE_NAME_MAX);
 			return -1;
 		}
-		const struct conf_node *prev = find_device(tree, name, d);
-		if (prev) {
+		const struct conf_node *prev = find_device(v, name);
+		if (prev != d) {
 			cerr_at(tree, d->line, "device '%s' is already defined at line %d", name,
 				prev->line);
 			return -1;
@@ -109,7 +143,9 @@ static int validate_handler(const struct conf_tree *tree, const struct conf_node
 	return 0;
 }
 
-static int validate_lun(const struct conf_tree *tree, const struct conf_node *tgt,
+/* One LUN of a map; v->lun_line holds the map's LUNs checked before it
+ * (validate_luns clears it again). */
+static int validate_lun(const struct conf_tree *tree, const struct validation *v,
 			const struct conf_node *lun, char *err, size_t errlen)
 {
 	uint64_t n;
@@ -118,15 +154,13 @@ static int validate_lun(const struct conf_tree *tree, const struct conf_node *tg
 			CONF_MAX_LUN);
 		return -1;
 	}
-	for (size_t i = 0; i < tgt->nchildren && tgt->children[i] != lun; i++) {
-		const struct conf_node *o = tgt->children[i];
-		if (strcmp(o->keyword, "LUN") == 0 && strcmp(o->args[0], lun->args[0]) == 0) {
-			cerr_at(tree, lun->line, "LUN %s is already defined at line %d",
-				lun->args[0], o->line);
-			return -1;
-		}
+	if (v->lun_line[n]) {
+		cerr_at(tree, lun->line, "LUN %s is already defined at line %d", lun->args[0],
+			v->lun_line[n]);
+		return -1;
 	}
-	if (!find_device(tree, lun->args[1], NULL)) {
+	v->lun_line[n] = lun->line;
+	if (!find_device(v, lun->args[1])) {
 		cerr_at(tree, lun->line, "LUN %s: unknown device '%s'", lun->args[0], lun->args[1]);
 		return -1;
 	}
@@ -163,6 +197,22 @@ static const struct conf_node *find_target(const struct conf_tree *tree, const c
 	return NULL;
 }
 
+/* The LUNs among map's children (a TARGET's default map or a GROUP). */
+static int validate_luns(const struct conf_tree *tree, const struct validation *v,
+			 const struct conf_node *map, char *err, size_t errlen)
+{
+	int rc = 0;
+	for (size_t i = 0; i < map->nchildren && rc == 0; i++)
+		if (strcmp(map->children[i]->keyword, "LUN") == 0)
+			rc = validate_lun(tree, v, map->children[i], err, errlen);
+	uint64_t n;
+	for (size_t i = 0; i < map->nchildren; i++)
+		if (strcmp(map->children[i]->keyword, "LUN") == 0 &&
+		    parse_lun(map->children[i]->args[0], &n))
+			v->lun_line[n] = 0;
+	return rc;
+}
+
 /* SCST security group attributes not built yet. */
 static const char *const group_unsupported[] = {
     "addr_method",
@@ -174,8 +224,9 @@ static const char *const group_unsupported[] = {
 /* GROUP name { LUN n dev [{ read_only 1 }] ... INITIATOR pattern ... }:
  * a unique name in its target, its LUNs checked as the target's are, and
  * every pattern valid and given once. */
-static int validate_group(const struct conf_tree *tree, const struct conf_node *tgt,
-			  const struct conf_node *grp, char *err, size_t errlen)
+static int validate_group(const struct conf_tree *tree, const struct validation *v,
+			  const struct conf_node *tgt, const struct conf_node *grp, char *err,
+			  size_t errlen)
 {
 	const char *name = grp->args[0];
 	char msg[256];
@@ -202,13 +253,12 @@ static int validate_group(const struct conf_tree *tree, const struct conf_node *
 				name);
 		return -1;
 	}
+	if (validate_luns(tree, v, grp, err, errlen) < 0)
+		return -1;
 	for (size_t i = 0; i < grp->nchildren; i++) {
 		const struct conf_node *c = grp->children[i];
-		if (strcmp(c->keyword, "LUN") == 0) {
-			if (validate_lun(tree, grp, c, err, errlen) < 0)
-				return -1;
+		if (strcmp(c->keyword, "LUN") == 0)
 			continue;
-		}
 		/* INITIATOR: the parser allows nothing else in a GROUP. */
 		if (!acl_pattern_valid(c->args[0], msg, sizeof(msg))) {
 			cerr_at(tree, c->line, "%s", msg);
@@ -228,8 +278,8 @@ static int validate_group(const struct conf_tree *tree, const struct conf_node *
 	return 0;
 }
 
-static int validate_target(const struct conf_tree *tree, const struct conf_node *tgt, char *err,
-			   size_t errlen)
+static int validate_target(const struct conf_tree *tree, const struct validation *v,
+			   const struct conf_node *tgt, char *err, size_t errlen)
 {
 	const char *name = tgt->args[0];
 	if (!*name || strlen(name) >= USCST_NAME_MAX) {
@@ -243,13 +293,15 @@ static int validate_target(const struct conf_tree *tree, const struct conf_node 
 			prev->line);
 		return -1;
 	}
+	if (validate_luns(tree, v, tgt, err, errlen) < 0)
+		return -1;
 	for (size_t i = 0; i < tgt->nchildren; i++) {
 		const struct conf_node *c = tgt->children[i];
-		int rc;
+		int rc = 0;
 		if (strcmp(c->keyword, "LUN") == 0) {
-			rc = validate_lun(tree, tgt, c, err, errlen);
+			continue;
 		} else if (strcmp(c->keyword, "GROUP") == 0) {
-			rc = validate_group(tree, tgt, c, err, errlen);
+			rc = validate_group(tree, v, tgt, c, err, errlen);
 		} else {
 			cerr_at(tree, c->line, "%s is not supported yet", c->keyword);
 			rc = -1;
@@ -282,8 +334,8 @@ static int validate_driver_attr(const struct conf_tree *tree, const struct uscst
 	}
 }
 
-static int validate_driver(const struct conf_tree *tree, const struct conf_node *drv, char *err,
-			   size_t errlen)
+static int validate_driver(const struct conf_tree *tree, const struct validation *v,
+			   const struct conf_node *drv, char *err, size_t errlen)
 {
 	const struct uscst_transport *t = uscst_transport_find(drv->args[0]);
 	if (!t) {
@@ -302,7 +354,7 @@ static int validate_driver(const struct conf_tree *tree, const struct conf_node 
 		if (validate_driver_attr(tree, t, &drv->attrs[i], err, errlen) < 0)
 			return -1;
 	for (size_t i = 0; i < drv->nchildren; i++)
-		if (validate_target(tree, drv->children[i], err, errlen) < 0)
+		if (validate_target(tree, v, drv->children[i], err, errlen) < 0)
 			return -1;
 	return 0;
 }
@@ -323,22 +375,27 @@ int conf_validate(const struct conf_tree *tree, char *err, size_t errlen)
 {
 	if (validate_global_attrs(tree, err, errlen) < 0)
 		return -1;
-	for (size_t i = 0; i < tree->root.nchildren; i++) {
+	struct validation v;
+	if (!validation_init(&v, tree)) {
+		validation_fini(&v);
+		cerr_at(tree, 0, "out of memory");
+		return -1;
+	}
+	int rc = 0;
+	for (size_t i = 0; i < tree->root.nchildren && rc == 0; i++) {
 		const struct conf_node *c = tree->root.children[i];
-		int rc;
 		if (strcmp(c->keyword, "HANDLER") == 0) {
-			rc = validate_handler(tree, c, err, errlen);
+			rc = validate_handler(tree, &v, c, err, errlen);
 		} else if (strcmp(c->keyword, "TARGET_DRIVER") == 0) {
-			rc = validate_driver(tree, c, err, errlen);
+			rc = validate_driver(tree, &v, c, err, errlen);
 		} else {
 			cerr_at(tree, c->line, "%s (ALUA device groups) is not supported yet",
 				c->keyword);
 			rc = -1;
 		}
-		if (rc < 0)
-			return -1;
 	}
-	return 0;
+	validation_fini(&v);
+	return rc;
 }
 
 /* ---- applying ---- */
