@@ -83,6 +83,7 @@ struct uscst_device {
 	/* Persistent reservations that survive a restart (SCST pr_file_name). */
 	char *pr_file_cfg;  /* as configured; NULL: not set, "": persistence off */
 	char *pr_file_name; /* in effect after open (cfg or --pr-dir/NAME); NULL: off */
+	char *pr_file_canon; /* its canonical path, once the device owns it (core/device.c) */
 	/* LBA range locks of a block command set: COMPARE AND WRITE and
 	 * ORWRITE hold their range alone, every other command that changes
 	 * the medium waits for them.  Has its own mutex. */

@@ -14,6 +14,15 @@
 
 pthread_mutex_t uscst_config_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct list_head devices = LIST_HEAD_INIT(devices);
+/* The same devices by name (open addressing, linear probing, under
+ * uscst_config_lock): configurations with thousands of devices look each
+ * one up once per LUN, so a list walk would make loading quadratic. */
+static struct uscst_device **by_name;
+static size_t by_name_cap, ndevices;
+/* The devices that own a PR file, by its canonical path (pr_file_canon),
+ * likewise: each open compares its PR file with every other one. */
+static struct uscst_device **by_pr_file;
+static size_t by_pr_file_cap, npr_files;
 static char *pr_dir; /* uscst_set_pr_dir; NULL: no default pr_file_name */
 
 bool uscst_set_pr_dir(const char *dir)
@@ -41,6 +50,49 @@ static uint64_t name_hash(const char *s)
 	for (; *s; s++)
 		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
 	return h;
+}
+
+static const char *key_name(const struct uscst_device *dev) { return dev->name; }
+static const char *key_pr_file(const struct uscst_device *dev) { return dev->pr_file_canon; }
+
+/* Slot of key in an index (open addressing, linear probing): its device,
+ * or the empty slot where it goes. */
+static size_t index_slot(struct uscst_device **table, size_t cap,
+			 const char *(*key_of)(const struct uscst_device *), const char *key)
+{
+	size_t i = (size_t)name_hash(key) & (cap - 1);
+	while (table[i] && strcmp(key_of(table[i]), key) != 0)
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+/* Adds dev (config lock held), keeping the index at most half full;
+ * false on ENOMEM. */
+static bool index_add(struct uscst_device ***table, size_t *cap, size_t *count,
+		      const char *(*key_of)(const struct uscst_device *), struct uscst_device *dev)
+{
+	if (2 * (*count + 1) > *cap) {
+		size_t ncap = *cap ? 2 * *cap : 64;
+		struct uscst_device **t = calloc(ncap, sizeof(*t));
+		if (!t)
+			return false;
+		for (size_t i = 0; i < *cap; i++)
+			if ((*table)[i])
+				t[index_slot(t, ncap, key_of, key_of((*table)[i]))] = (*table)[i];
+		free(*table);
+		*table = t;
+		*cap = ncap;
+	}
+	(*table)[index_slot(*table, *cap, key_of, key_of(dev))] = dev;
+	(*count)++;
+	return true;
+}
+
+static struct uscst_device *index_find(struct uscst_device **table, size_t cap,
+				       const char *(*key_of)(const struct uscst_device *),
+				       const char *key)
+{
+	return cap ? table[index_slot(table, cap, key_of, key)] : NULL;
 }
 
 struct uscst_device *uscst_device_create(const char *handler, const char *name, char *err,
@@ -92,8 +144,18 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	pthread_mutex_init(&dev->cmds_lock, NULL);
 	atomic_init(&dev->refs, 1);
 	pthread_mutex_lock(&uscst_config_lock);
-	list_add_tail(&dev->node, &devices);
+	bool indexed = index_add(&by_name, &by_name_cap, &ndevices, key_name, dev);
+	if (indexed)
+		list_add_tail(&dev->node, &devices);
 	pthread_mutex_unlock(&uscst_config_lock);
+	if (!indexed) {
+		pthread_mutex_destroy(&dev->lock);
+		pthread_mutex_destroy(&dev->ranges.mutex);
+		pthread_mutex_destroy(&dev->cmds_lock);
+		free(dev);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	return dev;
 }
 
@@ -296,6 +358,27 @@ static int check_pr_file_unshared(struct uscst_device *dev, char *err, size_t er
 	int rc = 0;
 	struct uscst_device *o;
 	pthread_mutex_lock(&uscst_config_lock);
+	/* The same name: found in the index.  The same file under another
+	 * name (a hard link) or a device's storage: only an existing file can
+	 * be either, and only then is every device looked at. */
+	o = index_find(by_pr_file, by_pr_file_cap, key_pr_file, mine);
+	if (o && o != dev) {
+		snprintf(err, errlen,
+			 "device '%s': PR file '%s'%s is also the PR file of device '%s' "
+			 "('%s'); "
+			 "each device needs its own pr_file_name, or it would load the "
+			 "other's registrations after a restart",
+			 dev->name, dev->pr_file_name, dflt, o->name, o->pr_file_name);
+		rc = -EEXIST;
+	}
+	if (!exists || rc) {
+		pthread_mutex_unlock(&uscst_config_lock);
+		if (rc == 0)
+			dev->pr_file_canon = mine;
+		else
+			free(mine);
+		return rc;
+	}
 	list_for_each_entry(o, &devices, node)
 	{
 		if (exists && dev_file_id(o, &id) && same_file(&mine_id, &id)) {
@@ -307,18 +390,9 @@ static int check_pr_file_unshared(struct uscst_device *dev, char *err, size_t er
 			rc = -EEXIST;
 			break;
 		}
-		if (o == dev || !o->pr_file_name)
+		if (o == dev || !o->pr_file_canon)
 			continue;
-		char *theirs = canonical_file(o->pr_file_name);
-		bool same = theirs ? !strcmp(mine, theirs) : false;
-		free(theirs);
-		if (!theirs) {
-			snprintf(err, errlen, "device '%s': out of memory", dev->name);
-			rc = -ENOMEM;
-			break;
-		}
-		if (same ||
-		    (exists && path_file_id(o->pr_file_name, &id) && same_file(&mine_id, &id))) {
+		if (path_file_id(o->pr_file_name, &id) && same_file(&mine_id, &id)) {
 			snprintf(err, errlen,
 				 "device '%s': PR file '%s'%s is also the PR file of device '%s' "
 				 "('%s'); "
@@ -330,8 +404,21 @@ static int check_pr_file_unshared(struct uscst_device *dev, char *err, size_t er
 		}
 	}
 	pthread_mutex_unlock(&uscst_config_lock);
-	free(mine);
+	if (rc == 0)
+		dev->pr_file_canon = mine;
+	else
+		free(mine);
 	return rc;
+}
+
+/* dev now owns its PR file: later devices find it in the index.  false on
+ * ENOMEM. */
+static bool pr_file_claim(struct uscst_device *dev)
+{
+	pthread_mutex_lock(&uscst_config_lock);
+	bool ok = index_add(&by_pr_file, &by_pr_file_cap, &npr_files, key_pr_file, dev);
+	pthread_mutex_unlock(&uscst_config_lock);
+	return ok;
 }
 
 /* Registrations come back as data; the I_T nexuses they name come back
@@ -354,10 +441,20 @@ static int load_pr_file(struct uscst_device *dev, char *err, size_t errlen)
 		if (rc < 0)
 			snprintf(err, errlen, "device '%s': %s", dev->name, msg);
 	}
+	if (rc == 0 && !pr_file_claim(dev)) {
+		snprintf(err, errlen, "device '%s': out of memory", dev->name);
+		if (st) {
+			pr_state_free(st);
+			free(text);
+		}
+		rc = -ENOMEM;
+	}
 	if (rc < 0) {
 		/* Not this device's file after all: no later device collides with it. */
 		free(dev->pr_file_name);
 		dev->pr_file_name = NULL;
+		free(dev->pr_file_canon);
+		dev->pr_file_canon = NULL;
 		return rc;
 	}
 	if (!st)
@@ -421,15 +518,9 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 
 struct uscst_device *uscst_device_find(const char *name)
 {
-	struct uscst_device *dev, *found = NULL;
+	struct uscst_device *found = NULL;
 	pthread_mutex_lock(&uscst_config_lock);
-	list_for_each_entry(dev, &devices, node)
-	{
-		if (!strcmp(dev->name, name)) {
-			found = dev;
-			break;
-		}
-	}
+	found = index_find(by_name, by_name_cap, key_name, name);
 	pthread_mutex_unlock(&uscst_config_lock);
 	return found;
 }
