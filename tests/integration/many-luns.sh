@@ -70,7 +70,8 @@ main() {
 		return
 	fi
 	t1=$(date +%s%N)
-	echo "many-luns: $NLUNS LUNs: start-up $(((t1 - t0) / 1000000)) ms"
+	echo "many-luns: $NLUNS LUNs: start-up $(((t1 - t0) / 1000000)) ms," \
+		"RSS $(awk '/^VmRSS/ {print $2, $3}' "/proc/$DAEMON_PID/status")"
 	check many-luns:report-luns-all check_all_listed
 	check many-luns:last-lun check_last_lun
 	echo "many-luns: RSS after a login: $(awk '/^VmRSS/ {print $2, $3}' "/proc/$DAEMON_PID/status")"
