@@ -5,7 +5,10 @@
  *
  * Bounds against initiators that send faster than they read, or flood:
  * - memory: a connection holds at most mem_cap bytes of command buffers and
- *   queued responses (conn_mem_held).  A command PDU that would take it
+ *   queued responses (conn_mem_held; the target's MaxSessionMemory, or
+ *   QueuedCommands x MaxBurstLength within MEM_CAP_MIN..MAX), and above
+ *   ISCSI_BUF_MEM_GUARANTEE only what fits in the daemon's MaxBufferMemory
+ *   (conn_may_take).  A command PDU that would take it
  *   above the cap is left in rx_buf and the socket is no longer read
  *   (EPOLLIN dropped) until the connection is back under half the cap; so
  *   is every PDU while the unsent backlog is above the cap.  A single
@@ -159,6 +162,7 @@ static void conn_free(struct iscsi_conn *conn)
 	}
 	reactor_conn_count_add(conn->reactor, -1);
 	iscsi_addr_release(conn->peer);
+	iscsi_buf_mem_add(-(int64_t)conn->mem_published);
 	free(conn->rx_buf);
 	free(conn);
 }
@@ -458,7 +462,9 @@ void iscsi_conn_enter_full_feature(struct iscsi_conn *conn)
 	conn->max_xmit_dsl = p->max_xmit_data_segment_length;
 	const struct iscsi_target_limits *lim = &conn->sess->lim;
 	uint64_t cap = (uint64_t)lim->queued_commands * lim->max_burst_length;
-	conn->mem_cap = cap < MEM_CAP_MIN ? MEM_CAP_MIN : cap > MEM_CAP_MAX ? MEM_CAP_MAX : cap;
+	cap = cap < MEM_CAP_MIN ? MEM_CAP_MIN : cap > MEM_CAP_MAX ? MEM_CAP_MAX : cap;
+	/* MaxSessionMemory, when set, replaces the derived cap. */
+	conn->mem_cap = lim->max_session_memory_mb ? (uint64_t)lim->max_session_memory_mb << 20 : cap;
 }
 
 /* --- receive --- */
@@ -573,10 +579,33 @@ static uint64_t conn_mem_draining(const struct iscsi_conn *conn)
 
 static uint64_t tx_backlog(const struct iscsi_conn *conn) { return conn->tx_bytes + conn->tx_mem; }
 
+/* Brings the daemon's total (MaxBufferMemory) up to date with what this
+ * connection holds now; returns that. */
+static uint64_t conn_publish_mem(struct iscsi_conn *conn)
+{
+	uint64_t held = conn_mem_held(conn);
+	iscsi_buf_mem_add((int64_t)(held - conn->mem_published));
+	conn->mem_published = held;
+	return held;
+}
+
+/* A PDU needing `need` bytes, on a connection whose draining memory is
+ * `draining`, fits: within the session's cap, and within the daemon's
+ * unless the connection holds little (the guarantee).  A connection that
+ * holds nothing that drains always takes one: it makes progress, and what
+ * it waits for may be behind this PDU. */
+static bool conn_may_take(struct iscsi_conn *conn, uint64_t draining, uint64_t need)
+{
+	if (!draining)
+		return true;
+	if (draining + need > conn->mem_cap)
+		return false;
+	return iscsi_buf_mem_may_take(conn_publish_mem(conn), need);
+}
+
 /* True if the PDU at bhs must wait: the unsent backlog is above the cap,
- * or the PDU would take the connection above it (unless the connection
- * holds nothing, so that a single large command still runs). */
-static bool rx_must_wait(const struct iscsi_conn *conn, const uint8_t *bhs)
+ * or the PDU does not fit (conn_may_take). */
+static bool rx_must_wait(struct iscsi_conn *conn, const uint8_t *bhs)
 {
 	if (conn->state != CONN_FULL_FEATURE)
 		return false;
@@ -585,8 +614,7 @@ static bool rx_must_wait(const struct iscsi_conn *conn, const uint8_t *bhs)
 	uint64_t need = pdu_mem_need(bhs);
 	if (!need)
 		return false;
-	uint64_t held = conn_mem_draining(conn);
-	return held && held + need > conn->mem_cap;
+	return !conn_may_take(conn, conn_mem_draining(conn), need);
 }
 
 static void rx_pause(struct iscsi_conn *conn)
@@ -599,7 +627,10 @@ static void rx_pause(struct iscsi_conn *conn)
 	set_events(conn);
 }
 
-/* Reading resumes below half the cap (and when the PDU that waits fits). */
+/* Reading resumes below half the cap (and when the PDU that waits fits).
+ * Memory other connections free does not call this: a connection held back
+ * by the daemon's cap looks again when its own tasks free memory, or at
+ * the latest at its next tick (a second). */
 static void rx_maybe_resume(struct iscsi_conn *conn)
 {
 	if (conn->in_rx || !conn->rx_paused)
@@ -609,7 +640,7 @@ static void rx_maybe_resume(struct iscsi_conn *conn)
 		return;
 	uint64_t held = conn_mem_draining(conn);
 	if (held && (held > low || (conn->rx_len >= ISCSI_BHS_LEN &&
-				    held + pdu_mem_need(conn->rx_buf) > conn->mem_cap)))
+				    !conn_may_take(conn, held, pdu_mem_need(conn->rx_buf)))))
 		return;
 	conn->rx_paused = false;
 	set_events(conn);
@@ -782,6 +813,7 @@ static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms)
 		iscsi_conn_close(conn, why);
 	}
 	if (conn->state != CONN_CLOSED) {
+		conn_publish_mem(conn); /* what completed since is given back */
 		iscsi_nop_window_update(conn);
 		iscsi_conn_flush(conn);
 	}

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ADDR_BUCKETS 256
 #define ADDR_KEY_MAX 48 /* an IPv6 text address is at most 45 characters */
@@ -24,6 +25,8 @@ struct addr_count {
 
 static atomic_uint login_timeout_s = 30;
 static atomic_uint max_conns_per_addr = 64;
+static _Atomic uint64_t buf_mem_cap = UINT64_MAX;
+static _Atomic uint64_t buf_mem_total;
 static pthread_mutex_t addr_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct addr_count *addr_table[ADDR_BUCKETS];
 
@@ -43,6 +46,30 @@ void iscsi_conn_limits_set(const char *login_timeout, const char *max_conns)
 }
 
 uint32_t iscsi_login_timeout_s(void) { return atomic_load(&login_timeout_s); }
+
+/* 0 (the default): a quarter of the machine's memory, so that buffers
+ * alone never push the host into swapping or the OOM killer. */
+void iscsi_buf_mem_set_cap(const char *mib)
+{
+	uint64_t cap = (uint64_t)parse_or(mib, 0) << 20;
+	if (cap == 0) {
+		long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+		cap = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 4 : UINT64_MAX;
+	}
+	atomic_store(&buf_mem_cap, cap);
+}
+
+uint64_t iscsi_buf_mem_cap(void) { return atomic_load(&buf_mem_cap); }
+uint64_t iscsi_buf_mem_total(void) { return atomic_load(&buf_mem_total); }
+void iscsi_buf_mem_add(int64_t delta) { atomic_fetch_add(&buf_mem_total, (uint64_t)delta); }
+
+bool iscsi_buf_mem_may_take(uint64_t held, uint64_t need)
+{
+	if (held + need <= ISCSI_BUF_MEM_GUARANTEE)
+		return true;
+	uint64_t total = atomic_load(&buf_mem_total), cap = atomic_load(&buf_mem_cap);
+	return total <= cap && need <= cap - total;
+}
 
 /* The address part of "ADDR:PORT" / "[V6]:PORT"; false if it does not fit. */
 static bool addr_key(const char *peer, char key[ADDR_KEY_MAX])

@@ -6,6 +6,9 @@
  *                             feature phase (default 30)
  *   MaxConnectionsPerAddress  connections from one initiator address,
  *                             logged in or not (default 64, 0 = no limit)
+ *   MaxBufferMemory           MiB of command buffers and queued responses
+ *                             all connections together hold (default 0: a
+ *                             quarter of the machine's memory)
  */
 #ifndef USCST_ISCSI_CONN_LIMITS_H
 #define USCST_ISCSI_CONN_LIMITS_H
@@ -15,11 +18,26 @@
 
 #define ISCSI_DEFAULT_LOGIN_TIMEOUT "30"
 #define ISCSI_DEFAULT_MAX_CONNS_PER_ADDR "64"
+#define ISCSI_DEFAULT_MAX_BUFFER_MEMORY "0"
+/* What a connection may always hold, whatever the others hold: enough for
+ * a few ordinary commands, so that sessions which filled the daemon's
+ * memory cannot stall a session that asks for little. */
+#define ISCSI_BUF_MEM_GUARANTEE (4ull << 20)
 
 /* Sets the limits (attribute values as configured, already checked by the
  * core against the driver's attribute table; NULL keeps the default). */
 void iscsi_conn_limits_set(const char *login_timeout, const char *max_conns_per_addr);
 uint32_t iscsi_login_timeout_s(void);
+
+/* The daemon's command-buffer memory (MaxBufferMemory).  Each connection
+ * adds what it holds, as a difference to what it added before. */
+void iscsi_buf_mem_set_cap(const char *mib);
+uint64_t iscsi_buf_mem_cap(void);
+uint64_t iscsi_buf_mem_total(void);
+void iscsi_buf_mem_add(int64_t delta);
+/* True if a connection that holds `held` (its own total, already counted)
+ * may take `need` more bytes: within the guarantee, or within the cap. */
+bool iscsi_buf_mem_may_take(uint64_t held, uint64_t need);
 
 /* Counts a connection from peer ("ADDR:PORT" or "[V6]:PORT"; the port is
  * left out): false if the address already has MaxConnectionsPerAddress.

@@ -77,6 +77,11 @@ static const struct uscst_attr_def driver_attrs[] = {
      .min = 0,
      .max = 65535,
      .def = ISCSI_DEFAULT_MAX_CONNS_PER_ADDR},
+    {.name = "MaxBufferMemory",
+     .type = USCST_ATTR_UINT,
+     .min = 0,
+     .max = 1u << 20,
+     .def = ISCSI_DEFAULT_MAX_BUFFER_MEMORY},
     /* iSCSI-SCST driver attributes not built yet. */
     NOT_BUILT("iSNSServer"),
     NOT_BUILT("isns_entity_name"),
@@ -93,6 +98,7 @@ static int iscsi_start(const struct uscst_transport *t, char *err, size_t errlen
 	const char *addr;
 	iscsi_conn_limits_set(uscst_transport_driver_attr(t, "LoginTimeout", 0),
 			      uscst_transport_driver_attr(t, "MaxConnectionsPerAddress", 0));
+	iscsi_buf_mem_set_cap(uscst_transport_driver_attr(t, "MaxBufferMemory", 0));
 	for (unsigned i = 0; (addr = uscst_transport_driver_attr(t, "listen", i)); i++) {
 		if (iscsi_portal_listen(addr, err, errlen) < 0) {
 			iscsi_portals_close();

@@ -127,6 +127,7 @@ struct iscsi_conn {
 	uint64_t tx_bytes;		 /* unsent bytes on tx_queue */
 	uint64_t tx_mem;		 /* memory owned by queued PDUs (not task buffers) */
 	uint64_t mem_cap;		 /* bytes of commands and responses we hold at most */
+	uint64_t mem_published;		 /* what we added to the daemon's total (conn_limits.c) */
 	uint64_t tx_progress_ms;	 /* last write progress, or when the queue filled */
 	bool rx_paused;			 /* EPOLLIN dropped: over the cap */
 	struct reactor_deferred rx_kick; /* processes rx_buf after a resume */

@@ -950,6 +950,8 @@ const struct uscst_attr_def iscsi_target_attrs[] = {
     U32_ATTR("NopInTimeout", nop_in_timeout, 2, 65535, "30"),
     U32_ATTR("RspTimeout", rsp_timeout, 2, 65535, "90"),
     U32_ATTR("MaxSessions", max_sessions, 0, 65535, "0"),
+    /* uscst's: command-buffer memory of one session (iscsi/conn.c). */
+    U32_ATTR("MaxSessionMemory", max_session_memory_mb, 0, 4096, "0"),
     /* CHAP accounts (iscsi/chap.c), "NAME SECRET": any number of
      * initiator accounts, one for mutual CHAP. */
     {.name = "IncomingUser",

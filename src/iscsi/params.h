@@ -142,6 +142,7 @@ struct iscsi_target_limits {
 	uint32_t nop_in_timeout;  /* NopInTimeout, seconds */
 	uint32_t rsp_timeout;	  /* RspTimeout, seconds */
 	uint32_t max_sessions;	  /* MaxSessions, 0 = unlimited */
+	uint32_t max_session_memory_mb; /* MaxSessionMemory, MiB, 0 = derived */
 };
 
 void iscsi_params_init(struct iscsi_params *p);

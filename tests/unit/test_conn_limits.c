@@ -81,6 +81,44 @@ static void test_zero_is_unlimited(void **state)
 	iscsi_addr_release("127.0.0.4:5");
 }
 
+#define MIB (1ull << 20)
+
+/* Above the guarantee a connection takes only what fits in the daemon's
+ * cap; within the guarantee it always may. */
+static void test_buffer_memory_cap(void **state)
+{
+	iscsi_buf_mem_set_cap("64");
+	assert_int_equal(iscsi_buf_mem_cap(), 64 * MIB);
+	uint64_t base = iscsi_buf_mem_total();
+	assert_int_equal(base, 0);
+	iscsi_buf_mem_add(60 * MIB); /* others hold 60 MiB */
+	assert_true(iscsi_buf_mem_may_take(8 * MIB, 4 * MIB));	/* 64: fits exactly */
+	assert_false(iscsi_buf_mem_may_take(8 * MIB, 4 * MIB + 1)); /* one byte over */
+	/* Within the guarantee, even over the cap. */
+	iscsi_buf_mem_add(10 * MIB);
+	assert_false(iscsi_buf_mem_may_take(1 * MIB, 4 * MIB));
+	assert_true(iscsi_buf_mem_may_take(0, ISCSI_BUF_MEM_GUARANTEE));
+	assert_true(iscsi_buf_mem_may_take(ISCSI_BUF_MEM_GUARANTEE - 4096, 4096));
+	assert_false(iscsi_buf_mem_may_take(ISCSI_BUF_MEM_GUARANTEE - 4096, 4097));
+	/* Given back: room again. */
+	iscsi_buf_mem_add(-70 * (int64_t)MIB);
+	assert_int_equal(iscsi_buf_mem_total(), 0);
+	assert_true(iscsi_buf_mem_may_take(32 * MIB, 32 * MIB));
+	assert_false(iscsi_buf_mem_may_take(32 * MIB, 64 * MIB + 1));
+}
+
+/* 0 means a quarter of the machine's memory: something, and not all. */
+static void test_buffer_memory_default(void **state)
+{
+	iscsi_buf_mem_set_cap("0");
+	uint64_t quarter = iscsi_buf_mem_cap();
+	assert_true(quarter >= 16 * MIB);
+	iscsi_buf_mem_set_cap(NULL);
+	assert_int_equal(iscsi_buf_mem_cap(), quarter);
+	iscsi_buf_mem_set_cap("1");
+	assert_int_equal(iscsi_buf_mem_cap(), MIB);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -89,6 +127,8 @@ int main(void)
 	    cmocka_unit_test(test_ipv6_address),
 	    cmocka_unit_test(test_release_unknown),
 	    cmocka_unit_test(test_zero_is_unlimited),
+	    cmocka_unit_test(test_buffer_memory_cap),
+	    cmocka_unit_test(test_buffer_memory_default),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
