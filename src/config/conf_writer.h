@@ -24,8 +24,8 @@
 #include "config/conf_parser.h"
 
 /* Snapshot of devices, then one TARGET_DRIVER block per registered
- * transport (the driver attributes it reports, its targets and their
- * LUNs); NULL on ENOMEM.  Free with conf_tree_free(). */
+ * transport (the driver attributes it reports, its targets, their LUNs
+ * and initiator groups); NULL on ENOMEM.  Free with conf_tree_free(). */
 struct conf_tree *conf_running_tree(void);
 
 /* scst.conf text.  Return 0 or -1. */
@@ -35,7 +35,8 @@ char *conf_running_text(void); /* malloc'd; NULL on ENOMEM */
 /* JSON:
  *   {"devices": [{"name", "handler", "attributes": {name: value or [values]}}],
  *    "targets": [{"name", "driver", "attributes": {...},
- *                 "luns": [{"lun": N, "device": "d", "read_only": bool}]}],
+ *                 "luns": [{"lun": N, "device": "d", "read_only": bool}],
+ *                 "groups": [{"name", "luns": [...], "initiators": ["pattern"]}]}],
  *    "iscsi": {"enabled": bool, "listen": ["ADDR:PORT", ...]}}
  * Attribute values are strings, as in scst.conf. */
 int conf_tree_write_json(const struct conf_tree *tree, FILE *f);

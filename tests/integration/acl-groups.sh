@@ -7,7 +7,8 @@
 # is 02/03; a LUN above 255 is reported with flat addressing and reached by
 # number; EXTENDED COPY cannot reach a device outside the nexus's map;
 # allowed_portal admits logins and lists the target only on the portals
-# it names (the daemon listens on 127.0.0.1 and 127.0.0.2).
+# it names (the daemon listens on 127.0.0.1 and 127.0.0.2); two groups
+# that can match one name are reported once at load, the first one wins.
 # Clients: iscsi-ls / iscsi-inq -i NAME and acl_client (libiscsi).
 # Usage: tests/integration/acl-groups.sh [BUILD_DIR]
 set -euo pipefail
@@ -46,6 +47,12 @@ write_acl_config() {
 		            LUN 0 disk0
 		            LUN 1 disk1
 		            INITIATOR iqn.2026-12.org.example:ALPHA-*
+		        }
+		        # Overlaps alpha for alpha-h* names: alpha, first in the
+		        # file, wins, and the loader warns once.
+		        GROUP gamma {
+		            LUN 0 disk2
+		            INITIATOR iqn.2026-12.org.example:alpha-h*
 		        }
 		        GROUP beta {
 		            LUN 0 disk1
@@ -210,6 +217,12 @@ check_allowed_portal_login() {
 		grep -q "portal not in allowed_portal" "$DAEMON_LOG"
 }
 
+check_overlap_warned() {
+	grep 'initiator groups' "$DAEMON_LOG"
+	[[ $(grep -c "initiator groups 'alpha' .* and 'gamma' .* can both match" "$DAEMON_LOG") == 1 ]] &&
+		[[ $(grep -c 'initiator groups' "$DAEMON_LOG") == 1 ]]
+}
+
 main() {
 	lib_init "${1:-}"
 	CLIENT=$USCST_BUILD/tests/acl_client
@@ -230,6 +243,7 @@ main() {
 		lib_finish
 		return
 	fi
+	check acl-groups:overlap-warned check_overlap_warned
 	check acl-groups:lun-lists check_lun_lists
 	check acl-groups:flat-encoding check_flat_encoding
 	check acl-groups:sendtargets-shows check_ls_shows
