@@ -135,6 +135,12 @@ static void iscsi_show(const struct uscst_transport *t, uscst_attr_emit_fn emit,
 		emit(arg, "IncomingUser", v);
 	if ((v = uscst_transport_driver_attr(t, "OutgoingUser", 0)))
 		emit(arg, "OutgoingUser", v);
+	/* The limits in force (conn_limits.h), defaults included. */
+	static const char *const limits[] = {"LoginTimeout", "MaxConnectionsPerAddress",
+					     "MaxBufferMemory"};
+	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
+		if ((v = uscst_transport_driver_attr(t, limits[i], 0)))
+			emit(arg, limits[i], v);
 }
 
 const struct uscst_transport iscsi_driver = {

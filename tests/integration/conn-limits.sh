@@ -53,6 +53,16 @@ check_session_outlives() {
 	return 0
 }
 
+# `uscstadmin show config` reports the limits in force (so it round-trips).
+check_show_config() {
+	local out
+	out=$(timeout 20 "$USCSTADMIN" -s "$DAEMON_SOCK" show config)
+	grep -E 'LoginTimeout|MaxConnectionsPerAddress|MaxBufferMemory' <<<"$out"
+	grep -Eq "^\s*LoginTimeout\s+$LOGIN_TIMEOUT\s*$" <<<"$out" &&
+		grep -Eq "^\s*MaxConnectionsPerAddress\s+$PER_ADDR\s*$" <<<"$out" &&
+		grep -Eq '^\s*MaxBufferMemory\s+0\s*$' <<<"$out"
+}
+
 main() {
 	lib_init "${1:-}"
 	write_config "$LIB_TMP/scst.conf" "$IQN" "$LIB_TMP/disk0.img" 67108864
@@ -71,6 +81,7 @@ main() {
 	check conn-limits:per-address-and-login-timeout check_flood_result
 	check conn-limits:count-released check_released
 	check conn-limits:session-outlives-login-timeout check_session_outlives
+	check conn-limits:show-config check_show_config
 	lib_finish
 }
 
