@@ -689,6 +689,41 @@ static void test_report_luns_encoding(void **state)
 	assert_int_equal(cmd->in_len, 8);
 }
 
+/* A map of all 16384 flat-space LUNs (a group's, or the default): every
+ * one listed once, in order, peripheral below 256 and flat above, bytes
+ * 2..7 zero. */
+static void test_report_luns_all_flat_space(void **state)
+{
+	struct scsi_fixture *f = *state;
+	struct uscst_lun *fixture_luns = f->map.luns;
+	unsigned n = USCST_LUN_MAX + 1;
+	struct uscst_lun *luns = calloc(n, sizeof(*luns));
+	assert_non_null(luns);
+	for (unsigned i = 0; i < n; i++)
+		luns[i] = (struct uscst_lun){.lun = i, .dev = &f->dev};
+	f->map.luns = luns;
+	f->map.count = n;
+	uint32_t alloc = 8 + 8 * n;
+	struct uscst_cmd *cmd =
+	    RUN(f, 0xa0, 0, 0, 0, 0, 0, (uint8_t)(alloc >> 24), (uint8_t)(alloc >> 16),
+		(uint8_t)(alloc >> 8), (uint8_t)alloc, 0, 0);
+	assert_good(cmd);
+	const uint8_t *b = cmd->in_buf;
+	assert_int_equal(get_be32(b), 8 * n);
+	assert_int_equal(cmd->in_len, alloc);
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *e = b + 8 + 8 * i;
+		uint8_t want[8] = {0};
+		want[0] = i < 256 ? 0 : (uint8_t)(0x40 | (i >> 8));
+		want[1] = (uint8_t)i;
+		if (memcmp(e, want, 8) != 0)
+			fail_msg("LUN %u reported as %02x %02x %02x ...", i, e[0], e[1], e[2]);
+	}
+	f->map.luns = fixture_luns;
+	f->map.count = 1;
+	free(luns);
+}
+
 static void test_report_luns_invalid(void **state)
 {
 	struct scsi_fixture *f = *state;
@@ -880,6 +915,7 @@ int main(void)
 	    T512(test_request_sense_unmapped_lun),
 	    T512(test_test_unit_ready),
 	    T512(test_report_luns_encoding),
+	    T512(test_report_luns_all_flat_space),
 	    T512(test_report_luns_invalid),
 	    T512(test_rsoc_all),
 	    T512(test_rsoc_one_command),
