@@ -236,6 +236,85 @@ static bool same_file(const struct file_id *a, const struct file_id *b)
 	return a->blk == b->blk && a->dev == b->dev && a->ino == b->ino;
 }
 
+/* Open storage and existing PR files of the devices opened so far, by
+ * file (under uscst_config_lock): each open looks its files up here rather
+ * than stat'ing every other device's, which made loading thousands of
+ * file-backed devices quadratic.  Devices are opened at start-up only, so
+ * a PR file created later (by a save) cannot meet a device opened after. */
+struct file_slot {
+	struct file_id id;
+	struct uscst_device *dev; /* NULL: empty */
+};
+
+struct file_index {
+	struct file_slot *slots;
+	size_t cap, count;
+};
+
+static struct file_index storage_files, pr_files;
+
+static size_t file_slot_of(const struct file_slot *t, size_t cap, const struct file_id *id)
+{
+	uint64_t h = ((uint64_t)id->dev * 0x9e3779b97f4a7c15ull) ^ (uint64_t)id->ino ^ id->blk;
+	size_t i = (size_t)(h * 0xff51afd7ed558ccdull >> 17) & (cap - 1);
+	while (t[i].dev && !same_file(&t[i].id, id))
+		i = (i + 1) & (cap - 1);
+	return i;
+}
+
+/* An entry stays while its device still has that file: a device closed
+ * since (unit tests close theirs) or a file replaced since does not count,
+ * and its slot is taken by the next device with that file. */
+static bool still_storage(struct uscst_device *dev, const struct file_id *id)
+{
+	struct file_id now;
+	return dev_file_id(dev, &now) && same_file(&now, id);
+}
+
+static bool still_pr_file(struct uscst_device *dev, const struct file_id *id)
+{
+	struct file_id now;
+	return dev->pr_file_name && path_file_id(dev->pr_file_name, &now) && same_file(&now, id);
+}
+
+static bool still_has(const struct file_index *x, const struct file_slot *sl)
+{
+	return x == &storage_files ? still_storage(sl->dev, &sl->id)
+				   : still_pr_file(sl->dev, &sl->id);
+}
+
+static struct uscst_device *file_index_find(const struct file_index *x, const struct file_id *id)
+{
+	if (!x->cap)
+		return NULL;
+	const struct file_slot *sl = &x->slots[file_slot_of(x->slots, x->cap, id)];
+	return sl->dev && still_has(x, sl) ? sl->dev : NULL;
+}
+
+/* false on ENOMEM; a file already there keeps its device while that one
+ * still has it. */
+static bool file_index_add(struct file_index *x, const struct file_id *id, struct uscst_device *dev)
+{
+	if (2 * (x->count + 1) > x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 64;
+		struct file_slot *t = calloc(cap, sizeof(*t));
+		if (!t)
+			return false;
+		for (size_t i = 0; i < x->cap; i++)
+			if (x->slots[i].dev)
+				t[file_slot_of(t, cap, &x->slots[i].id)] = x->slots[i];
+		free(x->slots);
+		x->slots = t;
+		x->cap = cap;
+	}
+	struct file_slot *sl = &x->slots[file_slot_of(x->slots, x->cap, id)];
+	if (!sl->dev)
+		x->count++;
+	if (!sl->dev || !still_has(x, sl))
+		*sl = (struct file_slot){*id, dev};
+	return true;
+}
+
 /* Splits path into its directory and last component ("." and "" for the
  * last of "a/." and "a/").  NULL: ENOMEM. */
 static char *split_path(const char *path, const char **last)
@@ -304,40 +383,39 @@ static char *canonical_file(const char *path)
 	return out;
 }
 
-/* dev's storage (open) against every other device's storage and existing
- * PR file.  -EBUSY with a message if shared. */
+/* dev's storage (open) against every other device's storage and PR file
+ * (existing when that device opened, or by name: fileio may just have
+ * created the file).  -EBUSY with a message if shared. */
 static int check_backing_unshared(struct uscst_device *dev, char *err, size_t errlen)
 {
-	struct file_id mine, id;
+	struct file_id mine;
 	if (!dev_file_id(dev, &mine))
 		return 0; /* no backing storage (nullio) */
+	char *canon = mine.blk ? NULL : canonical_file(storage_name(dev));
 	int rc = 0;
-	struct uscst_device *o;
 	pthread_mutex_lock(&uscst_config_lock);
-	list_for_each_entry(o, &devices, node)
-	{
-		if (o == dev)
-			continue;
-		if (dev_file_id(o, &id) && same_file(&mine, &id)) {
-			snprintf(err, errlen,
-				 "device '%s': '%s' is the backing %s of device '%s' (filename "
-				 "'%s'); two devices on the same blocks would have separate "
-				 "reservations and COMPARE AND WRITE locks",
-				 dev->name, storage_name(dev), mine.blk ? "block device" : "file",
-				 o->name, storage_name(o));
-			rc = -EBUSY;
-			break;
-		}
-		if (o->pr_file_name && path_file_id(o->pr_file_name, &id) &&
-		    same_file(&mine, &id)) {
+	struct uscst_device *o = file_index_find(&storage_files, &mine);
+	if (o && o != dev) {
+		snprintf(err, errlen,
+			 "device '%s': '%s' is the backing %s of device '%s' (filename "
+			 "'%s'); two devices on the same blocks would have separate "
+			 "reservations and COMPARE AND WRITE locks",
+			 dev->name, storage_name(dev), mine.blk ? "block device" : "file", o->name,
+			 storage_name(o));
+		rc = -EBUSY;
+	} else {
+		o = file_index_find(&pr_files, &mine);
+		if (!o && canon)
+			o = index_find(by_pr_file, by_pr_file_cap, key_pr_file, canon);
+		if (o && o != dev) {
 			snprintf(err, errlen,
 				 "device '%s': '%s' is the PR file of device '%s' ('%s')",
 				 dev->name, storage_name(dev), o->name, o->pr_file_name);
 			rc = -EBUSY;
-			break;
 		}
 	}
 	pthread_mutex_unlock(&uscst_config_lock);
+	free(canon);
 	return rc;
 }
 
@@ -353,14 +431,12 @@ static int check_pr_file_unshared(struct uscst_device *dev, char *err, size_t er
 		return -ENOMEM;
 	}
 	const char *dflt = dev->pr_file_cfg ? "" : " (the default, in --pr-dir)";
-	struct file_id mine_id = {0}, id;
+	struct file_id mine_id = {0};
 	bool exists = path_file_id(dev->pr_file_name, &mine_id);
 	int rc = 0;
 	struct uscst_device *o;
 	pthread_mutex_lock(&uscst_config_lock);
-	/* The same name: found in the index.  The same file under another
-	 * name (a hard link) or a device's storage: only an existing file can
-	 * be either, and only then is every device looked at. */
+	/* The same name as another device's PR file. */
 	o = index_find(by_pr_file, by_pr_file_cap, key_pr_file, mine);
 	if (o && o != dev) {
 		snprintf(err, errlen,
@@ -371,28 +447,22 @@ static int check_pr_file_unshared(struct uscst_device *dev, char *err, size_t er
 			 dev->name, dev->pr_file_name, dflt, o->name, o->pr_file_name);
 		rc = -EEXIST;
 	}
-	if (!exists || rc) {
-		pthread_mutex_unlock(&uscst_config_lock);
-		if (rc == 0)
-			dev->pr_file_canon = mine;
+	if (rc == 0 && exists) {
+		/* The same file under another name (a hard link), or a device's
+		 * storage (this one's too): only an existing file can be either. */
+		struct file_id own;
+		if (dev_file_id(dev, &own) && same_file(&own, &mine_id))
+			o = dev;
 		else
-			free(mine);
-		return rc;
-	}
-	list_for_each_entry(o, &devices, node)
-	{
-		if (exists && dev_file_id(o, &id) && same_file(&mine_id, &id)) {
+			o = file_index_find(&storage_files, &mine_id);
+		if (o) {
 			snprintf(
 			    err, errlen,
 			    "device '%s': PR file '%s'%s is the backing file of %s '%s' ('%s')",
 			    dev->name, dev->pr_file_name, dflt,
 			    o == dev ? "this device," : "device", o->name, storage_name(o));
 			rc = -EEXIST;
-			break;
-		}
-		if (o == dev || !o->pr_file_canon)
-			continue;
-		if (path_file_id(o->pr_file_name, &id) && same_file(&mine_id, &id)) {
+		} else if ((o = file_index_find(&pr_files, &mine_id))) {
 			snprintf(err, errlen,
 				 "device '%s': PR file '%s'%s is also the PR file of device '%s' "
 				 "('%s'); "
@@ -400,7 +470,6 @@ static int check_pr_file_unshared(struct uscst_device *dev, char *err, size_t er
 				 "other's registrations after a restart",
 				 dev->name, dev->pr_file_name, dflt, o->name, o->pr_file_name);
 			rc = -EEXIST;
-			break;
 		}
 	}
 	pthread_mutex_unlock(&uscst_config_lock);
@@ -415,8 +484,11 @@ static int check_pr_file_unshared(struct uscst_device *dev, char *err, size_t er
  * ENOMEM. */
 static bool pr_file_claim(struct uscst_device *dev)
 {
+	struct file_id id;
+	bool exists = path_file_id(dev->pr_file_name, &id);
 	pthread_mutex_lock(&uscst_config_lock);
-	bool ok = index_add(&by_pr_file, &by_pr_file_cap, &npr_files, key_pr_file, dev);
+	bool ok = index_add(&by_pr_file, &by_pr_file_cap, &npr_files, key_pr_file, dev) &&
+		  (!exists || file_index_add(&pr_files, &id, dev));
 	pthread_mutex_unlock(&uscst_config_lock);
 	return ok;
 }
@@ -509,6 +581,18 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 	if (rc < 0) {
 		dev->backend->close(dev);
 		return rc;
+	}
+	/* Later devices find this one's storage in the index. */
+	struct file_id storage;
+	if (dev_file_id(dev, &storage)) {
+		pthread_mutex_lock(&uscst_config_lock);
+		bool ok = file_index_add(&storage_files, &storage, dev);
+		pthread_mutex_unlock(&uscst_config_lock);
+		if (!ok) {
+			snprintf(err, errlen, "device '%s': out of memory", dev->name);
+			dev->backend->close(dev);
+			return -ENOMEM;
+		}
 	}
 	log_info("device %s (%s): %" PRIu64 " blocks of %u bytes%s%s", dev->name,
 		 dev->backend->name, nblocks, dev->block_size, dev->read_only ? ", read-only" : "",
