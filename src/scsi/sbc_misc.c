@@ -108,8 +108,15 @@ void sbc_start_stop_unit(struct uscst_cmd *cmd)
 	/* A POWER CONDITION other than START_VALID (0) makes START and LOEJ
 	 * ignored; there are no power states to enter, so nothing happens.
 	 * Stopping is likewise accepted without effect: the unit stays ready. */
-	if (power_condition == 0 && (flags & SSU_LOEJ) && cmd->dev->removable)
-		load_eject(cmd, flags & SSU_START);
+	if (power_condition == 0 && (flags & SSU_LOEJ) && cmd->dev->removable) {
+		/* Loading or ejecting changes the medium of every I_T nexus:
+		 * refused through a read-only mapping (or on a read-only
+		 * device) as a write is, with DATA PROTECT, WRITE PROTECTED. */
+		if (cmd->dev->read_only || (cmd->lun_ent && cmd->lun_ent->read_only))
+			scsi_check_condition(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+		else
+			load_eject(cmd, flags & SSU_START);
+	}
 	scsi_cmd_done(cmd);
 }
 

@@ -125,6 +125,13 @@ static bool write_protected(const struct uscst_cmd *cmd, const struct mode_state
 	return cmd->dev->read_only || (cmd->lun_ent && cmd->lun_ent->read_only) || st->swp;
 }
 
+/* Read-only for this I_T nexus through its mapping or for everyone by the
+ * device's configuration; SWP is left out, so that SWP can be cleared. */
+static bool mapping_read_only(const struct uscst_cmd *cmd)
+{
+	return cmd->dev->read_only || (cmd->lun_ent && cmd->lun_ent->read_only);
+}
+
 /* Block descriptor (SBC-4 6.5.2): short (8 bytes) or long LBA (16 bytes). */
 static unsigned put_block_descriptor(uint8_t *b, bool long_lba, enum mode_pc pc,
 				     const struct uscst_device *dev)
@@ -400,7 +407,15 @@ void spc_mode_select(struct uscst_cmd *cmd)
 	before.swp = atomic_load_explicit(&dev->swp, memory_order_relaxed);
 	after = before;
 	ok = parse_select_list(cmd->out_buf, list_len, ten, dev, &after, &err);
-	if (ok) {
+	/* WCE, D_SENSE and SWP are per device, shared by every I_T nexus (a
+	 * change is a MODE PARAMETERS CHANGED for all others, SPC-4 7.5.1), so
+	 * a read-only mapping must not change them: SWP=1 would fail every
+	 * other group's writes, WCE=1 weaken their durability.  SPC-4 6.11
+	 * defines no write protection for MODE SELECT; we refuse a change as
+	 * a write of the medium would be (DATA PROTECT, WRITE PROTECTED, SBC-4
+	 * 4.11), and let a MODE SELECT that changes nothing succeed. */
+	bool refused = ok && !same_state(&before, &after) && mapping_read_only(cmd);
+	if (ok && !refused) {
 		atomic_store_explicit(&dev->wce, after.wce, memory_order_relaxed);
 		atomic_store_explicit(&dev->d_sense, after.d_sense, memory_order_relaxed);
 		atomic_store_explicit(&dev->swp, after.swp, memory_order_relaxed);
@@ -409,6 +424,10 @@ void spc_mode_select(struct uscst_cmd *cmd)
 
 	if (!ok) {
 		select_failed(cmd, &err);
+		return;
+	}
+	if (refused) {
+		scsi_fail(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
 		return;
 	}
 	if (!same_state(&before, &after))

@@ -1316,6 +1316,37 @@ static void test_start_stop_removable(void **state)
 	assert_true(dev.medium_present);
 }
 
+/* Ejecting or loading through a read-only mapping would change the medium
+ * of every group: DATA PROTECT, WRITE PROTECTED, the medium untouched. */
+static void test_start_stop_read_only_mapping(void **state)
+{
+	uint8_t eject[6] = {0x1b, 0, 0, 0, 0x02, 0};
+	uint8_t load[6] = {0x1b, 0, 0, 0, 0x03, 0};
+	uint8_t start[6] = {0x1b, 0, 0, 0, 0x01, 0};
+	struct uscst_lun ro = {.lun = 0, .dev = &dev, .read_only = true};
+	dev.removable = true;
+
+	prep(eject, 6, NULL, 0);
+	cmd.lun_ent = &ro;
+	run(sbc_start_stop_unit);
+	assert_sense(SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	assert_true(dev.medium_present);
+
+	/* START without LOEJ changes nothing: still GOOD. */
+	prep(start, 6, NULL, 0);
+	cmd.lun_ent = &ro;
+	run(sbc_start_stop_unit);
+	assert_good();
+
+	/* A read-only device refuses LOEJ too, loading as well as ejecting. */
+	dev.medium_present = false;
+	dev.read_only = true;
+	prep(load, 6, NULL, 0);
+	run(sbc_start_stop_unit);
+	assert_sense(SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	assert_false(dev.medium_present);
+}
+
 static void test_start_stop_fixed_disk(void **state)
 {
 	uint8_t eject[6] = {0x1b, 0, 0, 0, 0x02, 0};
@@ -1552,6 +1583,7 @@ int main(void)
 	    T(test_aborted_waiter_does_not_write),
 	    T(test_orwrite),
 	    T(test_start_stop_removable),
+	    T(test_start_stop_read_only_mapping),
 	    T(test_start_stop_fixed_disk),
 	    T(test_sync_cache),
 	    T(test_prefetch),

@@ -519,6 +519,40 @@ static void test_mode_select_while_building_sense(void **state)
 	assert_false(f->dev.d_sense);
 }
 
+/* Through a read-only mapping MODE SELECT may not change the per-device
+ * mode parameters every other group shares (SWP would fail their writes,
+ * WCE weaken them); a list that changes nothing still succeeds. */
+static void test_mode_select_read_only_mapping(void **state)
+{
+	struct scsi_fixture *f = *state;
+	f->map.luns[0].read_only = true;
+	struct uscst_cmd *cmd = select6_control(f, 4, 0x08, 0); /* SWP=1 */
+	assert_sense(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	assert_false(f->dev.swp);
+	assert_int_equal(ua_dev_record.calls, 0);
+
+	cmd = select6_control(f, 4, 0, 0); /* the current page again */
+	assert_good(cmd);
+
+	/* WCE off in the caching page. */
+	cmd = RUN(f, 0x1a, 0x08, 0x08, 0, 0xff, 0);
+	uint8_t list[4 + 20] = {0};
+	memcpy(list + 4, mode6_page(cmd, 0x08), 20);
+	list[4 + 2] &= (uint8_t)~0x04;
+	const uint8_t cdb[6] = {0x15, 0x10, 0, 0, sizeof(list), 0};
+	cmd = run_out(f, 0, cdb, sizeof(cdb), list, sizeof(list));
+	assert_sense(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	assert_true(f->dev.wce);
+
+	/* The same for a device configured read-only. */
+	f->map.luns[0].read_only = false;
+	f->dev.read_only = true;
+	cmd = run_out(f, 0, cdb, sizeof(cdb), list, sizeof(list));
+	assert_sense(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	assert_true(f->dev.wce);
+	assert_int_equal(ua_dev_record.calls, 0);
+}
+
 static void test_mode_select_caching_10(void **state)
 {
 	struct scsi_fixture *f = *state;
@@ -907,6 +941,7 @@ int main(void)
 	    T512(test_mode_sense_write_protect_bit),
 	    T512(test_mode_select_swp_and_d_sense),
 	    T512(test_mode_select_while_building_sense),
+	    T512(test_mode_select_read_only_mapping),
 	    T4096(test_mode_select_caching_10),
 	    T512(test_mode_select_unchangeable_field),
 	    T512(test_mode_select_cdb_and_length_errors),
