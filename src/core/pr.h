@@ -25,6 +25,8 @@
 
 /* Room for struct uscst_session.initiator_port ("iqn...,i,0x<isid>"). */
 #define PR_PORT_MAX 256
+/* The port name in the PR file, each byte at most three (%XX), and a NUL. */
+#define PR_PORT_TEXT_MAX (3 * (PR_PORT_MAX - 1) + 1)
 /* Beyond this REGISTER fails with INSUFFICIENT REGISTRATION RESOURCES. */
 #define PR_MAX_REGISTRATIONS 1024
 
@@ -181,7 +183,7 @@ void pr_state_restore(struct pr_state *st, struct pr_state *from);
  * pr_file_load: *out is NULL when there is no file; a malformed file is
  * -EINVAL with "PATH:LINE: reason"; *text (if not NULL) gets the file's text.
  */
-#define PR_FILE_MAX ((size_t)PR_MAX_REGISTRATIONS * (PR_PORT_MAX + 64) + 4096)
+#define PR_FILE_MAX ((size_t)PR_MAX_REGISTRATIONS * (PR_PORT_TEXT_MAX + 64) + 4096)
 int pr_file_save(const char *path, const char *text, char *err, size_t errlen);
 int pr_file_remove(const char *path, char *err, size_t errlen);
 int pr_file_load(const char *path, struct pr_state **out, char **text, char *err, size_t errlen);

@@ -417,6 +417,66 @@ enum pr_result pr_register_and_move(struct pr_state *st, const struct pr_nexus *
 
 /* --- text form --- */
 
+/*
+ * The port name is the initiator's iSCSI name plus ",i,0x<ISID>".  The
+ * file is read line by line and split at blanks, so a name holding a
+ * newline, a blank or a control byte (the login checks names, but the file
+ * must not depend on that) could forge a line or make the file unreadable.
+ * Such bytes, 0x7f and '%' itself are written as %XX (upper-case hex);
+ * every other byte as is, so a name without those bytes reads back from
+ * files of older versions unchanged.
+ */
+static bool port_byte_escaped(unsigned char b) { return b <= 0x20 || b == 0x7f || b == '%'; }
+
+/* Writes the escaped form of port into out (PR_PORT_TEXT_MAX bytes). */
+static void port_escape(const char *port, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)port; *p && o + 4 <= PR_PORT_TEXT_MAX;
+	     p++) {
+		if (port_byte_escaped(*p)) {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	out[o] = '\0';
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes %XX in place.  A '%' not followed by two hex digits is kept as
+ * it is (files written before names were escaped); %00 is refused. */
+static bool port_unescape(char *s)
+{
+	char *o = s;
+	for (const char *p = s; *p; p++) {
+		int hi, lo;
+		if (*p == '%' && (hi = hex_digit(p[1])) >= 0 && (lo = hex_digit(p[2])) >= 0) {
+			if (hi == 0 && lo == 0)
+				return false;
+			*o++ = (char)(hi << 4 | lo);
+			p += 2;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return true;
+}
+
 size_t pr_state_serialise(const struct pr_state *st, char *buf, size_t len)
 {
 	size_t used = 0;
@@ -433,8 +493,10 @@ size_t pr_state_serialise(const struct pr_state *st, char *buf, size_t len)
 	EMIT("reservation %u %u\n", pr_type(st), st->scope);
 	for (unsigned i = 0; i < st->nregs; i++) {
 		const struct pr_reg *r = &st->regs[i];
+		char port[PR_PORT_TEXT_MAX];
+		port_escape(r->port, port);
 		EMIT("registrant %u %d %d 0x%016" PRIx64 " %s\n", r->rel_tgt_id,
-		     r->all_tg_pt ? 1 : 0, r->holder ? 1 : 0, r->key, r->port);
+		     r->all_tg_pt ? 1 : 0, r->holder ? 1 : 0, r->key, port);
 	}
 #undef EMIT
 	return used;
@@ -571,7 +633,7 @@ static bool parse_registrant(struct parse_ctx *c, char **f, unsigned n)
 		return fail_why(c, "bad number in registrant");
 	if (key == 0)
 		return fail_why(c, "registrant with a zero key");
-	if (strlen(f[5]) >= PR_PORT_MAX || !strstr(f[5], ",i,0x"))
+	if (!port_unescape(f[5]) || strlen(f[5]) >= PR_PORT_MAX || !strstr(f[5], ",i,0x"))
 		return fail_why(c, "bad initiator port name");
 	if (overlaps(c->st, f[5], (uint16_t)rel, atp))
 		return fail_why(c, "duplicate registrant");
@@ -661,7 +723,7 @@ struct pr_state *pr_state_parse(const char *text, unsigned *line_no, const char 
 	if (!c.st)
 		return NULL;
 	const char *p = text;
-	char line[PR_PORT_MAX + 128];
+	char line[PR_PORT_TEXT_MAX + 128];
 	while (*p) {
 		size_t n = strcspn(p, "\n");
 		++*line_no;

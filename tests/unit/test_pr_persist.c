@@ -119,6 +119,65 @@ static void test_save_load_roundtrip(void **state)
 	free(tmp);
 }
 
+/* Port names that the line-and-blank format could not hold as they are:
+ * each is written escaped and read back byte for byte, and none forges a
+ * registrant or makes the file unreadable. */
+static void test_hostile_port_names_roundtrip(void **state)
+{
+	static char longest[PR_PORT_MAX];
+	memset(longest, '\n', sizeof(longest) - 1);
+	memcpy(longest, "iqn.x:", 6);
+	static const char isid[] = ",i,0x23d000000009";
+	memcpy(longest + sizeof(longest) - sizeof(isid), isid, sizeof(isid) - 1);
+	longest[sizeof(longest) - 1] = '\0';
+	const char *names[] = {
+	    "iqn.x:a\nregistrant 1 0 1 0x0000000000000042 iqn.x:forged,i,0x23d000000001,i,0x23d0",
+	    "iqn.x:b c\td,i,0x23d000000002",
+	    "iqn.x:100%41%,i,0x23d000000003",
+	    "iqn.x:\x7f\x01\r\xc3\xa9,i,0x23d000000004",
+	    "iqn.x:%00,i,0x23d000000005",
+	    longest,
+	};
+	enum { N = sizeof(names) / sizeof(names[0]) };
+	struct pr_state *st = pr_state_new();
+	assert_non_null(st);
+	for (unsigned i = 0; i < N; i++) {
+		struct pr_nexus nx = {names[i], 1};
+		struct pr_register_args a = {.sa_key = 0x100 + i, .aptpl = true};
+		assert_int_equal(pr_register(st, &nx, &a, NULL), PR_OK);
+	}
+	char *text = pr_state_text(st);
+	assert_non_null(text);
+	char *path = tmp_path("hostile");
+	char err[512];
+	assert_int_equal(pr_file_save(path, text, err, sizeof(err)), 0);
+	struct pr_state *back = NULL;
+	if (pr_file_load(path, &back, NULL, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_non_null(back);
+	assert_int_equal(back->nregs, N);
+	for (unsigned i = 0; i < N; i++) {
+		struct pr_nexus nx = {names[i], 1};
+		const struct pr_reg *r = pr_find(back, &nx);
+		assert_non_null(r);
+		assert_string_equal(r->port, names[i]);
+		assert_int_equal(r->key, 0x100 + i);
+	}
+	/* Files from before the escaping: a '%' without two hex digits after
+	 * it is the byte itself; %00 cannot be a name. */
+	struct pr_state *old = pr_state_deserialise(
+	    "uscst-pr 1\nregistrant 1 0 0 0x1 iqn.x:5%zz%4,i,0x23d000000001\n");
+	assert_non_null(old);
+	assert_string_equal(old->regs[0].port, "iqn.x:5%zz%4,i,0x23d000000001");
+	pr_state_free(old);
+	assert_null(
+	    pr_state_deserialise("uscst-pr 1\nregistrant 1 0 0 0x1 iqn.x:%00,i,0x23d000000001\n"));
+	pr_state_free(back);
+	pr_state_free(st);
+	free(text);
+	free(path);
+}
+
 static void test_save_failure_reported(void **state)
 {
 	char *file = tmp_path("plainfile");
@@ -519,6 +578,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    TMP_TEST(test_save_load_roundtrip),
 	    TMP_TEST(test_save_failure_reported),
+	    TMP_TEST(test_hostile_port_names_roundtrip),
 	    cmocka_unit_test(test_parse_rejects_hostile_lines),
 	    cmocka_unit_test(test_parse_mutations),
 	    TMP_TEST(test_load_reports_file_and_line),
