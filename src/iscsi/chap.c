@@ -217,6 +217,9 @@ static bool response_matches(struct step *s, const char *name, const uint8_t *re
 		if (chap_digest(s->x->alg, s->x->id, acct.secret, acct.secret_len, s->x->challenge,
 				CHAP_CHALLENGE_LEN, expect) == 0)
 			match = CRYPTO_memcmp(expect, resp, dlen) == 0;
+		/* The expected digest is as good as a response for this challenge:
+		 * wipe it with the secret. */
+		OPENSSL_cleanse(expect, sizeof(expect));
 		OPENSSL_cleanse(&acct, sizeof(acct));
 	}
 	return match;
