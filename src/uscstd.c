@@ -160,7 +160,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return -1;
 	}
 	/* Looked up now, so that a wrong name stops us before anything starts. */
-	if (o->user && priv_lookup_user(o->user, &o->run_as, err, sizeof(err)) < 0) {
+	if (o->user && (priv_lookup_user(o->user, &o->run_as, err, sizeof(err)) < 0 ||
+			priv_check_user(&o->run_as, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "uscstd: --user: %s\n", err);
 		return -1;
 	}

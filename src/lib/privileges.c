@@ -45,12 +45,28 @@ int priv_lookup_group(const char *name, gid_t *gid, char *err, size_t errlen)
 	return 0;
 }
 
-int priv_drop(const struct priv_user *u, char *err, size_t errlen)
+int priv_check_user(const struct priv_user *u, char *err, size_t errlen)
 {
 	if (u->uid == 0) {
 		snprintf(err, errlen, "--user %s is root: nothing would be dropped", u->name);
 		return -1;
 	}
+	/* Group root owns files (devices, /etc, logs) that a daemon which has
+	 * dropped root must not reach: refuse it as primary group. */
+	if (u->gid == 0) {
+		snprintf(err, errlen,
+			 "--user %s has group root (gid 0) as primary group: the daemon would "
+			 "keep group root; give the user another primary group",
+			 u->name);
+		return -1;
+	}
+	return 0;
+}
+
+int priv_drop(const struct priv_user *u, char *err, size_t errlen)
+{
+	if (priv_check_user(u, err, errlen) < 0)
+		return -1;
 	if (setgroups(0, NULL) < 0) {
 		snprintf(err, errlen, "setgroups: %s", strerror(errno));
 		return -1;

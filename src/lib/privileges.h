@@ -24,6 +24,11 @@ int priv_lookup_user(const char *name, struct priv_user *u, char *err, size_t er
 /* Looks a group up by name.  0, or -1 with a message. */
 int priv_lookup_group(const char *name, gid_t *gid, char *err, size_t errlen);
 
+/* Refuses a user that would keep root: uid 0, or gid 0 as primary group.
+ * 0, or -1 with a message.  priv_drop calls it; the daemon calls it at
+ * start-up too, so a bad --user stops it before it opens anything. */
+int priv_check_user(const struct priv_user *u, char *err, size_t errlen);
+
 /* setgroups(none), setgid, setuid, in that order, each checked; then checks
  * that root cannot be taken back.  0, or -1 with a message: the caller
  * must not go on running as root by mistake. */
