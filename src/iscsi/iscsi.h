@@ -289,6 +289,10 @@ uint32_t iscsi_digest(const void *data, size_t len);
 int iscsi_portal_listen(const char *addr_port, char *err, size_t errlen);
 int iscsi_portals_start(void);
 void iscsi_portals_close(void);
+/* "A.B.C.D:PORT" or "[V6]:PORT" for the log, allowed_portal and the
+ * per-address limit; an IPv4-mapped IPv6 address is written as IPv4. */
+struct sockaddr_storage;
+void iscsi_format_addr(const struct sockaddr_storage *ss, char *buf, size_t len);
 
 /* Command-sequence arithmetic (RFC 1982 serial numbers, 32 bits). */
 static inline bool sn_lt(uint32_t a, uint32_t b) { return a != b && (int32_t)(a - b) < 0; }

@@ -28,7 +28,7 @@ static pthread_t acceptor;
 static bool acceptor_running;
 static int stop_pipe[2] = {-1, -1};
 
-static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
+void iscsi_format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
@@ -39,8 +39,17 @@ static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len
 		snprintf(buf, len, "%s:%u", host, port);
 	} else if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s = (const void *)ss;
-		inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
 		port = ntohs(s->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&s->sin6_addr)) {
+			/* An IPv4 client of a dual-stack [::] listener: written as
+			 * the IPv4 address it is, so that allowed_portal patterns
+			 * ("!10.0.0.1") and the per-address connection count see
+			 * one host under one name whichever socket it came in by. */
+			inet_ntop(AF_INET, &s->sin6_addr.s6_addr[12], host, sizeof(host));
+			snprintf(buf, len, "%s:%u", host, port);
+			return;
+		}
+		inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
 		snprintf(buf, len, "[%s]:%u", host, port);
 	} else {
 		snprintf(buf, len, "?");
@@ -124,8 +133,8 @@ static void accept_one(int lfd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	getsockname(fd, (struct sockaddr *)&local, &llen);
 	char p[64], l[64];
-	format_addr(&peer, p, sizeof(p));
-	format_addr(&local, l, sizeof(l));
+	iscsi_format_addr(&peer, p, sizeof(p));
+	iscsi_format_addr(&local, l, sizeof(l));
 	iscsi_conn_accept(fd, p, l);
 }
 
