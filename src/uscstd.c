@@ -294,7 +294,9 @@ int main(int argc, char **argv)
 	if (ctl_server_start(o.ctl_socket, o.ctl_group, err, sizeof(err)) < 0)
 		log_warn("control socket disabled: %s", err);
 	/* Everything that needs root is done: ports below 1024 are bound, the
-	 * devices and the control socket are open. */
+	 * devices and the control socket are open.  No connection has been
+	 * accepted yet: the transports serve only after this (below), so no
+	 * initiator ever talks to a root process. */
 	if (o.user) {
 		if (priv_drop(&o.run_as, err, sizeof(err)) < 0) {
 			log_err("--user %s: cannot drop privileges: %s", o.user, err);
@@ -305,6 +307,13 @@ int main(int argc, char **argv)
 		}
 		log_info("running as user %s (uid %u, gid %u)", o.user, (unsigned)o.run_as.uid,
 			 (unsigned)o.run_as.gid);
+	}
+	if (uscst_transports_serve(err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		uscst_transports_stop();
+		ctl_server_stop();
+		reactors_stop();
+		return 1;
 	}
 	log_info("uscstd %s ready with %u reactor threads", USCST_VERSION, threads);
 	int sig = 0;

@@ -8,8 +8,9 @@
  *     table, besides the core's own "enabled" and "rel_tgt_id";
  *   - the attributes of the driver itself (TARGET_DRIVER <name> { ... },
  *     e.g. iSCSI's "enabled" and "listen");
- *   - start and stop, run once each by the daemon, after the configuration
- *     is applied and the reactors run, and at shutdown.
+ *   - start, serve and stop, run once each by the daemon: start after the
+ *     configuration is applied and the reactors run, serve once the daemon
+ *     has dropped root (uscstd --user), stop at shutdown.
  * The core, the configuration code and the daemon know transports only
  * through this registry.
  */
@@ -23,7 +24,7 @@
 
 /* Bumped whenever struct uscst_transport or the meaning of its fields
  * changes; a transport built against another version is refused. */
-#define USCST_TRANSPORT_ABI 1
+#define USCST_TRANSPORT_ABI 2
 
 /* Longest transport name. */
 #define USCST_TRANSPORT_NAME_MAX 31
@@ -35,9 +36,15 @@ struct uscst_transport {
 	/* Attribute tables (include/uscst/attr.h), ended by a NULL name; NULL: none. */
 	const struct uscst_attr_def *target_attrs;
 	const struct uscst_attr_def *driver_attrs;
-	/* Starts serving: reads its driver attributes with
-	 * uscst_transport_driver_attr().  0, or -1 with a message in err. */
+	/* Gets ready to serve, as root: reads its driver attributes with
+	 * uscst_transport_driver_attr() and binds its ports, but takes no
+	 * connection yet.  0, or -1 with a message in err. */
 	int (*start)(const struct uscst_transport *t, char *err, size_t errlen);
+	/* Begins taking connections; only after a successful start, and after
+	 * the daemon dropped root, so that no initiator is ever served by a
+	 * root process.  0, or -1 with a message in err.  NULL: start serves
+	 * already (a transport with nothing to protect, e.g. a test's). */
+	int (*serve)(const struct uscst_transport *t, char *err, size_t errlen);
 	/* Stops accepting and serving; only after a successful start. */
 	void (*stop)(const struct uscst_transport *t);
 	/* The driver attributes in force, for `show config`: emit(arg, name,

@@ -285,6 +285,16 @@ int uscst_transports_start(char *err, size_t errlen)
 	return 0;
 }
 
+int uscst_transports_serve(char *err, size_t errlen)
+{
+	for (size_t i = 0; i < nregistered; i++) {
+		struct registered *e = &registry[i];
+		if (e->started && e->t->serve && e->t->serve(e->t, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 void uscst_transports_stop(void)
 {
 	for (size_t i = nregistered; i-- > 0;) {

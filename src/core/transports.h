@@ -57,6 +57,10 @@ void uscst_transport_show(const struct uscst_transport *t, uscst_attr_emit_fn em
 /* Starts every registered transport in registration order; if one fails,
  * stops those started.  0, or -1 with the failing transport's message. */
 int uscst_transports_start(char *err, size_t errlen);
+/* Lets every started transport take connections (its serve), in
+ * registration order: called once the daemon has dropped root.  0, or -1
+ * with the failing transport's message (the caller stops them all). */
+int uscst_transports_serve(char *err, size_t errlen);
 /* Stops the started transports, the last started first. */
 void uscst_transports_stop(void);
 

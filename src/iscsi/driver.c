@@ -13,6 +13,7 @@
 #include "iscsi/conn_limits.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/params.h"
+#include "lib/log.h"
 
 #define DEFAULT_LISTEN "0.0.0.0:3260"
 
@@ -105,12 +106,20 @@ static int iscsi_start(const struct uscst_transport *t, char *err, size_t errlen
 			return -1;
 		}
 	}
+	atomic_store(&running, true);
+	return 0;
+}
+
+/* The acceptor starts only now, after the drop of root: the ports were
+ * bound by start (3260 needs root), and until here the kernel only queues
+ * connections in the listen backlog; no PDU is read as root. */
+static int iscsi_serve(const struct uscst_transport *t, char *err, size_t errlen)
+{
 	if (iscsi_portals_start() < 0) {
 		snprintf(err, errlen, "cannot start the iSCSI portals' acceptor thread");
-		iscsi_portals_close();
 		return -1;
 	}
-	atomic_store(&running, true);
+	log_info("iscsi: accepting connections");
 	return 0;
 }
 
@@ -148,6 +157,7 @@ const struct uscst_transport iscsi_driver = {
     .target_attrs = iscsi_target_attrs,
     .driver_attrs = driver_attrs,
     .start = iscsi_start,
+    .serve = iscsi_serve,
     .stop = iscsi_stop,
     .show = iscsi_show,
 };

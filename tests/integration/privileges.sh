@@ -43,6 +43,16 @@ check_io() {
 		timeout 20 iscsi-readcapacity16 "iscsi://127.0.0.1:$DAEMON_PORT/$IQN/0"
 }
 
+# The portals accept only once root is gone: the acceptor's first line
+# comes after the drop's.  (Before, it started with the portals, as root.)
+check_accept_after_drop() {
+	local drop acc
+	drop=$(grep -n 'running as user' "$DAEMON_LOG" | head -n 1 | cut -d: -f1)
+	acc=$(grep -n 'iscsi: accepting connections' "$DAEMON_LOG" | head -n 1 | cut -d: -f1)
+	echo "drop at log line ${drop:-none}, acceptor at ${acc:-none}"
+	[[ -n $drop && -n $acc ]] && ((drop < acc))
+}
+
 check_admin() {
 	timeout 20 "$USCSTADMIN" -s "$DAEMON_SOCK" version | grep -q '^uscstd '
 }
@@ -75,6 +85,7 @@ main() {
 	if daemon_start "$LIB_TMP/scst.conf" --user "$RUN_AS" --ctl-group "$RUN_GROUP"; then
 		check privileges:ctl-socket-0660-group check_mode "$DAEMON_SOCK" 660 "$RUN_GROUP"
 		check privileges:runs-as-user check_creds
+		check privileges:accept-after-drop check_accept_after_drop
 		check privileges:iscsi-after-drop check_io
 		check privileges:ctl-after-drop check_admin
 		daemon_stop || fail privileges:stop-after-drop
