@@ -68,6 +68,7 @@ static void conn_start_on_reactor(void *p)
 		free(conn);
 		free(buf);
 		iscsi_addr_release(a->peer);
+		iscsi_conns_release();
 		close(a->fd);
 		free(a);
 		return;
@@ -100,19 +101,21 @@ static void conn_start_on_reactor(void *p)
 	log_debug("connection from %s", conn->peer);
 }
 
-/* One line per second at most, however fast an address reconnects. */
-static void log_refused(const char *peer)
+/* One line per second at most (per limit), however fast an address
+ * reconnects. */
+static void log_refused(const char *peer, bool total)
 {
-	static _Atomic uint64_t last_ms;
-	static atomic_uint suppressed;
-	uint64_t now = reactor_now_ms(), last = atomic_load(&last_ms);
-	if (now - last < 1000 || !atomic_compare_exchange_strong(&last_ms, &last, now)) {
-		atomic_fetch_add(&suppressed, 1);
+	static _Atomic uint64_t last_ms[2];
+	static atomic_uint suppressed[2];
+	uint64_t now = reactor_now_ms(), last = atomic_load(&last_ms[total]);
+	if (now - last < 1000 || !atomic_compare_exchange_strong(&last_ms[total], &last, now)) {
+		atomic_fetch_add(&suppressed[total], 1);
 		return;
 	}
-	log_warn("connection from %s closed: its address has MaxConnectionsPerAddress connections "
-		 "(%u more refused since the last message)",
-		 peer, atomic_exchange(&suppressed, 0));
+	log_warn("connection from %s closed: %s (%u more refused since the last message)", peer,
+		 total ? "the daemon has MaxConnections connections"
+		       : "its address has MaxConnectionsPerAddress connections",
+		 atomic_exchange(&suppressed[total], 0));
 }
 
 void iscsi_conn_accept(int fd, const char *peer, const char *local)
@@ -120,14 +123,23 @@ void iscsi_conn_accept(int fd, const char *peer, const char *local)
 	/* Closed before anything is read or allocated: a Login reject would
 	 * mean reading and parsing the Login PDU, which is what a flood of
 	 * connections wants us to spend. */
+	/* The daemon's total first: a flood from many addresses, each under
+	 * its own limit, must not exhaust descriptors and memory. */
+	if (!iscsi_conns_acquire()) {
+		log_refused(peer, true);
+		close(fd);
+		return;
+	}
 	if (!iscsi_addr_acquire(peer)) {
-		log_refused(peer);
+		iscsi_conns_release();
+		log_refused(peer, false);
 		close(fd);
 		return;
 	}
 	struct accept_arg *a = calloc(1, sizeof(*a));
 	if (!a) {
 		iscsi_addr_release(peer);
+		iscsi_conns_release();
 		close(fd);
 		return;
 	}
@@ -136,6 +148,7 @@ void iscsi_conn_accept(int fd, const char *peer, const char *local)
 	snprintf(a->local, sizeof(a->local), "%s", local);
 	if (reactor_post(reactor_pick(), conn_start_on_reactor, a) < 0) {
 		iscsi_addr_release(peer);
+		iscsi_conns_release();
 		close(fd);
 		free(a);
 	}
@@ -162,6 +175,7 @@ static void conn_free(struct iscsi_conn *conn)
 	}
 	reactor_conn_count_add(conn->reactor, -1);
 	iscsi_addr_release(conn->peer);
+	iscsi_conns_release();
 	iscsi_buf_mem_add(-(int64_t)conn->mem_published);
 	free(conn->rx_buf);
 	free(conn);

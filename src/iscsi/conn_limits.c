@@ -25,6 +25,8 @@ struct addr_count {
 
 static atomic_uint login_timeout_s = 30;
 static atomic_uint max_conns_per_addr = 64;
+static atomic_uint max_conns_total = 4096;
+static atomic_uint conns_total;
 static _Atomic uint64_t buf_mem_cap = UINT64_MAX;
 static _Atomic uint64_t buf_mem_total;
 static pthread_mutex_t addr_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -46,6 +48,23 @@ void iscsi_conn_limits_set(const char *login_timeout, const char *max_conns)
 }
 
 uint32_t iscsi_login_timeout_s(void) { return atomic_load(&login_timeout_s); }
+
+void iscsi_conns_set_max(const char *max) { atomic_store(&max_conns_total, parse_or(max, 4096)); }
+
+/* Optimistic: a connection over the limit is counted for a moment and
+ * given back, so two acceptors racing never both pass the last slot. */
+bool iscsi_conns_acquire(void)
+{
+	unsigned max = atomic_load(&max_conns_total);
+	unsigned before = atomic_fetch_add(&conns_total, 1);
+	if (max && before >= max) {
+		atomic_fetch_sub(&conns_total, 1);
+		return false;
+	}
+	return true;
+}
+
+void iscsi_conns_release(void) { atomic_fetch_sub(&conns_total, 1); }
 
 /* 0 (the default): a quarter of the machine's memory, so that buffers
  * alone never push the host into swapping or the OOM killer. */

@@ -4,6 +4,8 @@
  * named its target, so they cannot be per-target.
  *   LoginTimeout              seconds a connection may take to reach full
  *                             feature phase (default 30)
+ *   MaxConnections            connections of the daemon in all, logged in
+ *                             or not (default 4096, 0 = no limit)
  *   MaxConnectionsPerAddress  connections from one initiator address,
  *                             logged in or not (default 64, 0 = no limit)
  *   MaxBufferMemory           MiB of command buffers and queued responses
@@ -17,6 +19,7 @@
 #include <stdint.h>
 
 #define ISCSI_DEFAULT_LOGIN_TIMEOUT "30"
+#define ISCSI_DEFAULT_MAX_CONNS "4096"
 #define ISCSI_DEFAULT_MAX_CONNS_PER_ADDR "64"
 #define ISCSI_DEFAULT_MAX_BUFFER_MEMORY "0"
 /* What a connection may always hold, whatever the others hold: enough for
@@ -38,6 +41,13 @@ void iscsi_buf_mem_add(int64_t delta);
 /* True if a connection that holds `held` (its own total, already counted)
  * may take `need` more bytes: within the guarantee, or within the cap. */
 bool iscsi_buf_mem_may_take(uint64_t held, uint64_t need);
+
+/* MaxConnections (NULL: the default). */
+void iscsi_conns_set_max(const char *max_conns);
+/* Counts one more connection of the daemon: false if it already has
+ * MaxConnections.  Every true must be matched by one iscsi_conns_release. */
+bool iscsi_conns_acquire(void);
+void iscsi_conns_release(void);
 
 /* Counts a connection from peer ("ADDR:PORT" or "[V6]:PORT"; the port is
  * left out): false if the address already has MaxConnectionsPerAddress.

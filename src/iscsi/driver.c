@@ -73,6 +73,11 @@ static const struct uscst_attr_def driver_attrs[] = {
      .min = 1,
      .max = 3600,
      .def = ISCSI_DEFAULT_LOGIN_TIMEOUT},
+    {.name = "MaxConnections",
+     .type = USCST_ATTR_UINT,
+     .min = 0,
+     .max = 1u << 20,
+     .def = ISCSI_DEFAULT_MAX_CONNS},
     {.name = "MaxConnectionsPerAddress",
      .type = USCST_ATTR_UINT,
      .min = 0,
@@ -99,6 +104,7 @@ static int iscsi_start(const struct uscst_transport *t, char *err, size_t errlen
 	const char *addr;
 	iscsi_conn_limits_set(uscst_transport_driver_attr(t, "LoginTimeout", 0),
 			      uscst_transport_driver_attr(t, "MaxConnectionsPerAddress", 0));
+	iscsi_conns_set_max(uscst_transport_driver_attr(t, "MaxConnections", 0));
 	iscsi_buf_mem_set_cap(uscst_transport_driver_attr(t, "MaxBufferMemory", 0));
 	for (unsigned i = 0; (addr = uscst_transport_driver_attr(t, "listen", i)); i++) {
 		if (iscsi_portal_listen(addr, err, errlen) < 0) {
@@ -145,8 +151,8 @@ static void iscsi_show(const struct uscst_transport *t, uscst_attr_emit_fn emit,
 	if ((v = uscst_transport_driver_attr(t, "OutgoingUser", 0)))
 		emit(arg, "OutgoingUser", v);
 	/* The limits in force (conn_limits.h), defaults included. */
-	static const char *const limits[] = {"LoginTimeout", "MaxConnectionsPerAddress",
-					     "MaxBufferMemory"};
+	static const char *const limits[] = {"LoginTimeout", "MaxConnections",
+					     "MaxConnectionsPerAddress", "MaxBufferMemory"};
 	for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++)
 		if ((v = uscst_transport_driver_attr(t, limits[i], 0)))
 			emit(arg, limits[i], v);

@@ -5,7 +5,10 @@
 #  - meanwhile an initiator on 127.0.0.1 still logs in and reads;
 #  - the 4 that never log in are closed about LoginTimeout after accept;
 #  - then 127.0.0.2 gets its 4 connections again (the counts went down);
-#  - a session that logged in outlives LoginTimeout.
+#  - a session that logged in outlives LoginTimeout;
+#  - restarted with MaxConnections 5: 4 connections from 127.0.0.2 and 3
+#    from 127.0.0.3 (each under its per-address limit): 1 of the 3 stays,
+#    2 are closed at accept, and the log says why.
 # Every client wait is bounded (BUILD/tests/addr_conns, timeout).
 # Usage: tests/integration/conn-limits.sh [BUILD_DIR]
 set -euo pipefail
@@ -63,6 +66,24 @@ check_show_config() {
 		grep -Eq '^\s*MaxBufferMemory\s+0\s*$' <<<"$out"
 }
 
+TOTAL=5
+
+# 127.0.0.2 holds 4 (its per-address limit) for the whole check; of the 3
+# from 127.0.0.3 only 1 fits under MaxConnections.
+check_total_limit() {
+	local out
+	addr_conns 127.0.0.2 "$PER_ADDR" 3000 100 >"$LIB_TMP/total2.out" 2>&1 &
+	local holder=$!
+	sleep 1
+	out=$(addr_conns 127.0.0.3 3 1000 1000)
+	wait "$holder" || true
+	cat "$LIB_TMP/total2.out"
+	echo "$out"
+	grep -qx "open=$PER_ADDR refused=0" "$LIB_TMP/total2.out" &&
+		grep -qx 'open=1 refused=2' <<<"$out" &&
+		grep -q 'closed: the daemon has MaxConnections connections' "$DAEMON_LOG"
+}
+
 main() {
 	lib_init "${1:-}"
 	write_config "$LIB_TMP/scst.conf" "$IQN" "$LIB_TMP/disk0.img" 67108864
@@ -82,6 +103,15 @@ main() {
 	check conn-limits:count-released check_released
 	check conn-limits:session-outlives-login-timeout check_session_outlives
 	check conn-limits:show-config check_show_config
+	daemon_stop || fail conn-limits:stop
+	# LoginTimeout 30: the idle connections must outlive the check.
+	sed -i -e "0,/enabled 1/s//enabled 1\n    MaxConnections $TOTAL/" \
+		-e "s/LoginTimeout $LOGIN_TIMEOUT\$/LoginTimeout 30/" "$LIB_TMP/scst.conf"
+	if daemon_start "$LIB_TMP/scst.conf"; then
+		check conn-limits:max-connections check_total_limit
+	else
+		fail conn-limits:start-max-connections
+	fi
 	lib_finish
 }
 

@@ -81,6 +81,34 @@ static void test_zero_is_unlimited(void **state)
 	iscsi_addr_release("127.0.0.4:5");
 }
 
+/* MaxConnections: the daemon's total, whatever the addresses; 0 is no
+ * limit, and the default is 4096. */
+static void test_total_connections(void **state)
+{
+	iscsi_conns_set_max("3");
+	assert_true(iscsi_conns_acquire());
+	assert_true(iscsi_conns_acquire());
+	assert_true(iscsi_conns_acquire());
+	assert_false(iscsi_conns_acquire());
+	assert_false(iscsi_conns_acquire()); /* a refusal takes no place */
+	iscsi_conns_release();
+	assert_true(iscsi_conns_acquire());
+	assert_false(iscsi_conns_acquire());
+	for (int i = 0; i < 3; i++)
+		iscsi_conns_release();
+	iscsi_conns_set_max("0");
+	for (int i = 0; i < 5000; i++)
+		assert_true(iscsi_conns_acquire());
+	for (int i = 0; i < 5000; i++)
+		iscsi_conns_release();
+	iscsi_conns_set_max(NULL);
+	for (int i = 0; i < 4096; i++)
+		assert_true(iscsi_conns_acquire());
+	assert_false(iscsi_conns_acquire());
+	for (int i = 0; i < 4096; i++)
+		iscsi_conns_release();
+}
+
 #define MIB (1ull << 20)
 
 /* Above the guarantee a connection takes only what fits in the daemon's
@@ -127,6 +155,7 @@ int main(void)
 	    cmocka_unit_test(test_ipv6_address),
 	    cmocka_unit_test(test_release_unknown),
 	    cmocka_unit_test(test_zero_is_unlimited),
+	    cmocka_unit_test(test_total_connections),
 	    cmocka_unit_test(test_buffer_memory_cap),
 	    cmocka_unit_test(test_buffer_memory_default),
 	};
