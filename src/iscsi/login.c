@@ -14,6 +14,7 @@
 #include "iscsi/chap.h"
 #include "iscsi/driver.h"
 #include "iscsi/iscsi.h"
+#include "iscsi/iscsi_name.h"
 #include "lib/log.h"
 
 #define LOGIN_TEXT_MAX (64u * 1024)
@@ -353,6 +354,15 @@ static void negotiate(struct iscsi_conn *conn, struct iscsi_login *l, const uint
 	if (rc != TEXT_KV_OK) {
 		text_kv_list_free(&keys);
 		login_fail(conn, ISCSI_LS_INITIATOR_ERROR, text_kv_strerror(rc));
+		return;
+	}
+	/* Before any name is looked up, logged or stored. */
+	const char *bad_name = iscsi_name_check_keys(&keys);
+	if (bad_name) {
+		char why[64];
+		snprintf(why, sizeof(why), "%s is not a valid iSCSI name", bad_name);
+		text_kv_list_free(&keys);
+		login_fail(conn, ISCSI_LS_INITIATOR_ERROR, why);
 		return;
 	}
 	if (!l->neg.first_done && !resolve_target(conn, l, &keys)) {

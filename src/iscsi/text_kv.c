@@ -60,6 +60,8 @@ const char *text_kv_strerror(int err)
 		return "invalid character in key name";
 	case TEXT_KV_VALUE_TOO_LONG:
 		return "value too long";
+	case TEXT_KV_BAD_VALUE_CHAR:
+		return "control character in a value";
 	case TEXT_KV_TOO_BIG:
 		return "text too big";
 	}
@@ -95,6 +97,16 @@ static int split_pair(char *pair, size_t pair_len, struct text_kv *kv)
 	kv->value_len = pair_len - key_len - 1;
 	if (kv->value_len > text_kv_value_limit(kv->key))
 		return TEXT_KV_VALUE_TOO_LONG;
+	/* No value type of RFC 7143 6.1 holds a control character: text,
+	 * numbers, hex and base64 constants and iSCSI names are printable
+	 * ASCII or UTF-8, and an iSCSI-local-name-value (an alias) is meant
+	 * for display.  Refusing them keeps a value from forging log lines
+	 * or breaking files that store it (the PR file, by its port name). */
+	for (size_t i = 0; i < kv->value_len; i++) {
+		unsigned char b = (unsigned char)kv->value[i];
+		if (b < 0x20 || b == 0x7f)
+			return TEXT_KV_BAD_VALUE_CHAR;
+	}
 	return TEXT_KV_OK;
 }
 

@@ -32,6 +32,7 @@ enum text_kv_err {
 	TEXT_KV_BAD_KEY_CHAR = -5,   /* a byte outside a-zA-Z0-9.-+@_ in a key */
 	TEXT_KV_VALUE_TOO_LONG = -6, /* longer than the key allows */
 	TEXT_KV_TOO_BIG = -7,	     /* input or output above the size limit */
+	TEXT_KV_BAD_VALUE_CHAR = -8, /* a byte below 0x20 or 0x7f in a value */
 };
 
 struct text_kv {

@@ -143,6 +143,50 @@ static void test_missing_initiator_name(void **state)
 	client_close(&c);
 }
 
+/* An InitiatorName that is no iSCSI name (RFC 7143 4.2.7.2), here one
+ * that would forge a log line and split the PR file's port field, gets
+ * "Initiator error" (02 00) and the connection is closed. */
+static void test_bad_initiator_name(void **state)
+{
+	static const char *const names[] = {
+	    "InitiatorName=iqn.2026-12.org.uscst:x\nregistrant 1 0 1 0x1 forged",
+	    "InitiatorName=iqn.2026-12.org.uscst:a b",
+	    "InitiatorName=iqn.2026-12.org.uscst:a%0a",
+	    "InitiatorName=bogus",
+	};
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct iscsi_client c;
+		client_open(&c, (uint8_t)(40 + i));
+		const char *const kv[] = {names[i], "SessionType=Normal",
+					  "TargetName=" ISCSI_TEST_TARGET, "AuthMethod=None", NULL};
+		const struct pdu *p = first_login(&c, LOGIN_T | STAGES(0, 1), 0, kv);
+		expect_login_reject(&c, p, 0x0200);
+		client_close(&c);
+	}
+}
+
+/* The same for a TargetName, and for a control byte in any other value. */
+static void test_bad_target_name_and_control_chars(void **state)
+{
+	const char *const bad_target[] = {INITIATOR, "SessionType=Normal",
+					  "TargetName=" ISCSI_TEST_TARGET "\r", "AuthMethod=None",
+					  NULL};
+	const char *const bad_alias[] = {INITIATOR,
+					 "InitiatorAlias=host\n2",
+					 "SessionType=Normal",
+					 "TargetName=" ISCSI_TEST_TARGET,
+					 "AuthMethod=None",
+					 NULL};
+	const char *const *cases[] = {bad_target, bad_alias};
+	for (unsigned i = 0; i < 2; i++) {
+		struct iscsi_client c;
+		client_open(&c, (uint8_t)(50 + i));
+		const struct pdu *p = first_login(&c, LOGIN_T | STAGES(0, 1), 0, cases[i]);
+		expect_login_reject(&c, p, 0x0200);
+		client_close(&c);
+	}
+}
+
 /* A TSIH the target never gave: "Session does not exist" (02 0a). */
 static void test_unknown_tsih(void **state)
 {
@@ -226,6 +270,8 @@ int main(void)
 	    cmocka_unit_test(test_unsupported_version),
 	    cmocka_unit_test(test_invalid_stage_transitions),
 	    cmocka_unit_test(test_missing_initiator_name),
+	    cmocka_unit_test(test_bad_initiator_name),
+	    cmocka_unit_test(test_bad_target_name_and_control_chars),
 	    cmocka_unit_test(test_unknown_tsih),
 	    cmocka_unit_test(test_discovery_send_targets),
 	    cmocka_unit_test(test_logout),

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "iscsi/iscsi_name.h"
 #include "iscsi/params.h"
 #include "iscsi/sendtargets.h"
 #include "iscsi/text_kv.h"
@@ -151,6 +152,69 @@ static void test_parse_bad_key_chars(void **state)
 	/* X#... is the registered-extension form and must parse. */
 	assert_int_equal(text_kv_parse(LIT("X#org.example=1\0"), &l, NULL), 0);
 	text_kv_list_free(&l);
+}
+
+/* RFC 7143 6.1: no value type holds a control character (< 0x20, 0x7f). */
+static void test_parse_control_chars_in_values(void **state)
+{
+	struct text_kv_list l;
+	size_t off = 99;
+
+	assert_int_equal(text_kv_parse(LIT("A=1\0InitiatorAlias=x\ny\0"), &l, &off),
+			 TEXT_KV_BAD_VALUE_CHAR);
+	assert_int_equal(off, 4);
+	assert_int_equal(text_kv_parse(LIT("A=\t\0"), &l, NULL), TEXT_KV_BAD_VALUE_CHAR);
+	assert_int_equal(text_kv_parse(LIT("A=x\x7f\0"), &l, NULL), TEXT_KV_BAD_VALUE_CHAR);
+	assert_int_equal(text_kv_parse(LIT("A=x\x1b[2J\0"), &l, NULL), TEXT_KV_BAD_VALUE_CHAR);
+	/* Blanks and UTF-8 (an alias is a UTF-8 string) still parse. */
+	assert_int_equal(text_kv_parse(LIT("InitiatorAlias=host \xc3\xa9\0"), &l, NULL), 0);
+	text_kv_list_free(&l);
+}
+
+static void test_iscsi_name_syntax(void **state)
+{
+	static const char *const good[] = {
+	    "iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test",
+	    "iqn.1991-05.com.microsoft:host-01.example.com",
+	    "iqn.1993-08.org.debian:01:4fa2b3c4d5e6",
+	    "iqn.1998-01.com.vmware:ESX-Host7", /* case is folded when compared */
+	    "iqn.2026-12.org.example:caf\xc3\xa9",
+	    "eui.02004567A425678D",
+	    "naa.52004567BA64678D",
+	    "naa.62004567BA64678D0123456789ABCDEF",
+	    "iqn.x:i",
+	};
+	static const char *const bad[] = {
+	    "",
+	    "iqn.",
+	    "iqn.x:a\nb",
+	    "iqn.x:a b",
+	    "iqn.x:a\tb",
+	    "iqn.x:a\x7f",
+	    "iqn.x:a%0a",
+	    "iqn.x:a_b",
+	    "iqn.x:a/b",
+	    "iqn.x:a,i,0x1",
+	    "eui.02004567A425678",
+	    "eui.02004567A425678G",
+	    "naa.52004567BA64678D01",
+	    "foo.bar",
+	    "iqn2026",
+	};
+	for (unsigned i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!iscsi_name_valid(good[i], strlen(good[i])))
+			fail_msg("refused: %s", good[i]);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (iscsi_name_valid(bad[i], strlen(bad[i])))
+			fail_msg("accepted: %s", bad[i]);
+	/* RFC 7143 4.2.7.1: at most 223 bytes. */
+	char name[300];
+	memset(name, 'a', sizeof(name));
+	memcpy(name, "iqn.x:", 6);
+	assert_true(iscsi_name_valid(name, 223));
+	assert_false(iscsi_name_valid(name, 224));
+	/* An embedded NUL is not part of any name. */
+	assert_false(iscsi_name_valid("iqn.x:a\0b", 9));
 }
 
 static void test_parse_length_limits(void **state)
@@ -874,6 +938,8 @@ int main(void)
 	    cmocka_unit_test(test_parse_padding_and_empty_values),
 	    cmocka_unit_test(test_parse_missing_equals),
 	    cmocka_unit_test(test_parse_bad_key_chars),
+	    cmocka_unit_test(test_parse_control_chars_in_values),
+	    cmocka_unit_test(test_iscsi_name_syntax),
 	    cmocka_unit_test(test_parse_length_limits),
 	    cmocka_unit_test(test_complete_pair_helper),
 	    cmocka_unit_test(test_builder),
