@@ -595,7 +595,7 @@ static uint64_t tx_backlog(const struct iscsi_conn *conn) { return conn->tx_byte
 
 /* Brings the daemon's total (MaxBufferMemory) up to date with what this
  * connection holds now; returns that. */
-static uint64_t conn_publish_mem(struct iscsi_conn *conn)
+uint64_t iscsi_conn_publish_mem(struct iscsi_conn *conn)
 {
 	uint64_t held = conn_mem_held(conn);
 	iscsi_buf_mem_add((int64_t)(held - conn->mem_published));
@@ -614,7 +614,7 @@ static bool conn_may_take(struct iscsi_conn *conn, uint64_t draining, uint64_t n
 		return true;
 	if (draining + need > conn->mem_cap)
 		return false;
-	return iscsi_buf_mem_may_take(conn_publish_mem(conn), need);
+	return iscsi_buf_mem_may_take(iscsi_conn_publish_mem(conn), need);
 }
 
 /* True if the PDU at bhs must wait: the unsent backlog is above the cap,
@@ -827,7 +827,10 @@ static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms)
 		iscsi_conn_close(conn, why);
 	}
 	if (conn->state != CONN_CLOSED) {
-		conn_publish_mem(conn); /* what completed since is given back */
+		iscsi_conn_publish_mem(conn); /* what completed since is given back */
+		/* WRITEs parked by the daemon's total look again: other
+		 * connections may have given memory back. */
+		iscsi_write_gate_kick(conn);
 		iscsi_nop_window_update(conn);
 		iscsi_conn_flush(conn);
 	}

@@ -262,6 +262,9 @@ bool iscsi_write_buf_start(struct iscsi_task *task, uint32_t immediate_len);
 bool iscsi_write_buf_ready(struct iscsi_task *task);
 /* Buffers were released or the oldest task changed: retry parked tasks. */
 void iscsi_write_gate_kick(struct iscsi_conn *conn);
+/* Brings the daemon's total (MaxBufferMemory) up to date with what conn
+ * holds now; returns that (conn.c). */
+uint64_t iscsi_conn_publish_mem(struct iscsi_conn *conn);
 
 /* abort.c: the core's callbacks into this transport. */
 extern const struct uscst_transport_ops iscsi_core_ops;

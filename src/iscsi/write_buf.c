@@ -10,7 +10,11 @@
  * about to be solicited with its first R2T.  That step is gated: while
  * tasks that have not reached the core already hold buffers, a task whose
  * buffer would take them above the connection's cap waits ("parked"), and
- * is solicited when buffers are released.
+ * is solicited when buffers are released.  It waits too while the daemon's
+ * total (MaxBufferMemory) has no room for the rest of its buffer: else
+ * many connections, each under its own cap, would together hold any
+ * amount.  Memory other connections give back is seen at the
+ * connection's next tick, which kicks the parked tasks.
  *
  * No cycle can form: the oldest task not yet handed to the core (the
  * first of exec_queue, or the one whose CmdSN is ExpCmdSN) is never
@@ -19,6 +23,7 @@
  */
 #include <string.h>
 
+#include "iscsi/conn_limits.h"
 #include "iscsi/iscsi.h"
 
 static void write_gate_kicked(struct reactor_deferred *d);
@@ -43,7 +48,10 @@ bool iscsi_write_buf_start(struct iscsi_task *task, uint32_t immediate_len)
 	uint32_t head = task->unsol_open ? task->unsol_limit : immediate_len;
 	if (head > want || task->edtl_out == 0)
 		head = want;
-	return uscst_cmd_alloc_out(cmd, head) != NULL;
+	if (!uscst_cmd_alloc_out(cmd, head))
+		return false;
+	iscsi_conn_publish_mem(task->conn); /* the daemon's total sees it now */
+	return true;
 }
 
 /* Buffers held by tasks the core does not own yet, other than task. */
@@ -78,7 +86,11 @@ bool iscsi_write_buf_ready(struct iscsi_task *task)
 		return true;
 	struct iscsi_conn *conn = task->conn;
 	uint64_t held = undelivered_buffers(conn, task);
-	if (held && held + want > conn->mem_cap && !is_oldest_undelivered(task)) {
+	/* The oldest undelivered task never waits: it is what lets the others
+	 * move (see the top of the file). */
+	if (!is_oldest_undelivered(task) &&
+	    ((held && held + want > conn->mem_cap) ||
+	     !iscsi_buf_mem_may_take(iscsi_conn_publish_mem(conn), want - cmd->out_buf_len))) {
 		task->r2t_parked = true;
 		conn->write_parked = true;
 		return false;
@@ -86,6 +98,7 @@ bool iscsi_write_buf_ready(struct iscsi_task *task)
 	task->r2t_parked = false;
 	if (!uscst_cmd_grow_out(cmd, want))
 		task->out_too_big = true; /* fails with INVALID FIELD once drained */
+	iscsi_conn_publish_mem(conn);
 	return true;
 }
 

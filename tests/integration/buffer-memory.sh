@@ -9,7 +9,14 @@
 #      at most 32 MiB + one READ + a margin
 #   b  MaxBufferMemory 64 (driver): four greedy sessions; the RSS grows by
 #      at most 64 MiB + one READ per session + a margin
-# In both, iscsi-perf's IOPS on another session while the greedy ones sit
+#   c  MaxBufferMemory 64 (driver), WRITE-greedy: four sessions queue 24
+#      WRITEs of 16 MiB and send all their data but the last Data-Out
+#      (slow_reader writehold); each session's oldest command always gets
+#      its buffer (no deadlock), the others wait for R2T once the daemon's
+#      total is reached, so the RSS grows by at most 64 MiB + one WRITE per
+#      session + a margin.  (It used to be capped only per connection:
+#      4 x 256 MiB here.)
+# In all, iscsi-perf's IOPS on another session while the greedy ones sit
 # at their cap stays above PERF_MIN_PCT % of its IOPS before them, and a
 # fresh login still works.  Every client is bounded by timeout.
 # Usage: tests/integration/buffer-memory.sh [BUILD_DIR]
@@ -62,7 +69,7 @@ run_part() {
 	before=$(perf_iops)
 	base_rss=$(status_kb VmHWM)
 	for ((i = 0; i < greedy; i++)); do
-		client reads 48 16 "$GREEDY_HOLD" >"$LIB_TMP/greedy-$name-$i.out" 2>&1 &
+		client "${GREEDY_CMD[@]}" >"$LIB_TMP/greedy-$name-$i.out" 2>&1 &
 		pids+=($!)
 	done
 	sleep 2 # the greedy sessions fill what they may
@@ -104,8 +111,11 @@ main() {
 		make --no-print-directory -C "$USCST_ROOT" BUILD="$USCST_BUILD" \
 			"$USCST_BUILD/tests/slow_reader" >/dev/null
 	fi
+	GREEDY_CMD=(reads 48 16 "$GREEDY_HOLD")
 	run_part session-cap 1 $((32 + 16 + MARGIN_MB)) "LoginTimeout 30" "MaxSessionMemory 32"
 	run_part daemon-cap 4 $((64 + 4 * 16 + MARGIN_MB)) "MaxBufferMemory 64" "MaxSessions 0"
+	GREEDY_CMD=(writehold 24 16 "$GREEDY_HOLD")
+	run_part daemon-cap-writes 4 $((64 + 4 * 16 + MARGIN_MB)) "MaxBufferMemory 64" "MaxSessions 0"
 	lib_finish
 }
 
