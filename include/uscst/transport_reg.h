@@ -24,7 +24,7 @@
 
 /* Bumped whenever struct uscst_transport or the meaning of its fields
  * changes; a transport built against another version is refused. */
-#define USCST_TRANSPORT_ABI 2
+#define USCST_TRANSPORT_ABI 3
 
 /* Longest transport name. */
 #define USCST_TRANSPORT_NAME_MAX 31
@@ -47,6 +47,14 @@ struct uscst_transport {
 	int (*serve)(const struct uscst_transport *t, char *err, size_t errlen);
 	/* Stops accepting and serving; only after a successful start. */
 	void (*stop)(const struct uscst_transport *t);
+	/* Checks a target or driver attribute against those already set
+	 * (get(arg, name, i): the i-th value of name, NULL past the last),
+	 * for rules between attributes that one value's table check cannot
+	 * see.  Called before the value is stored, at load and at run time.
+	 * true, or false with a message in err.  NULL: no such rules. */
+	bool (*check_with)(const char *name, const char *value,
+			   const char *(*get)(void *arg, const char *name, unsigned i), void *arg,
+			   char *err, size_t errlen);
 	/* The driver attributes in force, for `show config`: emit(arg, name,
 	 * value) for each, in order.  NULL: the configured values are shown. */
 	void (*show)(const struct uscst_transport *t, uscst_attr_emit_fn emit, void *arg);

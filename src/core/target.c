@@ -78,6 +78,11 @@ static bool store_attr(struct uscst_target *tgt, const char *name, const char *v
 	return true;
 }
 
+static const char *target_attr_get(void *tgt, const char *name, unsigned i)
+{
+	return uscst_target_attr_at(tgt, name, i);
+}
+
 /* The core's own attributes ("enabled", "rel_tgt_id") are checked by the
  * core's table; every other one by the table of the target's transport,
  * and stored as given for the transport to read (uscst_target_attr). */
@@ -104,7 +109,9 @@ bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const cha
 			 tgt->transport->name, name);
 		return false;
 	}
-	if (!uscst_attr_check(d, value, err, errlen))
+	if (!uscst_attr_check(d, value, err, errlen) ||
+	    (tgt->transport->check_with &&
+	     !tgt->transport->check_with(name, value, target_attr_get, tgt, err, errlen)))
 		return false;
 	if (!store_attr(tgt, name, value, d->flags & USCST_ATTR_MULTI)) {
 		snprintf(err, errlen, "out of memory");

@@ -171,6 +171,11 @@ static bool add_value(struct registered *e, const struct uscst_attr_def *d, cons
 	return true;
 }
 
+static const char *driver_attr_get(void *t, const char *name, unsigned i)
+{
+	return uscst_transport_driver_attr(t, name, i);
+}
+
 enum uscst_attr_result uscst_transport_set_driver_attr(const struct uscst_transport *t,
 						       const char *name, const char *value,
 						       char *err, size_t errlen)
@@ -178,6 +183,8 @@ enum uscst_attr_result uscst_transport_set_driver_attr(const struct uscst_transp
 	enum uscst_attr_result rc = uscst_transport_check_driver_attr(t, name, value, err, errlen);
 	if (rc != USCST_ATTR_OK)
 		return rc;
+	if (t->check_with && !t->check_with(name, value, driver_attr_get, (void *)t, err, errlen))
+		return USCST_ATTR_BAD_VALUE;
 	pthread_mutex_lock(&registry_lock);
 	struct registered *e = entry_of(t);
 	if (!e || !add_value(e, uscst_attr_find(t->driver_attrs, name), value))

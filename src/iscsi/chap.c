@@ -45,6 +45,40 @@ bool chap_account_parse(const char *attr, const char *value, struct chap_account
 	return true;
 }
 
+/* RFC 7143 12.1.3: the secret of OutgoingUser MUST NOT be the secret of
+ * an IncomingUser (else a target's answer could be reflected as an
+ * initiator's).  Whichever of the two comes second is refused; the
+ * message names the accounts, never the secret. */
+bool chap_accounts_check_with(const char *name, const char *value,
+			      const char *(*get)(void *arg, const char *name, unsigned i), void *arg,
+			      char *err, size_t errlen)
+{
+	bool out = !strcmp(name, "OutgoingUser");
+	if (!out && strcmp(name, "IncomingUser") != 0)
+		return true;
+	struct chap_account a, b;
+	char perr[8];
+	if (!chap_account_parse(name, value, &a, perr, sizeof(perr)))
+		return true; /* the table check reports it */
+	const char *other = out ? "IncomingUser" : "OutgoingUser";
+	bool ok = true;
+	const char *v;
+	for (unsigned i = 0; ok && (v = get(arg, other, i)); i++) {
+		if (!chap_account_parse(other, v, &b, perr, sizeof(perr)))
+			continue;
+		if (a.secret_len == b.secret_len && CRYPTO_memcmp(a.secret, b.secret, a.secret_len) == 0) {
+			snprintf(err, errlen,
+				 "%s '%s' has the same secret as %s '%s': RFC 7143 (12.1.3) "
+				 "forbids one secret for both directions of CHAP",
+				 name, a.name, other, b.name);
+			ok = false;
+		}
+		OPENSSL_cleanse(&b, sizeof(b));
+	}
+	OPENSSL_cleanse(&a, sizeof(a));
+	return ok;
+}
+
 bool chap_account_attr_check(const struct uscst_attr_def *d, const char *value, char *err,
 			     size_t errlen)
 {

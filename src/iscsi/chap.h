@@ -51,6 +51,13 @@ bool chap_account_parse(const char *attr, const char *value, struct chap_account
 bool chap_account_attr_check(const struct uscst_attr_def *d, const char *value, char *err,
 			     size_t errlen);
 
+/* The transport's check_with (uscst/transport_reg.h) for targets and the
+ * driver block: refuses an OutgoingUser whose secret is that of an
+ * IncomingUser, or the other way round (RFC 7143 12.1.3). */
+bool chap_accounts_check_with(const char *name, const char *value,
+			      const char *(*get)(void *arg, const char *name, unsigned i), void *arg,
+			      char *err, size_t errlen);
+
 /* Where the accounts of one login come from (target or discovery). */
 struct chap_accounts {
 	/* The i-th IncomingUser value, NULL past the last. */

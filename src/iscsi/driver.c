@@ -164,6 +164,7 @@ const struct uscst_transport iscsi_driver = {
     .driver_attrs = driver_attrs,
     .start = iscsi_start,
     .serve = iscsi_serve,
+    .check_with = chap_accounts_check_with,
     .stop = iscsi_stop,
     .show = iscsi_show,
 };

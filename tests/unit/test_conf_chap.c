@@ -117,6 +117,48 @@ static void test_discovery_secret_too_short(void **state)
 		       (const char *const[]){"IncomingUser", "disc", "10 bytes", NULL});
 }
 
+/* RFC 7143 12.1.3: OutgoingUser must not share a secret with an
+ * IncomingUser of the same target, whichever comes first, nor in the
+ * driver block (discovery).  The line is the second of the two; the
+ * message names both accounts and never the secret. */
+static void test_same_secret_both_ways(void **state)
+{
+	expect_refused(strdup("TARGET_DRIVER iscsi {\n"
+			      "\tTARGET iqn.2026-12.org.uscst:s1 {\n"
+			      "\t\tIncomingUser \"joe sharedsecret12\"\n"
+			      "\t\tIncomingUser \"ann sharedsecret99\"\n"
+			      "\t\tOutgoingUser \"tgt sharedsecret99\"\n"
+			      "\t}\n"
+			      "}\n"),
+		       5, "sharedsecret99",
+		       (const char *const[]){"OutgoingUser", "tgt", "IncomingUser", "ann",
+					     "12.1.3", NULL});
+	expect_refused(strdup("TARGET_DRIVER iscsi {\n"
+			      "\tTARGET iqn.2026-12.org.uscst:s2 {\n"
+			      "\t\tOutgoingUser \"tgt sharedsecret12\"\n"
+			      "\t\tIncomingUser \"joe sharedsecret12\"\n"
+			      "\t}\n"
+			      "}\n"),
+		       4, "sharedsecret12",
+		       (const char *const[]){"IncomingUser", "joe", "OutgoingUser", "tgt", NULL});
+	expect_refused(conf("s3",
+			    "IncomingUser \"disc discoverysecret\"\n"
+			    "\tOutgoingUser \"tgt discoverysecret\"",
+			    ""),
+		       3, "discoverysecret",
+		       (const char *const[]){"OutgoingUser", "tgt", "IncomingUser", "disc", NULL});
+	/* Different secrets, or the same secret in another target: fine. */
+	expect_accepted(strdup("TARGET_DRIVER iscsi {\n"
+			       "\tTARGET iqn.2026-12.org.uscst:s4 {\n"
+			       "\t\tIncomingUser \"joe sharedsecret12\"\n"
+			       "\t}\n"
+			       "\tTARGET iqn.2026-12.org.uscst:s5 {\n"
+			       "\t\tIncomingUser \"joe othersecret12\"\n"
+			       "\t\tOutgoingUser \"tgt sharedsecret12\"\n"
+			       "\t}\n"
+			       "}\n"));
+}
+
 /* Repeated IncomingUser, OutgoingUser and the discovery account all come
  * back in the running configuration. */
 static void test_written_back(void **state)
@@ -155,6 +197,7 @@ int main(void)
 	    cmocka_unit_test(test_outgoing_secret_too_short),
 	    cmocka_unit_test(test_discovery_secret_too_short),
 	    cmocka_unit_test(test_written_back),
+	    cmocka_unit_test(test_same_secret_both_ways),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
