@@ -207,5 +207,8 @@ format:
 	clang-format -i $$(find src include tests -name '*.[ch]')
 
 -include $(LIB_OBJ:.o=.d)
+# The programs' own objects too: uscstd.o holds USCST_TRANSPORT_ABI, and a
+# stale one refuses the rebuilt transports.
+-include $(BUILD)/src/uscstd.d $(BUILD)/src/uscstadmin.d
 -include $(wildcard $(UNIT_OBJ_DIR)/*.d $(UNIT_OBJ_DIR)/*/*.d)
 -include $(FUZZ_OBJ:.o=.d)
