@@ -8,7 +8,11 @@
 #  - a session that logged in outlives LoginTimeout;
 #  - restarted with MaxConnections 5: 4 connections from 127.0.0.2 and 3
 #    from 127.0.0.3 (each under its per-address limit): 1 of the 3 stays,
-#    2 are closed at accept, and the log says why.
+#    2 are closed at accept, and the log says why;
+#  - the same daemon also listens on a dual-stack [::] portal: 2
+#    connections from 127.0.0.4 to the IPv4 portal and 3 to the [::] one
+#    (where they arrive as ::ffff:127.0.0.4) are one address: 2 of the 3
+#    stay (MaxConnectionsPerAddress 4), and the log names 127.0.0.4.
 # Every client wait is bounded (BUILD/tests/addr_conns, timeout).
 # Usage: tests/integration/conn-limits.sh [BUILD_DIR]
 set -euo pipefail
@@ -84,6 +88,23 @@ check_total_limit() {
 		grep -q 'closed: the daemon has MaxConnections connections' "$DAEMON_LOG"
 }
 
+# One host through an IPv4 and a dual-stack portal is one address.
+check_dual_stack() {
+	local out
+	timeout 30 "$USCST_BUILD/tests/addr_conns" 127.0.0.4 127.0.0.1 "$DAEMON_PORT" 2 3000 100 \
+		>"$LIB_TMP/dual4.out" 2>&1 &
+	local holder=$!
+	sleep 1
+	out=$(timeout 30 "$USCST_BUILD/tests/addr_conns" 127.0.0.4 127.0.0.1 "$V6_PORT" 3 1000 100)
+	wait "$holder" || true
+	cat "$LIB_TMP/dual4.out"
+	echo "$out"
+	grep 'connection from .*127\.0\.0\.4' "$DAEMON_LOG" | head -n 2
+	grep -qx 'open=2 refused=0' "$LIB_TMP/dual4.out" &&
+		grep -qx 'open=2 refused=1' <<<"$out" &&
+		grep -q 'connection from 127\.0\.0\.4:[0-9]* closed: its address' "$DAEMON_LOG"
+}
+
 main() {
 	lib_init "${1:-}"
 	write_config "$LIB_TMP/scst.conf" "$IQN" "$LIB_TMP/disk0.img" 67108864
@@ -107,8 +128,12 @@ main() {
 	# LoginTimeout 30: the idle connections must outlive the check.
 	sed -i -e "0,/enabled 1/s//enabled 1\n    MaxConnections $TOTAL/" \
 		-e "s/LoginTimeout $LOGIN_TIMEOUT\$/LoginTimeout 30/" "$LIB_TMP/scst.conf"
-	if daemon_start "$LIB_TMP/scst.conf"; then
+	V6_PORT=$(free_port 15260)
+	# --listen replaces the configured portals: lib.sh's IPv4 one is given
+	# again by daemon_start, the dual-stack one here.
+	if daemon_start "$LIB_TMP/scst.conf" --listen "[::]:$V6_PORT"; then
 		check conn-limits:max-connections check_total_limit
+		check conn-limits:dual-stack-one-address check_dual_stack
 	else
 		fail conn-limits:start-max-connections
 	fi
