@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "backend/builtin.h"
@@ -40,7 +41,7 @@ struct options {
 	bool foreground;
 	const char *ctl_socket;
 	unsigned threads;
-	const char *user;	/* --user: drop to it once the portals are bound */
+	const char *user; /* --user: drop to it once the portals are bound */
 	struct priv_user run_as;
 	gid_t ctl_group; /* --ctl-group, or CTL_NO_GROUP */
 };
@@ -258,6 +259,28 @@ static unsigned default_threads(void)
 	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
+/*
+ * Every connection and every device costs a descriptor, and the usual soft
+ * limit (1024) is far below MaxConnections' default: a daemon that runs
+ * out would refuse initiators at accept() long before its own limits say
+ * so.  The soft limit goes up to the hard one, which the administrator
+ * sets (systemd's LimitNOFILE=, ulimit -Hn).
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("cannot raise the descriptor limit from %llu: %s", (unsigned long long)was,
+			 strerror(errno));
+	else
+		log_info("descriptor limit raised from %llu to %llu", (unsigned long long)was,
+			 (unsigned long long)rl.rlim_cur);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {0};
@@ -271,6 +294,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "uscstd: cannot register the SCSI command sets\n");
 		return 1;
 	}
+	raise_fd_limit();
 	if (uscst_backends_register_builtin() < 0 || register_transports() < 0 ||
 	    load_config(&o, &res) < 0)
 		return 1;

@@ -20,7 +20,7 @@
 
 #define ISCSI_DEFAULT_LOGIN_TIMEOUT "30"
 #define ISCSI_DEFAULT_MAX_CONNS "4096"
-#define ISCSI_DEFAULT_MAX_CONNS_PER_ADDR "64"
+#define ISCSI_DEFAULT_MAX_CONNS_PER_ADDR "256"
 #define ISCSI_DEFAULT_MAX_BUFFER_MEMORY "0"
 /* What a connection may always hold, whatever the others hold: enough for
  * a few ordinary commands, so that sessions which filled the daemon's
