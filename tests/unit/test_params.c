@@ -183,6 +183,8 @@ static void test_iscsi_name_syntax(void **state)
 	    "naa.52004567BA64678D",
 	    "naa.62004567BA64678D0123456789ABCDEF",
 	    "iqn.x:i",
+	    "iqn.2026-12.jp.example:\xe6\x9d\xb1\xe4\xba\xac",
+	    "iqn.2026-12.org.example:\xf0\x9f\x92\xbe",
 	};
 	static const char *const bad[] = {
 	    "",
@@ -200,6 +202,18 @@ static void test_iscsi_name_syntax(void **state)
 	    "naa.52004567BA64678D01",
 	    "foo.bar",
 	    "iqn2026",
+	    "iqn.x:a\xc2\x85"
+	    "b", /* NEL, a C1 control */
+	    "iqn.x:a\xe2\x80\xa8"
+	    "b",		   /* LINE SEPARATOR */
+	    "iqn.x:a\xef\xbb\xbf", /* BOM */
+	    "iqn.x:a\xe3\x80\x82"
+	    "b",		       /* U+3002, RFC 3722 6.1 */
+	    "iqn.x:a\xc3",	       /* truncated */
+	    "iqn.x:a\xc0\x8a",	       /* overlong '\n' */
+	    "iqn.x:a\xed\xa0\x80",     /* a surrogate */
+	    "iqn.x:a\xf4\x90\x80\x80", /* above U+10FFFF */
+	    "iqn.x:a\x85",	       /* a lone continuation byte */
 	};
 	for (unsigned i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		if (!iscsi_name_valid(good[i], strlen(good[i])))
