@@ -296,3 +296,47 @@ const struct uscst_backend_ops backend_fileio_ops = {
     .dev_priv_size = sizeof(struct fileio_dev),
     .cmdset = "sbc",
 };
+
+/*
+ * vcdrom (SCST's handler name): a CD/DVD-ROM drive holding an ISO image.
+ * The same I/O as vdisk_fileio, but the image is opened read-only whatever
+ * read_only says (the MMC command set has no write commands, so nothing
+ * would write it) and a missing image is an error, never created.
+ */
+static int vcdrom_open(struct uscst_device *dev)
+{
+	const char *filename = uscst_device_attr(dev, "filename");
+	if (!filename)
+		return -EINVAL;
+	int fd = open(filename, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint64_t size;
+	int rc = storage_size(fd, &size);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	uscst_device_set_size(dev, size);
+	*fdev(dev) = (struct fileio_dev){.fd = fd, .open = true};
+	uscst_device_set_discard_ok(dev, false);
+	return 0;
+}
+
+static const struct uscst_attr_def vcdrom_attrs[] = {
+    /* The ISO image (or a block device holding one). */
+    {.name = "filename", .type = USCST_ATTR_STRING},
+    {.name = NULL},
+};
+
+const struct uscst_backend_ops backend_vcdrom_ops = {
+    .name = "vcdrom",
+    .dev_attrs = vcdrom_attrs,
+    .open = vcdrom_open,
+    .close = fileio_close,
+    .submit = fileio_submit,
+    .get_size = fileio_get_size,
+    .storage_stat = fileio_storage_stat,
+    .dev_priv_size = sizeof(struct fileio_dev),
+    .cmdset = "mmc",
+};

@@ -26,6 +26,9 @@ struct uscst_session;
 struct uscst_cmdset {
 	const char *name;    /* what a backend names in uscst_backend_ops.cmdset */
 	uint8_t device_type; /* PERIPHERAL DEVICE TYPE (SPC-5 6.7.2) of its LUs */
+	/* The logical block size the device type fixes (MMC: 2048, the user
+	 * data of a CD/DVD sector); 0: the device's blocksize attribute. */
+	uint32_t block_size;
 	/* Sets cmd->op and cmd->out_len (the Data-Out bytes the CDB asks for)
 	 * when the transport receives the command; never fails.  cmd->dev is
 	 * NULL for a LUN with no device. */

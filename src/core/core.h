@@ -62,7 +62,7 @@ struct uscst_device {
 	 * and are read without a lock on the data path: atomic, explicit
 	 * relaxed loads and stores (a reader sees the old or the new value). */
 	_Atomic uint64_t size; /* bytes; multiple of block_size */
-	uint32_t block_size;   /* 512 or 4096 */
+	uint32_t block_size;   /* 512 or 4096; 2048 for MMC */
 	uint8_t block_shift;
 	_Atomic uint64_t nblocks;
 	bool read_only;

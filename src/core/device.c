@@ -549,7 +549,10 @@ static int load_pr_file(struct uscst_device *dev, char *err, size_t errlen)
  * or `pr_file_name` line for those.  A failed open leaves the device closed. */
 int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 {
-	dev->block_shift = dev->block_size == 4096 ? 12 : 9;
+	if (dev->cmdset->block_size)
+		dev->block_size = dev->cmdset->block_size;
+	/* A power of two: 512 or 4096 (the attribute's check), or 2048. */
+	dev->block_shift = (uint8_t)__builtin_ctz(dev->block_size);
 	int rc = dev->backend->open(dev);
 	if (rc < 0) {
 		snprintf(err, errlen, "device '%s': cannot open '%s': %s", dev->name,

@@ -52,6 +52,10 @@ const struct uscst_cmdset scsi_sbc_cmdset = {
 
 bool scsi_register_cmdsets(void)
 {
-	return uscst_cmdset_find(scsi_sbc_cmdset.name) == &scsi_sbc_cmdset ||
-	       uscst_cmdset_register(&scsi_sbc_cmdset);
+	/* SBC first: the default command set, for LUNs with no device. */
+	bool sbc = uscst_cmdset_find(scsi_sbc_cmdset.name) == &scsi_sbc_cmdset ||
+		   uscst_cmdset_register(&scsi_sbc_cmdset);
+	bool mmc = uscst_cmdset_find(scsi_mmc_cmdset.name) == &scsi_mmc_cmdset ||
+		   uscst_cmdset_register(&scsi_mmc_cmdset);
+	return sbc && mmc;
 }

@@ -56,7 +56,7 @@ void scsi_dispatch(struct uscst_cmd *cmd)
 		return;
 	}
 	if (!op) {
-		if (scsi_opcode_has_service_actions(cmd->cdb))
+		if (scsi_opcode_has_service_actions(cmd->dev, cmd->cdb))
 			scsi_invalid_field_cdb(cmd, 1, 4);
 		else
 			scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);

@@ -671,8 +671,11 @@ const struct scsi_opcode_desc *scsi_lookup_opcode(const struct uscst_device *dev
 	return NULL;
 }
 
-bool scsi_opcode_has_service_actions(const uint8_t *cdb)
+bool scsi_opcode_has_service_actions(const struct uscst_device *dev, const uint8_t *cdb)
 {
+	/* The MMC table has no command with service actions. */
+	if (dev && dev->cmdset == &scsi_mmc_cmdset)
+		return false;
 	pthread_once(&disk_index_once, build_disk_index);
 	unsigned i = disk_first[cdb[0]];
 	return i && scsi_disk_opcodes[i - 1].has_sa;

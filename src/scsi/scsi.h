@@ -49,8 +49,13 @@ struct scsi_opcode_desc {
 /* PERIPHERAL DEVICE TYPE of a direct-access block device (SBC-4). */
 #define SBC_DEVICE_TYPE 0x00
 
+/* PERIPHERAL DEVICE TYPE of a CD/DVD device (MMC-6). */
+#define MMC_DEVICE_TYPE 0x05
+
 /* The command set of block devices (cmdset_sbc.c), "sbc". */
 extern const struct uscst_cmdset scsi_sbc_cmdset;
+/* The command set of read-only CD/DVD drives (cmdset_mmc.c), "mmc". */
+extern const struct uscst_cmdset scsi_mmc_cmdset;
 /* Registers the command sets of this directory (uscstd and the tests call
  * it at start-up); true if they are registered, also by an earlier call. */
 bool scsi_register_cmdsets(void);
@@ -60,8 +65,16 @@ extern const struct scsi_opcode_desc scsi_disk_opcodes[];
 extern const unsigned scsi_disk_opcodes_count;
 const struct scsi_opcode_desc *scsi_lookup_opcode(const struct uscst_device *dev,
 						  const uint8_t *cdb);
-/* True if the opcode exists but is qualified by a service action. */
-bool scsi_opcode_has_service_actions(const uint8_t *cdb);
+/* True if the opcode exists but is qualified by a service action, in the
+ * table of dev's command set (the disk table when dev is NULL). */
+bool scsi_opcode_has_service_actions(const struct uscst_device *dev, const uint8_t *cdb);
+/* The MMC table (mmc_opcodes.c). */
+extern const struct scsi_opcode_desc scsi_mmc_opcodes[];
+extern const unsigned scsi_mmc_opcodes_count;
+const struct scsi_opcode_desc *mmc_lookup_opcode(const uint8_t *cdb);
+/* mmc.c */
+void mmc_start_stop_unit(struct uscst_cmd *cmd);
+void mmc_read_toc(struct uscst_cmd *cmd);
 
 /* Runs the generic checks and the handler (dispatch.c); the task set
  * (core/task_set.c) calls it through the command set when the command's

@@ -49,6 +49,14 @@ static uint8_t peripheral_byte(const struct uscst_device *dev)
 	return dev ? (uint8_t)(dev->cmdset->device_type & 0x1f) : 0x7f;
 }
 
+/* The block-device parts of INQUIRY (3PC through EXTENDED COPY, the SBC
+ * version descriptor, the block VPD pages) describe only a direct-access
+ * LU; another device type's command set (MMC) has none of them. */
+static bool is_block_device(const struct uscst_device *dev)
+{
+	return !dev || dev->cmdset->device_type == SBC_DEVICE_TYPE;
+}
+
 /* ASCII field padded with spaces (SPC-5 4.3.1: left-aligned, no NULs). */
 static void put_ascii_padded(uint8_t *dst, const char *src, size_t width)
 {
@@ -82,7 +90,8 @@ static void inquiry_standard(struct uscst_cmd *cmd, uint32_t alloc_len)
 	b[2] = INQ_VERSION_SPC4;
 	b[3] = 0x10 | 0x02; /* HISUP, RESPONSE DATA FORMAT 2 */
 	b[4] = INQ_STD_LEN - 5;
-	b[5] = 0x08; /* 3PC: EXTENDED COPY is supported (spc_xcopy.c) */
+	/* 3PC: EXTENDED COPY is supported (spc_xcopy.c), in the SBC table. */
+	b[5] = is_block_device(dev) ? 0x08 : 0;
 	b[7] = 0x02; /* CMDQUE: command queuing; no linked commands */
 	if (dev) {
 		put_ascii_padded(b + 8, dev->t10_vend_id, 8);
@@ -94,7 +103,8 @@ static void inquiry_standard(struct uscst_cmd *cmd, uint32_t alloc_len)
 	put_be16(b + 58, VD_SAM5);
 	put_be16(b + 60, VD_ISCSI);
 	put_be16(b + 62, VD_SPC4);
-	put_be16(b + 64, VD_SBC3);
+	if (is_block_device(dev))
+		put_be16(b + 64, VD_SBC3);
 	finish(cmd, INQ_STD_LEN, alloc_len);
 }
 
@@ -109,8 +119,11 @@ static const uint8_t supported_vpd_pages[] = {
 static uint32_t vpd_supported_pages(const struct uscst_cmd *cmd, uint8_t *b)
 {
 	/* Ascending order, as SPC-5 requires. */
-	memcpy(b + 4, supported_vpd_pages, sizeof(supported_vpd_pages));
-	return 4 + sizeof(supported_vpd_pages);
+	size_t n = sizeof(supported_vpd_pages);
+	if (!is_block_device(cmd->dev))
+		n = 4; /* through EXTENDED INQUIRY DATA: not the block pages */
+	memcpy(b + 4, supported_vpd_pages, n);
+	return 4 + (uint32_t)n;
 }
 
 static uint32_t vpd_unit_serial(const struct uscst_cmd *cmd, uint8_t *b)
@@ -282,6 +295,8 @@ static const struct vpd_page *find_vpd_page(uint8_t code)
 static void inquiry_vpd(struct uscst_cmd *cmd, uint8_t page_code, uint32_t alloc_len)
 {
 	const struct vpd_page *page = find_vpd_page(page_code);
+	if (page && page_code >= VPD_BLOCK_LIMITS && !is_block_device(cmd->dev))
+		page = NULL;
 	if (!cmd->dev) {
 		/* No logical unit behind this LUN: nothing to describe. */
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);

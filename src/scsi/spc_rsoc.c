@@ -108,7 +108,7 @@ void spc_report_supported_opcodes(struct uscst_cmd *cmd)
 	uint16_t sa = get_be16(cdb + 4);
 	uint32_t alloc_len = get_be32(cdb + 6);
 	uint8_t probe[2] = {opcode, 0};
-	bool has_sa = scsi_opcode_has_service_actions(probe);
+	bool has_sa = scsi_opcode_has_service_actions(cmd->dev, probe);
 	const struct scsi_opcode_desc *op = NULL;
 
 	switch (options) {

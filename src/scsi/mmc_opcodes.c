@@ -1,0 +1,119 @@
+/*
+ * Opcode table of the MMC command set (cmdset_mmc.c): a read-only CD/DVD
+ * drive.  The SPC commands reuse the SPC handlers, READ and READ CAPACITY
+ * the SBC ones (the block arithmetic is the same with 2048-byte blocks);
+ * the rest is MMC-6.  No write command is here: a read-only drive answers
+ * them INVALID COMMAND OPERATION CODE, as a CD-ROM drive that has no
+ * writing features does (MMC-6 4.1: commands of features it lacks).
+ * The usage masks are enforced by dispatch, as for the disk table.
+ */
+#include "scsi/scsi.h"
+
+#define M OPF_NEEDS_MEDIUM
+#define ANY (OPF_ANY_LUN | OPF_NO_UA)
+#define CONTROL 0x00 /* NACA, FLAG, LINK: not supported */
+#define LEN16 0xff, 0xff
+#define LEN32 0xff, 0xff, 0xff, 0xff
+#define LBA32 0xff, 0xff, 0xff, 0xff
+
+/* Sorted by opcode. */
+const struct scsi_opcode_desc scsi_mmc_opcodes[] = {
+    {
+	.opcode = 0x00,
+	.cdb_len = 6,
+	.flags = M,
+	.name = "TEST UNIT READY",
+	.exec = spc_test_unit_ready,
+	.usage = {0x00, 0, 0, 0, 0, CONTROL},
+    },
+    {
+	.opcode = 0x03,
+	.cdb_len = 6,
+	.flags = ANY,
+	.name = "REQUEST SENSE",
+	.exec = spc_request_sense,
+	.usage = {0x03, 0x01 /* DESC */, 0, 0, 0xff, CONTROL},
+    },
+    {
+	.opcode = 0x12,
+	.cdb_len = 6,
+	.flags = ANY,
+	.name = "INQUIRY",
+	.exec = spc_inquiry,
+	.usage = {0x12, 0x01 /* EVPD */, 0xff, LEN16, CONTROL},
+    },
+    {
+	/* MMC-6 6.39: IMMED; POWER CONDITION, LOEJ, START.  FL (format
+	 * layer, byte 4 bit 2) is for BD/DVD+R writers: refused. */
+	.opcode = 0x1b,
+	.cdb_len = 6,
+	.name = "START STOP UNIT",
+	.exec = mmc_start_stop_unit,
+	.usage = {0x1b, 0x01, 0, 0, 0xf3, CONTROL},
+    },
+    {
+	/* MMC-6 6.11: PERSISTENT (bit 1) and PREVENT (bit 0) in byte 4. */
+	.opcode = 0x1e,
+	.cdb_len = 6,
+	.name = "PREVENT ALLOW MEDIUM REMOVAL",
+	.exec = sbc_prevent_allow,
+	.usage = {0x1e, 0, 0, 0, 0x01 /* PREVENT */, CONTROL},
+    },
+    {
+	/* MMC-6 6.23: RELADR and PMI are obsolete, every other bit is
+	 * reserved. */
+	.opcode = 0x25,
+	.cdb_len = 10,
+	.flags = M,
+	.name = "READ CAPACITY",
+	.exec = sbc_read_capacity10,
+	.usage = {0x25, 0, 0, 0, 0, 0, 0, 0, 0, CONTROL},
+    },
+    {
+	/* MMC-6 6.19: DPO, FUA; LBA; TRANSFER LENGTH. */
+	.opcode = 0x28,
+	.cdb_len = 10,
+	.flags = M,
+	.name = "READ(10)",
+	.exec = sbc_read,
+	.usage = {0x28, 0x18, LBA32, 0, LEN16, CONTROL},
+    },
+    {
+	/* MMC-6 6.26: MSF; FORMAT; TRACK/SESSION NUMBER; ALLOCATION LENGTH. */
+	.opcode = 0x43,
+	.cdb_len = 10,
+	.flags = M,
+	.name = "READ TOC/PMA/ATIP",
+	.exec = mmc_read_toc,
+	.usage = {0x43, 0x02, 0x0f, 0, 0, 0, 0xff, LEN16, CONTROL},
+    },
+    {
+	.opcode = 0xa0,
+	.cdb_len = 12,
+	.flags = ANY,
+	.name = "REPORT LUNS",
+	.exec = spc_report_luns,
+	.usage = {0xa0, 0, 0xff, 0, 0, 0, LEN32, 0, CONTROL},
+    },
+    {
+	/* MMC-6 6.20: DPO, FUA; LBA; TRANSFER LENGTH.  STREAMING (byte 10
+	 * bit 7) is for real-time writers' recovery: refused. */
+	.opcode = 0xa8,
+	.cdb_len = 12,
+	.flags = M,
+	.name = "READ(12)",
+	.exec = sbc_read,
+	.usage = {0xa8, 0x18, LBA32, LEN32, 0, CONTROL},
+    },
+};
+
+const unsigned scsi_mmc_opcodes_count = sizeof(scsi_mmc_opcodes) / sizeof(scsi_mmc_opcodes[0]);
+
+/* No MMC command here has service actions, so the opcode alone picks. */
+const struct scsi_opcode_desc *mmc_lookup_opcode(const uint8_t *cdb)
+{
+	for (unsigned i = 0; i < scsi_mmc_opcodes_count; i++)
+		if (scsi_mmc_opcodes[i].opcode == cdb[0])
+			return &scsi_mmc_opcodes[i];
+	return NULL;
+}

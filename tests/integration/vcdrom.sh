@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# vcdrom: an image exported as a read-only CD/DVD drive (MMC).  INQUIRY says
+# type 05h and removable; qemu's iSCSI block driver reads the image back
+# byte for byte in 2048-byte blocks; a write is refused.
+# Usage: tests/integration/vcdrom.sh [BUILD_DIR]
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+IQN=iqn.2026-11.org.uscst:cd
+BLOCKS=1531 # an odd number of 2048-byte blocks: not a multiple of 4 KiB
+
+url() { echo "iscsi://127.0.0.1:$DAEMON_PORT/$IQN/0"; }
+
+write_cd_config() {
+	cat >"$1" <<-CONF
+		HANDLER vcdrom {
+		    DEVICE cd0 {
+		        filename $2
+		    }
+		}
+
+		TARGET_DRIVER iscsi {
+		    enabled 1
+		    TARGET $IQN {
+		        enabled 1
+		        LUN 0 cd0
+		    }
+		}
+	CONF
+}
+
+check_inquiry() {
+	local out
+	out=$(timeout 20 iscsi-inq "$(url)") || return 1
+	echo "$out" | head -5
+	grep -Eq 'Peripheral Device Type:.*(5|MMC)' <<<"$out" &&
+		grep -Eiq 'Removable:[[:space:]]*1' <<<"$out"
+}
+
+check_readback() {
+	local back=$LIB_TMP/readback.raw
+	timeout 60 qemu-img convert -f raw -O raw "$(url)" "$back" || return 1
+	ls -l "$LIB_TMP/cd.iso" "$back"
+	cmp "$LIB_TMP/cd.iso" "$back"
+}
+
+# qemu-img reads the size through READ CAPACITY: blocks of 2048 bytes.
+check_size() {
+	local size
+	size=$(timeout 20 qemu-img info -f raw --output=json "$(url)" |
+		sed -n 's/.*"virtual-size": *\([0-9]*\).*/\1/p') || return 1
+	echo "virtual size $size"
+	[[ $size == $((BLOCKS * 2048)) ]]
+}
+
+# No write command is in the MMC table: the write fails, the image stays.
+check_write_refused() {
+	local sum
+	sum=$(sha256sum <"$LIB_TMP/cd.iso")
+	head -c 2048 /dev/zero >"$LIB_TMP/zero.raw"
+	if timeout 30 qemu-img convert -n -f raw -O raw "$LIB_TMP/zero.raw" "$(url)" 2>"$LIB_TMP/w.err"; then
+		echo "a write to the CD succeeded"
+		return 1
+	fi
+	cat "$LIB_TMP/w.err"
+	[[ $(sha256sum <"$LIB_TMP/cd.iso") == "$sum" ]]
+}
+
+main() {
+	lib_init "${1:-}"
+	head -c $((BLOCKS * 2048)) /dev/urandom >"$LIB_TMP/cd.iso"
+	write_cd_config "$LIB_TMP/scst.conf" "$LIB_TMP/cd.iso"
+	if ! daemon_start "$LIB_TMP/scst.conf"; then
+		fail vcdrom:start
+		lib_finish
+		return
+	fi
+	check vcdrom:inquiry check_inquiry
+	check vcdrom:size check_size
+	check vcdrom:readback check_readback
+	check vcdrom:write-refused check_write_refused
+	lib_finish
+}
+
+main "$@"

@@ -1,0 +1,288 @@
+/*
+ * The MMC command set (vcdrom): commands run through the command set's
+ * decode and dispatch, as the transport runs them, so the usage masks and
+ * the medium checks are part of what is tested.  The device holds an
+ * in-memory image of NBLOCKS 2048-byte blocks.  UAs established for every
+ * nexus are recorded by doubles/ua_record.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <uscst/iov.h>
+
+#include "doubles/ua_record.h"
+#include "fixtures/fixture_scsi.h"
+#include "scsi/scsi.h"
+
+#define BS 2048u
+#define NBLOCKS 1000u
+
+static uint8_t *image;
+
+static void fake_submit(struct uscst_device *dev, struct uscst_io *io)
+{
+	assert_int_equal(io->op, USCST_IO_READ);
+	assert_true(io->offset + io->len <= (uint64_t)NBLOCKS * BS);
+	uscst_iov_from_buf(io->iov, io->iovcnt, 0, image + io->offset, io->len);
+	io->result = (int64_t)io->len;
+	io->done(io);
+}
+
+static const struct uscst_backend_ops fake_ops = {.name = "fake", .submit = fake_submit};
+
+static int setup(void **state)
+{
+	struct scsi_fixture *f = fixture_new(512);
+	f->dev.cmdset = &scsi_mmc_cmdset;
+	f->dev.backend = &fake_ops;
+	f->dev.block_size = BS;
+	f->dev.block_shift = 11;
+	f->dev.nblocks = NBLOCKS;
+	f->dev.size = (uint64_t)NBLOCKS * BS;
+	f->dev.cmdset->power_on(&f->dev);
+	image = malloc((size_t)NBLOCKS * BS);
+	assert_non_null(image);
+	for (size_t i = 0; i < (size_t)NBLOCKS * BS; i++)
+		image[i] = (uint8_t)(i * 7 + i / BS);
+	ua_record_reset();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture_free(*state);
+	free(image);
+	return 0;
+}
+
+/* Decode and dispatch through the MMC command set. */
+static struct uscst_cmd *run(struct scsi_fixture *f, const uint8_t *cdb, unsigned len)
+{
+	struct uscst_cmd *cmd = fixture_prepare(f, 0, cdb, len);
+	f->dev.cmdset->decode(cmd);
+	f->dev.cmdset->dispatch(cmd);
+	assert_int_equal(f->done_calls, 1);
+	return cmd;
+}
+
+/* ILLEGAL REQUEST, INVALID FIELD IN CDB, the field pointer at byte/bit
+ * (bit -1: the whole byte, no BIT POINTER). */
+static void assert_invalid_field(const struct uscst_cmd *cmd, unsigned byte, int bit)
+{
+	fixture_assert_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	assert_int_equal(cmd->sense[15], bit < 0 ? 0xc0 : 0x80 | 0x40 | 0x08 | bit);
+	assert_int_equal(get_be16(cmd->sense + 16), byte);
+}
+
+static void test_inquiry_cdrom_removable(void **state)
+{
+	struct scsi_fixture *f = *state;
+	const uint8_t cdb[6] = {0x12, 0, 0, 0, 96, 0};
+	struct uscst_cmd *cmd = run(f, cdb, 6);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_buf[0], 0x05);		 /* qualifier 000b, CD/DVD device */
+	assert_int_equal(cmd->in_buf[1], 0x80);		 /* RMB */
+	assert_int_equal(cmd->in_buf[5] & 0x08, 0);	 /* no EXTENDED COPY: not in the table */
+	assert_int_equal(get_be16(cmd->in_buf + 64), 0); /* no SBC version descriptor */
+}
+
+static void test_inquiry_no_block_vpd_pages(void **state)
+{
+	struct scsi_fixture *f = *state;
+	const uint8_t list[6] = {0x12, 1, 0x00, 0, 255, 0};
+	struct uscst_cmd *cmd = run(f, list, 6);
+	fixture_assert_good(cmd);
+	assert_int_equal(get_be16(cmd->in_buf + 2), 4);
+	const uint8_t pages[4] = {0x00, 0x80, 0x83, 0x86};
+	assert_memory_equal(cmd->in_buf + 4, pages, 4);
+	const uint8_t b0[6] = {0x12, 1, 0xb0, 0, 255, 0};
+	assert_invalid_field(run(f, b0, 6), 2, -1);
+}
+
+static void test_read_capacity_2048(void **state)
+{
+	struct scsi_fixture *f = *state;
+	const uint8_t cdb[10] = {0x25};
+	struct uscst_cmd *cmd = run(f, cdb, 10);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_len, 8);
+	assert_int_equal(get_be32(cmd->in_buf), NBLOCKS - 1);
+	assert_int_equal(get_be32(cmd->in_buf + 4), 2048);
+	/* PMI is obsolete in MMC-6: a reserved bit. */
+	const uint8_t pmi[10] = {0x25, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	assert_invalid_field(run(f, pmi, 10), 8, 0);
+}
+
+static void test_read10_read12(void **state)
+{
+	struct scsi_fixture *f = *state;
+	const uint8_t r10[10] = {0x28, 0, 0, 0, 0x01, 0x2c, 0, 0, 3, 0}; /* LBA 300, 3 blocks */
+	struct uscst_cmd *cmd = run(f, r10, 10);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_len, 3 * BS);
+	assert_memory_equal(cmd->in_buf, image + 300 * BS, 3 * BS);
+	const uint8_t r12[12] = {0xa8, 0, 0, 0, 0x03, 0xe6, 0, 0, 0, 2, 0, 0}; /* LBA 998, 2 */
+	cmd = run(f, r12, 12);
+	fixture_assert_good(cmd);
+	assert_memory_equal(cmd->in_buf, image + 998 * BS, 2 * BS);
+	const uint8_t past[10] = {0x28, 0, 0, 0, 0x03, 0xe7, 0, 0, 2, 0}; /* 999 + 2 */
+	fixture_assert_sense(run(f, past, 10), SK_ILLEGAL_REQUEST, 0x21, 0x00);
+	/* READ(12) STREAMING: not supported. */
+	const uint8_t streaming[12] = {0xa8, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x80, 0};
+	assert_invalid_field(run(f, streaming, 12), 10, 7);
+}
+
+static void test_writes_are_unknown_opcodes(void **state)
+{
+	struct scsi_fixture *f = *state;
+	const uint8_t w10[10] = {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	fixture_assert_sense(run(f, w10, 10), SK_ILLEGAL_REQUEST, 0x20, 0x00);
+	/* An opcode with service actions in the disk table is still just
+	 * unknown here (SERVICE ACTION IN(16): READ CAPACITY(16)). */
+	const uint8_t rc16[16] = {0x9e, 0x10};
+	fixture_assert_sense(run(f, rc16, 16), SK_ILLEGAL_REQUEST, 0x20, 0x00);
+	const uint8_t msel[10] = {0x55, 0x10};
+	fixture_assert_sense(run(f, msel, 10), SK_ILLEGAL_REQUEST, 0x20, 0x00);
+}
+
+static void test_toc_format0_lba(void **state)
+{
+	struct scsi_fixture *f = *state;
+	const uint8_t cdb[10] = {0x43, 0, 0, 0, 0, 0, 0, 0, 100, 0};
+	struct uscst_cmd *cmd = run(f, cdb, 10);
+	fixture_assert_good(cmd);
+	const uint8_t want[20] = {0, 18,   1,	 1, /* length, first and last track */
+				  0, 0x14, 1,	 0, 0, 0, 0,	0,     /* track 1 at LBA 0 */
+				  0, 0x14, 0xaa, 0, 0, 0, 0x03, 0xe8}; /* lead-out at 1000 */
+	assert_int_equal(cmd->in_len, 20);
+	assert_memory_equal(cmd->in_buf, want, 20);
+}
+
+static void test_toc_format0_msf_and_track(void **state)
+{
+	struct scsi_fixture *f = *state;
+	const uint8_t msf[10] = {0x43, 0x02, 0, 0, 0, 0, 1, 0, 100, 0};
+	struct uscst_cmd *cmd = run(f, msf, 10);
+	fixture_assert_good(cmd);
+	/* LBA 0 = 00:02:00; LBA 1000 = 1150 frames = 00:15:25. */
+	const uint8_t t1[4] = {0, 0, 2, 0}, lo[4] = {0, 0, 15, 25};
+	assert_memory_equal(cmd->in_buf + 8, t1, 4);
+	assert_memory_equal(cmd->in_buf + 16, lo, 4);
+	/* AAh: the lead-out alone. */
+	const uint8_t leadout[10] = {0x43, 0, 0, 0, 0, 0, 0xaa, 0, 100, 0};
+	cmd = run(f, leadout, 10);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_len, 12);
+	assert_int_equal(get_be16(cmd->in_buf), 10);
+	assert_int_equal(cmd->in_buf[6], 0xaa);
+	assert_int_equal(get_be32(cmd->in_buf + 8), NBLOCKS);
+	/* Past the last track. */
+	const uint8_t t2[10] = {0x43, 0, 0, 0, 0, 0, 2, 0, 100, 0};
+	assert_invalid_field(run(f, t2, 10), 6, 7);
+	/* ALLOCATION LENGTH clips; 0 sends nothing. */
+	const uint8_t four[10] = {0x43, 0, 0, 0, 0, 0, 0, 0, 4, 0};
+	cmd = run(f, four, 10);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_len, 4);
+	assert_int_equal(get_be16(cmd->in_buf), 18);
+	const uint8_t zero[10] = {0x43};
+	cmd = run(f, zero, 10);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_len, 0);
+}
+
+static void test_toc_format1_and_bad_formats(void **state)
+{
+	struct scsi_fixture *f = *state;
+	const uint8_t sess[10] = {0x43, 0, 1, 0, 0, 0, 0, 0, 12, 0};
+	struct uscst_cmd *cmd = run(f, sess, 10);
+	fixture_assert_good(cmd);
+	const uint8_t want[12] = {0, 10, 1, 1, 0, 0x14, 1, 0, 0, 0, 0, 0};
+	assert_int_equal(cmd->in_len, 12);
+	assert_memory_equal(cmd->in_buf, want, 12);
+	const uint8_t raw[10] = {0x43, 0, 2, 0, 0, 0, 0, 0, 12, 0};
+	assert_invalid_field(run(f, raw, 10), 2, 3);
+	/* Byte 1 bit 0 is reserved; byte 2 bits 7..4 too. */
+	const uint8_t r1[10] = {0x43, 0x01, 0, 0, 0, 0, 0, 0, 12, 0};
+	assert_invalid_field(run(f, r1, 10), 1, 0);
+	const uint8_t r2[10] = {0x43, 0, 0x40, 0, 0, 0, 0, 0, 12, 0};
+	assert_invalid_field(run(f, r2, 10), 2, 6);
+}
+
+static const uint8_t tur[6] = {0x00};
+static const uint8_t eject[6] = {0x1b, 0, 0, 0, 0x02, 0};
+static const uint8_t load[6] = {0x1b, 0, 0, 0, 0x03, 0};
+static const uint8_t prevent[6] = {0x1e, 0, 0, 0, 0x01, 0};
+static const uint8_t allow[6] = {0x1e, 0, 0, 0, 0x00, 0};
+
+static void test_eject_load_unit_attention(void **state)
+{
+	struct scsi_fixture *f = *state;
+	fixture_assert_good(run(f, eject, 6));
+	fixture_assert_sense(run(f, tur, 6), SK_NOT_READY, 0x3a, 0x00);
+	const uint8_t r10[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	fixture_assert_sense(run(f, r10, 10), SK_NOT_READY, 0x3a, 0x00);
+	const uint8_t toc[10] = {0x43, 0, 0, 0, 0, 0, 0, 0, 100, 0};
+	fixture_assert_sense(run(f, toc, 10), SK_NOT_READY, 0x3a, 0x00);
+	const uint8_t cap[10] = {0x25};
+	fixture_assert_sense(run(f, cap, 10), SK_NOT_READY, 0x3a, 0x00);
+	assert_int_equal(ua_dev_record.calls, 0); /* ejecting is no medium change UA */
+	fixture_assert_good(run(f, load, 6));
+	assert_int_equal(ua_dev_record.calls, 1);
+	assert_ptr_equal(ua_dev_record.dev, &f->dev);
+	assert_null(ua_dev_record.except); /* every nexus, this one too */
+	assert_int_equal(ua_dev_record.asc, 0x28);
+	assert_int_equal(ua_dev_record.ascq, 0x00);
+	fixture_assert_good(run(f, tur, 6));
+	/* Loading a loaded drive changes nothing. */
+	fixture_assert_good(run(f, load, 6));
+	assert_int_equal(ua_dev_record.calls, 1);
+	/* START without LOEJ, and a power condition, leave the medium. */
+	const uint8_t stop[6] = {0x1b, 0, 0, 0, 0x00, 0};
+	fixture_assert_good(run(f, stop, 6));
+	const uint8_t idle_eject[6] = {0x1b, 0, 0, 0, 0x22, 0};
+	fixture_assert_good(run(f, idle_eject, 6));
+	fixture_assert_good(run(f, tur, 6));
+	/* FL (byte 4 bit 2) is refused. */
+	const uint8_t fl[6] = {0x1b, 0, 0, 0, 0x04, 0};
+	assert_invalid_field(run(f, fl, 6), 4, 2);
+}
+
+static void test_eject_refused_while_prevented(void **state)
+{
+	struct scsi_fixture *f = *state;
+	fixture_assert_good(run(f, prevent, 6));
+	fixture_assert_sense(run(f, eject, 6), SK_ILLEGAL_REQUEST, 0x53, 0x02);
+	fixture_assert_good(run(f, tur, 6)); /* still loaded */
+	fixture_assert_good(run(f, allow, 6));
+	fixture_assert_good(run(f, eject, 6));
+	fixture_assert_sense(run(f, tur, 6), SK_NOT_READY, 0x3a, 0x00);
+	/* PREVENT ALLOW works on an empty drive; a load is never refused. */
+	fixture_assert_good(run(f, prevent, 6));
+	fixture_assert_good(run(f, load, 6));
+	fixture_assert_good(run(f, tur, 6));
+	/* PERSISTENT (byte 4 bit 1) is not supported. */
+	const uint8_t persistent[6] = {0x1e, 0, 0, 0, 0x02, 0};
+	assert_invalid_field(run(f, persistent, 6), 4, 1);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_inquiry_cdrom_removable),	T(test_inquiry_no_block_vpd_pages),
+	    T(test_read_capacity_2048),		T(test_read10_read12),
+	    T(test_writes_are_unknown_opcodes), T(test_toc_format0_lba),
+	    T(test_toc_format0_msf_and_track),	T(test_toc_format1_and_bad_formats),
+	    T(test_eject_load_unit_attention),	T(test_eject_refused_while_prevented),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
