@@ -109,9 +109,10 @@ $(BUILD)/tests/addr_conns: tests/integration/addr_conns.c
 # live session); built only when libiscsi-dev is installed.
 # The same for pr_persist_client (tests/integration/pr-persist.sh),
 # caw_race_client (caw-race.sh), xcopy_resv_client (xcopy-reservation.sh)
-# durability_client (durability.sh) and acl_client (acl-groups.sh).
+# durability_client (durability.sh), acl_client (acl-groups.sh) and
+# cdrom_client (vcdrom.sh).
 LIBISCSI_CLIENTS := resync_ua_client pr_persist_client caw_race_client xcopy_resv_client \
-                    durability_client acl_client
+                    durability_client acl_client cdrom_client
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
 all: $(addprefix $(BUILD)/tests/,$(LIBISCSI_CLIENTS))
 endif

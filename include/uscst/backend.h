@@ -127,6 +127,11 @@ bool uscst_device_read_only(const struct uscst_device *dev);
  * change at any time afterwards (resync_size), so read it once per use. */
 uint64_t uscst_device_size(const struct uscst_device *dev);
 void uscst_device_set_size(struct uscst_device *dev, uint64_t size);
+/* For open() of a removable-medium device that has no medium in (vcdrom's
+ * `filename none`): false makes the commands that need a medium answer NOT
+ * READY, MEDIUM NOT PRESENT, and lets the size be 0.  Every open starts
+ * with a medium present. */
+void uscst_device_set_medium_present(struct uscst_device *dev, bool present);
 /* Whether DISCARD really deallocates on this storage (thin provisioning). */
 void uscst_device_set_discard_ok(struct uscst_device *dev, bool ok);
 /* The backend's per-device state: ops->dev_priv_size bytes, zeroed when

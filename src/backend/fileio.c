@@ -308,6 +308,14 @@ static int vcdrom_open(struct uscst_device *dev)
 	const char *filename = uscst_device_attr(dev, "filename");
 	if (!filename)
 		return -EINVAL;
+	if (strcmp(filename, "none") == 0) {
+		/* SCST's empty drive: no image, no blocks, the tray empty. */
+		*fdev(dev) = (struct fileio_dev){.open = false};
+		uscst_device_set_size(dev, 0);
+		uscst_device_set_medium_present(dev, false);
+		uscst_device_set_discard_ok(dev, false);
+		return 0;
+	}
 	int fd = open(filename, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -324,7 +332,8 @@ static int vcdrom_open(struct uscst_device *dev)
 }
 
 static const struct uscst_attr_def vcdrom_attrs[] = {
-    /* The ISO image (or a block device holding one). */
+    /* The ISO image (or a block device holding one); "none": an empty
+     * drive. */
     {.name = "filename", .type = USCST_ATTR_STRING},
     {.name = NULL},
 };

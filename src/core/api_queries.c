@@ -27,3 +27,8 @@ void *uscst_device_backend_priv(struct uscst_device *dev)
 {
 	return dev->backend->dev_priv_size ? (char *)dev + USCST_DEVICE_PRIV_OFFSET : NULL;
 }
+
+void uscst_device_set_medium_present(struct uscst_device *dev, bool present)
+{
+	atomic_store_explicit(&dev->medium_present, present, memory_order_relaxed);
+}

@@ -553,6 +553,7 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 		dev->block_size = dev->cmdset->block_size;
 	/* A power of two: 512 or 4096 (the attribute's check), or 2048. */
 	dev->block_shift = (uint8_t)__builtin_ctz(dev->block_size);
+	atomic_store_explicit(&dev->medium_present, true, memory_order_relaxed);
 	int rc = dev->backend->open(dev);
 	if (rc < 0) {
 		snprintf(err, errlen, "device '%s': cannot open '%s': %s", dev->name,
@@ -560,7 +561,9 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 		return rc;
 	}
 	uint64_t size = atomic_load_explicit(&dev->size, memory_order_relaxed);
-	if (size < dev->block_size) {
+	/* An empty drive (no medium) may have no blocks at all. */
+	bool medium = atomic_load_explicit(&dev->medium_present, memory_order_relaxed);
+	if (medium && size < dev->block_size) {
 		snprintf(err, errlen, "device '%s': size %" PRIu64 " is smaller than one block",
 			 dev->name, size);
 		dev->backend->close(dev);

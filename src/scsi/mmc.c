@@ -28,6 +28,12 @@ void mmc_start_stop_unit(struct uscst_cmd *cmd)
 		return;
 	}
 	bool load = b4 & SSU_START;
+	if (load && sbc_nblocks(dev) == 0) {
+		/* Closing the tray of a drive with no image (filename none)
+		 * loads nothing: it stays NOT READY, MEDIUM NOT PRESENT. */
+		scsi_cmd_done(cmd);
+		return;
+	}
 	bool prevented, changed = false;
 	pthread_mutex_lock(&dev->lock);
 	prevented = !load && dev->prevent_removal;

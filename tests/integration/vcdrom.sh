@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # vcdrom: an image exported as a read-only CD/DVD drive (MMC).  INQUIRY says
 # type 05h and removable; qemu's iSCSI block driver reads the image back
-# byte for byte in 2048-byte blocks; a write is refused.
+# byte for byte in 2048-byte blocks; a write is refused.  cdrom_client (built
+# when libiscsi-dev is there) checks the TOC, eject refused while prevented,
+# eject and load with their sense and unit attentions on two nexuses, and an
+# empty drive (filename none) at LUN 1.
 # Usage: tests/integration/vcdrom.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -18,6 +21,9 @@ write_cd_config() {
 		    DEVICE cd0 {
 		        filename $2
 		    }
+		    DEVICE cd1 {
+		        filename none
+		    }
 		}
 
 		TARGET_DRIVER iscsi {
@@ -25,6 +31,7 @@ write_cd_config() {
 		    TARGET $IQN {
 		        enabled 1
 		        LUN 0 cd0
+		        LUN 1 cd1
 		    }
 		}
 	CONF
@@ -67,6 +74,10 @@ check_write_refused() {
 	[[ $(sha256sum <"$LIB_TMP/cd.iso") == "$sum" ]]
 }
 
+check_eject_load() {
+	timeout 60 "$CDROM_CLIENT" "$(url)" "$BLOCKS" 1
+}
+
 main() {
 	lib_init "${1:-}"
 	head -c $((BLOCKS * 2048)) /dev/urandom >"$LIB_TMP/cd.iso"
@@ -80,6 +91,12 @@ main() {
 	check vcdrom:size check_size
 	check vcdrom:readback check_readback
 	check vcdrom:write-refused check_write_refused
+	CDROM_CLIENT=$USCST_BUILD/tests/cdrom_client
+	if [[ -x $CDROM_CLIENT ]]; then
+		check vcdrom:eject-load check_eject_load
+	else
+		echo "SKIP vcdrom:eject-load (no libiscsi-dev: $CDROM_CLIENT not built)"
+	fi
 	lib_finish
 }
 

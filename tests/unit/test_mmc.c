@@ -273,16 +273,45 @@ static void test_eject_refused_while_prevented(void **state)
 	assert_invalid_field(run(f, persistent, 6), 4, 1);
 }
 
+/* filename none: no blocks, no medium; a load finds nothing to load and
+ * raises no medium change, and is not refused while prevented (it is no
+ * removal). */
+static void test_empty_drive(void **state)
+{
+	struct scsi_fixture *f = *state;
+	f->dev.nblocks = 0;
+	f->dev.size = 0;
+	f->dev.medium_present = false;
+	fixture_assert_sense(run(f, tur, 6), SK_NOT_READY, 0x3a, 0x00);
+	const uint8_t toc[10] = {0x43, 0, 0, 0, 0, 0, 0, 0, 100, 0};
+	fixture_assert_sense(run(f, toc, 10), SK_NOT_READY, 0x3a, 0x00);
+	fixture_assert_good(run(f, prevent, 6));
+	fixture_assert_good(run(f, load, 6));
+	assert_int_equal(ua_dev_record.calls, 0);
+	fixture_assert_sense(run(f, tur, 6), SK_NOT_READY, 0x3a, 0x00);
+	/* INQUIRY still answers: the drive is there, the disc is not. */
+	const uint8_t inq[6] = {0x12, 0, 0, 0, 36, 0};
+	struct uscst_cmd *cmd = run(f, inq, 6);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_buf[0], 0x05);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_inquiry_cdrom_removable),	T(test_inquiry_no_block_vpd_pages),
-	    T(test_read_capacity_2048),		T(test_read10_read12),
-	    T(test_writes_are_unknown_opcodes), T(test_toc_format0_lba),
-	    T(test_toc_format0_msf_and_track),	T(test_toc_format1_and_bad_formats),
-	    T(test_eject_load_unit_attention),	T(test_eject_refused_while_prevented),
+	    T(test_inquiry_cdrom_removable),
+	    T(test_inquiry_no_block_vpd_pages),
+	    T(test_read_capacity_2048),
+	    T(test_read10_read12),
+	    T(test_writes_are_unknown_opcodes),
+	    T(test_toc_format0_lba),
+	    T(test_toc_format0_msf_and_track),
+	    T(test_toc_format1_and_bad_formats),
+	    T(test_eject_load_unit_attention),
+	    T(test_eject_refused_while_prevented),
+	    T(test_empty_drive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,158 @@
+/*
+ * Eject, load and the table of contents of a vcdrom LU, for
+ * tests/integration/vcdrom.sh (built only when libiscsi-dev is there):
+ *
+ *   cdrom_client URL BLOCKS EMPTY_LUN
+ *
+ * URL (iscsi://HOST:PORT/IQN/LUN) names a vcdrom LU of BLOCKS 2048-byte
+ * blocks; EMPTY_LUN a vcdrom LU with `filename none` on the same target.
+ * Two sessions, A and B (two I_T nexuses), check: the TOC's lead-out is at
+ * BLOCKS; while A prevents removal an eject is refused (05/53/02) and the
+ * medium stays; after ALLOW the eject works and B sees NOT READY, MEDIUM NOT
+ * PRESENT (02/3A/00); a load gives A and B each NOT READY TO READY CHANGE
+ * (06/28/00) once, then GOOD; the empty drive answers 02/3A/00 and stays
+ * empty after a load.  Exit 0 if all of it holds, 1 otherwise (why on
+ * stderr).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#define MAX_CLEAR_TURS 8
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "cdrom_client: %s\n", what);
+	return 0;
+}
+
+static struct iscsi_context *login(const char *url_s, const char *initiator, int *lun)
+{
+	struct iscsi_context *iscsi = iscsi_create_context(initiator);
+	if (!iscsi)
+		return NULL;
+	struct iscsi_url *url = iscsi_parse_full_url(iscsi, url_s);
+	if (!url) {
+		fprintf(stderr, "cdrom_client: %s\n", iscsi_get_error(iscsi));
+		iscsi_destroy_context(iscsi);
+		return NULL;
+	}
+	iscsi_set_targetname(iscsi, url->target);
+	iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL);
+	int rc = iscsi_full_connect_sync(iscsi, url->portal, url->lun);
+	*lun = url->lun;
+	iscsi_destroy_url(url);
+	if (rc != 0) {
+		fprintf(stderr, "cdrom_client: login: %s\n", iscsi_get_error(iscsi));
+		iscsi_destroy_context(iscsi);
+		return NULL;
+	}
+	return iscsi;
+}
+
+/* Status of a finished task: 0 GOOD, else KEY<<16 | ASC<<8 | ASCQ of a
+ * CHECK CONDITION, -1 for anything else. */
+static int outcome(struct scsi_task *t)
+{
+	int r;
+	if (!t)
+		return -1;
+	if (t->status == SCSI_STATUS_GOOD)
+		r = 0;
+	else if (t->status == SCSI_STATUS_CHECK_CONDITION)
+		r = (int)t->sense.key << 16 | (t->sense.ascq & 0xffff);
+	else
+		r = -1;
+	scsi_free_scsi_task(t);
+	return r;
+}
+
+static int expect(const char *what, int got, int want)
+{
+	if (got == want)
+		return 1;
+	fprintf(stderr, "cdrom_client: %s: got %06x, want %06x\n", what, (unsigned)got,
+		(unsigned)want);
+	return 0;
+}
+
+/* TEST UNIT READY until no UNIT ATTENTION (the power-on one); its result. */
+static int settle(struct iscsi_context *iscsi, int lun)
+{
+	int r = -1;
+	for (int i = 0; i < MAX_CLEAR_TURS; i++) {
+		r = outcome(iscsi_testunitready_sync(iscsi, lun));
+		if (r < 0 || (r >> 16) != SCSI_SENSE_UNIT_ATTENTION)
+			return r;
+	}
+	return r;
+}
+
+#define NOT_PRESENT (SCSI_SENSE_NOT_READY << 16 | 0x3a00)
+#define PREVENTED (SCSI_SENSE_ILLEGAL_REQUEST << 16 | 0x5302)
+#define CHANGED (SCSI_SENSE_UNIT_ATTENTION << 16 | 0x2800)
+
+static int check_toc(struct iscsi_context *a, int lun, uint32_t blocks)
+{
+	struct scsi_task *t = iscsi_readtoc_sync(a, lun, 0, 0, 0, 100);
+	if (!t || t->status != SCSI_STATUS_GOOD || t->datain.size != 20) {
+		if (t)
+			scsi_free_scsi_task(t);
+		return fail("READ TOC format 0 did not return 20 bytes");
+	}
+	const uint8_t *d = t->datain.data;
+	uint32_t leadout = (uint32_t)d[16] << 24 | d[17] << 16 | d[18] << 8 | d[19];
+	int ok = d[2] == 1 && d[3] == 1 && d[6] == 1 && d[14] == 0xaa && leadout == blocks;
+	scsi_free_scsi_task(t);
+	return ok || fail("READ TOC: wrong tracks or lead-out");
+}
+
+static int run(struct iscsi_context *a, struct iscsi_context *b, int lun, uint32_t blocks,
+	       int empty_lun)
+{
+	int ok = expect("A settles", settle(a, lun), 0) && expect("B settles", settle(b, lun), 0) &&
+		 check_toc(a, lun, blocks);
+	ok = ok && expect("A prevents", outcome(iscsi_preventallow_sync(a, lun, 1)), 0) &&
+	     expect("eject while prevented",
+		    outcome(iscsi_startstopunit_sync(a, lun, 0, 0, 0, 0, 1, 0)), PREVENTED) &&
+	     expect("B TUR, still loaded", outcome(iscsi_testunitready_sync(b, lun)), 0) &&
+	     expect("A allows", outcome(iscsi_preventallow_sync(a, lun, 0)), 0) &&
+	     expect("eject", outcome(iscsi_startstopunit_sync(a, lun, 0, 0, 0, 0, 1, 0)), 0) &&
+	     expect("B TUR, ejected", outcome(iscsi_testunitready_sync(b, lun)), NOT_PRESENT) &&
+	     expect("load", outcome(iscsi_startstopunit_sync(a, lun, 0, 0, 0, 0, 1, 1)), 0) &&
+	     expect("A TUR after load", outcome(iscsi_testunitready_sync(a, lun)), CHANGED) &&
+	     expect("A TUR again", outcome(iscsi_testunitready_sync(a, lun)), 0) &&
+	     expect("B TUR after load", outcome(iscsi_testunitready_sync(b, lun)), CHANGED) &&
+	     expect("B TUR again", outcome(iscsi_testunitready_sync(b, lun)), 0);
+	ok = ok && expect("empty drive", settle(a, empty_lun), NOT_PRESENT) &&
+	     expect("load of an empty drive",
+		    outcome(iscsi_startstopunit_sync(a, empty_lun, 0, 0, 0, 0, 1, 1)), 0) &&
+	     expect("empty drive after load", outcome(iscsi_testunitready_sync(a, empty_lun)),
+		    NOT_PRESENT);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 4) {
+		fprintf(stderr, "usage: cdrom_client URL BLOCKS EMPTY_LUN\n");
+		return 2;
+	}
+	int lun_a, lun_b;
+	struct iscsi_context *a = login(argv[1], "iqn.2026-11.org.uscst:cdrom-a", &lun_a);
+	struct iscsi_context *b =
+	    a ? login(argv[1], "iqn.2026-11.org.uscst:cdrom-b", &lun_b) : NULL;
+	int ok = a && b && run(a, b, lun_a, (uint32_t)strtoul(argv[2], NULL, 0), atoi(argv[3]));
+	if (b) {
+		iscsi_logout_sync(b);
+		iscsi_destroy_context(b);
+	}
+	if (a) {
+		iscsi_logout_sync(a);
+		iscsi_destroy_context(a);
+	}
+	return ok ? 0 : 1;
+}
