@@ -143,3 +143,123 @@ void mmc_read_toc(struct uscst_cmd *cmd)
 	}
 	scsi_cmd_done(cmd);
 }
+
+/* GET CONFIGURATION (MMC-6 6.6): profiles and features. */
+#define PROFILE_NONE 0x0000
+#define PROFILE_CD_ROM 0x0008
+#define PROFILE_DVD_ROM 0x0010
+/* An image larger than a CD holds (700 MiB, 80-minute media) is a DVD. */
+#define CD_MAX_BYTES (700ull << 20)
+
+#define FEATURE_PROFILE_LIST 0x0000
+#define FEATURE_CORE 0x0001
+#define FEATURE_REMOVABLE_MEDIUM 0x0003
+#define FEATURE_RANDOM_READABLE 0x0010
+
+#define RT_ALL 0x0
+#define RT_CURRENT 0x1
+#define RT_ONE 0x2
+
+/* The current profile: none without a medium, else by the image size. */
+static uint16_t current_profile(const struct uscst_device *dev)
+{
+	if (!atomic_load_explicit(&dev->medium_present, memory_order_relaxed))
+		return PROFILE_NONE;
+	return sbc_nblocks(dev) * 2048ull > CD_MAX_BYTES ? PROFILE_DVD_ROM : PROFILE_CD_ROM;
+}
+
+/* Feature descriptor header: code, VERSION (bits 5..2), PERSISTENT, CURRENT,
+ * ADDITIONAL LENGTH.  Returns the descriptor's total length. */
+static uint32_t put_feature(uint8_t *d, uint16_t code, uint8_t version, bool persistent,
+			    bool current, uint8_t add_len)
+{
+	put_be16(d, code);
+	d[2] = (uint8_t)(version << 2 | (persistent ? 0x02 : 0) | (current ? 0x01 : 0));
+	d[3] = add_len;
+	return 4u + add_len;
+}
+
+/* Writes feature `code` at d if this drive has it and RT lets it through;
+ * returns its length (0: not written). */
+static uint32_t build_feature(const struct uscst_device *dev, uint16_t code, bool only_current,
+			      uint8_t *d)
+{
+	uint16_t profile = current_profile(dev);
+	bool medium = profile != PROFILE_NONE;
+	uint32_t n;
+	switch (code) {
+	case FEATURE_PROFILE_LIST:
+		/* Every profile the drive can take, the most capable first;
+		 * CURRENTP marks the one of the medium in it. */
+		n = put_feature(d, code, 0, true, true, 8);
+		put_be16(d + 4, PROFILE_DVD_ROM);
+		d[6] = profile == PROFILE_DVD_ROM;
+		put_be16(d + 8, PROFILE_CD_ROM);
+		d[10] = profile == PROFILE_CD_ROM;
+		return n;
+	case FEATURE_CORE:
+		/* PHYSICAL INTERFACE STANDARD 1: SCSI family (iSCSI).  INQ2
+		 * and DBE stay 0: no device-busy events are reported. */
+		n = put_feature(d, code, 2, true, true, 8);
+		put_be32(d + 4, 1);
+		return n;
+	case FEATURE_REMOVABLE_MEDIUM:
+		/* LOADING MECHANISM TYPE 001b (tray), LOAD and EJECT (START
+		 * STOP UNIT LOEJ), LOCK (PREVENT ALLOW MEDIUM REMOVAL); PRVNT
+		 * JMPR 0: it powers up unlocked; no DBML. */
+		n = put_feature(d, code, 2, true, true, 4);
+		d[4] = 0x20 | 0x10 | 0x08 | 0x01;
+		return n;
+	case FEATURE_RANDOM_READABLE:
+		/* Current only with a medium.  LOGICAL BLOCK SIZE 2048;
+		 * BLOCKING: the blocks of one ECC unit (1 on CD, 16 on DVD);
+		 * PP 0: no read/write error recovery mode page. */
+		if (only_current && !medium)
+			return 0;
+		n = put_feature(d, code, 0, false, medium, 8);
+		put_be32(d + 4, 2048);
+		put_be16(d + 8, profile == PROFILE_DVD_ROM ? 16 : 1);
+		return n;
+	default:
+		return 0;
+	}
+}
+
+static const uint16_t features[] = {FEATURE_PROFILE_LIST, FEATURE_CORE, FEATURE_REMOVABLE_MEDIUM,
+				    FEATURE_RANDOM_READABLE};
+
+/*
+ * RT 00b: every feature from STARTING FEATURE NUMBER on; 01b: the current
+ * ones of those; 10b: the one feature named, if the drive has it (the
+ * header alone otherwise); 11b is reserved.  The header's DATA LENGTH
+ * counts everything after itself, whatever ALLOCATION LENGTH cuts.
+ */
+void mmc_get_configuration(struct uscst_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+	uint8_t rt = cdb[1] & 0x03;
+	uint16_t start = get_be16(cdb + 2);
+	uint16_t alloc_len = get_be16(cdb + 7);
+	if (rt == 0x3) {
+		scsi_invalid_field_cdb(cmd, 1, 1);
+		scsi_cmd_done(cmd);
+		return;
+	}
+	/* Header (8) and the four descriptors (12 + 12 + 8 + 12). */
+	uint8_t *b = scsi_alloc_in(cmd, 64);
+	if (!b) {
+		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
+		return;
+	}
+	uint32_t len = 8;
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+		if (rt == RT_ONE ? features[i] != start : features[i] < start)
+			continue;
+		len += build_feature(cmd->dev, features[i], rt == RT_CURRENT, b + len);
+	}
+	put_be32(b, len - 4);
+	put_be16(b + 6, current_profile(cmd->dev));
+	cmd->in_len = len;
+	scsi_clip_in(cmd, alloc_len);
+	scsi_cmd_done(cmd);
+}

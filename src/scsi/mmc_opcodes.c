@@ -88,6 +88,18 @@ const struct scsi_opcode_desc scsi_mmc_opcodes[] = {
 	.usage = {0x43, 0x02, 0x0f, 0, 0, 0, 0xff, LEN16, CONTROL},
     },
     {
+	/* MMC-6 6.6: RT; STARTING FEATURE NUMBER; ALLOCATION LENGTH.  It
+	 * needs no medium and, as MMC-6 has it for GET CONFIGURATION,
+	 * neither reports nor clears a unit attention, so an initiator can
+	 * learn what the drive is while one is pending. */
+	.opcode = 0x46,
+	.cdb_len = 10,
+	.flags = OPF_NO_UA,
+	.name = "GET CONFIGURATION",
+	.exec = mmc_get_configuration,
+	.usage = {0x46, 0x03, LEN16, 0, 0, 0, LEN16, CONTROL},
+    },
+    {
 	.opcode = 0xa0,
 	.cdb_len = 12,
 	.flags = ANY,

@@ -7,12 +7,11 @@
  * URL (iscsi://HOST:PORT/IQN/LUN) names a vcdrom LU of BLOCKS 2048-byte
  * blocks; EMPTY_LUN a vcdrom LU with `filename none` on the same target.
  * Two sessions, A and B (two I_T nexuses), check: the TOC's lead-out is at
- * BLOCKS; while A prevents removal an eject is refused (05/53/02) and the
- * medium stays; after ALLOW the eject works and B sees NOT READY, MEDIUM NOT
- * PRESENT (02/3A/00); a load gives A and B each NOT READY TO READY CHANGE
- * (06/28/00) once, then GOOD; the empty drive answers 02/3A/00 and stays
- * empty after a load.  Exit 0 if all of it holds, 1 otherwise (why on
- * stderr).
+ * BLOCKS; GET CONFIGURATION says CD-ROM; while A prevents removal an eject is refused (05/53/02)
+ * and the medium stays; after ALLOW the eject works and B sees NOT READY, MEDIUM NOT PRESENT
+ * (02/3A/00); a load gives A and B each NOT READY TO READY CHANGE (06/28/00) once, then GOOD; the
+ * empty drive answers 02/3A/00 and stays empty after a load.  Exit 0 if all of it holds, 1
+ * otherwise (why on stderr).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -110,11 +109,27 @@ static int check_toc(struct iscsi_context *a, int lun, uint32_t blocks)
 	return ok || fail("READ TOC: wrong tracks or lead-out");
 }
 
+/* GET CONFIGURATION, RT 00b: the current profile, CD-ROM (0008h) for a
+ * small image, and the Profile List feature first. */
+static int check_profile(struct iscsi_context *a, int lun)
+{
+	unsigned char cdb[10] = {0x46, 0, 0, 0, 0, 0, 0, 0, 255, 0};
+	struct scsi_task *t = scsi_create_task(10, cdb, SCSI_XFER_READ, 255);
+	if (!t)
+		return fail("scsi_create_task");
+	struct scsi_task *r = iscsi_scsi_command_sync(a, lun, t, NULL);
+	int ok = r && r->status == SCSI_STATUS_GOOD && r->datain.size >= 12 &&
+		 r->datain.data[6] == 0x00 && r->datain.data[7] == 0x08 && r->datain.data[8] == 0 &&
+		 r->datain.data[9] == 0;
+	scsi_free_scsi_task(t);
+	return ok || fail("GET CONFIGURATION: not a CD-ROM with a profile list");
+}
+
 static int run(struct iscsi_context *a, struct iscsi_context *b, int lun, uint32_t blocks,
 	       int empty_lun)
 {
 	int ok = expect("A settles", settle(a, lun), 0) && expect("B settles", settle(b, lun), 0) &&
-		 check_toc(a, lun, blocks);
+		 check_toc(a, lun, blocks) && check_profile(a, lun);
 	ok = ok && expect("A prevents", outcome(iscsi_preventallow_sync(a, lun, 1)), 0) &&
 	     expect("eject while prevented",
 		    outcome(iscsi_startstopunit_sync(a, lun, 0, 0, 0, 0, 1, 0)), PREVENTED) &&

@@ -296,6 +296,82 @@ static void test_empty_drive(void **state)
 	assert_int_equal(cmd->in_buf[0], 0x05);
 }
 
+static void test_get_configuration_all(void **state)
+{
+	struct scsi_fixture *f = *state;
+	const uint8_t cdb[10] = {0x46, 0, 0, 0, 0, 0, 0, 0x01, 0, 0};
+	struct uscst_cmd *cmd = run(f, cdb, 10);
+	fixture_assert_good(cmd);
+	const uint8_t want[52] = {
+	    0,	  0,	0,    48, 0,	0,    0x00, 0x08, /* header: CD-ROM (2 MB image) */
+	    0x00, 0x00, 0x03, 8,  0x00, 0x10, 0,    0,	  0x00, 0x08, 1, 0, /* profile list */
+	    0x00, 0x01, 0x0b, 8,  0,	0,    0,    1,	  0,	0,    0, 0, /* core v2, SCSI */
+	    0x00, 0x03, 0x0b, 4,  0x39, 0,    0,    0,			    /* removable v2: tray */
+	    0x00, 0x10, 0x01, 8,  0,	0,    0x08, 0x00, 0,	1,    0, 0, /* random readable */
+	};
+	assert_int_equal(cmd->in_len, 52);
+	assert_memory_equal(cmd->in_buf, want, 52);
+}
+
+static void test_get_configuration_rt_and_dvd(void **state)
+{
+	struct scsi_fixture *f = *state;
+	/* RT 10b: the one feature; a feature the drive lacks: header only. */
+	const uint8_t one[10] = {0x46, 0x02, 0x00, 0x10, 0, 0, 0, 0, 100, 0};
+	struct uscst_cmd *cmd = run(f, one, 10);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_len, 20);
+	assert_int_equal(get_be32(cmd->in_buf), 16);
+	assert_int_equal(get_be16(cmd->in_buf + 8), 0x0010);
+	const uint8_t none[10] = {0x46, 0x02, 0x00, 0x1e, 0, 0, 0, 0, 100, 0};
+	cmd = run(f, none, 10);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_len, 8);
+	assert_int_equal(get_be32(cmd->in_buf), 4);
+	/* RT 00b from feature 2 on: removable medium and random readable. */
+	const uint8_t from2[10] = {0x46, 0x00, 0x00, 0x02, 0, 0, 0, 0, 100, 0};
+	cmd = run(f, from2, 10);
+	assert_int_equal(cmd->in_len, 8 + 8 + 12);
+	assert_int_equal(get_be16(cmd->in_buf + 8), 0x0003);
+	/* RT 11b is reserved. */
+	const uint8_t rt3[10] = {0x46, 0x03, 0, 0, 0, 0, 0, 0, 100, 0};
+	assert_invalid_field(run(f, rt3, 10), 1, 1);
+	const uint8_t resv[10] = {0x46, 0x04, 0, 0, 0, 0, 0, 0, 100, 0};
+	assert_invalid_field(run(f, resv, 10), 1, 2);
+	/* ALLOCATION LENGTH cuts, DATA LENGTH does not change. */
+	const uint8_t short8[10] = {0x46, 0, 0, 0, 0, 0, 0, 0, 8, 0};
+	cmd = run(f, short8, 10);
+	assert_int_equal(cmd->in_len, 8);
+	assert_int_equal(get_be32(cmd->in_buf), 48);
+	/* More than 700 MiB: a DVD, blocking 16. */
+	f->dev.nblocks = (701u << 20) / BS;
+	const uint8_t all[10] = {0x46, 0, 0, 0, 0, 0, 0, 0, 100, 0};
+	cmd = run(f, all, 10);
+	assert_int_equal(get_be16(cmd->in_buf + 6), 0x0010);
+	assert_int_equal(cmd->in_buf[14], 1); /* DVD-ROM CURRENTP */
+	assert_int_equal(cmd->in_buf[18], 0); /* CD-ROM not */
+	assert_int_equal(get_be16(cmd->in_buf + 48), 16);
+}
+
+/* No medium: no current profile, RANDOM READABLE not current (RT 01b
+ * leaves it out); a pending UA neither fails nor is consumed by it. */
+static void test_get_configuration_no_medium_and_ua(void **state)
+{
+	struct scsi_fixture *f = *state;
+	fixture_assert_good(run(f, eject, 6));
+	const uint8_t all[10] = {0x46, 0, 0, 0, 0, 0, 0, 0, 100, 0};
+	struct uscst_cmd *cmd = run(f, all, 10);
+	fixture_assert_good(cmd);
+	assert_int_equal(get_be16(cmd->in_buf + 6), 0);
+	assert_int_equal(cmd->in_buf[42], 0x00); /* random readable: not current */
+	const uint8_t cur[10] = {0x46, 1, 0, 0, 0, 0, 0, 0, 100, 0};
+	cmd = run(f, cur, 10);
+	assert_int_equal(cmd->in_len, 40);
+	ua_establish(&f->sess, 0, 0x28, 0x00);
+	fixture_assert_good(run(f, all, 10));
+	fixture_assert_sense(run(f, tur, 6), SK_UNIT_ATTENTION, 0x28, 0x00);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -312,6 +388,9 @@ int main(void)
 	    T(test_eject_load_unit_attention),
 	    T(test_eject_refused_while_prevented),
 	    T(test_empty_drive),
+	    T(test_get_configuration_all),
+	    T(test_get_configuration_rt_and_dvd),
+	    T(test_get_configuration_no_medium_and_ua),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
