@@ -6,6 +6,10 @@
  */
 #include "scsi/scsi.h"
 
+/* MEDIA EVENT CODE of a media class event (MMC-6 6.7). */
+#define MEDIA_EVENT_NEW_MEDIA 0x2
+#define MEDIA_EVENT_MEDIA_REMOVAL 0x3
+
 /* START STOP UNIT CDB byte 4 (MMC-6 6.39). */
 #define SSU_START 0x01
 #define SSU_LOEJ 0x02
@@ -28,19 +32,21 @@ void mmc_start_stop_unit(struct uscst_cmd *cmd)
 		return;
 	}
 	bool load = b4 & SSU_START;
-	if (load && sbc_nblocks(dev) == 0) {
-		/* Closing the tray of a drive with no image (filename none)
-		 * loads nothing: it stays NOT READY, MEDIUM NOT PRESENT. */
-		scsi_cmd_done(cmd);
-		return;
-	}
 	bool prevented, changed = false;
 	pthread_mutex_lock(&dev->lock);
 	prevented = !load && dev->prevent_removal;
 	if (!prevented) {
 		bool had = atomic_load_explicit(&dev->medium_present, memory_order_relaxed);
-		atomic_store_explicit(&dev->medium_present, load, memory_order_relaxed);
-		changed = load && !had;
+		/* Closing the tray of a drive with no image (filename none)
+		 * loads nothing: it stays NOT READY, MEDIUM NOT PRESENT. */
+		bool now = load && sbc_nblocks(dev) != 0;
+		atomic_store_explicit(&dev->medium_present, now, memory_order_relaxed);
+		dev->tray_open = !load;
+		changed = now && !had;
+		if (changed)
+			dev->media_event = MEDIA_EVENT_NEW_MEDIA;
+		else if (had && !now)
+			dev->media_event = MEDIA_EVENT_MEDIA_REMOVAL;
 	}
 	pthread_mutex_unlock(&dev->lock);
 	if (prevented)
@@ -153,6 +159,7 @@ void mmc_read_toc(struct uscst_cmd *cmd)
 
 #define FEATURE_PROFILE_LIST 0x0000
 #define FEATURE_CORE 0x0001
+#define FEATURE_MORPHING 0x0002
 #define FEATURE_REMOVABLE_MEDIUM 0x0003
 #define FEATURE_RANDOM_READABLE 0x0010
 
@@ -203,6 +210,11 @@ static uint32_t build_feature(const struct uscst_device *dev, uint16_t code, boo
 		n = put_feature(d, code, 2, true, true, 8);
 		put_be32(d + 4, 1);
 		return n;
+	case FEATURE_MORPHING:
+		/* Media changes are reported through GET EVENT STATUS
+		 * NOTIFICATION, polled only: ASYNC 0, OCEVENT 0 (no
+		 * operational change class). */
+		return put_feature(d, code, 1, true, true, 4);
 	case FEATURE_REMOVABLE_MEDIUM:
 		/* LOADING MECHANISM TYPE 001b (tray), LOAD and EJECT (START
 		 * STOP UNIT LOEJ), LOCK (PREVENT ALLOW MEDIUM REMOVAL); PRVNT
@@ -225,8 +237,8 @@ static uint32_t build_feature(const struct uscst_device *dev, uint16_t code, boo
 	}
 }
 
-static const uint16_t features[] = {FEATURE_PROFILE_LIST, FEATURE_CORE, FEATURE_REMOVABLE_MEDIUM,
-				    FEATURE_RANDOM_READABLE};
+static const uint16_t features[] = {FEATURE_PROFILE_LIST, FEATURE_CORE, FEATURE_MORPHING,
+				    FEATURE_REMOVABLE_MEDIUM, FEATURE_RANDOM_READABLE};
 
 /*
  * RT 00b: every feature from STARTING FEATURE NUMBER on; 01b: the current
@@ -245,7 +257,7 @@ void mmc_get_configuration(struct uscst_cmd *cmd)
 		scsi_cmd_done(cmd);
 		return;
 	}
-	/* Header (8) and the four descriptors (12 + 12 + 8 + 12). */
+	/* Header (8) and the five descriptors (12 + 12 + 8 + 8 + 12). */
 	uint8_t *b = scsi_alloc_in(cmd, 64);
 	if (!b) {
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
@@ -260,6 +272,58 @@ void mmc_get_configuration(struct uscst_cmd *cmd)
 	put_be32(b, len - 4);
 	put_be16(b + 6, current_profile(cmd->dev));
 	cmd->in_len = len;
+	scsi_clip_in(cmd, alloc_len);
+	scsi_cmd_done(cmd);
+}
+
+/* GET EVENT STATUS NOTIFICATION (MMC-6 6.7). */
+#define GESN_POLLED 0x01
+#define GESN_CLASS_MEDIA 4
+#define GESN_SUPPORTED (1u << GESN_CLASS_MEDIA)
+#define GESN_NEA 0x80
+
+/*
+ * Polled only (asynchronous notification is not built, so POLLED 0 is an
+ * invalid field).  Of the classes asked for, only the media class exists:
+ * its pending event (NEW MEDIA after a load, MEDIA REMOVAL after an eject;
+ * NO CHANGE otherwise) is reported and cleared, with MEDIA PRESENT and
+ * DOOR OR TRAY OPEN.  Asked for no class it has, the drive answers the
+ * header alone with NEA set.  The pending event is the drive's, not one per
+ * I_T nexus: the first initiator to poll takes it; the others still learn
+ * of the change by NOT READY TO READY CHANGE.
+ */
+void mmc_get_event_status(struct uscst_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+	struct uscst_device *dev = cmd->dev;
+	uint16_t alloc_len = get_be16(cdb + 7);
+	if (!(cdb[1] & GESN_POLLED)) {
+		scsi_invalid_field_cdb(cmd, 1, 0);
+		scsi_cmd_done(cmd);
+		return;
+	}
+	bool media = cdb[4] & GESN_SUPPORTED;
+	uint8_t *b = scsi_alloc_in(cmd, media ? 8 : 4);
+	if (!b) {
+		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
+		return;
+	}
+	b[3] = GESN_SUPPORTED;
+	if (!media) {
+		put_be16(b, 2);
+		b[2] = GESN_NEA;
+	} else {
+		put_be16(b, 6);
+		b[2] = GESN_CLASS_MEDIA;
+		pthread_mutex_lock(&dev->lock);
+		b[4] = dev->media_event;
+		dev->media_event = 0;
+		b[5] = (uint8_t)((atomic_load_explicit(&dev->medium_present, memory_order_relaxed)
+				      ? 0x02
+				      : 0) |
+				 (dev->tray_open ? 0x01 : 0));
+		pthread_mutex_unlock(&dev->lock);
+	}
 	scsi_clip_in(cmd, alloc_len);
 	scsi_cmd_done(cmd);
 }

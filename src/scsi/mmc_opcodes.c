@@ -100,6 +100,18 @@ const struct scsi_opcode_desc scsi_mmc_opcodes[] = {
 	.usage = {0x46, 0x03, LEN16, 0, 0, 0, LEN16, CONTROL},
     },
     {
+	/* MMC-6 6.7: POLLED; NOTIFICATION CLASS REQUEST (classes 1 to 6,
+	 * bits 0 and 7 are reserved); ALLOCATION LENGTH.  Like GET
+	 * CONFIGURATION it needs no medium and leaves a unit attention
+	 * pending: it is how a host polls for a medium change. */
+	.opcode = 0x4a,
+	.cdb_len = 10,
+	.flags = OPF_NO_UA,
+	.name = "GET EVENT STATUS NOTIFICATION",
+	.exec = mmc_get_event_status,
+	.usage = {0x4a, 0x01, 0, 0, 0x7e, 0, 0, LEN16, CONTROL},
+    },
+    {
 	.opcode = 0xa0,
 	.cdb_len = 12,
 	.flags = ANY,

@@ -76,6 +76,7 @@ const struct scsi_opcode_desc *mmc_lookup_opcode(const uint8_t *cdb);
 void mmc_start_stop_unit(struct uscst_cmd *cmd);
 void mmc_read_toc(struct uscst_cmd *cmd);
 void mmc_get_configuration(struct uscst_cmd *cmd);
+void mmc_get_event_status(struct uscst_cmd *cmd);
 
 /* Runs the generic checks and the handler (dispatch.c); the task set
  * (core/task_set.c) calls it through the command set when the command's

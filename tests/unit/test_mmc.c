@@ -302,15 +302,18 @@ static void test_get_configuration_all(void **state)
 	const uint8_t cdb[10] = {0x46, 0, 0, 0, 0, 0, 0, 0x01, 0, 0};
 	struct uscst_cmd *cmd = run(f, cdb, 10);
 	fixture_assert_good(cmd);
-	const uint8_t want[52] = {
-	    0,	  0,	0,    48, 0,	0,    0x00, 0x08, /* header: CD-ROM (2 MB image) */
-	    0x00, 0x00, 0x03, 8,  0x00, 0x10, 0,    0,	  0x00, 0x08, 1, 0, /* profile list */
-	    0x00, 0x01, 0x0b, 8,  0,	0,    0,    1,	  0,	0,    0, 0, /* core v2, SCSI */
-	    0x00, 0x03, 0x0b, 4,  0x39, 0,    0,    0,			    /* removable v2: tray */
-	    0x00, 0x10, 0x01, 8,  0,	0,    0x08, 0x00, 0,	1,    0, 0, /* random readable */
+	/* clang-format off */
+	const uint8_t want[60] = {
+	    0, 0, 0, 56, 0, 0, 0x00, 0x08,			     /* header: CD-ROM (2 MB) */
+	    0x00, 0x00, 0x03, 8, 0x00, 0x10, 0, 0, 0x00, 0x08, 1, 0, /* profile list */
+	    0x00, 0x01, 0x0b, 8, 0, 0, 0, 1, 0, 0, 0, 0,	     /* core v2, SCSI */
+	    0x00, 0x02, 0x07, 4, 0, 0, 0, 0,			     /* morphing v1, polled */
+	    0x00, 0x03, 0x0b, 4, 0x39, 0, 0, 0,			     /* removable v2: tray */
+	    0x00, 0x10, 0x01, 8, 0, 0, 0x08, 0x00, 0, 1, 0, 0,	     /* random readable */
 	};
-	assert_int_equal(cmd->in_len, 52);
-	assert_memory_equal(cmd->in_buf, want, 52);
+	/* clang-format on */
+	assert_int_equal(cmd->in_len, 60);
+	assert_memory_equal(cmd->in_buf, want, 60);
 }
 
 static void test_get_configuration_rt_and_dvd(void **state)
@@ -328,9 +331,9 @@ static void test_get_configuration_rt_and_dvd(void **state)
 	fixture_assert_good(cmd);
 	assert_int_equal(cmd->in_len, 8);
 	assert_int_equal(get_be32(cmd->in_buf), 4);
-	/* RT 00b from feature 2 on: removable medium and random readable. */
-	const uint8_t from2[10] = {0x46, 0x00, 0x00, 0x02, 0, 0, 0, 0, 100, 0};
-	cmd = run(f, from2, 10);
+	/* RT 00b from feature 3 on: removable medium and random readable. */
+	const uint8_t from3[10] = {0x46, 0x00, 0x00, 0x03, 0, 0, 0, 0, 100, 0};
+	cmd = run(f, from3, 10);
 	assert_int_equal(cmd->in_len, 8 + 8 + 12);
 	assert_int_equal(get_be16(cmd->in_buf + 8), 0x0003);
 	/* RT 11b is reserved. */
@@ -342,7 +345,7 @@ static void test_get_configuration_rt_and_dvd(void **state)
 	const uint8_t short8[10] = {0x46, 0, 0, 0, 0, 0, 0, 0, 8, 0};
 	cmd = run(f, short8, 10);
 	assert_int_equal(cmd->in_len, 8);
-	assert_int_equal(get_be32(cmd->in_buf), 48);
+	assert_int_equal(get_be32(cmd->in_buf), 56);
 	/* More than 700 MiB: a DVD, blocking 16. */
 	f->dev.nblocks = (701u << 20) / BS;
 	const uint8_t all[10] = {0x46, 0, 0, 0, 0, 0, 0, 0, 100, 0};
@@ -350,7 +353,7 @@ static void test_get_configuration_rt_and_dvd(void **state)
 	assert_int_equal(get_be16(cmd->in_buf + 6), 0x0010);
 	assert_int_equal(cmd->in_buf[14], 1); /* DVD-ROM CURRENTP */
 	assert_int_equal(cmd->in_buf[18], 0); /* CD-ROM not */
-	assert_int_equal(get_be16(cmd->in_buf + 48), 16);
+	assert_int_equal(get_be16(cmd->in_buf + 56), 16);
 }
 
 /* No medium: no current profile, RANDOM READABLE not current (RT 01b
@@ -363,13 +366,68 @@ static void test_get_configuration_no_medium_and_ua(void **state)
 	struct uscst_cmd *cmd = run(f, all, 10);
 	fixture_assert_good(cmd);
 	assert_int_equal(get_be16(cmd->in_buf + 6), 0);
-	assert_int_equal(cmd->in_buf[42], 0x00); /* random readable: not current */
+	assert_int_equal(cmd->in_buf[50], 0x00); /* random readable: not current */
 	const uint8_t cur[10] = {0x46, 1, 0, 0, 0, 0, 0, 0, 100, 0};
 	cmd = run(f, cur, 10);
-	assert_int_equal(cmd->in_len, 40);
+	assert_int_equal(cmd->in_len, 48);
 	ua_establish(&f->sess, 0, 0x28, 0x00);
 	fixture_assert_good(run(f, all, 10));
 	fixture_assert_sense(run(f, tur, 6), SK_UNIT_ATTENTION, 0x28, 0x00);
+}
+
+static const uint8_t gesn_media[10] = {0x4a, 0x01, 0, 0, 0x10, 0, 0, 0, 8, 0};
+
+/* Media events: none at first, MEDIA REMOVAL after an eject, NEW MEDIA
+ * after a load, each reported once; the status bits follow the tray. */
+static void test_gesn_media_events(void **state)
+{
+	struct scsi_fixture *f = *state;
+	struct uscst_cmd *cmd = run(f, gesn_media, 10);
+	fixture_assert_good(cmd);
+	const uint8_t idle[8] = {0, 6, 0x04, 0x10, 0x00, 0x02, 0, 0};
+	assert_int_equal(cmd->in_len, 8);
+	assert_memory_equal(cmd->in_buf, idle, 8);
+	fixture_assert_good(run(f, eject, 6));
+	cmd = run(f, gesn_media, 10);
+	const uint8_t removed[8] = {0, 6, 0x04, 0x10, 0x03, 0x01, 0, 0};
+	assert_memory_equal(cmd->in_buf, removed, 8);
+	cmd = run(f, gesn_media, 10);
+	assert_int_equal(cmd->in_buf[4], 0x00); /* taken */
+	assert_int_equal(cmd->in_buf[5], 0x01);
+	fixture_assert_good(run(f, load, 6));
+	/* A UA is pending (recorded by the double for every nexus; here
+	 * queued by hand): GESN still answers and leaves it. */
+	ua_establish(&f->sess, 0, 0x28, 0x00);
+	cmd = run(f, gesn_media, 10);
+	fixture_assert_good(cmd);
+	const uint8_t loaded[8] = {0, 6, 0x04, 0x10, 0x02, 0x02, 0, 0};
+	assert_memory_equal(cmd->in_buf, loaded, 8);
+	fixture_assert_sense(run(f, tur, 6), SK_UNIT_ATTENTION, 0x28, 0x00);
+}
+
+static void test_gesn_fields(void **state)
+{
+	struct scsi_fixture *f = *state;
+	/* Asynchronous (POLLED 0): not supported. */
+	const uint8_t async[10] = {0x4a, 0x00, 0, 0, 0x10, 0, 0, 0, 8, 0};
+	assert_invalid_field(run(f, async, 10), 1, 0);
+	/* Only classes the drive lacks (operational change, power): NEA. */
+	const uint8_t other[10] = {0x4a, 0x01, 0, 0, 0x06, 0, 0, 0, 8, 0};
+	struct uscst_cmd *cmd = run(f, other, 10);
+	fixture_assert_good(cmd);
+	const uint8_t nea[4] = {0, 2, 0x80, 0x10};
+	assert_int_equal(cmd->in_len, 4);
+	assert_memory_equal(cmd->in_buf, nea, 4);
+	/* Reserved class bits 0 and 7. */
+	const uint8_t r0[10] = {0x4a, 0x01, 0, 0, 0x11, 0, 0, 0, 8, 0};
+	assert_invalid_field(run(f, r0, 10), 4, 0);
+	const uint8_t r7[10] = {0x4a, 0x01, 0, 0, 0x90, 0, 0, 0, 8, 0};
+	assert_invalid_field(run(f, r7, 10), 4, 7);
+	/* ALLOCATION LENGTH cuts the answer; the length field stays. */
+	const uint8_t hdr[10] = {0x4a, 0x01, 0, 0, 0x10, 0, 0, 0, 4, 0};
+	cmd = run(f, hdr, 10);
+	assert_int_equal(cmd->in_len, 4);
+	assert_int_equal(get_be16(cmd->in_buf), 6);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -391,6 +449,8 @@ int main(void)
 	    T(test_get_configuration_all),
 	    T(test_get_configuration_rt_and_dvd),
 	    T(test_get_configuration_no_medium_and_ua),
+	    T(test_gesn_media_events),
+	    T(test_gesn_fields),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
