@@ -22,35 +22,6 @@
 
 #define BS ISCSI_TEST_BLOCK
 
-static uint8_t seed;
-
-static int group_setup(void **state) { return iscsi_target_start(NULL); }
-
-static int group_teardown(void **state)
-{
-	iscsi_target_stop();
-	return 0;
-}
-
-static int setup(void **state)
-{
-	struct iscsi_client *c = malloc(sizeof(*c));
-	assert_non_null(c);
-	client_open(c, ++seed);
-	client_login_digests(c);
-	client_clear_ua(c); /* a SCSI Response with sense data: both digests */
-	*state = c;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct iscsi_client *c = *state;
-	client_close(c);
-	free(c);
-	return 0;
-}
-
 /* The client's CRC32C against the standard check value, so that a digest
  * mismatch below is the target's. */
 static void test_crc32c_check_value(void **state)
@@ -140,7 +111,8 @@ static void test_header_digest_error(void **state)
 	expect_closed(c);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)                                                                                      \
+	cmocka_unit_test_setup_teardown(fn, client_session_setup_digests, client_session_teardown)
 
 int main(void)
 {
@@ -151,5 +123,5 @@ int main(void)
 	    T(test_data_digest_error),
 	    T(test_header_digest_error),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, iscsi_target_group_setup, iscsi_target_group_teardown);
 }

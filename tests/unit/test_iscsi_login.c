@@ -19,14 +19,6 @@
 
 #define INITIATOR "InitiatorName=iqn.2026-12.org.uscst:unit-initiator"
 
-static int group_setup(void **state) { return iscsi_target_start(NULL); }
-
-static int group_teardown(void **state)
-{
-	iscsi_target_stop();
-	return 0;
-}
-
 /* Sends the first Login Request with the given flags, Version-min and
  * keys (a NULL-terminated list); returns the Login Response. */
 static const struct pdu *first_login(struct iscsi_client *c, uint8_t flags, uint8_t version_min,
@@ -276,5 +268,5 @@ int main(void)
 	    cmocka_unit_test(test_discovery_send_targets),
 	    cmocka_unit_test(test_logout),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, iscsi_target_group_setup, iscsi_target_group_teardown);
 }

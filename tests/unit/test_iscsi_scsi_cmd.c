@@ -23,36 +23,6 @@
 #define FLAG_U 0x02 /* residual underflow */
 #define FLAG_O 0x04 /* residual overflow */
 
-static uint8_t seed;
-
-static int group_setup(void **state) { return iscsi_target_start(NULL); }
-
-static int group_teardown(void **state)
-{
-	iscsi_target_stop();
-	return 0;
-}
-
-/* Each test: a logged-in session whose power-on unit attention is taken. */
-static int setup(void **state)
-{
-	struct iscsi_client *c = malloc(sizeof(*c));
-	assert_non_null(c);
-	client_open(c, ++seed);
-	client_login(c);
-	client_clear_ua(c);
-	*state = c;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct iscsi_client *c = *state;
-	client_close(c);
-	free(c);
-	return 0;
-}
-
 /* Sends READ(10) of `blocks` blocks with the given EDTL; returns the ITT. */
 static uint32_t send_read(struct iscsi_client *c, uint16_t blocks, uint32_t edtl)
 {
@@ -279,17 +249,6 @@ static void test_data_out_unknown_itt(void **state)
  * Data-Out with the reserved TTT up to FirstBurstLength; the target then
  * solicits only the rest, from FirstBurstLength on (RFC 7143 11.8,
  * 13.11, 13.14). */
-static int setup_unsolicited(void **state)
-{
-	struct iscsi_client *c = malloc(sizeof(*c));
-	assert_non_null(c);
-	client_open(c, ++seed);
-	client_login_r2t(c, false);
-	client_clear_ua(c);
-	*state = c;
-	return 0;
-}
-
 static void test_unsolicited_data_out(void **state)
 {
 	struct iscsi_client *c = *state;
@@ -395,7 +354,7 @@ static void test_cmdsn_outside_window(void **state)
 	expect_collapsed_status(c, p, 0, 0);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, client_session_setup, client_session_teardown)
 
 int main(void)
 {
@@ -408,11 +367,14 @@ int main(void)
 	    T(test_immediate_beyond_first_burst),
 	    T(test_data_out_unknown_ttt),
 	    T(test_data_out_unknown_itt),
-	    cmocka_unit_test_setup_teardown(test_unsolicited_data_out, setup_unsolicited, teardown),
-	    cmocka_unit_test_setup_teardown(test_unsolicited_beyond_first_burst, setup_unsolicited,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unsolicited_data_out,
+					    client_session_setup_unsolicited,
+					    client_session_teardown),
+	    cmocka_unit_test_setup_teardown(test_unsolicited_beyond_first_burst,
+					    client_session_setup_unsolicited,
+					    client_session_teardown),
 	    T(test_cmdsn_order),
 	    T(test_cmdsn_outside_window),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, iscsi_target_group_setup, iscsi_target_group_teardown);
 }

@@ -37,35 +37,6 @@ enum {
 	RSP_REJECTED = 255,
 };
 
-static uint8_t seed;
-
-static int group_setup(void **state) { return iscsi_target_start(NULL); }
-
-static int group_teardown(void **state)
-{
-	iscsi_target_stop();
-	return 0;
-}
-
-static int setup(void **state)
-{
-	struct iscsi_client *c = malloc(sizeof(*c));
-	assert_non_null(c);
-	client_open(c, ++seed);
-	client_login(c);
-	client_clear_ua(c);
-	*state = c;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct iscsi_client *c = *state;
-	client_close(c);
-	free(c);
-	return 0;
-}
-
 /* Sends a TMF request (immediate, so it takes no CmdSN of its own but
  * carries the next one); returns its ITT. */
 static uint32_t send_tmf(struct iscsi_client *c, uint8_t function, uint64_t lun, uint32_t ref_itt,
@@ -232,7 +203,7 @@ static void test_unsupported_functions(void **state)
 	expect_ping(c);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, client_session_setup, client_session_teardown)
 
 int main(void)
 {
@@ -245,5 +216,5 @@ int main(void)
 	    T(test_lun_reset_unknown_lun),
 	    T(test_unsupported_functions),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, iscsi_target_group_setup, iscsi_target_group_teardown);
 }
