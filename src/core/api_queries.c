@@ -3,6 +3,7 @@
  * so that transports and device handlers never see struct uscst_target or
  * struct uscst_device.
  */
+#include "core/cmdset.h"
 #include "core/core.h"
 
 bool uscst_target_enabled(const struct uscst_target *tgt) { return tgt->enabled; }
@@ -26,6 +27,13 @@ void uscst_device_set_discard_ok(struct uscst_device *dev, bool ok) { dev->disca
 void *uscst_device_backend_priv(struct uscst_device *dev)
 {
 	return dev->backend->dev_priv_size ? (char *)dev + USCST_DEVICE_PRIV_OFFSET : NULL;
+}
+
+void *uscst_device_cmdset_priv(struct uscst_device *dev)
+{
+	return dev->cmdset->dev_priv_size
+		   ? (char *)dev + USCST_DEVICE_CMDSET_PRIV_OFFSET(dev->backend->dev_priv_size)
+		   : NULL;
 }
 
 void uscst_device_set_medium_present(struct uscst_device *dev, bool present)

@@ -16,6 +16,7 @@
 #define USCST_CORE_CMDSET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct uscst_cmd;
@@ -29,6 +30,10 @@ struct uscst_cmdset {
 	/* The logical block size the device type fixes (MMC: 2048, the user
 	 * data of a CD/DVD sector); 0: the device's blocksize attribute. */
 	uint32_t block_size;
+	/* Bytes of per-device state the command set keeps (a tape's position,
+	 * a changer's element map); the core allocates them zeroed with the
+	 * device, after the backend's (uscst_device_cmdset_priv()).  0: none. */
+	size_t dev_priv_size;
 	/* Sets cmd->op and cmd->out_len (the Data-Out bytes the CDB asks for)
 	 * when the transport receives the command; never fails.  cmd->dev is
 	 * NULL for a LUN with no device. */
@@ -46,6 +51,10 @@ struct uscst_cmdset {
 	 * the tasks: reservations and mode pages return to their defaults. */
 	void (*lu_reset)(struct uscst_device *dev);
 };
+
+/* The command set's per-device state: cs->dev_priv_size bytes, zeroed when
+ * the device is created, aligned for any type; NULL if the size is 0. */
+void *uscst_device_cmdset_priv(struct uscst_device *dev);
 
 /* Adds cs to the registry; false if one of that name is already there or
  * the registry is full.  Not thread-safe: start-up only. */

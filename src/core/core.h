@@ -81,8 +81,8 @@ struct uscst_device {
 	bool discard_ok; /* backend can deallocate (punch holes) on this storage */
 	atomic_int refs;
 	/* Persistent reservations that survive a restart (SCST pr_file_name). */
-	char *pr_file_cfg;  /* as configured; NULL: not set, "": persistence off */
-	char *pr_file_name; /* in effect after open (cfg or --pr-dir/NAME); NULL: off */
+	char *pr_file_cfg;   /* as configured; NULL: not set, "": persistence off */
+	char *pr_file_name;  /* in effect after open (cfg or --pr-dir/NAME); NULL: off */
 	char *pr_file_canon; /* its canonical path, once the device owns it (core/device.c) */
 	/* LBA range locks of a block command set: COMPARE AND WRITE and
 	 * ORWRITE hold their range alone, every other command that changes
@@ -238,6 +238,13 @@ void core_session_put(struct uscst_session *s);
 #define USCST_DEVICE_PRIV_OFFSET                                                                   \
 	((sizeof(struct uscst_device) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) *       \
 	 _Alignof(max_align_t))
+
+/* Where the command set's per-device state (cmdset->dev_priv_size bytes)
+ * starts: after the backend's, aligned for any type. */
+#define USCST_DEVICE_ALIGN_UP(n)                                                                   \
+	(((n) + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t))
+#define USCST_DEVICE_CMDSET_PRIV_OFFSET(backend_priv_size)                                         \
+	(USCST_DEVICE_PRIV_OFFSET + USCST_DEVICE_ALIGN_UP(backend_priv_size))
 
 /* Devices. */
 struct uscst_device *uscst_device_create(const char *handler, const char *name, char *err,

@@ -117,8 +117,10 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 		snprintf(err, errlen, "device '%s' already exists", name);
 		return NULL;
 	}
-	/* The backend's state comes in the same zeroed allocation. */
-	struct uscst_device *dev = calloc(1, USCST_DEVICE_PRIV_OFFSET + ops->dev_priv_size);
+	/* The backend's and the command set's state come in the same zeroed
+	 * allocation. */
+	struct uscst_device *dev =
+	    calloc(1, USCST_DEVICE_CMDSET_PRIV_OFFSET(ops->dev_priv_size) + cs->dev_priv_size);
 	if (!dev) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
