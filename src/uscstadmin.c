@@ -32,6 +32,12 @@ static void usage(FILE *f)
 		"                         block device was grown (or shrunk); initiators are\n"
 		"                         told through a CAPACITY DATA HAS CHANGED unit\n"
 		"                         attention, sessions stay up\n"
+		"  device NAME set ATTR VALUE\n"
+		"                         change a run-time attribute of device NAME; for a\n"
+		"                         vcdrom, filename IMAGE loads a new medium (initiators\n"
+		"                         get NOT READY TO READY CHANGE) and filename none\n"
+		"                         empties the drive; refused while an initiator\n"
+		"                         prevents medium removal\n"
 		"  version                print the daemon's version\n"
 		"\n"
 		"options:\n"
@@ -48,6 +54,41 @@ static bool plain_word(const char *w)
 	for (; *w; w++)
 		if ((unsigned char)*w <= ' ' || *w == 0x7f)
 			return false;
+	return true;
+}
+
+/* A value is the rest of the request line: one line, no control bytes,
+ * not empty (spaces inside are kept: a file name may have them). */
+static bool plain_value(const char *v)
+{
+	if (!*v || *v == ' ' || v[strlen(v) - 1] == ' ')
+		return false;
+	for (; *v; v++)
+		if ((unsigned char)*v < ' ' || *v == 0x7f)
+			return false;
+	return true;
+}
+
+/* "device NAME set ATTR VALUE" */
+static bool set_request(const char *name, const char *attr, const char *value, char *buf,
+			size_t size)
+{
+	if (!plain_word(name) || !plain_word(attr)) {
+		fprintf(stderr, "uscstadmin: bad device or attribute name '%s' '%s'\n", name, attr);
+		return false;
+	}
+	if (!plain_value(value)) {
+		fprintf(stderr,
+			"uscstadmin: bad value '%s' (empty, control characters, or "
+			"leading or trailing spaces)\n",
+			value);
+		return false;
+	}
+	int n = snprintf(buf, size, "device %s set %s %s\n", name, attr, value);
+	if (n < 0 || (size_t)n >= size) {
+		fprintf(stderr, "uscstadmin: request too long\n");
+		return false;
+	}
 	return true;
 }
 
@@ -81,6 +122,8 @@ static bool request_for(int argc, char **argv, char *buf, size_t size)
 		}
 		return true;
 	}
+	if (argc == 5 && strcmp(argv[0], "device") == 0 && strcmp(argv[2], "set") == 0)
+		return set_request(argv[1], argv[3], argv[4], buf, size);
 	return false;
 }
 

@@ -24,11 +24,16 @@ enum uscst_attr_type {
 };
 
 enum uscst_attr_flags {
-	USCST_ATTR_RUNTIME = 1u << 0, /* may be changed while running (nothing does yet) */
-	USCST_ATTR_MULTI = 1u << 1,   /* may be given more than once (e.g. listen) */
+	/* May be changed while running (uscstadmin device NAME set ATTR
+	 * VALUE): the owner applies it (a backend's set_attr). */
+	USCST_ATTR_RUNTIME = 1u << 0,
+	USCST_ATTR_MULTI = 1u << 1, /* may be given more than once (e.g. listen) */
 	/* A name SCST knows that uscst has not built yet: refused as "not
 	 * supported yet" rather than as unknown. */
 	USCST_ATTR_NOT_BUILT = 1u << 2,
+	/* Changing it at run time changes the device's medium (vcdrom's
+	 * filename): refused while an initiator prevents medium removal. */
+	USCST_ATTR_MEDIUM = 1u << 3,
 };
 
 struct uscst_attr_def {

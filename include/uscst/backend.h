@@ -26,7 +26,7 @@ struct uscst_device;
 /* Bumped whenever struct uscst_backend_ops, struct uscst_io or the meaning
  * of their fields changes; a backend built against another version is
  * refused. */
-#define USCST_BACKEND_ABI 4
+#define USCST_BACKEND_ABI 5
 
 /* Longest handler name. */
 #define USCST_BACKEND_NAME_MAX 31
@@ -99,6 +99,19 @@ struct uscst_backend_ops {
 	int (*storage_stat)(struct uscst_device *dev, struct stat *st);
 	/* The command set of its devices (core/cmdset.h): "sbc". */
 	const char *cmdset;
+	/* Applies a new value of one of its attributes whose dev_attrs entry
+	 * has USCST_ATTR_RUNTIME, to the open device (vcdrom's filename: a
+	 * new medium).  The core has checked the value by the table (and, for
+	 * USCST_ATTR_MEDIUM, that no initiator prevents removal), serialises
+	 * the calls, and keeps the text once this returns 0.  Called from the
+	 * control thread, or from a command set on a reactor (a changer
+	 * loading a drive), while I/O may be in flight on the reactors: the
+	 * backend swaps its state in safely.  A backend whose medium changed
+	 * calls uscst_device_medium_changed().  Returns 0, or -errno with a
+	 * message in err.  NULL: a table entry may not have
+	 * USCST_ATTR_RUNTIME. */
+	int (*set_attr)(struct uscst_device *dev, const char *name, const char *value, char *err,
+			size_t errlen);
 };
 
 /*
@@ -132,6 +145,17 @@ void uscst_device_set_size(struct uscst_device *dev, uint64_t size);
  * READY, MEDIUM NOT PRESENT, and lets the size be 0.  Every open starts
  * with a medium present. */
 void uscst_device_set_medium_present(struct uscst_device *dev, bool present);
+/*
+ * The medium was replaced or removed (a backend's set_attr, after the new
+ * medium is in place and uscst_device_set_size() says its size; any
+ * thread).  The core takes the size, and when present: every I_T nexus
+ * gets NOT READY TO READY CHANGE, MEDIUM MAY HAVE CHANGED (06h/28h/00h);
+ * when not: the commands that need a medium answer NOT READY, MEDIUM NOT
+ * PRESENT.  The command set hears of it too (MMC: a media event).  An I/O
+ * that finds no medium any more completes with -ENOMEDIUM (NOT READY,
+ * MEDIUM NOT PRESENT to the initiator).
+ */
+void uscst_device_medium_changed(struct uscst_device *dev, bool present);
 /* Whether DISCARD really deallocates on this storage (thin provisioning). */
 void uscst_device_set_discard_ok(struct uscst_device *dev, bool ok);
 /* The backend's per-device state: ops->dev_priv_size bytes, zeroed when

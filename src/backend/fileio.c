@@ -20,6 +20,7 @@
 #include <uscst/reactor.h>
 
 #include "backend/builtin.h"
+#include "backend/fileio.h"
 #include "lib/log.h"
 
 /* Per device, in its backend_priv space (ops->dev_priv_size). */
@@ -35,6 +36,10 @@ struct fileio_req {
 	struct uscst_file_io fio;
 	struct uscst_io *io;
 	uint64_t done_bytes;
+	/* What the submitter holds for the I/O (vcdrom: its medium), let go
+	 * of when it ends; NULL: nothing. */
+	void (*release)(void *hold);
+	void *hold;
 };
 _Static_assert(sizeof(struct fileio_req) <= USCST_IO_BACKEND_PRIV, "fileio_req too large");
 
@@ -66,7 +71,7 @@ static int open_or_create(struct uscst_device *dev)
 	return fd < 0 ? -errno : fd;
 }
 
-static int storage_size(int fd, uint64_t *size)
+int fileio_storage_size(int fd, uint64_t *size)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -98,7 +103,7 @@ static int fileio_open(struct uscst_device *dev)
 	if (fd < 0)
 		return fd;
 	uint64_t size;
-	int rc = storage_size(fd, &size);
+	int rc = fileio_storage_size(fd, &size);
 	if (rc < 0) {
 		close(fd);
 		return rc;
@@ -114,7 +119,7 @@ static int fileio_open(struct uscst_device *dev)
 static int fileio_get_size(struct uscst_device *dev, uint64_t *size)
 {
 	const struct fileio_dev *st = fdev(dev);
-	return st->open ? storage_size(st->fd, size) : -EBADF;
+	return st->open ? fileio_storage_size(st->fd, size) : -EBADF;
 }
 
 static int fileio_storage_stat(struct uscst_device *dev, struct stat *sb)
@@ -137,6 +142,9 @@ static void fileio_queue(struct fileio_req *req);
 
 static void finish(struct uscst_io *io, int64_t result)
 {
+	struct fileio_req *req = req_of(io);
+	if (req->release)
+		req->release(req->hold);
 	io->result = result;
 	io->done(io);
 }
@@ -220,12 +228,14 @@ static void fileio_queue(struct fileio_req *req)
 		finish(io, rc);
 }
 
-static void fileio_submit(struct uscst_device *dev, struct uscst_io *io)
+void fileio_submit_fd(int fd, struct uscst_io *io, void (*release)(void *hold), void *hold)
 {
 	struct fileio_req *req = req_of(io);
 	req->io = io;
 	req->done_bytes = 0;
-	req->fio.fd = fdev(dev)->fd;
+	req->release = release;
+	req->hold = hold;
+	req->fio.fd = fd;
 	if (io->len == 0 && io->op != USCST_IO_FLUSH) {
 		finish(io, 0);
 		return;
@@ -238,6 +248,11 @@ static void fileio_submit(struct uscst_device *dev, struct uscst_io *io)
 		return;
 	}
 	fileio_queue(req);
+}
+
+static void fileio_submit(struct uscst_device *dev, struct uscst_io *io)
+{
+	fileio_submit_fd(fdev(dev)->fd, io, NULL, NULL);
 }
 
 static int fileio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t *run_len,
@@ -295,57 +310,4 @@ const struct uscst_backend_ops backend_fileio_ops = {
     .storage_stat = fileio_storage_stat,
     .dev_priv_size = sizeof(struct fileio_dev),
     .cmdset = "sbc",
-};
-
-/*
- * vcdrom (SCST's handler name): a CD/DVD-ROM drive holding an ISO image.
- * The same I/O as vdisk_fileio, but the image is opened read-only whatever
- * read_only says (the MMC command set has no write commands, so nothing
- * would write it) and a missing image is an error, never created.
- */
-static int vcdrom_open(struct uscst_device *dev)
-{
-	const char *filename = uscst_device_attr(dev, "filename");
-	if (!filename)
-		return -EINVAL;
-	if (strcmp(filename, "none") == 0) {
-		/* SCST's empty drive: no image, no blocks, the tray empty. */
-		*fdev(dev) = (struct fileio_dev){.open = false};
-		uscst_device_set_size(dev, 0);
-		uscst_device_set_medium_present(dev, false);
-		uscst_device_set_discard_ok(dev, false);
-		return 0;
-	}
-	int fd = open(filename, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	uint64_t size;
-	int rc = storage_size(fd, &size);
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	uscst_device_set_size(dev, size);
-	*fdev(dev) = (struct fileio_dev){.fd = fd, .open = true};
-	uscst_device_set_discard_ok(dev, false);
-	return 0;
-}
-
-static const struct uscst_attr_def vcdrom_attrs[] = {
-    /* The ISO image (or a block device holding one); "none": an empty
-     * drive. */
-    {.name = "filename", .type = USCST_ATTR_STRING},
-    {.name = NULL},
-};
-
-const struct uscst_backend_ops backend_vcdrom_ops = {
-    .name = "vcdrom",
-    .dev_attrs = vcdrom_attrs,
-    .open = vcdrom_open,
-    .close = fileio_close,
-    .submit = fileio_submit,
-    .get_size = fileio_get_size,
-    .storage_stat = fileio_storage_stat,
-    .dev_priv_size = sizeof(struct fileio_dev),
-    .cmdset = "mmc",
 };

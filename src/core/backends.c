@@ -40,6 +40,9 @@ int uscst_backend_register(const struct uscst_backend_ops *ops, unsigned abi)
 		return -EINVAL;
 	}
 	const char *problem = uscst_device_attr_table_problem(ops->dev_attrs);
+	for (const struct uscst_attr_def *d = ops->dev_attrs; !problem && d && d->name; d++)
+		if ((d->flags & USCST_ATTR_RUNTIME) && !ops->set_attr)
+			problem = "run-time attribute (USCST_ATTR_RUNTIME) but no set_attr";
 	if (problem) {
 		log_err("backend '%s': %s", name, problem);
 		return -EINVAL;

@@ -23,7 +23,7 @@ struct uscst_cmd;
 struct uscst_device;
 struct uscst_session;
 
-/* Every operation is required. */
+/* Every operation is required, unless its comment says otherwise. */
 struct uscst_cmdset {
 	const char *name;    /* what a backend names in uscst_backend_ops.cmdset */
 	uint8_t device_type; /* PERIPHERAL DEVICE TYPE (SPC-5 6.7.2) of its LUs */
@@ -50,6 +50,12 @@ struct uscst_cmdset {
 	/* LU reset (LOGICAL UNIT RESET, target reset), after the core aborted
 	 * the tasks: reservations and mode pages return to their defaults. */
 	void (*lu_reset)(struct uscst_device *dev);
+	/* Optional: the backend replaced or removed the medium
+	 * (uscst_device_medium_changed(), after the core set medium_present
+	 * and the size and raised the unit attention); called when a medium
+	 * arrives and when a present one goes, without dev->lock.  MMC queues
+	 * its media event, a tape drive rewinds. */
+	void (*medium_changed)(struct uscst_device *dev, bool present);
 };
 
 /* The command set's per-device state: cs->dev_priv_size bytes, zeroed when

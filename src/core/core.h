@@ -266,6 +266,18 @@ struct uscst_device *uscst_device_find(const char *name);
  * 0, or -errno with a message (e.g. nullio, whose size is configured). */
 int uscst_device_resync_size(struct uscst_device *dev, char *err, size_t errlen);
 void uscst_device_foreach(void (*fn)(struct uscst_device *dev, void *arg), void *arg);
+/* Sets a handler attribute of a running device (core/device_runtime.c):
+ * one whose table entry has USCST_ATTR_RUNTIME, checked by the table, then
+ * applied by the backend's set_attr and kept for `show config`.  Any
+ * thread (the control thread; a changer's command set); it may block on
+ * the backend (opening a file).  0, or -errno with a message in err:
+ *   -ENOENT  no such attribute
+ *   -EPERM   it cannot be changed while running
+ *   -EINVAL  a value the table refuses
+ *   -EBUSY   a medium attribute while an initiator prevents removal
+ *   or the backend's error. */
+int uscst_device_set_runtime_attr(struct uscst_device *dev, const char *name, const char *value,
+				  char *err, size_t errlen);
 
 /* PREVENT ALLOW MEDIUM REMOVAL state, per I_T nexus; call with dev->lock held.
  * Returns false if no more nexuses can hold a prevention. */

@@ -43,6 +43,10 @@ static const char help_text[] =
     "                     take the new size of NAME's grown (or shrunk)\n"
     "                     file or block device; initiators get the\n"
     "                     CAPACITY DATA HAS CHANGED unit attention\n"
+    "  device NAME set ATTR VALUE\n"
+    "                     change a run-time attribute of device NAME (vcdrom:\n"
+    "                     filename IMAGE|none loads or empties the drive); VALUE\n"
+    "                     is the rest of the line\n"
     "  help               this list\n";
 
 /* Splits the request into at most max words (in place); returns the count or -1 if more. */
@@ -109,8 +113,75 @@ static char *device_resync_size(const char *name)
 	return reply;
 }
 
+/* The next word of *s (moved past it and the blanks after), NUL-ended in
+ * place; NULL if none is left. */
+static char *next_word(char **s)
+{
+	char *w = *s + strspn(*s, " \t");
+	if (!*w)
+		return NULL;
+	char *end = w + strcspn(w, " \t");
+	*s = end + strspn(end, " \t");
+	if (*end)
+		*end = '\0';
+	return w;
+}
+
+/* "device NAME set ATTR VALUE" (s is a copy, cut in place), VALUE the rest
+ * of the line without trailing blanks: "ok: NAME: ATTR VALUE" or an error. */
+static char *device_set(char *s)
+{
+	char *reply = NULL;
+	next_word(&s); /* device */
+	char *name = next_word(&s);
+	next_word(&s); /* set */
+	char *attr = next_word(&s);
+	char *value = s;
+	size_t len = strlen(value);
+	while (len && (value[len - 1] == ' ' || value[len - 1] == '\t'))
+		value[--len] = '\0';
+	if (!attr || !*value) {
+		reply = strdup(CTL_ERROR_PREFIX "usage: device NAME set ATTR VALUE\n");
+		return reply;
+	}
+	struct uscst_device *dev = uscst_device_find(name);
+	if (!dev) {
+		if (asprintf(&reply, CTL_ERROR_PREFIX "no device '%s'\n", name) < 0)
+			return NULL;
+		return reply;
+	}
+	char err[512] = "";
+	if (uscst_device_set_runtime_attr(dev, attr, value, err, sizeof(err)) < 0) {
+		if (asprintf(&reply, CTL_ERROR_PREFIX "%s\n", err) < 0)
+			return NULL;
+		return reply;
+	}
+	if (asprintf(&reply, "ok: %s: %s %s\n", dev->name, attr, value) < 0)
+		return NULL;
+	return reply;
+}
+
+/* Whether request is "device NAME set ..." (any number of words after). */
+static bool is_device_set(const char *request)
+{
+	char copy[CTL_MAX_REQUEST + 1];
+	snprintf(copy, sizeof(copy), "%s", request);
+	char *s = copy, *w[3];
+	for (int i = 0; i < 3; i++)
+		if (!(w[i] = next_word(&s)))
+			return false;
+	return !strcmp(w[0], "device") && !strcmp(w[2], "set");
+}
+
 char *ctl_handle_request(const char *request)
 {
+	if (is_device_set(request)) {
+		char *copy = strdup(request);
+		char *reply = copy ? or_oom(device_set(copy)) : NULL;
+		free(copy);
+		return reply;
+	}
+
 	char *copy = strdup(request);
 	if (!copy)
 		return NULL;
@@ -300,8 +371,7 @@ static int open_listen_socket(const char *path, gid_t group, char *err, size_t e
 		close(fd);
 		return -1;
 	}
-	if (group != CTL_NO_GROUP &&
-	    (chown(path, (uid_t)-1, group) < 0 || chmod(path, 0660) < 0)) {
+	if (group != CTL_NO_GROUP && (chown(path, (uid_t)-1, group) < 0 || chmod(path, 0660) < 0)) {
 		snprintf(err, errlen, "cannot give %s to group %u: %s", path, (unsigned)group,
 			 strerror(errno));
 		close(fd);

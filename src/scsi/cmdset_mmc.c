@@ -39,4 +39,5 @@ const struct uscst_cmdset scsi_mmc_cmdset = {
     .nexus_lost = scsi_reservations_nexus_lost,
     .power_on = mmc_power_on,
     .lu_reset = mmc_lu_reset,
+    .medium_changed = mmc_medium_changed,
 };

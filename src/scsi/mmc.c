@@ -56,6 +56,22 @@ void mmc_start_stop_unit(struct uscst_cmd *cmd)
 	scsi_cmd_done(cmd);
 }
 
+/*
+ * A medium put in or taken out by the administrator (vcdrom's filename
+ * set while running): as if someone had put a disc in and closed the tray,
+ * or taken the disc out.  The core has set the medium state and raised
+ * NOT READY TO READY CHANGE; the drive queues the media event for GET
+ * EVENT STATUS NOTIFICATION.
+ */
+void mmc_medium_changed(struct uscst_device *dev, bool present)
+{
+	pthread_mutex_lock(&dev->lock);
+	if (present)
+		dev->tray_open = false;
+	dev->media_event = present ? MEDIA_EVENT_NEW_MEDIA : MEDIA_EVENT_MEDIA_REMOVAL;
+	pthread_mutex_unlock(&dev->lock);
+}
+
 /* READ TOC/PMA/ATIP (MMC-6 6.26) formats. */
 #define TOC_FORMAT_TOC 0x0
 #define TOC_FORMAT_SESSION 0x1

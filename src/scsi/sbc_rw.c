@@ -46,10 +46,13 @@ bool sbc_check_transfer_len(struct uscst_cmd *cmd, uint32_t blocks)
 }
 
 /* Sense for a failed cmd->io: a full thin-provisioned store is a space
- * allocation failure, anything else a medium error. */
+ * allocation failure, a medium removed while the command ran (a vcdrom
+ * image changed) is not present, anything else a medium error. */
 void sbc_sense_io_error(struct uscst_cmd *cmd, bool write)
 {
-	if (write && cmd->io.result == -ENOSPC && cmd->dev->thin_provisioned)
+	if (cmd->io.result == -ENOMEDIUM)
+		scsi_check_condition(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+	else if (write && cmd->io.result == -ENOSPC && cmd->dev->thin_provisioned)
 		scsi_check_condition(cmd, SK_DATA_PROTECT, ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT);
 	else if (write)
 		scsi_check_condition(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);

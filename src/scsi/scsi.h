@@ -77,6 +77,8 @@ void mmc_start_stop_unit(struct uscst_cmd *cmd);
 void mmc_read_toc(struct uscst_cmd *cmd);
 void mmc_get_configuration(struct uscst_cmd *cmd);
 void mmc_get_event_status(struct uscst_cmd *cmd);
+/* The administrator loaded or emptied the drive (cmdset medium_changed). */
+void mmc_medium_changed(struct uscst_device *dev, bool present);
 
 /* Runs the generic checks and the handler (dispatch.c); the task set
  * (core/task_set.c) calls it through the command set when the command's

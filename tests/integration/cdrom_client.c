@@ -10,12 +10,28 @@
  * BLOCKS; GET CONFIGURATION says CD-ROM; while A prevents removal an eject is refused (05/53/02)
  * and the medium stays; after ALLOW the eject works and B sees NOT READY, MEDIUM NOT PRESENT
  * (02/3A/00); a load gives A and B each NOT READY TO READY CHANGE (06/28/00) once, then GOOD; the
- * empty drive answers 02/3A/00 and stays empty after a load.  Exit 0 if all of it holds, 1
- * otherwise (why on stderr).
+ * empty drive answers 02/3A/00 and stays empty after a load.
+ *
+ *   cdrom_client change URL IMAGE_A IMAGE_B ADMIN
+ *
+ * The medium changed by the administrator under two live sessions: URL's
+ * LU holds IMAGE_A; ADMIN is a shell command that, given a file name (or
+ * none) as its last word, sets the LU's filename (uscstadmin ... device
+ * cd0 set filename).  A -> B -> none -> A: after each load every nexus gets
+ * 06/28/00 exactly once, then READ CAPACITY and READ(10) give the new
+ * image's size and bytes, and GET EVENT STATUS NOTIFICATION reports NEW
+ * MEDIA; while empty, TEST UNIT READY and READ answer 02/3A/00 and the
+ * event is MEDIA REMOVAL.  While A prevents removal ADMIN fails (exit 1)
+ * and nothing changes.  Had a session dropped, libiscsi would have logged
+ * in again and the UA would be the power-on one (29/00), not 28/00.
+ *
+ * Exit 0 if all of it holds, 1 otherwise (why on stderr).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -150,8 +166,155 @@ static int run(struct iscsi_context *a, struct iscsi_context *b, int lun, uint32
 	return ok;
 }
 
+/* ---- medium change by the administrator ---- */
+
+struct image {
+	const char *path;
+	unsigned char *data;
+	uint32_t blocks;
+};
+
+static int load_image(struct image *img, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return fail("cannot open an image");
+	fseek(f, 0, SEEK_END);
+	long size = ftell(f);
+	rewind(f);
+	img->path = path;
+	img->blocks = (uint32_t)(size / 2048);
+	img->data = malloc((size_t)size);
+	int ok = img->data && fread(img->data, 1, (size_t)size, f) == (size_t)size;
+	fclose(f);
+	return ok || fail("cannot read an image");
+}
+
+/* ADMIN with `value` appended; its exit status (-1: did not run). */
+static int admin(const char *cmd, const char *value)
+{
+	char line[4096];
+	snprintf(line, sizeof(line), "%s %s", cmd, value);
+	int st = system(line);
+	return st == -1 || !WIFEXITED(st) ? -1 : WEXITSTATUS(st);
+}
+
+/* READ CAPACITY says img's size and READ(10) of its first, a middle and
+ * its last block give img's bytes. */
+static int check_medium(struct iscsi_context *c, int lun, const struct image *img)
+{
+	struct scsi_task *t = iscsi_readcapacity10_sync(c, lun, 0, 0);
+	if (!t || t->status != SCSI_STATUS_GOOD || t->datain.size != 8) {
+		if (t)
+			scsi_free_scsi_task(t);
+		return fail("READ CAPACITY failed");
+	}
+	const uint8_t *d = t->datain.data;
+	uint32_t last = (uint32_t)d[0] << 24 | d[1] << 16 | d[2] << 8 | d[3];
+	scsi_free_scsi_task(t);
+	if (last != img->blocks - 1)
+		return fail("READ CAPACITY: not the new image's size");
+	uint32_t lbas[3] = {0, img->blocks / 2, img->blocks - 1};
+	for (int i = 0; i < 3; i++) {
+		t = iscsi_read10_sync(c, lun, lbas[i], 2048, 2048, 0, 0, 0, 0, 0);
+		int ok = t && t->status == SCSI_STATUS_GOOD && t->datain.size == 2048 &&
+			 memcmp(t->datain.data, img->data + (size_t)lbas[i] * 2048, 2048) == 0;
+		if (t)
+			scsi_free_scsi_task(t);
+		if (!ok)
+			return fail("READ(10): not the new image's bytes");
+	}
+	return 1;
+}
+
+/* The media class event GET EVENT STATUS NOTIFICATION reports (polled). */
+static int media_event(struct iscsi_context *c, int lun)
+{
+	unsigned char cdb[10] = {0x4a, 0x01, 0, 0, 0x10, 0, 0, 0, 8, 0};
+	struct scsi_task *t = scsi_create_task(10, cdb, SCSI_XFER_READ, 8);
+	if (!t)
+		return -1;
+	struct scsi_task *r = iscsi_scsi_command_sync(c, lun, t, NULL);
+	int ev = r && r->status == SCSI_STATUS_GOOD && r->datain.size == 8
+		     ? r->datain.data[4] & 0x0f
+		     : -1;
+	scsi_free_scsi_task(t);
+	return ev;
+}
+
+#define READ10_NOT_PRESENT(c, lun) outcome(iscsi_read10_sync(c, lun, 0, 2048, 2048, 0, 0, 0, 0, 0))
+
+/* Loads img through ADMIN; both nexuses get the UA once, then the medium. */
+static int load_and_check(struct iscsi_context *a, struct iscsi_context *b, int lun,
+			  const char *admin_cmd, const struct image *img)
+{
+	return expect("admin load", admin(admin_cmd, img->path), 0) &&
+	       expect("A TUR after the change", outcome(iscsi_testunitready_sync(a, lun)),
+		      CHANGED) &&
+	       expect("A TUR again", outcome(iscsi_testunitready_sync(a, lun)), 0) &&
+	       expect("B TUR after the change", outcome(iscsi_testunitready_sync(b, lun)),
+		      CHANGED) &&
+	       expect("B TUR again", outcome(iscsi_testunitready_sync(b, lun)), 0) &&
+	       expect("media event NEW MEDIA", media_event(a, lun), 0x2) &&
+	       expect("media event taken", media_event(a, lun), 0x0) && check_medium(a, lun, img) &&
+	       check_medium(b, lun, img);
+}
+
+static int run_change(struct iscsi_context *a, struct iscsi_context *b, int lun,
+		      const struct image *ia, const struct image *ib, const char *admin_cmd)
+{
+	int ok = expect("A settles", settle(a, lun), 0) && expect("B settles", settle(b, lun), 0) &&
+		 check_medium(a, lun, ia);
+	ok = ok && load_and_check(a, b, lun, admin_cmd, ib);
+	ok = ok && expect("admin empties the drive", admin(admin_cmd, "none"), 0) &&
+	     expect("A TUR, empty", outcome(iscsi_testunitready_sync(a, lun)), NOT_PRESENT) &&
+	     expect("B TUR, empty", outcome(iscsi_testunitready_sync(b, lun)), NOT_PRESENT) &&
+	     expect("B READ, empty", READ10_NOT_PRESENT(b, lun), NOT_PRESENT) &&
+	     expect("media event MEDIA REMOVAL", media_event(b, lun), 0x3);
+	ok = ok && load_and_check(a, b, lun, admin_cmd, ia);
+	/* Prevented: the administrator's change is refused, nothing moves. */
+	ok = ok && expect("A prevents", outcome(iscsi_preventallow_sync(a, lun, 1)), 0) &&
+	     expect("admin change while prevented", admin(admin_cmd, ib->path), 1) &&
+	     expect("admin eject while prevented", admin(admin_cmd, "none"), 1) &&
+	     expect("A TUR, unchanged", outcome(iscsi_testunitready_sync(a, lun)), 0) &&
+	     expect("B TUR, unchanged", outcome(iscsi_testunitready_sync(b, lun)), 0) &&
+	     check_medium(b, lun, ia) &&
+	     expect("A allows", outcome(iscsi_preventallow_sync(a, lun, 0)), 0);
+	ok = ok && load_and_check(a, b, lun, admin_cmd, ib);
+	return ok;
+}
+
+static int main_change(int argc, char **argv)
+{
+	struct image ia = {0}, ib = {0};
+	if (argc != 6) {
+		fprintf(stderr, "usage: cdrom_client change URL IMAGE_A IMAGE_B ADMIN\n");
+		return 2;
+	}
+	if (!load_image(&ia, argv[3]) || !load_image(&ib, argv[4]))
+		return 1;
+	int lun_a, lun_b;
+	struct iscsi_context *a = login(argv[2], "iqn.2026-11.org.uscst:cdrom-a", &lun_a);
+	struct iscsi_context *b =
+	    a ? login(argv[2], "iqn.2026-11.org.uscst:cdrom-b", &lun_b) : NULL;
+	int ok = a && b && run_change(a, b, lun_a, &ia, &ib, argv[5]);
+	if (b) {
+		iscsi_logout_sync(b);
+		iscsi_destroy_context(b);
+	}
+	if (a) {
+		iscsi_logout_sync(a);
+		iscsi_destroy_context(a);
+	}
+	free(ia.data);
+	free(ib.data);
+	return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "change") == 0)
+		return main_change(argc, argv);
 	if (argc != 4) {
 		fprintf(stderr, "usage: cdrom_client URL BLOCKS EMPTY_LUN\n");
 		return 2;

@@ -4,7 +4,9 @@
 # byte for byte in 2048-byte blocks; a write is refused.  cdrom_client (built
 # when libiscsi-dev is there) checks the TOC, eject refused while prevented,
 # eject and load with their sense and unit attentions on two nexuses, and an
-# empty drive (filename none) at LUN 1.
+# empty drive (filename none) at LUN 1; then the medium changed through
+# uscstadmin (device cd0 set filename ...) under two live sessions, and the
+# admin verb's errors.
 # Usage: tests/integration/vcdrom.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -12,6 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 IQN=iqn.2026-11.org.uscst:cd
 BLOCKS=1531 # an odd number of 2048-byte blocks: not a multiple of 4 KiB
+BLOCKS_B=777 # the second medium
 
 url() { echo "iscsi://127.0.0.1:$DAEMON_PORT/$IQN/0"; }
 
@@ -78,9 +81,52 @@ check_eject_load() {
 	timeout 60 "$CDROM_CLIENT" "$(url)" "$BLOCKS" 1
 }
 
+admin() { timeout 20 "$USCSTADMIN" -s "$DAEMON_SOCK" "$@"; }
+
+# A -> B -> none -> A, a refused change while prevented, then B: the
+# sessions stay up throughout (cdrom_client change).
+check_admin_change() {
+	local cmd
+	printf -v cmd '%q -s %q device cd0 set filename' "$USCSTADMIN" "$DAEMON_SOCK"
+	timeout 120 "$CDROM_CLIENT" change "$(url)" "$LIB_TMP/cd.iso" "$LIB_TMP/cd-b.iso" "$cmd"
+}
+
+# `show config` writes the filename in force, and the admin verb's errors:
+# exit 1 with the daemon's message, 2 for a usage error.
+check_admin_errors() {
+	local out
+	admin device cd0 set filename "$LIB_TMP/cd-b.iso" || return 1
+	out=$(admin show config) || return 1
+	grep -q "filename $LIB_TMP/cd-b.iso" <<<"$out" || {
+		echo "show config does not have the new filename"
+		return 1
+	}
+	expect_admin 1 "unknown attribute 'nosuch'" device cd0 set nosuch 1 || return 1
+	expect_admin 1 "attribute read_only of device cd0 cannot be changed while running" \
+		device cd0 set read_only 1 || return 1
+	expect_admin 1 "cannot open '$LIB_TMP/missing.iso'" \
+		device cd0 set filename "$LIB_TMP/missing.iso" || return 1
+	expect_admin 1 "no device 'nodev'" device nodev set filename none || return 1
+	expect_admin 2 "" device cd0 set filename || return 1
+	expect_admin 2 "" device cd0 set filename "" || return 1
+	# A failed change leaves the medium and the text as they were.
+	out=$(admin show config) || return 1
+	grep -q "filename $LIB_TMP/cd-b.iso" <<<"$out"
+}
+
+# expect_admin RC MESSAGE ARGS...: uscstadmin ARGS exits RC with MESSAGE.
+expect_admin() {
+	local want=$1 msg=$2 out rc=0
+	shift 2
+	out=$(admin "$@" 2>&1) || rc=$?
+	echo "uscstadmin $*: exit $rc: $(head -1 <<<"$out")"
+	((rc == want)) && [[ -z $msg || $out == *"$msg"* ]]
+}
+
 main() {
 	lib_init "${1:-}"
 	head -c $((BLOCKS * 2048)) /dev/urandom >"$LIB_TMP/cd.iso"
+	head -c $((BLOCKS_B * 2048)) /dev/urandom >"$LIB_TMP/cd-b.iso"
 	write_cd_config "$LIB_TMP/scst.conf" "$LIB_TMP/cd.iso"
 	if ! daemon_start "$LIB_TMP/scst.conf"; then
 		fail vcdrom:start
@@ -94,9 +140,11 @@ main() {
 	CDROM_CLIENT=$USCST_BUILD/tests/cdrom_client
 	if [[ -x $CDROM_CLIENT ]]; then
 		check vcdrom:eject-load check_eject_load
+		check vcdrom:admin-change check_admin_change
 	else
 		echo "SKIP vcdrom:eject-load (no libiscsi-dev: $CDROM_CLIENT not built)"
 	fi
+	check vcdrom:admin-errors check_admin_errors
 	lib_finish
 }
 

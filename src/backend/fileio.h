@@ -1,0 +1,22 @@
+/*
+ * vdisk_fileio's file I/O, shared with the backends that read or write a
+ * file the same way (vcdrom): asynchronous on the calling reactor, short
+ * transfers continued, reads past the end of the file as zeros.
+ */
+#ifndef USCST_BACKEND_FILEIO_H
+#define USCST_BACKEND_FILEIO_H
+
+#include <stdint.h>
+
+#include <uscst/backend.h>
+
+/* Size in bytes of a regular file or block device; 0 or -errno (-EINVAL:
+ * neither). */
+int fileio_storage_size(int fd, uint64_t *size);
+
+/* Runs io on fd, as a backend's submit does; release(hold), if release is
+ * not NULL, runs once the I/O is over, just before io->done (what the
+ * submitter held for it, e.g. the medium fd belongs to). */
+void fileio_submit_fd(int fd, struct uscst_io *io, void (*release)(void *hold), void *hold);
+
+#endif
