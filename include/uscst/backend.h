@@ -6,6 +6,11 @@
  * later on the same reactor thread that submitted it (a backend may also
  * call done() before submit() returns, e.g. nullio; callers must allow it).
  *
+ * A backend serves block I/O (submit: reads, writes, flush, discard, with
+ * the core emulating the SCSI command set around it), or whole SCSI
+ * commands (exec_cmd: pass-through to a real device, or a handler that
+ * emulates a device itself), or both.
+ *
  * A backend registers its ops table once, at start-up, with
  * uscst_backend_register(ops, USCST_BACKEND_ABI); the core reaches it only
  * through the registry, by the handler name of scst.conf.
@@ -65,6 +70,67 @@ struct uscst_io {
 	_Alignas(8) unsigned char backend_priv[USCST_IO_BACKEND_PRIV];
 };
 
+/*
+ * A whole SCSI command, for a backend that executes commands itself
+ * (uscst_backend_ops.exec_cmd): pass-through to a real or remote device,
+ * or a user handler that emulates a device.  The core fills the request
+ * part and calls exec_cmd(); the backend fills the result part and calls
+ * done(req) exactly once, on the reactor thread that called exec_cmd()
+ * (possibly before exec_cmd() returns).  The core has already done what it
+ * owns for every device, whatever its type: the LUN map, unit attentions,
+ * reservations (SPC-2 and persistent), task management and serialisation,
+ * so a backend sees only commands it must run, from one I_T nexus at a
+ * time or several, never knowing which.
+ */
+enum uscst_data_dir {
+	USCST_DATA_NONE, /* no data phase */
+	USCST_DATA_IN,	 /* device to initiator (READ, INQUIRY, ...) */
+	USCST_DATA_OUT,	 /* initiator to device (WRITE, MODE SELECT, ...) */
+};
+
+/* Longest sense data a whole command returns (the rest is cut off). */
+#define USCST_SCSI_SENSE_MAX 96
+
+/* Bytes of struct uscst_scsi_req a backend may use for its own state. */
+#define USCST_SCSI_REQ_BACKEND_PRIV 64
+
+struct uscst_scsi_req {
+	/* --- request, set by the core; valid until done() --- */
+	const uint8_t *cdb;
+	unsigned cdb_len; /* 6 to 32 bytes, as received */
+	/* Direction and length come from the transport (the initiator's
+	 * expected transfer length and its read/write flags), never from an
+	 * opcode table: an opcode neither the core nor the backend knows
+	 * still goes through.  Bidirectional commands are never sent. */
+	enum uscst_data_dir dir;
+	/* DATA_OUT: the data to send, data_len bytes; DATA_IN: room for up to
+	 * data_len bytes.  Segments of any sizes; NONE: iovcnt 0, data_len 0. */
+	const struct iovec *iov;
+	unsigned iovcnt;
+	uint32_t data_len;
+	uint8_t task_attr; /* SAM task attribute (uscst_task_attr: SIMPLE 0, ORDERED 1, ...) */
+	/* --- result, set by the backend before done() --- */
+	/* 0: the device answered, status and sense below are its answer.
+	 * -errno: it could not be reached or the command was not delivered
+	 * (connection lost, timeout, out of memory); the core then ends the
+	 * command itself (see its command set for the sense it sends). */
+	int result;
+	uint8_t status;	   /* SAM status (GOOD, CHECK CONDITION, BUSY, ...) */
+	uint8_t sense_len; /* valid bytes of sense: 0 unless CHECK CONDITION */
+	uint8_t sense[USCST_SCSI_SENSE_MAX];
+	/* Bytes actually moved: Data-In written to the start of iov, or
+	 * Data-Out the device took; at most data_len.  The residual the
+	 * initiator sees is data_len - transferred. */
+	uint32_t transferred;
+	/* Bytes the device would have moved beyond data_len (a residual
+	 * overflow), 0 if none or not known. */
+	uint32_t overflow;
+	void (*done)(struct uscst_scsi_req *req);
+	void *priv; /* owner's cookie */
+	/* Scratch space for the backend while the command is in flight. */
+	_Alignas(8) unsigned char backend_priv[USCST_SCSI_REQ_BACKEND_PRIV];
+};
+
 struct uscst_backend_ops {
 	const char *name; /* SCST handler name: "vdisk_fileio", "vdisk_nullio" */
 	/* Bytes of per-device state the backend keeps; the core allocates
@@ -80,6 +146,8 @@ struct uscst_backend_ops {
 	 * has none configured. Returns 0 or -errno (message logged). */
 	int (*open)(struct uscst_device *dev);
 	void (*close)(struct uscst_device *dev);
+	/* Block I/O, for the command sets that emulate SCSI around it ("sbc",
+	 * "mmc").  NULL if the backend has exec_cmd only. */
 	void (*submit)(struct uscst_device *dev, struct uscst_io *io);
 	/* Provisioning status (GET LBA STATUS), synchronous: from offset, the
 	 * length of the run that is all mapped or all unmapped.  NULL: always
@@ -97,7 +165,8 @@ struct uscst_backend_ops {
 	 * for any device, open or not.  NULL: no storage (nullio).  Returns 0,
 	 * or -errno (-EBADF: not open). */
 	int (*storage_stat)(struct uscst_device *dev, struct stat *st);
-	/* The command set of its devices (core/cmdset.h): "sbc". */
+	/* The command set of its devices (core/cmdset.h): "sbc", "mmc",
+	 * "passthrough" (whole commands through exec_cmd). */
 	const char *cmdset;
 	/* Applies a new value of one of its attributes whose dev_attrs entry
 	 * has USCST_ATTR_RUNTIME, to the open device (vcdrom's filename: a
@@ -112,6 +181,15 @@ struct uscst_backend_ops {
 	 * USCST_ATTR_RUNTIME. */
 	int (*set_attr)(struct uscst_device *dev, const char *name, const char *value, char *err,
 			size_t errlen);
+	/* Executes a whole SCSI command (struct uscst_scsi_req above),
+	 * asynchronously; req->done(req) runs on the calling reactor thread.
+	 * Used by the "passthrough" command set, which a backend with
+	 * exec_cmd and no submit must name.  The backend may run several
+	 * commands at once unless the command set serialises them (it does
+	 * for tapes and changers).  A command the core aborts (task
+	 * management) is still completed by the backend: the core discards
+	 * the result.  NULL: block I/O only. */
+	void (*exec_cmd)(struct uscst_device *dev, struct uscst_scsi_req *req);
 };
 
 /*
@@ -119,8 +197,9 @@ struct uscst_backend_ops {
  * USCST_BACKEND_ABI as the backend was built.  Returns 0, or:
  *   -EPROTO  abi is not this daemon's USCST_BACKEND_ABI
  *   -EEXIST  a backend with this name is registered already
- *   -EINVAL  no or too long a name, no open, close or submit, or a
- *            dev_attrs table that names a core attribute or one twice
+ *   -EINVAL  no or too long a name, no open or close, neither submit
+ *            nor exec_cmd, or a dev_attrs table that names a core
+ *            attribute or one twice
  *   -ENOSPC  the registry is full
  * with a log line saying which.  Call before the configuration is read.
  */
@@ -156,6 +235,12 @@ void uscst_device_set_medium_present(struct uscst_device *dev, bool present);
  * MEDIUM NOT PRESENT to the initiator).
  */
 void uscst_device_medium_changed(struct uscst_device *dev, bool present);
+/* For open() of a device whose commands go whole to exec_cmd: its
+ * PERIPHERAL DEVICE TYPE as its own INQUIRY reports it (SPC-5 6.7.2, 0 to
+ * 1Fh), which tells the core what to serialise (one command at a time for
+ * a sequential-access device, 01h, and a medium changer, 08h).  Not set:
+ * the command set's type. */
+void uscst_device_set_peripheral_type(struct uscst_device *dev, uint8_t type);
 /* Whether DISCARD really deallocates on this storage (thin provisioning). */
 void uscst_device_set_discard_ok(struct uscst_device *dev, bool ok);
 /* The backend's per-device state: ops->dev_priv_size bytes, zeroed when

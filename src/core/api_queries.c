@@ -40,3 +40,13 @@ void uscst_device_set_medium_present(struct uscst_device *dev, bool present)
 {
 	atomic_store_explicit(&dev->medium_present, present, memory_order_relaxed);
 }
+
+void uscst_device_set_peripheral_type(struct uscst_device *dev, uint8_t type)
+{
+	dev->peripheral_type = (int16_t)(type & 0x1f);
+}
+
+uint8_t uscst_device_peripheral_type(const struct uscst_device *dev)
+{
+	return dev->peripheral_type >= 0 ? (uint8_t)dev->peripheral_type : dev->cmdset->device_type;
+}

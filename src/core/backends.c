@@ -34,8 +34,9 @@ int uscst_backend_register(const struct uscst_backend_ops *ops, unsigned abi)
 		return -EPROTO;
 	}
 	if (!ops || !ops->name || !ops->name[0] || strlen(ops->name) > USCST_BACKEND_NAME_MAX ||
-	    !ops->open || !ops->close || !ops->submit) {
-		log_err("backend '%s': needs a name of 1 to %d characters, open, close and submit",
+	    !ops->open || !ops->close || (!ops->submit && !ops->exec_cmd)) {
+		log_err("backend '%s': needs a name of 1 to %d characters, open, close, and submit "
+			"or exec_cmd",
 			name, USCST_BACKEND_NAME_MAX);
 		return -EINVAL;
 	}

@@ -34,6 +34,9 @@ struct uscst_cmdset {
 	 * a changer's element map); the core allocates them zeroed with the
 	 * device, after the backend's (uscst_device_cmdset_priv()).  0: none. */
 	size_t dev_priv_size;
+	/* Its commands go whole to the backend's exec_cmd (pass-through):
+	 * the backend must have exec_cmd; otherwise it must have submit. */
+	bool whole_commands;
 	/* Sets cmd->op and cmd->out_len (the Data-Out bytes the CDB asks for)
 	 * when the transport receives the command; never fails.  cmd->dev is
 	 * NULL for a LUN with no device. */

@@ -79,6 +79,10 @@ struct uscst_device {
 	char usn[64];
 	uint64_t naa_id; /* NAA-6 low 64 bits, derived from the name unless set */
 	bool discard_ok; /* backend can deallocate (punch holes) on this storage */
+	/* PERIPHERAL DEVICE TYPE a whole-command backend found in its device's
+	 * INQUIRY at open (uscst_device_set_peripheral_type); -1: not set, the
+	 * command set's.  Written by open(), read-only afterwards. */
+	int16_t peripheral_type;
 	atomic_int refs;
 	/* Persistent reservations that survive a restart (SCST pr_file_name). */
 	char *pr_file_cfg;   /* as configured; NULL: not set, "": persistence off */
@@ -247,6 +251,9 @@ void core_session_put(struct uscst_session *s);
 	(USCST_DEVICE_PRIV_OFFSET + USCST_DEVICE_ALIGN_UP(backend_priv_size))
 
 /* Devices. */
+/* The PERIPHERAL DEVICE TYPE of dev: the one its backend learned at open,
+ * else its command set's. */
+uint8_t uscst_device_peripheral_type(const struct uscst_device *dev);
 struct uscst_device *uscst_device_create(const char *handler, const char *name, char *err,
 					 size_t errlen);
 /* Sets a configuration attribute before open; false with a message if unknown/bad. */

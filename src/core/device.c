@@ -109,6 +109,11 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 			 ops->cmdset ? ops->cmdset : "(none)");
 		return NULL;
 	}
+	if (cs->whole_commands ? !ops->exec_cmd : !ops->submit) {
+		snprintf(err, errlen, "handler '%s': command set '%s' needs %s", handler, cs->name,
+			 cs->whole_commands ? "exec_cmd (whole commands)" : "submit (block I/O)");
+		return NULL;
+	}
 	if (!*name || strlen(name) >= sizeof(((struct uscst_device *)0)->name)) {
 		snprintf(err, errlen, "bad device name '%s'", name);
 		return NULL;
@@ -130,6 +135,7 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	dev->cmdset = cs;
 	dev->block_size = 512;
 	dev->thin_cfg = -1;
+	dev->peripheral_type = -1;
 	list_init(&dev->handler_attrs);
 	dev->rotational = true;
 	atomic_store_explicit(&dev->medium_present, true, memory_order_relaxed);

@@ -204,7 +204,9 @@ static struct uscst_device *lookup_in_session(void *arg, const uint8_t *naa)
 	}
 	for (unsigned i = 0; i < map->count; i++) {
 		struct uscst_device *dev = map->luns[i].dev;
-		if (!dev)
+		/* A pass-through device has no block I/O to copy with: not a
+		 * copy target (its command set has no EXTENDED COPY either). */
+		if (!dev || !dev->backend->submit)
 			continue;
 		xcopy_dev_naa(dev, mine);
 		if (memcmp(mine, naa, 16) == 0)

@@ -150,6 +150,27 @@ static void test_unregistered_cmdset_refused(void **state)
 	assert_non_null(strstr(err, "command set 'nosuch' is not registered"));
 }
 
+static void fake_exec(struct uscst_device *dev, struct uscst_scsi_req *req)
+{
+	req->result = -EIO;
+	req->done(req);
+}
+
+/* A backend may serve whole commands only (exec_cmd, no submit); a block
+ * command set then refuses its devices, which would call submit. */
+static void test_whole_command_backend(void **state)
+{
+	static const struct uscst_backend_ops ops = {.name = "test_exec_only",
+						     .open = fake_open,
+						     .close = fake_close,
+						     .exec_cmd = fake_exec,
+						     .cmdset = "sbc"};
+	assert_int_equal(uscst_backend_register(&ops, USCST_BACKEND_ABI), 0);
+	char err[256] = "";
+	assert_null(uscst_device_create("test_exec_only", "dev_z", err, sizeof(err)));
+	assert_non_null(strstr(err, "command set 'sbc' needs submit (block I/O)"));
+}
+
 int main(void)
 {
 	/* Devices take their command set when they are created (uscstd does the same). */
@@ -163,6 +184,7 @@ int main(void)
 	    cmocka_unit_test(test_dev_priv_allocated_zeroed),
 	    cmocka_unit_test(test_unknown_handler_refused),
 	    cmocka_unit_test(test_unregistered_cmdset_refused),
+	    cmocka_unit_test(test_whole_command_backend),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
