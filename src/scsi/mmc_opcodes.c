@@ -8,6 +8,7 @@
  * The usage masks are enforced by dispatch, as for the disk table.
  */
 #include "scsi/scsi.h"
+#include "scsi/spc_opcodes.h"
 
 #define M OPF_NEEDS_MEDIUM
 #define ANY (OPF_ANY_LUN | OPF_NO_UA)
@@ -18,30 +19,9 @@
 
 /* Sorted by opcode. */
 const struct scsi_opcode_desc scsi_mmc_opcodes[] = {
-    {
-	.opcode = 0x00,
-	.cdb_len = 6,
-	.flags = M,
-	.name = "TEST UNIT READY",
-	.exec = spc_test_unit_ready,
-	.usage = {0x00, 0, 0, 0, 0, CONTROL},
-    },
-    {
-	.opcode = 0x03,
-	.cdb_len = 6,
-	.flags = ANY,
-	.name = "REQUEST SENSE",
-	.exec = spc_request_sense,
-	.usage = {0x03, 0x01 /* DESC */, 0, 0, 0xff, CONTROL},
-    },
-    {
-	.opcode = 0x12,
-	.cdb_len = 6,
-	.flags = ANY,
-	.name = "INQUIRY",
-	.exec = spc_inquiry,
-	.usage = {0x12, 0x01 /* EVPD */, 0xff, LEN16, CONTROL},
-    },
+    SPC_OPCODE_TEST_UNIT_READY(M),
+    SPC_OPCODE_REQUEST_SENSE,
+    SPC_OPCODE_INQUIRY,
     {
 	/* MMC-6 6.39: IMMED; POWER CONDITION, LOEJ, START.  FL (format
 	 * layer, byte 4 bit 2) is for BD/DVD+R writers: refused. */
@@ -111,14 +91,7 @@ const struct scsi_opcode_desc scsi_mmc_opcodes[] = {
 	.exec = mmc_get_event_status,
 	.usage = {0x4a, 0x01, 0, 0, 0x7e, 0, 0, LEN16, CONTROL},
     },
-    {
-	.opcode = 0xa0,
-	.cdb_len = 12,
-	.flags = ANY,
-	.name = "REPORT LUNS",
-	.exec = spc_report_luns,
-	.usage = {0xa0, 0, 0xff, 0, 0, 0, LEN32, 0, CONTROL},
-    },
+    SPC_OPCODE_REPORT_LUNS,
     {
 	/* MMC-6 6.20: DPO, FUA; LBA; TRANSFER LENGTH.  STREAMING (byte 10
 	 * bit 7) is for real-time writers' recovery: refused. */
@@ -136,8 +109,5 @@ const unsigned scsi_mmc_opcodes_count = sizeof(scsi_mmc_opcodes) / sizeof(scsi_m
 /* No MMC command here has service actions, so the opcode alone picks. */
 const struct scsi_opcode_desc *mmc_lookup_opcode(const uint8_t *cdb)
 {
-	for (unsigned i = 0; i < scsi_mmc_opcodes_count; i++)
-		if (scsi_mmc_opcodes[i].opcode == cdb[0])
-			return &scsi_mmc_opcodes[i];
-	return NULL;
+	return scsi_opcode_find(scsi_mmc_opcodes, scsi_mmc_opcodes_count, cdb[0]);
 }

@@ -8,6 +8,7 @@
 
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
+#include "scsi/spc_opcodes.h"
 
 static uint32_t blocks_bytes(const struct uscst_cmd *cmd, uint64_t blocks)
 {
@@ -108,22 +109,8 @@ static uint32_t out_param_be32_at5(const struct uscst_cmd *cmd) { return get_be3
 /* Sorted by opcode, then service action (REPORT SUPPORTED OPERATION CODES
  * lists them in this order). */
 const struct scsi_opcode_desc scsi_disk_opcodes[] = {
-    {
-	.opcode = 0x00,
-	.cdb_len = 6,
-	.flags = M,
-	.name = "TEST UNIT READY",
-	.exec = spc_test_unit_ready,
-	.usage = {0x00, 0, 0, 0, 0, CONTROL},
-    },
-    {
-	.opcode = 0x03,
-	.cdb_len = 6,
-	.flags = ANY,
-	.name = "REQUEST SENSE",
-	.exec = spc_request_sense,
-	.usage = {0x03, 0x01 /* DESC */, 0, 0, 0xff, CONTROL},
-    },
+    SPC_OPCODE_TEST_UNIT_READY(M),
+    SPC_OPCODE_REQUEST_SENSE,
     {
 	.opcode = 0x08,
 	.cdb_len = 6,
@@ -141,14 +128,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.exec = sbc_write,
 	.usage = {0x0a, LBA21, 0xff, CONTROL},
     },
-    {
-	.opcode = 0x12,
-	.cdb_len = 6,
-	.flags = ANY,
-	.name = "INQUIRY",
-	.exec = spc_inquiry,
-	.usage = {0x12, 0x01 /* EVPD */, 0xff, LEN16, CONTROL},
-    },
+    SPC_OPCODE_INQUIRY,
     {
 	.opcode = 0x15,
 	.cdb_len = 6,
@@ -571,14 +551,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	/* REPORT TYPE (byte 14) is not supported. */
 	.usage = {0x9e, 0x12, LBA64, LEN32, 0, CONTROL},
     },
-    {
-	.opcode = 0xa0,
-	.cdb_len = 12,
-	.flags = ANY,
-	.name = "REPORT LUNS",
-	.exec = spc_report_luns,
-	.usage = {0xa0, 0, 0xff /* SELECT REPORT */, 0, 0, 0, LEN32, 0, CONTROL},
-    },
+    SPC_OPCODE_REPORT_LUNS,
     {
 	.opcode = 0xa3,
 	.has_sa = true,
@@ -671,10 +644,20 @@ const struct scsi_opcode_desc *scsi_lookup_opcode(const struct uscst_device *dev
 	return NULL;
 }
 
+const struct scsi_opcode_desc *scsi_opcode_find(const struct scsi_opcode_desc *table,
+						unsigned count, uint8_t opcode)
+{
+	for (unsigned i = 0; i < count; i++)
+		if (table[i].opcode == opcode)
+			return &table[i];
+	return NULL;
+}
+
 bool scsi_opcode_has_service_actions(const struct uscst_device *dev, const uint8_t *cdb)
 {
-	/* The MMC table has no command with service actions. */
-	if (dev && dev->cmdset == &scsi_mmc_cmdset)
+	/* Only the disk table has commands with service actions (the MMC
+	 * and SMC tables look commands up by opcode alone). */
+	if (dev && dev->cmdset != &scsi_sbc_cmdset)
 		return false;
 	pthread_once(&disk_index_once, build_disk_index);
 	unsigned i = disk_first[cdb[0]];

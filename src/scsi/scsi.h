@@ -65,6 +65,10 @@ extern const struct scsi_opcode_desc scsi_disk_opcodes[];
 extern const unsigned scsi_disk_opcodes_count;
 const struct scsi_opcode_desc *scsi_lookup_opcode(const struct uscst_device *dev,
 						  const uint8_t *cdb);
+/* The entry of a table without service actions (MMC, SMC) for opcode,
+ * or NULL. */
+const struct scsi_opcode_desc *scsi_opcode_find(const struct scsi_opcode_desc *table,
+						unsigned count, uint8_t opcode);
 /* True if the opcode exists but is qualified by a service action, in the
  * table of dev's command set (the disk table when dev is NULL). */
 bool scsi_opcode_has_service_actions(const struct uscst_device *dev, const uint8_t *cdb);
