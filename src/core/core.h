@@ -116,10 +116,6 @@ struct uscst_device {
 	uint64_t prevent_holders[USCST_PREVENT_MAX]; /* their session ids */
 	unsigned nprevent;
 	_Atomic bool medium_present;
-	/* MMC (vcdrom), under lock: the tray is open (ejected), and the media
-	 * event GET EVENT STATUS NOTIFICATION has yet to report (0: none). */
-	bool tray_open;
-	uint8_t media_event;
 };
 
 struct uscst_lun {

@@ -3,7 +3,7 @@
  * Its LUs are removable, with 2048-byte blocks (the user data of a CD
  * mode 1 or DVD sector), and answer the commands of mmc_opcodes.c.
  */
-#include "scsi/scsi.h"
+#include "scsi/mmc.h"
 
 static void mmc_decode(struct uscst_cmd *cmd)
 {
@@ -14,11 +14,15 @@ static void mmc_decode(struct uscst_cmd *cmd)
 }
 
 /* A drive is removable by nature (INQUIRY RMB = 1, MMC-6 6.8), and starts
- * loaded with the configured image.  MODE SELECT is not in the table, so
- * the mode state stays at its defaults: no write cache, fixed sense. */
+ * with its tray closed on the configured image, no media event pending.
+ * MODE SELECT is not in the table, so the mode state stays at its
+ * defaults: no write cache, fixed sense. */
 static void mmc_power_on(struct uscst_device *dev)
 {
+	struct mmc_dev *m = mmc_dev(dev);
 	pthread_mutex_lock(&dev->lock);
+	m->tray_open = false;
+	m->npending = 0;
 	dev->removable = true;
 	atomic_store_explicit(&dev->wce, false, memory_order_relaxed);
 	atomic_store_explicit(&dev->d_sense, false, memory_order_relaxed);
@@ -34,9 +38,10 @@ const struct uscst_cmdset scsi_mmc_cmdset = {
     .name = "mmc",
     .device_type = MMC_DEVICE_TYPE,
     .block_size = 2048,
+    .dev_priv_size = sizeof(struct mmc_dev),
     .decode = mmc_decode,
     .dispatch = scsi_dispatch,
-    .nexus_lost = scsi_reservations_nexus_lost,
+    .nexus_lost = mmc_nexus_lost,
     .power_on = mmc_power_on,
     .lu_reset = mmc_lu_reset,
     .medium_changed = mmc_medium_changed,

@@ -1,14 +1,96 @@
 /*
- * MMC-6 commands of a read-only CD/DVD drive (vcdrom): loading and
- * ejecting the medium, and the table of contents of its one data track.
- * The image is one session holding one data track (track 1, LBA 0 to the
- * end), as an ISO 9660 image burnt to a disc is.
+ * MMC-6 commands of a read-only CD/DVD drive (vcdrom) about its medium and
+ * tray: loading and ejecting, the media events of GET EVENT STATUS
+ * NOTIFICATION, and the profile and features of GET CONFIGURATION.  What
+ * the disc holds (TOC, disc and track information) is in mmc_disc.c.
  */
-#include "scsi/scsi.h"
+#include "scsi/mmc.h"
 
-/* MEDIA EVENT CODE of a media class event (MMC-6 6.7). */
-#define MEDIA_EVENT_NEW_MEDIA 0x2
-#define MEDIA_EVENT_MEDIA_REMOVAL 0x3
+#include "lib/log.h"
+
+struct mmc_dev *mmc_dev(struct uscst_device *dev) { return uscst_device_cmdset_priv(dev); }
+
+/* ---- media events, per I_T nexus ---- */
+
+struct nexus_ids {
+	const struct uscst_device *dev;
+	uint64_t ids[MMC_EVENT_NEXUS_MAX];
+	unsigned n;
+	bool dropped;
+};
+
+static void collect_nexus(struct uscst_session *s, void *arg)
+{
+	struct nexus_ids *x = arg;
+	for (unsigned i = 0; i < s->luns->count; i++) {
+		if (s->luns->luns[i].dev != x->dev)
+			continue;
+		if (x->n < MMC_EVENT_NEXUS_MAX)
+			x->ids[x->n++] = s->id;
+		else
+			x->dropped = true;
+		return; /* one event per nexus, even through two LUNs */
+	}
+}
+
+/* The index of sess_id's pending event, npending if it has none; dev->lock
+ * held. */
+static unsigned find_pending(const struct mmc_dev *m, uint64_t sess_id)
+{
+	unsigned i = 0;
+	while (i < m->npending && m->pending[i].sess_id != sess_id)
+		i++;
+	return i;
+}
+
+static void drop_pending(struct mmc_dev *m, unsigned i)
+{
+	m->pending[i] = m->pending[--m->npending];
+}
+
+/*
+ * Queues `event` for every nexus that sees dev now (a later one starts
+ * with the drive as it finds it).  A nexus with an event not yet taken
+ * gets the newer one in its place: a removal then a new medium reads as
+ * NEW MEDIA.  The session list is walked before dev->lock is taken (its
+ * lock is never taken inside dev->lock).
+ */
+static void queue_media_event(struct uscst_device *dev, uint8_t event)
+{
+	struct nexus_ids x = {.dev = dev};
+	uscst_session_foreach(collect_nexus, &x);
+	struct mmc_dev *m = mmc_dev(dev);
+	pthread_mutex_lock(&dev->lock);
+	for (unsigned k = 0; k < x.n; k++) {
+		unsigned i = find_pending(m, x.ids[k]);
+		if (i == m->npending) {
+			if (m->npending == MMC_EVENT_NEXUS_MAX) {
+				x.dropped = true;
+				continue;
+			}
+			m->pending[m->npending++].sess_id = x.ids[k];
+		}
+		m->pending[i].event = event;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	if (x.dropped)
+		log_warn("device %s: more than %d nexuses see the drive; some get no media event "
+			 "(they still get the unit attention)",
+			 dev->name, MMC_EVENT_NEXUS_MAX);
+}
+
+void mmc_nexus_lost(struct uscst_device *dev, struct uscst_session *sess)
+{
+	scsi_reservations_nexus_lost(dev, sess);
+	struct mmc_dev *m = mmc_dev(dev);
+	pthread_mutex_lock(&dev->lock);
+	unsigned i = find_pending(m, sess->id);
+	if (i < m->npending)
+		drop_pending(m, i);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/* ---- loading and ejecting ---- */
 
 /* START STOP UNIT CDB byte 4 (MMC-6 6.39). */
 #define SSU_START 0x01
@@ -26,13 +108,14 @@
 void mmc_start_stop_unit(struct uscst_cmd *cmd)
 {
 	struct uscst_device *dev = cmd->dev;
+	struct mmc_dev *m = mmc_dev(dev);
 	uint8_t b4 = cmd->cdb[4];
 	if ((b4 >> 4) != 0 || !(b4 & SSU_LOEJ)) {
 		scsi_cmd_done(cmd);
 		return;
 	}
 	bool load = b4 & SSU_START;
-	bool prevented, changed = false;
+	bool prevented, changed = false, removed = false;
 	pthread_mutex_lock(&dev->lock);
 	prevented = !load && dev->prevent_removal;
 	if (!prevented) {
@@ -41,18 +124,19 @@ void mmc_start_stop_unit(struct uscst_cmd *cmd)
 		 * loads nothing: it stays NOT READY, MEDIUM NOT PRESENT. */
 		bool now = load && sbc_nblocks(dev) != 0;
 		atomic_store_explicit(&dev->medium_present, now, memory_order_relaxed);
-		dev->tray_open = !load;
+		m->tray_open = !load;
 		changed = now && !had;
-		if (changed)
-			dev->media_event = MEDIA_EVENT_NEW_MEDIA;
-		else if (had && !now)
-			dev->media_event = MEDIA_EVENT_MEDIA_REMOVAL;
+		removed = had && !now;
 	}
 	pthread_mutex_unlock(&dev->lock);
 	if (prevented)
 		scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_MEDIUM_REMOVAL_PREVENTED);
-	if (changed)
+	if (changed) {
 		ua_establish_dev(dev, NULL, ASC_NOT_READY_TO_READY_CHANGE);
+		queue_media_event(dev, MEDIA_EVENT_NEW_MEDIA);
+	} else if (removed) {
+		queue_media_event(dev, MEDIA_EVENT_MEDIA_REMOVAL);
+	}
 	scsi_cmd_done(cmd);
 }
 
@@ -65,111 +149,16 @@ void mmc_start_stop_unit(struct uscst_cmd *cmd)
  */
 void mmc_medium_changed(struct uscst_device *dev, bool present)
 {
-	pthread_mutex_lock(&dev->lock);
-	if (present)
-		dev->tray_open = false;
-	dev->media_event = present ? MEDIA_EVENT_NEW_MEDIA : MEDIA_EVENT_MEDIA_REMOVAL;
-	pthread_mutex_unlock(&dev->lock);
-}
-
-/* READ TOC/PMA/ATIP (MMC-6 6.26) formats. */
-#define TOC_FORMAT_TOC 0x0
-#define TOC_FORMAT_SESSION 0x1
-#define TOC_LEAD_OUT 0xaa
-/* ADR 1 (Q sub-channel encodes the current position), CONTROL 0100b: a
- * data track recorded uninterrupted (MMC-6 table 6.26.2.3 / Q sub-channel
- * CONTROL field). */
-#define TOC_ADR_CONTROL_DATA 0x14
-
-/*
- * A track start address as the MSF bit asks: the LBA, or minute, second,
- * frame with LBA 0 at 00:02:00 (150 frames of pre-gap, 75 frames a
- * second).  An address past 255:59:74 cannot be written in MSF form (a
- * DVD-sized image); it saturates there.
- */
-static void put_address(uint8_t *p, uint64_t lba, bool msf)
-{
-	if (!msf) {
-		put_be32(p, lba > UINT32_MAX ? UINT32_MAX : (uint32_t)lba);
-		return;
+	if (present) {
+		pthread_mutex_lock(&dev->lock);
+		mmc_dev(dev)->tray_open = false;
+		pthread_mutex_unlock(&dev->lock);
 	}
-	uint64_t f = lba + 150;
-	if (f > 255ull * 4500 + 59 * 75 + 74)
-		f = 255ull * 4500 + 59 * 75 + 74;
-	p[0] = 0;
-	p[1] = (uint8_t)(f / 4500);
-	p[2] = (uint8_t)(f / 75 % 60);
-	p[3] = (uint8_t)(f % 75);
+	queue_media_event(dev, present ? MEDIA_EVENT_NEW_MEDIA : MEDIA_EVENT_MEDIA_REMOVAL);
 }
 
-static void put_track(uint8_t *d, uint8_t track, uint64_t lba, bool msf)
-{
-	d[1] = TOC_ADR_CONTROL_DATA;
-	d[2] = track;
-	put_address(d + 4, lba, msf);
-}
+/* ---- GET CONFIGURATION (MMC-6 6.6): profiles and features ---- */
 
-void mmc_read_toc(struct uscst_cmd *cmd)
-{
-	const uint8_t *cdb = cmd->cdb;
-	bool msf = cdb[1] & 0x02;
-	uint8_t format = cdb[2] & 0x0f;
-	uint8_t track = cdb[6];
-	uint16_t alloc_len = get_be16(cdb + 7);
-	uint64_t nblocks = sbc_nblocks(cmd->dev);
-	uint8_t *b;
-
-	switch (format) {
-	case TOC_FORMAT_TOC: {
-		/* Descriptors of the tracks from TRACK NUMBER on (0: from the
-		 * first), then the lead-out; AAh asks for the lead-out alone,
-		 * a number past the last track is an error (MMC-6 6.26.2.3). */
-		if (track > 1 && track != TOC_LEAD_OUT) {
-			scsi_invalid_field_cdb(cmd, 6, 7);
-			break;
-		}
-		unsigned ndesc = track == TOC_LEAD_OUT ? 1 : 2;
-		uint32_t len = 4 + 8 * ndesc;
-		b = scsi_alloc_in(cmd, len);
-		if (!b) {
-			scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
-			break;
-		}
-		put_be16(b, (uint16_t)(len - 2)); /* TOC DATA LENGTH excludes itself */
-		b[2] = 1;			  /* FIRST TRACK NUMBER */
-		b[3] = 1;			  /* LAST TRACK NUMBER */
-		if (ndesc == 2)
-			put_track(b + 4, 1, 0, msf);
-		put_track(b + 4 + 8 * (ndesc - 1), TOC_LEAD_OUT, nblocks, msf);
-		scsi_clip_in(cmd, alloc_len);
-		break;
-	}
-	case TOC_FORMAT_SESSION:
-		/* One complete session; its first track, 1, starts at LBA 0
-		 * (MMC-6 6.26.2.4).  TRACK/SESSION NUMBER is not used. */
-		b = scsi_alloc_in(cmd, 12);
-		if (!b) {
-			scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
-			break;
-		}
-		put_be16(b, 10);
-		b[2] = 1; /* FIRST COMPLETE SESSION NUMBER */
-		b[3] = 1; /* LAST COMPLETE SESSION NUMBER */
-		put_track(b + 4, 1, 0, msf);
-		scsi_clip_in(cmd, alloc_len);
-		break;
-	default:
-		/* Raw TOC, PMA, ATIP, CD-TEXT: not built. */
-		scsi_invalid_field_cdb(cmd, 2, 3);
-		break;
-	}
-	scsi_cmd_done(cmd);
-}
-
-/* GET CONFIGURATION (MMC-6 6.6): profiles and features. */
-#define PROFILE_NONE 0x0000
-#define PROFILE_CD_ROM 0x0008
-#define PROFILE_DVD_ROM 0x0010
 /* An image larger than a CD holds (700 MiB, 80-minute media) is a DVD. */
 #define CD_MAX_BYTES (700ull << 20)
 
@@ -184,7 +173,7 @@ void mmc_read_toc(struct uscst_cmd *cmd)
 #define RT_ONE 0x2
 
 /* The current profile: none without a medium, else by the image size. */
-static uint16_t current_profile(const struct uscst_device *dev)
+uint16_t mmc_current_profile(const struct uscst_device *dev)
 {
 	if (!atomic_load_explicit(&dev->medium_present, memory_order_relaxed))
 		return PROFILE_NONE;
@@ -207,7 +196,7 @@ static uint32_t put_feature(uint8_t *d, uint16_t code, uint8_t version, bool per
 static uint32_t build_feature(const struct uscst_device *dev, uint16_t code, bool only_current,
 			      uint8_t *d)
 {
-	uint16_t profile = current_profile(dev);
+	uint16_t profile = mmc_current_profile(dev);
 	bool medium = profile != PROFILE_NONE;
 	uint32_t n;
 	switch (code) {
@@ -286,7 +275,7 @@ void mmc_get_configuration(struct uscst_cmd *cmd)
 		len += build_feature(cmd->dev, features[i], rt == RT_CURRENT, b + len);
 	}
 	put_be32(b, len - 4);
-	put_be16(b + 6, current_profile(cmd->dev));
+	put_be16(b + 6, mmc_current_profile(cmd->dev));
 	cmd->in_len = len;
 	scsi_clip_in(cmd, alloc_len);
 	scsi_cmd_done(cmd);
@@ -301,12 +290,10 @@ void mmc_get_configuration(struct uscst_cmd *cmd)
 /*
  * Polled only (asynchronous notification is not built, so POLLED 0 is an
  * invalid field).  Of the classes asked for, only the media class exists:
- * its pending event (NEW MEDIA after a load, MEDIA REMOVAL after an eject;
- * NO CHANGE otherwise) is reported and cleared, with MEDIA PRESENT and
- * DOOR OR TRAY OPEN.  Asked for no class it has, the drive answers the
- * header alone with NEA set.  The pending event is the drive's, not one per
- * I_T nexus: the first initiator to poll takes it; the others still learn
- * of the change by NOT READY TO READY CHANGE.
+ * the event this nexus has not taken yet (NEW MEDIA after a load, MEDIA
+ * REMOVAL after an eject or emptying; NO CHANGE otherwise) is reported and
+ * cleared for it alone, with MEDIA PRESENT and DOOR OR TRAY OPEN.  Asked
+ * for no class it has, the drive answers the header alone with NEA set.
  */
 void mmc_get_event_status(struct uscst_cmd *cmd)
 {
@@ -329,15 +316,19 @@ void mmc_get_event_status(struct uscst_cmd *cmd)
 		put_be16(b, 2);
 		b[2] = GESN_NEA;
 	} else {
+		struct mmc_dev *m = mmc_dev(dev);
 		put_be16(b, 6);
 		b[2] = GESN_CLASS_MEDIA;
 		pthread_mutex_lock(&dev->lock);
-		b[4] = dev->media_event;
-		dev->media_event = 0;
+		unsigned i = find_pending(m, cmd->sess->id);
+		if (i < m->npending) {
+			b[4] = m->pending[i].event;
+			drop_pending(m, i);
+		}
 		b[5] = (uint8_t)((atomic_load_explicit(&dev->medium_present, memory_order_relaxed)
 				      ? 0x02
 				      : 0) |
-				 (dev->tray_open ? 0x01 : 0));
+				 (m->tray_open ? 0x01 : 0));
 		pthread_mutex_unlock(&dev->lock);
 	}
 	scsi_clip_in(cmd, alloc_len);

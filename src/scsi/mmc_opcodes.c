@@ -7,7 +7,7 @@
  * writing features does (MMC-6 4.1: commands of features it lacks).
  * The usage masks are enforced by dispatch, as for the disk table.
  */
-#include "scsi/scsi.h"
+#include "scsi/mmc.h"
 #include "scsi/spc_opcodes.h"
 
 #define M OPF_NEEDS_MEDIUM
@@ -30,6 +30,15 @@ const struct scsi_opcode_desc scsi_mmc_opcodes[] = {
 	.name = "START STOP UNIT",
 	.exec = mmc_start_stop_unit,
 	.usage = {0x1b, 0x01, 0, 0, 0xf3, CONTROL},
+    },
+    {
+	/* SPC-5 6.11: DBD; PC, PAGE CODE; SUBPAGE CODE; ALLOCATION LENGTH.
+	 * MMC-6 7.2: no block descriptor is ever returned. */
+	.opcode = 0x1a,
+	.cdb_len = 6,
+	.name = "MODE SENSE(6)",
+	.exec = mmc_mode_sense,
+	.usage = {0x1a, 0x08, 0xff, 0xff, 0xff, CONTROL},
     },
     {
 	/* MMC-6 6.11: PERSISTENT (bit 1) and PREVENT (bit 0) in byte 4. */
@@ -91,7 +100,36 @@ const struct scsi_opcode_desc scsi_mmc_opcodes[] = {
 	.exec = mmc_get_event_status,
 	.usage = {0x4a, 0x01, 0, 0, 0x7e, 0, 0, LEN16, CONTROL},
     },
+    {
+	/* MMC-6 6.22: DATA TYPE; ALLOCATION LENGTH. */
+	.opcode = 0x51,
+	.cdb_len = 10,
+	.flags = M,
+	.name = "READ DISC INFORMATION",
+	.exec = mmc_read_disc_information,
+	.usage = {0x51, 0x07, 0, 0, 0, 0, 0, LEN16, CONTROL},
+    },
+    {
+	/* MMC-6 6.27: OPEN, ADDRESS/NUMBER TYPE; LOGICAL BLOCK ADDRESS/TRACK/
+	 * SESSION NUMBER; ALLOCATION LENGTH. */
+	.opcode = 0x52,
+	.cdb_len = 10,
+	.flags = M,
+	.name = "READ TRACK INFORMATION",
+	.exec = mmc_read_track_information,
+	.usage = {0x52, 0x07, LBA32, 0, LEN16, CONTROL},
+    },
+    {
+	/* SPC-5 6.12: LLBAA, DBD; PC, PAGE CODE; SUBPAGE CODE; ALLOCATION
+	 * LENGTH. */
+	.opcode = 0x5a,
+	.cdb_len = 10,
+	.name = "MODE SENSE(10)",
+	.exec = mmc_mode_sense,
+	.usage = {0x5a, 0x18, 0xff, 0xff, 0, 0, 0, LEN16, CONTROL},
+    },
     SPC_OPCODE_REPORT_LUNS,
+    SPC_OPCODE_REPORT_SUPPORTED_OPCODES,
     {
 	/* MMC-6 6.20: DPO, FUA; LBA; TRANSFER LENGTH.  STREAMING (byte 10
 	 * bit 7) is for real-time writers' recovery: refused. */
@@ -102,12 +140,20 @@ const struct scsi_opcode_desc scsi_mmc_opcodes[] = {
 	.exec = sbc_read,
 	.usage = {0xa8, 0x18, LBA32, LEN32, 0, CONTROL},
     },
+    {
+	/* MMC-6 6.10: ALLOCATION LENGTH; the rest is reserved. */
+	.opcode = 0xbd,
+	.cdb_len = 12,
+	.name = "MECHANISM STATUS",
+	.exec = mmc_mechanism_status,
+	.usage = {0xbd, 0, 0, 0, 0, 0, 0, 0, LEN16, 0, CONTROL},
+    },
 };
 
 const unsigned scsi_mmc_opcodes_count = sizeof(scsi_mmc_opcodes) / sizeof(scsi_mmc_opcodes[0]);
 
-/* No MMC command here has service actions, so the opcode alone picks. */
 const struct scsi_opcode_desc *mmc_lookup_opcode(const uint8_t *cdb)
 {
-	return scsi_opcode_find(scsi_mmc_opcodes, scsi_mmc_opcodes_count, cdb[0]);
+	return scsi_table_lookup(
+	    (struct scsi_opcode_table){scsi_mmc_opcodes, scsi_mmc_opcodes_count}, cdb);
 }

@@ -552,16 +552,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.usage = {0x9e, 0x12, LBA64, LEN32, 0, CONTROL},
     },
     SPC_OPCODE_REPORT_LUNS,
-    {
-	.opcode = 0xa3,
-	.has_sa = true,
-	.sa = 0x0c,
-	.cdb_len = 12,
-	.name = "REPORT SUPPORTED OPERATION CODES",
-	.exec = spc_report_supported_opcodes,
-	/* RCTD, REPORTING OPTIONS; REQUESTED OPERATION CODE, SERVICE ACTION */
-	.usage = {0xa3, 0x0c, 0x87, 0xff, LEN16, LEN32, 0, CONTROL},
-    },
+    SPC_OPCODE_REPORT_SUPPORTED_OPCODES,
     {
 	.opcode = 0xa3,
 	.has_sa = true,
@@ -653,12 +644,47 @@ const struct scsi_opcode_desc *scsi_opcode_find(const struct scsi_opcode_desc *t
 	return NULL;
 }
 
+/* Each command set of this directory with its table; a command set not
+ * listed has none to report. */
+static const struct {
+	const struct uscst_cmdset *cs;
+	const struct scsi_opcode_desc *ops;
+	const unsigned *count;
+} tables[] = {
+    {&scsi_sbc_cmdset, scsi_disk_opcodes, &scsi_disk_opcodes_count},
+    {&scsi_mmc_cmdset, scsi_mmc_opcodes, &scsi_mmc_opcodes_count},
+};
+
+struct scsi_opcode_table scsi_opcode_table_of(const struct uscst_device *dev)
+{
+	if (!dev)
+		return (struct scsi_opcode_table){scsi_disk_opcodes, scsi_disk_opcodes_count};
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if (tables[i].cs == dev->cmdset)
+			return (struct scsi_opcode_table){tables[i].ops, *tables[i].count};
+	return (struct scsi_opcode_table){NULL, 0};
+}
+
+const struct scsi_opcode_desc *scsi_table_lookup(struct scsi_opcode_table t, const uint8_t *cdb)
+{
+	for (unsigned i = 0; i < t.count; i++) {
+		const struct scsi_opcode_desc *d = &t.ops[i];
+		if (d->opcode == cdb[0] && (!d->has_sa || d->sa == (cdb[1] & 0x1f)))
+			return d;
+	}
+	return NULL;
+}
+
 bool scsi_opcode_has_service_actions(const struct uscst_device *dev, const uint8_t *cdb)
 {
-	/* Only the disk table has commands with service actions (the MMC
-	 * and SMC tables look commands up by opcode alone). */
-	if (dev && dev->cmdset != &scsi_sbc_cmdset)
+	/* The disk table answers from its index; the others are short. */
+	struct scsi_opcode_table t = scsi_opcode_table_of(dev);
+	if (t.ops != scsi_disk_opcodes) {
+		for (unsigned i = 0; i < t.count; i++)
+			if (t.ops[i].opcode == cdb[0])
+				return t.ops[i].has_sa;
 		return false;
+	}
 	pthread_once(&disk_index_once, build_disk_index);
 	unsigned i = disk_first[cdb[0]];
 	return i && scsi_disk_opcodes[i - 1].has_sa;

@@ -69,6 +69,17 @@ const struct scsi_opcode_desc *scsi_lookup_opcode(const struct uscst_device *dev
  * or NULL. */
 const struct scsi_opcode_desc *scsi_opcode_find(const struct scsi_opcode_desc *table,
 						unsigned count, uint8_t opcode);
+/* The opcode table of dev's command set (the disk table when dev is NULL;
+ * empty for a command set not listed in opcodes.c), for REPORT SUPPORTED
+ * OPERATION CODES and scsi_opcode_has_service_actions(); and a lookup in a
+ * table by the opcode and, for commands that have one, the service
+ * action. */
+struct scsi_opcode_table {
+	const struct scsi_opcode_desc *ops;
+	unsigned count;
+};
+struct scsi_opcode_table scsi_opcode_table_of(const struct uscst_device *dev);
+const struct scsi_opcode_desc *scsi_table_lookup(struct scsi_opcode_table t, const uint8_t *cdb);
 /* True if the opcode exists but is qualified by a service action, in the
  * table of dev's command set (the disk table when dev is NULL). */
 bool scsi_opcode_has_service_actions(const struct uscst_device *dev, const uint8_t *cdb);
@@ -81,8 +92,6 @@ void mmc_start_stop_unit(struct uscst_cmd *cmd);
 void mmc_read_toc(struct uscst_cmd *cmd);
 void mmc_get_configuration(struct uscst_cmd *cmd);
 void mmc_get_event_status(struct uscst_cmd *cmd);
-/* The administrator loaded or emptied the drive (cmdset medium_changed). */
-void mmc_medium_changed(struct uscst_device *dev, bool present);
 
 /* Runs the generic checks and the handler (dispatch.c); the task set
  * (core/task_set.c) calls it through the command set when the command's

@@ -1,6 +1,7 @@
 /*
  * Opcode table entries of the SPC commands every device type answers (TEST
- * UNIT READY, REQUEST SENSE, INQUIRY, REPORT LUNS): one definition each,
+ * UNIT READY, REQUEST SENSE, INQUIRY, REPORT LUNS, REPORT SUPPORTED
+ * OPERATION CODES): one definition each,
  * which every command set's table (opcodes.c, mmc_opcodes.c, smc_opcodes.c)
  * names, so that the handler, the flags and the CDB usage mask of a shared
  * command cannot drift apart between device types.  A table still lists
@@ -42,6 +43,18 @@
 		.opcode = 0xa0, .cdb_len = 12, .flags = OPF_ANY_LUN | OPF_NO_UA,                   \
 		.name = "REPORT LUNS", .exec = spc_report_luns,                                    \
 		.usage = {0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0x00},                \
+	}
+
+/* REPORT SUPPORTED OPERATION CODES (SPC-5 6.36), MAINTENANCE IN service
+ * action 0Ch: RCTD, REPORTING OPTIONS; REQUESTED OPERATION CODE; REQUESTED
+ * SERVICE ACTION; ALLOCATION LENGTH.  Answered from the device's own table
+ * (scsi_opcode_table_of()); a table that lists it is looked up with its
+ * service action (scsi_table_lookup()). */
+#define SPC_OPCODE_REPORT_SUPPORTED_OPCODES                                                        \
+	{                                                                                          \
+		.opcode = 0xa3, .has_sa = true, .sa = 0x0c, .cdb_len = 12,                         \
+		.name = "REPORT SUPPORTED OPERATION CODES", .exec = spc_report_supported_opcodes,  \
+		.usage = {0xa3, 0x0c, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0x00},    \
 	}
 
 #endif

@@ -33,15 +33,16 @@ static void put_timeouts(uint8_t *b)
 
 static void report_all(struct uscst_cmd *cmd, bool rctd, uint32_t alloc_len)
 {
+	struct scsi_opcode_table t = scsi_opcode_table_of(cmd->dev);
 	unsigned desc_len = CMD_DESC_LEN + (rctd ? TIMEOUTS_DESC_LEN : 0);
-	uint8_t *b = scsi_alloc_in(cmd, 4 + desc_len * scsi_disk_opcodes_count);
+	uint8_t *b = scsi_alloc_in(cmd, 4 + desc_len * t.count);
 	if (!b) {
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 		return;
 	}
 	uint32_t off = 4;
-	for (unsigned i = 0; i < scsi_disk_opcodes_count; i++) {
-		const struct scsi_opcode_desc *op = &scsi_disk_opcodes[i];
+	for (unsigned i = 0; i < t.count; i++) {
+		const struct scsi_opcode_desc *op = &t.ops[i];
 		if (!available(op, cmd->dev))
 			continue;
 		uint8_t *d = b + off;
@@ -59,11 +60,14 @@ static void report_all(struct uscst_cmd *cmd, bool rctd, uint32_t alloc_len)
 	scsi_cmd_done(cmd);
 }
 
-/* The table entry for (opcode, sa); sa < 0 matches an entry without one. */
-static const struct scsi_opcode_desc *find_op(uint8_t opcode, int sa)
+/* The entry of dev's table for (opcode, sa); sa < 0 matches an entry
+ * without one. */
+static const struct scsi_opcode_desc *find_op(const struct uscst_device *dev, uint8_t opcode,
+					      int sa)
 {
-	for (unsigned i = 0; i < scsi_disk_opcodes_count; i++) {
-		const struct scsi_opcode_desc *op = &scsi_disk_opcodes[i];
+	struct scsi_opcode_table t = scsi_opcode_table_of(dev);
+	for (unsigned i = 0; i < t.count; i++) {
+		const struct scsi_opcode_desc *op = &t.ops[i];
 		if (op->opcode != opcode)
 			continue;
 		if (sa < 0 ? !op->has_sa : (op->has_sa && op->sa == sa))
@@ -118,15 +122,16 @@ void spc_report_supported_opcodes(struct uscst_cmd *cmd)
 	case RSOC_OPCODE:
 		if (has_sa)
 			goto invalid_opcode_field;
-		op = find_op(opcode, -1);
+		op = find_op(cmd->dev, opcode, -1);
 		break;
 	case RSOC_OPCODE_SA:
 		if (!has_sa)
 			goto invalid_opcode_field;
-		op = sa <= 0x1f ? find_op(opcode, sa) : NULL;
+		op = sa <= 0x1f ? find_op(cmd->dev, opcode, sa) : NULL;
 		break;
 	case RSOC_EITHER:
-		op = has_sa ? (sa <= 0x1f ? find_op(opcode, sa) : NULL) : find_op(opcode, -1);
+		op = has_sa ? (sa <= 0x1f ? find_op(cmd->dev, opcode, sa) : NULL)
+			    : find_op(cmd->dev, opcode, -1);
 		break;
 	default:
 		scsi_invalid_field_cdb(cmd, 2, 2);

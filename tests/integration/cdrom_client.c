@@ -20,7 +20,7 @@
  * cd0 set filename).  A -> B -> none -> A: after each load every nexus gets
  * 06/28/00 exactly once, then READ CAPACITY and READ(10) give the new
  * image's size and bytes, and GET EVENT STATUS NOTIFICATION reports NEW
- * MEDIA; while empty, TEST UNIT READY and READ answer 02/3A/00 and the
+ * MEDIA to each nexus once; while empty, TEST UNIT READY and READ answer 02/3A/00 and the
  * event is MEDIA REMOVAL.  While A prevents removal ADMIN fails (exit 1)
  * and nothing changes.  Had a session dropped, libiscsi would have logged
  * in again and the UA would be the power-on one (29/00), not 28/00.
@@ -256,8 +256,9 @@ static int load_and_check(struct iscsi_context *a, struct iscsi_context *b, int 
 		      CHANGED) &&
 	       expect("B TUR again", outcome(iscsi_testunitready_sync(b, lun)), 0) &&
 	       expect("media event NEW MEDIA", media_event(a, lun), 0x2) &&
-	       expect("media event taken", media_event(a, lun), 0x0) && check_medium(a, lun, img) &&
-	       check_medium(b, lun, img);
+	       expect("media event taken", media_event(a, lun), 0x0) &&
+	       expect("B's own media event NEW MEDIA", media_event(b, lun), 0x2) &&
+	       check_medium(a, lun, img) && check_medium(b, lun, img);
 }
 
 static int run_change(struct iscsi_context *a, struct iscsi_context *b, int lun,

@@ -18,7 +18,7 @@
 
 #include "doubles/ua_record.h"
 #include "fixtures/fixture_scsi.h"
-#include "scsi/scsi.h"
+#include "scsi/mmc.h"
 
 #define BS 2048u
 #define NBLOCKS 1000u
@@ -36,9 +36,18 @@ static void fake_submit(struct uscst_device *dev, struct uscst_io *io)
 
 static const struct uscst_backend_ops fake_ops = {.name = "fake", .submit = fake_submit};
 
+/* Two nexuses in the core's session list (media events go to every nexus
+ * that sees the drive): commands run on A unless a test says B. */
+static struct uscst_session *sa, *sb;
+
 static int setup(void **state)
 {
 	struct scsi_fixture *f = fixture_new(512);
+	sa = uscst_session_create(&f->tgt, "iqn.2026-11.test:a", "iqn.2026-11.test:a,i,0x1");
+	sb = uscst_session_create(&f->tgt, "iqn.2026-11.test:b", "iqn.2026-11.test:b,i,0x2");
+	assert_true(sa && sb);
+	fixture_drain_uas(sa, 0);
+	fixture_drain_uas(sb, 0);
 	f->dev.cmdset = &scsi_mmc_cmdset;
 	f->dev.backend = &fake_ops;
 	f->dev.block_size = BS;
@@ -57,19 +66,35 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	fixture_free(*state);
+	struct scsi_fixture *f = *state;
+	uscst_cmd_release(&f->cmd);
+	uscst_session_destroy(sa);
+	uscst_session_destroy(sb);
+	fixture_free(f);
 	free(image);
 	return 0;
 }
 
-/* Decode and dispatch through the MMC command set. */
-static struct uscst_cmd *run(struct scsi_fixture *f, const uint8_t *cdb, unsigned len)
+static unsigned done_calls;
+static void count_done(struct uscst_cmd *cmd) { done_calls++; }
+
+/* Decode and dispatch through the MMC command set, on nexus sess. */
+static struct uscst_cmd *run_on(struct scsi_fixture *f, struct uscst_session *sess,
+				const uint8_t *cdb, unsigned len)
 {
-	struct uscst_cmd *cmd = fixture_prepare(f, 0, cdb, len);
+	struct uscst_cmd *cmd = &f->cmd;
+	uscst_cmd_release(cmd);
+	fixture_cmd_init(cmd, sess, 0, cdb, len, count_done);
+	done_calls = 0;
 	f->dev.cmdset->decode(cmd);
 	f->dev.cmdset->dispatch(cmd);
-	assert_int_equal(f->done_calls, 1);
+	assert_int_equal(done_calls, 1);
 	return cmd;
+}
+
+static struct uscst_cmd *run(struct scsi_fixture *f, const uint8_t *cdb, unsigned len)
+{
+	return run_on(f, sa, cdb, len);
 }
 
 /* ILLEGAL REQUEST, INVALID FIELD IN CDB, the field pointer at byte/bit
@@ -207,8 +232,11 @@ static void test_toc_format1_and_bad_formats(void **state)
 	const uint8_t want[12] = {0, 10, 1, 1, 0, 0x14, 1, 0, 0, 0, 0, 0};
 	assert_int_equal(cmd->in_len, 12);
 	assert_memory_equal(cmd->in_buf, want, 12);
-	const uint8_t raw[10] = {0x43, 0, 2, 0, 0, 0, 0, 0, 12, 0};
-	assert_invalid_field(run(f, raw, 10), 2, 3);
+	/* PMA (3) and the formats after it: a pressed disc has none. */
+	const uint8_t pma[10] = {0x43, 0, 3, 0, 0, 0, 0, 0, 12, 0};
+	assert_invalid_field(run(f, pma, 10), 2, 3);
+	const uint8_t cdtext[10] = {0x43, 0, 5, 0, 0, 0, 0, 0, 12, 0};
+	assert_invalid_field(run(f, cdtext, 10), 2, 3);
 	/* Byte 1 bit 0 is reserved; byte 2 bits 7..4 too. */
 	const uint8_t r1[10] = {0x43, 0x01, 0, 0, 0, 0, 0, 0, 12, 0};
 	assert_invalid_field(run(f, r1, 10), 1, 0);
@@ -370,7 +398,7 @@ static void test_get_configuration_no_medium_and_ua(void **state)
 	const uint8_t cur[10] = {0x46, 1, 0, 0, 0, 0, 0, 0, 100, 0};
 	cmd = run(f, cur, 10);
 	assert_int_equal(cmd->in_len, 48);
-	ua_establish(&f->sess, 0, 0x28, 0x00);
+	ua_establish(sa, 0, 0x28, 0x00);
 	fixture_assert_good(run(f, all, 10));
 	fixture_assert_sense(run(f, tur, 6), SK_UNIT_ATTENTION, 0x28, 0x00);
 }
@@ -378,7 +406,8 @@ static void test_get_configuration_no_medium_and_ua(void **state)
 static const uint8_t gesn_media[10] = {0x4a, 0x01, 0, 0, 0x10, 0, 0, 0, 8, 0};
 
 /* Media events: none at first, MEDIA REMOVAL after an eject, NEW MEDIA
- * after a load, each reported once; the status bits follow the tray. */
+ * after a load, each reported once to each nexus; the status bits follow
+ * the tray. */
 static void test_gesn_media_events(void **state)
 {
 	struct scsi_fixture *f = *state;
@@ -394,15 +423,46 @@ static void test_gesn_media_events(void **state)
 	cmd = run(f, gesn_media, 10);
 	assert_int_equal(cmd->in_buf[4], 0x00); /* taken */
 	assert_int_equal(cmd->in_buf[5], 0x01);
+	/* B has not polled: the removal is still its to take. */
+	cmd = run_on(f, sb, gesn_media, 10);
+	assert_memory_equal(cmd->in_buf, removed, 8);
 	fixture_assert_good(run(f, load, 6));
 	/* A UA is pending (recorded by the double for every nexus; here
 	 * queued by hand): GESN still answers and leaves it. */
-	ua_establish(&f->sess, 0, 0x28, 0x00);
+	ua_establish(sa, 0, 0x28, 0x00);
 	cmd = run(f, gesn_media, 10);
 	fixture_assert_good(cmd);
 	const uint8_t loaded[8] = {0, 6, 0x04, 0x10, 0x02, 0x02, 0, 0};
 	assert_memory_equal(cmd->in_buf, loaded, 8);
 	fixture_assert_sense(run(f, tur, 6), SK_UNIT_ATTENTION, 0x28, 0x00);
+	cmd = run_on(f, sb, gesn_media, 10);
+	assert_memory_equal(cmd->in_buf, loaded, 8);
+	cmd = run_on(f, sb, gesn_media, 10);
+	assert_int_equal(cmd->in_buf[4], 0x00);
+}
+
+/* Two changes before B polls: B gets the newer one only; a lost nexus's
+ * pending event goes with it. */
+static void test_gesn_latest_event_and_nexus_loss(void **state)
+{
+	struct scsi_fixture *f = *state;
+	fixture_assert_good(run(f, eject, 6));
+	fixture_assert_good(run(f, load, 6));
+	struct uscst_cmd *cmd = run_on(f, sb, gesn_media, 10);
+	assert_int_equal(cmd->in_buf[4], 0x02);
+	cmd = run_on(f, sb, gesn_media, 10);
+	assert_int_equal(cmd->in_buf[4], 0x00);
+	/* The administrator empties the drive (cmdset medium_changed). */
+	f->dev.medium_present = false;
+	f->dev.cmdset->medium_changed(&f->dev, false);
+	struct mmc_dev *m = mmc_dev(&f->dev);
+	assert_int_equal(m->npending, 2);
+	f->dev.cmdset->nexus_lost(&f->dev, sb);
+	assert_int_equal(m->npending, 1);
+	cmd = run(f, gesn_media, 10);
+	assert_int_equal(cmd->in_buf[4], 0x03);
+	assert_int_equal(cmd->in_buf[5], 0x00); /* no medium, tray closed */
+	assert_int_equal(m->npending, 0);
 }
 
 static void test_gesn_fields(void **state)
@@ -430,6 +490,289 @@ static void test_gesn_fields(void **state)
 	assert_int_equal(get_be16(cmd->in_buf), 6);
 }
 
+/* ---- READ TOC format 2, READ DISC/TRACK INFORMATION ---- */
+
+static void test_toc_format2_full_toc(void **state)
+{
+	struct scsi_fixture *f = *state;
+	const uint8_t cdb[10] = {0x43, 0, 2, 0, 0, 0, 0, 0, 100, 0};
+	struct uscst_cmd *cmd = run(f, cdb, 10);
+	fixture_assert_good(cmd);
+	/* clang-format off */
+	const uint8_t want[48] = {
+	    0, 46, 1, 1,				/* length, sessions 1..1 */
+	    1, 0x14, 0, 0xa0, 0, 0, 0, 0, 1, 0x00, 0,	/* A0: first track 1, CD-ROM */
+	    1, 0x14, 0, 0xa1, 0, 0, 0, 0, 1, 0, 0,	/* A1: last track 1 */
+	    1, 0x14, 0, 0xa2, 0, 0, 0, 0, 0, 15, 25,	/* A2: lead-out 00:15:25 */
+	    1, 0x14, 0, 0x01, 0, 0, 0, 0, 0, 2, 0,	/* track 1 at 00:02:00 */
+	};
+	/* clang-format on */
+	assert_int_equal(cmd->in_len, 48);
+	assert_memory_equal(cmd->in_buf, want, 48);
+	/* MSF makes no difference; session 1 is session 0's answer. */
+	const uint8_t msf1[10] = {0x43, 0x02, 2, 0, 0, 0, 1, 0, 100, 0};
+	cmd = run(f, msf1, 10);
+	fixture_assert_good(cmd);
+	assert_memory_equal(cmd->in_buf, want, 48);
+	/* No session 2; clipped by ALLOCATION LENGTH. */
+	const uint8_t s2[10] = {0x43, 0, 2, 0, 0, 0, 2, 0, 100, 0};
+	assert_invalid_field(run(f, s2, 10), 6, 7);
+	const uint8_t clip[10] = {0x43, 0, 2, 0, 0, 0, 0, 0, 15, 0};
+	cmd = run(f, clip, 10);
+	assert_int_equal(cmd->in_len, 15);
+	assert_int_equal(get_be16(cmd->in_buf), 46);
+	/* A DVD has no lead-in, no Full TOC. */
+	f->dev.nblocks = (701u << 20) / BS;
+	assert_invalid_field(run(f, cdb, 10), 2, 3);
+	/* No medium: NOT READY first. */
+	fixture_assert_good(run(f, eject, 6));
+	fixture_assert_sense(run(f, cdb, 10), SK_NOT_READY, 0x3a, 0x00);
+}
+
+static void test_read_disc_information(void **state)
+{
+	struct scsi_fixture *f = *state;
+	const uint8_t cdb[10] = {0x51, 0, 0, 0, 0, 0, 0, 0, 100, 0};
+	struct uscst_cmd *cmd = run(f, cdb, 10);
+	fixture_assert_good(cmd);
+	/* clang-format off */
+	const uint8_t want[34] = {
+	    0, 32, 0x0e, 1, 1, 1, 1, 0x20,	/* complete, finalized; 1 session, track 1 */
+	    0x00, 0, 0, 0, 0, 0, 0, 0,		/* CD-ROM; no disc id */
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* no next session */
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* no bar code, no OPC tables */
+	};
+	/* clang-format on */
+	assert_int_equal(cmd->in_len, 34);
+	assert_memory_equal(cmd->in_buf, want, 34);
+	const uint8_t clip[10] = {0x51, 0, 0, 0, 0, 0, 0, 0, 2, 0};
+	cmd = run(f, clip, 10);
+	assert_int_equal(cmd->in_len, 2);
+	/* Track resources, POW resources: writable media only; 011b..111b
+	 * reserved. */
+	for (uint8_t type = 1; type <= 7; type++) {
+		const uint8_t bad[10] = {0x51, type, 0, 0, 0, 0, 0, 0, 100, 0};
+		assert_invalid_field(run(f, bad, 10), 1, 2);
+	}
+	const uint8_t r1[10] = {0x51, 0x08, 0, 0, 0, 0, 0, 0, 100, 0};
+	assert_invalid_field(run(f, r1, 10), 1, 3);
+	const uint8_t r6[10] = {0x51, 0, 0, 0, 0, 0, 0x01, 0, 100, 0};
+	assert_invalid_field(run(f, r6, 10), 6, 0);
+	fixture_assert_good(run(f, eject, 6));
+	fixture_assert_sense(run(f, cdb, 10), SK_NOT_READY, 0x3a, 0x00);
+}
+
+/* READ TRACK INFORMATION with ADDRESS/NUMBER TYPE type and field n. */
+static struct uscst_cmd *track_info(struct scsi_fixture *f, uint8_t b1, uint32_t n, uint16_t alloc)
+{
+	uint8_t cdb[10] = {0x52, b1};
+	put_be32(cdb + 2, n);
+	put_be16(cdb + 7, alloc);
+	return run(f, cdb, 10);
+}
+
+static void assert_track1(const struct uscst_cmd *cmd, uint32_t blocking)
+{
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_len, 48);
+	uint8_t want[48] = {0, 46, 1, 1, 0, 0x04, 0x01, 0};
+	put_be32(want + 20, blocking);
+	put_be32(want + 24, NBLOCKS);
+	assert_memory_equal(cmd->in_buf, want, 48);
+}
+
+static void test_read_track_information(void **state)
+{
+	struct scsi_fixture *f = *state;
+	/* 00b: any LBA of the track; the lead-out is none. */
+	assert_track1(track_info(f, 0, 0, 100), 0);
+	assert_track1(track_info(f, 0, NBLOCKS - 1, 100), 0);
+	fixture_assert_sense(track_info(f, 0, NBLOCKS, 100), SK_ILLEGAL_REQUEST, 0x21, 0x00);
+	fixture_assert_sense(track_info(f, 0, 0xffffffffu, 100), SK_ILLEGAL_REQUEST, 0x21, 0x00);
+	/* 01b: track 1 only; 0 (lead-in), 2, FFh (invisible) are not. */
+	assert_track1(track_info(f, 1, 1, 100), 0);
+	assert_invalid_field(track_info(f, 1, 0, 100), 2, 7);
+	assert_invalid_field(track_info(f, 1, 2, 100), 2, 7);
+	assert_invalid_field(track_info(f, 1, 0xff, 100), 2, 7);
+	/* 10b: session 1's first track. */
+	assert_track1(track_info(f, 2, 1, 100), 0);
+	assert_invalid_field(track_info(f, 2, 2, 100), 2, 7);
+	/* 11b reserved; OPEN: a finalized disc has no open track. */
+	assert_invalid_field(track_info(f, 3, 1, 100), 1, 1);
+	assert_invalid_field(track_info(f, 0x05, 1, 100), 1, 2);
+	assert_invalid_field(track_info(f, 0x08, 1, 100), 1, 3);
+	/* ALLOCATION LENGTH cuts; the length field stays. */
+	struct uscst_cmd *cmd = track_info(f, 1, 1, 4);
+	assert_int_equal(cmd->in_len, 4);
+	assert_int_equal(get_be16(cmd->in_buf), 46);
+	/* A DVD: BLOCKING FACTOR 16, the size in blocks. */
+	f->dev.nblocks = (701u << 20) / BS;
+	cmd = track_info(f, 1, 1, 100);
+	fixture_assert_good(cmd);
+	assert_int_equal(get_be32(cmd->in_buf + 20), 16);
+	assert_int_equal(get_be32(cmd->in_buf + 24), (701u << 20) / BS);
+	f->dev.nblocks = NBLOCKS;
+	fixture_assert_good(run(f, eject, 6));
+	fixture_assert_sense(track_info(f, 1, 1, 100), SK_NOT_READY, 0x3a, 0x00);
+}
+
+/* ---- MODE SENSE page 2Ah, MECHANISM STATUS ---- */
+
+static struct uscst_cmd *mode_sense10(struct scsi_fixture *f, uint8_t b1, uint8_t b2, uint8_t sub,
+				      uint16_t alloc)
+{
+	uint8_t cdb[10] = {0x5a, b1, b2, sub};
+	put_be16(cdb + 7, alloc);
+	return run(f, cdb, 10);
+}
+
+static void test_mode_sense_capabilities(void **state)
+{
+	struct scsi_fixture *f = *state;
+	/* clang-format off */
+	uint8_t want[40] = {
+	    0, 38, 0, 0, 0, 0, 0, 0,		/* header: no block descriptor */
+	    0x2a, 30, 0x08, 0, 0, 0, 0x29, 0,	/* reads DVD-ROM; tray, eject, lock */
+	};
+	/* clang-format on */
+	struct uscst_cmd *cmd = mode_sense10(f, 0, 0x2a, 0, 100);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_len, 40);
+	assert_memory_equal(cmd->in_buf, want, 40);
+	/* All pages, with DBD and LLBAA (no block descriptors anyway). */
+	cmd = mode_sense10(f, 0x18, 0x3f, 0xff, 100);
+	fixture_assert_good(cmd);
+	assert_memory_equal(cmd->in_buf, want, 40);
+	/* LOCK STATE follows PREVENT in the current values only. */
+	fixture_assert_good(run(f, prevent, 6));
+	cmd = mode_sense10(f, 0, 0x2a, 0, 100);
+	assert_int_equal(cmd->in_buf[14], 0x2b);
+	cmd = mode_sense10(f, 0, 0x80 | 0x2a, 0, 100); /* default */
+	assert_int_equal(cmd->in_buf[14], 0x29);
+	/* Changeable: nothing. */
+	cmd = mode_sense10(f, 0, 0x40 | 0x3f, 0, 100);
+	fixture_assert_good(cmd);
+	uint8_t zero[40] = {0, 38, 0, 0, 0, 0, 0, 0, 0x2a, 30};
+	assert_memory_equal(cmd->in_buf, zero, 40);
+	/* MODE SENSE(6): the same page after a 4-byte header. */
+	const uint8_t ms6[6] = {0x1a, 0, 0x2a, 0, 255, 0};
+	cmd = run(f, ms6, 6);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_len, 36);
+	assert_int_equal(cmd->in_buf[0], 35);
+	assert_int_equal(cmd->in_buf[3], 0);
+	assert_int_equal(cmd->in_buf[4], 0x2a);
+	/* ALLOCATION LENGTH cuts, MODE DATA LENGTH stays. */
+	cmd = mode_sense10(f, 0, 0x2a, 0, 2);
+	assert_int_equal(cmd->in_len, 2);
+	assert_int_equal(get_be16(cmd->in_buf), 38);
+	/* Needs no medium. */
+	fixture_assert_good(run(f, allow, 6));
+	fixture_assert_good(run(f, eject, 6));
+	fixture_assert_good(mode_sense10(f, 0, 0x2a, 0, 100));
+}
+
+static void test_mode_sense_bad_fields(void **state)
+{
+	struct scsi_fixture *f = *state;
+	/* Saved values: nothing can be saved. */
+	fixture_assert_sense(mode_sense10(f, 0, 0xc0 | 0x2a, 0, 100), SK_ILLEGAL_REQUEST, 0x39,
+			     0x00);
+	/* Pages the drive lacks: the disk's caching and control pages. */
+	assert_invalid_field(mode_sense10(f, 0, 0x08, 0, 100), 2, 5);
+	assert_invalid_field(mode_sense10(f, 0, 0x0a, 0, 100), 2, 5);
+	/* Subpages: only 00h and FFh. */
+	assert_invalid_field(mode_sense10(f, 0, 0x2a, 0x01, 100), 3, -1);
+	/* Reserved bits: byte 1 of (10) but LLBAA/DBD; bytes 4..6. */
+	assert_invalid_field(mode_sense10(f, 0x01, 0x2a, 0, 100), 1, 0);
+	const uint8_t r4[10] = {0x5a, 0, 0x2a, 0, 0x01, 0, 0, 0, 100, 0};
+	assert_invalid_field(run(f, r4, 10), 4, 0);
+	const uint8_t llbaa6[6] = {0x1a, 0x10, 0x2a, 0, 255, 0};
+	assert_invalid_field(run(f, llbaa6, 6), 1, 4);
+	/* MODE SELECT is no command here. */
+	const uint8_t msel6[6] = {0x15, 0x10, 0, 0, 0, 0};
+	fixture_assert_sense(run(f, msel6, 6), SK_ILLEGAL_REQUEST, 0x20, 0x00);
+}
+
+static void test_mechanism_status(void **state)
+{
+	struct scsi_fixture *f = *state;
+	const uint8_t cdb[12] = {0xbd, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0};
+	struct uscst_cmd *cmd = run(f, cdb, 12);
+	fixture_assert_good(cmd);
+	const uint8_t closed[8] = {0};
+	assert_int_equal(cmd->in_len, 8);
+	assert_memory_equal(cmd->in_buf, closed, 8);
+	/* Ejected: DOOR OPEN; no medium needed to answer. */
+	fixture_assert_good(run(f, eject, 6));
+	cmd = run(f, cdb, 12);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_buf[1], 0x10);
+	fixture_assert_good(run(f, load, 6));
+	cmd = run(f, cdb, 12);
+	assert_int_equal(cmd->in_buf[1], 0x00);
+	/* The administrator loads a medium: the tray closes. */
+	fixture_assert_good(run(f, eject, 6));
+	f->dev.medium_present = true;
+	f->dev.cmdset->medium_changed(&f->dev, true);
+	cmd = run(f, cdb, 12);
+	assert_int_equal(cmd->in_buf[1], 0x00);
+	/* ALLOCATION LENGTH cuts; every other byte is reserved. */
+	const uint8_t four[12] = {0xbd, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0};
+	cmd = run(f, four, 12);
+	assert_int_equal(cmd->in_len, 4);
+	for (unsigned byte = 1; byte < 11; byte++) {
+		if (byte == 8 || byte == 9)
+			continue;
+		uint8_t bad[12] = {0xbd, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0};
+		bad[byte] = 0x01;
+		assert_invalid_field(run(f, bad, 12), byte, 0);
+	}
+}
+
+/* ---- REPORT SUPPORTED OPERATION CODES from the MMC table ---- */
+
+static void test_report_supported_opcodes(void **state)
+{
+	struct scsi_fixture *f = *state;
+	const uint8_t all[12] = {0xa3, 0x0c, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0};
+	struct uscst_cmd *cmd = run(f, all, 12);
+	fixture_assert_good(cmd);
+	uint32_t len = get_be32(cmd->in_buf);
+	assert_int_equal(len, 8 * scsi_mmc_opcodes_count);
+	bool seen[256] = {false};
+	for (uint32_t off = 4; off < 4 + len; off += 8)
+		seen[cmd->in_buf[off]] = true;
+	const uint8_t want[] = {0x1a, 0x43, 0x51, 0x52, 0x5a, 0xa3, 0xbd, 0x4a, 0x46, 0x28};
+	for (size_t i = 0; i < sizeof(want); i++)
+		assert_true(seen[want[i]]);
+	assert_false(seen[0x2a]); /* no WRITE(10) */
+	assert_false(seen[0x15]); /* no MODE SELECT */
+	/* One command: READ TRACK INFORMATION and its usage data. */
+	const uint8_t one[12] = {0xa3, 0x0c, 0x01, 0x52, 0, 0, 0, 0, 0, 100, 0, 0};
+	cmd = run(f, one, 12);
+	fixture_assert_good(cmd);
+	const uint8_t usage[14] = {0,	 0x03, 0,    10, 0x52, 0x07, 0xff,
+				   0xff, 0xff, 0xff, 0,	 0xff, 0xff, 0};
+	assert_int_equal(cmd->in_len, 14);
+	assert_memory_equal(cmd->in_buf, usage, 14);
+	/* WRITE(10): not supported; RSOC itself with its service action. */
+	const uint8_t w10[12] = {0xa3, 0x0c, 0x01, 0x2a, 0, 0, 0, 0, 0, 100, 0, 0};
+	cmd = run(f, w10, 12);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_buf[1] & 0x07, 0x01);
+	const uint8_t self[12] = {0xa3, 0x0c, 0x02, 0xa3, 0, 0x0c, 0, 0, 0, 100, 0, 0};
+	cmd = run(f, self, 12);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_buf[1] & 0x07, 0x03);
+	/* MECHANISM STATUS has no service action: option 2 is refused. */
+	const uint8_t mech_sa[12] = {0xa3, 0x0c, 0x02, 0xbd, 0, 0, 0, 0, 0, 100, 0, 0};
+	assert_invalid_field(run(f, mech_sa, 12), 3, -1);
+	/* Another MAINTENANCE IN service action is unknown to the drive. */
+	const uint8_t rstmf[12] = {0xa3, 0x0d, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0};
+	assert_invalid_field(run(f, rstmf, 12), 1, 4);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -450,7 +793,15 @@ int main(void)
 	    T(test_get_configuration_rt_and_dvd),
 	    T(test_get_configuration_no_medium_and_ua),
 	    T(test_gesn_media_events),
+	    T(test_gesn_latest_event_and_nexus_loss),
 	    T(test_gesn_fields),
+	    T(test_toc_format2_full_toc),
+	    T(test_read_disc_information),
+	    T(test_read_track_information),
+	    T(test_mode_sense_capabilities),
+	    T(test_mode_sense_bad_fields),
+	    T(test_mechanism_status),
+	    T(test_report_supported_opcodes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
