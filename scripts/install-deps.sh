@@ -12,9 +12,10 @@ BUILD_PKGS=(build-essential pkg-config liburing-dev libisal-dev libssl-dev
 	libcmocka-dev clang libtsan2)
 # Tests: libiscsi's iscsi-test-cu/iscsi-ls/iscsi-inq/iscsi-perf, qemu-img and
 # qemu-io with the iscsi:// block driver (Debian ships block-iscsi.so in
-# qemu-block-extra, not in qemu-utils), ss (iproute2) and ps (procps).
+# qemu-block-extra, not in qemu-utils), ss (iproute2) and ps (procps);
+# xorriso makes and reads the ISO 9660 image of tests/integration/vcdrom.sh.
 TEST_PKGS=(libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra iproute2
-	procps)
+	procps xorriso)
 
 # Prints the packages from "$@" that are not fully installed.
 missing_packages() {

@@ -7,10 +7,14 @@
  * URL (iscsi://HOST:PORT/IQN/LUN) names a vcdrom LU of BLOCKS 2048-byte
  * blocks; EMPTY_LUN a vcdrom LU with `filename none` on the same target.
  * Two sessions, A and B (two I_T nexuses), check: the TOC's lead-out is at
- * BLOCKS; GET CONFIGURATION says CD-ROM; while A prevents removal an eject is refused (05/53/02)
- * and the medium stays; after ALLOW the eject works and B sees NOT READY, MEDIUM NOT PRESENT
- * (02/3A/00); a load gives A and B each NOT READY TO READY CHANGE (06/28/00) once, then GOOD; the
- * empty drive answers 02/3A/00 and stays empty after a load.
+ * BLOCKS, also in the Full TOC; GET CONFIGURATION says CD-ROM; READ DISC and
+ * TRACK INFORMATION describe one finalized session of one track of BLOCKS;
+ * MODE SENSE page 2Ah and MECHANISM STATUS follow PREVENT and the tray;
+ * REPORT SUPPORTED OPERATION CODES lists the MMC commands; while A prevents
+ * removal an eject is refused (05/53/02) and the medium stays; after ALLOW
+ * the eject works and B sees NOT READY, MEDIUM NOT PRESENT (02/3A/00); a
+ * load gives A and B each NOT READY TO READY CHANGE (06/28/00) once, then
+ * GOOD; the empty drive answers 02/3A/00 and stays empty after a load.
  *
  *   cdrom_client change URL IMAGE_A IMAGE_B ADMIN
  *
@@ -141,18 +145,141 @@ static int check_profile(struct iscsi_context *a, int lun)
 	return ok || fail("GET CONFIGURATION: not a CD-ROM with a profile list");
 }
 
+/* A raw Data-In command; the task (caller frees) if it ended GOOD with at
+ * least min bytes, else NULL (why on stderr). */
+static struct scsi_task *data_in(struct iscsi_context *c, int lun, const unsigned char *cdb,
+				 int cdb_len, int alloc, int min, const char *what)
+{
+	struct scsi_task *t =
+	    scsi_create_task(cdb_len, (unsigned char *)cdb, SCSI_XFER_READ, alloc);
+	if (!t)
+		return NULL;
+	struct scsi_task *r = iscsi_scsi_command_sync(c, lun, t, NULL);
+	if (!r || r->status != SCSI_STATUS_GOOD || r->datain.size < min) {
+		fprintf(stderr, "cdrom_client: %s failed (status %d, %d bytes)\n", what,
+			r ? r->status : -1, r ? r->datain.size : -1);
+		scsi_free_scsi_task(t);
+		return NULL;
+	}
+	return t;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The Full TOC (format 2): A0 first track 1, A1 last track 1, A2 the
+ * lead-out at BLOCKS + 150 frames in MSF, track 1 at 00:02:00. */
+static int check_full_toc(struct iscsi_context *c, int lun, uint32_t blocks)
+{
+	const unsigned char cdb[10] = {0x43, 0x02, 0x02, 0, 0, 0, 0, 0, 100, 0};
+	struct scsi_task *t = data_in(c, lun, cdb, 10, 100, 48, "READ TOC format 2");
+	if (!t)
+		return 0;
+	const uint8_t *d = t->datain.data;
+	uint32_t f = blocks + 150;
+	int ok = d[1] == 46 && d[4 + 3] == 0xa0 && d[4 + 8] == 1 && d[15 + 3] == 0xa1 &&
+		 d[15 + 8] == 1 && d[26 + 3] == 0xa2 && d[26 + 8] == f / 4500 &&
+		 d[26 + 9] == f / 75 % 60 && d[26 + 10] == f % 75 && d[37 + 3] == 1 &&
+		 d[37 + 9] == 2;
+	scsi_free_scsi_task(t);
+	return ok || fail("READ TOC format 2: wrong Full TOC");
+}
+
+/* READ DISC INFORMATION: finalized, one session; READ TRACK INFORMATION of
+ * track 1 (by number and by its last LBA): BLOCKS long, data mode 1. */
+static int check_disc_track_info(struct iscsi_context *c, int lun, uint32_t blocks)
+{
+	const unsigned char di[10] = {0x51, 0, 0, 0, 0, 0, 0, 0, 34, 0};
+	struct scsi_task *t = data_in(c, lun, di, 10, 34, 34, "READ DISC INFORMATION");
+	if (!t)
+		return 0;
+	const uint8_t *d = t->datain.data;
+	int ok = d[1] == 32 && d[2] == 0x0e && d[3] == 1 && d[4] == 1 && d[6] == 1;
+	scsi_free_scsi_task(t);
+	if (!ok)
+		return fail("READ DISC INFORMATION: not a finalized one-session disc");
+	unsigned char ti[10] = {0x52, 0x01, 0, 0, 0, 1, 0, 0, 48, 0};
+	for (int i = 0; i < 2 && ok; i++) {
+		t = data_in(c, lun, ti, 10, 48, 48, "READ TRACK INFORMATION");
+		if (!t)
+			return 0;
+		d = t->datain.data;
+		ok = d[2] == 1 && d[3] == 1 && (d[6] & 0x0f) == 1 && be32(d + 8) == 0 &&
+		     be32(d + 24) == blocks;
+		scsi_free_scsi_task(t);
+		/* Again by LBA: the last block is in track 1. */
+		ti[1] = 0x00;
+		ti[2] = (unsigned char)((blocks - 1) >> 24);
+		ti[3] = (unsigned char)((blocks - 1) >> 16);
+		ti[4] = (unsigned char)((blocks - 1) >> 8);
+		ti[5] = (unsigned char)(blocks - 1);
+	}
+	return ok || fail("READ TRACK INFORMATION: not track 1 of BLOCKS blocks");
+}
+
+/* MODE SENSE(10) page 2Ah: the capabilities page, a tray that ejects and
+ * locks, LOCK STATE as PREVENT left it; MECHANISM STATUS: the door as
+ * START STOP UNIT left it. */
+static int check_page_2a(struct iscsi_context *c, int lun, int locked)
+{
+	const unsigned char ms[10] = {0x5a, 0x08, 0x2a, 0, 0, 0, 0, 0, 64, 0};
+	struct scsi_task *t = data_in(c, lun, ms, 10, 64, 40, "MODE SENSE(10) page 2Ah");
+	if (!t)
+		return 0;
+	const uint8_t *d = t->datain.data;
+	int ok = d[7] == 0 && d[8] == 0x2a && d[9] == 30 && (d[14] & 0xe9) == 0x29 &&
+		 !!(d[14] & 0x02) == locked;
+	scsi_free_scsi_task(t);
+	return ok || fail("MODE SENSE page 2Ah: wrong capabilities or lock state");
+}
+
+static int check_door(struct iscsi_context *c, int lun, int open)
+{
+	const unsigned char cdb[12] = {0xbd, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0};
+	struct scsi_task *t = data_in(c, lun, cdb, 12, 8, 8, "MECHANISM STATUS");
+	if (!t)
+		return 0;
+	int ok = !!(t->datain.data[1] & 0x10) == open;
+	scsi_free_scsi_task(t);
+	return ok || fail("MECHANISM STATUS: wrong DOOR OPEN");
+}
+
+/* REPORT SUPPORTED OPERATION CODES lists the MMC commands, no write. */
+static int check_rsoc(struct iscsi_context *c, int lun)
+{
+	const unsigned char cdb[12] = {0xa3, 0x0c, 0, 0, 0, 0, 0, 0, 0x04, 0, 0, 0};
+	struct scsi_task *t = data_in(c, lun, cdb, 12, 1024, 4, "REPORT SUPPORTED OPERATION CODES");
+	if (!t)
+		return 0;
+	const uint8_t *d = t->datain.data;
+	uint32_t len = be32(d);
+	int seen[256] = {0};
+	for (uint32_t off = 4; off + 8 <= 4 + len && off + 8 <= (uint32_t)t->datain.size; off += 8)
+		seen[d[off]] = 1;
+	scsi_free_scsi_task(t);
+	int ok = seen[0x43] && seen[0x51] && seen[0x52] && seen[0x5a] && seen[0x1a] && seen[0xbd] &&
+		 seen[0x46] && seen[0x4a] && !seen[0x2a];
+	return ok || fail("REPORT SUPPORTED OPERATION CODES: MMC commands missing, or a write");
+}
+
 static int run(struct iscsi_context *a, struct iscsi_context *b, int lun, uint32_t blocks,
 	       int empty_lun)
 {
 	int ok = expect("A settles", settle(a, lun), 0) && expect("B settles", settle(b, lun), 0) &&
-		 check_toc(a, lun, blocks) && check_profile(a, lun);
+		 check_toc(a, lun, blocks) && check_profile(a, lun) &&
+		 check_full_toc(a, lun, blocks) && check_disc_track_info(b, lun, blocks) &&
+		 check_page_2a(a, lun, 0) && check_door(a, lun, 0) && check_rsoc(a, lun);
 	ok = ok && expect("A prevents", outcome(iscsi_preventallow_sync(a, lun, 1)), 0) &&
+	     check_page_2a(b, lun, 1) &&
 	     expect("eject while prevented",
 		    outcome(iscsi_startstopunit_sync(a, lun, 0, 0, 0, 0, 1, 0)), PREVENTED) &&
 	     expect("B TUR, still loaded", outcome(iscsi_testunitready_sync(b, lun)), 0) &&
 	     expect("A allows", outcome(iscsi_preventallow_sync(a, lun, 0)), 0) &&
 	     expect("eject", outcome(iscsi_startstopunit_sync(a, lun, 0, 0, 0, 0, 1, 0)), 0) &&
 	     expect("B TUR, ejected", outcome(iscsi_testunitready_sync(b, lun)), NOT_PRESENT) &&
+	     check_door(b, lun, 1) && check_page_2a(b, lun, 0) &&
 	     expect("load", outcome(iscsi_startstopunit_sync(a, lun, 0, 0, 0, 0, 1, 1)), 0) &&
 	     expect("A TUR after load", outcome(iscsi_testunitready_sync(a, lun)), CHANGED) &&
 	     expect("A TUR again", outcome(iscsi_testunitready_sync(a, lun)), 0) &&

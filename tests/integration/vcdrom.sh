@@ -6,7 +6,8 @@
 # eject and load with their sense and unit attentions on two nexuses, and an
 # empty drive (filename none) at LUN 1; then the medium changed through
 # uscstadmin (device cd0 set filename ...) under two live sessions, and the
-# admin verb's errors.
+# admin verb's errors.  With xorriso, a real ISO 9660 image at LUN 2 is read
+# back through qemu-img and read as a file system.
 # Usage: tests/integration/vcdrom.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -16,7 +17,7 @@ IQN=iqn.2026-11.org.uscst:cd
 BLOCKS=1531 # an odd number of 2048-byte blocks: not a multiple of 4 KiB
 BLOCKS_B=777 # the second medium
 
-url() { echo "iscsi://127.0.0.1:$DAEMON_PORT/$IQN/0"; }
+url() { echo "iscsi://127.0.0.1:$DAEMON_PORT/$IQN/${1:-0}"; }
 
 write_cd_config() {
 	cat >"$1" <<-CONF
@@ -27,6 +28,9 @@ write_cd_config() {
 		    DEVICE cd1 {
 		        filename none
 		    }
+		    DEVICE cd2 {
+		        filename $3
+		    }
 		}
 
 		TARGET_DRIVER iscsi {
@@ -35,6 +39,7 @@ write_cd_config() {
 		        enabled 1
 		        LUN 0 cd0
 		        LUN 1 cd1
+		        LUN 2 cd2
 		    }
 		}
 	CONF
@@ -79,6 +84,54 @@ check_write_refused() {
 
 check_eject_load() {
 	timeout 60 "$CDROM_CLIENT" "$(url)" "$BLOCKS" 1
+}
+
+# A real ISO 9660 image (Rock Ridge, Joliet) made by xorriso from a small
+# tree, at LUN 2: qemu-img reads it back identical, and xorriso reads the
+# copy as a file system (volume id, files) and extracts the same tree.
+make_iso() {
+	mkdir -p "$LIB_TMP/tree/docs/deep"
+	echo "uscst vcdrom test" >"$LIB_TMP/tree/README.txt"
+	head -c 300001 /dev/urandom >"$LIB_TMP/tree/docs/random.bin"
+	head -c 4096 /dev/urandom >"$LIB_TMP/tree/docs/deep/small.bin"
+	xorriso -as mkisofs -quiet -R -J -V USCST_VCDROM -o "$LIB_TMP/real.iso" "$LIB_TMP/tree" \
+		2>"$LIB_TMP/xorriso.log"
+}
+
+check_iso9660() {
+	local back=$LIB_TMP/real-back.iso out=$LIB_TMP/extracted
+	timeout 60 qemu-img convert -f raw -O raw "$(url 2)" "$back" || return 1
+	cmp "$LIB_TMP/real.iso" "$back" || return 1
+	xorriso -indev "$back" -pvd_info 2>&1 | grep -q "Volume Id    : USCST_VCDROM" || {
+		echo "xorriso does not see the volume id in the copy"
+		return 1
+	}
+	xorriso -osirrox on -indev "$back" -extract / "$out" >/dev/null 2>&1 || return 1
+	diff -r "$LIB_TMP/tree" "$out"
+}
+
+# A real ISO 9660 image (Rock Ridge, Joliet) made by xorriso from a small
+# tree, at LUN 2: qemu-img reads it back identical, and xorriso reads the
+# copy as a file system (volume id, files) and extracts the same tree.
+make_iso() {
+	mkdir -p "$LIB_TMP/tree/docs/deep"
+	echo "uscst vcdrom test" >"$LIB_TMP/tree/README.txt"
+	head -c 300001 /dev/urandom >"$LIB_TMP/tree/docs/random.bin"
+	head -c 4096 /dev/urandom >"$LIB_TMP/tree/docs/deep/small.bin"
+	xorriso -as mkisofs -quiet -R -J -V USCST_VCDROM -o "$LIB_TMP/real.iso" "$LIB_TMP/tree" \
+		2>"$LIB_TMP/xorriso.log"
+}
+
+check_iso9660() {
+	local back=$LIB_TMP/real-back.iso out=$LIB_TMP/extracted
+	timeout 60 qemu-img convert -f raw -O raw "$(url 2)" "$back" || return 1
+	cmp "$LIB_TMP/real.iso" "$back" || return 1
+	xorriso -indev "$back" -pvd_info 2>&1 | grep -q "Volume Id    : USCST_VCDROM" || {
+		echo "xorriso does not see the volume id in the copy"
+		return 1
+	}
+	xorriso -osirrox on -indev "$back" -extract / "$out" >/dev/null 2>&1 || return 1
+	diff -r "$LIB_TMP/tree" "$out"
 }
 
 admin() { timeout 20 "$USCSTADMIN" -s "$DAEMON_SOCK" "$@"; }
@@ -127,7 +180,14 @@ main() {
 	lib_init "${1:-}"
 	head -c $((BLOCKS * 2048)) /dev/urandom >"$LIB_TMP/cd.iso"
 	head -c $((BLOCKS_B * 2048)) /dev/urandom >"$LIB_TMP/cd-b.iso"
-	write_cd_config "$LIB_TMP/scst.conf" "$LIB_TMP/cd.iso"
+	local have_iso=0
+	if command -v xorriso >/dev/null && make_iso; then
+		have_iso=1
+	else
+		# LUN 2 then holds a copy of the second image, and goes unchecked.
+		cp "$LIB_TMP/cd-b.iso" "$LIB_TMP/real.iso"
+	fi
+	write_cd_config "$LIB_TMP/scst.conf" "$LIB_TMP/cd.iso" "$LIB_TMP/real.iso"
 	if ! daemon_start "$LIB_TMP/scst.conf"; then
 		fail vcdrom:start
 		lib_finish
@@ -137,6 +197,11 @@ main() {
 	check vcdrom:size check_size
 	check vcdrom:readback check_readback
 	check vcdrom:write-refused check_write_refused
+	if ((have_iso)); then
+		check vcdrom:iso9660 check_iso9660
+	else
+		echo "SKIP vcdrom:iso9660 (xorriso not installed: scripts/install-deps.sh)"
+	fi
 	CDROM_CLIENT=$USCST_BUILD/tests/cdrom_client
 	if [[ -x $CDROM_CLIENT ]]; then
 		check vcdrom:eject-load check_eject_load
