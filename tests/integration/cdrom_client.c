@@ -29,6 +29,11 @@
  * and nothing changes.  Had a session dropped, libiscsi would have logged
  * in again and the UA would be the power-on one (29/00), not 28/00.
  *
+ *   cdrom_client reads URL IMAGE SECONDS
+ *
+ * Reads for SECONDS while the script swaps the LU between two copies of
+ * IMAGE: every read gives IMAGE's bytes or 06/28/00, and both happen.
+ *
  * Exit 0 if all of it holds, 1 otherwise (why on stderr).
  */
 #include <stdint.h>
@@ -36,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -439,10 +445,63 @@ static int main_change(int argc, char **argv)
 	return ok ? 0 : 1;
 }
 
+/* ---- reads while the medium is swapped under them ---- */
+
+#define READ_BLOCKS 32
+
+/*
+ * Reads of READ_BLOCKS blocks at pseudo-random LBAs for `seconds` while
+ * the script swaps the LU between two copies of IMAGE: each read ends GOOD
+ * with the image's bytes or with the change's 06/28/00, never anything
+ * else (a read that raced the swap finishes on the copy it started on).
+ */
+static int main_reads(int argc, char **argv)
+{
+	struct image img = {0};
+	if (argc != 5) {
+		fprintf(stderr, "usage: cdrom_client reads URL IMAGE SECONDS\n");
+		return 2;
+	}
+	if (!load_image(&img, argv[3]) || img.blocks <= READ_BLOCKS)
+		return 1;
+	int lun;
+	struct iscsi_context *c = login(argv[2], "iqn.2026-11.org.uscst:cdrom-reads", &lun);
+	if (!c)
+		return 1;
+	int ok = expect("settles", settle(c, lun), 0);
+	unsigned good = 0, changed = 0, seed = 12345;
+	time_t end = time(NULL) + atoi(argv[4]);
+	while (ok && time(NULL) < end) {
+		seed = seed * 1103515245u + 12345u;
+		uint32_t lba = (seed >> 8) % (img.blocks - READ_BLOCKS);
+		struct scsi_task *t =
+		    iscsi_read10_sync(c, lun, lba, READ_BLOCKS * 2048, 2048, 0, 0, 0, 0, 0);
+		if (t && t->status == SCSI_STATUS_GOOD && t->datain.size == READ_BLOCKS * 2048 &&
+		    memcmp(t->datain.data, img.data + (size_t)lba * 2048, READ_BLOCKS * 2048) ==
+			0) {
+			good++;
+			scsi_free_scsi_task(t);
+			continue;
+		}
+		int r = outcome(t);
+		if (r == CHANGED)
+			changed++;
+		else
+			ok = expect("READ during swaps", r, 0);
+	}
+	fprintf(stderr, "cdrom_client: %u good reads, %u medium changes seen\n", good, changed);
+	iscsi_logout_sync(c);
+	iscsi_destroy_context(c);
+	free(img.data);
+	return ok && good > 0 && changed > 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "change") == 0)
 		return main_change(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "reads") == 0)
+		return main_reads(argc, argv);
 	if (argc != 4) {
 		fprintf(stderr, "usage: cdrom_client URL BLOCKS EMPTY_LUN\n");
 		return 2;

@@ -144,6 +144,30 @@ check_admin_change() {
 	timeout 120 "$CDROM_CLIENT" change "$(url)" "$LIB_TMP/cd.iso" "$LIB_TMP/cd-b.iso" "$cmd"
 }
 
+# Reads under swaps: the LU flips between two copies of one image as fast
+# as uscstadmin goes while a client reads; every read is the image's bytes
+# or the change's unit attention (an image closed under a read would be a
+# medium error, or worse under ASan).
+check_reads_under_swaps() {
+	local copy=$LIB_TMP/cd-copy.iso stop=$LIB_TMP/stop-swaps swapper rc=0
+	cp "$LIB_TMP/cd.iso" "$copy"
+	rm -f "$stop"
+	admin device cd0 set filename "$LIB_TMP/cd.iso" >/dev/null || return 1
+	# Stopped by a file, not a signal: an admin call cut short would leave
+	# the drive on the copy for the next check.
+	(
+		while [[ ! -e $stop ]]; do
+			admin device cd0 set filename "$copy" >/dev/null || exit 1
+			admin device cd0 set filename "$LIB_TMP/cd.iso" >/dev/null || exit 1
+		done
+	) &
+	swapper=$!
+	timeout 60 "$CDROM_CLIENT" reads "$(url)" "$LIB_TMP/cd.iso" 4 || rc=1
+	touch "$stop"
+	wait "$swapper" || rc=1
+	return "$rc"
+}
+
 # `show config` writes the filename in force, and the admin verb's errors:
 # exit 1 with the daemon's message, 2 for a usage error.
 check_admin_errors() {
@@ -206,6 +230,7 @@ main() {
 	if [[ -x $CDROM_CLIENT ]]; then
 		check vcdrom:eject-load check_eject_load
 		check vcdrom:admin-change check_admin_change
+		check vcdrom:reads-under-swaps check_reads_under_swaps
 	else
 		echo "SKIP vcdrom:eject-load (no libiscsi-dev: $CDROM_CLIENT not built)"
 	fi
