@@ -112,7 +112,7 @@ $(BUILD)/tests/addr_conns: tests/integration/addr_conns.c
 # durability_client (durability.sh), acl_client (acl-groups.sh) and
 # cdrom_client (vcdrom.sh).
 LIBISCSI_CLIENTS := resync_ua_client pr_persist_client caw_race_client xcopy_resv_client \
-                    durability_client acl_client cdrom_client
+                    durability_client acl_client cdrom_client tape_client
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
 all: $(addprefix $(BUILD)/tests/,$(LIBISCSI_CLIENTS))
 endif

@@ -9,6 +9,7 @@
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
 #include "scsi/spc_opcodes.h"
+#include "scsi/ssc.h"
 
 static uint32_t blocks_bytes(const struct uscst_cmd *cmd, uint64_t blocks)
 {
@@ -655,8 +656,12 @@ const struct scsi_opcode_desc *scsi_opcode_find(const struct scsi_opcode_desc *t
 
 bool scsi_opcode_has_service_actions(const struct uscst_device *dev, const uint8_t *cdb)
 {
-	/* Only the disk table has commands with service actions (the MMC
-	 * and SMC tables look commands up by opcode alone). */
+	/* The SSC table has those of the reservation commands it shares
+	 * with the disk table (ssc_opcodes.c). */
+	if (dev && dev->cmdset == &scsi_ssc_cmdset)
+		return ssc_opcode_has_service_actions(cdb);
+	/* Otherwise only the disk table has commands with service actions
+	 * (the MMC and SMC tables look commands up by opcode alone). */
 	if (dev && dev->cmdset != &scsi_sbc_cmdset)
 		return false;
 	pthread_once(&disk_index_once, build_disk_index);
