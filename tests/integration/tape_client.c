@@ -20,6 +20,8 @@
  *                                   OVERFLOW (0D/00/02, EOM); every
  *                                   acknowledged record reads back
  *   tape_client URL protect         a write-protected tape: 07/27/00
+ *   tape_client URL empty           an empty drive: 02/3A/00, LOAD too
+ *   tape_client URL load            UNLOAD (then 02/3A/00) and LOAD
  *
  * The records of file f are a deterministic function of (f, record), so
  * another run checks what an earlier one wrote.  Exit 0 if everything
@@ -455,11 +457,38 @@ static int do_protect(void)
 	       sense("WRITE FILEMARKS protected", 7, 0x27, 0, 0, INT32_MIN);
 }
 
+static int load_unload(int load)
+{
+	uint8_t c[6] = {0x1b, 0, 0, 0, (uint8_t)(load ? 1 : 0), 0};
+	return run(c, 6, SCSI_XFER_NONE, 0, NULL);
+}
+
+/* An empty drive: NOT READY, MEDIUM NOT PRESENT, and a LOAD cannot help. */
+static int do_empty(void)
+{
+	return tur() && sense("TUR, empty", 2, 0x3a, 0, 0, INT32_MIN) && load_unload(1) &&
+	       sense("LOAD, empty", 2, 0x3a, 0, 0, INT32_MIN);
+}
+
+/* UNLOAD takes the tape out of the path (02/3A/00), LOAD brings it back at
+ * BOT. */
+static int do_load(void)
+{
+	uint8_t sp[6];
+	cdb6(sp, 0x11, 3, 0);
+	if (!run(sp, 6, SCSI_XFER_NONE, 0, NULL) || !good("SPACE to end of data"))
+		return 0;
+	if (!load_unload(0) || !good("UNLOAD") || !tur() ||
+	    !sense("TUR, unloaded", 2, 0x3a, 0, 0, INT32_MIN))
+		return 0;
+	return load_unload(1) && good("LOAD") && tur() && good("TUR, loaded") &&
+	       expect_pos("after LOAD", 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr,
-			"usage: tape_client URL write|append|verify|space|fixed|ew|protect [N]\n");
+		fprintf(stderr, "usage: tape_client URL MODE [N] (see the source)\n");
 		return 2;
 	}
 	if (!login(argv[1]))
@@ -483,6 +512,10 @@ int main(int argc, char **argv)
 		ok = do_fixed();
 	else if (!strcmp(what, "ew"))
 		ok = do_ew();
+	else if (!strcmp(what, "empty"))
+		ok = do_empty();
+	else if (!strcmp(what, "load"))
+		ok = do_load();
 	else if (!strcmp(what, "protect"))
 		ok = do_protect();
 	else
