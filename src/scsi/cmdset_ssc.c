@@ -7,6 +7,10 @@
  * the drive busy waits in the drive's queue; when the running one ends,
  * the next is handed to its own session's reactor (where its transport
  * expects its completion) with a message embedded in the command.
+ *
+ * A tape change (the backend's run-time filename, a changer) waits for the
+ * running command to end and keeps the next ones waiting while the drive
+ * forgets the old tape's index (ssc_medium_changed).
  */
 #include <stdlib.h>
 #include <sys/random.h>
@@ -75,12 +79,9 @@ static void kick(struct ssc_state *st, struct uscst_cmd *next)
 	reactor_send(r, m);
 }
 
-static void ssc_cmd_done(struct uscst_cmd *cmd)
+/* The next waiting command, or NULL with the drive idle; qlock held. */
+static struct uscst_cmd *pop_next(struct ssc_state *st)
 {
-	struct ssc_state *st = ssc_state(cmd->dev);
-	void (*done)(struct uscst_cmd *) = st->running_done;
-	cmd->done = done;
-	pthread_mutex_lock(&st->qlock);
 	struct uscst_cmd *next = st->qhead;
 	if (next) {
 		st->qhead = q_next(next);
@@ -89,11 +90,67 @@ static void ssc_cmd_done(struct uscst_cmd *cmd)
 	} else {
 		st->busy = false;
 	}
+	return next;
+}
+
+static void ssc_cmd_done(struct uscst_cmd *cmd)
+{
+	struct ssc_state *st = ssc_state(cmd->dev);
+	void (*done)(struct uscst_cmd *) = st->running_done;
+	cmd->done = done;
+	pthread_mutex_lock(&st->qlock);
+	struct uscst_cmd *next = NULL;
+	if (st->hold_wanted) {
+		/* A tape change waits: it takes the drive, the queue stays. */
+		st->busy = false;
+		pthread_cond_broadcast(&st->idle);
+	} else {
+		next = pop_next(st);
+	}
 	pthread_mutex_unlock(&st->qlock);
 	/* The transport may free cmd: hand the drive on first. */
 	if (next)
 		kick(st, next);
 	done(cmd);
+}
+
+/* Takes the drive: waits for the running command to end; the commands
+ * that arrive meanwhile wait in the queue. */
+static void drive_hold(struct ssc_state *st)
+{
+	pthread_mutex_lock(&st->qlock);
+	st->hold_wanted = true;
+	while (st->busy)
+		pthread_cond_wait(&st->idle, &st->qlock);
+	st->busy = true;
+	st->hold_wanted = false;
+	pthread_mutex_unlock(&st->qlock);
+}
+
+static void drive_release(struct ssc_state *st)
+{
+	pthread_mutex_lock(&st->qlock);
+	struct uscst_cmd *next = pop_next(st);
+	pthread_mutex_unlock(&st->qlock);
+	if (next)
+		kick(st, next);
+}
+
+/*
+ * The backend changed the tape (uscst_device_medium_changed(): the old one
+ * left, or a new one arrived; the core set medium_present and raised NOT
+ * READY TO READY CHANGE for an arrival).  Between commands, the drive
+ * forgets the old index: the next command mounts what is loaded now, at
+ * BOT.  Runs on the control thread.
+ */
+static void ssc_medium_changed(struct uscst_device *dev, bool present)
+{
+	struct ssc_state *st = ssc_state(dev);
+	drive_hold(st);
+	ssc_unmount(st);
+	st->unloaded = false;
+	atomic_store_explicit(&st->has_image, present, memory_order_relaxed);
+	drive_release(st);
 }
 
 static void ssc_dispatch(struct uscst_cmd *cmd)
@@ -137,6 +194,7 @@ static void ssc_power_on(struct uscst_device *dev)
 	struct ssc_state *st = ssc_state(dev);
 	if (!st->qlock_ready) {
 		pthread_mutex_init(&st->qlock, NULL);
+		pthread_cond_init(&st->idle, NULL);
 		st->qlock_ready = true;
 	}
 	dev->removable = true;
@@ -144,7 +202,9 @@ static void ssc_power_on(struct uscst_device *dev)
 	ssc_unmount(st);
 	st->unloaded = false;
 	/* The backend has opened the image, or found `filename none`. */
-	st->has_image = atomic_load_explicit(&dev->medium_present, memory_order_relaxed);
+	atomic_store_explicit(&st->has_image,
+			      atomic_load_explicit(&dev->medium_present, memory_order_relaxed),
+			      memory_order_relaxed);
 	if (getrandom(&st->rng, sizeof(st->rng), 0) != sizeof(st->rng) || !st->rng)
 		st->rng = 0x9e3779b9u;
 }
@@ -166,4 +226,5 @@ const struct uscst_cmdset scsi_ssc_cmdset = {
     .nexus_lost = scsi_reservations_nexus_lost,
     .power_on = ssc_power_on,
     .lu_reset = ssc_lu_reset,
+    .medium_changed = ssc_medium_changed,
 };

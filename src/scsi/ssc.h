@@ -39,8 +39,10 @@ struct ssc_obj {
 struct ssc_state {
 	/* --- one command at a time (cmdset_ssc.c), under qlock --- */
 	pthread_mutex_t qlock;
+	pthread_cond_t idle; /* busy went false while hold_wanted */
 	bool qlock_ready;
 	bool busy;
+	bool hold_wanted; /* a tape change waits for the drive (ssc_medium_changed) */
 	struct uscst_cmd *qhead, *qtail;
 	void (*running_done)(struct uscst_cmd *cmd);
 
@@ -119,6 +121,10 @@ void ssc_read_objs(struct uscst_cmd *cmd, struct ssc_state *st, uint64_t first, 
 /* The image is write-protected (its header flag, read_only, a read-only
  * LUN or MODE SELECT's SWP). */
 bool ssc_write_protected(const struct uscst_cmd *cmd, const struct ssc_state *st);
+
+/* A failed I/O of the backend ends cmd: NOT READY, MEDIUM NOT PRESENT if
+ * the tape was taken away meanwhile, else the given sense. */
+void ssc_io_failed(struct uscst_cmd *cmd, int err, uint8_t key, uint8_t asc, uint8_t ascq);
 
 /* --- sense with the stream bits (SSC-4 4.2.?) --- */
 #define SSC_FM 0x80

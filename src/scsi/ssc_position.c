@@ -23,7 +23,7 @@ static bool flush_failed(struct uscst_cmd *cmd, int err)
 {
 	if (!err)
 		return false;
-	scsi_fail(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+	ssc_io_failed(cmd, err, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
 	return true;
 }
 
@@ -295,7 +295,7 @@ void ssc_load_unload(struct uscst_cmd *cmd)
 		return;
 	}
 	if (b4 & LU_LOAD) {
-		if (!st->has_image) {
+		if (!atomic_load_explicit(&st->has_image, memory_order_relaxed)) {
 			scsi_fail(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 			return;
 		}
@@ -305,7 +305,7 @@ void ssc_load_unload(struct uscst_cmd *cmd)
 		scsi_cmd_done(cmd);
 		return;
 	}
-	if (!st->has_image || st->unloaded) {
+	if (!atomic_load_explicit(&st->has_image, memory_order_relaxed) || st->unloaded) {
 		scsi_cmd_done(cmd);
 		return;
 	}

@@ -23,11 +23,12 @@
 static void read_failed(struct uscst_cmd *cmd, int err, int64_t residue)
 {
 	cmd->in_len = 0;
-	if (err == -EBADMSG || err == -EIO)
+	if (err == -EBADMSG || err == -EIO) {
 		ssc_sense(cmd, 0, SK_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR, true, residue);
-	else
-		scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
-	scsi_cmd_done(cmd);
+		scsi_cmd_done(cmd);
+		return;
+	}
+	ssc_io_failed(cmd, err, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 }
 
 /* hstate while a READ runs: [0] the transfer length, [1] the whole blocks
@@ -183,10 +184,9 @@ void ssc_read6(struct uscst_cmd *cmd) { ssc_with_tape(cmd, read_start); }
 static void write_failed(struct uscst_cmd *cmd, int err)
 {
 	if (err == -ENOMEM)
-		scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
+		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
 	else
-		scsi_check_condition(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
-	scsi_cmd_done(cmd);
+		ssc_io_failed(cmd, err, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
 }
 
 /* How many records of len bytes fit from object `at` on, leaving room

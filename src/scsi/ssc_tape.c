@@ -96,9 +96,13 @@ static void mount_end(struct uscst_cmd *cmd, struct ssc_state *st, int err)
 	free(st->k_buf);
 	st->k_buf = NULL;
 	if (err) {
+		ssc_unmount(st);
+		if (err == -ENOMEDIUM) {
+			ssc_io_failed(cmd, err, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+			return;
+		}
 		log_err("device %s: cannot mount the tape image: %s", cmd->dev->name,
 			err == -EINVAL ? "not a valid tape image" : strerror(-err));
-		ssc_unmount(st);
 		scsi_fail(cmd, SK_MEDIUM_ERROR, 0x30, 0x00); /* INCOMPATIBLE MEDIUM INSTALLED */
 		return;
 	}
@@ -363,6 +367,14 @@ void ssc_read_objs(struct uscst_cmd *cmd, struct ssc_state *st, uint64_t first, 
 }
 
 /* ---- sense ---- */
+
+void ssc_io_failed(struct uscst_cmd *cmd, int err, uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	if (err == -ENOMEDIUM)
+		scsi_fail(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+	else
+		scsi_fail(cmd, key, asc, ascq);
+}
 
 void ssc_sense(struct uscst_cmd *cmd, uint8_t bits, uint8_t key, uint8_t asc, uint8_t ascq,
 	       bool info_valid, int64_t info)

@@ -8,7 +8,9 @@
 #   UNLOAD/LOAD; an empty drive (filename none); a write-protected drive;
 #   uscstd killed with SIGKILL right after an acknowledged WRITE FILEMARKS,
 #   restarted on the same images: everything reads back;
-#   a malformed image stops the start with "PATH: reason".
+#   a malformed image stops the start with "PATH: reason";
+#   a tape loaded into the empty drive at run time (uscstadmin device NAME
+#   set filename IMAGE|none, what a changer does) reads back.
 # Usage: tests/integration/vtape.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -90,6 +92,27 @@ check_kill_after_filemark() {
 	client "$(url 0)" verify 4 && client "$(url 4)" verify 4
 }
 
+admin() { timeout 20 "$USCSTADMIN" -s "$DAEMON_SOCK" "$@"; }
+
+# The empty drive gets a tape at run time (what a changer does): it reads
+# the four files; a malformed image is refused with its reason; `none`
+# empties the drive again.
+check_runtime_load() {
+	cp "$LIB_TMP/tape0.img" "$LIB_TMP/spare.img"
+	admin device empty set filename "$LIB_TMP/spare.img" || return 1
+	client "$(url 3)" verify 4 || return 1
+	local out
+	if out=$(admin device empty set filename "$LIB_TMP/bad.img" 2>&1); then
+		echo "a malformed image was loaded"
+		return 1
+	fi
+	echo "$out"
+	grep -q "bad.img: not a tape image (bad magic)" <<<"$out" || return 1
+	client "$(url 3)" verify 4 || return 1
+	admin device empty set filename none || return 1
+	client "$(url 3)" empty
+}
+
 # The verify must be able to fail: a file that was never written.
 check_verify_can_fail() {
 	! client "$(url 0)" verify 5
@@ -140,6 +163,7 @@ main() {
 	check vtape:unload-load client "$(url 0)" load
 	check vtape:kill-after-filemark check_kill_after_filemark
 	check vtape:write-protected client "$(url 4)" protect
+	check vtape:runtime-load check_runtime_load
 	check vtape:verify-can-fail check_verify_can_fail
 	lib_finish
 }

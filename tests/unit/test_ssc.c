@@ -5,12 +5,14 @@
  * file behind a fake backend (READ, WRITE, FLUSH), so a crash is a copy of
  * its bytes cut anywhere, and a new mount reads that copy.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -114,6 +116,7 @@ static int teardown(void **state)
 	fixture_free(t->f);
 	free(st->objs);
 	pthread_mutex_destroy(&st->qlock);
+	pthread_cond_destroy(&st->idle);
 	pthread_mutex_destroy(&t->dev->lock);
 	free(t->dev);
 	free(img);
@@ -799,6 +802,71 @@ static void test_one_command_at_a_time(void **state)
 	uscst_cmd_release(&b);
 }
 
+/* A tape change (the backend's run-time filename, a changer): out, then a
+ * new one in; NOT READY without it, NOT READY TO READY CHANGE for every
+ * nexus with it, and the new tape at BOT. */
+static void test_medium_change(void **state)
+{
+	struct tape_fixture *t = *state;
+	write_rec(t, 10, 1);
+	uscst_device_medium_changed(t->dev, false);
+	const uint8_t tur[6] = {0}, load[6] = {0x1b, 0, 0, 0, 1, 0};
+	fixture_assert_sense(run(t, tur, 6), SK_NOT_READY, 0x3a, 0x00);
+	fixture_assert_sense(run(t, load, 6), SK_NOT_READY, 0x3a, 0x00);
+	blank_image(1 << 20, 0);
+	ua_record_reset();
+	uscst_device_medium_changed(t->dev, true);
+	assert_int_equal(ua_dev_record.calls, 1);
+	assert_int_equal(ua_dev_record.asc, 0x28);
+	fixture_assert_good(run(t, tur, 6));
+	assert_int_equal(position(t), 0);
+	assert_tape_sense(read_var(t, 10, false), SK_BLANK_CHECK, 0, 5, 0, 10);
+}
+
+struct change_arg {
+	struct uscst_device *dev;
+	atomic_bool done;
+};
+
+static void *change_thread(void *p)
+{
+	struct change_arg *a = p;
+	a->dev->cmdset->medium_changed(a->dev, true);
+	atomic_store(&a->done, true);
+	return NULL;
+}
+
+/* The change waits for the command running on the old tape. */
+static void test_medium_change_waits_for_drive(void **state)
+{
+	struct tape_fixture *t = *state;
+	write_rec(t, 10, 1);
+	write_rec(t, 10, 2);
+	rewind_tape(t);
+	defer_io = true;
+	uint8_t c[6];
+	cdb6(c, 0x08, 0, 10);
+	struct uscst_cmd *a = fixture_prepare(t->f, 0, c, 6);
+	t->dev->cmdset->decode(a);
+	t->dev->cmdset->dispatch(a);
+	assert_non_null(deferred);
+	struct change_arg arg = {.dev = t->dev};
+	atomic_init(&arg.done, false);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, change_thread, &arg), 0);
+	usleep(50000);
+	assert_false(atomic_load(&arg.done));
+	defer_io = false;
+	struct uscst_io *io = deferred;
+	deferred = NULL;
+	complete_io(io);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(atomic_load(&arg.done));
+	fixture_assert_good(a);
+	/* The tape was mounted again: BOT. */
+	assert_int_equal(position(t), 0);
+}
+
 /* Reserved CDB bits, by the usage masks; unknown opcodes of the disk. */
 static void test_cdb_checks(void **state)
 {
@@ -840,6 +908,8 @@ int main(void)
 	    T(test_limits_density_pages),
 	    T(test_one_command_at_a_time),
 	    T(test_cdb_checks),
+	    T(test_medium_change),
+	    T(test_medium_change_waits_for_drive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
