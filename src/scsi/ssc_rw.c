@@ -62,6 +62,8 @@ static void fixed_read_done(struct uscst_cmd *cmd, struct ssc_state *st, int err
 		ssc_sense(cmd, SSC_ILI, SK_NO_SENSE, 0x00, 0x00, true, (int64_t)(n - good));
 		break;
 	}
+	/* The blocks read go to the initiator with the sense. */
+	cmd->in_with_sense = cmd->in_len > 0;
 	scsi_cmd_done(cmd);
 }
 
@@ -124,8 +126,10 @@ static void variable_read_done(struct uscst_cmd *cmd, struct ssc_state *st, int 
 	/* SILI suppresses the underlength report, and the overlength one in
 	 * variable-block mode only (SSC-4 READ(6)). */
 	bool report = len < n ? !sili : (len > n && (!sili || st->block_len));
-	if (report)
+	if (report) {
 		ssc_sense(cmd, SSC_ILI, SK_NO_SENSE, 0x00, 0x00, true, (int64_t)n - (int64_t)len);
+		cmd->in_with_sense = true; /* the block goes with it */
+	}
 	scsi_cmd_done(cmd);
 }
 

@@ -355,10 +355,12 @@ static void test_read_incorrect_length(void **state)
 	struct uscst_cmd *cmd = read_var(t, 150, false);
 	assert_tape_sense(cmd, SK_NO_SENSE, 0, 0, 0x20, 50);
 	assert_int_equal(cmd->in_len, 100);
+	assert_true(cmd->in_with_sense);
 	/* SILI hides the underlength. */
 	cmd = read_var(t, 150, true);
 	fixture_assert_good(cmd);
 	assert_int_equal(cmd->in_len, 100);
+	assert_false(cmd->in_with_sense);
 	/* Longer: ILI, negative residue, the first bytes sent, positioned
 	 * after the record; SILI hides it in variable-block mode. */
 	cmd = read_var(t, 60, false);
@@ -640,6 +642,7 @@ static void test_fixed_block_mode(void **state)
 	cmd = run(t, c, 6);
 	assert_tape_sense(cmd, SK_NO_SENSE, 0, 1, 0x80, 3);
 	assert_int_equal(cmd->in_len, 512);
+	assert_true(cmd->in_with_sense);
 	assert_memory_equal(cmd->in_buf, data + 1024, 512);
 	cdb6(c, 0x08, 3, 1); /* SILI with FIXED */
 	assert_invalid_field(run(t, c, 6), 1, 1);
