@@ -224,6 +224,11 @@ static int vtape_set_attr(struct uscst_device *dev, const char *name, const char
 		uscst_device_set_size(dev, m->capacity);
 		uscst_device_medium_changed(dev, true);
 	}
+	/* What was written to the old tape reaches its file's storage before
+	 * it leaves the drive, as a drive writes its buffer before an unload. */
+	if (old && !uscst_device_read_only(dev) && fdatasync(old->fd) < 0)
+		log_warn("device %s: flushing the tape that left the drive: %s",
+			 uscst_device_name(dev), strerror(errno));
 	medium_put(old);
 	return 0;
 }

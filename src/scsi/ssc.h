@@ -58,7 +58,9 @@ struct ssc_state {
 	bool dirty;   /* written since the last flush */
 	uint32_t rng; /* xorshift state for record salts */
 	/* Mode parameters (MODE SELECT), shared by every nexus. */
-	uint32_t block_len; /* 0: variable-block mode */
+	/* 0: variable-block mode.  Atomic: decode reads it on the reactor of
+	 * any session, for the Data-Out of a fixed-block WRITE. */
+	_Atomic uint32_t block_len;
 	/* The operation in progress (ssc_tape.c): mount, append, read.  Only
 	 * the running command uses them, so they live here, not in it. */
 	void (*mount_cb)(struct uscst_cmd *cmd, struct ssc_state *st);

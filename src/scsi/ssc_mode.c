@@ -347,8 +347,9 @@ void ssc_report_density(struct uscst_cmd *cmd)
 	d[1] = SSC_DENSITY; /* SECONDARY DENSITY CODE */
 	d[2] = 0x80 | 0x20; /* WRTOK, DEFLT */
 	/* BITS PER MM, MEDIA WIDTH, TRACKS: a file has none (0).  CAPACITY
-	 * in units of 10^6 bytes. */
-	uint64_t cap = media ? uscst_device_size(dev) / 1000000u : UINT32_MAX;
+	 * in units of 10^6 bytes: the loaded tape's, or the largest an image
+	 * may have (1 PiB). */
+	uint64_t cap = (media ? uscst_device_size(dev) : 1ull << 50) / 1000000u;
 	put_be32(d + 12, cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap);
 	put_ascii(d + 16, "USCST", 8);		   /* ASSIGNING ORGANIZATION */
 	put_ascii(d + 24, "VTAPE", 8);		   /* DENSITY NAME */

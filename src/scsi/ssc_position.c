@@ -278,6 +278,22 @@ static void unloaded(struct uscst_cmd *cmd, struct ssc_state *st, int err)
 	scsi_cmd_done(cmd);
 }
 
+static void loaded_flushed(struct uscst_cmd *cmd, struct ssc_state *st, int err)
+{
+	if (flush_failed(cmd, err))
+		return;
+	st->unloaded = false;
+	st->pos = 0;
+	uscst_device_set_medium_present(cmd->dev, true);
+	scsi_cmd_done(cmd);
+}
+
+/* A LOAD of a loaded tape rewinds it: what was written goes first. */
+static void loaded(struct uscst_cmd *cmd, struct ssc_state *st)
+{
+	ssc_flush(cmd, st, loaded_flushed);
+}
+
 /*
  * LOAD: the tape is (again) ready, at BOT; without a tape in the drive
  * (filename none) NOT READY, MEDIUM NOT PRESENT.  UNLOAD: written data go
@@ -299,10 +315,9 @@ void ssc_load_unload(struct uscst_cmd *cmd)
 			scsi_fail(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 			return;
 		}
-		st->unloaded = false;
-		st->pos = 0;
-		uscst_device_set_medium_present(cmd->dev, true);
-		scsi_cmd_done(cmd);
+		/* The tape is mounted again: a LOAD finds out whether there
+		 * still is one (NOT READY, MEDIUM NOT PRESENT if not). */
+		ssc_with_tape(cmd, loaded);
 		return;
 	}
 	if (!atomic_load_explicit(&st->has_image, memory_order_relaxed) || st->unloaded) {

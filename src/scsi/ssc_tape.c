@@ -98,6 +98,7 @@ static void mount_end(struct uscst_cmd *cmd, struct ssc_state *st, int err)
 	if (err) {
 		ssc_unmount(st);
 		if (err == -ENOMEDIUM) {
+			atomic_store_explicit(&st->has_image, false, memory_order_relaxed);
 			ssc_io_failed(cmd, err, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 			return;
 		}
