@@ -112,11 +112,14 @@ void ssc_mode_sense(struct uscst_cmd *cmd)
 	if (pc == PC_DEFAULT)
 		m = (struct ssc_mode){0};
 	uint8_t pages[64];
+	/* (page 00h: none) */
 	unsigned plen = 0;
 	for (size_t i = 0; i < sizeof(page_codes); i++)
 		if (page == PAGE_ALL || page == page_codes[i])
 			plen += put_page(pages + plen, page_codes[i], pc, &m);
-	if (!plen) {
+	/* Page 00h: no page, the header and block descriptor alone (what
+	 * tape drivers ask first, Linux st among them). */
+	if (!plen && !(page == 0 && subpage == 0)) {
 		scsi_invalid_field_cdb(cmd, 2, 5);
 		scsi_cmd_done(cmd);
 		return;

@@ -299,7 +299,9 @@ static void loaded(struct uscst_cmd *cmd, struct ssc_state *st)
  * (filename none) NOT READY, MEDIUM NOT PRESENT.  UNLOAD: written data go
  * to the image, the tape rewinds and leaves the path: commands that need
  * it answer NOT READY, MEDIUM NOT PRESENT until a LOAD (SSC-4 7.x).  EOT
- * with LOAD is an invalid combination; HOLD is not supported (mask).
+ * with LOAD is an invalid combination; HOLD is not supported (mask).  An
+ * UNLOAD while an initiator prevents medium removal is refused (MEDIUM
+ * REMOVAL PREVENTED).
  */
 void ssc_load_unload(struct uscst_cmd *cmd)
 {
@@ -322,6 +324,14 @@ void ssc_load_unload(struct uscst_cmd *cmd)
 	}
 	if (!atomic_load_explicit(&st->has_image, memory_order_relaxed) || st->unloaded) {
 		scsi_cmd_done(cmd);
+		return;
+	}
+	/* An initiator prevents removal (PREVENT ALLOW MEDIUM REMOVAL). */
+	pthread_mutex_lock(&cmd->dev->lock);
+	bool prevented = cmd->dev->prevent_removal;
+	pthread_mutex_unlock(&cmd->dev->lock);
+	if (prevented) {
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_MEDIUM_REMOVAL_PREVENTED);
 		return;
 	}
 	if (!st->mounted) {

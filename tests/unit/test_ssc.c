@@ -695,6 +695,11 @@ static void test_unload_load_and_empty(void **state)
 	fixture_assert_good(run(t, load, 6));
 	fixture_assert_good(run(t, tur, 6));
 	read_rec(t, 10, 1);
+	/* PREVENT: UNLOAD refused; ALLOW again: it works. */
+	const uint8_t prevent[6] = {0x1e, 0, 0, 0, 1, 0}, allow[6] = {0x1e};
+	fixture_assert_good(run(t, prevent, 6));
+	fixture_assert_sense(run(t, unload, 6), SK_ILLEGAL_REQUEST, 0x53, 0x02);
+	fixture_assert_good(run(t, allow, 6));
 	const uint8_t eot_load[6] = {0x1b, 0, 0, 0, 5, 0};
 	assert_invalid_field(run(t, eot_load, 6), 4, 2);
 	const uint8_t hold[6] = {0x1b, 0, 0, 0, 9, 0};
@@ -740,6 +745,10 @@ static void test_limits_density_pages(void **state)
 	assert_int_equal(page[8] & 0x40, 0x40); /* LOIS */
 	const uint8_t saved[6] = {0x1a, 0, 0xd0, 0, 255, 0};
 	fixture_assert_sense(run(t, saved, 6), SK_ILLEGAL_REQUEST, 0x39, 0x00);
+	const uint8_t page0[6] = {0x1a, 0, 0x00, 0, 255, 0};
+	cmd = run(t, page0, 6);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_len, 12); /* header and block descriptor */
 	const uint8_t unknown[6] = {0x1a, 0, 0x08, 0, 255, 0};
 	assert_invalid_field(run(t, unknown, 6), 2, 5);
 	/* MODE SELECT of the page as it is: fine; with LOIS cleared: the
