@@ -64,6 +64,7 @@ test_pr_LINK             := fixtures/fixture_scsi.c
 test_pr_persist_LINK     := fixtures/fixture_scsi.c
 test_sbc_LINK            := fixtures/fixture_scsi.c
 test_spc_LINK            := fixtures/fixture_scsi.c doubles/ua_record.c
+test_ssc_LINK            := fixtures/fixture_scsi.c doubles/ua_record.c
 test_task_set_LINK       := fixtures/fixture_scsi.c
 test_xcopy_LINK          := fixtures/fixture_scsi.c
 
@@ -112,7 +113,7 @@ $(BUILD)/tests/addr_conns: tests/integration/addr_conns.c
 # durability_client (durability.sh), acl_client (acl-groups.sh) and
 # cdrom_client (vcdrom.sh).
 LIBISCSI_CLIENTS := resync_ua_client pr_persist_client caw_race_client xcopy_resv_client \
-                    durability_client acl_client cdrom_client
+                    durability_client acl_client cdrom_client tape_client
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
 all: $(addprefix $(BUILD)/tests/,$(LIBISCSI_CLIENTS))
 endif

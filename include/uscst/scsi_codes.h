@@ -27,6 +27,7 @@
 #define SK_DATA_PROTECT 0x7
 #define SK_BLANK_CHECK 0x8
 #define SK_COPY_ABORTED 0xa
+#define SK_VOLUME_OVERFLOW 0xd
 #define SK_ABORTED_COMMAND 0xb
 #define SK_MISCOMPARE 0xe
 
@@ -47,7 +48,7 @@
 #define ASC_INVALID_FIELD_IN_PARAM_LIST 0x26, 0x00
 #define ASC_INVALID_RELEASE_OF_PR 0x26, 0x04
 #define ASC_WRITE_PROTECTED 0x27, 0x00
-#define ASC_NOT_READY_TO_READY_CHANGE 0x28, 0x00 /* medium may have changed */
+#define ASC_NOT_READY_TO_READY_CHANGE 0x28, 0x00	/* medium may have changed */
 #define ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT 0x27, 0x07 /* thin store full */
 #define ASC_POWER_ON_RESET 0x29, 0x00
 #define ASC_POWER_ON_OCCURRED 0x29, 0x01

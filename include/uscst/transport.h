@@ -82,6 +82,11 @@ struct uscst_cmd {
 	uint8_t sense_len;
 	uint8_t sense[USCST_SENSE_MAX];
 	bool aborted; /* set by task management: result will be discarded */
+	/* The Data-In (in_len bytes) goes to the initiator with a CHECK
+	 * CONDITION too; otherwise none does.  A tape READ that met a
+	 * filemark or a block of another length sends what it read and says
+	 * why it stopped (SSC-4 READ(6)). */
+	bool in_with_sense;
 
 	/* --- private to the core's task set (core/task_set.c) --- */
 	void (*transport_done)(struct uscst_cmd *cmd);

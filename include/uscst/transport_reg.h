@@ -24,7 +24,7 @@
 
 /* Bumped whenever struct uscst_transport or the meaning of its fields
  * changes; a transport built against another version is refused. */
-#define USCST_TRANSPORT_ABI 3
+#define USCST_TRANSPORT_ABI 4
 
 /* Longest transport name. */
 #define USCST_TRANSPORT_NAME_MAX 31

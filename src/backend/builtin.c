@@ -5,6 +5,7 @@ static const struct uscst_backend_ops *const builtin[] = {
     &backend_fileio_ops,
     &backend_nullio_ops,
     &backend_vcdrom_ops,
+    &backend_vtape_ops,
 };
 
 int uscst_backends_register_builtin(void)

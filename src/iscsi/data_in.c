@@ -21,10 +21,11 @@ static struct residual compute_residual(const struct iscsi_task *task)
 	const struct uscst_cmd *cmd = &task->cmd;
 	uint64_t wanted = 0;
 	if (cmd->exp_read || cmd->in_len)
-		/* Nothing is sent with CHECK CONDITION (the sense says why). */
-		wanted = cmd->status == SAM_STAT_CHECK_CONDITION ? 0
-			 : cmd->in_asked			 ? cmd->in_asked
-								 : cmd->in_len;
+		/* Nothing is sent with CHECK CONDITION (the sense says why),
+		 * unless the command set says the data go with it. */
+		wanted = (cmd->status == SAM_STAT_CHECK_CONDITION && !cmd->in_with_sense) ? 0
+			 : cmd->in_asked ? cmd->in_asked
+					 : cmd->in_len;
 	else if (cmd->exp_write || cmd->out_len)
 		/* A CDB that wants Data-Out the initiator did not announce (W=0)
 		 * moved nothing: the whole transfer is the overflow. */
@@ -126,7 +127,8 @@ void iscsi_task_send_response(struct iscsi_task *task)
 	struct uscst_cmd *cmd = &task->cmd;
 	struct residual res = compute_residual(task);
 	uint32_t len = 0;
-	if (cmd->exp_read && cmd->in_len && cmd->status != SAM_STAT_CHECK_CONDITION)
+	if (cmd->exp_read && cmd->in_len &&
+	    (cmd->status != SAM_STAT_CHECK_CONDITION || cmd->in_with_sense))
 		len = cmd->in_len < cmd->exp_len ? cmd->in_len : cmd->exp_len;
 	bool collapse = len && cmd->sense_len == 0;
 	if (len && !send_data_in(task, len, collapse, res))

@@ -7,6 +7,7 @@
  * of its commands (spc_mode.c), changing that state for every nexus.
  */
 #include "scsi/scsi.h"
+#include "scsi/ssc.h"
 
 static void sbc_decode(struct uscst_cmd *cmd)
 {
@@ -57,5 +58,7 @@ bool scsi_register_cmdsets(void)
 		   uscst_cmdset_register(&scsi_sbc_cmdset);
 	bool mmc = uscst_cmdset_find(scsi_mmc_cmdset.name) == &scsi_mmc_cmdset ||
 		   uscst_cmdset_register(&scsi_mmc_cmdset);
-	return sbc && mmc;
+	bool ssc = uscst_cmdset_find(scsi_ssc_cmdset.name) == &scsi_ssc_cmdset ||
+		   uscst_cmdset_register(&scsi_ssc_cmdset);
+	return sbc && mmc && ssc;
 }

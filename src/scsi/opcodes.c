@@ -9,6 +9,7 @@
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
 #include "scsi/spc_opcodes.h"
+#include "scsi/ssc.h"
 
 static uint32_t blocks_bytes(const struct uscst_cmd *cmd, uint64_t blocks)
 {
@@ -677,6 +678,11 @@ const struct scsi_opcode_desc *scsi_table_lookup(struct scsi_opcode_table t, con
 
 bool scsi_opcode_has_service_actions(const struct uscst_device *dev, const uint8_t *cdb)
 {
+	/* The SSC table borrows the reservation commands of the disk table
+	 * (ssc_opcodes.c), PERSISTENT RESERVE IN/OUT with their service
+	 * actions. */
+	if (dev && dev->cmdset == &scsi_ssc_cmdset)
+		return ssc_opcode_has_service_actions(cdb);
 	/* The disk table answers from its index; the others are short. */
 	struct scsi_opcode_table t = scsi_opcode_table_of(dev);
 	if (t.ops != scsi_disk_opcodes) {

@@ -1,0 +1,208 @@
+/*
+ * Opcode table of the SSC command set (cmdset_ssc.c): a tape drive.  The
+ * SPC commands every device type answers come from spc_opcodes.h; the
+ * reservation commands (RESERVE/RELEASE, PERSISTENT RESERVE IN/OUT with
+ * their service actions) and PREVENT ALLOW MEDIUM REMOVAL are taken from
+ * the disk table by ssc_lookup_opcode() (shared_with_disk below), so that
+ * there is one definition of each.  The usage masks are enforced by
+ * dispatch, as for the disk table.
+ */
+#include "scsi/spc_opcodes.h"
+#include "scsi/ssc.h"
+
+#define W OPF_WRITES_MEDIUM
+#define M OPF_NEEDS_MEDIUM
+#define CONTROL 0x00 /* NACA, FLAG, LINK: not supported */
+#define LEN16 0xff, 0xff
+#define LEN24 0xff, 0xff, 0xff
+#define ID32 0xff, 0xff, 0xff, 0xff
+#define ID64 ID32, ID32
+
+static uint32_t out_mode_select(const struct uscst_cmd *cmd)
+{
+	return ssc_mode_select_out_len(cmd);
+}
+
+/* Sorted by opcode. */
+const struct scsi_opcode_desc scsi_ssc_opcodes[] = {
+    SPC_OPCODE_TEST_UNIT_READY(M),
+    {
+	/* SSC-4: IMMED. */
+	.opcode = 0x01,
+	.cdb_len = 6,
+	.flags = M,
+	.name = "REWIND",
+	.exec = ssc_rewind,
+	.usage = {0x01, 0x01, 0, 0, 0, CONTROL},
+    },
+    SPC_OPCODE_REQUEST_SENSE,
+    {
+	/* MLOI (byte 1 bit 0) is not supported. */
+	.opcode = 0x05,
+	.cdb_len = 6,
+	.name = "READ BLOCK LIMITS",
+	.exec = ssc_read_block_limits,
+	.usage = {0x05, 0, 0, 0, 0, CONTROL},
+    },
+    {
+	/* SILI, FIXED; TRANSFER LENGTH. */
+	.opcode = 0x08,
+	.cdb_len = 6,
+	.flags = M,
+	.name = "READ(6)",
+	.exec = ssc_read6,
+	.usage = {0x08, 0x03, LEN24, CONTROL},
+    },
+    {
+	/* FIXED; TRANSFER LENGTH. */
+	.opcode = 0x0a,
+	.cdb_len = 6,
+	.flags = W | M,
+	.name = "WRITE(6)",
+	.out_len = ssc_write_out_len,
+	.exec = ssc_write6,
+	.usage = {0x0a, 0x01, LEN24, CONTROL},
+    },
+    {
+	/* IMMED; FILEMARK COUNT.  WSMK (setmarks) is not supported. */
+	.opcode = 0x10,
+	.cdb_len = 6,
+	.flags = W | M,
+	.name = "WRITE FILEMARKS(6)",
+	.exec = ssc_write_filemarks,
+	.usage = {0x10, 0x01, LEN24, CONTROL},
+    },
+    {
+	/* CODE; COUNT. */
+	.opcode = 0x11,
+	.cdb_len = 6,
+	.flags = M,
+	.name = "SPACE(6)",
+	.exec = ssc_space,
+	.usage = {0x11, 0x0f, LEN24, CONTROL},
+    },
+    SPC_OPCODE_INQUIRY,
+    {
+	/* PF; PARAMETER LIST LENGTH.  SP is refused: nothing is saved. */
+	.opcode = 0x15,
+	.cdb_len = 6,
+	.name = "MODE SELECT(6)",
+	.out_len = out_mode_select,
+	.exec = ssc_mode_select,
+	.usage = {0x15, 0x10, 0, 0, 0xff, CONTROL},
+    },
+    {
+	/* IMMED, LONG. */
+	.opcode = 0x19,
+	.cdb_len = 6,
+	.flags = W | M,
+	.name = "ERASE(6)",
+	.exec = ssc_erase,
+	.usage = {0x19, 0x03, 0, 0, 0, CONTROL},
+    },
+    {
+	/* DBD; PC, PAGE CODE; SUBPAGE CODE; ALLOCATION LENGTH. */
+	.opcode = 0x1a,
+	.cdb_len = 6,
+	.name = "MODE SENSE(6)",
+	.exec = ssc_mode_sense,
+	.usage = {0x1a, 0x08, 0xff, 0xff, 0xff, CONTROL},
+    },
+    {
+	/* IMMED; EOT, RETEN, LOAD.  HOLD is not supported. */
+	.opcode = 0x1b,
+	.cdb_len = 6,
+	.name = "LOAD UNLOAD",
+	.exec = ssc_load_unload,
+	.usage = {0x1b, 0x01, 0, 0, 0x07, CONTROL},
+    },
+    {
+	/* BT, CP, IMMED; LOGICAL OBJECT IDENTIFIER; PARTITION. */
+	.opcode = 0x2b,
+	.cdb_len = 10,
+	.flags = M,
+	.name = "LOCATE(10)",
+	.exec = ssc_locate,
+	.usage = {0x2b, 0x07, 0, ID32, 0, 0xff, CONTROL},
+    },
+    {
+	/* SERVICE ACTION (the form); ALLOCATION LENGTH. */
+	.opcode = 0x34,
+	.cdb_len = 10,
+	.flags = M,
+	.name = "READ POSITION",
+	.exec = ssc_read_position,
+	.usage = {0x34, 0x1f, 0, 0, 0, 0, 0, LEN16, CONTROL},
+    },
+    {
+	/* MEDIA; ALLOCATION LENGTH.  MEDIUM TYPE is not supported. */
+	.opcode = 0x44,
+	.cdb_len = 10,
+	.name = "REPORT DENSITY SUPPORT",
+	.exec = ssc_report_density,
+	.usage = {0x44, 0x01, 0, 0, 0, 0, 0, LEN16, CONTROL},
+    },
+    {
+	.opcode = 0x55,
+	.cdb_len = 10,
+	.name = "MODE SELECT(10)",
+	.out_len = out_mode_select,
+	.exec = ssc_mode_select,
+	.usage = {0x55, 0x10, 0, 0, 0, 0, 0, LEN16, CONTROL},
+    },
+    {
+	/* DBD (LLBAA is refused: no long block descriptors on tape). */
+	.opcode = 0x5a,
+	.cdb_len = 10,
+	.name = "MODE SENSE(10)",
+	.exec = ssc_mode_sense,
+	.usage = {0x5a, 0x08, 0xff, 0xff, 0, 0, 0, LEN16, CONTROL},
+    },
+    {
+	/* DEST_TYPE, CP, IMMED; PARTITION; LOGICAL IDENTIFIER.  BAM
+	 * (implicit address mode) is not supported. */
+	.opcode = 0x92,
+	.cdb_len = 16,
+	.flags = M,
+	.name = "LOCATE(16)",
+	.exec = ssc_locate,
+	.usage = {0x92, 0x3b, 0, 0xff, ID64, 0, 0, 0, CONTROL},
+    },
+    SPC_OPCODE_REPORT_LUNS,
+};
+
+const unsigned scsi_ssc_opcodes_count = sizeof(scsi_ssc_opcodes) / sizeof(scsi_ssc_opcodes[0]);
+
+/* The commands of the disk table a tape drive has as they are:
+ * RESERVE/RELEASE(6/10), PREVENT ALLOW MEDIUM REMOVAL, PERSISTENT RESERVE
+ * IN/OUT. */
+static bool shared_with_disk(uint8_t opcode)
+{
+	switch (opcode) {
+	case 0x16:
+	case 0x17:
+	case 0x1e:
+	case 0x56:
+	case 0x57:
+	case 0x5e:
+	case 0x5f:
+		return true;
+	default:
+		return false;
+	}
+}
+
+const struct scsi_opcode_desc *ssc_lookup_opcode(const uint8_t *cdb)
+{
+	const struct scsi_opcode_desc *op =
+	    scsi_opcode_find(scsi_ssc_opcodes, scsi_ssc_opcodes_count, cdb[0]);
+	if (op)
+		return op;
+	return shared_with_disk(cdb[0]) ? scsi_lookup_opcode(NULL, cdb) : NULL;
+}
+
+bool ssc_opcode_has_service_actions(const uint8_t *cdb)
+{
+	/* Only PERSISTENT RESERVE IN/OUT, from the disk table. */
+	return shared_with_disk(cdb[0]) && scsi_opcode_has_service_actions(NULL, cdb);
+}
