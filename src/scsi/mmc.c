@@ -51,9 +51,10 @@ static void drop_pending(struct mmc_dev *m, unsigned i)
 /*
  * Queues `event` for every nexus that sees dev now (a later one starts
  * with the drive as it finds it).  A nexus with an event not yet taken
- * gets the newer one in its place: a removal then a new medium reads as
- * NEW MEDIA.  The session list is walked before dev->lock is taken (its
- * lock is never taken inside dev->lock).
+ * gets the newer one in its place (a removal then a new medium reads as
+ * NEW MEDIA), so the table becomes exactly the nexuses found now: an entry
+ * of a nexus that ended meanwhile goes too.  The session list is walked
+ * before dev->lock is taken (its lock is never taken inside dev->lock).
  */
 static void queue_media_event(struct uscst_device *dev, uint8_t event)
 {
@@ -62,16 +63,10 @@ static void queue_media_event(struct uscst_device *dev, uint8_t event)
 	struct mmc_dev *m = mmc_dev(dev);
 	pthread_mutex_lock(&dev->lock);
 	for (unsigned k = 0; k < x.n; k++) {
-		unsigned i = find_pending(m, x.ids[k]);
-		if (i == m->npending) {
-			if (m->npending == MMC_EVENT_NEXUS_MAX) {
-				x.dropped = true;
-				continue;
-			}
-			m->pending[m->npending++].sess_id = x.ids[k];
-		}
-		m->pending[i].event = event;
+		m->pending[k].sess_id = x.ids[k];
+		m->pending[k].event = event;
 	}
+	m->npending = x.n;
 	pthread_mutex_unlock(&dev->lock);
 	if (x.dropped)
 		log_warn("device %s: more than %d nexuses see the drive; some get no media event "

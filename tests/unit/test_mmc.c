@@ -463,6 +463,18 @@ static void test_gesn_latest_event_and_nexus_loss(void **state)
 	assert_int_equal(cmd->in_buf[4], 0x03);
 	assert_int_equal(cmd->in_buf[5], 0x00); /* no medium, tray closed */
 	assert_int_equal(m->npending, 0);
+	/* An entry of a nexus that ended unheard goes at the next change:
+	 * the table holds the nexuses that see the drive, no more. */
+	m->pending[0].sess_id = 999999;
+	m->pending[0].event = 0x03;
+	m->npending = 1;
+	f->dev.medium_present = true;
+	f->dev.cmdset->medium_changed(&f->dev, true);
+	assert_int_equal(m->npending, 2);
+	for (unsigned i = 0; i < m->npending; i++) {
+		assert_true(m->pending[i].sess_id == sa->id || m->pending[i].sess_id == sb->id);
+		assert_int_equal(m->pending[i].event, 0x02);
+	}
 }
 
 static void test_gesn_fields(void **state)
