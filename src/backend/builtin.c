@@ -6,6 +6,7 @@ static const struct uscst_backend_ops *const builtin[] = {
     &backend_nullio_ops,
     &backend_vcdrom_ops,
     &backend_vtape_ops,
+    &backend_changer_ops,
 };
 
 int uscst_backends_register_builtin(void)

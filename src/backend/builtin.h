@@ -13,6 +13,7 @@ extern const struct uscst_backend_ops backend_fileio_ops;
 extern const struct uscst_backend_ops backend_nullio_ops;
 extern const struct uscst_backend_ops backend_vcdrom_ops;
 extern const struct uscst_backend_ops backend_vtape_ops;
+extern const struct uscst_backend_ops backend_changer_ops;
 
 /* Registers vdisk_fileio and vdisk_nullio.  0, or the first failing
  * uscst_backend_register()'s -errno (logged). */

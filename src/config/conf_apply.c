@@ -458,6 +458,29 @@ static int apply_device(const struct conf_tree *tree, const struct conf_node *h,
 	return 0;
 }
 
+/* Once every device is open, whatever the order of the HANDLER blocks:
+ * the devices that work with others (a changer and its drives) find them.
+ * A failure points at the DEVICE line; the message names the attribute. */
+static int attach_devices(const struct conf_tree *tree, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < tree->root.nchildren; i++) {
+		const struct conf_node *h = tree->root.children[i];
+		if (strcmp(h->keyword, "HANDLER") != 0)
+			continue;
+		for (size_t j = 0; j < h->nchildren; j++) {
+			const struct conf_node *d = h->children[j];
+			struct uscst_device *dev = uscst_device_find(d->args[0]);
+			char msg[512] = "";
+			if (dev && uscst_device_attach(dev, msg, sizeof(msg)) < 0) {
+				core_error(tree, d->line, msg, "cannot attach the device", err,
+					   errlen);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 static int apply_handlers(const struct conf_tree *tree, struct conf_result *out, char *err,
 			  size_t errlen)
 {
@@ -471,7 +494,7 @@ static int apply_handlers(const struct conf_tree *tree, struct conf_result *out,
 			out->ndevices++;
 		}
 	}
-	return 0;
+	return attach_devices(tree, err, errlen);
 }
 
 static int set_target_attrs(const struct conf_tree *tree, struct uscst_target *tgt,

@@ -59,6 +59,11 @@ struct uscst_cmdset {
 	 * arrives and when a present one goes, without dev->lock.  MMC queues
 	 * its media event, a tape drive rewinds. */
 	void (*medium_changed)(struct uscst_device *dev, bool present);
+	/* Optional (NULL: nothing to do): runs once every device of the
+	 * configuration is open, before any command, for a device that works
+	 * with other devices (a medium changer finds its tape drives and
+	 * loads them).  0, or -errno with a message in err: the start stops. */
+	int (*attach)(struct uscst_device *dev, char *err, size_t errlen);
 };
 
 /* The command set's per-device state: cs->dev_priv_size bytes, zeroed when

@@ -262,6 +262,10 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen);
  * name>); NULL or "": no default, such devices keep PR in memory only.  Set
  * before the devices are opened (uscstd --pr-dir).  false: ENOMEM. */
 bool uscst_set_pr_dir(const char *dir);
+/* Once every device of the configuration is open: the command set's
+ * attach step (core/cmdset.h) for dev, if it has one.  0, or -errno with a
+ * message. */
+int uscst_device_attach(struct uscst_device *dev, char *err, size_t errlen);
 struct uscst_device *uscst_device_find(const char *name);
 /* Takes the current size of the open storage (whole blocks; shrinking is
  * allowed, with a warning) and, if it changed, establishes CAPACITY DATA HAS

@@ -614,6 +614,11 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 	return 0;
 }
 
+int uscst_device_attach(struct uscst_device *dev, char *err, size_t errlen)
+{
+	return dev->cmdset->attach ? dev->cmdset->attach(dev, err, errlen) : 0;
+}
+
 struct uscst_device *uscst_device_find(const char *name)
 {
 	struct uscst_device *found = NULL;

@@ -7,6 +7,7 @@
  * of its commands (spc_mode.c), changing that state for every nexus.
  */
 #include "scsi/scsi.h"
+#include "scsi/smc.h"
 #include "scsi/ssc.h"
 
 static void sbc_decode(struct uscst_cmd *cmd)
@@ -60,5 +61,7 @@ bool scsi_register_cmdsets(void)
 		   uscst_cmdset_register(&scsi_mmc_cmdset);
 	bool ssc = uscst_cmdset_find(scsi_ssc_cmdset.name) == &scsi_ssc_cmdset ||
 		   uscst_cmdset_register(&scsi_ssc_cmdset);
-	return sbc && mmc && ssc;
+	bool smc = uscst_cmdset_find(scsi_smc_cmdset.name) == &scsi_smc_cmdset ||
+		   uscst_cmdset_register(&scsi_smc_cmdset);
+	return sbc && mmc && ssc && smc;
 }
