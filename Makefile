@@ -63,6 +63,7 @@ test_mmc_LINK            := fixtures/fixture_scsi.c doubles/ua_record.c
 test_pr_LINK             := fixtures/fixture_scsi.c
 test_pr_persist_LINK     := fixtures/fixture_scsi.c
 test_sbc_LINK            := fixtures/fixture_scsi.c
+test_smc_LINK            := fixtures/fixture_scsi.c
 test_spc_LINK            := fixtures/fixture_scsi.c doubles/ua_record.c
 test_ssc_LINK            := fixtures/fixture_scsi.c doubles/ua_record.c
 test_task_set_LINK       := fixtures/fixture_scsi.c
