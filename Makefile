@@ -112,9 +112,9 @@ $(BUILD)/tests/addr_conns: tests/integration/addr_conns.c
 # The same for pr_persist_client (tests/integration/pr-persist.sh),
 # caw_race_client (caw-race.sh), xcopy_resv_client (xcopy-reservation.sh)
 # durability_client (durability.sh), acl_client (acl-groups.sh) and
-# cdrom_client (vcdrom.sh).
+# cdrom_client (vcdrom.sh), changer_client (vchanger.sh).
 LIBISCSI_CLIENTS := resync_ua_client pr_persist_client caw_race_client xcopy_resv_client \
-                    durability_client acl_client cdrom_client tape_client
+                    durability_client acl_client cdrom_client tape_client changer_client
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
 all: $(addprefix $(BUILD)/tests/,$(LIBISCSI_CLIENTS))
 endif

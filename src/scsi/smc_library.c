@@ -529,9 +529,9 @@ int smc_attach(struct uscst_device *dev, char *err, size_t errlen)
 	pthread_mutex_init(&lib->lock, NULL);
 	int rc = read_config(dev, lib, err, errlen);
 	if (rc == 0)
-		rc = parse_drives(dev, lib, err, errlen);
-	if (rc == 0)
 		rc = scan_dir(lib, err, errlen);
+	if (rc == 0)
+		rc = parse_drives(dev, lib, err, errlen);
 	if (rc == 0 && build_elements(lib) < 0) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
