@@ -246,7 +246,8 @@ static int scan_dir(struct smc_library *lib, char *err, size_t errlen)
 	closedir(d);
 	if (rc < 0)
 		return rc;
-	qsort(lib->tapes, lib->ntapes, sizeof(*lib->tapes), tape_order);
+	if (lib->ntapes) /* an empty library has no array to sort */
+		qsort(lib->tapes, lib->ntapes, sizeof(*lib->tapes), tape_order);
 	for (unsigned i = 1; i < lib->ntapes; i++)
 		if (strcmp(lib->tapes[i - 1].barcode, lib->tapes[i].barcode) == 0) {
 			snprintf(err, errlen,
@@ -278,7 +279,7 @@ static int build_elements(struct smc_library *lib)
 static int find_tape(const struct smc_library *lib, const char *barcode)
 {
 	struct smc_tape key;
-	if (strlen(barcode) > SMC_BARCODE_MAX)
+	if (!lib->ntapes || strlen(barcode) > SMC_BARCODE_MAX)
 		return -1;
 	memcpy(key.barcode, barcode, strlen(barcode) + 1);
 	const struct smc_tape *t =
