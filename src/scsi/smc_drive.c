@@ -3,37 +3,29 @@
  * loaded and unloaded through their run-time `filename` attribute, as an
  * administrator would do it by hand.  Tests replace it with a double.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "scsi/smc.h"
 
-/* A changer's drive is a vtape device configured empty (filename none):
- * which tape it holds is the changer's to say. */
+/* A changer's drive is a vtape device.  What it holds at start is the
+ * changer's to say (smc_library.c loads or empties it), whatever its own
+ * filename was. */
 static bool vtape_usable(struct uscst_device *dev, char *why, size_t whylen)
 {
 	if (strcmp(dev->backend->name, "vtape") != 0) {
 		snprintf(why, whylen, "is a %s device, not a vtape drive", dev->backend->name);
 		return false;
 	}
-	const char *f = uscst_device_attr(dev, "filename");
-	if (f && strcmp(f, "none") != 0) {
-		snprintf(why, whylen,
-			 "has filename %s: a changer's drives are configured with filename none, "
-			 "the changer loads them",
-			 f);
-		return false;
-	}
 	return true;
 }
 
+/* vtape's filename is a run-time medium attribute: an image loads that
+ * tape, "none" empties the drive; the core refuses it while an initiator
+ * of the drive prevents removal. */
 static int vtape_load(struct uscst_device *drive, const char *path, char *err, size_t errlen)
 {
-	(void)drive;
-	(void)path;
-	snprintf(err, errlen, "run-time filename changes are not built yet");
-	return -ENOTSUP;
+	return uscst_device_set_runtime_attr(drive, "filename", path ? path : "none", err, errlen);
 }
 
 static bool vtape_removal_prevented(struct uscst_device *drive)

@@ -497,20 +497,29 @@ static int read_config(struct uscst_device *dev, struct smc_library *lib, char *
 	return 0;
 }
 
-/* Loads the tapes the state puts in drives into them. */
+/* Loads the tapes the state puts in drives into them, and empties the
+ * other drives if their configuration gave them an image (a configuration
+ * written back by `show config` names the tape a drive held). */
 static int load_drives(struct smc_library *lib, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < lib->ndrives; i++) {
 		const struct smc_element *e = &lib->elems[1 + lib->nie + i];
-		if (e->tape < 0)
+		struct uscst_device *drive = lib->drives[i];
+		const char *path = e->tape >= 0 ? lib->tapes[e->tape].path : NULL;
+		const char *had = uscst_device_attr(drive, "filename");
+		if (!path && (!had || strcmp(had, "none") == 0))
 			continue;
+		if (!path)
+			log_warn("drive %s: filename %s replaced by none: the changer holds no "
+				 "tape in it",
+				 uscst_device_name(drive), had);
 		char msg[256] = "";
-		int rc = smc_drive_ops()->load(lib->drives[i], lib->tapes[e->tape].path, msg,
-					       sizeof(msg));
+		int rc = smc_drive_ops()->load(drive, path, msg, sizeof(msg));
 		if (rc < 0) {
-			snprintf(err, errlen, "drive '%s': cannot load tape '%s' (%s): %s",
-				 uscst_device_name(lib->drives[i]), lib->tapes[e->tape].barcode,
-				 lib->tapes[e->tape].path, msg[0] ? msg : strerror(-rc));
+			snprintf(err, errlen, "drive '%s': cannot load %s%s%s: %s",
+				 uscst_device_name(drive), path ? "tape '" : "nothing",
+				 path ? lib->tapes[e->tape].barcode : "", path ? "'" : "",
+				 msg[0] ? msg : strerror(-rc));
 			return rc;
 		}
 	}

@@ -572,6 +572,11 @@ static void test_config_errors(void **state)
 	assert_attach_fails(dir, "smc_disk", "5", "drives: 'smc_disk' is not a tape drive");
 	assert_attach_fails(dir, "smc_tape0,smc_tape0", "5", "'smc_tape0' is named twice");
 	assert_attach_fails(dir, "smc_tape0,", "5", "an empty name");
+	/* The real seam takes only vtape devices. */
+	smc_set_drive_ops(NULL);
+	assert_attach_fails(dir, "smc_tape0", "5",
+			    "'smc_tape0' is a vdisk_nullio device, not a vtape");
+	smc_set_drive_ops(&double_ops);
 	assert_attach_fails(dir, ",smc_tape0", "5", "an empty or too long name");
 	/* Another changer's drive, another changer's directory. */
 	char err[512];
