@@ -496,6 +496,25 @@ static void test_move_drive_prevented_and_failing(void **state)
 	assert_int_equal(d[9] & 0x80, 0); /* its source is as before */
 }
 
+/* The state file cannot be written (its temporary name is taken by a
+ * directory): the move is refused and nothing changes. */
+static void test_move_state_write_fails(void **state)
+{
+	struct smc_test *t = *state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/" SMC_STATE_FILE ".tmp", t->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	fixture_assert_sense(move(t, 0, SMC_ADDR_SLOT, SMC_ADDR_DRIVE), SK_HARDWARE_ERROR, 0x44,
+			     0x00);
+	assert_int_equal(drv.nloads, 0);
+	struct uscst_cmd *cmd = res(t, 0x10, 0, 0xffff, 0, 4096);
+	assert_tag(cmd, SMC_ADDR_SLOT, "TAPE01");
+	assert_tag(cmd, SMC_ADDR_DRIVE, "");
+	rmdir(path);
+	fixture_assert_good(move(t, 0, SMC_ADDR_SLOT, SMC_ADDR_DRIVE));
+	assert_int_equal(drv.nloads, 1);
+}
+
 static void test_move_read_only_mapping(void **state)
 {
 	struct smc_test *t = *state;
@@ -772,6 +791,7 @@ int main(void)
 	    T(test_move_slot_drive_and_back),
 	    T(test_move_errors),
 	    T(test_move_drive_prevented_and_failing),
+	    T(test_move_state_write_fails),
 	    T(test_move_read_only_mapping),
 	    T(test_state_survives_restart),
 	    T(test_config_errors),
