@@ -58,6 +58,10 @@ struct smc_tape {
 	/* The element it was last moved from (SOURCE STORAGE ELEMENT
 	 * ADDRESS, SVALID); 0: never moved. */
 	uint16_t source;
+	/* Put in an import/export element by a rescan (IMPEXP), until moved. */
+	bool imported;
+	/* Its image left library_dir (a rescan): in no element any more. */
+	bool gone;
 };
 
 struct smc_element {
@@ -74,8 +78,8 @@ struct smc_library {
 	char *state_path;
 	unsigned nslots, nie, ndrives;
 	struct uscst_device *drives[SMC_DRIVES_MAX];
-	unsigned ntapes;
-	struct smc_tape *tapes;
+	unsigned ntapes, tapes_cap;
+	struct smc_tape *tapes; /* sorted by barcode until a rescan appends */
 	/* Every element in ascending address order: the transport, the
 	 * import/export elements, the drives, the slots. */
 	unsigned nelems;
@@ -121,6 +125,13 @@ void smc_detach(struct uscst_device *dev);
 struct smc_element *smc_find_element(struct smc_library *lib, uint16_t addr);
 /* Index of an element (a drive's in lib->drives: elem - first drive). */
 struct uscst_device *smc_element_drive(struct smc_library *lib, const struct smc_element *e);
+/* INITIALIZE ELEMENT STATUS: reads library_dir again.  A new image (an
+ * operator's import) goes to the first empty import/export element, else
+ * the first empty slot; a tape whose image is gone leaves its slot or I/E
+ * element (one in a drive stays: the drive holds the image open).  Caller
+ * holds lib->lock.  0, or -errno (logged) if the directory cannot be
+ * read or the state not written. */
+int smc_rescan(struct smc_library *lib);
 /* Writes the element map to the state file (temp, fsync, rename, fsync of
  * the directory).  Caller holds lib->lock.  0 or -errno (logged). */
 int smc_save_state(struct smc_library *lib);

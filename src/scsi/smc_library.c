@@ -178,8 +178,7 @@ static int tape_order(const void *a, const void *b)
 
 /* One entry of library_dir: a tape, or an error for anything that is not
  * a regular file with a good barcode.  Hidden names are not tapes. */
-static int add_tape(struct smc_library *lib, int dfd, const char *name, unsigned *cap, char *err,
-		    size_t errlen)
+static int add_tape(struct smc_library *lib, int dfd, const char *name, char *err, size_t errlen)
 {
 	struct stat st;
 	if (fstatat(dfd, name, &st, 0) < 0) {
@@ -209,13 +208,13 @@ static int add_tape(struct smc_library *lib, int dfd, const char *name, unsigned
 				 lib->dir, name);
 			return -EINVAL;
 		}
-	if (lib->ntapes == *cap) {
-		unsigned ncap = *cap ? *cap * 2 : 16;
+	if (lib->ntapes == lib->tapes_cap) {
+		unsigned ncap = lib->tapes_cap ? lib->tapes_cap * 2 : 16;
 		struct smc_tape *t = realloc(lib->tapes, ncap * sizeof(*t));
 		if (!t)
 			goto nomem;
 		lib->tapes = t;
-		*cap = ncap;
+		lib->tapes_cap = ncap;
 	}
 	struct smc_tape *t = &lib->tapes[lib->ntapes];
 	memset(t, 0, sizeof(*t));
@@ -237,12 +236,11 @@ static int scan_dir(struct smc_library *lib, char *err, size_t errlen)
 		snprintf(err, errlen, "library_dir %s: %s", lib->dir, strerror(e));
 		return -e;
 	}
-	unsigned cap = 0;
 	int rc = 0;
 	struct dirent *de;
 	while (rc == 0 && (de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.')
-			rc = add_tape(lib, dirfd(d), de->d_name, &cap, err, errlen);
+			rc = add_tape(lib, dirfd(d), de->d_name, err, errlen);
 	closedir(d);
 	if (rc < 0)
 		return rc;
@@ -406,6 +404,123 @@ static int place_new_tapes(struct smc_library *lib, char *err, size_t errlen)
 		lib->elems[slot].tape = (int)t;
 	}
 	return 0;
+}
+
+/* --- rescans --- */
+
+/* The tape (not gone) whose barcode is the one of file name, or -1. */
+static int find_tape_of_file(const struct smc_library *lib, const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	size_t len = dot ? (size_t)(dot - name) : strlen(name);
+	for (unsigned i = 0; i < lib->ntapes; i++)
+		if (!lib->tapes[i].gone && strlen(lib->tapes[i].barcode) == len &&
+		    memcmp(lib->tapes[i].barcode, name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+static struct smc_element *first_empty(struct smc_library *lib, uint8_t type)
+{
+	for (unsigned i = 0; i < lib->nelems; i++)
+		if (lib->elems[i].type == type && lib->elems[i].tape < 0)
+			return &lib->elems[i];
+	return NULL;
+}
+
+static struct smc_element *element_of(struct smc_library *lib, int tape)
+{
+	for (unsigned i = 0; i < lib->nelems; i++)
+		if (lib->elems[i].tape == tape)
+			return &lib->elems[i];
+	return NULL;
+}
+
+/* A new image found by a rescan: placed, or left out (logged) when it is
+ * malformed or finds no room.  true if the map changed. */
+static bool import_tape(struct smc_library *lib, int dfd, const char *name)
+{
+	char err[512];
+	unsigned before = lib->ntapes;
+	if (add_tape(lib, dfd, name, err, sizeof(err)) < 0) {
+		log_warn("vchanger: %s; not imported", err);
+		return false;
+	}
+	struct smc_element *e = first_empty(lib, SMC_ELEM_IE);
+	if (!e)
+		e = first_empty(lib, SMC_ELEM_STORAGE);
+	if (!e) {
+		log_warn("vchanger: %s: no empty I/E element or slot for tape %s", lib->dir,
+			 lib->tapes[before].barcode);
+		free(lib->tapes[before].path);
+		lib->ntapes = before;
+		return false;
+	}
+	e->tape = (int)before;
+	lib->tapes[before].imported = e->type == SMC_ELEM_IE;
+	log_info("vchanger: %s: tape %s imported into element %u", lib->dir,
+		 lib->tapes[before].barcode, e->addr);
+	return true;
+}
+
+/* The same barcode under another extension: the tape's image is the file
+ * there now (a drive holding the old one keeps it open until unloaded). */
+static void rename_tape(struct smc_library *lib, struct smc_tape *t, const char *name)
+{
+	if (strcmp(strrchr(t->path, '/') + 1, name) == 0)
+		return;
+	char *path;
+	if (asprintf(&path, "%s/%s", lib->dir, name) < 0)
+		return;
+	free(t->path);
+	t->path = path;
+}
+
+int smc_rescan(struct smc_library *lib)
+{
+	DIR *d = opendir(lib->dir);
+	if (!d) {
+		int e = errno;
+		log_err("vchanger: library_dir %s: %s", lib->dir, strerror(e));
+		return -e;
+	}
+	unsigned old = lib->ntapes;
+	bool *seen = calloc(old ? old : 1, sizeof(*seen));
+	if (!seen) {
+		closedir(d);
+		return -ENOMEM;
+	}
+	bool changed = false;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		int t = find_tape_of_file(lib, de->d_name);
+		if (t >= 0 && (unsigned)t < old) {
+			seen[t] = true;
+			rename_tape(lib, &lib->tapes[t], de->d_name);
+		} else if (t < 0) {
+			changed |= import_tape(lib, dirfd(d), de->d_name);
+		}
+	}
+	closedir(d);
+	for (unsigned t = 0; t < old; t++) {
+		struct smc_element *e = lib->tapes[t].gone ? NULL : element_of(lib, (int)t);
+		if (seen[t] || !e)
+			continue;
+		if (e->type == SMC_ELEM_DRIVE) {
+			log_warn("vchanger: tape %s is gone from %s but stays in its drive",
+				 lib->tapes[t].barcode, lib->dir);
+			continue;
+		}
+		log_info("vchanger: tape %s is gone from %s; element %u is empty",
+			 lib->tapes[t].barcode, lib->dir, e->addr);
+		e->tape = -1;
+		lib->tapes[t].gone = true;
+		changed = true;
+	}
+	free(seen);
+	return changed ? smc_save_state(lib) : 0;
 }
 
 int smc_save_state(struct smc_library *lib)

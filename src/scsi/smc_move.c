@@ -21,23 +21,45 @@ static bool transport_ok(struct smc_library *lib, uint16_t addr)
 	return !addr || (e && e->type == SMC_ELEM_TRANSPORT);
 }
 
-/* Puts the element map back to src holding tape (dst empty) after a
- * failed drive load; best effort for the file and the source drive. */
-static void undo_move(struct smc_library *lib, struct smc_element *src, struct smc_element *dst,
-		      uint16_t old_source)
+/* One move in the element map, and what undoing it needs. */
+struct move {
+	struct smc_element *src, *dst;
+	int tape;
+	uint16_t old_source;
+	bool was_imported;
+};
+
+static void move_apply(struct smc_library *lib, struct move *m)
 {
-	int tape = dst->tape;
-	dst->tape = -1;
-	src->tape = tape;
-	lib->tapes[tape].source = old_source;
+	struct smc_tape *t = &lib->tapes[m->tape];
+	m->old_source = t->source;
+	m->was_imported = t->imported;
+	m->src->tape = -1;
+	m->dst->tape = m->tape;
+	t->source = m->src->addr;
+	t->imported = false;
+}
+
+static void move_revert(struct smc_library *lib, const struct move *m)
+{
+	struct smc_tape *t = &lib->tapes[m->tape];
+	m->dst->tape = -1;
+	m->src->tape = m->tape;
+	t->source = m->old_source;
+	t->imported = m->was_imported;
+}
+
+/* A drive could not play its part: the map and the file go back (best
+ * effort for the file), and a source drive already emptied gets its tape
+ * back. */
+static void move_undo(struct smc_library *lib, const struct move *m, struct uscst_device *reload)
+{
+	move_revert(lib, m);
 	smc_save_state(lib);
-	struct uscst_device *drive = smc_element_drive(lib, src);
-	if (drive) {
-		char msg[256] = "";
-		if (smc_drive_ops()->load(drive, lib->tapes[tape].path, msg, sizeof(msg)) < 0)
-			log_err("drive %s: cannot reload tape %s: %s", uscst_device_name(drive),
-				lib->tapes[tape].barcode, msg);
-	}
+	char msg[256] = "";
+	if (reload && smc_drive_ops()->load(reload, lib->tapes[m->tape].path, msg, sizeof(msg)) < 0)
+		log_err("drive %s: cannot reload tape %s: %s", uscst_device_name(reload),
+			lib->tapes[m->tape].barcode, msg);
 }
 
 /* Runs with lib->lock held; the sense of a refusal is set on cmd. */
@@ -76,38 +98,31 @@ static void move_locked(struct uscst_cmd *cmd, struct smc_library *lib)
 		scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_MEDIUM_REMOVAL_PREVENTED);
 		return;
 	}
-	int tape = src->tape;
-	uint16_t old_source = lib->tapes[tape].source;
-	src->tape = -1;
-	dst->tape = tape;
-	lib->tapes[tape].source = src->addr;
+	struct move m = {.src = src, .dst = dst, .tape = src->tape};
+	const struct smc_tape *t = &lib->tapes[m.tape];
+	move_apply(lib, &m);
 	if (smc_save_state(lib) < 0) {
-		dst->tape = -1;
-		src->tape = tape;
-		lib->tapes[tape].source = old_source;
+		move_revert(lib, &m);
 		scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 		return;
 	}
 	char msg[256] = "";
 	if (from && smc_drive_ops()->load(from, NULL, msg, sizeof(msg)) < 0) {
-		log_err("drive %s: cannot unload tape %s: %s", uscst_device_name(from),
-			lib->tapes[tape].barcode, msg);
-		dst->tape = -1;
-		src->tape = tape;
-		lib->tapes[tape].source = old_source;
-		smc_save_state(lib);
+		log_err("drive %s: cannot unload tape %s: %s", uscst_device_name(from), t->barcode,
+			msg);
+		move_undo(lib, &m, NULL);
 		scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 		return;
 	}
-	if (to && smc_drive_ops()->load(to, lib->tapes[tape].path, msg, sizeof(msg)) < 0) {
-		log_err("drive %s: cannot load tape %s: %s", uscst_device_name(to),
-			lib->tapes[tape].barcode, msg);
-		undo_move(lib, src, dst, old_source);
+	if (to && smc_drive_ops()->load(to, t->path, msg, sizeof(msg)) < 0) {
+		log_err("drive %s: cannot load tape %s: %s", uscst_device_name(to), t->barcode,
+			msg);
+		move_undo(lib, &m, from);
 		scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 		return;
 	}
-	log_info("changer %s: tape %s moved from %u to %u", uscst_device_name(cmd->dev),
-		 lib->tapes[tape].barcode, src->addr, dst->addr);
+	log_info("changer %s: tape %s moved from %u to %u", uscst_device_name(cmd->dev), t->barcode,
+		 src->addr, dst->addr);
 }
 
 void smc_move_medium(struct uscst_cmd *cmd)
@@ -132,22 +147,37 @@ void smc_position_to_element(struct uscst_cmd *cmd)
 	scsi_cmd_done(cmd);
 }
 
-/* The inventory is the element map itself, always current: there is
- * nothing to scan. */
-void smc_initialize_element_status(struct uscst_cmd *cmd) { scsi_cmd_done(cmd); }
+/* The element map is always current for what moved through the changer;
+ * what an operator did to the library directory (images added or removed)
+ * is taken in by a rescan (smc_rescan). */
+static void rescan(struct uscst_cmd *cmd, struct smc_library *lib)
+{
+	if (smc_rescan(lib) < 0)
+		scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+}
+
+void smc_initialize_element_status(struct uscst_cmd *cmd)
+{
+	struct smc_library *lib = smc_lib(cmd->dev);
+	pthread_mutex_lock(&lib->lock);
+	rescan(cmd, lib);
+	pthread_mutex_unlock(&lib->lock);
+	scsi_cmd_done(cmd);
+}
 
 /* RANGE 1: the ELEMENT ADDRESS must be an element's (NUMBER OF ELEMENTS
  * from it may run past the last one, as SMC-3 allows); RANGE 0: every
- * element, the two fields ignored.  FAST changes nothing. */
+ * element, the two fields ignored.  Either way the whole directory is
+ * rescanned (an import may land in any empty element).  FAST changes
+ * nothing. */
 void smc_initialize_element_status_range(struct uscst_cmd *cmd)
 {
 	struct smc_library *lib = smc_lib(cmd->dev);
-	if (cmd->cdb[1] & 0x01) {
-		pthread_mutex_lock(&lib->lock);
-		bool ok = smc_find_element(lib, get_be16(cmd->cdb + 2)) != NULL;
-		pthread_mutex_unlock(&lib->lock);
-		if (!ok)
-			scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_ELEMENT_ADDRESS);
-	}
+	pthread_mutex_lock(&lib->lock);
+	if ((cmd->cdb[1] & 0x01) && !smc_find_element(lib, get_be16(cmd->cdb + 2)))
+		scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_ELEMENT_ADDRESS);
+	else
+		rescan(cmd, lib);
+	pthread_mutex_unlock(&lib->lock);
 	scsi_cmd_done(cmd);
 }

@@ -55,9 +55,9 @@ static void put_descriptor(uint8_t *d, struct smc_library *lib, const struct smc
 		break; /* no ACCESS bit; never holds a tape between commands */
 	case SMC_ELEM_IE:
 		/* The operator's side is the library directory: import and
-		 * export both possible; IMPEXP 0, every tape here came by
-		 * MOVE MEDIUM. */
-		d[2] = EL_INENAB | EL_EXENAB | EL_ACCESS;
+		 * export both possible; IMPEXP 1 for a tape an INITIALIZE
+		 * ELEMENT STATUS found there, 0 for one MOVE MEDIUM put. */
+		d[2] = EL_INENAB | EL_EXENAB | EL_ACCESS | (t && t->imported ? EL_IMPEXP : 0);
 		break;
 	default:
 		d[2] = EL_ACCESS;

@@ -30,7 +30,8 @@ static struct {
 	unsigned nloads;
 	char drive[LOADS_MAX][64];
 	char path[LOADS_MAX][512]; /* "" for an unload */
-	int fail_next;		   /* -errno for the next load, 0: succeed */
+	int fail_next;		   /* -errno for a coming load, 0: succeed */
+	unsigned fail_skip;	   /* loads that succeed before fail_next hits */
 	bool prevented[2];
 } drv;
 
@@ -44,7 +45,9 @@ static bool double_usable(struct uscst_device *dev, char *why, size_t whylen)
 
 static int double_load(struct uscst_device *drive, const char *path, char *err, size_t errlen)
 {
-	if (drv.fail_next) {
+	if (drv.fail_next && drv.fail_skip) {
+		drv.fail_skip--;
+	} else if (drv.fail_next) {
 		int rc = drv.fail_next;
 		drv.fail_next = 0;
 		snprintf(err, errlen, "injected failure");
@@ -494,6 +497,78 @@ static void test_move_drive_prevented_and_failing(void **state)
 	assert_tag(cmd, SMC_ADDR_DRIVE, "TAPE01");
 	const uint8_t *d = find_desc(cmd, SMC_ADDR_SLOT + 1);
 	assert_int_equal(d[9] & 0x80, 0); /* its source is as before */
+	/* Drive to drive, the second drive failing: the first gets its tape
+	 * back (unload, failed load, reload). */
+	drv.nloads = 0;
+	drv.fail_next = -EIO;
+	drv.fail_skip = 1;
+	fixture_assert_sense(move(t, 0, SMC_ADDR_DRIVE, SMC_ADDR_DRIVE + 1), SK_HARDWARE_ERROR,
+			     0x44, 0x00);
+	assert_int_equal(drv.nloads, 2);
+	assert_string_equal(drv.drive[0], "smc_tape0");
+	assert_string_equal(drv.path[0], "");
+	assert_string_equal(drv.drive[1], "smc_tape0");
+	char want[128];
+	snprintf(want, sizeof(want), "%s/TAPE01.tape", t->dir);
+	assert_string_equal(drv.path[1], want);
+	cmd = res(t, 0x14, 0, 0xffff, 0, 4096);
+	assert_tag(cmd, SMC_ADDR_DRIVE, "TAPE01");
+	assert_tag(cmd, SMC_ADDR_DRIVE + 1, "");
+}
+
+/* INITIALIZE ELEMENT STATUS takes in what the operator did to the
+ * directory: new images in the I/E element (IMPEXP) then the slots, gone
+ * ones out of their slots (not out of a drive), bad names ignored. */
+static void test_rescan_imports_and_removals(void **state)
+{
+	struct smc_test *t = *state;
+	const uint8_t ies[6] = {0x07};
+	fixture_assert_good(move(t, 0, SMC_ADDR_SLOT, SMC_ADDR_DRIVE));
+	put_file(t->dir, "NEW05.tape");
+	put_file(t->dir, "NEW06.tape");
+	put_file(t->dir, "bad name.tape");
+	char path[160];
+	snprintf(path, sizeof(path), "%s/TAPE01.tape", t->dir);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/TAPE02", t->dir);
+	assert_int_equal(unlink(path), 0);
+	fixture_assert_good(run(t, ies, 6));
+	struct uscst_cmd *cmd = res(t, 0x10, 0, 0xffff, 0, 4096);
+	assert_tag(cmd, SMC_ADDR_DRIVE, "TAPE01"); /* stays in its drive */
+	assert_tag(cmd, SMC_ADDR_SLOT + 1, "");	   /* TAPE02 is gone */
+	/* Directory order is not name order: one in the I/E element, the
+	 * other in the first empty slot. */
+	char ie_tag[33], slot_tag[33];
+	volume_tag(find_desc(cmd, SMC_ADDR_IE), ie_tag);
+	volume_tag(find_desc(cmd, SMC_ADDR_SLOT), slot_tag);
+	assert_true((!strcmp(ie_tag, "NEW05") && !strcmp(slot_tag, "NEW06")) ||
+		    (!strcmp(ie_tag, "NEW06") && !strcmp(slot_tag, "NEW05")));
+	assert_int_equal(find_desc(cmd, SMC_ADDR_IE)[2], 0x3b); /* IMPEXP, FULL */
+	/* Moved out and back by the changer: IMPEXP 0. */
+	fixture_assert_good(move(t, 0, SMC_ADDR_IE, SMC_ADDR_SLOT + 1));
+	fixture_assert_good(move(t, 0, SMC_ADDR_SLOT + 1, SMC_ADDR_IE));
+	cmd = res(t, 0x13, 0, 0xffff, 0, 4096);
+	assert_int_equal(find_desc(cmd, SMC_ADDR_IE)[2], 0x39);
+	/* Nothing new: nothing changes; WITH RANGE rescans too. */
+	fixture_assert_good(run(t, ies, 6));
+	put_file(t->dir, "NEW07.tape");
+	const uint8_t range[10] = {0xe7, 0x01, 0x04, 0x00, 0, 0, 0, 1, 0, 0};
+	fixture_assert_good(run(t, range, 10));
+	cmd = res(t, 0x12, 0, 0xffff, 0, 4096);
+	assert_tag(cmd, SMC_ADDR_SLOT + 1, "NEW07");
+	/* The state file has it all (a bad name stops a start, unlike a
+	 * rescan: out with it first). */
+	smc_detach(t->changer);
+	snprintf(path, sizeof(path), "%s/bad name.tape", t->dir);
+	assert_int_equal(unlink(path), 0);
+	t->changer = new_changer(t->dir, "smc_tape0,smc_tape1", "5", "1");
+	t->f->map.luns[0].dev = t->changer;
+	char err[512] = "";
+	assert_int_equal(uscst_device_attach(t->changer, err, sizeof(err)), 0);
+	cmd = res(t, 0x10, 0, 0xffff, 0, 4096);
+	assert_tag(cmd, SMC_ADDR_SLOT + 1, "NEW07");
+	assert_tag(cmd, SMC_ADDR_IE, ie_tag);
+	assert_tag(cmd, SMC_ADDR_SLOT, slot_tag);
 }
 
 /* The state file cannot be written (its temporary name is taken by a
@@ -792,6 +867,7 @@ int main(void)
 	    T(test_move_errors),
 	    T(test_move_drive_prevented_and_failing),
 	    T(test_move_state_write_fails),
+	    T(test_rescan_imports_and_removals),
 	    T(test_move_read_only_mapping),
 	    T(test_state_survives_restart),
 	    T(test_config_errors),
