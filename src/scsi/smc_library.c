@@ -118,6 +118,12 @@ static int parse_drives(struct uscst_device *dev, struct smc_library *lib, char 
 	while (*p) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		const char *next = p + n + (comma ? 1 : 0);
+		/* "tape0, tape1" is meant as "tape0,tape1". */
+		while (n && *p == ' ')
+			p++, n--;
+		while (n && p[n - 1] == ' ')
+			n--;
 		char name[sizeof(dev->name)];
 		if (n == 0 || n >= sizeof(name)) {
 			snprintf(err, errlen,
@@ -159,7 +165,7 @@ static int parse_drives(struct uscst_device *dev, struct smc_library *lib, char 
 			return -EBUSY;
 		}
 		lib->drives[lib->ndrives++] = d;
-		p += n + (comma ? 1 : 0);
+		p = next;
 		if (comma && !*p) {
 			snprintf(err, errlen, "changer '%s': drives '%s': an empty name", dev->name,
 				 list);

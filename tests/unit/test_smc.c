@@ -141,7 +141,8 @@ static int setup(void **state)
 	put_file(t->dir, "TAPE01.tape");
 	put_file(t->dir, "TAPE02");
 	memset(&drv, 0, sizeof(drv));
-	t->changer = new_changer(t->dir, "smc_tape0,smc_tape1", "5", "1");
+	/* Spaces around the names are allowed. */
+	t->changer = new_changer(t->dir, "smc_tape0, smc_tape1", "5", "1");
 	char err[512] = "";
 	assert_int_equal(uscst_device_attach(t->changer, err, sizeof(err)), 0);
 	t->f = fixture_new(512);
