@@ -8,7 +8,10 @@
  * then the drives are unloaded / loaded; if a drive cannot take the tape,
  * the map and the file go back to what they were.
  */
+#include <stdlib.h>
 #include <string.h>
+
+#include <uscst/reactor.h>
 
 #include "lib/log.h"
 #include "scsi/smc.h"
@@ -125,12 +128,66 @@ static void move_locked(struct uscst_cmd *cmd, struct smc_library *lib)
 		 src->addr, dst->addr);
 }
 
-void smc_move_medium(struct uscst_cmd *cmd)
+static void run_move(struct uscst_cmd *cmd)
 {
 	struct smc_library *lib = smc_lib(cmd->dev);
 	pthread_mutex_lock(&lib->lock);
 	move_locked(cmd, lib);
 	pthread_mutex_unlock(&lib->lock);
+}
+
+/*
+ * A move runs on a thread of its own and completes back on the command's
+ * reactor.  Loading a drive may block: the tape drive waits for the
+ * command it is running to end before it lets its tape go, and that
+ * command may belong to a session of this very reactor (one iSCSI session
+ * carries the changer's and the drives' LUNs); the state file's fsync
+ * blocks too.
+ */
+struct move_job {
+	struct reactor_msg msg; /* first: the completion on the reactor */
+	struct reactor *reactor;
+	struct uscst_cmd *cmd;
+};
+
+static void move_completed(struct reactor_msg *m)
+{
+	struct move_job *job = (struct move_job *)m;
+	struct uscst_cmd *cmd = job->cmd;
+	free(job);
+	scsi_cmd_done(cmd);
+}
+
+static void *move_thread(void *arg)
+{
+	struct move_job *job = arg;
+	run_move(job->cmd);
+	reactor_send(job->reactor, &job->msg);
+	return NULL;
+}
+
+void smc_move_medium(struct uscst_cmd *cmd)
+{
+	struct reactor *r = reactor_current();
+	struct move_job *job = r ? calloc(1, sizeof(*job)) : NULL;
+	if (job) {
+		*job = (struct move_job){.msg.fn = move_completed, .reactor = r, .cmd = cmd};
+		pthread_attr_t attr;
+		pthread_t tid;
+		bool started = pthread_attr_init(&attr) == 0;
+		if (started) {
+			pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+			started = pthread_create(&tid, &attr, move_thread, job) == 0;
+			pthread_attr_destroy(&attr);
+		}
+		if (started)
+			return;
+		free(job);
+		log_warn("changer %s: no thread for MOVE MEDIUM; run on the reactor",
+			 uscst_device_name(cmd->dev));
+	}
+	/* No reactor (unit tests) or no thread: here and now. */
+	run_move(cmd);
 	scsi_cmd_done(cmd);
 }
 
