@@ -171,18 +171,21 @@ check_move_back() {
 	grep -qx "256 4 - -" <<<"$out" && grep -qx "1024 2 TAPE01 256" <<<"$out"
 }
 
-# Write through the drive, take the tape out, put another in (blank: the
-# read fails), put the first back: the drive reads what it holds.
+# Write through the drive, take the tape out, put another in (blank: BLANK
+# CHECK, END-OF-DATA DETECTED at once), put the first back: the drive
+# reads what it holds.
 check_drive_reads_tape() {
 	head -c 65536 /dev/urandom >"$LIB_TMP/record"
 	[[ $(move $SLOT1 $DRIVE1) == GOOD ]] || return 1
 	"$CLIENT" "$(url 1)" write "$LIB_TMP/record" || return 1
 	[[ $(move $DRIVE1 $SLOT1) == GOOD ]] || return 1
 	[[ $(move 1025 $DRIVE1) == GOOD ]] || return 1
-	if "$CLIENT" "$(url 1)" read 65536 >"$LIB_TMP/blank"; then
+	if "$CLIENT" "$(url 1)" read 65536 >"$LIB_TMP/blank" 2>"$LIB_TMP/blank.err"; then
 		echo "TAPE02 returned a record"
 		return 1
 	fi
+	cat "$LIB_TMP/blank.err"
+	grep -q "READ(6): 08/00/05" "$LIB_TMP/blank.err" || return 1
 	[[ $(move $DRIVE1 1025) == GOOD ]] || return 1
 	[[ $(move $SLOT1 $DRIVE1) == GOOD ]] || return 1
 	"$CLIENT" "$(url 1)" read 65536 >"$LIB_TMP/back" || return 1
