@@ -14,6 +14,11 @@
  *   changer_client URL write FILE       tape drive LU: REWIND, FILE as one
  *                                       variable-length record, WRITE
  *                                       FILEMARKS 1, REWIND
+ *   changer_client URL race DRIVE_LUN SRC DST SIZE
+ *                                       a WRITE(6) of SIZE bytes to the
+ *                                       drive LU and a MOVE MEDIUM SRC DST
+ *                                       right behind it, on one session:
+ *                                       "WRITE <outcome> MOVE <outcome>"
  *   changer_client URL read N           tape drive LU: REWIND, READ(6) of
  *                                       one variable record of N bytes to
  *                                       stdout, or the sense on stderr
@@ -22,10 +27,12 @@
  * on, a medium change).  Exit 0 when the command ran (whatever its
  * status for `move`), 1 otherwise (why on stderr), 2 for usage.
  */
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -274,11 +281,86 @@ static int do_read(struct iscsi_context *iscsi, int lun, unsigned n)
 	return ok ? 0 : 1;
 }
 
+/* --- race: a drive command in flight while a MOVE MEDIUM takes its tape,
+ * both on this one session --- */
+
+struct pending {
+	const char *name;
+	int done;
+	char outcome[32];
+};
+
+static void async_done(struct iscsi_context *iscsi, int status, void *command_data,
+		       void *private_data)
+{
+	(void)iscsi;
+	(void)status;
+	struct pending *p = private_data;
+	struct scsi_task *t = command_data;
+	if (t)
+		outcome(t, p->outcome, sizeof(p->outcome));
+	else
+		snprintf(p->outcome, sizeof(p->outcome), "FAILED");
+	if (t)
+		scsi_free_scsi_task(t);
+	p->done = 1;
+}
+
+/* WRITE(6) of SIZE bytes (one variable record) to DRIVE_LUN and, queued
+ * right behind its data, MOVE MEDIUM SRC -> DST on the changer LUN; both
+ * must complete within 20 s.  Prints "WRITE <outcome> MOVE <outcome>". */
+static int do_race(struct iscsi_context *iscsi, int lun, int drive_lun, unsigned src, unsigned dst,
+		   unsigned size)
+{
+	if (settle(iscsi, drive_lun) < 0)
+		return 1;
+	static unsigned char buf[8 << 20];
+	if (size > sizeof(buf))
+		size = sizeof(buf);
+	memset(buf, 0x5a, size);
+	unsigned char w[6] = {
+	    0x0a, 0, (unsigned char)(size >> 16), (unsigned char)(size >> 8), (unsigned char)size,
+	    0};
+	unsigned char m[12] = {0xa5,
+			       0,
+			       0,
+			       0,
+			       (unsigned char)(src >> 8),
+			       (unsigned char)src,
+			       (unsigned char)(dst >> 8),
+			       (unsigned char)dst};
+	struct scsi_task *wt = scsi_create_task(6, w, SCSI_XFER_WRITE, (int)size);
+	struct scsi_task *mt = scsi_create_task(12, m, SCSI_XFER_NONE, 0);
+	struct iscsi_data data = {.size = (int)size, .data = buf};
+	struct pending pw = {"WRITE"}, pm = {"MOVE"};
+	if (!wt || !mt || iscsi_scsi_command_async(iscsi, drive_lun, wt, async_done, &data, &pw) ||
+	    iscsi_scsi_command_async(iscsi, lun, mt, async_done, NULL, &pm)) {
+		fprintf(stderr, "changer_client: cannot queue the race\n");
+		return 1;
+	}
+	time_t deadline = time(NULL) + 20;
+	while (!(pw.done && pm.done) && time(NULL) < deadline) {
+		struct pollfd pfd = {.fd = iscsi_get_fd(iscsi),
+				     .events = iscsi_which_events(iscsi)};
+		if (poll(&pfd, 1, 200) < 0 || iscsi_service(iscsi, pfd.revents) < 0) {
+			fprintf(stderr, "changer_client: %s\n", iscsi_get_error(iscsi));
+			return 1;
+		}
+	}
+	if (!(pw.done && pm.done)) {
+		fprintf(stderr, "changer_client: race: no answer in 20 s (write %d, move %d)\n",
+			pw.done, pm.done);
+		return 1;
+	}
+	printf("WRITE %s MOVE %s\n", pw.outcome, pm.outcome);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
 		fprintf(stderr, "usage: changer_client URL inquiry|status|move SRC DST|write FILE|"
-				"read N\n");
+				"read N|race DRIVE_LUN SRC DST SIZE\n");
 		return 2;
 	}
 	const char *what = argv[2];
@@ -298,6 +380,10 @@ int main(int argc, char **argv)
 			     (unsigned)strtoul(argv[4], NULL, 0));
 	else if (!strcmp(what, "write") && argc == 4)
 		rc = do_write(iscsi, lun, argv[3]);
+	else if (!strcmp(what, "race") && argc == 7)
+		rc = do_race(iscsi, lun, atoi(argv[3]), (unsigned)strtoul(argv[4], NULL, 0),
+			     (unsigned)strtoul(argv[5], NULL, 0),
+			     (unsigned)strtoul(argv[6], NULL, 0));
 	else if (!strcmp(what, "read") && argc == 4)
 		rc = do_read(iscsi, lun, (unsigned)strtoul(argv[3], NULL, 0));
 	else {

@@ -7,7 +7,8 @@
 # slot to a drive and back and its barcode follows; a MOVE to a full slot
 # gets 05/3B/0D, from an empty one 05/3B/0E, to no element 05/21/01; the
 # drive reads what the tape holds (written through the drive, another tape
-# moved in and out between); the places survive a restart.
+# moved in and out between); the places survive a restart; a move while
+# the same session's write runs on the drive neither hangs nor loses it.
 # Usage: tests/integration/vchanger.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -206,6 +207,17 @@ check_restart() {
 	cmp "$LIB_TMP/record" "$LIB_TMP/back2"
 }
 
+# One session writes 8 MiB to the drive and, right behind it, moves the
+# drive's tape out: the drive finishes (or, if the move came first, never
+# starts: NOT READY) the write before the tape goes, and nothing hangs.
+check_move_while_drive_busy() {
+	local out
+	out=$(timeout 30 "$CLIENT" "$(url 0)" race 1 $DRIVE1 $SLOT1 $((8 << 20))) || return 1
+	echo "$out"
+	[[ $out == "WRITE GOOD MOVE GOOD" || $out == "WRITE 02/3a/00 MOVE GOOD" ]] || return 1
+	status | grep -qx "1024 2 TAPE01 256"
+}
+
 main() {
 	lib_init "${1:-}"
 	check vchanger:missing-dir check_missing_dir
@@ -239,6 +251,7 @@ main() {
 	check vchanger:move-back check_move_back
 	check vchanger:drive-reads-tape check_drive_reads_tape
 	check vchanger:restart check_restart
+	check vchanger:move-while-drive-busy check_move_while_drive_busy
 	lib_finish
 }
 
