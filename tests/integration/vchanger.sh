@@ -207,12 +207,13 @@ check_restart() {
 	cmp "$LIB_TMP/record" "$LIB_TMP/back2"
 }
 
-# One session writes 8 MiB to the drive and, right behind it, moves the
+# One session writes 32 KiB (immediate data: the write runs at once) to
+# the drive and, right behind it, moves the
 # drive's tape out: the drive finishes (or, if the move came first, never
 # starts: NOT READY) the write before the tape goes, and nothing hangs.
 check_move_while_drive_busy() {
 	local out
-	out=$(timeout 30 "$CLIENT" "$(url 0)" race 1 $DRIVE1 $SLOT1 $((8 << 20))) || return 1
+	out=$(timeout 30 "$CLIENT" "$(url 0)" race 1 $DRIVE1 $SLOT1 32768) || return 1
 	echo "$out"
 	[[ $out == "WRITE GOOD MOVE GOOD" || $out == "WRITE 02/3a/00 MOVE GOOD" ]] || return 1
 	status | grep -qx "1024 2 TAPE01 256"
