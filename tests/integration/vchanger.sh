@@ -207,10 +207,9 @@ check_restart() {
 	cmp "$LIB_TMP/record" "$LIB_TMP/back2"
 }
 
-# One session writes 32 KiB (immediate data: the write runs at once) to
-# the drive and, right behind it, moves the
-# drive's tape out: the drive finishes (or, if the move came first, never
-# starts: NOT READY) the write before the tape goes, and nothing hangs.
+# One session writes 32 KiB to the drive (immediate data: it runs at once)
+# and, right behind it, moves the drive's tape out: the move waits for the
+# write (or, if it came first, the write answers NOT READY), nothing hangs.
 check_move_while_drive_busy() {
 	local out
 	out=$(timeout 30 "$CLIENT" "$(url 0)" race 1 $DRIVE1 $SLOT1 32768) || return 1
