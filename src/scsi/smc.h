@@ -121,18 +121,29 @@ void smc_set_drive_ops(const struct smc_drive_ops *ops);
 int smc_attach(struct uscst_device *dev, char *err, size_t errlen);
 /* Frees what smc_attach built (tests; devices live as long as uscstd). */
 void smc_detach(struct uscst_device *dev);
+/* One entry of library_dir, name in the directory dfd, appended to
+ * lib->tapes: 0, or -errno with "library_dir PATH: 'NAME': reason" for
+ * anything but a regular file with a good barcode. */
+int smc_add_tape(struct smc_library *lib, int dfd, const char *name, char *err, size_t errlen);
+/* The tape of that barcode (while lib->tapes is sorted: at attach), or -1. */
+int smc_find_tape(const struct smc_library *lib, const char *barcode);
+/* The element holding tape, or NULL. */
+struct smc_element *smc_tape_element(struct smc_library *lib, int tape);
+/* smc_state.c: places the tapes as the state file says (none: nothing).
+ * 0, or -errno with "PATH:LINE: reason". */
+int smc_load_state(struct smc_library *lib, char *err, size_t errlen);
 /* The element at addr, or NULL if no element has it. */
 struct smc_element *smc_find_element(struct smc_library *lib, uint16_t addr);
-/* Index of an element (a drive's in lib->drives: elem - first drive). */
+/* The vtape device of a data transfer element; NULL for another type. */
 struct uscst_device *smc_element_drive(struct smc_library *lib, const struct smc_element *e);
-/* INITIALIZE ELEMENT STATUS: reads library_dir again.  A new image (an
+/* smc_rescan.c, INITIALIZE ELEMENT STATUS: reads library_dir again.  A new image (an
  * operator's import) goes to the first empty import/export element, else
  * the first empty slot; a tape whose image is gone leaves its slot or I/E
  * element (one in a drive stays: the drive holds the image open).  Caller
  * holds lib->lock.  0, or -errno (logged) if the directory cannot be
  * read or the state not written. */
 int smc_rescan(struct smc_library *lib);
-/* Writes the element map to the state file (temp, fsync, rename, fsync of
+/* smc_state.c: writes the element map to the state file (temp, fsync, rename, fsync of
  * the directory).  Caller holds lib->lock.  0 or -errno (logged). */
 int smc_save_state(struct smc_library *lib);
 

@@ -1,32 +1,18 @@
 /*
- * A changer's library (scsi/smc.h): its configuration, the tapes of
- * library_dir, where they are, and the state file that keeps it across a
- * restart.  Everything here runs at start-up (attach) except
- * smc_save_state, which each MOVE MEDIUM calls.
- *
- * State file (library_dir/SMC_STATE_FILE), text:
- *     vchanger-state 1
- *     BARCODE ADDRESS SOURCE
- * one line per tape: ADDRESS is its element, SOURCE the element it was
- * last moved from (0: none), both decimal.  Lines starting with # are
- * comments.  A tape of the file whose image is gone is dropped (logged);
- * a tape of the directory that the file does not name goes to the first
- * empty slot, in barcode order, as all tapes do on a first start.
+ * A changer's library (scsi/smc.h): its configuration, its drives, the
+ * tapes of library_dir and where they are put on a start.  The state file
+ * that keeps their places across a restart is smc_state.c's, the rescan
+ * of INITIALIZE ELEMENT STATUS smc_rescan.c's.  Runs at start-up (attach).
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "lib/log.h"
 #include "scsi/smc.h"
-
-#define STATE_MAGIC "vchanger-state 1"
 
 static bool parse_count(const char *s, unsigned *out)
 {
@@ -182,9 +168,7 @@ static int tape_order(const void *a, const void *b)
 	return strcmp(((const struct smc_tape *)a)->barcode, ((const struct smc_tape *)b)->barcode);
 }
 
-/* One entry of library_dir: a tape, or an error for anything that is not
- * a regular file with a good barcode.  Hidden names are not tapes. */
-static int add_tape(struct smc_library *lib, int dfd, const char *name, char *err, size_t errlen)
+int smc_add_tape(struct smc_library *lib, int dfd, const char *name, char *err, size_t errlen)
 {
 	struct stat st;
 	if (fstatat(dfd, name, &st, 0) < 0) {
@@ -246,7 +230,7 @@ static int scan_dir(struct smc_library *lib, char *err, size_t errlen)
 	struct dirent *de;
 	while (rc == 0 && (de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.')
-			rc = add_tape(lib, dirfd(d), de->d_name, err, errlen);
+			rc = smc_add_tape(lib, dirfd(d), de->d_name, err, errlen);
 	closedir(d);
 	if (rc < 0)
 		return rc;
@@ -280,7 +264,7 @@ static int build_elements(struct smc_library *lib)
 	return 0;
 }
 
-static int find_tape(const struct smc_library *lib, const char *barcode)
+int smc_find_tape(const struct smc_library *lib, const char *barcode)
 {
 	struct smc_tape key;
 	if (!lib->ntapes || strlen(barcode) > SMC_BARCODE_MAX)
@@ -291,103 +275,12 @@ static int find_tape(const struct smc_library *lib, const char *barcode)
 	return t ? (int)(t - lib->tapes) : -1;
 }
 
-static bool tape_placed(const struct smc_library *lib, int tape)
+struct smc_element *smc_tape_element(struct smc_library *lib, int tape)
 {
 	for (unsigned i = 0; i < lib->nelems; i++)
 		if (lib->elems[i].tape == tape)
-			return true;
-	return false;
-}
-
-/* One "BARCODE ADDRESS SOURCE" line of the state file. */
-static int state_line(struct smc_library *lib, char *line, unsigned lineno, char *err,
-		      size_t errlen)
-{
-	char barcode[64];
-	unsigned addr, source;
-	char extra;
-	if (sscanf(line, "%63s %u %u %c", barcode, &addr, &source, &extra) != 3) {
-		snprintf(err, errlen, "%s:%u: expected 'BARCODE ADDRESS SOURCE'", lib->state_path,
-			 lineno);
-		return -EINVAL;
-	}
-	int tape = find_tape(lib, barcode);
-	if (tape < 0) {
-		log_warn("%s:%u: tape '%s' is no longer in %s; forgotten", lib->state_path, lineno,
-			 barcode, lib->dir);
-		return 0;
-	}
-	struct smc_element *e = addr <= UINT16_MAX ? smc_find_element(lib, (uint16_t)addr) : NULL;
-	if (!e || e->type == SMC_ELEM_TRANSPORT) {
-		snprintf(err, errlen,
-			 "%s:%u: tape '%s' at element %u, which this changer does not have "
-			 "(slots %u, ie_slots %u, %u drives)",
-			 lib->state_path, lineno, barcode, addr, lib->nslots, lib->nie,
-			 lib->ndrives);
-		return -EINVAL;
-	}
-	if (source != 0 && (source > UINT16_MAX || !smc_find_element(lib, (uint16_t)source))) {
-		snprintf(err, errlen, "%s:%u: tape '%s': source element %u does not exist",
-			 lib->state_path, lineno, barcode, source);
-		return -EINVAL;
-	}
-	if (tape_placed(lib, tape) || e->tape >= 0) {
-		snprintf(err, errlen, "%s:%u: tape '%s' or element %u named twice", lib->state_path,
-			 lineno, barcode, addr);
-		return -EINVAL;
-	}
-	e->tape = tape;
-	lib->tapes[tape].source = (uint16_t)source;
-	return 0;
-}
-
-static int load_state(struct smc_library *lib, char *err, size_t errlen)
-{
-	FILE *f = fopen(lib->state_path, "re");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", lib->state_path, strerror(e));
-		return -e;
-	}
-	char line[256];
-	unsigned lineno = 0;
-	bool magic = false;
-	int rc = 0;
-	while (rc == 0 && fgets(line, sizeof(line), f)) {
-		lineno++;
-		size_t n = strlen(line);
-		if (n && line[n - 1] == '\n')
-			line[--n] = '\0';
-		else if (!feof(f)) {
-			snprintf(err, errlen, "%s:%u: line too long", lib->state_path, lineno);
-			rc = -EINVAL;
-			break;
-		}
-		if (line[0] == '#' || line[0] == '\0')
-			continue;
-		if (!magic) {
-			magic = strcmp(line, STATE_MAGIC) == 0;
-			if (!magic) {
-				snprintf(err, errlen, "%s:%u: expected '%s'", lib->state_path,
-					 lineno, STATE_MAGIC);
-				rc = -EINVAL;
-			}
-			continue;
-		}
-		rc = state_line(lib, line, lineno, err, errlen);
-	}
-	if (rc == 0 && ferror(f)) {
-		snprintf(err, errlen, "%s: read error", lib->state_path);
-		rc = -EIO;
-	}
-	if (rc == 0 && !magic) {
-		snprintf(err, errlen, "%s: empty (expected '%s')", lib->state_path, STATE_MAGIC);
-		rc = -EINVAL;
-	}
-	fclose(f);
-	return rc;
+			return &lib->elems[i];
+	return NULL;
 }
 
 /* The tapes the state file did not place go to the empty slots, in
@@ -396,7 +289,7 @@ static int place_new_tapes(struct smc_library *lib, char *err, size_t errlen)
 {
 	unsigned slot = 1 + lib->nie + lib->ndrives;
 	for (unsigned t = 0; t < lib->ntapes; t++) {
-		if (tape_placed(lib, (int)t))
+		if (smc_tape_element(lib, (int)t))
 			continue;
 		while (slot < lib->nelems && lib->elems[slot].tape >= 0)
 			slot++;
@@ -410,169 +303,6 @@ static int place_new_tapes(struct smc_library *lib, char *err, size_t errlen)
 		lib->elems[slot].tape = (int)t;
 	}
 	return 0;
-}
-
-/* --- rescans --- */
-
-/* The tape (not gone) whose barcode is the one of file name, or -1. */
-static int find_tape_of_file(const struct smc_library *lib, const char *name)
-{
-	const char *dot = strrchr(name, '.');
-	size_t len = dot ? (size_t)(dot - name) : strlen(name);
-	for (unsigned i = 0; i < lib->ntapes; i++)
-		if (!lib->tapes[i].gone && strlen(lib->tapes[i].barcode) == len &&
-		    memcmp(lib->tapes[i].barcode, name, len) == 0)
-			return (int)i;
-	return -1;
-}
-
-static struct smc_element *first_empty(struct smc_library *lib, uint8_t type)
-{
-	for (unsigned i = 0; i < lib->nelems; i++)
-		if (lib->elems[i].type == type && lib->elems[i].tape < 0)
-			return &lib->elems[i];
-	return NULL;
-}
-
-static struct smc_element *element_of(struct smc_library *lib, int tape)
-{
-	for (unsigned i = 0; i < lib->nelems; i++)
-		if (lib->elems[i].tape == tape)
-			return &lib->elems[i];
-	return NULL;
-}
-
-/* A new image found by a rescan: placed, or left out (logged) when it is
- * malformed or finds no room.  true if the map changed. */
-static bool import_tape(struct smc_library *lib, int dfd, const char *name)
-{
-	char err[512];
-	unsigned before = lib->ntapes;
-	if (add_tape(lib, dfd, name, err, sizeof(err)) < 0) {
-		log_warn("vchanger: %s; not imported", err);
-		return false;
-	}
-	struct smc_element *e = first_empty(lib, SMC_ELEM_IE);
-	if (!e)
-		e = first_empty(lib, SMC_ELEM_STORAGE);
-	if (!e) {
-		log_warn("vchanger: %s: no empty I/E element or slot for tape %s", lib->dir,
-			 lib->tapes[before].barcode);
-		free(lib->tapes[before].path);
-		lib->ntapes = before;
-		return false;
-	}
-	e->tape = (int)before;
-	lib->tapes[before].imported = e->type == SMC_ELEM_IE;
-	log_info("vchanger: %s: tape %s imported into element %u", lib->dir,
-		 lib->tapes[before].barcode, e->addr);
-	return true;
-}
-
-/* The same barcode under another extension: the tape's image is the file
- * there now (a drive holding the old one keeps it open until unloaded). */
-static void rename_tape(struct smc_library *lib, struct smc_tape *t, const char *name)
-{
-	if (strcmp(strrchr(t->path, '/') + 1, name) == 0)
-		return;
-	char *path;
-	if (asprintf(&path, "%s/%s", lib->dir, name) < 0)
-		return;
-	free(t->path);
-	t->path = path;
-}
-
-int smc_rescan(struct smc_library *lib)
-{
-	DIR *d = opendir(lib->dir);
-	if (!d) {
-		int e = errno;
-		log_err("vchanger: library_dir %s: %s", lib->dir, strerror(e));
-		return -e;
-	}
-	unsigned old = lib->ntapes;
-	bool *seen = calloc(old ? old : 1, sizeof(*seen));
-	if (!seen) {
-		closedir(d);
-		return -ENOMEM;
-	}
-	bool changed = false;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		int t = find_tape_of_file(lib, de->d_name);
-		if (t >= 0 && (unsigned)t < old) {
-			seen[t] = true;
-			rename_tape(lib, &lib->tapes[t], de->d_name);
-		} else if (t < 0) {
-			changed |= import_tape(lib, dirfd(d), de->d_name);
-		}
-	}
-	closedir(d);
-	for (unsigned t = 0; t < old; t++) {
-		struct smc_element *e = lib->tapes[t].gone ? NULL : element_of(lib, (int)t);
-		if (seen[t] || !e)
-			continue;
-		if (e->type == SMC_ELEM_DRIVE) {
-			log_warn("vchanger: tape %s is gone from %s but stays in its drive",
-				 lib->tapes[t].barcode, lib->dir);
-			continue;
-		}
-		log_info("vchanger: tape %s is gone from %s; element %u is empty",
-			 lib->tapes[t].barcode, lib->dir, e->addr);
-		e->tape = -1;
-		lib->tapes[t].gone = true;
-		changed = true;
-	}
-	free(seen);
-	return changed ? smc_save_state(lib) : 0;
-}
-
-int smc_save_state(struct smc_library *lib)
-{
-	char tmp[4096 + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", lib->state_path);
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		goto fail;
-	fprintf(f, "# uscst vchanger: where each tape of this library is: BARCODE, its element\n"
-		   "# address, the address it was last moved from (0: none).  Rewritten on\n"
-		   "# every MOVE MEDIUM; edit only while uscstd is stopped.\n" STATE_MAGIC "\n");
-	for (unsigned i = 0; i < lib->nelems; i++) {
-		const struct smc_element *e = &lib->elems[i];
-		if (e->tape >= 0)
-			fprintf(f, "%s %u %u\n", lib->tapes[e->tape].barcode, e->addr,
-				lib->tapes[e->tape].source);
-	}
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		int e = errno;
-		fclose(f);
-		unlink(tmp);
-		errno = e;
-		goto fail;
-	}
-	if (fclose(f) != 0 || rename(tmp, lib->state_path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		errno = e;
-		goto fail;
-	}
-	int dfd = open(lib->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		goto fail;
-	int rc = fsync(dfd);
-	int e = errno;
-	close(dfd);
-	if (rc != 0) {
-		errno = e;
-		goto fail;
-	}
-	return 0;
-fail:;
-	int err = errno ? errno : EIO;
-	log_err("vchanger: cannot write %s: %s", lib->state_path, strerror(err));
-	return -err;
 }
 
 static int read_config(struct uscst_device *dev, struct smc_library *lib, char *err, size_t errlen)
@@ -668,7 +398,7 @@ int smc_attach(struct uscst_device *dev, char *err, size_t errlen)
 		rc = -ENOMEM;
 	}
 	if (rc == 0)
-		rc = load_state(lib, err, errlen);
+		rc = smc_load_state(lib, err, errlen);
 	if (rc == 0)
 		rc = place_new_tapes(lib, err, errlen);
 	if (rc == 0)
