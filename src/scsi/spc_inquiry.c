@@ -10,6 +10,7 @@
 
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
+#include "scsi/smc.h"
 
 #define INQ_VERSION_SPC4 0x06
 #define INQ_STD_LEN 96 /* through the version descriptors and reserved bytes 74..95 */
@@ -19,6 +20,7 @@
 #define VD_ISCSI 0x0960
 #define VD_SPC4 0x0460
 #define VD_SBC3 0x04c0
+#define VD_SMC3 0x0480
 
 #define VPD_SUPPORTED_PAGES 0x00
 #define VPD_UNIT_SERIAL 0x80
@@ -105,6 +107,8 @@ static void inquiry_standard(struct uscst_cmd *cmd, uint32_t alloc_len)
 	put_be16(b + 62, VD_SPC4);
 	if (is_block_device(dev))
 		put_be16(b + 64, VD_SBC3);
+	else if (dev->cmdset->device_type == SMC_DEVICE_TYPE)
+		put_be16(b + 64, VD_SMC3);
 	finish(cmd, INQ_STD_LEN, alloc_len);
 }
 

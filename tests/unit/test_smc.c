@@ -251,8 +251,9 @@ static void test_inquiry_changer(void **state)
 	const uint8_t cdb[6] = {0x12, 0, 0, 0, 96, 0};
 	struct uscst_cmd *cmd = run(t, cdb, 6);
 	fixture_assert_good(cmd);
-	assert_int_equal(cmd->in_buf[0], 0x08); /* medium changer */
-	assert_int_equal(cmd->in_buf[1], 0x80); /* RMB */
+	assert_int_equal(cmd->in_buf[0], 0x08);		      /* medium changer */
+	assert_int_equal(cmd->in_buf[1], 0x80);		      /* RMB */
+	assert_int_equal(get_be16(cmd->in_buf + 64), 0x0480); /* SMC-3 */
 	const uint8_t tur[6] = {0};
 	fixture_assert_good(run(t, tur, 6));
 	/* The shared SPC masks: a reserved bit of TEST UNIT READY. */
