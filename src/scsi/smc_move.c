@@ -8,6 +8,7 @@
  * then the drives are unloaded / loaded; if a drive cannot take the tape,
  * the map and the file go back to what they were.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,11 +111,16 @@ static void move_locked(struct uscst_cmd *cmd, struct smc_library *lib)
 		return;
 	}
 	char msg[256] = "";
-	if (from && smc_drive_ops()->load(from, NULL, msg, sizeof(msg)) < 0) {
+	int rc = from ? smc_drive_ops()->load(from, NULL, msg, sizeof(msg)) : 0;
+	if (rc < 0) {
 		log_err("drive %s: cannot unload tape %s: %s", uscst_device_name(from), t->barcode,
 			msg);
 		move_undo(lib, &m, NULL);
-		scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+		/* -EBUSY: a PREVENT came in after the check above. */
+		if (rc == -EBUSY)
+			scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_MEDIUM_REMOVAL_PREVENTED);
+		else
+			scsi_check_condition(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
 		return;
 	}
 	if (to && smc_drive_ops()->load(to, t->path, msg, sizeof(msg)) < 0) {

@@ -489,6 +489,13 @@ static void test_move_drive_prevented_and_failing(void **state)
 			     0x02);
 	drv.prevented[0] = false;
 	assert_int_equal(drv.nloads, 1);
+	/* A prevention that comes between the check and the unload: the
+	 * drive refuses (-EBUSY), the same sense, the tape stays. */
+	drv.fail_next = -EBUSY;
+	fixture_assert_sense(move(t, 0, SMC_ADDR_DRIVE, SMC_ADDR_SLOT), SK_ILLEGAL_REQUEST, 0x53,
+			     0x02);
+	assert_int_equal(drv.nloads, 1);
+	assert_tag(res(t, 0x14, 0, 0xffff, 0, 4096), SMC_ADDR_DRIVE, "TAPE01");
 	/* A drive that cannot load: HARDWARE ERROR, the tape where it was. */
 	drv.fail_next = -EIO;
 	fixture_assert_sense(move(t, 0, SMC_ADDR_SLOT + 1, SMC_ADDR_DRIVE + 1), SK_HARDWARE_ERROR,
