@@ -19,6 +19,10 @@
  *                                       drive LU and a MOVE MEDIUM SRC DST
  *                                       right behind it, on one session:
  *                                       "WRITE <outcome> MOVE <outcome>"
+ *   changer_client URL prevent-move DRIVE_LUN SRC DST
+ *                                       PREVENT on the drive LU, MOVE
+ *                                       MEDIUM SRC DST, ALLOW, the MOVE
+ *                                       again: both outcomes, one a line
  *   changer_client URL read N           tape drive LU: REWIND, READ(6) of
  *                                       one variable record of N bytes to
  *                                       stdout, or the sense on stderr
@@ -356,11 +360,30 @@ static int do_race(struct iscsi_context *iscsi, int lun, int drive_lun, unsigned
 	return 0;
 }
 
+/* On one session: PREVENT on DRIVE_LUN, MOVE MEDIUM SRC DST (the drive's
+ * tape), ALLOW, the same MOVE again.  Prints "<outcome> <outcome>". */
+static int do_prevent_move(struct iscsi_context *iscsi, int lun, int drive_lun, unsigned src,
+			   unsigned dst)
+{
+	if (settle(iscsi, drive_lun) < 0)
+		return 1;
+	const unsigned char prevent[6] = {0x1e, 0, 0, 0, 1, 0};
+	const unsigned char allow[6] = {0x1e, 0, 0, 0, 0, 0};
+	if (tape_simple(iscsi, drive_lun, prevent, "PREVENT"))
+		return 1;
+	if (do_move(iscsi, lun, src, dst))
+		return 1;
+	if (tape_simple(iscsi, drive_lun, allow, "ALLOW"))
+		return 1;
+	return do_move(iscsi, lun, src, dst);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: changer_client URL inquiry|status|move SRC DST|write FILE|"
-				"read N|race DRIVE_LUN SRC DST SIZE\n");
+		fprintf(stderr,
+			"usage: changer_client URL inquiry|status|move SRC DST|write FILE|"
+			"read N|race DRIVE_LUN SRC DST SIZE|prevent-move DRIVE_LUN SRC DST\n");
 		return 2;
 	}
 	const char *what = argv[2];
@@ -384,6 +407,9 @@ int main(int argc, char **argv)
 		rc = do_race(iscsi, lun, atoi(argv[3]), (unsigned)strtoul(argv[4], NULL, 0),
 			     (unsigned)strtoul(argv[5], NULL, 0),
 			     (unsigned)strtoul(argv[6], NULL, 0));
+	else if (!strcmp(what, "prevent-move") && argc == 6)
+		rc = do_prevent_move(iscsi, lun, atoi(argv[3]), (unsigned)strtoul(argv[4], NULL, 0),
+				     (unsigned)strtoul(argv[5], NULL, 0));
 	else if (!strcmp(what, "read") && argc == 4)
 		rc = do_read(iscsi, lun, (unsigned)strtoul(argv[3], NULL, 0));
 	else {

@@ -8,7 +8,8 @@
 # gets 05/3B/0D, from an empty one 05/3B/0E, to no element 05/21/01; the
 # drive reads what the tape holds (written through the drive, another tape
 # moved in and out between); the places survive a restart; a move while
-# the same session's write runs on the drive neither hangs nor loses it.
+# the same session's write runs on the drive neither hangs nor loses it;
+# a drive whose initiator prevents removal keeps its tape (05/53/02).
 # Usage: tests/integration/vchanger.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -207,6 +208,17 @@ check_restart() {
 	cmp "$LIB_TMP/record" "$LIB_TMP/back2"
 }
 
+# An initiator of the drive prevents medium removal: the changer keeps the
+# tape in it (05/53/02) until that initiator allows removal.
+# (TAPE01 is in the drive since check_restart; it goes back there.)
+check_prevented_drive() {
+	local out
+	out=$("$CLIENT" "$(url 0)" prevent-move 1 $DRIVE1 $SLOT1) || return 1
+	echo "$out"
+	[[ $out == $'05/53/02\nGOOD' ]] || return 1
+	[[ $(move $SLOT1 $DRIVE1) == GOOD ]]
+}
+
 # One session writes 32 KiB to the drive (immediate data: it runs at once)
 # and, right behind it, moves the drive's tape out: the move waits for the
 # write (or, if it came first, the write answers NOT READY), nothing hangs.
@@ -251,6 +263,7 @@ main() {
 	check vchanger:move-back check_move_back
 	check vchanger:drive-reads-tape check_drive_reads_tape
 	check vchanger:restart check_restart
+	check vchanger:prevented-drive check_prevented_drive
 	check vchanger:move-while-drive-busy check_move_while_drive_busy
 	lib_finish
 }
