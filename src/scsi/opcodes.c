@@ -8,6 +8,7 @@
 
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
+#include "scsi/smc.h"
 #include "scsi/spc_opcodes.h"
 #include "scsi/ssc.h"
 
@@ -654,6 +655,7 @@ static const struct {
 } tables[] = {
     {&scsi_sbc_cmdset, scsi_disk_opcodes, &scsi_disk_opcodes_count},
     {&scsi_mmc_cmdset, scsi_mmc_opcodes, &scsi_mmc_opcodes_count},
+    {&scsi_smc_cmdset, scsi_smc_opcodes, &scsi_smc_opcodes_count},
 };
 
 struct scsi_opcode_table scsi_opcode_table_of(const struct uscst_device *dev)

@@ -2,7 +2,8 @@
  * Opcode table of the SMC command set (cmdset_smc.c): a medium changer.
  * The SPC commands come from spc_opcodes.h, PREVENT ALLOW MEDIUM REMOVAL
  * reuses the SBC handler (it records the prevention per I_T nexus); the
- * rest is SMC-3.  No command here has Data-Out or a service action.  The
+ * rest is SMC-3.  No command here has Data-Out; REPORT SUPPORTED OPERATION
+ * CODES is the only one with a service action.  The
  * usage masks are enforced by dispatch, as for the other tables.
  */
 #include "scsi/smc.h"
@@ -62,6 +63,7 @@ const struct scsi_opcode_desc scsi_smc_opcodes[] = {
 	.usage = {0x5a, 0x18, 0xff, 0xff, 0, 0, 0, LEN16, CONTROL},
     },
     SPC_OPCODE_REPORT_LUNS,
+    SPC_OPCODE_REPORT_SUPPORTED_OPCODES,
     {
 	/* SMC-3 6.6: MEDIUM TRANSPORT, SOURCE and DESTINATION ADDRESS;
 	 * INVERT (byte 10 bit 0) refused.  It changes what every initiator
@@ -94,7 +96,10 @@ const struct scsi_opcode_desc scsi_smc_opcodes[] = {
 
 const unsigned scsi_smc_opcodes_count = sizeof(scsi_smc_opcodes) / sizeof(scsi_smc_opcodes[0]);
 
+/* REPORT SUPPORTED OPERATION CODES is a service action of MAINTENANCE
+ * IN: the lookup takes service actions into account. */
 const struct scsi_opcode_desc *smc_lookup_opcode(const uint8_t *cdb)
 {
-	return scsi_opcode_find(scsi_smc_opcodes, scsi_smc_opcodes_count, cdb[0]);
+	return scsi_table_lookup(
+	    (struct scsi_opcode_table){scsi_smc_opcodes, scsi_smc_opcodes_count}, cdb);
 }

@@ -268,17 +268,47 @@ static void test_inquiry_changer(void **state)
 static void test_unknown_opcodes(void **state)
 {
 	struct smc_test *t = *state;
-	/* A block read, MODE SELECT, REPORT SUPPORTED OPERATION CODES (a
-	 * service action of the disk table): just unknown here. */
+	/* A block read, MODE SELECT: unknown here. */
 	const uint8_t r10[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
 	fixture_assert_sense(run(t, r10, 10), SK_ILLEGAL_REQUEST, 0x20, 0x00);
 	const uint8_t msel[6] = {0x15, 0x10, 0, 0, 0, 0};
 	fixture_assert_sense(run(t, msel, 6), SK_ILLEGAL_REQUEST, 0x20, 0x00);
-	const uint8_t rsoc[12] = {0xa3, 0x0c};
-	fixture_assert_sense(run(t, rsoc, 12), SK_ILLEGAL_REQUEST, 0x20, 0x00);
+	/* Another service action of MAINTENANCE IN (REPORT SUPPORTED TASK
+	 * MANAGEMENT FUNCTIONS): the field pointer at SERVICE ACTION. */
+	const uint8_t rstmf[12] = {0xa3, 0x0d, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0};
+	assert_invalid_field(run(t, rstmf, 12), 1, 4);
 	/* EXCHANGE MEDIUM is not built. */
 	const uint8_t xchg[12] = {0xa6};
 	fixture_assert_sense(run(t, xchg, 12), SK_ILLEGAL_REQUEST, 0x20, 0x00);
+}
+
+/* REPORT SUPPORTED OPERATION CODES lists the changer's own table, with
+ * its usage masks. */
+static void test_report_supported_opcodes(void **state)
+{
+	struct smc_test *t = *state;
+	const uint8_t all[12] = {0xa3, 0x0c, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0};
+	struct uscst_cmd *cmd = run(t, all, 12);
+	fixture_assert_good(cmd);
+	assert_int_equal(get_be32(cmd->in_buf), 8 * scsi_smc_opcodes_count);
+	bool move_seen = false;
+	for (unsigned i = 0; i < scsi_smc_opcodes_count; i++)
+		move_seen |= cmd->in_buf[4 + 8 * i] == 0xa5;
+	assert_true(move_seen);
+	/* One command: READ ELEMENT STATUS and its CDB usage data. */
+	const uint8_t one[12] = {0xa3, 0x0c, 0x01, 0xb8, 0, 0, 0, 0, 0, 64, 0, 0};
+	cmd = run(t, one, 12);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_buf[1] & 0x07, 0x03); /* SUPPORT: as the standard says */
+	assert_int_equal(get_be16(cmd->in_buf + 2), 12);
+	const uint8_t usage[12] = {0xb8, 0x1f, 0xff, 0xff, 0xff, 0xff,
+				   0x03, 0xff, 0xff, 0xff, 0,	 0};
+	assert_memory_equal(cmd->in_buf + 4, usage, 12);
+	/* A disk command is not supported here. */
+	const uint8_t r10[12] = {0xa3, 0x0c, 0x01, 0x28, 0, 0, 0, 0, 0, 64, 0, 0};
+	cmd = run(t, r10, 12);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_buf[1] & 0x07, 0x01); /* not supported */
 }
 
 static void test_res_all_voltag(void **state)
@@ -906,6 +936,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_inquiry_changer),
 	    T(test_unknown_opcodes),
+	    T(test_report_supported_opcodes),
 	    T(test_res_all_voltag),
 	    T(test_res_types_start_count),
 	    T(test_res_errors_and_allocation),
