@@ -22,6 +22,9 @@
  *   tape_client URL protect         a write-protected tape: 07/27/00
  *   tape_client URL empty           an empty drive: 02/3A/00, LOAD too
  *   tape_client URL load            UNLOAD (then 02/3A/00) and LOAD
+ *   tape_client URL reserve         another initiator's RESERVE(6): this
+ *                                   one gets RESERVATION CONFLICT until
+ *                                   it releases
  *
  * The records of file f are a deterministic function of (f, record), so
  * another run checks what an earlier one wrote.  Exit 0 if everything
@@ -47,9 +50,11 @@ static int fail(const char *what)
 	return 0;
 }
 
+static const char *initiator_name = "iqn.2026-12.org.uscst:tape-client";
+
 static int login(const char *url_s)
 {
-	iscsi = iscsi_create_context("iqn.2026-12.org.uscst:tape-client");
+	iscsi = iscsi_create_context(initiator_name);
 	if (!iscsi)
 		return 0;
 	struct iscsi_url *url = iscsi_parse_full_url(iscsi, url_s);
@@ -523,6 +528,53 @@ static int do_load(void)
 	       expect_pos("after LOAD", 0);
 }
 
+static int status_of(struct scsi_task *t)
+{
+	int st = t ? t->status : -1;
+	if (t)
+		scsi_free_scsi_task(t);
+	return st;
+}
+
+/*
+ * RESERVE(6) by a second initiator (B, its own session): this one (A)
+ * gets RESERVATION CONFLICT for WRITE and READ and writes nothing; once B
+ * releases, A writes and reads back.  The tape is at BOT of a blank or
+ * overwritable tape.
+ */
+static int do_reserve(const char *url_s)
+{
+	struct iscsi_context *a = iscsi;
+	initiator_name = "iqn.2026-12.org.uscst:tape-client-b";
+	if (!login(url_s))
+		return 0;
+	struct iscsi_context *b = iscsi;
+	for (int i = 0; i < 8 && tur() && R.status == SCSI_STATUS_CHECK_CONDITION && R.key == 6;
+	     i++)
+		;
+	int ok = status_of(iscsi_reserve6_sync(b, lun)) == SCSI_STATUS_GOOD;
+	iscsi = a;
+	uint8_t rec[1000];
+	memset(rec, 0x5a, sizeof(rec));
+	const uint8_t rw[6] = {0x01, 0, 0, 0, 0, 0};
+	if (ok &&
+	    (!run(rw, 6, SCSI_XFER_NONE, 0, NULL) || R.status != SCSI_STATUS_RESERVATION_CONFLICT))
+		ok = fail("REWIND by the other initiator did not get RESERVATION CONFLICT");
+	if (ok && (!write_rec(rec, sizeof(rec)) || R.status != SCSI_STATUS_RESERVATION_CONFLICT))
+		ok = fail("WRITE by the other initiator did not get RESERVATION CONFLICT");
+	if (ok && (!read_rec(sizeof(rec), 0) || R.status != SCSI_STATUS_RESERVATION_CONFLICT))
+		ok = fail("READ by the other initiator did not get RESERVATION CONFLICT");
+	if (ok && status_of(iscsi_release6_sync(b, lun)) != SCSI_STATUS_GOOD)
+		ok = fail("RELEASE(6)");
+	if (ok)
+		ok = rewind_tape() && write_rec(rec, sizeof(rec)) && good("WRITE after RELEASE") &&
+		     rewind_tape() && read_rec(sizeof(rec), 0) && good("READ back") &&
+		     R.len == (int)sizeof(rec) && memcmp(R.data, rec, sizeof(rec)) == 0;
+	iscsi_logout_sync(b);
+	iscsi_destroy_context(b);
+	return ok || fail("reservation check");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -554,6 +606,8 @@ int main(int argc, char **argv)
 		ok = do_empty();
 	else if (!strcmp(what, "load"))
 		ok = do_load();
+	else if (!strcmp(what, "reserve"))
+		ok = do_reserve(argv[1]);
 	else if (!strcmp(what, "protect"))
 		ok = do_protect();
 	else

@@ -6,6 +6,7 @@
 #   filemarks and blocks both ways, LOCATE(10/16), READ POSITION;
 #   fixed-block mode; early warning then VOLUME OVERFLOW on a 1 MiB tape;
 #   UNLOAD/LOAD; an empty drive (filename none); a write-protected drive;
+#   RESERVE(6) by one initiator, RESERVATION CONFLICT for another;
 #   uscstd killed with SIGKILL right after an acknowledged WRITE FILEMARKS,
 #   restarted on the same images: everything reads back;
 #   a malformed image stops the start with "PATH: reason";
@@ -158,6 +159,7 @@ main() {
 	check vtape:read-back client "$(url 0)" verify 3
 	check vtape:space-locate client "$(url 0)" space 3
 	check vtape:fixed-block client "$(url 1)" fixed
+	check vtape:reservation client "$(url 1)" reserve
 	check vtape:early-warning client "$(url 2)" ew
 	check vtape:empty-drive client "$(url 3)" empty
 	check vtape:unload-load client "$(url 0)" load
