@@ -282,9 +282,14 @@ static void loaded_flushed(struct uscst_cmd *cmd, struct ssc_state *st, int err)
 {
 	if (flush_failed(cmd, err))
 		return;
+	bool was_unloaded = st->unloaded;
 	st->unloaded = false;
 	st->pos = 0;
 	uscst_device_set_medium_present(cmd->dev, true);
+	/* The tape became ready: the other nexuses learn that it may have
+	 * changed (SPC-5 unit attention conditions). */
+	if (was_unloaded)
+		ua_establish_dev(cmd->dev, cmd->sess, ASC_NOT_READY_TO_READY_CHANGE);
 	scsi_cmd_done(cmd);
 }
 

@@ -692,7 +692,11 @@ static void test_unload_load_and_empty(void **state)
 	uint8_t c[6];
 	cdb6(c, 0x08, 0, 10);
 	fixture_assert_sense(run(t, c, 6), SK_NOT_READY, 0x3a, 0x00);
+	ua_record_reset();
 	fixture_assert_good(run(t, load, 6));
+	assert_int_equal(ua_dev_record.calls, 1); /* the other nexuses: 06/28/00 */
+	assert_ptr_equal(ua_dev_record.except, &t->f->sess);
+	assert_int_equal(ua_dev_record.asc, 0x28);
 	fixture_assert_good(run(t, tur, 6));
 	read_rec(t, 10, 1);
 	/* PREVENT: UNLOAD refused; ALLOW again: it works. */
