@@ -153,44 +153,60 @@ static void scan_end(struct uscst_cmd *cmd, struct ssc_state *st, bool torn)
 		       torn_data_read);
 }
 
-static void scan_rec(struct uscst_cmd *cmd)
+/* Bytes of the image one read of the mount takes: many small records'
+ * headers at once. */
+#define SCAN_CHUNK (256u << 10)
+
+/* A chunk of the image from offset k_at, k_n bytes long, has been read:
+ * the records whose headers lie in it join the index. */
+static void scan_chunk(struct uscst_cmd *cmd)
 {
 	struct ssc_state *st = ssc_state(cmd->dev);
 	if (cmd->io.result < 0) {
 		mount_end(cmd, st, (int)cmd->io.result);
 		return;
 	}
-	struct tape_rec r;
-	uint32_t prev = st->count ? st->objs[st->count - 1].crc : tape_chain_seed(&st->hdr);
 	uint64_t limit = TAPE_HEADER_SIZE + st->hdr.capacity;
-	if (!tape_rec_decode(st->k_buf, &r) || !tape_rec_follows(&r, st->count, prev) ||
-	    st->k_off + tape_rec_size(r.len) > limit) {
-		scan_end(cmd, st, true);
-		return;
+	while (st->k_off + TAPE_REC_HDR_SIZE <= st->k_at + st->k_n) {
+		struct tape_rec r;
+		uint32_t prev = st->count ? st->objs[st->count - 1].crc : tape_chain_seed(&st->hdr);
+		if (!tape_rec_decode(st->k_buf + (st->k_off - st->k_at), &r) ||
+		    !tape_rec_follows(&r, st->count, prev) ||
+		    st->k_off + tape_rec_size(r.len) > limit) {
+			scan_end(cmd, st, true);
+			return;
+		}
+		if (r.type == TAPE_REC_EOD) {
+			scan_end(cmd, st, false);
+			return;
+		}
+		if (!reserve(st, st->count + 1)) {
+			mount_end(cmd, st, -ENOMEM);
+			return;
+		}
+		st->objs[st->count++] = (struct ssc_obj){.off = st->k_off,
+							 .len = r.len,
+							 .crc = r.hdr_crc,
+							 .dcrc = r.data_crc,
+							 .type = r.type};
+		st->k_off += tape_rec_size(r.len);
 	}
-	if (r.type == TAPE_REC_EOD) {
-		scan_end(cmd, st, false);
-		return;
-	}
-	if (!reserve(st, st->count + 1)) {
-		mount_end(cmd, st, -ENOMEM);
-		return;
-	}
-	st->objs[st->count++] = (struct ssc_obj){
-	    .off = st->k_off, .len = r.len, .crc = r.hdr_crc, .dcrc = r.data_crc, .type = r.type};
-	st->k_off += tape_rec_size(r.len);
 	scan_next(cmd);
 }
 
+/* Reads the chunk that holds the next record's header (at k_off). */
 static void scan_next(struct uscst_cmd *cmd)
 {
 	struct ssc_state *st = ssc_state(cmd->dev);
-	if (st->k_off + TAPE_REC_HDR_SIZE > TAPE_HEADER_SIZE + st->hdr.capacity) {
+	uint64_t limit = TAPE_HEADER_SIZE + st->hdr.capacity;
+	if (st->k_off + TAPE_REC_HDR_SIZE > limit) {
 		scan_end(cmd, st, true);
 		return;
 	}
-	scsi_submit_io(cmd, USCST_IO_READ, st->k_off, TAPE_REC_HDR_SIZE, st->k_buf, false,
-		       scan_rec);
+	uint64_t len = limit - st->k_off < SCAN_CHUNK ? limit - st->k_off : SCAN_CHUNK;
+	st->k_at = st->k_off;
+	st->k_n = len;
+	scsi_submit_io(cmd, USCST_IO_READ, st->k_off, len, st->k_buf, false, scan_chunk);
 }
 
 static void header_read(struct uscst_cmd *cmd)
@@ -208,6 +224,12 @@ static void header_read(struct uscst_cmd *cmd)
 	}
 	st->count = 0;
 	st->k_off = TAPE_HEADER_SIZE;
+	free(st->k_buf);
+	st->k_buf = malloc(SCAN_CHUNK);
+	if (!st->k_buf) {
+		mount_end(cmd, st, -ENOMEM);
+		return;
+	}
 	scan_next(cmd);
 }
 

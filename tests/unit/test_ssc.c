@@ -551,6 +551,27 @@ static void test_stale_history_not_resurrected(void **state)
 	free(old);
 }
 
+/* A mount reads the image in chunks: headers across chunk boundaries,
+ * records larger than a chunk. */
+static void test_mount_across_chunks(void **state)
+{
+	struct tape_fixture *t = *state;
+	blank_image(3 << 20, 0);
+	remount(t);
+	for (int i = 0; i < 120; i++)
+		write_rec(t, 3001 + (uint32_t)i, (uint8_t)i);
+	write_fm(t, 1, false);
+	write_rec(t, 700000, 0xaa);
+	write_rec(t, 5, 0xbb);
+	remount(t);
+	for (int i = 0; i < 120; i++)
+		read_rec(t, 3001 + (uint32_t)i, (uint8_t)i);
+	assert_tape_sense(read_var(t, 10, false), SK_NO_SENSE, 0, 1, 0x80, 10);
+	read_rec(t, 700000, 0xaa);
+	read_rec(t, 5, 0xbb);
+	assert_tape_sense(read_var(t, 10, false), SK_BLANK_CHECK, 0, 5, 0, 10);
+}
+
 static void test_data_crc_checked_on_read(void **state)
 {
 	struct tape_fixture *t = *state;
@@ -916,6 +937,7 @@ int main(void)
 	    T(test_filemarks_flush),
 	    T(test_torn_append_recovered),
 	    T(test_stale_history_not_resurrected),
+	    T(test_mount_across_chunks),
 	    T(test_data_crc_checked_on_read),
 	    T(test_early_warning_and_overflow),
 	    T(test_fixed_block_mode),
