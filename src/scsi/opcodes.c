@@ -662,6 +662,9 @@ struct scsi_opcode_table scsi_opcode_table_of(const struct uscst_device *dev)
 {
 	if (!dev)
 		return (struct scsi_opcode_table){scsi_disk_opcodes, scsi_disk_opcodes_count};
+	/* Built at first use: it borrows entries of the disk table. */
+	if (dev->cmdset == &scsi_ssc_cmdset)
+		return ssc_opcode_table();
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
 		if (tables[i].cs == dev->cmdset)
 			return (struct scsi_opcode_table){tables[i].ops, *tables[i].count};
@@ -680,11 +683,6 @@ const struct scsi_opcode_desc *scsi_table_lookup(struct scsi_opcode_table t, con
 
 bool scsi_opcode_has_service_actions(const struct uscst_device *dev, const uint8_t *cdb)
 {
-	/* The SSC table borrows the reservation commands of the disk table
-	 * (ssc_opcodes.c), PERSISTENT RESERVE IN/OUT with their service
-	 * actions. */
-	if (dev && dev->cmdset == &scsi_ssc_cmdset)
-		return ssc_opcode_has_service_actions(cdb);
 	/* The disk table answers from its index; the others are short. */
 	struct scsi_opcode_table t = scsi_opcode_table_of(dev);
 	if (t.ops != scsi_disk_opcodes) {

@@ -80,12 +80,11 @@ static inline struct ssc_state *ssc_state(struct uscst_device *dev)
 
 /* The command set (cmdset_ssc.c) and its table (ssc_opcodes.c). */
 extern const struct uscst_cmdset scsi_ssc_cmdset;
-extern const struct scsi_opcode_desc scsi_ssc_opcodes[];
-extern const unsigned scsi_ssc_opcodes_count;
+/* The drive's table (ssc_opcodes.c). */
+struct scsi_opcode_table ssc_opcode_table(void);
 /* The SSC entry for the CDB, else the shared SPC one of the disk table
  * (INQUIRY, REQUEST SENSE, reservations, ...); NULL: unsupported. */
 const struct scsi_opcode_desc *ssc_lookup_opcode(const uint8_t *cdb);
-bool ssc_opcode_has_service_actions(const uint8_t *cdb);
 
 /* --- the image (ssc_tape.c) --- */
 /* Runs fn once the image is mounted (its index built, the torn tail of a

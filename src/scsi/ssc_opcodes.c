@@ -2,11 +2,15 @@
  * Opcode table of the SSC command set (cmdset_ssc.c): a tape drive.  The
  * SPC commands every device type answers come from spc_opcodes.h; the
  * reservation commands (RESERVE/RELEASE, PERSISTENT RESERVE IN/OUT with
- * their service actions) and PREVENT ALLOW MEDIUM REMOVAL are taken from
- * the disk table by ssc_lookup_opcode() (shared_with_disk below), so that
- * there is one definition of each.  The usage masks are enforced by
- * dispatch, as for the disk table.
+ * their service actions) and PREVENT ALLOW MEDIUM REMOVAL are copied from
+ * the disk table when the drive's table is first used (shared_with_disk
+ * below), so that there is one definition of each.  The usage masks are
+ * enforced by dispatch, and REPORT SUPPORTED OPERATION CODES reports the
+ * same table.
  */
+#include <pthread.h>
+#include <stdlib.h>
+
 #include "scsi/spc_opcodes.h"
 #include "scsi/ssc.h"
 
@@ -24,7 +28,7 @@ static uint32_t out_mode_select(const struct uscst_cmd *cmd)
 }
 
 /* Sorted by opcode. */
-const struct scsi_opcode_desc scsi_ssc_opcodes[] = {
+static const struct scsi_opcode_desc ssc_own[] = {
     SPC_OPCODE_TEST_UNIT_READY(M),
     {
 	/* SSC-4: IMMED. */
@@ -169,9 +173,10 @@ const struct scsi_opcode_desc scsi_ssc_opcodes[] = {
 	.usage = {0x92, 0x3b, 0, 0xff, ID64, 0, 0, 0, CONTROL},
     },
     SPC_OPCODE_REPORT_LUNS,
+    SPC_OPCODE_REPORT_SUPPORTED_OPCODES,
 };
 
-const unsigned scsi_ssc_opcodes_count = sizeof(scsi_ssc_opcodes) / sizeof(scsi_ssc_opcodes[0]);
+static const unsigned ssc_own_count = sizeof(ssc_own) / sizeof(ssc_own[0]);
 
 /* The commands of the disk table a tape drive has as they are:
  * RESERVE/RELEASE(6/10), PREVENT ALLOW MEDIUM REMOVAL, PERSISTENT RESERVE
@@ -192,17 +197,44 @@ static bool shared_with_disk(uint8_t opcode)
 	}
 }
 
-const struct scsi_opcode_desc *ssc_lookup_opcode(const uint8_t *cdb)
+/* The drive's whole table: its own entries and the shared ones of the disk
+ * table, sorted by opcode and service action (as REPORT SUPPORTED
+ * OPERATION CODES lists them), built once. */
+#define SSC_TABLE_MAX 48
+static struct scsi_opcode_desc ssc_table[SSC_TABLE_MAX];
+static unsigned ssc_table_count;
+static pthread_once_t ssc_table_once = PTHREAD_ONCE_INIT;
+
+static void add_entry(const struct scsi_opcode_desc *d)
 {
-	const struct scsi_opcode_desc *op =
-	    scsi_opcode_find(scsi_ssc_opcodes, scsi_ssc_opcodes_count, cdb[0]);
-	if (op)
-		return op;
-	return shared_with_disk(cdb[0]) ? scsi_lookup_opcode(NULL, cdb) : NULL;
+	if (ssc_table_count == SSC_TABLE_MAX)
+		abort(); /* SSC_TABLE_MAX too small: a build-time mistake */
+	unsigned i = ssc_table_count++;
+	/* Insertion: entries arrive nearly sorted. */
+	while (i > 0 && (ssc_table[i - 1].opcode > d->opcode ||
+			 (ssc_table[i - 1].opcode == d->opcode && ssc_table[i - 1].sa > d->sa))) {
+		ssc_table[i] = ssc_table[i - 1];
+		i--;
+	}
+	ssc_table[i] = *d;
 }
 
-bool ssc_opcode_has_service_actions(const uint8_t *cdb)
+static void build_table(void)
 {
-	/* Only PERSISTENT RESERVE IN/OUT, from the disk table. */
-	return shared_with_disk(cdb[0]) && scsi_opcode_has_service_actions(NULL, cdb);
+	for (unsigned i = 0; i < ssc_own_count; i++)
+		add_entry(&ssc_own[i]);
+	for (unsigned i = 0; i < scsi_disk_opcodes_count; i++)
+		if (shared_with_disk(scsi_disk_opcodes[i].opcode))
+			add_entry(&scsi_disk_opcodes[i]);
+}
+
+struct scsi_opcode_table ssc_opcode_table(void)
+{
+	pthread_once(&ssc_table_once, build_table);
+	return (struct scsi_opcode_table){ssc_table, ssc_table_count};
+}
+
+const struct scsi_opcode_desc *ssc_lookup_opcode(const uint8_t *cdb)
+{
+	return scsi_table_lookup(ssc_opcode_table(), cdb);
 }

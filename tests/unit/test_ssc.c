@@ -922,6 +922,42 @@ static void test_cdb_checks(void **state)
 	fixture_assert_good(run(t, tur, 6));
 }
 
+/* REPORT SUPPORTED OPERATION CODES lists the drive's table: its own
+ * commands and the reservation commands borrowed from the disk table, in
+ * order; and no disk command. */
+static void test_report_supported_opcodes(void **state)
+{
+	struct tape_fixture *t = *state;
+	const uint8_t all[12] = {0xa3, 0x0c, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0};
+	struct uscst_cmd *cmd = run(t, all, 12);
+	fixture_assert_good(cmd);
+	uint32_t len = get_be32(cmd->in_buf);
+	assert_int_equal(len % 8, 0);
+	bool read6 = false, pr_in_keys = false, reserve6 = false, rsoc = false;
+	unsigned prev = 0;
+	for (uint32_t off = 4; off < 4 + len; off += 8) {
+		const uint8_t *d = cmd->in_buf + off;
+		unsigned key = (unsigned)d[0] << 8 | get_be16(d + 2);
+		assert_true(key >= prev); /* sorted */
+		prev = key;
+		assert_int_not_equal(d[0], 0x28); /* no READ(10) */
+		read6 |= d[0] == 0x08;
+		reserve6 |= d[0] == 0x16;
+		pr_in_keys |= d[0] == 0x5e && get_be16(d + 2) == 0 && (d[5] & 1);
+		rsoc |= d[0] == 0xa3;
+	}
+	assert_true(read6 && reserve6 && pr_in_keys && rsoc);
+	/* One command: WRITE FILEMARKS(6) supported, READ(10) not. */
+	const uint8_t one[12] = {0xa3, 0x0c, 0x01, 0x10, 0, 0, 0, 0, 0, 64, 0, 0};
+	cmd = run(t, one, 12);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_buf[1] & 0x07, 0x03);
+	const uint8_t no[12] = {0xa3, 0x0c, 0x01, 0x28, 0, 0, 0, 0, 0, 64, 0, 0};
+	cmd = run(t, no, 12);
+	fixture_assert_good(cmd);
+	assert_int_equal(cmd->in_buf[1] & 0x07, 0x01);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -946,6 +982,7 @@ int main(void)
 	    T(test_limits_density_pages),
 	    T(test_one_command_at_a_time),
 	    T(test_cdb_checks),
+	    T(test_report_supported_opcodes),
 	    T(test_medium_change),
 	    T(test_medium_change_waits_for_drive),
 	};
