@@ -15,7 +15,7 @@
 
 /* PERIPHERAL DEVICE TYPE of a sequential-access device (SSC-4). */
 #define SSC_DEVICE_TYPE 0x01
-/* The one density the drive writes: vendor specific (SSC-4 4.2.?: 80h and
+/* The one density the drive writes: vendor specific (80h and
  * up).  MODE SELECT also takes 0, "the default density". */
 #define SSC_DENSITY 0x80
 /* Fixed-block mode lengths MODE SELECT takes (READ BLOCK LIMITS): any
@@ -127,7 +127,7 @@ bool ssc_write_protected(const struct uscst_cmd *cmd, const struct ssc_state *st
  * the tape was taken away meanwhile, else the given sense. */
 void ssc_io_failed(struct uscst_cmd *cmd, int err, uint8_t key, uint8_t asc, uint8_t ascq);
 
-/* --- sense with the stream bits (SSC-4 4.2.?) --- */
+/* --- sense with the stream bits --- */
 #define SSC_FM 0x80
 #define SSC_EOM 0x40
 #define SSC_ILI 0x20

@@ -1,5 +1,5 @@
 /*
- * The mode parameters of a tape drive (SSC-4 8.3): MODE SENSE(6/10) and
+ * The mode parameters of a tape drive (SSC-4): MODE SENSE(6/10) and
  * MODE SELECT(6/10) with the block descriptor (density code, block
  * length: 0 is variable-block mode), the Control (0Ah), Data Compression
  * (0Fh) and Device Configuration (10h) pages; READ BLOCK LIMITS and REPORT
@@ -306,7 +306,7 @@ uint32_t ssc_mode_select_out_len(const struct uscst_cmd *cmd)
 	return cmd->cdb[0] == OP_MODE_SELECT6 ? select_out_len6(cmd) : get_be16(cmd->cdb + 7);
 }
 
-/* READ BLOCK LIMITS (SSC-4 7.x): GRANULARITY 0 (any length), the largest
+/* READ BLOCK LIMITS: GRANULARITY 0 (any length), the largest
  * and smallest block.  MLOI is not supported (mask). */
 void ssc_read_block_limits(struct uscst_cmd *cmd)
 {
@@ -326,7 +326,7 @@ static void put_ascii(uint8_t *b, const char *s, size_t n)
 	memcpy(b, s, strlen(s) < n ? strlen(s) : n);
 }
 
-/* REPORT DENSITY SUPPORT (SSC-4 6.x): one density, the drive's.  MEDIA 1
+/* REPORT DENSITY SUPPORT: one density, the drive's.  MEDIA 1
  * reports the loaded tape's (NOT READY without one), with its capacity;
  * MEDIA 0 what the drive can do.  MEDIUM TYPE is not supported (mask). */
 void ssc_report_density(struct uscst_cmd *cmd)

@@ -3,12 +3,11 @@
  * LOAD UNLOAD.  The position is a logical object number: blocks and
  * filemarks count alike, and `count` is end of data.  Every command that
  * moves the tape first makes what was written durable, as a drive writes
- * its buffer before it moves (SSC-4 4.2.x).
+ * its buffer before it moves (SSC-4).
  */
 #include "scsi/ssc.h"
 
 #define ASC_FILEMARK 0x00, 0x01
-#define ASC_EOP 0x00, 0x02
 #define ASC_BOP 0x00, 0x04
 #define ASC_EOD 0x00, 0x05
 
@@ -303,7 +302,7 @@ static void loaded(struct uscst_cmd *cmd, struct ssc_state *st)
  * LOAD: the tape is (again) ready, at BOT; without a tape in the drive
  * (filename none) NOT READY, MEDIUM NOT PRESENT.  UNLOAD: written data go
  * to the image, the tape rewinds and leaves the path: commands that need
- * it answer NOT READY, MEDIUM NOT PRESENT until a LOAD (SSC-4 7.x).  EOT
+ * it answer NOT READY, MEDIUM NOT PRESENT until a LOAD.  EOT
  * with LOAD is an invalid combination; HOLD is not supported (mask).  An
  * UNLOAD while an initiator prevents medium removal is refused (MEDIUM
  * REMOVAL PREVENTED).

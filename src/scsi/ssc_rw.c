@@ -1,9 +1,9 @@
 /*
- * READ(6), WRITE(6), WRITE FILEMARKS(6) and ERASE (SSC-4 7.x, 6.x): the
+ * READ(6), WRITE(6), WRITE FILEMARKS(6) and ERASE: the
  * commands that move data or write marks at the current position.
  *
  * Sense of a READ that meets something else than what it asked for
- * (SSC-4 4.2.x): a filemark: NO SENSE, FILEMARK, FILEMARK DETECTED
+ * (SSC-4): a filemark: NO SENSE, FILEMARK, FILEMARK DETECTED
  * (00h/01h), positioned after it; end of data: BLANK CHECK, END-OF-DATA
  * DETECTED (00h/05h), positioned at it; a block of another length:
  * NO SENSE, ILI, positioned after it.  INFORMATION (VALID) is the residue:
@@ -204,7 +204,7 @@ static uint64_t room_for(const struct ssc_state *st, uint64_t at, uint32_t len)
 
 /* After a write that went through: VOLUME OVERFLOW if it could not write
  * everything (hstate[1]: the residue), else NO SENSE with EOM once the
- * tape is past early warning (SSC-4 4.2.x: the data are written). */
+ * tape is past early warning (SSC-4: the data are written). */
 static void wrote(struct uscst_cmd *cmd, struct ssc_state *st, int err)
 {
 	if (err) {

@@ -412,7 +412,7 @@ void ssc_sense(struct uscst_cmd *cmd, uint8_t bits, uint8_t key, uint8_t asc, ui
 		cmd->sense[2] |= bits; /* FILEMARK, EOM, ILI */
 		return;
 	}
-	/* Descriptor format: the stream commands descriptor (SPC-5 4.4.2.?,
+	/* Descriptor format: the stream commands descriptor (SPC-5,
 	 * type 04h). */
 	uint8_t *d = cmd->sense + cmd->sense_len;
 	memset(d, 0, 4);
