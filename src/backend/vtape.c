@@ -15,9 +15,9 @@
  * attribute: uscstadmin device NAME set filename IMAGE|none, or a changer
  * moving a tape).  As in vcdrom, the open image is a reference-counted
  * medium that every I/O holds for its life.  A change is announced to the
- * command set as the old tape leaving (it waits for the command running on
- * the drive, so none still works on the old tape's index) and the new one
- * arriving (uscst_device_medium_changed()).
+ * command set as the old tape leaving, before the swap (from then on the
+ * drive submits no I/O for the old tape's index), and the new one
+ * arriving after it (uscst_device_medium_changed()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -213,8 +213,8 @@ static int vtape_set_attr(struct uscst_device *dev, const char *name, const char
 		if (rc < 0)
 			return rc;
 	}
-	/* The old tape leaves first: the command set finishes the command
-	 * running on it and forgets its index before the swap. */
+	/* The old tape leaves first: the command set stops using its index
+	 * before the swap. */
 	uscst_device_medium_changed(dev, false);
 	pthread_mutex_lock(&vd->lock);
 	struct vtape_medium *old = vd->medium;

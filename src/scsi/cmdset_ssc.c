@@ -8,9 +8,8 @@
  * the next is handed to its own session's reactor (where its transport
  * expects its completion) with a message embedded in the command.
  *
- * A tape change (the backend's run-time filename, a changer) waits for the
- * running command to end and keeps the next ones waiting while the drive
- * forgets the old tape's index (ssc_medium_changed).
+ * A tape change (the backend's run-time filename, a changer) does not wait
+ * for the drive: see ssc_medium_changed and struct ssc_state.
  */
 #include <stdlib.h>
 #include <sys/random.h>
@@ -79,9 +78,12 @@ static void kick(struct ssc_state *st, struct uscst_cmd *next)
 	reactor_send(r, m);
 }
 
-/* The next waiting command, or NULL with the drive idle; qlock held. */
-static struct uscst_cmd *pop_next(struct ssc_state *st)
+static void ssc_cmd_done(struct uscst_cmd *cmd)
 {
+	struct ssc_state *st = ssc_state(cmd->dev);
+	void (*done)(struct uscst_cmd *) = st->running_done;
+	cmd->done = done;
+	pthread_mutex_lock(&st->qlock);
 	struct uscst_cmd *next = st->qhead;
 	if (next) {
 		st->qhead = q_next(next);
@@ -90,23 +92,6 @@ static struct uscst_cmd *pop_next(struct ssc_state *st)
 	} else {
 		st->busy = false;
 	}
-	return next;
-}
-
-static void ssc_cmd_done(struct uscst_cmd *cmd)
-{
-	struct ssc_state *st = ssc_state(cmd->dev);
-	void (*done)(struct uscst_cmd *) = st->running_done;
-	cmd->done = done;
-	pthread_mutex_lock(&st->qlock);
-	struct uscst_cmd *next = NULL;
-	if (st->hold_wanted) {
-		/* A tape change waits: it takes the drive, the queue stays. */
-		st->busy = false;
-		pthread_cond_broadcast(&st->idle);
-	} else {
-		next = pop_next(st);
-	}
 	pthread_mutex_unlock(&st->qlock);
 	/* The transport may free cmd: hand the drive on first. */
 	if (next)
@@ -114,43 +99,22 @@ static void ssc_cmd_done(struct uscst_cmd *cmd)
 	done(cmd);
 }
 
-/* Takes the drive: waits for the running command to end; the commands
- * that arrive meanwhile wait in the queue. */
-static void drive_hold(struct ssc_state *st)
-{
-	pthread_mutex_lock(&st->qlock);
-	st->hold_wanted = true;
-	while (st->busy)
-		pthread_cond_wait(&st->idle, &st->qlock);
-	st->busy = true;
-	st->hold_wanted = false;
-	pthread_mutex_unlock(&st->qlock);
-}
-
-static void drive_release(struct ssc_state *st)
-{
-	pthread_mutex_lock(&st->qlock);
-	struct uscst_cmd *next = pop_next(st);
-	pthread_mutex_unlock(&st->qlock);
-	if (next)
-		kick(st, next);
-}
-
 /*
  * The backend changed the tape (uscst_device_medium_changed(): the old one
- * left, or a new one arrived; the core set medium_present and raised NOT
- * READY TO READY CHANGE for an arrival).  Between commands, the drive
- * forgets the old index: the next command mounts what is loaded now, at
- * BOT.  Runs on the control thread.
+ * left, then maybe a new one arrived; the core set medium_present and
+ * raised NOT READY TO READY CHANGE for an arrival).  It never waits (a
+ * changer may call it on a reactor): the running command's next I/O finds
+ * the change and ends NOT READY, and the next command mounts what is
+ * loaded now, at BOT (ssc_sync_tape).
  */
 static void ssc_medium_changed(struct uscst_device *dev, bool present)
 {
 	struct ssc_state *st = ssc_state(dev);
-	drive_hold(st);
-	ssc_unmount(st);
-	st->unloaded = false;
+	pthread_mutex_lock(&st->io_lock);
+	atomic_fetch_add_explicit(&st->gen, 1, memory_order_relaxed);
+	atomic_store_explicit(&st->changing, !present, memory_order_relaxed);
 	atomic_store_explicit(&st->has_image, present, memory_order_relaxed);
-	drive_release(st);
+	pthread_mutex_unlock(&st->io_lock);
 }
 
 static void ssc_dispatch(struct uscst_cmd *cmd)
@@ -192,15 +156,20 @@ static void mode_defaults(struct uscst_device *dev, struct ssc_state *st)
 static void ssc_power_on(struct uscst_device *dev)
 {
 	struct ssc_state *st = ssc_state(dev);
-	if (!st->qlock_ready) {
+	if (!st->locks_ready) {
+		pthread_mutexattr_t attr;
+		pthread_mutexattr_init(&attr);
+		pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&st->io_lock, &attr);
+		pthread_mutexattr_destroy(&attr);
 		pthread_mutex_init(&st->qlock, NULL);
-		pthread_cond_init(&st->idle, NULL);
-		st->qlock_ready = true;
+		st->locks_ready = true;
 	}
 	dev->removable = true;
 	mode_defaults(dev, st);
 	ssc_unmount(st);
 	st->unloaded = false;
+	atomic_store_explicit(&st->changing, false, memory_order_relaxed);
 	/* The backend has opened the image, or found `filename none`. */
 	atomic_store_explicit(&st->has_image,
 			      atomic_load_explicit(&dev->medium_present, memory_order_relaxed),

@@ -39,27 +39,40 @@ struct ssc_obj {
 struct ssc_state {
 	/* --- one command at a time (cmdset_ssc.c), under qlock --- */
 	pthread_mutex_t qlock;
-	pthread_cond_t idle; /* busy went false while hold_wanted */
-	bool qlock_ready;
+	bool locks_ready; /* qlock and io_lock are initialised */
 	bool busy;
-	bool hold_wanted; /* a tape change waits for the drive (ssc_medium_changed) */
 	struct uscst_cmd *qhead, *qtail;
 	void (*running_done)(struct uscst_cmd *cmd);
 
+	/*
+	 * --- tape changes (the backend's run-time filename, a changer) ---
+	 * The backend announces the old tape leaving before it swaps the
+	 * file and the new one arriving after; each bumps gen and sets
+	 * changing while no tape may be used.  The running command never
+	 * blocks a change: every I/O it submits checks, under io_lock
+	 * (recursive: a completion may submit the next I/O), that the tape
+	 * is still the one it mounted (mount_gen), so nothing written for
+	 * the old tape's index reaches the new tape.
+	 */
+	pthread_mutex_t io_lock;
+	_Atomic unsigned gen;
+	_Atomic bool changing;
+	_Atomic bool has_image; /* the backend holds an image (filename not none) */
+
 	/* --- the medium, touched only by the running command --- */
-	bool mounted;	 /* the index below describes the image */
-	bool unloaded;	 /* LOAD UNLOAD took the tape out of the path */
-	bool has_image;	 /* the backend holds an image (filename not none) */
-	bool unbuffered; /* MODE SELECT BUFFERED MODE 0: every write flushed */
+	bool mounted;	    /* the index below describes the image */
+	unsigned mount_gen; /* gen when it was mounted */
+	bool unloaded;	    /* LOAD UNLOAD took the tape out of the path */
+	bool unbuffered;    /* MODE SELECT BUFFERED MODE 0: every write flushed */
 	struct tape_header hdr;
 	struct ssc_obj *objs; /* objects 0..count-1 */
 	uint64_t count, cap;
 	uint64_t pos; /* logical object number (count: at end of data) */
 	bool dirty;   /* written since the last flush */
 	uint32_t rng; /* xorshift state for record salts */
-	/* Mode parameters (MODE SELECT), shared by every nexus. */
-	/* 0: variable-block mode.  Atomic: decode reads it on the reactor of
-	 * any session, for the Data-Out of a fixed-block WRITE. */
+	/* Mode parameters (MODE SELECT), shared by every nexus.  Block
+	 * length 0: variable-block mode.  Atomic: decode reads it on the
+	 * reactor of any session, for the Data-Out of a fixed-block WRITE. */
 	_Atomic uint32_t block_len;
 	/* The operation in progress (ssc_tape.c): mount, append, read.  Only
 	 * the running command uses them, so they live here, not in it. */
@@ -70,7 +83,6 @@ struct ssc_state {
 	uint64_t k_off; /* mount: the next record's offset */
 	uint64_t k_at, k_n;
 	bool k_flush;
-	bool k_torn; /* mount: the chain ended without a marker */
 };
 
 static inline struct ssc_state *ssc_state(struct uscst_device *dev)
@@ -93,6 +105,9 @@ void ssc_with_tape(struct uscst_cmd *cmd, void (*fn)(struct uscst_cmd *, struct 
 /* Forgets the mounted image (a new tape, or none): the next command
  * mounts again from the backend. */
 void ssc_unmount(struct ssc_state *st);
+/* At the start of a command: a tape change since the mount makes the drive
+ * forget the old tape (and that it was unloaded). */
+void ssc_sync_tape(struct ssc_state *st);
 /* Image offset where object n starts (the end of data for n == count). */
 uint64_t ssc_obj_off(const struct ssc_state *st, uint64_t n);
 /* Image bytes in use up to object n (headers included). */

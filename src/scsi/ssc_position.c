@@ -311,6 +311,7 @@ void ssc_load_unload(struct uscst_cmd *cmd)
 {
 	struct ssc_state *st = ssc_state(cmd->dev);
 	uint8_t b4 = cmd->cdb[4];
+	ssc_sync_tape(st);
 	if ((b4 & LU_LOAD) && (b4 & LU_EOT)) {
 		scsi_invalid_field_cdb(cmd, 4, 2);
 		scsi_cmd_done(cmd);

@@ -56,6 +56,36 @@ bool ssc_write_protected(const struct uscst_cmd *cmd, const struct ssc_state *st
 	       (st->hdr.flags & TAPE_FLAG_WRITE_PROTECT);
 }
 
+/*
+ * Every I/O of the drive: submitted only if the tape is still the one
+ * mounted (no change since, none under way), under io_lock so that a
+ * change cannot come between the check and the backend taking its
+ * reference on the medium; otherwise cb sees -ENOMEDIUM at once.
+ */
+static void tape_io(struct uscst_cmd *cmd, struct ssc_state *st, enum uscst_io_op op,
+		    uint64_t offset, uint64_t len, void *buf, void (*cb)(struct uscst_cmd *cmd))
+{
+	pthread_mutex_lock(&st->io_lock);
+	bool same = !atomic_load_explicit(&st->changing, memory_order_relaxed) &&
+		    atomic_load_explicit(&st->gen, memory_order_relaxed) == st->mount_gen;
+	if (same)
+		scsi_submit_io(cmd, op, offset, len, buf, false, cb);
+	pthread_mutex_unlock(&st->io_lock);
+	if (!same) {
+		cmd->io.result = -ENOMEDIUM;
+		cb(cmd);
+	}
+}
+
+void ssc_sync_tape(struct ssc_state *st)
+{
+	if (st->mount_gen == atomic_load_explicit(&st->gen, memory_order_relaxed))
+		return;
+	ssc_unmount(st);
+	st->unloaded = false;
+	st->mount_gen = atomic_load_explicit(&st->gen, memory_order_relaxed);
+}
+
 void ssc_unmount(struct ssc_state *st)
 {
 	st->mounted = false;
@@ -98,7 +128,6 @@ static void mount_end(struct uscst_cmd *cmd, struct ssc_state *st, int err)
 	if (err) {
 		ssc_unmount(st);
 		if (err == -ENOMEDIUM) {
-			atomic_store_explicit(&st->has_image, false, memory_order_relaxed);
 			ssc_io_failed(cmd, err, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 			return;
 		}
@@ -149,8 +178,8 @@ static void scan_end(struct uscst_cmd *cmd, struct ssc_state *st, bool torn)
 		mount_end(cmd, st, -ENOMEM);
 		return;
 	}
-	scsi_submit_io(cmd, USCST_IO_READ, o->off + TAPE_REC_HDR_SIZE, o->len, st->k_buf, false,
-		       torn_data_read);
+	tape_io(cmd, st, USCST_IO_READ, o->off + TAPE_REC_HDR_SIZE, o->len, st->k_buf,
+		torn_data_read);
 }
 
 /* Bytes of the image one read of the mount takes: many small records'
@@ -206,7 +235,7 @@ static void scan_next(struct uscst_cmd *cmd)
 	uint64_t len = limit - st->k_off < SCAN_CHUNK ? limit - st->k_off : SCAN_CHUNK;
 	st->k_at = st->k_off;
 	st->k_n = len;
-	scsi_submit_io(cmd, USCST_IO_READ, st->k_off, len, st->k_buf, false, scan_chunk);
+	tape_io(cmd, st, USCST_IO_READ, st->k_off, len, st->k_buf, scan_chunk);
 }
 
 static void header_read(struct uscst_cmd *cmd)
@@ -236,6 +265,12 @@ static void header_read(struct uscst_cmd *cmd)
 void ssc_with_tape(struct uscst_cmd *cmd, void (*fn)(struct uscst_cmd *, struct ssc_state *))
 {
 	struct ssc_state *st = ssc_state(cmd->dev);
+	ssc_sync_tape(st);
+	if (atomic_load_explicit(&st->changing, memory_order_relaxed)) {
+		/* Between the old tape leaving and a new one arriving. */
+		scsi_fail(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+		return;
+	}
 	if (st->mounted) {
 		fn(cmd, st);
 		return;
@@ -247,7 +282,7 @@ void ssc_with_tape(struct uscst_cmd *cmd, void (*fn)(struct uscst_cmd *, struct 
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
 		return;
 	}
-	scsi_submit_io(cmd, USCST_IO_READ, 0, TAPE_HEADER_SIZE, st->k_buf, false, header_read);
+	tape_io(cmd, st, USCST_IO_READ, 0, TAPE_HEADER_SIZE, st->k_buf, header_read);
 }
 
 /* ---- writing ---- */
@@ -275,7 +310,7 @@ void ssc_flush(struct uscst_cmd *cmd, struct ssc_state *st,
 		k_end(cmd, st, 0);
 		return;
 	}
-	scsi_submit_io(cmd, USCST_IO_FLUSH, 0, 0, NULL, false, flushed);
+	tape_io(cmd, st, USCST_IO_FLUSH, 0, 0, NULL, flushed);
 }
 
 static void appended(struct uscst_cmd *cmd)
@@ -296,7 +331,7 @@ static void appended(struct uscst_cmd *cmd)
 	if (st->k_flush) {
 		free(st->k_buf);
 		st->k_buf = NULL;
-		scsi_submit_io(cmd, USCST_IO_FLUSH, 0, 0, NULL, false, flushed);
+		tape_io(cmd, st, USCST_IO_FLUSH, 0, 0, NULL, flushed);
 		return;
 	}
 	k_end(cmd, st, 0);
@@ -344,7 +379,7 @@ void ssc_append(struct uscst_cmd *cmd, struct ssc_state *st, uint64_t at, uint8_
 	st->k_at = at;
 	st->k_n = nrec;
 	st->k_flush = flush;
-	scsi_submit_io(cmd, USCST_IO_WRITE, start, bytes, st->k_buf, false, appended);
+	tape_io(cmd, st, USCST_IO_WRITE, start, bytes, st->k_buf, appended);
 }
 
 /* ---- reading ---- */
@@ -386,7 +421,7 @@ void ssc_read_objs(struct uscst_cmd *cmd, struct ssc_state *st, uint64_t first, 
 	st->k_out = buf;
 	st->k_at = first;
 	st->k_n = n;
-	scsi_submit_io(cmd, USCST_IO_READ, start, bytes, st->k_buf, false, objs_read);
+	tape_io(cmd, st, USCST_IO_READ, start, bytes, st->k_buf, objs_read);
 }
 
 /* ---- sense ---- */

@@ -5,14 +5,12 @@
  * file behind a fake backend (READ, WRITE, FLUSH), so a crash is a copy of
  * its bytes cut anywhere, and a new mount reads that copy.
  */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -116,7 +114,7 @@ static int teardown(void **state)
 	fixture_free(t->f);
 	free(st->objs);
 	pthread_mutex_destroy(&st->qlock);
-	pthread_cond_destroy(&st->idle);
+	pthread_mutex_destroy(&st->io_lock);
 	pthread_mutex_destroy(&t->dev->lock);
 	free(t->dev);
 	free(img);
@@ -860,48 +858,35 @@ static void test_medium_change(void **state)
 	assert_tape_sense(read_var(t, 10, false), SK_BLANK_CHECK, 0, 5, 0, 10);
 }
 
-struct change_arg {
-	struct uscst_device *dev;
-	atomic_bool done;
-};
-
-static void *change_thread(void *p)
-{
-	struct change_arg *a = p;
-	a->dev->cmdset->medium_changed(a->dev, true);
-	atomic_store(&a->done, true);
-	return NULL;
-}
-
-/* The change waits for the command running on the old tape. */
-static void test_medium_change_waits_for_drive(void **state)
+/* A change while a command runs does not wait for it: the command's next
+ * I/O is not submitted (it would reach the new tape with the old tape's
+ * index) and it ends NOT READY; the next command mounts the new tape. */
+static void test_medium_change_during_command(void **state)
 {
 	struct tape_fixture *t = *state;
 	write_rec(t, 10, 1);
-	write_rec(t, 10, 2);
-	rewind_tape(t);
 	defer_io = true;
 	uint8_t c[6];
-	cdb6(c, 0x08, 0, 10);
+	cdb6(c, 0x10, 0, 1); /* WRITE FILEMARKS, IMMED 0: a write, then a flush */
 	struct uscst_cmd *a = fixture_prepare(t->f, 0, c, 6);
 	t->dev->cmdset->decode(a);
 	t->dev->cmdset->dispatch(a);
 	assert_non_null(deferred);
-	struct change_arg arg = {.dev = t->dev};
-	atomic_init(&arg.done, false);
-	pthread_t th;
-	assert_int_equal(pthread_create(&th, NULL, change_thread, &arg), 0);
-	usleep(50000);
-	assert_false(atomic_load(&arg.done));
+	uscst_device_medium_changed(t->dev, false); /* returns at once */
 	defer_io = false;
 	struct uscst_io *io = deferred;
 	deferred = NULL;
+	unsigned before = flushes;
 	complete_io(io);
-	assert_int_equal(pthread_join(th, NULL), 0);
-	assert_true(atomic_load(&arg.done));
-	fixture_assert_good(a);
-	/* The tape was mounted again: BOT. */
+	assert_int_equal(t->f->done_calls, 1);
+	fixture_assert_sense(a, SK_NOT_READY, 0x3a, 0x00);
+	assert_int_equal(flushes, before); /* the flush never reached the backend */
+	blank_image(1 << 20, 0);
+	uscst_device_medium_changed(t->dev, true);
+	const uint8_t tur[6] = {0};
+	fixture_assert_good(run(t, tur, 6));
 	assert_int_equal(position(t), 0);
+	assert_tape_sense(read_var(t, 10, false), SK_BLANK_CHECK, 0, 5, 0, 10);
 }
 
 /* Reserved CDB bits, by the usage masks; unknown opcodes of the disk. */
@@ -984,7 +969,7 @@ int main(void)
 	    T(test_cdb_checks),
 	    T(test_report_supported_opcodes),
 	    T(test_medium_change),
-	    T(test_medium_change_waits_for_drive),
+	    T(test_medium_change_during_command),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
