@@ -60,6 +60,7 @@ test_iscsi_login_LINK    := $(ISCSI_FIXTURE)
 test_iscsi_scsi_cmd_LINK := $(ISCSI_FIXTURE)
 test_iscsi_tmf_LINK      := $(ISCSI_FIXTURE)
 test_mmc_LINK            := fixtures/fixture_scsi.c doubles/ua_record.c
+test_passthrough_LINK    := fixtures/fixture_scsi.c
 test_pr_LINK             := fixtures/fixture_scsi.c
 test_pr_persist_LINK     := fixtures/fixture_scsi.c
 test_sbc_LINK            := fixtures/fixture_scsi.c

@@ -569,9 +569,11 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 		return rc;
 	}
 	uint64_t size = atomic_load_explicit(&dev->size, memory_order_relaxed);
-	/* An empty drive (no medium) may have no blocks at all. */
+	/* An empty drive (no medium) may have no blocks at all; nor does a
+	 * device whose commands go whole to its backend (a tape, a changer):
+	 * the core never addresses its blocks. */
 	bool medium = atomic_load_explicit(&dev->medium_present, memory_order_relaxed);
-	if (medium && size < dev->block_size) {
+	if (medium && size < dev->block_size && !dev->cmdset->whole_commands) {
 		snprintf(err, errlen, "device '%s': size %" PRIu64 " is smaller than one block",
 			 dev->name, size);
 		dev->backend->close(dev);

@@ -63,5 +63,7 @@ bool scsi_register_cmdsets(void)
 		   uscst_cmdset_register(&scsi_ssc_cmdset);
 	bool smc = uscst_cmdset_find(scsi_smc_cmdset.name) == &scsi_smc_cmdset ||
 		   uscst_cmdset_register(&scsi_smc_cmdset);
-	return sbc && mmc && ssc && smc;
+	bool pt = uscst_cmdset_find(scsi_passthrough_cmdset.name) == &scsi_passthrough_cmdset ||
+		  uscst_cmdset_register(&scsi_passthrough_cmdset);
+	return sbc && mmc && ssc && smc && pt;
 }

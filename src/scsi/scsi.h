@@ -56,6 +56,9 @@ struct scsi_opcode_desc {
 extern const struct uscst_cmdset scsi_sbc_cmdset;
 /* The command set of read-only CD/DVD drives (cmdset_mmc.c), "mmc". */
 extern const struct uscst_cmdset scsi_mmc_cmdset;
+/* The command set of pass-through devices (cmdset_passthrough.c),
+ * "passthrough": whole commands to the backend's exec_cmd. */
+extern const struct uscst_cmdset scsi_passthrough_cmdset;
 /* Registers the command sets of this directory (uscstd and the tests call
  * it at start-up); true if they are registered, also by an earlier call. */
 bool scsi_register_cmdsets(void);

@@ -1,0 +1,42 @@
+/*
+ * The pass-through command set (cmdset_passthrough.c) and the sending of
+ * its commands to the backend (passthrough_exec.c).
+ */
+#ifndef USCST_SCSI_PASSTHROUGH_H
+#define USCST_SCSI_PASSTHROUGH_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct uscst_cmd;
+struct uscst_device;
+struct pt_ctx;
+
+/* PERIPHERAL DEVICE TYPEs the command set treats apart (SPC-5 6.7.2). */
+#define PT_TYPE_SEQUENTIAL 0x01 /* tape */
+#define PT_TYPE_CHANGER 0x08	/* medium changer */
+#define PT_TYPE_UNKNOWN 0x1f	/* no INQUIRY answer known */
+
+/* Longest Data-In or Data-Out a forwarded command may have: larger ones
+ * are refused rather than buffered (the core holds a command's data in
+ * memory while the device runs it). */
+#define PT_MAX_TRANSFER (16u << 20)
+
+/* One command at a time for a serialised device: the one in the device
+ * (busy) and those waiting, oldest first, from any nexus and reactor. */
+struct passthrough_queue {
+	pthread_mutex_t lock;
+	bool ready; /* lock initialised (power_on) */
+	bool busy;
+	struct pt_ctx *head, *tail;
+};
+
+/* Whether devices of this type run one command at a time. */
+bool passthrough_serialised_type(uint8_t type);
+void passthrough_queue_init(struct uscst_device *dev);
+/* Sends cmd, which passed every check, to the backend's exec_cmd; waits
+ * its turn first if serialised.  Ends cmd, on its own reactor. */
+void passthrough_send(struct uscst_cmd *cmd, bool serialised);
+
+#endif

@@ -1,0 +1,573 @@
+/*
+ * The pass-through command set: which commands reach the backend's
+ * exec_cmd and how (direction and length from the transport, not from an
+ * opcode), which the core keeps (reservations, REPORT LUNS, REQUEST SENSE,
+ * shared-state changes from a nexus that does not hold the device), how
+ * the device's answer comes back (status, sense, residuals, unit
+ * attentions shared with the other nexuses), and the one-at-a-time queue
+ * of tapes.  Two real sessions (core/session.c) see one device whose
+ * backend is a recording double.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/pr.h"
+#include "fixtures/fixture_scsi.h"
+#include "scsi/passthrough.h"
+#include "scsi/scsi.h"
+
+#define PORT_A "iqn.2024-01.test:a,i,0x000000000001"
+#define PORT_B "iqn.2024-01.test:b,i,0x000000000002"
+
+/* --- the backend double --- */
+
+#define HELD_MAX 8
+
+static struct {
+	unsigned calls;
+	uint8_t last_cdb[16];
+	enum uscst_data_dir last_dir;
+	uint32_t last_len;
+	uint8_t last_out[64];
+	/* The answer: */
+	bool hold; /* keep requests for complete_held() instead of answering */
+	int result;
+	uint8_t status;
+	uint8_t sense[18];
+	uint8_t sense_len;
+	uint32_t transferred; /* UINT32_MAX: all of data_len */
+	uint32_t overflow;
+	struct uscst_scsi_req *held[HELD_MAX];
+	unsigned nheld;
+} dbl;
+
+static void answer(struct uscst_scsi_req *req)
+{
+	req->result = dbl.result;
+	req->status = dbl.status;
+	memcpy(req->sense, dbl.sense, dbl.sense_len);
+	req->sense_len = dbl.sense_len;
+	req->transferred = dbl.transferred == UINT32_MAX ? req->data_len : dbl.transferred;
+	req->overflow = dbl.overflow;
+	if (req->dir == USCST_DATA_IN)
+		for (uint32_t i = 0; i < req->transferred; i++)
+			((uint8_t *)req->iov[0].iov_base)[i] = (uint8_t)(i + 1);
+	req->done(req);
+}
+
+static void fake_exec(struct uscst_device *d, struct uscst_scsi_req *req)
+{
+	dbl.calls++;
+	memcpy(dbl.last_cdb, req->cdb, req->cdb_len < 16 ? req->cdb_len : 16);
+	dbl.last_dir = req->dir;
+	dbl.last_len = req->data_len;
+	if (req->dir == USCST_DATA_OUT)
+		memcpy(dbl.last_out, req->iov[0].iov_base,
+		       req->data_len < sizeof(dbl.last_out) ? req->data_len : sizeof(dbl.last_out));
+	if (dbl.hold) {
+		assert_true(dbl.nheld < HELD_MAX);
+		dbl.held[dbl.nheld++] = req;
+		return;
+	}
+	answer(req);
+}
+
+/* Answers the oldest held request. */
+static void complete_held(void)
+{
+	assert_true(dbl.nheld > 0);
+	struct uscst_scsi_req *req = dbl.held[0];
+	memmove(dbl.held, dbl.held + 1, --dbl.nheld * sizeof(dbl.held[0]));
+	answer(req);
+}
+
+static const struct uscst_backend_ops fake_ops = {.name = "fake_pt", .exec_cmd = fake_exec};
+
+/* --- two sessions on one pass-through device --- */
+
+static struct uscst_device *dev;
+static struct uscst_lun_map map;
+static struct uscst_target tgt;
+static struct uscst_session *sess_a, *sess_b;
+static unsigned done_calls;
+
+static void cmd_done(struct uscst_cmd *cmd) { done_calls++; }
+
+/* A device of peripheral type `type` with room for the command set's
+ * state after it, as uscst_device_create() allocates it. */
+static void make_device(uint8_t type)
+{
+	size_t off = USCST_DEVICE_CMDSET_PRIV_OFFSET(0);
+	dev = aligned_alloc(_Alignof(max_align_t),
+			    (off + sizeof(struct passthrough_queue) + 63) / 64 * 64);
+	assert_non_null(dev);
+	fixture_device_init(dev, "pt0", 512, 0);
+	memset((char *)dev + off, 0, sizeof(struct passthrough_queue));
+	dev->backend = &fake_ops;
+	dev->cmdset = &scsi_passthrough_cmdset;
+	dev->peripheral_type = type;
+	dev->cmdset->power_on(dev);
+}
+
+static int setup_type(uint8_t type)
+{
+	memset(&dbl, 0, sizeof(dbl));
+	dbl.transferred = UINT32_MAX;
+	make_device(type);
+	fixture_target_init(&tgt, &map, dev, "iqn.2024-01.test:tgt", 1);
+	sess_a = uscst_session_create(&tgt, "iqn.2024-01.test:a", PORT_A);
+	sess_b = uscst_session_create(&tgt, "iqn.2024-01.test:b", PORT_B);
+	if (!sess_a || !sess_b)
+		return -1;
+	fixture_drain_uas(sess_a, 0);
+	fixture_drain_uas(sess_b, 0);
+	done_calls = 0;
+	return 0;
+}
+
+static int setup_disk(void **state) { return setup_type(0x00); }
+static int setup_tape(void **state) { return setup_type(PT_TYPE_SEQUENTIAL); }
+
+static int teardown(void **state)
+{
+	uscst_session_destroy(sess_a);
+	uscst_session_destroy(sess_b);
+	pr_state_free(dev->pr);
+	free(map.luns);
+	free(dev);
+	return 0;
+}
+
+/* Decodes cmd from s as the transport would: exp_len bytes, read or
+ * write; Data-Out (out, its length) collected if any. */
+static void prepare(struct uscst_cmd *cmd, struct uscst_session *s, const uint8_t *cdb,
+		    unsigned cdb_len, bool rd, bool wr, uint32_t exp_len, const void *out)
+{
+	fixture_cmd_init(cmd, s, 0, cdb, cdb_len, cmd_done);
+	cmd->exp_len = exp_len;
+	cmd->exp_read = rd;
+	cmd->exp_write = wr;
+	dev->cmdset->decode(cmd);
+	if (wr) {
+		assert_int_equal(cmd->out_len, exp_len);
+		fixture_cmd_data_out(cmd, out, cmd->out_len);
+	}
+}
+
+static void run(struct uscst_cmd *cmd, struct uscst_session *s, const uint8_t *cdb,
+		unsigned cdb_len, bool rd, bool wr, uint32_t exp_len, const void *out)
+{
+	prepare(cmd, s, cdb, cdb_len, rd, wr, exp_len, out);
+	unsigned before = done_calls;
+	dev->cmdset->dispatch(cmd);
+	assert_int_equal(done_calls, before + 1);
+}
+
+static const uint8_t reserve6[6] = {0x16};
+static const uint8_t release6[6] = {0x17};
+static const uint8_t write10[10] = {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+static const uint8_t read10[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+
+/* An opcode nobody here knows goes through with the initiator's length
+ * and direction; the device's data and status come back. */
+static void test_unknown_opcode_passes(void **state)
+{
+	struct uscst_cmd cmd;
+	const uint8_t vendor[12] = {0xc5, 1, 2, 3};
+	const uint8_t data[40] = {9, 8, 7};
+	run(&cmd, sess_a, vendor, 12, false, true, sizeof(data), data);
+	assert_int_equal(dbl.calls, 1);
+	assert_memory_equal(dbl.last_cdb, vendor, 12);
+	assert_int_equal(dbl.last_dir, USCST_DATA_OUT);
+	assert_int_equal(dbl.last_len, sizeof(data));
+	assert_memory_equal(dbl.last_out, data, sizeof(data));
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+
+	run(&cmd, sess_a, vendor, 12, true, false, 100, NULL);
+	assert_int_equal(dbl.last_dir, USCST_DATA_IN);
+	assert_int_equal(cmd.in_len, 100);
+	assert_int_equal(cmd.in_buf[99], 100);
+	uscst_cmd_release(&cmd);
+
+	run(&cmd, sess_a, vendor, 12, false, false, 0, NULL);
+	assert_int_equal(dbl.last_dir, USCST_DATA_NONE);
+	assert_int_equal(dbl.calls, 3);
+	uscst_cmd_release(&cmd);
+}
+
+/* Short reads give an underflow, a device that wanted more an overflow;
+ * a short write's residual shows in out_len. */
+static void test_residuals(void **state)
+{
+	struct uscst_cmd cmd;
+	dbl.transferred = 30;
+	run(&cmd, sess_a, read10, 10, true, false, 512, NULL);
+	assert_int_equal(cmd.in_len, 30);
+	assert_int_equal(cmd.in_asked, 0);
+	uscst_cmd_release(&cmd);
+
+	dbl.transferred = UINT32_MAX;
+	dbl.overflow = 512;
+	run(&cmd, sess_a, read10, 10, true, false, 512, NULL);
+	assert_int_equal(cmd.in_len, 512);
+	assert_int_equal(cmd.in_asked, 1024);
+	uscst_cmd_release(&cmd);
+
+	uint8_t data[512] = {0};
+	dbl.overflow = 0;
+	dbl.transferred = 256;
+	run(&cmd, sess_a, write10, 10, false, true, sizeof(data), data);
+	assert_int_equal(cmd.out_len, 256);
+	uscst_cmd_release(&cmd);
+}
+
+/* The device's CHECK CONDITION reaches the initiator as it was sent. */
+static void test_sense_passed(void **state)
+{
+	struct uscst_cmd cmd;
+	static const uint8_t sense[18] = {0xf0, 0, 0x03, 0, 0, 0, 0x10, 10, [12] = 0x11};
+	dbl.status = SAM_STAT_CHECK_CONDITION;
+	memcpy(dbl.sense, sense, sizeof(sense));
+	dbl.sense_len = sizeof(sense);
+	run(&cmd, sess_a, read10, 10, true, false, 512, NULL);
+	assert_int_equal(cmd.status, SAM_STAT_CHECK_CONDITION);
+	assert_int_equal(cmd.sense_len, sizeof(sense));
+	assert_memory_equal(cmd.sense, sense, sizeof(sense));
+	/* Not a UA: the other nexus hears nothing of it. */
+	uint8_t asc, ascq;
+	assert_false(ua_take(sess_b, 0, &asc, &ascq));
+	uscst_cmd_release(&cmd);
+}
+
+/* A unit attention from the device ends the command that got it and is
+ * established on the other nexus, which sees it before its next command
+ * reaches the device; REPORTED LUNS DATA HAS CHANGED is not shared. */
+static void test_device_ua_shared(void **state)
+{
+	struct uscst_cmd cmd;
+	static const uint8_t ua[18] = {0x70, 0, 0x06, 0, 0, 0, 0, 10, [12] = 0x28, 0x00};
+	dbl.status = SAM_STAT_CHECK_CONDITION;
+	memcpy(dbl.sense, ua, sizeof(ua));
+	dbl.sense_len = sizeof(ua);
+	run(&cmd, sess_a, read10, 10, true, false, 512, NULL);
+	fixture_assert_sense(&cmd, SK_UNIT_ATTENTION, 0x28, 0x00);
+	uscst_cmd_release(&cmd);
+
+	dbl.status = SAM_STAT_GOOD;
+	dbl.sense_len = 0;
+	run(&cmd, sess_b, read10, 10, true, false, 512, NULL);
+	fixture_assert_sense(&cmd, SK_UNIT_ATTENTION, 0x28, 0x00);
+	assert_int_equal(dbl.calls, 1);
+	uscst_cmd_release(&cmd);
+	/* Reported once. */
+	run(&cmd, sess_b, read10, 10, true, false, 512, NULL);
+	fixture_assert_good(&cmd);
+	assert_int_equal(dbl.calls, 2);
+	uscst_cmd_release(&cmd);
+
+	static const uint8_t luns_changed[8] = {0x72, 0x06, 0x3f, 0x0e};
+	dbl.status = SAM_STAT_CHECK_CONDITION;
+	memcpy(dbl.sense, luns_changed, sizeof(luns_changed));
+	dbl.sense_len = sizeof(luns_changed);
+	run(&cmd, sess_a, read10, 10, true, false, 512, NULL);
+	assert_int_equal(cmd.sense[2], 0x3f);
+	uscst_cmd_release(&cmd);
+	uint8_t asc, ascq;
+	assert_false(ua_take(sess_b, 0, &asc, &ascq));
+}
+
+/* RESERVE is the core's: the device never sees it, and the other nexus
+ * gets RESERVATION CONFLICT without its command going out, while the
+ * holder's commands do; RELEASE opens the device again. */
+static void test_spc2_reservation_enforced(void **state)
+{
+	struct uscst_cmd cmd;
+	uint8_t data[512] = {1};
+	run(&cmd, sess_a, reserve6, 6, false, false, 0, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 0);
+
+	run(&cmd, sess_b, write10, 10, false, true, sizeof(data), data);
+	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_b, read10, 10, true, false, 512, NULL);
+	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 0);
+
+	run(&cmd, sess_a, write10, 10, false, true, sizeof(data), data);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 1);
+
+	run(&cmd, sess_a, release6, 6, false, false, 0, NULL);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_b, read10, 10, true, false, 512, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 2);
+}
+
+static void pr_out(struct uscst_session *s, uint8_t sa, uint8_t type, uint64_t key, uint64_t sa_key)
+{
+	uint8_t cdb[10] = {0x5f, sa, type, 0, 0, 0, 0, 0, 24, 0};
+	uint8_t param[24] = {0};
+	put_be64(param, key);
+	put_be64(param + 8, sa_key);
+	struct uscst_cmd cmd;
+	run(&cmd, s, cdb, 10, false, true, sizeof(param), param);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+}
+
+/* PERSISTENT RESERVE OUT/IN are the core's; an Exclusive Access holder
+ * keeps the device, the other nexus is refused without the device
+ * hearing of it. */
+static void test_persistent_reservation_enforced(void **state)
+{
+	pr_out(sess_a, 0x00 /* REGISTER */, 0, 0, 0xaa);
+	pr_out(sess_a, 0x01 /* RESERVE */, PR_TYPE_EA, 0xaa, 0);
+	assert_int_equal(dbl.calls, 0);
+
+	struct uscst_cmd cmd;
+	const uint8_t pr_in[10] = {0x5e, 0x01 /* READ RESERVATION */, 0, 0, 0, 0, 0, 0, 64, 0};
+	run(&cmd, sess_b, pr_in, 10, true, false, 64, NULL);
+	fixture_assert_good(&cmd);
+	assert_int_equal(cmd.in_buf[21] & 0x0f, PR_TYPE_EA);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_b, read10, 10, true, false, 512, NULL);
+	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 0);
+	run(&cmd, sess_a, read10, 10, true, false, 512, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 1);
+}
+
+/* A PR IN service action the core does not know is refused, not passed
+ * on: reservations never reach the device. */
+static void test_unknown_pr_action_refused(void **state)
+{
+	struct uscst_cmd cmd;
+	const uint8_t pr_in[10] = {0x5e, 0x1f, 0, 0, 0, 0, 0, 0, 64, 0};
+	run(&cmd, sess_a, pr_in, 10, true, false, 64, NULL);
+	fixture_assert_sense(&cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	assert_int_equal(dbl.calls, 0);
+	uscst_cmd_release(&cmd);
+}
+
+/* REPORT LUNS and REQUEST SENSE are answered by the core. */
+static void test_core_answers_luns_and_sense(void **state)
+{
+	struct uscst_cmd cmd;
+	const uint8_t report_luns[12] = {0xa0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	run(&cmd, sess_a, report_luns, 12, true, false, 256, NULL);
+	fixture_assert_good(&cmd);
+	assert_int_equal(get_be32(cmd.in_buf), 8);
+	uscst_cmd_release(&cmd);
+	const uint8_t request_sense[6] = {0x03, 0, 0, 0, 18, 0};
+	run(&cmd, sess_a, request_sense, 6, true, false, 18, NULL);
+	fixture_assert_good(&cmd);
+	assert_int_equal(cmd.in_buf[2] & 0x0f, SK_NO_SENSE);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 0);
+}
+
+/* MODE SELECT changes what every initiator sees: refused while another
+ * nexus shares the device and this one does not hold it; passed once it
+ * holds the SPC-2 reservation, or when it is alone. */
+static void test_mode_select_needs_exclusive_use(void **state)
+{
+	struct uscst_cmd cmd;
+	const uint8_t mode_select6[6] = {0x15, 0x10, 0, 0, 12, 0};
+	const uint8_t log_select[10] = {0x4c, 0x02, 0, 0, 0, 0, 0, 0, 0, 0};
+	uint8_t param[12] = {0, 0, 0, 8};
+	run(&cmd, sess_a, mode_select6, 6, false, true, sizeof(param), param);
+	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_a, log_select, 10, false, false, 0, NULL);
+	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 0);
+
+	run(&cmd, sess_a, reserve6, 6, false, false, 0, NULL);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_a, mode_select6, 6, false, true, sizeof(param), param);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 1);
+	run(&cmd, sess_a, release6, 6, false, false, 0, NULL);
+	uscst_cmd_release(&cmd);
+
+	/* Alone: once B has logged out, A may. */
+	uscst_session_destroy(sess_b);
+	run(&cmd, sess_a, log_select, 10, false, false, 0, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 2);
+	sess_b = uscst_session_create(&tgt, "iqn.2024-01.test:b", PORT_B);
+	assert_non_null(sess_b);
+}
+
+/* A LU reset drops the SPC-2 reservation in the core; the device is not
+ * told (nothing is sent). */
+static void test_lu_reset_stays_in_core(void **state)
+{
+	struct uscst_cmd cmd;
+	run(&cmd, sess_a, reserve6, 6, false, false, 0, NULL);
+	uscst_cmd_release(&cmd);
+	dev->cmdset->lu_reset(dev);
+	assert_int_equal(dbl.calls, 0);
+	run(&cmd, sess_b, read10, 10, true, false, 512, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+}
+
+/* Undelivered commands: the link failed (ABORTED COMMAND, LOGICAL UNIT
+ * COMMUNICATION FAILURE / TIME-OUT), or no resources (BUSY). */
+static void test_undelivered(void **state)
+{
+	struct uscst_cmd cmd;
+	dbl.result = -ECONNRESET;
+	run(&cmd, sess_a, read10, 10, true, false, 512, NULL);
+	fixture_assert_sense(&cmd, SK_ABORTED_COMMAND, 0x08, 0x00);
+	assert_int_equal(cmd.in_len, 0);
+	uscst_cmd_release(&cmd);
+	dbl.result = -ETIMEDOUT;
+	run(&cmd, sess_a, read10, 10, true, false, 512, NULL);
+	fixture_assert_sense(&cmd, SK_ABORTED_COMMAND, 0x08, 0x01);
+	uscst_cmd_release(&cmd);
+	dbl.result = -ENOMEM;
+	run(&cmd, sess_a, read10, 10, true, false, 512, NULL);
+	assert_int_equal(cmd.status, SAM_STAT_BUSY);
+	uscst_cmd_release(&cmd);
+}
+
+/* Bidirectional and oversized transfers are refused before going out. */
+static void test_refused_transfers(void **state)
+{
+	struct uscst_cmd cmd;
+	const uint8_t vendor[6] = {0xc0};
+	uint8_t data[8] = {0};
+	run(&cmd, sess_a, vendor, 6, true, true, sizeof(data), data);
+	fixture_assert_sense(&cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	uscst_cmd_release(&cmd);
+	prepare(&cmd, sess_a, vendor, 6, true, false, PT_MAX_TRANSFER + 1, NULL);
+	dev->cmdset->dispatch(&cmd);
+	fixture_assert_sense(&cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	uscst_cmd_release(&cmd);
+	/* Not collected either. */
+	prepare(&cmd, sess_a, vendor, 6, false, false, 0, NULL);
+	cmd.exp_write = true;
+	cmd.exp_len = PT_MAX_TRANSFER + 4096;
+	dev->cmdset->decode(&cmd);
+	assert_int_equal(cmd.out_len, PT_MAX_TRANSFER);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 0);
+}
+
+/* A disk takes several commands at once. */
+static void test_disk_concurrent(void **state)
+{
+	struct uscst_cmd c1, c2;
+	dbl.hold = true;
+	prepare(&c1, sess_a, read10, 10, true, false, 512, NULL);
+	prepare(&c2, sess_b, read10, 10, true, false, 512, NULL);
+	dev->cmdset->dispatch(&c1);
+	dev->cmdset->dispatch(&c2);
+	assert_int_equal(dbl.calls, 2);
+	complete_held();
+	complete_held();
+	assert_int_equal(done_calls, 2);
+	uscst_cmd_release(&c1);
+	uscst_cmd_release(&c2);
+}
+
+/* A tape runs one command at a time, in arrival order, from any nexus;
+ * one aborted while it waits never reaches the device. */
+static void test_tape_serialised(void **state)
+{
+	struct uscst_cmd c1, c2, c3;
+	const uint8_t read6[6] = {0x08, 0, 0, 0x02, 0, 0};
+	const uint8_t tur[6] = {0x00};
+	const uint8_t rewind[6] = {0x01};
+	dbl.hold = true;
+	prepare(&c1, sess_a, read6, 6, true, false, 512, NULL);
+	prepare(&c2, sess_b, tur, 6, false, false, 0, NULL);
+	prepare(&c3, sess_a, rewind, 6, false, false, 0, NULL);
+	dev->cmdset->dispatch(&c1);
+	dev->cmdset->dispatch(&c2);
+	dev->cmdset->dispatch(&c3);
+	assert_int_equal(dbl.calls, 1);
+	assert_int_equal(dbl.last_cdb[0], 0x08);
+	c2.aborted = true;
+	complete_held(); /* c1 ends; c2 is skipped; c3 goes */
+	assert_int_equal(done_calls, 2);
+	assert_int_equal(dbl.calls, 2);
+	assert_int_equal(dbl.last_cdb[0], 0x01);
+	complete_held();
+	assert_int_equal(done_calls, 3);
+	/* Idle again: the next one goes at once. */
+	uscst_cmd_release(&c1);
+	prepare(&c1, sess_b, tur, 6, false, false, 0, NULL);
+	dev->cmdset->dispatch(&c1);
+	assert_int_equal(dbl.calls, 3);
+	complete_held();
+	uscst_cmd_release(&c1);
+	uscst_cmd_release(&c2);
+	uscst_cmd_release(&c3);
+}
+
+/* Under a Write Exclusive reservation others may read a disk, but a
+ * tape's READ(6) would move the holder's position: refused. */
+static void test_tape_read_under_write_exclusive(void **state)
+{
+	pr_out(sess_a, 0x00, 0, 0, 0xaa);
+	pr_out(sess_a, 0x01, PR_TYPE_WE, 0xaa, 0);
+	struct uscst_cmd cmd;
+	const uint8_t read6[6] = {0x08, 0, 0, 0x02, 0, 0};
+	run(&cmd, sess_b, read6, 6, true, false, 512, NULL);
+	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	uscst_cmd_release(&cmd);
+	const uint8_t mode_sense6[6] = {0x1a, 0, 0x3f, 0, 255, 0};
+	run(&cmd, sess_b, mode_sense6, 6, true, false, 255, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 1);
+}
+
+int main(void)
+{
+	if (!scsi_register_cmdsets())
+		return 1;
+#define DISK(f) cmocka_unit_test_setup_teardown(f, setup_disk, teardown)
+#define TAPE(f) cmocka_unit_test_setup_teardown(f, setup_tape, teardown)
+	const struct CMUnitTest tests[] = {
+	    DISK(test_unknown_opcode_passes),
+	    DISK(test_residuals),
+	    DISK(test_sense_passed),
+	    DISK(test_device_ua_shared),
+	    DISK(test_spc2_reservation_enforced),
+	    DISK(test_persistent_reservation_enforced),
+	    DISK(test_unknown_pr_action_refused),
+	    DISK(test_core_answers_luns_and_sense),
+	    DISK(test_mode_select_needs_exclusive_use),
+	    DISK(test_lu_reset_stays_in_core),
+	    DISK(test_undelivered),
+	    DISK(test_refused_transfers),
+	    DISK(test_disk_concurrent),
+	    TAPE(test_tape_serialised),
+	    TAPE(test_tape_read_under_write_exclusive),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
