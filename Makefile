@@ -8,7 +8,7 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
             -Wshadow -Wformat=2 -Wvla
 CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE -MMD -MP
 ALLCFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -pthread
-LDLIBS   := -luring -lisal -lcrypto -pthread
+LDLIBS   := -luring -lisal -lcrypto -liscsi -pthread
 ifeq ($(SAN),1)
 ALLCFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined
@@ -32,6 +32,11 @@ all: $(addprefix $(BUILD)/,$(PROGS)) $(BUILD)/tests/hostile_client
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
+
+# The libiscsi users among them include <iscsi/iscsi.h>, which -Isrc would
+# resolve to src/iscsi/iscsi.h (our target driver): for them src/ serves
+# only "..." includes.
+$(BUILD)/src/backend/dev_iscsi.o: CPPFLAGS := -Iinclude -iquote src -D_GNU_SOURCE -MMD -MP
 
 $(BUILD)/libuscst.a: $(LIB_OBJ)
 	@rm -f $@

@@ -5,11 +5,12 @@
 set -euo pipefail
 
 # Build: compiler, make, the libraries the Makefile links (LDLIBS) and
-# cmocka for the unit tests; clang for clang-format and an alternative CC;
+# cmocka for the unit tests (libiscsi: the dev_iscsi pass-through backend
+# and several test clients); clang for clang-format and an alternative CC;
 # libtsan2, gcc's ThreadSanitizer runtime (make SAN=thread; libgcc-12-dev
 # pulls it in already, named here because the TSan stage needs it).
 BUILD_PKGS=(build-essential pkg-config liburing-dev libisal-dev libssl-dev
-	libcmocka-dev clang libtsan2)
+	libiscsi-dev libcmocka-dev clang libtsan2)
 # Tests: libiscsi's iscsi-test-cu/iscsi-ls/iscsi-inq/iscsi-perf, qemu-img and
 # qemu-io with the iscsi:// block driver (Debian ships block-iscsi.so in
 # qemu-block-extra, not in qemu-utils), ss (iproute2) and ps (procps);

@@ -7,6 +7,7 @@ static const struct uscst_backend_ops *const builtin[] = {
     &backend_vcdrom_ops,
     &backend_vtape_ops,
     &backend_changer_ops,
+    &backend_dev_iscsi_ops,
 };
 
 int uscst_backends_register_builtin(void)

@@ -610,9 +610,14 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 			return -ENOMEM;
 		}
 	}
-	log_info("device %s (%s): %" PRIu64 " blocks of %u bytes%s%s", dev->name,
-		 dev->backend->name, nblocks, dev->block_size, dev->read_only ? ", read-only" : "",
-		 dev->thin_provisioned ? ", thin" : "");
+	if (dev->cmdset->whole_commands)
+		log_info("device %s (%s): pass-through, peripheral device type %02xh", dev->name,
+			 dev->backend->name, uscst_device_peripheral_type(dev));
+	else
+		log_info("device %s (%s): %" PRIu64 " blocks of %u bytes%s%s", dev->name,
+			 dev->backend->name, nblocks, dev->block_size,
+			 dev->read_only ? ", read-only" : "",
+			 dev->thin_provisioned ? ", thin" : "");
 	return 0;
 }
 

@@ -1,0 +1,375 @@
+/*
+ * dev_iscsi: a pass-through device whose real device is an upstream iSCSI
+ * LUN (a gateway), reached with libiscsi's asynchronous API.  Its commands
+ * come whole (exec_cmd) from the "passthrough" command set, which keeps
+ * reservations, unit attentions and task management in the core and
+ * serialises tapes and changers; this file only carries them.
+ *
+ * libiscsi's context is not thread-safe, so one thread per device owns
+ * it: reactors queue requests (exec_cmd) and wake the thread with an
+ * eventfd; the thread hands them to libiscsi, polls its socket
+ * (iscsi_get_fd / iscsi_which_events / iscsi_service) and posts every
+ * completion back to the reactor that submitted it (reactor_send, with
+ * the message embedded in the request: posting cannot fail).
+ *
+ * Attributes: url (iscsi://[user[%password]@]host[:port]/target-iqn/lun)
+ * and initiator_name (our name upstream; default iqn.2026-11.org.uscst:
+ * gateway.<device name>).  The connection is made, and the device's
+ * INQUIRY read, at open: an upstream that cannot be reached fails the
+ * open with libiscsi's reason.  A connection lost later is re-established
+ * by libiscsi's automatic reconnect, which sends the commands in flight
+ * again on the new session; the upstream then reports its unit attention
+ * (power on / nexus loss) to the next command, which the command set
+ * shares with every initiator of the device.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#include <uscst/backend.h>
+#include <uscst/reactor.h>
+
+#include "backend/builtin.h"
+#include "lib/byteorder.h"
+#include "lib/log.h"
+
+struct dev_iscsi {
+	struct iscsi_context *iscsi;
+	int lun;
+	int wake_fd; /* eventfd: requests queued, or stop */
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock; /* protects the fields below */
+	struct uscst_scsi_req *queue_head, *queue_tail;
+	bool stop;
+	char name[64]; /* the device's, for log lines from the thread */
+};
+
+/* What a request carries while in this backend (req->backend_priv). */
+struct dev_iscsi_req {
+	struct reactor *reactor; /* where done() runs; NULL: the service thread */
+	struct reactor_msg msg;
+	struct uscst_scsi_req *next;
+	struct uscst_scsi_req *self;
+};
+_Static_assert(sizeof(struct dev_iscsi_req) <= USCST_SCSI_REQ_BACKEND_PRIV,
+	       "dev_iscsi request state does not fit");
+
+static struct dev_iscsi_req *req_priv(struct uscst_scsi_req *req)
+{
+	return (struct dev_iscsi_req *)req->backend_priv;
+}
+
+static void done_on_reactor(struct reactor_msg *m)
+{
+	struct dev_iscsi_req *p =
+	    (struct dev_iscsi_req *)((char *)m - offsetof(struct dev_iscsi_req, msg));
+	p->self->done(p->self);
+}
+
+/* Service thread: hands req back to the reactor that submitted it. */
+static void complete(struct uscst_scsi_req *req)
+{
+	struct dev_iscsi_req *p = req_priv(req);
+	if (!p->reactor) {
+		req->done(req);
+		return;
+	}
+	p->msg.fn = done_on_reactor;
+	reactor_send(p->reactor, &p->msg);
+}
+
+/* The sense bytes of a CHECK CONDITION: libiscsi keeps the sense data
+ * segment (a 2-byte length, then the sense) in task->datain. */
+static void copy_sense(struct uscst_scsi_req *req, const struct scsi_task *task)
+{
+	req->sense_len = 0;
+	if (!task->datain.data || task->datain.size < 2)
+		return;
+	unsigned len = get_be16(task->datain.data);
+	if (len > (unsigned)task->datain.size - 2)
+		len = (unsigned)task->datain.size - 2;
+	if (len > USCST_SCSI_SENSE_MAX)
+		len = USCST_SCSI_SENSE_MAX;
+	memcpy(req->sense, task->datain.data + 2, len);
+	req->sense_len = (uint8_t)len;
+}
+
+static void command_cb(struct iscsi_context *iscsi, int status, void *command_data,
+		       void *private_data)
+{
+	struct uscst_scsi_req *req = private_data;
+	struct scsi_task *task = command_data;
+	switch (status) {
+	case SCSI_STATUS_CANCELLED:
+		req->result = -ECANCELED;
+		break;
+	case SCSI_STATUS_TIMEOUT:
+		req->result = -ETIMEDOUT;
+		break;
+	case SCSI_STATUS_ERROR:
+	case SCSI_STATUS_REDIRECT:
+		req->result = -EIO;
+		break;
+	default:
+		req->result = 0;
+		req->status = (uint8_t)status;
+		if (status == SCSI_STATUS_CHECK_CONDITION)
+			copy_sense(req, task);
+		break;
+	}
+	req->transferred = req->data_len;
+	req->overflow = 0;
+	if (req->result == 0 && task && task->residual_status == SCSI_RESIDUAL_UNDERFLOW)
+		req->transferred =
+		    task->residual < req->data_len ? req->data_len - (uint32_t)task->residual : 0;
+	else if (req->result == 0 && task && task->residual_status == SCSI_RESIDUAL_OVERFLOW)
+		req->overflow = (uint32_t)task->residual;
+	if (req->result < 0)
+		req->transferred = 0;
+	if (task)
+		scsi_free_scsi_task(task);
+	complete(req);
+}
+
+static int xfer_dir(enum uscst_data_dir dir)
+{
+	return dir == USCST_DATA_IN    ? SCSI_XFER_READ
+	       : dir == USCST_DATA_OUT ? SCSI_XFER_WRITE
+				       : SCSI_XFER_NONE;
+}
+
+/* Service thread: gives one queued request to libiscsi. */
+static void send_one(struct dev_iscsi *d, struct uscst_scsi_req *req)
+{
+	struct scsi_task *task = scsi_create_task((int)req->cdb_len, (unsigned char *)req->cdb,
+						  xfer_dir(req->dir), (int)req->data_len);
+	if (!task) {
+		req->result = -ENOMEM;
+		complete(req);
+		return;
+	}
+	/* struct scsi_iovec is struct iovec by libiscsi's promise: data goes
+	 * straight between the initiator's buffer and the socket. */
+	if (req->dir == USCST_DATA_IN)
+		scsi_task_set_iov_in(task, (struct scsi_iovec *)req->iov, (int)req->iovcnt);
+	else if (req->dir == USCST_DATA_OUT)
+		scsi_task_set_iov_out(task, (struct scsi_iovec *)req->iov, (int)req->iovcnt);
+	if (iscsi_scsi_command_async(d->iscsi, d->lun, task, command_cb, NULL, req) < 0) {
+		log_warn("device %s: upstream command 0x%02x not sent: %s", d->name, req->cdb[0],
+			 iscsi_get_error(d->iscsi));
+		scsi_free_scsi_task(task);
+		req->result = -EIO;
+		complete(req);
+	}
+}
+
+/* Service thread: takes everything the reactors queued; false: stop. */
+static bool take_queue(struct dev_iscsi *d)
+{
+	uint64_t n;
+	if (read(d->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("device %s: eventfd read: %s", d->name, strerror(errno));
+	pthread_mutex_lock(&d->lock);
+	struct uscst_scsi_req *req = d->queue_head;
+	d->queue_head = d->queue_tail = NULL;
+	bool stop = d->stop;
+	pthread_mutex_unlock(&d->lock);
+	while (req) {
+		struct uscst_scsi_req *next = req_priv(req)->next;
+		send_one(d, req);
+		req = next;
+	}
+	return !stop;
+}
+
+static void *service_thread(void *arg)
+{
+	struct dev_iscsi *d = arg;
+	for (;;) {
+		int events = iscsi_which_events(d->iscsi);
+		struct pollfd pfd[2] = {
+		    {.fd = d->wake_fd, .events = POLLIN},
+		    {.fd = iscsi_get_fd(d->iscsi), .events = (short)events},
+		};
+		/* No events: libiscsi waits to reconnect; ask again in 100 ms.
+		 * Otherwise wake at least once a second for its timeouts. */
+		int rc = poll(pfd, events ? 2 : 1, events ? 1000 : 100);
+		if (rc < 0 && errno != EINTR) {
+			log_err("device %s: poll: %s", d->name, strerror(errno));
+			break;
+		}
+		if (rc > 0 && (pfd[0].revents & POLLIN) && !take_queue(d))
+			break;
+		short revents = events && rc > 0 ? pfd[1].revents : 0;
+		if (iscsi_service(d->iscsi, revents) < 0)
+			log_warn("device %s: upstream: %s", d->name, iscsi_get_error(d->iscsi));
+	}
+	return NULL;
+}
+
+static void dev_iscsi_exec(struct uscst_device *dev, struct uscst_scsi_req *req)
+{
+	struct dev_iscsi *d = uscst_device_backend_priv(dev);
+	struct dev_iscsi_req *p = req_priv(req);
+	p->reactor = reactor_current();
+	p->self = req;
+	p->next = NULL;
+	pthread_mutex_lock(&d->lock);
+	if (d->queue_tail)
+		req_priv(d->queue_tail)->next = req;
+	else
+		d->queue_head = req;
+	d->queue_tail = req;
+	pthread_mutex_unlock(&d->lock);
+	uint64_t one = 1;
+	if (write(d->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("device %s: eventfd write: %s", d->name, strerror(errno));
+}
+
+/* The device's PERIPHERAL DEVICE TYPE, from a standard INQUIRY. */
+static int inquire_type(struct dev_iscsi *d, uint8_t *type)
+{
+	struct scsi_task *task = iscsi_inquiry_sync(d->iscsi, d->lun, 0, 0, 36);
+	if (!task || task->status != SCSI_STATUS_GOOD || task->datain.size < 1) {
+		log_err("device %s: upstream INQUIRY failed: %s", d->name,
+			iscsi_get_error(d->iscsi));
+		if (task)
+			scsi_free_scsi_task(task);
+		return -EIO;
+	}
+	*type = task->datain.data[0] & 0x1f;
+	uint8_t qualifier = task->datain.data[0] >> 5;
+	scsi_free_scsi_task(task);
+	if (qualifier != 0) {
+		log_err("device %s: upstream LUN %d has no logical unit (qualifier %u)", d->name,
+			d->lun, qualifier);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* libiscsi's own errors and reconnects, in our log (no context is passed:
+ * the line names no device). */
+static void libiscsi_log(int level, const char *message)
+{
+	log_warn("dev_iscsi: libiscsi: %s", message);
+}
+
+static int connect_upstream(struct uscst_device *dev, struct dev_iscsi *d, const char *url_text)
+{
+	const char *initiator = uscst_device_attr(dev, "initiator_name");
+	char default_name[128];
+	if (!initiator || !*initiator) {
+		snprintf(default_name, sizeof(default_name), "iqn.2026-11.org.uscst:gateway.%s",
+			 uscst_device_name(dev));
+		initiator = default_name;
+	}
+	d->iscsi = iscsi_create_context(initiator);
+	if (!d->iscsi) {
+		log_err("device %s: cannot create an iSCSI context", d->name);
+		return -ENOMEM;
+	}
+	iscsi_set_log_fn(d->iscsi, libiscsi_log);
+	iscsi_set_log_level(d->iscsi, 1);
+	struct iscsi_url *url = iscsi_parse_full_url(d->iscsi, url_text);
+	if (!url) {
+		log_err("device %s: url '%s': %s", d->name, url_text, iscsi_get_error(d->iscsi));
+		return -EINVAL;
+	}
+	d->lun = url->lun;
+	iscsi_set_targetname(d->iscsi, url->target);
+	iscsi_set_session_type(d->iscsi, ISCSI_SESSION_NORMAL);
+	iscsi_set_header_digest(d->iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C);
+	int rc = 0;
+	if (url->user[0] && iscsi_set_initiator_username_pwd(d->iscsi, url->user, url->passwd) != 0)
+		rc = -EINVAL;
+	if (!rc && iscsi_full_connect_sync(d->iscsi, url->portal, url->lun) != 0) {
+		log_err("device %s: cannot log in to %s LUN %d at %s: %s", d->name, url->target,
+			url->lun, url->portal, iscsi_get_error(d->iscsi));
+		rc = -ECONNREFUSED;
+	}
+	iscsi_destroy_url(url);
+	return rc;
+}
+
+static void dev_iscsi_close(struct uscst_device *dev)
+{
+	struct dev_iscsi *d = uscst_device_backend_priv(dev);
+	if (d->thread_started) {
+		pthread_mutex_lock(&d->lock);
+		d->stop = true;
+		pthread_mutex_unlock(&d->lock);
+		uint64_t one = 1;
+		if (write(d->wake_fd, &one, sizeof(one)) < 0)
+			log_warn("device %s: eventfd write: %s", d->name, strerror(errno));
+		pthread_join(d->thread, NULL);
+		d->thread_started = false;
+	}
+	if (d->iscsi) {
+		iscsi_logout_sync(d->iscsi);
+		iscsi_destroy_context(d->iscsi);
+		d->iscsi = NULL;
+	}
+	if (d->wake_fd >= 0)
+		close(d->wake_fd);
+	d->wake_fd = -1;
+	pthread_mutex_destroy(&d->lock);
+}
+
+static int dev_iscsi_open(struct uscst_device *dev)
+{
+	struct dev_iscsi *d = uscst_device_backend_priv(dev);
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", uscst_device_name(dev));
+	pthread_mutex_init(&d->lock, NULL);
+	d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	const char *url = uscst_device_attr(dev, "url");
+	if (!url || !*url) {
+		log_err("device %s: dev_iscsi needs a url (iscsi://host[:port]/target/lun)",
+			d->name);
+		dev_iscsi_close(dev);
+		return -EINVAL;
+	}
+	int rc = d->wake_fd < 0 ? -errno : connect_upstream(dev, d, url);
+	uint8_t type = 0;
+	if (!rc)
+		rc = inquire_type(d, &type);
+	if (!rc) {
+		rc = -pthread_create(&d->thread, NULL, service_thread, d);
+		d->thread_started = rc == 0;
+	}
+	if (rc) {
+		dev_iscsi_close(dev);
+		return rc;
+	}
+	uscst_device_set_peripheral_type(dev, type);
+	log_info("device %s: upstream %s, peripheral device type %02xh", d->name, url, type);
+	return 0;
+}
+
+static const struct uscst_attr_def dev_iscsi_attrs[] = {
+    /* The upstream LUN: iscsi://[user[%password]@]host[:port]/target/lun. */
+    {.name = "url", .type = USCST_ATTR_STRING},
+    /* Our initiator name upstream; default iqn.2026-11.org.uscst:gateway.DEVICE. */
+    {.name = "initiator_name", .type = USCST_ATTR_STRING},
+    {.name = NULL},
+};
+
+const struct uscst_backend_ops backend_dev_iscsi_ops = {
+    .name = "dev_iscsi",
+    .dev_attrs = dev_iscsi_attrs,
+    .dev_priv_size = sizeof(struct dev_iscsi),
+    .open = dev_iscsi_open,
+    .close = dev_iscsi_close,
+    .exec_cmd = dev_iscsi_exec,
+    .cmdset = "passthrough",
+};
