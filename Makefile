@@ -117,10 +117,12 @@ $(BUILD)/tests/addr_conns: tests/integration/addr_conns.c
 # live session); built only when libiscsi-dev is installed.
 # The same for pr_persist_client (tests/integration/pr-persist.sh),
 # caw_race_client (caw-race.sh), xcopy_resv_client (xcopy-reservation.sh)
-# durability_client (durability.sh), acl_client (acl-groups.sh) and
-# cdrom_client (vcdrom.sh), changer_client (vchanger.sh).
+# durability_client (durability.sh), acl_client (acl-groups.sh),
+# cdrom_client (vcdrom.sh), tape_client (vtape.sh), changer_client
+# (vchanger.sh) and passthrough_client (passthrough.sh).
 LIBISCSI_CLIENTS := resync_ua_client pr_persist_client caw_race_client xcopy_resv_client \
-                    durability_client acl_client cdrom_client tape_client changer_client
+                    durability_client acl_client cdrom_client tape_client changer_client \
+                    passthrough_client
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
 all: $(addprefix $(BUILD)/tests/,$(LIBISCSI_CLIENTS))
 endif

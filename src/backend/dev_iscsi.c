@@ -315,7 +315,12 @@ static void dev_iscsi_close(struct uscst_device *dev)
 		d->thread_started = false;
 	}
 	if (d->iscsi) {
-		iscsi_logout_sync(d->iscsi);
+		/* An upstream that is gone must not hold up the stop: no
+		 * reconnect, and a bounded wait for the logout. */
+		iscsi_set_noautoreconnect(d->iscsi, 1);
+		iscsi_set_timeout(d->iscsi, 3);
+		if (iscsi_is_logged_in(d->iscsi))
+			iscsi_logout_sync(d->iscsi);
 		iscsi_destroy_context(d->iscsi);
 		d->iscsi = NULL;
 	}

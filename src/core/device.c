@@ -39,6 +39,8 @@ bool uscst_set_pr_dir(const char *dir)
 static const char *storage_name(const struct uscst_device *dev)
 {
 	const char *f = uscst_device_attr(dev, "filename");
+	if (!f && dev->cmdset->whole_commands)
+		f = uscst_device_attr(dev, "url"); /* a pass-through device's upstream */
 	return f ? f : "";
 }
 

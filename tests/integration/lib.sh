@@ -100,7 +100,9 @@ daemon_alive() {
 
 # daemon_start CONF [EXTRA_ARGS...]: starts uscstd in the foreground mode in
 # the background on a free port, then waits (at most DAEMON_WAIT seconds,
-# default 10) until it listens. Sets DAEMON_PID/PORT/SOCK/LOG.
+# default 10) until it listens. Sets DAEMON_PID/PORT/SOCK/LOG (the log and
+# control socket paths may be chosen with DAEMON_LOG_FILE / DAEMON_SOCK_FILE,
+# e.g. for a second daemon).
 daemon_start() {
 	local conf=$1 deadline
 	shift
@@ -109,7 +111,7 @@ daemon_start() {
 		return 1
 	fi
 	DAEMON_PORT=$(free_port "${PORT_BASE:-13260}") || return 1
-	DAEMON_SOCK=$LIB_TMP/uscstd.sock
+	DAEMON_SOCK=${DAEMON_SOCK_FILE:-$LIB_TMP/uscstd.sock}
 	DAEMON_LOG=${DAEMON_LOG_FILE:-$LIB_TMP/uscstd.log}
 	# PR files go to the private temp dir, never the system's
 	# /var/lib/uscst/pr (a later --pr-dir in the arguments wins).

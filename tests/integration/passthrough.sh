@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Pass-through shared by many initiators: a second uscstd is the upstream
+# target (a vdisk_fileio LUN), our gateway uscstd exports it through a
+# dev_iscsi device.  Checks: INQUIRY comes from the upstream device; data
+# read through the gateway equals the upstream bytes, before and after
+# the writes; passthrough_client (built when libiscsi-dev is there) with
+# two initiators on the gateway: the holder of an SPC-2 reservation and,
+# separately, of a persistent one writes and reads back, the other gets
+# RESERVATION CONFLICT and loses nothing, PR never reaches the upstream,
+# MODE SELECT from a nexus that does not hold the shared device is
+# refused, and a LU reset stays in the gateway (the upstream, logging at
+# debug level, never sees a TMF); a gateway whose upstream cannot be
+# reached refuses to start, saying why.
+# Usage: tests/integration/passthrough.sh [BUILD_DIR]
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+UP_IQN=$USCST_IQN_PREFIX:upstream
+GW_IQN=$USCST_IQN_PREFIX:gateway
+SIZE=$((16 << 20))
+LBA=100 # passthrough_client's blocks: LBA .. LBA+2
+UP_PID=""
+UP_PORT=""
+UP_LOG=""
+
+gw_url() { echo "iscsi://127.0.0.1:$DAEMON_PORT/$GW_IQN/0"; }
+up_url() { echo "iscsi://127.0.0.1:$UP_PORT/$UP_IQN/0"; }
+
+write_gateway_config() {
+	cat >"$1" <<-CONF
+		HANDLER dev_iscsi {
+		    DEVICE pt0 {
+		        url $2
+		        initiator_name $USCST_IQN_PREFIX:gw-test
+		    }
+		}
+
+		TARGET_DRIVER iscsi {
+		    enabled 1
+		    TARGET $GW_IQN {
+		        enabled 1
+		        LUN 0 pt0
+		    }
+		}
+	CONF
+}
+
+# The upstream runs as a second daemon: lib.sh's DAEMON_* name the gateway.
+start_upstream() {
+	write_config "$LIB_TMP/up.conf" "$UP_IQN" "$LIB_TMP/up.img" "$SIZE"
+	head -c "$SIZE" /dev/urandom >"$LIB_TMP/up.img"
+	DAEMON_LOG_FILE=$LIB_TMP/up.log DAEMON_SOCK_FILE=$LIB_TMP/up.sock \
+		daemon_start "$LIB_TMP/up.conf" --debug --threads 1 || return 1
+	UP_PID=$DAEMON_PID UP_PORT=$DAEMON_PORT UP_LOG=$DAEMON_LOG
+	DAEMON_PID="" DAEMON_LOG=""
+}
+
+stop_upstream() {
+	local gw=$DAEMON_PID rc=0
+	DAEMON_PID=$UP_PID
+	UP_PID=""
+	daemon_stop || rc=$?
+	DAEMON_PID=$gw
+	return "$rc"
+}
+
+check_inquiry() {
+	local out
+	out=$(timeout 20 iscsi-inq "$(gw_url)") || return 1
+	echo "$out"
+	# The upstream's own identification: its device is named disk0 (the
+	# gateway's would say pt0).
+	grep -Eq 'Peripheral Device Type:.*DIRECT_ACCESS' <<<"$out" &&
+		grep -Eq '^Product:disk0 ' <<<"$out"
+}
+
+check_readback() {
+	local back=$LIB_TMP/back.raw
+	rm -f "$back"
+	timeout 60 qemu-img convert -f raw -O raw "$(gw_url)" "$back" || return 1
+	cmp "$LIB_TMP/up.img" "$back"
+}
+
+check_sharing() {
+	timeout 120 "$PT_CLIENT" "$(gw_url)" "$(up_url)" "$LBA"
+}
+
+# The upstream logs every TMF it receives at debug level: none came.
+check_no_upstream_tmf() {
+	if grep -n 'TMF function' "$UP_LOG"; then
+		return 1
+	fi
+	grep -q 'normal session' "$UP_LOG" # and it did log at debug level
+}
+
+# An upstream that cannot be reached: the gateway refuses to start and
+# names the upstream.
+check_unreachable_upstream() {
+	local port conf=$LIB_TMP/bad.conf log=$LIB_TMP/bad.log rc=0
+	port=$(free_port 23260) || return 1
+	write_gateway_config "$conf" "iscsi://127.0.0.1:$port/$UP_IQN/0"
+	timeout 30 "$USCSTD" -f -c "$conf" --listen "127.0.0.1:$(free_port 23460)" \
+		--ctl-socket "$LIB_TMP/bad.sock" --pr-dir "$LIB_TMP/pr" >"$log" 2>&1 </dev/null || rc=$?
+	cat "$log"
+	((rc != 0 && rc != 124)) && grep -q "cannot log in to $UP_IQN LUN 0 at 127.0.0.1:$port" "$log"
+}
+
+main() {
+	lib_init "${1:-}"
+	trap 'stop_upstream >/dev/null 2>&1 || true; lib_cleanup' EXIT
+	if ! start_upstream; then
+		fail passthrough:upstream-start
+		lib_finish
+		return
+	fi
+	write_gateway_config "$LIB_TMP/gw.conf" "$(up_url)"
+	if ! DAEMON_LOG_FILE=$LIB_TMP/gw.log daemon_start "$LIB_TMP/gw.conf"; then
+		fail passthrough:gateway-start
+		lib_finish
+		return
+	fi
+	check passthrough:inquiry check_inquiry
+	check passthrough:readback check_readback
+	PT_CLIENT=$USCST_BUILD/tests/passthrough_client
+	if [[ -x $PT_CLIENT ]]; then
+		check passthrough:sharing check_sharing
+		check passthrough:readback-after-writes check_readback
+	else
+		echo "SKIP passthrough:sharing (no libiscsi-dev: $PT_CLIENT not built)"
+	fi
+	check passthrough:no-upstream-tmf check_no_upstream_tmf
+	check passthrough:unreachable-upstream check_unreachable_upstream
+	# The gateway first: it logs out of the upstream as it stops.
+	if ! daemon_stop; then
+		fail passthrough:gateway-exit "the gateway crashed or did not stop on SIGTERM"
+		tail -n 20 "$DAEMON_LOG" | sed 's/^/  | /'
+	fi
+	if ! stop_upstream; then
+		fail passthrough:upstream-exit "the upstream uscstd crashed or did not stop"
+	fi
+	if sanitizer_report "$UP_LOG" >/dev/null; then
+		fail passthrough:upstream-sanitizer "report in the upstream's log"
+	fi
+	lib_finish
+}
+
+main "$@"
