@@ -16,6 +16,8 @@ extern const struct uscst_backend_ops backend_vtape_ops;
 extern const struct uscst_backend_ops backend_changer_ops;
 /* Pass-through devices: an upstream iSCSI LUN (dev_iscsi.c). */
 extern const struct uscst_backend_ops backend_dev_iscsi_ops;
+/* Pass-through devices: a real SCSI device through SG_IO (dev_sg.c). */
+extern const struct uscst_backend_ops backend_dev_sg_ops;
 
 /* Registers vdisk_fileio and vdisk_nullio.  0, or the first failing
  * uscst_backend_register()'s -errno (logged). */
