@@ -101,6 +101,46 @@ bool passthrough_serialised_type(uint8_t type)
 	return type == PT_TYPE_SEQUENTIAL || type == PT_TYPE_CHANGER;
 }
 
+unsigned passthrough_cdb_len(const struct uscst_cmd *cmd)
+{
+	unsigned len;
+	switch (cmd->cdb[0] >> 5) {
+	case 0:
+		len = 6;
+		break;
+	case 1:
+	case 2:
+		len = 10;
+		break;
+	case 3: /* 7Fh: variable length; 60h..7Eh are reserved */
+		len = cmd->cdb[0] == 0x7f ? 8u + cmd->cdb[7] : cmd->cdb_len;
+		break;
+	case 4:
+		len = 16;
+		break;
+	case 5:
+		len = 12;
+		break;
+	default: /* vendor specific: as received */
+		len = cmd->cdb_len;
+		break;
+	}
+	return len <= cmd->cdb_len ? len : cmd->cdb_len;
+}
+
+/* The CONTROL byte's NACA bit (SAM-5 5.2): ACA on the shared device would
+ * hold every initiator's commands until one of them clears it, and the
+ * core does not do ACA; refused as for a disk, with the field pointer. */
+static bool naca_requested(struct uscst_cmd *cmd)
+{
+	unsigned len = passthrough_cdb_len(cmd);
+	unsigned control = cmd->cdb[0] == 0x7f ? 1 : len - 1;
+	if (!(cmd->cdb[control] & 0x04))
+		return false;
+	scsi_invalid_field_cdb(cmd, control, 2);
+	return true;
+}
+
 static void pt_decode(struct uscst_cmd *cmd)
 {
 	if (cmd->dev && core_owned(cmd->cdb[0])) {
@@ -185,6 +225,10 @@ static void pt_forward(struct uscst_cmd *cmd)
 	 * a transfer beyond PT_MAX_TRANSFER was not collected. */
 	if ((cmd->exp_read && cmd->exp_write) || cmd->exp_len > PT_MAX_TRANSFER) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+		return;
+	}
+	if (naca_requested(cmd)) {
+		scsi_cmd_done(cmd);
 		return;
 	}
 	bool serialised = passthrough_serialised_type(uscst_device_peripheral_type(cmd->dev));

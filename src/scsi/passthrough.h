@@ -32,6 +32,10 @@ struct passthrough_queue {
 	struct pt_ctx *head, *tail;
 };
 
+/* The CDB's length by its operation code's group (SPC-5 4.2.5.1): what
+ * goes to the device, not the transport's padded CDB; never more than
+ * cmd->cdb_len. */
+unsigned passthrough_cdb_len(const struct uscst_cmd *cmd);
 /* Whether devices of this type run one command at a time. */
 bool passthrough_serialised_type(uint8_t type);
 void passthrough_queue_init(struct uscst_device *dev);

@@ -214,7 +214,7 @@ void passthrough_send(struct uscst_cmd *cmd, bool serialised)
 	ctx->serialised = serialised;
 	struct uscst_scsi_req *req = &ctx->req;
 	req->cdb = cmd->cdb;
-	req->cdb_len = cmd->cdb_len;
+	req->cdb_len = passthrough_cdb_len(cmd);
 	req->task_attr = cmd->task_attr;
 	if (cmd->exp_read && cmd->exp_len) {
 		req->dir = USCST_DATA_IN;

@@ -33,6 +33,7 @@
 static struct {
 	unsigned calls;
 	uint8_t last_cdb[16];
+	unsigned last_cdb_len;
 	enum uscst_data_dir last_dir;
 	uint32_t last_len;
 	uint8_t last_out[64];
@@ -65,6 +66,7 @@ static void answer(struct uscst_scsi_req *req)
 static void fake_exec(struct uscst_device *d, struct uscst_scsi_req *req)
 {
 	dbl.calls++;
+	dbl.last_cdb_len = req->cdb_len;
 	memcpy(dbl.last_cdb, req->cdb, req->cdb_len < 16 ? req->cdb_len : 16);
 	dbl.last_dir = req->dir;
 	dbl.last_len = req->data_len;
@@ -201,6 +203,41 @@ static void test_unknown_opcode_passes(void **state)
 	assert_int_equal(dbl.last_dir, USCST_DATA_NONE);
 	assert_int_equal(dbl.calls, 3);
 	uscst_cmd_release(&cmd);
+}
+
+/* The device gets the CDB's own length, not the transport's 16 bytes;
+ * NACA=1 in the CONTROL byte is refused with the field pointer. */
+static void test_cdb_length_and_naca(void **state)
+{
+	struct uscst_cmd cmd;
+	uint8_t read6[16] = {0x08, 0, 0, 0, 1, 0};
+	prepare(&cmd, sess_a, read6, 16, true, false, 512, NULL);
+	unsigned seen;
+	dev->cmdset->dispatch(&cmd);
+	seen = dbl.last_cdb_len;
+	assert_int_equal(seen, 6);
+	uscst_cmd_release(&cmd);
+	uint8_t var[32] = {0x7f, 0, 0, 0, 0, 0, 0, 0x18, 0, 0x09};
+	run(&cmd, sess_a, var, 32, true, false, 512, NULL);
+	assert_int_equal(dbl.last_cdb_len, 32);
+	uscst_cmd_release(&cmd);
+	uint8_t vendor[16] = {0xc1};
+	run(&cmd, sess_a, vendor, 16, false, false, 0, NULL);
+	assert_int_equal(dbl.last_cdb_len, 16);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 3);
+
+	read6[5] = 0x04;
+	run(&cmd, sess_a, read6, 16, true, false, 512, NULL);
+	fixture_assert_sense(&cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	assert_int_equal(cmd.sense[15], 0x80 | 0x40 | 0x08 | 2);
+	assert_int_equal(get_be16(cmd.sense + 16), 5);
+	uscst_cmd_release(&cmd);
+	var[1] = 0x04;
+	run(&cmd, sess_a, var, 32, true, false, 512, NULL);
+	assert_int_equal(get_be16(cmd.sense + 16), 1);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 3);
 }
 
 /* Short reads give an underflow, a device that wanted more an overflow;
@@ -554,6 +591,7 @@ int main(void)
 #define TAPE(f) cmocka_unit_test_setup_teardown(f, setup_tape, teardown)
 	const struct CMUnitTest tests[] = {
 	    DISK(test_unknown_opcode_passes),
+	    DISK(test_cdb_length_and_naca),
 	    DISK(test_residuals),
 	    DISK(test_sense_passed),
 	    DISK(test_device_ua_shared),
