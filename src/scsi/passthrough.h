@@ -20,8 +20,11 @@ struct pt_ctx;
 
 /* Longest Data-In or Data-Out a forwarded command may have: larger ones
  * are refused rather than buffered (the core holds a command's data in
- * memory while the device runs it). */
-#define PT_MAX_TRANSFER (16u << 20)
+ * memory while the device runs it).  The block command set's limit too
+ * (32 MiB), so a uscst upstream's BLOCK LIMITS, which reach the initiator
+ * unchanged, hold through the gateway; a tape's largest block (READ
+ * BLOCK LIMITS, 24 bits) fits. */
+#define PT_MAX_TRANSFER (32u << 20)
 
 /* One command at a time for a serialised device: the one in the device
  * (busy) and those waiting, oldest first, from any nexus and reactor. */

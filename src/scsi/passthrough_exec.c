@@ -105,6 +105,14 @@ static void take_answer(struct uscst_cmd *cmd, const struct uscst_scsi_req *req)
 	} else if (req->dir == USCST_DATA_OUT) {
 		/* The transport reports the Data-Out residual from out_len. */
 		cmd->out_len = moved + req->overflow;
+	} else if (req->overflow) {
+		/* The initiator expected no data, the device wanted some: all of
+		 * it is a residual overflow, on the side the initiator named
+		 * (Data-In if it set R, else Data-Out, as for no flags). */
+		if (cmd->exp_read)
+			cmd->in_asked = req->overflow;
+		else
+			cmd->out_len = req->overflow;
 	}
 }
 

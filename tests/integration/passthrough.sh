@@ -8,8 +8,10 @@
 # separately, of a persistent one writes and reads back, the other gets
 # RESERVATION CONFLICT and loses nothing, PR never reaches the upstream,
 # MODE SELECT from a nexus that does not hold the shared device is
-# refused, and a LU reset stays in the gateway (the upstream, logging at
-# debug level, never sees a TMF); a gateway whose upstream cannot be
+# refused, and a LU reset stays in the gateway; libiscsi's conformance
+# suite passes through the gateway but for the two tests a shared device
+# must fail, and none of its resets reaches the upstream (which logs TMFs
+# at debug level); a gateway whose upstream cannot be
 # reached refuses to start, saying why.
 # Usage: tests/integration/passthrough.sh [BUILD_DIR]
 set -euo pipefail
@@ -18,7 +20,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 UP_IQN=$USCST_IQN_PREFIX:upstream
 GW_IQN=$USCST_IQN_PREFIX:gateway
-SIZE=$((16 << 20))
+SIZE=$((256 << 20)) # sparse; random bytes in the first RANDOM
+RANDOM_SIZE=$((16 << 20))
 LBA=100 # passthrough_client's blocks: LBA .. LBA+2
 UP_PID=""
 UP_PORT=""
@@ -48,8 +51,9 @@ write_gateway_config() {
 
 # The upstream runs as a second daemon: lib.sh's DAEMON_* name the gateway.
 start_upstream() {
+	head -c "$RANDOM_SIZE" /dev/urandom >"$LIB_TMP/up.img"
+	truncate -s "$SIZE" "$LIB_TMP/up.img"
 	write_config "$LIB_TMP/up.conf" "$UP_IQN" "$LIB_TMP/up.img" "$SIZE"
-	head -c "$SIZE" /dev/urandom >"$LIB_TMP/up.img"
 	DAEMON_LOG_FILE=$LIB_TMP/up.log DAEMON_SOCK_FILE=$LIB_TMP/up.sock \
 		daemon_start "$LIB_TMP/up.conf" --debug --threads 1 || return 1
 	UP_PID=$DAEMON_PID UP_PORT=$DAEMON_PORT UP_LOG=$DAEMON_LOG
@@ -84,6 +88,22 @@ check_readback() {
 
 check_sharing() {
 	timeout 120 "$PT_CLIENT" "$(gw_url)" "$(up_url)" "$LBA"
+}
+
+# libiscsi's conformance suite through the gateway, two sessions: every
+# test passes but the two a shared pass-through device must fail:
+# Control-SWP (MODE SELECT while another nexus shares the device: refused)
+# and CopyStatus (the upstream sees one nexus, so the copy list IDs of all
+# initiators share one namespace).  The resets it sends must stay in the
+# gateway (checked next).
+check_conformance() {
+	local log=$LIB_TMP/cu.log failed
+	timeout 600 iscsi-test-cu -d -v -t ALL "$(gw_url)" "$(gw_url)" >"$log" 2>&1 || true
+	grep -E 'tests +[0-9]+' "$log" || return 1
+	failed=$(awk '/  Test: /{t=$2} /\.\.\.FAILED|^    [0-9]+\. /{print t}' "$log" | sort -u)
+	echo "failed: ${failed//$'\n'/ }"
+	[[ -z $(grep -vxE 'Control-SWP|CopyStatus' <<<"$failed") ]] &&
+		grep -qE 'tests +[0-9]+ +[0-9]+ +[0-9]+' "$log"
 }
 
 # The upstream logs every TMF it receives at debug level: none came.
@@ -129,6 +149,8 @@ main() {
 	else
 		echo "SKIP passthrough:sharing (no libiscsi-dev: $PT_CLIENT not built)"
 	fi
+	check passthrough:conformance check_conformance
+	check passthrough:readback-after-conformance check_readback
 	check passthrough:no-upstream-tmf check_no_upstream_tmf
 	check passthrough:unreachable-upstream check_unreachable_upstream
 	# The gateway first: it logs out of the upstream as it stops.

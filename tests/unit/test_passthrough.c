@@ -264,6 +264,19 @@ static void test_residuals(void **state)
 	run(&cmd, sess_a, write10, 10, false, true, sizeof(data), data);
 	assert_int_equal(cmd.out_len, 256);
 	uscst_cmd_release(&cmd);
+
+	/* No data expected (length 0), the device wanted a block: overflow
+	 * on the side the initiator named. */
+	dbl.transferred = UINT32_MAX;
+	dbl.overflow = 512;
+	run(&cmd, sess_a, read10, 10, true, false, 0, NULL);
+	assert_int_equal(dbl.last_dir, USCST_DATA_NONE);
+	assert_int_equal(cmd.in_len, 0);
+	assert_int_equal(cmd.in_asked, 512);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_a, write10, 10, false, false, 0, NULL);
+	assert_int_equal(cmd.out_len, 512);
+	uscst_cmd_release(&cmd);
 }
 
 /* The device's CHECK CONDITION reaches the initiator as it was sent. */
