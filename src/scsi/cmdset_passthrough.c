@@ -23,6 +23,8 @@
  *       reservation, or the persistent reservation of type Write Exclusive
  *       or Exclusive Access) or that is the only nexus the device is
  *       mapped to; otherwise RESERVATION CONFLICT: "reserve it first".
+ *       Once the device took one, the other nexuses get MODE or LOG
+ *       PARAMETERS CHANGED from the core (passthrough_exec.c).
  *   Task management  LU reset and target reset never reach the device: the
  *       core aborts the tasks (waiting for those in the device to end),
  *       drops SPC-2 reservations and raises its unit attentions.

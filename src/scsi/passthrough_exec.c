@@ -83,6 +83,25 @@ static void fail_undelivered(struct uscst_cmd *cmd, int err)
 		scsi_check_condition(cmd, SK_ABORTED_COMMAND, 0x08, 0x00);
 }
 
+/* A MODE SELECT or LOG SELECT the device took changed what every nexus
+ * sees; the device knows one nexus (us), so the others hear of it from the
+ * core: MODE PARAMETERS CHANGED or LOG PARAMETERS CHANGED (SPC-5 5.14,
+ * said even if the parameters sent equalled the old ones). */
+static void report_shared_change(struct uscst_cmd *cmd)
+{
+	switch (cmd->cdb[0]) {
+	case 0x15: /* MODE SELECT(6) */
+	case 0x55: /* MODE SELECT(10) */
+		ua_establish_dev(cmd->dev, cmd->sess, ASC_MODE_PARAMETERS_CHANGED);
+		break;
+	case 0x4c: /* LOG SELECT */
+		ua_establish_dev(cmd->dev, cmd->sess, 0x2a, 0x02);
+		break;
+	default:
+		break;
+	}
+}
+
 static void take_answer(struct uscst_cmd *cmd, const struct uscst_scsi_req *req)
 {
 	if (req->result < 0) {
@@ -91,6 +110,8 @@ static void take_answer(struct uscst_cmd *cmd, const struct uscst_scsi_req *req)
 		return;
 	}
 	cmd->status = req->status;
+	if (req->status == SAM_STAT_GOOD)
+		report_shared_change(cmd);
 	if (req->status == SAM_STAT_CHECK_CONDITION) {
 		unsigned n = req->sense_len < USCST_SENSE_MAX ? req->sense_len : USCST_SENSE_MAX;
 		memcpy(cmd->sense, req->sense, n);

@@ -459,6 +459,13 @@ static void test_mode_select_needs_exclusive_use(void **state)
 	run(&cmd, sess_a, release6, 6, false, false, 0, NULL);
 	uscst_cmd_release(&cmd);
 
+	/* B hears of the change from the core (the device knows one nexus). */
+	uint8_t asc, ascq;
+	assert_true(ua_take(sess_b, 0, &asc, &ascq));
+	assert_int_equal(asc, 0x2a);
+	assert_int_equal(ascq, 0x01);
+	assert_false(ua_take(sess_a, 0, &asc, &ascq));
+
 	/* Alone: once B has logged out, A may. */
 	uscst_session_destroy(sess_b);
 	run(&cmd, sess_a, log_select, 10, false, false, 0, NULL);
