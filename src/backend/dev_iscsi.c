@@ -257,11 +257,13 @@ static int inquire_type(struct dev_iscsi *d, uint8_t *type)
 	return 0;
 }
 
-/* libiscsi's own errors and reconnects, in our log (no context is passed:
- * the line names no device). */
+/* libiscsi's own errors and reconnects, in our debug log (no context is
+ * passed: the line names no device).  Not higher: libiscsi reports every
+ * CHECK CONDITION as an error, and a tape answers many (filemarks, end of
+ * medium) in normal use. */
 static void libiscsi_log(int level, const char *message)
 {
-	log_warn("dev_iscsi: libiscsi: %s", message);
+	log_debug("dev_iscsi: libiscsi: %s", message);
 }
 
 static int connect_upstream(struct uscst_device *dev, struct dev_iscsi *d, const char *url_text)

@@ -11,7 +11,8 @@
 # refused, and a LU reset stays in the gateway; libiscsi's conformance
 # suite passes through the gateway but for the two tests a shared device
 # must fail, and none of its resets reaches the upstream (which logs TMFs
-# at debug level); a gateway whose upstream cannot be
+# at debug level); the gateway reconnects when the upstream restarts; a
+# gateway whose upstream cannot be
 # reached refuses to start, saying why.
 # Usage: tests/integration/passthrough.sh [BUILD_DIR]
 set -euo pipefail
@@ -113,6 +114,24 @@ check_no_upstream_tmf() {
 	grep -q 'normal session' "$UP_LOG" # and it did log at debug level
 }
 
+# The upstream restarts (same port): libiscsi's reconnect brings the
+# gateway's device back, and the data still reads back equal.
+check_upstream_restart() {
+	local deadline
+	stop_upstream || return 1
+	"$USCSTD" -f -c "$LIB_TMP/up.conf" --listen "127.0.0.1:$UP_PORT" \
+		--ctl-socket "$LIB_TMP/up.sock" --pr-dir "$LIB_TMP/pr" --threads 1 \
+		>"$LIB_TMP/up2.log" 2>&1 </dev/null &
+	UP_PID=$!
+	deadline=$((SECONDS + 10))
+	until port_in_use "$UP_PORT"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.1
+	done
+	timeout 60 iscsi-inq "$(gw_url)" | grep -E '^Product:disk0 ' &&
+		check_readback
+}
+
 # An upstream that cannot be reached: the gateway refuses to start and
 # names the upstream.
 check_unreachable_upstream() {
@@ -151,6 +170,7 @@ main() {
 	check passthrough:conformance check_conformance
 	check passthrough:readback-after-conformance check_readback
 	check passthrough:no-upstream-tmf check_no_upstream_tmf
+	check passthrough:upstream-restart check_upstream_restart
 	check passthrough:unreachable-upstream check_unreachable_upstream
 	# The gateway first: it logs out of the upstream as it stops.
 	if ! daemon_stop; then
@@ -160,7 +180,7 @@ main() {
 	if ! stop_upstream; then
 		fail passthrough:upstream-exit "the upstream uscstd crashed or did not stop"
 	fi
-	if sanitizer_report "$UP_LOG" >/dev/null; then
+	if sanitizer_report "$UP_LOG" >/dev/null || sanitizer_report "$LIB_TMP/up2.log" >/dev/null; then
 		fail passthrough:upstream-sanitizer "report in the upstream's log"
 	fi
 	lib_finish
