@@ -191,9 +191,24 @@ static bool take_queue(struct dev_iscsi *d)
 	return !stop;
 }
 
+/* Says when the upstream session goes and comes back (libiscsi
+ * reconnects on its own, silently). */
+static void watch_login(struct dev_iscsi *d, bool *logged_in)
+{
+	bool now = iscsi_is_logged_in(d->iscsi) != 0;
+	if (now == *logged_in)
+		return;
+	*logged_in = now;
+	if (now)
+		log_info("device %s: upstream session re-established", d->name);
+	else
+		log_warn("device %s: upstream session lost, reconnecting", d->name);
+}
+
 static void *service_thread(void *arg)
 {
 	struct dev_iscsi *d = arg;
+	bool logged_in = true;
 	for (;;) {
 		int events = iscsi_which_events(d->iscsi);
 		struct pollfd pfd[2] = {
@@ -212,6 +227,7 @@ static void *service_thread(void *arg)
 		short revents = events && rc > 0 ? pfd[1].revents : 0;
 		if (iscsi_service(d->iscsi, revents) < 0)
 			log_warn("device %s: upstream: %s", d->name, iscsi_get_error(d->iscsi));
+		watch_login(d, &logged_in);
 	}
 	return NULL;
 }

@@ -129,7 +129,8 @@ check_upstream_restart() {
 		sleep 0.1
 	done
 	timeout 60 iscsi-inq "$(gw_url)" | grep -E '^Product:disk0 ' &&
-		check_readback
+		check_readback &&
+		grep -E 'pt0: upstream session (lost|re-established)' "$DAEMON_LOG"
 }
 
 # An upstream that cannot be reached: the gateway refuses to start and
