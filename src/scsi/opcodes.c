@@ -656,6 +656,10 @@ static const struct {
     {&scsi_sbc_cmdset, scsi_disk_opcodes, &scsi_disk_opcodes_count},
     {&scsi_mmc_cmdset, scsi_mmc_opcodes, &scsi_mmc_opcodes_count},
     {&scsi_smc_cmdset, scsi_smc_opcodes, &scsi_smc_opcodes_count},
+    /* The commands a pass-through device's core keeps (reservations,
+     * REPORT LUNS, REQUEST SENSE) are the disk table's; the rest go to
+     * the device, which answers REPORT SUPPORTED OPERATION CODES too. */
+    {&scsi_passthrough_cmdset, scsi_disk_opcodes, &scsi_disk_opcodes_count},
 };
 
 struct scsi_opcode_table scsi_opcode_table_of(const struct uscst_device *dev)
