@@ -121,6 +121,9 @@ static void take_answer(struct uscst_cmd *cmd, const struct uscst_scsi_req *req)
 	uint32_t moved = req->transferred < req->data_len ? req->transferred : req->data_len;
 	if (req->dir == USCST_DATA_IN) {
 		cmd->in_len = moved;
+		/* What the device sent goes with its CHECK CONDITION (a tape
+		 * READ stopped by a filemark or a block of another length). */
+		cmd->in_with_sense = req->status == SAM_STAT_CHECK_CONDITION && moved > 0;
 		/* What the device wanted beyond the buffer: a residual overflow. */
 		cmd->in_asked = req->overflow ? req->data_len + req->overflow : 0;
 	} else if (req->dir == USCST_DATA_OUT) {

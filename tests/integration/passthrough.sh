@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pass-through shared by many initiators: a second uscstd is the upstream
-# target (a vdisk_fileio LUN), our gateway uscstd exports it through a
-# dev_iscsi device.  Checks: INQUIRY comes from the upstream device; data
+# target (a vdisk_fileio LUN and a vtape drive), our gateway uscstd exports
+# both through dev_iscsi devices.  Checks: INQUIRY comes from the upstream device; data
 # read through the gateway equals the upstream bytes, before and after
 # the writes; passthrough_client (built when libiscsi-dev is there) with
 # two initiators on the gateway: the holder of an SPC-2 reservation and,
@@ -10,7 +10,8 @@
 # MODE SELECT from a nexus that does not hold the shared device is
 # refused, and a LU reset stays in the gateway; libiscsi's conformance
 # suite passes through the gateway but for the two tests a shared device
-# must fail, and none of its resets reaches the upstream (which logs TMFs
+# must fail; on the tape (type 01h through the gateway) the same with
+# records, filemarks and ILI data (passthrough_client tape); none of its resets reaches the upstream (which logs TMFs
 # at debug level); the gateway reconnects when the upstream restarts; a
 # gateway whose upstream cannot be
 # reached refuses to start, saying why.
@@ -28,16 +29,50 @@ UP_PID=""
 UP_PORT=""
 UP_LOG=""
 
-gw_url() { echo "iscsi://127.0.0.1:$DAEMON_PORT/$GW_IQN/0"; }
-up_url() { echo "iscsi://127.0.0.1:$UP_PORT/$UP_IQN/0"; }
+gw_url() { echo "iscsi://127.0.0.1:$DAEMON_PORT/$GW_IQN/${1:-0}"; }
+up_url() { echo "iscsi://127.0.0.1:$UP_PORT/$UP_IQN/${1:-0}"; }
 
+# The upstream: LUN 0 a disk (vdisk_fileio), LUN 1 a tape drive (vtape).
+write_upstream_config() {
+	cat >"$1" <<-CONF
+		HANDLER vdisk_fileio {
+		    DEVICE disk0 {
+		        filename $LIB_TMP/up.img
+		        size $SIZE
+		    }
+		}
+		HANDLER vtape {
+		    DEVICE tape0 {
+		        filename $LIB_TMP/tape0.img
+		        size_mb 16
+		    }
+		}
+
+		TARGET_DRIVER iscsi {
+		    enabled 1
+		    TARGET $UP_IQN {
+		        enabled 1
+		        LUN 0 disk0
+		        LUN 1 tape0
+		    }
+		}
+	CONF
+}
+
+# write_gateway_config FILE DISK_URL [TAPE_URL]
 write_gateway_config() {
+	local tape_dev="" tape_lun=""
+	if [[ -n ${3:-} ]]; then
+		tape_dev=$(printf 'DEVICE pt1 {\n        url %s\n    }' "$3")
+		tape_lun="LUN 1 pt1"
+	fi
 	cat >"$1" <<-CONF
 		HANDLER dev_iscsi {
 		    DEVICE pt0 {
 		        url $2
 		        initiator_name $USCST_IQN_PREFIX:gw-test
 		    }
+		    $tape_dev
 		}
 
 		TARGET_DRIVER iscsi {
@@ -45,6 +80,7 @@ write_gateway_config() {
 		    TARGET $GW_IQN {
 		        enabled 1
 		        LUN 0 pt0
+		        $tape_lun
 		    }
 		}
 	CONF
@@ -54,7 +90,7 @@ write_gateway_config() {
 start_upstream() {
 	head -c "$RANDOM_SIZE" /dev/urandom >"$LIB_TMP/up.img"
 	truncate -s "$SIZE" "$LIB_TMP/up.img"
-	write_config "$LIB_TMP/up.conf" "$UP_IQN" "$LIB_TMP/up.img" "$SIZE"
+	write_upstream_config "$LIB_TMP/up.conf"
 	DAEMON_LOG_FILE=$LIB_TMP/up.log DAEMON_SOCK_FILE=$LIB_TMP/up.sock \
 		daemon_start "$LIB_TMP/up.conf" --debug --threads 1 || return 1
 	UP_PID=$DAEMON_PID UP_PORT=$DAEMON_PORT UP_LOG=$DAEMON_LOG
@@ -88,7 +124,17 @@ check_readback() {
 }
 
 check_sharing() {
-	timeout 120 "$PT_CLIENT" "$(gw_url)" "$(up_url)" "$LBA"
+	timeout 120 "$PT_CLIENT" disk "$(gw_url)" "$(up_url)" "$LBA"
+}
+
+# The tape through the gateway: INQUIRY type 01h (one command at a time),
+# then two initiators and the reservations (passthrough_client tape).
+check_tape_type() {
+	grep -E 'device pt1: upstream .*/1, peripheral device type 01h' "$DAEMON_LOG"
+}
+
+check_tape_sharing() {
+	timeout 120 "$PT_CLIENT" tape "$(gw_url 1)"
 }
 
 # libiscsi's conformance suite through the gateway, two sessions: every
@@ -153,18 +199,20 @@ main() {
 		lib_finish
 		return
 	fi
-	write_gateway_config "$LIB_TMP/gw.conf" "$(up_url)"
+	write_gateway_config "$LIB_TMP/gw.conf" "$(up_url)" "$(up_url 1)"
 	if ! DAEMON_LOG_FILE=$LIB_TMP/gw.log daemon_start "$LIB_TMP/gw.conf"; then
 		fail passthrough:gateway-start
 		lib_finish
 		return
 	fi
 	check passthrough:inquiry check_inquiry
+	check passthrough:tape-type check_tape_type
 	check passthrough:readback check_readback
 	PT_CLIENT=$USCST_BUILD/tests/passthrough_client
 	if [[ -x $PT_CLIENT ]]; then
 		check passthrough:sharing check_sharing
 		check passthrough:readback-after-writes check_readback
+		check passthrough:tape-sharing check_tape_sharing
 	else
 		echo "SKIP passthrough:sharing (no libiscsi-dev: $PT_CLIENT not built)"
 	fi

@@ -2,7 +2,8 @@
  * Two initiators sharing a pass-through device, for
  * tests/integration/passthrough.sh (built only when libiscsi-dev is there):
  *
- *   passthrough_client GATEWAY_URL UPSTREAM_URL LBA
+ *   passthrough_client disk GATEWAY_URL UPSTREAM_URL LBA
+ *   passthrough_client tape GATEWAY_URL
  *
  * GATEWAY_URL names a dev_iscsi LU of a uscstd whose upstream is the disk
  * UPSTREAM_URL (512-byte blocks); LBA is a block both may use (and LBA+1).
@@ -22,6 +23,17 @@
  *             the gateway's BUS DEVICE RESET unit attention (06/29/03),
  *             and U, on the upstream, gets none: the reset stayed in the
  *             gateway.
+ * tape: GATEWAY_URL names a dev_iscsi LU whose upstream is a vtape drive;
+ * A and B on it:
+ *   tape-spc2  A RESERVE(6)s, rewinds, writes three records and a
+ *              filemark; B's WRITE, READ and REWIND get RESERVATION
+ *              CONFLICT; A rewinds and reads the records back, then the
+ *              filemark (NO SENSE, FILEMARK); a READ longer than the record
+ *              brings the record with its ILI CHECK CONDITION through the
+ *              gateway; A RELEASEs and B reads the first record.
+ *   tape-pr    A registers and takes an Exclusive Access reservation; B's
+ *              READ and REWIND get RESERVATION CONFLICT, A reads; A
+ *              unregisters and B may rewind.
  * Exit 0 if every check passed, 1 otherwise.
  */
 #include <stdint.h>
@@ -248,12 +260,190 @@ static const char *check_lu_reset(struct iscsi_context *a, struct iscsi_context 
 	return NULL;
 }
 
+/* --- tape --- */
+
+#define NRECORDS 3
+static const uint32_t record_len[NRECORDS] = {1000, 3000, 500};
+
+struct tape_result {
+	int status;	    /* SCSI status, or -1: not delivered */
+	uint8_t key, flags; /* sense key; FILEMARK/EOM/ILI bits of fixed sense byte 2 */
+	int ascq;	    /* ASC << 8 | ASCQ */
+	uint32_t moved;	    /* Data-In bytes */
+};
+
+/* A 6-byte tape command; Data-In goes to in (room for len bytes), which
+ * keeps what came with a CHECK CONDITION too. */
+static struct tape_result tape_cmd(struct iscsi_context *s, int lun, uint8_t op, uint8_t b1,
+				   uint32_t count, int dir, uint8_t *buf, uint32_t len)
+{
+	unsigned char cdb[6] = {
+	    op, b1, (uint8_t)(count >> 16), (uint8_t)(count >> 8), (uint8_t)count, 0};
+	struct tape_result r = {.status = -1};
+	struct scsi_task *t = scsi_create_task(6, cdb, dir, (int)len);
+	if (!t)
+		return r;
+	struct iscsi_data out = {.size = (int)len, .data = buf};
+	if (dir == SCSI_XFER_READ)
+		scsi_task_add_data_in_buffer(t, (int)len, buf);
+	if (!iscsi_scsi_command_sync(s, lun, t, dir == SCSI_XFER_WRITE ? &out : NULL)) {
+		scsi_free_scsi_task(t);
+		return r;
+	}
+	r.status = t->status;
+	if (t->status == SCSI_STATUS_CHECK_CONDITION) {
+		r.key = (uint8_t)t->sense.key;
+		r.ascq = t->sense.ascq;
+		/* Fixed sense byte 2 (libiscsi keeps the segment: length, sense). */
+		if (t->datain.size >= 2 + 3)
+			r.flags = t->datain.data[2 + 2] & 0xe0;
+	}
+	if (dir == SCSI_XFER_READ)
+		r.moved = t->residual_status == SCSI_RESIDUAL_UNDERFLOW
+			      ? len - (uint32_t)t->residual
+			      : len;
+	scsi_free_scsi_task(t);
+	return r;
+}
+
+#define TAPE_REWIND 0x01
+#define TAPE_READ6 0x08
+#define TAPE_WRITE6 0x0a
+#define TAPE_WRITE_FILEMARKS6 0x10
+
+static int tape_status(struct iscsi_context *s, int lun, uint8_t op, uint32_t count)
+{
+	uint8_t buf[4096];
+	int dir = op == TAPE_READ6    ? SCSI_XFER_READ
+		  : op == TAPE_WRITE6 ? SCSI_XFER_WRITE
+				      : SCSI_XFER_NONE;
+	uint32_t len = dir == SCSI_XFER_NONE ? 0 : count;
+	memset(buf, 0x11, sizeof(buf));
+	return tape_cmd(s, lun, op, 0, count, dir, buf, len).status;
+}
+
+static void fill_record(uint8_t *buf, unsigned i)
+{
+	for (uint32_t j = 0; j < record_len[i]; j++)
+		buf[j] = (uint8_t)(i * 31 + j * 7);
+}
+
+static const char *write_records(struct iscsi_context *a, int lun)
+{
+	uint8_t buf[4096];
+	if (tape_status(a, lun, TAPE_REWIND, 0) != 0)
+		return "the holder's REWIND failed";
+	for (unsigned i = 0; i < NRECORDS; i++) {
+		fill_record(buf, i);
+		if (tape_cmd(a, lun, TAPE_WRITE6, 0, record_len[i], SCSI_XFER_WRITE, buf,
+			     record_len[i])
+			.status != 0)
+			return "the holder's WRITE(6) failed";
+	}
+	if (tape_status(a, lun, TAPE_WRITE_FILEMARKS6, 1) != 0)
+		return "the holder's WRITE FILEMARKS failed";
+	return NULL;
+}
+
+static const char *read_records(struct iscsi_context *s, int lun, unsigned n)
+{
+	uint8_t want[4096], got[4096];
+	if (tape_status(s, lun, TAPE_REWIND, 0) != 0)
+		return "REWIND before reading failed";
+	for (unsigned i = 0; i < n; i++) {
+		fill_record(want, i);
+		struct tape_result r = tape_cmd(s, lun, TAPE_READ6, 0, record_len[i],
+						SCSI_XFER_READ, got, record_len[i]);
+		if (r.status != 0 || r.moved != record_len[i] || memcmp(got, want, record_len[i]))
+			return "a record did not read back";
+	}
+	return NULL;
+}
+
+static const char *check_tape_spc2(struct iscsi_context *a, struct iscsi_context *b, int lun)
+{
+	const char *why;
+	uint8_t want[4096], got[4096];
+	if (outcome(iscsi_reserve6_sync(a, lun)) != 0)
+		return "A's RESERVE(6) failed";
+	if ((why = write_records(a, lun)))
+		return why;
+	if (tape_status(b, lun, TAPE_WRITE6, 100) != 0x18)
+		return "B's WRITE(6) was not RESERVATION CONFLICT";
+	if (tape_status(b, lun, TAPE_READ6, 100) != 0x18)
+		return "B's READ(6) was not RESERVATION CONFLICT";
+	if (tape_status(b, lun, TAPE_REWIND, 0) != 0x18)
+		return "B's REWIND was not RESERVATION CONFLICT";
+	if ((why = read_records(a, lun, NRECORDS)))
+		return why;
+	struct tape_result r = tape_cmd(a, lun, TAPE_READ6, 0, 4096, SCSI_XFER_READ, got, 4096);
+	if (r.status != SCSI_STATUS_CHECK_CONDITION || r.key != 0 || !(r.flags & 0x80) ||
+	    r.ascq != 0x0001)
+		return "after the records, READ did not stop at the filemark (00/00/01, FILEMARK)";
+	/* A longer READ: the record comes with its ILI CHECK CONDITION. */
+	if (tape_status(a, lun, TAPE_REWIND, 0) != 0)
+		return "REWIND failed";
+	fill_record(want, 0);
+	memset(got, 0, sizeof(got));
+	r = tape_cmd(a, lun, TAPE_READ6, 0, 2000, SCSI_XFER_READ, got, 2000);
+	if (r.status != SCSI_STATUS_CHECK_CONDITION || !(r.flags & 0x20))
+		return "a READ longer than the record did not end with ILI";
+	if (r.moved != record_len[0] || memcmp(got, want, record_len[0]))
+		return "the record did not come with its ILI CHECK CONDITION";
+	if (outcome(iscsi_release6_sync(a, lun)) != 0)
+		return "A's RELEASE(6) failed";
+	return read_records(b, lun, 1);
+}
+
+static const char *check_tape_pr(struct iscsi_context *a, struct iscsi_context *b, int lun)
+{
+	const char *why;
+	if (pr_out(a, lun, SCSI_PERSISTENT_RESERVE_REGISTER, 0, 0, 0x7a9e) != 0)
+		return "A's REGISTER failed";
+	if (pr_out(a, lun, SCSI_PERSISTENT_RESERVE_RESERVE,
+		   SCSI_PERSISTENT_RESERVE_TYPE_EXCLUSIVE_ACCESS, 0x7a9e, 0) != 0)
+		return "A's RESERVE (Exclusive Access) failed";
+	if (tape_status(b, lun, TAPE_READ6, 100) != 0x18)
+		return "B's READ(6) was not RESERVATION CONFLICT";
+	if (tape_status(b, lun, TAPE_REWIND, 0) != 0x18)
+		return "B's REWIND was not RESERVATION CONFLICT";
+	if ((why = read_records(a, lun, NRECORDS)))
+		return why;
+	if (pr_out(a, lun, SCSI_PERSISTENT_RESERVE_REGISTER, 0, 0x7a9e, 0) != 0)
+		return "A's unregister failed";
+	if (tape_status(b, lun, TAPE_REWIND, 0) != 0)
+		return "B could not rewind after the reservation went";
+	return NULL;
+}
+
+static int run_tape(const char *url)
+{
+	int lun;
+	struct iscsi_context *a = login(url, "iqn.2026-11.org.uscst.test:pt-ta", &lun);
+	struct iscsi_context *b = login(url, "iqn.2026-11.org.uscst.test:pt-tb", &lun);
+	if (!a || !b)
+		return 1;
+	clear_uas(a, lun);
+	clear_uas(b, lun);
+	result("tape-spc2", check_tape_spc2(a, b, lun));
+	result("tape-pr", check_tape_pr(a, b, lun));
+	iscsi_logout_sync(a);
+	iscsi_logout_sync(b);
+	iscsi_destroy_context(a);
+	iscsi_destroy_context(b);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 4) {
-		fprintf(stderr, "usage: passthrough_client GATEWAY_URL UPSTREAM_URL LBA\n");
+	if (argc == 3 && strcmp(argv[1], "tape") == 0)
+		return run_tape(argv[2]);
+	if (argc != 5 || strcmp(argv[1], "disk") != 0) {
+		fprintf(stderr, "usage: passthrough_client disk GATEWAY_URL UPSTREAM_URL LBA\n"
+				"       passthrough_client tape GATEWAY_URL\n");
 		return 2;
 	}
+	argv++;
 	uint32_t lba = (uint32_t)strtoul(argv[3], NULL, 0);
 	int lun, ulun;
 	struct iscsi_context *a = login(argv[1], "iqn.2026-11.org.uscst.test:pt-a", &lun);

@@ -287,13 +287,29 @@ static void test_sense_passed(void **state)
 	dbl.status = SAM_STAT_CHECK_CONDITION;
 	memcpy(dbl.sense, sense, sizeof(sense));
 	dbl.sense_len = sizeof(sense);
+	dbl.transferred = 0;
 	run(&cmd, sess_a, read10, 10, true, false, 512, NULL);
 	assert_int_equal(cmd.status, SAM_STAT_CHECK_CONDITION);
 	assert_int_equal(cmd.sense_len, sizeof(sense));
 	assert_memory_equal(cmd.sense, sense, sizeof(sense));
+	assert_false(cmd.in_with_sense); /* no data came */
 	/* Not a UA: the other nexus hears nothing of it. */
 	uint8_t asc, ascq;
 	assert_false(ua_take(sess_b, 0, &asc, &ascq));
+	uscst_cmd_release(&cmd);
+
+	/* A tape READ(6) of a shorter block: ILI, and the block goes with
+	 * the sense. */
+	static const uint8_t ili[18] = {0xf0, 0, 0x20, 0, 0, 0x0f, 0x9c, 10};
+	const uint8_t read6[6] = {0x08, 0x00, 0x01, 0x00, 0x00, 0x00};
+	memcpy(dbl.sense, ili, sizeof(ili));
+	dbl.transferred = 100;
+	run(&cmd, sess_a, read6, 6, true, false, 65536, NULL);
+	assert_int_equal(cmd.status, SAM_STAT_CHECK_CONDITION);
+	assert_true(cmd.in_with_sense);
+	assert_int_equal(cmd.in_len, 100);
+	assert_int_equal(cmd.in_buf[99], 100);
+	assert_int_equal(cmd.sense[2], 0x20);
 	uscst_cmd_release(&cmd);
 }
 
