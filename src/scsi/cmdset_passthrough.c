@@ -29,6 +29,9 @@
  *       core aborts the tasks (waiting for those in the device to end),
  *       drops SPC-2 reservations and raises its unit attentions.
  *
+ * read_only (of the device or of a LUN mapping): only commands known not
+ * to change the medium go out (see read_only_allows()).
+ *
  * Serialisation: a sequential-access device (tape, 01h) and a medium
  * changer (08h) run one command at a time, in arrival order, whichever
  * nexus and reactor it comes from: a tape has one position, and two
@@ -216,6 +219,35 @@ static bool conflicts(struct uscst_cmd *cmd, bool serialised)
 	return false;
 }
 
+/*
+ * A read-only device or LUN mapping: what the core cannot tell harmless
+ * may change the medium, so only commands the reservation tables call
+ * reads or always allowed go out (READ, VERIFY, MODE SENSE, INQUIRY ...),
+ * and on a tape the ones that move it without writing (positioning is
+ * what reading a tape needs).  The rest: DATA PROTECT, WRITE PROTECTED.
+ */
+static bool read_only_allows(const struct uscst_cmd *cmd, bool serialised)
+{
+	enum pr_cmd_class cls = pr_classify_cdb(cmd->cdb);
+	if (cls == PR_CLASS_ALLOWED || cls == PR_CLASS_READ)
+		return true;
+	if (!serialised || uscst_device_peripheral_type(cmd->dev) != PT_TYPE_SEQUENTIAL)
+		return false;
+	switch (cmd->cdb[0]) {
+	case 0x01: /* REWIND */
+	case 0x05: /* READ BLOCK LIMITS */
+	case 0x11: /* SPACE(6) */
+	case 0x1b: /* LOAD UNLOAD */
+	case 0x2b: /* LOCATE(10) */
+	case 0x44: /* REPORT DENSITY SUPPORT */
+	case 0x91: /* SPACE(16) */
+	case 0x92: /* LOCATE(16) */
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void pt_forward(struct uscst_cmd *cmd)
 {
 	uint8_t asc, ascq;
@@ -238,6 +270,11 @@ static void pt_forward(struct uscst_cmd *cmd)
 					   !holds_exclusively(cmd) && others_see_device(cmd))) {
 		cmd->status = SAM_STAT_RESERVATION_CONFLICT;
 		scsi_cmd_done(cmd);
+		return;
+	}
+	if ((cmd->dev->read_only || cmd->lun_ent->read_only) &&
+	    !read_only_allows(cmd, serialised)) {
+		scsi_fail(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
 		return;
 	}
 	passthrough_send(cmd, serialised);

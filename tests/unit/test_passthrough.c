@@ -619,6 +619,57 @@ static void test_tape_read_under_write_exclusive(void **state)
 	assert_int_equal(dbl.calls, 1);
 }
 
+/* A read-only LUN: reads and status commands go out, a write or an
+ * unknown opcode gets DATA PROTECT, WRITE PROTECTED. */
+static void test_read_only_lun(void **state)
+{
+	struct uscst_cmd cmd;
+	uint8_t data[512] = {0};
+	const uint8_t vendor[6] = {0xc0};
+	const uint8_t rewind[6] = {0x01};
+	map.luns[0].read_only = true;
+	run(&cmd, sess_a, write10, 10, false, true, sizeof(data), data);
+	fixture_assert_sense(&cmd, SK_DATA_PROTECT, 0x27, 0x00);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_a, vendor, 6, false, false, 0, NULL);
+	fixture_assert_sense(&cmd, SK_DATA_PROTECT, 0x27, 0x00);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_a, rewind, 6, false, false, 0, NULL); /* a disk: no */
+	fixture_assert_sense(&cmd, SK_DATA_PROTECT, 0x27, 0x00);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 0);
+	run(&cmd, sess_a, read10, 10, true, false, 512, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 1);
+}
+
+/* A read-only tape can still be positioned and read. */
+static void test_read_only_tape(void **state)
+{
+	struct uscst_cmd cmd;
+	const uint8_t rewind[6] = {0x01};
+	const uint8_t read6[6] = {0x08, 0, 0, 0x02, 0, 0};
+	const uint8_t write6[6] = {0x0a, 0, 0, 0x02, 0, 0};
+	const uint8_t erase[6] = {0x19, 0x01};
+	uint8_t data[512] = {0};
+	dev->read_only = true;
+	run(&cmd, sess_a, rewind, 6, false, false, 0, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_a, read6, 6, true, false, 512, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 2);
+	run(&cmd, sess_a, write6, 6, false, true, sizeof(data), data);
+	fixture_assert_sense(&cmd, SK_DATA_PROTECT, 0x27, 0x00);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_a, erase, 6, false, false, 0, NULL);
+	fixture_assert_sense(&cmd, SK_DATA_PROTECT, 0x27, 0x00);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 2);
+}
+
 int main(void)
 {
 	if (!scsi_register_cmdsets())
@@ -642,6 +693,8 @@ int main(void)
 	    DISK(test_disk_concurrent),
 	    TAPE(test_tape_serialised),
 	    TAPE(test_tape_read_under_write_exclusive),
+	    DISK(test_read_only_lun),
+	    TAPE(test_read_only_tape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
