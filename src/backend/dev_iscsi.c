@@ -7,7 +7,8 @@
  *
  * libiscsi's context is not thread-safe, so one thread per device owns
  * it: reactors queue requests (exec_cmd) and wake the thread with an
- * eventfd; the thread hands them to libiscsi, polls its socket
+ * eventfd (the thread starts with the first command); the thread hands
+ * them to libiscsi, polls its socket
  * (iscsi_get_fd / iscsi_which_events / iscsi_service) and posts every
  * completion back to the reactor that submitted it (reactor_send, with
  * the message embedded in the request: posting cannot fail).
@@ -25,6 +26,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +234,27 @@ static void *service_thread(void *arg)
 	return NULL;
 }
 
+/* Starts the service thread, with d->lock held.  Done at the first
+ * command, not at open: uscstd opens its devices before it becomes a
+ * daemon (fork), and a thread does not survive a fork.  The thread takes
+ * no signal (the daemon's main thread handles them). */
+static int start_thread_locked(struct dev_iscsi *d)
+{
+	if (d->thread_started)
+		return 0;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&d->thread, NULL, service_thread, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		log_err("device %s: cannot start its service thread: %s", d->name, strerror(rc));
+		return -rc;
+	}
+	d->thread_started = true;
+	return 0;
+}
+
 static void dev_iscsi_exec(struct uscst_device *dev, struct uscst_scsi_req *req)
 {
 	struct dev_iscsi *d = uscst_device_backend_priv(dev);
@@ -240,6 +263,13 @@ static void dev_iscsi_exec(struct uscst_device *dev, struct uscst_scsi_req *req)
 	p->self = req;
 	p->next = NULL;
 	pthread_mutex_lock(&d->lock);
+	int rc = start_thread_locked(d);
+	if (rc) {
+		pthread_mutex_unlock(&d->lock);
+		req->result = -EAGAIN;
+		req->done(req);
+		return;
+	}
 	if (d->queue_tail)
 		req_priv(d->queue_tail)->next = req;
 	else
@@ -322,10 +352,11 @@ static int connect_upstream(struct uscst_device *dev, struct dev_iscsi *d, const
 static void dev_iscsi_close(struct uscst_device *dev)
 {
 	struct dev_iscsi *d = uscst_device_backend_priv(dev);
-	if (d->thread_started) {
-		pthread_mutex_lock(&d->lock);
-		d->stop = true;
-		pthread_mutex_unlock(&d->lock);
+	pthread_mutex_lock(&d->lock);
+	bool started = d->thread_started;
+	d->stop = true;
+	pthread_mutex_unlock(&d->lock);
+	if (started) {
 		uint64_t one = 1;
 		if (write(d->wake_fd, &one, sizeof(one)) < 0)
 			log_warn("device %s: eventfd write: %s", d->name, strerror(errno));
@@ -366,10 +397,6 @@ static int dev_iscsi_open(struct uscst_device *dev)
 	uint8_t type = 0;
 	if (!rc)
 		rc = inquire_type(d, &type);
-	if (!rc) {
-		rc = -pthread_create(&d->thread, NULL, service_thread, d);
-		d->thread_started = rc == 0;
-	}
 	if (rc) {
 		dev_iscsi_close(dev);
 		return rc;

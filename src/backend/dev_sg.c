@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <scsi/sg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,8 @@
 struct dev_sg {
 	int fd;
 	unsigned timeout_ms;
+	unsigned nthreads;
+	pthread_mutex_t start_lock; /* pool_started */
 	bool pool_started;
 	struct exec_pool pool;
 	char path[256];
@@ -96,9 +99,23 @@ static void sg_run(void *ctx, struct uscst_scsi_req *req)
 	req->transferred = req->data_len - (uint32_t)resid;
 }
 
+/* The workers start with the first command, not at open: uscstd opens
+ * its devices before it becomes a daemon (fork), and threads do not
+ * survive a fork. */
 static void dev_sg_exec(struct uscst_device *dev, struct uscst_scsi_req *req)
 {
 	struct dev_sg *d = uscst_device_backend_priv(dev);
+	pthread_mutex_lock(&d->start_lock);
+	int rc = d->pool_started ? 0 : exec_pool_start(&d->pool, d->nthreads, sg_run, d);
+	if (rc)
+		log_err("dev_sg %s: cannot start its workers: %s", d->path, strerror(-rc));
+	d->pool_started = rc == 0;
+	pthread_mutex_unlock(&d->start_lock);
+	if (rc) {
+		req->result = -EAGAIN;
+		req->done(req);
+		return;
+	}
 	exec_pool_submit(&d->pool, req);
 }
 
@@ -161,6 +178,7 @@ static void dev_sg_close(struct uscst_device *dev)
 	if (d->pool_started)
 		exec_pool_stop(&d->pool);
 	d->pool_started = false;
+	pthread_mutex_destroy(&d->start_lock);
 	if (d->fd >= 0)
 		close(d->fd);
 	d->fd = -1;
@@ -187,6 +205,7 @@ static int dev_sg_open(struct uscst_device *dev)
 	struct dev_sg *d = uscst_device_backend_priv(dev);
 	memset(d, 0, sizeof(*d));
 	d->fd = -1;
+	pthread_mutex_init(&d->start_lock, NULL);
 	const char *path = uscst_device_attr(dev, "filename");
 	if (!path || !*path) {
 		log_err("device %s: dev_sg needs a filename (/dev/sgN)", uscst_device_name(dev));
@@ -198,10 +217,7 @@ static int dev_sg_open(struct uscst_device *dev)
 	int rc = open_sg(d);
 	if (!rc)
 		rc = inquire_type(d, &type);
-	if (!rc) {
-		rc = exec_pool_start(&d->pool, attr_uint(dev, "threads"), sg_run, d);
-		d->pool_started = rc == 0;
-	}
+	d->nthreads = attr_uint(dev, "threads");
 	if (rc) {
 		dev_sg_close(dev);
 		return rc;

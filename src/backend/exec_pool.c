@@ -2,6 +2,7 @@
 #include "backend/exec_pool.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -69,13 +70,20 @@ int exec_pool_start(struct exec_pool *p, unsigned nthreads,
 	p->ctx = ctx;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
-	for (unsigned i = 0; i < nthreads; i++) {
-		int rc = pthread_create(&p->threads[i], NULL, worker, p);
-		if (rc) {
-			exec_pool_stop(p);
-			return -rc;
-		}
-		p->nthreads++;
+	/* Workers take no signal: the daemon's main thread handles them. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = 0;
+	for (unsigned i = 0; i < nthreads && !rc; i++) {
+		rc = pthread_create(&p->threads[i], NULL, worker, p);
+		if (!rc)
+			p->nthreads++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		exec_pool_stop(p);
+		return -rc;
 	}
 	return 0;
 }
