@@ -12,7 +12,7 @@
 # suite passes through the gateway but for the two tests a shared device
 # must fail; on the tape (type 01h through the gateway) the same with
 # records, filemarks and ILI data (passthrough_client tape); none of its resets reaches the upstream (which logs TMFs
-# at debug level); the gateway reconnects when the upstream restarts; a
+# at debug level); a daemonised gateway (no -f) works; the gateway reconnects when the upstream restarts; a
 # gateway whose upstream cannot be
 # reached refuses to start, saying why.
 # Usage: tests/integration/passthrough.sh [BUILD_DIR]
@@ -179,6 +179,32 @@ check_upstream_restart() {
 		grep -E 'pt0: upstream session (lost|re-established)' "$DAEMON_LOG"
 }
 
+# A gateway that becomes a daemon (no -f): its device's thread must start
+# after the fork.  Found by its port, stopped by that PID.
+check_daemonised() {
+	local port pid rc=0 i
+	port=$(free_port 23660) || return 1
+	write_gateway_config "$LIB_TMP/gw2.conf" "$(up_url)"
+	"$USCSTD" -c "$LIB_TMP/gw2.conf" --listen "127.0.0.1:$port" \
+		--ctl-socket "$LIB_TMP/gw2.sock" --pr-dir "$LIB_TMP/pr2" \
+		>"$LIB_TMP/gw2.log" 2>&1 </dev/null || return 1
+	for ((i = 0; i < 50; i++)); do
+		pid=$(ss -Htlnp "( sport = :$port )" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)
+		[[ -n $pid ]] && break
+		sleep 0.1
+	done
+	[[ -n $pid ]] || return 1
+	echo "daemon pid $pid"
+	timeout 60 qemu-img convert -f raw -O raw \
+		"iscsi://127.0.0.1:$port/$GW_IQN/0" "$LIB_TMP/back2.raw" || rc=1
+	kill -TERM "$pid"
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	((rc == 0)) && cmp "$LIB_TMP/up.img" "$LIB_TMP/back2.raw"
+}
+
 # An upstream that cannot be reached: the gateway refuses to start and
 # names the upstream.
 check_unreachable_upstream() {
@@ -219,6 +245,7 @@ main() {
 	check passthrough:conformance check_conformance
 	check passthrough:readback-after-conformance check_readback
 	check passthrough:no-upstream-tmf check_no_upstream_tmf
+	check passthrough:daemonised check_daemonised
 	check passthrough:upstream-restart check_upstream_restart
 	check passthrough:unreachable-upstream check_unreachable_upstream
 	# The gateway first: it logs out of the upstream as it stops.
