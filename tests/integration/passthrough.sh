@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pass-through shared by many initiators: a second uscstd is the upstream
-# target (a vdisk_fileio LUN and a vtape drive), our gateway uscstd exports
-# both through dev_iscsi devices.  Checks: INQUIRY comes from the upstream device; data
+# target (a vdisk_fileio LUN, a vtape drive, a vchanger), our gateway
+# uscstd exports them through dev_iscsi devices.  Checks: INQUIRY comes from the upstream device; data
 # read through the gateway equals the upstream bytes, before and after
 # the writes; passthrough_client (built when libiscsi-dev is there) with
 # two initiators on the gateway: the holder of an SPC-2 reservation and,
@@ -11,7 +11,8 @@
 # refused, and a LU reset stays in the gateway; libiscsi's conformance
 # suite passes through the gateway but for the two tests a shared device
 # must fail; on the tape (type 01h through the gateway) the same with
-# records, filemarks and ILI data (passthrough_client tape); none of its resets reaches the upstream (which logs TMFs
+# records, filemarks and ILI data (passthrough_client tape), and on the
+# changer (08h) MOVE MEDIUM under a reservation; none of its resets reaches the upstream (which logs TMFs
 # at debug level); a daemonised gateway (no -f) works; the gateway reconnects when the upstream restarts; a
 # gateway whose upstream cannot be
 # reached refuses to start, saying why.
@@ -32,7 +33,8 @@ UP_LOG=""
 gw_url() { echo "iscsi://127.0.0.1:$DAEMON_PORT/$GW_IQN/${1:-0}"; }
 up_url() { echo "iscsi://127.0.0.1:$UP_PORT/$UP_IQN/${1:-0}"; }
 
-# The upstream: LUN 0 a disk (vdisk_fileio), LUN 1 a tape drive (vtape).
+# The upstream: LUN 0 a disk (vdisk_fileio), LUN 1 a tape drive (vtape),
+# LUN 2 a changer (vchanger) over LIB_TMP/lib with its drive at LUN 3.
 write_upstream_config() {
 	cat >"$1" <<-CONF
 		HANDLER vdisk_fileio {
@@ -46,6 +48,17 @@ write_upstream_config() {
 		        filename $LIB_TMP/tape0.img
 		        size_mb 16
 		    }
+		    DEVICE ldrive {
+		        filename none
+		    }
+		}
+		HANDLER vchanger {
+		    DEVICE lib0 {
+		        library_dir $LIB_TMP/lib
+		        drives ldrive
+		        slots 4
+		        ie_slots 1
+		    }
 		}
 
 		TARGET_DRIVER iscsi {
@@ -54,17 +67,42 @@ write_upstream_config() {
 		        enabled 1
 		        LUN 0 disk0
 		        LUN 1 tape0
+		        LUN 2 lib0
+		        LUN 3 ldrive
 		    }
 		}
 	CONF
 }
 
-# write_gateway_config FILE DISK_URL [TAPE_URL]
+# The changer's library: two blank tapes, made by vtape itself (a missing
+# image is created blank) in a uscstd run of their own.
+make_library() {
+	mkdir -p "$LIB_TMP/lib"
+	cat >"$LIB_TMP/mk.conf" <<-CONF
+		HANDLER vtape {
+		    DEVICE mk1 {
+		        filename $LIB_TMP/lib/TAPE01.tape
+		        size_mb 4
+		    }
+		    DEVICE mk2 {
+		        filename $LIB_TMP/lib/TAPE02.tape
+		        size_mb 4
+		    }
+		}
+	CONF
+	DAEMON_LOG_FILE=$LIB_TMP/mk.log DAEMON_SOCK_FILE=$LIB_TMP/mk.sock \
+		daemon_start "$LIB_TMP/mk.conf" || return 1
+	daemon_stop
+}
+
+# write_gateway_config FILE DISK_URL [TAPE_URL CHANGER_URL]
 write_gateway_config() {
-	local tape_dev="" tape_lun=""
+	local tape_dev="" tape_lun="" changer_dev="" changer_lun=""
 	if [[ -n ${3:-} ]]; then
 		tape_dev=$(printf 'DEVICE pt1 {\n        url %s\n    }' "$3")
 		tape_lun="LUN 1 pt1"
+		changer_dev=$(printf 'DEVICE pt2 {\n        url %s\n    }' "$4")
+		changer_lun="LUN 2 pt2"
 	fi
 	cat >"$1" <<-CONF
 		HANDLER dev_iscsi {
@@ -73,6 +111,7 @@ write_gateway_config() {
 		        initiator_name $USCST_IQN_PREFIX:gw-test
 		    }
 		    $tape_dev
+		    $changer_dev
 		}
 
 		TARGET_DRIVER iscsi {
@@ -81,6 +120,7 @@ write_gateway_config() {
 		        enabled 1
 		        LUN 0 pt0
 		        $tape_lun
+		        $changer_lun
 		    }
 		}
 	CONF
@@ -88,6 +128,7 @@ write_gateway_config() {
 
 # The upstream runs as a second daemon: lib.sh's DAEMON_* name the gateway.
 start_upstream() {
+	make_library || return 1
 	head -c "$RANDOM_SIZE" /dev/urandom >"$LIB_TMP/up.img"
 	truncate -s "$SIZE" "$LIB_TMP/up.img"
 	write_upstream_config "$LIB_TMP/up.conf"
@@ -130,7 +171,12 @@ check_sharing() {
 # The tape through the gateway: INQUIRY type 01h (one command at a time),
 # then two initiators and the reservations (passthrough_client tape).
 check_tape_type() {
-	grep -E 'device pt1: upstream .*/1, peripheral device type 01h' "$DAEMON_LOG"
+	grep -E 'device pt1: upstream .*/1, peripheral device type 01h' "$DAEMON_LOG" &&
+		grep -E 'device pt2: upstream .*/2, peripheral device type 08h' "$DAEMON_LOG"
+}
+
+check_changer_sharing() {
+	timeout 120 "$PT_CLIENT" changer "$(gw_url 2)"
 }
 
 check_tape_sharing() {
@@ -225,20 +271,21 @@ main() {
 		lib_finish
 		return
 	fi
-	write_gateway_config "$LIB_TMP/gw.conf" "$(up_url)" "$(up_url 1)"
+	write_gateway_config "$LIB_TMP/gw.conf" "$(up_url)" "$(up_url 1)" "$(up_url 2)"
 	if ! DAEMON_LOG_FILE=$LIB_TMP/gw.log daemon_start "$LIB_TMP/gw.conf"; then
 		fail passthrough:gateway-start
 		lib_finish
 		return
 	fi
 	check passthrough:inquiry check_inquiry
-	check passthrough:tape-type check_tape_type
+	check passthrough:serialised-types check_tape_type
 	check passthrough:readback check_readback
 	PT_CLIENT=$USCST_BUILD/tests/passthrough_client
 	if [[ -x $PT_CLIENT ]]; then
 		check passthrough:sharing check_sharing
 		check passthrough:readback-after-writes check_readback
 		check passthrough:tape-sharing check_tape_sharing
+		check passthrough:changer-sharing check_changer_sharing
 	else
 		echo "SKIP passthrough:sharing (no libiscsi-dev: $PT_CLIENT not built)"
 	fi

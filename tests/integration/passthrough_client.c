@@ -4,6 +4,7 @@
  *
  *   passthrough_client disk GATEWAY_URL UPSTREAM_URL LBA
  *   passthrough_client tape GATEWAY_URL
+ *   passthrough_client changer GATEWAY_URL
  *
  * GATEWAY_URL names a dev_iscsi LU of a uscstd whose upstream is the disk
  * UPSTREAM_URL (512-byte blocks); LBA is a block both may use (and LBA+1).
@@ -34,6 +35,12 @@
  *   tape-pr    A registers and takes an Exclusive Access reservation; B's
  *              READ and REWIND get RESERVATION CONFLICT, A reads; A
  *              unregisters and B may rewind.
+ * changer: GATEWAY_URL names a dev_iscsi LU whose upstream is a vchanger
+ * (a tape in its first slot, a drive at 256); A and B on it:
+ *   changer-spc2  B reads the element status; A RESERVE(6)s; B's MOVE
+ *              MEDIUM and READ ELEMENT STATUS get RESERVATION CONFLICT; A
+ *              moves the tape to the drive and back; after A's RELEASE, B
+ *              reads the element status again.
  * Exit 0 if every check passed, 1 otherwise.
  */
 #include <stdint.h>
@@ -416,6 +423,81 @@ static const char *check_tape_pr(struct iscsi_context *a, struct iscsi_context *
 	return NULL;
 }
 
+/* --- changer --- */
+
+#define SLOT0 1024 /* vchanger's first storage element: TAPE01 at first start */
+#define DRIVE0 256 /* its first drive */
+
+/* READ ELEMENT STATUS, all elements with volume tags: the status. */
+static int element_status(struct iscsi_context *s, int lun)
+{
+	unsigned char cdb[12] = {0xb8, 0x10, 0, 0, 0xff, 0xff, 0, 0, 0x40, 0, 0, 0};
+	uint8_t buf[16384];
+	struct scsi_task *t = scsi_create_task(12, cdb, SCSI_XFER_READ, sizeof(buf));
+	if (!t)
+		return -1;
+	scsi_task_add_data_in_buffer(t, sizeof(buf), buf);
+	struct scsi_task *done = iscsi_scsi_command_sync(s, lun, t, NULL);
+	int status = done ? t->status : -1;
+	scsi_free_scsi_task(t);
+	return status;
+}
+
+static int move_medium(struct iscsi_context *s, int lun, unsigned src, unsigned dst)
+{
+	unsigned char cdb[12] = {
+	    0xa5, 0, 0, 0, (uint8_t)(src >> 8), (uint8_t)src, (uint8_t)(dst >> 8), (uint8_t)dst,
+	    0,	  0, 0, 0};
+	struct scsi_task *t = scsi_create_task(12, cdb, SCSI_XFER_NONE, 0);
+	if (!t)
+		return -1;
+	struct scsi_task *done = iscsi_scsi_command_sync(s, lun, t, NULL);
+	int r = done ? outcome(t) : -1;
+	if (!done)
+		scsi_free_scsi_task(t);
+	return r;
+}
+
+static const char *check_changer_spc2(struct iscsi_context *a, struct iscsi_context *b, int lun)
+{
+	if (element_status(b, lun) != 0)
+		return "B's READ ELEMENT STATUS failed on a free changer";
+	if (outcome(iscsi_reserve6_sync(a, lun)) != 0)
+		return "A's RESERVE(6) failed";
+	if (move_medium(b, lun, SLOT0, DRIVE0) != 0x18)
+		return "B's MOVE MEDIUM was not RESERVATION CONFLICT";
+	if (element_status(b, lun) != 0x18)
+		return "B's READ ELEMENT STATUS was not RESERVATION CONFLICT";
+	if (move_medium(a, lun, SLOT0, DRIVE0) != 0)
+		return "the holder's MOVE MEDIUM to the drive failed";
+	if (element_status(a, lun) != 0)
+		return "the holder's READ ELEMENT STATUS failed";
+	if (move_medium(a, lun, DRIVE0, SLOT0) != 0)
+		return "the holder's MOVE MEDIUM back failed";
+	if (outcome(iscsi_release6_sync(a, lun)) != 0)
+		return "A's RELEASE(6) failed";
+	if (element_status(b, lun) != 0)
+		return "B's READ ELEMENT STATUS failed after the RELEASE";
+	return NULL;
+}
+
+static int run_changer(const char *url)
+{
+	int lun;
+	struct iscsi_context *a = login(url, "iqn.2026-11.org.uscst.test:pt-ca", &lun);
+	struct iscsi_context *b = login(url, "iqn.2026-11.org.uscst.test:pt-cb", &lun);
+	if (!a || !b)
+		return 1;
+	clear_uas(a, lun);
+	clear_uas(b, lun);
+	result("changer-spc2", check_changer_spc2(a, b, lun));
+	iscsi_logout_sync(a);
+	iscsi_logout_sync(b);
+	iscsi_destroy_context(a);
+	iscsi_destroy_context(b);
+	return failures ? 1 : 0;
+}
+
 static int run_tape(const char *url)
 {
 	int lun;
@@ -438,9 +520,11 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "tape") == 0)
 		return run_tape(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "changer") == 0)
+		return run_changer(argv[2]);
 	if (argc != 5 || strcmp(argv[1], "disk") != 0) {
 		fprintf(stderr, "usage: passthrough_client disk GATEWAY_URL UPSTREAM_URL LBA\n"
-				"       passthrough_client tape GATEWAY_URL\n");
+				"       passthrough_client tape|changer GATEWAY_URL\n");
 		return 2;
 	}
 	argv++;
