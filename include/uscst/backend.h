@@ -31,7 +31,7 @@ struct uscst_device;
 /* Bumped whenever struct uscst_backend_ops, struct uscst_io or the meaning
  * of their fields changes; a backend built against another version is
  * refused. */
-#define USCST_BACKEND_ABI 6
+#define USCST_BACKEND_ABI 5
 
 /* Longest handler name. */
 #define USCST_BACKEND_NAME_MAX 31
