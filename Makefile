@@ -6,7 +6,10 @@ CFLAGS   ?= -O2 -g
 SAN      ?=
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
             -Wshadow -Wformat=2 -Wvla
-CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE -MMD -MP
+# src/ serves only "..." includes (-iquote): a system header such as
+# libiscsi's <iscsi/iscsi.h> or <scsi/sg.h> must never resolve to one of
+# our directories of the same name.
+CPPFLAGS := -Iinclude -iquote src -D_GNU_SOURCE -MMD -MP
 ALLCFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -pthread
 LDLIBS   := -luring -lisal -lcrypto -liscsi -pthread
 ifeq ($(SAN),1)
@@ -32,11 +35,6 @@ all: $(addprefix $(BUILD)/,$(PROGS)) $(BUILD)/tests/hostile_client
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c $< -o $@
-
-# The libiscsi users among them include <iscsi/iscsi.h>, which -Isrc would
-# resolve to src/iscsi/iscsi.h (our target driver): for them src/ serves
-# only "..." includes.
-$(BUILD)/src/backend/dev_iscsi.o: CPPFLAGS := -Iinclude -iquote src -D_GNU_SOURCE -MMD -MP
 
 $(BUILD)/libuscst.a: $(LIB_OBJ)
 	@rm -f $@
