@@ -113,6 +113,31 @@ $(BUILD)/tests/addr_conns: tests/integration/addr_conns.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 
+# Handler plugins (include/uscst/handler.h): the examples, and the test
+# plugins of tests/unit/test_handler_plugin.c.  Built as a plugin outside
+# the tree is: only include/ on the include path, and -z defs, so that a
+# reference to anything but the C library fails the link (uscstd exports
+# no symbols; a plugin reaches it through the host table).
+PLUGIN_FLAGS  = -Iinclude -std=gnu11 $(WARN) $(CFLAGS) -pthread -fPIC -shared -Wl,-z,defs
+EXAMPLES      := $(patsubst examples/%.c,$(BUILD)/examples/%.so,$(wildcard examples/*.c))
+TEST_PLUGINS  := $(patsubst tests/unit/plugins/%.c,$(BUILD)/tests/plugins/%.so,\
+                 $(wildcard tests/unit/plugins/*.c))
+.PHONY: examples
+examples: $(EXAMPLES)
+all: examples
+$(BUILD)/examples/%.so: examples/%.c $(wildcard include/uscst/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_FLAGS) $(filter -fsanitize%,$(ALLCFLAGS)) $(LDFLAGS) -o $@ $<
+# A test plugin may break the rules on purpose (one calls a daemon
+# function directly, so it is linked without -z defs).
+$(BUILD)/tests/plugins/%.so: tests/unit/plugins/%.c $(wildcard include/uscst/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Wl$(comma)-z$(comma)defs,$(PLUGIN_FLAGS)) \
+		$(filter -fsanitize%,$(ALLCFLAGS)) $(LDFLAGS) -o $@ $<
+comma := ,
+$(UNIT_OBJ_DIR)/test_handler_plugin.o: CPPFLAGS += -DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/tests/plugins"'
+$(BUILD)/tests/test_handler_plugin: $(TEST_PLUGINS)
+
 # libiscsi client for tests/integration/resync-size.sh (a unit attention on a
 # live session); built only when libiscsi-dev is installed.
 # The same for pr_persist_client (tests/integration/pr-persist.sh),
