@@ -138,6 +138,16 @@ comma := ,
 $(UNIT_OBJ_DIR)/test_handler_plugin.o: CPPFLAGS += -DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/tests/plugins"'
 $(BUILD)/tests/test_handler_plugin: $(TEST_PLUGINS)
 
+# libiscsi client of tests/integration/plugins.sh (fault_inject's sense and
+# delays, mini_disk's answers); built only when libiscsi-dev is installed,
+# as the LIBISCSI_CLIENTS below.
+ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
+all: $(BUILD)/tests/fault_client
+endif
+$(BUILD)/tests/fault_client: tests/integration/fault_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< -liscsi
+
 # libiscsi client for tests/integration/resync-size.sh (a unit attention on a
 # live session); built only when libiscsi-dev is installed.
 # The same for pr_persist_client (tests/integration/pr-persist.sh),
