@@ -12,6 +12,8 @@
  *                                                # ERROR, UNRECOVERED READ ERROR 03/11/00
  *                     write_error 2048-2055      # WRITE touching them: MEDIUM ERROR,
  *                                                # WRITE ERROR 03/0C/00; nothing written
+ *                                                # (the sense's INFORMATION: the first
+ *                                                # such LBA of the command)
  *                     delay_ms 250               # each I/O touching delay_lba waits
  *                     delay_lba all              # "all" (default), "none" or ranges
  *             }
@@ -120,15 +122,21 @@ static bool check_ranges(const struct uscst_attr_def *d, const char *v, char *er
 	return parse_ranges(d->name, v, &l, err, errlen);
 }
 
-/* Whether blocks [first, last] meet a range of the list. */
-static bool ranges_hit(const struct range_list *l, uint64_t first, uint64_t last)
+/* Whether blocks [first, last] meet a range of the list; *hit: the lowest
+ * such block. */
+static bool ranges_hit(const struct range_list *l, uint64_t first, uint64_t last, uint64_t *hit)
 {
-	if (l->all)
-		return true;
-	for (unsigned i = 0; i < l->n; i++)
-		if (l->r[i].first <= last && first <= l->r[i].last)
-			return true;
-	return false;
+	bool found = l->all;
+	*hit = first;
+	for (unsigned i = 0; i < l->n && !l->all; i++) {
+		if (l->r[i].first > last || first > l->r[i].last)
+			continue;
+		uint64_t lba = l->r[i].first > first ? l->r[i].first : first;
+		if (!found || lba < *hit)
+			*hit = lba;
+		found = true;
+	}
+	return found;
 }
 
 /* ---- devices ---- */
@@ -269,7 +277,8 @@ struct fi_req {
 	struct uscst_io *io;
 	struct fi_dev *fi;
 	uint64_t due_ms;
-	bool fail; /* an injected error: -EIO, nothing done */
+	uint64_t fail_lba; /* with fail: the first block that fails */
+	bool fail;	   /* an injected error: -EIO, nothing done */
 };
 _Static_assert(sizeof(struct fi_req) <= USCST_IO_BACKEND_PRIV, "fi_req too large");
 
@@ -332,7 +341,11 @@ static int64_t do_io(struct fi_dev *fi, struct uscst_io *io)
 
 static void run_req(struct fi_req *req)
 {
-	int64_t res = req->fail ? -EIO : do_io(req->fi, req->io);
+	int64_t res = -EIO;
+	if (req->fail) /* the sense says which block, as a disk's does */
+		req->io->error_offset = req->fail_lba * req->fi->block_size;
+	else
+		res = do_io(req->fi, req->io);
 	host->async_done(&req->async, res);
 }
 
@@ -404,13 +417,14 @@ static void fi_submit(struct uscst_device *dev, struct uscst_io *io)
 	if (io->len && (io->op == USCST_IO_READ || io->op == USCST_IO_WRITE ||
 			io->op == USCST_IO_WRITE_ZEROES || io->op == USCST_IO_DISCARD)) {
 		uint64_t first = io->offset / fi->block_size;
-		uint64_t last = (io->offset + io->len - 1) / fi->block_size;
+		uint64_t last = (io->offset + io->len - 1) / fi->block_size, unused;
 		pthread_mutex_lock(&fi->lock);
 		if (io->op == USCST_IO_READ)
-			req->fail = ranges_hit(&fi->faults.read_error, first, last);
+			req->fail = ranges_hit(&fi->faults.read_error, first, last, &req->fail_lba);
 		else if (io->op == USCST_IO_WRITE)
-			req->fail = ranges_hit(&fi->faults.write_error, first, last);
-		if (ranges_hit(&fi->faults.delay_lba, first, last))
+			req->fail =
+			    ranges_hit(&fi->faults.write_error, first, last, &req->fail_lba);
+		if (ranges_hit(&fi->faults.delay_lba, first, last, &unused))
 			delay = fi->faults.delay_ms;
 		pthread_mutex_unlock(&fi->lock);
 	}

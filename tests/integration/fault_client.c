@@ -3,11 +3,12 @@
  * tests/integration/plugins.sh (built only when libiscsi-dev is there):
  *
  *   fault_client errors URL READ_ERR_LBA WRITE_ERR_LBA
- *       READ of READ_ERR_LBA, alone or inside a longer READ, gets MEDIUM
- *       ERROR / UNRECOVERED READ ERROR (03/11/00), the block before it
- *       reads; WRITE of WRITE_ERR_LBA gets MEDIUM ERROR / WRITE ERROR
- *       (03/0C/00) and leaves the block as it was; the block after it is
- *       written and reads back.
+ *       READ of READ_ERR_LBA (the first of its range), alone or inside a
+ *       longer READ, gets MEDIUM ERROR / UNRECOVERED READ ERROR (03/11/00)
+ *       with READ_ERR_LBA in the sense's INFORMATION field, the block
+ *       before it reads; WRITE of WRITE_ERR_LBA gets MEDIUM ERROR / WRITE
+ *       ERROR (03/0C/00) with its LBA and leaves the block as it was; the
+ *       block after it is written and reads back.
  *   fault_client delay URL SLOW_LBA FAST_LBA DELAY_MS
  *       a READ of SLOW_LBA takes at least DELAY_MS, one of FAST_LBA less
  *       than half of it; 16 READs of SLOW_LBA in flight together finish
@@ -60,6 +61,44 @@ static struct iscsi_context *login(const char *url_s, int *lun)
 	return iscsi;
 }
 
+/* The INFORMATION field of the last CHECK CONDITION, if it was valid. */
+static int info_valid;
+static uint64_t info;
+
+static uint64_t be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	while (n--)
+		v = v << 8 | *p++;
+	return v;
+}
+
+/* libiscsi keeps the sense segment (2 bytes of length, then the sense) in
+ * datain; fixed (70h) and descriptor (72h, information descriptor 00h)
+ * formats. */
+static void parse_information(const struct scsi_task *t)
+{
+	info_valid = 0;
+	if (t->datain.size < 2 + 8)
+		return;
+	const unsigned char *d = t->datain.data + 2;
+	int len = t->datain.size - 2;
+	if ((d[0] & 0x7f) == 0x70 && len >= 7) {
+		info_valid = d[0] & 0x80;
+		info = be(d + 3, 4);
+		return;
+	}
+	if ((d[0] & 0x7f) != 0x72)
+		return;
+	for (int at = 8; at + 12 <= len && at < 8 + d[7]; at += 2 + d[at + 1]) {
+		if (d[at] == 0x00) {
+			info_valid = d[at + 2] & 0x80;
+			info = be(d + at + 4, 8);
+			return;
+		}
+	}
+}
+
 /* 0 GOOD, KEY<<16 | ASC<<8 | ASCQ of a CHECK CONDITION, -1 otherwise; the
  * task is freed (its data copied to buf first, if any). */
 static int outcome(struct scsi_task *t, void *buf, size_t len)
@@ -75,6 +114,7 @@ static int outcome(struct scsi_task *t, void *buf, size_t len)
 			r = -1;
 	} else if (t->status == SCSI_STATUS_CHECK_CONDITION) {
 		r = (int)t->sense.key << 16 | (t->sense.ascq & 0xffff);
+		parse_information(t);
 	} else {
 		r = -1;
 	}
@@ -114,19 +154,33 @@ static int write_block(struct iscsi_context *s, int lun, uint32_t lba, const voi
 #define READ_ERROR (SCSI_SENSE_MEDIUM_ERROR << 16 | 0x1100)
 #define WRITE_ERROR (SCSI_SENSE_MEDIUM_ERROR << 16 | 0x0c00)
 
+/* The sense of the last command said lba in its INFORMATION field. */
+static int expect_info(const char *what, uint64_t lba)
+{
+	if (info_valid && info == lba)
+		return 1;
+	fprintf(stderr, "fault_client: %s: INFORMATION %s %llu, want %llu\n", what,
+		info_valid ? "is" : "not valid, holds", (unsigned long long)info,
+		(unsigned long long)lba);
+	return 0;
+}
+
 static int check_errors(struct iscsi_context *s, int lun, uint32_t rlba, uint32_t wlba)
 {
 	unsigned char before[BS], pattern[BS], back[BS];
 	int ok = 1;
 	ok &= expect("READ of the read-error LBA", read_blocks(s, lun, rlba, 1, NULL), READ_ERROR);
+	ok &= expect_info("READ of the read-error LBA", rlba);
 	ok &=
 	    expect("READ of 4 blocks over it", read_blocks(s, lun, rlba - 2, 4, NULL), READ_ERROR);
+	ok &= expect_info("READ of 4 blocks over it", rlba);
 	ok &= expect("READ of the block before it", read_blocks(s, lun, rlba - 1, 1, back), 0);
 
 	memset(pattern, 0x5a, sizeof(pattern));
 	ok &= expect("READ of the write-error LBA", read_blocks(s, lun, wlba, 1, before), 0);
 	ok &=
 	    expect("WRITE of the write-error LBA", write_block(s, lun, wlba, pattern), WRITE_ERROR);
+	ok &= expect_info("WRITE of the write-error LBA", wlba);
 	ok &= expect("READ after the failed WRITE", read_blocks(s, lun, wlba, 1, back), 0);
 	if (memcmp(before, back, BS) != 0)
 		ok = fail("the failed WRITE changed the block");
