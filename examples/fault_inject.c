@@ -20,8 +20,10 @@
  *     }
  *
  * A range list is "none" or comma-separated LBA or FIRST-LAST (at most 32),
- * in logical blocks of the device.  The faults are decided when a request
- * arrives, against the values of that moment.
+ * in logical blocks of the device.  The four fault attributes may change
+ * while the device runs (uscstadmin device flaky0 set read_error 300-310);
+ * the faults are decided when a request arrives, against the values of
+ * that moment.
  *
  * The I/O runs on the plugin's own threads (blocking pread/pwrite), started
  * in start() and joined in stop(): each request waits in a queue ordered
@@ -467,14 +469,66 @@ static void fi_stop(void)
 		pthread_join(workers[--nworkers], NULL);
 }
 
+/* The faults may change while the device runs (uscstadmin device NAME set
+ * read_error 300-310): the core checks the value by this table, then
+ * fi_set_attr applies it. */
 static const struct uscst_attr_def fi_attrs[] = {
     {.name = "filename", .type = USCST_ATTR_STRING},
-    {.name = "read_error", .type = USCST_ATTR_STRING, .def = "none", .check = check_ranges},
-    {.name = "write_error", .type = USCST_ATTR_STRING, .def = "none", .check = check_ranges},
-    {.name = "delay_lba", .type = USCST_ATTR_STRING, .def = "all", .check = check_ranges},
-    {.name = "delay_ms", .type = USCST_ATTR_UINT, .min = 0, .max = MAX_DELAY_MS, .def = "0"},
+    {.name = "read_error",
+     .type = USCST_ATTR_STRING,
+     .flags = USCST_ATTR_RUNTIME,
+     .def = "none",
+     .check = check_ranges},
+    {.name = "write_error",
+     .type = USCST_ATTR_STRING,
+     .flags = USCST_ATTR_RUNTIME,
+     .def = "none",
+     .check = check_ranges},
+    {.name = "delay_lba",
+     .type = USCST_ATTR_STRING,
+     .flags = USCST_ATTR_RUNTIME,
+     .def = "all",
+     .check = check_ranges},
+    {.name = "delay_ms",
+     .type = USCST_ATTR_UINT,
+     .flags = USCST_ATTR_RUNTIME,
+     .min = 0,
+     .max = MAX_DELAY_MS,
+     .def = "0"},
     {.name = NULL},
 };
+
+/* A new fault setting: requests that arrive from now on see it. */
+static int fi_set_attr(struct uscst_device *dev, const char *name, const char *value, char *err,
+		       size_t errlen)
+{
+	struct fi_dev *fi = fi_of(dev);
+	struct range_list l;
+	struct range_list *target = NULL;
+	if (strcmp(name, "delay_ms") == 0) {
+		pthread_mutex_lock(&fi->lock);
+		fi->faults.delay_ms = strtoull(value, NULL, 10);
+		pthread_mutex_unlock(&fi->lock);
+		return 0;
+	}
+	if (!parse_ranges(name, value, &l, err, errlen))
+		return -EINVAL;
+	pthread_mutex_lock(&fi->lock);
+	if (strcmp(name, "read_error") == 0)
+		target = &fi->faults.read_error;
+	else if (strcmp(name, "write_error") == 0)
+		target = &fi->faults.write_error;
+	else if (strcmp(name, "delay_lba") == 0)
+		target = &fi->faults.delay_lba;
+	if (target)
+		*target = l;
+	pthread_mutex_unlock(&fi->lock);
+	if (!target) {
+		snprintf(err, errlen, "%s cannot be changed while running", name);
+		return -EPERM;
+	}
+	return 0;
+}
 
 static const struct uscst_backend_ops fi_ops = {
     .name = "fault_inject",
@@ -485,6 +539,7 @@ static const struct uscst_backend_ops fi_ops = {
     .submit = fi_submit,
     .get_size = fi_get_size,
     .storage_stat = fi_storage_stat,
+    .set_attr = fi_set_attr,
     .cmdset = "sbc",
 };
 

@@ -125,6 +125,9 @@ struct uscst_handler_host {
 	uint64_t (*device_size)(const struct uscst_device *dev);
 	void (*device_set_size)(struct uscst_device *dev, uint64_t size);
 	void (*device_set_discard_ok)(struct uscst_device *dev, bool ok);
+	void (*device_set_medium_present)(struct uscst_device *dev, bool present);
+	void (*device_medium_changed)(struct uscst_device *dev, bool present);
+	void (*device_set_peripheral_type)(struct uscst_device *dev, uint8_t type);
 	void *(*device_backend_priv)(struct uscst_device *dev);
 	/* Logical block size in bytes (512 or 4096, the core's `blocksize`);
 	 * I/O offsets and lengths are multiples of it. */

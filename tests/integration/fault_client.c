@@ -9,6 +9,8 @@
  *       before it reads; WRITE of WRITE_ERR_LBA gets MEDIUM ERROR / WRITE
  *       ERROR (03/0C/00) with its LBA and leaves the block as it was; the
  *       block after it is written and reads back.
+ *   fault_client good URL LBA...
+ *       each LBA reads, takes a WRITE and reads it back (no fault there).
  *   fault_client delay URL SLOW_LBA FAST_LBA DELAY_MS
  *       a READ of SLOW_LBA takes at least DELAY_MS, one of FAST_LBA less
  *       than half of it; 16 READs of SLOW_LBA in flight together finish
@@ -191,6 +193,26 @@ static int check_errors(struct iscsi_context *s, int lun, uint32_t rlba, uint32_
 	return ok;
 }
 
+static int check_good(struct iscsi_context *s, int lun, char **lbas, int n)
+{
+	unsigned char pattern[BS], back[BS];
+	int ok = 1;
+	for (int i = 0; i < n; i++) {
+		uint32_t lba = (uint32_t)strtoul(lbas[i], NULL, 0);
+		char what[64];
+		memset(pattern, 0x30 + i, sizeof(pattern));
+		snprintf(what, sizeof(what), "READ of LBA %u", lba);
+		ok &= expect(what, read_blocks(s, lun, lba, 1, back), 0);
+		snprintf(what, sizeof(what), "WRITE of LBA %u", lba);
+		ok &= expect(what, write_block(s, lun, lba, pattern), 0);
+		snprintf(what, sizeof(what), "READ back of LBA %u", lba);
+		ok &= expect(what, read_blocks(s, lun, lba, 1, back), 0);
+		if (memcmp(pattern, back, BS) != 0)
+			ok = fail("a WRITE did not read back");
+	}
+	return ok;
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -260,8 +282,9 @@ static int check_delay(struct iscsi_context *s, int lun, uint32_t slow, uint32_t
 int main(int argc, char **argv)
 {
 	int lun = 0, ok;
-	if (argc != 5 && argc != 6) {
+	if (argc < 4) {
 		fprintf(stderr, "usage: fault_client errors URL READ_ERR_LBA WRITE_ERR_LBA\n"
+				"       fault_client good URL LBA...\n"
 				"       fault_client delay URL SLOW_LBA FAST_LBA DELAY_MS\n");
 		return 2;
 	}
@@ -272,6 +295,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "errors") == 0 && argc == 5)
 		ok = check_errors(s, lun, (uint32_t)strtoul(argv[3], NULL, 0),
 				  (uint32_t)strtoul(argv[4], NULL, 0));
+	else if (strcmp(argv[1], "good") == 0)
+		ok = check_good(s, lun, argv + 3, argc - 3);
 	else if (strcmp(argv[1], "delay") == 0 && argc == 6)
 		ok = check_delay(s, lun, (uint32_t)strtoul(argv[3], NULL, 0),
 				 (uint32_t)strtoul(argv[4], NULL, 0), strtoull(argv[5], NULL, 0));

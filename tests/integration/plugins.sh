@@ -4,7 +4,8 @@
 # qemu-img and passes the plain conformance suite (run.sh ramdisk, against
 # expected-pass-ramdisk.txt); fault_client (built when libiscsi-dev is
 # there) sees fault_inject's MEDIUM ERRORs (03/11/00 on READ, 03/0C/00 on
-# WRITE, nothing written) and its delays; show config writes the plugins
+# WRITE, nothing written, the LBA in the sense) and its delays, also after
+# uscstadmin changed them at run time; show config writes the plugins
 # back; a missing plugin and one built for another ABI stop uscstd with
 # FILE:LINE and the reason.
 # Usage: tests/integration/plugins.sh [BUILD_DIR]
@@ -84,7 +85,28 @@ check_fault_errors() {
 }
 
 check_fault_delay() {
-	timeout 60 "$FAULT_CLIENT" delay "$(url 2)" "$SLOW_LBA" 10 "$DELAY_MS"
+	timeout 60 "$FAULT_CLIENT" delay "$(url 2)" "$SLOW_LBA" 10 "${1:-$DELAY_MS}"
+}
+
+admin_set() {
+	"$USCSTADMIN" --socket "$DAEMON_SOCK" device "$@"
+}
+
+# The faults change while sessions run: the old ranges work again, the
+# new ones fail, a new delay applies; a bad range list is refused.
+check_runtime_faults() {
+	admin_set flaky0 set read_error 300-301 &&
+		admin_set flaky0 set write_error 400 &&
+		timeout 60 "$FAULT_CLIENT" good "$(url 1)" "$READ_ERR_LBA" "$WRITE_ERR_LBA" &&
+		timeout 60 "$FAULT_CLIENT" errors "$(url 1)" 300 400 || return 1
+	if admin_set flaky0 set read_error 5-1; then
+		echo "a bad range list was accepted"
+		return 1
+	fi
+	admin_set flaky0 set read_error none &&
+		timeout 60 "$FAULT_CLIENT" good "$(url 1)" 300 &&
+		admin_set slow0 set delay_ms 150 &&
+		check_fault_delay 150
 }
 
 # A plugin that is not there, and one built for another handler ABI: uscstd
@@ -140,6 +162,7 @@ main() {
 	if [[ -x $FAULT_CLIENT ]]; then
 		check plugins:fault-errors check_fault_errors
 		check plugins:fault-delay check_fault_delay
+		check plugins:fault-runtime check_runtime_faults
 	else
 		echo "SKIP plugins:fault-* (no libiscsi-dev: $FAULT_CLIENT not built)"
 	fi
