@@ -47,8 +47,21 @@
  *      (03h/0Ch/00h); -ENOSPC on a thin-provisioned device is DATA PROTECT /
  *      SPACE ALLOCATION FAILED WRITE PROTECT (07h/27h/07h).
  *
- *  (b) Whole commands: not in this version (it needs the whole-command
- *      backend op of pass-through).
+ *  (b) Whole commands (ops.cmdset = "passthrough", ops.exec_cmd): the
+ *      handler gets each command as a struct uscst_scsi_req (backend.h):
+ *      CDB, direction, the initiator's data buffers; it answers with a SAM
+ *      status, sense data and the bytes moved.  It emulates the device
+ *      itself (INQUIRY, READ CAPACITY, its own opcodes ...), and must
+ *      check every CDB field (nothing is checked for it).  The core still
+ *      owns what several initiators share: the LUN map and REPORT LUNS,
+ *      unit attentions and REQUEST SENSE per I_T nexus, SPC-2 and
+ *      persistent reservations (a conflicting command never reaches the
+ *      handler), task management, and commands that change shared state
+ *      (MODE SELECT, LOG SELECT ...) only from a nexus that holds the
+ *      device.  open() tells the core the device type
+ *      (host->device_set_peripheral_type): a tape (01h) or changer (08h)
+ *      gets one command at a time.  uscst_handler_check_condition() below
+ *      builds fixed-format sense.
  *
  * The handler only ever sees its own device's requests and their buffers:
  * the core checks every range before it submits, so a handler that fails
@@ -152,6 +165,12 @@ struct uscst_handler_host {
 	 * io->done has run; after async_done the handler must not touch io. */
 	void (*async_begin)(struct uscst_handler_async *a, struct uscst_io *io);
 	void (*async_done)(struct uscst_handler_async *a, int64_t result);
+	/* The same for a whole command (mode b): async_begin_cmd in
+	 * exec_cmd(); the handler fills req's result fields (result, status,
+	 * sense, transferred ...) and calls async_done_cmd from any thread,
+	 * which runs req->done on the reactor that called exec_cmd. */
+	void (*async_begin_cmd)(struct uscst_handler_async *a, struct uscst_scsi_req *req);
+	void (*async_done_cmd)(struct uscst_handler_async *a);
 
 	/* A line in the daemon's log (printf format, no newline). */
 	void (*log)(enum uscst_log_level level, const char *fmt, ...)
@@ -176,6 +195,24 @@ struct uscst_handler_plugin {
 	/* Optional: at shutdown.  Complete (async_done) whatever is queued. */
 	void (*stop)(void);
 };
+
+/* Mode (b): ends req with CHECK CONDITION and fixed-format sense (SPC-4
+ * 4.5.3) of key/asc/ascq, nothing transferred. */
+static inline void uscst_handler_check_condition(struct uscst_scsi_req *req, uint8_t key,
+						 uint8_t asc, uint8_t ascq)
+{
+	for (unsigned i = 0; i < 18; i++)
+		req->sense[i] = 0;
+	req->sense[0] = 0x70; /* current error, fixed format */
+	req->sense[2] = key & 0x0f;
+	req->sense[7] = 10; /* additional sense length */
+	req->sense[12] = asc;
+	req->sense[13] = ascq;
+	req->sense_len = 18;
+	req->status = 0x02; /* CHECK CONDITION */
+	req->result = 0;
+	req->transferred = 0;
+}
 
 /* Defines the descriptor with the ABI numbers of the headers the plugin is
  * built with:  USCST_HANDLER_PLUGIN(.name = "x", .init = x_init);  */

@@ -65,11 +65,13 @@ static int host_backend_register(const struct uscst_backend_ops *ops, unsigned a
 
 static uint32_t host_device_block_size(const struct uscst_device *dev) { return dev->block_size; }
 
-/* What struct uscst_handler_async holds. */
+/* What struct uscst_handler_async holds: a block I/O (io) or a whole
+ * command (req). */
 struct async_state {
 	struct reactor_msg msg; /* first: the message handler finds the rest */
 	struct reactor *reactor;
 	struct uscst_io *io;
+	struct uscst_scsi_req *req;
 	int64_t result;
 };
 _Static_assert(sizeof(struct async_state) <= sizeof(struct uscst_handler_async),
@@ -78,6 +80,10 @@ _Static_assert(_Alignof(struct async_state) <= 8, "struct uscst_handler_async mi
 
 static void async_finish(struct async_state *st)
 {
+	if (st->req) {
+		st->req->done(st->req);
+		return;
+	}
 	struct uscst_io *io = st->io;
 	io->result = st->result;
 	io->done(io);
@@ -91,10 +97,16 @@ static void host_async_begin(struct uscst_handler_async *a, struct uscst_io *io)
 	*st = (struct async_state){.reactor = reactor_current(), .io = io};
 }
 
-static void host_async_done(struct uscst_handler_async *a, int64_t result)
+static void host_async_begin_cmd(struct uscst_handler_async *a, struct uscst_scsi_req *req)
 {
 	struct async_state *st = (struct async_state *)a->opaque;
-	st->result = result;
+	*st = (struct async_state){.reactor = reactor_current(), .req = req};
+}
+
+/* Runs the completion on the submitting reactor (the message carries
+ * what the handler wrote before: reactor_send orders it). */
+static void async_complete(struct async_state *st)
+{
 	/* No reactor (a test driving a device directly): the submitter
 	 * accepts done() on any thread. */
 	if (!st->reactor || st->reactor == reactor_current()) {
@@ -103,6 +115,18 @@ static void host_async_done(struct uscst_handler_async *a, int64_t result)
 	}
 	st->msg.fn = async_on_reactor;
 	reactor_send(st->reactor, &st->msg);
+}
+
+static void host_async_done(struct uscst_handler_async *a, int64_t result)
+{
+	struct async_state *st = (struct async_state *)a->opaque;
+	st->result = result;
+	async_complete(st);
+}
+
+static void host_async_done_cmd(struct uscst_handler_async *a)
+{
+	async_complete((struct async_state *)a->opaque);
 }
 
 static void host_log(enum uscst_log_level level, const char *fmt, ...)
@@ -140,6 +164,8 @@ static const struct uscst_handler_host host = {
     .file_io = uscst_reactor_file_io,
     .async_begin = host_async_begin,
     .async_done = host_async_done,
+    .async_begin_cmd = host_async_begin_cmd,
+    .async_done_cmd = host_async_done_cmd,
     .log = host_log,
     .now_ms = reactor_now_ms,
 };

@@ -220,6 +220,58 @@ static void test_device_of_plugin(void **state)
 	free(text);
 }
 
+/* A whole command (mode b) completed from another thread: req->done runs
+ * on the reactor where async_begin_cmd was called. */
+static const struct uscst_handler_host *plugin_host;
+static struct uscst_handler_async cmd_async;
+static sem_t begun;
+
+static void req_done(struct uscst_scsi_req *req)
+{
+	done_thread = pthread_self();
+	sem_post(&io_sem);
+}
+
+static void begin_on_reactor(void *arg)
+{
+	reactor_thread = pthread_self();
+	plugin_host->async_begin_cmd(&cmd_async, arg);
+	sem_post(&begun);
+}
+
+static void test_whole_command_async(void **state)
+{
+	void *dl = dlopen(PLUGIN("good"), RTLD_NOW | RTLD_NOLOAD);
+	assert_non_null(dl);
+	const struct uscst_handler_host *(*get)(void) =
+	    (const struct uscst_handler_host *(*)(void))dlsym(dl, "tp_good_host");
+	assert_non_null(get);
+	plugin_host = get();
+	assert_int_equal(plugin_host->abi, USCST_HANDLER_ABI);
+	assert_int_equal(plugin_host->size, sizeof(struct uscst_handler_host));
+
+	struct uscst_scsi_req req = {.done = req_done};
+	sem_init(&begun, 0, 0);
+	done_thread = 0;
+	assert_int_equal(reactor_post(reactor_pick(), begin_on_reactor, &req), 0);
+	assert_int_equal(sem_wait(&begun), 0);
+	uscst_handler_check_condition(&req, 0x05, 0x20, 0x00);
+	plugin_host->async_done_cmd(&cmd_async); /* from this (non-reactor) thread */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 10;
+	assert_int_equal(sem_timedwait(&io_sem, &ts), 0);
+	assert_true(pthread_equal(done_thread, reactor_thread));
+	assert_false(pthread_equal(done_thread, pthread_self()));
+	assert_int_equal(req.status, 0x02);
+	assert_int_equal(req.sense_len, 18);
+	assert_int_equal(req.sense[0], 0x70);
+	assert_int_equal(req.sense[2], 0x05);
+	assert_int_equal(req.sense[12], 0x20);
+	sem_destroy(&begun);
+	dlclose(dl);
+}
+
 static int start(void **state)
 {
 	sem_init(&io_sem, 0, 0);
@@ -238,11 +290,12 @@ int main(void)
 		return 1;
 	log_max_level = LOG_ERR;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_missing_file),     cmocka_unit_test(test_no_entry_point),
-	    cmocka_unit_test(test_bad_handler_abi),  cmocka_unit_test(test_bad_backend_abi),
-	    cmocka_unit_test(test_undefined_symbol), cmocka_unit_test(test_init_fails),
-	    cmocka_unit_test(test_relative_path),    cmocka_unit_test(test_good_plugin),
-	    cmocka_unit_test(test_conf_grammar),     cmocka_unit_test(test_device_of_plugin),
+	    cmocka_unit_test(test_missing_file),	cmocka_unit_test(test_no_entry_point),
+	    cmocka_unit_test(test_bad_handler_abi),	cmocka_unit_test(test_bad_backend_abi),
+	    cmocka_unit_test(test_undefined_symbol),	cmocka_unit_test(test_init_fails),
+	    cmocka_unit_test(test_relative_path),	cmocka_unit_test(test_good_plugin),
+	    cmocka_unit_test(test_conf_grammar),	cmocka_unit_test(test_device_of_plugin),
+	    cmocka_unit_test(test_whole_command_async),
 	};
 	return cmocka_run_group_tests(tests, start, stop);
 }

@@ -74,3 +74,9 @@ static void tp_stop(void) { started--; }
 __attribute__((visibility("default"))) int tp_good_started(void) { return started; }
 
 USCST_HANDLER_PLUGIN(.name = "test plugin", .init = tp_init, .start = tp_start, .stop = tp_stop);
+
+/* For the test: the host table the plugin got. */
+__attribute__((visibility("default"))) const struct uscst_handler_host *tp_good_host(void)
+{
+	return host;
+}
