@@ -11,6 +11,10 @@
  *       block after it is written and reads back.
  *   fault_client good URL LBA...
  *       each LBA reads, takes a WRITE and reads it back (no fault there).
+ *   fault_client cdb URL HEXCDB INLEN EXPECT
+ *       sends the CDB (hex digits) with INLEN bytes of Data-In (0: no
+ *       data) and expects EXPECT: "good", or KKAAQQ (hex sense key, ASC,
+ *       ASCQ) of a CHECK CONDITION.
  *   fault_client delay URL SLOW_LBA FAST_LBA DELAY_MS
  *       a READ of SLOW_LBA takes at least DELAY_MS, one of FAST_LBA less
  *       than half of it; 16 READs of SLOW_LBA in flight together finish
@@ -213,6 +217,27 @@ static int check_good(struct iscsi_context *s, int lun, char **lbas, int n)
 	return ok;
 }
 
+static int check_cdb(struct iscsi_context *s, int lun, const char *hex, int inlen,
+		     const char *want_s)
+{
+	unsigned char cdb[32];
+	int n = 0;
+	for (; hex[2 * n] && hex[2 * n + 1] && n < (int)sizeof(cdb); n++) {
+		char byte[3] = {hex[2 * n], hex[2 * n + 1], 0};
+		cdb[n] = (unsigned char)strtoul(byte, NULL, 16);
+	}
+	if (n < 6 || hex[2 * n])
+		return fail("bad CDB");
+	struct scsi_task *t =
+	    scsi_create_task(n, cdb, inlen > 0 ? SCSI_XFER_READ : SCSI_XFER_NONE, inlen);
+	if (!t)
+		return fail("scsi_create_task");
+	struct scsi_task *r = iscsi_scsi_command_sync(s, lun, t, NULL);
+	int got = r ? outcome(r, NULL, 0) : -1;
+	int want = strcmp(want_s, "good") == 0 ? 0 : (int)strtol(want_s, NULL, 16);
+	return expect(hex, got, want);
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -285,6 +310,7 @@ int main(int argc, char **argv)
 	if (argc < 4) {
 		fprintf(stderr, "usage: fault_client errors URL READ_ERR_LBA WRITE_ERR_LBA\n"
 				"       fault_client good URL LBA...\n"
+				"       fault_client cdb URL HEXCDB INLEN EXPECT\n"
 				"       fault_client delay URL SLOW_LBA FAST_LBA DELAY_MS\n");
 		return 2;
 	}
@@ -295,6 +321,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "errors") == 0 && argc == 5)
 		ok = check_errors(s, lun, (uint32_t)strtoul(argv[3], NULL, 0),
 				  (uint32_t)strtoul(argv[4], NULL, 0));
+	else if (strcmp(argv[1], "cdb") == 0 && argc == 6)
+		ok = check_cdb(s, lun, argv[3], atoi(argv[4]), argv[5]);
 	else if (strcmp(argv[1], "good") == 0)
 		ok = check_good(s, lun, argv + 3, argc - 3);
 	else if (strcmp(argv[1], "delay") == 0 && argc == 6)
