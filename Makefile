@@ -128,12 +128,14 @@ all: examples
 $(BUILD)/examples/%.so: examples/%.c $(wildcard include/uscst/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_FLAGS) $(filter -fsanitize%,$(ALLCFLAGS)) $(LDFLAGS) -o $@ $<
+	@chmod go-w $@ # uscstd refuses a plugin others may rewrite
 # A test plugin may break the rules on purpose (one calls a daemon
 # function directly, so it is linked without -z defs).
 $(BUILD)/tests/plugins/%.so: tests/unit/plugins/%.c $(wildcard include/uscst/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -Wl$(comma)-z$(comma)defs,$(PLUGIN_FLAGS)) \
 		$(filter -fsanitize%,$(ALLCFLAGS)) $(LDFLAGS) -o $@ $<
+	@chmod go-w $@
 comma := ,
 $(UNIT_OBJ_DIR)/test_handler_plugin.o: CPPFLAGS += -DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/tests/plugins"'
 $(BUILD)/tests/test_handler_plugin: $(TEST_PLUGINS)

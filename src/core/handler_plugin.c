@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <uscst/handler.h>
 #include <uscst/iov.h>
@@ -212,6 +213,14 @@ static int open_plugin(const char *path, struct plugin *p, char *err, size_t err
 		int e = errno;
 		perr("plugin %s: %s", path, strerror(e));
 		return -e;
+	}
+	/* Its code runs inside the daemon, as root until --user drops it:
+	 * a file someone else may rewrite would hand them the daemon. */
+	if (st.st_mode & (S_IWGRP | S_IWOTH) || (st.st_uid != 0 && st.st_uid != geteuid())) {
+		perr("plugin %s: refused: writable by group or others, or owned by another user "
+		     "(mode %04o, uid %u); its code would run inside uscstd",
+		     path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+		return -EPERM;
 	}
 	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!dl) {

@@ -15,7 +15,8 @@
 
 /* Loads the plugin at path (absolute) unless it is loaded already, then
  * checks that it registered the handler `handler`.  0, or -errno with
- * "plugin PATH: reason" in err: no such file or not loadable (dlerror),
+ * "plugin PATH: reason" in err: no such file, a file writable by group or
+ * others or owned by another user than root or us, not loadable (dlerror),
  * no descriptor symbol, another handler or backend ABI (the plugin's and
  * ours), no init, init failed, or the handler is not one it registered. */
 int uscst_handler_plugin_load(const char *path, const char *handler, char *err, size_t errlen);

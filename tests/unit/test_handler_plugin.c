@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -97,6 +99,26 @@ static void test_init_fails(void **state)
 {
 	assert_int_equal(load(PLUGIN("init_fails"), "x"), -ENODEV);
 	assert_contains(err, "plugin " PLUGIN("init_fails") ": init failed: No such device");
+}
+
+/* Code that runs inside the daemon: a file others may rewrite is refused. */
+static void test_writable_file(void **state)
+{
+	char path[] = "/tmp/uscst-plugin-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(path, 0666), 0);
+	assert_int_equal(load(path, "x"), -EPERM);
+	assert_contains(err, "refused: writable by group or others");
+	assert_contains(err, "(mode 0666");
+	assert_int_equal(chmod(path, 0620), 0);
+	assert_int_equal(load(path, "x"), -EPERM);
+	/* Not writable by others: on to dlopen, which finds no ELF file. */
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(load(path, "x"), -ENOEXEC);
+	assert_contains(err, "cannot load:");
+	unlink(path);
 }
 
 static void test_relative_path(void **state)
@@ -290,12 +312,12 @@ int main(void)
 		return 1;
 	log_max_level = LOG_ERR;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_missing_file),	cmocka_unit_test(test_no_entry_point),
-	    cmocka_unit_test(test_bad_handler_abi),	cmocka_unit_test(test_bad_backend_abi),
-	    cmocka_unit_test(test_undefined_symbol),	cmocka_unit_test(test_init_fails),
-	    cmocka_unit_test(test_relative_path),	cmocka_unit_test(test_good_plugin),
-	    cmocka_unit_test(test_conf_grammar),	cmocka_unit_test(test_device_of_plugin),
-	    cmocka_unit_test(test_whole_command_async),
+	    cmocka_unit_test(test_missing_file),     cmocka_unit_test(test_no_entry_point),
+	    cmocka_unit_test(test_bad_handler_abi),  cmocka_unit_test(test_bad_backend_abi),
+	    cmocka_unit_test(test_undefined_symbol), cmocka_unit_test(test_init_fails),
+	    cmocka_unit_test(test_relative_path),    cmocka_unit_test(test_writable_file),
+	    cmocka_unit_test(test_good_plugin),	     cmocka_unit_test(test_conf_grammar),
+	    cmocka_unit_test(test_device_of_plugin), cmocka_unit_test(test_whole_command_async),
 	};
 	return cmocka_run_group_tests(tests, start, stop);
 }
