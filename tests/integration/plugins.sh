@@ -134,7 +134,8 @@ check_abi_mismatch() {
 		    uscst_handler_plugin = {.abi = USCST_HANDLER_ABI + 1,
 					    .backend_abi = USCST_BACKEND_ABI, .init = init};
 	C
-	cc -std=gnu11 -I"$USCST_ROOT/include" -fPIC -shared -o "$so" "$LIB_TMP/future.c" || return 1
+	cc -std=gnu11 -I"$USCST_ROOT/include" -fPIC -shared -o "$so" "$LIB_TMP/future.c" &&
+		chmod go-w "$so" || return 1
 	check_refused "$so" "built for handler ABI $((ABI + 1)) and backend ABI"
 }
 
