@@ -291,6 +291,11 @@ static void json_devices(const struct conf_tree *tree, FILE *f)
 			json_string(f, d->args[0]);
 			fputs(", \"handler\": ", f);
 			json_string(f, h->args[0]);
+			const char *plugin = conf_node_attr(h, "plugin");
+			if (plugin) {
+				fputs(", \"plugin\": ", f);
+				json_string(f, plugin);
+			}
 			fputs(", \"attributes\": ", f);
 			json_attrs(f, d, NULL);
 			fputc('}', f);

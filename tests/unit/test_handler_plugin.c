@@ -240,6 +240,10 @@ static void test_device_of_plugin(void **state)
 	assert_non_null(text);
 	assert_contains(text, "HANDLER tp_good {\n\tplugin " PLUGIN("good") "\n");
 	free(text);
+	text = conf_running_json();
+	assert_non_null(text);
+	assert_contains(text, "\"handler\": \"tp_good\", \"plugin\": \"" PLUGIN("good") "\"");
+	free(text);
 }
 
 /* A whole command (mode b) completed from another thread: req->done runs
