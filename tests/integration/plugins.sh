@@ -69,7 +69,11 @@ check_show_config() {
 	echo "$out" | head -30
 	grep -Fq "plugin $USCST_BUILD/examples/ramdisk.so" <<<"$out" &&
 		grep -Fq "plugin $USCST_BUILD/examples/fault_inject.so" <<<"$out" &&
-		grep -Fq "read_error 100-103,5000" <<<"$out"
+		grep -Fq "read_error 100-103,5000" <<<"$out" || return 1
+	out=$("$USCSTADMIN" --socket "$DAEMON_SOCK" show handlers) || return 1
+	grep -F "HANDLER fault_inject" <<<"$out"
+	grep -Fq "HANDLER fault_inject (plugin $USCST_BUILD/examples/fault_inject.so):" <<<"$out" &&
+		grep -Eq '^  read_error .*runtime' <<<"$out"
 }
 
 check_ramdisk_readback() {
