@@ -26,7 +26,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit conformance conformance-removable conformance-san integration clean format fuzz fuzz-smoke
+.PHONY: all deps run test unit conformance conformance-removable conformance-ramdisk conformance-san integration clean format fuzz fuzz-smoke
 all: $(addprefix $(BUILD)/,$(PROGS)) $(BUILD)/tests/hostile_client
 
 $(BUILD)/%.o: %.c
@@ -241,6 +241,10 @@ conformance: all
 
 conformance-removable: all
 	@tests/conformance/run.sh $(BUILD) removable
+
+# The plain suite against the ramdisk example plugin (tests/integration/plugins.sh runs it too).
+conformance-ramdisk: all
+	@tests/conformance/run.sh $(BUILD) ramdisk
 
 # ThreadSanitizer stage of `make test` on its own: unit tests, the
 # plain-LUN conformance and a short PDU stress against a SAN=thread build
