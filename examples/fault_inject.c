@@ -388,6 +388,7 @@ static void wait_until(uint64_t due_ms)
 
 static void *worker(void *arg)
 {
+	(void)arg;
 	pthread_mutex_lock(&queue_lock);
 	for (;;) {
 		struct fi_req *req = queue_head;
