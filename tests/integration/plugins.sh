@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Handler plugins (include/uscst/handler.h): the two examples loaded from a
-# config.  The ramdisk plugin's LUN takes data back byte for byte through
+# Handler plugins (include/uscst/handler.h): the three examples loaded from
+# one config.  mini_disk (whole commands, mode b) answers INQUIRY, READ
+# CAPACITY, READ/WRITE(10) and its sense itself while REPORT LUNS stays the
+# core's.  The ramdisk plugin's LUN takes data back byte for byte through
 # qemu-img and passes the plain conformance suite (run.sh ramdisk, against
 # expected-pass-ramdisk.txt); fault_client (built when libiscsi-dev is
 # there) sees fault_inject's MEDIUM ERRORs (03/11/00 on READ, 03/0C/00 on
@@ -46,6 +48,13 @@ write_plugins_config() {
 		    }
 		}
 
+		HANDLER mini_disk {
+		    plugin $USCST_BUILD/examples/mini_disk.so
+		    DEVICE mini0 {
+		        size_mb 8
+		    }
+		}
+
 		TARGET_DRIVER iscsi {
 		    enabled 1
 		    TARGET $IQN {
@@ -53,6 +62,7 @@ write_plugins_config() {
 		        LUN 0 ram0
 		        LUN 1 flaky0
 		        LUN 2 slow0
+		        LUN 3 mini0
 		    }
 		}
 	CONF
@@ -143,6 +153,28 @@ check_abi_mismatch() {
 	check_refused "$so" "built for handler ABI $((ABI + 1)) and backend ABI"
 }
 
+# mini_disk (mode b) answers whole commands itself: its INQUIRY, its
+# READ/WRITE(10) data, its sense for what it does not know or finds wrong in
+# a CDB; REPORT LUNS stays the core's (the target's four LUNs).
+check_mini_disk() {
+	local out
+	out=$(timeout 20 iscsi-inq "$(url 3)") || return 1
+	echo "$out" | head -6
+	grep -q 'MINI DISK' <<<"$out" || return 1
+	out=$(timeout 20 iscsi-readcapacity16 "$(url 3)") || return 1
+	echo "$out"
+	grep -q 'LOGICAL BLOCK LENGTH IN BYTES:512' <<<"$out" || return 1
+	grep -q 'Total size:8388608' <<<"$out" || return 1
+	timeout 60 "$FAULT_CLIENT" good "$(url 3)" 0 100 16383 &&
+		timeout 20 "$FAULT_CLIENT" cdb "$(url 3)" c00000000000 0 052000 &&
+		timeout 20 "$FAULT_CLIENT" cdb "$(url 3)" 28000000400000000100 0 052100 &&
+		timeout 20 "$FAULT_CLIENT" cdb "$(url 3)" 1201b000ff00 255 052400 &&
+		timeout 20 "$FAULT_CLIENT" cdb "$(url 3)" 12018000ff00 255 good || return 1
+	out=$(timeout 20 iscsi-ls -s "iscsi://127.0.0.1:$DAEMON_PORT") || return 1
+	echo "$out"
+	[[ $(grep -c 'Lun:' <<<"$out") == 4 ]]
+}
+
 check_conformance() {
 	CONF_TIMEOUT=${PLUGINS_CONF_TIMEOUT:-200} "$USCST_ROOT/tests/conformance/run.sh" \
 		"$USCST_BUILD" ramdisk
@@ -168,6 +200,7 @@ main() {
 		check plugins:fault-errors check_fault_errors
 		check plugins:fault-delay check_fault_delay
 		check plugins:fault-runtime check_runtime_faults
+		check plugins:mini-disk check_mini_disk
 	else
 		echo "SKIP plugins:fault-* (no libiscsi-dev: $FAULT_CLIENT not built)"
 	fi
