@@ -13,8 +13,8 @@
  *             }
  *     }
  *
- * Commands: TEST UNIT READY, INQUIRY (standard data, VPD pages 00h and
- * 80h), READ CAPACITY (10) and (16), READ (10), WRITE (10), SYNCHRONIZE
+ * Commands: TEST UNIT READY, INQUIRY (standard data, VPD pages 00h, 80h
+ * and 83h), READ CAPACITY (10) and (16), READ (10), WRITE (10), SYNCHRONIZE
  * CACHE (10), each with its CDB checked; 512-byte blocks.  Commands
  * complete inline, on the reactor thread (a handler with threads of its
  * own would use host->async_begin_cmd / async_done_cmd).
@@ -134,13 +134,23 @@ static void inquiry(struct uscst_device *dev, struct uscst_scsi_req *req)
 	buf[1] = cdb[2];
 	switch (cdb[2]) {
 	case 0x00: /* supported pages */
-		buf[3] = 2;
+		buf[3] = 3;
 		buf[4] = 0x00;
 		buf[5] = 0x80;
+		buf[6] = 0x83;
 		break;
 	case 0x80: /* unit serial number: the device name */
 		buf[3] = (uint8_t)n;
 		memcpy(buf + 4, name, n);
+		break;
+	case 0x83: /* device identification (mandatory, SPC-4 7.8.6): one
+		    * T10 vendor ID designator, "USCST   " and the name */
+		buf[4] = 0x02; /* code set ASCII */
+		buf[5] = 0x01; /* association: the LU; type: T10 vendor ID */
+		buf[7] = (uint8_t)(8 + n);
+		memcpy(buf + 8, "USCST   ", 8);
+		memcpy(buf + 16, name, n);
+		buf[3] = (uint8_t)(4 + 8 + n);
 		break;
 	default:
 		uscst_handler_check_condition(req, 0x05, INVALID_FIELD_IN_CDB);

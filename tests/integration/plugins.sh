@@ -175,6 +175,25 @@ check_mini_disk() {
 	[[ $(grep -c 'Lun:' <<<"$out") == 4 ]]
 }
 
+# The libiscsi suites a small disk answering whole commands can pass, on
+# two nexuses: its own INQUIRY, READ and WRITE, and reservations (SPC-2 and
+# persistent) that the core enforces in front of it.  (BlockLimits is left
+# out: mini_disk has no VPD page B0h.)
+MINI_TESTS=ALL.TestUnitReady,ALL.Read10,ALL.Write10,ALL.ReportLuns,ALL.Reserve6
+MINI_TESTS+=,ALL.PrinReadKeys,ALL.ProutRegister,ALL.ProutReserve
+MINI_TESTS+=,ALL.Inquiry.Standard,ALL.Inquiry.AllocLength,ALL.Inquiry.EVPD
+MINI_TESTS+=,ALL.Inquiry.SupportedVPD,ALL.Inquiry.MandatoryVPDSBC
+
+check_mini_suites() {
+	local log=$LIB_TMP/mini-cu.log counts
+	timeout 200 iscsi-test-cu -d -t "$MINI_TESTS" "$(url 3)" "$(url 3)" >"$log" 2>&1 </dev/null
+	# CUnit's summary: "tests TOTAL RAN PASSED FAILED INACTIVE".
+	counts=$(awk '$1 == "tests" { print $3, $5 }' "$log")
+	echo "ran, failed: $counts"
+	grep -B2 'FAILED$' "$log" | head -20
+	[[ -n $counts && ${counts% *} -ge 30 && ${counts#* } == 0 ]]
+}
+
 check_conformance() {
 	CONF_TIMEOUT=${PLUGINS_CONF_TIMEOUT:-200} "$USCST_ROOT/tests/conformance/run.sh" \
 		"$USCST_BUILD" ramdisk
@@ -201,6 +220,7 @@ main() {
 		check plugins:fault-delay check_fault_delay
 		check plugins:fault-runtime check_runtime_faults
 		check plugins:mini-disk check_mini_disk
+		check plugins:mini-disk-suites check_mini_suites
 	else
 		echo "SKIP plugins:fault-* (no libiscsi-dev: $FAULT_CLIENT not built)"
 	fi
