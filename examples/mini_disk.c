@@ -143,8 +143,8 @@ static void inquiry(struct uscst_device *dev, struct uscst_scsi_req *req)
 		buf[3] = (uint8_t)n;
 		memcpy(buf + 4, name, n);
 		break;
-	case 0x83: /* device identification (mandatory, SPC-4 7.8.6): one
-		    * T10 vendor ID designator, "USCST   " and the name */
+	case 0x83:	       /* device identification (mandatory, SPC-4 7.8.6): one
+				* T10 vendor ID designator, "USCST   " and the name */
 		buf[4] = 0x02; /* code set ASCII */
 		buf[5] = 0x01; /* association: the LU; type: T10 vendor ID */
 		buf[7] = (uint8_t)(8 + n);
