@@ -29,7 +29,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit conformance conformance-removable conformance-san integration clean format fuzz fuzz-smoke
+.PHONY: all deps run test unit conformance conformance-removable conformance-ramdisk conformance-san integration clean format fuzz fuzz-smoke
 all: $(addprefix $(BUILD)/,$(PROGS)) $(BUILD)/tests/hostile_client
 
 $(BUILD)/%.o: %.c
@@ -110,6 +110,43 @@ all: $(BUILD)/tests/addr_conns
 $(BUILD)/tests/addr_conns: tests/integration/addr_conns.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
+
+# Handler plugins (include/uscst/handler.h): the examples, and the test
+# plugins of tests/unit/test_handler_plugin.c.  Built as a plugin outside
+# the tree is: only include/ on the include path, and -z defs, so that a
+# reference to anything but the C library fails the link (uscstd exports
+# no symbols; a plugin reaches it through the host table).
+PLUGIN_FLAGS  = -Iinclude -std=gnu11 $(WARN) $(CFLAGS) -pthread -fPIC -shared -Wl,-z,defs
+EXAMPLES      := $(patsubst examples/%.c,$(BUILD)/examples/%.so,$(wildcard examples/*.c))
+TEST_PLUGINS  := $(patsubst tests/unit/plugins/%.c,$(BUILD)/tests/plugins/%.so,\
+                 $(wildcard tests/unit/plugins/*.c))
+.PHONY: examples
+examples: $(EXAMPLES)
+all: examples
+$(BUILD)/examples/%.so: examples/%.c $(wildcard include/uscst/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_FLAGS) $(filter -fsanitize%,$(ALLCFLAGS)) $(LDFLAGS) -o $@ $<
+	@chmod go-w $@ # uscstd refuses a plugin others may rewrite
+# A test plugin may break the rules on purpose (one calls a daemon
+# function directly, so it is linked without -z defs).
+$(BUILD)/tests/plugins/%.so: tests/unit/plugins/%.c $(wildcard include/uscst/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -Wl$(comma)-z$(comma)defs,$(PLUGIN_FLAGS)) \
+		$(filter -fsanitize%,$(ALLCFLAGS)) $(LDFLAGS) -o $@ $<
+	@chmod go-w $@
+comma := ,
+$(UNIT_OBJ_DIR)/test_handler_plugin.o: CPPFLAGS += -DTEST_PLUGIN_DIR='"$(abspath $(BUILD))/tests/plugins"'
+$(BUILD)/tests/test_handler_plugin: $(TEST_PLUGINS)
+
+# libiscsi client of tests/integration/plugins.sh (fault_inject's sense and
+# delays, mini_disk's answers); built only when libiscsi-dev is installed,
+# as the LIBISCSI_CLIENTS below.
+ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
+all: $(BUILD)/tests/fault_client
+endif
+$(BUILD)/tests/fault_client: tests/integration/fault_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< -liscsi
 
 # libiscsi client for tests/integration/resync-size.sh (a unit attention on a
 # live session); built only when libiscsi-dev is installed.
@@ -202,6 +239,10 @@ conformance: all
 
 conformance-removable: all
 	@tests/conformance/run.sh $(BUILD) removable
+
+# The plain suite against the ramdisk example plugin (tests/integration/plugins.sh runs it too).
+conformance-ramdisk: all
+	@tests/conformance/run.sh $(BUILD) ramdisk
 
 # ThreadSanitizer stage of `make test` on its own: unit tests, the
 # plain-LUN conformance and a short PDU stress against a SAN=thread build

@@ -20,6 +20,7 @@
 #include "config/conf_default.h"
 #include "config/conf_writer.h"
 #include "core/core.h"
+#include "core/handler_plugin.h"
 #include "core/transports.h"
 #include "ctl/ctl_server.h"
 #include "iscsi/driver.h"
@@ -312,9 +313,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "uscstd: cannot start reactors\n");
 		return 1;
 	}
+	char err[512];
+	/* Handler plugins start their threads now, after the fork of
+	 * daemon() and with the reactors their completions go to. */
+	if (uscst_handler_plugins_start(err, sizeof(err)) < 0) {
+		fprintf(stderr, "uscstd: %s\n", err);
+		reactors_stop();
+		return 1;
+	}
 	if (start_transports(&o) < 0)
 		return 1;
-	char err[256];
 	if (ctl_server_start(o.ctl_socket, o.ctl_group, err, sizeof(err)) < 0)
 		log_warn("control socket disabled: %s", err);
 	/* Everything that needs root is done: ports below 1024 are bound, the
@@ -326,6 +334,7 @@ int main(int argc, char **argv)
 			log_err("--user %s: cannot drop privileges: %s", o.user, err);
 			uscst_transports_stop();
 			ctl_server_stop();
+			uscst_handler_plugins_stop();
 			reactors_stop();
 			return 1;
 		}
@@ -336,6 +345,7 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		uscst_transports_stop();
 		ctl_server_stop();
+		uscst_handler_plugins_stop();
 		reactors_stop();
 		return 1;
 	}
@@ -345,6 +355,7 @@ int main(int argc, char **argv)
 	log_info("signal %d: shutting down", sig);
 	uscst_transports_stop();
 	ctl_server_stop();
+	uscst_handler_plugins_stop();
 	reactors_stop();
 	conf_result_free(&res);
 	return 0;

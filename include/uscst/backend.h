@@ -31,7 +31,7 @@ struct uscst_device;
 /* Bumped whenever struct uscst_backend_ops, struct uscst_io or the meaning
  * of their fields changes; a backend built against another version is
  * refused. */
-#define USCST_BACKEND_ABI 5
+#define USCST_BACKEND_ABI 6
 
 /* Longest handler name. */
 #define USCST_BACKEND_NAME_MAX 31
@@ -62,6 +62,12 @@ struct uscst_io {
 	 * durable submits a FLUSH after them, as UNMAP and WRITE SAME do. */
 	bool fua;
 	int64_t result; /* set before done(): bytes transferred, or -errno */
+	/* With result -EIO, a backend that knows it may set the byte offset
+	 * (on the device, in [offset, offset+len)) of the first block that
+	 * failed: SBC's sense then carries that LBA in its INFORMATION field,
+	 * as a disk reports a bad sector.  The owner sets UINT64_MAX
+	 * (unknown) before submit(). */
+	uint64_t error_offset;
 	void (*done)(struct uscst_io *io);
 	void *priv; /* owner's cookie */
 	/* Scratch space for the backend while the I/O is in flight (e.g. a

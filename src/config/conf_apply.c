@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/core.h"
+#include "core/handler_plugin.h"
 #include "core/transports.h"
 
 #define DEVICE_NAME_MAX (sizeof(((struct uscst_device *)0)->name) - 1)
@@ -120,10 +121,23 @@ static const struct conf_node *find_device(const struct validation *v, const cha
 static int validate_handler(const struct conf_tree *tree, const struct validation *v,
 			    const struct conf_node *h, char *err, size_t errlen)
 {
-	if (h->nattrs) {
-		cerr_at(tree, h->attrs[0].line, "handler attribute '%s' is not supported yet",
-			h->attrs[0].name);
-		return -1;
+	/* `plugin PATH`: a user device handler (core/handler_plugin.h), loaded
+	 * when the configuration is applied. */
+	for (size_t i = 0; i < h->nattrs; i++) {
+		const struct conf_attr *a = &h->attrs[i];
+		if (strcmp(a->name, "plugin") != 0) {
+			cerr_at(tree, a->line, "handler attribute '%s' is not supported yet",
+				a->name);
+			return -1;
+		}
+		if (i > 0) {
+			cerr_at(tree, a->line, "handler '%s': plugin given twice", h->args[0]);
+			return -1;
+		}
+		if (a->value[0] != '/') {
+			cerr_at(tree, a->line, "plugin '%s': expected an absolute path", a->value);
+			return -1;
+		}
 	}
 	for (size_t i = 0; i < h->nchildren; i++) {
 		const struct conf_node *d = h->children[i];
@@ -488,6 +502,12 @@ static int apply_handlers(const struct conf_tree *tree, struct conf_result *out,
 		const struct conf_node *h = tree->root.children[i];
 		if (strcmp(h->keyword, "HANDLER") != 0)
 			continue;
+		const char *plugin = conf_node_attr(h, "plugin");
+		char msg[512] = "";
+		if (plugin && uscst_handler_plugin_load(plugin, h->args[0], msg, sizeof(msg)) < 0) {
+			cerr_at(tree, attr_line(h, "plugin"), "%s", msg);
+			return -1;
+		}
 		for (size_t j = 0; j < h->nchildren; j++) {
 			if (apply_device(tree, h, h->children[j], err, errlen) < 0)
 				return -1;

@@ -13,6 +13,8 @@
  *
  * What is implemented (everything else is an error, never silently ignored):
  *   HANDLER <h> { DEVICE <d> { <device attributes> } }   core validates names/values
+ *   HANDLER <h> { plugin /abs/path.so  DEVICE ... }       a user handler: the plugin is
+ *                                   loaded (core/handler_plugin.h) before its devices
  *   TARGET_DRIVER <registered transport, e.g. iscsi> {
  *           <driver attributes>     checked by the transport's table (iscsi:
  *                                   enabled 0|1, listen ADDR:PORT repeatable)

@@ -7,6 +7,7 @@
 
 #include "core/core.h"
 #include "core/device_attrs.h"
+#include "core/handler_plugin.h"
 #include "core/transports.h"
 
 /* ---- snapshot tree ---- */
@@ -50,8 +51,12 @@ static struct conf_node *handler_node(struct snapshot *s, const char *handler)
 	if (h)
 		return h;
 	h = add_child(s, &s->tree->root, "HANDLER", &handler, 1);
-	if (h)
-		h->has_block = true;
+	if (!h)
+		return NULL;
+	h->has_block = true;
+	const char *plugin = uscst_handler_plugin_path(handler);
+	if (plugin)
+		add_attr(s, h, "plugin", plugin);
 	return h;
 }
 
@@ -286,6 +291,11 @@ static void json_devices(const struct conf_tree *tree, FILE *f)
 			json_string(f, d->args[0]);
 			fputs(", \"handler\": ", f);
 			json_string(f, h->args[0]);
+			const char *plugin = conf_node_attr(h, "plugin");
+			if (plugin) {
+				fputs(", \"plugin\": ", f);
+				json_string(f, plugin);
+			}
 			fputs(", \"attributes\": ", f);
 			json_attrs(f, d, NULL);
 			fputc('}', f);

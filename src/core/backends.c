@@ -9,7 +9,7 @@
 #include "core/device_attrs.h"
 #include "lib/log.h"
 
-#define MAX_BACKENDS 16
+#define MAX_BACKENDS 64
 
 static const struct uscst_backend_ops *registry[MAX_BACKENDS];
 static size_t nregistered;

@@ -12,6 +12,7 @@
 
 #include "core/backends.h"
 #include "core/device_attrs.h"
+#include "core/handler_plugin.h"
 
 static const char *type_name(enum uscst_attr_type t)
 {
@@ -56,7 +57,11 @@ char *ctl_handlers_text(void)
 	list_table(f, uscst_core_device_attrs);
 	for (const struct uscst_backend_ops *o = uscst_backend_next(NULL); o;
 	     o = uscst_backend_next(o)) {
-		fprintf(f, "HANDLER %s:\n", o->name);
+		const char *plugin = uscst_handler_plugin_path(o->name);
+		if (plugin)
+			fprintf(f, "HANDLER %s (plugin %s):\n", o->name, plugin);
+		else
+			fprintf(f, "HANDLER %s:\n", o->name);
 		if (!o->dev_attrs || !o->dev_attrs->name)
 			fputs("  (no attributes of its own)\n", f);
 		list_table(f, o->dev_attrs);

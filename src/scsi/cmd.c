@@ -42,6 +42,7 @@ void scsi_submit_io(struct uscst_cmd *cmd, enum uscst_io_op op, uint64_t offset,
 	io->iovcnt = buf ? 1 : 0;
 	io->fua = fua;
 	io->result = 0;
+	io->error_offset = UINT64_MAX;
 	io->done = io_done;
 	io->priv = cmd;
 	cmd->io_cb = cb;

@@ -47,13 +47,28 @@ bool sbc_check_transfer_len(struct uscst_cmd *cmd, uint32_t blocks)
 
 /* Sense for a failed cmd->io: a full thin-provisioned store is a space
  * allocation failure, a medium removed while the command ran (a vcdrom
- * image changed) is not present, anything else a medium error. */
+ * image changed) is not present, anything else a medium error, with the
+ * LBA of the first failed block in the INFORMATION field when the backend
+ * said which (io.error_offset inside the request). */
 void sbc_sense_io_error(struct uscst_cmd *cmd, bool write)
 {
-	if (cmd->io.result == -ENOMEDIUM)
+	const struct uscst_io *io = &cmd->io;
+	if (io->result == -ENOMEDIUM) {
 		scsi_check_condition(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
-	else if (write && cmd->io.result == -ENOSPC && cmd->dev->thin_provisioned)
+		return;
+	}
+	if (write && io->result == -ENOSPC && cmd->dev->thin_provisioned) {
 		scsi_check_condition(cmd, SK_DATA_PROTECT, ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT);
+		return;
+	}
+	bool known = io->result == -EIO && io->error_offset >= io->offset &&
+		     io->error_offset - io->offset < io->len;
+	if (known && write)
+		scsi_check_condition_info(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR,
+					  io->error_offset >> cmd->dev->block_shift);
+	else if (known)
+		scsi_check_condition_info(cmd, SK_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR,
+					  io->error_offset >> cmd->dev->block_shift);
 	else if (write)
 		scsi_check_condition(cmd, SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
 	else

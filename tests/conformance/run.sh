@@ -16,8 +16,12 @@
 #              are prefixed with the LUN ("lun2:ALL.Read10.Simple").
 #              Expected: expected-pass-removable.txt, results in
 #              BUILD_DIR/conformance-removable/.
+#   ramdisk    LUN 0 = 1 GiB disk of the ramdisk example plugin
+#              (BUILD_DIR/examples/ramdisk.so, HANDLER ramdisk); otherwise as
+#              plain. Expected: expected-pass-ramdisk.txt, results in
+#              BUILD_DIR/conformance-ramdisk/.
 # Environment:
-#   CONF_TESTS=ALL.Read10,ALL.Write1*   plain only: only these tests
+#   CONF_TESTS=ALL.Read10,ALL.Write1*   plain and ramdisk: only these tests
 #                                       (iscsi-test-cu -t syntax:
 #                                       FAMILY[.SUITE[.TEST]] globs, comma
 #                                       separated); default ALL
@@ -60,6 +64,11 @@ setup_init() {
 		# tests).
 		RUNS=("0 2 $SELECTION")
 		;;
+	ramdisk)
+		EXPECTED=${CONF_EXPECTED:-$HERE/expected-pass-ramdisk.txt}
+		OUT_NAME=conformance-ramdisk
+		RUNS=("0 2 $SELECTION")
+		;;
 	removable)
 		if [[ -n ${CONF_TESTS:-} ]]; then
 			echo "conformance: CONF_TESTS only applies to the plain setup" >&2
@@ -82,7 +91,7 @@ setup_init() {
 		)
 		;;
 	*)
-		echo "conformance: unknown setup '$1' (plain, removable)" >&2
+		echo "conformance: unknown setup '$1' (plain, removable, ramdisk)" >&2
 		return 1
 		;;
 	esac
@@ -229,12 +238,34 @@ write_removable_config() {
 	CONF
 }
 
+# write_ramdisk_config FILE: LUN 0 a 1 GiB disk of the ramdisk plugin.
+write_ramdisk_config() {
+	cat >"$1" <<-CONF
+		HANDLER ramdisk {
+		    plugin $USCST_BUILD/examples/ramdisk.so
+		    DEVICE ram0 {
+		        size_mb 1024
+		    }
+		}
+
+		TARGET_DRIVER iscsi {
+		    enabled 1
+		    TARGET $IQN {
+		        enabled 1
+		        LUN 0 ram0
+		    }
+		}
+	CONF
+}
+
 # Starts uscstd with the setup's generated config; sets TARGET_URL (the
 # target's URL without the LUN).
 start_uscstd() {
 	local conf=$LIB_TMP/scst.conf
 	if [[ $SETUP == plain ]]; then
 		write_config "$conf" "$IQN" "$LIB_TMP/disk0.img"
+	elif [[ $SETUP == ramdisk ]]; then
+		write_ramdisk_config "$conf"
 	else
 		write_removable_config "$conf"
 	fi

@@ -32,6 +32,7 @@ static struct {
 	uint64_t max_len[USCST_IO_PREFETCH + 1];
 	bool last_fua;
 	int fail_errno;		  /* next I/O fails with -fail_errno */
+	uint64_t fail_offset;	  /* ... and reports this error_offset (0: none) */
 	bool no_discard;	  /* DISCARD answers -EOPNOTSUPP */
 	bool async;		  /* park requests in `queue` */
 	struct uscst_io *pending; /* the oldest parked request, or NULL */
@@ -52,6 +53,9 @@ static int64_t fake_do(struct uscst_io *io)
 	if (fake.fail_errno) {
 		int e = fake.fail_errno;
 		fake.fail_errno = 0;
+		if (fake.fail_offset)
+			io->error_offset = fake.fail_offset;
+		fake.fail_offset = 0;
 		return -e;
 	}
 	switch (io->op) {
@@ -307,6 +311,52 @@ static void test_read_io_error(void **state)
 	run(sbc_read);
 	assert_sense(SK_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR);
 	assert_int_equal(cmd.in_len, 0);
+}
+
+/* Fixed sense: VALID and the INFORMATION field (bytes 3..6), or neither. */
+static void assert_information(bool valid, uint32_t info)
+{
+	assert_int_equal(cmd.sense[0] & 0x80, valid ? 0x80 : 0);
+	uint32_t got =
+	    (uint32_t)cmd.sense[3] << 24 | cmd.sense[4] << 16 | cmd.sense[5] << 8 | cmd.sense[6];
+	assert_int_equal(got, valid ? info : 0);
+}
+
+/* A backend that says which block failed (io.error_offset) gets its LBA
+ * into the INFORMATION field, as a disk reports a bad sector; an offset
+ * outside the request, or none, leaves it out. */
+static void test_io_error_information(void **state)
+{
+	uint8_t c[10], data[4 * BS] = {0};
+	cdb10(c, 0x28, 0, 10, 4);
+	prep(c, 10, NULL, 0);
+	fake.fail_errno = EIO;
+	fake.fail_offset = 12 * BS;
+	run(sbc_read);
+	assert_sense(SK_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR);
+	assert_information(true, 12);
+
+	cdb10(c, 0x2a, 0, 10, 4);
+	prep(c, 10, data, sizeof(data));
+	fake.fail_errno = EIO;
+	fake.fail_offset = 13 * BS;
+	run(sbc_write);
+	assert_sense(SK_MEDIUM_ERROR, ASC_WRITE_ERROR);
+	assert_information(true, 13);
+
+	cdb10(c, 0x28, 0, 10, 4);
+	prep(c, 10, NULL, 0);
+	fake.fail_errno = EIO;
+	fake.fail_offset = 14 * BS; /* past the request */
+	run(sbc_read);
+	assert_sense(SK_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR);
+	assert_information(false, 0);
+
+	prep(c, 10, NULL, 0);
+	fake.fail_errno = EIO; /* no offset: unknown */
+	run(sbc_read);
+	assert_sense(SK_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR);
+	assert_information(false, 0);
 }
 
 static void test_write10_and_fua(void **state)
@@ -1543,6 +1593,7 @@ int main(void)
 	    T(test_read_too_long),
 	    T(test_read6_zero_means_256),
 	    T(test_read_io_error),
+	    T(test_io_error_information),
 	    T(test_write10_and_fua),
 	    T(test_write_residual_partial),
 	    T(test_write_residual_nothing_sent),
