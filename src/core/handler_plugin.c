@@ -130,7 +130,8 @@ static void host_async_done_cmd(struct uscst_handler_async *a)
 	async_complete((struct async_state *)a->opaque);
 }
 
-static void host_log(enum uscst_log_level level, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void host_log(enum uscst_log_level level,
+							   const char *fmt, ...)
 {
 	if ((int)level > log_max_level)
 		return;
