@@ -11,7 +11,7 @@ WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initi
 # our directories of the same name.
 CPPFLAGS := -Iinclude -iquote src -D_GNU_SOURCE -MMD -MP
 ALLCFLAGS = -std=gnu11 $(WARN) $(CFLAGS) -pthread
-LDLIBS   := -luring -lisal -lcrypto -liscsi -pthread
+LDLIBS   := -luring -lisal -lcrypto -liscsi -ljson-c -pthread
 ifeq ($(SAN),1)
 ALLCFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined

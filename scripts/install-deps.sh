@@ -8,9 +8,10 @@ set -euo pipefail
 # cmocka for the unit tests (libiscsi: the dev_iscsi pass-through backend
 # and several test clients); clang for clang-format and an alternative CC;
 # libtsan2, gcc's ThreadSanitizer runtime (make SAN=thread; libgcc-12-dev
-# pulls it in already, named here because the TSan stage needs it).
+# pulls it in already, named here because the TSan stage needs it);
+# libjson-c-dev: the control protocol's JSON and `show config --json`.
 BUILD_PKGS=(build-essential pkg-config liburing-dev libisal-dev libssl-dev
-	libiscsi-dev libcmocka-dev clang libtsan2)
+	libiscsi-dev libcmocka-dev clang libtsan2 libjson-c-dev)
 # Tests: libiscsi's iscsi-test-cu/iscsi-ls/iscsi-inq/iscsi-perf, qemu-img and
 # qemu-io with the iscsi:// block driver (Debian ships block-iscsi.so in
 # qemu-block-extra, not in qemu-utils), ss (iproute2) and ps (procps);

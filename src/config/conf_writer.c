@@ -9,6 +9,7 @@
 #include "core/device_attrs.h"
 #include "core/handler_plugin.h"
 #include "core/transports.h"
+#include "lib/json_put.h"
 
 /* ---- snapshot tree ---- */
 
@@ -222,20 +223,6 @@ char *conf_running_json(void) { return running_text_with(conf_tree_write_json); 
 
 /* ---- JSON ---- */
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(f, "\\%c", *c);
-		else if (*c < 0x20)
-			fprintf(f, "\\u%04x", *c);
-		else
-			fputc(*c, f);
-	}
-	fputc('"', f);
-}
-
 static bool seen_before(const struct conf_node *n, size_t i)
 {
 	for (size_t j = 0; j < i; j++)
@@ -245,120 +232,93 @@ static bool seen_before(const struct conf_node *n, size_t i)
 }
 
 /* One key per name; a repeated name (IncomingUser ...) becomes an array. */
-static void json_attrs(FILE *f, const struct conf_node *n, const char *skip)
+static struct json_object *json_attrs(bool *failed, const struct conf_node *n)
 {
-	bool first = true;
-	fputc('{', f);
+	struct json_object *o = jp_object(failed);
 	for (size_t i = 0; i < n->nattrs; i++) {
 		const char *name = n->attrs[i].name;
-		if ((skip && strcmp(name, skip) == 0) || seen_before(n, i))
+		if (seen_before(n, i))
 			continue;
 		size_t count = 0;
 		for (size_t j = i; j < n->nattrs; j++)
 			count += strcmp(n->attrs[j].name, name) == 0;
-		fputs(first ? "" : ", ", f);
-		first = false;
-		json_string(f, name);
-		fputs(": ", f);
 		if (count == 1) {
-			json_string(f, n->attrs[i].value);
+			jp_str(failed, o, name, n->attrs[i].value);
 			continue;
 		}
-		fputc('[', f);
-		for (size_t j = i, k = 0; j < n->nattrs; j++) {
-			if (strcmp(n->attrs[j].name, name) != 0)
-				continue;
-			fputs(k++ ? ", " : "", f);
-			json_string(f, n->attrs[j].value);
-		}
-		fputc(']', f);
+		struct json_object *values = jp_put(failed, o, name, jp_array(failed));
+		for (size_t j = i; j < n->nattrs; j++)
+			if (strcmp(n->attrs[j].name, name) == 0)
+				jp_append_str(failed, values, n->attrs[j].value);
 	}
-	fputc('}', f);
+	return o;
 }
 
-static void json_devices(const struct conf_tree *tree, FILE *f)
+static struct json_object *json_devices(bool *failed, const struct conf_tree *tree)
 {
-	bool first = true;
-	fputs("\"devices\": [", f);
+	struct json_object *list = jp_array(failed);
 	for (size_t i = 0; i < tree->root.nchildren; i++) {
 		const struct conf_node *h = tree->root.children[i];
 		if (strcmp(h->keyword, "HANDLER") != 0)
 			continue;
 		for (size_t j = 0; j < h->nchildren; j++) {
 			const struct conf_node *d = h->children[j];
-			fputs(first ? "\n    {\"name\": " : ",\n    {\"name\": ", f);
-			first = false;
-			json_string(f, d->args[0]);
-			fputs(", \"handler\": ", f);
-			json_string(f, h->args[0]);
+			struct json_object *o = jp_append(failed, list, jp_object(failed));
+			jp_str(failed, o, "name", d->args[0]);
+			jp_str(failed, o, "handler", h->args[0]);
 			const char *plugin = conf_node_attr(h, "plugin");
-			if (plugin) {
-				fputs(", \"plugin\": ", f);
-				json_string(f, plugin);
-			}
-			fputs(", \"attributes\": ", f);
-			json_attrs(f, d, NULL);
-			fputc('}', f);
+			if (plugin)
+				jp_str(failed, o, "plugin", plugin);
+			jp_put(failed, o, "attributes", json_attrs(failed, d));
 		}
 	}
-	fputs(first ? "]" : "\n  ]", f);
+	return list;
 }
 
-static void json_luns(const struct conf_node *t, FILE *f)
+static struct json_object *json_luns(bool *failed, const struct conf_node *t)
 {
-	bool first = true;
-	fputs(", \"luns\": [", f);
+	struct json_object *list = jp_array(failed);
 	for (size_t i = 0; i < t->nchildren; i++) {
 		const struct conf_node *l = t->children[i];
 		if (strcmp(l->keyword, "LUN") != 0 || l->nargs < 2)
 			continue;
 		const char *ro = conf_node_attr(l, "read_only");
-		fprintf(f, "%s{\"lun\": ", first ? "" : ", ");
-		first = false;
+		struct json_object *o = jp_append(failed, list, jp_object(failed));
 		/* A number unless the tree came from an unvalidated file. */
-		if (l->args[0][0] && strspn(l->args[0], "0123456789") == strlen(l->args[0]))
-			fputs(l->args[0], f);
+		const char *num = l->args[0];
+		if (num[0] && strspn(num, "0123456789") == strlen(num) && strlen(num) < 20)
+			jp_u64(failed, o, "lun", strtoull(num, NULL, 10));
 		else
-			json_string(f, l->args[0]);
-		fputs(", \"device\": ", f);
-		json_string(f, l->args[1]);
-		fprintf(f, ", \"read_only\": %s}", ro && strcmp(ro, "1") == 0 ? "true" : "false");
+			jp_str(failed, o, "lun", num);
+		jp_str(failed, o, "device", l->args[1]);
+		jp_bool(failed, o, "read_only", ro && strcmp(ro, "1") == 0);
 	}
-	fputc(']', f);
+	return list;
 }
 
-static void json_groups(const struct conf_node *t, FILE *f)
+static struct json_object *json_groups(bool *failed, const struct conf_node *t)
 {
-	bool first = true;
-	fputs(", \"groups\": [", f);
+	struct json_object *list = jp_array(failed);
 	for (size_t i = 0; i < t->nchildren; i++) {
 		const struct conf_node *g = t->children[i];
 		if (strcmp(g->keyword, "GROUP") != 0 || g->nargs < 1)
 			continue;
-		fputs(first ? "{\"name\": " : ", {\"name\": ", f);
-		first = false;
-		json_string(f, g->args[0]);
-		json_luns(g, f);
-		fputs(", \"initiators\": [", f);
-		bool first_ini = true;
+		struct json_object *o = jp_append(failed, list, jp_object(failed));
+		jp_str(failed, o, "name", g->args[0]);
+		jp_put(failed, o, "luns", json_luns(failed, g));
+		struct json_object *ini = jp_put(failed, o, "initiators", jp_array(failed));
 		for (size_t j = 0; j < g->nchildren; j++) {
 			const struct conf_node *in = g->children[j];
-			if (strcmp(in->keyword, "INITIATOR") != 0 || in->nargs < 1)
-				continue;
-			if (!first_ini)
-				fputs(", ", f);
-			first_ini = false;
-			json_string(f, in->args[0]);
+			if (strcmp(in->keyword, "INITIATOR") == 0 && in->nargs >= 1)
+				jp_append_str(failed, ini, in->args[0]);
 		}
-		fputs("]}", f);
 	}
-	fputc(']', f);
+	return list;
 }
 
-static void json_targets(const struct conf_tree *tree, FILE *f)
+static struct json_object *json_targets(bool *failed, const struct conf_tree *tree)
 {
-	bool first = true;
-	fputs("\"targets\": [", f);
+	struct json_object *list = jp_array(failed);
 	for (size_t i = 0; i < tree->root.nchildren; i++) {
 		const struct conf_node *drv = tree->root.children[i];
 		if (strcmp(drv->keyword, "TARGET_DRIVER") != 0)
@@ -367,46 +327,62 @@ static void json_targets(const struct conf_tree *tree, FILE *f)
 			const struct conf_node *t = drv->children[j];
 			if (strcmp(t->keyword, "TARGET") != 0)
 				continue;
-			fputs(first ? "\n    {\"name\": " : ",\n    {\"name\": ", f);
-			first = false;
-			json_string(f, t->args[0]);
-			fputs(", \"driver\": ", f);
-			json_string(f, drv->args[0]);
-			fputs(", \"attributes\": ", f);
-			json_attrs(f, t, NULL);
-			json_luns(t, f);
-			json_groups(t, f);
-			fputc('}', f);
+			struct json_object *o = jp_append(failed, list, jp_object(failed));
+			jp_str(failed, o, "name", t->args[0]);
+			jp_str(failed, o, "driver", drv->args[0]);
+			jp_put(failed, o, "attributes", json_attrs(failed, t));
+			jp_put(failed, o, "luns", json_luns(failed, t));
+			jp_put(failed, o, "groups", json_groups(failed, t));
 		}
 	}
-	fputs(first ? "]" : "\n  ]", f);
+	return list;
 }
 
-static void json_iscsi(const struct conf_tree *tree, FILE *f)
+static struct json_object *json_iscsi(bool *failed, const struct conf_tree *tree)
 {
 	const struct conf_node *drv = conf_node_child(&tree->root, "TARGET_DRIVER", "iscsi");
 	const char *enabled = drv ? conf_node_attr(drv, "enabled") : NULL;
-	bool first = true;
-	fprintf(f, "\"iscsi\": {\"enabled\": %s, \"listen\": [",
-		enabled && strcmp(enabled, "1") == 0 ? "true" : "false");
-	for (size_t i = 0; drv && i < drv->nattrs; i++) {
-		if (strcmp(drv->attrs[i].name, "listen") != 0)
-			continue;
-		fputs(first ? "" : ", ", f);
-		first = false;
-		json_string(f, drv->attrs[i].value);
+	struct json_object *o = jp_object(failed);
+	jp_bool(failed, o, "enabled", enabled && strcmp(enabled, "1") == 0);
+	struct json_object *listen = jp_put(failed, o, "listen", jp_array(failed));
+	for (size_t i = 0; drv && i < drv->nattrs; i++)
+		if (strcmp(drv->attrs[i].name, "listen") == 0)
+			jp_append_str(failed, listen, drv->attrs[i].value);
+	return o;
+}
+
+struct json_object *conf_tree_json(const struct conf_tree *tree)
+{
+	bool failed = false;
+	struct json_object *o = jp_object(&failed);
+	jp_put(&failed, o, "devices", json_devices(&failed, tree));
+	jp_put(&failed, o, "targets", json_targets(&failed, tree));
+	jp_put(&failed, o, "iscsi", json_iscsi(&failed, tree));
+	if (failed) {
+		json_object_put(o);
+		return NULL;
 	}
-	fputs("]}", f);
+	return o;
+}
+
+struct json_object *conf_running_json_object(void)
+{
+	struct conf_tree *tree = conf_running_tree();
+	if (!tree)
+		return NULL;
+	struct json_object *o = conf_tree_json(tree);
+	conf_tree_free(tree);
+	return o;
 }
 
 int conf_tree_write_json(const struct conf_tree *tree, FILE *f)
 {
-	fputs("{\n  ", f);
-	json_devices(tree, f);
-	fputs(",\n  ", f);
-	json_targets(tree, f);
-	fputs(",\n  ", f);
-	json_iscsi(tree, f);
-	fputs("\n}\n", f);
+	struct json_object *o = conf_tree_json(tree);
+	char *text = o ? jp_text(o, true) : NULL;
+	json_object_put(o);
+	if (!text)
+		return -1;
+	fputs(text, f);
+	free(text);
 	return ferror(f) ? -1 : 0;
 }

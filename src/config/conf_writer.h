@@ -39,6 +39,11 @@ char *conf_running_text(void); /* malloc'd; NULL on ENOMEM */
  *                 "groups": [{"name", "luns": [...], "initiators": ["pattern"]}]}],
  *    "iscsi": {"enabled": bool, "listen": ["ADDR:PORT", ...]}}
  * Attribute values are strings, as in scst.conf. */
+struct json_object; /* json-c */
+/* The object (json-c), NULL on ENOMEM; the caller puts it. */
+struct json_object *conf_tree_json(const struct conf_tree *tree);
+struct json_object *conf_running_json_object(void);
+/* The object as indented text. */
 int conf_tree_write_json(const struct conf_tree *tree, FILE *f);
 int conf_write_running_json(FILE *f);
 char *conf_running_json(void); /* malloc'd; NULL on ENOMEM */
