@@ -57,6 +57,8 @@ $(BUILD)/uscstadmin: $(BUILD)/src/uscstadmin.o $(BUILD)/libuscst.a
 # by scripts/run-unit.sh).
 ISCSI_FIXTURE            := fixtures/iscsi_target.c fixtures/iscsi_client.c fixtures/crc32c.c
 test_dispatch_LINK       := fixtures/fixture_scsi.c
+test_device_attrs_LINK   := fixtures/ctl_call.c
+test_resync_LINK         := fixtures/ctl_call.c
 test_iscsi_chap_LINK     := $(ISCSI_FIXTURE)
 test_iscsi_digest_LINK   := $(ISCSI_FIXTURE)
 test_iscsi_login_LINK    := $(ISCSI_FIXTURE)
@@ -64,6 +66,7 @@ test_iscsi_scsi_cmd_LINK := $(ISCSI_FIXTURE)
 test_iscsi_tmf_LINK      := $(ISCSI_FIXTURE)
 test_mmc_LINK            := fixtures/fixture_scsi.c doubles/ua_record.c
 test_passthrough_LINK    := fixtures/fixture_scsi.c
+test_runtime_attr_LINK   := fixtures/ctl_call.c
 test_pr_LINK             := fixtures/fixture_scsi.c
 test_pr_persist_LINK     := fixtures/fixture_scsi.c
 test_sbc_LINK            := fixtures/fixture_scsi.c

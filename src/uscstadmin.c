@@ -1,9 +1,14 @@
 /*
  * uscstadmin: talks to a running uscstd over its control socket.
  *
- * Each invocation sends one request line and prints the answer.  Exit codes:
- * 0 success, 1 the daemon answered with an error or could not be reached,
- * 2 bad usage.
+ * Generic: it sends the command words as they are (ctl/ctl_protocol.h) and
+ * prints the answer: for people, the daemon's message or the result as a
+ * table (admin/admin_format.h); with -j, the result as JSON.  The daemon
+ * knows the commands ('uscstadmin help' lists them).
+ *
+ * Exit codes: 0 success; 1 the daemon answered with an error (its message
+ * on stderr) or could not be reached; 2 bad usage (of uscstadmin, or words
+ * that make no command of the daemon).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -11,123 +16,44 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl/ctl_server.h"
+#include <json-c/json.h>
+
+#include "admin/admin_format.h"
+#include "ctl/ctl_protocol.h"
 
 #define EXIT_USAGE 2
+#define MAX_ANSWER (256u << 20) /* bytes: far above any listing */
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: uscstadmin [-s SOCKET] COMMAND\n"
+		"usage: uscstadmin [-s SOCKET] [-j] [-t SECONDS] COMMAND [WORD...]\n"
 		"\n"
-		"commands:\n"
-		"  show config [--json]   print the running configuration (scst.conf or JSON)\n"
-		"  show handlers          the device attributes every device and each\n"
-		"                         handler accepts, with types and defaults\n"
-		"  device NAME resync_size\n"
-		"                         take the new size of device NAME after its file or\n"
-		"                         block device was grown (or shrunk); initiators are\n"
-		"                         told through a CAPACITY DATA HAS CHANGED unit\n"
-		"                         attention, sessions stay up\n"
-		"  device NAME set ATTR VALUE\n"
-		"                         change a run-time attribute of device NAME; for a\n"
-		"                         vcdrom, filename IMAGE loads a new medium (initiators\n"
-		"                         get NOT READY TO READY CHANGE) and filename none\n"
-		"                         empties the drive; refused while an initiator\n"
-		"                         prevents medium removal\n"
-		"  version                print the daemon's version\n"
+		"Sends COMMAND to uscstd and prints the answer: a table for people, or\n"
+		"JSON with stable field names for scripts (-j).  'uscstadmin help' lists the\n"
+		"commands the daemon knows, e.g.\n"
+		"  list devices | targets | groups | initiators | luns | portals |\n"
+		"       sessions | connections | handlers\n"
+		"  show config [--json]      show device NAME      show session ID\n"
+		"  device NAME resync_size   device NAME set ATTR VALUE\n"
 		"\n"
 		"options:\n"
 		"  -s, --socket SOCKET    control socket of uscstd (default %s)\n"
-		"  -h, --help             this help\n",
+		"  -j, --json             print the result as JSON (also as the last word)\n"
+		"  -t, --timeout SECONDS  give up waiting for the answer after SECONDS\n"
+		"                         (default: wait)\n"
+		"  -h, --help             this help\n"
+		"\n"
+		"exit status: 0 ok, 1 the daemon refused (its message on stderr) or could\n"
+		"not be reached, 2 usage\n",
 		CTL_DEFAULT_SOCKET);
 }
 
-/* A word that goes into the request line must stay one word of one line. */
-static bool plain_word(const char *w)
-{
-	if (!*w)
-		return false;
-	for (; *w; w++)
-		if ((unsigned char)*w <= ' ' || *w == 0x7f)
-			return false;
-	return true;
-}
-
-/* A value is the rest of the request line: one line, no control bytes,
- * not empty (spaces inside are kept: a file name may have them). */
-static bool plain_value(const char *v)
-{
-	if (!*v || *v == ' ' || v[strlen(v) - 1] == ' ')
-		return false;
-	for (; *v; v++)
-		if ((unsigned char)*v < ' ' || *v == 0x7f)
-			return false;
-	return true;
-}
-
-/* "device NAME set ATTR VALUE" */
-static bool set_request(const char *name, const char *attr, const char *value, char *buf,
-			size_t size)
-{
-	if (!plain_word(name) || !plain_word(attr)) {
-		fprintf(stderr, "uscstadmin: bad device or attribute name '%s' '%s'\n", name, attr);
-		return false;
-	}
-	if (!plain_value(value)) {
-		fprintf(stderr,
-			"uscstadmin: bad value '%s' (empty, control characters, or "
-			"leading or trailing spaces)\n",
-			value);
-		return false;
-	}
-	int n = snprintf(buf, size, "device %s set %s %s\n", name, attr, value);
-	if (n < 0 || (size_t)n >= size) {
-		fprintf(stderr, "uscstadmin: request too long\n");
-		return false;
-	}
-	return true;
-}
-
-/* Turns the command words into the protocol's request line in buf (size
- * bytes); false if not a command or the line would not fit. */
-static bool request_for(int argc, char **argv, char *buf, size_t size)
-{
-	const char *fixed = NULL;
-	if (argc == 1 && strcmp(argv[0], "version") == 0)
-		fixed = "version\n";
-	else if (argc == 2 && strcmp(argv[0], "show") == 0 && strcmp(argv[1], "config") == 0)
-		fixed = "show config\n";
-	else if (argc == 2 && strcmp(argv[0], "show") == 0 && strcmp(argv[1], "handlers") == 0)
-		fixed = "show handlers\n";
-	else if (argc == 3 && strcmp(argv[0], "show") == 0 && strcmp(argv[1], "config") == 0 &&
-		 strcmp(argv[2], "--json") == 0)
-		fixed = "show config json\n";
-	if (fixed) {
-		int n = snprintf(buf, size, "%s", fixed);
-		return n > 0 && (size_t)n < size;
-	}
-	if (argc == 3 && strcmp(argv[0], "device") == 0 && strcmp(argv[2], "resync_size") == 0) {
-		if (!plain_word(argv[1])) {
-			fprintf(stderr, "uscstadmin: bad device name '%s'\n", argv[1]);
-			return false;
-		}
-		int n = snprintf(buf, size, "device %s resync_size\n", argv[1]);
-		if (n < 0 || (size_t)n >= size) {
-			fprintf(stderr, "uscstadmin: device name too long\n");
-			return false;
-		}
-		return true;
-	}
-	if (argc == 5 && strcmp(argv[0], "device") == 0 && strcmp(argv[2], "set") == 0)
-		return set_request(argv[1], argv[3], argv[4], buf, size);
-	return false;
-}
-
-static int connect_socket(const char *path)
+static int connect_socket(const char *path, unsigned timeout_s)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -152,34 +78,61 @@ static int connect_socket(const char *path)
 		close(fd);
 		return -1;
 	}
+	if (timeout_s) {
+		struct timeval tv = {.tv_sec = timeout_s};
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	return fd;
 }
 
-static bool send_request(int fd, const char *request)
+/* {"protocol": 1, "cmd": [words], "output": "json"|"text"} as text; NULL on ENOMEM. */
+static char *request_text(char **words, int n, bool json)
 {
-	size_t len = strlen(request);
+	struct json_object *req = json_object_new_object();
+	struct json_object *cmd = json_object_new_array();
+	bool ok = req && cmd &&
+		  json_object_object_add(req, "protocol",
+					 json_object_new_int(CTL_PROTOCOL_VERSION)) == 0 &&
+		  json_object_object_add(req, "cmd", json_object_get(cmd)) == 0 &&
+		  json_object_object_add(req, "output",
+					 json_object_new_string(json ? "json" : "text")) == 0;
+	for (int i = 0; ok && i < n; i++)
+		ok = json_object_array_add(cmd, json_object_new_string(words[i])) == 0;
+	char *text = NULL;
+	if (ok)
+		text = strdup(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
+	json_object_put(cmd);
+	json_object_put(req);
+	return text;
+}
+
+static bool send_all(int fd, const char *text)
+{
+	size_t len = strlen(text);
 	while (len) {
-		ssize_t w = send(fd, request, len, MSG_NOSIGNAL);
+		ssize_t w = send(fd, text, len, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			fprintf(stderr, "uscstadmin: sending the request: %s\n", strerror(errno));
+			fprintf(stderr, "uscstadmin: sending the request: %s\n",
+				w < 0 ? strerror(errno) : "connection closed");
 			return false;
 		}
-		request += w;
+		text += w;
 		len -= (size_t)w;
 	}
 	return true;
 }
 
-/* Reads the whole answer (the server closes when done); malloc'd, NULL on error. */
-static char *read_reply(int fd)
+/* The whole answer (the daemon closes when done); malloc'd, NULL on error. */
+static char *read_answer(int fd)
 {
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap);
 	while (buf) {
 		if (len + 1 == cap) {
-			char *b = realloc(buf, cap * 2);
+			char *b = cap < MAX_ANSWER ? realloc(buf, cap * 2) : NULL;
 			if (!b)
 				break;
 			buf = b;
@@ -189,7 +142,8 @@ static char *read_reply(int fd)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			fprintf(stderr, "uscstadmin: reading the answer: %s\n", strerror(errno));
+			fprintf(stderr, "uscstadmin: reading the answer: %s\n",
+				errno == EAGAIN ? "timed out" : strerror(errno));
 			free(buf);
 			return NULL;
 		}
@@ -199,66 +153,138 @@ static char *read_reply(int fd)
 		}
 		len += (size_t)r;
 	}
-	fprintf(stderr, "uscstadmin: out of memory\n");
+	fprintf(stderr, "uscstadmin: out of memory, or an answer over %u bytes\n", MAX_ANSWER);
 	free(buf);
 	return NULL;
 }
 
-static int run(const char *socket_path, const char *request)
+/* Prints the answer; returns the exit code. */
+static int print_answer(const char *text, bool json)
 {
-	int fd = connect_socket(socket_path);
-	if (fd < 0)
-		return EXIT_FAILURE;
-	char *reply = send_request(fd, request) ? read_reply(fd) : NULL;
-	close(fd);
-	if (!reply)
-		return EXIT_FAILURE;
-	if (!reply[0]) {
+	if (!text[0]) {
 		fprintf(stderr, "uscstadmin: the daemon closed the connection without answering\n");
-		free(reply);
 		return EXIT_FAILURE;
 	}
-	bool failed = strncmp(reply, CTL_ERROR_PREFIX, strlen(CTL_ERROR_PREFIX)) == 0;
-	fputs(reply, failed ? stderr : stdout);
-	free(reply);
+	enum json_tokener_error e;
+	struct json_object *a = json_tokener_parse_verbose(text, &e);
+	struct json_object *ok, *v;
+	if (!a || !json_object_object_get_ex(a, "ok", &ok)) {
+		fprintf(stderr,
+			"uscstadmin: the daemon's answer is not a protocol %d answer (%s)\n",
+			CTL_PROTOCOL_VERSION, a ? "no \"ok\"" : json_tokener_error_desc(e));
+		json_object_put(a);
+		return EXIT_FAILURE;
+	}
+	int rc = EXIT_SUCCESS;
+	if (!json_object_get_boolean(ok)) {
+		const char *msg = json_object_object_get_ex(a, "error", &v)
+				      ? json_object_get_string(v)
+				      : "failed (no message)";
+		fprintf(stderr, CTL_ERROR_PREFIX "%s\n", msg);
+		rc = json_object_object_get_ex(a, "usage", &v) && json_object_get_boolean(v)
+			 ? EXIT_USAGE
+			 : EXIT_FAILURE;
+	} else if (json) {
+		struct json_object *result = NULL;
+		json_object_object_get_ex(a, "result", &result);
+		puts(json_object_to_json_string_ext(result, JSON_C_TO_STRING_PRETTY |
+								JSON_C_TO_STRING_SPACED |
+								JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else if (json_object_object_get_ex(a, "message", &v)) {
+		puts(json_object_get_string(v));
+	} else {
+		struct json_object *result = NULL;
+		json_object_object_get_ex(a, "result", &result);
+		admin_format(stdout, result);
+	}
+	json_object_put(a);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "uscstadmin: writing the output: %s\n", strerror(errno));
 		return EXIT_FAILURE;
 	}
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
+}
+
+static int run(const char *socket_path, unsigned timeout_s, char **words, int n, bool json)
+{
+	char *request = request_text(words, n, json);
+	if (!request) {
+		fprintf(stderr, "uscstadmin: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	if (strlen(request) > CTL_MAX_REQUEST) {
+		fprintf(stderr,
+			"uscstadmin: the command is longer than the %d bytes uscstd takes\n",
+			CTL_MAX_REQUEST);
+		free(request);
+		return EXIT_USAGE;
+	}
+	int fd = connect_socket(socket_path, timeout_s);
+	if (fd < 0) {
+		free(request);
+		return EXIT_FAILURE;
+	}
+	char *answer = NULL;
+	if (send_all(fd, request)) {
+		shutdown(fd, SHUT_WR); /* nothing more comes: the daemon may answer */
+		answer = read_answer(fd);
+	}
+	close(fd);
+	free(request);
+	int rc = answer ? print_answer(answer, json) : EXIT_FAILURE;
+	free(answer);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	const char *socket_path = CTL_DEFAULT_SOCKET;
+	bool json = false;
+	unsigned timeout_s = 0;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+		const char *o = argv[i];
+		if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
 			usage(stdout);
 			return EXIT_SUCCESS;
 		}
-		if ((strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "--socket") == 0) &&
-		    i + 1 < argc) {
+		if (strcmp(o, "-j") == 0 || strcmp(o, "--json") == 0) {
+			json = true;
+			continue;
+		}
+		if ((strcmp(o, "-s") == 0 || strcmp(o, "--socket") == 0) && i + 1 < argc) {
 			socket_path = argv[++i];
 			continue;
 		}
-		fprintf(stderr, "uscstadmin: unknown option or missing argument: %s\n", argv[i]);
+		if ((strcmp(o, "-t") == 0 || strcmp(o, "--timeout") == 0) && i + 1 < argc) {
+			char *end;
+			unsigned long t = strtoul(argv[++i], &end, 10);
+			if (*end || !*argv[i] || t == 0 || t > 86400) {
+				fprintf(stderr, "uscstadmin: bad timeout '%s' (1..86400 s)\n",
+					argv[i]);
+				return EXIT_USAGE;
+			}
+			timeout_s = (unsigned)t;
+			continue;
+		}
+		fprintf(stderr, "uscstadmin: unknown option or missing argument: %s\n", o);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (i == argc) {
+	int n = argc - i;
+	/* `show config --json` and the like: a last --json or -j is the option. */
+	if (n > 1 && (strcmp(argv[argc - 1], "--json") == 0 || strcmp(argv[argc - 1], "-j") == 0)) {
+		json = true;
+		n--;
+	}
+	if (n == 0) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	/* The daemon reads at most CTL_MAX_REQUEST bytes, newline included. */
-	char request[CTL_MAX_REQUEST + 1];
-	if (!request_for(argc - i, argv + i, request, sizeof(request))) {
-		fprintf(stderr, "uscstadmin: unknown command:");
-		for (int j = i; j < argc; j++)
-			fprintf(stderr, " %s", argv[j]);
-		fputc('\n', stderr);
-		usage(stderr);
+	if (n > CTL_MAX_WORDS) {
+		fprintf(stderr, "uscstadmin: %d words; a command has at most %d\n", n,
+			CTL_MAX_WORDS);
 		return EXIT_USAGE;
 	}
-	return run(socket_path, request);
+	return run(socket_path, timeout_s, argv + i, n, json);
 }

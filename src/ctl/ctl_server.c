@@ -13,15 +13,24 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "config/conf_writer.h"
-#include "core/core.h"
-#include "ctl/ctl_handlers.h"
+#include "ctl/ctl_request.h"
+#include "ctl/ctl_verbs.h"
 #include "lib/log.h"
 
-/* A client that connects and then stalls must not block the control thread for long. */
-#define CLIENT_TIMEOUT_SEC 5
+/* ---- clients ---- */
+
+struct client {
+	int fd; /* -1: a free slot */
+	bool writing;
+	uint64_t deadline_ms;
+	struct json_tokener *tok;
+	size_t received;
+	char *answer;
+	size_t len, sent;
+};
 
 static struct {
 	bool running;
@@ -29,276 +38,218 @@ static struct {
 	int stop_pipe[2]; /* written by ctl_server_stop() to wake the thread */
 	pthread_t thread;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct client clients[CTL_MAX_CLIENTS];
 } ctl = {.listen_fd = -1, .stop_pipe = {-1, -1}};
 
-/* ---- requests ---- */
-
-static const char help_text[] =
-    "commands:\n"
-    "  version            daemon version\n"
-    "  show config        running configuration (scst.conf format)\n"
-    "  show config json   running configuration as JSON\n"
-    "  show handlers      device attributes: every device's, each handler's\n"
-    "  device NAME resync_size\n"
-    "                     take the new size of NAME's grown (or shrunk)\n"
-    "                     file or block device; initiators get the\n"
-    "                     CAPACITY DATA HAS CHANGED unit attention\n"
-    "  device NAME set ATTR VALUE\n"
-    "                     change a run-time attribute of device NAME (vcdrom:\n"
-    "                     filename IMAGE|none loads or empties the drive); VALUE\n"
-    "                     is the rest of the line\n"
-    "  help               this list\n";
-
-/* Splits the request into at most max words (in place); returns the count or -1 if more. */
-static int split_words(char *s, char **words, int max)
+static uint64_t now_ms(void)
 {
-	int n = 0;
-	for (char *save = NULL, *w = strtok_r(s, " \t", &save); w;
-	     w = strtok_r(NULL, " \t", &save)) {
-		if (n == max)
-			return -1;
-		words[n++] = w;
-	}
-	return n;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static bool words_are(char **words, int n, const char *a, const char *b, const char *c)
+static void drop(struct client *c)
 {
-	const char *want[3] = {a, b, c};
-	int nwant = c ? 3 : b ? 2 : 1;
-	if (n != nwant)
-		return false;
-	for (int i = 0; i < n; i++)
-		if (strcmp(words[i], want[i]) != 0)
-			return false;
-	return true;
+	close(c->fd);
+	if (c->tok)
+		json_tokener_free(c->tok);
+	free(c->answer);
+	*c = (struct client){.fd = -1};
 }
 
-static char *unknown_command(const char *request)
+/* Sends what the socket takes now; drops the client once all is sent or
+ * it went away. */
+static void write_some(struct client *c)
 {
-	char *reply = NULL;
-	if (asprintf(&reply, CTL_ERROR_PREFIX "unknown command '%s' (try 'help')\n", request) < 0)
-		return NULL;
-	return reply;
-}
-
-static char *or_oom(char *reply)
-{
-	return reply ? reply : strdup(CTL_ERROR_PREFIX "out of memory\n");
-}
-
-/* "device NAME resync_size": "ok: NAME: OLD -> NEW blocks" or an error.
- * Only this thread resizes devices, so nblocks read here before and after
- * the resync are exactly what it changed. */
-static char *device_resync_size(const char *name)
-{
-	char *reply = NULL;
-	struct uscst_device *dev = uscst_device_find(name);
-	if (!dev) {
-		if (asprintf(&reply, CTL_ERROR_PREFIX "no device '%s'\n", name) < 0)
-			return NULL;
-		return reply;
-	}
-	char err[256] = "";
-	uint64_t old = atomic_load_explicit(&dev->nblocks, memory_order_relaxed);
-	if (uscst_device_resync_size(dev, err, sizeof(err)) < 0) {
-		if (asprintf(&reply, CTL_ERROR_PREFIX "%s\n", err) < 0)
-			return NULL;
-		return reply;
-	}
-	uint64_t now = atomic_load_explicit(&dev->nblocks, memory_order_relaxed);
-	if (asprintf(&reply, "ok: %s: %" PRIu64 " -> %" PRIu64 " blocks\n", dev->name, old, now) <
-	    0)
-		return NULL;
-	return reply;
-}
-
-/* The next word of *s (moved past it and the blanks after), NUL-ended in
- * place; NULL if none is left. */
-static char *next_word(char **s)
-{
-	char *w = *s + strspn(*s, " \t");
-	if (!*w)
-		return NULL;
-	char *end = w + strcspn(w, " \t");
-	*s = end + strspn(end, " \t");
-	if (*end)
-		*end = '\0';
-	return w;
-}
-
-/* "device NAME set ATTR VALUE" (s is a copy, cut in place), VALUE the rest
- * of the line without trailing blanks: "ok: NAME: ATTR VALUE" or an error. */
-static char *device_set(char *s)
-{
-	char *reply = NULL;
-	next_word(&s); /* device */
-	char *name = next_word(&s);
-	next_word(&s); /* set */
-	char *attr = next_word(&s);
-	char *value = s;
-	size_t len = strlen(value);
-	while (len && (value[len - 1] == ' ' || value[len - 1] == '\t'))
-		value[--len] = '\0';
-	if (!attr || !*value) {
-		reply = strdup(CTL_ERROR_PREFIX "usage: device NAME set ATTR VALUE\n");
-		return reply;
-	}
-	struct uscst_device *dev = uscst_device_find(name);
-	if (!dev) {
-		if (asprintf(&reply, CTL_ERROR_PREFIX "no device '%s'\n", name) < 0)
-			return NULL;
-		return reply;
-	}
-	char err[512] = "";
-	if (uscst_device_set_runtime_attr(dev, attr, value, err, sizeof(err)) < 0) {
-		if (asprintf(&reply, CTL_ERROR_PREFIX "%s\n", err) < 0)
-			return NULL;
-		return reply;
-	}
-	if (asprintf(&reply, "ok: %s: %s %s\n", dev->name, attr, value) < 0)
-		return NULL;
-	return reply;
-}
-
-/* Whether request is "device NAME set ..." (any number of words after). */
-static bool is_device_set(const char *request)
-{
-	char copy[CTL_MAX_REQUEST + 1];
-	snprintf(copy, sizeof(copy), "%s", request);
-	char *s = copy, *w[3];
-	for (int i = 0; i < 3; i++)
-		if (!(w[i] = next_word(&s)))
-			return false;
-	return !strcmp(w[0], "device") && !strcmp(w[2], "set");
-}
-
-char *ctl_handle_request(const char *request)
-{
-	if (is_device_set(request)) {
-		char *copy = strdup(request);
-		char *reply = copy ? or_oom(device_set(copy)) : NULL;
-		free(copy);
-		return reply;
-	}
-
-	char *copy = strdup(request);
-	if (!copy)
-		return NULL;
-	char *words[4];
-	int n = split_words(copy, words, 4);
-	char *reply;
-	if (n == 0)
-		reply = strdup(CTL_ERROR_PREFIX "empty request (try 'help')\n");
-	else if (words_are(words, n, "version", NULL, NULL))
-		reply = strdup("uscstd " USCST_VERSION "\n");
-	else if (words_are(words, n, "help", NULL, NULL))
-		reply = strdup(help_text);
-	else if (words_are(words, n, "show", "config", NULL))
-		reply = or_oom(conf_running_text());
-	else if (words_are(words, n, "show", "config", "json"))
-		reply = or_oom(conf_running_json());
-	else if (words_are(words, n, "show", "handlers", NULL))
-		reply = or_oom(ctl_handlers_text());
-	else if (n == 3 && !strcmp(words[0], "device") && !strcmp(words[2], "resync_size"))
-		reply = or_oom(device_resync_size(words[1]));
-	else
-		reply = unknown_command(request);
-	free(copy);
-	return reply;
-}
-
-/* ---- connections ---- */
-
-/* Reads one line (without '\n' or '\r'); false if the client sent nothing usable. */
-static bool read_request(int fd, char *buf, size_t size, bool *too_long)
-{
-	size_t n = 0;
-	*too_long = false;
-	while (n < size - 1) {
-		ssize_t r = recv(fd, buf + n, size - 1 - n, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (memchr(buf, '\n', n))
-			break;
-	}
-	buf[n] = '\0';
-	char *nl = strchr(buf, '\n');
-	if (!nl && n == size - 1) {
-		*too_long = true;
-		return false;
-	}
-	if (nl)
-		*nl = '\0';
-	size_t len = strlen(buf);
-	if (len && buf[len - 1] == '\r')
-		buf[len - 1] = '\0';
-	return n > 0;
-}
-
-static void send_all(int fd, const char *text)
-{
-	size_t len = strlen(text);
-	while (len) {
+	while (c->sent < c->len) {
 		/* MSG_NOSIGNAL: a client that went away must not kill the daemon with SIGPIPE. */
-		ssize_t w = send(fd, text, len, MSG_NOSIGNAL);
+		ssize_t w =
+		    send(c->fd, c->answer + c->sent, c->len - c->sent, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
-		text += w;
-		len -= (size_t)w;
+		if (w <= 0) {
+			drop(c);
+			return;
+		}
+		c->sent += (size_t)w;
+	}
+	drop(c);
+}
+
+/* Takes the answer object a (NULL: out of memory) and starts sending it. */
+static void answer(struct client *c, struct json_object *a)
+{
+	c->answer = ctl_answer_text(a);
+	if (!c->answer) {
+		drop(c);
+		return;
+	}
+	c->len = strlen(c->answer);
+	c->writing = true;
+	c->deadline_ms = now_ms() + CTL_WRITE_TIMEOUT_MS;
+	json_tokener_free(c->tok);
+	c->tok = NULL;
+	write_some(c);
+}
+
+static void read_some(struct client *c)
+{
+	char buf[4096];
+	size_t room = CTL_MAX_REQUEST + 1 - c->received; /* one more: to see it is too long */
+	ssize_t r = recv(c->fd, buf, room < sizeof(buf) ? room : sizeof(buf), MSG_DONTWAIT);
+	if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (r < 0) {
+		drop(c);
+		return;
+	}
+	if (r == 0) {
+		/* A connect and close without a word (a liveness probe) needs no answer. */
+		if (c->received == 0)
+			drop(c);
+		else
+			answer(c, ctl_error_answer("the request ended before its JSON object did"));
+		return;
+	}
+	c->received += (size_t)r;
+	if (c->received > CTL_MAX_REQUEST) {
+		log_warn("ctl: a request over %d bytes refused", CTL_MAX_REQUEST);
+		answer(c, ctl_error_answer("request longer than %d bytes", CTL_MAX_REQUEST));
+		return;
+	}
+	struct json_object *req = json_tokener_parse_ex(c->tok, buf, (int)r);
+	enum json_tokener_error e = json_tokener_get_error(c->tok);
+	if (e == json_tokener_continue)
+		return;
+	if (e == json_tokener_success)
+		answer(c, ctl_answer(req));
+	else
+		answer(c, ctl_error_answer("malformed JSON request: %s (send one object: "
+					   "{\"protocol\": %d, \"cmd\": [\"word\", ...]})",
+					   json_tokener_error_desc(e), CTL_PROTOCOL_VERSION));
+	json_object_put(req);
+}
+
+static void expire(struct client *c)
+{
+	if (c->writing) {
+		log_debug("ctl: a client did not take its answer in %d ms", CTL_WRITE_TIMEOUT_MS);
+		drop(c);
+		return;
+	}
+	log_debug("ctl: a client sent no complete request in %d ms", CTL_REQUEST_TIMEOUT_MS);
+	answer(c, ctl_error_answer("no complete request within %d ms of connecting; send the "
+				   "whole JSON object at once",
+				   CTL_REQUEST_TIMEOUT_MS));
+}
+
+static struct client *free_slot(void)
+{
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (ctl.clients[i].fd < 0)
+			return &ctl.clients[i];
+	return NULL;
+}
+
+/* Best effort, never blocking: a busy daemon says so and closes. */
+static void refuse_busy(int fd)
+{
+	char *text = ctl_answer_text(ctl_error_answer(
+	    "%d administration clients are connected already; try again", CTL_MAX_CLIENTS));
+	if (text && send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("ctl: busy answer not sent: %s", strerror(errno));
+	free(text);
+	close(fd);
+}
+
+/* Takes the connections waiting on the (non-blocking) listening socket. */
+static void accept_clients(void)
+{
+	for (;;) {
+		int fd = accept4(ctl.listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("ctl: accept: %s", strerror(errno));
+			return;
+		}
+		struct client *c = free_slot();
+		struct json_tokener *tok = c ? json_tokener_new_ex(CTL_MAX_DEPTH) : NULL;
+		if (!tok) {
+			refuse_busy(fd);
+			continue;
+		}
+		*c = (struct client){
+		    .fd = fd, .tok = tok, .deadline_ms = now_ms() + CTL_REQUEST_TIMEOUT_MS};
 	}
 }
 
-static void serve_client(int fd)
+static void drop_all(void)
 {
-	struct timeval tv = {.tv_sec = CLIENT_TIMEOUT_SEC};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (ctl.clients[i].fd >= 0)
+			drop(&ctl.clients[i]);
+}
 
-	char request[CTL_MAX_REQUEST + 1];
-	bool too_long;
-	char *reply;
-	if (read_request(fd, request, sizeof(request), &too_long))
-		reply = ctl_handle_request(request);
-	else if (too_long)
-		reply = strdup(CTL_ERROR_PREFIX "request too long\n");
-	else
-		return;
-	log_debug("ctl: request '%s'", too_long ? "<too long>" : request);
-	send_all(fd, reply ? reply : CTL_ERROR_PREFIX "out of memory\n");
-	free(reply);
+/* poll()'s timeout: until the nearest deadline, -1 if none. */
+static int next_timeout(uint64_t now)
+{
+	uint64_t nearest = UINT64_MAX;
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (ctl.clients[i].fd >= 0 && ctl.clients[i].deadline_ms < nearest)
+			nearest = ctl.clients[i].deadline_ms;
+	if (nearest == UINT64_MAX)
+		return -1;
+	return nearest <= now ? 0 : (int)(nearest - now);
 }
 
 static void *ctl_thread(void *arg)
 {
-	struct pollfd fds[2] = {
-	    {.fd = ctl.listen_fd, .events = POLLIN},
-	    {.fd = ctl.stop_pipe[0], .events = POLLIN},
-	};
+	struct pollfd fds[2 + CTL_MAX_CLIENTS];
+	struct client *owner[2 + CTL_MAX_CLIENTS];
 	for (;;) {
-		if (poll(fds, 2, -1) < 0) {
+		nfds_t n = 0;
+		fds[n++] = (struct pollfd){.fd = ctl.listen_fd, .events = POLLIN};
+		fds[n++] = (struct pollfd){.fd = ctl.stop_pipe[0], .events = POLLIN};
+		for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+			struct client *c = &ctl.clients[i];
+			if (c->fd < 0)
+				continue;
+			owner[n] = c;
+			fds[n++] =
+			    (struct pollfd){.fd = c->fd, .events = c->writing ? POLLOUT : POLLIN};
+		}
+		if (poll(fds, n, next_timeout(now_ms())) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("ctl: poll: %s", strerror(errno));
+			drop_all();
 			return NULL;
 		}
-		if (fds[1].revents)
+		if (fds[1].revents) {
+			drop_all();
 			return NULL;
-		if (!(fds[0].revents & POLLIN))
-			continue;
-		int fd = accept4(ctl.listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
-				log_warn("ctl: accept: %s", strerror(errno));
-			continue;
 		}
-		serve_client(fd);
-		close(fd);
+		/* A slot dropped and taken again in this round is skipped by
+		 * its fd; clients accepted below wait for the next round. */
+		for (nfds_t i = 2; i < n; i++) {
+			struct client *c = owner[i];
+			if (!fds[i].revents || c->fd != fds[i].fd)
+				continue;
+			if (c->writing)
+				write_some(c);
+			else
+				read_some(c);
+		}
+		uint64_t now = now_ms();
+		for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+			if (ctl.clients[i].fd >= 0 && ctl.clients[i].deadline_ms <= now)
+				expire(&ctl.clients[i]);
+		if (fds[0].revents & POLLIN)
+			accept_clients();
 	}
 }
 
@@ -358,7 +309,7 @@ static int open_listen_socket(const char *path, gid_t group, char *err, size_t e
 	strcpy(addr.sun_path, path);
 	if (make_parent_dir(path, err, errlen) < 0 || remove_stale_socket(&addr, err, errlen) < 0)
 		return -1;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
@@ -425,6 +376,8 @@ int ctl_server_start(const char *path, gid_t group, char *err, size_t errlen)
 	if (ctl.listen_fd < 0)
 		return -1;
 	snprintf(ctl.path, sizeof(ctl.path), "%s", path);
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		ctl.clients[i] = (struct client){.fd = -1};
 	if (pipe2(ctl.stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;

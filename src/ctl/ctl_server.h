@@ -2,17 +2,12 @@
  * Control socket of uscstd: a UNIX stream socket served by one dedicated
  * thread, so administration never runs on (or waits for) a data-path reactor.
  *
- * Protocol: the client sends one request line, the server answers with text
- * and closes the connection.  Answers to failed requests start with "error: ".
- *   version              "uscstd <version>"
- *   show config          running configuration in scst.conf format
- *   show config json     the same objects as JSON (see config/conf_writer.h)
- *   show handlers        device attributes from the tables: the core's, then
- *                        each registered handler's (ctl/ctl_handlers.c)
- *   device NAME resync_size
- *                        re-reads the size of NAME's storage (SCST resync_size):
- *                        "ok: NAME: OLD -> NEW blocks"
- *   help                 the list of commands
+ * The protocol (one JSON request per connection, one JSON answer) is in
+ * ctl/ctl_protocol.h, the verbs in ctl/ctl_verbs.h.  The thread serves up
+ * to CTL_MAX_CLIENTS connections at once with poll(): a client that
+ * connects and sends nothing, or sends slowly, holds only its own slot
+ * until CTL_REQUEST_TIMEOUT_MS, and never stops the others; requests are
+ * answered one at a time, in the order they complete.
  */
 #ifndef USCST_CTL_CTL_SERVER_H
 #define USCST_CTL_CTL_SERVER_H
@@ -20,15 +15,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#ifndef USCST_VERSION
-#define USCST_VERSION "0.1.0"
-#endif
-
-#define CTL_DEFAULT_SOCKET "/run/uscst/uscstd.sock"
-#define CTL_MAX_REQUEST 1024 /* bytes in a request line, newline included */
-#define CTL_ERROR_PREFIX "error: "
+#include "ctl/ctl_protocol.h"
 
 #define CTL_NO_GROUP ((gid_t)-1)
+#define CTL_MAX_CLIENTS 32	   /* connections served at once; more get an error */
+#define CTL_WRITE_TIMEOUT_MS 10000 /* to take the whole answer */
 
 /* Creates the socket (and its directory if missing; a stale socket file
  * left by a dead daemon is replaced, a live one is an error) and starts the
@@ -38,8 +29,5 @@
 int ctl_server_start(const char *path, gid_t group, char *err, size_t errlen);
 /* Stops the thread, closes and removes the socket.  Safe if not started. */
 void ctl_server_stop(void);
-
-/* The answer to one request line (without its newline); malloc'd, NULL on ENOMEM. */
-char *ctl_handle_request(const char *request);
 
 #endif

@@ -20,7 +20,7 @@
 #include "core/core.h"
 #include "core/device_attrs.h"
 #include "core/transports.h"
-#include "ctl/ctl_server.h"
+#include "fixtures/ctl_call.h"
 #include "scsi/scsi.h"
 
 static unsigned seq;
@@ -255,8 +255,9 @@ static void test_handler_table_checked(void **state)
  * default; nothing is listed twice. */
 static void test_show_handlers(void **state)
 {
-	char *text = ctl_handle_request("show handlers");
-	assert_non_null(text);
+	bool ok;
+	char *text = ctl_call(&ok, "show", "handlers", NULL);
+	assert_true(ok);
 	char line[160];
 	for (const struct uscst_attr_def *d = uscst_core_device_attrs; d->name; d++) {
 		snprintf(line, sizeof(line), "\n  %-18s ", d->name);

@@ -21,7 +21,7 @@
 #include <uscst/transport_reg.h>
 
 #include "backend/builtin.h"
-#include "ctl/ctl_server.h"
+#include "fixtures/ctl_call.h"
 #include "lib/log.h"
 #include "scsi/scsi.h"
 
@@ -276,36 +276,34 @@ static void test_resync_while_reading(void **state)
 	free_fixture(f);
 }
 
-/* The control socket's request, as uscstadmin sends it (without newline). */
+/* The control socket's verb, as uscstadmin sends it. */
 static void test_ctl_request(void **state)
 {
 	struct fixture *f = make_fixture(1 * MIB, NULL, NULL);
-	char req[128], want[128];
+	char want[128];
+	bool ok;
 	set_file_size(f->path, 2 * MIB);
-	snprintf(req, sizeof(req), "device %s resync_size", f->dev->name);
-	char *reply = ctl_handle_request(req);
-	assert_non_null(reply);
+	char *reply = ctl_call(&ok, "device", f->dev->name, "resync_size", NULL);
+	assert_true(ok);
 	snprintf(want, sizeof(want), "ok: %s: 2048 -> 4096 blocks\n", f->dev->name);
 	assert_string_equal(reply, want);
 	free(reply);
 	assert_capacity_ua(f->sess);
 
-	reply = ctl_handle_request("device no-such-device resync_size");
-	assert_non_null(reply);
-	assert_string_equal(reply, CTL_ERROR_PREFIX "no device 'no-such-device'\n");
+	reply = ctl_call(&ok, "device", "no-such-device", "resync_size", NULL);
+	assert_false(ok);
+	assert_string_equal(reply, "no device 'no-such-device' (see 'uscstadmin list devices')");
 	free(reply);
 
-	reply = ctl_handle_request("device rsnullonly resync_size");
-	assert_non_null(reply);
+	reply = ctl_call(&ok, "device", "rsnullonly", "resync_size", NULL);
+	assert_false(ok);
 	assert_non_null(strstr(reply, "configured"));
-	assert_memory_equal(reply, CTL_ERROR_PREFIX, strlen(CTL_ERROR_PREFIX));
 	free(reply);
 
 	/* Unknown device actions are unknown commands, not a resync. */
-	snprintf(req, sizeof(req), "device %s resize", f->dev->name);
-	reply = ctl_handle_request(req);
-	assert_non_null(reply);
-	assert_memory_equal(reply, CTL_ERROR_PREFIX, strlen(CTL_ERROR_PREFIX));
+	reply = ctl_call(&ok, "device", f->dev->name, "resize", NULL);
+	assert_false(ok);
+	assert_non_null(strstr(reply, "usage: device NAME resync_size"));
 	free(reply);
 	assert_no_ua(f->sess);
 	free_fixture(f);

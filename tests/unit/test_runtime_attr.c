@@ -24,7 +24,7 @@
 #include "core/cmdset.h"
 #include "core/core.h"
 #include "core/device_attrs.h"
-#include "ctl/ctl_server.h"
+#include "fixtures/ctl_call.h"
 #include "lib/log.h"
 
 /* ---- the fake backend ---- */
@@ -384,35 +384,37 @@ static void test_replace_medium_twice_one_pending_ua(void **state)
 static void test_ctl_device_set(void **state)
 {
 	struct fixture *f = *state;
-	char req[256], want[256];
-	snprintf(req, sizeof(req), "device %s set level  6 ", f->dev->name);
-	char *reply = ctl_handle_request(req);
+	char want[256];
+	bool ok;
+	char *reply = ctl_call(&ok, "device", f->dev->name, "set", "level", "6", NULL);
+	assert_true(ok);
 	snprintf(want, sizeof(want), "ok: %s: level 6\n", f->dev->name);
 	assert_string_equal(reply, want);
 	free(reply);
 	assert_string_equal(uscst_device_attr(f->dev, "level"), "6");
-	/* The value is the rest of the line: spaces inside are kept. */
-	snprintf(req, sizeof(req), "device %s set medium 1 2", f->dev->name);
-	reply = ctl_handle_request(req);
+	/* The value is one word, which may hold spaces. */
+	reply = ctl_call(&ok, "device", f->dev->name, "set", "medium", "1 2", NULL);
+	assert_true(ok);
 	assert_string_equal(rdev(f->dev)->last_value, "1 2");
 	free(reply);
 
-	/* REQUEST (after "device NAME ") and what the error says. */
-	const char *errors[][2] = {
-	    {"set mode b", "cannot be changed while running"},
-	    {"set level", "usage: device NAME set ATTR VALUE"},
-	    {"set", "usage: device NAME set ATTR VALUE"},
+	/* WORDS (after "device NAME") and what the error says. */
+	const char *errors[][4] = {
+	    {"set", "mode", "b", "cannot be changed while running"},
+	    {"set", "level", NULL, "usage: device NAME set ATTR VALUE"},
+	    {"set", NULL, NULL, "usage: device NAME set ATTR VALUE"},
 	};
 	for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
-		snprintf(req, sizeof(req), "device %s %s", f->dev->name, errors[i][0]);
-		reply = ctl_handle_request(req);
-		assert_non_null(reply);
-		assert_memory_equal(reply, CTL_ERROR_PREFIX, strlen(CTL_ERROR_PREFIX));
-		assert_non_null(strstr(reply, errors[i][1]));
+		const char *const *e = errors[i];
+		reply = ctl_call(&ok, "device", f->dev->name, e[0], e[1], e[2], NULL);
+		assert_false(ok);
+		if (!strstr(reply, e[3]))
+			fail_msg("'%s' does not say '%s'", reply, e[3]);
 		free(reply);
 	}
-	reply = ctl_handle_request("device nosuchdev set level 1");
-	assert_string_equal(reply, CTL_ERROR_PREFIX "no device 'nosuchdev'\n");
+	reply = ctl_call(&ok, "device", "nosuchdev", "set", "level", "1", NULL);
+	assert_false(ok);
+	assert_string_equal(reply, "no device 'nosuchdev' (see 'uscstadmin list devices')");
 	free(reply);
 }
 
