@@ -57,6 +57,7 @@ $(BUILD)/uscstadmin: $(BUILD)/src/uscstadmin.o $(BUILD)/libuscst.a
 # by scripts/run-unit.sh).
 ISCSI_FIXTURE            := fixtures/iscsi_target.c fixtures/iscsi_client.c fixtures/crc32c.c
 test_dispatch_LINK       := fixtures/fixture_scsi.c
+test_ctl_verbs_LINK      := fixtures/ctl_call.c
 test_device_attrs_LINK   := fixtures/ctl_call.c
 test_resync_LINK         := fixtures/ctl_call.c
 test_iscsi_chap_LINK     := $(ISCSI_FIXTURE)
@@ -157,10 +158,11 @@ $(BUILD)/tests/fault_client: tests/integration/fault_client.c
 # caw_race_client (caw-race.sh), xcopy_resv_client (xcopy-reservation.sh)
 # durability_client (durability.sh), acl_client (acl-groups.sh),
 # cdrom_client (vcdrom.sh), tape_client (vtape.sh), changer_client
-# (vchanger.sh) and passthrough_client (passthrough.sh).
+# (vchanger.sh), passthrough_client (passthrough.sh) and
+# session_hold_client (admin-list.sh).
 LIBISCSI_CLIENTS := resync_ua_client pr_persist_client caw_race_client xcopy_resv_client \
                     durability_client acl_client cdrom_client tape_client changer_client \
-                    passthrough_client
+                    passthrough_client session_hold_client
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
 all: $(addprefix $(BUILD)/tests/,$(LIBISCSI_CLIENTS))
 endif

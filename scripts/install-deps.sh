@@ -15,9 +15,10 @@ BUILD_PKGS=(build-essential pkg-config liburing-dev libisal-dev libssl-dev
 # Tests: libiscsi's iscsi-test-cu/iscsi-ls/iscsi-inq/iscsi-perf, qemu-img and
 # qemu-io with the iscsi:// block driver (Debian ships block-iscsi.so in
 # qemu-block-extra, not in qemu-utils), ss (iproute2) and ps (procps);
-# xorriso makes and reads the ISO 9660 image of tests/integration/vcdrom.sh.
+# xorriso makes and reads the ISO 9660 image of tests/integration/vcdrom.sh;
+# jq reads `uscstadmin -j` in tests/integration/admin-list.sh.
 TEST_PKGS=(libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra iproute2
-	procps xorriso)
+	procps xorriso jq)
 
 # Prints the packages from "$@" that are not fully installed.
 missing_packages() {

@@ -141,6 +141,10 @@ static char *read_answer(int fd)
 		ssize_t r = read(fd, buf + len, cap - 1 - len);
 		if (r < 0 && errno == EINTR)
 			continue;
+		/* The daemon closed with part of what we sent unread (it
+		 * refused it): what it answered came first. */
+		if (r < 0 && errno == ECONNRESET && len)
+			r = 0;
 		if (r < 0) {
 			fprintf(stderr, "uscstadmin: reading the answer: %s\n",
 				errno == EAGAIN ? "timed out" : strerror(errno));

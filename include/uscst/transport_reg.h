@@ -19,17 +19,48 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <uscst/attr.h>
 
 /* Bumped whenever struct uscst_transport or the meaning of its fields
  * changes; a transport built against another version is refused. */
-#define USCST_TRANSPORT_ABI 4
+#define USCST_TRANSPORT_ABI 5
 
 /* Longest transport name. */
 #define USCST_TRANSPORT_NAME_MAX 31
 
 typedef void (*uscst_attr_emit_fn)(void *arg, const char *name, const char *value);
+
+struct uscst_session;
+
+/* One connection of a session, for `uscstadmin list connections`. */
+struct uscst_conn_info {
+	unsigned cid;	    /* the transport's connection id (iSCSI CID) */
+	const char *portal; /* our ADDR:PORT the initiator connected to */
+	const char *peer;   /* the initiator's ADDR:PORT */
+};
+
+/* A negotiated parameter, by its protocol name ("MaxBurstLength"). */
+struct uscst_session_param {
+	const char *name;
+	const char *value;
+};
+
+/* One logged-in session as its transport reports it (`uscstadmin list
+ * sessions`).  Everything is valid only during the emit call. */
+struct uscst_session_info {
+	const struct uscst_session *core; /* the core's I_T nexus (commands in flight) */
+	const char *target;
+	const char *initiator; /* the initiator's name */
+	const char *isid;      /* the initiator's part of the session id ("0x...") */
+	unsigned tsih;	       /* the target's part (iSCSI TSIH) */
+	const struct uscst_conn_info *conns;
+	unsigned nconns;
+	const struct uscst_session_param *params;
+	unsigned nparams;
+};
+typedef void (*uscst_session_emit_fn)(void *arg, const struct uscst_session_info *si);
 
 struct uscst_transport {
 	const char *name;
@@ -58,6 +89,12 @@ struct uscst_transport {
 	/* The driver attributes in force, for `show config`: emit(arg, name,
 	 * value) for each, in order.  NULL: the configured values are shown. */
 	void (*show)(const struct uscst_transport *t, uscst_attr_emit_fn emit, void *arg);
+	/* Its logged-in sessions (not discovery ones), for the admin
+	 * listings: emit(arg, &info) for each.  Runs on the control thread,
+	 * never on a reactor: the transport reads only what it may from
+	 * there (under its own lock), and emit neither blocks nor calls back
+	 * into the transport.  NULL: it has none to report.  (ABI 5) */
+	void (*sessions)(const struct uscst_transport *t, uscst_session_emit_fn emit, void *arg);
 };
 
 /*

@@ -43,6 +43,8 @@ static char *cell_text(struct json_object *v)
 	case json_type_string:
 		return strdup(json_object_get_string(v));
 	case json_type_array: {
+		if (json_object_array_length(v) == 0)
+			return strdup("-");
 		char *out = strdup("");
 		for (size_t i = 0; out && i < json_object_array_length(v); i++) {
 			char *item = cell_text(json_object_array_get_idx(v, i));

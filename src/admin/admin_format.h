@@ -3,7 +3,8 @@
  * (ctl/ctl_protocol.h) as text, by its shape, so that a new verb needs no
  * formatting code in the client:
  *   a string            printed as is (with a final newline)
- *   a number, bool      its value ("yes" / "no" for booleans, "-" for null)
+ *   a number, bool      its value ("yes" / "no" for booleans, "-" for null
+ *                       and, in a table or a "name: value" line, an empty list)
  *   an array of objects a table: one column per member holding a scalar or
  *                       an array of scalars (joined by ","), in the order
  *                       the members first appear, headed by the name in

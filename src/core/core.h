@@ -194,6 +194,7 @@ struct uscst_session {
 	 * every command from decode to release, and the aborted ones still
 	 * running or owing data, with who waits for them to end. */
 	struct uscst_cmd *cmds;
+	_Atomic unsigned ncmds; /* how many on cmds; read by the admin listing */
 	unsigned aborts_pending;
 	struct uscst_tmf_wait *abort_waiters;
 };

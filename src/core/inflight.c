@@ -22,6 +22,15 @@
 #include "core/core.h"
 #include "lib/log.h"
 
+/* The count the admin listing reads from another thread; only the
+ * session's thread writes it, so a plain load and store (no locked
+ * read-modify-write on the data path) keep it exact. */
+static void session_count_cmds(struct uscst_session *s, int delta)
+{
+	unsigned n = atomic_load_explicit(&s->ncmds, memory_order_relaxed);
+	atomic_store_explicit(&s->ncmds, n + (unsigned)delta, memory_order_relaxed);
+}
+
 void core_cmd_track(struct uscst_cmd *cmd)
 {
 	struct uscst_session *s = cmd->sess;
@@ -33,6 +42,7 @@ void core_cmd_track(struct uscst_cmd *cmd)
 		s->cmds->s_pprev = &cmd->s_next;
 	s->cmds = cmd;
 	cmd->s_pprev = &s->cmds;
+	session_count_cmds(s, 1);
 	struct uscst_device *dev = cmd->dev;
 	if (!dev)
 		return;
@@ -67,6 +77,7 @@ void core_cmd_untrack(struct uscst_cmd *cmd)
 	*cmd->s_pprev = cmd->s_next;
 	if (cmd->s_next)
 		cmd->s_next->s_pprev = cmd->s_pprev;
+	session_count_cmds(cmd->sess, -1);
 	struct uscst_device *dev = cmd->dev;
 	if (dev) {
 		pthread_mutex_lock(&dev->cmds_lock);

@@ -16,6 +16,8 @@ static const struct ctl_verb *const families[] = {
     ctl_show_verbs,    /* ctl_show.c */
     ctl_handler_verbs, /* ctl_handlers.c */
     ctl_device_verbs,  /* ctl_device.c */
+    ctl_target_verbs,  /* ctl_target.c */
+    ctl_session_verbs, /* ctl_session.c */
 };
 
 void ctl_verbs_foreach(void (*fn)(const struct ctl_verb *v, void *arg), void *arg)

@@ -85,6 +85,8 @@ void ctl_message(struct ctl_call *c, const char *fmt, ...) __attribute__((format
 extern const struct ctl_verb ctl_show_verbs[];	  /* ctl_show.c: version, help, show config */
 extern const struct ctl_verb ctl_handler_verbs[]; /* ctl_handlers.c: list/show handlers */
 extern const struct ctl_verb ctl_device_verbs[];  /* ctl_device.c: devices */
+extern const struct ctl_verb ctl_target_verbs[];  /* ctl_target.c: targets, groups, LUNs, portals */
+extern const struct ctl_verb ctl_session_verbs[]; /* ctl_session.c: sessions, connections */
 
 /* Calls fn for every verb of every family, in table order. */
 void ctl_verbs_foreach(void (*fn)(const struct ctl_verb *v, void *arg), void *arg);

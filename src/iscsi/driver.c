@@ -167,4 +167,5 @@ const struct uscst_transport iscsi_driver = {
     .check_with = chap_accounts_check_with,
     .stop = iscsi_stop,
     .show = iscsi_show,
+    .sessions = iscsi_report_sessions,
 };

@@ -16,6 +16,7 @@
 
 #include <uscst/reactor.h>
 #include <uscst/transport.h>
+#include <uscst/transport_reg.h>
 
 #include "iscsi/params.h"
 #include "iscsi/pdu.h"
@@ -188,6 +189,11 @@ struct iscsi_session {
 	uint64_t cmdsn_taken[ISCSI_CMDSN_RING / 64];
 	uint32_t cmd_window; /* QueuedCommands */
 	bool reinstated;
+	/* Set under the table lock once login has filled everything the
+	 * admin listing reads from the control thread (session_info.c):
+	 * isid, tsih, tgt, core, params, cmd_window, conn and conn's cid,
+	 * peer and local_addr, none of which changes afterwards. */
+	bool listed;
 };
 
 /* At most this many immediate commands per session (they bypass the
@@ -227,6 +233,10 @@ void iscsi_login_free(struct iscsi_conn *conn);
 int iscsi_session_register(struct iscsi_session *sess, unsigned max_sessions);
 void iscsi_session_unregister(struct iscsi_session *sess);
 bool iscsi_session_tsih_exists(uint16_t tsih);
+/* sess is complete: the admin listing may show it (see listed). */
+void iscsi_session_publish(struct iscsi_session *sess);
+/* fn for every listed session, under the table lock (fn must not block). */
+void iscsi_sessions_foreach_listed(void (*fn)(const struct iscsi_session *s, void *arg), void *arg);
 void iscsi_session_reinstate_old(struct iscsi_session *newer);
 
 /* scsi_cmd.c, data_out.c, data_in.c */
@@ -282,6 +292,9 @@ void iscsi_nop_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t
 void iscsi_nop_tick(struct iscsi_conn *conn, uint64_t now_ms);
 void iscsi_text_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data, uint32_t dlen);
 void iscsi_logout_rx(struct iscsi_conn *conn, const uint8_t *bhs);
+
+/* session_info.c: the transport's sessions op (`uscstadmin list sessions`). */
+void iscsi_report_sessions(const struct uscst_transport *t, uscst_session_emit_fn emit, void *arg);
 
 /* digest.c */
 uint32_t iscsi_crc32c(const void *data, size_t len, uint32_t seed);

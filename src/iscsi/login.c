@@ -313,6 +313,7 @@ static bool enter_full_feature(struct iscsi_conn *conn, struct iscsi_login *l)
 	l->tsih = sess->tsih;
 	conn->sess = sess;
 	conn->cid = l->cid; /* Logout "close the connection" names it */
+	iscsi_session_publish(sess);
 	return true;
 }
 

@@ -85,6 +85,25 @@ bool iscsi_session_tsih_exists(uint16_t tsih)
 	return found;
 }
 
+void iscsi_session_publish(struct iscsi_session *sess)
+{
+	pthread_mutex_lock(&table_lock);
+	sess->listed = true;
+	pthread_mutex_unlock(&table_lock);
+}
+
+void iscsi_sessions_foreach_listed(void (*fn)(const struct iscsi_session *s, void *arg), void *arg)
+{
+	struct iscsi_session *s;
+	pthread_mutex_lock(&table_lock);
+	list_for_each_entry(s, &table, node)
+	{
+		if (s->listed)
+			fn(s, arg);
+	}
+	pthread_mutex_unlock(&table_lock);
+}
+
 static void close_reinstated(void *arg)
 {
 	struct iscsi_conn *conn = arg;
