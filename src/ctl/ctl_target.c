@@ -23,6 +23,8 @@ struct session_count {
 	uint64_t n;
 };
 
+/* Called with uscst_config_lock held: the order is the configuration lock,
+ * then the session list's (uscst_session_foreach). */
 static void count_session(struct uscst_session *s, void *arg)
 {
 	struct session_count *sc = arg;

@@ -78,6 +78,14 @@ static void test_flag(void **state)
 	assert_true(ok);
 	assert_non_null(strstr(text, "\"devices\""));
 	free(text);
+	/* uscstadmin -j asks for data: the objects, not the text. */
+	struct json_object *a = ctl_call_raw(
+	    "{\"protocol\": 1, \"cmd\": [\"show\", \"config\"], \"output\": \"json\"}");
+	struct json_object *r, *v;
+	assert_true(json_object_object_get_ex(a, "result", &r));
+	assert_true(json_object_object_get_ex(r, "devices", &v));
+	assert_true(json_object_is_type(v, json_type_array));
+	json_object_put(a);
 	text = ctl_call(&ok, "show", "config", "--json", "--json", NULL);
 	assert_false(ok);
 	assert_non_null(strstr(text, "usage: show config [--json]"));
