@@ -5,7 +5,8 @@
 # session logged in (session_hold_client, ISID 0x80123456789a) shows in
 # `list sessions` with its initiator name, ISID, TSIH and portal, in
 # `show session ID` with its negotiated parameters and in `list
-# connections`; once it logged out the list is empty.  And the exit codes:
+# connections`; once it logged out the list is empty; beside iscsi-perf's
+# I/O its commands in flight show.  And the exit codes:
 # 0 ok, 1 the daemon's error on stderr, 2 usage.
 # Usage: tests/integration/admin-list.sh [BUILD_DIR]
 set -euo pipefail
@@ -178,6 +179,27 @@ check_no_session() {
 	[[ $(admin list sessions) == "(none)" ]]
 }
 
+# The listing beside live I/O: iscsi-perf keeps 32 reads in flight on its
+# own session while `list sessions` runs again and again; its session is
+# listed, and its commands in flight are seen above 0 at least once.
+check_commands_in_flight() {
+	local perf_ini=iqn.2026-12.org.example:perf pid i seen=0 busiest=0 n
+	timeout 6 iscsi-perf -i "$perf_ini" -m 32 -t 10 \
+		"iscsi://127.0.0.1:$DAEMON_PORT/$IQN/0" >/dev/null 2>&1 &
+	pid=$!
+	for ((i = 0; i < 40; i++)); do
+		sleep 0.1
+		admin -j list sessions >"$LIB_TMP/busy.json" || break
+		n=$(jq '[.[] | select(.initiator == "'"$perf_ini"'") | .commands] | max // -1' \
+			"$LIB_TMP/busy.json")
+		((n >= 0)) && seen=$((seen + 1))
+		((n > busiest)) && busiest=$n
+	done
+	wait "$pid" || true
+	echo "listed in $seen of 40 listings; most commands in flight seen: $busiest"
+	((seen > 0 && busiest > 0))
+}
+
 # expect_exit RC STDERR_PATTERN ARGS...
 expect_exit() {
 	local want=$1 pattern=$2 rc=0 err
@@ -214,6 +236,7 @@ main() {
 	check admin-list:portals-handlers check_portals_handlers
 	check admin-list:sessions check_sessions
 	check admin-list:no-session-after-logout check_no_session
+	check admin-list:commands-in-flight check_commands_in_flight
 	check admin-list:exit-codes check_exit_codes
 	lib_finish
 }
