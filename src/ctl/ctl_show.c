@@ -21,7 +21,33 @@ struct help {
 	FILE *text;
 };
 
-/* "  PATTERN" then the help on the same line when it fits, else below. */
+#define HELP_INDENT 30 /* where the help text starts */
+#define HELP_WIDTH 79  /* where lines end */
+
+/* Writes text from column HELP_INDENT (the cursor at col), wrapped at
+ * spaces before HELP_WIDTH. */
+static void wrap_help(FILE *f, const char *text, int col)
+{
+	const char *p = text;
+	while (*p) {
+		for (; col < HELP_INDENT; col++)
+			fputc(' ', f);
+		size_t room = HELP_WIDTH - HELP_INDENT, len = strlen(p), cut = len;
+		if (len > room) {
+			cut = room;
+			while (cut > 0 && p[cut] != ' ')
+				cut--;
+			if (cut == 0)
+				cut = strcspn(p, " ");
+		}
+		fprintf(f, "%.*s\n", (int)cut, p);
+		p += cut;
+		p += strspn(p, " ");
+		col = 0;
+	}
+}
+
+/* "  PATTERN" then its help, wrapped, beside it when it fits, else below. */
 static void help_entry(const struct ctl_verb *v, void *arg)
 {
 	struct help *h = arg;
@@ -29,10 +55,12 @@ static void help_entry(const struct ctl_verb *v, void *arg)
 	jp_str(&h->c->failed, e, "verb", v->pattern);
 	jp_str(&h->c->failed, e, "help", v->help);
 	jp_bool(&h->c->failed, e, "changes_state", v->changes_state);
-	if (strlen(v->pattern) < 30)
-		fprintf(h->text, "  %-30s %s\n", v->pattern, v->help);
-	else
-		fprintf(h->text, "  %s\n  %-30s %s\n", v->pattern, "", v->help);
+	int col = fprintf(h->text, "  %s", v->pattern);
+	if (col >= HELP_INDENT - 1) {
+		fputc('\n', h->text);
+		col = 0;
+	}
+	wrap_help(h->text, v->help, col);
 }
 
 static struct json_object *do_help(struct ctl_call *c)
