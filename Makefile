@@ -152,6 +152,13 @@ $(BUILD)/tests/fault_client: tests/integration/fault_client.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< -liscsi
 
+# Raw control-socket client for tests/integration/ctl-bad-input.sh;
+# standalone too.
+all: $(BUILD)/tests/ctl_raw_client
+$(BUILD)/tests/ctl_raw_client: tests/integration/ctl_raw_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
+
 # libiscsi client for tests/integration/resync-size.sh (a unit attention on a
 # live session); built only when libiscsi-dev is installed.
 # The same for pr_persist_client (tests/integration/pr-persist.sh),
