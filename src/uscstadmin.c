@@ -43,7 +43,8 @@ static void usage(FILE *f)
 		"\n"
 		"options:\n"
 		"  -s, --socket SOCKET    control socket of uscstd (default %s)\n"
-		"  -j, --json             print the result as JSON (also as the last word)\n"
+		"  -j, --json             print the result as JSON (--json also as the last\n"
+		"                         word)\n"
 		"  -t, --timeout SECONDS  give up waiting for the answer after SECONDS\n"
 		"                         (default: wait)\n"
 		"  -h, --help             this help\n"
@@ -276,8 +277,9 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	int n = argc - i;
-	/* `show config --json` and the like: a last --json or -j is the option. */
-	if (n > 1 && (strcmp(argv[argc - 1], "--json") == 0 || strcmp(argv[argc - 1], "-j") == 0)) {
+	/* `show config --json` (as uscstadmin always took it): a last --json
+	 * is the option. */
+	if (n > 1 && strcmp(argv[argc - 1], "--json") == 0) {
 		json = true;
 		n--;
 	}
