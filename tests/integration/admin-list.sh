@@ -58,6 +58,8 @@ write_list_config() {
 		    }
 		    TARGET $OFF {
 		        enabled 0
+		        IncomingUser "joe joessecret12"
+		        MaxBurstLength 1048576
 		        LUN 0 disk0
 		    }
 		}
@@ -94,6 +96,19 @@ check_targets() {
 	jq_true "$LIB_TMP/targets.json" '.[] | select(.name == "'"$IQN"'") | .driver == "iscsi"
 		and .enabled == true and .luns == 2 and .groups == 1 and .sessions == 0' || return 1
 	jq_true "$LIB_TMP/targets.json" '.[] | select(.name == "'"$OFF"'") | .enabled == false'
+}
+
+# show target: the attributes, a CHAP account without its secret.
+check_show_target() {
+	admin -j show target "$OFF" >"$LIB_TMP/off.json" || return 1
+	jq_true "$LIB_TMP/off.json" '.attributes.MaxBurstLength == "1048576" and
+		.attributes.IncomingUser == "joe (secret not shown)" and .enabled == false' || return 1
+	if grep -q joessecret12 "$LIB_TMP/off.json" <(admin show target "$OFF"); then
+		echo "show target shows the CHAP secret"
+		return 1
+	fi
+	admin -j show target "$IQN" >"$LIB_TMP/on.json" || return 1
+	jq_true "$LIB_TMP/on.json" '.group_names == ["grouped"]'
 }
 
 check_groups_luns() {
@@ -232,6 +247,7 @@ main() {
 	check admin-list:devices check_devices
 	check admin-list:show-device check_show_device
 	check admin-list:targets check_targets
+	check admin-list:show-target check_show_target
 	check admin-list:groups-luns check_groups_luns
 	check admin-list:portals-handlers check_portals_handlers
 	check admin-list:sessions check_sessions
