@@ -11,6 +11,7 @@
  *   connections  {"session", "target", "initiator", "cid", "portal", "peer"}
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,18 +118,17 @@ static struct json_object *do_list_connections(struct ctl_call *c)
 
 static struct json_object *do_show_session(struct ctl_call *c)
 {
-	const char *id = ctl_arg(c, "ID");
-	char *end;
-	unsigned long long v = strtoull(id, &end, 10);
-	if (!*id || *end || id[0] == '-')
-		return ctl_fail(c,
-				"'%s' is not a session id (the number in the id column of "
-				"'uscstadmin list sessions')",
-				id);
-	struct collect k = {.c = c, .view = VIEW_ONE, .want_id = v};
+	uint64_t id;
+	if (!ctl_arg_u64(c, "ID", UINT64_MAX, &id)) {
+		char why[CTL_ERROR_MAX];
+		snprintf(why, sizeof(why), "%s", c->error);
+		return ctl_fail(c, "%s (the number in the id column of 'uscstadmin list sessions')",
+				why);
+	}
+	struct collect k = {.c = c, .view = VIEW_ONE, .want_id = id};
 	collect_all(&k);
 	if (!k.out && !c->failed)
-		return ctl_fail(c, "no session %llu (see 'uscstadmin list sessions')", v);
+		return ctl_fail(c, "no session %" PRIu64 " (see 'uscstadmin list sessions')", id);
 	return k.out;
 }
 

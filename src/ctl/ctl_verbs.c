@@ -4,6 +4,7 @@
  */
 #include "ctl/ctl_verbs.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,21 @@ const char *ctl_arg(const struct ctl_call *c, const char *name)
 }
 
 bool ctl_flag(const struct ctl_call *c, const char *flag) { return ctl_arg(c, flag) != NULL; }
+
+bool ctl_arg_u64(struct ctl_call *c, const char *name, uint64_t max, uint64_t *out)
+{
+	const char *w = ctl_arg(c, name);
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = w && *w >= '0' && *w <= '9' ? strtoull(w, &end, 10) : 0;
+	if (!w || !end || *end || errno || v > max) {
+		ctl_fail(c, "%s: expected a number in 0..%llu, got '%s'", name,
+			 (unsigned long long)max, w ? w : "");
+		return false;
+	}
+	*out = v;
+	return true;
+}
 
 struct json_object *ctl_fail(struct ctl_call *c, const char *fmt, ...)
 {

@@ -5,7 +5,8 @@
  * Adding a verb:
  *   1. In the family's file (or a new ctl_FAMILY.c), write the handler
  *          static struct json_object *do_thing(struct ctl_call *c)
- *      It reads its words with ctl_arg(c, "NAME") / ctl_flag(c, "--force"),
+ *      It reads its words with ctl_arg(c, "NAME") / ctl_flag(c, "--force") /
+ *      ctl_arg_u64(c, "LUN", max, &lun),
  *      builds its result with lib/json_put.h (jp_*(&c->failed, ...)), and
  *      returns it; or returns ctl_fail(c, "what was wrong; what to do").
  *      ctl_message(c, ...) adds the line a person sees instead of the
@@ -34,6 +35,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
@@ -73,6 +75,10 @@ struct ctl_call {
 /* The user's word for an UPPERCASE pattern word; NULL if an optional one
  * was not given (or the pattern has no such word). */
 const char *ctl_arg(const struct ctl_call *c, const char *name);
+/* The user's word for name as a decimal number in 0..max; false with the
+ * error set ("NAME: expected a number in 0..MAX, got 'x'") if it is not
+ * one, or was not given. */
+bool ctl_arg_u64(struct ctl_call *c, const char *name, uint64_t max, uint64_t *out);
 /* Whether the user gave the [--flag]. */
 bool ctl_flag(const struct ctl_call *c, const char *flag);
 /* Sets the error (printf format) and returns NULL, for `return ctl_fail(...)`. */

@@ -134,8 +134,17 @@ static void test_session_id(void **state)
 	bool ok;
 	char *text = ctl_call(&ok, "show", "session", "x1", NULL);
 	assert_false(ok);
-	assert_non_null(strstr(text, "'x1' is not a session id"));
+	assert_string_equal(text, "ID: expected a number in 0..18446744073709551615, got 'x1' "
+				  "(the number in the id column of 'uscstadmin list sessions')");
 	free(text);
+	const char *bad[] = {"-1", "1x", "18446744073709551616", " 1", "+1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		text = ctl_call(&ok, "show", "session", bad[i], NULL);
+		assert_false(ok);
+		if (!strstr(text, "ID: expected a number"))
+			fail_msg("'%s': %s", bad[i], text);
+		free(text);
+	}
 	text = ctl_call(&ok, "show", "session", "7", NULL);
 	assert_false(ok);
 	assert_string_equal(text, "no session 7 (see 'uscstadmin list sessions')");
