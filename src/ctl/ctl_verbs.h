@@ -1,21 +1,25 @@
 /*
  * The verbs of the control socket: one table entry per verb, one file per
- * family of verbs (ctl_show.c, ctl_device.c, ctl_list.c, ...).
+ * family of verbs (ctl_show.c, ctl_handlers.c, ctl_device.c, ctl_target.c,
+ * ctl_session.c, ...).
  *
  * Adding a verb:
  *   1. In the family's file (or a new ctl_FAMILY.c), write the handler
  *          static struct json_object *do_thing(struct ctl_call *c)
- *      It reads its words with ctl_arg(c, "NAME") / ctl_flag(c, "--force") /
- *      ctl_arg_u64(c, "LUN", max, &lun),
- *      builds its result with lib/json_put.h (jp_*(&c->failed, ...)), and
- *      returns it; or returns ctl_fail(c, "what was wrong; what to do").
+ *      It reads its words with ctl_arg(c, "NAME"), ctl_flag(c, "--force")
+ *      and ctl_arg_u64(c, "LUN", max, &lun), builds its result with
+ *      lib/json_put.h (jp_*(&c->failed, ...)) and returns it, or returns
+ *      ctl_fail(c, "what was wrong; what to do").  Field names are part of
+ *      the interface (scripts read them with -j): snake_case, and a
+ *      listing is an array of flat objects (nested ones are for `show`).
+ *      c->json is set when the client wants data rather than text.
  *      ctl_message(c, ...) adds the line a person sees instead of the
  *      formatted result (for acknowledgements: "ok: ...").
  *   2. Add a line to the family's table, ended by {NULL}:
  *          {"thing NAME set ATTR VALUE [--force]", do_thing,
  *           "one line of help", CTL_CHANGES_STATE},
- *   3. A new family: declare its table below and add it to families[] in
- *      ctl_verbs.c.  uscstadmin needs no change: it sends the words and
+ *   3. A new family: declare its table below and add one line to
+ *      families[] in ctl_verbs.c.  uscstadmin needs no change: it sends the words and
  *      formats whatever result comes back (src/admin/admin_format.c).
  *
  * Patterns: words separated by one space.  A lowercase word must be typed
