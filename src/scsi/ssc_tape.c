@@ -89,6 +89,9 @@ void ssc_sync_tape(struct ssc_state *st)
 void ssc_unmount(struct ssc_state *st)
 {
 	st->mounted = false;
+	/* Nothing of the old tape's header (its write protection) outlives
+	 * it. */
+	memset(&st->hdr, 0, sizeof(st->hdr));
 	st->count = 0;
 	st->pos = 0;
 	st->dirty = false;

@@ -889,6 +889,34 @@ static void test_medium_change_during_command(void **state)
 	assert_tape_sense(read_var(t, 10, false), SK_BLANK_CHECK, 0, 5, 0, 10);
 }
 
+static uint8_t mode_sense_wp(struct tape_fixture *t)
+{
+	const uint8_t sense6[6] = {0x1a, 0x08, 0x3f, 0, 255, 0};
+	struct uscst_cmd *cmd = run(t, sense6, 6);
+	fixture_assert_good(cmd);
+	return cmd->in_buf[2] & 0x80;
+}
+
+/* MODE SENSE's WP after a tape change is the new tape's, also when it is
+ * the first command after the change: never the flag of the tape that
+ * left. */
+static void test_mode_sense_wp_follows_tape(void **state)
+{
+	struct tape_fixture *t = *state;
+	blank_image(1 << 20, TAPE_FLAG_WRITE_PROTECT);
+	remount(t);
+	assert_int_equal(mode_sense_wp(t), 0x80);
+	uscst_device_medium_changed(t->dev, false);
+	assert_int_equal(mode_sense_wp(t), 0); /* no tape */
+	blank_image(1 << 20, 0);
+	uscst_device_medium_changed(t->dev, true);
+	assert_int_equal(mode_sense_wp(t), 0);
+	uscst_device_medium_changed(t->dev, false);
+	blank_image(1 << 20, TAPE_FLAG_WRITE_PROTECT);
+	uscst_device_medium_changed(t->dev, true);
+	assert_int_equal(mode_sense_wp(t), 0x80);
+}
+
 /* Reserved CDB bits, by the usage masks; unknown opcodes of the disk. */
 static void test_cdb_checks(void **state)
 {
@@ -967,6 +995,7 @@ int main(void)
 	    T(test_limits_density_pages),
 	    T(test_one_command_at_a_time),
 	    T(test_cdb_checks),
+	    T(test_mode_sense_wp_follows_tape),
 	    T(test_report_supported_opcodes),
 	    T(test_medium_change),
 	    T(test_medium_change_during_command),
