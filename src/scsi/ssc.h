@@ -43,6 +43,9 @@ struct ssc_state {
 	bool busy;
 	struct uscst_cmd *qhead, *qtail;
 	void (*running_done)(struct uscst_cmd *cmd);
+	/* A LU reset came while a command ran: the mode parameters return
+	 * to their defaults when it ends, not under it (ssc_lu_reset). */
+	bool reset_pending;
 
 	/*
 	 * --- tape changes (the backend's run-time filename, a changer) ---

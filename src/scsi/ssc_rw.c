@@ -70,9 +70,8 @@ static void fixed_read_done(struct uscst_cmd *cmd, struct ssc_state *st, int err
 /* n blocks of the mode's block length: the run of such blocks from the
  * position, then what ended it; a block of another length is sent too,
  * cut to the block length (SSC-4: its data up to the block length). */
-static void read_fixed(struct uscst_cmd *cmd, struct ssc_state *st, uint32_t n)
+static void read_fixed(struct uscst_cmd *cmd, struct ssc_state *st, uint32_t n, uint32_t bl)
 {
-	uint32_t bl = st->block_len;
 	if ((uint64_t)n * bl > SSC_MAX_TRANSFER) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 		return;
@@ -161,12 +160,13 @@ static void read_start(struct uscst_cmd *cmd, struct ssc_state *st)
 {
 	bool fixed = cmd->cdb[1] & CDB_FIXED;
 	uint32_t n = get_be24(cmd->cdb + 2);
+	uint32_t bl = st->block_len; /* once: what the command runs with */
 	if (fixed && (cmd->cdb[1] & CDB_SILI)) {
 		scsi_invalid_field_cdb(cmd, 1, 1);
 		scsi_cmd_done(cmd);
 		return;
 	}
-	if (fixed && !st->block_len) {
+	if (fixed && !bl) {
 		scsi_invalid_field_cdb(cmd, 1, 0);
 		scsi_cmd_done(cmd);
 		return;
@@ -176,7 +176,7 @@ static void read_start(struct uscst_cmd *cmd, struct ssc_state *st)
 		return;
 	}
 	if (fixed)
-		read_fixed(cmd, st, n);
+		read_fixed(cmd, st, n, bl);
 	else
 		read_variable(cmd, st, n);
 }
@@ -241,12 +241,15 @@ static void write_start(struct uscst_cmd *cmd, struct ssc_state *st)
 {
 	bool fixed = cmd->cdb[1] & CDB_FIXED;
 	uint32_t n = get_be24(cmd->cdb + 2);
-	if (fixed && !st->block_len) {
+	/* The block length once: the check, the byte count and the records
+	 * written must agree (a 0 read late would write a 0-byte record). */
+	uint32_t bl = st->block_len;
+	if (fixed && !bl) {
 		scsi_invalid_field_cdb(cmd, 1, 0);
 		scsi_cmd_done(cmd);
 		return;
 	}
-	uint64_t bytes = fixed ? (uint64_t)n * st->block_len : n;
+	uint64_t bytes = fixed ? (uint64_t)n * bl : n;
 	if ((!fixed && n > SSC_MAX_BLOCK) || bytes > SSC_MAX_TRANSFER) {
 		scsi_invalid_field_cdb(cmd, 2, -1);
 		scsi_cmd_done(cmd);
@@ -264,7 +267,7 @@ static void write_start(struct uscst_cmd *cmd, struct ssc_state *st)
 		return;
 	}
 	uint32_t nrec = fixed ? n : 1;
-	uint32_t len = fixed ? st->block_len : n;
+	uint32_t len = fixed ? bl : n;
 	uint64_t fit = room_for(st, st->pos, len);
 	if (fit == 0) {
 		ssc_sense(cmd, SSC_EOM, SK_VOLUME_OVERFLOW, 0x00, 0x02, true, n);

@@ -917,6 +917,43 @@ static void test_mode_sense_wp_follows_tape(void **state)
 	assert_int_equal(mode_sense_wp(t), 0x80);
 }
 
+/* A LU reset (from the task management thread) while a fixed-block WRITE
+ * runs: the WRITE keeps the block length it started with, the defaults
+ * (variable-block mode) apply once it ends. */
+static void test_lu_reset_waits_for_command(void **state)
+{
+	struct tape_fixture *t = *state;
+	const uint8_t sel[12] = {0, 0, 0x10, 8, 0x80, 0, 0, 0, 0, 0, 0x02, 0x00}; /* 512 */
+	const uint8_t ms[6] = {0x15, 0x10, 0, 0, 12, 0};
+	fixture_assert_good(run_out(t, ms, 6, sel, 12));
+	(void)position(t);
+	uint8_t data[512];
+	fill(data, sizeof(data), 9);
+	uint8_t c[6];
+	cdb6(c, 0x0a, 1, 1);
+	defer_io = true;
+	struct uscst_cmd *w = fixture_prepare(t->f, 0, c, 6);
+	t->dev->cmdset->decode(w);
+	fixture_cmd_data_out(w, data, sizeof(data));
+	t->dev->cmdset->dispatch(w);
+	assert_non_null(deferred);
+	t->dev->cmdset->lu_reset(t->dev);
+	assert_int_equal(ssc_state(t->dev)->block_len, 512); /* not under the WRITE */
+	defer_io = false;
+	struct uscst_io *io = deferred;
+	deferred = NULL;
+	complete_io(io);
+	fixture_assert_good(w);
+	const uint8_t sense6[6] = {0x1a, 0, 0x10, 0, 255, 0};
+	struct uscst_cmd *cmd = run(t, sense6, 6);
+	fixture_assert_good(cmd);
+	assert_int_equal(get_be24(cmd->in_buf + 9), 0); /* variable-block mode now */
+	rewind_tape(t);
+	cmd = read_var(t, 512, false);
+	fixture_assert_good(cmd);
+	assert_memory_equal(cmd->in_buf, data, 512);
+}
+
 /* Reserved CDB bits, by the usage masks; unknown opcodes of the disk. */
 static void test_cdb_checks(void **state)
 {
@@ -996,6 +1033,7 @@ int main(void)
 	    T(test_one_command_at_a_time),
 	    T(test_cdb_checks),
 	    T(test_mode_sense_wp_follows_tape),
+	    T(test_lu_reset_waits_for_command),
 	    T(test_report_supported_opcodes),
 	    T(test_medium_change),
 	    T(test_medium_change_during_command),
