@@ -160,12 +160,19 @@ static int vcdrom_set_attr(struct uscst_device *dev, const char *name, const cha
 			return -EINVAL;
 		}
 	}
+	/* The old disc leaves first (commands that need a medium answer NOT
+	 * READY from now on); the new one is announced (its unit attention
+	 * raised) before it can be read: no command reads the new disc
+	 * without having been told of the change. */
+	uscst_device_medium_changed(dev, false);
 	pthread_mutex_lock(&vd->lock);
 	struct vcdrom_medium *old = vd->medium;
 	vd->medium = m;
 	pthread_mutex_unlock(&vd->lock);
-	uscst_device_set_size(dev, size);
-	uscst_device_medium_changed(dev, m != NULL);
+	if (m) {
+		uscst_device_set_size(dev, size);
+		uscst_device_medium_changed(dev, true);
+	}
 	/* Reads still on the old image keep it open until they end. */
 	medium_put(old);
 	return 0;

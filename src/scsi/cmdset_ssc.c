@@ -49,6 +49,9 @@ static void start(struct ssc_state *st, struct uscst_cmd *cmd)
 {
 	st->running_done = cmd->done;
 	cmd->done = ssc_cmd_done;
+	/* Before scsi_dispatch takes the unit attentions (seq_cst: a change
+	 * that bumps gen later raised its UA before, see ssc_medium_changed). */
+	st->start_gen = atomic_load(&st->gen);
 	if (cmd->aborted) {
 		/* Aborted while it waited: it must not move the tape. */
 		scsi_cmd_done(cmd);
@@ -116,7 +119,9 @@ static void ssc_medium_changed(struct uscst_device *dev, bool present)
 {
 	struct ssc_state *st = ssc_state(dev);
 	pthread_mutex_lock(&st->io_lock);
-	atomic_fetch_add_explicit(&st->gen, 1, memory_order_relaxed);
+	/* seq_cst: for an arrival the core has raised the unit attention
+	 * already; a command that sees this gen sees that UA too. */
+	atomic_fetch_add(&st->gen, 1);
 	atomic_store_explicit(&st->changing, !present, memory_order_relaxed);
 	atomic_store_explicit(&st->has_image, present, memory_order_relaxed);
 	pthread_mutex_unlock(&st->io_lock);

@@ -61,6 +61,10 @@ struct ssc_state {
 	_Atomic unsigned gen;
 	_Atomic bool changing;
 	_Atomic bool has_image; /* the backend holds an image (filename not none) */
+	/* gen when the running command started, before its unit attention
+	 * check: a change after it must not let the command at the new tape
+	 * (it was not told of the change). */
+	unsigned start_gen;
 
 	/* --- the medium, touched only by the running command --- */
 	bool mounted;	    /* the index below describes the image */

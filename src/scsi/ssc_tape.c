@@ -269,8 +269,11 @@ void ssc_with_tape(struct uscst_cmd *cmd, void (*fn)(struct uscst_cmd *, struct 
 {
 	struct ssc_state *st = ssc_state(cmd->dev);
 	ssc_sync_tape(st);
-	if (atomic_load_explicit(&st->changing, memory_order_relaxed)) {
-		/* Between the old tape leaving and a new one arriving. */
+	if (st->start_gen != atomic_load(&st->gen) ||
+	    atomic_load_explicit(&st->changing, memory_order_relaxed)) {
+		/* Between the old tape leaving and a new one arriving, or the
+		 * tape changed after this command passed its unit attention
+		 * check: it must not reach a tape it was not told of. */
 		scsi_fail(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 		return;
 	}

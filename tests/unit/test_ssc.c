@@ -853,6 +853,8 @@ static void test_medium_change(void **state)
 	uscst_device_medium_changed(t->dev, true);
 	assert_int_equal(ua_dev_record.calls, 1);
 	assert_int_equal(ua_dev_record.asc, 0x28);
+	/* The UA exists before the new tape can be seen. */
+	assert_false(ua_dev_record.medium_present);
 	fixture_assert_good(run(t, tur, 6));
 	assert_int_equal(position(t), 0);
 	assert_tape_sense(read_var(t, 10, false), SK_BLANK_CHECK, 0, 5, 0, 10);
@@ -954,6 +956,47 @@ static void test_lu_reset_waits_for_command(void **state)
 	assert_memory_equal(cmd->in_buf, data, 512);
 }
 
+/* The administrator swaps the tape for tape B right after a WRITE passed
+ * its unit attention check (the UA was not there yet): the WRITE must not
+ * reach tape B (it would write at its BOT and destroy it). */
+static uint8_t *tape_b;
+static uint64_t tape_b_len;
+static struct tape_fixture *change_t;
+
+static void change_to_tape_b(void)
+{
+	uscst_device_medium_changed(change_t->dev, false);
+	memcpy(img, tape_b, IMG_MAX);
+	img_len = tape_b_len;
+	uscst_device_medium_changed(change_t->dev, true);
+}
+
+static void test_change_after_ua_check(void **state)
+{
+	struct tape_fixture *t = *state;
+	for (uint8_t i = 0; i < 3; i++)
+		write_rec(t, 300, (uint8_t)(10 + i));
+	tape_b = malloc(IMG_MAX);
+	assert_non_null(tape_b);
+	memcpy(tape_b, img, IMG_MAX);
+	tape_b_len = img_len;
+	blank_image(1 << 20, 0);
+	remount(t);
+	write_rec(t, 100, 1);
+	change_t = t;
+	ua_record_on_take = change_to_tape_b;
+	uint8_t b[100];
+	fill(b, sizeof(b), 77);
+	uint8_t c[6];
+	cdb6(c, 0x0a, 0, sizeof(b));
+	fixture_assert_sense(run_out(t, c, 6, b, sizeof(b)), SK_NOT_READY, 0x3a, 0x00);
+	rewind_tape(t);
+	read_rec(t, 300, 10);
+	read_rec(t, 300, 11);
+	read_rec(t, 300, 12);
+	free(tape_b);
+}
+
 /* Reserved CDB bits, by the usage masks; unknown opcodes of the disk. */
 static void test_cdb_checks(void **state)
 {
@@ -1034,6 +1077,7 @@ int main(void)
 	    T(test_cdb_checks),
 	    T(test_mode_sense_wp_follows_tape),
 	    T(test_lu_reset_waits_for_command),
+	    T(test_change_after_ua_check),
 	    T(test_report_supported_opcodes),
 	    T(test_medium_change),
 	    T(test_medium_change_during_command),
