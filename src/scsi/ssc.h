@@ -89,6 +89,7 @@ struct ssc_state {
 	uint8_t *k_out; /* ssc_read_objs: where the data go */
 	uint64_t k_off; /* mount: the next record's offset */
 	uint64_t k_at, k_n;
+	uint64_t k_bad; /* ssc_read_objs, -EBADMSG: objects read before the bad one */
 	bool k_flush;
 };
 
@@ -138,7 +139,8 @@ void ssc_append(struct uscst_cmd *cmd, struct ssc_state *st, uint64_t at, uint8_
 void ssc_flush(struct uscst_cmd *cmd, struct ssc_state *st,
 	       void (*cb)(struct uscst_cmd *, struct ssc_state *, int err));
 /* Reads the data of objects [first, first+n) (all DATA) into buf, packed,
- * checking each one's CRC; cb's err is -EBADMSG for a CRC mismatch. */
+ * checking each one's CRC; cb's err is -EBADMSG for a CRC mismatch, with
+ * the data of the k_bad objects before the bad one in buf. */
 void ssc_read_objs(struct uscst_cmd *cmd, struct ssc_state *st, uint64_t first, uint64_t n,
 		   uint8_t *buf, void (*cb)(struct uscst_cmd *, struct ssc_state *, int err));
 /* The image is write-protected (its header flag, read_only, a read-only

@@ -39,9 +39,22 @@ static void fixed_read_done(struct uscst_cmd *cmd, struct ssc_state *st, int err
 {
 	uint32_t n = (uint32_t)cmd->hstate[0];
 	uint64_t good = cmd->hstate[1];
+	if (err == -EBADMSG) {
+		/* A block whose data fail their CRC: the blocks before it go
+		 * to the initiator, the position is after it, INFORMATION is
+		 * the blocks not transferred (SSC-4: the bad one included). */
+		uint64_t sent = st->k_bad;
+		st->pos += sent + 1;
+		cmd->in_len = (uint32_t)(sent * st->block_len);
+		ssc_sense(cmd, 0, SK_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR, true,
+			  (int64_t)(n - sent));
+		cmd->in_with_sense = cmd->in_len > 0;
+		scsi_cmd_done(cmd);
+		return;
+	}
 	if (err) {
-		st->pos += good;
-		read_failed(cmd, err, (int64_t)(n - good));
+		/* Nothing read: the position stays. */
+		read_failed(cmd, err, n);
 		return;
 	}
 	cmd->in_len = (uint32_t)cmd->hstate[3];

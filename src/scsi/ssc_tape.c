@@ -403,6 +403,7 @@ static void objs_read(struct uscst_cmd *cmd)
 		const struct ssc_obj *o = &st->objs[i];
 		const uint8_t *d = st->k_buf + (o->off - base) + TAPE_REC_HDR_SIZE;
 		if (tape_crc(d, o->len) != o->dcrc) {
+			st->k_bad = i - st->k_at; /* the good ones before it are in k_out */
 			k_end(cmd, st, -EBADMSG);
 			return;
 		}

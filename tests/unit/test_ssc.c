@@ -582,6 +582,35 @@ static void test_data_crc_checked_on_read(void **state)
 	read_rec(t, 100, 2);
 }
 
+/* Fixed-block READ of 4 blocks, the second one bad: the first goes to the
+ * initiator, MEDIUM ERROR with INFORMATION 3 (the blocks not
+ * transferred), the position after the bad block. */
+static void test_fixed_read_bad_block(void **state)
+{
+	struct tape_fixture *t = *state;
+	const uint8_t sel[12] = {0, 0, 0x10, 8, 0x80, 0, 0, 0, 0, 0, 0x02, 0x00}; /* 512 */
+	const uint8_t ms[6] = {0x15, 0x10, 0, 0, 12, 0};
+	fixture_assert_good(run_out(t, ms, 6, sel, 12));
+	uint8_t data[4 * 512];
+	fill(data, sizeof(data), 5);
+	uint8_t c[6];
+	cdb6(c, 0x0a, 1, 4);
+	fixture_assert_good(run_out(t, c, 6, data, sizeof(data)));
+	img[TAPE_HEADER_SIZE + tape_rec_size(512) + TAPE_REC_HDR_SIZE + 7] ^= 0xff;
+	rewind_tape(t);
+	cdb6(c, 0x08, 1, 4);
+	struct uscst_cmd *cmd = run(t, c, 6);
+	assert_tape_sense(cmd, SK_MEDIUM_ERROR, 0x11, 0x00, 0, 3);
+	assert_int_equal(cmd->in_len, 512);
+	assert_true(cmd->in_with_sense);
+	assert_memory_equal(cmd->in_buf, data, 512);
+	assert_int_equal(position(t), 2);
+	cdb6(c, 0x08, 1, 2);
+	cmd = run(t, c, 6);
+	fixture_assert_good(cmd);
+	assert_memory_equal(cmd->in_buf, data + 1024, 1024);
+}
+
 /* A 64 KiB tape: early warning 4 KiB before the end. */
 static void test_early_warning_and_overflow(void **state)
 {
@@ -1078,6 +1107,7 @@ int main(void)
 	    T(test_mode_sense_wp_follows_tape),
 	    T(test_lu_reset_waits_for_command),
 	    T(test_change_after_ua_check),
+	    T(test_fixed_read_bad_block),
 	    T(test_report_supported_opcodes),
 	    T(test_medium_change),
 	    T(test_medium_change_during_command),
