@@ -73,11 +73,11 @@ static void medium_release(void *hold) { medium_put(hold); }
 static int medium_open(const char *path, struct vcdrom_medium **out, uint64_t *size, char *err,
 		       size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = fileio_open_storage(path, O_RDONLY, true);
 	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(e));
-		return -e;
+		snprintf(err, errlen, "cannot open '%s': %s", path,
+			 fd == -EINVAL ? "not a regular file or block device" : strerror(-fd));
+		return fd;
 	}
 	int rc = fileio_storage_size(fd, size);
 	if (rc < 0)

@@ -119,19 +119,16 @@ static int create_blank(const char *path, uint64_t capacity)
 static int medium_open(const char *path, bool ro, struct vtape_medium **out, char *err,
 		       size_t errlen)
 {
-	int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	int fd = fileio_open_storage(path, ro ? O_RDONLY : O_RDWR, false);
 	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -e;
+		snprintf(err, errlen, "%s: %s", path,
+			 fd == -EINVAL ? "not a regular file" : strerror(-fd));
+		return fd;
 	}
 	uint8_t buf[TAPE_HEADER_SIZE];
 	ssize_t n = pread(fd, buf, sizeof(buf), 0);
 	struct tape_header h;
 	const char *why = n < 0 ? strerror(errno) : tape_header_decode(buf, (size_t)n, &h);
-	struct stat st;
-	if (!why && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)))
-		why = "not a regular file";
 	struct vtape_medium *m = why ? NULL : malloc(sizeof(*m));
 	if (!why && !m)
 		why = "out of memory";

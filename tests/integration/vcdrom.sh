@@ -205,6 +205,11 @@ check_admin_errors() {
 		device cd0 set read_only 1 || return 1
 	expect_admin 1 "cannot open '$LIB_TMP/missing.iso'" \
 		device cd0 set filename "$LIB_TMP/missing.iso" || return 1
+	# A FIFO is refused at once (an open would wait for a writer, with
+	# the control thread and its run-time lock held).
+	mkfifo "$LIB_TMP/fifo.iso"
+	expect_admin 1 "'$LIB_TMP/fifo.iso': not a regular file or block device" \
+		device cd0 set filename "$LIB_TMP/fifo.iso" || return 1
 	expect_admin 1 "no device 'nodev'" device nodev set filename none || return 1
 	expect_admin 2 "" device cd0 set filename || return 1
 	expect_admin 2 "" device cd0 set filename "" || return 1

@@ -109,6 +109,15 @@ check_runtime_load() {
 	fi
 	echo "$out"
 	grep -q "bad.img: not a tape image (bad magic)" <<<"$out" || return 1
+	# A FIFO is refused at once (an open would wait for a writer, with
+	# the control thread and its run-time lock held).
+	mkfifo "$LIB_TMP/fifo.img"
+	if out=$(admin device empty set filename "$LIB_TMP/fifo.img" 2>&1); then
+		echo "a FIFO was loaded"
+		return 1
+	fi
+	echo "$out"
+	grep -q "fifo.img: not a regular file" <<<"$out" || return 1
 	client "$(url 3)" verify 4 || return 1
 	admin device empty set filename none || return 1
 	client "$(url 3)" empty
