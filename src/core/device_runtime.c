@@ -61,8 +61,12 @@ int uscst_device_set_runtime_attr(struct uscst_device *dev, const char *name, co
 			 dev->name, name);
 		rc = -EBUSY;
 	}
+	if (rc == 0 && (d->flags & USCST_ATTR_MEDIUM))
+		rc = core_device_check_medium_file(dev, value, err, errlen);
 	if (rc == 0)
 		rc = dev->backend->set_attr(dev, name, value, err, errlen);
+	if (rc == 0 && (d->flags & USCST_ATTR_MEDIUM))
+		core_device_medium_file_changed(dev);
 	if (rc == 0) {
 		/* The text `show config` writes back; its readers hold the
 		 * configuration lock. */

@@ -123,6 +123,36 @@ check_runtime_load() {
 	client "$(url 3)" empty
 }
 
+# One image, one drive: another drive's image (by its name or a hard link)
+# is refused at run time as at start-up; an image another process holds
+# locked (flock) is refused too.
+check_one_drive_per_image() {
+	local out holder rc=0
+	for path in "$LIB_TMP/tape1.img" "$LIB_TMP/tape1-link.img"; do
+		[[ $path == *link* ]] && ln "$LIB_TMP/tape1.img" "$path"
+		if out=$(admin device empty set filename "$path" 2>&1); then
+			echo "drive empty loaded tape1's image ($path)"
+			return 1
+		fi
+		echo "$out"
+		grep -q "is the backing file of device 'tape1'" <<<"$out" || return 1
+	done
+	cp "$LIB_TMP/tape0.img" "$LIB_TMP/held.img"
+	exec {holder}<"$LIB_TMP/held.img"
+	flock -n "$holder" || return 1
+	if out=$(admin device empty set filename "$LIB_TMP/held.img" 2>&1); then
+		echo "a locked image was loaded"
+		rc=1
+	fi
+	echo "$out"
+	grep -q "held.img: in use" <<<"$out" || rc=1
+	exec {holder}<&-
+	# Once let go, the image loads.
+	admin device empty set filename "$LIB_TMP/held.img" || rc=1
+	admin device empty set filename none || rc=1
+	return "$rc"
+}
+
 # The verify must be able to fail: a file that was never written.
 check_verify_can_fail() {
 	! client "$(url 0)" verify 5
@@ -175,6 +205,7 @@ main() {
 	check vtape:kill-after-filemark check_kill_after_filemark
 	check vtape:write-protected client "$(url 4)" protect
 	check vtape:runtime-load check_runtime_load
+	check vtape:one-drive-per-image check_one_drive_per_image
 	check vtape:verify-can-fail check_verify_can_fail
 	lib_finish
 }
