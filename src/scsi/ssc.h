@@ -22,6 +22,11 @@
  * length from 1 to the largest record. */
 #define SSC_MIN_BLOCK 1u
 #define SSC_MAX_BLOCK TAPE_MAX_RECORD
+/* Most logical objects (blocks and filemarks) a tape holds: the
+ * in-memory index of a mounted tape is 24 bytes an object, and mounting
+ * reads every header.  Writing past it is VOLUME OVERFLOW, as the end of
+ * the medium; an image holding more is refused at mount. */
+#define SSC_MAX_OBJECTS (1u << 21)
 /* Largest transfer of one READ or WRITE in fixed-block mode. */
 #define SSC_MAX_TRANSFER (16u << 20)
 
@@ -89,6 +94,11 @@ struct ssc_state {
 	uint8_t *k_out; /* ssc_read_objs: where the data go */
 	uint64_t k_off; /* mount: the next record's offset */
 	uint64_t k_at, k_n;
+	/* ssc_append: written so far, in the write under way, what to write */
+	uint64_t k_done, k_chunk;
+	uint8_t k_type;
+	uint32_t k_len;
+	const uint8_t *k_data;
 	uint64_t k_bad; /* ssc_read_objs, -EBADMSG: objects read before the bad one */
 	bool k_flush;
 };

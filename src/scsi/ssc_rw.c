@@ -207,12 +207,14 @@ static void write_failed(struct uscst_cmd *cmd, int err)
 }
 
 /* How many records of len bytes fit from object `at` on, leaving room
- * for the end-of-data marker. */
+ * for the end-of-data marker, within SSC_MAX_OBJECTS. */
 static uint64_t room_for(const struct ssc_state *st, uint64_t at, uint32_t len)
 {
 	uint64_t end = TAPE_HEADER_SIZE + st->hdr.capacity;
 	uint64_t off = ssc_obj_off(st, at) + TAPE_REC_HDR_SIZE;
-	return off >= end ? 0 : (end - off) / tape_rec_size(len);
+	uint64_t fit = off >= end ? 0 : (end - off) / tape_rec_size(len);
+	uint64_t objs = at >= SSC_MAX_OBJECTS ? 0 : SSC_MAX_OBJECTS - at;
+	return fit < objs ? fit : objs;
 }
 
 /* After a write that went through: VOLUME OVERFLOW if it could not write

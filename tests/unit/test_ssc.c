@@ -22,10 +22,14 @@
 
 /* ---- the image file behind the fake backend ---- */
 
-#define IMG_MAX (4u << 20)
+#define IMG_MAX (12u << 20)
 static uint8_t *img;
 static uint64_t img_len;
 static unsigned flushes;
+/* A tape larger than the image buffer: writes past IMG_MAX are taken and
+ * dropped (what they would hold is never read back). */
+static bool sink_high;
+static uint64_t largest_write;
 static bool defer_io;
 static struct uscst_io *deferred;
 
@@ -39,6 +43,15 @@ static void complete_io(struct uscst_io *io)
 		}
 		break;
 	case USCST_IO_WRITE:
+		if (io->len > largest_write)
+			largest_write = io->len;
+		if (sink_high && io->offset + io->len > IMG_MAX) {
+			if (io->offset < IMG_MAX)
+				uscst_iov_to_buf(io->iov, io->iovcnt, 0, img + io->offset,
+						 IMG_MAX - io->offset);
+			img_len = IMG_MAX;
+			break;
+		}
 		assert_true(io->offset + io->len <= IMG_MAX);
 		uscst_iov_to_buf(io->iov, io->iovcnt, 0, img + io->offset, io->len);
 		if (io->offset + io->len > img_len)
@@ -100,6 +113,8 @@ static int setup(void **state)
 	t->f->map.luns[0].dev = t->dev;
 	t->dev->cmdset->power_on(t->dev);
 	flushes = 0;
+	sink_high = false;
+	largest_write = 0;
 	defer_io = false;
 	deferred = NULL;
 	ua_record_reset();
@@ -611,6 +626,48 @@ static void test_fixed_read_bad_block(void **state)
 	assert_memory_equal(cmd->in_buf, data + 1024, 1024);
 }
 
+/* WRITE FILEMARKS of 16M filemarks on a 1 TiB tape: written in pieces of
+ * at most 4 MiB (not one buffer of 671 MB), and no more than
+ * SSC_MAX_OBJECTS objects on the tape: VOLUME OVERFLOW for the rest. */
+static void test_many_filemarks_bounded(void **state)
+{
+	struct tape_fixture *t = *state;
+	blank_image(1ull << 40, 0);
+	remount(t);
+	sink_high = true;
+	uint8_t c[6];
+	cdb6(c, 0x10, 1, 0xffffff);
+	assert_tape_sense(run(t, c, 6), SK_VOLUME_OVERFLOW, 0, 2, 0x40, 0xffffff - SSC_MAX_OBJECTS);
+	assert_true(largest_write <= (4u << 20) + TAPE_REC_HDR_SIZE);
+	assert_int_equal(ssc_state(t->dev)->count, SSC_MAX_OBJECTS);
+	cdb6(c, 0x10, 1, 1);
+	assert_tape_sense(run(t, c, 6), SK_VOLUME_OVERFLOW, 0, 2, 0x40, 1);
+	/* Variable-block WRITE too. */
+	uint8_t b[10] = {0};
+	cdb6(c, 0x0a, 0, sizeof(b));
+	assert_tape_sense(run_out(t, c, 6, b, sizeof(b)), SK_VOLUME_OVERFLOW, 0, 2, 0x40, 10);
+}
+
+/* An append of several pieces: each piece continues the chain, and a
+ * new mount finds every object and the end of data after them. */
+static void test_append_in_pieces_mounts(void **state)
+{
+	struct tape_fixture *t = *state;
+	blank_image(IMG_MAX - 4096, 0);
+	remount(t);
+	write_fm(t, 150000, false); /* 6 MB of filemark records: two pieces */
+	assert_true(largest_write <= (4u << 20) + TAPE_REC_HDR_SIZE);
+	write_rec(t, 100, 3);
+	remount(t);
+	uint8_t c[6];
+	cdb6(c, 0x11, 3, 0); /* SPACE to end of data */
+	fixture_assert_good(run(t, c, 6));
+	assert_int_equal(position(t), 150001);
+	cdb6(c, 0x11, 0, 0xffffff); /* SPACE blocks back 1 */
+	fixture_assert_good(run(t, c, 6));
+	read_rec(t, 100, 3);
+}
+
 /* A 64 KiB tape: early warning 4 KiB before the end. */
 static void test_early_warning_and_overflow(void **state)
 {
@@ -1108,6 +1165,8 @@ int main(void)
 	    T(test_lu_reset_waits_for_command),
 	    T(test_change_after_ua_check),
 	    T(test_fixed_read_bad_block),
+	    T(test_many_filemarks_bounded),
+	    T(test_append_in_pieces_mounts),
 	    T(test_report_supported_opcodes),
 	    T(test_medium_change),
 	    T(test_medium_change_during_command),
