@@ -99,6 +99,7 @@ struct ssc_state {
 	uint8_t k_type;
 	uint32_t k_len;
 	const uint8_t *k_data;
+	int k_err;	/* a failed append: its error, while the end of data is marked */
 	uint64_t k_bad; /* ssc_read_objs, -EBADMSG: objects read before the bad one */
 	bool k_flush;
 };

@@ -332,17 +332,51 @@ void ssc_flush(struct uscst_cmd *cmd, struct ssc_state *st,
 
 static void append_chunk(struct uscst_cmd *cmd, struct ssc_state *st);
 
+static void end_data_written(struct uscst_cmd *cmd)
+{
+	struct ssc_state *st = ssc_state(cmd->dev);
+	if (cmd->io.result < 0)
+		log_warn("device %s: cannot mark the end of data after a failed write: %s",
+			 cmd->dev->name, strerror((int)-cmd->io.result));
+	k_end(cmd, st, st->k_err);
+}
+
+/*
+ * A write failed (err): the tape ends at object count now, but the image
+ * may still hold the records that were there before, chained, and they
+ * would come back at the next mount.  A fresh end-of-data marker at
+ * count makes the image say what the index says (unless the tape is
+ * gone: then it is not this drive's to write).  cb gets err either way.
+ */
+static void end_data_here(struct uscst_cmd *cmd, struct ssc_state *st, int err)
+{
+	st->k_err = err;
+	if (err == -ENOMEDIUM || !st->k_buf) {
+		k_end(cmd, st, err);
+		return;
+	}
+	uint64_t n = st->count;
+	struct tape_rec eod = {.type = TAPE_REC_EOD,
+			       .seq = n,
+			       .prev_crc = n ? st->objs[n - 1].crc : tape_chain_seed(&st->hdr),
+			       .salt = next_salt(st)};
+	tape_rec_encode(st->k_buf, &eod);
+	tape_io(cmd, st, USCST_IO_WRITE, ssc_obj_off(st, n), TAPE_REC_HDR_SIZE, st->k_buf,
+		end_data_written);
+}
+
 static void appended(struct uscst_cmd *cmd)
 {
 	struct ssc_state *st = ssc_state(cmd->dev);
 	uint64_t end = st->k_at + st->k_done;
 	if (cmd->io.result < 0) {
 		/* What follows the chunk's start may be half overwritten: the
-		 * tape ends there now (the chunks before it stand). */
+		 * tape ends there now (the chunks before it stand), on disk as
+		 * in memory. */
 		if (st->count > end)
 			st->count = end;
 		st->pos = st->count;
-		k_end(cmd, st, (int)cmd->io.result);
+		end_data_here(cmd, st, (int)cmd->io.result);
 		return;
 	}
 	st->k_done += st->k_chunk;

@@ -5,6 +5,7 @@
  * file behind a fake backend (READ, WRITE, FLUSH), so a crash is a copy of
  * its bytes cut anywhere, and a new mount reads that copy.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +30,8 @@ static unsigned flushes;
 /* A tape larger than the image buffer: writes past IMG_MAX are taken and
  * dropped (what they would hold is never read back). */
 static bool sink_high;
+/* The next WRITE fails with EIO, writing nothing. */
+static bool fail_next_write;
 static uint64_t largest_write;
 static bool defer_io;
 static struct uscst_io *deferred;
@@ -43,6 +46,12 @@ static void complete_io(struct uscst_io *io)
 		}
 		break;
 	case USCST_IO_WRITE:
+		if (fail_next_write) {
+			fail_next_write = false;
+			io->result = -EIO;
+			io->done(io);
+			return;
+		}
 		if (io->len > largest_write)
 			largest_write = io->len;
 		if (sink_high && io->offset + io->len > IMG_MAX) {
@@ -114,6 +123,7 @@ static int setup(void **state)
 	t->dev->cmdset->power_on(t->dev);
 	flushes = 0;
 	sink_high = false;
+	fail_next_write = false;
 	largest_write = 0;
 	defer_io = false;
 	deferred = NULL;
@@ -668,6 +678,25 @@ static void test_append_in_pieces_mounts(void **state)
 	read_rec(t, 100, 3);
 }
 
+/* A WRITE at BOT that fails (nothing reached the image): the tape ends at
+ * BOT in memory, and after a new mount too (the old records, still
+ * chained in the image, do not come back). */
+static void test_failed_write_ends_data_on_disk(void **state)
+{
+	struct tape_fixture *t = *state;
+	for (uint8_t i = 0; i < 3; i++)
+		write_rec(t, 200, i);
+	rewind_tape(t);
+	fail_next_write = true;
+	uint8_t b[50] = {0}, c[6];
+	cdb6(c, 0x0a, 0, sizeof(b));
+	fixture_assert_sense(run_out(t, c, 6, b, sizeof(b)), SK_MEDIUM_ERROR, 0x0c, 0x00);
+	assert_int_equal(position(t), 0);
+	remount(t);
+	assert_tape_sense(read_var(t, 200, false), SK_BLANK_CHECK, 0, 5, 0, 200);
+	assert_int_equal(position(t), 0);
+}
+
 /* A 64 KiB tape: early warning 4 KiB before the end. */
 static void test_early_warning_and_overflow(void **state)
 {
@@ -1167,6 +1196,7 @@ int main(void)
 	    T(test_fixed_read_bad_block),
 	    T(test_many_filemarks_bounded),
 	    T(test_append_in_pieces_mounts),
+	    T(test_failed_write_ends_data_on_disk),
 	    T(test_report_supported_opcodes),
 	    T(test_medium_change),
 	    T(test_medium_change_during_command),
