@@ -194,16 +194,32 @@ static int vtape_open(struct uscst_device *dev)
 	uint64_t cfg = uscst_device_size(dev);
 	struct vtape_medium *m = NULL;
 	if (!is_none(path)) {
+		bool created = false;
 		if (!ro && access(path, F_OK) < 0 && errno == ENOENT) {
-			int rc = create_blank(path, cfg ? cfg : VTAPE_DEFAULT_CAPACITY);
+			uint64_t capacity = cfg ? cfg : VTAPE_DEFAULT_CAPACITY;
+			/* A capacity no image may have is refused before a file
+			 * exists (it would fail every later start). */
+			uint8_t hb[TAPE_HEADER_SIZE];
+			struct tape_header h = {.capacity = capacity}, back;
+			tape_header_encode(hb, &h);
+			const char *why = tape_header_decode(hb, sizeof(hb), &back);
+			if (why) {
+				log_err("device %s: size_mb: %s", uscst_device_name(dev), why);
+				return -EINVAL;
+			}
+			int rc = create_blank(path, capacity);
 			if (rc < 0 && rc != -EEXIST)
 				return rc;
+			created = rc == 0;
 			log_info("device %s: created blank tape %s", uscst_device_name(dev), path);
 		}
 		char err[512];
 		int rc = medium_open(path, ro, NULL, &m, err, sizeof(err));
 		if (rc < 0) {
 			log_err("%s", err);
+			/* What this start created goes with it. */
+			if (created)
+				unlink(path);
 			return rc;
 		}
 		if (cfg && cfg != m->capacity)

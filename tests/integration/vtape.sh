@@ -175,7 +175,24 @@ check_bad_image() {
 		return 1
 	fi
 	cat "$log"
-	grep -q "$LIB_TMP/bad.img: not a tape image (bad magic)" "$log"
+	grep -q "$LIB_TMP/bad.img: not a tape image (bad magic)" "$log" || return 1
+	# A size_mb no tape may have: refused, and no file left behind (it
+	# would fail every later start).
+	cat >"$conf" <<-CONF
+		HANDLER vtape {
+		    DEVICE huge {
+		        filename $LIB_TMP/huge.img
+		        size_mb 2000000000
+		    }
+		}
+	CONF
+	if timeout 20 "$USCSTD" -f -c "$conf" --listen 127.0.0.1:0 --ctl-socket "$LIB_TMP/bad.sock" \
+		--pr-dir "$LIB_TMP/pr" >"$log" 2>&1; then
+		echo "uscstd started with a 2 EB tape"
+		return 1
+	fi
+	cat "$log"
+	grep -q "capacity above 1 PiB" "$log" && [[ ! -e $LIB_TMP/huge.img ]]
 }
 
 main() {
