@@ -182,7 +182,9 @@ struct uscst_backend_ops {
 	 * control thread, or from a command set on a reactor (a changer
 	 * loading a drive), while I/O may be in flight on the reactors: the
 	 * backend swaps its state in safely.  A backend whose medium changed
-	 * calls uscst_device_medium_changed().  Returns 0, or -errno with a
+	 * calls uscst_device_medium_changed(): with false before it swaps
+	 * the medium (no command may use the old one's state with the new
+	 * one), then with true once the new one is in.  Returns 0, or -errno with a
 	 * message in err.  NULL: a table entry may not have
 	 * USCST_ATTR_RUNTIME. */
 	int (*set_attr)(struct uscst_device *dev, const char *name, const char *value, char *err,

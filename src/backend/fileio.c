@@ -49,14 +49,34 @@ static struct fileio_req *req_of(struct uscst_io *io)
 }
 
 /* Creates a missing image file as a sparse file of the configured size. */
+int fileio_open_storage(const char *path, int flags, bool blk_ok)
+{
+	int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (!S_ISREG(st.st_mode) && !(blk_ok && S_ISBLK(st.st_mode)))
+		rc = -EINVAL;
+	else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 static int open_or_create(struct uscst_device *dev)
 {
 	const char *filename = uscst_device_attr(dev, "filename");
 	bool read_only = uscst_device_read_only(dev);
 	uint64_t cfg_size = uscst_device_size(dev);
 	int flags = (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-	int fd = open(filename, flags);
-	if (fd < 0 && errno == ENOENT && cfg_size && !read_only) {
+	int fd = fileio_open_storage(filename, flags, true);
+	if (fd == -ENOENT && cfg_size && !read_only) {
 		fd = open(filename, flags | O_CREAT | O_EXCL, 0600);
 		if (fd >= 0 && ftruncate(fd, (off_t)cfg_size) < 0) {
 			int e = errno;
@@ -64,11 +84,14 @@ static int open_or_create(struct uscst_device *dev)
 			unlink(filename);
 			return -e;
 		}
-		if (fd >= 0)
-			log_info("device %s: created sparse file %s", uscst_device_name(dev),
-				 filename);
+		if (fd < 0)
+			return -errno;
+		log_info("device %s: created sparse file %s", uscst_device_name(dev), filename);
 	}
-	return fd < 0 ? -errno : fd;
+	if (fd == -EINVAL)
+		log_err("device %s: %s is not a regular file or block device",
+			uscst_device_name(dev), filename);
+	return fd;
 }
 
 int fileio_storage_size(int fd, uint64_t *size)

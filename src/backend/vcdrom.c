@@ -73,11 +73,11 @@ static void medium_release(void *hold) { medium_put(hold); }
 static int medium_open(const char *path, struct vcdrom_medium **out, uint64_t *size, char *err,
 		       size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = fileio_open_storage(path, O_RDONLY, true);
 	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(e));
-		return -e;
+		snprintf(err, errlen, "cannot open '%s': %s", path,
+			 fd == -EINVAL ? "not a regular file or block device" : strerror(-fd));
+		return fd;
 	}
 	int rc = fileio_storage_size(fd, size);
 	if (rc < 0)
@@ -160,12 +160,19 @@ static int vcdrom_set_attr(struct uscst_device *dev, const char *name, const cha
 			return -EINVAL;
 		}
 	}
+	/* The old disc leaves first (commands that need a medium answer NOT
+	 * READY from now on); the new one is announced (its unit attention
+	 * raised) before it can be read: no command reads the new disc
+	 * without having been told of the change. */
+	uscst_device_medium_changed(dev, false);
 	pthread_mutex_lock(&vd->lock);
 	struct vcdrom_medium *old = vd->medium;
 	vd->medium = m;
 	pthread_mutex_unlock(&vd->lock);
-	uscst_device_set_size(dev, size);
-	uscst_device_medium_changed(dev, m != NULL);
+	if (m) {
+		uscst_device_set_size(dev, size);
+		uscst_device_medium_changed(dev, true);
+	}
 	/* Reads still on the old image keep it open until they end. */
 	medium_put(old);
 	return 0;

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -114,24 +115,58 @@ static int create_blank(const char *path, uint64_t capacity)
 	return rc;
 }
 
-/* Opens image `path` (read-only if ro) as a medium with the drive's
- * reference; a malformed one is refused with "PATH: reason" in err. */
-static int medium_open(const char *path, bool ro, struct vtape_medium **out, char *err,
-		       size_t errlen)
+static bool same_file(int a, int b)
 {
-	int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	struct stat sa, sb;
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/*
+ * The image's lock (flock, exclusive; shared for a read-only drive): a
+ * second guard, after the core's one-device-per-file check, against two
+ * drives (or two daemons) appending to one tape.  A drive reloading the
+ * image it holds (cur) shares its open file and so its lock.
+ */
+static int lock_image(int *fd, bool ro, const struct vtape_medium *cur)
+{
+	if (cur && same_file(*fd, cur->fd)) {
+		int d = fcntl(cur->fd, F_DUPFD_CLOEXEC, 0);
+		if (d < 0)
+			return -errno;
+		close(*fd);
+		*fd = d;
+		return 0;
+	}
+	if (flock(*fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	return 0;
+}
+
+/* Opens image `path` (read-only if ro) as a medium with the drive's
+ * reference (cur: what the drive holds now, or NULL); a malformed one is
+ * refused with "PATH: reason" in err. */
+static int medium_open(const char *path, bool ro, const struct vtape_medium *cur,
+		       struct vtape_medium **out, char *err, size_t errlen)
+{
+	int fd = fileio_open_storage(path, ro ? O_RDONLY : O_RDWR, false);
 	if (fd < 0) {
-		int e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -e;
+		snprintf(err, errlen, "%s: %s", path,
+			 fd == -EINVAL ? "not a regular file" : strerror(-fd));
+		return fd;
+	}
+	int rc = lock_image(&fd, ro, cur);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", path,
+			 rc == -EBUSY ? "in use (locked by another drive or process)"
+				      : strerror(-rc));
+		close(fd);
+		return rc;
 	}
 	uint8_t buf[TAPE_HEADER_SIZE];
 	ssize_t n = pread(fd, buf, sizeof(buf), 0);
 	struct tape_header h;
 	const char *why = n < 0 ? strerror(errno) : tape_header_decode(buf, (size_t)n, &h);
-	struct stat st;
-	if (!why && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)))
-		why = "not a regular file";
 	struct vtape_medium *m = why ? NULL : malloc(sizeof(*m));
 	if (!why && !m)
 		why = "out of memory";
@@ -159,16 +194,32 @@ static int vtape_open(struct uscst_device *dev)
 	uint64_t cfg = uscst_device_size(dev);
 	struct vtape_medium *m = NULL;
 	if (!is_none(path)) {
+		bool created = false;
 		if (!ro && access(path, F_OK) < 0 && errno == ENOENT) {
-			int rc = create_blank(path, cfg ? cfg : VTAPE_DEFAULT_CAPACITY);
+			uint64_t capacity = cfg ? cfg : VTAPE_DEFAULT_CAPACITY;
+			/* A capacity no image may have is refused before a file
+			 * exists (it would fail every later start). */
+			uint8_t hb[TAPE_HEADER_SIZE];
+			struct tape_header h = {.capacity = capacity}, back;
+			tape_header_encode(hb, &h);
+			const char *why = tape_header_decode(hb, sizeof(hb), &back);
+			if (why) {
+				log_err("device %s: size_mb: %s", uscst_device_name(dev), why);
+				return -EINVAL;
+			}
+			int rc = create_blank(path, capacity);
 			if (rc < 0 && rc != -EEXIST)
 				return rc;
+			created = rc == 0;
 			log_info("device %s: created blank tape %s", uscst_device_name(dev), path);
 		}
 		char err[512];
-		int rc = medium_open(path, ro, &m, err, sizeof(err));
+		int rc = medium_open(path, ro, NULL, &m, err, sizeof(err));
 		if (rc < 0) {
 			log_err("%s", err);
+			/* What this start created goes with it. */
+			if (created)
+				unlink(path);
 			return rc;
 		}
 		if (cfg && cfg != m->capacity)
@@ -209,7 +260,9 @@ static int vtape_set_attr(struct uscst_device *dev, const char *name, const char
 	}
 	struct vtape_medium *m = NULL;
 	if (!is_none(value)) {
-		int rc = medium_open(value, uscst_device_read_only(dev), &m, err, errlen);
+		struct vtape_medium *cur = medium_get(vd);
+		int rc = medium_open(value, uscst_device_read_only(dev), cur, &m, err, errlen);
+		medium_put(cur);
 		if (rc < 0)
 			return rc;
 	}
@@ -229,6 +282,11 @@ static int vtape_set_attr(struct uscst_device *dev, const char *name, const char
 	if (old && !uscst_device_read_only(dev) && fdatasync(old->fd) < 0)
 		log_warn("device %s: flushing the tape that left the drive: %s",
 			 uscst_device_name(dev), strerror(errno));
+	/* Its lock goes with it, even while a read or write that raced the
+	 * change still holds the file open: a changer may load it into
+	 * another drive at once.  (Not when it is the new tape's own file.) */
+	if (old && !(m && same_file(old->fd, m->fd)))
+		flock(old->fd, LOCK_UN);
 	medium_put(old);
 	return 0;
 }

@@ -54,9 +54,10 @@ struct uscst_cmdset {
 	 * the tasks: reservations and mode pages return to their defaults. */
 	void (*lu_reset)(struct uscst_device *dev);
 	/* Optional: the backend replaced or removed the medium
-	 * (uscst_device_medium_changed(), after the core set medium_present
-	 * and the size and raised the unit attention); called when a medium
-	 * arrives and when a present one goes, without dev->lock.  MMC queues
+	 * (uscst_device_medium_changed()); called when a medium arrives
+	 * (after the unit attention is raised, before medium_present and the
+	 * size are published) and when a present one goes (after
+	 * medium_present is cleared), without dev->lock.  MMC queues
 	 * its media event, a tape drive rewinds. */
 	void (*medium_changed)(struct uscst_device *dev, bool present);
 	/* Optional (NULL: nothing to do): runs once every device of the

@@ -211,6 +211,12 @@ enum core_cmd_state {
  * with no device; NULL if none is registered (core/cmd.c). */
 const struct uscst_cmdset *core_cmd_cmdset(const struct uscst_cmd *cmd);
 /* Runs cmd through its command set (the task set lets it start). */
+/* Run-time medium changes (device_runtime.c): the new file may not be
+ * another device's storage or PR file (-EBUSY with a message); once
+ * loaded, it is indexed as this device's storage (device.c). */
+int core_device_check_medium_file(struct uscst_device *dev, const char *path, char *err,
+				  size_t errlen);
+void core_device_medium_file_changed(struct uscst_device *dev);
 void core_cmd_dispatch(struct uscst_cmd *cmd);
 
 /* Commands in flight (core/inflight.c). */

@@ -429,6 +429,47 @@ static int check_backing_unshared(struct uscst_device *dev, char *err, size_t er
 	return rc;
 }
 
+/* A medium loaded at run time (an attribute marked USCST_ATTR_MEDIUM: a
+ * file name, or none) against every other device's storage and PR file,
+ * as check_backing_unshared does at start-up: two tape drives on one
+ * image would overwrite each other's records.  A path that does not exist
+ * is the backend's error to report. */
+int core_device_check_medium_file(struct uscst_device *dev, const char *path, char *err,
+				  size_t errlen)
+{
+	struct file_id id;
+	if (!strcmp(path, "none") || !path_file_id(path, &id))
+		return 0;
+	pthread_mutex_lock(&uscst_config_lock);
+	struct uscst_device *o = file_index_find(&storage_files, &id);
+	const char *what = "backing file";
+	if (!o || o == dev) {
+		o = file_index_find(&pr_files, &id);
+		what = "PR file";
+	}
+	int rc = 0;
+	if (o && o != dev) {
+		snprintf(err, errlen, "device '%s': '%s' is the %s of device '%s'; not loaded",
+			 dev->name, path, what, o->name);
+		rc = -EBUSY;
+	}
+	pthread_mutex_unlock(&uscst_config_lock);
+	return rc;
+}
+
+/* After a run-time medium change: the device's storage now is its new
+ * medium's file (the old file's entry lapses by itself: still_storage). */
+void core_device_medium_file_changed(struct uscst_device *dev)
+{
+	struct file_id id;
+	if (!dev_file_id(dev, &id))
+		return;
+	pthread_mutex_lock(&uscst_config_lock);
+	if (!file_index_add(&storage_files, &id, dev))
+		log_warn("device %s: out of memory indexing its new medium", dev->name);
+	pthread_mutex_unlock(&uscst_config_lock);
+}
+
 /* dev's PR file (resolved, not loaded yet) against every other device's PR
  * file and every device's storage.  -EEXIST with a message if shared. */
 static int check_pr_file_unshared(struct uscst_device *dev, char *err, size_t errlen)

@@ -61,8 +61,12 @@ int uscst_device_set_runtime_attr(struct uscst_device *dev, const char *name, co
 			 dev->name, name);
 		rc = -EBUSY;
 	}
+	if (rc == 0 && (d->flags & USCST_ATTR_MEDIUM))
+		rc = core_device_check_medium_file(dev, value, err, errlen);
 	if (rc == 0)
 		rc = dev->backend->set_attr(dev, name, value, err, errlen);
+	if (rc == 0 && (d->flags & USCST_ATTR_MEDIUM))
+		core_device_medium_file_changed(dev);
 	if (rc == 0) {
 		/* The text `show config` writes back; its readers hold the
 		 * configuration lock. */
@@ -82,24 +86,44 @@ int uscst_device_set_runtime_attr(struct uscst_device *dev, const char *name, co
 	return rc;
 }
 
+/* The size first: a command that sees the medium sees its size. */
+static void publish_medium(struct uscst_device *dev, bool present, uint64_t nblocks)
+{
+	pthread_mutex_lock(&dev->lock);
+	atomic_store_explicit(&dev->size, nblocks << dev->block_shift, memory_order_relaxed);
+	atomic_store_explicit(&dev->nblocks, nblocks, memory_order_relaxed);
+	atomic_store_explicit(&dev->medium_present, present, memory_order_release);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/*
+ * An arrival is announced before it can be used: the unit attention is
+ * established first, then the command set is told (vtape lets commands at
+ * the new tape from then on), and only then are the medium and its size
+ * published.  A command that finds the medium present was therefore
+ * checked for unit attentions after the UA existed; one checked before
+ * finds the medium still absent (NOT READY) or, in a command set that
+ * tracks changes (ssc), the change behind its back.  A removal is
+ * published first, then told to the command set.
+ */
 void uscst_device_medium_changed(struct uscst_device *dev, bool present)
 {
 	uint64_t size = atomic_load_explicit(&dev->size, memory_order_relaxed);
 	uint64_t nblocks = present ? size >> dev->block_shift : 0;
-	pthread_mutex_lock(&dev->lock);
-	bool had = atomic_load_explicit(&dev->medium_present, memory_order_relaxed);
-	/* The size first: a command that sees the medium sees its size. */
-	atomic_store_explicit(&dev->size, nblocks << dev->block_shift, memory_order_relaxed);
-	atomic_store_explicit(&dev->nblocks, nblocks, memory_order_relaxed);
-	atomic_store_explicit(&dev->medium_present, present, memory_order_relaxed);
-	pthread_mutex_unlock(&dev->lock);
-	if (!present && !had)
-		return; /* nothing an initiator could tell apart */
-	log_info("device %s: %s", dev->name,
-		 present ? "new medium loaded" : "medium removed, the drive is empty");
+	bool had = atomic_load_explicit(&dev->medium_present, memory_order_acquire);
+	if (!present) {
+		publish_medium(dev, false, 0);
+		if (!had)
+			return; /* nothing an initiator could tell apart */
+		log_info("device %s: medium removed, the drive is empty", dev->name);
+		if (dev->cmdset->medium_changed)
+			dev->cmdset->medium_changed(dev, false);
+		return;
+	}
+	log_info("device %s: new medium loaded", dev->name);
 	/* Outside dev->lock: it takes the session list and UA locks. */
-	if (present)
-		ua_establish_dev(dev, NULL, ASC_NOT_READY_TO_READY_CHANGE);
+	ua_establish_dev(dev, NULL, ASC_NOT_READY_TO_READY_CHANGE);
 	if (dev->cmdset->medium_changed)
-		dev->cmdset->medium_changed(dev, present);
+		dev->cmdset->medium_changed(dev, true);
+	publish_medium(dev, true, nblocks);
 }

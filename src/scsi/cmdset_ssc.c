@@ -43,11 +43,15 @@ static void set_q_next(struct uscst_cmd *cmd, struct uscst_cmd *next)
 }
 
 static void ssc_cmd_done(struct uscst_cmd *cmd);
+static void mode_defaults(struct uscst_device *dev, struct ssc_state *st);
 
 static void start(struct ssc_state *st, struct uscst_cmd *cmd)
 {
 	st->running_done = cmd->done;
 	cmd->done = ssc_cmd_done;
+	/* Before scsi_dispatch takes the unit attentions (seq_cst: a change
+	 * that bumps gen later raised its UA before, see ssc_medium_changed). */
+	st->start_gen = atomic_load(&st->gen);
 	if (cmd->aborted) {
 		/* Aborted while it waited: it must not move the tape. */
 		scsi_cmd_done(cmd);
@@ -84,6 +88,10 @@ static void ssc_cmd_done(struct uscst_cmd *cmd)
 	void (*done)(struct uscst_cmd *) = st->running_done;
 	cmd->done = done;
 	pthread_mutex_lock(&st->qlock);
+	if (st->reset_pending) {
+		st->reset_pending = false;
+		mode_defaults(cmd->dev, st);
+	}
 	struct uscst_cmd *next = st->qhead;
 	if (next) {
 		st->qhead = q_next(next);
@@ -111,7 +119,9 @@ static void ssc_medium_changed(struct uscst_device *dev, bool present)
 {
 	struct ssc_state *st = ssc_state(dev);
 	pthread_mutex_lock(&st->io_lock);
-	atomic_fetch_add_explicit(&st->gen, 1, memory_order_relaxed);
+	/* seq_cst: for an arrival the core has raised the unit attention
+	 * already; a command that sees this gen sees that UA too. */
+	atomic_fetch_add(&st->gen, 1);
 	atomic_store_explicit(&st->changing, !present, memory_order_relaxed);
 	atomic_store_explicit(&st->has_image, present, memory_order_relaxed);
 	pthread_mutex_unlock(&st->io_lock);
@@ -166,6 +176,7 @@ static void ssc_power_on(struct uscst_device *dev)
 		st->locks_ready = true;
 	}
 	dev->removable = true;
+	st->reset_pending = false;
 	mode_defaults(dev, st);
 	ssc_unmount(st);
 	st->unloaded = false;
@@ -179,11 +190,20 @@ static void ssc_power_on(struct uscst_device *dev)
 }
 
 /* SAM-5 LU reset: SPC-2 reservations go, mode parameters return to their
- * defaults; the tape keeps its position (a reset does not rewind). */
+ * defaults; the tape keeps its position (a reset does not rewind).  The
+ * reset comes from the task management thread: a command still running
+ * keeps the block length it started with (it may be in the middle of a
+ * fixed-block WRITE), so the defaults wait for it to end (ssc_cmd_done). */
 static void ssc_lu_reset(struct uscst_device *dev)
 {
+	struct ssc_state *st = ssc_state(dev);
 	scsi_reservations_reset(dev);
-	mode_defaults(dev, ssc_state(dev));
+	pthread_mutex_lock(&st->qlock);
+	if (st->busy)
+		st->reset_pending = true;
+	else
+		mode_defaults(dev, st);
+	pthread_mutex_unlock(&st->qlock);
 }
 
 const struct uscst_cmdset scsi_ssc_cmdset = {

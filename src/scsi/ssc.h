@@ -22,6 +22,11 @@
  * length from 1 to the largest record. */
 #define SSC_MIN_BLOCK 1u
 #define SSC_MAX_BLOCK TAPE_MAX_RECORD
+/* Most logical objects (blocks and filemarks) a tape holds: the
+ * in-memory index of a mounted tape is 24 bytes an object, and mounting
+ * reads every header.  Writing past it is VOLUME OVERFLOW, as the end of
+ * the medium; an image holding more is refused at mount. */
+#define SSC_MAX_OBJECTS (1u << 21)
 /* Largest transfer of one READ or WRITE in fixed-block mode. */
 #define SSC_MAX_TRANSFER (16u << 20)
 
@@ -43,6 +48,9 @@ struct ssc_state {
 	bool busy;
 	struct uscst_cmd *qhead, *qtail;
 	void (*running_done)(struct uscst_cmd *cmd);
+	/* A LU reset came while a command ran: the mode parameters return
+	 * to their defaults when it ends, not under it (ssc_lu_reset). */
+	bool reset_pending;
 
 	/*
 	 * --- tape changes (the backend's run-time filename, a changer) ---
@@ -58,6 +66,10 @@ struct ssc_state {
 	_Atomic unsigned gen;
 	_Atomic bool changing;
 	_Atomic bool has_image; /* the backend holds an image (filename not none) */
+	/* gen when the running command started, before its unit attention
+	 * check: a change after it must not let the command at the new tape
+	 * (it was not told of the change). */
+	unsigned start_gen;
 
 	/* --- the medium, touched only by the running command --- */
 	bool mounted;	    /* the index below describes the image */
@@ -82,6 +94,13 @@ struct ssc_state {
 	uint8_t *k_out; /* ssc_read_objs: where the data go */
 	uint64_t k_off; /* mount: the next record's offset */
 	uint64_t k_at, k_n;
+	/* ssc_append: written so far, in the write under way, what to write */
+	uint64_t k_done, k_chunk;
+	uint8_t k_type;
+	uint32_t k_len;
+	const uint8_t *k_data;
+	int k_err;	/* a failed append: its error, while the end of data is marked */
+	uint64_t k_bad; /* ssc_read_objs, -EBADMSG: objects read before the bad one */
 	bool k_flush;
 };
 
@@ -131,7 +150,8 @@ void ssc_append(struct uscst_cmd *cmd, struct ssc_state *st, uint64_t at, uint8_
 void ssc_flush(struct uscst_cmd *cmd, struct ssc_state *st,
 	       void (*cb)(struct uscst_cmd *, struct ssc_state *, int err));
 /* Reads the data of objects [first, first+n) (all DATA) into buf, packed,
- * checking each one's CRC; cb's err is -EBADMSG for a CRC mismatch. */
+ * checking each one's CRC; cb's err is -EBADMSG for a CRC mismatch, with
+ * the data of the k_bad objects before the bad one in buf. */
 void ssc_read_objs(struct uscst_cmd *cmd, struct ssc_state *st, uint64_t first, uint64_t n,
 		   uint8_t *buf, void (*cb)(struct uscst_cmd *, struct ssc_state *, int err));
 /* The image is write-protected (its header flag, read_only, a read-only

@@ -87,11 +87,10 @@ static unsigned put_page(uint8_t *b, uint8_t code, int pc, const struct ssc_mode
 
 static const uint8_t page_codes[] = {PAGE_CONTROL, PAGE_COMPRESSION, PAGE_DEVCONF};
 
-void ssc_mode_sense(struct uscst_cmd *cmd)
+static void mode_sense_run(struct uscst_cmd *cmd, struct ssc_state *st)
 {
 	const uint8_t *cdb = cmd->cdb;
 	struct uscst_device *dev = cmd->dev;
-	struct ssc_state *st = ssc_state(dev);
 	bool ten = cdb[0] != OP_MODE_SENSE6;
 	bool dbd = cdb[1] & 0x08;
 	int pc = cdb[2] >> 6;
@@ -164,6 +163,23 @@ void ssc_mode_sense(struct uscst_cmd *cmd)
 	memcpy(b + hlen + bdlen, pages, plen);
 	scsi_clip_in(cmd, alloc_len);
 	scsi_cmd_done(cmd);
+}
+
+/* WP is the loaded tape's: a tape in the drive is mounted first (its
+ * header's flag), so that what MODE SENSE reports is never the flag of a
+ * tape that left the drive; without a tape, or unloaded, only the
+ * device's own protection counts. */
+void ssc_mode_sense(struct uscst_cmd *cmd)
+{
+	struct ssc_state *st = ssc_state(cmd->dev);
+	ssc_sync_tape(st);
+	if (atomic_load_explicit(&st->has_image, memory_order_relaxed) &&
+	    !atomic_load_explicit(&st->changing, memory_order_relaxed) && !st->unloaded &&
+	    !st->mounted) {
+		ssc_with_tape(cmd, mode_sense_run);
+		return;
+	}
+	mode_sense_run(cmd, st);
 }
 
 static uint32_t select_out_len6(const struct uscst_cmd *cmd) { return cmd->cdb[4]; }

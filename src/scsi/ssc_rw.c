@@ -39,9 +39,22 @@ static void fixed_read_done(struct uscst_cmd *cmd, struct ssc_state *st, int err
 {
 	uint32_t n = (uint32_t)cmd->hstate[0];
 	uint64_t good = cmd->hstate[1];
+	if (err == -EBADMSG) {
+		/* A block whose data fail their CRC: the blocks before it go
+		 * to the initiator, the position is after it, INFORMATION is
+		 * the blocks not transferred (SSC-4: the bad one included). */
+		uint64_t sent = st->k_bad;
+		st->pos += sent + 1;
+		cmd->in_len = (uint32_t)(sent * st->block_len);
+		ssc_sense(cmd, 0, SK_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR, true,
+			  (int64_t)(n - sent));
+		cmd->in_with_sense = cmd->in_len > 0;
+		scsi_cmd_done(cmd);
+		return;
+	}
 	if (err) {
-		st->pos += good;
-		read_failed(cmd, err, (int64_t)(n - good));
+		/* Nothing read: the position stays. */
+		read_failed(cmd, err, n);
 		return;
 	}
 	cmd->in_len = (uint32_t)cmd->hstate[3];
@@ -70,9 +83,8 @@ static void fixed_read_done(struct uscst_cmd *cmd, struct ssc_state *st, int err
 /* n blocks of the mode's block length: the run of such blocks from the
  * position, then what ended it; a block of another length is sent too,
  * cut to the block length (SSC-4: its data up to the block length). */
-static void read_fixed(struct uscst_cmd *cmd, struct ssc_state *st, uint32_t n)
+static void read_fixed(struct uscst_cmd *cmd, struct ssc_state *st, uint32_t n, uint32_t bl)
 {
-	uint32_t bl = st->block_len;
 	if ((uint64_t)n * bl > SSC_MAX_TRANSFER) {
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 		return;
@@ -161,12 +173,13 @@ static void read_start(struct uscst_cmd *cmd, struct ssc_state *st)
 {
 	bool fixed = cmd->cdb[1] & CDB_FIXED;
 	uint32_t n = get_be24(cmd->cdb + 2);
+	uint32_t bl = st->block_len; /* once: what the command runs with */
 	if (fixed && (cmd->cdb[1] & CDB_SILI)) {
 		scsi_invalid_field_cdb(cmd, 1, 1);
 		scsi_cmd_done(cmd);
 		return;
 	}
-	if (fixed && !st->block_len) {
+	if (fixed && !bl) {
 		scsi_invalid_field_cdb(cmd, 1, 0);
 		scsi_cmd_done(cmd);
 		return;
@@ -176,7 +189,7 @@ static void read_start(struct uscst_cmd *cmd, struct ssc_state *st)
 		return;
 	}
 	if (fixed)
-		read_fixed(cmd, st, n);
+		read_fixed(cmd, st, n, bl);
 	else
 		read_variable(cmd, st, n);
 }
@@ -194,12 +207,14 @@ static void write_failed(struct uscst_cmd *cmd, int err)
 }
 
 /* How many records of len bytes fit from object `at` on, leaving room
- * for the end-of-data marker. */
+ * for the end-of-data marker, within SSC_MAX_OBJECTS. */
 static uint64_t room_for(const struct ssc_state *st, uint64_t at, uint32_t len)
 {
 	uint64_t end = TAPE_HEADER_SIZE + st->hdr.capacity;
 	uint64_t off = ssc_obj_off(st, at) + TAPE_REC_HDR_SIZE;
-	return off >= end ? 0 : (end - off) / tape_rec_size(len);
+	uint64_t fit = off >= end ? 0 : (end - off) / tape_rec_size(len);
+	uint64_t objs = at >= SSC_MAX_OBJECTS ? 0 : SSC_MAX_OBJECTS - at;
+	return fit < objs ? fit : objs;
 }
 
 /* After a write that went through: VOLUME OVERFLOW if it could not write
@@ -241,12 +256,15 @@ static void write_start(struct uscst_cmd *cmd, struct ssc_state *st)
 {
 	bool fixed = cmd->cdb[1] & CDB_FIXED;
 	uint32_t n = get_be24(cmd->cdb + 2);
-	if (fixed && !st->block_len) {
+	/* The block length once: the check, the byte count and the records
+	 * written must agree (a 0 read late would write a 0-byte record). */
+	uint32_t bl = st->block_len;
+	if (fixed && !bl) {
 		scsi_invalid_field_cdb(cmd, 1, 0);
 		scsi_cmd_done(cmd);
 		return;
 	}
-	uint64_t bytes = fixed ? (uint64_t)n * st->block_len : n;
+	uint64_t bytes = fixed ? (uint64_t)n * bl : n;
 	if ((!fixed && n > SSC_MAX_BLOCK) || bytes > SSC_MAX_TRANSFER) {
 		scsi_invalid_field_cdb(cmd, 2, -1);
 		scsi_cmd_done(cmd);
@@ -264,7 +282,7 @@ static void write_start(struct uscst_cmd *cmd, struct ssc_state *st)
 		return;
 	}
 	uint32_t nrec = fixed ? n : 1;
-	uint32_t len = fixed ? st->block_len : n;
+	uint32_t len = fixed ? bl : n;
 	uint64_t fit = room_for(st, st->pos, len);
 	if (fit == 0) {
 		ssc_sense(cmd, SSC_EOM, SK_VOLUME_OVERFLOW, 0x00, 0x02, true, n);

@@ -89,6 +89,9 @@ void ssc_sync_tape(struct ssc_state *st)
 void ssc_unmount(struct ssc_state *st)
 {
 	st->mounted = false;
+	/* Nothing of the old tape's header (its write protection) outlives
+	 * it. */
+	memset(&st->hdr, 0, sizeof(st->hdr));
 	st->count = 0;
 	st->pos = 0;
 	st->dirty = false;
@@ -209,6 +212,12 @@ static void scan_chunk(struct uscst_cmd *cmd)
 			scan_end(cmd, st, false);
 			return;
 		}
+		if (st->count == SSC_MAX_OBJECTS) {
+			log_err("device %s: tape image holds more than %u objects", cmd->dev->name,
+				SSC_MAX_OBJECTS);
+			mount_end(cmd, st, -EFBIG);
+			return;
+		}
 		if (!reserve(st, st->count + 1)) {
 			mount_end(cmd, st, -ENOMEM);
 			return;
@@ -266,8 +275,11 @@ void ssc_with_tape(struct uscst_cmd *cmd, void (*fn)(struct uscst_cmd *, struct 
 {
 	struct ssc_state *st = ssc_state(cmd->dev);
 	ssc_sync_tape(st);
-	if (atomic_load_explicit(&st->changing, memory_order_relaxed)) {
-		/* Between the old tape leaving and a new one arriving. */
+	if (st->start_gen != atomic_load(&st->gen) ||
+	    atomic_load_explicit(&st->changing, memory_order_relaxed)) {
+		/* Between the old tape leaving and a new one arriving, or the
+		 * tape changed after this command passed its unit attention
+		 * check: it must not reach a tape it was not told of. */
 		scsi_fail(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 		return;
 	}
@@ -313,21 +325,68 @@ void ssc_flush(struct uscst_cmd *cmd, struct ssc_state *st,
 	tape_io(cmd, st, USCST_IO_FLUSH, 0, 0, NULL, flushed);
 }
 
+/* Bytes of records one write of an append takes at most: a WRITE
+ * FILEMARKS of 16M filemarks, or a fixed-block WRITE of 16M one-byte
+ * blocks, goes out in pieces, not in one buffer of hundreds of MB. */
+#define APPEND_CHUNK (4u << 20)
+
+static void append_chunk(struct uscst_cmd *cmd, struct ssc_state *st);
+
+static void end_data_written(struct uscst_cmd *cmd)
+{
+	struct ssc_state *st = ssc_state(cmd->dev);
+	if (cmd->io.result < 0)
+		log_warn("device %s: cannot mark the end of data after a failed write: %s",
+			 cmd->dev->name, strerror((int)-cmd->io.result));
+	k_end(cmd, st, st->k_err);
+}
+
+/*
+ * A write failed (err): the tape ends at object count now, but the image
+ * may still hold the records that were there before, chained, and they
+ * would come back at the next mount.  A fresh end-of-data marker at
+ * count makes the image say what the index says (unless the tape is
+ * gone: then it is not this drive's to write).  cb gets err either way.
+ */
+static void end_data_here(struct uscst_cmd *cmd, struct ssc_state *st, int err)
+{
+	st->k_err = err;
+	if (err == -ENOMEDIUM || !st->k_buf) {
+		k_end(cmd, st, err);
+		return;
+	}
+	uint64_t n = st->count;
+	struct tape_rec eod = {.type = TAPE_REC_EOD,
+			       .seq = n,
+			       .prev_crc = n ? st->objs[n - 1].crc : tape_chain_seed(&st->hdr),
+			       .salt = next_salt(st)};
+	tape_rec_encode(st->k_buf, &eod);
+	tape_io(cmd, st, USCST_IO_WRITE, ssc_obj_off(st, n), TAPE_REC_HDR_SIZE, st->k_buf,
+		end_data_written);
+}
+
 static void appended(struct uscst_cmd *cmd)
 {
 	struct ssc_state *st = ssc_state(cmd->dev);
+	uint64_t end = st->k_at + st->k_done;
 	if (cmd->io.result < 0) {
-		/* What follows object k_at may be half overwritten: the tape
-		 * ends there now, on disk as in memory. */
-		if (st->count > st->k_at)
-			st->count = st->k_at;
+		/* What follows the chunk's start may be half overwritten: the
+		 * tape ends there now (the chunks before it stand), on disk as
+		 * in memory. */
+		if (st->count > end)
+			st->count = end;
 		st->pos = st->count;
-		k_end(cmd, st, (int)cmd->io.result);
+		end_data_here(cmd, st, (int)cmd->io.result);
 		return;
 	}
-	st->count = st->k_at + st->k_n;
+	st->k_done += st->k_chunk;
+	st->count = st->k_at + st->k_done;
 	st->pos = st->count;
 	st->dirty = true;
+	if (st->k_done < st->k_n) {
+		append_chunk(cmd, st);
+		return;
+	}
 	if (st->k_flush) {
 		free(st->k_buf);
 		st->k_buf = NULL;
@@ -337,14 +396,20 @@ static void appended(struct uscst_cmd *cmd)
 	k_end(cmd, st, 0);
 }
 
-void ssc_append(struct uscst_cmd *cmd, struct ssc_state *st, uint64_t at, uint8_t type,
-		uint32_t nrec, uint32_t len, const uint8_t *data, bool flush,
-		void (*cb)(struct uscst_cmd *, struct ssc_state *, int err))
+/* The next chunk of the append: records k_done.. of k_n, then an
+ * end-of-data marker, in one write at the end of data. */
+static void append_chunk(struct uscst_cmd *cmd, struct ssc_state *st)
 {
-	st->k_cb = cb;
-	uint64_t bytes = (uint64_t)nrec * tape_rec_size(len) + TAPE_REC_HDR_SIZE;
+	uint64_t at = st->k_at + st->k_done;
+	uint32_t len = st->k_len;
+	uint64_t per = APPEND_CHUNK / tape_rec_size(len);
+	uint64_t nrec = st->k_n - st->k_done;
+	if (nrec > per)
+		nrec = per ? per : 1;
+	uint64_t bytes = nrec * tape_rec_size(len) + TAPE_REC_HDR_SIZE;
+	free(st->k_buf);
 	st->k_buf = malloc(bytes);
-	if (!st->k_buf || !reserve(st, at + nrec)) {
+	if (!st->k_buf) {
 		k_end(cmd, st, -ENOMEM);
 		return;
 	}
@@ -353,9 +418,11 @@ void ssc_append(struct uscst_cmd *cmd, struct ssc_state *st, uint64_t at, uint8_
 	uint8_t *p = st->k_buf;
 	/* The new objects go into the index beyond count (scratch until the
 	 * write succeeds: appended() moves count over them). */
-	for (uint32_t i = 0; i < nrec; i++) {
-		const uint8_t *d = type == TAPE_REC_DATA ? data + (uint64_t)i * len : NULL;
-		struct tape_rec r = {.type = type,
+	for (uint64_t i = 0; i < nrec; i++) {
+		const uint8_t *d = st->k_type == TAPE_REC_DATA
+				       ? st->k_data + (st->k_done + i) * (uint64_t)len
+				       : NULL;
+		struct tape_rec r = {.type = st->k_type,
 				     .seq = at + i,
 				     .len = d ? len : 0,
 				     .data_crc = d ? tape_crc(d, len) : 0,
@@ -365,7 +432,7 @@ void ssc_append(struct uscst_cmd *cmd, struct ssc_state *st, uint64_t at, uint8_
 		if (d)
 			memcpy(p + TAPE_REC_HDR_SIZE, d, len);
 		st->objs[at + i] = (struct ssc_obj){
-		    .off = off, .len = r.len, .crc = r.hdr_crc, .dcrc = r.data_crc, .type = type};
+		    .off = off, .len = r.len, .crc = r.hdr_crc, .dcrc = r.data_crc, .type = r.type};
 		prev = r.hdr_crc;
 		off += tape_rec_size(r.len);
 		p += tape_rec_size(r.len);
@@ -373,13 +440,30 @@ void ssc_append(struct uscst_cmd *cmd, struct ssc_state *st, uint64_t at, uint8_
 	struct tape_rec eod = {
 	    .type = TAPE_REC_EOD, .seq = at + nrec, .prev_crc = prev, .salt = next_salt(st)};
 	tape_rec_encode(p, &eod);
+	st->k_chunk = nrec;
+	tape_io(cmd, st, USCST_IO_WRITE, start, bytes, st->k_buf, appended);
+}
+
+void ssc_append(struct uscst_cmd *cmd, struct ssc_state *st, uint64_t at, uint8_t type,
+		uint32_t nrec, uint32_t len, const uint8_t *data, bool flush,
+		void (*cb)(struct uscst_cmd *, struct ssc_state *, int err))
+{
+	st->k_cb = cb;
+	if (!reserve(st, at + nrec)) {
+		k_end(cmd, st, -ENOMEM);
+		return;
+	}
 	/* Objects from `at` on are gone whatever the write does. */
 	if (st->count > at)
 		st->count = at;
 	st->k_at = at;
 	st->k_n = nrec;
+	st->k_done = 0;
+	st->k_type = type;
+	st->k_len = type == TAPE_REC_DATA ? len : 0;
+	st->k_data = data;
 	st->k_flush = flush;
-	tape_io(cmd, st, USCST_IO_WRITE, start, bytes, st->k_buf, appended);
+	append_chunk(cmd, st);
 }
 
 /* ---- reading ---- */
@@ -397,6 +481,7 @@ static void objs_read(struct uscst_cmd *cmd)
 		const struct ssc_obj *o = &st->objs[i];
 		const uint8_t *d = st->k_buf + (o->off - base) + TAPE_REC_HDR_SIZE;
 		if (tape_crc(d, o->len) != o->dcrc) {
+			st->k_bad = i - st->k_at; /* the good ones before it are in k_out */
 			k_end(cmd, st, -EBADMSG);
 			return;
 		}

@@ -144,6 +144,28 @@ check_admin_change() {
 	timeout 120 "$CDROM_CLIENT" change "$(url)" "$LIB_TMP/cd.iso" "$LIB_TMP/cd-b.iso" "$cmd"
 }
 
+# Told before reading: a client reads block 0 of cd.iso in a loop while
+# the drive gets cd-b.iso; no read returns cd-b.iso's data before NOT READY
+# or the change's unit attention (ten swaps: the race is narrow).
+check_told_before_new_disc() {
+	local i ready=$LIB_TMP/told-ready client rc=0
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		admin device cd0 set filename "$LIB_TMP/cd.iso" >/dev/null || return 1
+		rm -f "$ready"
+		timeout 30 "$CDROM_CLIENT" told "$(url)" "$LIB_TMP/cd.iso" "$LIB_TMP/cd-b.iso" \
+			"$ready" 20 &
+		client=$!
+		while [[ ! -e $ready ]] && kill -0 "$client" 2>/dev/null; do
+			sleep 0.02
+		done
+		admin device cd0 set filename "$LIB_TMP/cd-b.iso" >/dev/null || rc=1
+		wait "$client" || rc=1
+		((rc == 0)) || break
+	done
+	admin device cd0 set filename "$LIB_TMP/cd.iso" >/dev/null || return 1
+	return "$rc"
+}
+
 # Reads under swaps: the LU flips between two copies of one image as fast
 # as uscstadmin goes while a client reads; every read is the image's bytes
 # or the change's unit attention (an image closed under a read would be a
@@ -183,6 +205,11 @@ check_admin_errors() {
 		device cd0 set read_only 1 || return 1
 	expect_admin 1 "cannot open '$LIB_TMP/missing.iso'" \
 		device cd0 set filename "$LIB_TMP/missing.iso" || return 1
+	# A FIFO is refused at once (an open would wait for a writer, with
+	# the control thread and its run-time lock held).
+	mkfifo "$LIB_TMP/fifo.iso"
+	expect_admin 1 "'$LIB_TMP/fifo.iso': not a regular file or block device" \
+		device cd0 set filename "$LIB_TMP/fifo.iso" || return 1
 	expect_admin 1 "no device 'nodev'" device nodev set filename none || return 1
 	expect_admin 2 "" device cd0 set filename || return 1
 	expect_admin 2 "" device cd0 set filename "" || return 1
@@ -231,6 +258,7 @@ main() {
 		check vcdrom:eject-load check_eject_load
 		check vcdrom:admin-change check_admin_change
 		check vcdrom:reads-under-swaps check_reads_under_swaps
+		check vcdrom:told-before-new-disc check_told_before_new_disc
 	else
 		echo "SKIP vcdrom:eject-load (no libiscsi-dev: $CDROM_CLIENT not built)"
 	fi

@@ -109,9 +109,48 @@ check_runtime_load() {
 	fi
 	echo "$out"
 	grep -q "bad.img: not a tape image (bad magic)" <<<"$out" || return 1
+	# A FIFO is refused at once (an open would wait for a writer, with
+	# the control thread and its run-time lock held).
+	mkfifo "$LIB_TMP/fifo.img"
+	if out=$(admin device empty set filename "$LIB_TMP/fifo.img" 2>&1); then
+		echo "a FIFO was loaded"
+		return 1
+	fi
+	echo "$out"
+	grep -q "fifo.img: not a regular file" <<<"$out" || return 1
 	client "$(url 3)" verify 4 || return 1
 	admin device empty set filename none || return 1
 	client "$(url 3)" empty
+}
+
+# One image, one drive: another drive's image (by its name or a hard link)
+# is refused at run time as at start-up; an image another process holds
+# locked (flock) is refused too.
+check_one_drive_per_image() {
+	local out holder rc=0
+	for path in "$LIB_TMP/tape1.img" "$LIB_TMP/tape1-link.img"; do
+		[[ $path == *link* ]] && ln "$LIB_TMP/tape1.img" "$path"
+		if out=$(admin device empty set filename "$path" 2>&1); then
+			echo "drive empty loaded tape1's image ($path)"
+			return 1
+		fi
+		echo "$out"
+		grep -q "is the backing file of device 'tape1'" <<<"$out" || return 1
+	done
+	cp "$LIB_TMP/tape0.img" "$LIB_TMP/held.img"
+	exec {holder}<"$LIB_TMP/held.img"
+	flock -n "$holder" || return 1
+	if out=$(admin device empty set filename "$LIB_TMP/held.img" 2>&1); then
+		echo "a locked image was loaded"
+		rc=1
+	fi
+	echo "$out"
+	grep -q "held.img: in use" <<<"$out" || rc=1
+	exec {holder}<&-
+	# Once let go, the image loads.
+	admin device empty set filename "$LIB_TMP/held.img" || rc=1
+	admin device empty set filename none || rc=1
+	return "$rc"
 }
 
 # The verify must be able to fail: a file that was never written.
@@ -136,7 +175,24 @@ check_bad_image() {
 		return 1
 	fi
 	cat "$log"
-	grep -q "$LIB_TMP/bad.img: not a tape image (bad magic)" "$log"
+	grep -q "$LIB_TMP/bad.img: not a tape image (bad magic)" "$log" || return 1
+	# A size_mb no tape may have: refused, and no file left behind (it
+	# would fail every later start).
+	cat >"$conf" <<-CONF
+		HANDLER vtape {
+		    DEVICE huge {
+		        filename $LIB_TMP/huge.img
+		        size_mb 2000000000
+		    }
+		}
+	CONF
+	if timeout 20 "$USCSTD" -f -c "$conf" --listen 127.0.0.1:0 --ctl-socket "$LIB_TMP/bad.sock" \
+		--pr-dir "$LIB_TMP/pr" >"$log" 2>&1; then
+		echo "uscstd started with a 2 EB tape"
+		return 1
+	fi
+	cat "$log"
+	grep -q "capacity above 1 PiB" "$log" && [[ ! -e $LIB_TMP/huge.img ]]
 }
 
 main() {
@@ -166,6 +222,7 @@ main() {
 	check vtape:kill-after-filemark check_kill_after_filemark
 	check vtape:write-protected client "$(url 4)" protect
 	check vtape:runtime-load check_runtime_load
+	check vtape:one-drive-per-image check_one_drive_per_image
 	check vtape:verify-can-fail check_verify_can_fail
 	lib_finish
 }

@@ -5,6 +5,7 @@
  * file behind a fake backend (READ, WRITE, FLUSH), so a crash is a copy of
  * its bytes cut anywhere, and a new mount reads that copy.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,10 +23,16 @@
 
 /* ---- the image file behind the fake backend ---- */
 
-#define IMG_MAX (4u << 20)
+#define IMG_MAX (12u << 20)
 static uint8_t *img;
 static uint64_t img_len;
 static unsigned flushes;
+/* A tape larger than the image buffer: writes past IMG_MAX are taken and
+ * dropped (what they would hold is never read back). */
+static bool sink_high;
+/* The next WRITE fails with EIO, writing nothing. */
+static bool fail_next_write;
+static uint64_t largest_write;
 static bool defer_io;
 static struct uscst_io *deferred;
 
@@ -39,6 +46,21 @@ static void complete_io(struct uscst_io *io)
 		}
 		break;
 	case USCST_IO_WRITE:
+		if (fail_next_write) {
+			fail_next_write = false;
+			io->result = -EIO;
+			io->done(io);
+			return;
+		}
+		if (io->len > largest_write)
+			largest_write = io->len;
+		if (sink_high && io->offset + io->len > IMG_MAX) {
+			if (io->offset < IMG_MAX)
+				uscst_iov_to_buf(io->iov, io->iovcnt, 0, img + io->offset,
+						 IMG_MAX - io->offset);
+			img_len = IMG_MAX;
+			break;
+		}
 		assert_true(io->offset + io->len <= IMG_MAX);
 		uscst_iov_to_buf(io->iov, io->iovcnt, 0, img + io->offset, io->len);
 		if (io->offset + io->len > img_len)
@@ -100,6 +122,9 @@ static int setup(void **state)
 	t->f->map.luns[0].dev = t->dev;
 	t->dev->cmdset->power_on(t->dev);
 	flushes = 0;
+	sink_high = false;
+	fail_next_write = false;
+	largest_write = 0;
 	defer_io = false;
 	deferred = NULL;
 	ua_record_reset();
@@ -582,6 +607,96 @@ static void test_data_crc_checked_on_read(void **state)
 	read_rec(t, 100, 2);
 }
 
+/* Fixed-block READ of 4 blocks, the second one bad: the first goes to the
+ * initiator, MEDIUM ERROR with INFORMATION 3 (the blocks not
+ * transferred), the position after the bad block. */
+static void test_fixed_read_bad_block(void **state)
+{
+	struct tape_fixture *t = *state;
+	const uint8_t sel[12] = {0, 0, 0x10, 8, 0x80, 0, 0, 0, 0, 0, 0x02, 0x00}; /* 512 */
+	const uint8_t ms[6] = {0x15, 0x10, 0, 0, 12, 0};
+	fixture_assert_good(run_out(t, ms, 6, sel, 12));
+	uint8_t data[4 * 512];
+	fill(data, sizeof(data), 5);
+	uint8_t c[6];
+	cdb6(c, 0x0a, 1, 4);
+	fixture_assert_good(run_out(t, c, 6, data, sizeof(data)));
+	img[TAPE_HEADER_SIZE + tape_rec_size(512) + TAPE_REC_HDR_SIZE + 7] ^= 0xff;
+	rewind_tape(t);
+	cdb6(c, 0x08, 1, 4);
+	struct uscst_cmd *cmd = run(t, c, 6);
+	assert_tape_sense(cmd, SK_MEDIUM_ERROR, 0x11, 0x00, 0, 3);
+	assert_int_equal(cmd->in_len, 512);
+	assert_true(cmd->in_with_sense);
+	assert_memory_equal(cmd->in_buf, data, 512);
+	assert_int_equal(position(t), 2);
+	cdb6(c, 0x08, 1, 2);
+	cmd = run(t, c, 6);
+	fixture_assert_good(cmd);
+	assert_memory_equal(cmd->in_buf, data + 1024, 1024);
+}
+
+/* WRITE FILEMARKS of 16M filemarks on a 1 TiB tape: written in pieces of
+ * at most 4 MiB (not one buffer of 671 MB), and no more than
+ * SSC_MAX_OBJECTS objects on the tape: VOLUME OVERFLOW for the rest. */
+static void test_many_filemarks_bounded(void **state)
+{
+	struct tape_fixture *t = *state;
+	blank_image(1ull << 40, 0);
+	remount(t);
+	sink_high = true;
+	uint8_t c[6];
+	cdb6(c, 0x10, 1, 0xffffff);
+	assert_tape_sense(run(t, c, 6), SK_VOLUME_OVERFLOW, 0, 2, 0x40, 0xffffff - SSC_MAX_OBJECTS);
+	assert_true(largest_write <= (4u << 20) + TAPE_REC_HDR_SIZE);
+	assert_int_equal(ssc_state(t->dev)->count, SSC_MAX_OBJECTS);
+	cdb6(c, 0x10, 1, 1);
+	assert_tape_sense(run(t, c, 6), SK_VOLUME_OVERFLOW, 0, 2, 0x40, 1);
+	/* Variable-block WRITE too. */
+	uint8_t b[10] = {0};
+	cdb6(c, 0x0a, 0, sizeof(b));
+	assert_tape_sense(run_out(t, c, 6, b, sizeof(b)), SK_VOLUME_OVERFLOW, 0, 2, 0x40, 10);
+}
+
+/* An append of several pieces: each piece continues the chain, and a
+ * new mount finds every object and the end of data after them. */
+static void test_append_in_pieces_mounts(void **state)
+{
+	struct tape_fixture *t = *state;
+	blank_image(IMG_MAX - 4096, 0);
+	remount(t);
+	write_fm(t, 150000, false); /* 6 MB of filemark records: two pieces */
+	assert_true(largest_write <= (4u << 20) + TAPE_REC_HDR_SIZE);
+	write_rec(t, 100, 3);
+	remount(t);
+	uint8_t c[6];
+	cdb6(c, 0x11, 3, 0); /* SPACE to end of data */
+	fixture_assert_good(run(t, c, 6));
+	assert_int_equal(position(t), 150001);
+	cdb6(c, 0x11, 0, 0xffffff); /* SPACE blocks back 1 */
+	fixture_assert_good(run(t, c, 6));
+	read_rec(t, 100, 3);
+}
+
+/* A WRITE at BOT that fails (nothing reached the image): the tape ends at
+ * BOT in memory, and after a new mount too (the old records, still
+ * chained in the image, do not come back). */
+static void test_failed_write_ends_data_on_disk(void **state)
+{
+	struct tape_fixture *t = *state;
+	for (uint8_t i = 0; i < 3; i++)
+		write_rec(t, 200, i);
+	rewind_tape(t);
+	fail_next_write = true;
+	uint8_t b[50] = {0}, c[6];
+	cdb6(c, 0x0a, 0, sizeof(b));
+	fixture_assert_sense(run_out(t, c, 6, b, sizeof(b)), SK_MEDIUM_ERROR, 0x0c, 0x00);
+	assert_int_equal(position(t), 0);
+	remount(t);
+	assert_tape_sense(read_var(t, 200, false), SK_BLANK_CHECK, 0, 5, 0, 200);
+	assert_int_equal(position(t), 0);
+}
+
 /* A 64 KiB tape: early warning 4 KiB before the end. */
 static void test_early_warning_and_overflow(void **state)
 {
@@ -853,6 +968,8 @@ static void test_medium_change(void **state)
 	uscst_device_medium_changed(t->dev, true);
 	assert_int_equal(ua_dev_record.calls, 1);
 	assert_int_equal(ua_dev_record.asc, 0x28);
+	/* The UA exists before the new tape can be seen. */
+	assert_false(ua_dev_record.medium_present);
 	fixture_assert_good(run(t, tur, 6));
 	assert_int_equal(position(t), 0);
 	assert_tape_sense(read_var(t, 10, false), SK_BLANK_CHECK, 0, 5, 0, 10);
@@ -887,6 +1004,112 @@ static void test_medium_change_during_command(void **state)
 	fixture_assert_good(run(t, tur, 6));
 	assert_int_equal(position(t), 0);
 	assert_tape_sense(read_var(t, 10, false), SK_BLANK_CHECK, 0, 5, 0, 10);
+}
+
+static uint8_t mode_sense_wp(struct tape_fixture *t)
+{
+	const uint8_t sense6[6] = {0x1a, 0x08, 0x3f, 0, 255, 0};
+	struct uscst_cmd *cmd = run(t, sense6, 6);
+	fixture_assert_good(cmd);
+	return cmd->in_buf[2] & 0x80;
+}
+
+/* MODE SENSE's WP after a tape change is the new tape's, also when it is
+ * the first command after the change: never the flag of the tape that
+ * left. */
+static void test_mode_sense_wp_follows_tape(void **state)
+{
+	struct tape_fixture *t = *state;
+	blank_image(1 << 20, TAPE_FLAG_WRITE_PROTECT);
+	remount(t);
+	assert_int_equal(mode_sense_wp(t), 0x80);
+	uscst_device_medium_changed(t->dev, false);
+	assert_int_equal(mode_sense_wp(t), 0); /* no tape */
+	blank_image(1 << 20, 0);
+	uscst_device_medium_changed(t->dev, true);
+	assert_int_equal(mode_sense_wp(t), 0);
+	uscst_device_medium_changed(t->dev, false);
+	blank_image(1 << 20, TAPE_FLAG_WRITE_PROTECT);
+	uscst_device_medium_changed(t->dev, true);
+	assert_int_equal(mode_sense_wp(t), 0x80);
+}
+
+/* A LU reset (from the task management thread) while a fixed-block WRITE
+ * runs: the WRITE keeps the block length it started with, the defaults
+ * (variable-block mode) apply once it ends. */
+static void test_lu_reset_waits_for_command(void **state)
+{
+	struct tape_fixture *t = *state;
+	const uint8_t sel[12] = {0, 0, 0x10, 8, 0x80, 0, 0, 0, 0, 0, 0x02, 0x00}; /* 512 */
+	const uint8_t ms[6] = {0x15, 0x10, 0, 0, 12, 0};
+	fixture_assert_good(run_out(t, ms, 6, sel, 12));
+	(void)position(t);
+	uint8_t data[512];
+	fill(data, sizeof(data), 9);
+	uint8_t c[6];
+	cdb6(c, 0x0a, 1, 1);
+	defer_io = true;
+	struct uscst_cmd *w = fixture_prepare(t->f, 0, c, 6);
+	t->dev->cmdset->decode(w);
+	fixture_cmd_data_out(w, data, sizeof(data));
+	t->dev->cmdset->dispatch(w);
+	assert_non_null(deferred);
+	t->dev->cmdset->lu_reset(t->dev);
+	assert_int_equal(ssc_state(t->dev)->block_len, 512); /* not under the WRITE */
+	defer_io = false;
+	struct uscst_io *io = deferred;
+	deferred = NULL;
+	complete_io(io);
+	fixture_assert_good(w);
+	const uint8_t sense6[6] = {0x1a, 0, 0x10, 0, 255, 0};
+	struct uscst_cmd *cmd = run(t, sense6, 6);
+	fixture_assert_good(cmd);
+	assert_int_equal(get_be24(cmd->in_buf + 9), 0); /* variable-block mode now */
+	rewind_tape(t);
+	cmd = read_var(t, 512, false);
+	fixture_assert_good(cmd);
+	assert_memory_equal(cmd->in_buf, data, 512);
+}
+
+/* The administrator swaps the tape for tape B right after a WRITE passed
+ * its unit attention check (the UA was not there yet): the WRITE must not
+ * reach tape B (it would write at its BOT and destroy it). */
+static uint8_t *tape_b;
+static uint64_t tape_b_len;
+static struct tape_fixture *change_t;
+
+static void change_to_tape_b(void)
+{
+	uscst_device_medium_changed(change_t->dev, false);
+	memcpy(img, tape_b, IMG_MAX);
+	img_len = tape_b_len;
+	uscst_device_medium_changed(change_t->dev, true);
+}
+
+static void test_change_after_ua_check(void **state)
+{
+	struct tape_fixture *t = *state;
+	for (uint8_t i = 0; i < 3; i++)
+		write_rec(t, 300, (uint8_t)(10 + i));
+	tape_b = malloc(IMG_MAX);
+	assert_non_null(tape_b);
+	memcpy(tape_b, img, IMG_MAX);
+	tape_b_len = img_len;
+	blank_image(1 << 20, 0);
+	remount(t);
+	write_rec(t, 100, 1);
+	change_t = t;
+	ua_record_on_take = change_to_tape_b;
+	uint8_t b[100];
+	fill(b, sizeof(b), 77);
+	uint8_t c[6];
+	cdb6(c, 0x0a, 0, sizeof(b));
+	fixture_assert_sense(run_out(t, c, 6, b, sizeof(b)), SK_NOT_READY, 0x3a, 0x00);
+	rewind_tape(t);
+	read_rec(t, 300, 10);
+	read_rec(t, 300, 11);
+	read_rec(t, 300, 12);
+	free(tape_b);
 }
 
 /* Reserved CDB bits, by the usage masks; unknown opcodes of the disk. */
@@ -967,6 +1190,13 @@ int main(void)
 	    T(test_limits_density_pages),
 	    T(test_one_command_at_a_time),
 	    T(test_cdb_checks),
+	    T(test_mode_sense_wp_follows_tape),
+	    T(test_lu_reset_waits_for_command),
+	    T(test_change_after_ua_check),
+	    T(test_fixed_read_bad_block),
+	    T(test_many_filemarks_bounded),
+	    T(test_append_in_pieces_mounts),
+	    T(test_failed_write_ends_data_on_disk),
 	    T(test_report_supported_opcodes),
 	    T(test_medium_change),
 	    T(test_medium_change_during_command),

@@ -7,8 +7,13 @@
 #include "core/core.h"
 
 struct ua_dev_record ua_dev_record;
+void (*ua_record_on_take)(void);
 
-void ua_record_reset(void) { memset(&ua_dev_record, 0, sizeof(ua_dev_record)); }
+void ua_record_reset(void)
+{
+	memset(&ua_dev_record, 0, sizeof(ua_dev_record));
+	ua_record_on_take = NULL;
+}
 
 void ua_establish(struct uscst_session *sess, uint64_t lun, uint8_t asc, uint8_t ascq)
 {
@@ -32,10 +37,15 @@ void ua_establish_dev(struct uscst_device *dev, struct uscst_session *except, ui
 	ua_dev_record.except = except;
 	ua_dev_record.asc = asc;
 	ua_dev_record.ascq = ascq;
+	ua_dev_record.medium_present = atomic_load(&dev->medium_present);
 }
 
 bool ua_take(struct uscst_session *sess, uint64_t lun, uint8_t *asc, uint8_t *ascq)
 {
+	void (*hook)(void) = ua_record_on_take;
+	ua_record_on_take = NULL;
+	if (hook)
+		hook();
 	struct uscst_ua *ua;
 	bool found = false;
 	pthread_mutex_lock(&sess->ua_lock);

@@ -9,6 +9,7 @@
 #ifndef USCST_TEST_UA_RECORD_H
 #define USCST_TEST_UA_RECORD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct uscst_device;
@@ -19,11 +20,17 @@ struct ua_dev_record {
 	const struct uscst_device *dev;
 	const struct uscst_session *except;
 	uint8_t asc, ascq;
+	bool medium_present; /* the device's medium_present when it was raised */
 };
 
 /* The ua_establish_dev calls since the last ua_record_reset(). */
 extern struct ua_dev_record ua_dev_record;
 
 void ua_record_reset(void);
+
+/* Called (once: it is cleared first) at the start of the next ua_take:
+ * what happens between a command's unit attention check and the rest of
+ * its run. */
+extern void (*ua_record_on_take)(void);
 
 #endif
