@@ -5,6 +5,10 @@
  *   uscstd --default-config [--data-dir DIR] ...
  *   [--pr-dir DIR]: where persistent reservations are kept (see usage)
  *   [--user NAME] [--ctl-group NAME]: privileges (lib/privileges.h)
+ *   [--log stderr|syslog] [--log-level LEVEL] [--stop-timeout SECONDS]
+ *
+ * SIGTERM or SIGINT stops it gracefully (graceful_stop below); under
+ * systemd (Type=notify) it says READY=1 once it serves, STOPPING=1 then.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -13,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/builtin.h"
@@ -26,11 +31,16 @@
 #include "iscsi/driver.h"
 #include "lib/log.h"
 #include "lib/privileges.h"
+#include "lib/sd_notify.h"
 #include "reactor/reactor.h"
 #include "scsi/scsi.h"
 
 #define DEFAULT_PR_DIR "/var/lib/uscst/pr"
 #define MAX_LISTEN 16
+#define DEFAULT_STOP_TIMEOUT_S 10
+#define MAX_STOP_TIMEOUT_S 3600
+/* The devices' FLUSHes at a stop have their own bound, after the sessions'. */
+#define FLUSH_TIMEOUT_MS 30000
 
 struct options {
 	const char *config_file;
@@ -44,7 +54,9 @@ struct options {
 	unsigned threads;
 	const char *user; /* --user: drop to it once the portals are bound */
 	struct priv_user run_as;
-	gid_t ctl_group; /* --ctl-group, or CTL_NO_GROUP */
+	gid_t ctl_group;	 /* --ctl-group, or CTL_NO_GROUP */
+	unsigned stop_timeout_s; /* --stop-timeout */
+	enum log_target log_target;
 };
 
 static void usage(FILE *out)
@@ -72,13 +84,27 @@ static void usage(FILE *out)
 		"                          primary group, no other groups); refuse to start\n"
 		"                          if that fails\n"
 		"  -t, --threads N         reactor threads (default: online CPUs)\n"
-		"  -d, --debug             debug logging\n"
-		"  -h, --help              this text\n");
+		"      --stop-timeout S    on SIGTERM/SIGINT, sessions are asked to log out\n"
+		"                          and get S seconds to finish their commands before\n"
+		"                          they are dropped (default %d)\n"
+		"      --log TARGET        stderr (default) or syslog (facility daemon)\n"
+		"      --log-level LEVEL   err, warn, info (default) or debug\n"
+		"  -d, --debug             debug logging (--log-level debug)\n"
+		"  -h, --help              this text\n",
+		DEFAULT_STOP_TIMEOUT_S);
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_DEFAULT_CONFIG = 256, OPT_DATA_DIR, OPT_PR_DIR, OPT_CTL_GROUP };
+	enum {
+		OPT_DEFAULT_CONFIG = 256,
+		OPT_DATA_DIR,
+		OPT_PR_DIR,
+		OPT_CTL_GROUP,
+		OPT_STOP_TIMEOUT,
+		OPT_LOG,
+		OPT_LOG_LEVEL,
+	};
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"default-config", no_argument, NULL, OPT_DEFAULT_CONFIG},
@@ -90,6 +116,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"ctl-group", required_argument, NULL, OPT_CTL_GROUP},
 	    {"user", required_argument, NULL, 'u'},
 	    {"threads", required_argument, NULL, 't'},
+	    {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+	    {"log", required_argument, NULL, OPT_LOG},
+	    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	    {"debug", no_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -97,6 +126,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 	char err[160];
 	int c;
 	o->ctl_group = CTL_NO_GROUP;
+	o->stop_timeout_s = DEFAULT_STOP_TIMEOUT_S;
+	enum log_level level;
+	char *end;
 	while ((c = getopt_long(argc, argv, "c:l:fs:u:t:dh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -140,6 +172,31 @@ static int parse_args(int argc, char **argv, struct options *o)
 				fprintf(stderr, "uscstd: --threads must be 1..256\n");
 				return -1;
 			}
+			break;
+		case OPT_STOP_TIMEOUT:
+			errno = 0;
+			unsigned long t = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' ||
+			    t > MAX_STOP_TIMEOUT_S) {
+				fprintf(stderr, "uscstd: --stop-timeout must be 0..%d seconds\n",
+					MAX_STOP_TIMEOUT_S);
+				return -1;
+			}
+			o->stop_timeout_s = (unsigned)t;
+			break;
+		case OPT_LOG:
+			if (!log_target_parse(optarg, &o->log_target)) {
+				fprintf(stderr, "uscstd: --log must be stderr or syslog\n");
+				return -1;
+			}
+			break;
+		case OPT_LOG_LEVEL:
+			if (!log_level_parse(optarg, &level)) {
+				fprintf(stderr,
+					"uscstd: --log-level must be err, warn, info or debug\n");
+				return -1;
+			}
+			log_max_level = level;
 			break;
 		case 'd':
 			log_max_level = LOG_DEBUG;
@@ -282,11 +339,67 @@ static void raise_fd_limit(void)
 			 (unsigned long long)rl.rlim_cur);
 }
 
+/* Tells systemd (Type=notify) where we are; nothing without systemd. */
+static void notify(const char *state)
+{
+	int rc = sd_notify_send(state);
+	if (rc < 0)
+		log_warn("cannot tell systemd %s: %s", state, strerror(-rc));
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * SIGTERM/SIGINT: no new connection or login; every session is asked to
+ * log out within timeout_s seconds (iSCSI: Async Message, event 1), and
+ * its commands finish meanwhile; what is still open after that is
+ * dropped (and logged).  A second signal cuts the wait short.  Then every
+ * device is flushed (PR files are written durably when they change),
+ * and the process exits 0 either way: the stop itself did what it could.
+ */
+static void graceful_stop(unsigned timeout_s, const sigset_t *signals)
+{
+	uscst_transports_quiesce(timeout_s);
+	uint64_t start = now_ms(), deadline = start + (uint64_t)timeout_s * 1000;
+	unsigned open;
+	bool cut_short = false;
+	while ((open = uscst_transports_active()) && now_ms() < deadline) {
+		struct timespec tick = {.tv_nsec = 20 * 1000000};
+		if (sigtimedwait(signals, NULL, &tick) > 0) {
+			cut_short = true;
+			break;
+		}
+	}
+	if (open)
+		log_warn("stop: %u connection(s) still open %s after %.1f s: dropped", open,
+			 cut_short ? "at a second signal" : "at --stop-timeout",
+			 (double)(now_ms() - start) / 1000);
+	else
+		log_info("stop: every session ended within %.1f s",
+			 (double)(now_ms() - start) / 1000);
+	uscst_transports_stop();
+	ctl_server_stop();
+	int rc = uscst_devices_flush(FLUSH_TIMEOUT_MS);
+	if (rc == 0)
+		log_info("stop: devices flushed");
+	else
+		log_warn("stop: devices not all flushed: %s", strerror(-rc));
+	uscst_handler_plugins_stop();
+	reactors_stop();
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {0};
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
+	if (o.log_target != LOG_TO_STDERR)
+		log_set_target(o.log_target);
 	signal(SIGPIPE, SIG_IGN);
 	struct conf_result res = {0};
 	/* Before the configuration: a device takes its command set when it is
@@ -350,13 +463,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("uscstd %s ready with %u reactor threads", USCST_VERSION, threads);
+	notify("READY=1");
 	int sig = 0;
 	sigwait(&set, &sig);
-	log_info("signal %d: shutting down", sig);
-	uscst_transports_stop();
-	ctl_server_stop();
-	uscst_handler_plugins_stop();
-	reactors_stop();
+	log_info("%s: stopping", strsignal(sig));
+	notify("STOPPING=1");
+	graceful_stop(o.stop_timeout_s, &set);
 	conf_result_free(&res);
+	log_info("stopped");
 	return 0;
 }

@@ -10,7 +10,10 @@
  *     e.g. iSCSI's "enabled" and "listen");
  *   - start, serve and stop, run once each by the daemon: start after the
  *     configuration is applied and the reactors run, serve once the daemon
- *     has dropped root (uscstd --user), stop at shutdown.
+ *     has dropped root (uscstd --user), stop at shutdown;
+ *   - quiesce and active, for a graceful stop (SIGTERM): quiesce once,
+ *     then the daemon polls active until it is 0 or its bound passes, then
+ *     stop.
  * The core, the configuration code and the daemon know transports only
  * through this registry.
  */
@@ -77,6 +80,16 @@ struct uscst_transport {
 	int (*serve)(const struct uscst_transport *t, char *err, size_t errlen);
 	/* Stops accepting and serving; only after a successful start. */
 	void (*stop)(const struct uscst_transport *t);
+	/* Graceful stop, from the daemon's main thread, once, after a
+	 * successful start: accept no new connection or login, and ask every
+	 * session to end within wait_s seconds (iSCSI: an Async Message
+	 * asking for a logout).  Sessions go on serving their commands
+	 * meanwhile.  NULL: the transport has no such request; stop ends it. */
+	void (*quiesce)(const struct uscst_transport *t, unsigned wait_s);
+	/* Connections still open, counting those whose commands are still in
+	 * the backend; any thread.  The daemon waits for 0 after quiesce.
+	 * NULL: nothing to wait for. */
+	unsigned (*active)(const struct uscst_transport *t);
 	/* Checks a target or driver attribute against those already set
 	 * (get(arg, name, i): the i-th value of name, NULL past the last),
 	 * for rules between attributes that one value's table check cannot

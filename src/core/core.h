@@ -280,6 +280,11 @@ struct uscst_device *uscst_device_find(const char *name);
  * 0, or -errno with a message (e.g. nullio, whose size is configured). */
 int uscst_device_resync_size(struct uscst_device *dev, char *err, size_t errlen);
 void uscst_device_foreach(void (*fn)(struct uscst_device *dev, void *arg), void *arg);
+/* Makes everything written to every block-I/O device durable (a FLUSH
+ * each, on the reactors, which must be running), waiting at most
+ * timeout_ms (core/device_flush.c).  0, -EIO if one failed, -ETIMEDOUT,
+ * -ENOMEM; each failure is logged. */
+int uscst_devices_flush(unsigned timeout_ms);
 /* Sets a handler attribute of a running device (core/device_runtime.c):
  * one whose table entry has USCST_ATTR_RUNTIME, checked by the table, then
  * applied by the backend's set_attr and kept for `show config`.  Any

@@ -302,6 +302,26 @@ int uscst_transports_serve(char *err, size_t errlen)
 	return 0;
 }
 
+void uscst_transports_quiesce(unsigned wait_s)
+{
+	for (size_t i = 0; i < nregistered; i++) {
+		struct registered *e = &registry[i];
+		if (e->started && e->t->quiesce)
+			e->t->quiesce(e->t, wait_s);
+	}
+}
+
+unsigned uscst_transports_active(void)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < nregistered; i++) {
+		struct registered *e = &registry[i];
+		if (e->started && e->t->active)
+			n += e->t->active(e->t);
+	}
+	return n;
+}
+
 void uscst_transports_stop(void)
 {
 	for (size_t i = nregistered; i-- > 0;) {

@@ -61,6 +61,11 @@ int uscst_transports_start(char *err, size_t errlen);
  * registration order: called once the daemon has dropped root.  0, or -1
  * with the failing transport's message (the caller stops them all). */
 int uscst_transports_serve(char *err, size_t errlen);
+/* Graceful stop: every started transport's quiesce (no new connection or
+ * login, sessions asked to end within wait_s seconds), then the sum of
+ * their active counts until it reaches 0 (uscstd polls it). */
+void uscst_transports_quiesce(unsigned wait_s);
+unsigned uscst_transports_active(void);
 /* Stops the started transports, the last started first. */
 void uscst_transports_stop(void);
 

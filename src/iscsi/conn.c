@@ -458,6 +458,8 @@ static void rx_maybe_resume(struct iscsi_conn *conn);
 
 void iscsi_conn_flush(struct iscsi_conn *conn)
 {
+	if (conn->logout_pending && conn->state != CONN_CLOSED)
+		iscsi_logout_pending_check(conn);
 	/* Freed tasks may reopen a window the initiator was told is closed
 	 * and would otherwise never hear of. */
 	if (tx_write(conn) && conn->state != CONN_CLOSED && iscsi_nop_window_update(conn))
@@ -478,7 +480,8 @@ void iscsi_conn_enter_full_feature(struct iscsi_conn *conn)
 	uint64_t cap = (uint64_t)lim->queued_commands * lim->max_burst_length;
 	cap = cap < MEM_CAP_MIN ? MEM_CAP_MIN : cap > MEM_CAP_MAX ? MEM_CAP_MAX : cap;
 	/* MaxSessionMemory, when set, replaces the derived cap. */
-	conn->mem_cap = lim->max_session_memory_mb ? (uint64_t)lim->max_session_memory_mb << 20 : cap;
+	conn->mem_cap =
+	    lim->max_session_memory_mb ? (uint64_t)lim->max_session_memory_mb << 20 : cap;
 }
 
 /* --- receive --- */

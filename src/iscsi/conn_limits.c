@@ -66,6 +66,8 @@ bool iscsi_conns_acquire(void)
 
 void iscsi_conns_release(void) { atomic_fetch_sub(&conns_total, 1); }
 
+unsigned iscsi_conns_count(void) { return atomic_load(&conns_total); }
+
 /* 0 (the default): a quarter of the machine's memory, so that buffers
  * alone never push the host into swapping or the OOM killer. */
 void iscsi_buf_mem_set_cap(const char *mib)

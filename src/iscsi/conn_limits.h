@@ -48,6 +48,9 @@ void iscsi_conns_set_max(const char *max_conns);
  * MaxConnections.  Every true must be matched by one iscsi_conns_release. */
 bool iscsi_conns_acquire(void);
 void iscsi_conns_release(void);
+/* Connections counted now: each is released once the connection and every
+ * command it had in the backend are gone (graceful stop waits for 0). */
+unsigned iscsi_conns_count(void);
 
 /* Counts a connection from peer ("ADDR:PORT" or "[V6]:PORT"; the port is
  * left out): false if the address already has MaxConnectionsPerAddress.

@@ -166,6 +166,8 @@ const struct uscst_transport iscsi_driver = {
     .serve = iscsi_serve,
     .check_with = chap_accounts_check_with,
     .stop = iscsi_stop,
+    .quiesce = iscsi_quiesce,
+    .active = iscsi_active,
     .show = iscsi_show,
     .sessions = iscsi_report_sessions,
 };

@@ -166,6 +166,9 @@ struct iscsi_conn {
 	uint64_t last_rx_ms;
 	uint64_t nop_sent_ms; /* 0: no ping outstanding */
 	uint32_t nop_ttt;
+	/* A Logout that waits for the commands in the backend (logout.c). */
+	bool logout_pending;
+	uint32_t logout_itt;
 };
 
 struct iscsi_session {
@@ -229,7 +232,8 @@ void iscsi_login_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *
 void iscsi_login_free(struct iscsi_conn *conn);
 
 /* session.c */
-/* -EBUSY: MaxSessions reached (max 0: no limit); -ENOSPC: no TSIH left. */
+/* -EBUSY: MaxSessions reached (max 0: no limit); -ENOSPC: no TSIH left;
+ * -ESHUTDOWN: the table is closed (iscsi_sessions_close). */
 int iscsi_session_register(struct iscsi_session *sess, unsigned max_sessions);
 void iscsi_session_unregister(struct iscsi_session *sess);
 bool iscsi_session_tsih_exists(uint16_t tsih);
@@ -238,6 +242,13 @@ void iscsi_session_publish(struct iscsi_session *sess);
 /* fn for every listed session, under the table lock (fn must not block). */
 void iscsi_sessions_foreach_listed(void (*fn)(const struct iscsi_session *s, void *arg), void *arg);
 void iscsi_session_reinstate_old(struct iscsi_session *newer);
+/* Closes the table to new sessions and calls fn for every session in it,
+ * under the table's lock (fn must not block or take it). */
+void iscsi_sessions_close(void (*fn)(struct iscsi_session *s, void *arg), void *arg);
+
+/* quiesce.c: the transport's graceful stop (include/uscst/transport_reg.h). */
+void iscsi_quiesce(const struct uscst_transport *t, unsigned wait_s);
+unsigned iscsi_active(const struct uscst_transport *t);
 
 /* scsi_cmd.c, data_out.c, data_in.c */
 void iscsi_scsi_cmd_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
@@ -292,6 +303,8 @@ void iscsi_nop_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t
 void iscsi_nop_tick(struct iscsi_conn *conn, uint64_t now_ms);
 void iscsi_text_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data, uint32_t dlen);
 void iscsi_logout_rx(struct iscsi_conn *conn, const uint8_t *bhs);
+/* Answers a waiting Logout once no command of conn is executing. */
+void iscsi_logout_pending_check(struct iscsi_conn *conn);
 
 /* session_info.c: the transport's sessions op (`uscstadmin list sessions`). */
 void iscsi_report_sessions(const struct uscst_transport *t, uscst_session_emit_fn emit, void *arg);

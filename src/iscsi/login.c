@@ -259,9 +259,10 @@ static bool stages_valid(const uint8_t *bhs, struct iscsi_login *l)
 	return true;
 }
 
-/* NULL with *busy set when MaxSessions is reached. */
+/* NULL with *why and *why_text set (defaults: out of resources, "cannot
+ * create session") if it cannot be created. */
 static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscsi_login *l,
-					    bool *busy)
+					    enum iscsi_login_status *why, const char **why_text)
 {
 	struct iscsi_session *sess = calloc(1, sizeof(*sess));
 	if (!sess)
@@ -277,7 +278,12 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 	sess->max_cmdsn = sess->exp_cmdsn + sess->cmd_window - 1;
 	int rc = iscsi_session_register(sess, l->tgt ? l->lim.max_sessions : 0);
 	if (rc < 0) {
-		*busy = rc == -EBUSY;
+		if (rc == -ESHUTDOWN) {
+			*why = ISCSI_LS_SERVICE_UNAVAILABLE; /* the daemon is stopping */
+			*why_text = "daemon stopping";
+		} else {
+			*why_text = rc == -EBUSY ? "MaxSessions reached" : "no TSIH left";
+		}
 		free(sess);
 		return NULL;
 	}
@@ -301,11 +307,11 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 static bool enter_full_feature(struct iscsi_conn *conn, struct iscsi_login *l)
 {
 	iscsi_params_finalize(&l->params);
-	bool busy = false;
-	struct iscsi_session *sess = create_session(conn, l, &busy);
+	enum iscsi_login_status why = ISCSI_LS_OUT_OF_RESOURCES;
+	const char *why_text = "cannot create session";
+	struct iscsi_session *sess = create_session(conn, l, &why, &why_text);
 	if (!sess) {
-		login_fail(conn, ISCSI_LS_OUT_OF_RESOURCES,
-			   busy ? "MaxSessions reached" : "cannot create session");
+		login_fail(conn, why, why_text);
 		return false;
 	}
 	if (l->tgt)

@@ -1,10 +1,40 @@
 /* Logout (RFC 7143 11.14, 11.15).  ErrorRecoveryLevel 0: removing a
  * connection for recovery is not supported. */
 #include "iscsi/iscsi.h"
+#include "lib/log.h"
 
 #define LOGOUT_CLOSE_SESSION 0
 #define LOGOUT_CLOSE_CONNECTION 1
 #define LOGOUT_REMOVE_FOR_RECOVERY 2
+
+static void send_logout_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response)
+{
+	struct iscsi_tx *tx = iscsi_tx_new(conn);
+	if (!tx) {
+		iscsi_conn_close(conn, "out of memory");
+		return;
+	}
+	tx->hdr[0] = ISCSI_OP_LOGOUT_RSP;
+	tx->hdr[1] = ISCSI_FLAG_FINAL;
+	tx->hdr[2] = response;
+	put_be32(tx->hdr + 16, itt);
+	iscsi_put_sn(conn, tx->hdr, true);
+	put_be16(tx->hdr + 40, 0); /* Time2Wait */
+	put_be16(tx->hdr + 42, 0); /* Time2Retain: nothing is kept (ERL 0) */
+	if (response == 0) {
+		tx->close_after = true;
+		conn->state = CONN_LOGGED_OUT;
+	}
+	iscsi_tx_queue(conn, tx);
+}
+
+static unsigned count_executing(const struct iscsi_conn *conn)
+{
+	unsigned n = 0;
+	const struct iscsi_task *t;
+	list_for_each_entry(t, &conn->tasks, node) if (t->state == TASK_EXECUTING) n++;
+	return n;
+}
 
 void iscsi_logout_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 {
@@ -19,21 +49,31 @@ void iscsi_logout_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 		return;
 	}
 	iscsi_cmdsn_consume(conn, bhs);
-	struct iscsi_tx *tx = iscsi_tx_new(conn);
-	if (!tx) {
-		iscsi_conn_close(conn, "out of memory");
+	/*
+	 * An initiator asked to log out (a graceful stop, quiesce.c) may send
+	 * its Logout at once, immediate, with commands still in the backend
+	 * (libiscsi does).  Those finish and are answered first: the answer
+	 * waits until none is executing (iscsi_logout_pending_check), so
+	 * the initiator learns they are done instead of retrying them.
+	 * Nothing else is read meanwhile (CONN_LOGGED_OUT), and RspTimeout
+	 * still bounds the wait.
+	 */
+	unsigned executing = response == 0 ? count_executing(conn) : 0;
+	if (executing) {
+		log_info("connection %s: logout answered once its %u command(s) in the backend end",
+			 conn->peer, executing);
+		conn->state = CONN_LOGGED_OUT;
+		conn->logout_pending = true;
+		conn->logout_itt = bhs_itt(bhs);
 		return;
 	}
-	tx->hdr[0] = ISCSI_OP_LOGOUT_RSP;
-	tx->hdr[1] = ISCSI_FLAG_FINAL;
-	tx->hdr[2] = response;
-	put_be32(tx->hdr + 16, bhs_itt(bhs));
-	iscsi_put_sn(conn, tx->hdr, true);
-	put_be16(tx->hdr + 40, 0); /* Time2Wait */
-	put_be16(tx->hdr + 42, 0); /* Time2Retain: nothing is kept (ERL 0) */
-	if (response == 0) {
-		tx->close_after = true;
-		conn->state = CONN_LOGGED_OUT;
-	}
-	iscsi_tx_queue(conn, tx);
+	send_logout_rsp(conn, bhs_itt(bhs), response);
+}
+
+void iscsi_logout_pending_check(struct iscsi_conn *conn)
+{
+	if (!conn->logout_pending || count_executing(conn))
+		return;
+	conn->logout_pending = false;
+	send_logout_rsp(conn, conn->logout_itt, 0);
 }

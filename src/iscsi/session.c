@@ -15,6 +15,7 @@
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct list_head table = LIST_HEAD_INIT(table);
 static uint16_t next_tsih = 1;
+static bool table_closed; /* the daemon is stopping: no new session */
 
 static bool tsih_in_use(uint16_t tsih)
 {
@@ -41,6 +42,10 @@ static bool replaces(const struct iscsi_session *newer, const struct iscsi_sessi
 int iscsi_session_register(struct iscsi_session *sess, unsigned max_sessions)
 {
 	pthread_mutex_lock(&table_lock);
+	if (table_closed) {
+		pthread_mutex_unlock(&table_lock);
+		return -ESHUTDOWN;
+	}
 	if (sess->tgt && max_sessions) {
 		unsigned n = 0;
 		struct iscsi_session *s;
@@ -125,6 +130,19 @@ void iscsi_session_reinstate_old(struct iscsi_session *newer)
 			continue; /* already being torn down */
 		if (reactor_post(s->reactor, close_reinstated, s->conn) < 0)
 			iscsi_conn_put(s->conn);
+	}
+	pthread_mutex_unlock(&table_lock);
+}
+
+void iscsi_sessions_close(void (*fn)(struct iscsi_session *s, void *arg), void *arg)
+{
+	struct iscsi_session *s;
+	pthread_mutex_lock(&table_lock);
+	table_closed = true;
+	list_for_each_entry(s, &table, node)
+	{
+		if (!s->reinstated)
+			fn(s, arg);
 	}
 	pthread_mutex_unlock(&table_lock);
 }

@@ -1,10 +1,24 @@
-/* Logging: one line per message to stderr, with a level filter. */
+/* Logging: one line per message, to stderr (default) or syslog, with a
+ * level filter. */
 #ifndef USCST_LIB_LOG_H
 #define USCST_LIB_LOG_H
 
+#include <stdbool.h>
+
 enum log_level { LOG_ERR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
+/* Messages above this level are dropped (default LOG_INFO). */
 extern int log_max_level;
+
+enum log_target { LOG_TO_STDERR, LOG_TO_SYSLOG };
+/* Where the lines go from now on; syslog is opened as "uscstd". */
+void log_set_target(enum log_target target);
+
+/* "err", "warn", "info", "debug" (also "error", "warning"); false for any
+ * other word. */
+bool log_level_parse(const char *word, enum log_level *level);
+/* "stderr" or "syslog"; false for any other word. */
+bool log_target_parse(const char *word, enum log_target *target);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -115,8 +115,12 @@ daemon_start() {
 	DAEMON_LOG=${DAEMON_LOG_FILE:-$LIB_TMP/uscstd.log}
 	# PR files go to the private temp dir, never the system's
 	# /var/lib/uscst/pr (a later --pr-dir in the arguments wins).
+	# A stop waits at most 3 s for sessions to log out (uscstd's default,
+	# 10 s, would reach daemon_stop's SIGKILL with a client still logged
+	# in); --stop-timeout in the arguments wins.
 	"$USCSTD" -f -c "$conf" --listen "127.0.0.1:$DAEMON_PORT" \
-		--ctl-socket "$DAEMON_SOCK" --pr-dir "$LIB_TMP/pr" "$@" >"$DAEMON_LOG" 2>&1 </dev/null &
+		--ctl-socket "$DAEMON_SOCK" --pr-dir "$LIB_TMP/pr" --stop-timeout 3 "$@" \
+		>"$DAEMON_LOG" 2>&1 </dev/null &
 	DAEMON_PID=$!
 	deadline=$((SECONDS + ${DAEMON_WAIT:-10}))
 	while ((SECONDS < deadline)); do
