@@ -55,6 +55,17 @@ static int fake_start(const struct uscst_transport *t, char *err, size_t errlen)
 
 static void fake_stop(const struct uscst_transport *t) { record("stop", t); }
 
+static unsigned fake_open_conns; /* what fake-a's active says */
+
+static void fake_quiesce(const struct uscst_transport *t, unsigned wait_s)
+{
+	char what[32];
+	snprintf(what, sizeof(what), "quiesce(%u)", wait_s);
+	record(what, t);
+}
+
+static unsigned fake_active(const struct uscst_transport *t) { return fake_open_conns; }
+
 static bool check_even(const struct uscst_attr_def *d, const char *value, char *err, size_t errlen)
 {
 	char *end;
@@ -87,7 +98,16 @@ static const struct uscst_attr_def fake_driver_attrs[] = {
 		.start = fake_start, .stop = fake_stop                                             \
 	}
 
-static const struct uscst_transport fake_a = FAKE("fake-a");
+/* fake-a has the graceful-stop hooks, fake-b none (both are optional). */
+static const struct uscst_transport fake_a = {
+    .name = "fake-a",
+    .target_attrs = fake_target_attrs,
+    .driver_attrs = fake_driver_attrs,
+    .start = fake_start,
+    .stop = fake_stop,
+    .quiesce = fake_quiesce,
+    .active = fake_active,
+};
 static const struct uscst_transport fake_b = FAKE("fake-b");
 static const struct uscst_transport fake_a_again = FAKE("fake-a");
 /* iSCSI's real target table, without its portals. */
@@ -488,6 +508,28 @@ static void test_start_stop(void **state)
 	assert_string_equal(calls, "");
 }
 
+/* Graceful stop: quiesce reaches the started transports that have it,
+ * active sums theirs; neither touches a transport that is not running. */
+static void test_quiesce_active(void **state)
+{
+	char err[256] = "";
+	fail_start = NULL;
+	assert_int_equal(uscst_transports_start(err, sizeof(err)), 0);
+	calls[0] = '\0';
+	fake_open_conns = 3;
+	uscst_transports_quiesce(7);
+	assert_string_equal(calls, "quiesce(7):fake-a");
+	assert_int_equal(uscst_transports_active(), 3);
+	fake_open_conns = 0;
+	assert_int_equal(uscst_transports_active(), 0);
+	uscst_transports_stop();
+	calls[0] = '\0';
+	fake_open_conns = 5;
+	uscst_transports_quiesce(1);
+	assert_string_equal(calls, "");
+	assert_int_equal(uscst_transports_active(), 0);
+}
+
 int main(void)
 {
 	/* Devices take their command set when they are created (uscstd does the same). */
@@ -505,6 +547,7 @@ int main(void)
 	    cmocka_unit_test(test_driver_attrs),
 	    cmocka_unit_test(test_show_config),
 	    cmocka_unit_test(test_start_stop),
+	    cmocka_unit_test(test_quiesce_active),
 	};
 	if (uscst_backends_register_builtin() < 0)
 		return 1;
