@@ -29,7 +29,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit conformance conformance-removable conformance-ramdisk conformance-san integration clean format fuzz fuzz-smoke
+.PHONY: all deps run test unit install conformance conformance-removable conformance-ramdisk conformance-san integration clean format fuzz fuzz-smoke
 all: $(addprefix $(BUILD)/,$(PROGS)) $(BUILD)/tests/hostile_client
 
 $(BUILD)/%.o: %.c
@@ -113,6 +113,13 @@ $(BUILD)/tests/slow_reader: tests/integration/slow_reader.c tests/integration/wi
 # standalone too.
 all: $(BUILD)/tests/addr_conns
 $(BUILD)/tests/addr_conns: tests/integration/addr_conns.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
+
+# systemd's end of NOTIFY_SOCKET for tests/integration/notify-log.sh;
+# standalone too.
+all: $(BUILD)/tests/notify_listen
+$(BUILD)/tests/notify_listen: tests/integration/notify_listen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 
@@ -222,6 +229,29 @@ stress: all
 fuzz-stress:
 	@$(MAKE) --no-print-directory -j$$(nproc) BUILD=build-san SAN=1 all
 	@STRESS_TIME=$(or $(STRESS_TIME),180) tests/integration/pdu-stress.sh build-san
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the two programs, the man
+# pages, the systemd unit (its ExecStart names SBINDIR) and the example
+# handler plugins (README: User device handlers).  Checked by
+# tests/integration/install.sh.
+PREFIX         ?= /usr/local
+SBINDIR        ?= $(PREFIX)/sbin
+MANDIR         ?= $(PREFIX)/share/man
+PLUGINDIR      ?= $(PREFIX)/lib/uscst
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL        ?= install
+install: $(addprefix $(BUILD)/,$(PROGS)) $(EXAMPLES)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSTEMDUNITDIR)
+	$(INSTALL) -m 0755 $(addprefix $(BUILD)/,$(PROGS)) $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 man/uscstd.8 man/uscstadmin.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 man/scst.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/systemd/uscstd.service.in >$(BUILD)/uscstd.service
+	$(INSTALL) -m 0644 $(BUILD)/uscstd.service $(DESTDIR)$(SYSTEMDUNITDIR)/uscstd.service
+ifneq ($(EXAMPLES),)
+	$(INSTALL) -d $(DESTDIR)$(PLUGINDIR)
+	$(INSTALL) -m 0755 $(EXAMPLES) $(DESTDIR)$(PLUGINDIR)/
+endif
 
 # Installs the Debian packages the build and the tests need (only if missing).
 deps:
