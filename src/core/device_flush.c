@@ -39,15 +39,16 @@ static void flush_wait_free(struct flush_wait *w)
 
 static void flush_done(struct uscst_io *io)
 {
-	struct flush_req *r = io->priv;
+	struct flush_req *r = io->priv; /* io is inside r */
 	struct flush_wait *w = r->w;
-	if (io->result < 0)
-		log_warn("device %s: flush failed: %s", r->dev->name, strerror((int)-io->result));
+	int64_t result = io->result;
+	if (result < 0)
+		log_warn("device %s: flush failed: %s", r->dev->name, strerror((int)-result));
 	else
 		log_debug("device %s: flushed", r->dev->name);
 	free(r);
 	pthread_mutex_lock(&w->lock);
-	if (io->result < 0)
+	if (result < 0)
 		w->failed++;
 	bool last = --w->pending == 0, gone = w->abandoned;
 	pthread_cond_signal(&w->cond);
