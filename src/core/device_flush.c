@@ -5,7 +5,8 @@
  * runs on a reactor (fileio's I/O goes through its io_uring), so the
  * FLUSHes are posted there and the caller waits for all of them, within a
  * bound.  Whole-command backends (pass-through) have no block I/O to
- * flush: the device behind them keeps its own cache.
+ * flush: the device behind them keeps its own cache; a device without a
+ * medium or block storage answers ENOMEDIUM or EOPNOTSUPP, which is fine.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -42,6 +43,12 @@ static void flush_done(struct uscst_io *io)
 	struct flush_req *r = io->priv; /* io is inside r */
 	struct flush_wait *w = r->w;
 	int64_t result = io->result;
+	/* No medium (an empty drive) or no block storage (a changer): there
+	 * is nothing to make durable. */
+	if (result == -ENOMEDIUM || result == -EOPNOTSUPP) {
+		log_debug("device %s: nothing to flush (%s)", r->dev->name, strerror((int)-result));
+		result = 0;
+	}
 	if (result < 0)
 		log_warn("device %s: flush failed: %s", r->dev->name, strerror((int)-result));
 	else
