@@ -13,6 +13,9 @@
 #    the stop until --stop-timeout: uscstd then drops it, says so in its
 #    log, and still exits 0, not much later than the bound.
 # 3. A second SIGTERM cuts that wait short.
+# 4. A connection accepted before the SIGTERM that logs in after it is
+#    refused with Service Unavailable, and once it is gone the daemon exits
+#    without waiting for the bound.
 #
 # Usage: tests/integration/graceful-stop.sh [BUILD_DIR]
 set -euo pipefail
@@ -118,5 +121,31 @@ echo "graceful-stop: second signal, exit $STOP_STATUS after $STOP_MS ms"
 check second-signal-exit-0 test "$STOP_STATUS" = 0
 check second-signal-fast test "$STOP_MS" -lt 3000
 check second-signal-logged grep -q "still open at a second signal" "$LOG"
+
+# --- 4. a login after the SIGTERM ---
+DAEMON_LOG_FILE=$LIB_TMP/uscstd-4.log daemon_start "$CONF" --stop-timeout 30
+"$CLIENT" late-login "iscsi://127.0.0.1:$DAEMON_PORT/$IQN/0" "$LIB_TMP/go" \
+	>"$LIB_TMP/late.out" 2>&1 &
+LATE_PID=$!
+for _ in $(seq 100); do
+	grep -q connected "$LIB_TMP/late.out" && break
+	sleep 0.1
+done
+LOG=$DAEMON_LOG
+PID=$DAEMON_PID
+DAEMON_PID=""
+start=$(date +%s%N)
+kill -TERM "$PID"
+sleep 0.3
+touch "$LIB_TMP/go"
+LATE_STATUS=0
+wait "$LATE_PID" || LATE_STATUS=$?
+STOP_STATUS=0
+wait "$PID" || STOP_STATUS=$?
+STOP_MS=$((($(date +%s%N) - start) / 1000000))
+echo "graceful-stop: late login: $(tail -n 1 "$LIB_TMP/late.out"); exit $STOP_STATUS after $STOP_MS ms"
+check late-login-service-unavailable test "$LATE_STATUS" = 0
+check late-login-exit-0 test "$STOP_STATUS" = 0
+check late-login-no-wait-for-bound test "$STOP_MS" -lt 10000
 
 lib_finish

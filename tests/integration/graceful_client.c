@@ -4,6 +4,7 @@
  *
  *   graceful_client load URL JOURNAL SECONDS
  *   graceful_client verify IMAGE JOURNAL [--wrong-pattern]
+ *   graceful_client late-login URL GO_FILE
  *
  * load: keeps QUEUE_DEPTH WRITE(10)s of CHUNK_BLOCKS blocks in flight on
  * successive LBAs of the first REGION_BLOCKS of the LUN in URL, round and
@@ -20,6 +21,11 @@
  * and checks every journalled write is there: exit 0, or 1 with the first
  * bad blocks.  --wrong-pattern checks against another fill, so that every
  * write must fail (shows the check can fail).
+ *
+ * late-login: opens the TCP connection (the daemon accepts it), prints
+ * "connected", waits until GO_FILE exists (the test creates it once it has
+ * sent SIGTERM), then logs in: the login must be refused with Service
+ * Unavailable (status 0x0301) — exit 0, else 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -219,14 +225,44 @@ static int verify(const char *image, const char *journal_path, bool wrong)
 	return checked && !bad ? 0 : 1;
 }
 
+static int late_login(const char *url_text, const char *go_file)
+{
+	struct iscsi_context *iscsi = iscsi_create_context(INITIATOR);
+	struct iscsi_url *url = iscsi ? iscsi_parse_full_url(iscsi, url_text) : NULL;
+	if (!url) {
+		fprintf(stderr, "graceful_client: bad URL %s\n", url_text);
+		return 1;
+	}
+	iscsi_set_targetname(iscsi, url->target);
+	iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL);
+	iscsi_set_noautoreconnect(iscsi, 1);
+	if (iscsi_connect_sync(iscsi, url->portal) != 0) {
+		fprintf(stderr, "graceful_client: connect: %s\n", iscsi_get_error(iscsi));
+		return 1;
+	}
+	printf("connected\n");
+	for (int i = 0; i < 200 && access(go_file, F_OK) != 0; i++)
+		usleep(50000);
+	if (iscsi_login_sync(iscsi) == 0) {
+		printf("login accepted\n");
+		return 1;
+	}
+	const char *e = iscsi_get_error(iscsi);
+	printf("login refused: %s\n", e);
+	return strstr(e, "Service unavailable(769)") ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 5 && !strcmp(argv[1], "load"))
 		return load(argv[2], argv[3], atoi(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "late-login"))
+		return late_login(argv[2], argv[3]);
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "verify"))
 		return verify(argv[2], argv[3], argc == 5 && !strcmp(argv[4], "--wrong-pattern"));
 	fprintf(stderr, "usage: graceful_client load URL JOURNAL SECONDS\n"
-			"       graceful_client verify IMAGE JOURNAL [--wrong-pattern]\n");
+			"       graceful_client verify IMAGE JOURNAL [--wrong-pattern]\n"
+			"       graceful_client late-login URL GO_FILE\n");
 	return 2;
 }
