@@ -85,8 +85,14 @@ static void on_log(int level, const char *msg)
 
 struct write_ctx {
 	uint32_t lba;
+	unsigned slot; /* in in_flight[] */
+	struct scsi_task *task;
 	uint8_t data[CHUNK_BLOCKS * BLOCK];
 };
+
+/* The writes not answered yet: libiscsi may keep some of them when its
+ * context is destroyed during a reconnect; they are freed here then. */
+static struct write_ctx *in_flight[QUEUE_DEPTH];
 
 static void send_write(struct iscsi_context *iscsi);
 
@@ -103,6 +109,7 @@ static void write_done(struct iscsi_context *iscsi, int status, void *command_da
 		fprintf(stderr, "graceful_client: WRITE at %" PRIu32 " failed: status %d %s\n",
 			w->lba, status, iscsi_get_error(iscsi));
 	}
+	in_flight[w->slot] = NULL;
 	free(w);
 	if (task)
 		scsi_free_scsi_task(task);
@@ -112,19 +119,25 @@ static void write_done(struct iscsi_context *iscsi, int status, void *command_da
 
 static void send_write(struct iscsi_context *iscsi)
 {
-	struct write_ctx *w = malloc(sizeof(*w));
+	unsigned slot = 0;
+	while (slot < QUEUE_DEPTH && in_flight[slot])
+		slot++;
+	struct write_ctx *w = slot < QUEUE_DEPTH ? malloc(sizeof(*w)) : NULL;
 	if (!w)
 		return;
+	w->slot = slot;
 	w->lba = next_lba;
 	next_lba = (next_lba + CHUNK_BLOCKS) % REGION_BLOCKS;
 	for (unsigned i = 0; i < CHUNK_BLOCKS; i++)
 		fill_block(w->data + i * BLOCK, w->lba + i, 0);
-	if (!iscsi_write10_task(iscsi, lun, w->lba, w->data, sizeof(w->data), BLOCK, 0, 0, 0, 0, 0,
-				write_done, w)) {
+	w->task = iscsi_write10_task(iscsi, lun, w->lba, w->data, sizeof(w->data), BLOCK, 0, 0, 0,
+				     0, 0, write_done, w);
+	if (!w->task) {
 		fprintf(stderr, "graceful_client: cannot send WRITE: %s\n", iscsi_get_error(iscsi));
 		free(w);
 		return;
 	}
+	in_flight[slot] = w;
 	outstanding++;
 }
 
@@ -188,13 +201,23 @@ static int load(const char *url_text, const char *journal_path, int seconds)
 	       saw_async_logout ? "seen" : "NOT seen", in_flight_at_request,
 	       in_flight_at_request - unsent_at_request, unsent_at_request,
 	       saw_logout_done ? "done" : "NOT done", good, failed, outstanding);
-	/* The context is left as it is: libiscsi now tries to reconnect to a
-	 * daemon that no longer listens. */
 	/* Every write the target received before the Logout is answered
 	 * before the Logout Response. */
-	if (failed || outstanding > unsent_at_request)
-		return 1;
-	return saw_async_logout && saw_logout_done ? 0 : 3;
+	int status = failed || outstanding > unsent_at_request ? 1
+		     : saw_async_logout && saw_logout_done     ? 0
+							       : 3;
+	/* libiscsi would now reconnect to a daemon that no longer listens;
+	 * the writes it still holds are cancelled (write_done frees them) or
+	 * dropped (freed below). */
+	iscsi_destroy_url(url);
+	iscsi_destroy_context(iscsi);
+	for (unsigned i = 0; i < QUEUE_DEPTH; i++) {
+		if (in_flight[i]) {
+			scsi_free_scsi_task(in_flight[i]->task);
+			free(in_flight[i]);
+		}
+	}
+	return status;
 }
 
 static int verify(const char *image, const char *journal_path, bool wrong)
@@ -243,13 +266,18 @@ static int late_login(const char *url_text, const char *go_file)
 	printf("connected\n");
 	for (int i = 0; i < 200 && access(go_file, F_OK) != 0; i++)
 		usleep(50000);
+	int rc;
 	if (iscsi_login_sync(iscsi) == 0) {
 		printf("login accepted\n");
-		return 1;
+		rc = 1;
+	} else {
+		const char *e = iscsi_get_error(iscsi);
+		printf("login refused: %s\n", e);
+		rc = strstr(e, "Service unavailable(769)") ? 0 : 1;
 	}
-	const char *e = iscsi_get_error(iscsi);
-	printf("login refused: %s\n", e);
-	return strstr(e, "Service unavailable(769)") ? 0 : 1;
+	iscsi_destroy_url(url);
+	iscsi_destroy_context(iscsi);
+	return rc;
 }
 
 int main(int argc, char **argv)
