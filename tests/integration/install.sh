@@ -74,16 +74,28 @@ if command -v groff >/dev/null; then
 	done
 	check man-has-every-option test -z "$missing"
 	[[ -z $missing ]] || echo "install: not in uscstd.8:$missing"
-	# Every command of uscstadmin --help: its literal words (not the
-	# upper-case placeholders) are in uscstadmin.8.
+	# Every option of uscstadmin --help, and every command the daemon
+	# lists in `uscstadmin help` (its literal words, not the upper-case
+	# placeholders), are in uscstadmin.8.
 	page=$(sed 's/\\-/-/g' "$DEST/usr/share/man/man8/uscstadmin.8")
 	missing=""
-	for word in $("$USCST_BUILD/uscstadmin" --help | sed -n '/^commands:/,/^options:/p' |
-		grep -E '^  [a-z]' | sed -E 's/^  //; s/  .*//' | tr ' ' '\n' |
-		grep -E '^[a-z][a-z_-]*$' | sort -u); do
+	for opt in $("$USCSTADMIN" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+		grep -q -- "$opt" <<<"$page" || missing="$missing $opt"
+	done
+	check man-has-every-admin-option test -z "$missing"
+	[[ -z $missing ]] || echo "install: not in uscstadmin.8:$missing"
+	write_config "$LIB_TMP/scst.conf" "$USCST_IQN_PREFIX:install" "$LIB_TMP/disk0.img" $((16 << 20))
+	daemon_start "$LIB_TMP/scst.conf"
+	"$USCSTADMIN" -s "$DAEMON_SOCK" help >"$LIB_TMP/help.txt"
+	missing=""
+	nwords=0
+	for word in $(grep -E '^  [a-z]' "$LIB_TMP/help.txt" | sed -E 's/^  //; s/  .*//' |
+		tr ' ' '\n' | tr -d '[]' | grep -E '^-?-?[a-z][a-z_-]*$' | sort -u); do
+		nwords=$((nwords + 1))
 		grep -qw -- "$word" <<<"$page" || missing="$missing $word"
 	done
-	check man-has-every-command test -z "$missing"
+	echo "install: $nwords command words in uscstadmin help"
+	check man-has-every-command test -n "$nwords" -a "$nwords" -gt 5 -a -z "$missing"
 	[[ -z $missing ]] || echo "install: not in uscstadmin.8:$missing"
 else
 	echo "install: groff missing, pages not rendered"
