@@ -245,6 +245,8 @@ void iscsi_session_reinstate_old(struct iscsi_session *newer);
 /* Closes the table to new sessions and calls fn for every session in it,
  * under the table's lock (fn must not block or take it). */
 void iscsi_sessions_close(void (*fn)(struct iscsi_session *s, void *arg), void *arg);
+/* Logs every session still in the table (at stop: those being cut). */
+void iscsi_sessions_log_left(void);
 
 /* quiesce.c: the transport's graceful stop (include/uscst/transport_reg.h). */
 void iscsi_quiesce(const struct uscst_transport *t, unsigned wait_s);

@@ -146,3 +146,20 @@ void iscsi_sessions_close(void (*fn)(struct iscsi_session *s, void *arg), void *
 	}
 	pthread_mutex_unlock(&table_lock);
 }
+
+void iscsi_sessions_log_left(void)
+{
+	struct iscsi_session *s;
+	pthread_mutex_lock(&table_lock);
+	list_for_each_entry(s, &table, node)
+	{
+		/* Set at login and never changed: readable from this thread
+		 * while the session is in the table (its connection is freed
+		 * only after it leaves). */
+		if (!s->reinstated)
+			log_warn("stop: %s session tsih %u of %s from %s cut",
+				 s->tgt ? "normal" : "discovery", s->tsih, s->params.initiator_name,
+				 s->conn->peer);
+	}
+	pthread_mutex_unlock(&table_lock);
+}

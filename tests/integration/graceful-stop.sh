@@ -12,6 +12,8 @@
 # 2. A connection that never logs in (it cannot be asked to log out) holds
 #    the stop until --stop-timeout: uscstd then drops it, says so in its
 #    log, and still exits 0, not much later than the bound.
+#    So does a logged-in session whose initiator reads nothing (it never
+#    sees the Async Message): the log names the session cut.
 # 3. A second SIGTERM cuts that wait short.
 # 4. A connection accepted before the SIGTERM that logs in after it is
 #    refused with Service Unavailable, and once it is gone the daemon exits
@@ -109,6 +111,24 @@ check bound-exit-0 test "$STOP_STATUS" = 0
 check bound-waited test "$STOP_MS" -ge 2000
 check bound-kept test "$STOP_MS" -lt 4000
 check bound-logged-cut grep -q "1 connection(s) still open at --stop-timeout after" "$LOG"
+
+# --- 2b. a session that never reads the Async Message: cut and named ---
+DAEMON_LOG_FILE=$LIB_TMP/uscstd-2b.log daemon_start "$CONF" --stop-timeout 2
+"$CLIENT" hold "iscsi://127.0.0.1:$DAEMON_PORT/$IQN/0" 8 >"$LIB_TMP/hold.out" 2>&1 &
+HOLD_PID=$!
+for _ in $(seq 100); do
+	grep -q "logged in" "$LIB_TMP/hold.out" && break
+	sleep 0.1
+done
+LOG=$DAEMON_LOG
+stop_and_time TERM
+kill "$HOLD_PID" 2>/dev/null || true
+wait "$HOLD_PID" 2>/dev/null || true
+echo "graceful-stop: with a deaf session, exit $STOP_STATUS after $STOP_MS ms"
+check deaf-session-exit-0 test "$STOP_STATUS" = 0
+check deaf-session-waited test "$STOP_MS" -ge 2000
+check deaf-session-bound-kept test "$STOP_MS" -lt 4000
+check deaf-session-named grep -q "stop: normal session tsih [0-9]* of iqn.2026-11.org.uscst:graceful-client from 127.0.0.1:[0-9]* cut" "$LOG"
 
 # --- 3. a second signal cuts the wait short ---
 DAEMON_LOG_FILE=$LIB_TMP/uscstd-3.log daemon_start "$CONF" --stop-timeout 30

@@ -5,6 +5,7 @@
  *   graceful_client load URL JOURNAL SECONDS
  *   graceful_client verify IMAGE JOURNAL [--wrong-pattern]
  *   graceful_client late-login URL GO_FILE
+ *   graceful_client hold URL SECONDS
  *
  * load: keeps QUEUE_DEPTH WRITE(10)s of CHUNK_BLOCKS blocks in flight on
  * successive LBAs of the first REGION_BLOCKS of the LUN in URL, round and
@@ -26,6 +27,9 @@
  * "connected", waits until GO_FILE exists (the test creates it once it has
  * sent SIGTERM), then logs in: the login must be refused with Service
  * Unavailable (status 0x0301) — exit 0, else 1.
+ *
+ * hold: logs in, prints "logged in", then reads nothing for SECONDS: an
+ * initiator that never sees the Async Message, so never logs out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -280,17 +284,40 @@ static int late_login(const char *url_text, const char *go_file)
 	return rc;
 }
 
+static int hold(const char *url_text, int seconds)
+{
+	struct iscsi_context *iscsi = iscsi_create_context(INITIATOR);
+	struct iscsi_url *url = iscsi ? iscsi_parse_full_url(iscsi, url_text) : NULL;
+	if (!url) {
+		fprintf(stderr, "graceful_client: bad URL %s\n", url_text);
+		return 1;
+	}
+	iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL);
+	if (iscsi_full_connect_sync(iscsi, url->portal, url->lun) != 0) {
+		fprintf(stderr, "graceful_client: login: %s\n", iscsi_get_error(iscsi));
+		return 1;
+	}
+	printf("logged in\n");
+	sleep((unsigned)seconds);
+	iscsi_destroy_url(url);
+	iscsi_destroy_context(iscsi);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 5 && !strcmp(argv[1], "load"))
 		return load(argv[2], argv[3], atoi(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "hold"))
+		return hold(argv[2], atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "late-login"))
 		return late_login(argv[2], argv[3]);
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "verify"))
 		return verify(argv[2], argv[3], argc == 5 && !strcmp(argv[4], "--wrong-pattern"));
 	fprintf(stderr, "usage: graceful_client load URL JOURNAL SECONDS\n"
 			"       graceful_client verify IMAGE JOURNAL [--wrong-pattern]\n"
-			"       graceful_client late-login URL GO_FILE\n");
+			"       graceful_client late-login URL GO_FILE\n"
+			"       graceful_client hold URL SECONDS\n");
 	return 2;
 }
