@@ -24,6 +24,7 @@ declare -A ALLOWED=(
 	[config]="config core lib"
 	[ctl]="ctl config core lib"
 	[admin]="admin ctl lib" # uscstadmin's side: ctl/ctl_protocol.h only, never the daemon
+	[metrics]="metrics core lib" # the /metrics HTTP server: reads core statistics
 )
 # A header compiled on its own has unused static inline functions.
 FLAGS=(-std=gnu11 -D_GNU_SOURCE -fsyntax-only -Wall -Wextra -Werror -Wno-unused-parameter

@@ -5,6 +5,7 @@
  *   uscstd --default-config [--data-dir DIR] ...
  *   [--pr-dir DIR]: where persistent reservations are kept (see usage)
  *   [--user NAME] [--ctl-group NAME]: privileges (lib/privileges.h)
+ *   [--metrics ADDR:PORT]: Prometheus /metrics (metrics/metrics_server.h)
  *   [--log stderr|syslog] [--log-level LEVEL] [--stop-timeout SECONDS]
  *
  * SIGTERM or SIGINT stops it gracefully (graceful_stop below); under
@@ -26,12 +27,14 @@
 #include "config/conf_writer.h"
 #include "core/core.h"
 #include "core/handler_plugin.h"
+#include "core/stats.h"
 #include "core/transports.h"
 #include "ctl/ctl_server.h"
 #include "iscsi/driver.h"
 #include "lib/log.h"
 #include "lib/privileges.h"
 #include "lib/sd_notify.h"
+#include "metrics/metrics_server.h"
 #include "reactor/reactor.h"
 #include "scsi/scsi.h"
 
@@ -57,6 +60,7 @@ struct options {
 	gid_t ctl_group;	 /* --ctl-group, or CTL_NO_GROUP */
 	unsigned stop_timeout_s; /* --stop-timeout */
 	enum log_target log_target;
+	const char *metrics; /* --metrics ADDR:PORT, or NULL: no HTTP server */
 };
 
 static void usage(FILE *out)
@@ -83,6 +87,8 @@ static void usage(FILE *out)
 		"                          and the control socket, run as NAME (its uid and\n"
 		"                          primary group, no other groups); refuse to start\n"
 		"                          if that fails\n"
+		"      --metrics ADDR:PORT serve the I/O statistics at http://ADDR:PORT/metrics\n"
+		"                          (Prometheus text format; e.g. 127.0.0.1:9470)\n"
 		"  -t, --threads N         reactor threads (default: online CPUs)\n"
 		"      --stop-timeout S    on SIGTERM/SIGINT, sessions are asked to log out\n"
 		"                          and get S seconds to finish their commands before\n"
@@ -104,6 +110,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		OPT_STOP_TIMEOUT,
 		OPT_LOG,
 		OPT_LOG_LEVEL,
+		OPT_METRICS,
 	};
 	static const struct option longopts[] = {
 	    {"config", required_argument, NULL, 'c'},
@@ -115,6 +122,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"ctl-socket", required_argument, NULL, 's'},
 	    {"ctl-group", required_argument, NULL, OPT_CTL_GROUP},
 	    {"user", required_argument, NULL, 'u'},
+	    {"metrics", required_argument, NULL, OPT_METRICS},
 	    {"threads", required_argument, NULL, 't'},
 	    {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
 	    {"log", required_argument, NULL, OPT_LOG},
@@ -165,6 +173,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 				fprintf(stderr, "uscstd: --ctl-group: %s\n", err);
 				return -1;
 			}
+			break;
+		case OPT_METRICS:
+			o->metrics = optarg;
 			break;
 		case 't':
 			o->threads = (unsigned)atoi(optarg);
@@ -383,6 +394,8 @@ static void graceful_stop(unsigned timeout_s, const sigset_t *signals)
 		log_info("stop: every session ended within %.1f s",
 			 (double)(now_ms() - start) / 1000);
 	uscst_transports_stop();
+	/* /metrics served until here: the drain can be watched. */
+	metrics_server_stop();
 	ctl_server_stop();
 	int rc = uscst_devices_flush(FLUSH_TIMEOUT_MS);
 	if (rc == 0)
@@ -409,6 +422,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	raise_fd_limit();
+	unsigned threads = o.threads ? o.threads : default_threads();
+	/* Before the configuration creates the counted objects: a counter
+	 * slot for each reactor, and one for the odd other thread. */
+	uscst_stats_set_threads(threads + 1);
 	if (uscst_backends_register_builtin() < 0 || register_transports() < 0 ||
 	    load_config(&o, &res) < 0)
 		return 1;
@@ -421,7 +438,6 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* threads inherit the mask */
-	unsigned threads = o.threads ? o.threads : default_threads();
 	if (reactors_start(threads) < 0) {
 		fprintf(stderr, "uscstd: cannot start reactors\n");
 		return 1;
@@ -438,6 +454,16 @@ int main(int argc, char **argv)
 		return 1;
 	if (ctl_server_start(o.ctl_socket, o.ctl_group, err, sizeof(err)) < 0)
 		log_warn("control socket disabled: %s", err);
+	/* Asked for explicitly: not serving it is an error (a port below
+	 * 1024 is bound before privileges are dropped). */
+	if (o.metrics && metrics_server_start(o.metrics, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		uscst_transports_stop();
+		ctl_server_stop();
+		uscst_handler_plugins_stop();
+		reactors_stop();
+		return 1;
+	}
 	/* Everything that needs root is done: ports below 1024 are bound, the
 	 * devices and the control socket are open.  No connection has been
 	 * accepted yet: the transports serve only after this (below), so no
@@ -446,6 +472,7 @@ int main(int argc, char **argv)
 		if (priv_drop(&o.run_as, err, sizeof(err)) < 0) {
 			log_err("--user %s: cannot drop privileges: %s", o.user, err);
 			uscst_transports_stop();
+			metrics_server_stop();
 			ctl_server_stop();
 			uscst_handler_plugins_stop();
 			reactors_stop();
@@ -457,6 +484,7 @@ int main(int argc, char **argv)
 	if (uscst_transports_serve(err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		uscst_transports_stop();
+		metrics_server_stop();
 		ctl_server_stop();
 		uscst_handler_plugins_stop();
 		reactors_stop();

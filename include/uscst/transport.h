@@ -40,6 +40,7 @@ struct uscst_target;
 struct uscst_session;
 struct uscst_lun;
 struct scsi_opcode_desc;
+struct uscst_stats;
 
 enum uscst_task_attr {
 	USCST_TASK_SIMPLE = 0,
@@ -99,6 +100,10 @@ struct uscst_cmd {
 	struct uscst_cmd **s_pprev;
 	struct uscst_cmd *d_next; /* device's list (under its cmds_lock) */
 	struct uscst_cmd **d_pprev;
+
+	/* --- private to the core: statistics (core/stats.h) --- */
+	uint64_t start_ns;	       /* CLOCK_MONOTONIC at decode */
+	struct uscst_stats *lun_stats; /* its LUN's counters, NULL: LUN not mapped */
 
 	/* --- private to the command's handler while it runs --- */
 	struct uscst_io io;

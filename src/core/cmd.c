@@ -9,6 +9,7 @@
 
 #include "core/cmdset.h"
 #include "core/core.h"
+#include "core/stats.h"
 
 void uscst_cmd_init(struct uscst_cmd *cmd, struct uscst_session *sess)
 {
@@ -35,6 +36,8 @@ void uscst_cmd_decode(struct uscst_cmd *cmd)
 		cmd->op = NULL;
 		cmd->out_len = cmd->exp_write ? cmd->exp_len : 0;
 	}
+	cmd->lun_stats = cmd->lun_ent ? cmd->lun_ent->stats : NULL;
+	core_stats_cmd_start(cmd);
 	core_cmd_track(cmd);
 }
 
@@ -73,6 +76,9 @@ uint8_t *uscst_cmd_grow_out(struct uscst_cmd *cmd, uint32_t len)
 
 void uscst_cmd_release(struct uscst_cmd *cmd)
 {
+	/* Once: a released command is untracked. */
+	if (cmd->core_state != CORE_CMD_UNTRACKED)
+		core_stats_cmd_released(cmd);
 	core_cmd_untrack(cmd);
 	free(cmd->out_buf);
 	free(cmd->in_buf);

@@ -23,6 +23,7 @@
 struct pr_state;	/* core/pr.h */
 struct uscst_cmdset;	/* core/cmdset.h */
 struct uscst_transport; /* uscst/transport_reg.h */
+struct uscst_stats;	/* core/stats.h */
 
 /* I_T nexuses that may hold PREVENT MEDIUM REMOVAL at once (SPC-4: the
  * prevention lasts while any nexus holds it). */
@@ -84,6 +85,7 @@ struct uscst_device {
 	 * command set's.  Written by open(), read-only afterwards. */
 	int16_t peripheral_type;
 	atomic_int refs;
+	struct uscst_stats *stats; /* I/O counters (core/stats.h); NULL: not counted */
 	/* Persistent reservations that survive a restart (SCST pr_file_name). */
 	char *pr_file_cfg;   /* as configured; NULL: not set, "": persistence off */
 	char *pr_file_name;  /* in effect after open (cfg or --pr-dir/NAME); NULL: off */
@@ -122,6 +124,9 @@ struct uscst_lun {
 	uint64_t lun;
 	struct uscst_device *dev;
 	bool read_only; /* this LUN mapping is read-only */
+	/* I/O counters and latency histogram (core/stats.h), allocated with
+	 * the mapping and freed with it; NULL: not counted. */
+	struct uscst_stats *stats;
 };
 
 /* Highest LUN number: SAM single level flat space addressing (SCST_MAX_LUN). */
@@ -159,6 +164,7 @@ struct uscst_target {
 	struct uscst_lun_map *luns; /* default LUN map: initiators of no group */
 	struct list_head groups;    /* uscst_group, in configuration order */
 	unsigned nsessions;
+	struct uscst_stats *stats; /* I/O counters (core/stats.h); NULL: not counted */
 };
 
 struct uscst_ua {
@@ -197,6 +203,8 @@ struct uscst_session {
 	_Atomic unsigned ncmds; /* how many on cmds; read by the admin listing */
 	unsigned aborts_pending;
 	struct uscst_tmf_wait *abort_waiters;
+	/* I/O counters (core/stats.h), freed with the session; NULL: not counted. */
+	struct uscst_stats *stats;
 };
 
 enum core_cmd_state {

@@ -10,6 +10,7 @@
 #include "core/cmdset.h"
 #include "core/core.h"
 #include "core/pr.h"
+#include "core/stats.h"
 #include "lib/log.h"
 
 pthread_mutex_t uscst_config_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -128,7 +129,10 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	 * allocation. */
 	struct uscst_device *dev =
 	    calloc(1, USCST_DEVICE_CMDSET_PRIV_OFFSET(ops->dev_priv_size) + cs->dev_priv_size);
-	if (!dev) {
+	if (dev)
+		dev->stats = uscst_stats_new(false);
+	if (!dev || !dev->stats) {
+		free(dev);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -162,6 +166,7 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 		pthread_mutex_destroy(&dev->lock);
 		pthread_mutex_destroy(&dev->ranges.mutex);
 		pthread_mutex_destroy(&dev->cmds_lock);
+		uscst_stats_free(dev->stats);
 		free(dev);
 		snprintf(err, errlen, "out of memory");
 		return NULL;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "core/core.h"
+#include "core/stats.h"
 #include "lib/log.h"
 
 /* The count the admin listing reads from another thread; only the
@@ -180,6 +181,7 @@ void core_session_put(struct uscst_session *s)
 	if (atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
 	pthread_mutex_destroy(&s->ua_lock);
+	uscst_stats_free(s->stats);
 	free(s);
 }
 

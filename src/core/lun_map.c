@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/stats.h"
 
 struct uscst_lun_map *lun_map_new(void) { return calloc(1, sizeof(struct uscst_lun_map)); }
 
@@ -16,8 +17,10 @@ void lun_map_free(struct uscst_lun_map *map)
 {
 	if (!map)
 		return;
-	for (unsigned i = 0; i < map->count; i++)
+	for (unsigned i = 0; i < map->count; i++) {
 		atomic_fetch_sub(&map->luns[i].dev->refs, 1);
+		uscst_stats_free(map->luns[i].stats);
+	}
 	free(map->luns);
 	free(map);
 }
@@ -67,8 +70,14 @@ bool lun_map_add(struct uscst_lun_map *map, uint64_t lun, struct uscst_device *d
 		map->luns = n;
 		map->cap = cap;
 	}
+	struct uscst_stats *stats = uscst_stats_new(true);
+	if (!stats) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
 	memmove(&map->luns[pos + 1], &map->luns[pos], (map->count - pos) * sizeof(map->luns[0]));
-	map->luns[pos] = (struct uscst_lun){.lun = lun, .dev = dev, .read_only = read_only};
+	map->luns[pos] =
+	    (struct uscst_lun){.lun = lun, .dev = dev, .read_only = read_only, .stats = stats};
 	map->count++;
 	atomic_fetch_add(&dev->refs, 1);
 	return true;

@@ -5,6 +5,7 @@
 
 #include "core/cmdset.h"
 #include "core/core.h"
+#include "core/stats.h"
 #include "lib/log.h"
 
 static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -15,8 +16,12 @@ struct uscst_session *uscst_session_create(struct uscst_target *tgt, const char 
 					   const char *initiator_port_name)
 {
 	struct uscst_session *sess = calloc(1, sizeof(*sess));
-	if (!sess)
+	if (sess)
+		sess->stats = uscst_stats_new(false);
+	if (!sess || !sess->stats) {
+		free(sess);
 		return NULL;
+	}
 	sess->tgt = tgt;
 	snprintf(sess->initiator_name, sizeof(sess->initiator_name), "%s", initiator_name);
 	snprintf(sess->initiator_port, sizeof(sess->initiator_port), "%s", initiator_port_name);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "core/stats.h"
 #include "core/transports.h"
 
 static struct list_head targets = LIST_HEAD_INIT(targets);
@@ -28,9 +29,11 @@ struct uscst_target *uscst_target_create(const char *driver, const char *name, c
 	}
 	struct uscst_target *tgt = calloc(1, sizeof(*tgt));
 	struct uscst_lun_map *map = lun_map_new();
-	if (!tgt || !map) {
+	struct uscst_stats *stats = uscst_stats_new(false);
+	if (!tgt || !map || !stats) {
 		free(tgt);
 		free(map);
+		uscst_stats_free(stats);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
@@ -39,6 +42,7 @@ struct uscst_target *uscst_target_create(const char *driver, const char *name, c
 	list_init(&tgt->attrs);
 	list_init(&tgt->groups);
 	tgt->luns = map;
+	tgt->stats = stats;
 	tgt->enabled = true;
 	pthread_mutex_lock(&uscst_config_lock);
 	tgt->rel_tgt_id = next_rel_tgt_id++;
