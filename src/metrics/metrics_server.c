@@ -37,6 +37,7 @@ struct client {
 	size_t len;
 	char *resp; /* the whole answer, headers and body; NULL while reading */
 	size_t resp_len, sent;
+	bool draining; /* answered: reads what the client still sends, until it closes */
 	uint64_t deadline_ms;
 };
 
@@ -115,6 +116,7 @@ static void client_close(struct client *c)
 	c->fd = -1;
 	c->resp = NULL;
 	c->len = c->resp_len = c->sent = 0;
+	c->draining = false;
 }
 
 /* Sends what the socket takes; closes the client once all is sent. */
@@ -132,9 +134,29 @@ static void client_write(struct client *c)
 		}
 		c->sent += (size_t)w;
 	}
-	/* All sent: stop sending so the client sees the end before the close. */
+	/* All sent: the client sees the end.  Closing now, with request bytes
+	 * of it unread (an answer before the end of an oversized header, a
+	 * body), would reset the connection and could destroy the answer
+	 * before the client reads it: read and drop what it still sends until
+	 * it closes, or until its deadline. */
 	shutdown(c->fd, SHUT_WR);
-	client_close(c);
+	free(c->resp);
+	c->resp = NULL;
+	c->draining = true;
+}
+
+static void client_drain(struct client *c)
+{
+	char sink[4096];
+	for (;;) {
+		ssize_t r = recv(c->fd, sink, sizeof(sink), 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		client_close(c); /* EOF or error */
+		return;
+	}
 }
 
 static void client_answer(struct client *c, int status)
@@ -225,8 +247,9 @@ static void *metrics_thread(void *arg)
 			if (timeout < 0 || left < timeout)
 				timeout = left;
 			owner[n] = c;
-			fds[n++] =
-			    (struct pollfd){.fd = c->fd, .events = c->resp ? POLLOUT : POLLIN};
+			/* Reading its request or draining it: POLLIN; answering: POLLOUT. */
+			short ev = c->resp ? POLLOUT : POLLIN;
+			fds[n++] = (struct pollfd){.fd = c->fd, .events = ev};
 		}
 		if (poll(fds, n, timeout) < 0) {
 			if (errno == EINTR)
@@ -240,7 +263,9 @@ static void *metrics_thread(void *arg)
 			struct client *c = owner[i];
 			if (!fds[i].revents)
 				continue;
-			if (c->resp)
+			if (c->draining)
+				client_drain(c);
+			else if (c->resp)
 				client_write(c);
 			else
 				client_read(c);
