@@ -150,7 +150,7 @@ static void client_drain(struct client *c)
 	char sink[4096];
 	for (;;) {
 		ssize_t r = recv(c->fd, sink, sizeof(sink), 0);
-		if (r < 0 && errno == EINTR)
+		if (r > 0 || (r < 0 && errno == EINTR))
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
