@@ -98,6 +98,19 @@ unsigned uscst_stats_bucket(uint64_t ns)
 	return i < USCST_LAT_FINITE ? i : USCST_LAT_FINITE;
 }
 
+static const char *const error_names[USCST_ERR_KINDS] = {
+    "no_sense",	      "recovered_error", "not_ready",	   "medium_error",
+    "hardware_error", "illegal_request", "unit_attention", "data_protect",
+    "blank_check",    "vendor_specific", "copy_aborted",   "aborted_command",
+    "obsolete_0c",    "volume_overflow", "miscompare",	   "completed",
+    "none",
+};
+
+const char *uscst_stats_error_name(unsigned kind)
+{
+	return kind < USCST_ERR_KINDS ? error_names[kind] : "none";
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;

@@ -86,6 +86,10 @@ unsigned uscst_stats_bucket(uint64_t ns);
 /* The upper bound of finite bucket i, in nanoseconds. */
 static inline uint64_t uscst_stats_bucket_bound_ns(unsigned i) { return 1000ull << i; }
 
+/* The name of an error kind (0..USCST_ERR_KINDS-1): its sense key's
+ * ("unit_attention"), or "none" for a failing status without sense. */
+const char *uscst_stats_error_name(unsigned kind);
+
 /* The data path: notes when a command starts (decode) ... */
 void core_stats_cmd_start(struct uscst_cmd *cmd);
 /* ... and counts it, once, on its release. */

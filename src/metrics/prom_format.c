@@ -11,19 +11,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
-static const char *const sense_key_names[USCST_ERR_KINDS] = {
-    "no_sense",	      "recovered_error", "not_ready",	   "medium_error",
-    "hardware_error", "illegal_request", "unit_attention", "data_protect",
-    "blank_check",    "vendor_specific", "copy_aborted",   "aborted_command",
-    "obsolete_0c",    "volume_overflow", "miscompare",	   "completed",
-    "none",
-};
-
-const char *prom_sense_key_name(unsigned kind)
-{
-	return kind < USCST_ERR_KINDS ? sense_key_names[kind] : "none";
-}
-
 void prom_escape_label(FILE *f, const char *s)
 {
 	for (; *s; s++) {
@@ -144,7 +131,7 @@ static void write_counters(FILE *f, const struct uscst_stats_snapshot *snap,
 			if (!v)
 				continue;
 			fprintf(f, "uscst_%scommand_errors_total", k->prefix);
-			write_labels(f, e, "sense_key", prom_sense_key_name(kind));
+			write_labels(f, e, "sense_key", uscst_stats_error_name(kind));
 			fprintf(f, " %" PRIu64 "\n", v);
 		}
 	}

@@ -15,8 +15,5 @@
 char *prom_format(const struct uscst_stats_snapshot *snap);
 /* Writes s as a label value: \ " and newline escaped as \\ \" \n. */
 void prom_escape_label(FILE *f, const char *s);
-/* The label value of an error kind (0..USCST_ERR_KINDS-1): a sense key's
- * name ("unit_attention") or "none". */
-const char *prom_sense_key_name(unsigned kind);
 
 #endif
