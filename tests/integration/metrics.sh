@@ -6,7 +6,7 @@
 # is the command count.  The session's series go away when it logs out; the
 # LUN's and device's stay and add up over a second session.  Bad requests
 # get 400/404/405/431; clients that connect and send nothing neither block
-# a scrape nor the daemon.
+# a scrape nor the daemon.  `uscstadmin stats` shows the same counters.
 # Usage: tests/integration/metrics.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -114,6 +114,22 @@ check_session() {
 	return $ok
 }
 
+# uscstadmin stats: the LUN row (TARGET GROUP LUN DEVICE COMMANDS READS
+# WRITES READ_BYTES WRITE_BYTES ABORTS ERRORS ...) says what /metrics says.
+admin_stats() {
+	local n=$1 out row want
+	out=$("$USCSTADMIN" -s "$DAEMON_SOCK" stats) || return 1
+	echo "$out"
+	row=$(awk -v t="$IQN" '$1 == t && $2 == "-" && $3 == "0" && $4 == "disk0" { print $5, $6, $7, $8, $9, $10, $11 }' <<<"$out")
+	want="$((n * (1 + NWRITES + NREADS + 2))) $((n * (NREADS + 2))) $((n * NWRITES)) \
+$((n * NREADS * RBLOCKS * 512 + n * 8)) $((n * NWRITES * WBLOCKS * 512)) 0 $((2 * n))"
+	[[ $row == "$want" ]] || {
+		echo "LUN row: '$row', want '$want'"
+		return 1
+	}
+	grep -q "unit_attention=$n illegal_request=$n\|illegal_request=$n unit_attention=$n" <<<"$out"
+}
+
 status_of() { http_raw "$1" | head -n 1 | tr -d '\r'; }
 
 check_status() {
@@ -186,6 +202,7 @@ main() {
 	check metrics:client-run-2 run_client true
 	scrape >"$LIB_TMP/after2.txt"
 	check metrics:counters-survive-sessions check_io "$LIB_TMP/after2.txt" 2
+	check metrics:uscstadmin-stats admin_stats 2
 	check metrics:bad-requests bad_requests
 	check metrics:silent-clients silent_clients
 	check metrics:daemon-alive daemon_alive
