@@ -16,10 +16,10 @@ BUILD_PKGS=(build-essential pkg-config liburing-dev libisal-dev libssl-dev
 # qemu-io with the iscsi:// block driver (Debian ships block-iscsi.so in
 # qemu-block-extra, not in qemu-utils), ss (iproute2) and ps (procps);
 # xorriso makes and reads the ISO 9660 image of tests/integration/vcdrom.sh;
-# jq reads `uscstadmin -j` in tests/integration/admin-list.sh; groff-base
-# renders the man pages with warnings on (tests/integration/install.sh;
-# systemd-analyze, which checks the unit file there, comes with systemd
-# when the machine has it).
+# jq reads `uscstadmin -j` in tests/integration/admin-list.sh and
+# metrics.sh; groff-base renders the man pages with warnings on
+# (tests/integration/install.sh; systemd-analyze, which checks the unit file
+# there, comes with systemd when the machine has it).
 TEST_PKGS=(libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra iproute2
 	procps xorriso jq groff-base)
 

@@ -6,7 +6,7 @@
 # is the command count.  The session's series go away when it logs out; the
 # LUN's and device's stay and add up over a second session.  Bad requests
 # get 400/404/405/431; clients that connect and send nothing neither block
-# a scrape nor the daemon.  `uscstadmin stats` shows the same counters.
+# a scrape nor the daemon.  `uscstadmin stats [-j]` shows the same counters.
 # Usage: tests/integration/metrics.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -130,6 +130,32 @@ $((n * NREADS * RBLOCKS * 512 + n * 8)) $((n * NWRITES * WBLOCKS * 512)) 0 $((2 
 	grep -q "unit_attention=$n illegal_request=$n\|illegal_request=$n unit_attention=$n" <<<"$out"
 }
 
+# uscstadmin stats -j: the same numbers as JSON (jq reads it).
+admin_stats_json() {
+	local n=$1 out got want
+	out=$("$USCSTADMIN" -s "$DAEMON_SOCK" stats -j) || return 1
+	got=$(jq -r --arg t "$IQN" '.luns[] | select(.target == $t and .lun == 0 and .group == "")
+		| [.device, .commands, .reads, .writes, .read_bytes, .write_bytes, .aborts,
+		   .errors.unit_attention, .errors.illegal_request, .latency.count,
+		   (.latency.buckets | map(.count) | add), (.latency.buckets | length),
+		   .latency.buckets[0].le_us, .latency.buckets[-1].le_us] | map(tostring) | join(" ")' <<<"$out") || {
+		echo "$out" | head -40
+		return 1
+	}
+	local cmds=$((n * (1 + NWRITES + NREADS + 2)))
+	want="disk0 $cmds $((n * (NREADS + 2))) $((n * NWRITES)) $((n * NREADS * RBLOCKS * 512 + n * 8))"
+	want+=" $((n * NWRITES * WBLOCKS * 512)) 0 $n $n $cmds $cmds 26 1 null"
+	[[ $got == "$want" ]] || {
+		echo "stats -j LUN: '$got', want '$want'"
+		return 1
+	}
+	jq -e '.devices[0].device == "disk0" and (.sessions | length) == 0' <<<"$out" >/dev/null || {
+		echo "stats -j: devices or sessions wrong"
+		return 1
+	}
+	echo "$got"
+}
+
 status_of() { http_raw "$1" | head -n 1 | tr -d '\r'; }
 
 check_status() {
@@ -203,6 +229,7 @@ main() {
 	scrape >"$LIB_TMP/after2.txt"
 	check metrics:counters-survive-sessions check_io "$LIB_TMP/after2.txt" 2
 	check metrics:uscstadmin-stats admin_stats 2
+	check metrics:uscstadmin-stats-json admin_stats_json 2
 	check metrics:bad-requests bad_requests
 	check metrics:silent-clients silent_clients
 	check metrics:daemon-alive daemon_alive
