@@ -61,17 +61,32 @@ static unsigned thread_slot(void)
 	return my_slot - 1;
 }
 
+/* Where a thread with slot `slot` adds to st: its own block, or the shared
+ * one (more counting threads than slots), which takes atomic adds. */
+struct adder {
+	_Atomic uint64_t *block;
+	bool shared;
+};
+
+static struct adder adder_for(struct uscst_stats *st, unsigned slot)
+{
+	bool shared = slot >= st->nslots - 1;
+	return (struct adder){block(st, shared ? st->nslots - 1 : slot), shared};
+}
+
+static void adder_add(struct adder a, enum uscst_stat c, uint64_t n)
+{
+	_Atomic uint64_t *v = &a.block[c];
+	if (a.shared)
+		atomic_fetch_add_explicit(v, n, memory_order_relaxed);
+	else
+		atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + n,
+				      memory_order_relaxed);
+}
+
 void uscst_stats_add(struct uscst_stats *st, enum uscst_stat c, uint64_t n)
 {
-	unsigned slot = thread_slot();
-	if (slot >= st->nslots - 1) {
-		/* More counting threads than slots: the shared slot. */
-		atomic_fetch_add_explicit(&block(st, st->nslots - 1)[c], n, memory_order_relaxed);
-		return;
-	}
-	_Atomic uint64_t *v = &block(st, slot)[c];
-	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + n,
-			      memory_order_relaxed);
+	adder_add(adder_for(st, thread_slot()), c, n);
 }
 
 void uscst_stats_read(const struct uscst_stats *st, struct uscst_stats_sum *out)
@@ -162,40 +177,43 @@ static void classify(const struct uscst_cmd *cmd, struct cmd_count *k)
 		k->error = USCST_STAT_ERRORS + USCST_ERR_NO_SENSE;
 }
 
-static void count(struct uscst_stats *st, const struct cmd_count *k)
+/* The thread's slot is looked up once per command, each object's block
+ * once per object. */
+static struct adder count(struct uscst_stats *st, unsigned slot, const struct cmd_count *k)
 {
-	if (!st)
-		return;
-	uscst_stats_add(st, USCST_STAT_COMMANDS, 1);
+	struct adder a = adder_for(st, slot);
+	adder_add(a, USCST_STAT_COMMANDS, 1);
 	if (k->reads)
-		uscst_stats_add(st, USCST_STAT_READS, 1);
+		adder_add(a, USCST_STAT_READS, 1);
 	if (k->writes)
-		uscst_stats_add(st, USCST_STAT_WRITES, 1);
+		adder_add(a, USCST_STAT_WRITES, 1);
 	if (k->read_bytes)
-		uscst_stats_add(st, USCST_STAT_READ_BYTES, k->read_bytes);
+		adder_add(a, USCST_STAT_READ_BYTES, k->read_bytes);
 	if (k->write_bytes)
-		uscst_stats_add(st, USCST_STAT_WRITE_BYTES, k->write_bytes);
+		adder_add(a, USCST_STAT_WRITE_BYTES, k->write_bytes);
 	if (k->aborts)
-		uscst_stats_add(st, USCST_STAT_ABORTS, 1);
+		adder_add(a, USCST_STAT_ABORTS, 1);
 	if (k->error >= 0)
-		uscst_stats_add(st, (enum uscst_stat)k->error, 1);
+		adder_add(a, (enum uscst_stat)k->error, 1);
+	return a;
 }
 
 void core_stats_cmd_released(struct uscst_cmd *cmd)
 {
 	struct cmd_count k;
 	classify(cmd, &k);
+	unsigned slot = thread_slot();
 	struct uscst_session *s = cmd->sess;
-	count(s->stats, &k);
-	count(s->tgt->stats, &k);
-	if (cmd->dev)
-		count(cmd->dev->stats, &k);
-	struct uscst_stats *lun = cmd->lun_stats;
-	if (lun) {
-		count(lun, &k);
+	if (s->stats)
+		count(s->stats, slot, &k);
+	if (s->tgt->stats)
+		count(s->tgt->stats, slot, &k);
+	if (cmd->dev && cmd->dev->stats)
+		count(cmd->dev->stats, slot, &k);
+	if (cmd->lun_stats) {
+		struct adder a = count(cmd->lun_stats, slot, &k);
 		uint64_t ns = now_ns() - cmd->start_ns;
-		uscst_stats_add(lun, USCST_STAT_LATENCY_NS, ns);
-		uscst_stats_add(lun, (enum uscst_stat)(USCST_STAT_BUCKET0 + uscst_stats_bucket(ns)),
-				1);
+		adder_add(a, USCST_STAT_LATENCY_NS, ns);
+		adder_add(a, (enum uscst_stat)(USCST_STAT_BUCKET0 + uscst_stats_bucket(ns)), 1);
 	}
 }
