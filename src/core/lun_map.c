@@ -3,6 +3,12 @@
  * default map, or an initiator group's).  A sorted array that grows by
  * doubling, so a map of 16384 LUNs costs what it holds and a lookup on the
  * data path is a binary search.
+ *
+ * Each entry owns its LUN's counters (uscst_lun.stats), allocated by
+ * lun_map_add and freed by lun_map_free: code that copies entries into
+ * another map must move them (and clear the old), never share them, and
+ * must free them only once no command of that LUN can still be released
+ * (a command keeps the pointer, cmd->lun_stats, from decode to release).
  */
 #include <stdio.h>
 #include <stdlib.h>
