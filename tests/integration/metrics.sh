@@ -6,7 +6,8 @@
 # is the command count.  The session's series go away when it logs out; the
 # LUN's and device's stay and add up over a second session.  Bad requests
 # get 400/404/405/431; clients that connect and send nothing neither block
-# a scrape nor the daemon.  `uscstadmin stats [-j]` shows the same counters.
+# a scrape nor the daemon (more than the server serves at once get 503
+# until the stalled ones time out).  `uscstadmin stats [-j]` shows the same counters.
 # Usage: tests/integration/metrics.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -203,6 +204,26 @@ silent_clients() {
 	echo "silent clients: scrape answered, idle connection closed"
 }
 
+# More silent clients than the server serves at once (16): the next one
+# gets 503 at once instead of waiting, and once their 5 s are up the
+# server answers again.
+full_server() {
+	local host=${METRICS%:*} port=${METRICS##*:} i got
+	local -a fds=()
+	for ((i = 0; i < 16; i++)); do
+		exec {fd}<>"/dev/tcp/$host/$port"
+		fds+=("$fd")
+	done
+	sleep 0.5
+	check_status 'GET /metrics HTTP/1.1\r\n\r\n' 503 || got=fail
+	sleep 6
+	check_status 'GET /metrics HTTP/1.1\r\n\r\n' 200 || got=fail
+	for fd in "${fds[@]}"; do
+		exec {fd}<&-
+	done
+	[[ -z ${got:-} ]]
+}
+
 main() {
 	lib_init "${1:-}"
 	if [[ ! -x $USCST_BUILD/tests/metrics_client ]]; then
@@ -232,6 +253,7 @@ main() {
 	check metrics:uscstadmin-stats-json admin_stats_json 2
 	check metrics:bad-requests bad_requests
 	check metrics:silent-clients silent_clients
+	check metrics:full-server full_server
 	check metrics:daemon-alive daemon_alive
 	lib_finish
 }
