@@ -76,8 +76,11 @@ static bool add_luns(struct uscst_stats_snapshot *snap)
 		if (!add_map(snap, t, "", t->luns))
 			return false;
 		struct uscst_group *g;
-		list_for_each_entry(g, &t->groups,
-				    node) if (!add_map(snap, t, g->name, g->luns)) return false;
+		list_for_each_entry(g, &t->groups, node)
+		{
+			if (!add_map(snap, t, g->name, g->luns))
+				return false;
+		}
 	}
 	return true;
 }
