@@ -1,16 +1,20 @@
 /*
- * `stats`: one table per kind of object (devices, targets, LUNs, sessions),
+ * `stats`: the verb, and its text: one table per kind of object (devices, targets, LUNs, sessions),
  * columns sized to their widest cell.  Errors are shown as a total and by
  * sense key; a LUN also shows its mean latency and the bucket its 99th
  * percentile falls in (the histogram's upper bound: "<= 64us").
  */
 #include "ctl/ctl_stats.h"
 
+#include <json-c/json.h>
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ctl/ctl_verbs.h"
 
 #define MAX_COLS 14
 #define CELL 256
@@ -246,12 +250,31 @@ char *ctl_stats_format_text(const struct uscst_stats_snapshot *snap)
 	return text;
 }
 
-char *ctl_stats_text(void)
+/* Tables for people (a string result: uscstadmin prints it as it is), or
+ * with --json (or uscstadmin -j) the same numbers as data. */
+static struct json_object *do_stats(struct ctl_call *c)
 {
 	struct uscst_stats_snapshot snap;
 	if (uscst_stats_snapshot_take(&snap) < 0)
-		return NULL;
-	char *text = ctl_stats_format_text(&snap);
+		return ctl_fail(c, "out of memory taking the statistics");
+	struct json_object *r = NULL;
+	if (c->json || ctl_flag(c, "--json")) {
+		r = ctl_stats_json(&snap, &c->failed);
+	} else {
+		char *text = ctl_stats_format_text(&snap);
+		r = text ? json_object_new_string(text) : NULL;
+		free(text);
+		if (!r)
+			c->failed = true;
+	}
 	uscst_stats_snapshot_free(&snap);
-	return text;
+	return r;
 }
+
+const struct ctl_verb ctl_stats_verbs[] = {
+    {"stats [--json]", do_stats,
+     "I/O counters of every device, target, LUN and session: commands, reads, writes, "
+     "bytes, aborts, errors by sense key, LUN latency (JSON with --json or -j)",
+     CTL_READS_STATE},
+    {NULL},
+};

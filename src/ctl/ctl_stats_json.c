@@ -1,6 +1,6 @@
 /*
- * `stats -j`: the snapshot as JSON (json-c), for scripts.  Field names are
- * stable:
+ * `uscstadmin -j stats`: the snapshot as JSON, for scripts.  Field names
+ * are stable:
  *   {"devices":  [{"device", COUNTERS}],
  *    "targets":  [{"target", COUNTERS}],
  *    "luns":     [{"target", "group" ("" = default map), "lun", "device",
@@ -10,27 +10,15 @@
  *    "sessions": [{"session", "target", "initiator", "initiator_port",
  *                  COUNTERS}]}
  * COUNTERS: "commands", "reads", "writes", "read_bytes", "write_bytes",
- * "aborts", "errors": {SENSE_KEY_NAME: N, ...} (only kinds that happened).
- * A bucket's count is its own, not cumulative; le_us null is +Inf.
+ * "aborts", "errors" (the total), "errors_by_sense_key": {NAME: N, ...}
+ * (only the kinds that happened).  A bucket's count is its own, not
+ * cumulative; le_us null is +Inf.
  */
-#include <json-c/json.h>
-
 #include "ctl/ctl_stats.h"
 
-#include <stdlib.h>
-#include <string.h>
+#include "lib/json_put.h"
 
-/* json-c's adders take ownership of the value; a NULL value (ENOMEM) is
- * remembered in *ok. */
-static void put(json_object *o, const char *key, json_object *v, bool *ok)
-{
-	if (!v || json_object_object_add(o, key, v) != 0) {
-		json_object_put(v);
-		*ok = false;
-	}
-}
-
-static void counters(json_object *o, const struct uscst_stats_sum *s, bool *ok)
+static void counters(bool *failed, struct json_object *o, const struct uscst_stats_sum *s)
 {
 	static const struct {
 		const char *name;
@@ -41,85 +29,68 @@ static void counters(json_object *o, const struct uscst_stats_sum *s, bool *ok)
 	    {"write_bytes", USCST_STAT_WRITE_BYTES}, {"aborts", USCST_STAT_ABORTS},
 	};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		put(o, fields[i].name, json_object_new_uint64(s->v[fields[i].stat]), ok);
-	json_object *errors = json_object_new_object();
-	for (unsigned k = 0; errors && k < USCST_ERR_KINDS; k++)
+		jp_u64(failed, o, fields[i].name, s->v[fields[i].stat]);
+	uint64_t total = 0;
+	for (unsigned k = 0; k < USCST_ERR_KINDS; k++)
+		total += s->v[USCST_STAT_ERRORS + k];
+	jp_u64(failed, o, "errors", total);
+	struct json_object *by_key = jp_put(failed, o, "errors_by_sense_key", jp_object(failed));
+	for (unsigned k = 0; by_key && k < USCST_ERR_KINDS; k++)
 		if (s->v[USCST_STAT_ERRORS + k])
-			put(errors, uscst_stats_error_name(k),
-			    json_object_new_uint64(s->v[USCST_STAT_ERRORS + k]), ok);
-	put(o, "errors", errors, ok);
+			jp_u64(failed, by_key, uscst_stats_error_name(k),
+			       s->v[USCST_STAT_ERRORS + k]);
 }
 
-static json_object *latency(const struct uscst_stats_sum *s, bool *ok)
+static void latency(bool *failed, struct json_object *o, const struct uscst_stats_sum *s)
 {
-	json_object *lat = json_object_new_object(), *buckets = json_object_new_array();
-	if (!lat || !buckets) {
-		json_object_put(lat);
-		json_object_put(buckets);
-		*ok = false;
-		return NULL;
-	}
+	struct json_object *lat = jp_put(failed, o, "latency", jp_object(failed));
+	if (!lat)
+		return;
+	struct json_object *buckets = jp_array(failed);
 	uint64_t count = 0;
-	for (unsigned b = 0; b < USCST_LAT_BUCKETS; b++) {
+	for (unsigned b = 0; buckets && b < USCST_LAT_BUCKETS; b++) {
 		uint64_t n = s->v[USCST_STAT_BUCKET0 + b];
 		count += n;
-		json_object *bucket = json_object_new_object();
-		if (!bucket) {
-			*ok = false;
-			break;
-		}
-		/* json-c writes a NULL value as null: the +Inf bucket. */
+		struct json_object *e = jp_append(failed, buckets, jp_object(failed));
 		if (b < USCST_LAT_FINITE)
-			put(bucket, "le_us",
-			    json_object_new_uint64(uscst_stats_bucket_bound_ns(b) / 1000), ok);
+			jp_u64(failed, e, "le_us", uscst_stats_bucket_bound_ns(b) / 1000);
 		else
-			json_object_object_add(bucket, "le_us", NULL);
-		put(bucket, "count", json_object_new_uint64(n), ok);
-		if (json_object_array_add(buckets, bucket) != 0) {
-			json_object_put(bucket);
-			*ok = false;
-		}
+			jp_str(failed, e, "le_us", NULL); /* null: +Inf */
+		jp_u64(failed, e, "count", n);
 	}
-	put(lat, "count", json_object_new_uint64(count), ok);
-	put(lat, "sum_ns", json_object_new_uint64(s->v[USCST_STAT_LATENCY_NS]), ok);
-	put(lat, "buckets", buckets, ok);
-	return lat;
+	jp_u64(failed, lat, "count", count);
+	jp_u64(failed, lat, "sum_ns", s->v[USCST_STAT_LATENCY_NS]);
+	jp_put(failed, lat, "buckets", buckets);
 }
 
-static json_object *entry(const struct uscst_stats_entry *e, bool *ok)
+static void entry(bool *failed, struct json_object *o, const struct uscst_stats_entry *e)
 {
-	json_object *o = json_object_new_object();
-	if (!o) {
-		*ok = false;
-		return NULL;
-	}
 	switch (e->kind) {
 	case USCST_STATS_DEVICE:
-		put(o, "device", json_object_new_string(e->device), ok);
+		jp_str(failed, o, "device", e->device);
 		break;
 	case USCST_STATS_TARGET:
-		put(o, "target", json_object_new_string(e->target), ok);
+		jp_str(failed, o, "target", e->target);
 		break;
 	case USCST_STATS_LUN:
-		put(o, "target", json_object_new_string(e->target), ok);
-		put(o, "group", json_object_new_string(e->group), ok);
-		put(o, "lun", json_object_new_uint64(e->lun), ok);
-		put(o, "device", json_object_new_string(e->device), ok);
+		jp_str(failed, o, "target", e->target);
+		jp_str(failed, o, "group", e->group);
+		jp_u64(failed, o, "lun", e->lun);
+		jp_str(failed, o, "device", e->device);
 		break;
 	case USCST_STATS_SESSION:
-		put(o, "session", json_object_new_uint64(e->session_id), ok);
-		put(o, "target", json_object_new_string(e->target), ok);
-		put(o, "initiator", json_object_new_string(e->initiator), ok);
-		put(o, "initiator_port", json_object_new_string(e->port), ok);
+		jp_u64(failed, o, "session", e->session_id);
+		jp_str(failed, o, "target", e->target);
+		jp_str(failed, o, "initiator", e->initiator);
+		jp_str(failed, o, "initiator_port", e->port);
 		break;
 	}
-	counters(o, &e->sum, ok);
+	counters(failed, o, &e->sum);
 	if (e->kind == USCST_STATS_LUN && e->sum.has_histogram)
-		put(o, "latency", latency(&e->sum, ok), ok);
-	return o;
+		latency(failed, o, &e->sum);
 }
 
-char *ctl_stats_format_json(const struct uscst_stats_snapshot *snap)
+struct json_object *ctl_stats_json(const struct uscst_stats_snapshot *snap, bool *failed)
 {
 	static const char *const keys[] = {
 	    [USCST_STATS_DEVICE] = "devices",
@@ -127,41 +98,15 @@ char *ctl_stats_format_json(const struct uscst_stats_snapshot *snap)
 	    [USCST_STATS_LUN] = "luns",
 	    [USCST_STATS_SESSION] = "sessions",
 	};
-	bool ok = true;
-	json_object *root = json_object_new_object();
-	json_object *lists[4] = {0};
-	for (unsigned k = 0; root && k < 4; k++) {
-		lists[k] = json_object_new_array();
-		put(root, keys[k], lists[k], &ok);
+	struct json_object *root = jp_object(failed);
+	struct json_object *lists[4] = {0};
+	for (unsigned k = 0; root && k < 4; k++)
+		lists[k] = jp_put(failed, root, keys[k], jp_array(failed));
+	for (size_t i = 0; root && i < snap->n; i++) {
+		struct json_object *list = lists[snap->e[i].kind];
+		struct json_object *o = list ? jp_append(failed, list, jp_object(failed)) : NULL;
+		if (o)
+			entry(failed, o, &snap->e[i]);
 	}
-	for (size_t i = 0; ok && root && i < snap->n; i++) {
-		json_object *o = entry(&snap->e[i], &ok);
-		if (o && json_object_array_add(lists[snap->e[i].kind], o) != 0) {
-			json_object_put(o);
-			ok = false;
-		}
-	}
-	char *text = NULL;
-	if (ok && root) {
-		const char *s = json_object_to_json_string_ext(
-		    root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-		size_t len = s ? strlen(s) : 0;
-		text = s ? malloc(len + 2) : NULL;
-		if (text) {
-			memcpy(text, s, len);
-			memcpy(text + len, "\n", 2);
-		}
-	}
-	json_object_put(root);
-	return text;
-}
-
-char *ctl_stats_json(void)
-{
-	struct uscst_stats_snapshot snap;
-	if (uscst_stats_snapshot_take(&snap) < 0)
-		return NULL;
-	char *text = ctl_stats_format_json(&snap);
-	uscst_stats_snapshot_free(&snap);
-	return text;
+	return root;
 }

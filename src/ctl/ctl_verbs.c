@@ -19,6 +19,7 @@ static const struct ctl_verb *const families[] = {
     ctl_device_verbs,  /* ctl_device.c */
     ctl_target_verbs,  /* ctl_target.c */
     ctl_session_verbs, /* ctl_session.c */
+    ctl_stats_verbs,   /* ctl_stats.c */
 };
 
 void ctl_verbs_foreach(void (*fn)(const struct ctl_verb *v, void *arg), void *arg)

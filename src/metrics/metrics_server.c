@@ -3,9 +3,12 @@
  * sockets.  A client gets at most HTTP_MAX_REQUEST bytes of request and
  * CLIENT_TIMEOUT_MS to send it and read the answer; past that it is
  * closed.  At most MAX_CLIENTS are served at once, so clients that stall
- * cost a slot each until their deadline and never the others' answers;
- * one more is answered 503 and closed.  Every answer closes the
- * connection (Connection: close).
+ * cost a slot each until their deadline and never the others' answers.
+ * While they are all taken, a new client gets 503 from one of
+ * MAX_REFUSING slots held for REFUSE_TIMEOUT_MS (long enough to drain its
+ * request, so that closing does not reset the answer away); with those
+ * taken too it is closed at once.  Every answer closes the connection
+ * (Connection: close).
  */
 #include "metrics/metrics_server.h"
 
@@ -29,6 +32,9 @@
 #include "metrics/prom_format.h"
 
 #define MAX_CLIENTS 16
+#define MAX_REFUSING 16
+#define REFUSE_TIMEOUT_MS 1000
+#define NSLOTS (MAX_CLIENTS + MAX_REFUSING)
 #define CLIENT_TIMEOUT_MS 5000
 
 struct client {
@@ -46,7 +52,7 @@ static struct {
 	int listen_fd;
 	int stop_pipe[2];
 	pthread_t thread;
-	struct client clients[MAX_CLIENTS];
+	struct client clients[NSLOTS]; /* MAX_CLIENTS served, then the refusing ones */
 } srv = {.listen_fd = -1, .stop_pipe = {-1, -1}};
 
 static uint64_t now_ms(void)
@@ -207,34 +213,36 @@ static void accept_clients(void)
 			return;
 		}
 		struct client *c = NULL;
-		for (int i = 0; i < MAX_CLIENTS && !c; i++)
-			if (srv.clients[i].fd < 0)
-				c = &srv.clients[i];
-		if (!c) {
-			/* Full: a short answer, best effort, never waited for. */
-			static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-						   "Content-Length: 0\r\nConnection: close\r\n\r\n";
-			ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
-			(void)w;
-			close(fd);
+		int i = 0;
+		while (i < NSLOTS && srv.clients[i].fd >= 0)
+			i++;
+		if (i == NSLOTS) {
+			close(fd); /* refusing slots taken too */
 			continue;
 		}
+		c = &srv.clients[i];
 		c->fd = fd;
-		c->deadline_ms = now_ms() + CLIENT_TIMEOUT_MS;
+		if (i < MAX_CLIENTS) {
+			c->deadline_ms = now_ms() + CLIENT_TIMEOUT_MS;
+			continue;
+		}
+		/* Every serving slot is taken: 503 at once, then drained. */
+		c->deadline_ms = now_ms() + REFUSE_TIMEOUT_MS;
+		client_answer(c, 503);
 	}
 }
 
 static void *metrics_thread(void *arg)
 {
-	struct pollfd fds[2 + MAX_CLIENTS];
-	struct client *owner[2 + MAX_CLIENTS];
+	struct pollfd fds[2 + NSLOTS];
+	struct client *owner[2 + NSLOTS];
 	for (;;) {
 		uint64_t now = now_ms();
 		int timeout = -1;
 		nfds_t n = 0;
 		fds[n++] = (struct pollfd){.fd = srv.stop_pipe[0], .events = POLLIN};
 		fds[n++] = (struct pollfd){.fd = srv.listen_fd, .events = POLLIN};
-		for (int i = 0; i < MAX_CLIENTS; i++) {
+		for (int i = 0; i < NSLOTS; i++) {
 			struct client *c = &srv.clients[i];
 			if (c->fd < 0)
 				continue;
@@ -349,7 +357,7 @@ int metrics_server_start(const char *addr, char *err, size_t errlen)
 		snprintf(err, errlen, "metrics server already running");
 		return -1;
 	}
-	for (int i = 0; i < MAX_CLIENTS; i++)
+	for (int i = 0; i < NSLOTS; i++)
 		srv.clients[i].fd = -1;
 	srv.listen_fd = open_listen(addr, err, errlen);
 	if (srv.listen_fd < 0)
@@ -385,7 +393,7 @@ void metrics_server_stop(void)
 		w = write(srv.stop_pipe[1], "x", 1);
 	while (w < 0 && errno == EINTR);
 	pthread_join(srv.thread, NULL);
-	for (int i = 0; i < MAX_CLIENTS; i++)
+	for (int i = 0; i < NSLOTS; i++)
 		if (srv.clients[i].fd >= 0)
 			client_close(&srv.clients[i]);
 	close_fds();

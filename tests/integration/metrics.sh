@@ -7,7 +7,7 @@
 # LUN's and device's stay and add up over a second session.  Bad requests
 # get 400/404/405/431; clients that connect and send nothing neither block
 # a scrape nor the daemon (more than the server serves at once get 503
-# until the stalled ones time out).  `uscstadmin stats [-j]` shows the same counters.
+# until the stalled ones time out).  `uscstadmin [-j] stats` shows the same counters.
 # Usage: tests/integration/metrics.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -131,13 +131,13 @@ $((n * NREADS * RBLOCKS * 512 + n * 8)) $((n * NWRITES * WBLOCKS * 512)) 0 $((2 
 	grep -q "unit_attention=$n illegal_request=$n\|illegal_request=$n unit_attention=$n" <<<"$out"
 }
 
-# uscstadmin stats -j: the same numbers as JSON (jq reads it).
+# uscstadmin -j stats: the same numbers as JSON (jq reads it).
 admin_stats_json() {
 	local n=$1 out got want
-	out=$("$USCSTADMIN" -s "$DAEMON_SOCK" stats -j) || return 1
+	out=$("$USCSTADMIN" -s "$DAEMON_SOCK" -j stats) || return 1
 	got=$(jq -r --arg t "$IQN" '.luns[] | select(.target == $t and .lun == 0 and .group == "")
 		| [.device, .commands, .reads, .writes, .read_bytes, .write_bytes, .aborts,
-		   .errors.unit_attention, .errors.illegal_request, .latency.count,
+		   .errors, .errors_by_sense_key.unit_attention, .errors_by_sense_key.illegal_request, .latency.count,
 		   (.latency.buckets | map(.count) | add), (.latency.buckets | length),
 		   .latency.buckets[0].le_us, .latency.buckets[-1].le_us] | map(tostring) | join(" ")' <<<"$out") || {
 		echo "$out" | head -40
@@ -145,13 +145,13 @@ admin_stats_json() {
 	}
 	local cmds=$((n * (1 + NWRITES + NREADS + 2)))
 	want="disk0 $cmds $((n * (NREADS + 2))) $((n * NWRITES)) $((n * NREADS * RBLOCKS * 512 + n * 8))"
-	want+=" $((n * NWRITES * WBLOCKS * 512)) 0 $n $n $cmds $cmds 26 1 null"
+	want+=" $((n * NWRITES * WBLOCKS * 512)) 0 $((2 * n)) $n $n $cmds $cmds 26 1 null"
 	[[ $got == "$want" ]] || {
-		echo "stats -j LUN: '$got', want '$want'"
+		echo "-j stats LUN: '$got', want '$want'"
 		return 1
 	}
 	jq -e '.devices[0].device == "disk0" and (.sessions | length) == 0' <<<"$out" >/dev/null || {
-		echo "stats -j: devices or sessions wrong"
+		echo "-j stats: devices or sessions wrong"
 		return 1
 	}
 	echo "$got"
