@@ -40,6 +40,7 @@
 #include <uscst/reactor.h>
 
 #include "backend/builtin.h"
+#include "backend/upstream_residual.h"
 #include "lib/byteorder.h"
 #include "lib/log.h"
 
@@ -128,15 +129,12 @@ static void command_cb(struct iscsi_context *iscsi, int status, void *command_da
 			copy_sense(req, task);
 		break;
 	}
-	req->transferred = req->data_len;
-	req->overflow = 0;
-	if (req->result == 0 && task && task->residual_status == SCSI_RESIDUAL_UNDERFLOW)
-		req->transferred =
-		    task->residual < req->data_len ? req->data_len - (uint32_t)task->residual : 0;
-	else if (req->result == 0 && task && task->residual_status == SCSI_RESIDUAL_OVERFLOW)
-		req->overflow = (uint32_t)task->residual;
-	if (req->result < 0)
-		req->transferred = 0;
+	enum upstream_residual kind = UPSTREAM_RESIDUAL_NONE;
+	if (task && task->residual_status == SCSI_RESIDUAL_UNDERFLOW)
+		kind = UPSTREAM_RESIDUAL_UNDER;
+	else if (task && task->residual_status == SCSI_RESIDUAL_OVERFLOW)
+		kind = UPSTREAM_RESIDUAL_OVER;
+	upstream_residual_apply(req, kind, task ? (uint64_t)task->residual : 0);
 	if (task)
 		scsi_free_scsi_task(task);
 	complete(req);

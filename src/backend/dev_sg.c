@@ -95,8 +95,12 @@ static void sg_run(void *ctx, struct uscst_scsi_req *req)
 		req->sense_len = h.sb_len_wr < sizeof(sense) ? h.sb_len_wr : sizeof(sense);
 		memcpy(req->sense, sense, req->sense_len);
 	}
-	int resid = h.resid > 0 && (unsigned)h.resid <= req->data_len ? h.resid : 0;
-	req->transferred = req->data_len - (uint32_t)resid;
+	/* A residual beyond the buffer is nonsense: claim nothing arrived
+	 * rather than send bytes the device may never have written. */
+	if (h.resid < 0 || (unsigned)h.resid > req->data_len)
+		req->transferred = 0;
+	else
+		req->transferred = req->data_len - (uint32_t)h.resid;
 }
 
 /* The workers start with the first command, not at open: uscstd opens

@@ -102,6 +102,10 @@ static void report_shared_change(struct uscst_cmd *cmd)
 	}
 }
 
+/* a + b, or UINT32_MAX: a device's overflow count is not to be trusted
+ * to keep the sum in range. */
+static uint32_t add_sat(uint32_t a, uint32_t b) { return a > UINT32_MAX - b ? UINT32_MAX : a + b; }
+
 static void take_answer(struct uscst_cmd *cmd, const struct uscst_scsi_req *req)
 {
 	if (req->result < 0) {
@@ -122,13 +126,15 @@ static void take_answer(struct uscst_cmd *cmd, const struct uscst_scsi_req *req)
 	if (req->dir == USCST_DATA_IN) {
 		cmd->in_len = moved;
 		/* What the device sent goes with its CHECK CONDITION (a tape
-		 * READ stopped by a filemark or a block of another length). */
+		 * READ stopped by a filemark or a block of another length):
+		 * the count the backend reported, never more (the buffer is
+		 * zeroed, so a backend's overstatement leaks nothing). */
 		cmd->in_with_sense = req->status == SAM_STAT_CHECK_CONDITION && moved > 0;
 		/* What the device wanted beyond the buffer: a residual overflow. */
-		cmd->in_asked = req->overflow ? req->data_len + req->overflow : 0;
+		cmd->in_asked = req->overflow ? add_sat(req->data_len, req->overflow) : 0;
 	} else if (req->dir == USCST_DATA_OUT) {
 		/* The transport reports the Data-Out residual from out_len. */
-		cmd->out_len = moved + req->overflow;
+		cmd->out_len = add_sat(moved, req->overflow);
 	} else if (req->overflow) {
 		/* The initiator expected no data, the device wanted some: all of
 		 * it is a residual overflow, on the side the initiator named
@@ -233,8 +239,12 @@ void passthrough_send(struct uscst_cmd *cmd, bool serialised)
 {
 	struct pt_ctx *ctx = calloc(1, sizeof(*ctx));
 	uint8_t *in = NULL;
+	/* Zeroed: the Data-In buffer goes back as far as the backend says it
+	 * wrote, and a backend (or an upstream that leaves out the residual)
+	 * may claim more than it wrote; what follows must not be an earlier
+	 * command's data from the heap. */
 	if (ctx && cmd->exp_read)
-		in = scsi_alloc_in_raw(cmd, cmd->exp_len);
+		in = scsi_alloc_in(cmd, cmd->exp_len);
 	if (!ctx || (cmd->exp_read && !in)) {
 		free(ctx);
 		cmd->in_len = 0;

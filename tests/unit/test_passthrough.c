@@ -45,6 +45,7 @@ static struct {
 	uint8_t sense_len;
 	uint32_t transferred; /* UINT32_MAX: all of data_len */
 	uint32_t overflow;
+	bool no_write; /* claim the transfer but write no Data-In */
 	struct uscst_scsi_req *held[HELD_MAX];
 	unsigned nheld;
 } dbl;
@@ -57,7 +58,7 @@ static void answer(struct uscst_scsi_req *req)
 	req->sense_len = dbl.sense_len;
 	req->transferred = dbl.transferred == UINT32_MAX ? req->data_len : dbl.transferred;
 	req->overflow = dbl.overflow;
-	if (req->dir == USCST_DATA_IN)
+	if (req->dir == USCST_DATA_IN && !dbl.no_write)
 		for (uint32_t i = 0; i < req->transferred; i++)
 			((uint8_t *)req->iov[0].iov_base)[i] = (uint8_t)(i + 1);
 	req->done(req);
@@ -276,6 +277,38 @@ static void test_residuals(void **state)
 	uscst_cmd_release(&cmd);
 	run(&cmd, sess_a, write10, 10, false, false, 0, NULL);
 	assert_int_equal(cmd.out_len, 512);
+	uscst_cmd_release(&cmd);
+
+	/* A hostile overflow count does not wrap the residual around. */
+	dbl.overflow = UINT32_MAX - 10;
+	run(&cmd, sess_a, read10, 10, true, false, 512, NULL);
+	assert_int_equal(cmd.in_asked, UINT32_MAX);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_a, write10, 10, false, true, sizeof(data), data);
+	assert_int_equal(cmd.out_len, UINT32_MAX);
+	uscst_cmd_release(&cmd);
+}
+
+/* A backend that claims Data-In it never wrote (an upstream that left
+ * out the residual) sends zeros, not what the heap held before: another
+ * command's, or another initiator's, data. */
+static void test_data_in_not_from_heap(void **state)
+{
+	uint8_t *old = malloc(4096);
+	assert_non_null(old);
+	memset(old, 0xaa, 4096);
+	free(old); /* the Data-In buffer below likely reuses it */
+	dbl.no_write = true;
+	dbl.status = SAM_STAT_CHECK_CONDITION;
+	static const uint8_t sense[18] = {0x70, 0, 0x03, [7] = 10, [12] = 0x11};
+	memcpy(dbl.sense, sense, sizeof(sense));
+	dbl.sense_len = sizeof(sense);
+	struct uscst_cmd cmd;
+	const uint8_t vendor[10] = {0xc1};
+	run(&cmd, sess_a, vendor, 10, true, false, 4096, NULL);
+	assert_int_equal(cmd.status, SAM_STAT_CHECK_CONDITION);
+	for (uint32_t i = 0; i < cmd.in_len; i++)
+		assert_int_equal(cmd.in_buf[i], 0);
 	uscst_cmd_release(&cmd);
 }
 
@@ -680,6 +713,7 @@ int main(void)
 	    DISK(test_unknown_opcode_passes),
 	    DISK(test_cdb_length_and_naca),
 	    DISK(test_residuals),
+	    DISK(test_data_in_not_from_heap),
 	    DISK(test_sense_passed),
 	    DISK(test_device_ua_shared),
 	    DISK(test_spc2_reservation_enforced),
