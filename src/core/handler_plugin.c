@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uscst/handler.h>
@@ -23,6 +22,7 @@
 
 #include "core/backends.h"
 #include "core/core.h"
+#include "core/plugin_file.h"
 #include "lib/log.h"
 
 #define MAX_PLUGINS 32
@@ -209,23 +209,20 @@ static void handler_list(const struct plugin *p, char *buf, size_t len)
  * (but its constructors, which dlopen runs). */
 static int open_plugin(const char *path, struct plugin *p, char *err, size_t errlen)
 {
-	struct stat st;
-	if (stat(path, &st) < 0) {
-		int e = errno;
-		perr("plugin %s: %s", path, strerror(e));
-		return -e;
-	}
-	/* Its code runs inside the daemon, as root until --user drops it:
-	 * a file someone else may rewrite would hand them the daemon. */
-	if (st.st_mode & (S_IWGRP | S_IWOTH) || (st.st_uid != 0 && st.st_uid != geteuid())) {
-		perr("plugin %s: refused: writable by group or others, or owned by another user "
-		     "(mode %04o, uid %u); its code would run inside uscstd",
-		     path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
-		return -EPERM;
-	}
-	void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	int fd = plugin_file_open(path, err, errlen);
+	if (fd < 0)
+		return fd;
+	/* The descriptor's file, the one checked, whatever the path names by
+	 * now.  The descriptor stays open once dlopen took it, even if the
+	 * plugin is refused below: the loader knows the object by that name
+	 * and would hand the same object back for a later plugin whose
+	 * descriptor got the number again. */
+	char fdpath[32];
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	void *dl = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL);
 	if (!dl) {
 		const char *why = dlerror();
+		close(fd);
 		perr("plugin %s: cannot load: %s", path, why ? why : "unknown error");
 		return -ENOEXEC;
 	}

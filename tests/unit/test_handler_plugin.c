@@ -10,6 +10,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <setjmp.h>
@@ -120,6 +121,45 @@ static void test_writable_file(void **state)
 	assert_int_equal(load(path, "x"), -ENOEXEC);
 	assert_contains(err, "cannot load:");
 	unlink(path);
+}
+
+/* A directory of its own under /tmp (root's sticky one: fine) with a
+ * 0644 file that is no ELF object: past the checks, dlopen refuses it. */
+static void private_file(char *dir, size_t dlen, char *file, size_t flen)
+{
+	snprintf(dir, dlen, "/tmp/uscst-plugdir-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, flen, "%s/p.so", dir);
+	int fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+/* stat then dlopen of a name could check one file and load another: a
+ * symbolic link (which someone may point elsewhere) is refused, and so is
+ * a file in a directory others may change entries of. */
+static void test_symlink_and_open_directory(void **state)
+{
+	char dir[64], file[128], link[160];
+	private_file(dir, sizeof(dir), file, sizeof(file));
+	snprintf(link, sizeof(link), "%s/link.so", dir);
+	assert_int_equal(symlink(file, link), 0);
+	assert_int_equal(load(link, "tp_good"), -EPERM);
+	assert_contains(err, "refused: a symbolic link");
+
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(load(file, "tp_good"), -EPERM);
+	assert_contains(err, "refused: a directory on its path");
+	assert_contains(err, "mode 0777");
+	assert_int_equal(chmod(dir, 0775), 0);
+	assert_int_equal(load(file, "tp_good"), -EPERM);
+	/* Sticky, like /tmp: others cannot replace what is not theirs. */
+	assert_int_equal(chmod(dir, 01777), 0);
+	assert_int_equal(load(file, "tp_good"), -ENOEXEC);
+	assert_contains(err, "cannot load:");
+	unlink(link);
+	unlink(file);
+	rmdir(dir);
 }
 
 static void test_relative_path(void **state)
@@ -330,12 +370,19 @@ int main(void)
 		return 1;
 	log_max_level = LOG_ERR;
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_missing_file),     cmocka_unit_test(test_no_entry_point),
-	    cmocka_unit_test(test_bad_handler_abi),  cmocka_unit_test(test_bad_backend_abi),
-	    cmocka_unit_test(test_undefined_symbol), cmocka_unit_test(test_init_fails),
-	    cmocka_unit_test(test_relative_path),    cmocka_unit_test(test_writable_file),
-	    cmocka_unit_test(test_good_plugin),	     cmocka_unit_test(test_conf_grammar),
-	    cmocka_unit_test(test_device_of_plugin), cmocka_unit_test(test_whole_command_async),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_no_entry_point),
+	    cmocka_unit_test(test_bad_handler_abi),
+	    cmocka_unit_test(test_bad_backend_abi),
+	    cmocka_unit_test(test_undefined_symbol),
+	    cmocka_unit_test(test_init_fails),
+	    cmocka_unit_test(test_symlink_and_open_directory),
+	    cmocka_unit_test(test_relative_path),
+	    cmocka_unit_test(test_writable_file),
+	    cmocka_unit_test(test_good_plugin),
+	    cmocka_unit_test(test_conf_grammar),
+	    cmocka_unit_test(test_device_of_plugin),
+	    cmocka_unit_test(test_whole_command_async),
 	};
 	return cmocka_run_group_tests(tests, start, stop);
 }
