@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,10 +172,18 @@ static int tape_order(const void *a, const void *b)
 int smc_add_tape(struct smc_library *lib, int dfd, const char *name, char *err, size_t errlen)
 {
 	struct stat st;
-	if (fstatat(dfd, name, &st, 0) < 0) {
+	/* Not followed: a link could make a "tape" of any file uscstd may
+	 * open, another changer's or drive's tape included. */
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		int e = errno;
 		snprintf(err, errlen, "library_dir %s: '%s': %s", lib->dir, name, strerror(e));
 		return -e;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen,
+			 "library_dir %s: '%s' is a symbolic link; put the tape image itself there",
+			 lib->dir, name);
+		return -EINVAL;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "library_dir %s: '%s' is not a regular file (a tape image)",

@@ -4,9 +4,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lib/log.h"
 #include "scsi/smc.h"
@@ -60,10 +62,17 @@ static bool import_tape(struct smc_library *lib, int dfd, const char *name)
 
 /* The same barcode under another extension: the tape's image is the file
  * there now (a drive holding the old one keeps it open until unloaded). */
-static void rename_tape(struct smc_library *lib, struct smc_tape *t, const char *name)
+static void rename_tape(struct smc_library *lib, int dfd, struct smc_tape *t, const char *name)
 {
 	if (strcmp(strrchr(t->path, '/') + 1, name) == 0)
 		return;
+	/* As smc_add_tape: a symbolic link is no tape image. */
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+		log_warn("vchanger: %s: '%s' is not a regular file; tape %s keeps %s", lib->dir,
+			 name, t->barcode, t->path);
+		return;
+	}
 	char *path;
 	if (asprintf(&path, "%s/%s", lib->dir, name) < 0)
 		return;
@@ -93,7 +102,7 @@ int smc_rescan(struct smc_library *lib)
 		int t = find_tape_of_file(lib, de->d_name);
 		if (t >= 0 && (unsigned)t < old) {
 			seen[t] = true;
-			rename_tape(lib, &lib->tapes[t], de->d_name);
+			rename_tape(lib, dirfd(d), &lib->tapes[t], de->d_name);
 		} else if (t < 0) {
 			changed |= import_tape(lib, dirfd(d), de->d_name);
 		}

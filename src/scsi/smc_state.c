@@ -65,11 +65,15 @@ static int state_line(struct smc_library *lib, char *line, unsigned lineno, char
 
 int smc_load_state(struct smc_library *lib, char *err, size_t errlen)
 {
-	FILE *f = fopen(lib->state_path, "re");
+	/* O_NOFOLLOW: a link planted at the name is not read as our state. */
+	int fd = open(lib->state_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	if (!f) {
-		if (errno == ENOENT)
-			return 0;
 		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		if (e == ENOENT)
+			return 0;
 		snprintf(err, errlen, "%s: %s", lib->state_path, strerror(e));
 		return -e;
 	}
@@ -112,13 +116,15 @@ int smc_load_state(struct smc_library *lib, char *err, size_t errlen)
 	return rc;
 }
 
-int smc_save_state(struct smc_library *lib)
+/* The state text, written to fd (which it closes). */
+static int write_state(struct smc_library *lib, int fd)
 {
-	char tmp[4096 + 8];
-	snprintf(tmp, sizeof(tmp), "%s.tmp", lib->state_path);
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		goto fail;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
 	fprintf(f, "# uscst vchanger: where each tape of this library is: BARCODE, its element\n"
 		   "# address, the address it was last moved from (0: none).  Rewritten on\n"
 		   "# every MOVE MEDIUM; edit only while uscstd is stopped.\n" STATE_MAGIC "\n");
@@ -128,32 +134,44 @@ int smc_save_state(struct smc_library *lib)
 			fprintf(f, "%s %u %u\n", lib->tapes[e->tape].barcode, e->addr,
 				lib->tapes[e->tape].source);
 	}
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		int e = errno;
-		fclose(f);
-		unlink(tmp);
-		errno = e;
-		goto fail;
+	int rc = fflush(f) != 0 || fsync(fileno(f)) != 0 ? -errno : 0;
+	if (fclose(f) != 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
+/* library_dir is the operator's side, where others may drop and remove
+ * tape images: everything here is relative to the directory's descriptor,
+ * and a name someone planted there (a symbolic link to a file of ours)
+ * is replaced, never followed.  The temporary is removed first (unlinkat
+ * takes a link itself) and then created only if it does not exist
+ * (O_EXCL, which never follows a link); renameat replaces whatever sits
+ * at the state file's name. */
+static int save_in(struct smc_library *lib, int dfd)
+{
+	static const char tmp[] = SMC_STATE_FILE ".tmp";
+	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT)
+		return -errno;
+	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int rc = write_state(lib, fd);
+	if (rc == 0 && renameat(dfd, tmp, dfd, SMC_STATE_FILE) != 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlinkat(dfd, tmp, 0);
+		return rc;
 	}
-	if (fclose(f) != 0 || rename(tmp, lib->state_path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		errno = e;
-		goto fail;
-	}
+	return fsync(dfd) != 0 ? -errno : 0;
+}
+
+int smc_save_state(struct smc_library *lib)
+{
 	int dfd = open(lib->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		goto fail;
-	int rc = fsync(dfd);
-	int e = errno;
-	close(dfd);
-	if (rc != 0) {
-		errno = e;
-		goto fail;
-	}
-	return 0;
-fail:;
-	int err = errno ? errno : EIO;
-	log_err("vchanger: cannot write %s: %s", lib->state_path, strerror(err));
-	return -err;
+	int rc = dfd < 0 ? -errno : save_in(lib, dfd);
+	if (dfd >= 0)
+		close(dfd);
+	if (rc < 0)
+		log_err("vchanger: cannot write %s: %s", lib->state_path, strerror(-rc));
+	return rc;
 }

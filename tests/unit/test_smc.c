@@ -744,6 +744,11 @@ static void test_config_errors(void **state)
 	assert_int_equal(mkdir(path, 0700), 0);
 	assert_attach_fails(dir, "smc_tape0", "5", "'sub' is not a regular file");
 	rmdir(path);
+	/* A link would make a tape of any file uscstd may open. */
+	snprintf(path, sizeof(path), "%s/L.tape", dir);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	assert_attach_fails(dir, "smc_tape0", "5", "'L.tape' is a symbolic link");
+	unlink(path);
 	/* Three tapes ("." files are hidden) in two slots. */
 	put_file(dir, "B.tape");
 	assert_attach_fails(dir, "smc_tape0", "2", "tape 'B' finds no empty slot");
@@ -790,6 +795,60 @@ static void test_state_file_errors(void **state)
 	drv.fail_next = -ENOENT;
 	assert_attach_fails(t->dir, "smc_tape0", "5",
 			    "drive 'smc_tape0': cannot load tape 'TAPE03'");
+}
+
+/* library_dir is where others drop tapes: a link planted at the state
+ * file's temporary (or its own) name is replaced, and the file it points
+ * to is neither written nor read. */
+static void test_state_file_links_not_followed(void **state)
+{
+	struct smc_test *t = *state;
+	char victim[128], link[128];
+	snprintf(victim, sizeof(victim), "%s/.victim", t->dir);
+	FILE *fp = fopen(victim, "w");
+	assert_non_null(fp);
+	fputs("keep\n", fp);
+	fclose(fp);
+	snprintf(link, sizeof(link), "%s/" SMC_STATE_FILE ".tmp", t->dir);
+	assert_int_equal(symlink(victim, link), 0);
+	fixture_assert_good(move(t, 0, SMC_ADDR_SLOT, SMC_ADDR_DRIVE));
+	char buf[32] = "";
+	fp = fopen(victim, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(buf, sizeof(buf), fp));
+	fclose(fp);
+	assert_string_equal(buf, "keep\n");
+	struct stat st;
+	snprintf(link, sizeof(link), "%s/" SMC_STATE_FILE, t->dir);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0077, 0);
+
+	/* A tape's image replaced by a link (same barcode, another
+	 * extension): a rescan does not take the link as the tape. */
+	char img[128], lnk[128];
+	snprintf(img, sizeof(img), "%s/TAPE03.img", t->dir);
+	snprintf(lnk, sizeof(lnk), "%s/TAPE03.lnk", t->dir);
+	assert_int_equal(unlink(img), 0);
+	assert_int_equal(symlink(victim, lnk), 0);
+	const uint8_t ies[6] = {0x07};
+	fixture_assert_good(run(t, ies, 6));
+	fixture_assert_good(move(t, 0, SMC_ADDR_SLOT + 2, SMC_ADDR_DRIVE + 1));
+	assert_string_equal(drv.path[1], img);
+	unlink(lnk);
+
+	/* A link at the state file's own name is not read as the state. */
+	smc_detach(t->changer);
+	unlink(link);
+	fp = fopen(victim, "w");
+	assert_non_null(fp);
+	fputs("vchanger-state 1\nTAPE01 1029 0\n", fp); /* would stop the start */
+	fclose(fp);
+	assert_int_equal(symlink(victim, link), 0);
+	char err[512];
+	assert_true(attach_error(t->dir, "smc_tape0", "5", err, sizeof(err)) < 0);
+	if (!strstr(err, "Too many levels of symbolic links"))
+		fail_msg("'%s'", err);
 }
 
 static struct uscst_cmd *mode_sense10(struct smc_test *t, uint8_t b1, uint8_t b2, uint8_t sub,
@@ -950,6 +1009,7 @@ int main(void)
 	    T(test_state_survives_restart),
 	    T(test_config_errors),
 	    T(test_state_file_errors),
+	    T(test_state_file_links_not_followed),
 	    T(test_mode_sense),
 	    T(test_position_initialize_prevent),
 	    T(test_not_attached),
