@@ -45,7 +45,6 @@
 
 enum {
 	OP_REQUEST_SENSE = 0x03,
-	OP_READ6 = 0x08,
 	OP_MODE_SELECT6 = 0x15,
 	OP_RESERVE6 = 0x16,
 	OP_RELEASE6 = 0x17,
@@ -205,18 +204,22 @@ static bool others_see_device(const struct uscst_cmd *cmd)
 }
 
 /*
- * Reservations, judged by the core before the command goes out.  A tape's
- * READ(6) moves the position every initiator shares, so for a serialised
- * device it is judged as a write: a Write Exclusive holder's tape is not
- * moved by others' reads.
+ * Reservations, judged by the core before the command goes out, by what
+ * the command does on this type of device (passthrough_class.c).  Where
+ * that is what the disk table says, the core's own judgement; where the
+ * type gives the opcode another meaning (a tape's READ(16) moves the
+ * position every initiator shares: a Write Exclusive holder's tape is not
+ * moved by others' reads), as a READ(16) or WRITE(16) would be judged.
  */
-static bool conflicts(struct uscst_cmd *cmd, bool serialised)
+static bool conflicts(struct uscst_cmd *cmd)
 {
-	if (scsi_reservation_conflict(cmd))
-		return true;
-	if (serialised && cmd->cdb[0] == OP_READ6)
-		return scsi_reservation_conflict_io(cmd, cmd->dev, true);
-	return false;
+	uint8_t type = uscst_device_peripheral_type(cmd->dev);
+	enum pr_cmd_class cls = passthrough_classify(type, cmd->cdb);
+	if (type == PT_TYPE_SEQUENTIAL && cmd->cdb[0] == 0x08) /* READ(6) */
+		cls = PR_CLASS_WRITE;
+	if (cls == pr_classify_cdb(cmd->cdb))
+		return scsi_reservation_conflict(cmd);
+	return scsi_reservation_conflict_io(cmd, cmd->dev, cls == PR_CLASS_WRITE);
 }
 
 /*
@@ -226,12 +229,13 @@ static bool conflicts(struct uscst_cmd *cmd, bool serialised)
  * and on a tape the ones that move it without writing (positioning is
  * what reading a tape needs).  The rest: DATA PROTECT, WRITE PROTECTED.
  */
-static bool read_only_allows(const struct uscst_cmd *cmd, bool serialised)
+static bool read_only_allows(const struct uscst_cmd *cmd)
 {
-	enum pr_cmd_class cls = pr_classify_cdb(cmd->cdb);
+	uint8_t type = uscst_device_peripheral_type(cmd->dev);
+	enum pr_cmd_class cls = passthrough_classify(type, cmd->cdb);
 	if (cls == PR_CLASS_ALLOWED || cls == PR_CLASS_READ)
 		return true;
-	if (!serialised || uscst_device_peripheral_type(cmd->dev) != PT_TYPE_SEQUENTIAL)
+	if (type != PT_TYPE_SEQUENTIAL)
 		return false;
 	switch (cmd->cdb[0]) {
 	case 0x01: /* REWIND */
@@ -266,14 +270,13 @@ static void pt_forward(struct uscst_cmd *cmd)
 		return;
 	}
 	bool serialised = passthrough_serialised_type(uscst_device_peripheral_type(cmd->dev));
-	if (conflicts(cmd, serialised) || (changes_shared_state(cmd->cdb[0]) &&
-					   !holds_exclusively(cmd) && others_see_device(cmd))) {
+	if (conflicts(cmd) || (changes_shared_state(cmd->cdb[0]) && !holds_exclusively(cmd) &&
+			       others_see_device(cmd))) {
 		cmd->status = SAM_STAT_RESERVATION_CONFLICT;
 		scsi_cmd_done(cmd);
 		return;
 	}
-	if ((cmd->dev->read_only || cmd->lun_ent->read_only) &&
-	    !read_only_allows(cmd, serialised)) {
+	if ((cmd->dev->read_only || cmd->lun_ent->read_only) && !read_only_allows(cmd)) {
 		scsi_fail(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
 		return;
 	}

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/pr.h"
+
 struct uscst_cmd;
 struct uscst_device;
 struct pt_ctx;
@@ -42,6 +44,10 @@ unsigned passthrough_cdb_len(const struct uscst_cmd *cmd);
 /* Whether devices of this type run one command at a time. */
 bool passthrough_serialised_type(uint8_t type);
 void passthrough_queue_init(struct uscst_device *dev);
+/* The reservation class (core/pr.h) of cdb on a device of this type:
+ * the disk table, corrected where the type gives the opcode another
+ * meaning (passthrough_class.c). */
+enum pr_cmd_class passthrough_classify(uint8_t type, const uint8_t *cdb);
 /* Sends cmd, which passed every check, to the backend's exec_cmd; waits
  * its turn first if serialised.  Ends cmd, on its own reactor. */
 void passthrough_send(struct uscst_cmd *cmd, bool serialised);

@@ -137,6 +137,8 @@ static int setup_type(uint8_t type)
 
 static int setup_disk(void **state) { return setup_type(0x00); }
 static int setup_tape(void **state) { return setup_type(PT_TYPE_SEQUENTIAL); }
+static int setup_cdrom(void **state) { return setup_type(0x05); }
+static int setup_changer(void **state) { return setup_type(PT_TYPE_CHANGER); }
 
 static int teardown(void **state)
 {
@@ -677,6 +679,76 @@ static void test_read_only_lun(void **state)
 	assert_int_equal(dbl.calls, 1);
 }
 
+/* An opcode means what the device's type says: an MMC SEND KEY (A3h,
+ * MAINTENANCE IN on a disk; key format 3Fh sets the drive's region) is a
+ * write, refused to a non-holder under an SPC-2 reservation and under
+ * Exclusive Access, and on a read-only mapping. */
+static const uint8_t send_key[12] = {0xa3, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0x3f, 0};
+static const uint8_t region[8] = {0, 6, 0, 0, 0xfe, 0, 0, 0};
+
+static void test_mmc_send_key_is_a_write(void **state)
+{
+	struct uscst_cmd cmd;
+	run(&cmd, sess_a, reserve6, 6, false, false, 0, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_b, send_key, 12, false, true, sizeof(region), region);
+	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_a, release6, 6, false, false, 0, NULL);
+	uscst_cmd_release(&cmd);
+
+	pr_out(sess_a, 0x00, 0, 0, 0xaa);
+	pr_out(sess_a, 0x01, PR_TYPE_EA, 0xaa, 0);
+	run(&cmd, sess_b, send_key, 12, false, true, sizeof(region), region);
+	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 0);
+	run(&cmd, sess_a, send_key, 12, false, true, sizeof(region), region);
+	fixture_assert_good(&cmd); /* the holder's goes out */
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 1);
+
+	map.luns[0].read_only = true;
+	run(&cmd, sess_a, send_key, 12, false, true, sizeof(region), region);
+	fixture_assert_sense(&cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 1);
+}
+
+/* On a disk A3h is MAINTENANCE IN (REPORT TARGET PORT GROUPS ...): it
+ * still runs for everyone. */
+static void test_disk_maintenance_in_allowed(void **state)
+{
+	pr_out(sess_a, 0x00, 0, 0, 0xaa);
+	pr_out(sess_a, 0x01, PR_TYPE_EA, 0xaa, 0);
+	struct uscst_cmd cmd;
+	const uint8_t rtpg[12] = {0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+	run(&cmd, sess_b, rtpg, 12, true, false, 256, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+}
+
+/* A changer: INITIALIZE ELEMENT STATUS WITH RANGE (37h, SMC-1) rescans
+ * (a write); READ ELEMENT STATUS (B8h) reads, allowed under Write
+ * Exclusive as SMC-3 says. */
+static void test_changer_opcodes(void **state)
+{
+	pr_out(sess_a, 0x00, 0, 0, 0xaa);
+	pr_out(sess_a, 0x01, PR_TYPE_WE, 0xaa, 0);
+	struct uscst_cmd cmd;
+	const uint8_t iesr[10] = {0x37};
+	run(&cmd, sess_b, iesr, 10, false, false, 0, NULL);
+	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 0);
+	const uint8_t res[12] = {0xb8, 0, 0, 0, 0xff, 0xff, 0, 0, 0x10, 0, 0, 0};
+	run(&cmd, sess_b, res, 12, true, false, 4096, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 1);
+}
+
 /* A read-only tape can still be positioned and read. */
 static void test_read_only_tape(void **state)
 {
@@ -709,6 +781,8 @@ int main(void)
 		return 1;
 #define DISK(f) cmocka_unit_test_setup_teardown(f, setup_disk, teardown)
 #define TAPE(f) cmocka_unit_test_setup_teardown(f, setup_tape, teardown)
+#define CDROM(f) cmocka_unit_test_setup_teardown(f, setup_cdrom, teardown)
+#define CHANGER(f) cmocka_unit_test_setup_teardown(f, setup_changer, teardown)
 	const struct CMUnitTest tests[] = {
 	    DISK(test_unknown_opcode_passes),
 	    DISK(test_cdb_length_and_naca),
@@ -729,6 +803,9 @@ int main(void)
 	    TAPE(test_tape_read_under_write_exclusive),
 	    DISK(test_read_only_lun),
 	    TAPE(test_read_only_tape),
+	    CDROM(test_mmc_send_key_is_a_write),
+	    DISK(test_disk_maintenance_in_allowed),
+	    CHANGER(test_changer_opcodes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
