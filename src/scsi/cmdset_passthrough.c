@@ -215,7 +215,7 @@ static bool conflicts(struct uscst_cmd *cmd)
 {
 	uint8_t type = uscst_device_peripheral_type(cmd->dev);
 	enum pr_cmd_class cls = passthrough_classify(type, cmd->cdb);
-	if (type == PT_TYPE_SEQUENTIAL && cmd->cdb[0] == 0x08) /* READ(6) */
+	if (passthrough_moves_position(type, cmd->cdb))
 		cls = PR_CLASS_WRITE;
 	if (cls == pr_classify_cdb(cmd->cdb))
 		return scsi_reservation_conflict(cmd);

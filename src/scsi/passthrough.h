@@ -48,6 +48,9 @@ void passthrough_queue_init(struct uscst_device *dev);
  * the disk table, corrected where the type gives the opcode another
  * meaning (passthrough_class.c). */
 enum pr_cmd_class passthrough_classify(uint8_t type, const uint8_t *cdb);
+/* Whether cdb moves the shared position of a device of this type (a
+ * tape's): judged as a write under reservations, whatever it transfers. */
+bool passthrough_moves_position(uint8_t type, const uint8_t *cdb);
 /* Sends cmd, which passed every check, to the backend's exec_cmd; waits
  * its turn first if serialised.  Ends cmd, on its own reactor. */
 void passthrough_send(struct uscst_cmd *cmd, bool serialised);

@@ -12,6 +12,39 @@
 
 #define PT_TYPE_MMC 0x05 /* CD/DVD device */
 
+/* A tape's position is the one every initiator shares (SSC-4): a command
+ * that moves it changes what the next initiator's READ or WRITE finds,
+ * so under a reservation it is judged as a write. */
+bool passthrough_moves_position(uint8_t type, const uint8_t *cdb)
+{
+	if (type != PT_TYPE_SEQUENTIAL)
+		return false;
+	switch (cdb[0]) {
+	case 0x01: /* REWIND */
+	case 0x04: /* FORMAT MEDIUM */
+	case 0x08: /* READ(6) */
+	case 0x0a: /* WRITE(6) */
+	case 0x0f: /* READ REVERSE(6) */
+	case 0x10: /* WRITE FILEMARKS(6) */
+	case 0x11: /* SPACE(6) */
+	case 0x13: /* VERIFY(6) */
+	case 0x19: /* ERASE(6) */
+	case 0x1b: /* LOAD UNLOAD */
+	case 0x2b: /* LOCATE(10) */
+	case 0x80: /* WRITE FILEMARKS(16) */
+	case 0x81: /* READ REVERSE(16) */
+	case 0x88: /* READ(16) */
+	case 0x8a: /* WRITE(16) */
+	case 0x8f: /* VERIFY(16) */
+	case 0x91: /* SPACE(16) */
+	case 0x92: /* LOCATE(16) */
+	case 0x93: /* ERASE(16) */
+		return true;
+	default:
+		return false;
+	}
+}
+
 enum pr_cmd_class passthrough_classify(uint8_t type, const uint8_t *cdb)
 {
 	switch (type) {

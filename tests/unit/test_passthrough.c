@@ -647,11 +647,40 @@ static void test_tape_read_under_write_exclusive(void **state)
 	run(&cmd, sess_b, read6, 6, true, false, 512, NULL);
 	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
 	uscst_cmd_release(&cmd);
+	/* Every command that moves the position, whatever the disk table
+	 * calls its opcode: READ(16), VERIFY(16), SPACE(6), LOCATE(16). */
+	const uint8_t read16[16] = {0x88, [14] = 2};
+	const uint8_t verify16[16] = {0x8f, [14] = 2};
+	const uint8_t space6[6] = {0x11, 0x01, 0, 0, 1, 0};
+	const uint8_t locate16[16] = {0x92, [11] = 5};
+	run(&cmd, sess_b, read16, 16, true, false, 512, NULL);
+	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_b, verify16, 16, false, false, 0, NULL);
+	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_b, space6, 6, false, false, 0, NULL);
+	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	uscst_cmd_release(&cmd);
+	run(&cmd, sess_b, locate16, 16, false, false, 0, NULL);
+	assert_int_equal(cmd.status, SAM_STAT_RESERVATION_CONFLICT);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 0);
+	/* What only reads the drive's state still goes: MODE SENSE, READ
+	 * POSITION (34h, PRE-FETCH on a disk). */
 	const uint8_t mode_sense6[6] = {0x1a, 0, 0x3f, 0, 255, 0};
 	run(&cmd, sess_b, mode_sense6, 6, true, false, 255, NULL);
 	fixture_assert_good(&cmd);
 	uscst_cmd_release(&cmd);
-	assert_int_equal(dbl.calls, 1);
+	const uint8_t read_position[10] = {0x34};
+	run(&cmd, sess_b, read_position, 10, true, false, 20, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 2);
+	/* The holder moves it. */
+	run(&cmd, sess_a, read16, 16, true, false, 512, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
 }
 
 /* A read-only LUN: reads and status commands go out, a write or an
