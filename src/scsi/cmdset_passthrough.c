@@ -45,6 +45,7 @@
 
 enum {
 	OP_REQUEST_SENSE = 0x03,
+	OP_INQUIRY = 0x12,
 	OP_MODE_SELECT6 = 0x15,
 	OP_RESERVE6 = 0x16,
 	OP_RELEASE6 = 0x17,
@@ -255,7 +256,10 @@ static bool read_only_allows(const struct uscst_cmd *cmd)
 static void pt_forward(struct uscst_cmd *cmd)
 {
 	uint8_t asc, ascq;
-	if (ua_take(cmd->sess, cmd->lun, &asc, &ascq)) {
+	/* SAM-5 5.14: INQUIRY neither reports nor clears a unit attention
+	 * (an initiator probing after a reset gets its data); REPORT LUNS and
+	 * REQUEST SENSE are the core's, which treats them so too. */
+	if (cmd->cdb[0] != OP_INQUIRY && ua_take(cmd->sess, cmd->lun, &asc, &ascq)) {
 		scsi_fail(cmd, SK_UNIT_ATTENTION, asc, ascq);
 		return;
 	}

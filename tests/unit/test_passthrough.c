@@ -385,6 +385,31 @@ static void test_device_ua_shared(void **state)
 	assert_false(ua_take(sess_b, 0, &asc, &ascq));
 }
 
+/* SAM-5 5.14: INQUIRY neither reports nor clears a pending unit
+ * attention; the next other command reports it. */
+static void test_inquiry_keeps_unit_attention(void **state)
+{
+	struct uscst_cmd cmd;
+	static const uint8_t ua[18] = {0x70, 0, 0x06, [7] = 10, [12] = 0x29, 0x00};
+	dbl.status = SAM_STAT_CHECK_CONDITION;
+	memcpy(dbl.sense, ua, sizeof(ua));
+	dbl.sense_len = sizeof(ua);
+	run(&cmd, sess_a, read10, 10, true, false, 512, NULL); /* shared with B */
+	uscst_cmd_release(&cmd);
+	dbl.status = SAM_STAT_GOOD;
+	dbl.sense_len = 0;
+	const uint8_t inquiry[6] = {0x12, 0, 0, 0, 36, 0};
+	run(&cmd, sess_b, inquiry, 6, true, false, 36, NULL);
+	fixture_assert_good(&cmd);
+	assert_int_equal(cmd.in_len, 36);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 2);
+	run(&cmd, sess_b, read10, 10, true, false, 512, NULL);
+	fixture_assert_sense(&cmd, SK_UNIT_ATTENTION, 0x29, 0x00);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 2);
+}
+
 /* RESERVE is the core's: the device never sees it, and the other nexus
  * gets RESERVATION CONFLICT without its command going out, while the
  * holder's commands do; RELEASE opens the device again. */
@@ -819,6 +844,7 @@ int main(void)
 	    DISK(test_data_in_not_from_heap),
 	    DISK(test_sense_passed),
 	    DISK(test_device_ua_shared),
+	    DISK(test_inquiry_keeps_unit_attention),
 	    DISK(test_spc2_reservation_enforced),
 	    DISK(test_persistent_reservation_enforced),
 	    DISK(test_unknown_pr_action_refused),
