@@ -13,15 +13,17 @@
  * completion back to the reactor that submitted it (reactor_send, with
  * the message embedded in the request: posting cannot fail).
  *
- * Attributes: url (iscsi://[user[%password]@]host[:port]/target-iqn/lun)
- * and initiator_name (our name upstream; default iqn.2026-11.org.uscst:
- * gateway.<device name>).  The connection is made, and the device's
- * INQUIRY read, at open: an upstream that cannot be reached fails the
- * open with libiscsi's reason.  A connection lost later is re-established
- * by libiscsi's automatic reconnect, which sends the commands in flight
- * again on the new session; the upstream then reports its unit attention
- * (power on / nexus loss) to the next command, which the command set
- * shares with every initiator of the device.
+ * Attributes: url (iscsi://[user[%password]@]host[:port]/target-iqn/lun),
+ * initiator_name (our name upstream; default iqn.2026-11.org.uscst:
+ * gateway.<device name>) and timeout (seconds a command may take
+ * upstream; default 0: by the device's type, backend/cmd_timeout.h).
+ * The connection is made, and the device's INQUIRY read, at open: an
+ * upstream that cannot be reached fails the open with libiscsi's reason.
+ * A connection lost later is re-established by libiscsi's automatic
+ * reconnect, which sends the commands in flight again on the new session;
+ * the upstream then reports its unit attention (power on / nexus loss) to
+ * the next command, which the command set shares with every initiator of
+ * the device.
  */
 #include <errno.h>
 #include <poll.h>
@@ -40,9 +42,12 @@
 #include <uscst/reactor.h>
 
 #include "backend/builtin.h"
+#include "backend/cmd_timeout.h"
 #include "backend/upstream_residual.h"
 #include "lib/byteorder.h"
 #include "lib/log.h"
+
+#define OPEN_TIMEOUT_S 30
 
 struct dev_iscsi {
 	struct iscsi_context *iscsi;
@@ -325,6 +330,9 @@ static int connect_upstream(struct uscst_device *dev, struct dev_iscsi *d, const
 		return -ENOMEM;
 	}
 	iscsi_set_log_fn(d->iscsi, libiscsi_log);
+	/* The login and INQUIRY at open: an upstream that accepts the
+	 * connection and then says nothing must not hold up the start. */
+	iscsi_set_timeout(d->iscsi, OPEN_TIMEOUT_S);
 	iscsi_set_log_level(d->iscsi, 1);
 	struct iscsi_url *url = iscsi_parse_full_url(d->iscsi, url_text);
 	if (!url) {
@@ -377,6 +385,12 @@ static void dev_iscsi_close(struct uscst_device *dev)
 	pthread_mutex_destroy(&d->lock);
 }
 
+static unsigned attr_uint(struct uscst_device *dev, const char *name)
+{
+	const char *v = uscst_device_attr(dev, name);
+	return v ? (unsigned)strtoul(v, NULL, 10) : 0;
+}
+
 static int dev_iscsi_open(struct uscst_device *dev)
 {
 	struct dev_iscsi *d = uscst_device_backend_priv(dev);
@@ -399,8 +413,14 @@ static int dev_iscsi_open(struct uscst_device *dev)
 		dev_iscsi_close(dev);
 		return rc;
 	}
+	/* libiscsi ends a command that outlives it with SCSI_STATUS_TIMEOUT
+	 * (scanned by iscsi_service, which the service thread runs at least
+	 * once a second); set before the thread starts. */
+	unsigned timeout = cmd_timeout_seconds(attr_uint(dev, "timeout"), type);
+	iscsi_set_timeout(d->iscsi, (int)timeout);
 	uscst_device_set_peripheral_type(dev, type);
-	log_info("device %s: upstream %s, peripheral device type %02xh", d->name, url, type);
+	log_info("device %s: upstream %s, peripheral device type %02xh, command timeout %us",
+		 d->name, url, type, timeout);
 	return 0;
 }
 
@@ -409,6 +429,9 @@ static const struct uscst_attr_def dev_iscsi_attrs[] = {
     {.name = "url", .type = USCST_ATTR_STRING},
     /* Our initiator name upstream; default iqn.2026-11.org.uscst:gateway.DEVICE. */
     {.name = "initiator_name", .type = USCST_ATTR_STRING},
+    /* Seconds a command may take upstream; 0: by the device's type
+     * (cmd_timeout.h).  Then ABORTED COMMAND, TIME-OUT ON LOGICAL UNIT. */
+    {.name = "timeout", .type = USCST_ATTR_UINT, .min = 0, .max = 86400, .def = "0"},
     {.name = NULL},
 };
 

@@ -9,8 +9,8 @@
  * Attributes: filename (/dev/sgN; a path that is not an sg device is
  * refused at open, saying so), threads (workers, default 4: commands the
  * device may run at once; a tape or changer gets one at a time from the
- * command set anyway) and timeout (seconds a command may take, default
- * 3600: tapes rewind and erase slowly).
+ * command set anyway) and timeout (seconds a command may take; default 0:
+ * by the device's type, 30 for a disk, 3600 for a tape: cmd_timeout.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +26,7 @@
 #include <uscst/backend.h>
 
 #include "backend/builtin.h"
+#include "backend/cmd_timeout.h"
 #include "backend/exec_pool.h"
 #include "lib/log.h"
 
@@ -216,7 +217,6 @@ static int dev_sg_open(struct uscst_device *dev)
 		return -EINVAL;
 	}
 	snprintf(d->path, sizeof(d->path), "%s", path);
-	d->timeout_ms = attr_uint(dev, "timeout") * 1000u;
 	uint8_t type = 0;
 	int rc = open_sg(d);
 	if (!rc)
@@ -226,6 +226,7 @@ static int dev_sg_open(struct uscst_device *dev)
 		dev_sg_close(dev);
 		return rc;
 	}
+	d->timeout_ms = cmd_timeout_seconds(attr_uint(dev, "timeout"), type) * 1000u;
 	uscst_device_set_peripheral_type(dev, type);
 	return 0;
 }
@@ -238,7 +239,8 @@ static const struct uscst_attr_def dev_sg_attrs[] = {
      .min = 1,
      .max = EXEC_POOL_MAX_THREADS,
      .def = "4"},
-    {.name = "timeout", .type = USCST_ATTR_UINT, .min = 1, .max = 86400, .def = "3600"},
+    /* Seconds a command may take; 0: by the device's type (cmd_timeout.h). */
+    {.name = "timeout", .type = USCST_ATTR_UINT, .min = 0, .max = 86400, .def = "0"},
     {.name = NULL},
 };
 
