@@ -118,8 +118,10 @@ struct uscst_scsi_req {
 	/* --- result, set by the backend before done() --- */
 	/* 0: the device answered, status and sense below are its answer.
 	 * -errno: it could not be reached or the command was not delivered
-	 * (connection lost, timeout, out of memory); the core then ends the
-	 * command itself (see its command set for the sense it sends). */
+	 * (connection lost, timeout, out of memory; -EOPNOTSUPP: it cannot
+	 * carry this CDB, e.g. longer than its transport takes); the core
+	 * then ends the command itself (see its command set for the sense it
+	 * sends). */
 	int result;
 	uint8_t status;	   /* SAM status (GOOD, CHECK CONDITION, BUSY, ...) */
 	uint8_t sense_len; /* valid bytes of sense: 0 unless CHECK CONDITION */

@@ -155,6 +155,13 @@ static int xfer_dir(enum uscst_data_dir dir)
 /* Service thread: gives one queued request to libiscsi. */
 static void send_one(struct dev_iscsi *d, struct uscst_scsi_req *req)
 {
+	/* libiscsi keeps the CDB in a 16-byte array (SCSI_CDB_MAX_SIZE)
+	 * and copies cdb_len bytes into it: a longer one is refused. */
+	if (req->cdb_len > SCSI_CDB_MAX_SIZE) {
+		req->result = -EOPNOTSUPP;
+		complete(req);
+		return;
+	}
 	struct scsi_task *task = scsi_create_task((int)req->cdb_len, (unsigned char *)req->cdb,
 						  xfer_dir(req->dir), (int)req->data_len);
 	if (!task) {

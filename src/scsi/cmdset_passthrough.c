@@ -269,6 +269,13 @@ static void pt_forward(struct uscst_cmd *cmd)
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 		return;
 	}
+	/* A variable-length CDB (7Fh) longer than what arrived: the device
+	 * would get it cut short, read as another command. */
+	if (cmd->cdb[0] == 0x7f && 8u + cmd->cdb[7] > cmd->cdb_len) {
+		scsi_invalid_field_cdb(cmd, 7, -1);
+		scsi_cmd_done(cmd);
+		return;
+	}
 	if (naca_requested(cmd)) {
 		scsi_cmd_done(cmd);
 		return;

@@ -72,11 +72,15 @@ static void share_unit_attention(struct uscst_cmd *cmd)
 
 /* A command the device never answered: the link to it failed (ABORTED
  * COMMAND, LOGICAL UNIT COMMUNICATION FAILURE or TIME-OUT, which an
- * initiator retries), or we ran out of resources (BUSY). */
+ * initiator retries), we ran out of resources (BUSY), or the backend
+ * cannot carry the command (-EOPNOTSUPP: a CDB longer than its transport
+ * takes; INVALID FIELD IN CDB). */
 static void fail_undelivered(struct uscst_cmd *cmd, int err)
 {
 	if (err == -ENOMEM || err == -EAGAIN || err == -EBUSY)
 		cmd->status = SAM_STAT_BUSY;
+	else if (err == -EOPNOTSUPP) /* the backend cannot carry this CDB */
+		scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 	else if (err == -ETIMEDOUT)
 		scsi_check_condition(cmd, SK_ABORTED_COMMAND, 0x08, 0x01);
 	else

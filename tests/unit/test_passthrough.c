@@ -241,6 +241,23 @@ static void test_cdb_length_and_naca(void **state)
 	assert_int_equal(get_be16(cmd.sense + 16), 1);
 	uscst_cmd_release(&cmd);
 	assert_int_equal(dbl.calls, 3);
+
+	/* A variable-length CDB that says 32 bytes but arrived in 16 is not
+	 * sent cut short: INVALID FIELD IN CDB, ADDITIONAL CDB LENGTH. */
+	var[1] = 0;
+	run(&cmd, sess_a, var, 16, true, false, 512, NULL);
+	fixture_assert_sense(&cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	assert_int_equal(cmd.sense[15], 0x80 | 0x40);
+	assert_int_equal(get_be16(cmd.sense + 16), 7);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 3);
+	/* A backend that cannot carry a CDB (dev_iscsi: more than 16 bytes)
+	 * says so: ILLEGAL REQUEST, not a retryable transport failure. */
+	dbl.result = -EOPNOTSUPP;
+	run(&cmd, sess_a, var, 32, true, false, 512, NULL);
+	fixture_assert_sense(&cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+	assert_int_equal(cmd.in_len, 0);
+	uscst_cmd_release(&cmd);
 }
 
 /* Short reads give an underflow, a device that wanted more an overflow;
