@@ -91,6 +91,7 @@ static void good(struct uscst_scsi_req *req, uint32_t transferred)
 	req->status = 0x00; /* GOOD */
 	req->sense_len = 0;
 	req->transferred = transferred;
+	req->overflow = 0;
 }
 
 /* Data-In of len bytes from buf, cut to what the initiator takes. */
@@ -205,10 +206,19 @@ static void read_write10(struct mini *m, struct uscst_scsi_req *req, bool write)
 		uscst_handler_check_condition(req, 0x05, 0x21, 0x00); /* LBA OUT OF RANGE */
 		return;
 	}
-	uint64_t want = (uint64_t)blocks * BS;
-	uint32_t len = req->data_len < want ? req->data_len / BS * BS : (uint32_t)want;
-	if ((write && req->dir != USCST_DATA_OUT) || (!write && req->dir != USCST_DATA_IN))
-		len = 0;
+	uint32_t want = blocks * BS;
+	uint32_t have =
+	    (write ? req->dir == USCST_DATA_OUT : req->dir == USCST_DATA_IN) ? req->data_len : 0;
+	/* A WRITE whose data did not all come (a smaller expected length, or
+	 * no W flag) is refused: writing part of it and answering GOOD would
+	 * lose the rest silently. */
+	if (write && have < want) {
+		uscst_handler_check_condition(req, 0x05, INVALID_FIELD_IN_CDB);
+		return;
+	}
+	/* A READ into a smaller buffer sends what fits; the rest is the
+	 * residual overflow the initiator is told of. */
+	uint32_t len = have < want ? have : want;
 	pthread_mutex_lock(&m->lock);
 	if (write)
 		host->iov_to_buf(req->iov, req->iovcnt, 0, m->mem + lba * BS, len);
@@ -216,6 +226,7 @@ static void read_write10(struct mini *m, struct uscst_scsi_req *req, bool write)
 		host->iov_from_buf(req->iov, req->iovcnt, 0, m->mem + lba * BS, len);
 	pthread_mutex_unlock(&m->lock);
 	good(req, len);
+	req->overflow = want - len;
 }
 
 static void test_unit_ready(struct uscst_scsi_req *req)

@@ -168,6 +168,8 @@ check_mini_disk() {
 	timeout 60 "$FAULT_CLIENT" good "$(url 3)" 0 100 16383 &&
 		timeout 20 "$FAULT_CLIENT" cdb "$(url 3)" c00000000000 0 052000 &&
 		timeout 20 "$FAULT_CLIENT" cdb "$(url 3)" 28000000400000000100 0 052100 &&
+		timeout 20 "$FAULT_CLIENT" cdb "$(url 3)" 2a000000000000000100 0 052400 &&
+		timeout 20 "$FAULT_CLIENT" cdb "$(url 3)" 28000000000000000200 512 good &&
 		timeout 20 "$FAULT_CLIENT" cdb "$(url 3)" 1201b000ff00 255 052400 &&
 		timeout 20 "$FAULT_CLIENT" cdb "$(url 3)" 12018000ff00 255 good || return 1
 	out=$(timeout 20 iscsi-ls -s "iscsi://127.0.0.1:$DAEMON_PORT") || return 1
