@@ -31,7 +31,7 @@ struct uscst_device;
 /* Bumped whenever struct uscst_backend_ops, struct uscst_io or the meaning
  * of their fields changes; a backend built against another version is
  * refused. */
-#define USCST_BACKEND_ABI 6
+#define USCST_BACKEND_ABI 7
 
 /* Longest handler name. */
 #define USCST_BACKEND_NAME_MAX 31
@@ -200,6 +200,15 @@ struct uscst_backend_ops {
 	 * management) is still completed by the backend: the core discards
 	 * the result.  NULL: block I/O only. */
 	void (*exec_cmd)(struct uscst_device *dev, struct uscst_scsi_req *req);
+	/* Optional: the core aborted (task management) the command of req,
+	 * which exec_cmd took and whose done() has not run yet.  The backend
+	 * may end it early, on the device too (an upstream ABORT TASK), so
+	 * that the abort, which waits for it, completes; done() still runs
+	 * exactly once, with -ECANCELED or whatever answer came first.
+	 * Called on the reactor thread that submitted req; req may already be
+	 * on its way back (then nothing to do).  NULL: the command runs to
+	 * its end (or the backend's own timeout). */
+	void (*abort_cmd)(struct uscst_device *dev, struct uscst_scsi_req *req);
 };
 
 /*

@@ -57,16 +57,31 @@ struct dev_iscsi {
 	bool thread_started;
 	pthread_mutex_t lock; /* protects the fields below */
 	struct uscst_scsi_req *queue_head, *queue_tail;
+	struct abort_note *aborts; /* requests the core aborted, by seq */
+	uint64_t next_seq;
 	bool stop;
+	/* Service thread only: the requests libiscsi has, newest first. */
+	struct uscst_scsi_req *inflight;
 	char name[64]; /* the device's, for log lines from the thread */
+};
+
+/* An abort the core asked for, named by the request's seq: the request
+ * itself may be gone by the time the service thread reads this. */
+struct abort_note {
+	uint64_t seq;
+	struct dev_iscsi *d;
+	struct abort_note *next;
 };
 
 /* What a request carries while in this backend (req->backend_priv). */
 struct dev_iscsi_req {
 	struct reactor *reactor; /* where done() runs; NULL: the service thread */
 	struct reactor_msg msg;
-	struct uscst_scsi_req *next;
+	struct uscst_scsi_req *next; /* in the queue, then in d->inflight */
 	struct uscst_scsi_req *self;
+	struct scsi_task *task; /* while libiscsi has it */
+	uint64_t seq;		/* d->next_seq at exec_cmd */
+	struct dev_iscsi *d;
 };
 _Static_assert(sizeof(struct dev_iscsi_req) <= USCST_SCSI_REQ_BACKEND_PRIV,
 	       "dev_iscsi request state does not fit");
@@ -111,11 +126,30 @@ static void copy_sense(struct uscst_scsi_req *req, const struct scsi_task *task)
 	req->sense_len = (uint8_t)len;
 }
 
+static void inflight_remove(struct dev_iscsi *d, struct uscst_scsi_req *req)
+{
+	for (struct uscst_scsi_req **pp = &d->inflight; *pp; pp = &req_priv(*pp)->next)
+		if (*pp == req) {
+			*pp = req_priv(req)->next;
+			break;
+		}
+	req_priv(req)->task = NULL;
+}
+
+static struct uscst_scsi_req *inflight_find(struct dev_iscsi *d, uint64_t seq)
+{
+	for (struct uscst_scsi_req *r = d->inflight; r; r = req_priv(r)->next)
+		if (req_priv(r)->seq == seq)
+			return r;
+	return NULL;
+}
+
 static void command_cb(struct iscsi_context *iscsi, int status, void *command_data,
 		       void *private_data)
 {
 	struct uscst_scsi_req *req = private_data;
 	struct scsi_task *task = command_data;
+	inflight_remove(req_priv(req)->d, req);
 	switch (status) {
 	case SCSI_STATUS_CANCELLED:
 		req->result = -ECANCELED;
@@ -175,12 +209,53 @@ static void send_one(struct dev_iscsi *d, struct uscst_scsi_req *req)
 		scsi_task_set_iov_in(task, (struct scsi_iovec *)req->iov, (int)req->iovcnt);
 	else if (req->dir == USCST_DATA_OUT)
 		scsi_task_set_iov_out(task, (struct scsi_iovec *)req->iov, (int)req->iovcnt);
+	struct dev_iscsi_req *p = req_priv(req);
+	p->task = task;
+	p->next = d->inflight;
+	d->inflight = req;
 	if (iscsi_scsi_command_async(d->iscsi, d->lun, task, command_cb, NULL, req) < 0) {
 		log_warn("device %s: upstream command 0x%02x not sent: %s", d->name, req->cdb[0],
 			 iscsi_get_error(d->iscsi));
+		inflight_remove(d, req);
 		scsi_free_scsi_task(task);
 		req->result = -EIO;
 		complete(req);
+	}
+}
+
+/* The upstream answered our ABORT TASK (or it failed or timed out): the
+ * task is over there, no answer of it can follow (RFC 7143 11.5.1), so
+ * libiscsi may forget it: command_cb ends it with -ECANCELED.  If its
+ * answer came first, it is no longer in flight. */
+static void abort_cb(struct iscsi_context *iscsi, int status, void *command_data,
+		     void *private_data)
+{
+	struct abort_note *n = private_data;
+	struct dev_iscsi *d = n->d;
+	struct uscst_scsi_req *req = inflight_find(d, n->seq);
+	free(n);
+	if (status != SCSI_STATUS_GOOD)
+		log_warn("device %s: upstream ABORT TASK not answered: %s", d->name,
+			 iscsi_get_error(iscsi));
+	if (req && req_priv(req)->task)
+		iscsi_scsi_cancel_task(iscsi, req_priv(req)->task);
+}
+
+/* Service thread: ABORT TASK upstream for an aborted request still in
+ * flight; if it cannot be sent (not logged in), the task is forgotten
+ * here at once. */
+static void abort_one(struct dev_iscsi *d, struct abort_note *n)
+{
+	struct uscst_scsi_req *req = inflight_find(d, n->seq);
+	if (!req || !req_priv(req)->task) {
+		free(n);
+		return;
+	}
+	struct scsi_task *task = req_priv(req)->task;
+	n->d = d;
+	if (iscsi_task_mgmt_abort_task_async(d->iscsi, task, abort_cb, n) < 0) {
+		free(n);
+		iscsi_scsi_cancel_task(d->iscsi, task);
 	}
 }
 
@@ -193,12 +268,20 @@ static bool take_queue(struct dev_iscsi *d)
 	pthread_mutex_lock(&d->lock);
 	struct uscst_scsi_req *req = d->queue_head;
 	d->queue_head = d->queue_tail = NULL;
+	struct abort_note *aborts = d->aborts;
+	d->aborts = NULL;
 	bool stop = d->stop;
 	pthread_mutex_unlock(&d->lock);
 	while (req) {
 		struct uscst_scsi_req *next = req_priv(req)->next;
 		send_one(d, req);
 		req = next;
+	}
+	/* After the sends: an abort never overtakes its own request. */
+	while (aborts) {
+		struct abort_note *next = aborts->next;
+		abort_one(d, aborts); /* takes it */
+		aborts = next;
 	}
 	return !stop;
 }
@@ -272,7 +355,10 @@ static void dev_iscsi_exec(struct uscst_device *dev, struct uscst_scsi_req *req)
 	p->reactor = reactor_current();
 	p->self = req;
 	p->next = NULL;
+	p->task = NULL;
+	p->d = d;
 	pthread_mutex_lock(&d->lock);
+	p->seq = d->next_seq++;
 	int rc = start_thread_locked(d);
 	if (rc) {
 		pthread_mutex_unlock(&d->lock);
@@ -285,6 +371,25 @@ static void dev_iscsi_exec(struct uscst_device *dev, struct uscst_scsi_req *req)
 	else
 		d->queue_head = req;
 	d->queue_tail = req;
+	pthread_mutex_unlock(&d->lock);
+	uint64_t one = 1;
+	if (write(d->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("device %s: eventfd write: %s", d->name, strerror(errno));
+}
+
+/* The core aborted req's command: noted for the service thread, which
+ * sends ABORT TASK upstream if it is still there.  Without memory the
+ * command runs on, bounded by the timeout. */
+static void dev_iscsi_abort(struct uscst_device *dev, struct uscst_scsi_req *req)
+{
+	struct dev_iscsi *d = uscst_device_backend_priv(dev);
+	struct abort_note *n = malloc(sizeof(*n));
+	if (!n)
+		return;
+	n->seq = req_priv(req)->seq;
+	pthread_mutex_lock(&d->lock);
+	n->next = d->aborts;
+	d->aborts = n;
 	pthread_mutex_unlock(&d->lock);
 	uint64_t one = 1;
 	if (write(d->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
@@ -386,6 +491,11 @@ static void dev_iscsi_close(struct uscst_device *dev)
 		iscsi_destroy_context(d->iscsi);
 		d->iscsi = NULL;
 	}
+	while (d->aborts) {
+		struct abort_note *n = d->aborts;
+		d->aborts = n->next;
+		free(n);
+	}
 	if (d->wake_fd >= 0)
 		close(d->wake_fd);
 	d->wake_fd = -1;
@@ -449,5 +559,6 @@ const struct uscst_backend_ops backend_dev_iscsi_ops = {
     .open = dev_iscsi_open,
     .close = dev_iscsi_close,
     .exec_cmd = dev_iscsi_exec,
+    .abort_cmd = dev_iscsi_abort,
     .cmdset = "passthrough",
 };

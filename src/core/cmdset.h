@@ -65,6 +65,10 @@ struct uscst_cmdset {
 	 * with other devices (a medium changer finds its tape drives and
 	 * loads them).  0, or -errno with a message in err: the start stops. */
 	int (*attach)(struct uscst_device *dev, char *err, size_t errlen);
+	/* Optional: the core aborted cmd while its handler runs it
+	 * (core_cmd_abort), on the command's session thread; the set may end
+	 * it early (the abort waits for it).  cmd->done() still runs once. */
+	void (*abort_running)(struct uscst_cmd *cmd);
 };
 
 /* The command set's per-device state: cs->dev_priv_size bytes, zeroed when

@@ -19,6 +19,7 @@
  */
 #include <stdlib.h>
 
+#include "core/cmdset.h"
 #include "core/core.h"
 #include "core/stats.h"
 #include "lib/log.h"
@@ -114,13 +115,19 @@ bool core_cmd_abort(struct uscst_cmd *cmd, bool wait_data)
 {
 	switch (cmd->core_state) {
 	case CORE_CMD_QUEUED:
-	case CORE_CMD_RUNNING:
+	case CORE_CMD_RUNNING: {
 		/* It cannot be recalled: its result is thrown away, and it is
 		 * waited for (even if the transport already marked it aborted
-		 * when its connection closed: it may still write). */
+		 * when its connection closed: it may still write).  Its command
+		 * set may end it sooner (a pass-through device's upstream). */
+		bool first = !cmd->abort_pending;
 		cmd->aborted = true;
 		count_pending(cmd);
+		if (first && cmd->core_state == CORE_CMD_RUNNING && cmd->dev &&
+		    cmd->dev->cmdset->abort_running)
+			cmd->dev->cmdset->abort_running(cmd);
 		return true;
+	}
 	case CORE_CMD_RECEIVED: {
 		const struct uscst_transport_ops *ops = cmd->sess->tops;
 		if (cmd->aborted) {

@@ -27,7 +27,9 @@
  *       PARAMETERS CHANGED from the core (passthrough_exec.c).
  *   Task management  LU reset and target reset never reach the device: the
  *       core aborts the tasks (waiting for those in the device to end),
- *       drops SPC-2 reservations and raises its unit attentions.
+ *       drops SPC-2 reservations and raises its unit attentions.  An
+ *       aborted task that is in the device goes to the backend's
+ *       abort_cmd, which may end it there (dev_iscsi: ABORT TASK upstream).
  *
  * read_only (of the device or of a LUN mapping): only commands known not
  * to change the medium go out (see read_only_allows()).
@@ -321,4 +323,5 @@ const struct uscst_cmdset scsi_passthrough_cmdset = {
     .nexus_lost = scsi_reservations_nexus_lost,
     .power_on = pt_power_on,
     .lu_reset = pt_lu_reset,
+    .abort_running = passthrough_abort_running,
 };

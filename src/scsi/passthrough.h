@@ -54,5 +54,8 @@ bool passthrough_moves_position(uint8_t type, const uint8_t *cdb);
 /* Sends cmd, which passed every check, to the backend's exec_cmd; waits
  * its turn first if serialised.  Ends cmd, on its own reactor. */
 void passthrough_send(struct uscst_cmd *cmd, bool serialised);
+/* The core aborted cmd (cmdset abort_running): if it is in the backend,
+ * the backend's abort_cmd may end it early. */
+void passthrough_abort_running(struct uscst_cmd *cmd);
 
 #endif

@@ -26,6 +26,7 @@ struct pt_ctx {
 	struct iovec iov;
 	struct uscst_cmd *cmd;
 	bool serialised;
+	bool in_backend;	/* exec_cmd took it; done() not yet run */
 	struct pt_ctx *next;	/* waiting in the device's queue */
 	struct reactor_msg msg; /* its turn, sent to its session's reactor */
 };
@@ -211,6 +212,7 @@ static void pass_turn(struct pt_ctx *next)
 static void finish(struct pt_ctx *ctx)
 {
 	struct uscst_cmd *cmd = ctx->cmd;
+	cmd->hctx = NULL;
 	take_answer(cmd, &ctx->req);
 	struct pt_ctx *next = NULL;
 	if (ctx->serialised)
@@ -236,7 +238,19 @@ static void start(struct pt_ctx *ctx)
 		finish(ctx);
 		return;
 	}
+	ctx->in_backend = true;
 	cmd->dev->backend->exec_cmd(cmd->dev, &ctx->req);
+}
+
+void passthrough_abort_running(struct uscst_cmd *cmd)
+{
+	/* On cmd's session thread, where finish() runs too: ctx is alive
+	 * while cmd->hctx names it.  One still waiting its turn never goes
+	 * out (start() sees cmd->aborted). */
+	struct pt_ctx *ctx = cmd->hctx;
+	const struct uscst_backend_ops *ops = cmd->dev->backend;
+	if (ctx && ctx->in_backend && ops->abort_cmd)
+		ops->abort_cmd(cmd->dev, &ctx->req);
 }
 
 void passthrough_send(struct uscst_cmd *cmd, bool serialised)
@@ -257,6 +271,7 @@ void passthrough_send(struct uscst_cmd *cmd, bool serialised)
 		return;
 	}
 	ctx->cmd = cmd;
+	cmd->hctx = ctx;
 	ctx->serialised = serialised;
 	struct uscst_scsi_req *req = &ctx->req;
 	req->cdb = cmd->cdb;

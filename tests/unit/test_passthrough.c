@@ -91,7 +91,19 @@ static void complete_held(void)
 	answer(req);
 }
 
-static const struct uscst_backend_ops fake_ops = {.name = "fake_pt", .exec_cmd = fake_exec};
+/* abort_cmd: recorded; the held request (the only one) ends -ECANCELED. */
+static unsigned abort_calls;
+static void fake_abort(struct uscst_device *d, struct uscst_scsi_req *req)
+{
+	abort_calls++;
+	assert_int_equal(dbl.nheld, 1);
+	assert_ptr_equal(dbl.held[0], req);
+	dbl.result = -ECANCELED;
+	complete_held();
+}
+
+static const struct uscst_backend_ops fake_ops = {
+    .name = "fake_pt", .exec_cmd = fake_exec, .abort_cmd = fake_abort};
 
 /* --- two sessions on one pass-through device --- */
 
@@ -123,6 +135,7 @@ static int setup_type(uint8_t type)
 {
 	memset(&dbl, 0, sizeof(dbl));
 	dbl.transferred = UINT32_MAX;
+	abort_calls = 0;
 	make_device(type);
 	fixture_target_init(&tgt, &map, dev, "iqn.2024-01.test:tgt", 1);
 	sess_a = uscst_session_create(&tgt, "iqn.2024-01.test:a", PORT_A);
@@ -678,6 +691,34 @@ static void test_tape_serialised(void **state)
 	uscst_cmd_release(&c3);
 }
 
+/* A command the core aborts while the device has it goes to the
+ * backend's abort_cmd (which may end it early: the abort waits for it);
+ * one still waiting its turn does not, nor one already ended. */
+static void test_abort_reaches_backend(void **state)
+{
+	struct uscst_cmd c1, c2;
+	const uint8_t read6[6] = {0x08, 0, 0, 0x02, 0, 0};
+	const uint8_t tur[6] = {0x00};
+	dbl.hold = true;
+	prepare(&c1, sess_a, read6, 6, true, false, 512, NULL);
+	prepare(&c2, sess_b, tur, 6, false, false, 0, NULL);
+	dev->cmdset->dispatch(&c1);
+	dev->cmdset->dispatch(&c2); /* waits behind c1 */
+	assert_non_null(dev->cmdset->abort_running);
+	c2.aborted = true;
+	dev->cmdset->abort_running(&c2);
+	assert_int_equal(abort_calls, 0);
+	c1.aborted = true;
+	dev->cmdset->abort_running(&c1); /* c1 ends; c2 is skipped */
+	assert_int_equal(abort_calls, 1);
+	assert_int_equal(done_calls, 2);
+	assert_int_equal(dbl.calls, 1);
+	dev->cmdset->abort_running(&c1);
+	assert_int_equal(abort_calls, 1);
+	uscst_cmd_release(&c1);
+	uscst_cmd_release(&c2);
+}
+
 /* Under a Write Exclusive reservation others may read a disk, but a
  * tape's READ(6) would move the holder's position: refused. */
 static void test_tape_read_under_write_exclusive(void **state)
@@ -872,6 +913,7 @@ int main(void)
 	    DISK(test_refused_transfers),
 	    DISK(test_disk_concurrent),
 	    TAPE(test_tape_serialised),
+	    TAPE(test_abort_reaches_backend),
 	    TAPE(test_tape_read_under_write_exclusive),
 	    DISK(test_read_only_lun),
 	    TAPE(test_read_only_tape),
