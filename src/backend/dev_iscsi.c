@@ -25,6 +25,7 @@
  * the next command, which the command set shares with every initiator of
  * the device.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -33,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <iscsi/iscsi.h>
@@ -48,6 +51,8 @@
 #include "lib/log.h"
 
 #define OPEN_TIMEOUT_S 30
+/* No file system's device number: upstream LUs in storage_stat. */
+#define UPSTREAM_DEV_MAJOR 0xfffffu
 
 struct dev_iscsi {
 	struct iscsi_context *iscsi;
@@ -62,7 +67,10 @@ struct dev_iscsi {
 	bool stop;
 	/* Service thread only: the requests libiscsi has, newest first. */
 	struct uscst_scsi_req *inflight;
-	char name[64]; /* the device's, for log lines from the thread */
+	/* The upstream LU's (storage_stat, which the control thread may call
+	 * for a device being opened or closed); 0: not open. */
+	_Atomic uint64_t identity;
+	char name[64];	   /* the device's, for log lines from the thread */
 };
 
 /* An abort the core asked for, named by the request's seq: the request
@@ -427,6 +435,18 @@ static void libiscsi_log(int level, const char *message)
 	log_debug("dev_iscsi: libiscsi: %s", message);
 }
 
+/* The upstream LU's identity: FNV-1a of the target's name (iSCSI names
+ * compare case-insensitively; one names a target whatever portal reaches
+ * it) and the LUN.  Never 0. */
+static uint64_t lu_identity(const char *target, int lun)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *c = target; *c; c++)
+		h = (h ^ (uint8_t)tolower((unsigned char)*c)) * 0x100000001b3ull;
+	h = (h ^ (uint32_t)lun) * 0x100000001b3ull;
+	return h ? h : 1;
+}
+
 static int connect_upstream(struct uscst_device *dev, struct dev_iscsi *d, const char *url_text)
 {
 	const char *initiator = uscst_device_attr(dev, "initiator_name");
@@ -452,6 +472,7 @@ static int connect_upstream(struct uscst_device *dev, struct dev_iscsi *d, const
 		return -EINVAL;
 	}
 	d->lun = url->lun;
+	d->identity = lu_identity(url->target, url->lun);
 	iscsi_set_targetname(d->iscsi, url->target);
 	iscsi_set_session_type(d->iscsi, ISCSI_SESSION_NORMAL);
 	iscsi_set_header_digest(d->iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C);
@@ -470,6 +491,7 @@ static int connect_upstream(struct uscst_device *dev, struct dev_iscsi *d, const
 static void dev_iscsi_close(struct uscst_device *dev)
 {
 	struct dev_iscsi *d = uscst_device_backend_priv(dev);
+	d->identity = 0;
 	pthread_mutex_lock(&d->lock);
 	bool started = d->thread_started;
 	d->stop = true;
@@ -500,6 +522,23 @@ static void dev_iscsi_close(struct uscst_device *dev)
 		close(d->wake_fd);
 	d->wake_fd = -1;
 	pthread_mutex_destroy(&d->lock);
+}
+
+/* For the core's check that no two devices share one upstream LU (each
+ * would keep its own reservations over it, as two devices on one file
+ * would): not a file, so a made-up identity, a device number no file
+ * system has and the LU's identity as the inode. */
+static int dev_iscsi_storage_stat(struct uscst_device *dev, struct stat *st)
+{
+	struct dev_iscsi *d = uscst_device_backend_priv(dev);
+	uint64_t id = d->identity;
+	if (!id)
+		return -EBADF;
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFREG | 0600;
+	st->st_dev = makedev(UPSTREAM_DEV_MAJOR, 0);
+	st->st_ino = (ino_t)id;
+	return 0;
 }
 
 static unsigned attr_uint(struct uscst_device *dev, const char *name)
@@ -560,5 +599,6 @@ const struct uscst_backend_ops backend_dev_iscsi_ops = {
     .close = dev_iscsi_close,
     .exec_cmd = dev_iscsi_exec,
     .abort_cmd = dev_iscsi_abort,
+    .storage_stat = dev_iscsi_storage_stat,
     .cmdset = "passthrough",
 };

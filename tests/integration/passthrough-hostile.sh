@@ -4,7 +4,7 @@
 # residual carries no Data-In to the initiator (never another session's
 # data from the gateway's heap), and ABORT TASK and LOGICAL UNIT RESET of
 # a command the upstream never answers are answered within 5 s (the
-# gateway aborts it upstream).  Needs python3 and libiscsi-dev.
+# gateway aborts it upstream); two devices on one upstream LU are refused.  Needs python3 and libiscsi-dev.
 # Usage: tests/integration/passthrough-hostile.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -20,6 +20,31 @@ stop_upstream() {
 	kill "$UP_PID" 2>/dev/null || true
 	wait "$UP_PID" 2>/dev/null || true
 	UP_PID=""
+}
+
+# Two devices on one upstream LU (the same target name and LUN, whatever
+# portal or case) would keep separate reservations over it: the start
+# stops, saying which.
+check_same_lu_refused() {
+	local log=$LIB_TMP/same.log port
+	port=$(free_port 24260) || return 1
+	cat >"$LIB_TMP/same.conf" <<-CONF
+		HANDLER dev_iscsi {
+		    DEVICE a0 {
+		        url iscsi://127.0.0.1:$1/iqn.2026-11.org.uscst:hostile/0
+		    }
+		    DEVICE b0 {
+		        url iscsi://127.0.0.1:$1/IQN.2026-11.org.uscst:Hostile/0
+		    }
+		}
+	CONF
+	if timeout 20 "$USCSTD" -f -c "$LIB_TMP/same.conf" --listen "127.0.0.1:$port" \
+		--ctl-socket "$LIB_TMP/same.sock" --pr-dir "$LIB_TMP/pr-same" >"$log" 2>&1 </dev/null; then
+		cat "$log"
+		return 1
+	fi
+	cat "$log"
+	grep -q "is the backing .* of device 'a0'" "$log"
 }
 
 main() {
@@ -57,6 +82,7 @@ main() {
 		check passthrough-hostile:abort-task timeout 30 "$CLIENT" abort "$(gw_url)"
 		check passthrough-hostile:lu-reset timeout 30 "$CLIENT" lureset "$(gw_url)"
 	fi
+	check passthrough-hostile:one-device-per-upstream-lu check_same_lu_refused "$up_port"
 	lib_finish
 	stop_upstream
 }

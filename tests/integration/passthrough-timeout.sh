@@ -28,12 +28,17 @@ write_upstream_config() {
 		        delay_ms 6000
 		        delay_lba 0-7
 		    }
+		    DEVICE quick0 {
+		        filename $LIB_TMP/quick0.img
+		        size_mb 16
+		    }
 		}
 		TARGET_DRIVER iscsi {
 		    enabled 1
 		    TARGET $UP_IQN {
 		        enabled 1
 		        LUN 0 slow0
+		        LUN 1 quick0
 		    }
 		}
 	CONF
@@ -47,7 +52,7 @@ write_gateway_config() {
 		        timeout 1
 		    }
 		    DEVICE pt1 {
-		        url iscsi://127.0.0.1:$UP_PORT/$UP_IQN/0
+		        url iscsi://127.0.0.1:$UP_PORT/$UP_IQN/1
 		        initiator_name $USCST_IQN_PREFIX:gw-default
 		    }
 		}
