@@ -25,6 +25,7 @@ const struct uscst_cmdset *core_cmd_cmdset(const struct uscst_cmd *cmd)
 
 void uscst_cmd_decode(struct uscst_cmd *cmd)
 {
+	core_cmd_take_map(cmd);
 	cmd->lun_ent = uscst_session_lun(cmd->sess, cmd->lun);
 	cmd->dev = cmd->lun_ent ? cmd->lun_ent->dev : NULL;
 	const struct uscst_cmdset *cs = core_cmd_cmdset(cmd);
@@ -80,6 +81,7 @@ void uscst_cmd_release(struct uscst_cmd *cmd)
 	if (cmd->core_state != CORE_CMD_UNTRACKED)
 		core_stats_cmd_released(cmd);
 	core_cmd_untrack(cmd);
+	core_cmd_drop_map(cmd);
 	free(cmd->out_buf);
 	free(cmd->in_buf);
 	cmd->out_buf = cmd->in_buf = NULL;

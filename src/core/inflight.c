@@ -180,6 +180,8 @@ void core_session_put(struct uscst_session *s)
 {
 	if (atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
+	if (s->map_hold)
+		core_map_hold_retire(s->map_hold);
 	pthread_mutex_destroy(&s->ua_lock);
 	uscst_stats_free(s->stats);
 	free(s);
