@@ -169,9 +169,10 @@ struct uscst_target {
 	uint16_t rel_tgt_id;
 	/* Read by login threads; written by the control thread (live_map.c). */
 	_Atomic bool enabled;
-	struct list_head attrs;	    /* uscst_attr: transport attributes (MaxBurstLength ...) */
-	struct uscst_lun_map *luns; /* default LUN map: initiators of no group */
-	struct list_head groups;    /* uscst_group, in configuration order */
+	struct list_head attrs;		/* uscst_attr: transport attributes (MaxBurstLength ...) */
+	struct list_head retired_attrs; /* values replaced at run time (core/target.c) */
+	struct uscst_lun_map *luns;	/* default LUN map: initiators of no group */
+	struct list_head groups;	/* uscst_group, in configuration order */
 	unsigned nsessions;
 	struct uscst_stats *stats; /* I/O counters (core/stats.h); NULL: not counted */
 };
@@ -391,6 +392,13 @@ void ua_clear_session(struct uscst_session *sess);
 
 struct uscst_target *uscst_target_next(struct uscst_target *prev); /* NULL: first */
 struct uscst_device *uscst_device_next(struct uscst_device *prev);
+
+/* Removes every attribute name of tgt whose value match()es; how many.
+ * Their values are kept until exit (readers may still hold them). */
+int core_target_remove_attr(struct uscst_target *tgt, const char *name,
+			    bool (*match)(const char *value, void *arg), void *arg);
+/* Takes tgt off the target list (config lock held). */
+void core_target_unlink(struct uscst_target *tgt);
 
 /* Global lock for configuration lists and the session list (slow path only). */
 extern pthread_mutex_t uscst_config_lock;

@@ -339,7 +339,8 @@ static void file_index_remove(struct file_index *x, const struct uscst_device *d
 			continue;
 		x->slots[i].dev = NULL;
 		x->count--;
-		for (size_t j = (i + 1) & (x->cap - 1); x->slots[j].dev; j = (j + 1) & (x->cap - 1)) {
+		for (size_t j = (i + 1) & (x->cap - 1); x->slots[j].dev;
+		     j = (j + 1) & (x->cap - 1)) {
 			struct file_slot sl = x->slots[j];
 			x->slots[j].dev = NULL;
 			x->slots[file_slot_of(x->slots, x->cap, &sl.id)] = sl;

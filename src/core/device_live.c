@@ -130,7 +130,8 @@ static int set_size(struct uscst_device *dev, uint64_t bytes, char *err, size_t 
 {
 	uint64_t nblocks = bytes >> dev->block_shift;
 	if (nblocks == 0 || (bytes & (dev->block_size - 1))) {
-		snprintf(err, errlen, "device '%s': size %" PRIu64 " is not a whole number of %u-byte blocks",
+		snprintf(err, errlen,
+			 "device '%s': size %" PRIu64 " is not a whole number of %u-byte blocks",
 			 dev->name, bytes, dev->block_size);
 		return -EINVAL;
 	}
@@ -174,8 +175,8 @@ int uscst_live_device_resize(struct uscst_device *dev, uint64_t bytes, char *err
 	return rc;
 }
 
-int uscst_live_device_set(struct uscst_device *dev, const char *name, const char *value,
-			  char *err, size_t errlen)
+int uscst_live_device_set(struct uscst_device *dev, const char *name, const char *value, char *err,
+			  size_t errlen)
 {
 	bool ro = !strcmp(name, "read_only"), wt = !strcmp(name, "write_through");
 	bool id = !strcmp(name, "t10_dev_id");

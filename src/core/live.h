@@ -25,8 +25,8 @@ int uscst_live_device_remove(const char *name, char *err, size_t errlen);
 int uscst_live_device_resize(struct uscst_device *dev, uint64_t bytes, char *err, size_t errlen);
 /* read_only, write_through (2Ah/01h), t10_dev_id (3Fh/03h), size and
  * size_mb (resize), or a handler's run-time attribute. */
-int uscst_live_device_set(struct uscst_device *dev, const char *name, const char *value,
-			  char *err, size_t errlen);
+int uscst_live_device_set(struct uscst_device *dev, const char *name, const char *value, char *err,
+			  size_t errlen);
 /* Config lock held: "target T [group G] LUN n" of the first mapping of dev. */
 bool uscst_live_device_mapped(const struct uscst_device *dev, char *where, size_t len);
 
@@ -51,5 +51,18 @@ int uscst_live_initiator_remove(struct uscst_target *tgt, const char *group, con
  * drop_nexus) and its commands ended when this returns. */
 int uscst_live_target_enable(struct uscst_target *tgt, bool enable, char *err, size_t errlen);
 int uscst_live_session_close(uint64_t id, char *err, size_t errlen);
+
+/* Targets (core/target_live.c): a new one is enabled; a removed one is
+ * disabled (its sessions closed) and emptied first. */
+struct uscst_target *uscst_live_target_add(const char *driver, const char *name, char *err,
+					   size_t errlen);
+int uscst_live_target_remove(struct uscst_target *tgt, char *err, size_t errlen);
+/* CHAP accounts of a target, for the next logins: incoming
+ * (IncomingUser; an account of the same name gets the new secret) or
+ * outgoing (OutgoingUser, one). */
+int uscst_live_chap_add(struct uscst_target *tgt, bool incoming, const char *user,
+			const char *secret, char *err, size_t errlen);
+int uscst_live_chap_remove(struct uscst_target *tgt, bool incoming, const char *user, char *err,
+			   size_t errlen);
 
 #endif

@@ -408,8 +408,8 @@ int uscst_live_initiator_add(struct uscst_target *tgt, const char *group, const 
 	unsigned n = ok ? resync_sessions(tgt) : 0;
 	pthread_mutex_unlock(&live_lock);
 	if (ok)
-		log_info("target %s: initiator %s added to group %s (%u sessions moved)",
-			 tgt->name, pattern, group, n);
+		log_info("target %s: initiator %s added to group %s (%u sessions moved)", tgt->name,
+			 pattern, group, n);
 	return ok ? 0 : -EINVAL;
 }
 
@@ -476,8 +476,10 @@ int uscst_live_target_enable(struct uscst_target *tgt, bool enable, char *err, s
 	pthread_mutex_unlock(&uscst_acl_lock);
 	if (n < 0) {
 		pthread_mutex_unlock(&live_lock);
-		snprintf(err, errlen, "target '%s' disabled, but its sessions could not be closed "
-				      "(out of memory)", tgt->name);
+		snprintf(err, errlen,
+			 "target '%s' disabled, but its sessions could not be closed "
+			 "(out of memory)",
+			 tgt->name);
 		return -ENOMEM;
 	}
 	if (n > 0)

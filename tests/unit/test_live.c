@@ -50,8 +50,8 @@ static struct uscst_device *nullio(const char *prefix, unsigned id, const char *
 	char attr[32];
 	snprintf(attr, sizeof(attr), "size_mb=%s", size_mb);
 	char *attrs[] = {attr};
-	struct uscst_device *dev = uscst_live_device_add("vdisk_nullio", name, attrs, 1, err,
-							 sizeof(err));
+	struct uscst_device *dev =
+	    uscst_live_device_add("vdisk_nullio", name, attrs, 1, err, sizeof(err));
 	if (!dev)
 		fail_msg("%s", err);
 	return dev;
@@ -176,9 +176,8 @@ static void test_group_lun_and_initiator_move(void **state)
 	assert_true(has_ua(f->a, 0, 0x3f, 0x0e));
 	assert_int_equal(uscst_live_initiator_remove(f->tgt, "g", f->ini_a, err, sizeof(err)),
 			 -ENOENT);
-	assert_int_equal(uscst_live_initiator_add(f->tgt, "g", "iqn.2026-12.test:a*", err,
-						  sizeof(err)),
-			 0);
+	assert_int_equal(
+	    uscst_live_initiator_add(f->tgt, "g", "iqn.2026-12.test:a*", err, sizeof(err)), 0);
 	assert_non_null(uscst_session_lun(f->a, 5));
 	assert_int_equal(uscst_live_group_remove(f->tgt, "g", err, sizeof(err)), 0);
 	assert_non_null(uscst_session_lun(f->a, 0));
@@ -226,8 +225,8 @@ static void test_lun_remove_aborts_and_keeps_old_map(void **state)
 	uscst_cmd_release(&on1);
 	uscst_cmd_release(&on0);
 	/* The name is free again. */
-	struct uscst_device *again = uscst_live_device_add("vdisk_nullio", name, NULL, 0, err,
-							   sizeof(err));
+	struct uscst_device *again =
+	    uscst_live_device_add("vdisk_nullio", name, NULL, 0, err, sizeof(err));
 	assert_non_null(again);
 	assert_int_equal(uscst_live_device_remove(name, err, sizeof(err)), 0);
 	assert_int_equal(uscst_live_lun_remove(f->tgt, NULL, 1, err, sizeof(err)), -ENOENT);
@@ -272,8 +271,7 @@ static void test_device_attributes_at_run_time(void **state)
 	assert_int_equal(uscst_live_device_resize(f->dev0, 4 << 20, err, sizeof(err)), 0);
 	assert_true(no_ua(f->a, 0));
 	assert_int_equal(uscst_live_device_resize(f->dev0, 1000, err, sizeof(err)), -EINVAL);
-	assert_int_equal(uscst_live_device_set(f->dev0, "write_through", "1", err, sizeof(err)),
-			 0);
+	assert_int_equal(uscst_live_device_set(f->dev0, "write_through", "1", err, sizeof(err)), 0);
 	assert_false(atomic_load(&f->dev0->wce));
 	free_fixture(f);
 }
