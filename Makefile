@@ -174,11 +174,12 @@ $(BUILD)/tests/ctl_raw_client: tests/integration/ctl_raw_client.c
 # durability_client (durability.sh), acl_client (acl-groups.sh),
 # cdrom_client (vcdrom.sh), tape_client (vtape.sh), changer_client
 # (vchanger.sh), passthrough_client (passthrough.sh),
-# session_hold_client (admin-list.sh), graceful_client (graceful-stop.sh)
-# and metrics_client (metrics.sh).
+# session_hold_client (admin-list.sh), graceful_client (graceful-stop.sh),
+# metrics_client (metrics.sh) and live_io_client (live-admin.sh).
 LIBISCSI_CLIENTS := resync_ua_client pr_persist_client caw_race_client xcopy_resv_client \
                     durability_client acl_client cdrom_client tape_client changer_client \
-                    passthrough_client session_hold_client graceful_client metrics_client
+                    passthrough_client session_hold_client graceful_client metrics_client \
+                    live_io_client
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
 all: $(addprefix $(BUILD)/tests/,$(LIBISCSI_CLIENTS))
 endif

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# live-admin: every kind of run-time change through uscstadmin while a
+# libiscsi client keeps verified I/O running on LUN 0 of target T1
+# (live_io_client, built when libiscsi-dev is installed).  Session A (in
+# T1's default map, then moved to group ga) does the I/O; session B (group
+# gb of T1, which no step touches) and session C (target T2) must see only
+# what their own step does to them.  Each step prints the unit attentions
+# A and B met; they are checked here against what that step must raise:
+#   add device       nothing
+#   map LUN 1        A: REPORTED LUNS DATA HAS CHANGED (3Fh/0Eh)
+#   move A to ga     A: 3Fh/0Eh
+#   resize null1     A: CAPACITY DATA HAS CHANGED (2Ah/09h)
+#   CHAP secret      nothing; a new login needs the new secret
+#   disable T2       C's session closed, no new login; A and B nothing
+#   enable T2        C logs in again
+#   remove device    refused while LUN 1 maps it (the answer names it)
+#   unmap LUN 1      (of the default map and of ga) A: 3Fh/0Eh
+#   remove device    done
+# B sees nothing at any step, and A's I/O never fails or reads back wrong.
+# Then 1,000 LUNs are added one by one (one uscstadmin each) and timed.
+# Usage: tests/integration/live-admin.sh [BUILD_DIR]
+set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+T1=iqn.2026-12.org.uscst:live1
+T2=iqn.2026-12.org.uscst:live2
+INI_A=iqn.2026-12.org.uscst:live-a
+INI_B=iqn.2026-12.org.uscst:live-b
+CUSER=liveuser
+CSECRET=livesecret0001
+NEWSECRET=livesecret0002
+
+write_live_config() {
+	truncate -s 64M "$LIB_TMP/disk0.img"
+	cat >"$LIB_TMP/scst.conf" <<-CONF
+		HANDLER vdisk_fileio {
+		    DEVICE disk0 {
+		        filename $LIB_TMP/disk0.img
+		    }
+		}
+		HANDLER vdisk_nullio {
+		    DEVICE null2 {
+		        size_mb 16
+		    }
+		}
+		TARGET_DRIVER iscsi {
+		    enabled 1
+		    TARGET $T1 {
+		        IncomingUser "$CUSER $CSECRET"
+		        LUN 0 disk0
+		        GROUP gb {
+		            LUN 0 disk0
+		            INITIATOR $INI_B
+		        }
+		    }
+		    TARGET $T2 {
+		        LUN 0 null2
+		    }
+		}
+	CONF
+}
+
+adm() { "$USCSTADMIN" -s "$DAEMON_SOCK" "$@"; }
+
+# inq_login SECRET: a fresh login to T1 with that CHAP secret works.
+inq_login() {
+	timeout 20 iscsi-inq "iscsi://$CUSER%$1@127.0.0.1:$DAEMON_PORT/$T1/0" >/dev/null 2>&1
+}
+
+# The steps, as live_io_client runs them: NAME|C|COMMAND.
+steps() {
+	local a
+	printf -v a '%q -s %q' "$USCSTADMIN" "$DAEMON_SOCK"
+	local inq="timeout 20 iscsi-inq iscsi://$CUSER%%%s@127.0.0.1:$DAEMON_PORT/$T1/0 >/dev/null 2>&1"
+	local inq_new inq_old
+	# shellcheck disable=SC2059
+	printf -v inq_new "$inq" "$NEWSECRET"
+	# shellcheck disable=SC2059
+	printf -v inq_old "$inq" "$CSECRET"
+	STEPS=(
+		"add-device|up|$a device add vdisk_nullio null1 size_mb=16"
+		"map-lun1|up|$a lun add $T1 1 null1"
+		"move-a|up|$a group add $T1 ga && $a lun add $T1 group ga 0 disk0 && $a lun add $T1 group ga 1 null1 && $a initiator add $T1 ga $INI_A"
+		"resize|up|$a device null1 resize 32M"
+		"chap|up|$a chap add $T1 in $CUSER $NEWSECRET && $inq_new && ! $inq_old"
+		"disable-t2|down|$a target disable $T2"
+		"enable-t2|login|$a target enable $T2"
+		"remove-mapped|up|! $a device remove null1 && $a device remove null1 2>&1 | grep -q 'still mapped by target $T1 LUN 1'"
+		"unmap-lun1|up|$a lun remove $T1 1 && $a lun remove $T1 group ga 1"
+		"remove-device|up|$a device remove null1"
+	)
+}
+
+# expect_step NAME A B C: the client's line for NAME says exactly that.
+expect_step() {
+	local line
+	line=$(grep "^STEP $1 " "$LIB_TMP/client.out") || {
+		echo "no line for step $1"
+		return 1
+	}
+	echo "$line"
+	[[ $line =~ ^STEP\ $1\ rc=0\ ios=[1-9][0-9]*\ A=$2\ B=$3\ C=$4$ ]]
+}
+
+run_client() {
+	steps
+	local rc=0
+	timeout 300 "$CLIENT" \
+		"iscsi://$CUSER%$CSECRET@127.0.0.1:$DAEMON_PORT/$T1/0" \
+		"iscsi://$CUSER%$CSECRET@127.0.0.1:$DAEMON_PORT/$T1/0" \
+		"iscsi://127.0.0.1:$DAEMON_PORT/$T2/0" "$INI_B" "${STEPS[@]}" \
+		>"$LIB_TMP/client.out" 2>"$LIB_TMP/client.err" || rc=$?
+	cat "$LIB_TMP/client.out" "$LIB_TMP/client.err"
+	((rc == 0))
+}
+
+# 1,000 LUNs added one by one to T2 (an uscstadmin process each), timed.
+add_many_luns() {
+	local start end i
+	adm device add vdisk_nullio many size_mb=1 || return 1
+	start=$(date +%s%N)
+	for ((i = 1; i <= 1000; i++)); do
+		adm lun add "$T2" "$i" many >/dev/null || return 1
+	done
+	end=$(date +%s%N)
+	echo "1000 LUNs added one by one in $(((end - start) / 1000000)) ms"
+	timeout 20 iscsi-ls -s "iscsi://127.0.0.1:$DAEMON_PORT" >/dev/null 2>&1 || true
+	adm show config | grep -c "LUN [0-9]* many" | grep -qx 1000
+}
+
+main() {
+	lib_init "${1:-}"
+	CLIENT=$USCST_BUILD/tests/live_io_client
+	if [[ ! -x $CLIENT ]]; then
+		if [[ -e /usr/include/iscsi/iscsi.h ]]; then
+			fail live-admin:client "$CLIENT not built (make all)"
+		else
+			echo "SKIP live-admin (libiscsi-dev not installed)"
+		fi
+		lib_finish
+		return
+	fi
+	write_live_config
+	if ! daemon_start "$LIB_TMP/scst.conf"; then
+		fail live-admin:start
+		lib_finish
+		return
+	fi
+	check live-admin:io-never-fails run_client
+	cat "$LIB_TMP/client.out"
+	check live-admin:add-device expect_step add-device - - up
+	check live-admin:map-lun1 expect_step map-lun1 3f0e - up
+	check live-admin:move-initiator expect_step move-a 3f0e - up
+	check live-admin:resize expect_step resize 2a09 - up
+	check live-admin:chap-secret expect_step chap - - up
+	check live-admin:disable-other-target expect_step disable-t2 - - down
+	check live-admin:enable-other-target expect_step enable-t2 - - login
+	check live-admin:remove-mapped-refused expect_step remove-mapped - - up
+	check live-admin:unmap-lun1 expect_step unmap-lun1 3f0e - up
+	check live-admin:remove-device expect_step remove-device - - up
+	check live-admin:old-secret-refused bash -c "! timeout 20 iscsi-inq iscsi://$CUSER%$CSECRET@127.0.0.1:$DAEMON_PORT/$T1/0"
+	check live-admin:1000-luns add_many_luns
+	grep -h "LUNs added" "$LIB_TMP"/check-live-admin:1000-luns.log || true
+	lib_finish
+}
+
+main "$@"
