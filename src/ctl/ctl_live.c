@@ -11,6 +11,7 @@
  *   initiator add|remove TARGET GROUP NAME
  *   target add DRIVER TARGET
  *   target remove|enable|disable TARGET
+ *   portal add|remove DRIVER ADDR:PORT
  *   session close ID
  *   session close TARGET INITIATOR [ISID]
  *   chap add TARGET in|out USER SECRET
@@ -30,6 +31,7 @@
 
 #include "core/core.h"
 #include "core/live.h"
+#include "core/transports.h"
 #include "ctl/ctl_server.h"
 
 #define MAX_WORDS 40
@@ -49,6 +51,8 @@ const char ctl_live_help[] =
     "  target add DRIVER TARGET\n"
     "  target remove|enable|disable TARGET\n"
     "                     disable: no new login, its sessions are closed\n"
+    "  portal add|remove DRIVER ADDR:PORT   listen (or stop) on a portal; sessions\n"
+    "                     already there stay\n"
     "  session close ID | session close TARGET INITIATOR [ISID]\n"
     "  chap add TARGET in|out USER SECRET   (a known user gets the new secret)\n"
     "  chap remove TARGET in|out USER\n";
@@ -241,6 +245,17 @@ static char *target_verb(char **w, int n)
 		      : reply("ok: target %s %sd\n", w[2], w[1][0] == 'r' ? "remove" : w[1]);
 }
 
+static char *portal_verb(char **w, int n)
+{
+	char err[512] = "";
+	if (n != 4 || (strcmp(w[1], "add") && strcmp(w[1], "remove")))
+		return usage("portal add|remove DRIVER ADDR:PORT");
+	bool add = !strcmp(w[1], "add");
+	if (uscst_live_portal(w[2], w[3], add, err, sizeof(err)) < 0)
+		return failed(err);
+	return reply("ok: %s: portal %s %s\n", w[2], w[3], add ? "added" : "removed");
+}
+
 struct session_match {
 	const struct uscst_target *tgt;
 	const char *initiator, *isid; /* isid: NULL for any */
@@ -317,7 +332,7 @@ static const struct {
 } verbs[] = {
     {"device", device_verb},	   {"lun", lun_verb},	    {"group", group_verb},
     {"initiator", initiator_verb}, {"target", target_verb}, {"session", session_verb},
-    {"chap", chap_verb},
+    {"chap", chap_verb},	   {"portal", portal_verb},
 };
 
 /* Whether the request is one of ours: "device" only for add, remove and

@@ -16,6 +16,8 @@
 #   remove device    refused while LUN 1 maps it (the answer names it)
 #   unmap LUN 1      (of the default map and of ga) A: 3Fh/0Eh
 #   remove device    done
+#   add a portal     a login through it works; nobody notices
+#   remove it        no login through it; nobody notices
 # B sees nothing at any step, and A's I/O never fails or reads back wrong.
 # Then 1,000 LUNs are added one by one (one uscstadmin each) and timed.
 # Usage: tests/integration/live-admin.sh [BUILD_DIR]
@@ -89,6 +91,8 @@ steps() {
 		"remove-mapped|up|! $a device remove null1 && $a device remove null1 2>&1 | grep -q 'still mapped by target $T1 LUN 1'"
 		"unmap-lun1|up|$a lun remove $T1 1 && $a lun remove $T1 group ga 1"
 		"remove-device|up|$a device remove null1"
+		"portal-add|up|$a portal add iscsi 127.0.0.1:$PORT2 && timeout 20 iscsi-inq iscsi://127.0.0.1:$PORT2/$T2/0"
+		"portal-remove|up|$a portal remove iscsi 127.0.0.1:$PORT2 && ! timeout 10 iscsi-inq iscsi://127.0.0.1:$PORT2/$T2/0"
 	)
 }
 
@@ -147,6 +151,7 @@ main() {
 		lib_finish
 		return
 	fi
+	PORT2=$(free_port $((DAEMON_PORT + 1)))
 	check live-admin:io-never-fails run_client
 	cat "$LIB_TMP/client.out"
 	check live-admin:add-device expect_step add-device - - up
@@ -159,6 +164,8 @@ main() {
 	check live-admin:remove-mapped-refused expect_step remove-mapped - - up
 	check live-admin:unmap-lun1 expect_step unmap-lun1 3f0e - up
 	check live-admin:remove-device expect_step remove-device - - up
+	check live-admin:portal-add expect_step portal-add - - up
+	check live-admin:portal-remove expect_step portal-remove - - up
 	check live-admin:old-secret-refused bash -c "! timeout 20 iscsi-inq iscsi://$CUSER%$CSECRET@127.0.0.1:$DAEMON_PORT/$T1/0"
 	check live-admin:1000-luns add_many_luns
 	grep -h "LUNs added" "$LIB_TMP"/check-live-admin:1000-luns.log || true
