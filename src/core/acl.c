@@ -163,7 +163,8 @@ bool uscst_target_allows(const struct uscst_target *tgt, const char *initiator_n
 {
 	/* Login threads ask while the control thread may change the groups. */
 	pthread_mutex_lock(&uscst_acl_lock);
-	bool ok = tgt->enabled && uscst_target_lun_map(tgt, initiator_name)->count > 0;
+	bool ok = atomic_load_explicit(&tgt->enabled, memory_order_relaxed) &&
+		  uscst_target_lun_map(tgt, initiator_name)->count > 0;
 	pthread_mutex_unlock(&uscst_acl_lock);
 	return ok;
 }

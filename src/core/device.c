@@ -709,7 +709,8 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 	else
 		log_info("device %s (%s): %" PRIu64 " blocks of %u bytes%s%s", dev->name,
 			 dev->backend->name, nblocks, dev->block_size,
-			 dev->read_only ? ", read-only" : "",
+			 atomic_load_explicit(&dev->read_only, memory_order_relaxed) ? ", read-only"
+										     : "",
 			 dev->thin_provisioned ? ", thin" : "");
 	dev->opened = true;
 	return 0;

@@ -206,8 +206,9 @@ int uscst_live_device_set(struct uscst_device *dev, const char *name, const char
 	if (!ok)
 		return -EINVAL;
 	if (wt)
-		atomic_store_explicit(&dev->wce, !atomic_load(&dev->write_through),
-				      memory_order_relaxed);
+		atomic_store_explicit(
+		    &dev->wce, !atomic_load_explicit(&dev->write_through, memory_order_relaxed),
+		    memory_order_relaxed);
 	log_info("device %s: %s set to '%s'", dev->name, name, value);
 	if (id)
 		ua_establish_dev(dev, NULL, ASC_INQUIRY_DATA_CHANGED);

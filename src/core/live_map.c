@@ -470,7 +470,7 @@ int uscst_live_target_enable(struct uscst_target *tgt, bool enable, char *err, s
 	/* Under the ACL lock: a login either saw it enabled and is listed
 	 * (closed below), or sees it disabled (uscst_session_create). */
 	pthread_mutex_lock(&uscst_acl_lock);
-	atomic_store(&tgt->enabled, enable);
+	atomic_store_explicit(&tgt->enabled, enable, memory_order_relaxed);
 	struct uscst_session **v = NULL;
 	int n = enable ? 0 : core_target_sessions(tgt, &v);
 	pthread_mutex_unlock(&uscst_acl_lock);

@@ -43,11 +43,14 @@ struct uscst_session *uscst_session_create(struct uscst_target *tgt, const char 
 	if (g)
 		snprintf(group, sizeof(group), "%s", g->name);
 	const struct uscst_lun_map *map = g ? g->luns : tgt->luns;
-	sess->map_hold = atomic_load(&tgt->enabled) ? core_map_hold_new(map) : NULL;
+	sess->map_hold = atomic_load_explicit(&tgt->enabled, memory_order_relaxed)
+			     ? core_map_hold_new(map)
+			     : NULL;
 	if (!sess->map_hold) {
 		pthread_mutex_unlock(&uscst_acl_lock);
 		log_info("%s: no session for %s: target %s", tgt->name, initiator_port_name,
-			 atomic_load(&tgt->enabled) ? "out of memory" : "disabled");
+			 atomic_load_explicit(&tgt->enabled, memory_order_relaxed) ? "out of memory"
+										   : "disabled");
 		pthread_mutex_destroy(&sess->ua_lock);
 		free(sess);
 		return NULL;

@@ -65,7 +65,7 @@ struct uscst_target *uscst_target_create(const char *driver, const char *name, c
 	list_init(&tgt->groups);
 	tgt->luns = map;
 	tgt->stats = stats;
-	tgt->enabled = true;
+	atomic_init(&tgt->enabled, true);
 	pthread_mutex_lock(&uscst_config_lock);
 	tgt->rel_tgt_id = next_rel_tgt_id++;
 	list_add_tail(&tgt->node, &targets);
@@ -145,7 +145,7 @@ bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const cha
 		if (!uscst_attr_check(d, value, err, errlen))
 			return false;
 		if (!strcmp(name, "enabled"))
-			tgt->enabled = value[0] == '1';
+			atomic_store_explicit(&tgt->enabled, value[0] == '1', memory_order_relaxed);
 		else
 			tgt->rel_tgt_id = (uint16_t)strtoul(value, NULL, 10);
 		return true;
@@ -219,7 +219,7 @@ void uscst_target_foreach(void (*fn)(struct uscst_target *tgt, void *arg), void 
 	pthread_mutex_lock(&uscst_config_lock);
 	list_for_each_entry(tgt, &targets, node)
 	{
-		if (tgt->enabled)
+		if (atomic_load_explicit(&tgt->enabled, memory_order_relaxed))
 			fn(tgt, arg);
 	}
 	pthread_mutex_unlock(&uscst_config_lock);

@@ -220,7 +220,8 @@ static uint32_t vpd_extended_inquiry(const struct uscst_cmd *cmd, uint8_t *b)
 	 * command as it arrives. */
 	b[5] = 0x01; /* SIMPSUP */
 	/* V_SUP: a volatile write cache exists unless writes go straight through. */
-	if (!cmd->dev->write_through && !cmd->dev->nv_cache)
+	if (!atomic_load_explicit(&cmd->dev->write_through, memory_order_relaxed) &&
+	    !cmd->dev->nv_cache)
 		b[6] = 0x01;
 	return 64;
 }

@@ -229,7 +229,8 @@ static struct uscst_device *lookup_in_session(void *arg, const uint8_t *naa)
  * of the session that maps it read-only. */
 static bool write_protected(const struct uscst_cmd *cmd, const struct uscst_device *dev)
 {
-	if (dev->read_only || atomic_load_explicit(&dev->swp, memory_order_relaxed))
+	if (atomic_load_explicit(&dev->read_only, memory_order_relaxed) ||
+	    atomic_load_explicit(&dev->swp, memory_order_relaxed))
 		return true;
 	if (dev == cmd->dev && cmd->lun_ent && cmd->lun_ent->read_only)
 		return true;

@@ -22,6 +22,7 @@
 #include "backend/builtin.h"
 #include "core/core.h"
 #include "core/live.h"
+#include "core/transports.h"
 #include "lib/log.h"
 #include "scsi/scsi.h"
 
@@ -291,6 +292,54 @@ static void test_disabled_target_takes_no_session(void **state)
 	free_fixture(f);
 }
 
+static void test_chap_accounts(void **state)
+{
+	char err[256] = "", iqn[96];
+	snprintf(iqn, sizeof(iqn), "iqn.2026-12.test:chap%u", ++seq);
+	struct uscst_target *tgt = uscst_live_target_add("live-test", iqn, err, sizeof(err));
+	assert_non_null(tgt);
+	/* The stub transport has no IncomingUser: refused by its table. */
+	assert_int_equal(uscst_live_chap_add(tgt, true, "u", "secret123456", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "IncomingUser"));
+	assert_int_equal(uscst_live_chap_add(tgt, true, "u u", "s", err, sizeof(err)), -EINVAL);
+	assert_int_equal(uscst_live_chap_remove(tgt, true, "u", err, sizeof(err)), -ENOENT);
+}
+
+static void test_target_add_remove(void **state)
+{
+	char err[256] = "", iqn[96];
+	snprintf(iqn, sizeof(iqn), "iqn.2026-12.test:gone%u", ++seq);
+	assert_null(uscst_live_target_add("no-driver", iqn, err, sizeof(err)));
+	struct uscst_target *tgt = uscst_live_target_add("live-test", iqn, err, sizeof(err));
+	assert_non_null(tgt);
+	assert_null(uscst_live_target_add("live-test", iqn, err, sizeof(err)));
+	struct uscst_device *dev = nullio("gone", seq, "1");
+	assert_int_equal(uscst_live_lun_add(tgt, NULL, 0, dev, false, err, sizeof(err)), 0);
+	struct uscst_session *s = uscst_session_create(tgt, "iqn.x:y", "iqn.x:y,i,0x1");
+	assert_non_null(s);
+	assert_int_equal(uscst_live_target_remove(tgt, err, sizeof(err)), 0);
+	assert_null(uscst_target_find(iqn));
+	/* A login still under way on it gets no session. */
+	assert_null(uscst_session_create(tgt, "iqn.x:y", "iqn.x:y,i,0x2"));
+	/* Its LUN maps are gone: the device may go, and the name comes back. */
+	char name[64];
+	snprintf(name, sizeof(name), "%s", dev->name);
+	uscst_session_destroy(s);
+	assert_int_equal(uscst_live_device_remove(name, err, sizeof(err)), 0);
+	assert_non_null(uscst_live_target_add("live-test", iqn, err, sizeof(err)));
+}
+
+static void test_portal_needs_the_transport(void **state)
+{
+	char err[256] = "";
+	/* The stub transport has no listen attribute nor add_portal. */
+	assert_int_equal(uscst_live_portal("live-test", "127.0.0.1:1", true, err, sizeof(err)),
+			 -EOPNOTSUPP);
+	assert_int_equal(uscst_live_portal("nodriver", "127.0.0.1:1", true, err, sizeof(err)),
+			 -ENOENT);
+}
+
 int main(void)
 {
 	if (!scsi_register_cmdsets())
@@ -307,6 +356,9 @@ int main(void)
 	    cmocka_unit_test(test_device_add_refuses_bad_attributes),
 	    cmocka_unit_test(test_device_attributes_at_run_time),
 	    cmocka_unit_test(test_disabled_target_takes_no_session),
+	    cmocka_unit_test(test_chap_accounts),
+	    cmocka_unit_test(test_target_add_remove),
+	    cmocka_unit_test(test_portal_needs_the_transport),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
