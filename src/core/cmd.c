@@ -44,6 +44,15 @@ void uscst_cmd_decode(struct uscst_cmd *cmd)
 
 void core_cmd_dispatch(struct uscst_cmd *cmd)
 {
+	/* The session's LUN map changed since the command was decoded (one
+	 * compare; rare): a command whose LUN is gone must not touch the
+	 * medium, and is answered as one sent after the change would be. */
+	if (cmd->map_hold && cmd->map_hold != cmd->sess->map_hold &&
+	    core_cmd_lost_its_lu(cmd, cmd->sess->luns)) {
+		uscst_cmd_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
+		cmd->done(cmd);
+		return;
+	}
 	const struct uscst_cmdset *cs = core_cmd_cmdset(cmd);
 	if (cs) {
 		cs->dispatch(cmd);

@@ -423,6 +423,13 @@ void core_map_hold_retire(struct core_map_hold *h);
  * gives it back. */
 void core_cmd_take_map(struct uscst_cmd *cmd);
 void core_cmd_drop_map(struct uscst_cmd *cmd);
+/* Whether map no longer gives cmd its LU under its LUN number (gone, or
+ * another device, or another read_only). */
+bool core_cmd_lost_its_lu(const struct uscst_cmd *cmd, const struct uscst_lun_map *map);
+/* The session's thread: cmd, queued or running, is waited for as an
+ * aborted one is (core_session_wait_aborts) but not aborted: it ends with
+ * its own status.  true if it is waited for. */
+bool core_cmd_wait_for_end(struct uscst_cmd *cmd);
 /* The session's thread (or the only thread, with no reactor): publishes h
  * as s's map under the session list lock; returns the old hold. */
 struct core_map_hold *core_session_publish_map(struct uscst_session *s, struct core_map_hold *h);

@@ -6,8 +6,9 @@
  * replaced stays alive while a command decoded with it runs
  * (core/live_map.c), so a device that a command may still reach keeps a
  * reference: removing a device takes it off the list at once (its name is
- * free again) and closes it when the last reference goes, which may be on
- * a reactor thread as the last command is released.
+ * free again) and closes it when the last reference goes (on a thread of
+ * its own if that is a reactor's, as the last command is released).  A
+ * changer holds a reference on each of its drives (scsi/smc_library.c).
  *
  * The core attributes that may change at run time are read on the data
  * path without a lock: read_only and write_through are atomic (a command
@@ -52,10 +53,30 @@ static void device_destroy(struct uscst_device *dev)
 	free(dev);
 }
 
+static void *destroy_thread(void *arg)
+{
+	device_destroy(arg);
+	return NULL;
+}
+
 void uscst_device_put(struct uscst_device *dev)
 {
-	if (atomic_fetch_sub(&dev->refs, 1) == 1)
-		device_destroy(dev);
+	if (atomic_fetch_sub(&dev->refs, 1) != 1)
+		return;
+	/* The last reference may go on a reactor thread, with the last
+	 * command of a removed device: closing may block (a pass-through
+	 * device logs out of its upstream), so it gets a thread of its own. */
+	if (reactor_current()) {
+		pthread_t t;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		int rc = pthread_create(&t, &attr, destroy_thread, dev);
+		pthread_attr_destroy(&attr);
+		if (rc == 0)
+			return;
+	}
+	device_destroy(dev);
 }
 
 /* Drops the list's reference of a device not mapped anywhere. */

@@ -110,6 +110,14 @@ static void count_pending(struct uscst_cmd *cmd)
 	cmd->sess->aborts_pending++;
 }
 
+bool core_cmd_wait_for_end(struct uscst_cmd *cmd)
+{
+	if (cmd->core_state != CORE_CMD_QUEUED && cmd->core_state != CORE_CMD_RUNNING)
+		return false;
+	count_pending(cmd);
+	return true;
+}
+
 bool core_cmd_abort(struct uscst_cmd *cmd, bool wait_data)
 {
 	switch (cmd->core_state) {

@@ -20,12 +20,18 @@
  *     freed when its last command is released, and the devices it mapped
  *     lose a reference then (a removed device is closed with its last one).
  *   - On the session's thread, right after the swap, the session gets
- *     REPORTED LUNS DATA HAS CHANGED (3Fh/0Eh) on each LUN of its new map,
- *     and every command of it still running on a LUN that is gone (or now
- *     maps another device) is aborted as a LU reset would (TAS=0, the
- *     initiator recovers with its task management); the change is complete
- *     once they have ended (a fence).  Sessions whose map did not change
- *     get no message at all.
+ *     REPORTED LUNS DATA HAS CHANGED (3Fh/0Eh) on each LUN of its new map.
+ *     Its commands on a LUN that is gone (or now maps another device) are
+ *     ended cleanly, each with an answer: one not yet started is refused
+ *     when it would start (core_cmd_dispatch: ILLEGAL REQUEST, LOGICAL
+ *     UNIT NOT SUPPORTED, as if sent after the change) and never touches
+ *     the medium; one already running cannot be recalled, so it is waited
+ *     for, as a LU reset waits for the tasks it aborts (the same
+ *     counter and fence, core/inflight.c), and keeps its own status.
+ *     Aborting them the LU reset way (TAS=0) would leave the initiator
+ *     waiting for answers that never come until its own timeout.  The
+ *     change is complete once they have ended.  Sessions whose map did not
+ *     change get no message at all.
  *   - The caller (the control thread) waits for that fence, so a verb
  *     returns once every session sees the change; changes are serialised by
  *     live_lock, and the configuration locks are not held while waiting.
@@ -142,14 +148,12 @@ static void remap_release(struct uscst_tmf_wait *w)
 	free(rm);
 }
 
-/* A command decoded with the old map whose LU the new one no longer gives
- * it under that number. */
-static bool lost_its_lu(const struct uscst_cmd *c, const struct uscst_lun_map *map)
+bool core_cmd_lost_its_lu(const struct uscst_cmd *c, const struct uscst_lun_map *map)
 {
-	if (!c->dev)
+	if (!c->lun_ent)
 		return false;
 	const struct uscst_lun *l = lun_map_find(map, c->lun);
-	return !l || l->dev != c->dev;
+	return !l || l->dev != c->lun_ent->dev || l->read_only != c->lun_ent->read_only;
 }
 
 static void remap_on_session_thread(struct reactor_msg *m)
@@ -166,14 +170,12 @@ static void remap_on_session_thread(struct reactor_msg *m)
 	for (unsigned i = 0; i < map->count; i++)
 		ua_establish(s, map->luns[i].lun, ASC_REPORTED_LUNS_DATA_CHANGED);
 	unsigned n = 0;
-	struct uscst_cmd *c = s->cmds, *next;
-	for (; c; c = next) {
-		next = c->s_next; /* the transport may free c */
-		if (lost_its_lu(c, map))
-			n += core_cmd_abort(c, false);
-	}
+	for (struct uscst_cmd *c = s->cmds; c; c = c->s_next)
+		if (core_cmd_lost_its_lu(c, map))
+			n += core_cmd_wait_for_end(c);
 	if (n)
-		log_info("session %llu: %u tasks aborted: their LUN was unmapped",
+		log_info("session %llu: %u commands of an unmapped LUN still running; "
+			 "waited for",
 			 (unsigned long long)s->id, n);
 	core_session_wait_aborts(s, &rm->wait);
 }

@@ -9,6 +9,7 @@
 #   add device       nothing
 #   map LUN 1        A: REPORTED LUNS DATA HAS CHANGED (3Fh/0Eh)
 #   move A to ga     A: 3Fh/0Eh
+#   50 x LUN 2 of ga added and removed: A: 3Fh/0Eh
 #   resize null1     A: CAPACITY DATA HAS CHANGED (2Ah/09h)
 #   CHAP secret      nothing; a new login needs the new secret
 #   disable T2       C's session closed, no new login; A and B nothing
@@ -84,6 +85,7 @@ steps() {
 		"add-device|up|$a device add vdisk_nullio null1 size_mb=16"
 		"map-lun1|up|$a lun add $T1 1 null1"
 		"move-a|up|$a group add $T1 ga && $a lun add $T1 group ga 0 disk0 && $a lun add $T1 group ga 1 null1 && $a initiator add $T1 ga $INI_A"
+		"churn|up|for i in \$(seq 50); do $a lun add $T1 group ga 2 disk0 >/dev/null && $a lun remove $T1 group ga 2 >/dev/null || exit 1; done"
 		"resize|up|$a device null1 resize 32M"
 		"chap|up|$a chap add $T1 in $CUSER $NEWSECRET && $inq_new && ! $inq_old"
 		"disable-t2|down|$a target disable $T2"
@@ -117,6 +119,36 @@ run_client() {
 		>"$LIB_TMP/client.out" 2>"$LIB_TMP/client.err" || rc=$?
 	cat "$LIB_TMP/client.out" "$LIB_TMP/client.err"
 	((rc == 0))
+}
+
+# remove_under_io: LUN 1 of T2 (disk0: reads go through io_uring, so some
+# are in flight) is removed while iscsi-perf (QD 32, errors ignored) runs
+# on it: the verb returns, and every command gets an answer: those not
+# started yet LOGICAL UNIT NOT SUPPORTED, the running ones their own.
+# iscsi-perf waits for every answer when it is told to stop, so it must
+# then end within seconds; the daemon lives.
+remove_under_io() {
+	adm lun add "$T2" 1 disk0 || return 1
+	iscsi-perf -n -x 0 -t 60 -r -m 32 -b 8 "iscsi://127.0.0.1:$DAEMON_PORT/$T2/1" \
+		>"$LIB_TMP/perf.out" 2>&1 &
+	local perf=$! rc=0 i
+	sleep 2
+	timeout 20 "$USCSTADMIN" -s "$DAEMON_SOCK" lun remove "$T2" 1 || rc=1
+	sleep 1
+	kill "$perf" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$perf" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$perf" 2>/dev/null; then
+		echo "iscsi-perf still waits for answers 10 s after it was told to stop"
+		kill -9 "$perf" 2>/dev/null || true
+		rc=1
+	fi
+	wait "$perf" 2>/dev/null || true
+	tr "\r" "\n" <"$LIB_TMP/perf.out" | grep -v "^ *$" | tail -n 2
+	grep "unmapped LUN still running" "$DAEMON_LOG" || echo "(no command was running)"
+	daemon_alive && ((rc == 0))
 }
 
 # 1,000 LUNs added one by one to T2 (an uscstadmin process each), timed.
@@ -157,6 +189,7 @@ main() {
 	check live-admin:add-device expect_step add-device - - up
 	check live-admin:map-lun1 expect_step map-lun1 3f0e - up
 	check live-admin:move-initiator expect_step move-a 3f0e - up
+	check live-admin:churn expect_step churn 3f0e - up
 	check live-admin:resize expect_step resize 2a09 - up
 	check live-admin:chap-secret expect_step chap - - up
 	check live-admin:disable-other-target expect_step disable-t2 - - down
@@ -167,6 +200,8 @@ main() {
 	check live-admin:portal-add expect_step portal-add - - up
 	check live-admin:portal-remove expect_step portal-remove - - up
 	check live-admin:old-secret-refused bash -c "! timeout 20 iscsi-inq iscsi://$CUSER%$CSECRET@127.0.0.1:$DAEMON_PORT/$T1/0"
+	check live-admin:remove-under-io remove_under_io
+	cat "$LIB_TMP"/check-live-admin:remove-under-io.log
 	check live-admin:1000-luns add_many_luns
 	grep -h "LUNs added" "$LIB_TMP"/check-live-admin:1000-luns.log || true
 	lib_finish

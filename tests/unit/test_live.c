@@ -122,9 +122,13 @@ static void free_fixture(struct fixture *f)
 	free(f);
 }
 
+static unsigned dones;
+static void count_done(struct uscst_cmd *cmd) { dones++; }
+
 static void decode(struct uscst_cmd *cmd, struct uscst_session *s, uint64_t lun)
 {
 	uscst_cmd_init(cmd, s);
+	cmd->done = count_done;
 	cmd->lun = lun;
 	cmd->cdb[0] = 0x00; /* TEST UNIT READY */
 	cmd->cdb_len = 6;
@@ -189,7 +193,7 @@ static void test_group_lun_and_initiator_move(void **state)
 	free_fixture(f);
 }
 
-static void test_lun_remove_aborts_and_keeps_old_map(void **state)
+static void test_lun_remove_ends_its_commands_and_keeps_old_map(void **state)
 {
 	struct fixture *f = make_fixture();
 	char err[256] = "";
@@ -209,12 +213,22 @@ static void test_lun_remove_aborts_and_keeps_old_map(void **state)
 
 	assert_int_equal(uscst_live_lun_remove(f->tgt, NULL, 1, err, sizeof(err)), 0);
 	assert_null(uscst_session_lun(f->a, 1));
-	assert_true(on1.aborted);  /* its LUN is gone */
-	assert_false(on0.aborted); /* LUN 0 did not change */
 	assert_true(has_ua(f->a, 0, 0x3f, 0x0e));
 	/* The commands still hold the old map: its entry is intact. */
 	assert_ptr_equal(on1.lun_ent->dev, f->dev1);
 	assert_int_equal(atomic_load(&f->dev1->refs), refs);
+	/* Received before the change, started after: the one whose LUN is
+	 * gone is answered LOGICAL UNIT NOT SUPPORTED without touching the
+	 * medium; LUN 0 did not change and runs. */
+	dones = 0;
+	uscst_cmd_execute(&on1);
+	assert_int_equal(dones, 1);
+	assert_int_equal(on1.status, SAM_STAT_CHECK_CONDITION);
+	assert_int_equal(on1.sense[2] & 0x0f, 0x05);
+	assert_int_equal(on1.sense[12], 0x25);
+	uscst_cmd_execute(&on0);
+	assert_int_equal(dones, 2);
+	assert_int_equal(on0.status, SAM_STAT_GOOD);
 
 	/* Now the device may go: off the list at once, closed with its
 	 * last command. */
@@ -352,7 +366,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lun_add_tells_only_its_nexuses),
 	    cmocka_unit_test(test_group_lun_and_initiator_move),
-	    cmocka_unit_test(test_lun_remove_aborts_and_keeps_old_map),
+	    cmocka_unit_test(test_lun_remove_ends_its_commands_and_keeps_old_map),
 	    cmocka_unit_test(test_device_add_refuses_bad_attributes),
 	    cmocka_unit_test(test_device_attributes_at_run_time),
 	    cmocka_unit_test(test_disabled_target_takes_no_session),
