@@ -42,6 +42,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/cmdset.h"
 #include "core/core.h"
 #include "core/live.h"
 #include "lib/log.h"
@@ -156,6 +157,37 @@ bool core_cmd_lost_its_lu(const struct uscst_cmd *c, const struct uscst_lun_map 
 	return !l || l->dev != c->lun_ent->dev || l->read_only != c->lun_ent->read_only;
 }
 
+static bool maps_dev(const struct uscst_lun_map *map, const struct uscst_device *dev)
+{
+	for (unsigned i = 0; i < map->count; i++)
+		if (map->luns[i].dev == dev)
+			return true;
+	return false;
+}
+
+/* The nexus to each LU the session no longer sees is gone, as if its
+ * session had ended (uscst_session_destroy): its SPC-2 reservation and
+ * medium removal prevention go. */
+static void nexus_lost_to_gone_lus(struct uscst_session *s, const struct uscst_lun_map *old,
+				   const struct uscst_lun_map *map)
+{
+	for (unsigned i = 0; i < old->count; i++) {
+		struct uscst_device *dev = old->luns[i].dev;
+		const struct uscst_lun *l = lun_map_find(map, old->luns[i].lun);
+		if ((l && l->dev == dev) || maps_dev(map, dev))
+			continue;	  /* still seen (the common case needs no scan) */
+		bool seen_before = false; /* a device mapped twice: once */
+		for (unsigned j = 0; j < i && !seen_before; j++)
+			seen_before = old->luns[j].dev == dev;
+		if (seen_before)
+			continue;
+		dev->cmdset->nexus_lost(dev, s);
+		pthread_mutex_lock(&dev->lock);
+		uscst_prevent_set(dev, s->id, false);
+		pthread_mutex_unlock(&dev->lock);
+	}
+}
+
 static void remap_on_session_thread(struct reactor_msg *m)
 {
 	struct remap *rm = (struct remap *)m;
@@ -165,8 +197,10 @@ static void remap_on_session_thread(struct reactor_msg *m)
 		remap_release(&rm->wait);
 		return;
 	}
-	core_map_hold_retire(core_session_publish_map(s, rm->h));
+	struct core_map_hold *old = core_session_publish_map(s, rm->h);
 	const struct uscst_lun_map *map = rm->h->map;
+	nexus_lost_to_gone_lus(s, old->map, map);
+	core_map_hold_retire(old);
 	for (unsigned i = 0; i < map->count; i++)
 		ua_establish(s, map->luns[i].lun, ASC_REPORTED_LUNS_DATA_CHANGED);
 	unsigned n = 0;

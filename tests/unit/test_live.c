@@ -211,8 +211,17 @@ static void test_lun_remove_ends_its_commands_and_keeps_old_map(void **state)
 	assert_non_null(strstr(err, f->tgt->name));
 	assert_non_null(strstr(err, "LUN 1"));
 
+	/* a holds an SPC-2 reservation of the LU it is about to lose, b of
+	 * LUN 0's, which it keeps. */
+	atomic_store(&f->dev1->spc2_holder, f->a->id);
+	atomic_store(&f->dev0->spc2_holder, f->b->id);
 	assert_int_equal(uscst_live_lun_remove(f->tgt, NULL, 1, err, sizeof(err)), 0);
 	assert_null(uscst_session_lun(f->a, 1));
+	/* The I_T_L nexus is gone: as at the end of a session, its
+	 * reservation with it. */
+	assert_int_equal(atomic_load(&f->dev1->spc2_holder), 0);
+	assert_int_equal(atomic_load(&f->dev0->spc2_holder), f->b->id);
+	atomic_store(&f->dev0->spc2_holder, 0);
 	assert_true(has_ua(f->a, 0, 0x3f, 0x0e));
 	/* The commands still hold the old map: its entry is intact. */
 	assert_ptr_equal(on1.lun_ent->dev, f->dev1);
