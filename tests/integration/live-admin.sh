@@ -106,7 +106,11 @@ expect_step() {
 		return 1
 	}
 	echo "$line"
-	[[ $line =~ ^STEP\ $1\ rc=0\ ios=[1-9][0-9]*\ A=$2\ B=$3\ C=$4$ ]]
+	[[ $line =~ ^STEP\ $1\ rc=0\ ios=[1-9][0-9]*\ A=$2\ B=$3\ C=$4$ ]] || {
+		echo "what the steps printed:"
+		cat "$LIB_TMP/client.out" "$LIB_TMP/client.err"
+		return 1
+	}
 }
 
 run_client() {
@@ -183,7 +187,8 @@ main() {
 		lib_finish
 		return
 	fi
-	PORT2=$(free_port $((DAEMON_PORT + 1)))
+	# Away from the ports other tests' daemons start from.
+	PORT2=$(free_port $((DAEMON_PORT + 2000)))
 	check live-admin:io-never-fails run_client
 	cat "$LIB_TMP/client.out"
 	check live-admin:add-device expect_step add-device - - up
