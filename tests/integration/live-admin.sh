@@ -14,6 +14,7 @@
 #   CHAP secret      nothing; a new login needs the new secret
 #   disable T2       C's session closed, no new login; A and B nothing
 #   enable T2        C logs in again
+#   close C's session  C's next command fails, a new login works
 #   remove device    refused while LUN 1 maps it (the answer names it)
 #   unmap LUN 1      (of the default map and of ga) A: 3Fh/0Eh
 #   remove device    done
@@ -30,6 +31,7 @@ T1=iqn.2026-12.org.uscst:live1
 T2=iqn.2026-12.org.uscst:live2
 INI_A=iqn.2026-12.org.uscst:live-a
 INI_B=iqn.2026-12.org.uscst:live-b
+INI_C=iqn.2026-12.org.uscst:live-c # live_io_client's third session
 CUSER=liveuser
 CSECRET=livesecret0001
 NEWSECRET=livesecret0002
@@ -90,6 +92,7 @@ steps() {
 		"chap|up|$a chap add $T1 in $CUSER $NEWSECRET && $inq_new && ! $inq_old"
 		"disable-t2|down|$a target disable $T2"
 		"enable-t2|login|$a target enable $T2"
+		"close-c|relogged|$a session close $T2 $INI_C"
 		"remove-mapped|up|! $a device remove null1 && $a device remove null1 2>&1 | grep -q 'still mapped by target $T1 LUN 1'"
 		"unmap-lun1|up|$a lun remove $T1 1 && $a lun remove $T1 group ga 1"
 		"remove-device|up|$a device remove null1"
@@ -199,6 +202,7 @@ main() {
 	check live-admin:chap-secret expect_step chap - - up
 	check live-admin:disable-other-target expect_step disable-t2 - - down
 	check live-admin:enable-other-target expect_step enable-t2 - - login
+	check live-admin:session-close expect_step close-c - - relogged
 	check live-admin:remove-mapped-refused expect_step remove-mapped - - up
 	check live-admin:unmap-lun1 expect_step unmap-lun1 3f0e - up
 	check live-admin:remove-device expect_step remove-device - - up

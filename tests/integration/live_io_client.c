@@ -16,9 +16,10 @@
  *
  * A's unit attentions met during its I/O count too: an initiator retries
  * a command that got one, and so does A.  C is what the step expects of
- * the other target's session: "up" (a TEST UNIT READY is GOOD), "down"
- * (it fails: its session was closed and no new login is accepted), "login"
- * (a new session logs in and is up).  Exit 0 if no I/O of A failed or
+ * the other target's session: "up" (a TEST UNIT READY is GOOD on the same
+ * session), "down" (it fails: its session was closed and no new login is
+ * accepted), "relogged" (its session was closed and a new one is up),
+ * "login" (a new session logs in and is up).  Exit 0 if no I/O of A failed or
  * read back wrong and every C expectation held; 1 otherwise, with the
  * reason on stderr.  URLs may carry CHAP (iscsi://USER%SECRET@HOST...).
  */
@@ -103,8 +104,7 @@ static struct iscsi_context *login(const char *initiator, const char *url_text, 
 /* A unit attention in task: recorded, true (retry). */
 static int took_ua(struct scsi_task *t, struct uas *u)
 {
-	if (t->status != SCSI_STATUS_CHECK_CONDITION ||
-	    t->sense.key != SCSI_SENSE_UNIT_ATTENTION)
+	if (t->status != SCSI_STATUS_CHECK_CONDITION || t->sense.key != SCSI_SENSE_UNIT_ATTENTION)
 		return 0;
 	ua_add(u, (uint8_t)(t->sense.ascq >> 8), (uint8_t)t->sense.ascq);
 	return 1;
@@ -239,9 +239,15 @@ int main(int argc, char **argv)
 			c = login(INITIATOR_C, argv[3], 0);
 			c_state = c && drain(c, 0, &junk) == 1 ? "login" : "nologin";
 		} else if (c) {
-			/* A closed session fails the command (no reconnect). */
-			int r = drain(c, 0, &junk);
+			/* A closed session fails the command, or libiscsi logs
+			 * in again by itself: the new session's first command
+			 * then reports the power-on reset (29h/00h). */
+			struct uas cu = {0};
+			int r = drain(c, 0, &cu);
 			c_state = r == 1 ? "up" : "down";
+			for (unsigned i = 0; r == 1 && i < cu.n; i++)
+				if (cu.v[i] >> 8 == 0x29)
+					c_state = "relogged";
 			if (r != 1) {
 				iscsi_destroy_context(c);
 				/* And no new login while the target is disabled. */
