@@ -139,7 +139,12 @@ static void test_lun_add_tells_only_its_nexuses(void **state)
 {
 	struct fixture *f = make_fixture();
 	char err[256] = "";
+	const struct uscst_stats *lun0_stats = uscst_session_lun(f->a, 0)->stats;
 	assert_int_equal(uscst_live_lun_add(f->tgt, NULL, 1, f->dev1, false, err, sizeof(err)), 0);
+	/* LUN 0 keeps its counters across the change, and the old map (no
+	 * command holds it) is gone with its reference on them. */
+	assert_ptr_equal(uscst_session_lun(f->a, 0)->stats, lun0_stats);
+	assert_int_equal(atomic_load(uscst_session_lun(f->a, 0)->stats_refs), 1);
 	assert_non_null(uscst_session_lun(f->a, 1));
 	assert_ptr_equal(uscst_session_lun(f->a, 1)->dev, f->dev1);
 	assert_true(has_ua(f->a, 0, 0x3f, 0x0e));
