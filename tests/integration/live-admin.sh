@@ -119,7 +119,10 @@ expect_step() {
 run_client() {
 	steps
 	local rc=0
-	timeout 300 "$CLIENT" \
+	# On a sanitizer build: libiscsi leaks the task of a synchronous
+	# command whose session was closed under it (scsi_cdb_testunitready's
+	# allocation), which the disable step does on purpose.
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 timeout 300 "$CLIENT" \
 		"iscsi://$CUSER%$CSECRET@127.0.0.1:$DAEMON_PORT/$T1/0" \
 		"iscsi://$CUSER%$CSECRET@127.0.0.1:$DAEMON_PORT/$T1/0" \
 		"iscsi://127.0.0.1:$DAEMON_PORT/$T2/0" "$INI_B" "${STEPS[@]}" \
