@@ -323,9 +323,19 @@ int uscst_live_lun_add(struct uscst_target *tgt, const char *group, uint64_t lun
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 	} else if (map && !lun_map_add(map, lun, dev, read_only, err, errlen)) {
+		const struct uscst_lun *had = lun_map_find(*slot, lun);
+		char w[USCST_NAME_MAX + 80], why[256];
+		where(w, sizeof(w), tgt, group);
+		snprintf(why, sizeof(why), "%s", err);
+		if (had)
+			snprintf(err, errlen,
+				 "%s: LUN %llu already maps device %s (remove it first)", w,
+				 (unsigned long long)lun, had->dev->name);
+		else
+			snprintf(err, errlen, "%s: %s", w, why);
 		lun_map_put(map);
 		map = NULL;
-		rc = -EEXIST;
+		rc = had ? -EEXIST : -EINVAL;
 	}
 	struct uscst_lun_map *old = NULL;
 	if (map) {
