@@ -86,8 +86,8 @@ struct uscst_device {
 	 * INQUIRY at open (uscst_device_set_peripheral_type); -1: not set, the
 	 * command set's.  Written by open(), read-only afterwards. */
 	int16_t peripheral_type;
-	atomic_int refs; /* core/device_live.c */
-	bool opened;	 /* its storage is open: closed with the last reference */
+	atomic_int refs;	   /* core/device_live.c */
+	bool opened;		   /* its storage is open: closed with the last reference */
 	struct uscst_stats *stats; /* I/O counters (core/stats.h); NULL: not counted */
 	/* Persistent reservations that survive a restart (SCST pr_file_name). */
 	char *pr_file_cfg;   /* as configured; NULL: not set, "": persistence off */

@@ -151,8 +151,11 @@ bool lun_map_add(struct uscst_lun_map *map, uint64_t lun, struct uscst_device *d
 	}
 	atomic_init(stats_refs, 1);
 	memmove(&map->luns[pos + 1], &map->luns[pos], (map->count - pos) * sizeof(map->luns[0]));
-	map->luns[pos] = (struct uscst_lun){
-	    .lun = lun, .dev = dev, .read_only = read_only, .stats = stats, .stats_refs = stats_refs};
+	map->luns[pos] = (struct uscst_lun){.lun = lun,
+					    .dev = dev,
+					    .read_only = read_only,
+					    .stats = stats,
+					    .stats_refs = stats_refs};
 	map->count++;
 	atomic_fetch_add(&dev->refs, 1);
 	return true;
