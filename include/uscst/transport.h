@@ -39,6 +39,7 @@
 struct uscst_target;
 struct uscst_session;
 struct uscst_lun;
+struct core_map_hold;
 struct scsi_opcode_desc;
 struct uscst_stats;
 
@@ -100,6 +101,7 @@ struct uscst_cmd {
 	struct uscst_cmd **s_pprev;
 	struct uscst_cmd *d_next; /* device's list (under its cmds_lock) */
 	struct uscst_cmd **d_pprev;
+	struct core_map_hold *map_hold; /* the LUN map lun_ent is in (core/live_map.c) */
 
 	/* --- private to the core: statistics (core/stats.h) --- */
 	uint64_t start_ns;	       /* CLOCK_MONOTONIC at decode */

@@ -107,6 +107,14 @@ struct uscst_transport {
 	 * there (under its own lock), and emit neither blocks nor calls back
 	 * into the transport.  NULL: it has none to report.  (ABI 5) */
 	void (*sessions)(const struct uscst_transport *t, uscst_session_emit_fn emit, void *arg);
+	/* At run time, after serve: listen on one more portal (ADDR:PORT, as
+	 * the driver's "listen" attribute spells it), or stop listening on
+	 * one; connections already accepted stay.  0, or -1 with a message.
+	 * NULL: portals are fixed at start (ABI 5). */
+	int (*add_portal)(const struct uscst_transport *t, const char *addr, char *err,
+			  size_t errlen);
+	int (*remove_portal)(const struct uscst_transport *t, const char *addr, char *err,
+			     size_t errlen);
 };
 
 /*

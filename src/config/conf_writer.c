@@ -102,7 +102,8 @@ static void snapshot_target(struct snapshot *s, struct uscst_target *tgt)
 	if (!t)
 		return;
 	t->has_block = true;
-	add_attr(s, t, "enabled", tgt->enabled ? "1" : "0");
+	add_attr(s, t, "enabled",
+		 atomic_load_explicit(&tgt->enabled, memory_order_relaxed) ? "1" : "0");
 	if (tgt->rel_tgt_id)
 		add_attr_u64(s, t, "rel_tgt_id", tgt->rel_tgt_id);
 	struct uscst_attr *a;

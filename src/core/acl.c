@@ -14,8 +14,8 @@
  * `?`, any case, a leading `!` inverts).  An empty map means no access at
  * all (uscst_target_allows).
  *
- * Groups are built at start-up and only read afterwards, so lookups take
- * no lock.
+ * Groups are built at start-up and changed at run time (core/live_map.c)
+ * under uscst_acl_lock, which every lookup outside start-up holds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,7 +161,12 @@ const struct uscst_lun_map *uscst_target_lun_map(const struct uscst_target *tgt,
 
 bool uscst_target_allows(const struct uscst_target *tgt, const char *initiator_name)
 {
-	return tgt->enabled && uscst_target_lun_map(tgt, initiator_name)->count > 0;
+	/* Login threads ask while the control thread may change the groups. */
+	pthread_mutex_lock(&uscst_acl_lock);
+	bool ok = atomic_load_explicit(&tgt->enabled, memory_order_relaxed) &&
+		  uscst_target_lun_map(tgt, initiator_name)->count > 0;
+	pthread_mutex_unlock(&uscst_acl_lock);
+	return ok;
 }
 
 /* First pair of patterns, one from each group, that one initiator can match

@@ -6,11 +6,17 @@
 #include "core/cmdset.h"
 #include "core/core.h"
 
-bool uscst_target_enabled(const struct uscst_target *tgt) { return tgt->enabled; }
+bool uscst_target_enabled(const struct uscst_target *tgt)
+{
+	return atomic_load_explicit(&tgt->enabled, memory_order_relaxed);
+}
 
 const char *uscst_device_name(const struct uscst_device *dev) { return dev->name; }
 
-bool uscst_device_read_only(const struct uscst_device *dev) { return dev->read_only; }
+bool uscst_device_read_only(const struct uscst_device *dev)
+{
+	return atomic_load_explicit(&dev->read_only, memory_order_relaxed);
+}
 
 uint64_t uscst_device_size(const struct uscst_device *dev)
 {

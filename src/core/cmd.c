@@ -25,6 +25,7 @@ const struct uscst_cmdset *core_cmd_cmdset(const struct uscst_cmd *cmd)
 
 void uscst_cmd_decode(struct uscst_cmd *cmd)
 {
+	core_cmd_take_map(cmd);
 	cmd->lun_ent = uscst_session_lun(cmd->sess, cmd->lun);
 	cmd->dev = cmd->lun_ent ? cmd->lun_ent->dev : NULL;
 	const struct uscst_cmdset *cs = core_cmd_cmdset(cmd);
@@ -43,6 +44,15 @@ void uscst_cmd_decode(struct uscst_cmd *cmd)
 
 void core_cmd_dispatch(struct uscst_cmd *cmd)
 {
+	/* The session's LUN map changed since the command was decoded (one
+	 * compare; rare): a command whose LUN is gone must not touch the
+	 * medium, and is answered as one sent after the change would be. */
+	if (cmd->map_hold && cmd->map_hold != cmd->sess->map_hold &&
+	    core_cmd_lost_its_lu(cmd, cmd->sess->luns)) {
+		uscst_cmd_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
+		cmd->done(cmd);
+		return;
+	}
 	const struct uscst_cmdset *cs = core_cmd_cmdset(cmd);
 	if (cs) {
 		cs->dispatch(cmd);
@@ -80,6 +90,7 @@ void uscst_cmd_release(struct uscst_cmd *cmd)
 	if (cmd->core_state != CORE_CMD_UNTRACKED)
 		core_stats_cmd_released(cmd);
 	core_cmd_untrack(cmd);
+	core_cmd_drop_map(cmd);
 	free(cmd->out_buf);
 	free(cmd->in_buf);
 	cmd->out_buf = cmd->in_buf = NULL;

@@ -66,8 +66,10 @@ struct uscst_device {
 	uint32_t block_size;   /* 512 or 4096; 2048 for MMC */
 	uint8_t block_shift;
 	_Atomic uint64_t nblocks;
-	bool read_only;
-	bool write_through; /* WCE=0 */
+	/* read_only and write_through may change at run time
+	 * (core/device_live.c): atomic, read without a lock. */
+	_Atomic bool read_only;
+	_Atomic bool write_through; /* WCE=0 */
 	bool nv_cache;
 	bool thin_provisioned;
 	int8_t thin_cfg; /* thin_provisioned as configured: -1 = auto (backend decides) */
@@ -84,7 +86,8 @@ struct uscst_device {
 	 * INQUIRY at open (uscst_device_set_peripheral_type); -1: not set, the
 	 * command set's.  Written by open(), read-only afterwards. */
 	int16_t peripheral_type;
-	atomic_int refs;
+	atomic_int refs;	   /* core/device_live.c */
+	bool opened;		   /* its storage is open: closed with the last reference */
 	struct uscst_stats *stats; /* I/O counters (core/stats.h); NULL: not counted */
 	/* Persistent reservations that survive a restart (SCST pr_file_name). */
 	char *pr_file_cfg;   /* as configured; NULL: not set, "": persistence off */
@@ -125,15 +128,20 @@ struct uscst_lun {
 	struct uscst_device *dev;
 	bool read_only; /* this LUN mapping is read-only */
 	/* I/O counters and latency histogram (core/stats.h), allocated with
-	 * the mapping and freed with it; NULL: not counted. */
+	 * the mapping; NULL: not counted.  Every map version that has the
+	 * mapping holds a reference (stats_refs): freed with the last one
+	 * (core/lun_map.c). */
 	struct uscst_stats *stats;
+	atomic_int *stats_refs;
 };
 
 /* Highest LUN number: SAM single level flat space addressing (SCST_MAX_LUN). */
 #define USCST_LUN_MAX 16383
 
-/* The LUNs one initiator sees through a target (core/lun_map.c). */
+/* The LUNs one initiator sees through a target (core/lun_map.c); never
+ * changed once published, replaced instead (core/live_map.c). */
 struct uscst_lun_map {
+	atomic_int refs;
 	unsigned count, cap;
 	struct uscst_lun *luns; /* sorted by lun number */
 };
@@ -159,10 +167,12 @@ struct uscst_target {
 	char name[USCST_NAME_MAX];
 	const struct uscst_transport *transport; /* its TARGET_DRIVER (core/transports.c) */
 	uint16_t rel_tgt_id;
-	bool enabled;
-	struct list_head attrs;	    /* uscst_attr: transport attributes (MaxBurstLength ...) */
-	struct uscst_lun_map *luns; /* default LUN map: initiators of no group */
-	struct list_head groups;    /* uscst_group, in configuration order */
+	/* Read by login threads; written by the control thread (live_map.c). */
+	_Atomic bool enabled;
+	struct list_head attrs;		/* uscst_attr: transport attributes (MaxBurstLength ...) */
+	struct list_head retired_attrs; /* values replaced at run time (core/target.c) */
+	struct uscst_lun_map *luns;	/* default LUN map: initiators of no group */
+	struct list_head groups;	/* uscst_group, in configuration order */
 	unsigned nsessions;
 	struct uscst_stats *stats; /* I/O counters (core/stats.h); NULL: not counted */
 };
@@ -179,7 +189,11 @@ struct uscst_session {
 	char initiator_name[USCST_NAME_MAX];
 	char initiator_port[USCST_NAME_MAX + 32]; /* "iqn...,i,0x<isid>" */
 	uint64_t id;
+	/* The session's map, and what its commands hold of it
+	 * (core/live_map.c): replaced on the session's thread under the
+	 * session list lock; read there without a lock, elsewhere with it. */
 	const struct uscst_lun_map *luns;
+	struct core_map_hold *map_hold;
 	pthread_mutex_t ua_lock;
 	atomic_int ua_count;
 	struct list_head uas;
@@ -282,6 +296,12 @@ bool uscst_set_pr_dir(const char *dir);
  * message. */
 int uscst_device_attach(struct uscst_device *dev, char *err, size_t errlen);
 struct uscst_device *uscst_device_find(const char *name);
+struct uscst_device *uscst_device_find_locked(const char *name); /* config lock held */
+/* Drops a reference; the last one closes and frees the device
+ * (core/device_live.c). */
+void uscst_device_put(struct uscst_device *dev);
+/* Takes dev out of the device list and indexes (config lock held). */
+void core_device_unlink(struct uscst_device *dev);
 /* Takes the current size of the open storage (whole blocks; shrinking is
  * allowed, with a warning) and, if it changed, establishes CAPACITY DATA HAS
  * CHANGED on every nexus that sees dev.  Slow path (control thread).
@@ -324,7 +344,14 @@ struct uscst_lun *uscst_session_lun(struct uscst_session *sess, uint64_t lun);
  * reference on dev; false with a message for a LUN above USCST_LUN_MAX, a
  * number already mapped, or ENOMEM. */
 struct uscst_lun_map *lun_map_new(void);
-void lun_map_free(struct uscst_lun_map *map);
+void lun_map_free(struct uscst_lun_map *map); /* lun_map_put */
+void lun_map_get(const struct uscst_lun_map *map);
+void lun_map_put(const struct uscst_lun_map *map);
+/* A private copy (references on its devices taken) to change and publish;
+ * NULL on ENOMEM. */
+struct uscst_lun_map *lun_map_copy(const struct uscst_lun_map *from);
+/* Removes lun from a private map; false if it is not there. */
+bool lun_map_remove(struct uscst_lun_map *map, uint64_t lun);
 bool lun_map_add(struct uscst_lun_map *map, uint64_t lun, struct uscst_device *dev, bool read_only,
 		 char *err, size_t errlen);
 struct uscst_lun *lun_map_find(const struct uscst_lun_map *map, uint64_t lun);
@@ -366,7 +393,50 @@ void ua_clear_session(struct uscst_session *sess);
 struct uscst_target *uscst_target_next(struct uscst_target *prev); /* NULL: first */
 struct uscst_device *uscst_device_next(struct uscst_device *prev);
 
+/* Removes every attribute name of tgt whose value match()es; how many.
+ * Their values are kept until exit (readers may still hold them). */
+int core_target_remove_attr(struct uscst_target *tgt, const char *name,
+			    bool (*match)(const char *value, void *arg), void *arg);
+/* Takes tgt off the target list (config lock held). */
+void core_target_unlink(struct uscst_target *tgt);
+
 /* Global lock for configuration lists and the session list (slow path only). */
 extern pthread_mutex_t uscst_config_lock;
+
+/* What the commands of one session hold of one of its LUN maps
+ * (core/live_map.c): touched only on the session's thread. */
+struct core_map_hold {
+	const struct uscst_lun_map *map; /* one reference */
+	unsigned users;			 /* commands decoded with it */
+	bool retired;			 /* no longer the session's map */
+};
+/* Protects the groups of every target, their initiators and the map
+ * pointers of targets and groups (after uscst_config_lock, before the
+ * session list lock). */
+extern pthread_mutex_t uscst_acl_lock;
+/* NULL on ENOMEM; takes a reference on map. */
+struct core_map_hold *core_map_hold_new(const struct uscst_lun_map *map);
+/* The session's thread: the hold is no longer the session's; freed with
+ * its map reference once no command uses it. */
+void core_map_hold_retire(struct core_map_hold *h);
+/* The session's thread: decode takes the session's current hold, release
+ * gives it back. */
+void core_cmd_take_map(struct uscst_cmd *cmd);
+void core_cmd_drop_map(struct uscst_cmd *cmd);
+/* Whether map no longer gives cmd its LU under its LUN number (gone, or
+ * another device, or another read_only). */
+bool core_cmd_lost_its_lu(const struct uscst_cmd *cmd, const struct uscst_lun_map *map);
+/* The session's thread: cmd, queued or running, is waited for as an
+ * aborted one is (core_session_wait_aborts) but not aborted: it ends with
+ * its own status.  true if it is waited for. */
+bool core_cmd_wait_for_end(struct uscst_cmd *cmd);
+/* The session's thread (or the only thread, with no reactor): publishes h
+ * as s's map under the session list lock; returns the old hold. */
+struct core_map_hold *core_session_publish_map(struct uscst_session *s, struct core_map_hold *h);
+/* Every session of tgt, with a reference (core_session_put each), in
+ * *out (malloc'd); -1 on ENOMEM. */
+/* The session with this id, with a reference, or NULL. */
+struct uscst_session *core_session_find(uint64_t id);
+int core_target_sessions(const struct uscst_target *tgt, struct uscst_session ***out);
 
 #endif

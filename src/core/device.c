@@ -330,6 +330,51 @@ static bool file_index_add(struct file_index *x, const struct file_id *id, struc
 	return true;
 }
 
+/* Removes every slot of dev (config lock held): each slot after it in its
+ * probe run is put back where a lookup now finds it. */
+static void file_index_remove(struct file_index *x, const struct uscst_device *dev)
+{
+	for (size_t i = 0; i < x->cap; i++) {
+		if (x->slots[i].dev != dev)
+			continue;
+		x->slots[i].dev = NULL;
+		x->count--;
+		for (size_t j = (i + 1) & (x->cap - 1); x->slots[j].dev;
+		     j = (j + 1) & (x->cap - 1)) {
+			struct file_slot sl = x->slots[j];
+			x->slots[j].dev = NULL;
+			x->slots[file_slot_of(x->slots, x->cap, &sl.id)] = sl;
+		}
+	}
+}
+
+static void index_remove(struct uscst_device **table, size_t cap, size_t *count,
+			 const char *(*key_of)(const struct uscst_device *),
+			 const struct uscst_device *dev)
+{
+	for (size_t i = 0; i < cap; i++) {
+		if (table[i] != dev)
+			continue;
+		table[i] = NULL;
+		(*count)--;
+		for (size_t j = (i + 1) & (cap - 1); table[j]; j = (j + 1) & (cap - 1)) {
+			struct uscst_device *d = table[j];
+			table[j] = NULL;
+			table[index_slot(table, cap, key_of, key_of(d))] = d;
+		}
+	}
+}
+
+void core_device_unlink(struct uscst_device *dev)
+{
+	list_del(&dev->node);
+	index_remove(by_name, by_name_cap, &ndevices, key_name, dev);
+	if (dev->pr_file_canon)
+		index_remove(by_pr_file, by_pr_file_cap, &npr_files, key_pr_file, dev);
+	file_index_remove(&storage_files, dev);
+	file_index_remove(&pr_files, dev);
+}
+
 /* Splits path into its directory and last component ("." and "" for the
  * last of "a/." and "a/").  NULL: ENOMEM. */
 static char *split_path(const char *path, const char **last)
@@ -664,14 +709,21 @@ int uscst_device_open(struct uscst_device *dev, char *err, size_t errlen)
 	else
 		log_info("device %s (%s): %" PRIu64 " blocks of %u bytes%s%s", dev->name,
 			 dev->backend->name, nblocks, dev->block_size,
-			 dev->read_only ? ", read-only" : "",
+			 atomic_load_explicit(&dev->read_only, memory_order_relaxed) ? ", read-only"
+										     : "",
 			 dev->thin_provisioned ? ", thin" : "");
+	dev->opened = true;
 	return 0;
 }
 
 int uscst_device_attach(struct uscst_device *dev, char *err, size_t errlen)
 {
 	return dev->cmdset->attach ? dev->cmdset->attach(dev, err, errlen) : 0;
+}
+
+struct uscst_device *uscst_device_find_locked(const char *name)
+{
+	return index_find(by_name, by_name_cap, key_name, name);
 }
 
 struct uscst_device *uscst_device_find(const char *name)

@@ -231,7 +231,8 @@ static bool store_core(struct uscst_device *dev, const struct uscst_attr_def *d,
 	bool b = false;
 	if (d->check == check_flag) {
 		parse_flag(v, &b);
-		*(bool *)field(dev, d) = b;
+		/* Some are read without a lock and set at run time. */
+		atomic_store_explicit((_Atomic bool *)field(dev, d), b, memory_order_relaxed);
 	} else if (d->check == check_auto_flag) {
 		parse_flag(v, &b);
 		*(int8_t *)field(dev, d) = b;

@@ -111,6 +111,14 @@ static void count_pending(struct uscst_cmd *cmd)
 	cmd->sess->aborts_pending++;
 }
 
+bool core_cmd_wait_for_end(struct uscst_cmd *cmd)
+{
+	if (cmd->core_state != CORE_CMD_QUEUED && cmd->core_state != CORE_CMD_RUNNING)
+		return false;
+	count_pending(cmd);
+	return true;
+}
+
 bool core_cmd_abort(struct uscst_cmd *cmd, bool wait_data)
 {
 	switch (cmd->core_state) {
@@ -187,6 +195,8 @@ void core_session_put(struct uscst_session *s)
 {
 	if (atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
+	if (s->map_hold)
+		core_map_hold_retire(s->map_hold);
 	pthread_mutex_destroy(&s->ua_lock);
 	uscst_stats_free(s->stats);
 	free(s);

@@ -9,6 +9,27 @@
 #include "core/transports.h"
 
 static struct list_head targets = LIST_HEAD_INIT(targets);
+
+/*
+ * Target attributes are read by login threads (CHAP accounts, limits) and
+ * changed at run time (core/target_live.c): the list is walked and changed
+ * under attrs_lock, and a value is never freed while its target lives (a
+ * reader uses the pointer it got after the lock is dropped): a replaced or
+ * removed value moves to the target's retired list.  Run-time changes are
+ * administrator actions, so what is kept stays small.
+ */
+static pthread_mutex_t attrs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void retire_value(struct uscst_target *tgt, char *value)
+{
+	struct uscst_attr *r = calloc(1, sizeof(*r));
+	if (!r) {
+		/* Leaked rather than freed under a reader. */
+		return;
+	}
+	r->value = value;
+	list_add_tail(&r->node, &tgt->retired_attrs);
+}
 static uint16_t next_rel_tgt_id = 1;
 
 struct uscst_target *uscst_target_create(const char *driver, const char *name, char *err,
@@ -40,10 +61,11 @@ struct uscst_target *uscst_target_create(const char *driver, const char *name, c
 	snprintf(tgt->name, sizeof(tgt->name), "%s", name);
 	tgt->transport = transport;
 	list_init(&tgt->attrs);
+	list_init(&tgt->retired_attrs);
 	list_init(&tgt->groups);
 	tgt->luns = map;
 	tgt->stats = stats;
-	tgt->enabled = true;
+	atomic_init(&tgt->enabled, true);
 	pthread_mutex_lock(&uscst_config_lock);
 	tgt->rel_tgt_id = next_rel_tgt_id++;
 	list_add_tail(&tgt->node, &targets);
@@ -56,17 +78,20 @@ struct uscst_target *uscst_target_create(const char *driver, const char *name, c
 static bool store_attr(struct uscst_target *tgt, const char *name, const char *value, bool multi)
 {
 	struct uscst_attr *a;
+	pthread_mutex_lock(&attrs_lock);
 	list_for_each_entry(a, &tgt->attrs, node)
 	{
 		if (!multi && !strcmp(a->name, name)) {
 			char *v = strdup(value);
-			if (!v)
-				return false;
-			free(a->value);
-			a->value = v;
-			return true;
+			if (v) {
+				retire_value(tgt, a->value);
+				a->value = v;
+			}
+			pthread_mutex_unlock(&attrs_lock);
+			return v != NULL;
 		}
 	}
+	pthread_mutex_unlock(&attrs_lock);
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return false;
@@ -78,8 +103,30 @@ static bool store_attr(struct uscst_target *tgt, const char *name, const char *v
 		free(a);
 		return false;
 	}
+	pthread_mutex_lock(&attrs_lock);
 	list_add_tail(&a->node, &tgt->attrs);
+	pthread_mutex_unlock(&attrs_lock);
 	return true;
+}
+
+int core_target_remove_attr(struct uscst_target *tgt, const char *name,
+			    bool (*match)(const char *value, void *arg), void *arg)
+{
+	struct uscst_attr *a, *tmp;
+	int n = 0;
+	pthread_mutex_lock(&attrs_lock);
+	list_for_each_entry_safe(a, tmp, &tgt->attrs, node)
+	{
+		if (strcmp(a->name, name) != 0 || !match(a->value, arg))
+			continue;
+		list_del(&a->node);
+		retire_value(tgt, a->value);
+		free(a->name);
+		free(a);
+		n++;
+	}
+	pthread_mutex_unlock(&attrs_lock);
+	return n;
 }
 
 static const char *target_attr_get(void *tgt, const char *name, unsigned i)
@@ -98,7 +145,7 @@ bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const cha
 		if (!uscst_attr_check(d, value, err, errlen))
 			return false;
 		if (!strcmp(name, "enabled"))
-			tgt->enabled = value[0] == '1';
+			atomic_store_explicit(&tgt->enabled, value[0] == '1', memory_order_relaxed);
 		else
 			tgt->rel_tgt_id = (uint16_t)strtoul(value, NULL, 10);
 		return true;
@@ -132,12 +179,17 @@ const char *uscst_target_attr(const struct uscst_target *tgt, const char *name)
 const char *uscst_target_attr_at(const struct uscst_target *tgt, const char *name, unsigned i)
 {
 	const struct uscst_attr *a;
+	const char *found = NULL;
+	pthread_mutex_lock(&attrs_lock);
 	list_for_each_entry(a, &tgt->attrs, node)
 	{
-		if (!strcmp(a->name, name) && i-- == 0)
-			return a->value;
+		if (!strcmp(a->name, name) && i-- == 0) {
+			found = a->value;
+			break;
+		}
 	}
-	return NULL;
+	pthread_mutex_unlock(&attrs_lock);
+	return found;
 }
 
 bool uscst_target_add_lun(struct uscst_target *tgt, uint64_t lun, struct uscst_device *dev,
@@ -167,11 +219,13 @@ void uscst_target_foreach(void (*fn)(struct uscst_target *tgt, void *arg), void 
 	pthread_mutex_lock(&uscst_config_lock);
 	list_for_each_entry(tgt, &targets, node)
 	{
-		if (tgt->enabled)
+		if (atomic_load_explicit(&tgt->enabled, memory_order_relaxed))
 			fn(tgt, arg);
 	}
 	pthread_mutex_unlock(&uscst_config_lock);
 }
+
+void core_target_unlink(struct uscst_target *tgt) { list_del(&tgt->node); }
 
 struct uscst_target *uscst_target_next(struct uscst_target *prev)
 {

@@ -209,6 +209,44 @@ static void clear_values(struct registered *e, const struct uscst_attr_def *only
 	}
 }
 
+int uscst_live_portal(const char *driver, const char *addr, bool add, char *err, size_t errlen)
+{
+	const struct uscst_transport *t = uscst_transport_find(driver);
+	const struct uscst_attr_def *d = t ? uscst_attr_find(t->driver_attrs, "listen") : NULL;
+	if (!t) {
+		snprintf(err, errlen, "unknown target driver '%s'", driver);
+		return -ENOENT;
+	}
+	if (!d || !(add ? t->add_portal : t->remove_portal)) {
+		snprintf(err, errlen, "target driver '%s' cannot change its portals while running",
+			 driver);
+		return -EOPNOTSUPP;
+	}
+	if ((add ? t->add_portal : t->remove_portal)(t, addr, err, errlen) < 0)
+		return -EINVAL;
+	/* The portals in force, for `show config`. */
+	pthread_mutex_lock(&registry_lock);
+	struct registered *e = entry_of(t);
+	bool kept = true;
+	if (add) {
+		kept = e && add_value(e, d, addr);
+	} else if (e) {
+		size_t j = 0;
+		for (size_t i = 0; i < e->nvalues; i++) {
+			if (e->values[i].def == d && !strcmp(e->values[i].value, addr))
+				free(e->values[i].value);
+			else
+				e->values[j++] = e->values[i];
+		}
+		e->nvalues = j;
+	}
+	pthread_mutex_unlock(&registry_lock);
+	if (!kept)
+		log_warn("%s: portal %s added, but not recorded (out of memory)", driver, addr);
+	log_info("%s: portal %s %s", driver, addr, add ? "added" : "removed");
+	return 0;
+}
+
 void uscst_transports_clear_driver_attrs(void)
 {
 	pthread_mutex_lock(&registry_lock);

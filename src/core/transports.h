@@ -45,6 +45,10 @@ enum uscst_attr_result uscst_transport_set_driver_attr(const struct uscst_transp
 						       char *err, size_t errlen);
 /* Forgets the driver attributes configured for every transport. */
 void uscst_transports_clear_driver_attrs(void);
+/* At run time: the transport driver listens on one more portal, or stops
+ * listening on one (its add_portal / remove_portal), and its "listen"
+ * attribute says so.  0, or -errno with a message. */
+int uscst_live_portal(const char *driver, const char *addr, bool add, char *err, size_t errlen);
 /* Gives driver attribute name the values values[0..n) in every transport
  * whose driver table has it (uscstd --listen), unchecked: start reports a
  * bad one.  Returns how many transports, or -1 (ENOMEM). */

@@ -16,6 +16,7 @@
 
 #include "core/core.h"
 #include "core/device_attrs.h"
+#include "core/live.h"
 #include "ctl/ctl_verbs.h"
 
 /* Calls fn for every LUN of every map (default and groups) of every
@@ -56,7 +57,8 @@ static struct json_object *device_row(struct ctl_call *c, const struct uscst_dev
 	jp_u64(&c->failed, o, "size", atomic_load_explicit(&dev->size, memory_order_relaxed));
 	jp_u64(&c->failed, o, "blocksize", dev->block_size);
 	jp_u64(&c->failed, o, "blocks", atomic_load_explicit(&dev->nblocks, memory_order_relaxed));
-	jp_bool(&c->failed, o, "read_only", dev->read_only);
+	jp_bool(&c->failed, o, "read_only",
+		atomic_load_explicit(&dev->read_only, memory_order_relaxed));
 	bool medium = atomic_load_explicit(&dev->medium_present, memory_order_relaxed);
 	jp_str(&c->failed, o, "state", medium ? "open" : "no medium");
 	jp_u64(&c->failed, o, "luns", luns);
@@ -151,7 +153,7 @@ static struct json_object *do_set(struct ctl_call *c)
 	if (!dev)
 		return no_device(c, name);
 	char err[512] = "";
-	if (uscst_device_set_runtime_attr(dev, attr, value, err, sizeof(err)) < 0)
+	if (uscst_live_device_set(dev, attr, value, err, sizeof(err)) < 0)
 		return ctl_fail(c, "%s", err);
 	struct json_object *r = jp_object(&c->failed);
 	jp_str(&c->failed, r, "device", dev->name);
@@ -171,8 +173,9 @@ const struct ctl_verb ctl_device_verbs[] = {
      "CAPACITY DATA HAS CHANGED, sessions stay up",
      CTL_CHANGES_STATE},
     {"device NAME set ATTR VALUE", do_set,
-     "change a run-time attribute of NAME (vcdrom/vtape: filename IMAGE|none loads or "
-     "empties the drive; refused while an initiator prevents medium removal)",
+     "change a run-time attribute of NAME: read_only, write_through, t10_dev_id, size, "
+     "size_mb, or a handler's (vcdrom/vtape: filename IMAGE|none loads or empties the "
+     "drive; refused while an initiator prevents medium removal)",
      CTL_CHANGES_STATE},
     {NULL},
 };

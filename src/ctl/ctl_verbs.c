@@ -20,6 +20,7 @@ static const struct ctl_verb *const families[] = {
     ctl_target_verbs,  /* ctl_target.c */
     ctl_session_verbs, /* ctl_session.c */
     ctl_stats_verbs,   /* ctl_stats.c */
+    ctl_live_verbs,    /* ctl_live.c */
 };
 
 void ctl_verbs_foreach(void (*fn)(const struct ctl_verb *v, void *arg), void *arg)

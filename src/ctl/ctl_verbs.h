@@ -98,6 +98,7 @@ extern const struct ctl_verb ctl_device_verbs[];  /* ctl_device.c: devices */
 extern const struct ctl_verb ctl_target_verbs[];  /* ctl_target.c: targets, groups, LUNs, portals */
 extern const struct ctl_verb ctl_session_verbs[]; /* ctl_session.c: sessions, connections */
 extern const struct ctl_verb ctl_stats_verbs[];	  /* ctl_stats.c: I/O statistics */
+extern const struct ctl_verb ctl_live_verbs[];	  /* ctl_live.c: run-time changes */
 
 /* Calls fn for every verb of every family, in table order. */
 void ctl_verbs_foreach(void (*fn)(const struct ctl_verb *v, void *arg), void *arg);

@@ -161,6 +161,22 @@ static void iscsi_show(const struct uscst_transport *t, uscst_attr_emit_fn emit,
 			emit(arg, limits[i], v);
 }
 
+static int iscsi_add_portal(const struct uscst_transport *t, const char *addr, char *err,
+			    size_t errlen)
+{
+	if (!valid_listen(addr)) {
+		snprintf(err, errlen, "bad portal '%s': ADDR:PORT or [V6]:PORT", addr);
+		return -1;
+	}
+	return iscsi_portal_add(addr, err, errlen);
+}
+
+static int iscsi_remove_portal(const struct uscst_transport *t, const char *addr, char *err,
+			       size_t errlen)
+{
+	return iscsi_portal_remove(addr, err, errlen);
+}
+
 const struct uscst_transport iscsi_driver = {
     .name = "iscsi",
     .target_attrs = iscsi_target_attrs,
@@ -173,4 +189,6 @@ const struct uscst_transport iscsi_driver = {
     .active = iscsi_active,
     .show = iscsi_show,
     .sessions = iscsi_report_sessions,
+    .add_portal = iscsi_add_portal,
+    .remove_portal = iscsi_remove_portal,
 };

@@ -319,6 +319,10 @@ uint32_t iscsi_digest(const void *data, size_t len);
 /* portal.c */
 int iscsi_portal_listen(const char *addr_port, char *err, size_t errlen);
 int iscsi_portals_start(void);
+/* At run time (the acceptor running or not): listen on one more portal,
+ * or stop listening on one (as it was added or configured). 0 or -1. */
+int iscsi_portal_add(const char *addr_port, char *err, size_t errlen);
+int iscsi_portal_remove(const char *addr_port, char *err, size_t errlen);
 void iscsi_portals_close(void);
 /* "A.B.C.D:PORT" or "[V6]:PORT" for the log, allowed_portal and the
  * per-address limit; an IPv4-mapped IPv6 address is written as IPv4. */

@@ -1,6 +1,13 @@
 /*
  * Network portals: listening sockets served by one acceptor thread, which
  * hands each new connection to the least loaded reactor.
+ *
+ * Portals are added and removed at run time (iscsi_portal_add/remove, the
+ * transport's add_portal/remove_portal) under portals_lock: the acceptor
+ * copies the set when it starts and again whenever a byte 'r' on its pipe
+ * asks it to; a removal waits until the acceptor has taken the new set
+ * before it closes the socket, so the acceptor never polls a closed (or
+ * reused) descriptor.  Connections accepted on a removed portal stay.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,8 +29,12 @@
 
 #define MAX_PORTALS 16
 
+static pthread_mutex_t portals_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t portals_taken = PTHREAD_COND_INITIALIZER;
 static int listen_fds[MAX_PORTALS];
+static char listen_addrs[MAX_PORTALS][80]; /* as configured: how remove names it */
 static unsigned nportals;
+static unsigned reload_asked, reload_done; /* sets asked of and taken by the acceptor */
 static pthread_t acceptor;
 static bool acceptor_running;
 static int stop_pipe[2] = {-1, -1};
@@ -86,9 +97,22 @@ static int split_addr(const char *spec, char *host, size_t hostlen, char *port, 
 int iscsi_portal_listen(const char *addr_port, char *err, size_t errlen)
 {
 	char host[128], port[16];
-	if (nportals >= MAX_PORTALS ||
+	if (strlen(addr_port) >= sizeof(listen_addrs[0]) ||
 	    split_addr(addr_port, host, sizeof(host), port, sizeof(port))) {
 		snprintf(err, errlen, "bad listen address '%s'", addr_port);
+		return -1;
+	}
+	pthread_mutex_lock(&portals_lock);
+	bool full = nportals >= MAX_PORTALS, dup = false;
+	for (unsigned i = 0; i < nportals; i++)
+		dup |= !strcmp(listen_addrs[i], addr_port);
+	pthread_mutex_unlock(&portals_lock);
+	if (full) {
+		snprintf(err, errlen, "listen %s: at most %d portals", addr_port, MAX_PORTALS);
+		return -1;
+	}
+	if (dup) {
+		snprintf(err, errlen, "already listening on %s", addr_port);
 		return -1;
 	}
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
@@ -112,8 +136,68 @@ int iscsi_portal_listen(const char *addr_port, char *err, size_t errlen)
 		return -1;
 	}
 	freeaddrinfo(ai);
+	pthread_mutex_lock(&portals_lock);
+	if (nportals >= MAX_PORTALS) {
+		pthread_mutex_unlock(&portals_lock);
+		close(fd);
+		snprintf(err, errlen, "listen %s: at most %d portals", addr_port, MAX_PORTALS);
+		return -1;
+	}
+	snprintf(listen_addrs[nportals], sizeof(listen_addrs[0]), "%s", addr_port);
 	listen_fds[nportals++] = fd;
+	pthread_mutex_unlock(&portals_lock);
 	log_info("listening on %s", addr_port);
+	return 0;
+}
+
+/* Asks the acceptor to take the current set; with portals_lock held,
+ * returns the number to wait for (reload_done reaching it). */
+static unsigned ask_reload(void)
+{
+	unsigned want = ++reload_asked;
+	if (write(stop_pipe[1], "r", 1) < 0)
+		log_warn("acceptor reload: %s", strerror(errno));
+	return want;
+}
+
+int iscsi_portal_add(const char *addr_port, char *err, size_t errlen)
+{
+	if (iscsi_portal_listen(addr_port, err, errlen) < 0)
+		return -1;
+	pthread_mutex_lock(&portals_lock);
+	int fl = 1;
+	ioctl(listen_fds[nportals - 1], FIONBIO, &fl);
+	if (acceptor_running)
+		ask_reload();
+	pthread_mutex_unlock(&portals_lock);
+	return 0;
+}
+
+int iscsi_portal_remove(const char *addr_port, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&portals_lock);
+	unsigned i = 0;
+	while (i < nportals && strcmp(listen_addrs[i], addr_port) != 0)
+		i++;
+	if (i == nportals) {
+		pthread_mutex_unlock(&portals_lock);
+		snprintf(err, errlen, "not listening on '%s'", addr_port);
+		return -1;
+	}
+	int fd = listen_fds[i];
+	for (; i + 1 < nportals; i++) {
+		listen_fds[i] = listen_fds[i + 1];
+		memcpy(listen_addrs[i], listen_addrs[i + 1], sizeof(listen_addrs[0]));
+	}
+	nportals--;
+	if (acceptor_running) {
+		unsigned want = ask_reload();
+		while ((int)(reload_done - want) < 0)
+			pthread_cond_wait(&portals_taken, &portals_lock);
+	}
+	pthread_mutex_unlock(&portals_lock);
+	close(fd);
+	log_info("no longer listening on %s", addr_port);
 	return 0;
 }
 
@@ -141,34 +225,47 @@ static void accept_one(int lfd)
 static void *acceptor_main(void *arg)
 {
 	struct pollfd pfds[MAX_PORTALS + 1];
-	for (unsigned i = 0; i < nportals; i++)
-		pfds[i] = (struct pollfd){.fd = listen_fds[i], .events = POLLIN};
-	pfds[nportals] = (struct pollfd){.fd = stop_pipe[0], .events = POLLIN};
 	for (;;) {
-		int n = poll(pfds, nportals + 1, -1);
-		if (n < 0 && errno != EINTR)
-			break;
-		if (pfds[nportals].revents)
-			break;
-		for (unsigned i = 0; i < nportals; i++)
-			if (pfds[i].revents & POLLIN)
-				accept_one(pfds[i].fd);
+		/* Take the current set. */
+		pthread_mutex_lock(&portals_lock);
+		unsigned n = nportals;
+		for (unsigned i = 0; i < n; i++)
+			pfds[i] = (struct pollfd){.fd = listen_fds[i], .events = POLLIN};
+		reload_done = reload_asked;
+		pthread_cond_broadcast(&portals_taken);
+		pthread_mutex_unlock(&portals_lock);
+		pfds[n] = (struct pollfd){.fd = stop_pipe[0], .events = POLLIN};
+		for (;;) {
+			int rc = poll(pfds, n + 1, -1);
+			if (rc < 0 && errno != EINTR)
+				return NULL;
+			if (rc < 0)
+				continue;
+			if (pfds[n].revents) {
+				char c = 'x';
+				if (read(stop_pipe[0], &c, 1) != 1 || c != 'r')
+					return NULL; /* stop */
+				break;		     /* a new set */
+			}
+			for (unsigned i = 0; i < n; i++)
+				if (pfds[i].revents & POLLIN)
+					accept_one(pfds[i].fd);
+		}
 	}
-	return NULL;
 }
 
 int iscsi_portals_start(void)
 {
 	if (pipe2(stop_pipe, O_CLOEXEC) < 0)
 		return -errno;
+	pthread_mutex_lock(&portals_lock);
 	for (unsigned i = 0; i < nportals; i++) {
 		int fl = 1;
 		ioctl(listen_fds[i], FIONBIO, &fl);
 	}
-	if (pthread_create(&acceptor, NULL, acceptor_main, NULL))
-		return -1;
-	acceptor_running = true;
-	return 0;
+	acceptor_running = pthread_create(&acceptor, NULL, acceptor_main, NULL) == 0;
+	pthread_mutex_unlock(&portals_lock);
+	return acceptor_running ? 0 : -1;
 }
 
 void iscsi_portals_close(void)
@@ -177,9 +274,13 @@ void iscsi_portals_close(void)
 		if (write(stop_pipe[1], "x", 1) < 0)
 			log_warn("acceptor stop: %s", strerror(errno));
 		pthread_join(acceptor, NULL);
+		pthread_mutex_lock(&portals_lock);
 		acceptor_running = false;
+		pthread_mutex_unlock(&portals_lock);
 	}
+	pthread_mutex_lock(&portals_lock);
 	for (unsigned i = 0; i < nportals; i++)
 		close(listen_fds[i]);
 	nportals = 0;
+	pthread_mutex_unlock(&portals_lock);
 }

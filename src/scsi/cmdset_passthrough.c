@@ -289,7 +289,9 @@ static void pt_forward(struct uscst_cmd *cmd)
 		scsi_cmd_done(cmd);
 		return;
 	}
-	if ((cmd->dev->read_only || cmd->lun_ent->read_only) && !read_only_allows(cmd)) {
+	if ((atomic_load_explicit(&cmd->dev->read_only, memory_order_relaxed) ||
+	     cmd->lun_ent->read_only) &&
+	    !read_only_allows(cmd)) {
 		scsi_fail(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
 		return;
 	}

@@ -28,7 +28,9 @@ static void sbc_decode(struct uscst_cmd *cmd)
 static void mode_pages_default(struct uscst_device *dev)
 {
 	pthread_mutex_lock(&dev->lock);
-	atomic_store_explicit(&dev->wce, !dev->write_through, memory_order_relaxed);
+	atomic_store_explicit(&dev->wce,
+			      !atomic_load_explicit(&dev->write_through, memory_order_relaxed),
+			      memory_order_relaxed);
 	atomic_store_explicit(&dev->d_sense, false, memory_order_relaxed);
 	atomic_store_explicit(&dev->swp, false, memory_order_relaxed);
 	pthread_mutex_unlock(&dev->lock);

@@ -15,7 +15,8 @@ static bool fail_unit_attention(struct uscst_cmd *cmd)
 
 static bool write_protected(const struct uscst_cmd *cmd)
 {
-	return cmd->dev->read_only || cmd->lun_ent->read_only ||
+	return atomic_load_explicit(&cmd->dev->read_only, memory_order_relaxed) ||
+	       cmd->lun_ent->read_only ||
 	       atomic_load_explicit(&cmd->dev->swp, memory_order_relaxed);
 }
 

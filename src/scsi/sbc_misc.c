@@ -112,7 +112,8 @@ void sbc_start_stop_unit(struct uscst_cmd *cmd)
 		/* Loading or ejecting changes the medium of every I_T nexus:
 		 * refused through a read-only mapping (or on a read-only
 		 * device) as a write is, with DATA PROTECT, WRITE PROTECTED. */
-		if (cmd->dev->read_only || (cmd->lun_ent && cmd->lun_ent->read_only))
+		if (atomic_load_explicit(&cmd->dev->read_only, memory_order_relaxed) ||
+		    (cmd->lun_ent && cmd->lun_ent->read_only))
 			scsi_check_condition(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
 		else
 			load_eject(cmd, flags & SSU_START);

@@ -18,7 +18,7 @@ bool sbc_write_fua(struct uscst_device *dev, bool cdb_fua)
 	if (dev->nv_cache)
 		return false;
 	bool wce = atomic_load_explicit(&dev->wce, memory_order_relaxed);
-	return cdb_fua || !wce || dev->write_through;
+	return cdb_fua || !wce || atomic_load_explicit(&dev->write_through, memory_order_relaxed);
 }
 
 /* LOGICAL BLOCK ADDRESS OUT OF RANGE unless [lba, lba+blocks) is on the medium. */

@@ -151,6 +151,9 @@ static int parse_drives(struct uscst_device *dev, struct smc_library *lib, char 
 				 name, s.drive_owner);
 			return -EBUSY;
 		}
+		/* Kept while the changer lives, even if the drive is removed
+		 * at run time (core/device_live.c). */
+		atomic_fetch_add(&d->refs, 1);
 		lib->drives[lib->ndrives++] = d;
 		p = next;
 		if (comma && !*p) {

@@ -132,10 +132,13 @@ static uint32_t vpd_supported_pages(const struct uscst_cmd *cmd, uint8_t *b)
 
 static uint32_t vpd_unit_serial(const struct uscst_cmd *cmd, uint8_t *b)
 {
-	const struct uscst_device *dev = cmd->dev;
+	struct uscst_device *dev = cmd->dev;
+	/* t10_dev_id may change at run time (core/device_live.c). */
+	pthread_mutex_lock(&dev->lock);
 	const char *usn = dev->usn[0] ? dev->usn : dev->t10_dev_id;
 	size_t n = strnlen(usn, sizeof(dev->usn));
 	memcpy(b + 4, usn, n);
+	pthread_mutex_unlock(&dev->lock);
 	return (uint32_t)(4 + n);
 }
 
@@ -161,11 +164,16 @@ static unsigned desig_naa(const struct uscst_device *dev, uint8_t *d)
 
 static unsigned desig_t10_vendor(const struct uscst_device *dev, uint8_t *d)
 {
-	size_t id_len = strnlen(dev->t10_dev_id, sizeof(dev->t10_dev_id));
+	/* t10_dev_id may change at run time (core/device_live.c). */
+	char id[sizeof(dev->t10_dev_id)];
+	pthread_mutex_lock((pthread_mutex_t *)&dev->lock);
+	memcpy(id, dev->t10_dev_id, sizeof(id));
+	pthread_mutex_unlock((pthread_mutex_t *)&dev->lock);
+	size_t id_len = strnlen(id, sizeof(id));
 	uint8_t *p = put_designator(d, DESIG_CODE_ASCII, false, DESIG_ASSOC_LU,
 				    DESIG_TYPE_T10_VENDOR, (uint8_t)(8 + id_len));
 	put_ascii_padded(p, dev->t10_vend_id, 8);
-	memcpy(p + 8, dev->t10_dev_id, id_len);
+	memcpy(p + 8, id, id_len);
 	return (unsigned)(4 + 8 + id_len);
 }
 
@@ -212,7 +220,8 @@ static uint32_t vpd_extended_inquiry(const struct uscst_cmd *cmd, uint8_t *b)
 	 * command as it arrives. */
 	b[5] = 0x01; /* SIMPSUP */
 	/* V_SUP: a volatile write cache exists unless writes go straight through. */
-	if (!cmd->dev->write_through && !cmd->dev->nv_cache)
+	if (!atomic_load_explicit(&cmd->dev->write_through, memory_order_relaxed) &&
+	    !cmd->dev->nv_cache)
 		b[6] = 0x01;
 	return 64;
 }

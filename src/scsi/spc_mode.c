@@ -51,7 +51,7 @@ static void fill_caching(uint8_t *b, enum mode_pc pc, const struct mode_state *s
 		b[2] = 0x04; /* WCE */
 		return;
 	case PC_DEFAULT:
-		b[2] = dev->write_through ? 0 : 0x04;
+		b[2] = atomic_load_explicit(&dev->write_through, memory_order_relaxed) ? 0 : 0x04;
 		break;
 	default:
 		b[2] = st->wce ? 0x04 : 0;
@@ -122,14 +122,16 @@ static unsigned build_page(const struct mode_page *mp, uint8_t *b, enum mode_pc 
 
 static bool write_protected(const struct uscst_cmd *cmd, const struct mode_state *st)
 {
-	return cmd->dev->read_only || (cmd->lun_ent && cmd->lun_ent->read_only) || st->swp;
+	return atomic_load_explicit(&cmd->dev->read_only, memory_order_relaxed) ||
+	       (cmd->lun_ent && cmd->lun_ent->read_only) || st->swp;
 }
 
 /* Read-only for this I_T nexus through its mapping or for everyone by the
  * device's configuration; SWP is left out, so that SWP can be cleared. */
 static bool mapping_read_only(const struct uscst_cmd *cmd)
 {
-	return cmd->dev->read_only || (cmd->lun_ent && cmd->lun_ent->read_only);
+	return atomic_load_explicit(&cmd->dev->read_only, memory_order_relaxed) ||
+	       (cmd->lun_ent && cmd->lun_ent->read_only);
 }
 
 /* Block descriptor (SBC-4 6.5.2): short (8 bytes) or long LBA (16 bytes). */

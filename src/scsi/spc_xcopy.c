@@ -189,12 +189,22 @@ static void set_sense(struct uscst_cmd *cmd, const struct xcopy_err *e)
 
 /* --- device lookup for CSCD descriptors --- */
 
+/* The map the command was decoded with: it keeps its devices while the
+ * command runs, even if the session's map changes meanwhile
+ * (core/live_map.c). */
+static const struct uscst_lun_map *nexus_map(const struct uscst_cmd *cmd)
+{
+	if (cmd->map_hold)
+		return cmd->map_hold->map;
+	return cmd->sess ? cmd->sess->luns : NULL;
+}
+
 /* Only devices this I_T nexus can see are copy targets: a CSCD must not
  * reach storage the initiator has no LUN for. */
 static struct uscst_device *lookup_in_session(void *arg, const uint8_t *naa)
 {
 	const struct uscst_cmd *cmd = arg;
-	const struct uscst_lun_map *map = cmd->sess ? cmd->sess->luns : NULL;
+	const struct uscst_lun_map *map = nexus_map(cmd);
 	uint8_t mine[16];
 	if (!map) {
 		if (!cmd->dev)
@@ -219,11 +229,12 @@ static struct uscst_device *lookup_in_session(void *arg, const uint8_t *naa)
  * of the session that maps it read-only. */
 static bool write_protected(const struct uscst_cmd *cmd, const struct uscst_device *dev)
 {
-	if (dev->read_only || atomic_load_explicit(&dev->swp, memory_order_relaxed))
+	if (atomic_load_explicit(&dev->read_only, memory_order_relaxed) ||
+	    atomic_load_explicit(&dev->swp, memory_order_relaxed))
 		return true;
 	if (dev == cmd->dev && cmd->lun_ent && cmd->lun_ent->read_only)
 		return true;
-	const struct uscst_lun_map *map = cmd->sess ? cmd->sess->luns : NULL;
+	const struct uscst_lun_map *map = nexus_map(cmd);
 	for (unsigned i = 0; map && i < map->count; i++)
 		if (map->luns[i].dev == dev && map->luns[i].read_only)
 			return true;

@@ -51,7 +51,8 @@ uint64_t ssc_file_of(const struct ssc_state *st, uint64_t n)
 
 bool ssc_write_protected(const struct uscst_cmd *cmd, const struct ssc_state *st)
 {
-	return cmd->dev->read_only || (cmd->lun_ent && cmd->lun_ent->read_only) ||
+	return atomic_load_explicit(&cmd->dev->read_only, memory_order_relaxed) ||
+	       (cmd->lun_ent && cmd->lun_ent->read_only) ||
 	       atomic_load_explicit(&cmd->dev->swp, memory_order_relaxed) ||
 	       (st->hdr.flags & TAPE_FLAG_WRITE_PROTECT);
 }

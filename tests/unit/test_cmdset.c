@@ -235,6 +235,8 @@ static int setup(void **state)
 	map.luns[0].dev = dev;
 	snprintf(tgt.name, sizeof(tgt.name), "iqn.test:tgt");
 	tgt.luns = &map;
+	atomic_init(&map.refs, 1); /* the target's, never dropped */
+	tgt.enabled = true;
 	list_init(&tgt.groups); /* none: every initiator gets map */
 	return 0;
 }

@@ -301,7 +301,7 @@ static void test_ctl_request(void **state)
 	free(reply);
 
 	/* Unknown device actions are unknown commands, not a resync. */
-	reply = ctl_call(&ok, "device", f->dev->name, "resize", NULL);
+	reply = ctl_call(&ok, "device", f->dev->name, "grow", NULL);
 	assert_false(ok);
 	assert_non_null(strstr(reply, "usage: device NAME resync_size"));
 	free(reply);
