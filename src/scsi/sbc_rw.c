@@ -21,12 +21,18 @@ bool sbc_write_fua(struct uscst_device *dev, bool cdb_fua)
 	return cdb_fua || !wce || atomic_load_explicit(&dev->write_through, memory_order_relaxed);
 }
 
-/* LOGICAL BLOCK ADDRESS OUT OF RANGE unless [lba, lba+blocks) is on the medium. */
+/* LOGICAL BLOCK ADDRESS OUT OF RANGE unless [lba, lba+blocks) is on the
+ * medium.  A removable medium taken out after the command passed its
+ * medium check leaves 0 blocks behind: that command is told the truth,
+ * NOT READY, MEDIUM NOT PRESENT, not that its LBA was wrong. */
 bool sbc_check_lba_range_n(struct uscst_cmd *cmd, uint64_t nblocks, uint64_t lba, uint64_t blocks)
 {
 	if (sbc_lba_in(nblocks, lba, blocks))
 		return true;
-	scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	if (!atomic_load_explicit(&cmd->dev->medium_present, memory_order_acquire))
+		scsi_check_condition(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+	else
+		scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 	return false;
 }
 

@@ -19,6 +19,7 @@
 #include "doubles/ua_record.h"
 #include "fixtures/fixture_scsi.h"
 #include "scsi/mmc.h"
+#include "scsi/sbc.h"
 
 #define BS 2048u
 #define NBLOCKS 1000u
@@ -785,6 +786,29 @@ static void test_report_supported_opcodes(void **state)
 	assert_invalid_field(run(f, rstmf, 12), 1, 4);
 }
 
+/* A READ that passed its medium check just before the disc was taken out
+ * meets 0 blocks at its range check: NOT READY, MEDIUM NOT PRESENT, not
+ * LOGICAL BLOCK ADDRESS OUT OF RANGE (seen in vcdrom.sh's reads under
+ * swaps). */
+static void test_range_check_after_removal(void **state)
+{
+	struct scsi_fixture *f = *state;
+	struct uscst_cmd *cmd = &f->cmd;
+	const uint8_t r10[10] = {0x28, 0, 0, 0, 0x01, 0x2c, 0, 0, 3, 0};
+	uscst_cmd_release(cmd);
+	fixture_cmd_init(cmd, sa, 0, r10, 10, count_done);
+	f->dev.cmdset->decode(cmd);
+	atomic_store(&f->dev.medium_present, false);
+	assert_false(sbc_check_lba_range_n(cmd, 0, 300, 3));
+	fixture_assert_sense(cmd, SK_NOT_READY, 0x3a, 0x00);
+	atomic_store(&f->dev.medium_present, true);
+	uscst_cmd_release(cmd);
+	fixture_cmd_init(cmd, sa, 0, r10, 10, count_done);
+	f->dev.cmdset->decode(cmd);
+	assert_false(sbc_check_lba_range_n(cmd, 100, 300, 3));
+	fixture_assert_sense(cmd, SK_ILLEGAL_REQUEST, 0x21, 0x00);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -794,6 +818,7 @@ int main(void)
 	    T(test_inquiry_no_block_vpd_pages),
 	    T(test_read_capacity_2048),
 	    T(test_read10_read12),
+	    T(test_range_check_after_removal),
 	    T(test_writes_are_unknown_opcodes),
 	    T(test_toc_format0_lba),
 	    T(test_toc_format0_msf_and_track),
