@@ -201,8 +201,8 @@ check_admin_errors() {
 		return 1
 	}
 	expect_admin 1 "unknown attribute 'nosuch'" device cd0 set nosuch 1 || return 1
-	expect_admin 1 "attribute read_only of device cd0 cannot be changed while running" \
-		device cd0 set read_only 1 || return 1
+	expect_admin 1 "attribute blocksize of device cd0 cannot be changed while running" \
+		device cd0 set blocksize 4096 || return 1
 	expect_admin 1 "cannot open '$LIB_TMP/missing.iso'" \
 		device cd0 set filename "$LIB_TMP/missing.iso" || return 1
 	# A FIFO is refused at once (an open would wait for a writer, with
