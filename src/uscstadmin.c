@@ -22,6 +22,7 @@
 
 #include <json-c/json.h>
 
+#include "admin/admin_file.h"
 #include "admin/admin_format.h"
 #include "ctl/ctl_protocol.h"
 
@@ -40,6 +41,9 @@ static void usage(FILE *f)
 		"       sessions | connections | handlers\n"
 		"  show config [--json]      show device NAME      show session ID\n"
 		"  device NAME resync_size   device NAME set ATTR VALUE\n"
+		"  config write FILE         the running configuration to FILE (atomically)\n"
+		"  config apply FILE [--dry-run]\n"
+		"                            bring uscstd to FILE's state, printing each change\n"
 		"\n"
 		"options:\n"
 		"  -s, --socket SOCKET    control socket of uscstd (default %s)\n"
@@ -88,7 +92,7 @@ static int connect_socket(const char *path, unsigned timeout_s)
 }
 
 /* {"protocol": 1, "cmd": [words], "output": "json"|"text"} as text; NULL on ENOMEM. */
-static char *request_text(char **words, int n, bool json)
+static char *request_text(char **words, int n, bool json, size_t input_len)
 {
 	struct json_object *req = json_object_new_object();
 	struct json_object *cmd = json_object_new_array();
@@ -100,6 +104,9 @@ static char *request_text(char **words, int n, bool json)
 					 json_object_new_string(json ? "json" : "text")) == 0;
 	for (int i = 0; ok && i < n; i++)
 		ok = json_object_array_add(cmd, json_object_new_string(words[i])) == 0;
+	if (ok && input_len)
+		ok = json_object_object_add(req, "input_bytes",
+					    json_object_new_int64((int64_t)input_len)) == 0;
 	char *text = NULL;
 	if (ok)
 		text = strdup(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
@@ -108,9 +115,8 @@ static char *request_text(char **words, int n, bool json)
 	return text;
 }
 
-static bool send_all(int fd, const char *text)
+static bool send_bytes(int fd, const char *text, size_t len)
 {
-	size_t len = strlen(text);
 	while (len) {
 		ssize_t w = send(fd, text, len, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
@@ -125,6 +131,8 @@ static bool send_all(int fd, const char *text)
 	}
 	return true;
 }
+
+static bool send_all(int fd, const char *text) { return send_bytes(fd, text, strlen(text)); }
 
 /* The whole answer (the daemon closes when done); malloc'd, NULL on error. */
 static char *read_answer(int fd)
@@ -210,33 +218,112 @@ static int print_answer(const char *text, bool json)
 	return rc;
 }
 
-static int run(const char *socket_path, unsigned timeout_s, char **words, int n, bool json)
+/* Sends request (and input_len bytes of input after it) and returns the
+ * answer text; NULL with a message on stderr. */
+static char *exchange(const char *socket_path, unsigned timeout_s, const char *request,
+		      const char *input, size_t input_len)
 {
-	char *request = request_text(words, n, json);
+	int fd = connect_socket(socket_path, timeout_s);
+	if (fd < 0)
+		return NULL;
+	char *answer = NULL;
+	if (send_all(fd, request) && (!input || send_bytes(fd, input, input_len))) {
+		shutdown(fd, SHUT_WR); /* nothing more comes: the daemon may answer */
+		answer = read_answer(fd);
+	}
+	close(fd);
+	return answer;
+}
+
+/* The request for words, with "input_bytes" when input follows. */
+static char *checked_request(char **words, int n, bool json, size_t input_len)
+{
+	char *request = request_text(words, n, json, input_len);
 	if (!request) {
 		fprintf(stderr, "uscstadmin: out of memory\n");
-		return EXIT_FAILURE;
+		return NULL;
 	}
 	if (strlen(request) > CTL_MAX_REQUEST) {
 		fprintf(stderr,
 			"uscstadmin: the command is longer than the %d bytes uscstd takes\n",
 			CTL_MAX_REQUEST);
 		free(request);
+		return NULL;
+	}
+	return request;
+}
+
+static int run_with_input(const char *socket_path, unsigned timeout_s, char **words, int n,
+			  bool json, const char *input, size_t input_len)
+{
+	char *request = checked_request(words, n, json, input ? input_len : 0);
+	if (!request)
 		return EXIT_USAGE;
-	}
-	int fd = connect_socket(socket_path, timeout_s);
-	if (fd < 0) {
-		free(request);
-		return EXIT_FAILURE;
-	}
-	char *answer = NULL;
-	if (send_all(fd, request)) {
-		shutdown(fd, SHUT_WR); /* nothing more comes: the daemon may answer */
-		answer = read_answer(fd);
-	}
-	close(fd);
+	char *answer = exchange(socket_path, timeout_s, request, input, input_len);
 	free(request);
 	int rc = answer ? print_answer(answer, json) : EXIT_FAILURE;
+	free(answer);
+	return rc;
+}
+
+static int run(const char *socket_path, unsigned timeout_s, char **words, int n, bool json)
+{
+	return run_with_input(socket_path, timeout_s, words, n, json, NULL, 0);
+}
+
+/* config apply FILE [--dry-run]: the file is read here, with the user's
+ * rights, and its text sent as the request's input (the daemon opens no
+ * path a client names; it may run as a user that cannot read FILE). */
+static int config_apply(const char *socket_path, unsigned timeout_s, char **words, int n, bool json)
+{
+	char err[512];
+	size_t len = 0;
+	char *text = admin_read_file(words[2], CTL_MAX_INPUT, &len, err, sizeof(err));
+	if (!text) {
+		fprintf(stderr, "uscstadmin: %s\n", err);
+		return EXIT_FAILURE;
+	}
+	/* An empty file is a configuration without objects: one newline
+	 * says so (the protocol's input is 1 byte or more). */
+	int rc = run_with_input(socket_path, timeout_s, words, n, json, len ? text : "\n",
+				len ? len : 1);
+	free(text);
+	return rc;
+}
+
+/* config write FILE: the daemon's `show config` text, written here
+ * atomically with the user's rights (admin/admin_file.h). */
+static int config_write(const char *socket_path, unsigned timeout_s, const char *path)
+{
+	char *words[] = {"show", "config"};
+	char *request = checked_request(words, 2, false, 0);
+	char *answer = request ? exchange(socket_path, timeout_s, request, NULL, 0) : NULL;
+	free(request);
+	struct json_object *a = answer ? json_tokener_parse(answer) : NULL, *ok, *v;
+	int rc = EXIT_FAILURE;
+	if (!a || !json_object_object_get_ex(a, "ok", &ok)) {
+		if (answer)
+			fprintf(stderr,
+				"uscstadmin: the daemon's answer is not a protocol %d "
+				"answer\n",
+				CTL_PROTOCOL_VERSION);
+	} else if (!json_object_get_boolean(ok)) {
+		fprintf(stderr, CTL_ERROR_PREFIX "%s\n",
+			json_object_object_get_ex(a, "error", &v) ? json_object_get_string(v)
+								  : "failed");
+	} else if (!json_object_object_get_ex(a, "result", &v) ||
+		   !json_object_is_type(v, json_type_string)) {
+		fprintf(stderr, "uscstadmin: the daemon sent no configuration text\n");
+	} else {
+		char err[1024];
+		if (admin_write_atomic(path, json_object_get_string(v), err, sizeof(err)) < 0) {
+			fprintf(stderr, "uscstadmin: %s\n", err);
+		} else {
+			printf("ok: the running configuration written to %s\n", path);
+			rc = EXIT_SUCCESS;
+		}
+	}
+	json_object_put(a);
 	free(answer);
 	return rc;
 }
@@ -292,5 +379,16 @@ int main(int argc, char **argv)
 			CTL_MAX_WORDS);
 		return EXIT_USAGE;
 	}
-	return run(socket_path, timeout_s, argv + i, n, json);
+	char **words = argv + i;
+	if (n >= 1 && strcmp(words[0], "config") == 0) {
+		if (n == 3 && strcmp(words[1], "write") == 0)
+			return config_write(socket_path, timeout_s, words[2]);
+		if ((n == 3 || (n == 4 && strcmp(words[3], "--dry-run") == 0)) &&
+		    strcmp(words[1], "apply") == 0)
+			return config_apply(socket_path, timeout_s, words, n, json);
+		fprintf(stderr, "uscstadmin: usage: config write FILE | config apply FILE "
+				"[--dry-run]\n");
+		return EXIT_USAGE;
+	}
+	return run(socket_path, timeout_s, words, n, json);
 }

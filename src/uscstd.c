@@ -29,6 +29,7 @@
 #include "core/handler_plugin.h"
 #include "core/stats.h"
 #include "core/transports.h"
+#include "ctl/ctl_config.h"
 #include "ctl/ctl_server.h"
 #include "iscsi/driver.h"
 #include "lib/log.h"
@@ -69,7 +70,8 @@ static void usage(FILE *out)
 		"Usage: uscstd -c FILE [options]\n"
 		"       uscstd --default-config [options]\n"
 		"\n"
-		"  -c, --config FILE       scst.conf-style configuration to load\n"
+		"  -c, --config FILE       scst.conf-style configuration to load (SIGHUP\n"
+		"                          re-reads it and applies the difference)\n"
 		"      --default-config    use the embedded default configuration (target\n"
 		"                          " CONF_DEFAULT_TARGET ", LUN 0 a 1 GiB sparse file)\n"
 		"      --data-dir DIR      where the default configuration keeps its disk image\n"
@@ -381,7 +383,9 @@ static void graceful_stop(unsigned timeout_s, const sigset_t *signals)
 	bool cut_short = false;
 	while ((open = uscst_transports_active()) && now_ms() < deadline) {
 		struct timespec tick = {.tv_nsec = 20 * 1000000};
-		if (sigtimedwait(signals, NULL, &tick) > 0) {
+		/* A SIGHUP now (a reload) is not a second stop signal. */
+		int sig = sigtimedwait(signals, NULL, &tick);
+		if (sig > 0 && sig != SIGHUP) {
 			cut_short = true;
 			break;
 		}
@@ -437,6 +441,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* threads inherit the mask */
 	if (reactors_start(threads) < 0) {
 		fprintf(stderr, "uscstd: cannot start reactors\n");
@@ -452,6 +457,11 @@ int main(int argc, char **argv)
 	}
 	if (start_transports(&o) < 0)
 		return 1;
+	/* Absolute: SIGHUP re-reads it whatever the working directory. */
+	char *startup = o.config_file ? realpath(o.config_file, NULL) : NULL;
+	if (!ctl_config_set_startup_file(startup ? startup : o.config_file))
+		log_warn("out of memory: SIGHUP will not re-read %s", o.config_file);
+	free(startup);
 	if (ctl_server_start(o.ctl_socket, o.ctl_group, err, sizeof(err)) < 0)
 		log_warn("control socket disabled: %s", err);
 	/* Asked for explicitly: not serving it is an error (a port below
@@ -493,7 +503,10 @@ int main(int argc, char **argv)
 	log_info("uscstd %s ready with %u reactor threads", USCST_VERSION, threads);
 	notify("READY=1");
 	int sig = 0;
-	sigwait(&set, &sig);
+	/* SIGHUP: the control thread re-applies the start-up file (never
+	 * this thread, never a reactor: changes are made one at a time). */
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		ctl_server_reload();
 	log_info("%s: stopping", strsignal(sig));
 	notify("STOPPING=1");
 	graceful_stop(o.stop_timeout_s, &set);

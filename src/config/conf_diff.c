@@ -148,13 +148,10 @@ static void diff_device_attr(struct builder *b, const char *handler, const struc
 	for (size_t i = 0; i < want->nattrs; i++)
 		if (strcmp(want->attrs[i].name, attr) == 0)
 			line = want->attrs[i].line;
-	if (!now) {
-		refuse(b, line,
-		       "device %s: attribute %s (now '%s') has no default to go back to; "
-		       "give its value in the file",
-		       want->args[0], attr, old);
+	/* Left out of the file and without a default (a fileio device's
+	 * size, learnt from its file): whatever is in force stays. */
+	if (!now)
 		return;
-	}
 	if (b->policy->device_attr(b->policy->arg, handler, attr) != CONF_ATTR_RUNTIME) {
 		refuse(b, line,
 		       "device %s: attribute %s cannot change while the device runs ('%s' -> "

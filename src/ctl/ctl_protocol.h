@@ -24,6 +24,14 @@
  * prints it instead of formatting the result.  Unknown request fields are
  * ignored, so a newer client's optional fields do not break an older daemon.
  *
+ * Input: a verb that takes a document (config apply takes the file's text)
+ * gets it after the object, as raw bytes: the request says how many in
+ * "input_bytes": N (1..CTL_MAX_INPUT), and exactly N bytes follow its
+ * closing brace.  The object itself stays under CTL_MAX_REQUEST, so the
+ * larger bound is given only to a client that announces its input, and
+ * the whole (object and input) must still arrive within
+ * CTL_REQUEST_TIMEOUT_MS.  A verb that takes no input refuses one.
+ *
  * Bounds: a request longer than CTL_MAX_REQUEST bytes, or not complete
  * within CTL_REQUEST_TIMEOUT_MS of the connection, gets an error answer and
  * the connection closed; so does a request beyond CTL_MAX_WORDS words or
@@ -41,6 +49,7 @@
 
 #define CTL_DEFAULT_SOCKET "/run/uscst/uscstd.sock"
 #define CTL_MAX_REQUEST (64 * 1024) /* bytes of one request */
+#define CTL_MAX_INPUT (16u << 20)   /* bytes of input after it (scst.conf's bound) */
 #define CTL_MAX_WORDS 64	    /* words in "cmd" */
 #define CTL_MAX_DEPTH 8		    /* nesting of the request object */
 #define CTL_REQUEST_TIMEOUT_MS 5000 /* from accept to a whole request */

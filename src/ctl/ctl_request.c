@@ -8,7 +8,9 @@
 static const char oom_answer[] = "{\"protocol\": 1, \"ok\": false, \"error\": \"the daemon is "
 				 "out of memory; try again\"}\n";
 
-struct json_object *ctl_answer(struct json_object *req)
+struct json_object *ctl_answer(struct json_object *req) { return ctl_answer_input(req, NULL, 0); }
+
+struct json_object *ctl_answer_input(struct json_object *req, const char *input, size_t len)
 {
 	if (!json_object_is_type(req, json_type_object))
 		return ctl_error_answer("a request is one JSON object: {\"protocol\": %d, \"cmd\": "
@@ -51,7 +53,7 @@ struct json_object *ctl_answer(struct json_object *req)
 			return ctl_error_answer("\"output\" is \"text\" or \"json\"");
 		json = strcmp(o, "json") == 0;
 	}
-	return ctl_dispatch(words, n, json);
+	return ctl_dispatch_input(words, n, json, input, len);
 }
 
 char *ctl_answer_text(struct json_object *a)

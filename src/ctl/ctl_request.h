@@ -10,6 +10,9 @@
 /* The answer object to a parsed request (which stays the caller's); NULL
  * only on ENOMEM. */
 struct json_object *ctl_answer(struct json_object *request);
+/* The same for a request with input bytes after it (input NUL-terminated
+ * at input[len]; NULL: none). */
+struct json_object *ctl_answer_input(struct json_object *request, const char *input, size_t len);
 
 /* The answer text (one JSON object and a newline) to a request text;
  * malloc'd, NULL on ENOMEM.  For tests and tools; the server parses

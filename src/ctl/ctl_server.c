@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl/ctl_config.h"
 #include "ctl/ctl_request.h"
 #include "ctl/ctl_verbs.h"
 #include "lib/log.h"
@@ -28,6 +29,11 @@ struct client {
 	uint64_t deadline_ms;
 	struct json_tokener *tok;
 	size_t received;
+	/* Input announced by the request ("input_bytes"): the parsed
+	 * request waits here until all of it has come. */
+	struct json_object *req;
+	char *input;
+	size_t input_len, input_got;
 	char *answer;
 	size_t len, sent;
 };
@@ -53,6 +59,8 @@ static void drop(struct client *c)
 	close(c->fd);
 	if (c->tok)
 		json_tokener_free(c->tok);
+	json_object_put(c->req);
+	free(c->input);
 	free(c->answer);
 	*c = (struct client){.fd = -1};
 }
@@ -94,8 +102,74 @@ static void answer(struct client *c, struct json_object *a)
 	write_some(c);
 }
 
+/* All the input has come: the verb runs. */
+static void answer_with_input(struct client *c)
+{
+	c->input[c->input_len] = '\0';
+	answer(c, ctl_answer_input(c->req, c->input, c->input_len));
+	json_object_put(c->req);
+	c->req = NULL;
+	free(c->input);
+	c->input = NULL;
+}
+
+static void read_input(struct client *c)
+{
+	ssize_t r = recv(c->fd, c->input + c->input_got, c->input_len - c->input_got, MSG_DONTWAIT);
+	if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (r < 0) {
+		drop(c);
+		return;
+	}
+	if (r == 0) {
+		answer(c, ctl_error_answer("the request announced %zu bytes of input and sent %zu",
+					   c->input_len, c->input_got));
+		return;
+	}
+	c->input_got += (size_t)r;
+	if (c->input_got == c->input_len)
+		answer_with_input(c);
+}
+
+/* The request says "input_bytes": N; the bytes after its object in buf
+ * (len of them) are the first of them.  false: no input announced. */
+static bool start_input(struct client *c, struct json_object *req, const char *rest, size_t len)
+{
+	struct json_object *n;
+	if (!json_object_object_get_ex(req, "input_bytes", &n))
+		return false;
+	int64_t want = json_object_get_int64(n);
+	if (!json_object_is_type(n, json_type_int) || want < 1 || want > (int64_t)CTL_MAX_INPUT) {
+		answer(c, ctl_error_answer("\"input_bytes\" is a number of bytes in 1..%u",
+					   CTL_MAX_INPUT));
+		return true;
+	}
+	if (len > (size_t)want) {
+		answer(c, ctl_error_answer("more than the %lld bytes of input announced",
+					   (long long)want));
+		return true;
+	}
+	c->input = malloc((size_t)want + 1);
+	if (!c->input) {
+		answer(c, ctl_error_answer("no memory for %lld bytes of input", (long long)want));
+		return true;
+	}
+	memcpy(c->input, rest, len);
+	c->input_len = (size_t)want;
+	c->input_got = len;
+	c->req = json_object_get(req);
+	if (c->input_got == c->input_len)
+		answer_with_input(c);
+	return true;
+}
+
 static void read_some(struct client *c)
 {
+	if (c->input) {
+		read_input(c);
+		return;
+	}
 	char buf[4096];
 	size_t room = CTL_MAX_REQUEST + 1 - c->received; /* one more: to see it is too long */
 	ssize_t r = recv(c->fd, buf, room < sizeof(buf) ? room : sizeof(buf), MSG_DONTWAIT);
@@ -123,9 +197,11 @@ static void read_some(struct client *c)
 	enum json_tokener_error e = json_tokener_get_error(c->tok);
 	if (e == json_tokener_continue)
 		return;
-	if (e == json_tokener_success)
-		answer(c, ctl_answer(req));
-	else
+	if (e == json_tokener_success) {
+		size_t end = json_tokener_get_parse_end(c->tok);
+		if (!start_input(c, req, buf + end, (size_t)r - end))
+			answer(c, ctl_answer(req));
+	} else
 		answer(c, ctl_error_answer("malformed JSON request: %s (send one object: "
 					   "{\"protocol\": %d, \"cmd\": [\"word\", ...]})",
 					   json_tokener_error_desc(e), CTL_PROTOCOL_VERSION));
@@ -206,6 +282,25 @@ static int next_timeout(uint64_t now)
 	return nearest <= now ? 0 : (int)(nearest - now);
 }
 
+/* Reads what was written to the pipe: 'r' (ctl_server_reload) re-applies
+ * the start-up configuration here, on the control thread; anything else
+ * (ctl_server_stop) asks the thread to end: false. */
+static bool take_wakeups(void)
+{
+	char buf[64];
+	ssize_t r;
+	bool reload = false;
+	while ((r = read(ctl.stop_pipe[0], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))
+		for (ssize_t i = 0; i < r; i++) {
+			if (buf[i] != 'r')
+				return false;
+			reload = true;
+		}
+	if (reload)
+		ctl_config_reload();
+	return true;
+}
+
 static void *ctl_thread(void *arg)
 {
 	struct pollfd fds[2 + CTL_MAX_CLIENTS];
@@ -229,7 +324,7 @@ static void *ctl_thread(void *arg)
 			drop_all();
 			return NULL;
 		}
-		if (fds[1].revents) {
+		if (fds[1].revents && !take_wakeups()) {
 			drop_all();
 			return NULL;
 		}
@@ -391,6 +486,16 @@ fail:
 	close_fds();
 	unlink(path);
 	return -1;
+}
+
+void ctl_server_reload(void)
+{
+	if (!ctl.running)
+		return;
+	ssize_t w;
+	do
+		w = write(ctl.stop_pipe[1], "r", 1);
+	while (w < 0 && errno == EINTR);
 }
 
 void ctl_server_stop(void)

@@ -27,6 +27,9 @@
  * or 0660 owned by group when group is not CTL_NO_GROUP (--ctl-group).
  * 0, or -1 with a message. */
 int ctl_server_start(const char *path, gid_t group, char *err, size_t errlen);
+/* Asks the control thread to re-apply the start-up configuration file
+ * (ctl/ctl_config.h: SIGHUP); returns at once.  Safe if not started. */
+void ctl_server_reload(void);
 /* Stops the thread, closes and removes the socket.  Safe if not started. */
 void ctl_server_stop(void);
 

@@ -21,6 +21,7 @@ static const struct ctl_verb *const families[] = {
     ctl_session_verbs, /* ctl_session.c */
     ctl_stats_verbs,   /* ctl_stats.c */
     ctl_live_verbs,    /* ctl_live.c */
+    ctl_config_verbs,  /* ctl_config.c */
 };
 
 void ctl_verbs_foreach(void (*fn)(const struct ctl_verb *v, void *arg), void *arg)
@@ -356,12 +357,21 @@ static struct json_object *run(struct ctl_call *c, const char *line)
 
 struct json_object *ctl_dispatch(const char *const *words, size_t nwords, bool json)
 {
-	struct ctl_call c = {.json = json};
+	return ctl_dispatch_input(words, nwords, json, NULL, 0);
+}
+
+struct json_object *ctl_dispatch_input(const char *const *words, size_t nwords, bool json,
+				       const char *input, size_t input_len)
+{
+	struct ctl_call c = {.json = json, .input = input, .input_len = input_len};
 	struct finder f = {.words = words, .n = nwords, .c = &c};
 	ctl_verbs_foreach(find_verb, &f);
 	if (!f.found)
 		return no_such_verb(words, nwords);
 	c.verb = f.found;
+	if (input && !c.verb->takes_input)
+		return ctl_error_answer("'%s' takes no input, yet the request has \"input_bytes\"",
+					c.verb->pattern);
 	char line[512];
 	join_words(words, nwords, line, sizeof(line));
 	struct json_object *a = run(&c, line);

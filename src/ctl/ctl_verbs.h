@@ -59,6 +59,7 @@ struct ctl_verb {
 	ctl_handler_fn handler;
 	const char *help;
 	bool changes_state;
+	bool takes_input; /* reads c->input (others refuse one) */
 };
 
 /* One request being answered. */
@@ -71,6 +72,8 @@ struct ctl_call {
 	const char *value[CTL_MAX_ARGS];
 	unsigned nargs;
 	bool json;		   /* the client wants data, not text (uscstadmin -j) */
+	const char *input;	   /* the bytes after the request (ctl_protocol.h); NULL: none */
+	size_t input_len;	   /* input is NUL-terminated at input[input_len] */
 	bool failed;		   /* an allocation failed while building the result */
 	char *message;		   /* ctl_message(); freed with the call */
 	char error[CTL_ERROR_MAX]; /* ctl_fail(); "" when none */
@@ -99,6 +102,7 @@ extern const struct ctl_verb ctl_target_verbs[];  /* ctl_target.c: targets, grou
 extern const struct ctl_verb ctl_session_verbs[]; /* ctl_session.c: sessions, connections */
 extern const struct ctl_verb ctl_stats_verbs[];	  /* ctl_stats.c: I/O statistics */
 extern const struct ctl_verb ctl_live_verbs[];	  /* ctl_live.c: run-time changes */
+extern const struct ctl_verb ctl_config_verbs[];  /* ctl_config.c: config apply */
 
 /* Calls fn for every verb of every family, in table order. */
 void ctl_verbs_foreach(void (*fn)(const struct ctl_verb *v, void *arg), void *arg);
@@ -110,6 +114,9 @@ void ctl_verbs_foreach(void (*fn)(const struct ctl_verb *v, void *arg), void *ar
  * error naming the closest verbs' usage, or "unknown command".
  */
 struct json_object *ctl_dispatch(const char *const *words, size_t nwords, bool json);
+/* The same with the request's input bytes (NULL: none). */
+struct json_object *ctl_dispatch_input(const char *const *words, size_t nwords, bool json,
+				       const char *input, size_t input_len);
 
 /* The answer object for an error (printf format); NULL on ENOMEM. */
 struct json_object *ctl_error_answer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
