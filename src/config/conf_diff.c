@@ -128,10 +128,30 @@ static void keep_device_attrs(struct builder *b, struct conf_change *c, const st
 	}
 }
 
-static const char *effective(const struct builder *b, const char *handler,
-			     const struct conf_node *d, const char *attr)
+/* size_mb N is SCST's other spelling of size N MiB (the running
+ * configuration writes size): both are compared as size. */
+static const char *canonical(const char *attr)
+{
+	return strcmp(attr, "size_mb") == 0 ? "size" : attr;
+}
+
+static const char *effective(struct builder *b, const char *handler, const struct conf_node *d,
+			     const char *attr)
 {
 	const char *v = conf_node_attr(d, attr);
+	const char *mb = strcmp(attr, "size") == 0 ? conf_node_attr(d, "size_mb") : NULL;
+	if (!v && mb) {
+		/* The parser keeps the text; a size_mb that is no number
+		 * compares unequal and the core refuses it when set. */
+		char bytes[32];
+		char *end;
+		unsigned long long n = strtoull(mb, &end, 10);
+		if (*mb && !*end && n <= UINT64_MAX / 1048576) {
+			snprintf(bytes, sizeof(bytes), "%llu", n * 1048576);
+			return keep(b, bytes);
+		}
+		return mb;
+	}
 	if (v || !b->policy->device_attr_default)
 		return v;
 	return b->policy->device_attr_default(b->policy->arg, handler, attr);
@@ -146,7 +166,7 @@ static void diff_device_attr(struct builder *b, const char *handler, const struc
 		return;
 	int line = want->line;
 	for (size_t i = 0; i < want->nattrs; i++)
-		if (strcmp(want->attrs[i].name, attr) == 0)
+		if (strcmp(canonical(want->attrs[i].name), attr) == 0)
 			line = want->attrs[i].line;
 	/* Left out of the file and without a default (a fileio device's
 	 * size, learnt from its file): whatever is in force stays. */
@@ -193,10 +213,13 @@ static void diff_device(struct builder *b, const struct conf_node *cur_h,
 	 * running device has. */
 	for (size_t i = 0; i < want->nattrs && !b->failed; i++)
 		if (!named_before(want, i))
-			diff_device_attr(b, handler, cur, want, want->attrs[i].name);
-	for (size_t i = 0; i < cur->nattrs && !b->failed; i++)
-		if (!named_before(cur, i) && !conf_node_attr(want, cur->attrs[i].name))
-			diff_device_attr(b, handler, cur, want, cur->attrs[i].name);
+			diff_device_attr(b, handler, cur, want, canonical(want->attrs[i].name));
+	for (size_t i = 0; i < cur->nattrs && !b->failed; i++) {
+		const char *attr = canonical(cur->attrs[i].name);
+		if (!named_before(cur, i) && !conf_node_attr(want, attr) &&
+		    !(strcmp(attr, "size") == 0 && conf_node_attr(want, "size_mb")))
+			diff_device_attr(b, handler, cur, want, attr);
+	}
 }
 
 static void diff_devices(struct builder *b, const struct conf_tree *current)
@@ -472,10 +495,10 @@ static void check_fixed_attr(struct builder *b, const struct conf_node *cur,
 static void check_target_attrs(struct builder *b, const struct conf_node *cur,
 			       const struct conf_node *want)
 {
+	/* Only those the file names: one it leaves out keeps its value
+	 * (rel_tgt_id is given one when the target is made). */
 	for (size_t i = 0; i < want->nattrs && !b->failed; i++)
 		check_fixed_attr(b, cur, want, want->attrs[i].name, want->attrs[i].line);
-	for (size_t i = 0; i < cur->nattrs && !b->failed; i++)
-		check_fixed_attr(b, cur, want, cur->attrs[i].name, want->line);
 }
 
 /* A target that exists in current (cur) and/or wanted (want). */
@@ -542,7 +565,10 @@ static void diff_driver_attrs(struct builder *b, const struct conf_node *cur,
 			      const struct conf_node *want)
 {
 	const char *driver = want->args[0];
-	for (size_t i = 0; i < cur->nattrs; i++)
+	/* A file without listen leaves the portals alone (uscstd --listen
+	 * gives them outside the file). */
+	bool portals = conf_node_attr(want, "listen") != NULL;
+	for (size_t i = 0; portals && i < cur->nattrs; i++)
 		if (strcmp(cur->attrs[i].name, "listen") == 0 &&
 		    !has_value(want, "listen", cur->attrs[i].value))
 			portal_change(b, CONF_PORTAL_REMOVE, driver, &cur->attrs[i]);

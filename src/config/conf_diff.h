@@ -11,8 +11,13 @@
  * pattern (initiators), user (CHAP accounts) and address (portals).  A LUN
  * whose device or read_only changes is removed and added again.  An object
  * in `current` that `wanted` does not name is removed; a TARGET_DRIVER
- * block that `wanted` leaves out keeps its driver attributes (portals) but
- * loses its targets.
+ * block that `wanted` leaves out keeps its driver attributes but loses its
+ * targets.  A device attribute the file leaves out goes back to its
+ * default (the policy's), or stays as it is when it has none (a fileio
+ * device's size); a target or driver attribute it leaves out stays as it
+ * is (rel_tgt_id, given when the target was made); portals (listen) are
+ * compared only when the file names at least one (uscstd --listen gives
+ * them outside the file).
  *
  * The list is ordered so that every step is valid when it runs: first
  * target disables and every removal (LUNs before the groups, CHAP accounts

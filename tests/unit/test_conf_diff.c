@@ -283,6 +283,36 @@ static void target_attribute_refused(void **state)
 	free(wanted);
 }
 
+/* What the file leaves out of a target or driver (rel_tgt_id, listen,
+ * LoginTimeout) stays as it is: no change, no refusal. */
+static void omitted_target_and_driver_attrs_kept(void **state)
+{
+	char *running = replace(base, "\t\tenabled 1\n", "\t\tenabled 1\n\t\trel_tgt_id 3\n");
+	char *r2 = replace(running, "\tlisten 127.0.0.1:3260\n",
+			   "\tlisten 127.0.0.1:3260\n\tLoginTimeout 30\n");
+	char *wanted = replace(base, "\tlisten 127.0.0.1:3260\n", "");
+	assert_diff(r2, wanted, "");
+	free(wanted);
+	free(r2);
+	free(running);
+}
+
+/* size_mb N and size N MiB are one value; a new size_mb is a resize. */
+static void size_mb_is_size(void **state)
+{
+	char *running =
+	    replace(base, "\t\tfilename /srv/d1\n", "\t\tfilename /srv/d1\n\t\tsize 16777216\n");
+	char *wanted =
+	    replace(base, "\t\tfilename /srv/d1\n", "\t\tfilename /srv/d1\n\t\tsize_mb 16\n");
+	assert_diff(running, wanted, "");
+	char *bigger =
+	    replace(base, "\t\tfilename /srv/d1\n", "\t\tfilename /srv/d1\n\t\tsize_mb 32\n");
+	assert_diff(running, bigger, "set device disk1 size 33554432\n");
+	free(bigger);
+	free(wanted);
+	free(running);
+}
+
 /* Every change's undo: the inverse kind, with the old values. */
 static void undo_restores(void **state)
 {
@@ -329,6 +359,8 @@ int main(void)
 	    cmocka_unit_test(lun_remapped),
 	    cmocka_unit_test(portals_and_chap),
 	    cmocka_unit_test(target_attribute_refused),
+	    cmocka_unit_test(omitted_target_and_driver_attrs_kept),
+	    cmocka_unit_test(size_mb_is_size),
 	    cmocka_unit_test(undo_restores),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
