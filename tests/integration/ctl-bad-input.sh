@@ -3,8 +3,9 @@
 # uscstadmin never sends (ctl_raw_client): a client that connects and stays
 # silent gets a timeout error after 5 s while other admin clients are
 # answered at once and iSCSI I/O goes on; a malformed request, an old
-# text-line request, a huge one and an unknown verb each get an error
-# answer; afterwards the daemon serves as before.
+# text-line request, a huge one, an unknown verb and every misuse of the
+# input after a request (input_bytes) each get an error answer; afterwards
+# the daemon serves as before.
 # Usage: tests/integration/ctl-bad-input.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -73,6 +74,25 @@ check_huge() {
 	expect_refused huge '^request longer than 65536 bytes' <"$LIB_TMP/huge.json"
 }
 
+# Input after the request object ("input_bytes", for config apply): each
+# misuse gets an error, never a hang.
+check_input() {
+	printf '{"protocol": 1, "cmd": ["version"], "input_bytes": 3}abc' |
+		expect_refused no-input-verb "^'version' takes no input" || return 1
+	printf '{"protocol": 1, "cmd": ["config", "apply", "f"], "input_bytes": 16777217}x' |
+		expect_refused too-much 'is a number of bytes in 1\.\.16777216' || return 1
+	printf '{"protocol": 1, "cmd": ["config", "apply", "f"], "input_bytes": "3"}abc' |
+		expect_refused not-a-number 'is a number of bytes' || return 1
+	printf '{"protocol": 1, "cmd": ["config", "apply", "f"], "input_bytes": 100}abc' |
+		expect_refused short 'announced 100 bytes of input and sent 3' || return 1
+	printf '{"protocol": 1, "cmd": ["config", "apply", "f"], "input_bytes": 2}abcdef' |
+		expect_refused long 'more than the 2 bytes of input' || return 1
+	printf '{"protocol": 1, "cmd": ["config", "apply", "f"]}' |
+		expect_refused missing '^no configuration text' || return 1
+	printf '{"protocol": 1, "cmd": ["config", "apply", "f", "--dry-run"], "input_bytes": 9}HANDLER {' |
+		expect_refused bad-config '^f:1: ' || return 1
+}
+
 check_still_serving() {
 	admin -j list devices | jq -e '.[0].name == "disk0"' >/dev/null &&
 		timeout 20 iscsi-inq "iscsi://127.0.0.1:$DAEMON_PORT/$IQN/0" >/dev/null
@@ -90,6 +110,7 @@ main() {
 	check ctl-bad-input:silent-client check_silent_client
 	check ctl-bad-input:malformed check_malformed
 	check ctl-bad-input:huge check_huge
+	check ctl-bad-input:input check_input
 	check ctl-bad-input:still-serving check_still_serving
 	lib_finish
 }
