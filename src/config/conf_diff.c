@@ -447,10 +447,14 @@ static void diff_chap(struct builder *b, const struct where *w, const struct con
 	}
 }
 
+/* A target the file does not say `enabled` of is enabled (the core's
+ * default, as at start-up). */
 static bool target_enabled(const struct conf_node *t)
 {
-	const char *e = t ? conf_node_attr(t, "enabled") : NULL;
-	return e && strcmp(e, "1") == 0;
+	if (!t)
+		return false;
+	const char *e = conf_node_attr(t, "enabled");
+	return !e || strcmp(e, "1") == 0;
 }
 
 /* All values of attr in n, in order, joined by newlines (to compare a

@@ -26,7 +26,8 @@ adm() { "$USCSTADMIN" -s "$DAEMON_SOCK" "$@"; }
 
 # conf FILE [T1_LUNS] [FILEIO_DEVICES] [NULLIO_DEVICES]: the test's
 # configuration; T1's default map is LUN 0 disk0 and T1_LUNS (default:
-# LUN 4 null4).
+# LUN 4 null4).  T2 does not say `enabled` (enabled, as at start-up: no
+# apply may disable it).
 conf() {
 	local file=$1 luns=${2:-LUN 4 null4} devices=${3:-} nulls=${4:-}
 	cat >"$file" <<-CONF
@@ -57,7 +58,6 @@ conf() {
 		        }
 		    }
 		    TARGET $T2 {
-		        enabled 1
 		        LUN 0 null2
 		    }
 		}

@@ -297,6 +297,19 @@ static void omitted_target_and_driver_attrs_kept(void **state)
 	free(running);
 }
 
+/* A target the file does not say `enabled` of is enabled, as at start-up:
+ * no change against a running "enabled 1"; "enabled 0" disables it. */
+static void enabled_by_default(void **state)
+{
+	char *wanted = replace(base, "\t\tenabled 1\n", "");
+	assert_diff(base, wanted, "");
+	char *off = replace(base, "\t\tenabled 1\n", "\t\tenabled 0\n");
+	assert_diff(base, off, "disable target T\n");
+	assert_diff(off, wanted, "enable target T\n");
+	free(off);
+	free(wanted);
+}
+
 /* size_mb N and size N MiB are one value; a new size_mb is a resize. */
 static void size_mb_is_size(void **state)
 {
@@ -360,6 +373,7 @@ int main(void)
 	    cmocka_unit_test(portals_and_chap),
 	    cmocka_unit_test(target_attribute_refused),
 	    cmocka_unit_test(omitted_target_and_driver_attrs_kept),
+	    cmocka_unit_test(enabled_by_default),
 	    cmocka_unit_test(size_mb_is_size),
 	    cmocka_unit_test(undo_restores),
 	};
