@@ -9,6 +9,7 @@
 #   bad-file     refused with FILE:LINE, nothing changes
 #   rollback     a device that cannot be opened, after a LUN removal and a device
 #                addition that worked: both undone, the configuration as before
+#   chap         a CHAP secret changed by an apply: the new one logs in, the old not
 #   sighup       the start-up file, edited, is applied on SIGHUP
 #   1000-luns    one apply adding 1,000 LUNs of one device, timed (and one removing
 #                them); one adding 1,000 devices with a LUN each (a file over the
@@ -20,7 +21,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 T1=iqn.2026-12.org.uscst:apply1
 T2=iqn.2026-12.org.uscst:apply2
+T3=iqn.2026-12.org.uscst:apply3
 INI_B=iqn.2026-12.org.uscst:live-b
+CUSER=applyuser
 
 adm() { "$USCSTADMIN" -s "$DAEMON_SOCK" "$@"; }
 
@@ -58,6 +61,10 @@ conf() {
 		        }
 		    }
 		    TARGET $T2 {
+		        LUN 0 null2
+		    }
+		    TARGET $T3 {
+		        IncomingUser "$CUSER ${CSECRET:-chapsecret001}"
 		        LUN 0 null2
 		    }
 		}
@@ -156,6 +163,20 @@ rollback() {
 		grep -q "config apply: undone: remove device disk5" "$DAEMON_LOG"
 }
 
+# T3's CHAP secret changed by an apply: the new one logs in, the old no more.
+chap() {
+	local out
+	CSECRET=chapsecret002 conf "$LIB_TMP/chap.conf" "LUN 1 disk2
+        LUN 2 disk2
+        LUN 3 disk2" "$(disk2)"
+	out=$(adm config apply "$LIB_TMP/chap.conf") || return 1
+	echo "$out"
+	[[ $out == "change secret of IncomingUser user $CUSER of target $T3" ]] &&
+		timeout 20 iscsi-inq "iscsi://$CUSER%chapsecret002@127.0.0.1:$DAEMON_PORT/$T3/0" >/dev/null &&
+		! timeout 20 iscsi-inq "iscsi://$CUSER%chapsecret001@127.0.0.1:$DAEMON_PORT/$T3/0" >/dev/null 2>&1 &&
+		[[ $(adm config apply "$LIB_TMP/grown.conf") == "change secret of IncomingUser user $CUSER of target $T3" ]]
+}
+
 sighup() {
 	# The daemon was started with $LIB_TMP/scst.conf: edit it, then HUP.
 	conf "$LIB_TMP/scst.conf" "LUN 1 disk2
@@ -244,6 +265,7 @@ main() {
 	check config-apply:dry-run dry_run
 	check config-apply:bad-file bad_file
 	check config-apply:rollback rollback
+	check config-apply:chap chap
 	check config-apply:sighup sighup
 	check config-apply:1000-luns many_luns
 	cat "$LIB_TMP"/check-config-apply:1000-luns.log
