@@ -293,7 +293,7 @@ static int config_apply(const char *socket_path, unsigned timeout_s, char **word
 
 /* config write FILE: the daemon's `show config` text, written here
  * atomically with the user's rights (admin/admin_file.h). */
-static int config_write(const char *socket_path, unsigned timeout_s, const char *path)
+static int config_write(const char *socket_path, unsigned timeout_s, const char *path, bool json)
 {
 	char *words[] = {"show", "config"};
 	char *request = checked_request(words, 2, false, 0);
@@ -319,7 +319,15 @@ static int config_write(const char *socket_path, unsigned timeout_s, const char 
 		if (admin_write_atomic(path, json_object_get_string(v), err, sizeof(err)) < 0) {
 			fprintf(stderr, "uscstadmin: %s\n", err);
 		} else {
-			printf("ok: the running configuration written to %s\n", path);
+			struct json_object *r = json_object_new_object();
+			if (json && r &&
+			    json_object_object_add(r, "file", json_object_new_string(path)) == 0)
+				puts(json_object_to_json_string_ext(
+				    r, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+					   JSON_C_TO_STRING_NOSLASHESCAPE));
+			else
+				printf("ok: the running configuration written to %s\n", path);
+			json_object_put(r);
 			rc = EXIT_SUCCESS;
 		}
 	}
@@ -382,7 +390,7 @@ int main(int argc, char **argv)
 	char **words = argv + i;
 	if (n >= 1 && strcmp(words[0], "config") == 0) {
 		if (n == 3 && strcmp(words[1], "write") == 0)
-			return config_write(socket_path, timeout_s, words[2]);
+			return config_write(socket_path, timeout_s, words[2], json);
 		if ((n == 3 || (n == 4 && strcmp(words[3], "--dry-run") == 0)) &&
 		    strcmp(words[1], "apply") == 0)
 			return config_apply(socket_path, timeout_s, words, n, json);

@@ -30,7 +30,9 @@
  * closing brace.  The object itself stays under CTL_MAX_REQUEST, so the
  * larger bound is given only to a client that announces its input, and
  * the whole (object and input) must still arrive within
- * CTL_REQUEST_TIMEOUT_MS.  A verb that takes no input refuses one.
+ * CTL_REQUEST_TIMEOUT_MS.  A verb that takes no input refuses one.  The
+ * socket is the daemon's user's (or --ctl-group's) only, and at most
+ * CTL_MAX_CLIENTS inputs are held at once.
  *
  * Bounds: a request longer than CTL_MAX_REQUEST bytes, or not complete
  * within CTL_REQUEST_TIMEOUT_MS of the connection, gets an error answer and

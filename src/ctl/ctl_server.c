@@ -490,8 +490,11 @@ fail:
 
 void ctl_server_reload(void)
 {
-	if (!ctl.running)
+	if (!ctl.running) {
+		log_warn("SIGHUP: no control thread (the control socket is disabled): the "
+			 "configuration is not re-read");
 		return;
+	}
 	ssize_t w;
 	do
 		w = write(ctl.stop_pipe[1], "r", 1);

@@ -80,7 +80,7 @@ disk2() {
 running() { adm show config; }
 
 round_trip() {
-	adm config write "$LIB_TMP/written.conf" || return 1
+	adm -j config write "$LIB_TMP/written.conf" | jq -e ".file == \"$LIB_TMP/written.conf\"" || return 1
 	# 0600 (it may hold CHAP secrets), and no temporary file left.
 	[[ $(stat -c %a "$LIB_TMP/written.conf") == 600 ]] || return 1
 	! ls -a "$LIB_TMP" | grep -q '\.tmp$' || return 1
