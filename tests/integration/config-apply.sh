@@ -7,6 +7,7 @@
 #                a session in another group and one of another target see nothing
 #   dry-run      lists the changes, makes none
 #   bad-file     refused with FILE:LINE, nothing changes
+#   fixed-attribute  blocksize of a running device: refused, named, nothing changes
 #   rollback     a device that cannot be opened, after a LUN removal and a device
 #                addition that worked: both undone, the configuration as before
 #   chap         a CHAP secret changed by an apply: the new one logs in, the old not
@@ -141,6 +142,21 @@ bad_file() {
 	[[ $err == "error: $LIB_TMP/bad.conf:$line: "*nosuchdevice* ]] && [[ $(running) == "$before" ]]
 }
 
+# An attribute that cannot change while the device runs: refused, named,
+# nothing applied (the LUN removal in the same file included).
+fixed_attribute() {
+	local before err
+	before=$(running)
+	conf "$LIB_TMP/fixed.conf" "LUN 1 disk2" "$(disk2)"
+	sed -i "s|^\( *\)filename $LIB_TMP/disk0.img|&\n\1blocksize 4096|" "$LIB_TMP/fixed.conf"
+	if err=$(adm config apply "$LIB_TMP/fixed.conf" 2>&1); then
+		return 1
+	fi
+	echo "$err"
+	[[ $err == "error: $LIB_TMP/fixed.conf:"*"device disk0: attribute blocksize cannot change while the device runs"* ]] &&
+		[[ $(running) == "$before" ]]
+}
+
 rollback() {
 	local before err
 	before=$(running)
@@ -264,6 +280,7 @@ main() {
 	check config-apply:session session_apply
 	check config-apply:dry-run dry_run
 	check config-apply:bad-file bad_file
+	check config-apply:fixed-attribute fixed_attribute
 	check config-apply:rollback rollback
 	check config-apply:chap chap
 	check config-apply:sighup sighup
