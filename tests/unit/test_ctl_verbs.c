@@ -172,6 +172,32 @@ static void test_help_and_version(void **state)
 	json_object_put(a);
 }
 
+/* Input bytes after a request (config apply's file text) reach only a
+ * verb that takes them; that verb without them says what to send. */
+static const char *error_of(struct json_object *a)
+{
+	struct json_object *v;
+	assert_true(json_object_object_get_ex(a, "error", &v));
+	return json_object_get_string(v);
+}
+
+static void test_input_only_for_its_verbs(void **state)
+{
+	const char *words[] = {"version"};
+	struct json_object *a = ctl_dispatch_input(words, 1, false, "abc", 3);
+	assert_string_equal(error_of(a), "'version' takes no input, yet the request has "
+					 "\"input_bytes\"");
+	json_object_put(a);
+	const char *apply[] = {"config", "apply", "x.conf"};
+	a = ctl_dispatch(apply, 3, false);
+	assert_non_null(strstr(error_of(a), "no configuration text"));
+	json_object_put(a);
+	a = ctl_dispatch_input(apply, 3, false, "a\0b", 3);
+	assert_string_equal(error_of(a), "x.conf: the file holds a NUL byte; it is not a text "
+					 "file");
+	json_object_put(a);
+}
+
 int main(void)
 {
 	log_max_level = LOG_ERR;
@@ -183,6 +209,7 @@ int main(void)
 	    cmocka_unit_test(test_near_misses),
 	    cmocka_unit_test(test_session_id),
 	    cmocka_unit_test(test_help_and_version),
+	    cmocka_unit_test(test_input_only_for_its_verbs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
