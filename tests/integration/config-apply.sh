@@ -84,7 +84,7 @@ round_trip() {
 	adm -j config write "$LIB_TMP/written.conf" | jq -e ".file == \"$LIB_TMP/written.conf\"" || return 1
 	# 0600 (it may hold CHAP secrets), and no temporary file left.
 	[[ $(stat -c %a "$LIB_TMP/written.conf") == 600 ]] || return 1
-	! ls -a "$LIB_TMP" | grep -q '\.tmp$' || return 1
+	[[ -z $(find "$LIB_TMP" -maxdepth 1 -name '.*.tmp') ]] || return 1
 	local out
 	out=$(adm config apply "$LIB_TMP/written.conf") || return 1
 	echo "$out"
