@@ -24,6 +24,7 @@
 
 #include "core/core.h"
 #include "lib/log.h"
+#include "lib/names.h"
 #include "lib/wildcard.h"
 
 static bool is_wild(const char *pattern) { return wildcard_is_pattern(pattern); }
@@ -59,6 +60,10 @@ struct uscst_group *uscst_target_add_group(struct uscst_target *tgt, const char 
 	if (!*name || strlen(name) >= sizeof(((struct uscst_group *)0)->name)) {
 		snprintf(err, errlen, "group name must be 1 to %zu characters",
 			 sizeof(((struct uscst_group *)0)->name) - 1);
+		return NULL;
+	}
+	if (name_has_control_char(name)) {
+		snprintf(err, errlen, "bad group name: it contains a control character");
 		return NULL;
 	}
 	if (uscst_target_group(tgt, name)) {

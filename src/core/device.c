@@ -12,6 +12,7 @@
 #include "core/pr.h"
 #include "core/stats.h"
 #include "lib/log.h"
+#include "lib/names.h"
 
 pthread_mutex_t uscst_config_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct list_head devices = LIST_HEAD_INIT(devices);
@@ -119,6 +120,10 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	}
 	if (!*name || strlen(name) >= sizeof(((struct uscst_device *)0)->name)) {
 		snprintf(err, errlen, "bad device name '%s'", name);
+		return NULL;
+	}
+	if (name_has_control_char(name)) {
+		snprintf(err, errlen, "bad device name: it contains a control character");
 		return NULL;
 	}
 	if (uscst_device_find(name)) {

@@ -7,6 +7,7 @@
 #include "core/core.h"
 #include "core/stats.h"
 #include "core/transports.h"
+#include "lib/names.h"
 
 static struct list_head targets = LIST_HEAD_INIT(targets);
 
@@ -42,6 +43,10 @@ struct uscst_target *uscst_target_create(const char *driver, const char *name, c
 	}
 	if (!*name || strlen(name) >= USCST_NAME_MAX) {
 		snprintf(err, errlen, "bad target name '%s'", name);
+		return NULL;
+	}
+	if (name_has_control_char(name)) {
+		snprintf(err, errlen, "bad target name: it contains a control character");
 		return NULL;
 	}
 	if (uscst_target_find(name)) {

@@ -20,6 +20,7 @@
 #include "core/core.h"
 #include "core/live.h"
 #include "lib/log.h"
+#include "lib/names.h"
 
 static struct list_head removed_targets = LIST_HEAD_INIT(removed_targets);
 
@@ -101,6 +102,10 @@ int uscst_live_chap_add(struct uscst_target *tgt, bool incoming, const char *use
 {
 	if (!*user || strpbrk(user, " \t") || !*secret || strpbrk(secret, " \t")) {
 		snprintf(err, errlen, "a CHAP user and secret are one word each");
+		return -EINVAL;
+	}
+	if (name_has_control_char(user) || name_has_control_char(secret)) {
+		snprintf(err, errlen, "a CHAP user or secret may not contain control characters");
 		return -EINVAL;
 	}
 	char value[512];

@@ -4,8 +4,9 @@
 # silent gets a timeout error after 5 s while other admin clients are
 # answered at once and iSCSI I/O goes on; a malformed request, an old
 # text-line request, a huge one, an unknown verb and every misuse of the
-# input after a request (input_bytes) each get an error answer; afterwards
-# the daemon serves as before.
+# input after a request (input_bytes) each get an error answer; a name
+# with a control character is refused by every verb that creates one;
+# afterwards the daemon serves as before.
 # Usage: tests/integration/ctl-bad-input.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -93,6 +94,24 @@ check_input() {
 		expect_refused bad-config '^f:1: ' || return 1
 }
 
+# A control character in a name would be written raw into show config's
+# scst.conf text (a newline inside a quoted word makes it unreadable at the
+# next start): every verb that names a new object refuses it, nothing is
+# created, and the saved configuration still parses (uscstd --check).
+check_control_chars_in_names() {
+	local out rc
+	for args in "target add iscsi nl$'\n'x" "group add $IQN g$'\n'}" \
+		"device add vdisk_nullio nl$'\n'dev size_mb=8" "chap add $IQN in us$'\n'er secret12345678" \
+		"device add vdisk_nullio del$'\x7f' size_mb=8"; do
+		rc=0
+		out=$(eval "admin $args" 2>&1) || rc=$?
+		echo "uscstadmin $args: exit $rc: $out"
+		((rc == 1)) && [[ $out == *"control character"* ]] || return 1
+	done
+	admin show config >"$LIB_TMP/saved.conf" || return 1
+	! grep -q "nl\|del" "$LIB_TMP/saved.conf"
+}
+
 check_still_serving() {
 	admin -j list devices | jq -e '.[0].name == "disk0"' >/dev/null &&
 		timeout 20 iscsi-inq "iscsi://127.0.0.1:$DAEMON_PORT/$IQN/0" >/dev/null
@@ -111,6 +130,7 @@ main() {
 	check ctl-bad-input:malformed check_malformed
 	check ctl-bad-input:huge check_huge
 	check ctl-bad-input:input check_input
+	check ctl-bad-input:control-chars-in-names check_control_chars_in_names
 	check ctl-bad-input:still-serving check_still_serving
 	lib_finish
 }
