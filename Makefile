@@ -309,3 +309,12 @@ format:
 -include $(BUILD)/src/uscstd.d $(BUILD)/src/uscstadmin.d
 -include $(wildcard $(UNIT_OBJ_DIR)/*.d $(UNIT_OBJ_DIR)/*/*.d)
 -include $(FUZZ_OBJ:.o=.d)
+
+# bench/uscst-bench: the load generator (libiscsi's asynchronous API);
+# built only when libiscsi-dev is installed, as the LIBISCSI_CLIENTS above.
+ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
+all: $(BUILD)/uscst-bench
+endif
+$(BUILD)/uscst-bench: bench/uscst-bench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< -liscsi

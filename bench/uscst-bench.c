@@ -1,0 +1,809 @@
+/*
+ * uscst-bench: an iSCSI load generator on libiscsi's asynchronous API.
+ *
+ * Sessions are spread over threads; each thread runs one poll() loop over
+ * its sessions and keeps every session's queue full (it submits as many
+ * commands as the queue depth allows before servicing the sockets again).
+ * Latency is measured per command from submit to callback and kept in a
+ * log-linear histogram per thread, merged at the end.
+ *
+ * Exit status: 0 ok, 1 on command errors or verify mismatches, 2 usage.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#define MAX_URLS 64
+#define MAX_SESSIONS 1024
+#define MAX_THREADS 256
+#define MAX_QD 1024
+#define MAX_BS (16u * 1024 * 1024)
+/* After --time, commands in flight get this long to finish; a target that
+ * does not answer by then fails the run instead of hanging it. */
+#define DRAIN_GRACE_NS (10ull * 1000000000ull)
+/* Login and READ CAPACITY are synchronous; a dead target ends them here. */
+#define LOGIN_TIMEOUT_S 10
+/* Default verify region: enough to cross many blocks, quick on loopback. */
+#define VERIFY_DEFAULT_BYTES (16ull * 1024 * 1024)
+
+/* Log-linear histogram: 16 linear sub-buckets per power of two of
+ * nanoseconds, so every bucket is within 1/16 (6 %) of its values. */
+#define HIST_SUB_BITS 4
+#define HIST_SUB (1u << HIST_SUB_BITS)
+#define HIST_BUCKETS (64 * HIST_SUB)
+
+enum rw_mode { RW_READ, RW_WRITE, RW_MIX };
+enum phase { PHASE_BOTH, PHASE_WRITE, PHASE_READ };
+
+struct options {
+	const char *urls[MAX_URLS];
+	int url_count;
+	enum rw_mode rw;
+	int read_pct; /* for RW_MIX */
+	bool random;
+	uint32_t bs;
+	int qd;
+	int sessions;
+	int threads;
+	int seconds;
+	bool verify;
+	enum phase phase;
+	uint32_t pass;
+	uint64_t verify_bytes;
+	bool json;
+};
+
+static struct options opt = {
+    .rw = RW_READ,
+    .read_pct = 70,
+    .random = true,
+    .bs = 4096,
+    .qd = 32,
+    .sessions = 1,
+    .threads = 1,
+    .seconds = 10,
+    .phase = PHASE_BOTH,
+    .pass = 1,
+};
+
+struct stats {
+	uint64_t hist[HIST_BUCKETS];
+	uint64_t reads, writes, bytes, errors, mismatches;
+};
+
+struct thread_ctx;
+
+/* One in-flight command slot; its buffer is reused for the session's life. */
+struct slot {
+	struct session *sess;
+	uint64_t lba;
+	uint32_t blocks;
+	bool is_write;
+	bool busy;
+	uint64_t submit_ns;
+	unsigned char *buf;
+};
+
+struct session {
+	struct thread_ctx *thr;
+	struct iscsi_context *iscsi;
+	const char *url;
+	int lun;
+	uint32_t block_size;
+	uint64_t num_blocks;
+	uint32_t cmd_blocks;		  /* blocks per command (bs / block_size) */
+	uint64_t span_blocks;		  /* LBAs used: whole LUN, or the verify region */
+	uint64_t next_seq;		  /* next chunk for sequential/verify walks */
+	uint64_t chunk_first, chunk_step; /* this session's chunks: first, step */
+	bool verify_reading;		  /* verify: write pass done, now reading */
+	int inflight;
+	bool dead;
+	uint64_t rng;
+	struct slot slots[MAX_QD];
+};
+
+struct thread_ctx {
+	pthread_t tid;
+	struct session *sessions[MAX_SESSIONS];
+	int session_count;
+	struct stats st;
+	uint64_t stop_ns;  /* no new commands after this */
+	uint64_t abort_ns; /* hard deadline: fail what is still in flight */
+	bool failed_setup;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static unsigned hist_index(uint64_t v)
+{
+	if (v < HIST_SUB)
+		return (unsigned)v;
+	unsigned msb = 63u - (unsigned)__builtin_clzll(v);
+	unsigned sub = (unsigned)(v >> (msb - HIST_SUB_BITS)) & (HIST_SUB - 1);
+	return (msb - HIST_SUB_BITS + 1) * HIST_SUB + sub;
+}
+
+/* Lower bound of a bucket: what a percentile reports. */
+static uint64_t hist_value(unsigned idx)
+{
+	if (idx < HIST_SUB)
+		return idx;
+	unsigned msb = idx / HIST_SUB + HIST_SUB_BITS - 1;
+	uint64_t sub = idx % HIST_SUB;
+	return (1ull << msb) | (sub << (msb - HIST_SUB_BITS));
+}
+
+static uint64_t hist_percentile(const uint64_t *hist, uint64_t total, double pct)
+{
+	if (total == 0)
+		return 0;
+	uint64_t want = (uint64_t)((double)total * pct / 100.0);
+	if (want >= total)
+		want = total - 1;
+	uint64_t seen = 0;
+	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+		seen += hist[i];
+		if (seen > want)
+			return hist_value(i);
+	}
+	return hist_value(HIST_BUCKETS - 1);
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*s = x;
+	return x;
+}
+
+/* The verify pattern: every 8-byte word names its LBA, the pass and its
+ * place in the block, so a misplaced, stale or torn block all show up. */
+static uint64_t pattern_word(uint64_t lba, uint32_t pass, uint32_t word)
+{
+	return (lba * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)pass << 48) ^ word;
+}
+
+static void fill_pattern(unsigned char *buf, uint64_t lba, uint32_t blocks, uint32_t block_size)
+{
+	uint32_t words = block_size / 8;
+	for (uint32_t b = 0; b < blocks; b++)
+		for (uint32_t w = 0; w < words; w++) {
+			uint64_t v = pattern_word(lba + b, opt.pass, w);
+			memcpy(buf + (size_t)b * block_size + (size_t)w * 8, &v, 8);
+		}
+}
+
+/* Returns the number of mismatching blocks and reports the first few. */
+static uint64_t check_pattern(const unsigned char *buf, size_t len, uint64_t lba, uint32_t blocks,
+			      uint32_t block_size)
+{
+	uint64_t bad = 0;
+	uint32_t words = block_size / 8;
+	if (len < (size_t)blocks * block_size) {
+		fprintf(stderr, "verify: LBA %" PRIu64 ": short read, %zu bytes\n", lba, len);
+		return blocks;
+	}
+	for (uint32_t b = 0; b < blocks; b++)
+		for (uint32_t w = 0; w < words; w++) {
+			uint64_t v;
+			memcpy(&v, buf + (size_t)b * block_size + (size_t)w * 8, 8);
+			if (v != pattern_word(lba + b, opt.pass, w)) {
+				if (bad < 8)
+					fprintf(stderr,
+						"verify: mismatch at LBA %" PRIu64 " word %u\n",
+						lba + b, w);
+				bad++;
+				break;
+			}
+		}
+	return bad;
+}
+
+static int submit_one(struct session *s, struct slot *sl);
+
+static void command_done(struct iscsi_context *iscsi, int status, void *command_data, void *private)
+{
+	struct slot *sl = private;
+	struct session *s = sl->sess;
+	struct stats *st = &s->thr->st;
+	struct scsi_task *task = command_data;
+	uint64_t lat = now_ns() - sl->submit_ns;
+
+	sl->busy = false;
+	s->inflight--;
+	if (status != SCSI_STATUS_GOOD) {
+		/* Only the first few are printed: a dead target fails them all. */
+		if (st->errors < 8)
+			fprintf(stderr, "%s: %s LBA %" PRIu64 " failed: %s\n", s->url,
+				sl->is_write ? "write" : "read", sl->lba, iscsi_get_error(iscsi));
+		st->errors++;
+	} else {
+		st->hist[hist_index(lat)]++;
+		st->bytes += (uint64_t)sl->blocks * s->block_size;
+		if (sl->is_write)
+			st->writes++;
+		else
+			st->reads++;
+		if (opt.verify && !sl->is_write && task)
+			st->mismatches +=
+			    check_pattern(task->datain.data, (size_t)task->datain.size, sl->lba,
+					  sl->blocks, s->block_size);
+	}
+	if (task)
+		scsi_free_scsi_task(task);
+}
+
+/* Picks the next command of this session: false when the session has
+ * nothing more to do (a finished verify pass). */
+static bool next_command(struct session *s, uint64_t *lba, bool *is_write)
+{
+	uint64_t chunks = s->span_blocks / s->cmd_blocks;
+	if (opt.verify) {
+		/* Walk this session's chunks once writing, then once reading. */
+		uint64_t chunk = s->chunk_first + s->next_seq * s->chunk_step;
+		if (chunk >= chunks) {
+			if (s->verify_reading || opt.phase != PHASE_BOTH)
+				return false;
+			if (s->inflight > 0)
+				return false; /* all writes acknowledged before reading back */
+			s->verify_reading = true;
+			s->next_seq = 0;
+			chunk = s->chunk_first;
+			if (chunk >= chunks)
+				return false;
+		}
+		s->next_seq++;
+		*lba = chunk * s->cmd_blocks;
+		*is_write = !s->verify_reading;
+		return true;
+	}
+	uint64_t chunk;
+	if (opt.random)
+		chunk = xorshift(&s->rng) % chunks;
+	else
+		chunk = s->next_seq++ % chunks;
+	*lba = chunk * s->cmd_blocks;
+	if (opt.rw == RW_MIX)
+		*is_write = (int)(xorshift(&s->rng) % 100) >= opt.read_pct;
+	else
+		*is_write = opt.rw == RW_WRITE;
+	return true;
+}
+
+static int submit_one(struct session *s, struct slot *sl)
+{
+	uint64_t lba;
+	bool is_write;
+	if (!next_command(s, &lba, &is_write))
+		return 1;
+	uint32_t len = s->cmd_blocks * s->block_size;
+	sl->lba = lba;
+	sl->blocks = s->cmd_blocks;
+	sl->is_write = is_write;
+	if (is_write && opt.verify)
+		fill_pattern(sl->buf, lba, sl->blocks, s->block_size);
+	sl->submit_ns = now_ns();
+	struct scsi_task *task;
+	if (is_write)
+		task = iscsi_write16_task(s->iscsi, s->lun, lba, sl->buf, len, (int)s->block_size,
+					  0, 0, 0, 0, 0, command_done, sl);
+	else
+		task = iscsi_read16_task(s->iscsi, s->lun, lba, len, (int)s->block_size, 0, 0, 0, 0,
+					 0, command_done, sl);
+	if (!task) {
+		fprintf(stderr, "%s: cannot queue a command: %s\n", s->url,
+			iscsi_get_error(s->iscsi));
+		s->thr->st.errors++;
+		s->dead = true;
+		return -1;
+	}
+	sl->busy = true;
+	s->inflight++;
+	return 0;
+}
+
+/* Fills the session's queue: every free slot gets a command. */
+static void fill_queue(struct session *s, uint64_t now)
+{
+	if (s->dead || now >= s->thr->stop_ns)
+		return;
+	for (int i = 0; i < opt.qd && s->inflight < opt.qd; i++) {
+		if (s->slots[i].busy)
+			continue;
+		if (submit_one(s, &s->slots[i]) != 0)
+			return;
+	}
+}
+
+static int session_open(struct session *s)
+{
+	s->iscsi = iscsi_create_context("iqn.2026-12.org.uscst:bench");
+	if (!s->iscsi) {
+		fprintf(stderr, "%s: cannot create an iSCSI context\n", s->url);
+		return -1;
+	}
+	struct iscsi_url *url = iscsi_parse_full_url(s->iscsi, s->url);
+	if (!url) {
+		fprintf(stderr, "%s: bad URL: %s\n", s->url, iscsi_get_error(s->iscsi));
+		return -1;
+	}
+	iscsi_set_session_type(s->iscsi, ISCSI_SESSION_NORMAL);
+	iscsi_set_header_digest(s->iscsi, ISCSI_HEADER_DIGEST_NONE);
+	iscsi_set_targetname(s->iscsi, url->target);
+	if (url->user[0])
+		iscsi_set_initiator_username_pwd(s->iscsi, url->user, url->passwd);
+	iscsi_set_timeout(s->iscsi, LOGIN_TIMEOUT_S);
+	s->lun = url->lun;
+	int rc = iscsi_full_connect_sync(s->iscsi, url->portal, url->lun);
+	iscsi_destroy_url(url);
+	if (rc != 0) {
+		fprintf(stderr, "%s: login failed: %s\n", s->url, iscsi_get_error(s->iscsi));
+		return -1;
+	}
+	struct scsi_task *task = iscsi_readcapacity16_sync(s->iscsi, s->lun);
+	if (!task || task->status != SCSI_STATUS_GOOD) {
+		fprintf(stderr, "%s: READ CAPACITY(16) failed: %s\n", s->url,
+			iscsi_get_error(s->iscsi));
+		if (task)
+			scsi_free_scsi_task(task);
+		return -1;
+	}
+	struct scsi_readcapacity16 *rc16 = scsi_datain_unmarshall(task);
+	if (!rc16 || rc16->block_length == 0 || rc16->block_length % 8 != 0) {
+		fprintf(stderr, "%s: unusable READ CAPACITY(16) answer\n", s->url);
+		scsi_free_scsi_task(task);
+		return -1;
+	}
+	s->block_size = rc16->block_length;
+	s->num_blocks = rc16->returned_lba + 1;
+	scsi_free_scsi_task(task);
+	/* Commands in flight are bounded by our own deadline, not libiscsi's. */
+	iscsi_set_timeout(s->iscsi, 0);
+
+	if (opt.bs % s->block_size != 0) {
+		fprintf(stderr, "%s: --bs %u is not a multiple of the block size %u\n", s->url,
+			opt.bs, s->block_size);
+		return -1;
+	}
+	s->cmd_blocks = opt.bs / s->block_size;
+	s->span_blocks = s->num_blocks;
+	if (opt.verify) {
+		uint64_t want = opt.verify_bytes / s->block_size;
+		if (want < s->span_blocks)
+			s->span_blocks = want;
+	}
+	if (s->span_blocks < s->cmd_blocks) {
+		fprintf(stderr, "%s: the LUN (or verify region) is smaller than --bs\n", s->url);
+		return -1;
+	}
+	for (int i = 0; i < opt.qd; i++) {
+		s->slots[i].sess = s;
+		s->slots[i].buf = malloc(opt.bs);
+		if (!s->slots[i].buf) {
+			fprintf(stderr, "out of memory\n");
+			return -1;
+		}
+		/* Non-verify writes send this; any content will do, zero is cheap. */
+		memset(s->slots[i].buf, 0, opt.bs);
+	}
+	return 0;
+}
+
+static bool session_done(const struct session *s, uint64_t now)
+{
+	if (s->dead)
+		return true;
+	if (s->inflight > 0)
+		return false;
+	if (now >= s->thr->stop_ns)
+		return true;
+	if (opt.verify) {
+		/* A verify session ends when its walk is over and nothing is out. */
+		uint64_t chunks = s->span_blocks / s->cmd_blocks;
+		uint64_t chunk = s->chunk_first + s->next_seq * s->chunk_step;
+		bool last_pass = s->verify_reading || opt.phase != PHASE_BOTH;
+		return last_pass && chunk >= chunks;
+	}
+	return false;
+}
+
+static pthread_barrier_t logged_in, go;
+static bool setup_failed; /* written by main between the two barriers */
+
+static void *thread_main(void *arg)
+{
+	struct thread_ctx *t = arg;
+	struct pollfd pfds[MAX_SESSIONS];
+
+	for (int i = 0; i < t->session_count; i++)
+		if (session_open(t->sessions[i]) != 0) {
+			t->failed_setup = true;
+			break;
+		}
+	pthread_barrier_wait(&logged_in);
+	pthread_barrier_wait(&go);
+	if (setup_failed)
+		return NULL;
+	for (;;) {
+		uint64_t now = now_ns();
+		int active = 0;
+		for (int i = 0; i < t->session_count; i++) {
+			struct session *s = t->sessions[i];
+			fill_queue(s, now);
+			pfds[i].fd = -1;
+			pfds[i].events = 0;
+			if (session_done(s, now))
+				continue;
+			pfds[i].fd = iscsi_get_fd(s->iscsi);
+			pfds[i].events = (short)iscsi_which_events(s->iscsi);
+			active++;
+		}
+		if (active == 0)
+			break;
+		if (now >= t->abort_ns) {
+			for (int i = 0; i < t->session_count; i++) {
+				struct session *s = t->sessions[i];
+				if (!session_done(s, now)) {
+					fprintf(stderr,
+						"%s: %d commands unanswered at the deadline\n",
+						s->url, s->inflight);
+					t->st.errors += (uint64_t)s->inflight;
+					s->dead = true;
+				}
+			}
+			break;
+		}
+		int n = poll(pfds, (nfds_t)t->session_count, 100);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("poll");
+			t->st.errors++;
+			break;
+		}
+		for (int i = 0; i < t->session_count; i++) {
+			struct session *s = t->sessions[i];
+			if (pfds[i].fd < 0 || pfds[i].revents == 0)
+				continue;
+			if (iscsi_service(s->iscsi, pfds[i].revents) < 0) {
+				fprintf(stderr, "%s: connection failed: %s\n", s->url,
+					iscsi_get_error(s->iscsi));
+				t->st.errors += (uint64_t)(s->inflight > 0 ? s->inflight : 1);
+				s->dead = true;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: uscst-bench [options] iscsi://HOST[:PORT]/IQN/LUN [URL...]\n"
+		"  --rw read|write|mix[=READ_PCT]  workload (default read; mix 70%% reads)\n"
+		"  --random | --seq                access pattern (default random)\n"
+		"  --bs BYTES                      block size, K/M suffixes (default 4K)\n"
+		"  --qd N                          queue depth per session (default 32)\n"
+		"  --sessions N                    sessions, spread over the URLs (default 1)\n"
+		"  --threads N                     threads; sessions spread over them (default 1)\n"
+		"  --time SECONDS                  run length (default 10)\n"
+		"  --verify                        write a pattern, read it back, compare\n"
+		"  --verify-size BYTES             region verified (default 16M)\n"
+		"  --phase write|read              verify: only the write or the read pass\n"
+		"  --pass N                        verify: pass number mixed into the pattern\n"
+		"  --json                          one JSON object instead of text\n");
+}
+
+/* Parses a positive size with an optional K/M/G suffix; false if invalid. */
+static bool parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return false;
+	uint64_t mult = 1;
+	if (*end == 'k' || *end == 'K')
+		mult = 1024;
+	else if (*end == 'm' || *end == 'M')
+		mult = 1024 * 1024;
+	else if (*end == 'g' || *end == 'G')
+		mult = 1024ull * 1024 * 1024;
+	if (mult != 1)
+		end++;
+	if (*end != '\0' || v == 0 || v > UINT64_MAX / mult)
+		return false;
+	*out = v * mult;
+	return true;
+}
+
+static bool parse_int(const char *s, int min, int max, int *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < min || v > max)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	enum {
+		O_RW = 256,
+		O_RANDOM,
+		O_SEQ,
+		O_BS,
+		O_QD,
+		O_SESSIONS,
+		O_THREADS,
+		O_TIME,
+		O_VERIFY,
+		O_VSIZE,
+		O_PHASE,
+		O_PASS,
+		O_JSON,
+		O_HELP
+	};
+	static const struct option longopts[] = {
+	    {"rw", required_argument, 0, O_RW},
+	    {"random", no_argument, 0, O_RANDOM},
+	    {"seq", no_argument, 0, O_SEQ},
+	    {"bs", required_argument, 0, O_BS},
+	    {"qd", required_argument, 0, O_QD},
+	    {"sessions", required_argument, 0, O_SESSIONS},
+	    {"threads", required_argument, 0, O_THREADS},
+	    {"time", required_argument, 0, O_TIME},
+	    {"verify", no_argument, 0, O_VERIFY},
+	    {"verify-size", required_argument, 0, O_VSIZE},
+	    {"phase", required_argument, 0, O_PHASE},
+	    {"pass", required_argument, 0, O_PASS},
+	    {"json", no_argument, 0, O_JSON},
+	    {"help", no_argument, 0, O_HELP},
+	    {0, 0, 0, 0},
+	};
+	int c, v;
+	uint64_t size;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_RW:
+			if (strcmp(optarg, "read") == 0)
+				opt.rw = RW_READ;
+			else if (strcmp(optarg, "write") == 0)
+				opt.rw = RW_WRITE;
+			else if (strcmp(optarg, "mix") == 0)
+				opt.rw = RW_MIX;
+			else if (strncmp(optarg, "mix=", 4) == 0 &&
+				 parse_int(optarg + 4, 0, 100, &v)) {
+				opt.rw = RW_MIX;
+				opt.read_pct = v;
+			} else
+				goto bad;
+			break;
+		case O_RANDOM:
+			opt.random = true;
+			break;
+		case O_SEQ:
+			opt.random = false;
+			break;
+		case O_BS:
+			if (!parse_size(optarg, &size) || size > MAX_BS)
+				goto bad;
+			opt.bs = (uint32_t)size;
+			break;
+		case O_QD:
+			if (!parse_int(optarg, 1, MAX_QD, &opt.qd))
+				goto bad;
+			break;
+		case O_SESSIONS:
+			if (!parse_int(optarg, 1, MAX_SESSIONS, &opt.sessions))
+				goto bad;
+			break;
+		case O_THREADS:
+			if (!parse_int(optarg, 1, MAX_THREADS, &opt.threads))
+				goto bad;
+			break;
+		case O_TIME:
+			if (!parse_int(optarg, 1, 86400, &opt.seconds))
+				goto bad;
+			break;
+		case O_VERIFY:
+			opt.verify = true;
+			break;
+		case O_VSIZE:
+			if (!parse_size(optarg, &size))
+				goto bad;
+			opt.verify_bytes = size;
+			break;
+		case O_PHASE:
+			if (strcmp(optarg, "write") == 0)
+				opt.phase = PHASE_WRITE;
+			else if (strcmp(optarg, "read") == 0)
+				opt.phase = PHASE_READ;
+			else
+				goto bad;
+			break;
+		case O_PASS:
+			if (!parse_int(optarg, 0, 65535, &v))
+				goto bad;
+			opt.pass = (uint32_t)v;
+			break;
+		case O_JSON:
+			opt.json = true;
+			break;
+		case O_HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	for (; optind < argc; optind++) {
+		if (opt.url_count >= MAX_URLS) {
+			fprintf(stderr, "uscst-bench: at most %d URLs\n", MAX_URLS);
+			return -1;
+		}
+		opt.urls[opt.url_count++] = argv[optind];
+	}
+	if (opt.url_count == 0) {
+		usage(stderr);
+		return -1;
+	}
+	if (opt.phase != PHASE_BOTH && !opt.verify) {
+		fprintf(stderr, "uscst-bench: --phase needs --verify\n");
+		return -1;
+	}
+	if (opt.verify_bytes == 0)
+		opt.verify_bytes = VERIFY_DEFAULT_BYTES;
+	if (opt.threads > opt.sessions)
+		opt.threads = opt.sessions;
+	return 0;
+bad:
+	fprintf(stderr, "uscst-bench: bad value '%s'\n", optarg);
+	usage(stderr);
+	return -1;
+}
+
+/* The login is synchronous; if a dead target stalls it past every
+ * deadline, this ends the run with an error rather than a hang. */
+static void on_alarm(int sig)
+{
+	static const char msg[] = "uscst-bench: run deadline passed, target not answering\n";
+	(void)sig;
+	ssize_t ignored = write(2, msg, sizeof(msg) - 1);
+	(void)ignored;
+	_exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	if (parse_args(argc, argv) != 0)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, on_alarm);
+	alarm((unsigned)opt.seconds + LOGIN_TIMEOUT_S * 2 +
+	      (unsigned)(DRAIN_GRACE_NS / 1000000000ull) + 5);
+
+	struct thread_ctx *threads = calloc((size_t)opt.threads, sizeof(*threads));
+	struct session *sessions = calloc((size_t)opt.sessions, sizeof(*sessions));
+	if (!threads || !sessions) {
+		fprintf(stderr, "out of memory\n");
+		return 1;
+	}
+	for (int i = 0; i < opt.sessions; i++) {
+		struct session *s = &sessions[i];
+		struct thread_ctx *t = &threads[i % opt.threads];
+		s->thr = t;
+		s->url = opt.urls[i % opt.url_count];
+		s->rng = 0x2545F4914F6CDD1Dull ^ ((uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull);
+		/* Sessions on the same URL split its chunks so verify never races. */
+		int same_url = (opt.sessions - 1 - (i % opt.url_count)) / opt.url_count + 1;
+		s->chunk_first = (uint64_t)(i / opt.url_count);
+		s->chunk_step = (uint64_t)same_url;
+		/* Sequential streams start apart so they do not read the same blocks. */
+		s->next_seq = opt.verify ? 0 : (uint64_t)i * 1000003ull;
+		t->sessions[t->session_count++] = s;
+	}
+	if (pthread_barrier_init(&logged_in, NULL, (unsigned)opt.threads + 1) != 0 ||
+	    pthread_barrier_init(&go, NULL, (unsigned)opt.threads + 1) != 0) {
+		fprintf(stderr, "cannot set up barriers\n");
+		return 1;
+	}
+	for (int i = 0; i < opt.threads; i++)
+		if (pthread_create(&threads[i].tid, NULL, thread_main, &threads[i]) != 0) {
+			fprintf(stderr, "cannot start a thread\n");
+			return 1;
+		}
+	/* The clock starts once every session is logged in, so login time is
+	 * not counted and all threads share one stop time. */
+	pthread_barrier_wait(&logged_in);
+	for (int i = 0; i < opt.threads; i++)
+		if (threads[i].failed_setup)
+			setup_failed = true;
+	uint64_t start = now_ns();
+	for (int i = 0; i < opt.threads; i++) {
+		threads[i].stop_ns = start + (uint64_t)opt.seconds * 1000000000ull;
+		threads[i].abort_ns = threads[i].stop_ns + DRAIN_GRACE_NS;
+	}
+	pthread_barrier_wait(&go);
+	for (int i = 0; i < opt.threads; i++)
+		pthread_join(threads[i].tid, NULL);
+	uint64_t elapsed = now_ns() - start;
+
+	for (int i = 0; i < opt.sessions; i++) {
+		if (sessions[i].iscsi) {
+			if (!sessions[i].dead && !setup_failed)
+				iscsi_logout_sync(sessions[i].iscsi);
+			iscsi_destroy_context(sessions[i].iscsi);
+		}
+		for (int q = 0; q < MAX_QD; q++)
+			free(sessions[i].slots[q].buf);
+	}
+	if (setup_failed)
+		return 1;
+
+	struct stats total = {0};
+	for (int i = 0; i < opt.threads; i++) {
+		for (unsigned b = 0; b < HIST_BUCKETS; b++)
+			total.hist[b] += threads[i].st.hist[b];
+		total.reads += threads[i].st.reads;
+		total.writes += threads[i].st.writes;
+		total.bytes += threads[i].st.bytes;
+		total.errors += threads[i].st.errors;
+		total.mismatches += threads[i].st.mismatches;
+	}
+	uint64_t done = total.reads + total.writes;
+	double secs = (double)elapsed / 1e9;
+	double iops = secs > 0 ? (double)done / secs : 0;
+	double mbps = secs > 0 ? (double)total.bytes / secs / 1e6 : 0;
+	double p50 = (double)hist_percentile(total.hist, done, 50.0) / 1000.0;
+	double p99 = (double)hist_percentile(total.hist, done, 99.0) / 1000.0;
+	double p999 = (double)hist_percentile(total.hist, done, 99.9) / 1000.0;
+	if (opt.json)
+		printf("{\"seconds\":%.3f,\"iops\":%.0f,\"mb_per_s\":%.2f,\"lat_us_p50\":%.1f,"
+		       "\"lat_us_p99\":%.1f,\"lat_us_p999\":%.1f,\"reads\":%" PRIu64
+		       ",\"writes\":%" PRIu64 ",\"commands\":%" PRIu64 ",\"errors\":%" PRIu64
+		       ",\"verify_mismatches\":%" PRIu64 "}\n",
+		       secs, iops, mbps, p50, p99, p999, total.reads, total.writes, done,
+		       total.errors, total.mismatches);
+	else {
+		printf("time %.3f s, %d session(s) x QD%d, %u-byte %s %s\n", secs, opt.sessions,
+		       opt.qd, opt.bs, opt.random && !opt.verify ? "random" : "sequential",
+		       opt.verify	    ? "verify"
+		       : opt.rw == RW_READ  ? "read"
+		       : opt.rw == RW_WRITE ? "write"
+					    : "mix");
+		printf("IOPS %.0f\nMB/s %.2f\n", iops, mbps);
+		printf("latency us p50 %.1f p99 %.1f p99.9 %.1f\n", p50, p99, p999);
+		printf("commands %" PRIu64 " (reads %" PRIu64 ", writes %" PRIu64
+		       ")\nerrors %" PRIu64 "\n",
+		       done, total.reads, total.writes, total.errors);
+		if (opt.verify)
+			printf("verify mismatches %" PRIu64 "\n", total.mismatches);
+	}
+	return total.errors || total.mismatches ? 1 : 0;
+}
