@@ -276,7 +276,9 @@ static bool next_command(struct session *s, uint64_t *lba, bool *is_write)
 		}
 		s->next_seq++;
 		*lba = chunk * s->cmd_blocks;
-		*is_write = !s->verify_reading;
+		/* --phase read only reads back what an earlier --phase write left. */
+		*is_write =
+		    opt.phase == PHASE_WRITE || (opt.phase == PHASE_BOTH && !s->verify_reading);
 		return true;
 	}
 	uint64_t chunk;
