@@ -95,6 +95,7 @@ struct slot {
 	bool is_write;
 	bool busy;
 	uint64_t submit_ns;
+	uint32_t pass; /* verify pattern pass of this command */
 	unsigned char *buf;
 };
 
@@ -110,6 +111,8 @@ struct session {
 	uint64_t next_seq;		  /* next chunk for sequential/verify walks */
 	uint64_t chunk_first, chunk_step; /* this session's chunks: first, step */
 	bool verify_reading;		  /* verify: write pass done, now reading */
+	uint32_t pass;			  /* verify: pattern pass being written/read */
+	uint64_t passes_done;		  /* verify: complete write+read passes */
 	int inflight;
 	bool dead;
 	uint64_t rng;
@@ -185,19 +188,20 @@ static uint64_t pattern_word(uint64_t lba, uint32_t pass, uint32_t word)
 	return (lba * 0x9E3779B97F4A7C15ull) ^ ((uint64_t)pass << 48) ^ word;
 }
 
-static void fill_pattern(unsigned char *buf, uint64_t lba, uint32_t blocks, uint32_t block_size)
+static void fill_pattern(unsigned char *buf, uint64_t lba, uint32_t blocks, uint32_t block_size,
+			 uint32_t pass)
 {
 	uint32_t words = block_size / 8;
 	for (uint32_t b = 0; b < blocks; b++)
 		for (uint32_t w = 0; w < words; w++) {
-			uint64_t v = pattern_word(lba + b, opt.pass, w);
+			uint64_t v = pattern_word(lba + b, pass, w);
 			memcpy(buf + (size_t)b * block_size + (size_t)w * 8, &v, 8);
 		}
 }
 
 /* Returns the number of mismatching blocks and reports the first few. */
 static uint64_t check_pattern(const unsigned char *buf, size_t len, uint64_t lba, uint32_t blocks,
-			      uint32_t block_size)
+			      uint32_t block_size, uint32_t pass)
 {
 	uint64_t bad = 0;
 	uint32_t words = block_size / 8;
@@ -209,7 +213,7 @@ static uint64_t check_pattern(const unsigned char *buf, size_t len, uint64_t lba
 		for (uint32_t w = 0; w < words; w++) {
 			uint64_t v;
 			memcpy(&v, buf + (size_t)b * block_size + (size_t)w * 8, 8);
-			if (v != pattern_word(lba + b, opt.pass, w)) {
+			if (v != pattern_word(lba + b, pass, w)) {
 				if (bad < 8)
 					fprintf(stderr,
 						"verify: mismatch at LBA %" PRIu64 " word %u\n",
@@ -249,7 +253,7 @@ static void command_done(struct iscsi_context *iscsi, int status, void *command_
 		if (opt.verify && !sl->is_write && task)
 			st->mismatches +=
 			    check_pattern(task->datain.data, (size_t)task->datain.size, sl->lba,
-					  sl->blocks, s->block_size);
+					  sl->blocks, s->block_size, sl->pass);
 	}
 	if (task)
 		scsi_free_scsi_task(task);
@@ -264,11 +268,20 @@ static bool next_command(struct session *s, uint64_t *lba, bool *is_write)
 		/* Walk this session's chunks once writing, then once reading. */
 		uint64_t chunk = s->chunk_first + s->next_seq * s->chunk_step;
 		if (chunk >= chunks) {
-			if (s->verify_reading || opt.phase != PHASE_BOTH)
+			/* One walk is all a --phase run does. */
+			if (opt.phase != PHASE_BOTH)
 				return false;
+			/* Every write acknowledged before reading back, every read
+			 * checked before the next pass overwrites. */
 			if (s->inflight > 0)
-				return false; /* all writes acknowledged before reading back */
-			s->verify_reading = true;
+				return false;
+			if (s->verify_reading) {
+				s->passes_done++;
+				s->pass++;
+				if (now_ns() >= s->thr->stop_ns)
+					return false;
+			}
+			s->verify_reading = !s->verify_reading;
 			s->next_seq = 0;
 			chunk = s->chunk_first;
 			if (chunk >= chunks)
@@ -305,7 +318,8 @@ static int submit_one(struct session *s, struct slot *sl)
 	sl->blocks = s->cmd_blocks;
 	sl->is_write = is_write;
 	if (is_write && opt.verify)
-		fill_pattern(sl->buf, lba, sl->blocks, s->block_size);
+		fill_pattern(sl->buf, lba, sl->blocks, s->block_size, s->pass);
+	sl->pass = s->pass;
 	sl->submit_ns = now_ns();
 	struct scsi_task *task;
 	if (is_write)
@@ -329,7 +343,11 @@ static int submit_one(struct session *s, struct slot *sl)
 /* Fills the session's queue: every free slot gets a command. */
 static void fill_queue(struct session *s, uint64_t now)
 {
-	if (s->dead || now >= s->thr->stop_ns)
+	if (s->dead)
+		return;
+	/* A verify run finishes at least one full write and read pass. */
+	if (now >= s->thr->stop_ns &&
+	    !(opt.verify && opt.phase == PHASE_BOTH && s->passes_done == 0))
 		return;
 	for (int i = 0; i < opt.qd && s->inflight < opt.qd; i++) {
 		if (s->slots[i].busy)
@@ -419,16 +437,15 @@ static bool session_done(const struct session *s, uint64_t now)
 		return true;
 	if (s->inflight > 0)
 		return false;
-	if (now >= s->thr->stop_ns)
-		return true;
 	if (opt.verify) {
-		/* A verify session ends when its walk is over and nothing is out. */
 		uint64_t chunks = s->span_blocks / s->cmd_blocks;
 		uint64_t chunk = s->chunk_first + s->next_seq * s->chunk_step;
-		bool last_pass = s->verify_reading || opt.phase != PHASE_BOTH;
-		return last_pass && chunk >= chunks;
+		if (opt.phase != PHASE_BOTH)
+			return chunk >= chunks;
+		/* A session with no chunk of its own has nothing to verify. */
+		return chunks <= s->chunk_first || (s->passes_done > 0 && now >= s->thr->stop_ns);
 	}
-	return false;
+	return now >= s->thr->stop_ns;
 }
 
 static pthread_barrier_t logged_in, go;
@@ -728,6 +745,7 @@ int main(int argc, char **argv)
 		s->chunk_step = (uint64_t)same_url;
 		/* Sequential streams start apart so they do not read the same blocks. */
 		s->next_seq = opt.verify ? 0 : (uint64_t)i * 1000003ull;
+		s->pass = opt.pass;
 		t->sessions[t->session_count++] = s;
 	}
 	if (pthread_barrier_init(&logged_in, NULL, (unsigned)opt.threads + 1) != 0 ||
@@ -778,6 +796,10 @@ int main(int argc, char **argv)
 		total.errors += threads[i].st.errors;
 		total.mismatches += threads[i].st.mismatches;
 	}
+	uint64_t passes = 0;
+	for (int i = 0; i < opt.sessions; i++) {
+		passes += sessions[i].passes_done;
+	}
 	uint64_t done = total.reads + total.writes;
 	double secs = (double)elapsed / 1e9;
 	double iops = secs > 0 ? (double)done / secs : 0;
@@ -789,9 +811,9 @@ int main(int argc, char **argv)
 		printf("{\"seconds\":%.3f,\"iops\":%.0f,\"mb_per_s\":%.2f,\"lat_us_p50\":%.1f,"
 		       "\"lat_us_p99\":%.1f,\"lat_us_p999\":%.1f,\"reads\":%" PRIu64
 		       ",\"writes\":%" PRIu64 ",\"commands\":%" PRIu64 ",\"errors\":%" PRIu64
-		       ",\"verify_mismatches\":%" PRIu64 "}\n",
+		       ",\"verify_mismatches\":%" PRIu64 ",\"verify_passes\":%" PRIu64 "}\n",
 		       secs, iops, mbps, p50, p99, p999, total.reads, total.writes, done,
-		       total.errors, total.mismatches);
+		       total.errors, total.mismatches, passes);
 	else {
 		printf("time %.3f s, %d session(s) x QD%d, %u-byte %s %s\n", secs, opt.sessions,
 		       opt.qd, opt.bs, opt.random && !opt.verify ? "random" : "sequential",
@@ -805,7 +827,9 @@ int main(int argc, char **argv)
 		       ")\nerrors %" PRIu64 "\n",
 		       done, total.reads, total.writes, total.errors);
 		if (opt.verify)
-			printf("verify mismatches %" PRIu64 "\n", total.mismatches);
+			printf("verify mismatches %" PRIu64 ", full passes %" PRIu64
+			       " (over %d sessions)\n",
+			       total.mismatches, passes, opt.sessions);
 	}
 	return total.errors || total.mismatches ? 1 : 0;
 }
