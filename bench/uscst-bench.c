@@ -237,6 +237,13 @@ static void command_done(struct iscsi_context *iscsi, int status, void *command_
 
 	sl->busy = false;
 	s->inflight--;
+	if (s->dead) {
+		/* Counted when the session died (deadline or connection loss);
+		 * these are libiscsi cancelling what was still queued. */
+		if (task)
+			scsi_free_scsi_task(task);
+		return;
+	}
 	if (status != SCSI_STATUS_GOOD) {
 		/* Only the first few are printed: a dead target fails them all. */
 		if (st->errors < 8)
@@ -401,6 +408,9 @@ static int session_open(struct session *s)
 	scsi_free_scsi_task(task);
 	/* Commands in flight are bounded by our own deadline, not libiscsi's. */
 	iscsi_set_timeout(s->iscsi, 0);
+	/* A dropped connection is an error to report, not to hide behind a
+	 * silent re-login that would stall the run. */
+	iscsi_set_noautoreconnect(s->iscsi, 1);
 
 	if (opt.bs % s->block_size != 0) {
 		fprintf(stderr, "%s: --bs %u is not a multiple of the block size %u\n", s->url,
