@@ -95,7 +95,8 @@ struct slot {
 	bool is_write;
 	bool busy;
 	uint64_t submit_ns;
-	uint32_t pass; /* verify pattern pass of this command */
+	uint32_t pass;	       /* verify pattern pass of this command */
+	struct scsi_iovec iov; /* read destination: buf */
 	unsigned char *buf;
 };
 
@@ -227,6 +228,14 @@ static uint64_t check_pattern(const unsigned char *buf, size_t len, uint64_t lba
 
 static int submit_one(struct session *s, struct slot *sl);
 
+/* Bytes a read really returned: the target may report an underflow. */
+static size_t read_length(const struct scsi_task *task, size_t asked)
+{
+	if (task->residual_status == SCSI_RESIDUAL_UNDERFLOW)
+		return task->residual < asked ? asked - task->residual : 0;
+	return asked;
+}
+
 static void command_done(struct iscsi_context *iscsi, int status, void *command_data, void *private)
 {
 	struct slot *sl = private;
@@ -259,7 +268,7 @@ static void command_done(struct iscsi_context *iscsi, int status, void *command_
 			st->reads++;
 		if (opt.verify && !sl->is_write && task)
 			st->mismatches +=
-			    check_pattern(task->datain.data, (size_t)task->datain.size, sl->lba,
+			    check_pattern(sl->buf, read_length(task, sl->iov.iov_len), sl->lba,
 					  sl->blocks, s->block_size, sl->pass);
 	}
 	if (task)
@@ -332,9 +341,15 @@ static int submit_one(struct session *s, struct slot *sl)
 	if (is_write)
 		task = iscsi_write16_task(s->iscsi, s->lun, lba, sl->buf, len, (int)s->block_size,
 					  0, 0, 0, 0, 0, command_done, sl);
-	else
-		task = iscsi_read16_task(s->iscsi, s->lun, lba, len, (int)s->block_size, 0, 0, 0, 0,
-					 0, command_done, sl);
+	else {
+		/* Data-In lands in the slot's own buffer: no allocation and copy
+		 * per read inside libiscsi, which would cost the client, not the
+		 * target. */
+		sl->iov.iov_base = sl->buf;
+		sl->iov.iov_len = len;
+		task = iscsi_read16_iov_task(s->iscsi, s->lun, lba, len, (int)s->block_size, 0, 0,
+					     0, 0, 0, command_done, sl, &sl->iov, 1);
+	}
 	if (!task) {
 		fprintf(stderr, "%s: cannot queue a command: %s\n", s->url,
 			iscsi_get_error(s->iscsi));
