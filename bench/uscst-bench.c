@@ -65,6 +65,8 @@ struct options {
 	uint32_t pass;
 	uint64_t verify_bytes;
 	bool json;
+	bool header_digest; /* offer only HeaderDigest=CRC32C */
+	int cpu_pid;	    /* target process whose CPU time is reported; 0: none */
 };
 
 static struct options opt = {
@@ -392,7 +394,9 @@ static int session_open(struct session *s)
 		return -1;
 	}
 	iscsi_set_session_type(s->iscsi, ISCSI_SESSION_NORMAL);
-	iscsi_set_header_digest(s->iscsi, ISCSI_HEADER_DIGEST_NONE);
+	/* Only one value offered, so the target cannot settle on another. */
+	iscsi_set_header_digest(s->iscsi, opt.header_digest ? ISCSI_HEADER_DIGEST_CRC32C
+							    : ISCSI_HEADER_DIGEST_NONE);
 	iscsi_set_targetname(s->iscsi, url->target);
 	if (url->user[0])
 		iscsi_set_initiator_username_pwd(s->iscsi, url->user, url->passwd);
@@ -542,6 +546,31 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
+/* utime + stime of every thread of PID, living or gone (/proc/PID/stat
+ * fields 14 and 15), in clock ticks; -1 if it cannot be read. */
+static long long process_cpu_ticks(int pid)
+{
+	char path[64], line[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	size_t n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	/* The command name (field 2) may hold spaces and ')': fields are
+	 * counted from the last ')'. */
+	char *p = strrchr(line, ')');
+	if (!p)
+		return -1;
+	unsigned long long utime, stime;
+	/* After ')': field 3 (state) up to field 13 skipped, then 14 and 15. */
+	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+		   &stime) != 2)
+		return -1;
+	return (long long)(utime + stime);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -557,7 +586,11 @@ static void usage(FILE *f)
 		"  --verify-size BYTES             region verified (default 16M)\n"
 		"  --phase write|read              verify: only the write or the read pass\n"
 		"  --pass N                        verify: pass number mixed into the pattern\n"
-		"  --json                          one JSON object instead of text\n");
+		"  --json                          one JSON object instead of text\n"
+		"  --digest none|header            HeaderDigest=CRC32C (libiscsi's login offers\n"
+		"                                  only DataDigest=None: data is not digested)\n"
+		"  --cpu-pid PID                   report PID's CPU time (user+sys, all threads)\n"
+		"                                  over the measured interval, per command\n");
 }
 
 /* Parses a positive size with an optional K/M/G suffix; false if invalid. */
@@ -610,6 +643,8 @@ static int parse_args(int argc, char **argv)
 		O_PHASE,
 		O_PASS,
 		O_JSON,
+		O_DIGEST,
+		O_CPU_PID,
 		O_HELP
 	};
 	static const struct option longopts[] = {
@@ -626,6 +661,8 @@ static int parse_args(int argc, char **argv)
 	    {"phase", required_argument, 0, O_PHASE},
 	    {"pass", required_argument, 0, O_PASS},
 	    {"json", no_argument, 0, O_JSON},
+	    {"digest", required_argument, 0, O_DIGEST},
+	    {"cpu-pid", required_argument, 0, O_CPU_PID},
 	    {"help", no_argument, 0, O_HELP},
 	    {0, 0, 0, 0},
 	};
@@ -697,6 +734,24 @@ static int parse_args(int argc, char **argv)
 			break;
 		case O_JSON:
 			opt.json = true;
+			break;
+		case O_DIGEST:
+			if (strcmp(optarg, "none") == 0)
+				opt.header_digest = false;
+			else if (strcmp(optarg, "header") == 0)
+				opt.header_digest = true;
+			else if (strcmp(optarg, "data") == 0 || strcmp(optarg, "all") == 0) {
+				fprintf(stderr,
+					"uscst-bench: --digest %s: libiscsi's login offers "
+					"only DataDigest=None\n",
+					optarg);
+				return -1;
+			} else
+				goto bad;
+			break;
+		case O_CPU_PID:
+			if (!parse_int(optarg, 1, INT32_MAX, &opt.cpu_pid))
+				goto bad;
 			break;
 		case O_HELP:
 			usage(stdout);
@@ -789,6 +844,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < opt.threads; i++)
 		if (threads[i].failed_setup)
 			setup_failed = true;
+	/* The target's CPU time is read where the clock starts and stops, so
+	 * logins and logouts are left out as they are from the IOPS. */
+	long long cpu_start = opt.cpu_pid ? process_cpu_ticks(opt.cpu_pid) : -1;
 	uint64_t start = now_ns();
 	for (int i = 0; i < opt.threads; i++) {
 		threads[i].stop_ns = start + (uint64_t)opt.seconds * 1000000000ull;
@@ -798,6 +856,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < opt.threads; i++)
 		pthread_join(threads[i].tid, NULL);
 	uint64_t elapsed = now_ns() - start;
+	long long cpu_end = opt.cpu_pid ? process_cpu_ticks(opt.cpu_pid) : -1;
 
 	for (int i = 0; i < opt.sessions; i++) {
 		if (sessions[i].iscsi) {
@@ -810,6 +869,10 @@ int main(int argc, char **argv)
 	}
 	if (setup_failed)
 		return 1;
+	if (opt.cpu_pid && (cpu_start < 0 || cpu_end < 0)) {
+		fprintf(stderr, "uscst-bench: cannot read /proc/%d/stat\n", opt.cpu_pid);
+		return 1;
+	}
 
 	struct stats total = {0};
 	for (int i = 0; i < opt.threads; i++) {
@@ -832,14 +895,23 @@ int main(int argc, char **argv)
 	double p50 = (double)hist_percentile(total.hist, done, 50.0) / 1000.0;
 	double p99 = (double)hist_percentile(total.hist, done, 99.0) / 1000.0;
 	double p999 = (double)hist_percentile(total.hist, done, 99.9) / 1000.0;
-	if (opt.json)
+	double cpu_s =
+	    opt.cpu_pid ? (double)(cpu_end - cpu_start) / (double)sysconf(_SC_CLK_TCK) : 0;
+	double cpu_us_per_cmd = done ? cpu_s * 1e6 / (double)done : 0;
+	double busy = secs > 0 ? cpu_s / secs : 0;
+	if (opt.json) {
 		printf("{\"seconds\":%.3f,\"iops\":%.0f,\"mb_per_s\":%.2f,\"lat_us_p50\":%.1f,"
 		       "\"lat_us_p99\":%.1f,\"lat_us_p999\":%.1f,\"reads\":%" PRIu64
 		       ",\"writes\":%" PRIu64 ",\"commands\":%" PRIu64 ",\"errors\":%" PRIu64
-		       ",\"verify_mismatches\":%" PRIu64 ",\"verify_passes\":%" PRIu64 "}\n",
+		       ",\"verify_mismatches\":%" PRIu64 ",\"verify_passes\":%" PRIu64,
 		       secs, iops, mbps, p50, p99, p999, total.reads, total.writes, done,
 		       total.errors, total.mismatches, passes);
-	else {
+		if (opt.cpu_pid)
+			printf(",\"target_cpu_s\":%.3f,\"target_cpu_us_per_cmd\":%.3f"
+			       ",\"target_busy\":%.4f",
+			       cpu_s, cpu_us_per_cmd, busy);
+		printf("}\n");
+	} else {
 		printf("time %.3f s, %d session(s) x QD%d, %u-byte %s %s\n", secs, opt.sessions,
 		       opt.qd, opt.bs, opt.random && !opt.verify ? "random" : "sequential",
 		       opt.verify	    ? "verify"
@@ -851,6 +923,9 @@ int main(int argc, char **argv)
 		printf("commands %" PRIu64 " (reads %" PRIu64 ", writes %" PRIu64
 		       ")\nerrors %" PRIu64 "\n",
 		       done, total.reads, total.writes, total.errors);
+		if (opt.cpu_pid)
+			printf("target CPU %.3f s (%.1f%% of one core), %.3f us per command\n",
+			       cpu_s, busy * 100, cpu_us_per_cmd);
 		if (opt.verify)
 			printf("verify mismatches %" PRIu64 ", full passes %" PRIu64
 			       " (over %d sessions)\n",
