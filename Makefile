@@ -318,3 +318,12 @@ endif
 $(BUILD)/uscst-bench: bench/uscst-bench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< -liscsi
+
+# make bench [BENCH_ROUNDS=3] [BENCH_TIME=5] [BENCH_ONLY=REGEX]: uscstd
+# against tgtd, both pinned to CPU 1, the client to CPU 0; a table of medians
+# (bench/compare.sh; several minutes).  `make test` runs only its smoke,
+# tests/integration/bench-compare-smoke.sh.
+.PHONY: bench
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/compare.sh $(BUILD)

@@ -19,9 +19,11 @@ BUILD_PKGS=(build-essential pkg-config liburing-dev libisal-dev libssl-dev
 # jq reads `uscstadmin -j` in tests/integration/admin-list.sh and
 # metrics.sh; groff-base renders the man pages with warnings on
 # (tests/integration/install.sh; systemd-analyze, which checks the unit file
-# there, comes with systemd when the machine has it).
+# there, comes with systemd when the machine has it); tgt's tgtd and tgtadm
+# are what `make bench` (bench/compare.sh) compares uscstd with; util-linux
+# gives taskset, which pins target and client to their CPUs there.
 TEST_PKGS=(libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra iproute2
-	procps xorriso jq groff-base)
+	procps xorriso jq groff-base tgt util-linux)
 
 # Prints the packages from "$@" that are not fully installed.
 missing_packages() {
@@ -30,6 +32,20 @@ missing_packages() {
 		status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
 		if [[ $status != installed ]]; then
 			printf '%s\n' "$pkg"
+		fi
+	done
+}
+
+# Debian's tgt package starts and enables a system tgtd on every address,
+# port 3260, where `make run` wants uscstd; we need only its programs (make
+# bench starts a private tgtd), so a tgt installed here is stopped again.
+quiet_new_tgt() {
+	local pkg
+	for pkg in "$@"; do
+		if [[ $pkg == tgt ]] && command -v systemctl >/dev/null &&
+			systemctl is-enabled tgt.service >/dev/null 2>&1; then
+			echo "install-deps: stopping and disabling the system tgtd (tgt.service)"
+			systemctl disable --now tgt.service || true
 		fi
 	done
 }
@@ -51,11 +67,13 @@ main() {
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 	# Fail loudly if apt "succeeded" but something is still missing.
+	local -a installed=("${missing[@]}")
 	mapfile -t missing < <(missing_packages "${missing[@]}")
 	if ((${#missing[@]} != 0)); then
 		echo "install-deps: still missing after install: ${missing[*]}" >&2
 		return 1
 	fi
+	quiet_new_tgt "${installed[@]}"
 }
 
 main "$@"
