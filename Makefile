@@ -315,9 +315,16 @@ format:
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
 all: $(BUILD)/uscst-bench
 endif
-$(BUILD)/uscst-bench: bench/uscst-bench.c
+$(BUILD)/uscst-bench: bench/uscst-bench.c bench/bench_util.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< -liscsi
+
+# bench/uscst-rawbench: the same load on a small initiator of its own, for
+# DataDigest=CRC32C, which libiscsi 1.19 cannot negotiate (isa-l's CRC32C).
+all: $(BUILD)/uscst-rawbench
+$(BUILD)/uscst-rawbench: bench/uscst-rawbench.c bench/bench_util.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $< -lisal
 
 # make bench [BENCH_ROUNDS=3] [BENCH_TIME=5] [BENCH_ONLY=REGEX]: uscstd
 # against tgtd, both pinned to CPU 1, the client to CPU 0; a table of medians

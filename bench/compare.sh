@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: uscstd against tgtd (Linux SCSI target framework), both on
-# loopback with equivalent LUNs, driven by build/uscst-bench.
+# loopback with equivalent LUNs, driven by build/uscst-bench (and
+# build/uscst-rawbench where libiscsi cannot: DataDigest).
 #
 #   bench/compare.sh [--rounds N] [--time SECONDS] [--only REGEX]
 #                    [--sat-steps "SxQ ..."] [--no-saturate] [BUILD_DIR]
@@ -9,7 +10,8 @@
 # BENCH_TIME (seconds per run, default 5), BENCH_ONLY (extended regex on
 # "LUN workload", e.g. 'null 4K randread'), BENCH_SAT_STEPS (default
 # "1x32 2x32 4x32 8x32 16x32": sessions x QD), BENCH_SATURATE (0: skip the
-# saturation row), BENCH_FILE_SIZE (file LUN size, default 1G).
+# saturation row), BENCH_SAT_CLIENT (raw: uscst-rawbench, the default;
+# libiscsi: uscst-bench), BENCH_FILE_SIZE (file LUN size, default 1G).
 #
 # Both targets run at once (an idle target costs nothing) pinned to CPU 1;
 # the client runs pinned to CPU 0.  Every workload runs against uscstd,
@@ -37,6 +39,9 @@ RUN_TIME=${BENCH_TIME:-5}
 ONLY=${BENCH_ONLY:-}
 SAT_STEPS=${BENCH_SAT_STEPS:-1x32 2x32 4x32 8x32 16x32}
 SATURATE=${BENCH_SATURATE:-1}
+# The saturation client: uscst-rawbench (raw, default; lighter, it drives a
+# target core further from the one client core) or uscst-bench (libiscsi).
+SAT_CLIENT=${BENCH_SAT_CLIENT:-raw}
 FILE_SIZE=${BENCH_FILE_SIZE:-1G}
 BUILD_ARG=""
 
@@ -51,7 +56,8 @@ declare -A USCST_LUN=() TGT_LUN=()
 ROWS=()
 
 usage() {
-	sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	# The comment at the top, down to the line before "Both targets".
+	sed -n '2,/^# Both targets/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -72,13 +78,15 @@ parse_args() {
 	[[ $ROUNDS =~ ^[1-9][0-9]*$ && $RUN_TIME =~ ^[1-9][0-9]*$ ]] || usage
 }
 
-# The workloads.  Null-LUN rows run again with HeaderDigest=CRC32C.  A new
-# LUN kind needs a row here and a LUN in start_uscstd/start_tgtd.
+# The workloads.  Null-LUN rows run again with HeaderDigest and DataDigest
+# CRC32C ("digests"), driven by uscst-rawbench (--raw: libiscsi 1.19 cannot
+# negotiate DataDigest).  A new LUN kind needs rows here and a LUN in
+# start_uscstd/start_tgtd.
 define_rows() {
 	local -a null_rows=(
 		"4K randread QD32|--rw read --random --bs 4K --qd 32"
 		"4K randwrite QD32|--rw write --random --bs 4K --qd 32"
-		"4K randread QD32 4 sessions|--rw read --random --bs 4K --qd 32 --sessions 4"
+		"4K randread QD32 4 sess|--rw read --random --bs 4K --qd 32 --sessions 4"
 		"128K seqread QD8|--rw read --seq --bs 128K --qd 8"
 		"128K seqwrite QD8|--rw write --seq --bs 128K --qd 8"
 		"1M seqread QD4|--rw read --seq --bs 1M --qd 4"
@@ -93,7 +101,7 @@ define_rows() {
 		ROWS+=("null|$r")
 	done
 	for r in "${null_rows[@]}"; do
-		ROWS+=("null|${r%%|*} hdgst|${r#*|} --digest header")
+		ROWS+=("null|${r%%|*} digests|--raw --digest all ${r#*|}")
 	done
 	for r in "${file_rows[@]}"; do
 		ROWS+=("file|$r")
@@ -208,6 +216,11 @@ start_tgtd() {
 		tgtadm_ --op new --mode logicalunit --tid 1 --lun 2 --bstype rdwr \
 			--backing-store "$LIB_TMP/file.img" &&
 		tgtadm_ --op bind --mode target --tid 1 -I ALL || return 1
+	# tgt answers None to an initiator that offers only CRC32C unless the
+	# target lists CRC32C (uscstd accepts either as it is).
+	tgtadm_ --op update --mode target --tid 1 --name HeaderDigest --value CRC32C,None &&
+		tgtadm_ --op update --mode target --tid 1 --name DataDigest --value CRC32C,None ||
+		return 1
 	TGT_LUN=([null]=1 [file]=2)
 	if [[ -n ${USCST_LUN[blockio]:-} ]] &&
 		tgtadm_ --op new --mode logicalunit --tid 1 --lun 3 --bstype rdwr \
@@ -278,14 +291,18 @@ has_lun() {
 	fi
 }
 
-# run_one TARGET KIND ARGS...: one uscst-bench run on CPU 0; sets RESULT
-# to "IOPS MB/s P99 CPU_US_PER_CMD BUSY" (tabs), or to "" and counts a
-# failed run.
+# run_one TARGET KIND [--raw] ARGS...: one uscst-bench (uscst-rawbench
+# with --raw) run on CPU 0; sets RESULT to "IOPS MB/s P99 CPU_US_PER_CMD
+# BUSY" (tabs), or to "" and counts a failed run.
 run_one() {
-	local target=$1 kind=$2 out err=$LIB_TMP/bench.err
+	local target=$1 kind=$2 out err=$LIB_TMP/bench.err client=uscst-bench
 	shift 2
+	if [[ ${1:-} == --raw ]]; then
+		client=uscst-rawbench
+		shift
+	fi
 	RESULT=""
-	if ! out=$(timeout $((RUN_TIME + 60)) taskset -c 0 "$USCST_BUILD/uscst-bench" --json \
+	if ! out=$(timeout $((RUN_TIME + 60)) taskset -c 0 "$USCST_BUILD/$client" --json \
 		--time "$RUN_TIME" --cpu-pid "$(target_pid "$target")" "$@" \
 		"$(url "$target" "$kind")" 2>"$err" </dev/null); then
 		echo "compare: $target $kind $*: failed:" >&2
@@ -344,7 +361,7 @@ run_rows() {
 			# shellcheck disable=SC2086
 			run_one "$target" "$kind" $args
 			[[ -z $RESULT ]] || echo "$RESULT" >>"$LIB_TMP/res.$i.$target"
-			printf '  round %d  %-8s %-30s %-5s %s\n' "$round" "$kind" "$label" "$target" \
+			printf '  round %d  %-8s %-34s %-5s %s\n' "$round" "$kind" "$label" "$target" \
 				"${RESULT:-failed}" >&2
 		done
 	done < <(selected_rows)
@@ -358,7 +375,9 @@ saturate() {
 	for step in $SAT_STEPS; do
 		s=${step%x*}
 		q=${step#*x}
-		run_one "$target" null --rw read --random --bs 4K --sessions "$s" --qd "$q"
+		# shellcheck disable=SC2046
+		run_one "$target" null $([[ $SAT_CLIENT == raw ]] && echo --raw --digest none) \
+			--rw read --random --bs 4K --sessions "$s" --qd "$q"
 		[[ -n $RESULT ]] || return 0
 		busy=$(cut -f 5 <<<"$RESULT")
 		printf '  saturate %-5s %-6s %s\n' "$target" "$step" "$RESULT" >&2
@@ -379,11 +398,12 @@ print_table() {
 	local -A med
 	printf '\nuscstd (build %s, 1 reactor) vs tgtd %s, both on CPU 1; uscst-bench on CPU 0\n' \
 		"${USCST_BUILD##*/}" "$("$TGTD" -V 2>/dev/null | awk '{ print $NF }')"
-	printf 'median of %d round(s) of %d s per run; hdgst: HeaderDigest=CRC32C (DataDigest stays None:\n' \
+	printf 'median of %d round(s) of %d s per run; client uscst-bench (libiscsi), but "digests" rows:\n' \
 		"$ROUNDS" "$RUN_TIME"
-	printf "libiscsi's login offers only None); ratio = ours/tgt; target CPU = user+sys of the target\n"
-	printf 'process over the commands completed (lower is better); busy = share of one core\n\n'
-	printf '%-8s %-30s %-8s %10s %9s %9s %11s %6s\n' LUN workload target IOPS MB/s 'p99 us' \
+	printf 'uscst-rawbench with HeaderDigest=CRC32C and DataDigest=CRC32C; ratio = ours/tgt; target\n'
+	printf 'CPU = user+sys of the target process over the commands completed (lower is better);\n'
+	printf 'busy = share of one core\n\n'
+	printf '%-8s %-34s %-8s %10s %9s %9s %11s %6s\n' LUN workload target IOPS MB/s 'p99 us' \
 		'CPU us/cmd' busy
 	i=0
 	while IFS= read -r row; do
@@ -397,15 +417,15 @@ print_table() {
 			done
 			if [[ ${med[$target.1]} == - ]]; then
 				# No LUN of this kind on this target, or every run failed.
-				printf '%-8s %-30s %-8s %10s\n' "$kind" "$label" "$target" \
+				printf '%-8s %-34s %-8s %10s\n' "$kind" "$label" "$target" \
 					"$(has_lun "$target" "$kind" && echo fail || echo n/a)"
 			else
-				printf '%-8s %-30s %-8s %10.0f %9.1f %9.1f %11.2f %6.2f\n' "$kind" "$label" \
+				printf '%-8s %-34s %-8s %10.0f %9.1f %9.1f %11.2f %6.2f\n' "$kind" "$label" \
 					"$target" "${med[$target.1]}" "${med[$target.2]}" "${med[$target.3]}" \
 					"${med[$target.4]}" "${med[$target.5]}"
 			fi
 		done
-		printf '%-8s %-30s %-8s %10s %9s %9s %11s\n' "" "" ours/tgt \
+		printf '%-8s %-34s %-8s %10s %9s %9s %11s\n' "" "" ours/tgt \
 			"$(ratio "${med[uscst.1]}" "${med[tgt.1]}")" \
 			"$(ratio "${med[uscst.2]}" "${med[tgt.2]}")" \
 			"$(ratio "${med[uscst.3]}" "${med[tgt.3]}")" \
@@ -415,21 +435,23 @@ print_table() {
 	printf '\nSaturated IOPS per target core, 4K random read, null LUN: the client (one core)\n'
 	printf 'raises sessions x QD through "%s" until the target'"'"'s busy fraction\n' "$SAT_STEPS"
 	printf '(target CPU time / wall time) reaches 0.95 or stops rising (< +0.02); at the busiest\n'
-	printf 'step, IOPS per core = IOPS / busy (what one fully busy core would do at that cost).\n\n'
-	printf '%-8s %-30s %-8s %10s %9s %9s %11s\n' "" "" target IOPS busy load 'IOPS/core'
+	printf 'step, IOPS per core = IOPS / busy (what one fully busy core would do at that cost).\n'
+	printf 'Client: %s, no digests.\n\n' \
+		"$([[ $SAT_CLIENT == raw ]] && echo uscst-rawbench || echo uscst-bench)"
+	printf '%-8s %-34s %-8s %10s %9s %9s %11s\n' "" "" target IOPS busy load 'IOPS/core'
 	for target in uscst tgt; do
 		for f in 1 2 3; do
 			med[$target.$f]=$(col_median "$LIB_TMP/sat.$target" "$f")
 		done
 		if [[ ${med[$target.1]} == - ]]; then
-			printf '%-8s %-30s %-8s %10s\n' null "saturated 4K randread" "$target" fail
+			printf '%-8s %-34s %-8s %10s\n' null "saturated 4K randread" "$target" fail
 			continue
 		fi
-		printf '%-8s %-30s %-8s %10.0f %9.2f %9s %11.0f\n' null "saturated 4K randread" \
+		printf '%-8s %-34s %-8s %10.0f %9.2f %9s %11.0f\n' null "saturated 4K randread" \
 			"$target" "${med[$target.1]}" "${med[$target.2]}" \
 			"$(cut -f 4 "$LIB_TMP/sat.$target" | paste -sd, -)" "${med[$target.3]}"
 	done
-	printf '%-8s %-30s %-8s %10s %9s %9s %11s\n' "" "" ours/tgt \
+	printf '%-8s %-34s %-8s %10s %9s %9s %11s\n' "" "" ours/tgt \
 		"$(ratio "${med[uscst.1]}" "${med[tgt.1]}")" "" "" \
 		"$(ratio "${med[uscst.3]}" "${med[tgt.3]}")"
 }
@@ -443,8 +465,9 @@ main() {
 		echo "compare: needs two CPUs (target on CPU 1, client on CPU 0)" >&2
 		return 1
 	fi
-	if [[ ! -x $USCST_BUILD/uscst-bench ]]; then
-		echo "compare: $USCST_BUILD/uscst-bench not built (libiscsi-dev missing?)" >&2
+	if [[ ! -x $USCST_BUILD/uscst-bench || ! -x $USCST_BUILD/uscst-rawbench ]]; then
+		echo "compare: $USCST_BUILD/uscst-bench or uscst-rawbench not built (make all;" \
+			"libiscsi-dev missing?)" >&2
 		return 1
 	fi
 	define_rows

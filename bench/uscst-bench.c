@@ -27,6 +27,8 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
+#include "bench_util.h"
+
 #define MAX_URLS 64
 #define MAX_SESSIONS 1024
 #define MAX_THREADS 256
@@ -39,12 +41,6 @@
 #define LOGIN_TIMEOUT_S 10
 /* Default verify region: enough to cross many blocks, quick on loopback. */
 #define VERIFY_DEFAULT_BYTES (16ull * 1024 * 1024)
-
-/* Log-linear histogram: 16 linear sub-buckets per power of two of
- * nanoseconds, so every bucket is within 1/16 (6 %) of its values. */
-#define HIST_SUB_BITS 4
-#define HIST_SUB (1u << HIST_SUB_BITS)
-#define HIST_BUCKETS (64 * HIST_SUB)
 
 enum rw_mode { RW_READ, RW_WRITE, RW_MIX };
 enum phase { PHASE_BOTH, PHASE_WRITE, PHASE_READ };
@@ -131,58 +127,6 @@ struct thread_ctx {
 	uint64_t abort_ns; /* hard deadline: fail what is still in flight */
 	bool failed_setup;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static unsigned hist_index(uint64_t v)
-{
-	if (v < HIST_SUB)
-		return (unsigned)v;
-	unsigned msb = 63u - (unsigned)__builtin_clzll(v);
-	unsigned sub = (unsigned)(v >> (msb - HIST_SUB_BITS)) & (HIST_SUB - 1);
-	return (msb - HIST_SUB_BITS + 1) * HIST_SUB + sub;
-}
-
-/* Lower bound of a bucket: what a percentile reports. */
-static uint64_t hist_value(unsigned idx)
-{
-	if (idx < HIST_SUB)
-		return idx;
-	unsigned msb = idx / HIST_SUB + HIST_SUB_BITS - 1;
-	uint64_t sub = idx % HIST_SUB;
-	return (1ull << msb) | (sub << (msb - HIST_SUB_BITS));
-}
-
-static uint64_t hist_percentile(const uint64_t *hist, uint64_t total, double pct)
-{
-	if (total == 0)
-		return 0;
-	uint64_t want = (uint64_t)((double)total * pct / 100.0);
-	if (want >= total)
-		want = total - 1;
-	uint64_t seen = 0;
-	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
-		seen += hist[i];
-		if (seen > want)
-			return hist_value(i);
-	}
-	return hist_value(HIST_BUCKETS - 1);
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
 
 /* The verify pattern: every 8-byte word names its LBA, the pass and its
  * place in the block, so a misplaced, stale or torn block all show up. */
@@ -546,31 +490,6 @@ static void *thread_main(void *arg)
 	return NULL;
 }
 
-/* utime + stime of every thread of PID, living or gone (/proc/PID/stat
- * fields 14 and 15), in clock ticks; -1 if it cannot be read. */
-static long long process_cpu_ticks(int pid)
-{
-	char path[64], line[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	size_t n = fread(line, 1, sizeof(line) - 1, f);
-	fclose(f);
-	line[n] = '\0';
-	/* The command name (field 2) may hold spaces and ')': fields are
-	 * counted from the last ')'. */
-	char *p = strrchr(line, ')');
-	if (!p)
-		return -1;
-	unsigned long long utime, stime;
-	/* After ')': field 3 (state) up to field 13 skipped, then 14 and 15. */
-	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-		   &stime) != 2)
-		return -1;
-	return (long long)(utime + stime);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -591,40 +510,6 @@ static void usage(FILE *f)
 		"                                  only DataDigest=None: data is not digested)\n"
 		"  --cpu-pid PID                   report PID's CPU time (user+sys, all threads)\n"
 		"                                  over the measured interval, per command\n");
-}
-
-/* Parses a positive size with an optional K/M/G suffix; false if invalid. */
-static bool parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
-		return false;
-	uint64_t mult = 1;
-	if (*end == 'k' || *end == 'K')
-		mult = 1024;
-	else if (*end == 'm' || *end == 'M')
-		mult = 1024 * 1024;
-	else if (*end == 'g' || *end == 'G')
-		mult = 1024ull * 1024 * 1024;
-	if (mult != 1)
-		end++;
-	if (*end != '\0' || v == 0 || v > UINT64_MAX / mult)
-		return false;
-	*out = v * mult;
-	return true;
-}
-
-static bool parse_int(const char *s, int min, int max, int *out)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end != '\0' || v < min || v > max)
-		return false;
-	*out = (int)v;
-	return true;
 }
 
 static int parse_args(int argc, char **argv)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# bench/compare.sh (make bench) in miniature: one round of 1 s per run, two
-# workloads (4K random read on the null LUN, 4K random write on the file
-# LUN) and a two-step saturation, against uscstd and tgtd.  Checks that it
+# bench/compare.sh (make bench) in miniature: one round of 1 s per run,
+# three workloads (4K random read on the null LUN, 128K sequential write
+# with header and data digests through uscst-rawbench, so with R2Ts and
+# Data-Out, and 4K random write on the file LUN) and a two-step saturation,
+# against uscstd and tgtd.  Checks that it
 # exits 0, that every row of the table has numbers for both targets and a
 # ratio, and that it left no tgtd and no control socket behind.  A smoke
 # test, not a benchmark: no thresholds.  tgtd missing is a failure (make
@@ -67,7 +69,8 @@ main() {
 		return
 	fi
 	BENCH_FILE_SIZE=64M timeout 120 "$USCST_ROOT/bench/compare.sh" --rounds 1 --time 1 \
-		--only '^(null 4K randread QD32|file 4K randwrite QD32)$' --sat-steps '1x8 2x16' \
+		--only '^(null 4K randread QD32|null 128K seqwrite QD8 digests|file 4K randwrite QD32)$' \
+		--sat-steps '1x8 2x16' \
 		"$USCST_BUILD" >"$LIB_TMP/out" 2>"$LIB_TMP/err" || rc=$?
 	cat "$LIB_TMP/out"
 	if ((rc == 0)); then
@@ -78,9 +81,11 @@ main() {
 	fi
 	check bench-compare:null-read-uscst row_has_numbers uscst null '4K randread QD32'
 	check bench-compare:null-read-tgt row_has_numbers tgt null '4K randread QD32'
+	check bench-compare:digests-write-uscst row_has_numbers uscst null '128K seqwrite QD8 digests'
+	check bench-compare:digests-write-tgt row_has_numbers tgt null '128K seqwrite QD8 digests'
 	check bench-compare:file-write-uscst row_has_numbers uscst file '4K randwrite QD32'
 	check bench-compare:file-write-tgt row_has_numbers tgt file '4K randwrite QD32'
-	check bench-compare:ratios ratio_rows 3
+	check bench-compare:ratios ratio_rows 4
 	check bench-compare:saturation saturation_rows
 	check bench-compare:nothing-left nothing_left
 	lib_finish
