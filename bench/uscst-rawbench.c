@@ -448,6 +448,13 @@ static void dispatch(struct session *s, const uint8_t *bhs, const uint8_t *data,
 	case OP_LOGOUT_RSP:
 		s->logged_out = true;
 		break;
+	case OP_REJECT: {
+		/* Reason 0x02: a data digest the target found wrong. */
+		char msg[64];
+		snprintf(msg, sizeof(msg), "Reject from the target, reason 0x%02x", bhs[2]);
+		fail(s, msg);
+		break;
+	}
 	default: {
 		char msg[64];
 		snprintf(msg, sizeof(msg), "unexpected PDU, opcode 0x%02x", op);
