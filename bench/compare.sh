@@ -54,7 +54,8 @@ FAILED_RUNS=0
 RESULT=""
 # LUN kind -> LUN number, per target; a kind a target lacks is skipped.
 declare -A USCST_LUN=() TGT_LUN=()
-# Workload rows: "KIND|LABEL|uscst-bench arguments".
+# Workload rows: "KIND|LABEL|ARGS", ARGS for uscst-bench, or --raw and
+# ARGS for uscst-rawbench.
 ROWS=()
 
 usage() {
