@@ -238,6 +238,9 @@ bool uscst_device_read_only(const struct uscst_device *dev);
  * change at any time afterwards (resync_size), so read it once per use. */
 uint64_t uscst_device_size(const struct uscst_device *dev);
 void uscst_device_set_size(struct uscst_device *dev, uint64_t size);
+/* Logical block size in bytes (the blocksize attribute: 512 or 4096);
+ * fixed once the device exists. */
+uint32_t uscst_device_block_size(const struct uscst_device *dev);
 /* For open() of a removable-medium device that has no medium in (vcdrom's
  * `filename none`): false makes the commands that need a medium answer NOT
  * READY, MEDIUM NOT PRESENT, and lets the size be 0.  Every open starts

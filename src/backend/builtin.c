@@ -2,8 +2,8 @@
 #include "backend/builtin.h"
 
 static const struct uscst_backend_ops *const builtin[] = {
-    &backend_fileio_ops,  &backend_nullio_ops,	  &backend_vcdrom_ops, &backend_vtape_ops,
-    &backend_changer_ops, &backend_dev_iscsi_ops, &backend_dev_sg_ops,
+    &backend_fileio_ops, &backend_blockio_ops, &backend_nullio_ops,    &backend_vcdrom_ops,
+    &backend_vtape_ops,	 &backend_changer_ops, &backend_dev_iscsi_ops, &backend_dev_sg_ops,
 };
 
 int uscst_backends_register_builtin(void)

@@ -10,6 +10,8 @@
 #include <uscst/backend.h>
 
 extern const struct uscst_backend_ops backend_fileio_ops;
+/* O_DIRECT on a file or block device (blockio.c). */
+extern const struct uscst_backend_ops backend_blockio_ops;
 extern const struct uscst_backend_ops backend_nullio_ops;
 extern const struct uscst_backend_ops backend_vcdrom_ops;
 extern const struct uscst_backend_ops backend_vtape_ops;
@@ -19,7 +21,7 @@ extern const struct uscst_backend_ops backend_dev_iscsi_ops;
 /* Pass-through devices: a real SCSI device through SG_IO (dev_sg.c). */
 extern const struct uscst_backend_ops backend_dev_sg_ops;
 
-/* Registers vdisk_fileio and vdisk_nullio.  0, or the first failing
+/* Registers the backends above.  0, or the first failing
  * uscst_backend_register()'s -errno (logged). */
 int uscst_backends_register_builtin(void);
 

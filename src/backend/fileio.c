@@ -23,12 +23,6 @@
 #include "backend/fileio.h"
 #include "lib/log.h"
 
-/* Per device, in its backend_priv space (ops->dev_priv_size). */
-struct fileio_dev {
-	int fd;
-	bool open; /* fd is the open storage (the space starts zeroed) */
-};
-
 static struct fileio_dev *fdev(struct uscst_device *dev) { return uscst_device_backend_priv(dev); }
 
 /* An I/O in flight, in the backend_priv space of its struct uscst_io. */
@@ -118,7 +112,7 @@ static bool probe_discard(int fd, uint64_t size)
 			 4096) == 0;
 }
 
-static int fileio_open(struct uscst_device *dev)
+int fileio_open_dev(struct uscst_device *dev)
 {
 	if (!uscst_device_attr(dev, "filename"))
 		return -EINVAL;
@@ -139,13 +133,13 @@ static int fileio_open(struct uscst_device *dev)
 	return 0;
 }
 
-static int fileio_get_size(struct uscst_device *dev, uint64_t *size)
+int fileio_get_size(struct uscst_device *dev, uint64_t *size)
 {
 	const struct fileio_dev *st = fdev(dev);
 	return st->open ? fileio_storage_size(st->fd, size) : -EBADF;
 }
 
-static int fileio_storage_stat(struct uscst_device *dev, struct stat *sb)
+int fileio_storage_stat(struct uscst_device *dev, struct stat *sb)
 {
 	const struct fileio_dev *st = fdev(dev);
 	if (!st->open)
@@ -153,7 +147,7 @@ static int fileio_storage_stat(struct uscst_device *dev, struct stat *sb)
 	return fstat(st->fd, sb) < 0 ? -errno : 0;
 }
 
-static void fileio_close(struct uscst_device *dev)
+void fileio_close(struct uscst_device *dev)
 {
 	struct fileio_dev *st = fdev(dev);
 	if (st->open)
@@ -278,8 +272,7 @@ static void fileio_submit(struct uscst_device *dev, struct uscst_io *io)
 	fileio_submit_fd(fdev(dev)->fd, io, NULL, NULL);
 }
 
-static int fileio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t *run_len,
-			     bool *mapped)
+int fileio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t *run_len, bool *mapped)
 {
 	/* Read once: resync_size may change it on another thread, and a
 	 * shrink between two reads would make "size - offset" wrap around. */
@@ -325,7 +318,7 @@ static const struct uscst_attr_def fileio_attrs[] = {
 const struct uscst_backend_ops backend_fileio_ops = {
     .name = "vdisk_fileio",
     .dev_attrs = fileio_attrs,
-    .open = fileio_open,
+    .open = fileio_open_dev,
     .close = fileio_close,
     .submit = fileio_submit,
     .lba_status = fileio_lba_status,

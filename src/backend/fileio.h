@@ -1,7 +1,8 @@
 /*
  * vdisk_fileio's file I/O, shared with the backends that read or write a
- * file the same way (vcdrom): asynchronous on the calling reactor, short
- * transfers continued, reads past the end of the file as zeros.
+ * file the same way (vcdrom, vdisk_blockio): asynchronous on the calling
+ * reactor, short transfers continued, reads past the end of the file as
+ * zeros.
  */
 #ifndef USCST_BACKEND_FILEIO_H
 #define USCST_BACKEND_FILEIO_H
@@ -10,6 +11,25 @@
 #include <stdint.h>
 
 #include <uscst/backend.h>
+
+/* vdisk_fileio's per-device state, at the start of the backend_priv space
+ * (ops->dev_priv_size) of every backend that uses the fileio_*(dev)
+ * functions below (vdisk_blockio embeds it first in its own). */
+struct fileio_dev {
+	int fd;
+	bool open; /* fd is the open storage (the space starts zeroed) */
+};
+
+/* vdisk_fileio's open: the "filename" attribute's file or block device,
+ * created sparse of the configured size if missing; sets the device size
+ * (the storage's, unless a smaller one is configured) and whether DISCARD
+ * deallocates.  0 or -errno (logged). */
+int fileio_open_dev(struct uscst_device *dev);
+void fileio_close(struct uscst_device *dev);
+/* The backend ops of the same names, on struct fileio_dev. */
+int fileio_get_size(struct uscst_device *dev, uint64_t *size);
+int fileio_storage_stat(struct uscst_device *dev, struct stat *sb);
+int fileio_lba_status(struct uscst_device *dev, uint64_t offset, uint64_t *run_len, bool *mapped);
 
 /* Size in bytes of a regular file or block device; 0 or -errno (-EINVAL:
  * neither). */

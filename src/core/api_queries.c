@@ -28,6 +28,8 @@ void uscst_device_set_size(struct uscst_device *dev, uint64_t size)
 	atomic_store_explicit(&dev->size, size, memory_order_relaxed);
 }
 
+uint32_t uscst_device_block_size(const struct uscst_device *dev) { return dev->block_size; }
+
 void uscst_device_set_discard_ok(struct uscst_device *dev, bool ok) { dev->discard_ok = ok; }
 
 void *uscst_device_backend_priv(struct uscst_device *dev)

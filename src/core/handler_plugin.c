@@ -64,8 +64,6 @@ static int host_backend_register(const struct uscst_backend_ops *ops, unsigned a
 	return rc;
 }
 
-static uint32_t host_device_block_size(const struct uscst_device *dev) { return dev->block_size; }
-
 /* What struct uscst_handler_async holds: a block I/O (io) or a whole
  * command (req). */
 struct async_state {
@@ -158,7 +156,7 @@ static const struct uscst_handler_host host = {
     .device_medium_changed = uscst_device_medium_changed,
     .device_set_peripheral_type = uscst_device_set_peripheral_type,
     .device_backend_priv = uscst_device_backend_priv,
-    .device_block_size = host_device_block_size,
+    .device_block_size = uscst_device_block_size,
     .iov_length = uscst_iov_length,
     .iov_from_buf = uscst_iov_from_buf,
     .iov_to_buf = uscst_iov_to_buf,

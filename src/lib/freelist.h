@@ -21,6 +21,7 @@ struct freelist {
 	struct freelist_node *head;
 	unsigned count, max;
 	size_t size;
+	size_t align; /* 0: malloc's; else a power of two dividing size (FREELIST_INIT_ALIGNED) */
 };
 
 #define FREELIST_INIT(obj_size, max_cached)                                                        \
@@ -28,6 +29,14 @@ struct freelist {
 		.head = NULL, .count = 0, .max = (max_cached),                                     \
 		.size = (obj_size) < sizeof(struct freelist_node) ? sizeof(struct freelist_node)   \
 								  : (obj_size)                     \
+	}
+
+/* The same for objects aligned to `align` (a power of two that divides
+ * obj_size), e.g. buffers for O_DIRECT. */
+#define FREELIST_INIT_ALIGNED(obj_size, max_cached, alignment)                                     \
+	{                                                                                          \
+		.head = NULL, .count = 0, .max = (max_cached), .size = (obj_size),                 \
+		.align = (alignment)                                                               \
 	}
 
 static inline void *freelist_get(struct freelist *fl)
@@ -38,7 +47,7 @@ static inline void *freelist_get(struct freelist *fl)
 		fl->count--;
 		return n;
 	}
-	return malloc(fl->size);
+	return fl->align ? aligned_alloc(fl->align, fl->size) : malloc(fl->size);
 }
 
 static inline void freelist_put(struct freelist *fl, void *obj)
