@@ -29,7 +29,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit install conformance conformance-removable conformance-ramdisk conformance-san integration clean format fuzz fuzz-smoke
+.PHONY: all deps run test unit install conformance conformance-removable conformance-ramdisk conformance-blockio conformance-san integration clean format fuzz fuzz-smoke
 all: $(addprefix $(BUILD)/,$(PROGS)) $(BUILD)/tests/hostile_client
 
 $(BUILD)/%.o: %.c
@@ -289,6 +289,10 @@ conformance-removable: all
 # The plain suite against the ramdisk example plugin (tests/integration/plugins.sh runs it too).
 conformance-ramdisk: all
 	@tests/conformance/run.sh $(BUILD) ramdisk
+
+# The plain suite against a vdisk_blockio LUN (tests/integration/blockio.sh runs it too).
+conformance-blockio: all
+	@tests/conformance/run.sh $(BUILD) blockio
 
 # ThreadSanitizer stage of `make test` on its own: unit tests, the
 # plain-LUN conformance and a short PDU stress against a SAN=thread build

@@ -20,8 +20,13 @@
 #              (BUILD_DIR/examples/ramdisk.so, HANDLER ramdisk); otherwise as
 #              plain. Expected: expected-pass-ramdisk.txt, results in
 #              BUILD_DIR/conformance-ramdisk/.
+#   blockio    LUN 0 = 1 GiB file through vdisk_blockio (O_DIRECT, 512-byte
+#              blocks on the file system's 4 KiB: small writes are
+#              read-modify-writes); otherwise as plain. Expected:
+#              expected-pass-blockio.txt, results in
+#              BUILD_DIR/conformance-blockio/.
 # Environment:
-#   CONF_TESTS=ALL.Read10,ALL.Write1*   plain and ramdisk: only these tests
+#   CONF_TESTS=ALL.Read10,ALL.Write1*   all but removable: only these tests
 #                                       (iscsi-test-cu -t syntax:
 #                                       FAMILY[.SUITE[.TEST]] globs, comma
 #                                       separated); default ALL
@@ -69,6 +74,11 @@ setup_init() {
 		OUT_NAME=conformance-ramdisk
 		RUNS=("0 2 $SELECTION")
 		;;
+	blockio)
+		EXPECTED=${CONF_EXPECTED:-$HERE/expected-pass-blockio.txt}
+		OUT_NAME=conformance-blockio
+		RUNS=("0 2 $SELECTION")
+		;;
 	removable)
 		if [[ -n ${CONF_TESTS:-} ]]; then
 			echo "conformance: CONF_TESTS only applies to the plain setup" >&2
@@ -91,7 +101,7 @@ setup_init() {
 		)
 		;;
 	*)
-		echo "conformance: unknown setup '$1' (plain, removable, ramdisk)" >&2
+		echo "conformance: unknown setup '$1' (plain, removable, ramdisk, blockio)" >&2
 		return 1
 		;;
 	esac
@@ -266,6 +276,9 @@ start_uscstd() {
 		write_config "$conf" "$IQN" "$LIB_TMP/disk0.img"
 	elif [[ $SETUP == ramdisk ]]; then
 		write_ramdisk_config "$conf"
+	elif [[ $SETUP == blockio ]]; then
+		write_config "$conf" "$IQN" "$LIB_TMP/disk0.img"
+		sed -i 's/^HANDLER vdisk_fileio /HANDLER vdisk_blockio /' "$conf"
 	else
 		write_removable_config "$conf"
 	fi

@@ -12,7 +12,8 @@
 #  - on a loop device of 4096-byte sectors where losetup works: the same
 #    data check and small writes (read-modify-write on a block device),
 #    zeroing of a range not on its blocks.  Only the loop device made here
-#    is detached; without losetup (a container) that part is skipped.
+#    is detached; without losetup (a container) that part is skipped;
+#  - the plain conformance suite on a vdisk_blockio LUN (run.sh blockio).
 # Usage: tests/integration/blockio.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -215,6 +216,11 @@ check_listing() {
 	grep -q '^ *vdisk_blockio' "$LIB_TMP/list.out"
 }
 
+check_conformance() {
+	CONF_TIMEOUT=${BLOCKIO_CONF_TIMEOUT:-200} "$USCST_ROOT/tests/conformance/run.sh" \
+		"$USCST_BUILD" blockio
+}
+
 main() {
 	lib_init "${1:-}"
 	trap loop_cleanup EXIT
@@ -244,6 +250,7 @@ main() {
 	else
 		echo "SKIP blockio:loop-* (no loop device: $(cat "$d/losetup.err" 2>/dev/null))"
 	fi
+	check blockio:conformance check_conformance
 	lib_finish
 }
 
