@@ -10,8 +10,8 @@
  * vdisk_fileio's (backend/fileio.h).  What O_DIRECT adds is alignment
  * (backend/dio_align.h): a request whose offset, length and buffer suit
  * the storage goes to it as it is (fileio_submit_fd); any other goes
- * through an aligned bounce buffer (backend/dio_pool.h), in steps of at
- * most DIO_POOL_MAX bytes: a read reads the covering aligned range and
+ * through an aligned bounce buffer (lib/buf_pool.h), in steps of at
+ * most BUF_POOL_MAX bytes: a read reads the covering aligned range and
  * copies out the requested bytes; a write reads the partial blocks at
  * either end, patches in the data and writes the covering range back
  * (read-modify-write), holding that range against every other write to it
@@ -27,9 +27,9 @@
 
 #include "backend/builtin.h"
 #include "backend/dio_align.h"
-#include "backend/dio_pool.h"
 #include "backend/dio_range.h"
 #include "backend/fileio.h"
+#include "lib/buf_pool.h"
 #include "lib/log.h"
 
 struct blockio_dev {
@@ -55,13 +55,12 @@ struct direct_hold {
 	struct blockio_dev *bd;
 	struct uscst_io *io;
 };
-_Static_assert(sizeof(struct direct_hold) <= DIO_POOL_REC_SIZE, "direct_hold too large");
 
 static void direct_release(void *hold)
 {
 	struct direct_hold *h = hold;
 	dio_range_release(&h->bd->ranges, &h->range);
-	dio_pool_rec_put(h);
+	buf_pool_put(h, sizeof(*h));
 }
 
 static void direct_resume(struct dio_range *r)
@@ -82,7 +81,7 @@ static void submit_direct(struct blockio_dev *bd, struct uscst_io *io, bool writ
 		fileio_submit_fd(bd->f.fd, io, NULL, NULL);
 		return;
 	}
-	struct direct_hold *h = dio_pool_rec_get();
+	struct direct_hold *h = buf_pool_get(sizeof(*h));
 	if (!h) {
 		complete(io, -ENOMEM);
 		return;
@@ -117,15 +116,14 @@ struct bounce {
 	uint64_t done;		     /* request bytes finished, in whole chunks */
 	uint64_t step_pos, step_end; /* storage range of the step; pos moves on */
 };
-_Static_assert(sizeof(struct bounce) <= DIO_POOL_REC_SIZE, "struct bounce too large");
 
 static void bounce_finish(struct bounce *b, int64_t result)
 {
 	struct uscst_io *io = b->io;
 	if (b->locked)
 		dio_range_release(&b->bd->ranges, &b->range);
-	dio_pool_put(b->buf, b->cap);
-	dio_pool_rec_put(b);
+	buf_pool_put(b->buf, b->cap);
+	buf_pool_put(b, sizeof(*b));
 	complete(io, result);
 }
 
@@ -262,12 +260,14 @@ static void submit_bounced(struct blockio_dev *bd, struct uscst_io *io, bool zer
 		complete(io, -EIO);
 		return;
 	}
-	struct bounce *b = dio_pool_rec_get();
-	size_t cap = 0;
-	uint8_t *buf =
-	    b ? dio_pool_get(end - start < DIO_POOL_MAX ? end - start : DIO_POOL_MAX, &cap) : NULL;
+	struct bounce *b = buf_pool_get(sizeof(*b));
+	size_t len = end - start < BUF_POOL_MAX ? end - start : BUF_POOL_MAX;
+	/* Power-of-two sizes, aligned to their size up to a page: a multiple
+	 * of the file alignment, in memory aligned at least as needed. */
+	size_t cap = buf_pool_cap(len);
+	uint8_t *buf = b ? buf_pool_get(len) : NULL;
 	if (!buf) {
-		dio_pool_rec_put(b);
+		buf_pool_put(b, sizeof(*b));
 		complete(io, -ENOMEM);
 		return;
 	}

@@ -21,8 +21,8 @@ struct dio_align {
 /* Largest alignment taken (a file system block of 64 KiB); above it the
  * storage is refused. */
 #define DIO_ALIGN_MAX (64u * 1024)
-/* Bounce buffers are aligned to this (pool_align), so no storage may need
- * its memory aligned more. */
+/* Bounce buffers are aligned to a page at most (lib/buf_pool.h), so no
+ * storage may need its memory aligned more. */
 #define DIO_MEM_ALIGN_MAX 4096u
 
 /*

@@ -1,7 +1,7 @@
 /*
  * vdisk_blockio: the alignment arithmetic of bounced requests
  * (dio_next_chunk, dio_aligned), the byte-range locks of read-modify-write
- * (dio_range), the aligned buffer pool, and the backend on a reactor
+ * (dio_range), the aligned buffer pool (lib/buf_pool), and the backend on a reactor
  * against a temporary file: aligned and unaligned requests (offset,
  * length, buffer address), requests of several bounce steps, writes that
  * must keep the bytes around them, two small writes into one block in
@@ -25,9 +25,9 @@
 
 #include "backend/builtin.h"
 #include "backend/dio_align.h"
-#include "backend/dio_pool.h"
 #include "backend/dio_range.h"
 #include "core/core.h"
+#include "lib/buf_pool.h"
 #include "reactor/reactor.h"
 #include "scsi/scsi.h"
 
@@ -170,21 +170,28 @@ static void test_range_locks(void **state)
 
 static void test_pool(void **state)
 {
-	size_t cap;
-	uint8_t *a = dio_pool_get(1, &cap);
+	/* Powers of two, aligned to their size up to a page. */
+	uint8_t *a = buf_pool_get(1);
 	assert_non_null(a);
-	assert_int_equal(cap, DIO_POOL_MIN);
-	assert_int_equal((uintptr_t)a % DIO_POOL_MIN, 0);
-	size_t cap2;
-	uint8_t *b = dio_pool_get(DIO_POOL_MIN + 1, &cap2);
-	assert_int_equal(cap2, 2 * DIO_POOL_MIN);
-	assert_int_equal((uintptr_t)b % DIO_POOL_MIN, 0);
-	assert_null(dio_pool_get(DIO_POOL_MAX + 1, &cap2));
-	dio_pool_put(a, cap);
-	/* Cached: the same buffer comes back. */
-	assert_ptr_equal(dio_pool_get(100, &cap), a);
-	dio_pool_put(a, cap);
-	dio_pool_put(b, 2 * DIO_POOL_MIN);
+	assert_int_equal(buf_pool_cap(1), BUF_POOL_MIN);
+	assert_int_equal((uintptr_t)a % BUF_POOL_MIN, 0);
+	uint8_t *b = buf_pool_get(4097);
+	assert_int_equal(buf_pool_cap(4097), 8192);
+	assert_int_equal((uintptr_t)b % BUF_POOL_PAGE, 0);
+	assert_int_equal(buf_pool_cap(3000), 4096);
+	/* Beyond the largest class: whole pages, not cached. */
+	uint8_t *c = buf_pool_get(BUF_POOL_MAX + 1);
+	assert_non_null(c);
+	assert_int_equal(buf_pool_cap(BUF_POOL_MAX + 1), BUF_POOL_MAX + BUF_POOL_PAGE);
+	assert_int_equal((uintptr_t)c % BUF_POOL_PAGE, 0);
+	buf_pool_put(c, BUF_POOL_MAX + 1);
+	buf_pool_put(a, 1);
+	/* Cached: the same buffer comes back for any length of its class. */
+	assert_ptr_equal(buf_pool_get(200), a);
+	buf_pool_put(a, 256);
+	buf_pool_put(b, 8192);
+	assert_ptr_equal(buf_pool_get(5000), b);
+	buf_pool_put(b, 5000);
 }
 
 /* ---- the backend on a reactor ---- */

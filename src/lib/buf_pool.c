@@ -1,19 +1,20 @@
-/* Per-thread buffers for bounced direct I/O (backend/dio_pool.h). */
-#include "backend/dio_pool.h"
+/* Per-thread data buffers (lib/buf_pool.h). */
+#include "lib/buf_pool.h"
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "lib/freelist.h"
 
-#define NCLASS 9 /* 4 KiB .. 1 MiB */
-_Static_assert(DIO_POOL_MIN << (NCLASS - 1) == DIO_POOL_MAX, "one class per power of two");
+#define NCLASS 13 /* 256 B .. 1 MiB */
+_Static_assert(BUF_POOL_MIN << (NCLASS - 1) == BUF_POOL_MAX, "one class per power of two");
 
 struct pool {
 	bool ready;
-	struct freelist bufs[NCLASS]; /* counted in bytes, by cached, not by max */
-	struct freelist recs;
+	/* Bounded in bytes, by `cached`, not by each list's count. */
+	struct freelist bufs[NCLASS];
 	size_t cached;
 };
 
@@ -27,7 +28,6 @@ static void drain(void *arg)
 	struct pool *p = arg;
 	for (unsigned i = 0; i < NCLASS; i++)
 		freelist_drain(&p->bufs[i]);
-	freelist_drain(&p->recs);
 	p->cached = 0;
 }
 
@@ -37,10 +37,11 @@ static struct pool *this_pool(void)
 {
 	struct pool *p = &pool;
 	if (!p->ready) {
-		for (unsigned i = 0; i < NCLASS; i++)
+		for (unsigned i = 0; i < NCLASS; i++) {
+			size_t size = (size_t)BUF_POOL_MIN << i;
 			p->bufs[i] = (struct freelist)FREELIST_INIT_ALIGNED(
-			    DIO_POOL_MIN << i, UINT32_MAX, DIO_POOL_MIN);
-		p->recs = (struct freelist)FREELIST_INIT(DIO_POOL_REC_SIZE, DIO_POOL_CACHE_RECS);
+			    size, UINT32_MAX, size < BUF_POOL_PAGE ? size : BUF_POOL_PAGE);
+		}
 		pthread_once(&key_once, make_key);
 		pthread_setspecific(drain_key, p);
 		p->ready = true;
@@ -51,37 +52,39 @@ static struct pool *this_pool(void)
 static unsigned class_of(size_t len)
 {
 	unsigned c = 0;
-	while (((size_t)DIO_POOL_MIN << c) < len)
+	while (((size_t)BUF_POOL_MIN << c) < len)
 		c++;
 	return c;
 }
 
-void *dio_pool_get(size_t len, size_t *cap)
+size_t buf_pool_cap(size_t len)
 {
-	if (len > DIO_POOL_MAX)
-		return NULL;
+	if (len > BUF_POOL_MAX)
+		return (len + BUF_POOL_PAGE - 1) & ~(size_t)(BUF_POOL_PAGE - 1);
+	return (size_t)BUF_POOL_MIN << class_of(len);
+}
+
+void *buf_pool_get(size_t len)
+{
+	if (len > BUF_POOL_MAX)
+		return aligned_alloc(BUF_POOL_PAGE, buf_pool_cap(len));
 	struct pool *p = this_pool();
-	unsigned c = class_of(len);
-	struct freelist *fl = &p->bufs[c];
+	struct freelist *fl = &p->bufs[class_of(len)];
 	if (fl->head)
 		p->cached -= fl->size;
-	*cap = fl->size;
 	return freelist_get(fl);
 }
 
-void dio_pool_put(void *buf, size_t cap)
+void buf_pool_put(void *buf, size_t len)
 {
 	if (!buf)
 		return;
 	struct pool *p = this_pool();
-	if (p->cached + cap > DIO_POOL_CACHE_BYTES) {
+	size_t cap = buf_pool_cap(len);
+	if (len > BUF_POOL_MAX || p->cached + cap > BUF_POOL_CACHE_BYTES) {
 		free(buf);
 		return;
 	}
 	p->cached += cap;
-	freelist_put(&p->bufs[class_of(cap)], buf);
+	freelist_put(&p->bufs[class_of(len)], buf);
 }
-
-void *dio_pool_rec_get(void) { return freelist_get(&this_pool()->recs); }
-
-void dio_pool_rec_put(void *rec) { freelist_put(&this_pool()->recs, rec); }
