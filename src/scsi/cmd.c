@@ -2,14 +2,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/buf_pool.h"
 #include "scsi/scsi.h"
 
 uint8_t *scsi_alloc_in_raw(struct uscst_cmd *cmd, uint32_t len)
 {
 	if (!cmd->in_buf || cmd->in_cap < len) {
-		free(cmd->in_buf);
-		cmd->in_buf = malloc(len ? len : 1);
-		cmd->in_cap = cmd->in_buf ? len : 0;
+		/* From the thread's pool, as out_buf (core/cmd.c); in_cap is
+		 * the buffer's whole capacity. */
+		buf_pool_put(cmd->in_buf, cmd->in_cap);
+		cmd->in_buf = buf_pool_get(len);
+		cmd->in_cap = cmd->in_buf ? buf_pool_cap(len) : 0;
 	}
 	cmd->in_len = cmd->in_buf ? len : 0;
 	return cmd->in_buf;

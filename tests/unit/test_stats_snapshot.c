@@ -62,8 +62,7 @@ static void read_cmd(struct uscst_session *s, uint64_t lun, uint32_t blocks)
 	cmd.exp_len = blocks * 512;
 	cmd.done = done;
 	uscst_cmd_decode(&cmd);
-	cmd.in_buf = calloc(1, cmd.exp_len);
-	cmd.in_len = cmd.exp_len;
+	assert_non_null(scsi_alloc_in(&cmd, cmd.exp_len));
 	uscst_cmd_release(&cmd);
 }
 
