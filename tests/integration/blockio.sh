@@ -5,7 +5,8 @@
 #  - 512-byte writes on the 512-byte LUN, whose file system block is
 #    4 KiB: each one is a read-modify-write of its 4 KiB block, and the
 #    bytes around it survive; then many such writes in flight at once into
-#    the same blocks (all eight sectors of each block): none is lost;
+#    the same blocks (all eight sectors of each block), from one session
+#    and from two at once: none is lost;
 #  - FUA writes, aligned and not, and a write_through device;
 #  - the host page cache: a 64 MiB write through vdisk_blockio leaves
 #    (almost) none of the file in it, the same through vdisk_fileio does;
@@ -29,7 +30,7 @@ url() { echo "iscsi://127.0.0.1:$DAEMON_PORT/$IQN/$1"; }
 qio() {
 	local lun=$1 out
 	shift
-	out=$LIB_TMP/qemu-io.$lun.out
+	out=$LIB_TMP/qemu-io.$lun.$BASHPID.out
 	timeout 120 qemu-io -f raw "$@" "$(url "$lun")" >"$out" 2>&1 || {
 		cat "$out"
 		return 1
@@ -96,6 +97,31 @@ check_concurrent_small_writes() {
 	qio "$lun" "${args[@]}" -c aio_flush "${reads[@]}" || return 1
 	# The storage itself, a sector at a time for a few blocks.
 	for blk in 0 17 63; do
+		for ((s = 0; s < 8; s++)); do
+			[[ $(bytes_of "$store" $((base + blk * 4096 + s * 512)) 512) == "0$((s + 1))" ]] ||
+				return 1
+		done
+	done
+}
+
+# The same from two sessions at once (on two reactor threads: connections
+# are spread over them), one writing the even sectors of each block, the
+# other the odd ones.
+check_two_sessions_small_writes() {
+	local lun=$1 store=$2 base=$((26 << 20)) blk s args0=() args1=() rc=0
+	qio "$lun" -c "write -P 0xee $base 256k" || return 1
+	for ((blk = 0; blk < 64; blk++)); do
+		for ((s = 0; s < 8; s += 2)); do
+			args0+=(-c "aio_write -q -P $((s + 1)) $((base + blk * 4096 + s * 512)) 512")
+			args1+=(-c "aio_write -q -P $((s + 2)) $((base + blk * 4096 + s * 512 + 512)) 512")
+		done
+	done
+	qio "$lun" "${args0[@]}" -c aio_flush &
+	local pid=$!
+	qio "$lun" "${args1[@]}" -c aio_flush || rc=1
+	wait "$pid" || rc=1
+	((rc == 0)) || return 1
+	for ((blk = 0; blk < 64; blk++)); do
 		for ((s = 0; s < 8; s++)); do
 			[[ $(bytes_of "$store" $((base + blk * 4096 + s * 512)) 512) == "0$((s + 1))" ]] ||
 				return 1
@@ -237,6 +263,7 @@ main() {
 	check blockio:file-4096-roundtrip check_roundtrip 1 "$d/b4k.img"
 	check blockio:file-512-small-writes check_small_writes 0 "$d/b512.img"
 	check blockio:file-512-concurrent-small-writes check_concurrent_small_writes 0 "$d/b512.img"
+	check blockio:file-512-two-sessions-small-writes check_two_sessions_small_writes 0 "$d/b512.img"
 	check blockio:file-512-fua check_fua 0
 	check blockio:file-4096-fua check_fua 1
 	check blockio:write-through-small-writes check_small_writes 2 "$d/wt.img"

@@ -203,10 +203,17 @@ static void io_done(struct uscst_io *io) { sem_post(&io_sem); }
  * that they are in flight together. */
 static void submit_all(void *arg)
 {
-	struct uscst_io **ios = arg;
-	for (; *ios; ios++) {
-		struct uscst_device *dev = (*ios)->priv;
-		dev->backend->submit(dev, *ios);
+	/* Read the whole array first: once the last I/O is done the waiting
+	 * test may return and reuse the stack it is on. */
+	struct uscst_io **ios = arg, *mine[16];
+	unsigned n = 0;
+	while (n < 16 && ios[n]) {
+		mine[n] = ios[n];
+		n++;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct uscst_device *dev = mine[i]->priv;
+		dev->backend->submit(dev, mine[i]);
 	}
 }
 
