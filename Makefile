@@ -56,6 +56,8 @@ $(BUILD)/uscstadmin: $(BUILD)/src/uscstadmin.o $(BUILD)/libuscst.a
 # of one of them winning silently (no weak symbols in tests/unit: checked
 # by scripts/run-unit.sh).
 ISCSI_FIXTURE            := fixtures/iscsi_target.c fixtures/iscsi_client.c fixtures/crc32c.c
+test_backend_iov_LINK    := fixtures/backend_io.c
+test_blockio_LINK        := fixtures/backend_io.c
 test_dispatch_LINK       := fixtures/fixture_scsi.c
 test_ctl_verbs_LINK      := fixtures/ctl_call.c
 test_device_attrs_LINK   := fixtures/ctl_call.c

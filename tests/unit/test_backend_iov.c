@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,16 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include <uscst/iov.h>
 
-#include "backend/builtin.h"
 #include "core/core.h"
-#include "reactor/reactor.h"
+#include "fixtures/backend_io.h"
 #include "scsi/scsi.h"
 
 /* ---- the helpers ---- */
@@ -60,77 +57,13 @@ static void test_iov_helpers(void **state)
 	assert_memory_equal(c, "zzzzz", 5);
 }
 
-/* ---- running I/O on a reactor ---- */
-
-static sem_t io_sem;
-
-static void io_done(struct uscst_io *io) { sem_post(&io_sem); }
-
-static void submit_on_reactor(void *arg)
-{
-	struct uscst_io *io = arg;
-	struct uscst_device *dev = io->priv;
-	dev->backend->submit(dev, io);
-}
-
-static bool wait_sem(sem_t *s)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 10;
-	while (sem_timedwait(s, &ts) != 0)
-		if (errno != EINTR)
-			return false;
-	return true;
-}
-
-/* Submits an I/O to dev on the reactor (backends run there) and waits for
- * it; returns io.result. */
-static int64_t run_io(struct uscst_device *dev, enum uscst_io_op op, uint64_t offset,
-		      const struct iovec *iov, unsigned iovcnt, uint64_t len, bool fua)
-{
-	struct uscst_io io = {.op = op,
-			      .offset = offset,
-			      .len = len,
-			      .iov = iov,
-			      .iovcnt = iovcnt,
-			      .fua = fua,
-			      .done = io_done,
-			      .priv = dev};
-	assert_int_equal(reactor_post(reactor_pick(), submit_on_reactor, &io), 0);
-	assert_true(wait_sem(&io_sem));
-	return io.result;
-}
-
-static char path[256];
-static int file_fd; /* the test's own descriptor of the device's file */
-static unsigned seq;
+/* ---- running I/O on a reactor (fixtures/backend_io.c) ---- */
 
 static struct uscst_device *open_fileio(uint64_t file_bytes)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(path, sizeof(path), "%s/uscst-iov.XXXXXX", tmp ? tmp : "/tmp");
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)file_bytes), 0);
-	close(fd);
-	char name[32], err[256] = "";
-	snprintf(name, sizeof(name), "iov%u", ++seq);
-	struct uscst_device *dev = uscst_device_create("vdisk_fileio", name, err, sizeof(err));
+	struct uscst_device *dev = backend_io_open_file("vdisk_fileio", file_bytes, NULL);
 	assert_non_null(dev);
-	assert_true(uscst_device_set_attr(dev, "filename", path, err, sizeof(err)));
-	if (uscst_device_open(dev, err, sizeof(err)) != 0)
-		fail_msg("open: %s", err);
-	file_fd = open(path, O_RDWR);
-	assert_true(file_fd >= 0);
 	return dev;
-}
-
-static void close_fileio(struct uscst_device *dev)
-{
-	dev->backend->close(dev);
-	close(file_fd);
-	unlink(path);
 }
 
 static void fill_pattern(uint8_t *p, size_t n, unsigned seed)
@@ -149,7 +82,7 @@ static void test_nullio_zero_fills_segments(void **state)
 	memset(mem, 0xee, sizeof(mem));
 	/* Three segments with gaps between them that must stay untouched. */
 	struct iovec iov[3] = {{mem, 7}, {mem + 8, 1000}, {mem + 1009, 17}};
-	assert_int_equal(run_io(dev, USCST_IO_READ, 512, iov, 3, 1024, false), 1024);
+	assert_int_equal(backend_io_run(dev, USCST_IO_READ, 512, iov, 3, 1024, false), 1024);
 	for (unsigned i = 0; i < 3; i++)
 		for (size_t j = 0; j < iov[i].iov_len; j++)
 			assert_int_equal(((uint8_t *)iov[i].iov_base)[j], 0);
@@ -157,7 +90,7 @@ static void test_nullio_zero_fills_segments(void **state)
 	assert_int_equal(mem[1008], 0xee);
 	for (size_t j = 1026; j < sizeof(mem); j++)
 		assert_int_equal(mem[j], 0xee);
-	assert_int_equal(run_io(dev, USCST_IO_WRITE, 0, iov, 3, 1024, true), 1024);
+	assert_int_equal(backend_io_run(dev, USCST_IO_WRITE, 0, iov, 3, 1024, true), 1024);
 }
 
 static void test_fileio_readv_writev(void **state)
@@ -167,9 +100,9 @@ static void test_fileio_readv_writev(void **state)
 	fill_pattern(data, sizeof(data), 3);
 	/* Written in three odd pieces, through the FUA path too. */
 	struct iovec w[3] = {{data, 511}, {data + 511, 3}, {data + 514, 1534}};
-	assert_int_equal(run_io(dev, USCST_IO_WRITE, 4096, w, 3, 2048, false), 2048);
-	assert_int_equal(run_io(dev, USCST_IO_WRITE, 8192, w, 3, 2048, true), 2048);
-	int fd = file_fd;
+	assert_int_equal(backend_io_run(dev, USCST_IO_WRITE, 4096, w, 3, 2048, false), 2048);
+	assert_int_equal(backend_io_run(dev, USCST_IO_WRITE, 8192, w, 3, 2048, true), 2048);
+	int fd = backend_io_fd;
 	assert_int_equal(pread(fd, back, sizeof(back), 4096), (ssize_t)sizeof(back));
 	assert_memory_equal(back, data, sizeof(data));
 	assert_int_equal(pread(fd, back, sizeof(back), 8192), (ssize_t)sizeof(back));
@@ -181,7 +114,7 @@ static void test_fileio_readv_writev(void **state)
 	memset(s2, 0xee, sizeof(s2));
 	memset(s3, 0xee, sizeof(s3));
 	struct iovec r[3] = {{s1 + 1, 1}, {s2 + 1, 2000}, {s3 + 1, 47}};
-	assert_int_equal(run_io(dev, USCST_IO_READ, 4096, r, 3, 2048, false), 2048);
+	assert_int_equal(backend_io_run(dev, USCST_IO_READ, 4096, r, 3, 2048, false), 2048);
 	assert_memory_equal(s1 + 1, data, 1);
 	assert_memory_equal(s2 + 1, data + 1, 2000);
 	assert_memory_equal(s3 + 1, data + 2001, 47);
@@ -191,7 +124,7 @@ static void test_fileio_readv_writev(void **state)
 	assert_int_equal(s2[2001], 0xee);
 	assert_int_equal(s3[0], 0xee);
 	assert_int_equal(s3[48], 0xee);
-	close_fileio(dev);
+	backend_io_close_file(dev);
 }
 
 /* The storage shrank under the device (as before a resync_size): the read
@@ -202,24 +135,24 @@ static void test_fileio_eof_inside_segment(void **state)
 	struct uscst_device *dev = open_fileio(8192);
 	uint8_t data[1000];
 	fill_pattern(data, sizeof(data), 11);
-	int fd = file_fd;
+	int fd = backend_io_fd;
 	assert_int_equal(pwrite(fd, data, sizeof(data), 4096), (ssize_t)sizeof(data));
 	assert_int_equal(ftruncate(fd, 4096 + 1000), 0);
 
 	uint8_t mem[2048];
 	memset(mem, 0xee, sizeof(mem));
 	struct iovec iov[3] = {{mem, 700}, {mem + 700, 333}, {mem + 1033, 1015}};
-	assert_int_equal(run_io(dev, USCST_IO_READ, 4096, iov, 3, 2048, false), 2048);
+	assert_int_equal(backend_io_run(dev, USCST_IO_READ, 4096, iov, 3, 2048, false), 2048);
 	assert_memory_equal(mem, data, 1000);
 	for (size_t j = 1000; j < sizeof(mem); j++)
 		assert_int_equal(mem[j], 0);
 
 	/* Entirely past the end: all zeros. */
 	memset(mem, 0xee, sizeof(mem));
-	assert_int_equal(run_io(dev, USCST_IO_READ, 6144, iov, 3, 2048, false), 2048);
+	assert_int_equal(backend_io_run(dev, USCST_IO_READ, 6144, iov, 3, 2048, false), 2048);
 	for (size_t j = 0; j < sizeof(mem); j++)
 		assert_int_equal(mem[j], 0);
-	close_fileio(dev);
+	backend_io_close_file(dev);
 }
 
 /* More segments than one readv/writev may take (IOV_MAX): the transfer is
@@ -233,17 +166,17 @@ static void test_fileio_more_than_iov_max(void **state)
 	fill_pattern(data, sizeof(data), 5);
 	for (unsigned i = 0; i < NSEG; i++)
 		iov[i] = (struct iovec){data + i * SEG, SEG};
-	assert_int_equal(run_io(dev, USCST_IO_WRITE, 1024, iov, NSEG, sizeof(data), false),
+	assert_int_equal(backend_io_run(dev, USCST_IO_WRITE, 1024, iov, NSEG, sizeof(data), false),
 			 (int64_t)sizeof(data));
-	assert_int_equal(pread(file_fd, back, sizeof(back), 1024), (ssize_t)sizeof(back));
+	assert_int_equal(pread(backend_io_fd, back, sizeof(back), 1024), (ssize_t)sizeof(back));
 	assert_memory_equal(back, data, sizeof(data));
 	memset(back, 0, sizeof(back));
 	for (unsigned i = 0; i < NSEG; i++)
 		iov[i] = (struct iovec){back + i * SEG, SEG};
-	assert_int_equal(run_io(dev, USCST_IO_READ, 1024, iov, NSEG, sizeof(back), false),
+	assert_int_equal(backend_io_run(dev, USCST_IO_READ, 1024, iov, NSEG, sizeof(back), false),
 			 (int64_t)sizeof(back));
 	assert_memory_equal(back, data, sizeof(data));
-	close_fileio(dev);
+	backend_io_close_file(dev);
 }
 
 /* Segments holding more or fewer bytes than len are refused, not walked
@@ -253,24 +186,10 @@ static void test_fileio_length_mismatch(void **state)
 	struct uscst_device *dev = open_fileio(8192);
 	uint8_t mem[1024];
 	struct iovec iov[2] = {{mem, 512}, {mem + 512, 512}};
-	assert_int_equal(run_io(dev, USCST_IO_READ, 0, iov, 2, 512, false), -EINVAL);
-	assert_int_equal(run_io(dev, USCST_IO_WRITE, 0, iov, 2, 2048, false), -EINVAL);
-	assert_int_equal(run_io(dev, USCST_IO_READ, 0, iov, 0, 512, false), -EINVAL);
-	close_fileio(dev);
-}
-
-static int start(void **state)
-{
-	sem_init(&io_sem, 0, 0);
-	if (uscst_backends_register_builtin() < 0 || reactors_start(1) != 0)
-		return -1;
-	return 0;
-}
-
-static int stop(void **state)
-{
-	reactors_stop();
-	return 0;
+	assert_int_equal(backend_io_run(dev, USCST_IO_READ, 0, iov, 2, 512, false), -EINVAL);
+	assert_int_equal(backend_io_run(dev, USCST_IO_WRITE, 0, iov, 2, 2048, false), -EINVAL);
+	assert_int_equal(backend_io_run(dev, USCST_IO_READ, 0, iov, 0, 512, false), -EINVAL);
+	backend_io_close_file(dev);
 }
 
 int main(void)
@@ -286,5 +205,5 @@ int main(void)
 	    cmocka_unit_test(test_fileio_more_than_iov_max),
 	    cmocka_unit_test(test_fileio_length_mismatch),
 	};
-	return cmocka_run_group_tests(tests, start, stop);
+	return cmocka_run_group_tests(tests, backend_io_start, backend_io_stop);
 }

@@ -9,8 +9,6 @@
  * segments.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,119 +16,85 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "backend/builtin.h"
 #include "backend/dio_align.h"
 #include "backend/dio_range.h"
 #include "core/core.h"
+#include "fixtures/backend_io.h"
 #include "lib/buf_pool.h"
-#include "reactor/reactor.h"
 #include "scsi/scsi.h"
 
 /* ---- arithmetic ---- */
 
+static const struct dio_align a4k = {.file = 4096, .mem = 512};
+
+/* The chunk of [off, off+len) after `done` bytes, in steps of at most max,
+ * is the one given. */
+static void expect_chunk(uint64_t off, uint64_t len, uint64_t done, uint32_t max, uint64_t start,
+			 uint64_t end, uint32_t skip, uint32_t data_len, bool head, bool tail)
+{
+	struct dio_chunk c;
+	dio_next_chunk(&a4k, off, len, done, max, &c);
+	assert_int_equal(c.start, start);
+	assert_int_equal(c.end, end);
+	assert_int_equal(c.skip, skip);
+	assert_int_equal(c.data_len, data_len);
+	assert_int_equal(c.read_head, head);
+	assert_int_equal(c.read_tail, tail);
+}
+
 static void test_chunk_aligned(void **state)
 {
-	struct dio_align a = {.file = 4096, .mem = 512};
-	struct dio_chunk c;
-	dio_next_chunk(&a, 8192, 8192, 0, 1 << 20, &c);
-	assert_int_equal(c.start, 8192);
-	assert_int_equal(c.end, 16384);
-	assert_int_equal(c.skip, 0);
-	assert_int_equal(c.data_len, 8192);
-	assert_false(c.read_head);
-	assert_false(c.read_tail);
+	expect_chunk(8192, 8192, 0, 1 << 20, 8192, 16384, 0, 8192, false, false);
 }
 
 static void test_chunk_inside_one_block(void **state)
 {
-	struct dio_align a = {.file = 4096, .mem = 512};
-	struct dio_chunk c;
 	/* One 512-byte sector in the middle of a block: the head read brings
 	 * the whole block, no second read of the same block for the tail. */
-	dio_next_chunk(&a, 4096 + 1024, 512, 0, 1 << 20, &c);
-	assert_int_equal(c.start, 4096);
-	assert_int_equal(c.end, 8192);
-	assert_int_equal(c.skip, 1024);
-	assert_int_equal(c.data_len, 512);
-	assert_true(c.read_head);
-	assert_false(c.read_tail);
+	expect_chunk(4096 + 1024, 512, 0, 1 << 20, 4096, 8192, 1024, 512, true, false);
 	/* The first sector of a block: no head, but the tail. */
-	dio_next_chunk(&a, 4096, 512, 0, 1 << 20, &c);
-	assert_false(c.read_head);
-	assert_true(c.read_tail);
+	expect_chunk(4096, 512, 0, 1 << 20, 4096, 8192, 0, 512, false, true);
 	/* The last sector: head only. */
-	dio_next_chunk(&a, 8192 - 512, 512, 0, 1 << 20, &c);
-	assert_true(c.read_head);
-	assert_false(c.read_tail);
+	expect_chunk(8192 - 512, 512, 0, 1 << 20, 4096, 8192, 3584, 512, true, false);
 }
 
 static void test_chunk_head_and_tail(void **state)
 {
-	struct dio_align a = {.file = 4096, .mem = 512};
-	struct dio_chunk c;
 	/* [512, 9216): partial first and last blocks, a whole one between. */
-	dio_next_chunk(&a, 512, 8704, 0, 1 << 20, &c);
-	assert_int_equal(c.start, 0);
-	assert_int_equal(c.end, 12288);
-	assert_int_equal(c.skip, 512);
-	assert_int_equal(c.data_len, 8704);
-	assert_true(c.read_head);
-	assert_true(c.read_tail);
+	expect_chunk(512, 8704, 0, 1 << 20, 0, 12288, 512, 8704, true, true);
 }
 
 static void test_chunk_steps(void **state)
 {
-	struct dio_align a = {.file = 4096, .mem = 512};
-	struct dio_chunk c;
-	/* 20 KiB at 1 KiB in steps of at most 8 KiB. */
-	uint64_t off = 1024, len = 20480, done = 0;
-	dio_next_chunk(&a, off, len, done, 8192, &c);
-	assert_int_equal(c.start, 0);
-	assert_int_equal(c.end, 8192);
-	assert_int_equal(c.skip, 1024);
-	assert_int_equal(c.data_len, 7168);
-	assert_true(c.read_head);
-	assert_false(c.read_tail); /* the data runs to the chunk's end */
-	done += c.data_len;
-	dio_next_chunk(&a, off, len, done, 8192, &c);
-	assert_int_equal(c.start, 8192);
-	assert_int_equal(c.end, 16384);
-	assert_int_equal(c.skip, 0);
-	assert_int_equal(c.data_len, 8192);
-	assert_false(c.read_head);
-	assert_false(c.read_tail);
-	done += c.data_len;
-	dio_next_chunk(&a, off, len, done, 8192, &c);
-	assert_int_equal(c.start, 16384);
-	assert_int_equal(c.end, 24576);
-	assert_int_equal(c.data_len, 5120);
-	assert_false(c.read_head);
-	assert_true(c.read_tail);
-	assert_int_equal(done + c.data_len, len);
+	/* 20 KiB at 1 KiB in steps of at most 8 KiB: 7 KiB to the end of the
+	 * first step (no tail read: the data runs to its end), 8 KiB whole,
+	 * then the last 5 KiB with a tail. */
+	expect_chunk(1024, 20480, 0, 8192, 0, 8192, 1024, 7168, true, false);
+	expect_chunk(1024, 20480, 7168, 8192, 8192, 16384, 0, 8192, false, false);
+	expect_chunk(1024, 20480, 15360, 8192, 16384, 24576, 0, 5120, false, true);
 }
 
 static void test_aligned(void **state)
 {
-	struct dio_align a = {.file = 4096, .mem = 512};
+	const struct dio_align *a = &a4k;
 	_Alignas(4096) static uint8_t buf[16384];
 	struct iovec one = {buf, 8192};
-	assert_true(dio_aligned(&a, 4096, 8192, &one, 1));
-	assert_false(dio_aligned(&a, 512, 8192, &one, 1));  /* offset */
-	assert_false(dio_aligned(&a, 4096, 4608, &one, 1)); /* length */
+	assert_true(dio_aligned(a, 4096, 8192, &one, 1));
+	assert_false(dio_aligned(a, 512, 8192, &one, 1));  /* offset */
+	assert_false(dio_aligned(a, 4096, 4608, &one, 1)); /* length */
 	struct iovec odd = {buf + 16, 8192};
-	assert_false(dio_aligned(&a, 4096, 8192, &odd, 1)); /* address */
+	assert_false(dio_aligned(a, 4096, 8192, &odd, 1)); /* address */
 	struct iovec mem512 = {buf + 512, 8192};
-	assert_true(dio_aligned(&a, 4096, 8192, &mem512, 1));
+	assert_true(dio_aligned(a, 4096, 8192, &mem512, 1));
 	struct iovec two[2] = {{buf, 4096}, {buf + 8192, 4096}};
-	assert_true(dio_aligned(&a, 0, 8192, two, 2));
+	assert_true(dio_aligned(a, 0, 8192, two, 2));
 	two[0].iov_len = 3584; /* a segment that is not whole blocks */
 	two[1].iov_len = 4608;
-	assert_false(dio_aligned(&a, 0, 8192, two, 2));
+	assert_false(dio_aligned(a, 0, 8192, two, 2));
 }
 
 /* ---- range locks ---- */
@@ -196,98 +160,18 @@ static void test_pool(void **state)
 
 /* ---- the backend on a reactor ---- */
 
-static sem_t io_sem;
-static void io_done(struct uscst_io *io) { sem_post(&io_sem); }
-
-/* Submits every I/O of a NULL-ended array in one go on the reactor, so
- * that they are in flight together. */
-static void submit_all(void *arg)
+/* A blockio device over a new file (fixtures/backend_io.c); NULL (the test
+ * skipped) where the file system cannot do O_DIRECT. */
+static struct uscst_device *open_blockio(uint64_t bytes, const char *bs)
 {
-	/* Read the whole array first: once the last I/O is done the waiting
-	 * test may return and reuse the stack it is on. */
-	struct uscst_io **ios = arg, *mine[16];
-	unsigned n = 0;
-	while (n < 16 && ios[n]) {
-		mine[n] = ios[n];
-		n++;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		struct uscst_device *dev = mine[i]->priv;
-		dev->backend->submit(dev, mine[i]);
-	}
-}
-
-static bool wait_sem(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 10;
-	while (sem_timedwait(&io_sem, &ts) != 0)
-		if (errno != EINTR)
-			return false;
-	return true;
-}
-
-static void make_io(struct uscst_io *io, struct uscst_device *dev, enum uscst_io_op op,
-		    uint64_t off, struct iovec *iov, unsigned cnt, uint64_t len)
-{
-	*io = (struct uscst_io){.op = op,
-				.offset = off,
-				.len = len,
-				.iov = iov,
-				.iovcnt = cnt,
-				.done = io_done,
-				.priv = dev,
-				.error_offset = UINT64_MAX};
+	return backend_io_open_file("vdisk_blockio", bytes, bs);
 }
 
 static int64_t run(struct uscst_device *dev, enum uscst_io_op op, uint64_t off, void *buf,
 		   uint64_t len)
 {
 	struct iovec iov = {buf, len};
-	struct uscst_io io;
-	make_io(&io, dev, op, off, &iov, buf ? 1 : 0, len);
-	struct uscst_io *ios[] = {&io, NULL};
-	assert_int_equal(reactor_post(reactor_pick(), submit_all, ios), 0);
-	assert_true(wait_sem());
-	return io.result;
-}
-
-static char path[256];
-static int file_fd;
-static unsigned seq;
-
-/* A blockio device over a new file of `bytes`, blocks of `bs`; NULL (the
- * test skipped) where the file system cannot do O_DIRECT. */
-static struct uscst_device *open_blockio(uint64_t bytes, const char *bs)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(path, sizeof(path), "%s/uscst-blockio.XXXXXX", tmp ? tmp : "/tmp");
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)bytes), 0);
-	close(fd);
-	char name[32], err[256] = "";
-	snprintf(name, sizeof(name), "blk%u", ++seq);
-	struct uscst_device *dev = uscst_device_create("vdisk_blockio", name, err, sizeof(err));
-	assert_non_null(dev);
-	assert_true(uscst_device_set_attr(dev, "filename", path, err, sizeof(err)));
-	assert_true(uscst_device_set_attr(dev, "blocksize", bs, err, sizeof(err)));
-	if (uscst_device_open(dev, err, sizeof(err)) != 0) {
-		unlink(path);
-		print_message("no O_DIRECT here (%s): skipped\n", err);
-		return NULL;
-	}
-	file_fd = open(path, O_RDWR);
-	assert_true(file_fd >= 0);
-	return dev;
-}
-
-static void close_blockio(struct uscst_device *dev)
-{
-	dev->backend->close(dev);
-	close(file_fd);
-	unlink(path);
+	return backend_io_run(dev, op, off, &iov, buf ? 1 : 0, len, false);
 }
 
 static void fill(uint8_t *p, size_t n, unsigned seed)
@@ -302,7 +186,7 @@ static void assert_file(uint64_t off, size_t n, unsigned seed, size_t pat_off)
 {
 	uint8_t *want = malloc(pat_off + n), *got = malloc(n);
 	fill(want, pat_off + n, seed);
-	assert_int_equal(pread(file_fd, got, n, (off_t)off), (ssize_t)n);
+	assert_int_equal(pread(backend_io_fd, got, n, (off_t)off), (ssize_t)n);
 	assert_memory_equal(got, want + pat_off, n);
 	free(want);
 	free(got);
@@ -334,7 +218,7 @@ static void test_blockio_aligned_and_not(void **state)
 	free(want);
 	free(raw);
 	free(al);
-	close_blockio(dev);
+	backend_io_close_file(dev);
 }
 
 /* A 512-byte write in the middle of a block, a write over two partial
@@ -348,7 +232,7 @@ static void test_blockio_read_modify_write(void **state)
 	size_t big = (3u << 20) + 4096;
 	uint8_t *base = malloc(big), *w = malloc(big);
 	fill(base, big, 7);
-	assert_int_equal(pwrite(file_fd, base, big, 0), (ssize_t)big);
+	assert_int_equal(pwrite(backend_io_fd, base, big, 0), (ssize_t)big);
 
 	fill(w, 512, 8);
 	assert_int_equal(run(dev, USCST_IO_WRITE, 4096 + 1024, w, 512), 512);
@@ -367,13 +251,8 @@ static void test_blockio_read_modify_write(void **state)
 	size_t len = 3u << 20;
 	fill(w, len, 10);
 	struct iovec iov = {w, len};
-	struct uscst_io io;
-	make_io(&io, dev, USCST_IO_WRITE, 512, &iov, 1, len);
-	io.fua = true;
-	struct uscst_io *ios[] = {&io, NULL};
-	assert_int_equal(reactor_post(reactor_pick(), submit_all, ios), 0);
-	assert_true(wait_sem());
-	assert_int_equal(io.result, (int64_t)len);
+	assert_int_equal(backend_io_run(dev, USCST_IO_WRITE, 512, &iov, 1, len, true),
+			 (int64_t)len);
 	assert_file(0, 512, 7, 0);
 	assert_file(512, len, 10, 0);
 	assert_file(512 + len, 3584, 7, 512 + len);
@@ -384,7 +263,7 @@ static void test_blockio_read_modify_write(void **state)
 	assert_memory_equal(w, base, len);
 	free(base);
 	free(w);
-	close_blockio(dev);
+	backend_io_close_file(dev);
 }
 
 /* All eight sectors of one block written by eight requests in flight
@@ -398,23 +277,21 @@ static void test_blockio_concurrent_small_writes(void **state)
 	uint8_t data[9][4096];
 	struct iovec iov[9];
 	struct uscst_io io[9];
-	struct uscst_io *ios[10];
+	struct uscst_io *ios[9];
 	for (unsigned i = 0; i < 8; i++) {
 		memset(data[i], 0x10 + i, 512);
 		iov[i] = (struct iovec){data[i], 512};
-		make_io(&io[i], dev, USCST_IO_WRITE, 8192 + i * 512, &iov[i], 1, 512);
+		backend_io_make(&io[i], dev, USCST_IO_WRITE, 8192 + i * 512, &iov[i], 1, 512,
+				false);
 		ios[i] = &io[i];
 	}
 	memset(data[8], 0x99, 4096);
 	iov[8] = (struct iovec){data[8], 4096};
-	make_io(&io[8], dev, USCST_IO_WRITE, 12288, &iov[8], 1, 4096);
+	backend_io_make(&io[8], dev, USCST_IO_WRITE, 12288, &iov[8], 1, 4096, false);
 	ios[8] = &io[8];
-	ios[9] = NULL;
-	assert_int_equal(reactor_post(reactor_pick(), submit_all, ios), 0);
-	for (unsigned i = 0; i < 9; i++)
-		assert_true(wait_sem());
+	backend_io_wait(ios, 9);
 	uint8_t got[8192];
-	assert_int_equal(pread(file_fd, got, sizeof(got), 8192), (ssize_t)sizeof(got));
+	assert_int_equal(pread(backend_io_fd, got, sizeof(got), 8192), (ssize_t)sizeof(got));
 	for (unsigned i = 0; i < 8; i++) {
 		assert_int_equal(io[i].result, 512);
 		for (unsigned j = 0; j < 512; j++)
@@ -422,7 +299,7 @@ static void test_blockio_concurrent_small_writes(void **state)
 	}
 	for (unsigned j = 4096; j < 8192; j++)
 		assert_int_equal(got[j], 0x99);
-	close_blockio(dev);
+	backend_io_close_file(dev);
 }
 
 static void test_blockio_misc(void **state)
@@ -443,23 +320,9 @@ static void test_blockio_misc(void **state)
 	/* WRITE ZEROES over data. */
 	assert_int_equal(run(dev, USCST_IO_WRITE_ZEROES, 4096, NULL, 4096), 4096);
 	uint8_t zero[4096] = {0}, got[4096];
-	assert_int_equal(pread(file_fd, got, 4096, 4096), 4096);
+	assert_int_equal(pread(backend_io_fd, got, 4096, 4096), 4096);
 	assert_memory_equal(got, zero, 4096);
-	close_blockio(dev);
-}
-
-static int start(void **state)
-{
-	sem_init(&io_sem, 0, 0);
-	if (uscst_backends_register_builtin() < 0 || reactors_start(1) != 0)
-		return -1;
-	return 0;
-}
-
-static int stop(void **state)
-{
-	reactors_stop();
-	return 0;
+	backend_io_close_file(dev);
 }
 
 int main(void)
@@ -479,5 +342,5 @@ int main(void)
 	    cmocka_unit_test(test_blockio_concurrent_small_writes),
 	    cmocka_unit_test(test_blockio_misc),
 	};
-	return cmocka_run_group_tests(tests, start, stop);
+	return cmocka_run_group_tests(tests, backend_io_start, backend_io_stop);
 }
