@@ -39,6 +39,9 @@ static size_t walk(const struct iovec *iov, unsigned cnt, uint64_t at, uint8_t *
 		size_t len = iov[i].iov_len - off;
 		if (len > n - done)
 			len = n - done;
+		/* An empty element may have a NULL base: memcpy must not see it. */
+		if (!len)
+			continue;
 		fn((uint8_t *)iov[i].iov_base + off, arg ? arg + done : NULL, len, c);
 		done += len;
 	}
