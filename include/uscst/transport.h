@@ -190,10 +190,12 @@ void uscst_session_destroy(struct uscst_session *sess);
 /* Commands. */
 void uscst_cmd_init(struct uscst_cmd *cmd, struct uscst_session *sess);
 void uscst_cmd_decode(struct uscst_cmd *cmd);
-/* Data-Out buffer of len bytes (zeroed); transport fills it. NULL on ENOMEM. */
+/* Data-Out buffer of len bytes, NOT zeroed: the transport fills every byte
+ * before executing the command (no stale memory may reach a device).
+ * NULL on ENOMEM. */
 uint8_t *uscst_cmd_alloc_out(struct uscst_cmd *cmd, uint32_t len);
 /* Grows the Data-Out buffer to len bytes, keeping what it holds (the rest
- * zeroed): a transport may allocate the part the initiator sends unasked
+ * not zeroed, as above): a transport may allocate the part the initiator sends unasked
  * first and the rest when it solicits it.  NULL on ENOMEM (buffer kept). */
 uint8_t *uscst_cmd_grow_out(struct uscst_cmd *cmd, uint32_t len);
 void uscst_cmd_execute(struct uscst_cmd *cmd);

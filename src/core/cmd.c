@@ -66,14 +66,14 @@ void core_cmd_dispatch(struct uscst_cmd *cmd)
 /* Command buffers come from the thread's pool (lib/buf_pool.h): no malloc
  * per command once it is warm, and page-aligned from 4 KiB up, which a
  * backend doing direct I/O (vdisk_blockio) passes to the storage without
- * a bounce copy.  out_buf's pool class is always that of out_buf_len. */
+ * a bounce copy.  out_buf's pool class is always that of out_buf_len.
+ * out_buf is not zeroed: the transport fills every byte before the command
+ * executes (iSCSI checks that the Data-Out covered it, iscsi/data_out.c). */
 uint8_t *uscst_cmd_alloc_out(struct uscst_cmd *cmd, uint32_t len)
 {
 	buf_pool_put(cmd->out_buf, cmd->out_buf_len);
 	/* Never NULL for a zero length: a pool buffer of the smallest class. */
 	cmd->out_buf = buf_pool_get(len);
-	if (cmd->out_buf)
-		memset(cmd->out_buf, 0, len);
 	cmd->out_buf_len = cmd->out_buf ? len : 0;
 	return cmd->out_buf;
 }
@@ -91,7 +91,6 @@ uint8_t *uscst_cmd_grow_out(struct uscst_cmd *cmd, uint32_t len)
 			memcpy(p, cmd->out_buf, cmd->out_buf_len);
 		buf_pool_put(cmd->out_buf, cmd->out_buf_len);
 	}
-	memset(p + cmd->out_buf_len, 0, len - cmd->out_buf_len);
 	cmd->out_buf = p;
 	cmd->out_buf_len = len;
 	return p;

@@ -6,6 +6,15 @@
  * CDB does not want (EDTL larger than the transfer length) is dropped.
  * A sequence ends with the PDU that has the F bit; the data phase ends when
  * every sequence has.
+ *
+ * The buffer is not zeroed (uscst_cmd_alloc_out), so a command may execute
+ * only once the initiator has sent every byte of it.  With DataPDUInOrder=Yes
+ * (the only value we negotiate) each PDU of a sequence must start where the
+ * previous one ended, and a sequence must end at its length: then the
+ * immediate data, the unsolicited sequence and the R2T sequences tile
+ * [0, EDTL) exactly.  A gap or an overlap fails the command like any other
+ * Data-Out protocol error.  Were DataPDUInOrder=No ever negotiated, the
+ * buffer is zeroed instead (write_buf.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +56,7 @@ void iscsi_task_immediate_data(struct iscsi_task *task, const uint8_t *data, uin
 		place_data(task, 0, data, dlen);
 	}
 	task->next_r2t_off = dlen;
+	task->unsol_next = dlen; /* the unsolicited sequence continues from here */
 }
 
 static void send_r2t(struct iscsi_task *task, struct iscsi_r2t *r)
@@ -121,6 +131,11 @@ static void data_out_error(struct iscsi_task *task, const uint8_t *bhs, const ch
 	task->protocol_error = true;
 }
 
+static bool pdu_in_order(const struct iscsi_task *task)
+{
+	return task->conn->sess->params.data_pdu_in_order;
+}
+
 static void unsolicited_data(struct iscsi_task *task, const uint8_t *bhs, uint32_t offset,
 			     uint32_t dlen)
 {
@@ -134,6 +149,9 @@ static void unsolicited_data(struct iscsi_task *task, const uint8_t *bhs, uint32
 	task->unsol_datasn++;
 	if ((uint64_t)offset + dlen > task->unsol_limit)
 		data_out_error(task, bhs, "unsolicited data beyond FirstBurstLength");
+	else if (offset != task->unsol_next && pdu_in_order(task))
+		data_out_error(task, bhs, "offset not where the previous Data-Out ended");
+	task->unsol_next = offset + dlen;
 	if (offset + dlen > task->next_r2t_off && offset + dlen <= task->edtl_out)
 		task->next_r2t_off = offset + dlen;
 	if (bhs[1] & ISCSI_FLAG_FINAL)
@@ -163,6 +181,8 @@ static void solicited_data(struct iscsi_task *task, const uint8_t *bhs, uint32_t
 	r->next_datasn++;
 	if (offset < r->offset || (uint64_t)offset + dlen > (uint64_t)r->offset + r->length)
 		data_out_error(task, bhs, "data outside the R2T's range");
+	else if (offset != r->offset + r->received && pdu_in_order(task))
+		data_out_error(task, bhs, "offset not where the previous Data-Out ended");
 	r->received += dlen;
 	if (!(bhs[1] & ISCSI_FLAG_FINAL))
 		return;

@@ -66,6 +66,7 @@ struct iscsi_task {
 	uint32_t r2t_outstanding;
 	uint32_t r2tsn;
 	uint32_t unsol_datasn; /* expected DataSN in the unsolicited sequence */
+	uint32_t unsol_next;   /* expected offset of the next unsolicited Data-Out */
 	uint32_t data_digest_errors;
 	uint32_t datasn_in;	/* Data-In PDUs sent */
 	struct iscsi_r2t *r2ts; /* outstanding R2T sequences */

@@ -28,6 +28,16 @@
 
 static void write_gate_kicked(struct reactor_deferred *d);
 
+/* Buffers are not zeroed: data_out.c makes sure the Data-Out covers every
+ * byte, which it can only when PDUs come in order.  Otherwise (never
+ * negotiated today, DataPDUInOrder is Yes) a hole must read as zeros. */
+static void zero_unless_in_order(const struct iscsi_task *task, uint32_t from)
+{
+	const struct uscst_cmd *cmd = &task->cmd;
+	if (!task->conn->sess->params.data_pdu_in_order && cmd->out_buf && from < cmd->out_buf_len)
+		memset(cmd->out_buf + from, 0, cmd->out_buf_len - from);
+}
+
 /* Data-Out bytes the command will keep: the CDB's, clipped to EDTL. */
 static uint32_t out_want(const struct iscsi_task *task)
 {
@@ -50,6 +60,7 @@ bool iscsi_write_buf_start(struct iscsi_task *task, uint32_t immediate_len)
 		head = want;
 	if (!uscst_cmd_alloc_out(cmd, head))
 		return false;
+	zero_unless_in_order(task, 0);
 	iscsi_conn_publish_mem(task->conn); /* the daemon's total sees it now */
 	return true;
 }
@@ -96,8 +107,11 @@ bool iscsi_write_buf_ready(struct iscsi_task *task)
 		return false;
 	}
 	task->r2t_parked = false;
+	uint32_t had = cmd->out_buf_len;
 	if (!uscst_cmd_grow_out(cmd, want))
 		task->out_too_big = true; /* fails with INVALID FIELD once drained */
+	else
+		zero_unless_in_order(task, had);
 	iscsi_conn_publish_mem(conn);
 	return true;
 }

@@ -161,7 +161,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t want = cmd.exp_len < cmd.out_len ? cmd.exp_len : cmd.out_len;
 		if (!uscst_cmd_alloc_out(&cmd, want))
 			goto out;
-		memcpy(cmd.out_buf, out, out_avail < want ? out_avail : want);
+		uint32_t got = out_avail < want ? out_avail : want;
+		memcpy(cmd.out_buf, out, got);
+		/* The buffer is not zeroed (uscst_cmd_alloc_out). */
+		memset(cmd.out_buf + got, 0, want - got);
 	}
 	done_calls = 0;
 	uscst_cmd_execute(&cmd);

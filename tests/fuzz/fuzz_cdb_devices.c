@@ -331,8 +331,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cmd.exp_write) {
 			uint32_t want = cmd.exp_len < cmd.out_len ? cmd.exp_len : cmd.out_len;
 			ok = uscst_cmd_alloc_out(&cmd, want) != NULL;
-			if (ok)
-				memcpy(cmd.out_buf, out, out_avail < want ? out_avail : want);
+			if (ok) {
+				uint32_t got = out_avail < want ? out_avail : want;
+				memcpy(cmd.out_buf, out, got);
+				/* The buffer is not zeroed (uscst_cmd_alloc_out). */
+				memset(cmd.out_buf + got, 0, want - got);
+			}
 		}
 		if (ok) {
 			done_calls = 0;

@@ -1394,6 +1394,73 @@ static int case_data_out_wrong_datasn(void)
 	return rc;
 }
 
+/*
+ * Data-Out that does not tile the buffer.  The target does not zero a
+ * WRITE's buffer, so a byte the initiator never sent must never reach the
+ * medium: each of these must end the command with something other than
+ * GOOD (and a Reject), because with DataPDUInOrder=Yes every PDU of a
+ * sequence starts where the previous one ended.
+ */
+enum tiling { TILE_GAP, TILE_OVERLAP, TILE_UNSOL_HOLE };
+
+/* R2T sequence of `len` bytes at off, answered with three PDUs that cover
+ * it exactly once but out of order (gap, then the gap filled last), or
+ * with two that overlap and so leave the tail unsent while the byte count
+ * still adds up. */
+static int tiling_r2t(struct conn *c, uint32_t itt, uint32_t ttt, uint32_t off, uint32_t len,
+		      uint32_t bs, const uint8_t *buf, enum tiling how)
+{
+	uint32_t half = len / 2;
+	if (how == TILE_GAP)
+		return send_data_out(c, itt, ttt, 0, off, buf, half, false) ||
+		       send_data_out(c, itt, ttt, 1, off + half + bs, buf, len - half - bs,
+				     false) ||
+		       send_data_out(c, itt, ttt, 2, off + half, buf, bs, true);
+	return send_data_out(c, itt, ttt, 0, off, buf, half, false) ||
+	       send_data_out(c, itt, ttt, 1, off + half - bs, buf, len - half, true);
+}
+
+static int tiling_case(enum tiling how)
+{
+	struct conn c;
+	uint32_t bs, last, itt, ttt, off, len;
+	if (open_and_login(&c))
+		return -1;
+	int rc = read_capacity(&c, &bs, &last);
+	uint8_t *buf = calloc(1, 64 * 1024);
+	if (!rc && how != TILE_UNSOL_HOLE) {
+		rc = write_until_r2t(&c, 600 + how * 16, 8, bs, &itt, &ttt, &off, &len);
+		if (!rc && len < 4 * bs)
+			rc = failf("R2T for %u bytes: too short for the case", len);
+		if (!rc)
+			rc = tiling_r2t(&c, itt, ttt, off, len, bs, buf, how)
+				 ? 0 /* the target may drop us while we send */
+				 : finish_bad_write(&c, itt, NULL, 0, 0x04, 0x09);
+	} else if (!rc && c.initial_r2t) {
+		rc = failf("InitialR2T=Yes negotiated; cannot test");
+	} else if (!rc) {
+		/* Unsolicited data that skips the first block: the R2Ts then
+		 * solicit only what follows its end. */
+		uint8_t cdb[10], b[BHS_LEN];
+		uint16_t blocks = 8;
+		write10_cdb(cdb, 650, blocks);
+		itt = c.itt++;
+		cmd_bhs(&c, b, itt, 0, F_WRITE, blocks * bs, cdb, 10, false);
+		if (send_pdu(&c, b, NULL, 0) ||
+		    send_data_out(&c, itt, RESERVED_TAG, 0, bs, buf, bs, true))
+			rc = failf("send failed");
+		else
+			rc = finish_bad_write(&c, itt, buf, blocks * bs, 0x04, 0x09);
+	}
+	free(buf);
+	conn_close(&c);
+	return rc;
+}
+
+static int case_data_out_gap(void) { return tiling_case(TILE_GAP); }
+static int case_data_out_overlap(void) { return tiling_case(TILE_OVERLAP); }
+static int case_unsolicited_hole(void) { return tiling_case(TILE_UNSOL_HOLE); }
+
 static int case_snack_erl0(void)
 {
 	struct conn c;
@@ -3245,6 +3312,9 @@ static const struct hcase cases[] = {
     {"ffp-data-out-unknown-itt", case_data_out_unknown_itt},
     {"ffp-data-out-wrong-ttt", case_data_out_wrong_ttt},
     {"ffp-data-out-wrong-datasn", case_data_out_wrong_datasn},
+    {"ffp-data-out-gap", case_data_out_gap},
+    {"ffp-data-out-overlap", case_data_out_overlap},
+    {"ffp-unsolicited-hole", case_unsolicited_hole},
     {"ffp-snack-erl0", case_snack_erl0},
     {"ffp-invalid-cdb-opcode", case_invalid_cdb_opcode},
     {"ffp-read-beyond-end", case_read_beyond_end},
