@@ -177,6 +177,7 @@ static void conn_free(struct iscsi_conn *conn)
 	iscsi_addr_release(conn->peer);
 	iscsi_conns_release();
 	iscsi_buf_mem_add(-(int64_t)conn->mem_published);
+	task_table_free(&conn->itt_table);
 	free(conn->rx_buf);
 	free(conn);
 }

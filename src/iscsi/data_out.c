@@ -20,7 +20,20 @@
 #include <string.h>
 
 #include "iscsi/iscsi.h"
+#include "lib/freelist.h"
 #include "lib/log.h"
+#include "lib/thread_exit.h"
+
+/* R2T sequences come from a per-thread cache, not calloc (one per burst). */
+static __thread struct freelist r2t_cache = FREELIST_INIT(sizeof(struct iscsi_r2t), 256);
+static void r2t_cache_drain(void) { freelist_drain(&r2t_cache); }
+static __thread struct thread_exit_hook r2t_cache_hook = {.fn = r2t_cache_drain};
+
+void iscsi_r2t_free(struct iscsi_r2t *r)
+{
+	thread_exit_arm(&r2t_cache_hook);
+	freelist_put(&r2t_cache, r);
+}
 
 static void place_data(struct iscsi_task *task, uint32_t offset, const uint8_t *data, uint32_t len)
 {
@@ -95,7 +108,8 @@ static void issue_r2ts(struct iscsi_task *task)
 		return; /* parked: solicited when buffers are released */
 	while (!task->unsol_open && task->next_r2t_off < task->edtl_out &&
 	       task->r2t_outstanding < p->max_outstanding_r2t) {
-		struct iscsi_r2t *r = calloc(1, sizeof(*r));
+		thread_exit_arm(&r2t_cache_hook);
+		struct iscsi_r2t *r = freelist_get(&r2t_cache);
 		if (!r) {
 			iscsi_conn_close(task->conn, "out of memory");
 			return;
@@ -105,6 +119,8 @@ static void issue_r2ts(struct iscsi_task *task)
 		r->offset = task->next_r2t_off;
 		r->length = left < p->max_burst_length ? left : p->max_burst_length;
 		r->r2tsn = task->r2tsn++;
+		r->received = 0;
+		r->next_datasn = 0;
 		r->next = task->r2ts;
 		task->r2ts = r;
 		task->next_r2t_off += r->length;
@@ -189,7 +205,7 @@ static void solicited_data(struct iscsi_task *task, const uint8_t *bhs, uint32_t
 	if (r->received != r->length)
 		data_out_error(task, bhs, "sequence ended short of the R2T's length");
 	*pp = r->next;
-	free(r);
+	iscsi_r2t_free(r);
 	task->r2t_outstanding--;
 }
 
@@ -202,7 +218,7 @@ static void aborted_data_out(struct iscsi_task *task, const uint8_t *bhs)
 		return;
 	struct iscsi_r2t *r = *pp;
 	*pp = r->next;
-	free(r);
+	iscsi_r2t_free(r);
 	if (--task->r2t_outstanding)
 		return;
 	task->abort_owes_data = false;

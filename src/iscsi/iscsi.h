@@ -20,6 +20,7 @@
 
 #include "iscsi/params.h"
 #include "iscsi/pdu.h"
+#include "iscsi/task_table.h"
 #include "lib/list.h"
 
 struct iscsi_conn;
@@ -149,6 +150,7 @@ struct iscsi_conn {
 
 	/* Full feature phase. */
 	struct list_head tasks;
+	struct task_table itt_table;	      /* tasks not yet answered, by ITT (scsi_cmd.c) */
 	struct list_head cmdsn_queue;	      /* non-immediate commands ahead of ExpCmdSN */
 	struct list_head exec_queue;	      /* in CmdSN order, not yet handed to the core */
 	struct reactor_deferred deliver_kick; /* exec_queue changed outside rx */
@@ -265,6 +267,7 @@ void iscsi_task_immediate_data(struct iscsi_task *task, const uint8_t *data, uin
 void iscsi_task_check_data_done(struct iscsi_task *task);
 void iscsi_task_send_response(struct iscsi_task *task);
 void iscsi_task_free(struct iscsi_task *task);
+void iscsi_r2t_free(struct iscsi_r2t *r);
 void iscsi_cmdsn_advance(struct iscsi_conn *conn);
 /* A non-SCSI PDU (NOP-Out, TMF, Text, Logout) that is not immediate takes
  * its CmdSN when it is the next one expected. */

@@ -8,20 +8,23 @@
 #include <string.h>
 
 #include "iscsi/iscsi.h"
+#include "lib/freelist.h"
 #include "lib/log.h"
+#include "lib/thread_exit.h"
 
 static void task_done(struct uscst_cmd *cmd);
 static void deliver_kicked(struct reactor_deferred *d);
 
+/* Tasks come from a per-thread cache, not calloc (one per command). */
+static __thread struct freelist task_cache = FREELIST_INIT(sizeof(struct iscsi_task), 256);
+static void task_cache_drain(void) { freelist_drain(&task_cache); }
+static __thread struct thread_exit_hook task_cache_hook = {.fn = task_cache_drain};
+
+/* A task is in conn->itt_table from its arrival until it is answered
+ * (TASK_DONE): then its ITT may be used again. */
 struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt)
 {
-	struct iscsi_task *t;
-	list_for_each_entry(t, &conn->tasks, node)
-	{
-		if (t->itt == itt && t->state != TASK_DONE)
-			return t;
-	}
-	return NULL;
+	return task_table_get(&conn->itt_table, itt);
 }
 
 void iscsi_task_free(struct iscsi_task *task)
@@ -40,13 +43,15 @@ void iscsi_task_free(struct iscsi_task *task)
 	conn->nactive--; /* the window counts a task until its last PDU is written */
 	if (task->immediate)
 		conn->nimmediate--;
+	task_table_del(&conn->itt_table, task->itt, task);
 	while (task->r2ts) {
 		struct iscsi_r2t *r = task->r2ts;
 		task->r2ts = r->next;
-		free(r);
+		iscsi_r2t_free(r);
 	}
 	uscst_cmd_release(&task->cmd);
-	free(task);
+	thread_exit_arm(&task_cache_hook);
+	freelist_put(&task_cache, task);
 	iscsi_conn_put(conn);
 }
 
@@ -137,6 +142,7 @@ static void task_done(struct uscst_cmd *cmd)
 {
 	struct iscsi_task *task = (struct iscsi_task *)cmd;
 	struct iscsi_conn *conn = task->conn;
+	task_table_del(&conn->itt_table, task->itt, task);
 	task->state = TASK_DONE;
 	if (task->aborted || cmd->aborted || conn->state == CONN_CLOSED) {
 		iscsi_task_free(task);
@@ -264,9 +270,16 @@ static uint8_t task_attr_from_pdu(uint8_t flags)
 
 static struct iscsi_task *task_new(struct iscsi_conn *conn, const uint8_t *bhs)
 {
-	struct iscsi_task *task = calloc(1, sizeof(*task));
+	thread_exit_arm(&task_cache_hook);
+	struct iscsi_task *task = freelist_get(&task_cache);
 	if (!task)
 		return NULL;
+	memset(task, 0, sizeof(*task));
+	task->itt = bhs_itt(bhs);
+	if (!task_table_put(&conn->itt_table, task->itt, task)) {
+		freelist_put(&task_cache, task);
+		return NULL;
+	}
 	uscst_cmd_init(&task->cmd, conn->sess->core);
 	task->conn = conn;
 	iscsi_conn_get(conn);
@@ -275,7 +288,6 @@ static struct iscsi_task *task_new(struct iscsi_conn *conn, const uint8_t *bhs)
 	conn->ntasks++;
 	conn->nactive++;
 	memcpy(task->bhs, bhs, ISCSI_BHS_LEN);
-	task->itt = bhs_itt(bhs);
 	task->cmdsn = get_be32(bhs + 24);
 	task->immediate = bhs[0] & ISCSI_OP_IMMEDIATE;
 	if (task->immediate)
