@@ -42,6 +42,13 @@
 #define LOGIN_MAX_DSL 8192u /* RFC 7143 13.12: the default applies during login */
 #define TX_IOV_MAX 64
 #define RX_EVENT_BUDGET (256u * 1024) /* bytes read per event at most */
+/* A data segment of at least this many bytes still to come is read
+ * straight into place (rx_direct_start); alongside it at most
+ * RX_DIRECT_PEEK bytes are read into rx_buf: the next header and, if its
+ * data is large too, little enough of it that copying it costs less than
+ * the read that brings it. */
+#define RX_DIRECT_MIN (16u * 1024)
+#define RX_DIRECT_PEEK 4096u
 /* Per-connection memory cap: QueuedCommands x MaxBurstLength of the
  * target, clamped to these. */
 #define MEM_CAP_MIN (4ull << 20)
@@ -79,6 +86,7 @@ static void conn_start_on_reactor(void *p)
 	snprintf(conn->local_addr, sizeof(conn->local_addr), "%s", a->local);
 	free(a);
 	atomic_init(&conn->refs, 1);
+	uscst_cmd_init(&conn->rx_direct.hold, NULL);
 	conn->state = CONN_LOGIN;
 	conn->rx_buf = buf;
 	conn->rx_cap = RX_INITIAL_CAP;
@@ -178,6 +186,7 @@ static void conn_free(struct iscsi_conn *conn)
 	iscsi_conns_release();
 	iscsi_buf_mem_add(-(int64_t)conn->mem_published);
 	task_table_free(&conn->itt_table);
+	uscst_cmd_release(&conn->rx_direct.hold);
 	free(conn->rx_buf);
 	free(conn);
 }
@@ -668,6 +677,152 @@ static void rx_maybe_resume(struct iscsi_conn *conn)
 		iscsi_conn_defer(conn, &conn->rx_kick, conn_rx_kicked);
 }
 
+/* --- data segments received in place --- */
+
+/* Where the next data bytes of the direct PDU go, and how many at most. */
+static uint8_t *rx_direct_dest(struct iscsi_conn *conn, uint32_t *len)
+{
+	static __thread uint8_t discard[4096];
+	struct iscsi_rx_direct *d = &conn->rx_direct;
+	*len = d->dlen - d->got;
+	if (d->immediate)
+		return d->hold.out_buf + d->got;
+	if (d->task)
+		return d->task->cmd.out_buf + d->offset + d->got;
+	/* The task went away meanwhile (an abort, a reset): drop the rest. */
+	if (*len > sizeof(discard))
+		*len = sizeof(discard);
+	return discard;
+}
+
+/* Takes n bytes that arrived at p (the data part, then the tail). */
+static void rx_direct_took(struct iscsi_conn *conn, const uint8_t *p, uint32_t n)
+{
+	struct iscsi_rx_direct *d = &conn->rx_direct;
+	if (conn->data_digest)
+		d->crc = iscsi_crc32c(p, n, d->crc);
+	d->got += n;
+}
+
+/* Starts receiving the data segment of the PDU at bhs in place, if it is a
+ * large Data-Out a task takes as it stands, or a WRITE's large immediate
+ * data.  avail bytes of the PDU are in rx_buf (its header complete and
+ * checked); they are taken now.  false: the ordinary path. */
+static bool rx_direct_start(struct iscsi_conn *conn, const uint8_t *bhs, uint32_t avail,
+			    const struct pdu_frame *f)
+{
+	struct iscsi_rx_direct *d = &conn->rx_direct;
+	uint8_t op = bhs_opcode(bhs);
+	if (conn->state != CONN_FULL_FEATURE || f->ahs_len || f->total_len - avail < RX_DIRECT_MIN)
+		return false;
+	if (op == ISCSI_OP_DATA_OUT) {
+		d->task = iscsi_data_out_direct(conn, bhs, f->data_len);
+		if (!d->task)
+			return false;
+		d->immediate = false;
+		d->offset = get_be32(bhs + 40);
+	} else if (op == ISCSI_OP_SCSI_CMD && (bhs[1] & ISCSI_CMD_WRITE)) {
+		/* Its memory is judged now, as it would be once complete. */
+		if (rx_must_wait(conn, bhs) || !uscst_cmd_alloc_out(&d->hold, f->data_len))
+			return false;
+		d->immediate = true;
+		d->task = NULL;
+	} else {
+		return false;
+	}
+	memcpy(d->bhs, bhs, ISCSI_BHS_LEN);
+	d->active = true;
+	d->dlen = f->data_len;
+	d->got = 0;
+	d->crc = ISCSI_CRC32C_SEED;
+	d->tail_len = pad4(f->data_len) + (conn->data_digest ? ISCSI_DIGEST_LEN : 0);
+	d->tail_got = 0;
+	/* What came with the header: data, perhaps part of the tail. */
+	const uint8_t *p = bhs + f->hdr_len;
+	uint32_t have = avail - f->hdr_len;
+	while (have && d->got < d->dlen) {
+		uint32_t room, n;
+		uint8_t *dst = rx_direct_dest(conn, &room);
+		n = have < room ? have : room;
+		memcpy(dst, p, n);
+		rx_direct_took(conn, dst, n);
+		p += n;
+		have -= n;
+	}
+	memcpy(d->tail, p, have); /* less than the tail: the PDU is incomplete */
+	d->tail_got = have;
+	return true;
+}
+
+/* The direct PDU is complete: check its digest and process it like any
+ * other, its data already in place. */
+static void rx_direct_finish(struct iscsi_conn *conn)
+{
+	struct iscsi_rx_direct *d = &conn->rx_direct;
+	uint32_t pad = pad4(d->dlen);
+	bool digest_error = false;
+	if (conn->data_digest) {
+		uint32_t crc = iscsi_crc32c(d->tail, pad, d->crc) ^ 0xffffffffu, sent;
+		memcpy(&sent, d->tail + pad, 4); /* little-endian on the wire */
+		digest_error = crc != sent;
+	}
+	d->active = false;
+	const uint8_t *data = d->immediate ? d->hold.out_buf
+			      : d->task	   ? d->task->cmd.out_buf + d->offset
+					   : NULL;
+	conn->last_rx_ms = reactor_now_ms();
+	conn->in_rx = true;
+	dispatch_full_feature(conn, d->bhs, data, d->dlen, digest_error);
+	conn->in_rx = false;
+	/* Not adopted by a task (a Reject, a command dropped): freed. */
+	uscst_cmd_release(&d->hold);
+	d->task = NULL;
+}
+
+/* iovecs for the rest of the direct PDU: data, then tail.  *whole: they
+ * reach its end (else bytes after them are still its own). */
+static int rx_direct_iov(struct iscsi_conn *conn, struct iovec *iov, bool *whole)
+{
+	struct iscsi_rx_direct *d = &conn->rx_direct;
+	int n = 0;
+	*whole = true;
+	if (d->got < d->dlen) {
+		uint32_t len;
+		iov[n].iov_base = rx_direct_dest(conn, &len);
+		iov[n++].iov_len = len;
+		if (len < d->dlen - d->got) {
+			*whole = false; /* discarding in pieces */
+			return n;
+		}
+	}
+	iov[n].iov_base = d->tail + d->tail_got;
+	iov[n++].iov_len = d->tail_len - d->tail_got;
+	return n;
+}
+
+/* Takes what a read brought for the direct PDU out of n; returns the rest
+ * (bytes that went to rx_buf). */
+static size_t rx_direct_took_read(struct iscsi_conn *conn, const struct iovec *iov, int niov,
+				  size_t n)
+{
+	struct iscsi_rx_direct *d = &conn->rx_direct;
+	for (int i = 0; i < niov && n; i++) {
+		size_t k = n < iov[i].iov_len ? n : iov[i].iov_len;
+		if (iov[i].iov_base == d->tail + d->tail_got)
+			d->tail_got += (uint32_t)k;
+		else
+			rx_direct_took(conn, iov[i].iov_base, (uint32_t)k);
+		n -= k;
+	}
+	return n;
+}
+
+static bool rx_direct_done(const struct iscsi_conn *conn)
+{
+	const struct iscsi_rx_direct *d = &conn->rx_direct;
+	return d->got == d->dlen && d->tail_got == d->tail_len;
+}
+
 /* Parses complete PDUs at the start of rx_buf; returns bytes consumed. */
 static uint32_t process_rx(struct iscsi_conn *conn)
 {
@@ -686,6 +841,11 @@ static uint32_t process_rx(struct iscsi_conn *conn)
 		struct pdu_frame f;
 		enum pdu_frame_status st = iscsi_pdu_frame(bhs, avail, conn->header_digest,
 							   conn->data_digest, data_limit(conn), &f);
+		if (st == PDU_NEED_MORE && avail >= f.hdr_len &&
+		    rx_direct_start(conn, bhs, avail, &f)) {
+			off += avail;
+			break;
+		}
 		if (st == PDU_NEED_MORE) {
 			if (!ensure_rx_cap(conn, f.total_len + ISCSI_BHS_LEN))
 				iscsi_conn_close(conn, "out of memory");
@@ -740,16 +900,35 @@ static void conn_read(struct iscsi_conn *conn)
 {
 	uint32_t budget = RX_EVENT_BUDGET;
 	while (budget && !conn->rx_paused && conn->state != CONN_CLOSED) {
+		struct iovec iov[3];
+		int ndirect = 0;
+		bool whole = true;
+		size_t want = 0;
+		if (conn->rx_direct.active) {
+			ndirect = rx_direct_iov(conn, iov, &whole);
+			for (int i = 0; i < ndirect; i++)
+				want += iov[i].iov_len;
+		}
 		/* process_rx() leaves less than the PDU it waits for and made
-		 * room for all of it, so there is room unless paused. */
+		 * room for all of it, so there is room unless paused.  (rx_buf
+		 * is empty while a PDU is received in place.) */
 		uint32_t room = conn->rx_cap - conn->rx_len;
-		if (room > budget)
-			room = budget;
-		if (room == 0) {
+		uint32_t limit = conn->rx_direct.active ? RX_DIRECT_PEEK : budget;
+		if (!whole)
+			limit = 0;
+		if (room > limit)
+			room = limit;
+		if (room == 0 && !ndirect) {
 			iscsi_conn_close(conn, "receive buffer full");
 			return;
 		}
-		ssize_t n = read(conn->fd, conn->rx_buf + conn->rx_len, room);
+		int niov = ndirect;
+		if (room) {
+			iov[niov].iov_base = conn->rx_buf + conn->rx_len;
+			iov[niov++].iov_len = room;
+			want += room;
+		}
+		ssize_t n = readv(conn->fd, iov, niov);
 		if (n == 0) {
 			iscsi_conn_close(conn, "connection closed by peer");
 			return;
@@ -761,10 +940,17 @@ static void conn_read(struct iscsi_conn *conn)
 				iscsi_conn_close(conn, strerror(errno));
 			return;
 		}
-		budget -= (uint32_t)n;
-		conn->rx_len += (uint32_t)n;
-		rx_process(conn);
-		if ((uint32_t)n < room)
+		budget -= (size_t)n < budget ? (uint32_t)n : budget;
+		size_t rest = (size_t)n;
+		if (ndirect) {
+			rest = rx_direct_took_read(conn, iov, ndirect, rest);
+			if (rx_direct_done(conn))
+				rx_direct_finish(conn);
+		}
+		conn->rx_len += (uint32_t)rest;
+		if (conn->state != CONN_CLOSED)
+			rx_process(conn);
+		if ((size_t)n < want)
 			return; /* the socket is drained */
 	}
 }

@@ -38,7 +38,8 @@ void iscsi_r2t_free(struct iscsi_r2t *r)
 static void place_data(struct iscsi_task *task, uint32_t offset, const uint8_t *data, uint32_t len)
 {
 	struct uscst_cmd *cmd = &task->cmd;
-	if (!cmd->out_buf || offset >= cmd->out_buf_len)
+	/* Received in place (conn.c): nothing to copy. */
+	if (!cmd->out_buf || offset >= cmd->out_buf_len || data == cmd->out_buf + offset)
 		return;
 	uint32_t n = cmd->out_buf_len - offset < len ? cmd->out_buf_len - offset : len;
 	memcpy(cmd->out_buf + offset, data, n);
@@ -65,7 +66,7 @@ void iscsi_task_immediate_data(struct iscsi_task *task, const uint8_t *data, uin
 	if (digest_error) {
 		iscsi_send_reject(task->conn, task->bhs, ISCSI_REJECT_DATA_DIGEST);
 		task->data_digest_errors++;
-	} else {
+	} else if (!task->imm_placed) {
 		place_data(task, 0, data, dlen);
 	}
 	task->next_r2t_off = dlen;
@@ -226,6 +227,30 @@ static void aborted_data_out(struct iscsi_task *task, const uint8_t *bhs)
 	/* Not yet in CmdSN order: iscsi_cmdsn_advance() frees it. */
 	if (task->ordered)
 		iscsi_task_free(task);
+}
+
+/* The same rules as iscsi_data_out_rx and the sequence checks below, for
+ * a PDU that breaks none of them. */
+struct iscsi_task *iscsi_data_out_direct(struct iscsi_conn *conn, const uint8_t *bhs, uint32_t dlen)
+{
+	struct iscsi_task *task = iscsi_task_find(conn, bhs_itt(bhs));
+	if (!task || task->aborted || task->cmd.aborted || task->abort_owes_data ||
+	    task->state != TASK_RECV_DATA || task->received_all || !task->cmd.exp_write ||
+	    task->r2t_parked || task->out_too_big || !task->cmd.out_buf || !pdu_in_order(task))
+		return NULL;
+	uint32_t ttt = get_be32(bhs + 20), offset = get_be32(bhs + 40);
+	uint64_t end = (uint64_t)offset + dlen;
+	if (end > task->cmd.out_buf_len)
+		return NULL;
+	if (ttt == ISCSI_RESERVED_TAG)
+		return task->unsol_open && offset == task->unsol_next && end <= task->unsol_limit
+			   ? task
+			   : NULL;
+	struct iscsi_r2t **pp = find_r2t(task, ttt);
+	if (!pp || offset != (*pp)->offset + (*pp)->received ||
+	    end > (uint64_t)(*pp)->offset + (*pp)->length)
+		return NULL;
+	return task;
 }
 
 void iscsi_data_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,

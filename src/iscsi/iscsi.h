@@ -83,6 +83,7 @@ struct iscsi_task {
 	 * waits until every one has ended (data_out.c). */
 	bool abort_owes_data;
 	bool r2t_parked; /* waits for buffer memory before its first R2T (write_buf.c) */
+	bool imm_placed; /* the immediate data is in out_buf already (adopted) */
 };
 
 /* A solicited sequence: one R2T and the Data-Out PDUs answering it. */
@@ -104,6 +105,23 @@ enum iscsi_conn_state {
 
 enum rx_stage { RX_BHS, RX_REST, RX_DISCARD };
 
+/* A PDU whose data segment is read from the socket straight into place
+ * (conn.c), not staged in rx_buf: a Data-Out into its task's buffer at its
+ * offset, a WRITE's immediate data into `hold`, which the task then adopts
+ * as its buffer (write_buf.c). */
+struct iscsi_rx_direct {
+	bool active;
+	bool immediate; /* a SCSI Command: the data goes to hold */
+	uint8_t bhs[ISCSI_BHS_LEN];
+	struct iscsi_task *task;	    /* Data-Out: NULL once freed (the rest is dropped) */
+	uint32_t offset;		    /* Data-Out: its BufferOffset */
+	uint32_t dlen, got;		    /* data segment: length, bytes received */
+	uint8_t tail[3 + ISCSI_DIGEST_LEN]; /* padding and data digest */
+	uint32_t tail_len, tail_got;
+	uint32_t crc; /* CRC32C so far of what was received (DataDigest) */
+	struct uscst_cmd hold;
+};
+
 struct iscsi_conn {
 	struct reactor *reactor;
 	struct reactor_event ev;
@@ -120,6 +138,7 @@ struct iscsi_conn {
 	uint8_t *rx_buf;
 	uint32_t rx_cap, rx_len;
 	uint32_t rx_discard; /* bytes of an oversized PDU still to skip */
+	struct iscsi_rx_direct rx_direct;
 
 	/* Transmit side. */
 	struct list_head tx_queue;
@@ -277,6 +296,12 @@ void iscsi_cmdsn_mark_received(struct iscsi_conn *conn, uint32_t cmdsn);
 /* Hands the tasks of conn->exec_queue that may start to the core. */
 void iscsi_deliver_in_order(struct iscsi_conn *conn);
 struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt);
+/* The task whose buffer a Data-Out (header bhs, dlen data bytes) may be
+ * received straight into at its BufferOffset: one that takes this PDU as
+ * the next of an open sequence, within its buffer.  NULL: anything else
+ * (errors included) takes the ordinary path through rx_buf. */
+struct iscsi_task *iscsi_data_out_direct(struct iscsi_conn *conn, const uint8_t *bhs,
+					 uint32_t dlen);
 void iscsi_task_execute(struct iscsi_task *task);
 
 /* write_buf.c: a WRITE's buffer grows as its data is solicited, within the

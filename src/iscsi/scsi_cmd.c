@@ -44,6 +44,8 @@ void iscsi_task_free(struct iscsi_task *task)
 	if (task->immediate)
 		conn->nimmediate--;
 	task_table_del(&conn->itt_table, task->itt, task);
+	if (conn->rx_direct.task == task)
+		conn->rx_direct.task = NULL; /* its Data-Out still arriving is dropped */
 	while (task->r2ts) {
 		struct iscsi_r2t *r = task->r2ts;
 		task->r2ts = r->next;

@@ -58,9 +58,22 @@ bool iscsi_write_buf_start(struct iscsi_task *task, uint32_t immediate_len)
 	uint32_t head = task->unsol_open ? task->unsol_limit : immediate_len;
 	if (head > want || task->edtl_out == 0)
 		head = want;
-	if (!uscst_cmd_alloc_out(cmd, head))
+	/* Immediate data read straight into the connection's hold buffer
+	 * (conn.c) becomes the start of this buffer: no copy. */
+	struct uscst_cmd *hold = &task->conn->rx_direct.hold;
+	if (immediate_len && hold->out_buf && hold->out_buf_len == immediate_len &&
+	    immediate_len <= head) {
+		cmd->out_buf = hold->out_buf;
+		cmd->out_buf_len = immediate_len;
+		hold->out_buf = NULL;
+		hold->out_buf_len = 0;
+		task->imm_placed = true;
+		if (!uscst_cmd_grow_out(cmd, head))
+			return false;
+	} else if (!uscst_cmd_alloc_out(cmd, head)) {
 		return false;
-	zero_unless_in_order(task, 0);
+	}
+	zero_unless_in_order(task, immediate_len);
 	iscsi_conn_publish_mem(task->conn); /* the daemon's total sees it now */
 	return true;
 }

@@ -185,6 +185,12 @@ static int send_all(struct conn *c, const void *buf, size_t len)
 	return 0;
 }
 
+/* When set, send_pdu_ex sends a PDU with at least SPLIT_MIN data bytes in
+ * two parts with a pause between: the target then has its header while
+ * most of the data segment is still to come (the dd-in-place cases). */
+static bool g_split;
+#define SPLIT_MIN 32768u
+
 #define CORRUPT_HD 1u /* flip a bit of the header digest */
 #define CORRUPT_DD 2u /* flip a bit of the data digest (if there is one) */
 
@@ -222,7 +228,13 @@ static int send_pdu_ex(struct conn *c, uint8_t *bhs, const uint8_t *ahs, uint32_
 					  (corrupt & CORRUPT_DD ? 0x00000100u : 0));
 		off += 4;
 	}
-	int rc = send_all(c, buf, off);
+	/* Split: the header and a little data, a pause, the rest. */
+	size_t first = g_split && dlen >= SPLIT_MIN ? data_off + 64 : off;
+	int rc = send_all(c, buf, first);
+	if (!rc && first < off) {
+		usleep(20000);
+		rc = send_all(c, buf + first, off - first);
+	}
 	free(buf);
 	return rc;
 }
@@ -1879,14 +1891,14 @@ static int refail(const char *what)
 
 /* --- cases: data digests (RFC 7143 7.8 at ErrorRecoveryLevel 0) --- */
 
-#define DD_BLOCKS 8
-/* Less than DD_BLOCKS blocks: a WRITE needs immediate data and an R2T. */
-#define DD_FIRST_BURST 2048
+static uint32_t dd_blocks = 8;
+/* Less than dd_blocks blocks: a WRITE needs immediate data and an R2T. */
+static uint32_t dd_first_burst = 2048;
 /* Our MaxRecvDataSegmentLength: an 8-block READ comes in several Data-In
  * PDUs, each with a digest of its own. */
 #define DD_MRDSL 1024
 /* Our Data-Out size: several Data-Out PDUs (and digests) per R2T. */
-#define DD_PIECE 1024
+static uint32_t dd_piece = 1024;
 
 enum dd_fault { DD_NONE, DD_IMMEDIATE, DD_DATA_OUT };
 static const char *const dd_fault_name[] = {"no fault", "bad data digest on the immediate data",
@@ -1923,7 +1935,7 @@ static int dd_login(struct conn *c, bool hd, uint32_t *bs)
 {
 	struct login_opts o = {.header_digest = hd,
 			       .data_digest = true,
-			       .first_burst = DD_FIRST_BURST,
+			       .first_burst = dd_first_burst,
 			       .mrdsl = DD_MRDSL};
 	uint32_t last;
 	if (conn_open(c))
@@ -1937,9 +1949,9 @@ static int dd_login(struct conn *c, bool hd, uint32_t *bs)
 		rc = failf("ImmediateData=No negotiated; cannot test");
 	if (!rc && (tur_good(c, "with data digests") || read_capacity(c, bs, &last)))
 		rc = -1;
-	if (!rc && DD_BLOCKS * *bs <= c->first_burst)
+	if (!rc && dd_blocks * *bs <= c->first_burst)
 		rc = failf("FirstBurstLength %u covers the whole %u-byte WRITE: no R2T needed",
-			   c->first_burst, DD_BLOCKS * *bs);
+			   c->first_burst, dd_blocks * *bs);
 	if (!rc)
 		rc = dd_check_rx(c, "TEST UNIT READY / READ CAPACITY");
 	if (rc)
@@ -1947,8 +1959,8 @@ static int dd_login(struct conn *c, bool hd, uint32_t *bs)
 	return rc;
 }
 
-/* WRITE(10) of DD_BLOCKS blocks at lba from data[]: immediate data (F=1, so
- * no unsolicited Data-Out) up to FirstBurstLength, the rest in DD_PIECE
+/* WRITE(10) of dd_blocks blocks at lba from data[]: immediate data (F=1, so
+ * no unsolicited Data-Out) up to FirstBurstLength, the rest in dd_piece
  * Data-Out PDUs answering R2Ts.  fault picks the one PDU whose data changes
  * after its digest was computed.  wire[] gets what really went out, and
  * bad_off and bad_len the corrupted range (length 0 if none).
@@ -1959,12 +1971,12 @@ static int dd_login(struct conn *c, bool hd, uint32_t *bs)
 static int dd_write(struct conn *c, uint32_t lba, uint32_t bs, const uint8_t *data,
 		    enum dd_fault fault, uint8_t *wire, uint32_t *bad_off, uint32_t *bad_len)
 {
-	uint32_t edtl = DD_BLOCKS * bs;
+	uint32_t edtl = dd_blocks * bs;
 	uint32_t imm = c->first_burst < c->tgt_mrdsl ? c->first_burst : c->tgt_mrdsl;
 	uint8_t cdb[10], b[BHS_LEN], bad_bhs[BHS_LEN];
 	memcpy(wire, data, edtl);
 	*bad_off = *bad_len = 0;
-	write10_cdb(cdb, lba, DD_BLOCKS);
+	write10_cdb(cdb, lba, dd_blocks);
 	uint32_t itt = c->itt++;
 	cmd_bhs(c, b, itt, 0, F_FINAL | F_WRITE, edtl, cdb, 10, false);
 	if (fault == DD_IMMEDIATE) {
@@ -2028,7 +2040,7 @@ static int dd_write(struct conn *c, uint32_t lba, uint32_t bs, const uint8_t *da
 					   "first %u bytes came as immediate data",
 					   off, len, edtl, imm);
 			for (uint32_t done = 0, sn = 0; !rc && done < len; sn++) {
-				uint32_t n = len - done < DD_PIECE ? len - done : DD_PIECE;
+				uint32_t n = len - done < dd_piece ? len - done : dd_piece;
 				unsigned corrupt = 0;
 				if (fault == DD_DATA_OUT && !*bad_len) {
 					dd_corrupt(wire + off + done, n);
@@ -2089,7 +2101,7 @@ static int case_dd_roundtrip(void)
 	uint32_t bs, off, len;
 	if (dd_login(&c, true, &bs))
 		return -1;
-	uint32_t lba = 2000, edtl = DD_BLOCKS * bs;
+	uint32_t lba = 2000, edtl = dd_blocks * bs;
 	uint8_t *data = malloc(edtl), *wire = malloc(edtl);
 	dd_pattern(data, edtl, 0x21);
 	int rc = dd_write(&c, lba, bs, data, DD_NONE, wire, &off, &len);
@@ -2097,7 +2109,7 @@ static int case_dd_roundtrip(void)
 		struct scsi_res r;
 		char d[160];
 		unsigned before = c.dd_ok;
-		read10(&c, 0, lba, DD_BLOCKS, edtl, &r);
+		read10(&c, 0, lba, dd_blocks, edtl, &r);
 		unsigned verified = c.dd_ok - before;
 		if ((rc = dd_check_rx(&c, "READ(10)")))
 			;
@@ -2127,7 +2139,7 @@ static int dd_bad_write(enum dd_fault fault, bool hd, uint32_t lba)
 	uint32_t bs, off, len;
 	if (dd_login(&c, hd, &bs))
 		return -1;
-	uint32_t edtl = DD_BLOCKS * bs;
+	uint32_t edtl = dd_blocks * bs;
 	uint8_t *data = malloc(edtl), *wire = malloc(edtl);
 	dd_pattern(data, edtl, 0x42);
 	int rc = dd_write(&c, lba, bs, data, fault, wire, &off, &len);
@@ -2141,6 +2153,29 @@ static int dd_bad_write(enum dd_fault fault, bool hd, uint32_t lba)
 	return rc;
 }
 
+/* The same with large PDUs, each sent in two parts (g_split): a target
+ * that receives a data segment straight into the command's buffer, not
+ * through its receive buffer, must still check the digest over exactly
+ * those bytes, answer a bad one as above, and store a good one intact. */
+static int dd_in_place(enum dd_fault fault)
+{
+	uint32_t blocks = dd_blocks, first_burst = dd_first_burst, piece = dd_piece;
+	dd_blocks = 512;
+	dd_first_burst = 65536;
+	dd_piece = 65536;
+	g_split = true;
+	int rc = fault == DD_NONE ? case_dd_roundtrip() : dd_bad_write(fault, true, 3000);
+	g_split = false;
+	dd_blocks = blocks;
+	dd_first_burst = first_burst;
+	dd_piece = piece;
+	return rc;
+}
+
+static int case_dd_in_place_roundtrip(void) { return dd_in_place(DD_NONE); }
+static int case_dd_in_place_bad_immediate(void) { return dd_in_place(DD_IMMEDIATE); }
+static int case_dd_in_place_bad_dataout(void) { return dd_in_place(DD_DATA_OUT); }
+
 static int case_dd_bad_immediate(void) { return dd_bad_write(DD_IMMEDIATE, false, 2100); }
 static int case_dd_bad_dataout(void) { return dd_bad_write(DD_DATA_OUT, true, 2200); }
 
@@ -2149,7 +2184,7 @@ static int case_dd_bad_dataout(void) { return dd_bad_write(DD_DATA_OUT, true, 22
  * failed, so the rest may hold old or new data (the target's choice). */
 static int dd_verify(struct conn *c, uint32_t bs, enum dd_fault fault, uint32_t lba)
 {
-	uint32_t edtl = DD_BLOCKS * bs, off, len;
+	uint32_t edtl = dd_blocks * bs, off, len;
 	uint8_t *old = malloc(edtl), *data = malloc(edtl), *wire = malloc(edtl);
 	dd_pattern(old, edtl, 0x11 + lba);
 	dd_pattern(data, edtl, 0x77 + lba);
@@ -2159,7 +2194,7 @@ static int dd_verify(struct conn *c, uint32_t bs, enum dd_fault fault, uint32_t 
 	if (!rc) {
 		struct scsi_res r;
 		char d[160];
-		read10(c, 0, lba, DD_BLOCKS, edtl, &r);
+		read10(c, 0, lba, dd_blocks, edtl, &r);
 		if ((rc = dd_check_rx(c, "READ(10)")))
 			;
 		else if (!r.done || r.status != ST_GOOD || r.in_len != edtl)
@@ -3327,6 +3362,9 @@ static const struct hcase cases[] = {
     {"ffp-header-digest-wrong", case_header_digest_wrong},
     {"ffp-data-digest-roundtrip", case_dd_roundtrip},
     {"ffp-data-digest-bad-immediate", case_dd_bad_immediate},
+    {"ffp-data-digest-in-place-roundtrip", case_dd_in_place_roundtrip},
+    {"ffp-data-digest-in-place-bad-immediate", case_dd_in_place_bad_immediate},
+    {"ffp-data-digest-in-place-bad-dataout", case_dd_in_place_bad_dataout},
     {"ffp-data-digest-bad-dataout", case_dd_bad_dataout},
     {"ffp-data-digest-bad-nop", case_dd_bad_nop},
     {"ffp-data-digest-verify-block", case_dd_verify_block},
