@@ -43,12 +43,17 @@
 #define TX_IOV_MAX 64
 #define RX_EVENT_BUDGET (256u * 1024) /* bytes read per event at most */
 /* A data segment of at least this many bytes still to come is read
- * straight into place (rx_direct_start); alongside it at most
- * RX_DIRECT_PEEK bytes are read into rx_buf: the next header and, if its
- * data is large too, little enough of it that copying it costs less than
- * the read that brings it. */
+ * straight into place (rx_direct_start).  Alongside it, and after it until
+ * a small PDU comes (rx_expect_large), reads into rx_buf take no more
+ * than the next header (RX_DIRECT_PEEK): a large read would bring whole
+ * data segments that then have to be copied out of rx_buf.  Small PDUs
+ * keep the large reads, many PDUs per system call. */
 #define RX_DIRECT_MIN (16u * 1024)
-#define RX_DIRECT_PEEK 4096u
+#define RX_DIRECT_PEEK (ISCSI_BHS_LEN + ISCSI_DIGEST_LEN)
+/* Immediate data of a WRITE up to this long lands in a buffer of the
+ * whole WRITE's size, which the task adopts without growing it (the
+ * largest pooled Data-Out buffer, core/cmd.c). */
+#define RX_HOLD_WHOLE_MAX (256u * 1024)
 /* Per-connection memory cap: QueuedCommands x MaxBurstLength of the
  * target, clamped to these. */
 #define MEM_CAP_MIN (4ull << 20)
@@ -722,8 +727,10 @@ static bool rx_direct_start(struct iscsi_conn *conn, const uint8_t *bhs, uint32_
 		d->immediate = false;
 		d->offset = get_be32(bhs + 40);
 	} else if (op == ISCSI_OP_SCSI_CMD && (bhs[1] & ISCSI_CMD_WRITE)) {
+		uint32_t edtl = get_be32(bhs + 20);
+		uint32_t len = edtl > f->data_len && edtl <= RX_HOLD_WHOLE_MAX ? edtl : f->data_len;
 		/* Its memory is judged now, as it would be once complete. */
-		if (rx_must_wait(conn, bhs) || !uscst_cmd_alloc_out(&d->hold, f->data_len))
+		if (rx_must_wait(conn, bhs) || !uscst_cmd_alloc_out(&d->hold, len))
 			return false;
 		d->immediate = true;
 		d->task = NULL;
@@ -767,6 +774,7 @@ static void rx_direct_finish(struct iscsi_conn *conn)
 		digest_error = crc != sent;
 	}
 	d->active = false;
+	conn->rx_expect_large = true;
 	const uint8_t *data = d->immediate ? d->hold.out_buf
 			      : d->task	   ? d->task->cmd.out_buf + d->offset
 					   : NULL;
@@ -841,11 +849,14 @@ static uint32_t process_rx(struct iscsi_conn *conn)
 		struct pdu_frame f;
 		enum pdu_frame_status st = iscsi_pdu_frame(bhs, avail, conn->header_digest,
 							   conn->data_digest, data_limit(conn), &f);
-		if (st == PDU_NEED_MORE && avail >= f.hdr_len &&
-		    rx_direct_start(conn, bhs, avail, &f)) {
+		/* f.hdr_len is known (and the header checked) from here on. */
+		bool have_hdr = avail >= ISCSI_BHS_LEN && avail >= f.hdr_len;
+		if (st == PDU_NEED_MORE && have_hdr && rx_direct_start(conn, bhs, avail, &f)) {
 			off += avail;
 			break;
 		}
+		if (have_hdr)
+			conn->rx_expect_large = false; /* a PDU not received in place */
 		if (st == PDU_NEED_MORE) {
 			if (!ensure_rx_cap(conn, f.total_len + ISCSI_BHS_LEN))
 				iscsi_conn_close(conn, "out of memory");
@@ -913,7 +924,8 @@ static void conn_read(struct iscsi_conn *conn)
 		 * room for all of it, so there is room unless paused.  (rx_buf
 		 * is empty while a PDU is received in place.) */
 		uint32_t room = conn->rx_cap - conn->rx_len;
-		uint32_t limit = conn->rx_direct.active ? RX_DIRECT_PEEK : budget;
+		uint32_t limit =
+		    conn->rx_direct.active || conn->rx_expect_large ? RX_DIRECT_PEEK : budget;
 		if (!whole)
 			limit = 0;
 		if (room > limit)

@@ -139,6 +139,7 @@ struct iscsi_conn {
 	uint32_t rx_cap, rx_len;
 	uint32_t rx_discard; /* bytes of an oversized PDU still to skip */
 	struct iscsi_rx_direct rx_direct;
+	bool rx_expect_large; /* the last PDU was received in place (conn.c) */
 
 	/* Transmit side. */
 	struct list_head tx_queue;

@@ -59,16 +59,19 @@ bool iscsi_write_buf_start(struct iscsi_task *task, uint32_t immediate_len)
 	if (head > want || task->edtl_out == 0)
 		head = want;
 	/* Immediate data read straight into the connection's hold buffer
-	 * (conn.c) becomes the start of this buffer: no copy. */
+	 * (conn.c) becomes the start of this buffer: no copy.  The hold is
+	 * the whole buffer when conn.c could size it for the WRITE (it then
+	 * holds now what the first R2T would take), else just the data. */
 	struct uscst_cmd *hold = &task->conn->rx_direct.hold;
-	if (immediate_len && hold->out_buf && hold->out_buf_len == immediate_len &&
-	    immediate_len <= head) {
+	bool whole = hold->out_buf_len == want && want >= immediate_len;
+	if (immediate_len && hold->out_buf &&
+	    (whole || (hold->out_buf_len == immediate_len && immediate_len <= head))) {
 		cmd->out_buf = hold->out_buf;
-		cmd->out_buf_len = immediate_len;
+		cmd->out_buf_len = hold->out_buf_len;
 		hold->out_buf = NULL;
 		hold->out_buf_len = 0;
 		task->imm_placed = true;
-		if (!uscst_cmd_grow_out(cmd, head))
+		if (!whole && !uscst_cmd_grow_out(cmd, head))
 			return false;
 	} else if (!uscst_cmd_alloc_out(cmd, head)) {
 		return false;
