@@ -718,7 +718,9 @@ static bool rx_direct_start(struct iscsi_conn *conn, const uint8_t *bhs, uint32_
 {
 	struct iscsi_rx_direct *d = &conn->rx_direct;
 	uint8_t op = bhs_opcode(bhs);
-	if (conn->state != CONN_FULL_FEATURE || f->ahs_len || f->total_len - avail < RX_DIRECT_MIN)
+	/* A PDU that must wait (rx_must_wait) waits in rx_buf as before. */
+	if (conn->state != CONN_FULL_FEATURE || f->ahs_len ||
+	    f->total_len - avail < RX_DIRECT_MIN || rx_must_wait(conn, bhs))
 		return false;
 	if (op == ISCSI_OP_DATA_OUT) {
 		d->task = iscsi_data_out_direct(conn, bhs, f->data_len);
@@ -729,8 +731,7 @@ static bool rx_direct_start(struct iscsi_conn *conn, const uint8_t *bhs, uint32_
 	} else if (op == ISCSI_OP_SCSI_CMD && (bhs[1] & ISCSI_CMD_WRITE)) {
 		uint32_t edtl = get_be32(bhs + 20);
 		uint32_t len = edtl > f->data_len && edtl <= RX_HOLD_WHOLE_MAX ? edtl : f->data_len;
-		/* Its memory is judged now, as it would be once complete. */
-		if (rx_must_wait(conn, bhs) || !uscst_cmd_alloc_out(&d->hold, len))
+		if (!uscst_cmd_alloc_out(&d->hold, len))
 			return false;
 		d->immediate = true;
 		d->task = NULL;

@@ -232,6 +232,60 @@ static void test_data_out_unknown_ttt(void **state)
 	expect_ping(c);
 }
 
+/* One Data-Out PDU of `len` zero bytes at offset, with DataSN sn. */
+static void send_one_data_out(struct iscsi_client *c, uint32_t itt, uint32_t ttt, uint32_t sn,
+			      uint32_t offset, uint32_t len, bool final)
+{
+	uint8_t *data = calloc(1, len);
+	assert_non_null(data);
+	uint8_t bhs[BHS_LEN] = {OP_DATA_OUT};
+	bhs[1] = final ? 0x80 : 0x00;
+	put32(bhs + 16, itt);
+	put32(bhs + 20, ttt);
+	put32(bhs + 28, c->exp_statsn);
+	put32(bhs + 36, sn);
+	put32(bhs + 40, offset);
+	pdu_send(c, bhs, data, len);
+	free(data);
+}
+
+/* The R2T's range [FB, 64 blocks) answered so that it is not covered
+ * exactly once in order: a gap filled last, or an overlap that leaves the
+ * tail unsent while the byte count adds up.  The buffer is not zeroed, so
+ * either must fail the command: a Reject (protocol error) for each PDU
+ * that does not start where the previous one ended, then CHECK
+ * CONDITION; the connection stays. */
+static void data_out_not_tiling(void **state, bool overlap)
+{
+	struct iscsi_client *c = *state;
+	uint32_t itt;
+	uint32_t ttt = write_until_r2t(c, 64, CLIENT_FIRST_BURST, &itt);
+	uint32_t off = CLIENT_FIRST_BURST, len = 64 * BS - CLIENT_FIRST_BURST, half = len / 2;
+	send_one_data_out(c, itt, ttt, 0, off, half, false);
+	if (overlap) {
+		send_one_data_out(c, itt, ttt, 1, off + half - BS, len - half, true);
+	} else {
+		send_one_data_out(c, itt, ttt, 1, off + half + BS, len - half - BS, false);
+		send_one_data_out(c, itt, ttt, 2, off + half, BS, true);
+	}
+	/* The gap's two later PDUs both start elsewhere than expected. */
+	const struct pdu *p;
+	uint32_t bad[2] = {off + half + (overlap ? -BS : BS), off + half};
+	for (int i = 0; i < (overlap ? 1 : 2); i++) {
+		p = pdu_expect(c, OP_REJECT);
+		assert_int_equal(p->bhs[2], 0x04); /* Protocol Error */
+		assert_int_equal(get32(p->data + 40), bad[i]);
+		c->exp_statsn++;
+	}
+	assert_int_equal(expect_status(c, itt, NULL), 0x02); /* CHECK CONDITION */
+	uint32_t next = send_read(c, 1, BS);
+	p = expect_data_in(c, next, 0, 0, BS);
+	expect_collapsed_status(c, p, 0, 0);
+}
+
+static void test_data_out_gap(void **state) { data_out_not_tiling(state, false); }
+static void test_data_out_overlap(void **state) { data_out_not_tiling(state, true); }
+
 /* A Data-Out for an ITT with no task: Reject, Invalid PDU field. */
 static void test_data_out_unknown_itt(void **state)
 {
@@ -367,6 +421,8 @@ int main(void)
 	    T(test_immediate_beyond_first_burst),
 	    T(test_data_out_unknown_ttt),
 	    T(test_data_out_unknown_itt),
+	    T(test_data_out_gap),
+	    T(test_data_out_overlap),
 	    cmocka_unit_test_setup_teardown(test_unsolicited_data_out,
 					    client_session_setup_unsolicited,
 					    client_session_teardown),
