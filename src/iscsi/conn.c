@@ -36,6 +36,7 @@
 #include "iscsi/conn_limits.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/pdu_frame.h"
+#include "lib/buf_pool.h"
 #include "lib/log.h"
 
 #define RX_INITIAL_CAP (64u * 1024)
@@ -51,9 +52,10 @@
 #define RX_DIRECT_MIN (16u * 1024)
 #define RX_DIRECT_PEEK (ISCSI_BHS_LEN + ISCSI_DIGEST_LEN)
 /* Immediate data of a WRITE up to this long lands in a buffer of the
- * whole WRITE's size, which the task adopts without growing it (the
- * largest pooled Data-Out buffer, core/cmd.c). */
-#define RX_HOLD_WHOLE_MAX (256u * 1024)
+ * whole WRITE's size, which the task adopts without growing it: the
+ * largest pooled buffer (lib/buf_pool.h).  Larger WRITEs get their buffer
+ * as the R2Ts go out (write_buf.c). */
+#define RX_HOLD_WHOLE_MAX BUF_POOL_MAX
 /* Per-connection memory cap: QueuedCommands x MaxBurstLength of the
  * target, clamped to these. */
 #define MEM_CAP_MIN (4ull << 20)
