@@ -178,11 +178,11 @@ $(BUILD)/tests/ctl_raw_client: tests/integration/ctl_raw_client.c
 # (vchanger.sh), passthrough_client (passthrough.sh),
 # session_hold_client (admin-list.sh), graceful_client (graceful-stop.sh),
 # metrics_client (metrics.sh), pt_hostile_client (passthrough-hostile.sh)
-# and live_io_client (live-admin.sh).
+# live_io_client (live-admin.sh) and bounds_client (bounds-*.sh).
 LIBISCSI_CLIENTS := resync_ua_client pr_persist_client caw_race_client xcopy_resv_client \
                     durability_client acl_client cdrom_client tape_client changer_client \
                     passthrough_client session_hold_client graceful_client metrics_client \
-                    pt_hostile_client live_io_client
+                    pt_hostile_client live_io_client bounds_client
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
 all: $(addprefix $(BUILD)/tests/,$(LIBISCSI_CLIENTS))
 endif

@@ -81,8 +81,12 @@ struct uscst_file_io {
  * ring is full even after submitting (done() is then never called). */
 int uscst_reactor_file_io(struct uscst_file_io *fio);
 
-/* Reactor to place a new connection on (least loaded). */
+/* The least loaded reactor: fewest busy connections, then fewest
+ * connections (for work that is not a connection). */
 struct reactor *reactor_pick(void);
+/* reactor_pick() for a new connection, counted on the reactor at once;
+ * reactor_conn_count_add(r, -1) gives it back. */
+struct reactor *reactor_place_conn(void);
 /* The reactor running on this thread, or NULL. */
 struct reactor *reactor_current(void);
 
@@ -99,6 +103,9 @@ void reactor_defer(struct reactor *r, struct reactor_deferred *d);
 void reactor_add_ticker(struct reactor *r, struct reactor_ticker *t);
 void reactor_del_ticker(struct reactor *r, struct reactor_ticker *t);
 void reactor_conn_count_add(struct reactor *r, int delta);
+/* A connection of r went idle (+1) or carries traffic again (-1): idle
+ * connections weigh less in reactor_pick(). */
+void reactor_conn_idle_add(struct reactor *r, int delta);
 uint64_t reactor_now_ms(void);
 
 #endif

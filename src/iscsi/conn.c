@@ -62,6 +62,7 @@
 #define MEM_CAP_MAX (256ull << 20)
 #define MEM_CAP_LOGIN MEM_CAP_MIN
 #define DEFAULT_RSP_TIMEOUT_S 90 /* before a session exists */
+#define CONN_IDLE_MS 2000u	 /* nothing received for this long: idle, for placement */
 
 static void conn_on_event(struct reactor_event *ev, uint32_t events);
 static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms);
@@ -81,13 +82,14 @@ static void conn_start_on_reactor(void *p)
 	if (!conn || !buf) {
 		free(conn);
 		free(buf);
+		reactor_conn_count_add(reactor_current(), -1);
 		iscsi_addr_release(a->peer);
 		iscsi_conns_release();
 		close(a->fd);
 		free(a);
 		return;
 	}
-	conn->reactor = reactor_current();
+	conn->reactor = reactor_current(); /* counted by reactor_place_conn() */
 	conn->fd = a->fd;
 	snprintf(conn->peer, sizeof(conn->peer), "%s", a->peer);
 	snprintf(conn->local_addr, sizeof(conn->local_addr), "%s", a->local);
@@ -109,7 +111,6 @@ static void conn_start_on_reactor(void *p)
 	list_init(&conn->exec_queue);
 	conn->ev.fn = conn_on_event;
 	conn->ticker.fn = conn_on_tick;
-	reactor_conn_count_add(conn->reactor, 1);
 	reactor_add_ticker(conn->reactor, &conn->ticker);
 	if (reactor_add_fd(conn->reactor, conn->fd, EPOLLIN | EPOLLRDHUP, &conn->ev) < 0)
 		iscsi_conn_close(conn, "epoll registration failed");
@@ -161,7 +162,9 @@ void iscsi_conn_accept(int fd, const char *peer, const char *local)
 	a->fd = fd;
 	snprintf(a->peer, sizeof(a->peer), "%s", peer);
 	snprintf(a->local, sizeof(a->local), "%s", local);
-	if (reactor_post(reactor_pick(), conn_start_on_reactor, a) < 0) {
+	struct reactor *r = reactor_place_conn();
+	if (reactor_post(r, conn_start_on_reactor, a) < 0) {
+		reactor_conn_count_add(r, -1);
 		iscsi_addr_release(peer);
 		iscsi_conns_release();
 		close(fd);
@@ -189,6 +192,8 @@ static void conn_free(struct iscsi_conn *conn)
 		free(sess);
 	}
 	reactor_conn_count_add(conn->reactor, -1);
+	if (conn->counted_idle)
+		reactor_conn_idle_add(conn->reactor, -1);
 	iscsi_addr_release(conn->peer);
 	iscsi_conns_release();
 	iscsi_buf_mem_add(-(int64_t)conn->mem_published);
@@ -889,6 +894,10 @@ static uint32_t process_rx(struct iscsi_conn *conn)
 		bool digest_error = f.data_digest_bad;
 		off += f.total_len;
 		conn->last_rx_ms = reactor_now_ms();
+		if (conn->counted_idle) {
+			conn->counted_idle = false;
+			reactor_conn_idle_add(conn->reactor, -1);
+		}
 		if (conn->state == CONN_LOGIN)
 			dispatch_login_phase(conn, bhs, data, dlen);
 		else
@@ -1030,6 +1039,11 @@ static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms)
 		snprintf(why, sizeof(why), "%llu bytes unsent, none written for %u s (RspTimeout)",
 			 (unsigned long long)conn->tx_bytes, rsp_timeout_s(conn));
 		iscsi_conn_close(conn, why);
+	}
+	/* Placement of new connections weighs idle ones less. */
+	if (!conn->counted_idle && now_ms >= conn->last_rx_ms + CONN_IDLE_MS) {
+		conn->counted_idle = true;
+		reactor_conn_idle_add(conn->reactor, 1);
 	}
 	if (conn->state != CONN_CLOSED) {
 		iscsi_conn_publish_mem(conn); /* what completed since is given back */

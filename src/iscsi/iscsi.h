@@ -187,6 +187,7 @@ struct iscsi_conn {
 	bool in_rx; /* processing received PDUs: responses are flushed at the end */
 	/* Keep-alive. */
 	uint64_t last_rx_ms;
+	bool counted_idle; /* nothing received for CONN_IDLE_MS: reactor_conn_idle_add */
 	uint64_t nop_sent_ms; /* 0: no ping outstanding */
 	uint32_t nop_ttt;
 	/* A Logout that waits for the commands in the backend (logout.c). */

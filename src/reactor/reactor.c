@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -41,7 +42,8 @@ struct reactor {
 	struct reactor_ticker tickers; /* list head */
 	struct reactor_deferred *deferred_head, *deferred_tail;
 	unsigned sqes_pending;
-	atomic_int conns;
+	atomic_int conns;      /* placed on it and not yet freed */
+	atomic_int idle_conns; /* of which idle (reactor_conn_idle_add) */
 	volatile bool stop;
 };
 
@@ -60,16 +62,49 @@ struct reactor *reactor_current(void) { return this_reactor; }
 
 unsigned reactors_count(void) { return nreactors; }
 
-struct reactor *reactor_pick(void)
+/*
+ * Placement: the fewest connections that carry traffic, then the fewest
+ * connections.  Counting all connections alone leaves a reactor idle when
+ * its connections are idle ones (a busy session on reactor 0 and an idle
+ * one on reactor 1: the next busy session went to reactor 0, lower index
+ * at a tie).  A new connection counts as busy until a tick finds it idle
+ * (reactor_conn_idle_add), so a burst of logins spreads before any of them
+ * has sent a command.
+ */
+static struct reactor *least_loaded(void)
 {
 	struct reactor *best = &reactors[0];
-	for (unsigned i = 1; i < nreactors; i++)
-		if (atomic_load(&reactors[i].conns) < atomic_load(&best->conns))
+	int best_busy = 0, best_conns = 0;
+	for (unsigned i = 0; i < nreactors; i++) {
+		int conns = atomic_load(&reactors[i].conns);
+		int busy = conns - atomic_load(&reactors[i].idle_conns);
+		if (i == 0 || busy < best_busy || (busy == best_busy && conns < best_conns)) {
 			best = &reactors[i];
+			best_busy = busy;
+			best_conns = conns;
+		}
+	}
 	return best;
 }
 
+struct reactor *reactor_pick(void) { return least_loaded(); }
+
+/* Counted here, not when the connection starts on its reactor: the
+ * acceptor places a burst of connections before any reactor has run the
+ * first, and each must see the ones before it. */
+struct reactor *reactor_place_conn(void)
+{
+	struct reactor *r = least_loaded();
+	atomic_fetch_add(&r->conns, 1);
+	return r;
+}
+
 void reactor_conn_count_add(struct reactor *r, int delta) { atomic_fetch_add(&r->conns, delta); }
+
+void reactor_conn_idle_add(struct reactor *r, int delta)
+{
+	atomic_fetch_add(&r->idle_conns, delta);
+}
 
 int reactor_add_fd(struct reactor *r, int fd, uint32_t events, struct reactor_event *ev)
 {
@@ -351,6 +386,10 @@ int reactors_start(unsigned count)
 		rc = pthread_create(&reactors[i].thread, NULL, reactor_main, &reactors[i]);
 		if (rc)
 			return -rc;
+		/* Per-thread CPU in /proc/PID/task/TID/comm shows placement. */
+		char name[16];
+		snprintf(name, sizeof(name), "uscst-r%u", i % 100000u);
+		pthread_setname_np(reactors[i].thread, name);
 	}
 	return 0;
 }
