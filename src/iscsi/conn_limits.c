@@ -86,10 +86,10 @@ void iscsi_buf_mem_add(int64_t delta) { atomic_fetch_add(&buf_mem_total, (uint64
 
 bool iscsi_buf_mem_may_take(uint64_t held, uint64_t need)
 {
-	if (held + need <= ISCSI_BUF_MEM_GUARANTEE)
-		return true;
 	uint64_t total = atomic_load(&buf_mem_total), cap = atomic_load(&buf_mem_cap);
-	return total <= cap && need <= cap - total;
+	uint64_t limit =
+	    held + need <= ISCSI_BUF_MEM_GUARANTEE ? cap : cap - cap / ISCSI_BUF_MEM_RESERVE_DIV;
+	return total <= limit && need <= limit - total;
 }
 
 /* The address part of "ADDR:PORT" / "[V6]:PORT"; false if it does not fit. */

@@ -22,10 +22,13 @@
 #define ISCSI_DEFAULT_MAX_CONNS "4096"
 #define ISCSI_DEFAULT_MAX_CONNS_PER_ADDR "256"
 #define ISCSI_DEFAULT_MAX_BUFFER_MEMORY "0"
-/* What a connection may always hold, whatever the others hold: enough for
- * a few ordinary commands, so that sessions which filled the daemon's
- * memory cannot stall a session that asks for little. */
+/* The last eighth of MaxBufferMemory is kept for connections that hold
+ * at most ISCSI_BUF_MEM_GUARANTEE (a few ordinary commands), so that
+ * sessions which filled the rest cannot stall a session that asks for
+ * little.  (It used to be taken on top of the cap: 64 sessions could hold
+ * 256 MiB more than MaxBufferMemory.) */
 #define ISCSI_BUF_MEM_GUARANTEE (4ull << 20)
+#define ISCSI_BUF_MEM_RESERVE_DIV 8
 
 /* Sets the limits (attribute values as configured, already checked by the
  * core against the driver's attribute table; NULL keeps the default). */
@@ -39,7 +42,8 @@ uint64_t iscsi_buf_mem_cap(void);
 uint64_t iscsi_buf_mem_total(void);
 void iscsi_buf_mem_add(int64_t delta);
 /* True if a connection that holds `held` (its own total, already counted)
- * may take `need` more bytes: within the guarantee, or within the cap. */
+ * may take `need` more bytes: within the cap if it then holds at most the
+ * guarantee, else within the cap less the reserve. */
 bool iscsi_buf_mem_may_take(uint64_t held, uint64_t need);
 
 /* MaxConnections (NULL: the default). */

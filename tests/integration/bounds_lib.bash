@@ -4,6 +4,8 @@
 
 BOUNDS_IQN=iqn.2026-11.org.uscst:bounds
 BOUNDS_URL_LUN=0
+# Away from lib.sh's default 13260, where parallel runs of other scripts look.
+PORT_BASE=${PORT_BASE:-$((20000 + RANDOM % 20000))}
 
 # status_kb FIELD: a /proc/PID/status field (VmRSS, VmHWM) of the daemon, kB.
 status_kb() {
