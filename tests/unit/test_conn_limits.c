@@ -112,27 +112,29 @@ static void test_total_connections(void **state)
 #define MIB (1ull << 20)
 
 /* Above the guarantee a connection takes only what fits in the daemon's
- * cap; within the guarantee it always may. */
+ * cap less its last eighth (the reserve); within the guarantee it may use
+ * the reserve, never more than the cap. */
 static void test_buffer_memory_cap(void **state)
 {
 	iscsi_buf_mem_set_cap("64");
 	assert_int_equal(iscsi_buf_mem_cap(), 64 * MIB);
 	uint64_t base = iscsi_buf_mem_total();
 	assert_int_equal(base, 0);
-	iscsi_buf_mem_add(60 * MIB); /* others hold 60 MiB */
-	assert_true(iscsi_buf_mem_may_take(8 * MIB, 4 * MIB));	/* 64: fits exactly */
+	iscsi_buf_mem_add(52 * MIB);				    /* others hold 52 MiB */
+	assert_true(iscsi_buf_mem_may_take(8 * MIB, 4 * MIB));	    /* 56: fits exactly */
 	assert_false(iscsi_buf_mem_may_take(8 * MIB, 4 * MIB + 1)); /* one byte over */
-	/* Within the guarantee, even over the cap. */
-	iscsi_buf_mem_add(10 * MIB);
+	/* Within the guarantee: the reserve, up to the cap and no further. */
+	assert_true(iscsi_buf_mem_may_take(1 * MIB, 3 * MIB));
+	iscsi_buf_mem_add(10 * MIB); /* 62 */
 	assert_false(iscsi_buf_mem_may_take(1 * MIB, 4 * MIB));
-	assert_true(iscsi_buf_mem_may_take(0, ISCSI_BUF_MEM_GUARANTEE));
-	assert_true(iscsi_buf_mem_may_take(ISCSI_BUF_MEM_GUARANTEE - 4096, 4096));
-	assert_false(iscsi_buf_mem_may_take(ISCSI_BUF_MEM_GUARANTEE - 4096, 4097));
+	assert_true(iscsi_buf_mem_may_take(0, 2 * MIB));
+	assert_false(iscsi_buf_mem_may_take(0, 2 * MIB + 1));
+	assert_false(iscsi_buf_mem_may_take(0, ISCSI_BUF_MEM_GUARANTEE));
 	/* Given back: room again. */
-	iscsi_buf_mem_add(-70 * (int64_t)MIB);
+	iscsi_buf_mem_add(-62 * (int64_t)MIB);
 	assert_int_equal(iscsi_buf_mem_total(), 0);
-	assert_true(iscsi_buf_mem_may_take(32 * MIB, 32 * MIB));
-	assert_false(iscsi_buf_mem_may_take(32 * MIB, 64 * MIB + 1));
+	assert_true(iscsi_buf_mem_may_take(32 * MIB, 56 * MIB));
+	assert_false(iscsi_buf_mem_may_take(32 * MIB, 56 * MIB + 1));
 }
 
 /* 0 means a quarter of the machine's memory: something, and not all. */
@@ -150,14 +152,10 @@ static void test_buffer_memory_default(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_limit_per_address),
-	    cmocka_unit_test(test_ipv6_address),
-	    cmocka_unit_test(test_release_unknown),
-	    cmocka_unit_test(test_zero_is_unlimited),
-	    cmocka_unit_test(test_total_connections),
-	    cmocka_unit_test(test_buffer_memory_cap),
-	    cmocka_unit_test(test_buffer_memory_default),
+	    cmocka_unit_test(test_defaults),	      cmocka_unit_test(test_limit_per_address),
+	    cmocka_unit_test(test_ipv6_address),      cmocka_unit_test(test_release_unknown),
+	    cmocka_unit_test(test_zero_is_unlimited), cmocka_unit_test(test_total_connections),
+	    cmocka_unit_test(test_buffer_memory_cap), cmocka_unit_test(test_buffer_memory_default),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
