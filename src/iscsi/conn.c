@@ -6,9 +6,10 @@
  * Bounds against initiators that send faster than they read, or flood:
  * - memory: a connection holds at most mem_cap bytes of command buffers and
  *   queued responses (conn_mem_held; the target's MaxSessionMemory, or
- *   QueuedCommands x MaxBurstLength within MEM_CAP_MIN..MAX), and above
- *   ISCSI_BUF_MEM_GUARANTEE only what fits in the daemon's MaxBufferMemory
- *   (conn_may_take).  A command PDU that would take it
+ *   QueuedCommands x MaxBurstLength within MEM_CAP_MIN..MAX), and only
+ *   what fits in the daemon's MaxBufferMemory, whose last eighth only
+ *   connections within ISCSI_BUF_MEM_GUARANTEE may use (conn_may_take).
+ *   A command PDU that would take it
  *   above the cap is left in rx_buf and the socket is no longer read
  *   (EPOLLIN dropped) until the connection is back under half the cap; so
  *   is every PDU while the unsent backlog is above the cap.  A single
