@@ -17,6 +17,15 @@ cpu_ticks() {
 	awk '{ print $14 + $15 }' "/proc/$DAEMON_PID/stat" 2>/dev/null || echo 0
 }
 
+# cpu_us: CPU time of all the daemon's threads in microseconds, exact
+# (/proc/PID/task/TID/schedstat: nanoseconds on a CPU); utime and stime are
+# sampled at the clock tick, so a thread that wakes for microseconds is
+# sometimes charged a whole tick.  Empty if schedstat is not there.
+cpu_us() {
+	cat /proc/"$DAEMON_PID"/task/*/schedstat 2>/dev/null |
+		awk '{ ns += $1 } END { if (NR) printf "%d\n", ns / 1000 }'
+}
+
 # reactor_ticks: utime + stime of each reactor thread (named uscst-rN),
 # "uscst-rN TICKS" per line, sorted by name.
 reactor_ticks() {
