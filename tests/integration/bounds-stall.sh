@@ -24,10 +24,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/bounds_lib.bash"
 CAP_MB=16
 MARGIN_MB=${MARGIN_MB:-16}
 MIN_PCT=${MIN_PCT:-80}
-LOAD_S=${LOAD_S:-3}
+LOAD_S=${LOAD_S:-2}
 STALL_IDLE_S=3
 MAX_STALL_TICKS=${MAX_STALL_TICKS:-3}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 PIN_CLIENT=()
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] + 0 }'; }
