@@ -81,8 +81,8 @@ struct uscst_file_io {
  * ring is full even after submitting (done() is then never called). */
 int uscst_reactor_file_io(struct uscst_file_io *fio);
 
-/* The least loaded reactor: fewest busy connections, then fewest
- * connections (for work that is not a connection). */
+/* The least loaded reactor: fewest busy connections, then the least busy
+ * thread, then fewest connections (for work that is not a connection). */
 struct reactor *reactor_pick(void);
 /* reactor_pick() for a new connection, counted on the reactor at once;
  * reactor_conn_count_add(r, -1) gives it back. */

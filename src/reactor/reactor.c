@@ -20,6 +20,9 @@
 
 #define RING_ENTRIES 1024
 #define MAX_EVENTS 64
+/* Busy shares of a core closer than this (per mille) count as equal in
+ * placement: a few idle connections' ticks must not outweigh their count. */
+#define CPU_BAND_PERMILLE 200
 
 /* reactor_post()'s wrapper around a plain function call. */
 struct posted {
@@ -42,8 +45,10 @@ struct reactor {
 	struct reactor_ticker tickers; /* list head */
 	struct reactor_deferred *deferred_head, *deferred_tail;
 	unsigned sqes_pending;
-	atomic_int conns;      /* placed on it and not yet freed */
-	atomic_int idle_conns; /* of which idle (reactor_conn_idle_add) */
+	atomic_int conns;		    /* placed on it and not yet freed */
+	atomic_int idle_conns;		    /* of which idle (reactor_conn_idle_add) */
+	atomic_uint cpu_band;		    /* last second's busy share / CPU_BAND_PERMILLE */
+	uint64_t cpu_ns_last, wall_ns_last; /* the reactor's own, for cpu_band */
 	volatile bool stop;
 };
 
@@ -63,24 +68,32 @@ struct reactor *reactor_current(void) { return this_reactor; }
 unsigned reactors_count(void) { return nreactors; }
 
 /*
- * Placement: the fewest connections that carry traffic, then the fewest
+ * Placement: the fewest connections that carry traffic, then the least
+ * busy thread (its CPU over the last second, in bands), then the fewest
  * connections.  Counting all connections alone leaves a reactor idle when
  * its connections are idle ones (a busy session on reactor 0 and an idle
  * one on reactor 1: the next busy session went to reactor 0, lower index
- * at a tie).  A new connection counts as busy until a tick finds it idle
- * (reactor_conn_idle_add), so a burst of logins spreads before any of them
- * has sent a command.
+ * at a tie), or nearly idle (one that saturates its thread and one that
+ * sends a command a second count the same).  A new connection counts as
+ * busy until a tick finds it idle (reactor_conn_idle_add), so a burst of
+ * logins spreads before any of them has sent a command; the CPU share
+ * lags by a second, so it only breaks ties.
  */
 static struct reactor *least_loaded(void)
 {
 	struct reactor *best = &reactors[0];
 	int best_busy = 0, best_conns = 0;
+	unsigned best_band = 0;
 	for (unsigned i = 0; i < nreactors; i++) {
 		int conns = atomic_load(&reactors[i].conns);
 		int busy = conns - atomic_load(&reactors[i].idle_conns);
-		if (i == 0 || busy < best_busy || (busy == best_busy && conns < best_conns)) {
+		unsigned band = atomic_load(&reactors[i].cpu_band);
+		if (i == 0 || busy < best_busy ||
+		    (busy == best_busy &&
+		     (band < best_band || (band == best_band && conns < best_conns)))) {
 			best = &reactors[i];
 			best_busy = busy;
+			best_band = band;
 			best_conns = conns;
 		}
 	}
@@ -300,10 +313,31 @@ static void on_post_event(struct reactor_event *ev, uint32_t events)
 	}
 }
 
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The thread's share of a core since the last tick: read once a second, so
+ * the loop itself pays nothing for it. */
+static void sample_cpu(struct reactor *r)
+{
+	uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID), wall = clock_ns(CLOCK_MONOTONIC);
+	if (r->wall_ns_last && wall > r->wall_ns_last) {
+		uint64_t permille = (cpu - r->cpu_ns_last) * 1000 / (wall - r->wall_ns_last);
+		atomic_store(&r->cpu_band, (unsigned)(permille / CPU_BAND_PERMILLE));
+	}
+	r->cpu_ns_last = cpu;
+	r->wall_ns_last = wall;
+}
+
 static void on_timer_event(struct reactor_event *ev, uint32_t events)
 {
 	struct reactor *r = (struct reactor *)((char *)ev - offsetof(struct reactor, timer_ev));
 	drain_eventfd(r->timer_fd);
+	sample_cpu(r);
 	uint64_t now = reactor_now_ms();
 	/* A ticker may remove itself (connection closed): take next first. */
 	for (struct reactor_ticker *t = r->tickers.next, *next; t != &r->tickers; t = next) {

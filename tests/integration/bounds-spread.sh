@@ -14,6 +14,10 @@
 #               reactor), then a second busy session: it goes where the
 #               idle one is, not beside the busy one (equal connection
 #               counts used to tie to uscst-r0).
+#   light-peer  the same with a session that sends a TEST UNIT READY every
+#               300 ms instead of the idle one: both reactors have one
+#               connection carrying traffic, and the second busy session
+#               goes to the reactor whose thread is less busy.
 # Usage: tests/integration/bounds-spread.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -67,23 +71,26 @@ part_churn() {
 	load_spread churn 4
 }
 
-part_idle_peer() {
-	local busy idle before after out
+# part_peer NAME [PING_MS]: a busy session, then a peer session (idle, or
+# pinging every PING_MS), then a second busy one, which must not land
+# beside the first.
+part_peer() {
+	local name=$1 busy idle before after out
 	bclient load "$(bounds_url)" 1 $((LOAD_S + 6)) 8 4096 read >"$LIB_TMP/busy.out" 2>&1 &
 	busy=$!
 	sleep 0.5
-	bclient hold "$(bounds_url)" 1 $((LOAD_S + 6)) >"$LIB_TMP/idle.out" 2>&1 &
+	bclient hold "$(bounds_url)" 1 $((LOAD_S + 6)) ${2:+"$2"} >"$LIB_TMP/idle.out" 2>&1 &
 	idle=$!
-	sleep 4 # the idle session is seen idle (2 s without a PDU, 1 s ticks)
+	sleep 4 # seen idle (2 s without a PDU, 1 s ticks); CPU sampled
 	before=$(reactor_ticks)
 	if ! out=$(bclient load "$(bounds_url)" 1 "$LOAD_S" 8 4096 read 2>&1); then
-		fail "bounds-spread:idle-peer:client" "$out"
+		fail "bounds-spread:$name:client" "$out"
 	fi
 	after=$(reactor_ticks)
-	wait "$busy" || fail "bounds-spread:idle-peer:busy-client" "$(cat "$LIB_TMP/busy.out")"
-	wait "$idle" || fail "bounds-spread:idle-peer:idle-client" "$(cat "$LIB_TMP/idle.out")"
+	wait "$busy" || fail "bounds-spread:$name:busy-client" "$(cat "$LIB_TMP/busy.out")"
+	wait "$idle" || fail "bounds-spread:$name:peer-client" "$(cat "$LIB_TMP/idle.out")"
 	echo "  | $out"
-	check_spread idle-peer "$before" "$after"
+	check_spread "$name" "$before" "$after"
 }
 
 main() {
@@ -102,7 +109,8 @@ main() {
 	fi
 	load_spread burst 8
 	part_churn
-	part_idle_peer
+	part_peer idle-peer
+	part_peer light-peer 300
 	lib_finish
 }
 

@@ -5,10 +5,12 @@
  * concurrent logins followed by load, to see which reactor each session
  * lands on.
  *
- *   bounds_client hold URL N SECONDS
+ *   bounds_client hold URL N SECONDS [PING_MS]
  *       logs in N sessions (up to LOGIN_BURST at a time), prints "ready N"
  *       once all are in full feature phase, then keeps them open and
  *       serviced (NOP-Ins answered) for SECONDS or until SIGTERM; logs out.
+ *       With PING_MS, each sends a TEST UNIT READY that often: sessions
+ *       that carry traffic but next to no load.
  *   bounds_client load URL N SECONDS QD BS read|write
  *       starts all N logins at once (a burst, as an initiator logging in
  *       to all its sessions at boot), then keeps QD random READs or WRITEs
@@ -37,10 +39,10 @@
 #include <iscsi/scsi-lowlevel.h>
 
 #define INITIATOR "iqn.2026-11.org.uscst:bounds-client" /* -PID appended */
-#define LOGIN_BURST 128	       /* hold: logins in flight at once */
-#define LOGIN_TIMEOUT_MS 30000 /* all logins */
-#define BLOCK 512	       /* the test targets' logical block size */
-#define SPAN (64u << 20)       /* I/O lands in the first 64 MiB */
+#define LOGIN_BURST 128					/* hold: logins in flight at once */
+#define LOGIN_TIMEOUT_MS 30000				/* all logins */
+#define BLOCK 512					/* the test targets' logical block size */
+#define SPAN (64u << 20)				/* I/O lands in the first 64 MiB */
 #define MAX_QD 256
 
 enum phase { S_IDLE, S_LOGGING_IN, S_READY, S_FAILED };
@@ -222,15 +224,39 @@ static void logout_all(void)
 	}
 }
 
-static int run_hold(struct pollfd *pfds, unsigned seconds)
+static void tur_done(struct iscsi_context *iscsi, int status, void *data, void *priv)
+{
+	(void)iscsi;
+	struct session *s = priv;
+	if (data)
+		scsi_free_scsi_task(data);
+	s->inflight--;
+	/* A unit attention after login is an answer too; only errors count. */
+	if (status != SCSI_STATUS_GOOD && status != SCSI_STATUS_CHECK_CONDITION)
+		failed(s, "TEST UNIT READY");
+}
+
+static int run_hold(struct pollfd *pfds, unsigned seconds, unsigned ping_ms)
 {
 	if (login_all(pfds, LOGIN_BURST) != 0)
 		return -1;
 	printf("ready %u\n", nsessions);
 	fflush(stdout);
-	uint64_t end = now_ms() + (uint64_t)seconds * 1000;
+	uint64_t end = now_ms() + (uint64_t)seconds * 1000, next_ping = now_ms();
 	while (!stop && now_ms() < end) {
-		if (!service_all(pfds, 1000))
+		if (ping_ms && now_ms() >= next_ping) {
+			next_ping = now_ms() + ping_ms;
+			for (unsigned i = 0; i < nsessions; i++) {
+				struct session *s = &sessions[i];
+				if (s->phase != S_READY || s->inflight)
+					continue;
+				if (!iscsi_testunitready_task(s->iscsi, lun, tur_done, s))
+					failed(s, "queueing TEST UNIT READY");
+				else
+					s->inflight++;
+			}
+		}
+		if (!service_all(pfds, ping_ms ? (int)ping_ms : 1000))
 			return -1;
 		if (count(S_FAILED))
 			return -1;
@@ -271,7 +297,7 @@ static int run_load(struct pollfd *pfds, unsigned seconds, unsigned qd)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: bounds_client hold URL N SECONDS\n"
+	fprintf(stderr, "usage: bounds_client hold URL N SECONDS [PING_MS]\n"
 			"       bounds_client load URL N SECONDS QD BS read|write\n");
 	return 2;
 }
@@ -279,14 +305,16 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	bool load = argc == 8 && strcmp(argv[1], "load") == 0;
-	if (!load && !(argc == 5 && strcmp(argv[1], "hold") == 0))
+	if (!load && !((argc == 5 || argc == 6) && strcmp(argv[1], "hold") == 0))
 		return usage();
+	unsigned ping_ms = !load && argc == 6 ? (unsigned)strtoul(argv[5], NULL, 10) : 0;
 	nsessions = (unsigned)strtoul(argv[3], NULL, 10);
 	unsigned seconds = (unsigned)strtoul(argv[4], NULL, 10);
 	unsigned qd = load ? (unsigned)strtoul(argv[5], NULL, 10) : 0;
 	io_bytes = load ? (uint32_t)strtoul(argv[6], NULL, 10) : 0;
 	writing = load && strcmp(argv[7], "write") == 0;
 	if (nsessions == 0 || nsessions > 65536 || seconds == 0 || seconds > 600 ||
+	    ping_ms > 60000 ||
 	    (load && (qd == 0 || qd > MAX_QD || io_bytes < BLOCK || io_bytes % BLOCK ||
 		      io_bytes > SPAN / 2)))
 		return usage();
@@ -319,7 +347,7 @@ int main(int argc, char **argv)
 		sessions[i].index = i;
 	srand((unsigned)now_ms());
 
-	int rc = load ? run_load(pfds, seconds, qd) : run_hold(pfds, seconds);
+	int rc = load ? run_load(pfds, seconds, qd) : run_hold(pfds, seconds, ping_ms);
 	if (rc == 0 && !load)
 		printf("ok sessions=%u\n", nsessions);
 	else if (rc != 0)
