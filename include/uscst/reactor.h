@@ -106,6 +106,8 @@ void reactor_conn_count_add(struct reactor *r, int delta);
 /* A connection of r went idle (+1) or carries traffic again (-1): idle
  * connections weigh less in reactor_pick(). */
 void reactor_conn_idle_add(struct reactor *r, int delta);
+/* CLOCK_MONOTONIC in ms.  On a reactor thread, as read when its loop last
+ * woke up (one clock read per iteration, not per call). */
 uint64_t reactor_now_ms(void);
 
 #endif

@@ -45,6 +45,7 @@ struct reactor {
 	struct reactor_ticker tickers; /* list head */
 	struct reactor_deferred *deferred_head, *deferred_tail;
 	unsigned sqes_pending;
+	uint64_t now_ms;		    /* the clock, read once per loop iteration */
 	atomic_int conns;		    /* placed on it and not yet freed */
 	atomic_int idle_conns;		    /* of which idle (reactor_conn_idle_add) */
 	atomic_uint cpu_band;		    /* last second's busy share / CPU_BAND_PERMILLE */
@@ -56,12 +57,18 @@ static struct reactor *reactors;
 static unsigned nreactors;
 static __thread struct reactor *this_reactor;
 
-uint64_t reactor_now_ms(void)
+static uint64_t clock_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
+
+/* On a reactor thread, the time its loop last woke up: every PDU stamps
+ * the time, and a clock read per PDU showed in the profile, while what
+ * the stamps serve (RspTimeout, LoginTimeout, keep-alives) counts seconds.
+ * One iteration runs for well under a millisecond or two. */
+uint64_t reactor_now_ms(void) { return this_reactor ? this_reactor->now_ms : clock_now_ms(); }
 
 struct reactor *reactor_current(void) { return this_reactor; }
 
@@ -338,7 +345,7 @@ static void on_timer_event(struct reactor_event *ev, uint32_t events)
 	struct reactor *r = (struct reactor *)((char *)ev - offsetof(struct reactor, timer_ev));
 	drain_eventfd(r->timer_fd);
 	sample_cpu(r);
-	uint64_t now = reactor_now_ms();
+	uint64_t now = r->now_ms;
 	/* A ticker may remove itself (connection closed): take next first. */
 	for (struct reactor_ticker *t = r->tickers.next, *next; t != &r->tickers; t = next) {
 		next = t->next;
@@ -350,6 +357,7 @@ static void *reactor_main(void *arg)
 {
 	struct reactor *r = arg;
 	this_reactor = r;
+	r->now_ms = clock_now_ms();
 	struct epoll_event evs[MAX_EVENTS];
 	while (!r->stop) {
 		if (r->sqes_pending) {
@@ -361,6 +369,7 @@ static void *reactor_main(void *arg)
 		run_deferred(r);
 		int timeout = reaped || r->sqes_pending ? 0 : 1000;
 		int n = epoll_wait(r->epfd, evs, MAX_EVENTS, timeout);
+		r->now_ms = clock_now_ms();
 		if (n < 0 && errno != EINTR) {
 			log_err("reactor %u: epoll_wait: %s", r->index, strerror(errno));
 			break;
