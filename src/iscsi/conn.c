@@ -38,7 +38,9 @@
 #include "iscsi/iscsi.h"
 #include "iscsi/pdu_frame.h"
 #include "lib/buf_pool.h"
+#include "lib/freelist.h"
 #include "lib/log.h"
+#include "lib/thread_exit.h"
 
 #define RX_INITIAL_CAP (64u * 1024)
 #define LOGIN_MAX_DSL 8192u /* RFC 7143 13.12: the default applies during login */
@@ -220,10 +222,19 @@ void iscsi_conn_defer(struct iscsi_conn *conn, struct reactor_deferred *d,
 	reactor_defer(conn->reactor, d);
 }
 
+/* Every PDU sent (a READ's Data-In PDUs, every response) takes one: kept
+ * per reactor thread.  Enough for a few connections' worth of QD32
+ * commands with several Data-In PDUs each; given back to malloc when the
+ * thread exits (lib/thread_exit.h). */
+static __thread struct freelist tx_cache = FREELIST_INIT(sizeof(struct iscsi_tx), 512);
+static void tx_cache_drain(void) { freelist_drain(&tx_cache); }
+static __thread struct thread_exit_hook tx_cache_hook = {.fn = tx_cache_drain};
+
 static void tx_free(struct iscsi_tx *tx)
 {
 	free(tx->owned);
-	free(tx);
+	thread_exit_arm(&tx_cache_hook);
+	freelist_put(&tx_cache, tx);
 }
 
 /* Memory a queued PDU owns besides task buffers. */
@@ -350,9 +361,11 @@ static void set_events(struct iscsi_conn *conn)
 
 struct iscsi_tx *iscsi_tx_new(struct iscsi_conn *conn)
 {
-	struct iscsi_tx *tx = calloc(1, sizeof(*tx));
-	if (tx)
+	struct iscsi_tx *tx = freelist_get(&tx_cache);
+	if (tx) {
+		memset(tx, 0, sizeof(*tx));
 		tx->hdr_len = ISCSI_BHS_LEN;
+	}
 	return tx;
 }
 
