@@ -504,6 +504,20 @@ void iscsi_conn_flush(struct iscsi_conn *conn)
 		rx_maybe_resume(conn);
 }
 
+static void conn_flush_kicked(struct reactor_deferred *d)
+{
+	struct iscsi_conn *conn =
+	    (struct iscsi_conn *)((char *)d - offsetof(struct iscsi_conn, flush_kick));
+	if (conn->state != CONN_CLOSED)
+		iscsi_conn_flush(conn);
+	iscsi_conn_put(conn);
+}
+
+void iscsi_conn_flush_soon(struct iscsi_conn *conn)
+{
+	iscsi_conn_defer(conn, &conn->flush_kick, conn_flush_kicked);
+}
+
 void iscsi_conn_enter_full_feature(struct iscsi_conn *conn)
 {
 	struct iscsi_params *p = &conn->sess->params;

@@ -144,6 +144,7 @@ struct iscsi_conn {
 	/* Transmit side. */
 	struct list_head tx_queue;
 	bool want_write;
+	struct reactor_deferred flush_kick; /* iscsi_conn_flush_soon */
 
 	/* Memory and time bounds (conn.c): what the connection holds is kept
 	 * under mem_cap by not reading while above it. */
@@ -243,6 +244,10 @@ void iscsi_conn_enter_full_feature(struct iscsi_conn *conn);
 struct iscsi_tx *iscsi_tx_new(struct iscsi_conn *conn);
 void iscsi_tx_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
 void iscsi_conn_flush(struct iscsi_conn *conn);
+/* Flushes once the reactor's current batch of events and completions has
+ * been handled: the responses of every command completing in the batch go
+ * out in one writev, not one each. */
+void iscsi_conn_flush_soon(struct iscsi_conn *conn);
 /* Fills StatSN/ExpCmdSN/MaxCmdSN at bytes 24..35; advances StatSN if asked. */
 void iscsi_put_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn);
 uint32_t iscsi_conn_max_cmdsn(const struct iscsi_conn *conn);

@@ -151,9 +151,10 @@ static void task_done(struct uscst_cmd *cmd)
 		return;
 	}
 	iscsi_task_send_response(task);
-	/* Completions outside an rx pass (io_uring) must push the response out. */
+	/* Completions outside an rx pass (io_uring) must push the response
+	 * out: once for all of the reactor's completion batch. */
 	if (!conn->in_rx)
-		iscsi_conn_flush(conn);
+		iscsi_conn_flush_soon(conn);
 }
 
 static bool cmdsn_taken(const struct iscsi_session *sess, uint32_t sn)
