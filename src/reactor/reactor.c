@@ -273,10 +273,12 @@ static void run_deferred(struct reactor *r)
 	}
 }
 
+/* One read takes an eventfd's whole count (no EFD_SEMAPHORE) and a timerfd's
+ * expirations: a second would only return EAGAIN, a syscall per wake-up. */
 static void drain_eventfd(int fd)
 {
 	uint64_t v;
-	while (read(fd, &v, sizeof(v)) > 0)
+	while (read(fd, &v, sizeof(v)) < 0 && errno == EINTR)
 		;
 }
 
