@@ -99,8 +99,6 @@ struct uscst_cmd {
 	bool abort_pending;	  /* aborted, counted until it ends or settles */
 	struct uscst_cmd *s_next; /* session's list (the session's thread) */
 	struct uscst_cmd **s_pprev;
-	struct uscst_cmd *d_next; /* device's list (under its cmds_lock) */
-	struct uscst_cmd **d_pprev;
 	struct core_map_hold *map_hold; /* the LUN map lun_ent is in (core/live_map.c) */
 
 	/* --- private to the core: statistics (core/stats.h) --- */

@@ -98,11 +98,6 @@ struct uscst_device {
 	 * the medium waits for them.  Has its own mutex. */
 	struct uscst_range_locks ranges;
 
-	/* Commands in flight on this LU, from every session and reactor
-	 * (core/inflight.c): how a LU reset finds the nexuses to abort. */
-	pthread_mutex_t cmds_lock;
-	struct uscst_cmd *cmds;
-
 	/* Protects everything below.  The _Atomic fields are written under it
 	 * but also read without it on the data path (dispatch, sense, the
 	 * reservation fast path): explicit atomic loads and stores on both
@@ -256,7 +251,7 @@ void core_session_wait_aborts(struct uscst_session *s, struct uscst_tmf_wait *w)
 enum { CORE_ABORT_DROP_NEXUS = 1 };
 void core_session_abort_async(struct uscst_session *s, const struct uscst_device *dev,
 			      struct uscst_fence *fence, unsigned flags);
-/* Every session other than except with a command in flight on dev. */
+/* Every session other than except with commands in flight: those on dev. */
 void core_dev_abort_others(struct uscst_device *dev, const struct uscst_session *except,
 			   struct uscst_fence *fence);
 void core_session_get(struct uscst_session *s);

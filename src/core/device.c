@@ -160,7 +160,6 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	dev->naa_id = (6ull << 60) | (h & 0x0fffffffffffffffull);
 	pthread_mutex_init(&dev->lock, NULL);
 	pthread_mutex_init(&dev->ranges.mutex, NULL);
-	pthread_mutex_init(&dev->cmds_lock, NULL);
 	atomic_init(&dev->refs, 1);
 	pthread_mutex_lock(&uscst_config_lock);
 	bool indexed = index_add(&by_name, &by_name_cap, &ndevices, key_name, dev);
@@ -170,7 +169,6 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	if (!indexed) {
 		pthread_mutex_destroy(&dev->lock);
 		pthread_mutex_destroy(&dev->ranges.mutex);
-		pthread_mutex_destroy(&dev->cmds_lock);
 		uscst_stats_free(dev->stats);
 		free(dev);
 		snprintf(err, errlen, "out of memory");

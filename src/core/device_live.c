@@ -49,7 +49,6 @@ static void device_destroy(struct uscst_device *dev)
 	}
 	pthread_mutex_destroy(&dev->lock);
 	pthread_mutex_destroy(&dev->ranges.mutex);
-	pthread_mutex_destroy(&dev->cmds_lock);
 	free(dev);
 }
 

@@ -4,10 +4,11 @@
  * waiting for its turn in the transport's command order) to its release.
  *
  * Each session lists its commands; only the session's thread touches that
- * list, and everything about the command's state.  Each LU lists the
- * commands of every session for it, under dev->cmds_lock: a LU reset
- * finds there the nexuses it must abort, and asks each one's thread to
- * abort them (core_session_abort_async).
+ * list, and everything about the command's state: tracking a command takes
+ * no lock.  A LU reset asks the thread of every other session with commands
+ * in flight to abort those for the LU (core_session_abort_async); a
+ * per-LU list of commands under a lock, taken twice per command, would
+ * only spare the sessions with none for that LU a message.
  *
  * An aborted command that is still running (in the task set or in its
  * handler), or whose transport still waits for data the initiator owes,
@@ -45,16 +46,6 @@ void core_cmd_track(struct uscst_cmd *cmd)
 	s->cmds = cmd;
 	cmd->s_pprev = &s->cmds;
 	session_count_cmds(s, 1);
-	struct uscst_device *dev = cmd->dev;
-	if (!dev)
-		return;
-	pthread_mutex_lock(&dev->cmds_lock);
-	cmd->d_next = dev->cmds;
-	if (dev->cmds)
-		dev->cmds->d_pprev = &cmd->d_next;
-	dev->cmds = cmd;
-	cmd->d_pprev = &dev->cmds;
-	pthread_mutex_unlock(&dev->cmds_lock);
 }
 
 static void settle(struct uscst_cmd *cmd)
@@ -80,16 +71,8 @@ void core_cmd_untrack(struct uscst_cmd *cmd)
 	if (cmd->s_next)
 		cmd->s_next->s_pprev = cmd->s_pprev;
 	session_count_cmds(cmd->sess, -1);
-	struct uscst_device *dev = cmd->dev;
-	if (dev) {
-		pthread_mutex_lock(&dev->cmds_lock);
-		*cmd->d_pprev = cmd->d_next;
-		if (cmd->d_next)
-			cmd->d_next->d_pprev = cmd->d_pprev;
-		pthread_mutex_unlock(&dev->cmds_lock);
-	}
-	cmd->s_next = cmd->d_next = NULL;
-	cmd->s_pprev = cmd->d_pprev = NULL;
+	cmd->s_next = NULL;
+	cmd->s_pprev = NULL;
 	cmd->core_state = CORE_CMD_UNTRACKED;
 	settle(cmd);
 }
@@ -267,43 +250,25 @@ void core_session_abort_async(struct uscst_session *s, const struct uscst_device
 	reactor_send(r, &ra->msg);
 }
 
+struct abort_others {
+	const struct uscst_device *dev;
+	const struct uscst_session *except;
+	struct uscst_fence *fence;
+};
+
+static void abort_if_busy(struct uscst_session *s, void *arg)
+{
+	const struct abort_others *a = arg;
+	/* A command counted after this read arrived after the reset. */
+	if (s != a->except && atomic_load_explicit(&s->ncmds, memory_order_relaxed))
+		core_session_abort_async(s, a->dev, a->fence, 0);
+}
+
 void core_dev_abort_others(struct uscst_device *dev, const struct uscst_session *except,
 			   struct uscst_fence *fence)
 {
-	/* A session with a command on the list is alive (it is destroyed only
-	 * after its commands are released), so it can be referenced here. */
-	struct uscst_session **found = NULL;
-	unsigned n = 0, cap = 0;
-	pthread_mutex_lock(&dev->cmds_lock);
-	for (struct uscst_cmd *c = dev->cmds; c; c = c->d_next) {
-		struct uscst_session *s = c->sess;
-		if (s == except)
-			continue;
-		unsigned i = 0;
-		while (i < n && found[i] != s)
-			i++;
-		if (i < n)
-			continue;
-		if (n == cap) {
-			unsigned ncap = cap ? cap * 2 : 8;
-			struct uscst_session **p = realloc(found, ncap * sizeof(*p));
-			if (!p) {
-				log_err("%s: LU reset cannot reach every nexus (out of memory)",
-					dev->name);
-				break;
-			}
-			found = p;
-			cap = ncap;
-		}
-		core_session_get(s);
-		found[n++] = s;
-	}
-	pthread_mutex_unlock(&dev->cmds_lock);
-	for (unsigned i = 0; i < n; i++) {
-		core_session_abort_async(found[i], dev, fence, 0);
-		core_session_put(found[i]);
-	}
-	free(found);
+	struct abort_others a = {dev, except, fence};
+	uscst_session_foreach(abort_if_busy, &a);
 }
 
 void uscst_session_set_transport(struct uscst_session *s, const struct uscst_transport_ops *ops,
