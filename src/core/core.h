@@ -190,7 +190,7 @@ struct uscst_session {
 	const struct uscst_lun_map *luns;
 	struct core_map_hold *map_hold;
 	pthread_mutex_t ua_lock;
-	atomic_int ua_count;
+	_Atomic uint64_t ua_luns; /* LUNs with a UA pending (core/ua.c) */
 	struct list_head uas;
 	/* Task set (SAM-5 8.6), touched only on the session's reactor thread:
 	 * commands held back by task attributes, and what is running. */

@@ -27,7 +27,7 @@ struct uscst_session *uscst_session_create(struct uscst_target *tgt, const char 
 	snprintf(sess->initiator_port, sizeof(sess->initiator_port), "%s", initiator_port_name);
 	pthread_mutex_init(&sess->ua_lock, NULL);
 	list_init(&sess->uas);
-	atomic_init(&sess->ua_count, 0);
+	atomic_init(&sess->ua_luns, 0);
 	atomic_init(&sess->refs, 1);
 	/* Run-time changes reach the session on the thread that logs it in
 	 * (its connection's, for good): set before it is listed, so that a

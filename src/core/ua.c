@@ -6,6 +6,22 @@
 /* A nexus that never sends a command must not grow the queue without bound. */
 #define UA_QUEUE_MAX 32
 
+/* sess->ua_luns has the bit of every LUN with a UA pending, LUNs hashed to
+ * one of 64 bits: a command whose LUN's bit is clear takes no lock.  A
+ * count of all pending UAs would send every command of the session to
+ * the lock while one LUN it does not use (a power-on UA never collected)
+ * has one.  Two LUNs sharing a bit only cost the lock. */
+static uint64_t lun_bit(uint64_t lun) { return 1ull << (lun % 64); }
+
+/* Under ua_lock, after the queue changed. */
+static void ua_luns_update(struct uscst_session *sess)
+{
+	uint64_t mask = 0;
+	const struct uscst_ua *ua;
+	list_for_each_entry(ua, &sess->uas, node) mask |= lun_bit(ua->lun);
+	atomic_store_explicit(&sess->ua_luns, mask, memory_order_release);
+}
+
 void ua_establish(struct uscst_session *sess, uint64_t lun, uint8_t asc, uint8_t ascq)
 {
 	struct uscst_ua *ua;
@@ -20,7 +36,6 @@ void ua_establish(struct uscst_session *sess, uint64_t lun, uint8_t asc, uint8_t
 	if (n >= UA_QUEUE_MAX) {
 		ua = list_entry(sess->uas.next, struct uscst_ua, node);
 		list_del(&ua->node);
-		atomic_fetch_sub(&sess->ua_count, 1);
 		free(ua);
 	}
 	ua = calloc(1, sizeof(*ua));
@@ -29,8 +44,8 @@ void ua_establish(struct uscst_session *sess, uint64_t lun, uint8_t asc, uint8_t
 		ua->asc = asc;
 		ua->ascq = ascq;
 		list_add_tail(&ua->node, &sess->uas);
-		atomic_fetch_add(&sess->ua_count, 1);
 	}
+	ua_luns_update(sess);
 out:
 	pthread_mutex_unlock(&sess->ua_lock);
 }
@@ -60,8 +75,8 @@ void ua_establish_dev(struct uscst_device *dev, struct uscst_session *except, ui
 
 bool ua_take(struct uscst_session *sess, uint64_t lun, uint8_t *asc, uint8_t *ascq)
 {
-	/* Fast path: no lock when nothing is pending. */
-	if (atomic_load_explicit(&sess->ua_count, memory_order_acquire) == 0)
+	/* Fast path: no lock when nothing is pending for this LUN. */
+	if (!(atomic_load_explicit(&sess->ua_luns, memory_order_acquire) & lun_bit(lun)))
 		return false;
 	bool found = false;
 	struct uscst_ua *ua;
@@ -72,8 +87,8 @@ bool ua_take(struct uscst_session *sess, uint64_t lun, uint8_t *asc, uint8_t *as
 			*asc = ua->asc;
 			*ascq = ua->ascq;
 			list_del(&ua->node);
-			atomic_fetch_sub(&sess->ua_count, 1);
 			free(ua);
+			ua_luns_update(sess);
 			found = true;
 			break;
 		}
@@ -91,6 +106,6 @@ void ua_clear_session(struct uscst_session *sess)
 		list_del(&ua->node);
 		free(ua);
 	}
-	atomic_store(&sess->ua_count, 0);
+	ua_luns_update(sess);
 	pthread_mutex_unlock(&sess->ua_lock);
 }

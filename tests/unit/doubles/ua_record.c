@@ -25,7 +25,6 @@ void ua_establish(struct uscst_session *sess, uint64_t lun, uint8_t asc, uint8_t
 	ua->ascq = ascq;
 	pthread_mutex_lock(&sess->ua_lock);
 	list_add_tail(&ua->node, &sess->uas);
-	atomic_fetch_add(&sess->ua_count, 1);
 	pthread_mutex_unlock(&sess->ua_lock);
 }
 
@@ -56,7 +55,6 @@ bool ua_take(struct uscst_session *sess, uint64_t lun, uint8_t *asc, uint8_t *as
 		*asc = ua->asc;
 		*ascq = ua->ascq;
 		list_del(&ua->node);
-		atomic_fetch_sub(&sess->ua_count, 1);
 		free(ua);
 		found = true;
 		break;
@@ -74,6 +72,5 @@ void ua_clear_session(struct uscst_session *sess)
 		list_del(&ua->node);
 		free(ua);
 	}
-	atomic_store(&sess->ua_count, 0);
 	pthread_mutex_unlock(&sess->ua_lock);
 }
