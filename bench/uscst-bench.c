@@ -752,8 +752,11 @@ int main(int argc, char **argv)
 		for (int q = 0; q < MAX_QD; q++)
 			free(sessions[i].slots[q].buf);
 	}
-	if (setup_failed)
+	if (setup_failed) {
+		free(sessions);
+		free(threads);
 		return 1;
+	}
 	if (opt.cpu_pid && (cpu_start < 0 || cpu_end < 0)) {
 		fprintf(stderr, "uscst-bench: cannot read /proc/%d/stat\n", opt.cpu_pid);
 		return 1;
@@ -773,6 +776,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < opt.sessions; i++) {
 		passes += sessions[i].passes_done;
 	}
+	/* Counted: the sessions and threads go, so LeakSanitizer (ASan builds)
+	 * sees every allocation given back. */
+	free(sessions);
+	free(threads);
 	uint64_t done = total.reads + total.writes;
 	double secs = (double)elapsed / 1e9;
 	double iops = secs > 0 ? (double)done / secs : 0;
