@@ -1,18 +1,20 @@
 /*
  * What bench/uscst-bench.c and bench/uscst-rawbench.c share: the clock,
- * the latency histogram, the random numbers, the target's CPU time and
- * the option parsers.  Header-only: each program is one compile.
+ * the latency histogram, the random numbers, the target's CPU time, the
+ * option parsers, the run's figures and its deadline.  Header-only: each program is one compile.
  */
 #ifndef USCST_BENCH_UTIL_H
 #define USCST_BENCH_UTIL_H
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Log-linear histogram: 16 linear sub-buckets per power of two of
  * nanoseconds, so every bucket is within 1/16 (6 %) of its values. */
@@ -129,6 +131,64 @@ static inline bool parse_int(const char *s, int min, int max, int *out)
 		return false;
 	*out = (int)v;
 	return true;
+}
+
+/* The figures of a run, as both clients print them. */
+struct bench_figures {
+	uint64_t done;
+	double secs, iops, mbps, p50, p99, p999;
+	double cpu_s, cpu_us_per_cmd, busy; /* 0 without --cpu-pid */
+};
+
+static inline struct bench_figures bench_figures_of(const uint64_t *hist, uint64_t done,
+						    uint64_t bytes, uint64_t elapsed_ns,
+						    int cpu_pid, long long cpu_start,
+						    long long cpu_end)
+{
+	struct bench_figures f = {.done = done, .secs = (double)elapsed_ns / 1e9};
+	f.iops = f.secs > 0 ? (double)done / f.secs : 0;
+	f.mbps = f.secs > 0 ? (double)bytes / f.secs / 1e6 : 0;
+	f.p50 = (double)hist_percentile(hist, done, 50.0) / 1000.0;
+	f.p99 = (double)hist_percentile(hist, done, 99.0) / 1000.0;
+	f.p999 = (double)hist_percentile(hist, done, 99.9) / 1000.0;
+	f.cpu_s = cpu_pid ? (double)(cpu_end - cpu_start) / (double)sysconf(_SC_CLK_TCK) : 0;
+	f.cpu_us_per_cmd = done ? f.cpu_s * 1e6 / (double)done : 0;
+	f.busy = f.secs > 0 ? f.cpu_s / f.secs : 0;
+	return f;
+}
+
+/* --json: the fields both clients print, up to "errors"; the caller may
+ * add its own before bench_json_end. */
+static inline void bench_json_begin(const struct bench_figures *f, uint64_t reads, uint64_t writes,
+				    uint64_t errors)
+{
+	printf("{\"seconds\":%.3f,\"iops\":%.0f,\"mb_per_s\":%.2f,\"lat_us_p50\":%.1f,"
+	       "\"lat_us_p99\":%.1f,\"lat_us_p999\":%.1f,\"reads\":%" PRIu64 ",\"writes\":%" PRIu64
+	       ",\"commands\":%" PRIu64 ",\"errors\":%" PRIu64,
+	       f->secs, f->iops, f->mbps, f->p50, f->p99, f->p999, reads, writes, f->done, errors);
+}
+
+static inline void bench_json_end(const struct bench_figures *f, int cpu_pid)
+{
+	if (cpu_pid)
+		printf(",\"target_cpu_s\":%.3f,\"target_cpu_us_per_cmd\":%.3f"
+		       ",\"target_busy\":%.4f",
+		       f->cpu_s, f->cpu_us_per_cmd, f->busy);
+	printf("}\n");
+}
+
+/* SIGALRM: the login is synchronous; if a dead target stalls the run past
+ * every deadline, this ends it with an error rather than a hang (only
+ * async-signal-safe calls). */
+static inline void bench_on_alarm(int sig)
+{
+	static const char msg[] = ": run deadline passed, target not answering\n";
+	(void)sig;
+	ssize_t ignored =
+	    write(2, program_invocation_short_name, strlen(program_invocation_short_name));
+	ignored = write(2, msg, sizeof(msg) - 1);
+	(void)ignored;
+	_exit(1);
 }
 
 #endif

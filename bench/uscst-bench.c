@@ -674,21 +674,12 @@ bad:
 
 /* The login is synchronous; if a dead target stalls it past every
  * deadline, this ends the run with an error rather than a hang. */
-static void on_alarm(int sig)
-{
-	static const char msg[] = "uscst-bench: run deadline passed, target not answering\n";
-	(void)sig;
-	ssize_t ignored = write(2, msg, sizeof(msg) - 1);
-	(void)ignored;
-	_exit(1);
-}
-
 int main(int argc, char **argv)
 {
 	if (parse_args(argc, argv) != 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, on_alarm);
+	signal(SIGALRM, bench_on_alarm);
 	alarm((unsigned)opt.seconds + LOGIN_TIMEOUT_S * 2 +
 	      (unsigned)(DRAIN_GRACE_NS / 1000000000ull) + 5);
 
@@ -781,43 +772,28 @@ int main(int argc, char **argv)
 	free(sessions);
 	free(threads);
 	uint64_t done = total.reads + total.writes;
-	double secs = (double)elapsed / 1e9;
-	double iops = secs > 0 ? (double)done / secs : 0;
-	double mbps = secs > 0 ? (double)total.bytes / secs / 1e6 : 0;
-	double p50 = (double)hist_percentile(total.hist, done, 50.0) / 1000.0;
-	double p99 = (double)hist_percentile(total.hist, done, 99.0) / 1000.0;
-	double p999 = (double)hist_percentile(total.hist, done, 99.9) / 1000.0;
-	double cpu_s =
-	    opt.cpu_pid ? (double)(cpu_end - cpu_start) / (double)sysconf(_SC_CLK_TCK) : 0;
-	double cpu_us_per_cmd = done ? cpu_s * 1e6 / (double)done : 0;
-	double busy = secs > 0 ? cpu_s / secs : 0;
+	struct bench_figures f = bench_figures_of(total.hist, done, total.bytes, elapsed,
+						  opt.cpu_pid, cpu_start, cpu_end);
 	if (opt.json) {
-		printf("{\"seconds\":%.3f,\"iops\":%.0f,\"mb_per_s\":%.2f,\"lat_us_p50\":%.1f,"
-		       "\"lat_us_p99\":%.1f,\"lat_us_p999\":%.1f,\"reads\":%" PRIu64
-		       ",\"writes\":%" PRIu64 ",\"commands\":%" PRIu64 ",\"errors\":%" PRIu64
-		       ",\"verify_mismatches\":%" PRIu64 ",\"verify_passes\":%" PRIu64,
-		       secs, iops, mbps, p50, p99, p999, total.reads, total.writes, done,
-		       total.errors, total.mismatches, passes);
-		if (opt.cpu_pid)
-			printf(",\"target_cpu_s\":%.3f,\"target_cpu_us_per_cmd\":%.3f"
-			       ",\"target_busy\":%.4f",
-			       cpu_s, cpu_us_per_cmd, busy);
-		printf("}\n");
+		bench_json_begin(&f, total.reads, total.writes, total.errors);
+		printf(",\"verify_mismatches\":%" PRIu64 ",\"verify_passes\":%" PRIu64,
+		       total.mismatches, passes);
+		bench_json_end(&f, opt.cpu_pid);
 	} else {
-		printf("time %.3f s, %d session(s) x QD%d, %u-byte %s %s\n", secs, opt.sessions,
+		printf("time %.3f s, %d session(s) x QD%d, %u-byte %s %s\n", f.secs, opt.sessions,
 		       opt.qd, opt.bs, opt.random && !opt.verify ? "random" : "sequential",
 		       opt.verify	    ? "verify"
 		       : opt.rw == RW_READ  ? "read"
 		       : opt.rw == RW_WRITE ? "write"
 					    : "mix");
-		printf("IOPS %.0f\nMB/s %.2f\n", iops, mbps);
-		printf("latency us p50 %.1f p99 %.1f p99.9 %.1f\n", p50, p99, p999);
+		printf("IOPS %.0f\nMB/s %.2f\n", f.iops, f.mbps);
+		printf("latency us p50 %.1f p99 %.1f p99.9 %.1f\n", f.p50, f.p99, f.p999);
 		printf("commands %" PRIu64 " (reads %" PRIu64 ", writes %" PRIu64
 		       ")\nerrors %" PRIu64 "\n",
 		       done, total.reads, total.writes, total.errors);
 		if (opt.cpu_pid)
 			printf("target CPU %.3f s (%.1f%% of one core), %.3f us per command\n",
-			       cpu_s, busy * 100, cpu_us_per_cmd);
+			       f.cpu_s, f.busy * 100, f.cpu_us_per_cmd);
 		if (opt.verify)
 			printf("verify mismatches %" PRIu64 ", full passes %" PRIu64
 			       " (over %d sessions)\n",

@@ -927,22 +927,13 @@ bad:
 	return -1;
 }
 
-static void on_alarm(int sig)
-{
-	static const char msg[] = "uscst-rawbench: run deadline passed, target not answering\n";
-	(void)sig;
-	ssize_t ignored = write(2, msg, sizeof(msg) - 1);
-	(void)ignored;
-	_exit(1);
-}
-
 int main(int argc, char **argv)
 {
 	static struct session ss[MAX_SESSIONS];
 	if (parse_args(argc, argv) != 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGALRM, on_alarm);
+	signal(SIGALRM, bench_on_alarm);
 	alarm((unsigned)opt.seconds + LOGIN_TIMEOUT_S * 2 +
 	      (unsigned)(DRAIN_GRACE_NS / 1000000000ull) + 5);
 	for (int i = 0; i < opt.sessions; i++)
@@ -968,41 +959,26 @@ int main(int argc, char **argv)
 	}
 
 	uint64_t done = st.reads + st.writes;
-	double secs = (double)elapsed / 1e9;
-	double iops = secs > 0 ? (double)done / secs : 0;
-	double mbps = secs > 0 ? (double)st.bytes / secs / 1e6 : 0;
-	double p50 = (double)hist_percentile(st.hist, done, 50.0) / 1000.0;
-	double p99 = (double)hist_percentile(st.hist, done, 99.0) / 1000.0;
-	double p999 = (double)hist_percentile(st.hist, done, 99.9) / 1000.0;
-	double cpu_s =
-	    opt.cpu_pid ? (double)(cpu_end - cpu_start) / (double)sysconf(_SC_CLK_TCK) : 0;
-	double cpu_us_per_cmd = done ? cpu_s * 1e6 / (double)done : 0;
-	double busy = secs > 0 ? cpu_s / secs : 0;
+	struct bench_figures f =
+	    bench_figures_of(st.hist, done, st.bytes, elapsed, opt.cpu_pid, cpu_start, cpu_end);
 	if (opt.json) {
-		printf("{\"seconds\":%.3f,\"iops\":%.0f,\"mb_per_s\":%.2f,\"lat_us_p50\":%.1f,"
-		       "\"lat_us_p99\":%.1f,\"lat_us_p999\":%.1f,\"reads\":%" PRIu64
-		       ",\"writes\":%" PRIu64 ",\"commands\":%" PRIu64 ",\"errors\":%" PRIu64,
-		       secs, iops, mbps, p50, p99, p999, st.reads, st.writes, done, st.errors);
-		if (opt.cpu_pid)
-			printf(",\"target_cpu_s\":%.3f,\"target_cpu_us_per_cmd\":%.3f"
-			       ",\"target_busy\":%.4f",
-			       cpu_s, cpu_us_per_cmd, busy);
-		printf("}\n");
+		bench_json_begin(&f, st.reads, st.writes, st.errors);
+		bench_json_end(&f, opt.cpu_pid);
 	} else {
-		printf("time %.3f s, %d session(s) x QD%d, %u-byte %s %s, digests %s\n", secs,
+		printf("time %.3f s, %d session(s) x QD%d, %u-byte %s %s, digests %s\n", f.secs,
 		       opt.sessions, opt.qd, opt.bs, opt.random ? "random" : "sequential",
 		       opt.write ? "write" : "read",
 		       opt.data_digest	   ? "header+data"
 		       : opt.header_digest ? "header"
 					   : "none");
-		printf("IOPS %.0f\nMB/s %.2f\n", iops, mbps);
-		printf("latency us p50 %.1f p99 %.1f p99.9 %.1f\n", p50, p99, p999);
+		printf("IOPS %.0f\nMB/s %.2f\n", f.iops, f.mbps);
+		printf("latency us p50 %.1f p99 %.1f p99.9 %.1f\n", f.p50, f.p99, f.p999);
 		printf("commands %" PRIu64 " (reads %" PRIu64 ", writes %" PRIu64
 		       ")\nerrors %" PRIu64 "\n",
 		       done, st.reads, st.writes, st.errors);
 		if (opt.cpu_pid)
 			printf("target CPU %.3f s (%.1f%% of one core), %.3f us per command\n",
-			       cpu_s, busy * 100, cpu_us_per_cmd);
+			       f.cpu_s, f.busy * 100, f.cpu_us_per_cmd);
 	}
 	return st.errors ? 1 : 0;
 }
