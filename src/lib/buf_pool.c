@@ -1,12 +1,12 @@
 /* Per-thread data buffers (lib/buf_pool.h). */
 #include "lib/buf_pool.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "lib/freelist.h"
+#include "lib/thread_exit.h"
 
 #define NCLASS 13 /* 256 B .. 1 MiB */
 _Static_assert(BUF_POOL_MIN << (NCLASS - 1) == BUF_POOL_MAX, "one class per power of two");
@@ -19,19 +19,17 @@ struct pool {
 };
 
 static __thread struct pool pool;
-static pthread_key_t drain_key;
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
 /* At thread exit: what the thread cached goes back to the allocator. */
-static void drain(void *arg)
+static void drain(void)
 {
-	struct pool *p = arg;
 	for (unsigned i = 0; i < NCLASS; i++)
-		freelist_drain(&p->bufs[i]);
-	p->cached = 0;
+		freelist_drain(&pool.bufs[i]);
+	pool.cached = 0;
+	pool.ready = false;
 }
 
-static void make_key(void) { pthread_key_create(&drain_key, drain); }
+static __thread struct thread_exit_hook drain_hook = {.fn = drain};
 
 static struct pool *this_pool(void)
 {
@@ -42,8 +40,7 @@ static struct pool *this_pool(void)
 			p->bufs[i] = (struct freelist)FREELIST_INIT_ALIGNED(
 			    size, UINT32_MAX, size < BUF_POOL_PAGE ? size : BUF_POOL_PAGE);
 		}
-		pthread_once(&key_once, make_key);
-		pthread_setspecific(drain_key, p);
+		thread_exit_arm(&drain_hook);
 		p->ready = true;
 	}
 	return p;
