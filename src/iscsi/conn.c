@@ -112,6 +112,7 @@ static void conn_start_on_reactor(void *p)
 	list_init(&conn->tasks);
 	list_init(&conn->cmdsn_queue);
 	list_init(&conn->exec_queue);
+	list_init(&conn->erl_retained);
 	conn->ev.fn = conn_on_event;
 	conn->ticker.fn = conn_on_tick;
 	reactor_add_ticker(conn->reactor, &conn->ticker);
@@ -259,7 +260,7 @@ static uint64_t task_mem(const struct iscsi_task *t)
  * the ITT lookup every command already does). */
 static uint64_t conn_mem_held(const struct iscsi_conn *conn)
 {
-	uint64_t sum = conn->tx_mem;
+	uint64_t sum = conn->tx_mem + conn->erl_retained_mem; /* ERL 1: erl1.c */
 	const struct iscsi_task *t;
 	list_for_each_entry(t, &conn->tasks, node) sum += task_mem(t);
 	return sum;
@@ -293,6 +294,7 @@ static void conn_teardown(struct reactor_deferred *d)
 		if (task->state != TASK_EXECUTING)
 			iscsi_task_free(task);
 	}
+	iscsi_erl1_drop_all(conn);
 	iscsi_login_free(conn);
 	if (conn->text_pending) {
 		text_buf_free(conn->text_pending);
@@ -526,6 +528,7 @@ void iscsi_conn_enter_full_feature(struct iscsi_conn *conn)
 	conn->data_digest = p->data_digest == ISCSI_DIGEST_CRC32C;
 	conn->max_recv_dsl = p->max_recv_data_segment_length;
 	conn->max_xmit_dsl = p->max_xmit_data_segment_length;
+	conn->exp_stat_sn = conn->stat_sn;
 	const struct iscsi_target_limits *lim = &conn->sess->lim;
 	uint64_t cap = (uint64_t)lim->queued_commands * lim->max_burst_length;
 	cap = cap < MEM_CAP_MIN ? MEM_CAP_MIN : cap > MEM_CAP_MAX ? MEM_CAP_MAX : cap;
@@ -551,6 +554,7 @@ static void dispatch_full_feature(struct iscsi_conn *conn, const uint8_t *bhs, c
 				  uint32_t dlen, bool digest_error)
 {
 	uint8_t op = bhs_opcode(bhs);
+	iscsi_erl1_exp_stat_sn(conn, bhs); /* releases what ERL 1 retains */
 	if (digest_error && op != ISCSI_OP_SCSI_CMD && op != ISCSI_OP_DATA_OUT) {
 		/* The payload cannot be trusted; the header can (it had its own check). */
 		iscsi_send_reject(conn, bhs, ISCSI_REJECT_DATA_DIGEST);
@@ -577,8 +581,10 @@ static void dispatch_full_feature(struct iscsi_conn *conn, const uint8_t *bhs, c
 	case ISCSI_OP_LOGOUT_REQ:
 		iscsi_logout_rx(conn, bhs);
 		break;
+	case ISCSI_OP_SNACK_REQ:
+		iscsi_snack_rx(conn, bhs); /* erl1.c; Reject at ERL 0 */
+		break;
 	case ISCSI_OP_LOGIN_REQ:
-	case ISCSI_OP_SNACK_REQ: /* ErrorRecoveryLevel 0: no SNACK */
 		iscsi_send_reject(conn, bhs, ISCSI_REJECT_PROTOCOL_ERROR);
 		break;
 	default:
@@ -899,7 +905,9 @@ static uint32_t process_rx(struct iscsi_conn *conn)
 			break;
 		}
 		if (st == PDU_HEADER_DIGEST_BAD) {
-			/* Nothing in this header can be trusted, lengths included. */
+			/* Nothing in this header can be trusted, lengths included,
+			 * so where the next PDU starts is unknown (no markers):
+			 * RFC 7143 7.8 allows closing, at any ERL. */
 			iscsi_conn_close(conn, "header digest error");
 			break;
 		}

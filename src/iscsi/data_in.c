@@ -3,6 +3,11 @@
  * out in PDUs of at most the initiator's MaxRecvDataSegmentLength, in
  * sequences of at most MaxBurstLength; status rides on the last Data-In
  * (phase collapse) unless there is sense data to send.
+ *
+ * The PDUs follow a layout (struct iscsi_task_erl) that any one of them
+ * can be rebuilt from: at ErrorRecoveryLevel 1 a SNACK asks for some of
+ * them again (erl1.c), exactly as they were, or after an R-Data SNACK
+ * resegmented for a new MaxRecvDataSegmentLength.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -41,59 +46,156 @@ static struct residual compute_residual(const struct iscsi_task *task)
 	return r;
 }
 
-static bool send_data_in(struct iscsi_task *task, uint32_t len, bool collapse, struct residual res)
+/* --- the layout --- */
+
+static uint32_t burst_of(const struct iscsi_task *task)
+{
+	return task->conn->sess->params.max_burst_length;
+}
+
+/* PDUs in one full sequence. */
+static uint32_t pdus_per_burst(const struct iscsi_task *task)
+{
+	uint32_t burst = burst_of(task), seg = task->erl.din_seg;
+	return burst / seg + (burst % seg != 0);
+}
+
+/* Sequences start at multiples of MaxBurstLength, and din_base_off is one
+ * (0, or where a DataACK's BegRun starts a sequence: erl1.c checks), so
+ * every sequence but the last has pdus_per_burst() PDUs. */
+static uint32_t layout_count(const struct iscsi_task *task)
+{
+	const struct iscsi_task_erl *e = &task->erl;
+	uint32_t burst = burst_of(task), rest = e->din_len - e->din_base_off;
+	uint32_t last = rest % burst;
+	return e->din_base_sn + rest / burst * pdus_per_burst(task) + last / e->din_seg +
+	       (last % e->din_seg != 0);
+}
+
+uint32_t iscsi_data_in_offset(const struct iscsi_task *task, uint32_t datasn)
+{
+	const struct iscsi_task_erl *e = &task->erl;
+	if (datasn >= e->din_count)
+		return e->din_len;
+	uint32_t k = datasn - e->din_base_sn, per = pdus_per_burst(task);
+	return e->din_base_off + k / per * burst_of(task) + k % per * e->din_seg;
+}
+
+/* Length of the PDU at off, and whether it ends its sequence. */
+static uint32_t pdu_len(const struct iscsi_task *task, uint32_t off, bool *final)
+{
+	const struct iscsi_task_erl *e = &task->erl;
+	uint32_t burst = burst_of(task);
+	uint32_t n = e->din_len - off < e->din_seg ? e->din_len - off : e->din_seg;
+	uint32_t to_burst_end = burst - off % burst;
+	if (n > to_burst_end)
+		n = to_burst_end;
+	*final = off + n == e->din_len || (off + n) % burst == 0;
+	return n;
+}
+
+static void layout_init(struct iscsi_task *task, uint32_t len, bool collapse)
+{
+	struct iscsi_task_erl *e = &task->erl;
+	e->din_len = len;
+	e->din_seg = task->conn->max_xmit_dsl;
+	e->din_base_sn = e->din_base_off = 0;
+	e->din_count = layout_count(task);
+	e->collapsed = collapse;
+	e->ack_ttt = iscsi_erl1(task->conn) ? iscsi_new_ttt(task->conn) : ISCSI_RESERVED_TAG;
+}
+
+void iscsi_data_in_relayout(struct iscsi_task *task)
+{
+	struct iscsi_task_erl *e = &task->erl;
+	uint32_t off = iscsi_data_in_offset(task, e->acked_sn);
+	e->din_base_sn = e->acked_sn;
+	e->din_base_off = off;
+	e->din_seg = task->conn->max_xmit_dsl;
+	e->din_count = layout_count(task);
+	e->collapsed = false; /* the SCSI Response carries the SNACK Tag */
+}
+
+/* Fills StatSN: the next one the first time (recorded), the recorded one
+ * when sent again (RFC 7143 11.16: replicas but for ExpCmdSN/MaxCmdSN). */
+static void put_status_sn(struct iscsi_task *task, uint8_t *h, bool again)
+{
+	iscsi_put_sn(task->conn, h, !again);
+	if (again) {
+		put_be32(h + 24, task->erl.stat_sn);
+	} else {
+		task->erl.stat_sn = get_be32(h + 24);
+		task->erl.status_sent = true;
+	}
+}
+
+/* Queues Data-In PDU datasn; again: a resend, whose data is copied (the
+ * task may be released before it is written).  false: out of memory. */
+static bool queue_data_in(struct iscsi_task *task, uint32_t datasn, bool again)
 {
 	struct iscsi_conn *conn = task->conn;
-	const struct iscsi_params *p = &conn->sess->params;
-	uint32_t seg = conn->max_xmit_dsl;
-	uint32_t burst = p->max_burst_length;
-	uint32_t off = 0, in_burst = 0;
-	while (off < len) {
-		struct iscsi_tx *tx = iscsi_tx_new(conn);
-		if (!tx) {
-			iscsi_conn_close(conn, "out of memory");
-			return false;
-		}
-		uint32_t n = len - off < seg ? len - off : seg;
-		if (burst - in_burst < n)
-			n = burst - in_burst;
-		bool last = off + n == len;
-		in_burst += n;
-		uint8_t flags = 0;
-		if (last || in_burst == burst) {
-			flags |= ISCSI_FLAG_FINAL;
-			in_burst = 0;
-		}
-		uint8_t *h = tx->hdr;
-		h[0] = ISCSI_OP_DATA_IN;
-		memcpy(h + 8, task->bhs + 8, 8);
-		put_be32(h + 16, task->itt);
-		put_be32(h + 20, ISCSI_RESERVED_TAG);
-		if (last && collapse) {
-			flags |= ISCSI_DATA_STATUS | res.flags;
-			h[3] = task->cmd.status;
-			put_be32(h + 44, res.count);
-			iscsi_put_sn(conn, h, true);
-			tx->release_task = task;
-		} else {
-			iscsi_put_sn(conn, h, false);
-			put_be32(h + 24, 0); /* StatSN is reserved without the S bit */
-		}
-		h[1] = flags;
-		put_be32(h + 36, task->datasn_in++);
-		put_be32(h + 40, off);
-		tx->data = task->cmd.in_buf + off;
-		tx->data_len = n;
-		iscsi_tx_queue(conn, tx);
-		off += n;
+	const struct iscsi_task_erl *e = &task->erl;
+	uint32_t off = iscsi_data_in_offset(task, datasn);
+	bool final;
+	uint32_t n = pdu_len(task, off, &final);
+	bool last = datasn + 1 == e->din_count;
+	struct iscsi_tx *tx = iscsi_tx_new(conn);
+	uint8_t *copy = again ? malloc(n ? n : 1) : NULL;
+	if (!tx || (again && !copy)) {
+		free(tx);
+		free(copy);
+		iscsi_conn_close(conn, "out of memory");
+		return false;
 	}
+	uint8_t *h = tx->hdr;
+	h[0] = ISCSI_OP_DATA_IN;
+	memcpy(h + 8, task->bhs + 8, 8);
+	put_be32(h + 16, task->itt);
+	put_be32(h + 20, ISCSI_RESERVED_TAG);
+	uint8_t flags = final ? ISCSI_FLAG_FINAL : 0;
+	/* RFC 7143 11.7.2: at ERL >= 1 the end of each sequence asks for a
+	 * DataACK (at most once per MaxBurstLength), with a TTT to name it. */
+	if (final && iscsi_erl1(conn)) {
+		flags |= ISCSI_DATA_ACK;
+		put_be32(h + 20, e->ack_ttt);
+	}
+	if (last && e->collapsed) {
+		struct residual res = compute_residual(task);
+		flags |= ISCSI_DATA_STATUS | res.flags;
+		h[3] = task->cmd.status;
+		put_be32(h + 44, res.count);
+		put_status_sn(task, h, again);
+		if (!again)
+			tx->release_task = task;
+	} else {
+		iscsi_put_sn(conn, h, false);
+		put_be32(h + 24, 0); /* StatSN is reserved without the S bit */
+	}
+	h[1] = flags;
+	put_be32(h + 36, datasn);
+	put_be32(h + 40, off);
+	if (again) {
+		memcpy(copy, task->cmd.in_buf + off, n);
+		tx->data = copy;
+		tx->owned = copy;
+	} else {
+		tx->data = task->cmd.in_buf + off;
+	}
+	tx->data_len = n;
+	iscsi_tx_queue(conn, tx);
 	return true;
 }
 
-static void send_scsi_response(struct iscsi_task *task, struct residual res)
+bool iscsi_data_in_resend(struct iscsi_task *task, uint32_t datasn, bool copy)
+{
+	return queue_data_in(task, datasn, copy);
+}
+
+static void send_scsi_response(struct iscsi_task *task, bool again)
 {
 	struct iscsi_conn *conn = task->conn;
 	struct uscst_cmd *cmd = &task->cmd;
+	struct residual res = compute_residual(task);
 	struct iscsi_tx *tx = iscsi_tx_new(conn);
 	uint8_t *sense = cmd->sense_len ? malloc(2u + cmd->sense_len) : NULL;
 	if (!tx || (cmd->sense_len && !sense)) {
@@ -108,8 +210,9 @@ static void send_scsi_response(struct iscsi_task *task, struct residual res)
 	h[2] = 0x00; /* command completed at target */
 	h[3] = cmd->status;
 	put_be32(h + 16, task->itt);
-	iscsi_put_sn(conn, h, true);
-	put_be32(h + 36, task->datasn_in ? task->datasn_in : task->r2tsn);
+	put_be32(h + 20, task->erl.snack_tag);
+	put_status_sn(task, h, again);
+	put_be32(h + 36, task->erl.din_len ? task->erl.din_count : task->r2tsn);
 	put_be32(h + 44, res.count);
 	if (sense) {
 		put_be16(sense, cmd->sense_len);
@@ -118,21 +221,36 @@ static void send_scsi_response(struct iscsi_task *task, struct residual res)
 		tx->owned = sense;
 		tx->data_len = 2u + cmd->sense_len;
 	}
-	tx->release_task = task;
+	if (!again)
+		tx->release_task = task;
 	iscsi_tx_queue(conn, tx);
+}
+
+void iscsi_response_resend(struct iscsi_task *task)
+{
+	const struct iscsi_task_erl *e = &task->erl;
+	/* The Data-In that carried it, as it was; once its data is gone (a
+	 * DataACK took it) a SCSI Response with the same StatSN says it all. */
+	if (e->collapsed && !e->data_freed && e->din_count)
+		queue_data_in(task, e->din_count - 1, true);
+	else
+		send_scsi_response(task, true);
 }
 
 void iscsi_task_send_response(struct iscsi_task *task)
 {
 	struct uscst_cmd *cmd = &task->cmd;
-	struct residual res = compute_residual(task);
 	uint32_t len = 0;
 	if (cmd->exp_read && cmd->in_len &&
 	    (cmd->status != SAM_STAT_CHECK_CONDITION || cmd->in_with_sense))
 		len = cmd->in_len < cmd->exp_len ? cmd->in_len : cmd->exp_len;
 	bool collapse = len && cmd->sense_len == 0;
-	if (len && !send_data_in(task, len, collapse, res))
-		return;
+	if (len) {
+		layout_init(task, len, collapse);
+		for (uint32_t sn = 0; sn < task->erl.din_count; sn++)
+			if (!queue_data_in(task, sn, false))
+				return;
+	}
 	if (!collapse)
-		send_scsi_response(task, res);
+		send_scsi_response(task, false);
 }

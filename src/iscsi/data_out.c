@@ -35,6 +35,16 @@ void iscsi_r2t_free(struct iscsi_r2t *r)
 	freelist_put(&r2t_cache, r);
 }
 
+/* NULL (the connection closed): out of memory. */
+struct iscsi_r2t *iscsi_r2t_alloc(struct iscsi_conn *conn)
+{
+	thread_exit_arm(&r2t_cache_hook);
+	struct iscsi_r2t *r = freelist_get(&r2t_cache);
+	if (!r)
+		iscsi_conn_close(conn, "out of memory");
+	return r;
+}
+
 static void place_data(struct iscsi_task *task, uint32_t offset, const uint8_t *data, uint32_t len)
 {
 	struct uscst_cmd *cmd = &task->cmd;
@@ -73,7 +83,7 @@ void iscsi_task_immediate_data(struct iscsi_task *task, const uint8_t *data, uin
 	task->unsol_next = dlen; /* the unsolicited sequence continues from here */
 }
 
-static void send_r2t(struct iscsi_task *task, struct iscsi_r2t *r)
+void iscsi_r2t_send(struct iscsi_task *task, const struct iscsi_r2t *r)
 {
 	struct iscsi_conn *conn = task->conn;
 	struct iscsi_tx *tx = iscsi_tx_new(conn);
@@ -93,7 +103,7 @@ static void send_r2t(struct iscsi_task *task, struct iscsi_r2t *r)
 	iscsi_tx_queue(conn, tx);
 }
 
-static uint32_t new_ttt(struct iscsi_conn *conn)
+uint32_t iscsi_new_ttt(struct iscsi_conn *conn)
 {
 	uint32_t ttt = conn->next_ttt++;
 	if (ttt == ISCSI_RESERVED_TAG)
@@ -109,14 +119,11 @@ static void issue_r2ts(struct iscsi_task *task)
 		return; /* parked: solicited when buffers are released */
 	while (!task->unsol_open && task->next_r2t_off < task->edtl_out &&
 	       task->r2t_outstanding < p->max_outstanding_r2t) {
-		thread_exit_arm(&r2t_cache_hook);
-		struct iscsi_r2t *r = freelist_get(&r2t_cache);
-		if (!r) {
-			iscsi_conn_close(task->conn, "out of memory");
+		struct iscsi_r2t *r = iscsi_r2t_alloc(task->conn);
+		if (!r)
 			return;
-		}
 		uint32_t left = task->edtl_out - task->next_r2t_off;
-		r->ttt = new_ttt(task->conn);
+		r->ttt = iscsi_new_ttt(task->conn);
 		r->offset = task->next_r2t_off;
 		r->length = left < p->max_burst_length ? left : p->max_burst_length;
 		r->r2tsn = task->r2tsn++;
@@ -126,7 +133,7 @@ static void issue_r2ts(struct iscsi_task *task)
 		task->r2ts = r;
 		task->next_r2t_off += r->length;
 		task->r2t_outstanding++;
-		send_r2t(task, r);
+		iscsi_r2t_send(task, r);
 	}
 }
 
@@ -161,6 +168,14 @@ static void unsolicited_data(struct iscsi_task *task, const uint8_t *bhs, uint32
 		data_out_error(task, bhs, "unsolicited data after the first burst");
 		return;
 	}
+	/* ERL 1: Data-Out PDUs lost before this one are asked for again
+	 * (RFC 7143 7.8, a recovery R2T) instead of failing the command. */
+	if (iscsi_erl1(task->conn) && pdu_in_order(task) && sn_lt(task->unsol_datasn, datasn) &&
+	    offset > task->unsol_next && (uint64_t)offset + dlen <= task->unsol_limit) {
+		iscsi_erl1_recovery_r2t(task, task->unsol_next, offset - task->unsol_next);
+		task->unsol_datasn = datasn;
+		task->unsol_next = offset;
+	}
 	if (datasn != task->unsol_datasn)
 		data_out_error(task, bhs, "DataSN out of order");
 	task->unsol_datasn++;
@@ -193,7 +208,17 @@ static void solicited_data(struct iscsi_task *task, const uint8_t *bhs, uint32_t
 		return;
 	}
 	struct iscsi_r2t *r = *pp;
-	if (get_be32(bhs + 36) != r->next_datasn)
+	uint32_t datasn = get_be32(bhs + 36), expect = r->offset + r->received;
+	/* ERL 1: as for the unsolicited sequence above. */
+	if (iscsi_erl1(task->conn) && pdu_in_order(task) && sn_lt(r->next_datasn, datasn) &&
+	    offset > expect && (uint64_t)offset + dlen <= (uint64_t)r->offset + r->length) {
+		r->received = offset - r->offset;
+		r->next_datasn = datasn;
+		iscsi_erl1_recovery_r2t(task, expect, offset - expect);
+		pp = find_r2t(task, ttt); /* the list changed */
+		r = *pp;
+	}
+	if (datasn != r->next_datasn)
 		data_out_error(task, bhs, "DataSN out of order");
 	r->next_datasn++;
 	if (offset < r->offset || (uint64_t)offset + dlen > (uint64_t)r->offset + r->length)
@@ -279,7 +304,12 @@ void iscsi_data_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_
 		solicited_data(task, bhs, ttt, offset, dlen);
 	if (digest_error) {
 		iscsi_send_reject(conn, bhs, ISCSI_REJECT_DATA_DIGEST);
-		task->data_digest_errors++;
+		/* RFC 7143 7.8: at ERL 1 the data is asked for again; at 0
+		 * the command ends with a CRC error (scsi_cmd.c). */
+		if (iscsi_erl1(conn) && (uint64_t)offset + dlen <= task->edtl_out && dlen)
+			iscsi_erl1_recovery_r2t(task, offset, dlen);
+		else
+			task->data_digest_errors++;
 	} else if ((uint64_t)offset + dlen <= task->edtl_out) {
 		place_data(task, offset, data, dlen);
 	}

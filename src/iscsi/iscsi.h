@@ -42,6 +42,23 @@ struct iscsi_tx {
 	bool close_after;		 /* Logout Response, Login reject */
 };
 
+/* What an answered task keeps at ErrorRecoveryLevel >= 1 so that a SNACK
+ * can have its Data-In and status sent again (erl1.c, data_in.c). */
+struct iscsi_task_erl {
+	bool retained;	  /* on conn->erl_retained until ExpStatSN passes stat_sn */
+	bool status_sent; /* stat_sn is valid */
+	bool collapsed;	  /* the status went in the last Data-In (S bit) */
+	bool data_freed;  /* in_buf released (DataACK, or the retention bound) */
+	uint32_t stat_sn;
+	uint32_t din_len;		    /* Data-In bytes the task sends */
+	uint32_t din_seg;		    /* segment size of the Data-In layout */
+	uint32_t din_base_sn, din_base_off; /* the layout starts here (R-Data) */
+	uint32_t din_count;		    /* DataSNs of the layout: base_sn + its PDUs */
+	uint32_t acked_sn;		    /* DataSNs below are acknowledged (DataACK) */
+	uint32_t ack_ttt;		    /* the TTT of its Data-In with the A bit */
+	uint32_t snack_tag;		    /* of the last R-Data SNACK, 0: none */
+};
+
 enum iscsi_task_state {
 	TASK_RECV_DATA, /* collecting Data-Out (and/or waiting for CmdSN order) */
 	TASK_EXECUTING, /* in the core / backend */
@@ -69,7 +86,6 @@ struct iscsi_task {
 	uint32_t unsol_datasn; /* expected DataSN in the unsolicited sequence */
 	uint32_t unsol_next;   /* expected offset of the next unsolicited Data-Out */
 	uint32_t data_digest_errors;
-	uint32_t datasn_in;	/* Data-In PDUs sent */
 	struct iscsi_r2t *r2ts; /* outstanding R2T sequences */
 	bool protocol_error;	/* a Data-Out broke the rules: fail the command */
 	bool out_too_big;	/* Data-Out buffer refused: fail the command */
@@ -82,8 +98,9 @@ struct iscsi_task {
 	 * 11.5.1), their Data-Out is taken and dropped, and the TMF answer
 	 * waits until every one has ended (data_out.c). */
 	bool abort_owes_data;
-	bool r2t_parked; /* waits for buffer memory before its first R2T (write_buf.c) */
-	bool imm_placed; /* the immediate data is in out_buf already (adopted) */
+	bool r2t_parked;	   /* waits for buffer memory before its first R2T (write_buf.c) */
+	bool imm_placed;	   /* the immediate data is in out_buf already (adopted) */
+	struct iscsi_task_erl erl; /* ErrorRecoveryLevel 1: what a SNACK resends (erl1.c) */
 };
 
 /* A solicited sequence: one R2T and the Data-Out PDUs answering it. */
@@ -188,12 +205,18 @@ struct iscsi_conn {
 	bool in_rx; /* processing received PDUs: responses are flushed at the end */
 	/* Keep-alive. */
 	uint64_t last_rx_ms;
-	bool counted_idle; /* nothing received for CONN_IDLE_MS: reactor_conn_idle_add */
+	bool counted_idle;    /* nothing received for CONN_IDLE_MS: reactor_conn_idle_add */
 	uint64_t nop_sent_ms; /* 0: no ping outstanding */
 	uint32_t nop_ttt;
 	/* A Logout that waits for the commands in the backend (logout.c). */
 	bool logout_pending;
 	uint32_t logout_itt;
+	/* ErrorRecoveryLevel >= 1 (erl1.c): answered tasks kept until the
+	 * initiator acknowledges their status, oldest (lowest StatSN) first. */
+	struct list_head erl_retained;
+	unsigned erl_nretained;
+	uint64_t erl_retained_mem;
+	uint32_t exp_stat_sn; /* the highest ExpStatSN the initiator sent */
 };
 
 struct iscsi_session {
@@ -252,6 +275,23 @@ void iscsi_conn_flush_soon(struct iscsi_conn *conn);
 void iscsi_put_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn);
 uint32_t iscsi_conn_max_cmdsn(const struct iscsi_conn *conn);
 
+/* erl1.c: ErrorRecoveryLevel 1 (RFC 7143 6, 11.16). */
+static inline bool iscsi_erl1(const struct iscsi_conn *conn)
+{
+	return conn->sess && conn->sess->params.error_recovery_level >= 1;
+}
+void iscsi_snack_rx(struct iscsi_conn *conn, const uint8_t *bhs);
+/* Every PDU in full feature phase: its ExpStatSN releases retained tasks. */
+void iscsi_erl1_exp_stat_sn(struct iscsi_conn *conn, const uint8_t *bhs);
+/* From iscsi_task_free: keeps an answered task for SNACK (true) or not. */
+bool iscsi_erl1_retain(struct iscsi_task *task);
+void iscsi_erl1_unretain(struct iscsi_task *task);
+/* At teardown: frees every retained task. */
+void iscsi_erl1_drop_all(struct iscsi_conn *conn);
+/* A recovery R2T for [offset, offset + len) of a WRITE (digest error or a
+ * lost Data-Out at ERL 1). */
+void iscsi_erl1_recovery_r2t(struct iscsi_task *task, uint32_t offset, uint32_t len);
+
 /* reject.c */
 void iscsi_send_reject(struct iscsi_conn *conn, const uint8_t *bhs, uint8_t reason);
 
@@ -294,6 +334,17 @@ void iscsi_task_check_data_done(struct iscsi_task *task);
 void iscsi_task_send_response(struct iscsi_task *task);
 void iscsi_task_free(struct iscsi_task *task);
 void iscsi_r2t_free(struct iscsi_r2t *r);
+struct iscsi_r2t *iscsi_r2t_alloc(struct iscsi_conn *conn);
+void iscsi_r2t_send(struct iscsi_task *task, const struct iscsi_r2t *r);
+uint32_t iscsi_new_ttt(struct iscsi_conn *conn);
+/* data_in.c: Data-In PDU datasn of the task's layout again (a copy of its
+ * data), and its status again (the SCSI Response, or the last Data-In). */
+bool iscsi_data_in_resend(struct iscsi_task *task, uint32_t datasn, bool copy);
+void iscsi_response_resend(struct iscsi_task *task);
+/* Offset of DataSN datasn in the task's Data-In layout. */
+uint32_t iscsi_data_in_offset(const struct iscsi_task *task, uint32_t datasn);
+/* Lays the Data-In out again from DataSN acked_sn with today's segment size. */
+void iscsi_data_in_relayout(struct iscsi_task *task);
 void iscsi_cmdsn_advance(struct iscsi_conn *conn);
 /* A non-SCSI PDU (NOP-Out, TMF, Text, Logout) that is not immediate takes
  * its CmdSN when it is the next one expected. */

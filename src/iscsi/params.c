@@ -950,6 +950,11 @@ const struct uscst_attr_def iscsi_target_attrs[] = {
     U32_ATTR("NopInTimeout", nop_in_timeout, 2, 65535, "30"),
     U32_ATTR("RspTimeout", rsp_timeout, 2, 65535, "90"),
     U32_ATTR("MaxSessions", max_sessions, 0, 65535, "0"),
+    /* The highest ErrorRecoveryLevel the target accepts (the key is
+     * negotiated as the lower of the two).  Default 0: what SCST and LIO
+     * give, and what libiscsi and open-iscsi ask for; ERL 1 makes the
+     * target keep answered reads until acknowledged (iscsi/erl1.c). */
+    U32_ATTR("ErrorRecoveryLevel", error_recovery_level, 0, 1, "0"),
     /* uscst's: command-buffer memory of one session (iscsi/conn.c). */
     U32_ATTR("MaxSessionMemory", max_session_memory_mb, 0, 4096, "0"),
     /* CHAP accounts (iscsi/chap.c), "NAME SECRET": any number of

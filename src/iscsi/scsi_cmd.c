@@ -30,6 +30,10 @@ struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt)
 void iscsi_task_free(struct iscsi_task *task)
 {
 	struct iscsi_conn *conn = task->conn;
+	if (task->erl.retained) {
+		iscsi_erl1_unretain(task); /* acknowledged, or over the bound (erl1.c) */
+		goto release;
+	}
 	bool was_queued = task->ordered && task->wait_node.next != &task->wait_node;
 	list_del(&task->node);
 	list_del(&task->wait_node); /* a no-op when not queued (self-linked) */
@@ -51,6 +55,10 @@ void iscsi_task_free(struct iscsi_task *task)
 		task->r2ts = r->next;
 		iscsi_r2t_free(r);
 	}
+	/* ERL 1: kept, answered, until the initiator acknowledges it. */
+	if (iscsi_erl1_retain(task))
+		return;
+release:
 	uscst_cmd_release(&task->cmd);
 	thread_exit_arm(&task_cache_hook);
 	freelist_put(&task_cache, task);
@@ -353,6 +361,12 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_
 	uint8_t reason = validate(conn, bhs, dlen);
 	if (reason) {
 		reject_cmd(conn, bhs, reason);
+		return;
+	}
+	if (digest_error && dlen && iscsi_erl1(conn)) {
+		/* RFC 7143 7.8: at ERL 1 the command is discarded as if never
+		 * received (its CmdSN stays free): the initiator sends it again. */
+		iscsi_send_reject(conn, bhs, ISCSI_REJECT_DATA_DIGEST);
 		return;
 	}
 	if (iscsi_task_find(conn, bhs_itt(bhs))) {

@@ -392,6 +392,28 @@ static void test_numeric_min_max(void **state)
 	assert_int_equal(f->p.default_time2retain, 0);
 }
 
+/* The target's ErrorRecoveryLevel attribute is the highest it accepts:
+ * an initiator asking for more gets it, one asking for less keeps its own. */
+static void test_error_recovery_level_limit(void **state)
+{
+	struct login_fx *f = *state;
+
+	f->lim.error_recovery_level = 1;
+	assert_int_equal(do_login(f, OP, LIT(NAMES "ErrorRecoveryLevel=2\0")), 0);
+	assert_string_equal(rsp_value(&f->rsp, "ErrorRecoveryLevel"), "1");
+	assert_int_equal(f->p.error_recovery_level, 1);
+}
+
+static void test_error_recovery_level_initiator_zero(void **state)
+{
+	struct login_fx *f = *state;
+
+	f->lim.error_recovery_level = 1;
+	assert_int_equal(do_login(f, OP, LIT(NAMES "ErrorRecoveryLevel=0\0")), 0);
+	assert_string_equal(rsp_value(&f->rsp, "ErrorRecoveryLevel"), "0");
+	assert_int_equal(f->p.error_recovery_level, 0);
+}
+
 static void test_numeric_hex_value(void **state)
 {
 	struct login_fx *f = *state;
@@ -962,6 +984,8 @@ int main(void)
 	    FX(test_digest_unknown_items_skipped),
 	    FX(test_digest_reject),
 	    FX(test_numeric_min_max),
+	    FX(test_error_recovery_level_limit),
+	    FX(test_error_recovery_level_initiator_zero),
 	    FX(test_numeric_hex_value),
 	    FX(test_numeric_out_of_range_rejected),
 	    FX(test_first_burst_clamped_to_max_burst),

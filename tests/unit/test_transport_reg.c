@@ -394,7 +394,7 @@ static void test_iscsi_table_defaults(void **state)
 			fail_msg("default of %s: %s", d->name, err);
 		with_default++;
 	}
-	assert_int_equal(with_default, 15);
+	assert_int_equal(with_default, 16);
 	assert_int_equal(lim.max_recv_data_segment_length, 262144);
 	assert_int_equal(lim.max_xmit_data_segment_length, 262144);
 	assert_int_equal(lim.max_burst_length, 1048576);
@@ -411,9 +411,9 @@ static void test_iscsi_table_defaults(void **state)
 	assert_int_equal(lim.rsp_timeout, 90);
 	assert_int_equal(lim.max_sessions, 0);
 	assert_int_equal(lim.max_session_memory_mb, 0); /* derived from QueuedCommands */
+	assert_int_equal(lim.error_recovery_level, 0);	/* ErrorRecoveryLevel: ERL 0 */
 	/* Not attributes: fixed. */
 	assert_int_equal(lim.max_connections, 1);
-	assert_int_equal(lim.error_recovery_level, 0);
 }
 
 /* ---- driver attributes ---- */
