@@ -98,6 +98,12 @@ $(BUILD)/tests/hostile_client: tests/integration/hostile_client.c tests/integrat
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 
+# ErrorRecoveryLevel 1 client for tests/integration/erl1.sh; standalone too.
+all: $(BUILD)/tests/erl1_client
+$(BUILD)/tests/erl1_client: tests/integration/erl1_client.c tests/integration/wire.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
+
 # Random-PDU stress client for tests/integration/pdu-stress.sh; standalone too.
 all: $(BUILD)/tests/pdu_stress
 $(BUILD)/tests/pdu_stress: tests/integration/pdu_stress.c tests/integration/wire.h
