@@ -841,6 +841,50 @@ static int case_immediate_digest(void)
 	return compare(g_got, g_want, 16384, "WRITE sent again after a digest error");
 }
 
+/* An R2T lost: an R2T SNACK brings it back as it was; one for an R2TSN
+ * not sent, or already answered, is refused. */
+static int case_r2t_snack(void)
+{
+	struct conn c;
+	if (open_erl1(&c))
+		return -1;
+	pattern(g_want, READ_LEN, 7);
+	uint8_t cdb[16], b[BHS_LEN];
+	rw10(cdb, 0x2a, 700, READ_LEN);
+	uint32_t itt = c.itt++;
+	cmd_bhs(&c, b, F_FINAL | F_WRITE, READ_LEN, cdb, itt);
+	c.cmdsn++;
+	static struct pdu lost, p;
+	if (send_pdu(&c, b, NULL, 0, false) || recv_pdu(&c, &lost))
+		return -1;
+	CHECK((lost.bhs[0] & 0x3f) == OP_R2T && get32(lost.bhs + 36) == 0, "no R2T 0");
+	if (send_snack(&c, 0, itt, RESERVED, 1, 1) ||
+	    expect_reject(&c, 0x04, OP_SNACK, "R2T SNACK for an R2TSN not sent"))
+		return -1;
+	if (send_snack(&c, 0, itt, RESERVED, 0, 1) || recv_pdu(&c, &p))
+		return -1;
+	CHECK((p.bhs[0] & 0x3f) == OP_R2T && !memcmp(p.bhs + 16, lost.bhs + 16, 8) &&
+		  !memcmp(p.bhs + 36, lost.bhs + 36, 12),
+	      "R2T SNACK: op 0x%02x TTT 0x%x R2TSN %u offset %u length %u", p.bhs[0] & 0x3f,
+	      get32(p.bhs + 20), get32(p.bhs + 36), get32(p.bhs + 40), get32(p.bhs + 44));
+	struct write_opts o = {.corrupt_at = RESERVED, .skip_at = RESERVED};
+	if (answer_r2t(&c, &p, g_want, &o) || recv_pdu(&c, &p))
+		return -1;
+	CHECK((p.bhs[0] & 0x3f) == OP_R2T && get32(p.bhs + 36) == 1, "no R2T 1");
+	/* R2T 0 has been answered: acknowledged. */
+	if (send_snack(&c, 0, itt, RESERVED, 0, 1) ||
+	    expect_reject(&c, 0x04, OP_SNACK, "R2T SNACK for an answered R2T"))
+		return -1;
+	struct rsp r = {0};
+	if (answer_r2t(&c, &p, g_want, &o) || write_until_rsp(&c, itt, g_want, &o, &r))
+		return -1;
+	CHECK(r.status == 0, "WRITE status 0x%02x", r.status);
+	struct read_state s;
+	if (do_read(&c, 700, g_got, READ_LEN, RESERVED, &s))
+		return -1;
+	return compare(g_got, g_want, READ_LEN, "WRITE after an R2T SNACK");
+}
+
 /* SNACKs with fields that break the rules. */
 static int case_bad_snacks(void)
 {
@@ -975,6 +1019,7 @@ static const struct {
     {"status-snack", case_status_snack},
     {"data-ack", case_data_ack},
     {"r-data", case_r_data},
+    {"r2t-snack", case_r2t_snack},
     {"dataout-digest", case_dataout_digest},
     {"dataout-lost", case_dataout_lost},
     {"immediate-digest", case_immediate_digest},
