@@ -114,7 +114,9 @@ uint32_t iscsi_new_ttt(struct iscsi_conn *conn)
 static void issue_r2ts(struct iscsi_task *task)
 {
 	const struct iscsi_params *p = &task->conn->sess->params;
-	if (!task->unsol_open && task->next_r2t_off < task->edtl_out && !task->r2ts &&
+	/* Whenever the buffer is short of the whole (before the first R2T;
+	 * an ERL 1 recovery R2T may come before it): grown, or parked. */
+	if (!task->unsol_open && task->next_r2t_off < task->edtl_out &&
 	    !iscsi_write_buf_ready(task))
 		return; /* parked: solicited when buffers are released */
 	while (!task->unsol_open && task->next_r2t_off < task->edtl_out &&
@@ -171,8 +173,8 @@ static void unsolicited_data(struct iscsi_task *task, const uint8_t *bhs, uint32
 	/* ERL 1: Data-Out PDUs lost before this one are asked for again
 	 * (RFC 7143 7.8, a recovery R2T) instead of failing the command. */
 	if (iscsi_erl1(task->conn) && pdu_in_order(task) && sn_lt(task->unsol_datasn, datasn) &&
-	    offset > task->unsol_next && (uint64_t)offset + dlen <= task->unsol_limit) {
-		iscsi_erl1_recovery_r2t(task, task->unsol_next, offset - task->unsol_next);
+	    offset > task->unsol_next && (uint64_t)offset + dlen <= task->unsol_limit &&
+	    iscsi_erl1_recovery_r2t(task, task->unsol_next, offset - task->unsol_next)) {
 		task->unsol_datasn = datasn;
 		task->unsol_next = offset;
 	}
@@ -211,12 +213,12 @@ static void solicited_data(struct iscsi_task *task, const uint8_t *bhs, uint32_t
 	uint32_t datasn = get_be32(bhs + 36), expect = r->offset + r->received;
 	/* ERL 1: as for the unsolicited sequence above. */
 	if (iscsi_erl1(task->conn) && pdu_in_order(task) && sn_lt(r->next_datasn, datasn) &&
-	    offset > expect && (uint64_t)offset + dlen <= (uint64_t)r->offset + r->length) {
-		r->received = offset - r->offset;
-		r->next_datasn = datasn;
-		iscsi_erl1_recovery_r2t(task, expect, offset - expect);
+	    offset > expect && (uint64_t)offset + dlen <= (uint64_t)r->offset + r->length &&
+	    iscsi_erl1_recovery_r2t(task, expect, offset - expect)) {
 		pp = find_r2t(task, ttt); /* the list changed */
 		r = *pp;
+		r->received = offset - r->offset;
+		r->next_datasn = datasn;
 	}
 	if (datasn != r->next_datasn)
 		data_out_error(task, bhs, "DataSN out of order");
@@ -306,9 +308,9 @@ void iscsi_data_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_
 		iscsi_send_reject(conn, bhs, ISCSI_REJECT_DATA_DIGEST);
 		/* RFC 7143 7.8: at ERL 1 the data is asked for again; at 0
 		 * the command ends with a CRC error (scsi_cmd.c). */
-		if (iscsi_erl1(conn) && (uint64_t)offset + dlen <= task->edtl_out && dlen)
-			iscsi_erl1_recovery_r2t(task, offset, dlen);
-		else
+		if (!iscsi_erl1(conn) || task->protocol_error || !dlen ||
+		    (uint64_t)offset + dlen > task->edtl_out ||
+		    !iscsi_erl1_recovery_r2t(task, offset, dlen))
 			task->data_digest_errors++;
 	} else if ((uint64_t)offset + dlen <= task->edtl_out) {
 		place_data(task, offset, data, dlen);

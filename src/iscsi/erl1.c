@@ -53,6 +53,8 @@
 
 #define RETAIN_TASKS_PER_SLOT 2u
 #define RETAIN_MIN_TASKS 64u
+/* Recovery R2Ts one task may have open on top of MaxOutstandingR2T. */
+#define MAX_RECOVERY_R2TS 64u
 
 static unsigned retain_max_tasks(const struct iscsi_conn *conn)
 {
@@ -163,11 +165,16 @@ void iscsi_erl1_exp_stat_sn(struct iscsi_conn *conn, const uint8_t *bhs)
 	}
 }
 
-void iscsi_erl1_recovery_r2t(struct iscsi_task *task, uint32_t offset, uint32_t len)
+bool iscsi_erl1_recovery_r2t(struct iscsi_task *task, uint32_t offset, uint32_t len)
 {
+	/* Each recovery R2T answers one bad or missing PDU, no more; still,
+	 * an initiator that keeps spoiling them must not grow the list. */
+	if (task->r2t_outstanding >=
+	    task->conn->sess->params.max_outstanding_r2t + MAX_RECOVERY_R2TS)
+		return false;
 	struct iscsi_r2t *r = iscsi_r2t_alloc(task->conn);
 	if (!r)
-		return;
+		return false;
 	r->ttt = iscsi_new_ttt(task->conn);
 	r->offset = offset;
 	r->length = len;
@@ -180,6 +187,7 @@ void iscsi_erl1_recovery_r2t(struct iscsi_task *task, uint32_t offset, uint32_t 
 	log_debug("%s: ITT 0x%x: recovery R2T for %u bytes at %u", task->conn->peer, task->itt, len,
 		  offset);
 	iscsi_r2t_send(task, r);
+	return true;
 }
 
 /* --- SNACK --- */

@@ -289,8 +289,9 @@ void iscsi_erl1_unretain(struct iscsi_task *task);
 /* At teardown: frees every retained task. */
 void iscsi_erl1_drop_all(struct iscsi_conn *conn);
 /* A recovery R2T for [offset, offset + len) of a WRITE (digest error or a
- * lost Data-Out at ERL 1). */
-void iscsi_erl1_recovery_r2t(struct iscsi_task *task, uint32_t offset, uint32_t len);
+ * lost Data-Out at ERL 1).  false: none (the task has too many open R2Ts,
+ * or out of memory): the caller fails the command as at ERL 0. */
+bool iscsi_erl1_recovery_r2t(struct iscsi_task *task, uint32_t offset, uint32_t len);
 
 /* reject.c */
 void iscsi_send_reject(struct iscsi_conn *conn, const uint8_t *bhs, uint8_t reason);
