@@ -374,14 +374,19 @@ struct rsp {
  * R2Ts (those asking for less than a burst at a non-burst offset). */
 struct write_opts {
 	uint32_t corrupt_at, skip_at; /* RESERVED: none */
-	unsigned rejects_02, recovery_r2ts;
+	unsigned rejects_02, recovery_r2ts, r2ts;
 	uint32_t recovery_off, recovery_len;
+	uint32_t first_off, first_len; /* the first R2T */
 };
 
 static int answer_r2t(struct conn *c, const struct pdu *p, const uint8_t *data,
 		      struct write_opts *o)
 {
 	uint32_t ttt = get32(p->bhs + 20), off = get32(p->bhs + 40), len = get32(p->bhs + 44);
+	if (!o->r2ts++) {
+		o->first_off = off;
+		o->first_len = len;
+	}
 	if (off % BURST || (len != BURST && off + len != READ_LEN)) {
 		o->recovery_r2ts++;
 		o->recovery_off = off;
@@ -765,6 +770,42 @@ static int case_dataout_digest(void)
 	return compare(g_got, g_want, READ_LEN, "WRITE recovered from a digest error");
 }
 
+/* The unsolicited Data-Out after the immediate data has a bad digest: a
+ * recovery R2T for it comes first, then the ordinary R2Ts. */
+static int case_unsolicited_digest(void)
+{
+	struct conn c;
+	if (open_erl1(&c))
+		return -1;
+	pattern(g_want, READ_LEN, 8);
+	uint8_t cdb[16], b[BHS_LEN];
+	rw10(cdb, 0x2a, 800, READ_LEN);
+	uint32_t itt = c.itt++;
+	cmd_bhs(&c, b, F_WRITE, READ_LEN, cdb, itt); /* F=0: unsolicited data follow */
+	c.cmdsn++;
+	if (send_pdu(&c, b, g_want, MRDSL, false))
+		return -1;
+	uint8_t d[BHS_LEN] = {OP_DATA_OUT, F_FINAL};
+	put32(d + 16, itt);
+	put32(d + 20, RESERVED);
+	put32(d + 28, exp_statsn(&c));
+	put32(d + 40, MRDSL);
+	if (send_pdu(&c, d, g_want + MRDSL, MRDSL, true))
+		return -1;
+	struct write_opts o = {.corrupt_at = RESERVED, .skip_at = RESERVED};
+	struct rsp r = {0};
+	if (write_until_rsp(&c, itt, g_want, &o, &r))
+		return -1;
+	CHECK(r.status == 0, "WRITE status 0x%02x", r.status);
+	CHECK(o.rejects_02 == 1 && o.first_off == MRDSL && o.first_len == MRDSL,
+	      "%u Rejects 0x02, first R2T for %u bytes at %u", o.rejects_02, o.first_len,
+	      o.first_off);
+	struct read_state s;
+	if (do_read(&c, 800, g_got, READ_LEN, RESERVED, &s))
+		return -1;
+	return compare(g_got, g_want, READ_LEN, "WRITE with unsolicited data recovered");
+}
+
 /* A Data-Out never sent (DataSN 1 of a sequence): a recovery R2T. */
 static int case_dataout_lost(void)
 {
@@ -1022,6 +1063,7 @@ static const struct {
     {"r2t-snack", case_r2t_snack},
     {"dataout-digest", case_dataout_digest},
     {"dataout-lost", case_dataout_lost},
+    {"unsolicited-digest", case_unsolicited_digest},
     {"immediate-digest", case_immediate_digest},
     {"bad-snacks", case_bad_snacks},
     {"retention-bound", case_retention_bound},
