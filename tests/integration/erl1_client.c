@@ -645,6 +645,36 @@ static int case_status_snack(void)
 	return expect_reject(&c, 0x04, OP_SNACK, "Status SNACK for a StatSN not sent");
 }
 
+/* A CHECK CONDITION (a READ past the end): the Status SNACK brings the
+ * same response back, sense data included. */
+static int case_status_snack_sense(void)
+{
+	struct conn c;
+	if (open_erl1(&c))
+		return -1;
+	c.hold_ack = true;
+	c.held_ack = c.statsn_next;
+	uint8_t cdb[16], b[BHS_LEN];
+	rw10(cdb, 0x28, 0x7fffff00u, BLOCK);
+	uint32_t itt = c.itt++;
+	cmd_bhs(&c, b, F_FINAL | F_READ, BLOCK, cdb, itt);
+	c.cmdsn++;
+	static struct pdu first, p;
+	if (send_pdu(&c, b, NULL, 0, false) || recv_pdu(&c, &first))
+		return -1;
+	CHECK((first.bhs[0] & 0x3f) == OP_SCSI_RSP && first.bhs[3] == 0x02 && first.dlen > 2,
+	      "READ past the end: op 0x%02x status 0x%02x, %u bytes of sense", first.bhs[0] & 0x3f,
+	      first.bhs[3], first.dlen);
+	if (send_snack(&c, 1, RESERVED, RESERVED, get32(first.bhs + 24), 0) || recv_pdu(&c, &p))
+		return -1;
+	CHECK((p.bhs[0] & 0x3f) == OP_SCSI_RSP && p.dlen == first.dlen &&
+		  !memcmp(p.data, first.data, p.dlen) && !memcmp(p.bhs + 1, first.bhs + 1, 23) &&
+		  !memcmp(p.bhs + 36, first.bhs + 36, 12) &&
+		  get32(p.bhs + 24) == get32(first.bhs + 24),
+	      "the response sent again differs from the first");
+	return 0;
+}
+
 /* DataACK releases the Data-In: SNACKs for it are refused, the status
  * comes back as a SCSI Response. */
 static int case_data_ack(void)
@@ -1058,6 +1088,7 @@ static const struct {
 } cases[] = {
     {"data-snack", case_data_snack},
     {"status-snack", case_status_snack},
+    {"status-snack-sense", case_status_snack_sense},
     {"data-ack", case_data_ack},
     {"r-data", case_r_data},
     {"r2t-snack", case_r2t_snack},
