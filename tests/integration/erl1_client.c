@@ -55,6 +55,7 @@
 #define BLOCK 512u
 
 static const char *g_host, *g_port, *g_target;
+static uint32_t g_login_mrdsl = MRDSL; /* what login declares */
 static char g_why[512];
 
 static int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -240,7 +241,7 @@ static int login(struct conn *c, const char *target, uint32_t want_erl)
 		     "HeaderDigest=CRC32C%cDataDigest=CRC32C%cInitialR2T=No%c"
 		     "ImmediateData=Yes%cFirstBurstLength=16384%cMaxBurstLength=%u%c"
 		     "MaxRecvDataSegmentLength=%u%cErrorRecoveryLevel=%u%cMaxOutstandingR2T=1%c",
-		     0, target, 0, 0, 0, 0, 0, 0, 0, BURST, 0, MRDSL, 0, want_erl, 0, 0);
+		     0, target, 0, 0, 0, 0, 0, 0, 0, BURST, 0, g_login_mrdsl, 0, want_erl, 0, 0);
 	uint8_t b[BHS_LEN] = {OP_LOGIN_REQ | OP_IMMEDIATE, F_FINAL | (1 << 2) | 3};
 	b[8] = 0x80;
 	put32(b + 10, (uint32_t)getpid() ^ (uint32_t)(uintptr_t)c);
@@ -643,6 +644,53 @@ static int case_status_snack(void)
 	if (send_snack(&c, 1, RESERVED, RESERVED, c.statsn_next + 5, 1))
 		return -1;
 	return expect_reject(&c, 0x04, OP_SNACK, "Status SNACK for a StatSN not sent");
+}
+
+/* Segments that do not divide MaxBurstLength (5000 in 32768: six of
+ * 5000 and one of 2768 per sequence): the layout a SNACK rebuilds PDUs
+ * from is the one they first went out in, and a DataACK must name a
+ * sequence start. */
+static int case_odd_segments(void)
+{
+	struct conn c;
+	struct read_state s;
+	g_login_mrdsl = 5000;
+	if (open_erl1(&c) || prepare(&c, 900, g_want, READ_LEN, 9))
+		return -1;
+	c.hold_ack = true;
+	c.held_ack = c.statsn_next;
+	memset(g_got, 0, sizeof(g_got));
+	if (do_read(&c, 900, g_got, READ_LEN, 9, &s))
+		return -1;
+	CHECK(s.npdus == 14, "%u Data-In PDUs, wanted 14", s.npdus);
+	for (uint32_t sn = 0; sn < s.npdus; sn++)
+		CHECK(s.abit[sn] == (sn == 6 || sn == 13), "A bit %s on DataSN %u",
+		      s.abit[sn] ? "set" : "not set", sn);
+	static struct pdu p;
+	if (send_snack(&c, 0, s.itt, RESERVED, 9, 1) || recv_pdu(&c, &p))
+		return -1;
+	CHECK((p.bhs[0] & 0x3f) == OP_DATA_IN && get32(p.bhs + 36) == 9 &&
+		  get32(p.bhs + 40) == BURST + 2 * 5000 && p.dlen == 5000,
+	      "DataSN 9 resent at offset %u, %u bytes", get32(p.bhs + 40), p.dlen);
+	memcpy(g_got + get32(p.bhs + 40), p.data, p.dlen);
+	if (compare(g_got, g_want, READ_LEN, "READ with 5000-byte segments"))
+		return -1;
+	if (send_snack(&c, 0, s.itt, RESERVED, 13, 1) || recv_pdu(&c, &p))
+		return -1;
+	CHECK(get32(p.bhs + 40) == BURST + 6 * 5000 && p.dlen == READ_LEN - BURST - 6 * 5000 &&
+		  (p.bhs[1] & F_STATUS),
+	      "DataSN 13 resent at offset %u, %u bytes, flags 0x%02x", get32(p.bhs + 40), p.dlen,
+	      p.bhs[1]);
+	if (send_snack(&c, 2, RESERVED, s.acks[6], 8, 0) ||
+	    expect_reject(&c, 0x08, OP_SNACK, "DataACK of DataSN 8, inside a sequence"))
+		return -1;
+	if (send_snack(&c, 2, RESERVED, s.acks[6], 7, 0) ||
+	    expect_silence(&c, 200, "DataACK of the first sequence"))
+		return -1;
+	if (send_snack(&c, 0, s.itt, RESERVED, 6, 1) ||
+	    expect_reject(&c, 0x04, OP_SNACK, "Data SNACK for DataSN 6, acknowledged"))
+		return -1;
+	return 0;
 }
 
 /* A CHECK CONDITION (a READ past the end): the Status SNACK brings the
@@ -1090,6 +1138,7 @@ static const struct {
     {"status-snack", case_status_snack},
     {"status-snack-sense", case_status_snack_sense},
     {"data-ack", case_data_ack},
+    {"odd-segments", case_odd_segments},
     {"r-data", case_r_data},
     {"r2t-snack", case_r2t_snack},
     {"dataout-digest", case_dataout_digest},
