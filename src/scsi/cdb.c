@@ -58,6 +58,11 @@ bool sbc_decode_rw(const uint8_t *cdb, struct sbc_rw_fields *f)
 	case 0x93: /* WRITE SAME(16) */
 		decode_16(cdb, f);
 		return true;
+	case 0x9c: /* WRITE ATOMIC(16): bytes 10..11 are the ATOMIC BOUNDARY */
+		f->lba = get_be64(cdb + 2);
+		f->blocks = get_be16(cdb + 12);
+		f->group = cdb[14] & 0x3f;
+		return true;
 	case 0x89: /* COMPARE AND WRITE */
 		f->lba = get_be64(cdb + 2);
 		f->blocks = cdb[13];

@@ -532,6 +532,16 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.usage = {0x93, ANCHOR_BIT(0x10) | WS_UNMAP | WS_NDOB, LBA64, LEN32, GROUP, CONTROL},
     },
     {
+	.opcode = 0x9c,
+	.cdb_len = 16,
+	.flags = W | M,
+	.name = "WRITE ATOMIC(16)",
+	.out_len = out_rw_blocks,
+	.exec = sbc_write_atomic,
+	/* ATOMIC BOUNDARY (bytes 10..11): boundaries are not supported. */
+	.usage = {0x9c, DPO | FUA, LBA64, 0, 0, LEN16, GROUP, CONTROL},
+    },
+    {
 	.opcode = 0x9e,
 	.has_sa = true,
 	.sa = 0x10,

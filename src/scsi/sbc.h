@@ -38,11 +38,13 @@ unsigned sbc_length_field_byte(uint8_t opcode);
 /* --- sbc_range.c: LBA range locks ---
  *
  * COMPARE AND WRITE and ORWRITE read, then write: they hold their range
- * EXCLUSIVE from before the read until the write has completed.  Every
- * other command that changes the medium (WRITE, WRITE AND VERIFY, WRITE
- * SAME, UNMAP, the writes of EXTENDED COPY) holds the range it writes
- * SHARED while its I/O is in flight: writers do not exclude each other,
- * only an overlapping exclusive holder.  A request that conflicts with a
+ * EXCLUSIVE from before the read until the write has completed; so does
+ * WRITE ATOMIC around its write, and SANITIZE over the whole medium.
+ * Every other command that changes the medium (WRITE, WRITE AND VERIFY,
+ * WRITE SAME, UNMAP, the writes of EXTENDED COPY), and READ, holds the
+ * range it writes or reads SHARED while its I/O is in flight: they do not
+ * exclude each other, only an overlapping exclusive holder.  (The fast
+ * path's counter, ranges.fast_writers, counts those reads too.)  A request that conflicts with a
  * held range, or with an older waiting one (first come, first served), is
  * queued, never refused, and resumed on its own reactor thread when it is
  * granted.
@@ -84,8 +86,8 @@ static inline bool sbc_range_held(const struct lba_range_lock *l)
 	return l->state == SBC_RANGE_HELD || l->state == SBC_RANGE_FAST;
 }
 
-/* The same for handlers with a single write and no context of their own
- * (WRITE, WRITE AND VERIFY): the state lives in cmd->hstate[3], which such
+/* The same for handlers with a single write or read and no context of
+ * their own (WRITE, WRITE AND VERIFY, READ): the state lives in cmd->hstate[3], which such
  * a handler must leave alone.  true: go on and write now.  false: the
  * command waits and resume(cmd) runs once the range is held (an aborted
  * command is completed instead), or it has already been completed (out of

@@ -12,6 +12,10 @@
  * WRITE SAME may cover with a 4-byte length.  It stays below the iSCSI
  * layer's Data-Out buffer cap (MAX_OUT_BUFFER, 64 MiB). */
 #define SBC_MAX_TRANSFER_BYTES (32u * 1024 * 1024)
+/* MAXIMUM ATOMIC TRANSFER LENGTH in bytes (WRITE ATOMIC(16), sbc_atomic.c):
+ * the range lock makes any write atomic for the other commands, so the
+ * limit is the one of every write. */
+#define SBC_MAX_ATOMIC_TRANSFER_BYTES SBC_MAX_TRANSFER_BYTES
 /* OPTIMAL TRANSFER LENGTH in bytes (reported in blocks). */
 #define SBC_OPTIMAL_TRANSFER_BYTES (512u * 1024)
 /* MAXIMUM COMPARE AND WRITE LENGTH (blocks, one byte in the CDB). */

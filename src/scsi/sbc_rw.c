@@ -134,6 +134,7 @@ static bool rw_checks(struct uscst_cmd *cmd, const struct sbc_rw_fields *f)
 
 static void read_done(struct uscst_cmd *cmd)
 {
+	sbc_write_gate_exit(cmd);
 	int64_t res = cmd->io.result;
 	if (res < 0) {
 		cmd->in_len = 0;
@@ -152,6 +153,18 @@ static void read_done(struct uscst_cmd *cmd)
 			cmd->in_asked = asked;
 	}
 	scsi_cmd_done(cmd);
+}
+
+/* With the gate passed: no WRITE ATOMIC or COMPARE AND WRITE is half
+ * done in the range. */
+static void read_submit(struct uscst_cmd *cmd)
+{
+	struct sbc_rw_fields f;
+	sbc_decode_rw(cmd->cdb, &f);
+	/* DPO is a cache hint and FUA on a read is met by reading through the
+	 * backend, which always sees the latest written data. */
+	scsi_submit_io(cmd, USCST_IO_READ, f.lba << cmd->dev->block_shift, cmd->in_len, cmd->in_buf,
+		       false, read_done);
 }
 
 void sbc_read(struct uscst_cmd *cmd)
@@ -180,13 +193,15 @@ void sbc_read(struct uscst_cmd *cmd)
 		return;
 	}
 	if (!len) {
-		read_done(cmd); /* nothing wanted: io.result is 0 */
+		cmd->hstate[3] = 0; /* no gate entered: read_done() leaves it */
+		read_done(cmd);	    /* nothing wanted: io.result is 0 */
 		return;
 	}
-	/* DPO is a cache hint and FUA on a read is met by reading through the
-	 * backend, which always sees the latest written data. */
-	scsi_submit_io(cmd, USCST_IO_READ, f.lba << cmd->dev->block_shift, len, buf, false,
-		       read_done);
+	/* The range is held shared while it is read, as writes hold theirs:
+	 * an exclusive holder (WRITE ATOMIC, COMPARE AND WRITE) is never
+	 * seen half done. */
+	if (sbc_write_gate_enter(cmd, f.lba, len >> cmd->dev->block_shift, read_submit))
+		read_submit(cmd);
 }
 
 static void write_done(struct uscst_cmd *cmd)

@@ -197,6 +197,7 @@ void sbc_orwrite(struct uscst_cmd *cmd);
 void sbc_start_stop_unit(struct uscst_cmd *cmd);
 void sbc_prevent_allow(struct uscst_cmd *cmd);
 void sbc_read_defect_data(struct uscst_cmd *cmd); /* 10 and 12; sbc_defect.c */
+void sbc_write_atomic(struct uscst_cmd *cmd);	  /* WRITE ATOMIC(16); sbc_atomic.c */
 /* spc_xcopy.c: EXTENDED COPY (LID1) and RECEIVE COPY RESULTS */
 void spc_extended_copy(struct uscst_cmd *cmd);
 void spc_receive_copy_results(struct uscst_cmd *cmd);

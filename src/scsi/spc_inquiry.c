@@ -257,6 +257,10 @@ static uint32_t vpd_block_limits(const struct uscst_cmd *cmd, uint8_t *b)
 		put_be32(b + 28, blocks_of(SBC_UNMAP_GRANULARITY_BYTES, bs));
 	}
 	put_be64(b + 36, SBC_MAX_WRITE_SAME_BLOCKS);
+	/* WRITE ATOMIC(16) (sbc_atomic.c says what "atomic" covers): any
+	 * length up to this, no alignment, no granularity (44..55); atomic
+	 * boundaries are not supported (56..63 zero). */
+	put_be32(b + 44, blocks_of(SBC_MAX_ATOMIC_TRANSFER_BYTES, bs));
 	return 64;
 }
 

@@ -1584,6 +1584,219 @@ static void test_read_defect_data_formats(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* --- WRITE ATOMIC(16) --- */
+
+static void wa_cdb(uint8_t *c, uint8_t flags, uint64_t lba, uint16_t blocks)
+{
+	memset(c, 0, 16);
+	c[0] = 0x9c;
+	c[1] = flags;
+	put_be64(c + 2, lba);
+	put_be16(c + 12, blocks);
+}
+
+static void test_write_atomic_writes(void **state)
+{
+	uint8_t c[16], data[4 * BS];
+	memset(data, 'A', sizeof(data));
+	wa_cdb(c, 0, 10, 4);
+	prep(c, 16, data, sizeof(data));
+	run(sbc_write_atomic);
+	assert_good();
+	assert_true(disk_is(10, 4, 'A'));
+	/* One backend write for the whole command. */
+	assert_int_equal(fake.ops[USCST_IO_WRITE], 1);
+	assert_false(fake.last_fua);
+
+	wa_cdb(c, 0x08 /* FUA */, 10, 1);
+	prep(c, 16, data, BS);
+	run(sbc_write_atomic);
+	assert_good();
+	assert_true(fake.last_fua);
+	/* No lock is left behind. */
+	assert_int_equal(atomic_load(&dev.ranges.exclusive), 0);
+	assert_null(dev.ranges.held);
+}
+
+static void test_write_atomic_zero_blocks(void **state)
+{
+	uint8_t c[16];
+	wa_cdb(c, 0, NBLOCKS, 0); /* at the end, nothing: fine */
+	prep(c, 16, NULL, 0);
+	run(sbc_write_atomic);
+	assert_good();
+	wa_cdb(c, 0, NBLOCKS + 1, 0);
+	prep(c, 16, NULL, 0);
+	run(sbc_write_atomic);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	assert_int_equal(fake.submits, 0);
+}
+
+static void test_write_atomic_refusals_write_nothing(void **state)
+{
+	static uint8_t data[8 * BS];
+	uint8_t c[16];
+	memset(data, 'B', sizeof(data));
+	/* Beyond the end of the medium, and an LBA that wraps. */
+	wa_cdb(c, 0, NBLOCKS - 1, 2);
+	prep(c, 16, data, 2 * BS);
+	run(sbc_write_atomic);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	wa_cdb(c, 0, UINT64_MAX, 2);
+	prep(c, 16, data, 2 * BS);
+	run(sbc_write_atomic);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	/* Fewer blocks of Data-Out than the CDB names: all or none. */
+	wa_cdb(c, 0, 0, 8);
+	prep(c, 16, data, 3 * BS);
+	run(sbc_write_atomic);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(cmd.sense[15], 0xc0); /* SKSV, C/D: the CDB */
+	assert_int_equal(get_be16(cmd.sense + 16), 12);
+	assert_int_equal(fake.submits, 0);
+	assert_true(disk_is(0, 8, 0));
+}
+
+/* Above MAXIMUM ATOMIC TRANSFER LENGTH (SBC_MAX_ATOMIC_TRANSFER_BYTES):
+ * on a 4096-byte device the 16-bit length can name more. */
+static void test_write_atomic_above_max_length(void **state)
+{
+	uint32_t max = SBC_MAX_ATOMIC_TRANSFER_BYTES / 4096;
+	assert_true(max < 0xffff);
+	dev.block_size = 4096;
+	dev.block_shift = 12;
+	dev.nblocks = 1u << 20; /* nothing reaches the backend */
+	uint8_t c[16];
+	wa_cdb(c, 0, 0, (uint16_t)(max + 1));
+	prep(c, 16, NULL, 0);
+	run(sbc_write_atomic);
+	assert_sense(SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	assert_int_equal(get_be16(cmd.sense + 16), 12);
+	assert_int_equal(fake.submits, 0);
+}
+
+/* While a WRITE ATOMIC's write is in flight, an overlapping READ and an
+ * overlapping WRITE wait: the READ sees all of it, the WRITE lands after. */
+static void test_write_atomic_excludes_read_and_write(void **state)
+{
+	static uint8_t data[8 * BS];
+	uint8_t c[16];
+	fill_disk(200, 8, 'O');
+	memset(data, 'N', sizeof(data));
+	wa_cdb(c, 0, 200, 8);
+	prep(c, 16, data, sizeof(data));
+	fake.async = true;
+	sbc_write_atomic(&cmd);
+	assert_int_equal(fake.nqueue, 1); /* its write, parked */
+
+	uint8_t r[16];
+	cdb16(r, 0x88, 0, 204, 2); /* READ(16) of two of its blocks */
+	prep_other(r, 16, NULL, 0);
+	other.exp_read = true;
+	other.exp_len = 2 * BS;
+	sbc_read(&other);
+	assert_int_equal(other_done, 0);
+	assert_int_equal(fake.nqueue, 1); /* the READ was not submitted */
+
+	complete_pending(); /* the atomic write: N everywhere */
+	assert_int_equal(done_calls, 1);
+	assert_good();
+	assert_int_equal(fake.nqueue, 1);
+	assert_int_equal(fake.pending->op, USCST_IO_READ);
+	complete_pending();
+	assert_int_equal(other_done, 1);
+	assert_int_equal(other.status, SAM_STAT_GOOD);
+	for (unsigned i = 0; i < 2 * BS; i++)
+		assert_int_equal(other.in_buf[i], 'N');
+	uscst_cmd_release(&other);
+
+	/* And a WRITE that overlaps waits for it too. */
+	wa_cdb(c, 0, 200, 8);
+	prep(c, 16, data, sizeof(data));
+	sbc_write_atomic(&cmd);
+	uint8_t w[10], z[BS];
+	memset(z, 'Z', sizeof(z));
+	cdb10(w, 0x2a, 0, 207, 1);
+	prep_other(w, 10, z, sizeof(z));
+	sbc_write(&other);
+	assert_int_equal(fake.nqueue, 1);
+	complete_pending();
+	assert_int_equal(fake.pending->op, USCST_IO_WRITE);
+	complete_pending();
+	assert_int_equal(other_done, 1);
+	assert_true(disk_is(200, 7, 'N'));
+	assert_true(disk_is(207, 1, 'Z'));
+	uscst_cmd_release(&other);
+}
+
+/* A WRITE ATOMIC waits for an overlapping READ in flight: that READ may
+ * not see part of it either. */
+static void test_write_atomic_waits_for_read(void **state)
+{
+	static uint8_t data[4 * BS];
+	uint8_t r[16], c[16];
+	fill_disk(300, 4, 'O');
+	fake.async = true;
+	cdb16(r, 0x88, 0, 300, 4);
+	prep_other(r, 16, NULL, 0);
+	other.exp_read = true;
+	other.exp_len = 4 * BS;
+	sbc_read(&other);
+	assert_int_equal(fake.nqueue, 1); /* the READ, parked */
+
+	memset(data, 'N', sizeof(data));
+	wa_cdb(c, 0, 302, 4);
+	prep(c, 16, data, sizeof(data));
+	sbc_write_atomic(&cmd);
+	assert_int_equal(fake.nqueue, 1); /* waiting for the READ */
+	complete_pending();
+	assert_int_equal(other_done, 1);
+	for (unsigned i = 0; i < 4 * BS; i++)
+		assert_int_equal(other.in_buf[i], 'O');
+	assert_int_equal(fake.nqueue, 1);
+	assert_int_equal(fake.pending->op, USCST_IO_WRITE);
+	complete_pending();
+	assert_int_equal(done_calls, 1);
+	assert_good();
+	assert_true(disk_is(302, 4, 'N'));
+	uscst_cmd_release(&other);
+}
+
+/* What REPORT SUPPORTED OPERATION CODES and dispatch take from the table:
+ * DPO and FUA, no WRPROTECT, no ATOMIC BOUNDARY. */
+static void test_write_atomic_usage(void **state)
+{
+	uint8_t c[16];
+	wa_cdb(c, 0, 0, 1);
+	const struct scsi_opcode_desc *op = scsi_lookup_opcode(&dev, c);
+	assert_non_null(op);
+	assert_ptr_equal(op->exec, sbc_write_atomic);
+	assert_int_equal(op->usage[1], 0x18);
+	assert_int_equal(op->usage[10], 0);
+	assert_int_equal(op->usage[11], 0);
+	assert_int_equal(op->usage[12], 0xff);
+	assert_true(op->flags & OPF_WRITES_MEDIUM);
+	cmd.dev = &dev;
+	memcpy(cmd.cdb, c, 16);
+	assert_int_equal(op->out_len(&cmd), BS);
+}
+
+/* Block Limits VPD: the atomic fields say what sbc_atomic.c does. */
+static void test_write_atomic_vpd(void **state)
+{
+	uint8_t c[6] = {0x12, 0x01, 0xb0, 0, 255, 0};
+	prep(c, 6, NULL, 0);
+	run(spc_inquiry);
+	assert_good();
+	const uint8_t *b = cmd.in_buf;
+	assert_int_equal(get_be32(b + 44), SBC_MAX_ATOMIC_TRANSFER_BYTES / BS);
+	assert_true(get_be32(b + 44) <= get_be32(b + 8)); /* <= MAXIMUM TRANSFER LENGTH */
+	assert_int_equal(get_be32(b + 48), 0);		  /* ATOMIC ALIGNMENT */
+	assert_int_equal(get_be32(b + 52), 0);		  /* GRANULARITY */
+	assert_int_equal(get_be32(b + 56), 0);		  /* boundaries: none */
+	assert_int_equal(get_be32(b + 60), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1642,6 +1855,14 @@ int main(void)
 	    T(test_read_defect_data12),
 	    T(test_read_defect_data_alloc_len),
 	    T(test_read_defect_data_formats),
+	    T(test_write_atomic_writes),
+	    T(test_write_atomic_zero_blocks),
+	    T(test_write_atomic_refusals_write_nothing),
+	    T(test_write_atomic_above_max_length),
+	    T(test_write_atomic_excludes_read_and_write),
+	    T(test_write_atomic_waits_for_read),
+	    T(test_write_atomic_usage),
+	    T(test_write_atomic_vpd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
