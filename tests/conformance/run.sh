@@ -32,6 +32,8 @@
 #                                       separated); default ALL
 #   CONF_TIMEOUT=900                    seconds for all iscsi-test-cu runs of
 #                                       the setup together
+#   CONF_EXTRA_ARGS="--allow-sanitize"  more iscsi-test-cu options, for every
+#                                       run (word split)
 #   CONF_URL=iscsi://host:port/iqn/lun  test an already running target
 #                                       instead of starting uscstd (removable:
 #                                       without /lun, the LUN is appended)
@@ -297,7 +299,8 @@ start_uscstd() {
 # CONF_TIMEOUT, so a hung daemon can't stall every following run.
 run_suite() {
 	local lun=$1 urls=$2 sel=$3 rc=0 start=$SECONDS url log left i
-	local -a args=()
+	local -a args=() extra=()
+	read -ra extra <<<"${CONF_EXTRA_ARGS:-}"
 	url=$TARGET_URL/$lun
 	[[ $SETUP != plain || -z ${CONF_URL:-} ]] || url=$CONF_URL
 	for ((i = 0; i < urls; i++)); do
@@ -312,7 +315,7 @@ run_suite() {
 		return 0
 	fi
 	echo "conformance: lun $lun: iscsi-test-cu -t $sel, $urls URL(s) (timeout ${left}s)"
-	timeout "$left" iscsi-test-cu -d -v -t "$sel" "${args[@]}" \
+	timeout "$left" iscsi-test-cu -d -v "${extra[@]}" -t "$sel" "${args[@]}" \
 		>"$log.log" 2>"$log.stderr" </dev/null || rc=$?
 	echo "conformance: iscsi-test-cu exit $rc after $((SECONDS - start))s"
 	if ((rc == 124)); then
