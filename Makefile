@@ -73,6 +73,7 @@ test_passthrough_LINK    := fixtures/fixture_scsi.c
 test_runtime_attr_LINK   := fixtures/ctl_call.c
 test_pr_LINK             := fixtures/fixture_scsi.c
 test_pr_persist_LINK     := fixtures/fixture_scsi.c
+test_sanitize_LINK       := fixtures/fixture_scsi.c
 test_sbc_LINK            := fixtures/fixture_scsi.c
 test_smc_LINK            := fixtures/fixture_scsi.c
 test_spc_LINK            := fixtures/fixture_scsi.c doubles/ua_record.c

@@ -116,6 +116,11 @@ struct uscst_device {
 	uint64_t prevent_holders[USCST_PREVENT_MAX]; /* their session ids */
 	unsigned nprevent;
 	_Atomic bool medium_present;
+	/* SANITIZE (scsi/sbc_sanitize.c): whether one runs or the last one
+	 * failed, and how far it is (65536ths); read by every command's
+	 * dispatch without a lock, changed by the command set only. */
+	_Atomic uint8_t sanitize_state;
+	_Atomic uint16_t sanitize_progress;
 };
 
 struct uscst_lun {

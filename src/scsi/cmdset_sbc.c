@@ -52,6 +52,7 @@ const struct uscst_cmdset scsi_sbc_cmdset = {
     .nexus_lost = scsi_reservations_nexus_lost,
     .power_on = mode_pages_default,
     .lu_reset = sbc_lu_reset,
+    .abort_running = sbc_sanitize_abort_running,
 };
 
 bool scsi_register_cmdsets(void)

@@ -52,6 +52,12 @@ void scsi_dispatch(struct uscst_cmd *cmd)
 		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
 		return;
 	}
+	/* Before the unit attention: an LU that sanitizes runs nothing, and
+	 * the unit attention stays pending until it can (sbc_sanitize.c). */
+	if (cmd->dev && sbc_sanitize_refuses(cmd)) {
+		scsi_cmd_done(cmd);
+		return;
+	}
 	if (!(op && (op->flags & OPF_NO_UA)) && fail_unit_attention(cmd)) {
 		scsi_cmd_done(cmd);
 		return;
@@ -81,6 +87,10 @@ void scsi_dispatch(struct uscst_cmd *cmd)
 		}
 		if ((op->flags & OPF_WRITES_MEDIUM) && write_protected(cmd)) {
 			scsi_fail(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
+			return;
+		}
+		if (sbc_sanitize_failed_refuses(cmd)) {
+			scsi_cmd_done(cmd);
 			return;
 		}
 	}

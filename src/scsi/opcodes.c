@@ -102,6 +102,8 @@ static uint32_t out_param_be32_at5(const struct uscst_cmd *cmd) { return get_be3
 #define WS_NDOB 0x01
 #define ANCHOR_BIT(bit) (SBC_ANC_SUP ? (bit) : 0)
 #define GROUP 0x3f /* GROUP NUMBER */
+#define SANITIZE_IMMED 0x80
+#define SANITIZE_AUSE 0x20 /* ZNR (0x40) is for zoned devices: refused */
 #define LBA32 0xff, 0xff, 0xff, 0xff
 #define LBA64 LBA32, LBA32
 #define LEN16 0xff, 0xff
@@ -269,6 +271,41 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.out_len = out_param_be16_at7,
 	.exec = sbc_unmap,
 	.usage = {0x42, ANCHOR_BIT(0x01), 0, 0, 0, 0, GROUP, LEN16, CONTROL},
+    },
+    /* SANITIZE (sbc_sanitize.c): CRYPTOGRAPHIC ERASE (03h) is not supported;
+     * BLOCK ERASE is reported only by devices that can deallocate. */
+    {
+	.opcode = 0x48,
+	.has_sa = true,
+	.sa = 0x01,
+	.cdb_len = 10,
+	.flags = W | M,
+	.name = "SANITIZE OVERWRITE",
+	.out_len = out_param_be16_at7,
+	.exec = sbc_sanitize,
+	.usage = {0x48, SANITIZE_IMMED | SANITIZE_AUSE | 0x01, 0, 0, 0, 0, 0, LEN16, CONTROL},
+    },
+    {
+	.opcode = 0x48,
+	.has_sa = true,
+	.sa = 0x02,
+	.cdb_len = 10,
+	.flags = W | M,
+	.name = "SANITIZE BLOCK ERASE",
+	.out_len = out_param_be16_at7,
+	.exec = sbc_sanitize,
+	.usage = {0x48, SANITIZE_IMMED | SANITIZE_AUSE | 0x02, 0, 0, 0, 0, 0, LEN16, CONTROL},
+    },
+    {
+	.opcode = 0x48,
+	.has_sa = true,
+	.sa = 0x1f,
+	.cdb_len = 10,
+	.flags = M,
+	.name = "SANITIZE EXIT FAILURE MODE",
+	.out_len = out_param_be16_at7,
+	.exec = sbc_sanitize,
+	.usage = {0x48, SANITIZE_IMMED | SANITIZE_AUSE | 0x1f, 0, 0, 0, 0, 0, LEN16, CONTROL},
     },
     {
 	.opcode = 0x55,

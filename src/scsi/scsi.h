@@ -198,6 +198,26 @@ void sbc_start_stop_unit(struct uscst_cmd *cmd);
 void sbc_prevent_allow(struct uscst_cmd *cmd);
 void sbc_read_defect_data(struct uscst_cmd *cmd); /* 10 and 12; sbc_defect.c */
 void sbc_write_atomic(struct uscst_cmd *cmd);	  /* WRITE ATOMIC(16); sbc_atomic.c */
+/* sbc_sanitize.c: SANITIZE, and what the LU's sanitize state means for
+ * the other commands. */
+void sbc_sanitize(struct uscst_cmd *cmd);
+/* Whether dev can run the SANITIZE service action sa (REPORT SUPPORTED
+ * OPERATION CODES lists only those, the Block Device Characteristics VPD
+ * page's WABEREQ follows). */
+bool sbc_sanitize_sa_supported(const struct uscst_device *dev, uint8_t sa);
+/* Dispatch: true, with sense set, if a sanitize operation in progress
+ * refuses cmd (NOT READY, SANITIZE IN PROGRESS) / a failed one refuses
+ * its medium access (MEDIUM ERROR, SANITIZE COMMAND FAILED). */
+bool sbc_sanitize_refuses(struct uscst_cmd *cmd);
+bool sbc_sanitize_failed_refuses(struct uscst_cmd *cmd);
+/* REQUEST SENSE: while a sanitize operation runs, its sense (NOT READY,
+ * SANITIZE IN PROGRESS, progress indication) built into buf (>= 18
+ * bytes) in fixed or descriptor format; returns the length, 0 if none
+ * runs. */
+unsigned sbc_sanitize_sense(const struct uscst_device *dev, uint8_t *buf, bool desc);
+/* The command set's abort_running: an aborted SANITIZE ends, its
+ * operation does not. */
+void sbc_sanitize_abort_running(struct uscst_cmd *cmd);
 /* spc_xcopy.c: EXTENDED COPY (LID1) and RECEIVE COPY RESULTS */
 void spc_extended_copy(struct uscst_cmd *cmd);
 void spc_receive_copy_results(struct uscst_cmd *cmd);

@@ -52,6 +52,19 @@ void spc_request_sense(struct uscst_cmd *cmd)
 		request_sense_reply(cmd, desc, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT, alloc_len);
 		return;
 	}
+	uint8_t sanitize[SENSE_BUF_LEN];
+	unsigned n = sbc_sanitize_sense(cmd->dev, sanitize, desc);
+	if (n) {
+		uint8_t *b = scsi_alloc_in(cmd, n);
+		if (!b) {
+			scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+			return;
+		}
+		memcpy(b, sanitize, n);
+		scsi_clip_in(cmd, alloc_len);
+		scsi_cmd_done(cmd);
+		return;
+	}
 	request_sense_reply(cmd, desc, SK_NO_SENSE, ASC_NO_ADDITIONAL_SENSE, alloc_len);
 }
 

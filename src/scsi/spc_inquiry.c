@@ -268,6 +268,11 @@ static uint32_t vpd_block_dev_chars(const struct uscst_cmd *cmd, uint8_t *b)
 {
 	/* MEDIUM ROTATION RATE: 1 = non-rotating (solid state); 0 = not reported. */
 	put_be16(b + 4, cmd->dev->rotational ? 0 : 1);
+	/* WABEREQ 01b: a read after a SANITIZE BLOCK ERASE completes with GOOD
+	 * (the blocks read as zeros, LBPRZ); 00b where there is none.
+	 * WACEREQ 00b: no CRYPTOGRAPHIC ERASE (sbc_sanitize.c says why). */
+	if (sbc_sanitize_sa_supported(cmd->dev, 0x02))
+		b[7] = 0x40;
 	return 64;
 }
 

@@ -18,9 +18,12 @@
 #define TIMEOUTS_DESC_LEN 12
 
 /* UNMAP only exists on thin-provisioned units (its handler refuses it
- * otherwise), so it is not advertised on the others. */
+ * otherwise), so it is not advertised on the others; a SANITIZE service
+ * action only where the device can do it (sbc_sanitize.c). */
 static bool available(const struct scsi_opcode_desc *op, const struct uscst_device *dev)
 {
+	if (op->opcode == 0x48 && op->exec == sbc_sanitize)
+		return dev && sbc_sanitize_sa_supported(dev, (uint8_t)op->sa);
 	return !(op->opcode == 0x42 && dev && !dev->thin_provisioned);
 }
 
