@@ -111,6 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dev.medium_present = !(sel & 0x08);
 	dev.read_only = sel & 0x04;
 	dev.wce = true;
+	atomic_init(&dev.refs, 1); /* a SANITIZE takes and drops one */
 	dev.thin_provisioned = true;
 	dev.discard_ok = true;
 	dev.removable = sel & 0x40;
