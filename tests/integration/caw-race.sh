@@ -5,7 +5,9 @@
 # installed) races, round after round, a CAW over 128 blocks with an 8-block
 # WRITE inside the range, then two CAWs over the same range, and checks that
 # each round ended as some serial order would have left it: no lost WRITE,
-# no BUSY for the CAW that loses (it waits its turn).  Each mode is bounded
+# no BUSY for the CAW that loses (it waits its turn).  Then a WRITE ATOMIC(16)
+# over the range against a READ(16) of it: the READ sees all or none of it.
+# Each mode is bounded
 # by CAW_RACE_ROUNDS rounds (default 3000) and CAW_RACE_SECONDS (default 8).
 # The same with write_through 1, whose writes go through RWF_DSYNC.
 # Usage: tests/integration/caw-race.sh [BUILD_DIR]
@@ -63,6 +65,7 @@ main() {
 	fi
 	check caw-race:caw-vs-write race write
 	check caw-race:caw-vs-caw race caw
+	check caw-race:atomic-vs-read race atomic
 	grep -h '^caw_race_client [a-z]*: ' "$LIB_TMP"/check-caw-race:*.log || true
 	daemon_stop || fail caw-race:daemon-exit
 	write_caw_config 1

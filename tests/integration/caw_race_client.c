@@ -17,6 +17,9 @@
  *   MODE caw:   both sessions COMPARE AND WRITE (compare X; A writes Y, B
  *               writes W).  Exactly one must succeed and the other
  *               miscompare: neither may see BUSY (the loser waits its turn).
+ *   MODE atomic: session A WRITE ATOMIC(16) of Y over the range, session B
+ *               READ(16) of it.  The READ must return all X (it ran first)
+ *               or all Y (it ran after), never part of each.
  *
  * Then it reads the range back and checks it against those outcomes.  Any
  * other result (lost WRITE, BUSY, a mix) is a violation.  Prints the tally;
@@ -48,6 +51,7 @@ struct pending {
 	int status;
 	int sense_key;
 	int ascq;
+	uint8_t *data; /* READ: where its Data-In goes (CAW_BLOCKS blocks), or NULL */
 };
 
 static double now_s(void)
@@ -66,6 +70,12 @@ static void on_task(struct iscsi_context *iscsi, int status, void *command_data,
 	if (t && status == SCSI_STATUS_CHECK_CONDITION) {
 		p->sense_key = t->sense.key;
 		p->ascq = t->sense.ascq;
+	}
+	if (t && p->data && status == SCSI_STATUS_GOOD) {
+		if (t->datain.size == (int)(CAW_BLOCKS * BS))
+			memcpy(p->data, t->datain.data, CAW_BLOCKS * BS);
+		else
+			p->status = -1;
 	}
 	if (t)
 		scsi_free_scsi_task(t);
@@ -309,13 +319,53 @@ static int round_caw(struct iscsi_context **ctx, int lun, uint32_t tag, struct t
 	return 1;
 }
 
+/* WRITE ATOMIC(16) of Y against a READ(16) of the same range. */
+static int round_atomic(struct iscsi_context **ctx, int lun, uint32_t tag, struct tally *tl)
+{
+	static uint8_t x[CAW_BLOCKS * BS], y[CAW_BLOCKS * BS], got[CAW_BLOCKS * BS];
+	fill(x, CAW_BLOCKS, tag, 'X');
+	fill(y, CAW_BLOCKS, tag, 'Y');
+	if (!write_range(ctx[0], lun, x))
+		return 0;
+
+	struct pending pa = {0}, pb = {.data = got};
+	struct pending *pp[2] = {&pa, &pb};
+	if (!iscsi_writeatomic16_task(ctx[0], lun, BASE_LBA, y, sizeof(y), BS, 0, 0, 0, 0, on_task,
+				      &pa) ||
+	    !iscsi_read16_task(ctx[1], lun, BASE_LBA, sizeof(got), BS, 0, 0, 0, 0, 0, on_task,
+			       &pb)) {
+		fprintf(stderr, "caw_race_client: cannot queue the commands\n");
+		return 0;
+	}
+	if (!wait_all(ctx, pp, 2))
+		return 0;
+	tl->rounds++;
+	int ok = pa.status == SCSI_STATUS_GOOD && pb.status == SCSI_STATUS_GOOD;
+	if (ok && range_is(got, y, NULL, 0, 0))
+		tl->caw_first++;
+	else if (ok && range_is(got, x, NULL, 0, 0))
+		tl->other_first++;
+	else
+		ok = 0;
+	if (!ok) {
+		tl->violations++;
+		if (tl->violations <= 5)
+			fprintf(stderr, "caw_race_client: round %u: WRITE ATOMIC %s, READ %s, %s\n",
+				tl->rounds, outcome(&pa), outcome(&pb),
+				pb.status == SCSI_STATUS_GOOD ? "a mix of X and Y read" : "");
+	}
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 5 || (strcmp(argv[2], "write") && strcmp(argv[2], "caw"))) {
-		fprintf(stderr, "usage: caw_race_client URL write|caw ROUNDS SECONDS\n");
+	if (argc != 5 ||
+	    (strcmp(argv[2], "write") && strcmp(argv[2], "caw") && strcmp(argv[2], "atomic"))) {
+		fprintf(stderr, "usage: caw_race_client URL write|caw|atomic ROUNDS SECONDS\n");
 		return 2;
 	}
 	int caw_mode = strcmp(argv[2], "caw") == 0;
+	int atomic_mode = strcmp(argv[2], "atomic") == 0;
 	unsigned rounds = (unsigned)strtoul(argv[3], NULL, 10);
 	double seconds = strtod(argv[4], NULL);
 	int lun;
@@ -333,7 +383,10 @@ int main(int argc, char **argv)
 	int ok = 1;
 	for (unsigned i = 0; i < rounds && now_s() < deadline; i++) {
 		uint32_t tag = (uint32_t)i * 2654435761u + 1;
-		if (!(caw_mode ? round_caw(ctx, lun, tag, &tl) : round_write(ctx, lun, tag, &tl))) {
+		int r = atomic_mode ? round_atomic(ctx, lun, tag, &tl)
+			: caw_mode  ? round_caw(ctx, lun, tag, &tl)
+				    : round_write(ctx, lun, tag, &tl);
+		if (!r) {
 			ok = 0;
 			break;
 		}
