@@ -154,12 +154,16 @@ static unsigned build_in_progress(const struct uscst_device *dev, uint8_t *buf, 
 	return len;
 }
 
-static void sense_in_progress(struct uscst_cmd *cmd)
+/* cmd ends with dev's sanitize-in-progress sense (dev: the one it
+ * addressed, or one a copy would use). */
+static void sense_in_progress_of(struct uscst_cmd *cmd, const struct uscst_device *dev)
 {
-	bool desc = atomic_load_explicit(&cmd->dev->d_sense, memory_order_relaxed);
+	bool desc = cmd->dev && atomic_load_explicit(&cmd->dev->d_sense, memory_order_relaxed);
 	cmd->status = SAM_STAT_CHECK_CONDITION;
-	cmd->sense_len = (uint8_t)build_in_progress(cmd->dev, cmd->sense, desc);
+	cmd->sense_len = (uint8_t)build_in_progress(dev, cmd->sense, desc);
 }
+
+static void sense_in_progress(struct uscst_cmd *cmd) { sense_in_progress_of(cmd, cmd->dev); }
 
 /* SBC-4 4.11.2: what a logical unit processes while it sanitizes. */
 static bool allowed_while_running(const struct uscst_cmd *cmd)
@@ -198,6 +202,18 @@ bool sbc_sanitize_failed_refuses(struct uscst_cmd *cmd)
 	if ((st != SANITIZE_FAILED && st != SANITIZE_FAILED_AUSE) || !accesses_medium(cmd->op))
 		return false;
 	scsi_check_condition(cmd, SK_MEDIUM_ERROR, ASC_SANITIZE_COMMAND_FAILED);
+	return true;
+}
+
+bool sbc_sanitize_refuses_io(struct uscst_cmd *cmd, const struct uscst_device *dev)
+{
+	uint8_t st = state_of(dev);
+	if (st == SANITIZE_RUNNING)
+		sense_in_progress_of(cmd, dev);
+	else if (st == SANITIZE_FAILED || st == SANITIZE_FAILED_AUSE)
+		scsi_check_condition(cmd, SK_MEDIUM_ERROR, ASC_SANITIZE_COMMAND_FAILED);
+	else
+		return false;
 	return true;
 }
 

@@ -210,6 +210,10 @@ bool sbc_sanitize_sa_supported(const struct uscst_device *dev, uint8_t sa);
  * its medium access (MEDIUM ERROR, SANITIZE COMMAND FAILED). */
 bool sbc_sanitize_refuses(struct uscst_cmd *cmd);
 bool sbc_sanitize_failed_refuses(struct uscst_cmd *cmd);
+/* The same for a device the copy manager (EXTENDED COPY) of cmd would read
+ * or write: true, with cmd's sense set, while dev sanitizes or is in
+ * sanitize failure mode. */
+bool sbc_sanitize_refuses_io(struct uscst_cmd *cmd, const struct uscst_device *dev);
 /* REQUEST SENSE: while a sanitize operation runs, its sense (NOT READY,
  * SANITIZE IN PROGRESS, progress indication) built into buf (>= 18
  * bytes) in fixed or descriptor format; returns the length, 0 if none

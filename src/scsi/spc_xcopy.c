@@ -441,6 +441,10 @@ static bool devices_usable(struct uscst_cmd *cmd, const struct xcopy_list *l)
 			scsi_check_condition(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 			return false;
 		}
+		/* A device being sanitized, or left in sanitize failure mode,
+		 * answers the copy as it would a READ or WRITE. */
+		if (sbc_sanitize_refuses_io(cmd, src) || sbc_sanitize_refuses_io(cmd, dst))
+			return false;
 		if (write_protected(cmd, dst)) {
 			scsi_check_condition(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED);
 			return false;

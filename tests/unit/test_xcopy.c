@@ -543,6 +543,33 @@ static void test_copy_read_only_destination(void **state)
 	assert_int_equal(f->cmd.in_buf[60 + 2], SK_DATA_PROTECT);
 }
 
+/* A device that is being sanitized answers the copy NOT READY, SANITIZE
+ * IN PROGRESS; one left in sanitize failure mode MEDIUM ERROR, SANITIZE
+ * COMMAND FAILED (as a READ or WRITE addressed to it would). */
+static void test_copy_sanitizing_device(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t len = good_list(f, 8, 0, 0);
+	uint8_t cdb[16];
+	xcopy_cdb(cdb, len);
+	f->d1.sanitize_state = 1; /* running */
+	f->d1.sanitize_progress = 0x1234;
+	run_cmd(f, spc_extended_copy, cdb, f->p, len);
+	assert_int_equal(f->cmd.status, SAM_STAT_CHECK_CONDITION);
+	assert_int_equal(f->cmd.sense[2], SK_NOT_READY);
+	assert_int_equal(f->cmd.sense[12], 0x04);
+	assert_int_equal(f->cmd.sense[13], 0x1b);
+	assert_int_equal(get_be16(f->cmd.sense + 16), 0x1234);
+	f->d1.sanitize_state = 0;
+	f->d0.sanitize_state = 2; /* failed */
+	run_cmd(f, spc_extended_copy, cdb, f->p, len);
+	assert_int_equal(f->cmd.sense[2], SK_MEDIUM_ERROR);
+	assert_int_equal(f->cmd.sense[12], 0x31);
+	assert_int_equal(f->cmd.sense[13], 0x03);
+	assert_int_equal(submits, 0);
+	f->d0.sanitize_state = 0;
+}
+
 static void test_copy_sense_segment_pointer(void **state)
 {
 	struct fixture *f = *state;
@@ -773,6 +800,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_mixed_block_sizes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_between_devices, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_read_only_destination, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_sanitizing_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_sense_segment_pointer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_operating_parameters, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_pr_write_exclusive_destination, setup,
