@@ -48,11 +48,13 @@ static uint64_t compare_medium(const struct uscst_cmd *cmd, const uint8_t *mediu
 	return len;
 }
 
-/* Completion of the read of the medium: hctx is the buffer, hstate[0]
- * says whether Data-Out is one block for all. */
+/* Completion of the read of the medium: in_buf is the buffer (the
+ * command has no Data-In: in_len stays 0), hstate[0] says whether
+ * Data-Out is one block for all. */
 static void compare_read_done(struct uscst_cmd *cmd)
 {
-	uint8_t *medium = cmd->hctx;
+	sbc_write_gate_exit(cmd);
+	uint8_t *medium = cmd->in_buf;
 	uint64_t len = cmd->io.len;
 	int64_t res = cmd->io.result;
 
@@ -66,24 +68,35 @@ static void compare_read_done(struct uscst_cmd *cmd)
 			scsi_check_condition_info(cmd, SK_MISCOMPARE, ASC_MISCOMPARE_DURING_VERIFY,
 						  m);
 	}
-	free(medium);
-	cmd->hctx = NULL;
 	scsi_cmd_done(cmd);
 }
 
-/* Reads `blocks` from lba and compares them with the Data-Out. */
+/* With the gate passed: no WRITE ATOMIC or COMPARE AND WRITE is half done
+ * in the range (hstate[1], hstate[2]: its LBA and length). */
+static void compare_read_submit(struct uscst_cmd *cmd)
+{
+	uint8_t shift = cmd->dev->block_shift;
+	scsi_submit_io(cmd, USCST_IO_READ, cmd->hstate[1] << shift, cmd->hstate[2] << shift,
+		       cmd->in_buf, false, compare_read_done);
+}
+
+/* Reads `blocks` from lba, holding the range shared as READ does, and
+ * compares them with the Data-Out.  The medium is read into in_buf, which
+ * the command owns until it is released (so an abort while it waits for
+ * the range leaks nothing); in_len stays 0, nothing goes back as Data-In. */
 static void read_and_compare(struct uscst_cmd *cmd, uint64_t lba, uint32_t blocks, bool one_block)
 {
 	uint64_t len = (uint64_t)blocks << cmd->dev->block_shift;
-	uint8_t *medium = malloc(len);
-	if (!medium) {
+	if (!scsi_alloc_in_raw(cmd, (uint32_t)len)) {
 		scsi_fail(cmd, SK_HARDWARE_ERROR, ASC_INSUFFICIENT_RESOURCES);
 		return;
 	}
-	cmd->hctx = medium;
+	cmd->in_len = 0;
 	cmd->hstate[0] = one_block;
-	scsi_submit_io(cmd, USCST_IO_READ, lba << cmd->dev->block_shift, len, medium, false,
-		       compare_read_done);
+	cmd->hstate[1] = lba;
+	cmd->hstate[2] = blocks;
+	if (sbc_write_gate_enter(cmd, lba, blocks, compare_read_submit))
+		compare_read_submit(cmd);
 }
 
 void sbc_verify(struct uscst_cmd *cmd)

@@ -1762,6 +1762,34 @@ static void test_write_atomic_waits_for_read(void **state)
 	uscst_cmd_release(&other);
 }
 
+/* VERIFY with BYTCHK reads the medium as READ does: never in the middle of
+ * a WRITE ATOMIC. */
+static void test_write_atomic_excludes_verify(void **state)
+{
+	static uint8_t data[8 * BS];
+	uint8_t c[16], v[16];
+	fill_disk(400, 8, 'O');
+	memset(data, 'N', sizeof(data));
+	wa_cdb(c, 0, 400, 8);
+	prep(c, 16, data, sizeof(data));
+	fake.async = true;
+	sbc_write_atomic(&cmd);
+	assert_int_equal(fake.nqueue, 1);
+
+	cdb16(v, 0x8f, 0x02 /* BYTCHK 01b */, 402, 2);
+	prep_other(v, 16, data, 2 * BS); /* expects the new blocks */
+	sbc_verify(&other);
+	assert_int_equal(fake.nqueue, 1); /* its read waits */
+	complete_pending();
+	assert_int_equal(done_calls, 1);
+	assert_int_equal(fake.pending->op, USCST_IO_READ);
+	complete_pending();
+	assert_int_equal(other_done, 1);
+	assert_int_equal(other.status, SAM_STAT_GOOD);
+	assert_int_equal(other.in_len, 0); /* no Data-In */
+	uscst_cmd_release(&other);
+}
+
 /* What REPORT SUPPORTED OPERATION CODES and dispatch take from the table:
  * DPO and FUA, no WRPROTECT, no ATOMIC BOUNDARY. */
 static void test_write_atomic_usage(void **state)
@@ -1861,6 +1889,7 @@ int main(void)
 	    T(test_write_atomic_above_max_length),
 	    T(test_write_atomic_excludes_read_and_write),
 	    T(test_write_atomic_waits_for_read),
+	    T(test_write_atomic_excludes_verify),
 	    T(test_write_atomic_usage),
 	    T(test_write_atomic_vpd),
 	};
