@@ -265,6 +265,11 @@ void uscst_device_medium_changed(struct uscst_device *dev, bool present);
 void uscst_device_set_peripheral_type(struct uscst_device *dev, uint8_t type);
 /* Whether DISCARD really deallocates on this storage (thin provisioning). */
 void uscst_device_set_discard_ok(struct uscst_device *dev, bool ok);
+/* The storage's physical block in bytes (a block device's BLKPBSZGET, a
+ * file's st_blksize), for READ CAPACITY(16) when the device's
+ * lb_per_pb_exp is set; 0 (the default): unknown, reported as one
+ * logical block per physical block. */
+void uscst_device_set_physical_block_size(struct uscst_device *dev, uint32_t bytes);
 /* The backend's per-device state: ops->dev_priv_size bytes, zeroed when
  * the device is created, aligned for any type; NULL if the size is 0. */
 void *uscst_device_backend_priv(struct uscst_device *dev);

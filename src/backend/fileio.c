@@ -112,6 +112,22 @@ static bool probe_discard(int fd, uint64_t size)
 			 4096) == 0;
 }
 
+/* The storage's physical block: what a block device reports (BLKPBSZGET),
+ * or the file system's preferred I/O block of a file (st_blksize, the unit
+ * below which a write is a read-modify-write of the page cache and a hole
+ * cannot be punched); 0 when unknown. */
+static uint32_t physical_block_size(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return 0;
+	if (S_ISBLK(st.st_mode)) {
+		unsigned int pbs = 0;
+		return ioctl(fd, BLKPBSZGET, &pbs) < 0 ? 0 : pbs;
+	}
+	return st.st_blksize > 0 && st.st_blksize <= UINT32_MAX ? (uint32_t)st.st_blksize : 0;
+}
+
 int fileio_open_dev(struct uscst_device *dev)
 {
 	if (!uscst_device_attr(dev, "filename"))
@@ -130,6 +146,7 @@ int fileio_open_dev(struct uscst_device *dev)
 		uscst_device_set_size(dev, size);
 	*fdev(dev) = (struct fileio_dev){.fd = fd, .open = true};
 	uscst_device_set_discard_ok(dev, !uscst_device_read_only(dev) && probe_discard(fd, size));
+	uscst_device_set_physical_block_size(dev, physical_block_size(fd));
 	return 0;
 }
 

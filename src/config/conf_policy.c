@@ -6,9 +6,10 @@
 #include "core/device_attrs.h"
 
 /* The attributes the core changes itself at run time (resize, the
- * read-only and write-cache state, the identifier), whatever the handler. */
-static const char *const core_runtime[] = {"read_only", "write_through", "t10_dev_id", "size",
-					   "size_mb"};
+ * read-only and write-cache state, the identifier, the physical block
+ * READ CAPACITY(16) reports), whatever the handler. */
+static const char *const core_runtime[] = {"read_only", "write_through", "t10_dev_id",
+					   "size",	"size_mb",	 "lb_per_pb_exp"};
 
 static const struct uscst_attr_def *find_def(const struct uscst_attr_def *table, const char *name)
 {

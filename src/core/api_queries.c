@@ -32,6 +32,11 @@ uint32_t uscst_device_block_size(const struct uscst_device *dev) { return dev->b
 
 void uscst_device_set_discard_ok(struct uscst_device *dev, bool ok) { dev->discard_ok = ok; }
 
+void uscst_device_set_physical_block_size(struct uscst_device *dev, uint32_t bytes)
+{
+	dev->phys_block_size = bytes;
+}
+
 void *uscst_device_backend_priv(struct uscst_device *dev)
 {
 	return dev->backend->dev_priv_size ? (char *)dev + USCST_DEVICE_PRIV_OFFSET : NULL;

@@ -75,6 +75,13 @@ struct uscst_device {
 	int8_t thin_cfg; /* thin_provisioned as configured: -1 = auto (backend decides) */
 	bool removable;
 	bool rotational;
+	/* lb_per_pb_exp (SCST's name, a flag): READ CAPACITY(16) reports the
+	 * backing store's physical block as LOGICAL BLOCKS PER PHYSICAL BLOCK
+	 * EXPONENT (scsi/sbc_capacity.c).  Settable at run time. */
+	_Atomic bool lb_per_pb_exp;
+	/* The backing store's physical block in bytes, as its backend found
+	 * it at open (uscst_device_set_physical_block_size); 0: unknown. */
+	uint32_t phys_block_size;
 	char t10_vend_id[9];  /* 8 chars, space padded when reported */
 	char t10_prod_id[17]; /* 16 chars */
 	char prod_rev[5];     /* 4 chars */

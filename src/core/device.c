@@ -149,6 +149,7 @@ struct uscst_device *uscst_device_create(const char *handler, const char *name, 
 	dev->peripheral_type = -1;
 	list_init(&dev->handler_attrs);
 	dev->rotational = true;
+	atomic_store_explicit(&dev->lb_per_pb_exp, true, memory_order_relaxed); /* SCST's default */
 	atomic_store_explicit(&dev->medium_present, true, memory_order_relaxed);
 	snprintf(dev->t10_vend_id, sizeof(dev->t10_vend_id), "USCST");
 	snprintf(dev->t10_prod_id, sizeof(dev->t10_prod_id), "%.16s", name);

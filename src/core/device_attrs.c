@@ -166,6 +166,13 @@ const struct uscst_attr_def uscst_core_device_attrs[] = {
      .def = "1",
      .check = check_flag,
      .offset = FIELD(rotational)},
+    /* SCST's flag (not an exponent despite its name): 1 reports the
+     * backing store's physical block in READ CAPACITY(16). */
+    {.name = "lb_per_pb_exp",
+     .type = USCST_ATTR_BOOL,
+     .def = "1",
+     .check = check_flag,
+     .offset = FIELD(lb_per_pb_exp)},
     {.name = "t10_vend_id",
      .type = USCST_ATTR_STRING,
      .max = IDENT_MAX(t10_vend_id),

@@ -12,7 +12,8 @@
  *
  * The core attributes that may change at run time are read on the data
  * path without a lock: read_only and write_through are atomic (a command
- * checked before the change finishes as it started); t10_dev_id is copied
+ * checked before the change finishes as it started), lb_per_pb_exp too;
+ * t10_dev_id is copied
  * under dev->lock by INQUIRY; the size as in core/device_resize.c.
  */
 #include <errno.h>
@@ -199,7 +200,7 @@ int uscst_live_device_set(struct uscst_device *dev, const char *name, const char
 			  size_t errlen)
 {
 	bool ro = !strcmp(name, "read_only"), wt = !strcmp(name, "write_through");
-	bool id = !strcmp(name, "t10_dev_id");
+	bool id = !strcmp(name, "t10_dev_id"), lbppb = !strcmp(name, "lb_per_pb_exp");
 	if (!strcmp(name, "size") || !strcmp(name, "size_mb")) {
 		char *end;
 		errno = 0;
@@ -211,7 +212,7 @@ int uscst_live_device_set(struct uscst_device *dev, const char *name, const char
 		}
 		return uscst_live_device_resize(dev, name[4] ? n << 20 : n, err, errlen);
 	}
-	if (!ro && !wt && !id)
+	if (!ro && !wt && !id && !lbppb)
 		return uscst_device_set_runtime_attr(dev, name, value, err, errlen);
 	/* Stored (and checked) by the attribute table: the field is what
 	 * the data path reads.  t10_dev_id under dev->lock, as INQUIRY
@@ -232,6 +233,9 @@ int uscst_live_device_set(struct uscst_device *dev, const char *name, const char
 	log_info("device %s: %s set to '%s'", dev->name, name, value);
 	if (id)
 		ua_establish_dev(dev, NULL, ASC_INQUIRY_DATA_CHANGED);
+	else if (lbppb)
+		/* What READ CAPACITY(16) reports changed: the UA a resize gives. */
+		ua_establish_dev(dev, NULL, ASC_CAPACITY_DATA_CHANGED);
 	else
 		/* The WP bit (read_only) or the caching page (write_through)
 		 * a MODE SENSE reports changed. */

@@ -35,6 +35,10 @@ uint32_t sbc_received_blocks(const struct uscst_cmd *cmd, uint32_t blocks);
  * sense-key specific field pointer. */
 unsigned sbc_length_field_byte(uint8_t opcode);
 
+/* --- sbc_capacity.c --- */
+/* READ CAPACITY(16)'s LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT. */
+uint8_t sbc_lbppb_exponent(const struct uscst_device *dev);
+
 /* --- sbc_range.c: LBA range locks ---
  *
  * COMPARE AND WRITE and ORWRITE read, then write: they hold their range

@@ -1,4 +1,5 @@
 /* READ CAPACITY (10/16) and GET LBA STATUS. */
+#include "scsi/sbc.h"
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
 
@@ -24,6 +25,18 @@ void sbc_read_capacity10(struct uscst_cmd *cmd)
 	scsi_cmd_done(cmd);
 }
 
+/* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT: 0 unless lb_per_pb_exp is
+ * set and the storage's physical block is a power of two above the
+ * logical block (SBC-4: 2^exponent logical blocks per physical block). */
+uint8_t sbc_lbppb_exponent(const struct uscst_device *dev)
+{
+	uint32_t pbs = dev->phys_block_size;
+	if (!atomic_load_explicit(&dev->lb_per_pb_exp, memory_order_relaxed) ||
+	    pbs <= dev->block_size || (pbs & (pbs - 1)) || pbs > SBC_MAX_PHYS_BLOCK_BYTES)
+		return 0;
+	return (uint8_t)(__builtin_ctz(pbs) - dev->block_shift);
+}
+
 void sbc_read_capacity16(struct uscst_cmd *cmd)
 {
 	struct uscst_device *dev = cmd->dev;
@@ -37,7 +50,7 @@ void sbc_read_capacity16(struct uscst_cmd *cmd)
 	put_be64(p, nblocks ? nblocks - 1 : 0);
 	put_be32(p + 8, dev->block_size);
 	/* Byte 12: no protection information (P_TYPE 0, PROT_EN 0). */
-	p[13] = SBC_LBPPB_EXPONENT;
+	p[13] = sbc_lbppb_exponent(dev); /* P_I_EXPONENT 0 */
 	if (dev->thin_provisioned)
 		/* LBPME; LBPRZ because a deallocated block reads back as zeros. */
 		p[14] = 0x80 | (SBC_LBPRZ ? 0x40 : 0);

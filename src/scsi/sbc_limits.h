@@ -34,9 +34,10 @@
 #define SBC_LBPRZ 1
 /* ANC_SUP (LBP VPD): anchored blocks are not supported; ANCHOR is refused. */
 #define SBC_ANC_SUP 0
-/* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (READ CAPACITY(16)).  0: GET
- * LBA STATUS and UNMAP then work per logical block, as initiators and
- * iscsi-test-cu's GetLBAStatus.UnmapSingle expect. */
-#define SBC_LBPPB_EXPONENT 0
+/* LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (READ CAPACITY(16)) comes from
+ * the storage's physical block when the device's lb_per_pb_exp is set, up
+ * to this size: a larger st_blksize (a network file system's 1 MiB) is a
+ * transfer preference, not a sector the initiator should align to. */
+#define SBC_MAX_PHYS_BLOCK_BYTES (64u * 1024)
 
 #endif

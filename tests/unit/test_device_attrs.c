@@ -103,6 +103,7 @@ static void test_defaults(void **state)
 	assert_false(dev->nv_cache);
 	assert_false(dev->removable);
 	assert_true(dev->rotational);
+	assert_true(dev->lb_per_pb_exp);     /* SCST's default: report the physical block */
 	assert_int_equal(dev->thin_cfg, -1); /* auto */
 	assert_string_equal(dev->t10_vend_id, "USCST");
 	assert_string_equal(dev->prod_rev, "0100");
@@ -131,7 +132,9 @@ static void test_set_values(void **state)
 	set_ok(dev, "blocksize", "4096");
 	set_ok(dev, "t10_prod_id", "PRODUCT");
 	set_ok(dev, "thin_provisioned", "0");
+	set_ok(dev, "lb_per_pb_exp", "0");
 	assert_true(dev->read_only);
+	assert_false(dev->lb_per_pb_exp);
 	assert_false(dev->rotational);
 	assert_int_equal(dev->block_size, 4096);
 	assert_string_equal(dev->t10_prod_id, "PRODUCT");
@@ -180,10 +183,11 @@ static void test_written_back(void **state)
 	set_ok(dev, "filename", "/srv/disk.img");
 	set_ok(dev, "thin_provisioned", "0");
 	set_ok(dev, "pr_file_name", "");
+	set_ok(dev, "lb_per_pb_exp", "0");
 	show(dev, &s);
 	assert_string_equal(s.text, "filename=/srv/disk.img;size=1048576;read_only=1;"
-				    "thin_provisioned=0;rotational=1;prod_id=PRODUCT;"
-				    "pr_file_name=;");
+				    "thin_provisioned=0;rotational=1;lb_per_pb_exp=0;"
+				    "prod_id=PRODUCT;pr_file_name=;");
 
 	/* Not configured but not the default either (as MODE SELECT or an
 	 * older writer could leave it): written. */

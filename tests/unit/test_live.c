@@ -302,6 +302,13 @@ static void test_device_attributes_at_run_time(void **state)
 	assert_int_equal(uscst_live_device_resize(f->dev0, 1000, err, sizeof(err)), -EINVAL);
 	assert_int_equal(uscst_live_device_set(f->dev0, "write_through", "1", err, sizeof(err)), 0);
 	assert_false(atomic_load(&f->dev0->wce));
+	/* lb_per_pb_exp changes what READ CAPACITY(16) reports. */
+	has_ua(f->a, 0, 0, 0); /* drains the queue */
+	assert_int_equal(uscst_live_device_set(f->dev0, "lb_per_pb_exp", "0", err, sizeof(err)), 0);
+	assert_false(atomic_load(&f->dev0->lb_per_pb_exp));
+	assert_true(has_ua(f->a, 0, 0x2a, 0x09));
+	assert_int_equal(uscst_live_device_set(f->dev0, "lb_per_pb_exp", "2", err, sizeof(err)),
+			 -EINVAL);
 	free_fixture(f);
 }
 

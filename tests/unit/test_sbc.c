@@ -540,6 +540,32 @@ static void test_read_capacity(void **state)
 	assert_int_equal(cmd.in_buf[14], 0);
 }
 
+/* lb_per_pb_exp (SCST's flag): the storage's physical block becomes
+ * LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT; off, unknown, not a power of
+ * two, not above the logical block or a transfer preference (1 MiB):
+ * one logical block per physical block. */
+static void test_read_capacity16_lbppb(void **state)
+{
+	uint8_t c16[16] = {0x9e, 0x10};
+	put_be32(c16 + 10, 32);
+	static const struct {
+		bool flag;
+		uint32_t pbs;
+		uint8_t exp;
+	} cases[] = {
+	    {true, 4096, 3}, {true, 8192, 4},	  {true, 0, 0},	    {true, 512, 0},
+	    {true, 3072, 0}, {true, 1u << 20, 0}, {false, 4096, 0}, {true, 65536, 7},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		atomic_store(&dev.lb_per_pb_exp, cases[i].flag);
+		dev.phys_block_size = cases[i].pbs;
+		prep(c16, 16, NULL, 0);
+		run(sbc_read_capacity16);
+		assert_good();
+		assert_int_equal(cmd.in_buf[13], cases[i].exp);
+	}
+}
+
 static void test_get_lba_status(void **state)
 {
 	uint8_t c[16] = {0x9e, 0x12};
@@ -1845,6 +1871,7 @@ int main(void)
 	    T(test_verify_no_bytchk_and_protect),
 	    T(test_write_verify),
 	    T(test_read_capacity),
+	    T(test_read_capacity16_lbppb),
 	    T(test_get_lba_status),
 	    T(test_get_lba_status_one_size),
 	    T(test_write_same_pattern_chunks),
