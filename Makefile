@@ -29,7 +29,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps run test unit install conformance conformance-removable conformance-ramdisk conformance-blockio conformance-san integration clean format fuzz fuzz-smoke
+.PHONY: all deps run test unit install conformance conformance-matrix conformance-thin conformance-readonly conformance-4k conformance-ramdisk conformance-blockio conformance-san integration clean format fuzz fuzz-smoke
 all: $(addprefix $(BUILD)/,$(PROGS)) $(BUILD)/tests/hostile_client
 
 $(BUILD)/%.o: %.c
@@ -292,8 +292,12 @@ test: deps
 conformance: all
 	@tests/conformance/run.sh $(BUILD)
 
-conformance-removable: all
-	@tests/conformance/run.sh $(BUILD) removable
+# The matrix of `make test` (plain, thin, readonly, 4k) and its total line.
+conformance-matrix: all
+	@tests/conformance/matrix.sh $(BUILD)
+
+conformance-thin conformance-readonly conformance-4k: all
+	@tests/conformance/run.sh $(BUILD) $(@:conformance-%=%)
 
 # The plain suite against the ramdisk example plugin (tests/integration/plugins.sh runs it too).
 conformance-ramdisk: all

@@ -3,10 +3,11 @@
 #   0. layer check: each src/ directory compiles with only the headers it
 #      may include (make check-layers); one pass/fail per layer
 #   1. unit tests (make unit)
-#   2. conformance: iscsi-test-cu vs expected-pass.txt (tests/conformance/run.sh)
-#   3. conformance-removable: the removable / read-only / 4096-byte-block
-#      LUN setup vs expected-pass-removable.txt (run.sh BUILD removable);
-#      normal build only, to keep CI time down
+#   2. the conformance matrix: iscsi-test-cu over the setups plain (LBPPB
+#      8), thin (thin, removable, two portals, SANITIZE allowed), readonly
+#      and 4k, each vs its expected-pass file, then the total line
+#      "CONFORMANCE: N passed, M failed, K skipped" over the distinct tests
+#      (tests/conformance/matrix.sh); normal build only
 #   4. integration tests (tests/integration/*.sh, each with its own uscstd)
 #   5. conformance again on an ASan/UBSan build in build-san (a sanitizer
 #      report in the daemon's output fails it)
@@ -16,7 +17,7 @@
 #   7. fuzz smoke: each libFuzzer target (tests/fuzz) for FUZZ_TIME seconds
 #      (default 20), built with clang in build-fuzz; one pass/fail each
 # Counts: unit test cases, conformance expected passes (passed) and
-# regressions/crashes (failed), integration checks. The last line is
+# regressions/crashes (failed) per setup, integration checks. The last line is
 # "N passed, M failed"; exit status 1 if M > 0.
 set -euo pipefail
 
@@ -87,6 +88,21 @@ run_conformance() {
 		# shellcheck disable=SC2086
 		add "$name" $counts
 	fi
+}
+
+# The matrix: one summary entry per setup ("conformance:SETUP"), from its
+# "conformance-expected SETUP: X passed, Y failed" line.
+run_conformance_matrix() {
+	local log=$TMP/conformance-matrix.log setup counts n=0
+	section "conformance matrix ($BUILD_DIR)"
+	"$ROOT/tests/conformance/matrix.sh" "$BUILD_DIR" 2>&1 | tee "$log" || true
+	while read -r setup counts; do
+		# shellcheck disable=SC2086
+		add "conformance:$setup" $counts
+		n=$((n + 1))
+	done < <(sed -n 's/^conformance-expected \([^:]*\): \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2 \3/p' "$log")
+	# No setup line at all: the script died.
+	((n > 0)) || add conformance 0 1
 }
 
 # run_integration_script SCRIPT BUILD_DIR NAME
@@ -161,8 +177,7 @@ main() {
 	trap 'rm -rf "$TMP"' EXIT
 	run_check_layers
 	run_unit
-	run_conformance conformance "$BUILD_DIR"
-	run_conformance conformance-removable "$BUILD_DIR" removable
+	run_conformance_matrix
 	run_integration
 	run_sanitizer
 	run_tsan
@@ -171,6 +186,7 @@ main() {
 	for line in "${SUMMARY[@]}"; do
 		echo "$line"
 	done
+	grep -h '^conformance-setup \|^CONFORMANCE: ' "$TMP/conformance-matrix.log" 2>/dev/null || true
 	echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
 	((TOTAL_FAILED == 0))
 }

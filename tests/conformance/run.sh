@@ -5,28 +5,31 @@
 #
 # Usage: tests/conformance/run.sh [BUILD_DIR [SETUP]]  (default: $BUILD or
 #        build; SETUP: $CONF_SETUP or plain)
-# Setups (one uscstd each):
-#   plain      LUN 0 = 1 GiB file, 512-byte blocks; iscsi-test-cu -t ALL with
-#              two URLs (MultipathIO). Expected: expected-pass.txt, results
-#              in BUILD_DIR/conformance/.
-#   removable  LUN 0 = removable 1 GiB file (PreventAllow, StartStopUnit,
-#              NoMedia), LUN 1 = 100 MiB file mapped read_only (ReadOnly and
-#              write tests), LUN 2 = 1 GiB file with 4096-byte blocks (ALL);
-#              one iscsi-test-cu run per selection, single URL. Test names
-#              are prefixed with the LUN ("lun2:ALL.Read10.Simple").
-#              Expected: expected-pass-removable.txt, results in
-#              BUILD_DIR/conformance-removable/.
-#   ramdisk    LUN 0 = 1 GiB disk of the ramdisk example plugin
-#              (BUILD_DIR/examples/ramdisk.so, HANDLER ramdisk); otherwise as
-#              plain. Expected: expected-pass-ramdisk.txt, results in
-#              BUILD_DIR/conformance-ramdisk/.
-#   blockio    LUN 0 = 1 GiB file through vdisk_blockio (O_DIRECT, 512-byte
-#              blocks on the file system's 4 KiB: small writes are
-#              read-modify-writes); otherwise as plain. Expected:
-#              expected-pass-blockio.txt, results in
-#              BUILD_DIR/conformance-blockio/.
+# Setups (one uscstd each, one LUN 0; SETUP's expected passes in
+# expected-pass-SETUP.txt, plain's in expected-pass.txt; results in
+# BUILD_DIR/conformance-SETUP/, plain's in BUILD_DIR/conformance/):
+#   plain      1 GiB file, 512-byte blocks, every default: on a 4 KiB file
+#              system READ CAPACITY(16) reports LBPPB 8 (lb_per_pb_exp 1,
+#              SCST's default), which the CompareAndWrite/WriteSame
+#              InvalidDataOutSize and UnmapUnaligned tests need. -t ALL,
+#              two URLs (MultipathIO, the 2-initiator reservation tests).
+#              The ASan and TSan stages run this one.
+#   thin       1 GiB file, 512-byte blocks, thin_provisioned 1, removable 1
+#              (PreventAllow, StartStopUnit, NoMedia), lb_per_pb_exp 0
+#              (LBPPB 1: GetLBAStatus.UnmapSingle, see deviations.md), on
+#              two portals; -t ALL with one URL per portal and
+#              --allow-sanitize.
+#   readonly   100 MiB file mapped read_only: -t ALL.ReadOnly (the write
+#              tests of every other suite expect GOOD).
+#   4k         1 GiB file with 4096-byte blocks; -t ALL, two URLs.
+#   ramdisk    1 GiB disk of the ramdisk example plugin
+#              (BUILD_DIR/examples/ramdisk.so, HANDLER ramdisk); as plain.
+#   blockio    1 GiB file through vdisk_blockio (O_DIRECT; small writes are
+#              read-modify-writes); as plain.
+# `make test` runs the matrix plain, thin, readonly, 4k (matrix.sh);
+# ramdisk and blockio are run by hand.
 # Environment:
-#   CONF_TESTS=ALL.Read10,ALL.Write1*   all but removable: only these tests
+#   CONF_TESTS=ALL.Read10,ALL.Write1*   all but readonly: only these tests
 #                                       (iscsi-test-cu -t syntax:
 #                                       FAMILY[.SUITE[.TEST]] globs, comma
 #                                       separated); default ALL
@@ -35,8 +38,7 @@
 #   CONF_EXTRA_ARGS="--allow-sanitize"  more iscsi-test-cu options, for every
 #                                       run (word split)
 #   CONF_URL=iscsi://host:port/iqn/lun  test an already running target
-#                                       instead of starting uscstd (removable:
-#                                       without /lun, the LUN is appended)
+#                                       instead of starting uscstd
 # Results go to the results directory: iscsi-test-cu*.log (full output, one
 # per run), uscstd.log (daemon stdout/stderr), results.txt ("NAME RESULT" per
 # test), selected.txt (tests that were asked for; used by update-expected.sh).
@@ -55,13 +57,15 @@ SELECTION=${CONF_TESTS:-ALL}
 EXTRA_FAILURES=0 # daemon crash, sanitizer report, startup failure
 # iscsi-test-cu runs of the setup: "LUN NUMBER_OF_URLS SELECTION" each.
 RUNS=()
-# Prepended to the test names of a run ("lun0:"), so the same test on
-# different LUNs is a different entry; empty for plain (one LUN).
-NAME_PREFIX=""
 
 # setup_init SETUP: sets EXPECTED, OUT_NAME (results dir under the build
-# dir), RUNS and the name prefix of the setup.
+# dir), RUNS, PORTALS (listening ports), CU_ARGS (more iscsi-test-cu
+# options).
 setup_init() {
+	PORTALS=1
+	CU_ARGS=()
+	EXPECTED=${CONF_EXPECTED:-$HERE/expected-pass-$1.txt}
+	OUT_NAME=conformance-$1
 	case $1 in
 	plain)
 		EXPECTED=${CONF_EXPECTED:-$HERE/expected-pass.txt}
@@ -71,47 +75,29 @@ setup_init() {
 		# tests).
 		RUNS=("0 2 $SELECTION")
 		;;
-	ramdisk)
-		EXPECTED=${CONF_EXPECTED:-$HERE/expected-pass-ramdisk.txt}
-		OUT_NAME=conformance-ramdisk
+	thin)
+		# Two portals, one URL each: the second nexus comes in through
+		# another target port.  The SANITIZE tests overwrite the LUN:
+		# they only run when allowed.
+		PORTALS=2
+		CU_ARGS=(--allow-sanitize)
 		RUNS=("0 2 $SELECTION")
 		;;
-	blockio)
-		EXPECTED=${CONF_EXPECTED:-$HERE/expected-pass-blockio.txt}
-		OUT_NAME=conformance-blockio
+	4k | ramdisk | blockio)
 		RUNS=("0 2 $SELECTION")
 		;;
-	removable)
+	readonly)
 		if [[ -n ${CONF_TESTS:-} ]]; then
-			echo "conformance: CONF_TESTS only applies to the plain setup" >&2
+			echo "conformance: CONF_TESTS does not apply to the readonly setup" >&2
 			return 1
 		fi
-		EXPECTED=${CONF_EXPECTED:-$HERE/expected-pass-removable.txt}
-		OUT_NAME=conformance-removable
-		NAME_PREFIX=lun
-		# Single URL: a second session would carry the unit attention
-		# left by the reset tests into PreventAllow.2ITNexuses (correct
-		# SAM behaviour, a test-suite artefact). On the read-only LUN the
-		# write tests must report WRITE PROTECTED (or skip).
-		RUNS=(
-			"0 1 ALL.PreventAllow"
-			"0 1 ALL.StartStopUnit"
-			"0 1 ALL.NoMedia"
-			"1 1 ALL.ReadOnly"
-			"1 1 ALL.Write10,ALL.WriteSame10,ALL.Unmap"
-			"2 1 ALL"
-		)
+		RUNS=("0 1 ALL.ReadOnly")
 		;;
 	*)
-		echo "conformance: unknown setup '$1' (plain, removable, ramdisk, blockio)" >&2
+		echo "conformance: unknown setup '$1' (plain, thin, readonly, 4k, ramdisk, blockio)" >&2
 		return 1
 		;;
 	esac
-}
-
-# run_prefix LUN: the prefix of the test names of a run on LUN.
-run_prefix() {
-	[[ -z $NAME_PREFIX ]] || echo "$NAME_PREFIX$1:"
 }
 
 # Lists the test names (ALL.Suite.Test) that SELECTION asks for, the way
@@ -180,12 +166,12 @@ parse_cunit() {
 	' "$1"
 }
 
-# Every run's selection, with the runs' name prefixes, sorted.
+# Every run's selection, sorted.
 selected_all() {
 	local run lun urls sel
 	for run in "${RUNS[@]}"; do
 		read -r lun urls sel <<<"$run"
-		selected_tests "$sel" | sed "s/^/$(run_prefix "$lun")/"
+		selected_tests "$sel"
 	done | sort -u
 }
 
@@ -196,12 +182,12 @@ expected_names() {
 }
 
 # Warns about names in the expected-pass file that the setup can't run
-# (typos would otherwise be ignored silently). Plain: any iscsi-test-cu test
-# (CONF_TESTS may select fewer); other setups always run their full
-# selection.
+# (typos would otherwise be ignored silently). Setups that run ALL: any
+# iscsi-test-cu test (CONF_TESTS may select fewer); readonly always runs
+# its full selection.
 check_expected_names() {
 	local unknown known=$OUT/selected.txt
-	if [[ $SETUP == plain ]]; then
+	if [[ $SETUP != readonly ]]; then
 		known=$LIB_TMP/known.txt
 		selected_tests ALL >"$known"
 	fi
@@ -211,43 +197,35 @@ check_expected_names() {
 	fi
 }
 
-# write_removable_config FILE: the removable setup's three LUNs (see the
-# header), backed by sparse files made here.
-write_removable_config() {
-	local gib=1073741824 mib100=104857600
-	truncate -s "$gib" "$LIB_TMP/removable0.img"
-	truncate -s "$mib100" "$LIB_TMP/readonly1.img"
-	truncate -s "$gib" "$LIB_TMP/block4k2.img"
-	cat >"$1" <<-CONF
-		HANDLER vdisk_fileio {
-		    DEVICE removable0 {
-		        filename $LIB_TMP/removable0.img
-		        size $gib
-		        removable 1
-		    }
-		    DEVICE readonly1 {
-		        filename $LIB_TMP/readonly1.img
-		        size $mib100
-		    }
-		    DEVICE block4k2 {
-		        filename $LIB_TMP/block4k2.img
-		        size $gib
-		        blocksize 4096
-		    }
-		}
-
-		TARGET_DRIVER iscsi {
-		    enabled 1
-		    TARGET $IQN {
-		        enabled 1
-		        LUN 0 removable0
-		        LUN 1 readonly1 {
-		            read_only 1
-		        }
-		        LUN 2 block4k2
-		    }
-		}
-	CONF
+# write_disk_config FILE IMG SIZE DEVICE_ATTRS LUN_ATTRS: one vdisk_fileio
+# device on LUN 0 of the target, backed by a sparse file made here; the
+# attribute arguments are scst.conf lines ("" for none).
+write_disk_config() {
+	local conf=$1 img=$2 size=$3 dev_attrs=$4 lun_attrs=$5
+	truncate -s "$size" "$img"
+	{
+		echo "HANDLER vdisk_fileio {"
+		echo "    DEVICE disk0 {"
+		echo "        filename $img"
+		echo "        size $size"
+		[[ -z $dev_attrs ]] || echo "$dev_attrs"
+		echo "    }"
+		echo "}"
+		echo
+		echo "TARGET_DRIVER iscsi {"
+		echo "    enabled 1"
+		echo "    TARGET $IQN {"
+		echo "        enabled 1"
+		if [[ -n $lun_attrs ]]; then
+			echo "        LUN 0 disk0 {"
+			echo "$lun_attrs"
+			echo "        }"
+		else
+			echo "        LUN 0 disk0"
+		fi
+		echo "    }"
+		echo "}"
+	} >"$conf"
 }
 
 # write_ramdisk_config FILE: LUN 0 a 1 GiB disk of the ramdisk plugin.
@@ -270,26 +248,49 @@ write_ramdisk_config() {
 	CONF
 }
 
-# Starts uscstd with the setup's generated config; sets TARGET_URL (the
-# target's URL without the LUN).
+# Starts uscstd with the setup's generated config; sets TARGET_URLS (the
+# target's URL without the LUN, one per portal).
 start_uscstd() {
-	local conf=$LIB_TMP/scst.conf
-	if [[ $SETUP == plain ]]; then
+	local conf=$LIB_TMP/scst.conf gib=1073741824 port2 pbs
+	local -a listen=()
+	case $SETUP in
+	plain)
 		write_config "$conf" "$IQN" "$LIB_TMP/disk0.img"
-	elif [[ $SETUP == ramdisk ]]; then
+		# LBPPB 8 needs a 4 KiB file system block under the image.
+		pbs=$(stat -c %o "$LIB_TMP/disk0.img")
+		[[ $pbs == 4096 ]] ||
+			echo "conformance: WARNING: file system block $pbs, not 4096: READ CAPACITY(16) will not report LBPPB 8" >&2
+		;;
+	thin)
+		write_disk_config "$conf" "$LIB_TMP/disk0.img" "$gib" \
+			$'        thin_provisioned 1\n        removable 1\n        lb_per_pb_exp 0' ""
+		;;
+	readonly)
+		write_disk_config "$conf" "$LIB_TMP/disk0.img" 104857600 "" "            read_only 1"
+		;;
+	4k)
+		write_disk_config "$conf" "$LIB_TMP/disk0.img" "$gib" "        blocksize 4096" ""
+		;;
+	ramdisk)
 		write_ramdisk_config "$conf"
-	elif [[ $SETUP == blockio ]]; then
+		;;
+	blockio)
 		write_config "$conf" "$IQN" "$LIB_TMP/disk0.img"
 		sed -i 's/^HANDLER vdisk_fileio /HANDLER vdisk_blockio /' "$conf"
-	else
-		write_removable_config "$conf"
+		;;
+	esac
+	if ((PORTALS > 1)); then
+		# Far from the ports daemon_start tries first (PORT_BASE up).
+		port2=$(free_port $((${PORT_BASE:-13260} + 100))) || return 1
+		listen=(--listen "127.0.0.1:$port2")
 	fi
 	DAEMON_LOG_FILE=$OUT/uscstd.log
-	if ! daemon_start "$conf"; then
+	if ! daemon_start "$conf" "${listen[@]}"; then
 		return 1
 	fi
-	TARGET_URL=iscsi://127.0.0.1:$DAEMON_PORT/$IQN
-	echo "conformance: uscstd pid $DAEMON_PID on 127.0.0.1:$DAEMON_PORT"
+	TARGET_URLS=("iscsi://127.0.0.1:$DAEMON_PORT/$IQN")
+	[[ -z ${port2:-} ]] || TARGET_URLS+=("iscsi://127.0.0.1:$port2/$IQN")
+	echo "conformance: uscstd pid $DAEMON_PID on ${TARGET_URLS[*]}"
 }
 
 # run_suite LUN URLS SELECTION: runs iscsi-test-cu with URLS copies of the
@@ -301,21 +302,22 @@ run_suite() {
 	local lun=$1 urls=$2 sel=$3 rc=0 start=$SECONDS url log left i
 	local -a args=() extra=()
 	read -ra extra <<<"${CONF_EXTRA_ARGS:-}"
-	url=$TARGET_URL/$lun
-	[[ $SETUP != plain || -z ${CONF_URL:-} ]] || url=$CONF_URL
+	# URL i goes through portal i (modulo the portals there are).
 	for ((i = 0; i < urls; i++)); do
+		url=${TARGET_URLS[i % ${#TARGET_URLS[@]}]}/$lun
+		[[ -z ${CONF_URL:-} ]] || url=$CONF_URL
 		args+=("$url")
 	done
-	# Plain keeps its one log's historic name; the others get one per run.
+	# One log per run when a setup has several.
 	log=$OUT/iscsi-test-cu
-	[[ $SETUP == plain ]] || log+=".lun$lun.${sel//,/+}"
+	((${#RUNS[@]} == 1)) || log+=".lun$lun.${sel//,/+}"
 	left=$((DEADLINE - SECONDS))
 	if ((left <= 0)); then
 		echo "conformance: no time left for lun $lun -t $sel; its tests count as NOTRUN" >&2
 		return 0
 	fi
 	echo "conformance: lun $lun: iscsi-test-cu -t $sel, $urls URL(s) (timeout ${left}s)"
-	timeout "$left" iscsi-test-cu -d -v "${extra[@]}" -t "$sel" "${args[@]}" \
+	timeout "$left" iscsi-test-cu -d -v "${CU_ARGS[@]}" "${extra[@]}" -t "$sel" "${args[@]}" \
 		>"$log.log" 2>"$log.stderr" </dev/null || rc=$?
 	echo "conformance: iscsi-test-cu exit $rc after $((SECONDS - start))s"
 	if ((rc == 124)); then
@@ -327,7 +329,7 @@ run_suite() {
 		echo "conformance: iscsi-test-cu stderr (last lines):"
 		tail -n 10 "$log.stderr" | sed 's/^/  | /'
 	fi
-	parse_cunit "$log.log" | sed "s/^/$(run_prefix "$lun")/" >>"$LIB_TMP/parsed.txt"
+	parse_cunit "$log.log" >>"$LIB_TMP/parsed.txt"
 }
 
 # Checks that the daemon survived the run and stopped cleanly without a
@@ -421,7 +423,7 @@ main() {
 	fi
 
 	if [[ -n ${CONF_URL:-} ]]; then
-		TARGET_URL=$CONF_URL
+		TARGET_URLS=("$CONF_URL")
 	elif ! start_uscstd; then
 		echo "conformance: FAIL could not start $USCSTD" >&2
 		EXTRA_FAILURES=1

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Rewrites a setup's expected-pass file from its last conformance run
 # (tests/conformance/run.sh BUILD_DIR SETUP): plain (the default) updates
-# expected-pass.txt from BUILD_DIR/conformance/results.txt, SETUP (e.g.
-# removable) updates expected-pass-SETUP.txt from
+# expected-pass.txt from BUILD_DIR/conformance/results.txt, SETUP (thin,
+# readonly, 4k, ramdisk, blockio) updates expected-pass-SETUP.txt from
 # BUILD_DIR/conformance-SETUP/results.txt, the names run.sh uses. For a
 # subset run (CONF_TESTS=...), only the entries of the tests in that subset
 # are replaced; the others stay.
