@@ -312,6 +312,47 @@ static void test_device_attributes_at_run_time(void **state)
 	free_fixture(f);
 }
 
+static unsigned tmf_dones;
+static void count_tmf_done(struct uscst_tmf *tmf) { tmf_dones++; }
+
+/* SAM-5's unit attentions around resets and nexus loss, which libiscsi's
+ * Reserve6.LUNReset, PreventAllow.2ITNexuses and ModeSense6.Residuals rely
+ * on with two nexuses: a LU reset reports 29h/03h to every I_T nexus of
+ * the LU (the one that asked, the other one, and one through another
+ * target); a lost nexus's pending UAs go with it, and a new nexus for the
+ * same initiator port starts with the power-on UA alone. */
+static void test_unit_attentions_of_reset_and_nexus_loss(void **state)
+{
+	struct fixture *f = make_fixture();
+	struct uscst_tmf tmf = {.sess = f->a, .fn = USCST_TMF_LUN_RESET, .lun = 0};
+	tmf.done = count_tmf_done;
+	tmf_dones = 0;
+	assert_int_equal(uscst_tmf_start(&tmf), USCST_TMF_RSP_COMPLETE);
+	assert_int_equal(tmf_dones, 1);
+	uint8_t asc, ascq;
+	struct uscst_session *each[] = {f->a, f->b, f->other};
+	for (unsigned i = 0; i < 3; i++) {
+		assert_true(ua_take(each[i], 0, &asc, &ascq));
+		assert_int_equal(asc, 0x29);
+		assert_int_equal(ascq, 0x03);
+		assert_true(no_ua(each[i], 0)); /* once */
+	}
+
+	/* b's nexus is lost with a UA pending; b comes back. */
+	char err[256] = "", port[160];
+	assert_int_equal(uscst_live_device_set(f->dev0, "read_only", "1", err, sizeof(err)), 0);
+	uscst_session_destroy(f->b);
+	snprintf(port, sizeof(port), "%s,i,0x2", f->ini_b);
+	f->b = uscst_session_create(f->tgt, f->ini_b, port);
+	assert_non_null(f->b);
+	assert_true(ua_take(f->b, 0, &asc, &ascq));
+	assert_int_equal(asc, 0x29);
+	assert_int_equal(ascq, 0x00);
+	assert_true(no_ua(f->b, 0)); /* not the lost nexus's 2Ah/01h */
+	assert_true(has_ua(f->a, 0, 0x2a, 0x01));
+	free_fixture(f);
+}
+
 static void test_disabled_target_takes_no_session(void **state)
 {
 	struct fixture *f = make_fixture();
@@ -390,6 +431,7 @@ int main(void)
 	    cmocka_unit_test(test_lun_remove_ends_its_commands_and_keeps_old_map),
 	    cmocka_unit_test(test_device_add_refuses_bad_attributes),
 	    cmocka_unit_test(test_device_attributes_at_run_time),
+	    cmocka_unit_test(test_unit_attentions_of_reset_and_nexus_loss),
 	    cmocka_unit_test(test_disabled_target_takes_no_session),
 	    cmocka_unit_test(test_chap_accounts),
 	    cmocka_unit_test(test_target_add_remove),
