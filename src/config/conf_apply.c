@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config/conf_alua.h"
+#include "core/alua.h"
 #include "core/core.h"
 #include "core/handler_plugin.h"
 #include "core/transports.h"
@@ -385,6 +387,23 @@ static int validate_global_attrs(const struct conf_tree *tree, char *err, size_t
 	return -1;
 }
 
+static bool device_known(void *arg, const char *name) { return find_device(arg, name) != NULL; }
+
+/* The ALUA device groups (config/conf_alua.h), checked by building them. */
+static int validate_device_groups(const struct conf_tree *tree, struct validation *v, char *err,
+				  size_t errlen)
+{
+	struct uscst_alua_model *m;
+	if (conf_alua_build(tree, device_known, v, &m, err, errlen) < 0)
+		return -1;
+	char msg[256] = "";
+	int rc = m ? uscst_alua_model_check(m, USCST_ALUA_TARGETS_NONE, msg, sizeof(msg)) : 0;
+	uscst_alua_model_free(m);
+	if (rc < 0)
+		cerr_at(tree, 0, "%s", msg);
+	return rc;
+}
+
 int conf_validate(const struct conf_tree *tree, char *err, size_t errlen)
 {
 	if (validate_global_attrs(tree, err, errlen) < 0)
@@ -402,12 +421,11 @@ int conf_validate(const struct conf_tree *tree, char *err, size_t errlen)
 			rc = validate_handler(tree, &v, c, err, errlen);
 		} else if (strcmp(c->keyword, "TARGET_DRIVER") == 0) {
 			rc = validate_driver(tree, &v, c, err, errlen);
-		} else {
-			cerr_at(tree, c->line, "%s (ALUA device groups) is not supported yet",
-				c->keyword);
-			rc = -1;
 		}
+		/* DEVICE_GROUP: all of them at once, below. */
 	}
+	if (rc == 0)
+		rc = validate_device_groups(tree, &v, err, errlen);
 	validation_fini(&v);
 	return rc;
 }
@@ -647,7 +665,10 @@ int conf_apply(const struct conf_tree *tree, struct conf_result *out, char *err,
 		return -1;
 	if (apply_handlers(tree, out, err, errlen) < 0)
 		return -1;
-	return apply_drivers(tree, out, err, errlen);
+	if (apply_drivers(tree, out, err, errlen) < 0)
+		return -1;
+	/* The targets exist: the local ones give their relative port ids. */
+	return conf_alua_apply(tree, err, errlen);
 }
 
 static int apply_and_free(struct conf_tree *tree, struct conf_result *out, char *err, size_t errlen)

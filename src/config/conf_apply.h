@@ -24,7 +24,9 @@
  *   }                               target attributes: the core's enabled and
  *                                   rel_tgt_id, the rest checked by the
  *                                   transport's table when the core sets them
- * Known SCST features not built yet (group attributes, DEVICE_GROUP,
+ *   DEVICE_GROUP <dg> { DEVICE <d>; TARGET_GROUP <tg> { ... } }   ALUA
+ *                                   (config/conf_alua.h), published last
+ * Known SCST features not built yet (group attributes,
  * IncomingUser, iSNSServer, setup_id, ...) give "not supported yet".
  */
 #ifndef USCST_CONFIG_CONF_APPLY_H

@@ -81,6 +81,9 @@ void conf_change_describe(const struct conf_change *c, char *buf, size_t len)
 	case CONF_PORTAL_REMOVE:
 		fprintf(f, "remove portal %s from driver %s", c->name, c->driver);
 		break;
+	case CONF_ALUA_SET:
+		fprintf(f, "%s ALUA device groups", c->value && c->value[0] ? "set" : "remove");
+		break;
 	}
 	fclose(f);
 }
@@ -106,9 +109,11 @@ struct conf_change conf_change_undo(const struct conf_change *c)
 	    [CONF_DEVICE_REMOVE] = CONF_DEVICE_ADD,
 	    [CONF_DEVICE_ADD] = CONF_DEVICE_REMOVE,
 	    [CONF_DEVICE_SET] = CONF_DEVICE_SET,
+	    [CONF_ALUA_SET] = CONF_ALUA_SET,
 	};
 	u.kind = inverse[c->kind];
 	switch (c->kind) {
+	case CONF_ALUA_SET:
 	case CONF_DEVICE_SET:
 		u.value = c->old_value;
 		u.old_value = c->value;

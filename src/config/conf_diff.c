@@ -1,4 +1,5 @@
 #include "config/conf_diff.h"
+#include "config/conf_alua.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -632,6 +633,27 @@ static void diff_drivers(struct builder *b, const struct conf_tree *current)
 	}
 }
 
+/* ---- ALUA device groups: compared and replaced as a whole ---- */
+
+static void diff_alua(struct builder *b, const struct conf_tree *current)
+{
+	char *now = conf_alua_text(current, b->err, b->errlen);
+	char *want = now ? conf_alua_text(b->wanted, b->err, b->errlen) : NULL;
+	if (!want) {
+		b->failed = -1;
+	} else if (strcmp(now, want) != 0) {
+		const struct conf_node *first =
+		    conf_node_child(&b->wanted->root, "DEVICE_GROUP", NULL);
+		struct conf_change *c = add(b, CONF_ALUA_SET, first ? first->line : 0);
+		if (c) {
+			c->value = keep(b, want);
+			c->old_value = keep(b, now);
+		}
+	}
+	free(now);
+	free(want);
+}
+
 /* ---- the whole ---- */
 
 int conf_diff(const struct conf_tree *current, const struct conf_tree *wanted,
@@ -644,6 +666,8 @@ int conf_diff(const struct conf_tree *current, const struct conf_tree *wanted,
 	diff_devices(&b, current);
 	if (!b.failed)
 		diff_drivers(&b, current);
+	if (!b.failed)
+		diff_alua(&b, current);
 	if (b.failed) {
 		conf_diff_free(out);
 		return -1;

@@ -24,7 +24,8 @@
  * and targets that hold them; portals), then device removals (no LUN maps
  * them any more), device additions and attribute changes, target
  * additions, groups, initiators, CHAP accounts, portals, LUN additions (the
- * devices exist), and target enables last (SCST's rule: a target is
+ * devices exist), the ALUA device groups (the targets exist), and target
+ * enables last (SCST's rule: a target is
  * complete before an initiator logs in).  Within one kind, file order.
  *
  * Each change carries what its undo needs (the old value, the removed
@@ -62,6 +63,7 @@ enum conf_change_kind {
 	CONF_CHAP_ADD,
 	CONF_PORTAL_ADD,
 	CONF_LUN_ADD,
+	CONF_ALUA_SET, /* every DEVICE_GROUP at once (config/conf_alua.h) */
 	CONF_TARGET_ENABLE,
 };
 
@@ -80,6 +82,8 @@ struct conf_change {
 	const char *attr;      /* device set */
 	const char *value;     /* device set: the new value; CHAP add: the secret */
 	const char *old_value; /* device set: the value in force; CHAP remove: its secret */
+	/* ALUA set: value and old_value are the wanted and the running
+	 * DEVICE_GROUP blocks, as conf_alua_text() writes them. */
 	/* Device add (and remove, for its undo): "NAME=VALUE", file order. */
 	char **attrs;
 	size_t nattrs;

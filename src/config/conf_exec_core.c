@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "config/conf_alua.h"
 #include "config/conf_exec.h"
 #include "config/conf_writer.h"
 #include "core/core.h"
@@ -90,6 +91,8 @@ static int apply_change(void *arg, const struct conf_change *c, char *err, size_
 		struct uscst_device *d = device(c->name, err, errlen);
 		return d ? uscst_live_device_set(d, c->attr, c->value, err, errlen) : -ENOENT;
 	}
+	case CONF_ALUA_SET:
+		return conf_alua_apply_text(c->value, err, errlen) < 0 ? -EINVAL : 0;
 	case CONF_PORTAL_ADD:
 	case CONF_PORTAL_REMOVE:
 		return uscst_live_portal(c->driver, c->name, c->kind == CONF_PORTAL_ADD, err,

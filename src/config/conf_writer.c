@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/conf_alua.h"
+#include "core/alua.h"
 #include "core/core.h"
 #include "core/device_attrs.h"
 #include "core/handler_plugin.h"
@@ -172,6 +174,8 @@ struct conf_tree *conf_running_tree(void)
 		return NULL;
 	uscst_device_foreach(snapshot_device, &s);
 	snapshot_drivers(&s);
+	if (!s.failed && !conf_alua_snapshot(s.tree, uscst_alua_current()))
+		s.failed = true;
 	if (s.failed) {
 		conf_tree_free(s.tree);
 		return NULL;
@@ -359,6 +363,7 @@ struct json_object *conf_tree_json(const struct conf_tree *tree)
 	jp_put(&failed, o, "devices", json_devices(&failed, tree));
 	jp_put(&failed, o, "targets", json_targets(&failed, tree));
 	jp_put(&failed, o, "iscsi", json_iscsi(&failed, tree));
+	jp_put(&failed, o, "alua", conf_alua_json(&failed, tree));
 	if (failed) {
 		json_object_put(o);
 		return NULL;

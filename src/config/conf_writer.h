@@ -25,7 +25,8 @@
 
 /* Snapshot of devices, then one TARGET_DRIVER block per registered
  * transport (the driver attributes it reports, its targets, their LUNs
- * and initiator groups); NULL on ENOMEM.  Free with conf_tree_free(). */
+ * and initiator groups), then the ALUA device groups with their states
+ * in force; NULL on ENOMEM.  Free with conf_tree_free(). */
 struct conf_tree *conf_running_tree(void);
 
 /* scst.conf text.  Return 0 or -1. */
@@ -37,7 +38,8 @@ char *conf_running_text(void); /* malloc'd; NULL on ENOMEM */
  *    "targets": [{"name", "driver", "attributes": {...},
  *                 "luns": [{"lun": N, "device": "d", "read_only": bool}],
  *                 "groups": [{"name", "luns": [...], "initiators": ["pattern"]}]}],
- *    "iscsi": {"enabled": bool, "listen": ["ADDR:PORT", ...]}}
+ *    "iscsi": {"enabled": bool, "listen": ["ADDR:PORT", ...]},
+ *    "alua": [device groups, config/conf_alua.h]}
  * Attribute values are strings, as in scst.conf. */
 struct json_object; /* json-c */
 /* The object (json-c), NULL on ENOMEM; the caller puts it. */

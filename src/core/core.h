@@ -82,6 +82,9 @@ struct uscst_device {
 	/* The backing store's physical block in bytes, as its backend found
 	 * it at open (uscst_device_set_physical_block_size); 0: unknown. */
 	uint32_t phys_block_size;
+	/* SET TARGET PORT GROUPS is served (SCST's expl_alua; core/alua.h):
+	 * atomic, read by commands. */
+	_Atomic bool expl_alua;
 	char t10_vend_id[9];  /* 8 chars, space padded when reported */
 	char t10_prod_id[17]; /* 16 chars */
 	char prod_rev[5];     /* 4 chars */

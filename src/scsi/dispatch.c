@@ -3,6 +3,7 @@
  * its handler runs, in the order SAM-5 / SPC-5 give them precedence.
  */
 #include "scsi/scsi.h"
+#include "scsi/spc_alua.h"
 
 static bool fail_unit_attention(struct uscst_cmd *cmd)
 {
@@ -75,6 +76,9 @@ void scsi_dispatch(struct uscst_cmd *cmd)
 		return;
 	}
 	if (cmd->dev) {
+		/* ALUA: what the path's target port group state does not allow. */
+		if (scsi_alua_refused(cmd, op))
+			return;
 		if (scsi_reservation_conflict(cmd)) {
 			cmd->status = SAM_STAT_RESERVATION_CONFLICT;
 			scsi_cmd_done(cmd);

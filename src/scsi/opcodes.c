@@ -9,6 +9,7 @@
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
 #include "scsi/smc.h"
+#include "scsi/spc_alua.h"
 #include "scsi/spc_opcodes.h"
 #include "scsi/ssc.h"
 
@@ -70,6 +71,8 @@ static uint32_t out_param_be32_at5(const struct uscst_cmd *cmd) { return get_be3
 #define W OPF_WRITES_MEDIUM
 #define M OPF_NEEDS_MEDIUM
 #define ANY (OPF_ANY_LUN | OPF_NO_UA)
+/* What a target port group in standby still serves (SPC-4 5.16.2.4.4). */
+#define STANDBY_OK OPF_ALUA_STANDBY
 
 /*
  * CDB USAGE DATA (SPC-5 6.36.3): byte 0 is the opcode, a service action is
@@ -136,6 +139,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
     {
 	.opcode = 0x15,
 	.cdb_len = 6,
+	.flags = STANDBY_OK,
 	.name = "MODE SELECT(6)",
 	.out_len = out_param_byte4,
 	.exec = spc_mode_select,
@@ -158,6 +162,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
     {
 	.opcode = 0x1a,
 	.cdb_len = 6,
+	.flags = STANDBY_OK,
 	.name = "MODE SENSE(6)",
 	.exec = spc_mode_sense,
 	.usage = {0x1a, 0x08 /* DBD */, 0xff, 0xff, 0xff, CONTROL},
@@ -173,6 +178,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
     {
 	.opcode = 0x1d,
 	.cdb_len = 6,
+	.flags = STANDBY_OK,
 	.name = "SEND DIAGNOSTIC",
 	.out_len = out_param_be16_at3,
 	.exec = spc_send_diagnostic,
@@ -310,6 +316,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
     {
 	.opcode = 0x55,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "MODE SELECT(10)",
 	.out_len = out_param_be16_at7,
 	.exec = spc_mode_select,
@@ -332,6 +339,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
     {
 	.opcode = 0x5a,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "MODE SENSE(10)",
 	.exec = spc_mode_sense,
 	.usage = {0x5a, 0x18 /* LLBAA, DBD */, 0xff, 0xff, 0, 0, 0, LEN16, CONTROL},
@@ -341,6 +349,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.has_sa = true,
 	.sa = 0x00,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "PERSISTENT RESERVE IN / READ KEYS",
 	.exec = spc_pr_in,
 	.usage = {0x5e, 0x00, 0, 0, 0, 0, 0, LEN16, CONTROL},
@@ -350,6 +359,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.has_sa = true,
 	.sa = 0x01,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "PERSISTENT RESERVE IN / READ RESERVATION",
 	.exec = spc_pr_in,
 	.usage = {0x5e, 0x01, 0, 0, 0, 0, 0, LEN16, CONTROL},
@@ -359,6 +369,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.has_sa = true,
 	.sa = 0x02,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "PERSISTENT RESERVE IN / REPORT CAPABILITIES",
 	.exec = spc_pr_in,
 	.usage = {0x5e, 0x02, 0, 0, 0, 0, 0, LEN16, CONTROL},
@@ -368,6 +379,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.has_sa = true,
 	.sa = 0x03,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "PERSISTENT RESERVE IN / READ FULL STATUS",
 	.exec = spc_pr_in,
 	.usage = {0x5e, 0x03, 0, 0, 0, 0, 0, LEN16, CONTROL},
@@ -377,6 +389,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.has_sa = true,
 	.sa = 0x00,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "PERSISTENT RESERVE OUT / REGISTER",
 	.out_len = out_param_be32_at5,
 	.exec = spc_pr_out,
@@ -387,6 +400,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.has_sa = true,
 	.sa = 0x01,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "PERSISTENT RESERVE OUT / RESERVE",
 	.out_len = out_param_be32_at5,
 	.exec = spc_pr_out,
@@ -397,6 +411,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.has_sa = true,
 	.sa = 0x02,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "PERSISTENT RESERVE OUT / RELEASE",
 	.out_len = out_param_be32_at5,
 	.exec = spc_pr_out,
@@ -407,6 +422,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.has_sa = true,
 	.sa = 0x03,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "PERSISTENT RESERVE OUT / CLEAR",
 	.out_len = out_param_be32_at5,
 	.exec = spc_pr_out,
@@ -417,6 +433,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.has_sa = true,
 	.sa = 0x04,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "PERSISTENT RESERVE OUT / PREEMPT",
 	.out_len = out_param_be32_at5,
 	.exec = spc_pr_out,
@@ -427,6 +444,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.has_sa = true,
 	.sa = 0x05,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "PERSISTENT RESERVE OUT / PREEMPT AND ABORT",
 	.out_len = out_param_be32_at5,
 	.exec = spc_pr_out,
@@ -437,6 +455,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.has_sa = true,
 	.sa = 0x06,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "PERSISTENT RESERVE OUT / REGISTER AND IGNORE EXISTING KEY",
 	.out_len = out_param_be32_at5,
 	.exec = spc_pr_out,
@@ -447,6 +466,7 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.has_sa = true,
 	.sa = 0x07,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "PERSISTENT RESERVE OUT / REGISTER AND MOVE",
 	.out_len = out_param_be32_at5,
 	.exec = spc_pr_out,
@@ -601,16 +621,19 @@ const struct scsi_opcode_desc scsi_disk_opcodes[] = {
 	.usage = {0x9e, 0x12, LBA64, LEN32, 0, CONTROL},
     },
     SPC_OPCODE_REPORT_LUNS,
+    SPC_OPCODE_REPORT_TARGET_PORT_GROUPS,
     SPC_OPCODE_REPORT_SUPPORTED_OPCODES,
     {
 	.opcode = 0xa3,
 	.has_sa = true,
 	.sa = 0x0d,
 	.cdb_len = 12,
+	.flags = OPF_ALUA_ANY_STATE,
 	.name = "REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS",
 	.exec = spc_report_supported_tmfs,
 	.usage = {0xa3, 0x0d, 0x80 /* REPD */, 0, 0, 0, LEN32, 0, CONTROL},
     },
+    SPC_OPCODE_SET_TARGET_PORT_GROUPS,
     {
 	.opcode = 0xa8,
 	.cdb_len = 12,

@@ -30,6 +30,13 @@
 #define OPF_NO_UA 0x0002	 /* runs even with a pending unit attention */
 #define OPF_ANY_LUN 0x0004	 /* runs on an unmapped LUN (INQUIRY, REPORT LUNS, REQUEST SENSE) */
 #define OPF_NEEDS_MEDIUM 0x0008	 /* NOT READY / MEDIUM NOT PRESENT without medium */
+/* Allowed through a target port group in that asymmetric access state
+ * (SPC-4 5.16.2.4; transitioning also serves offline); others get NOT
+ * READY (scsi/spc_alua.c).  Active states allow everything. */
+#define OPF_ALUA_STANDBY 0x0100
+#define OPF_ALUA_UNAVAILABLE 0x0200
+#define OPF_ALUA_TRANSITIONING 0x0400
+#define OPF_ALUA_ANY_STATE (OPF_ALUA_STANDBY | OPF_ALUA_UNAVAILABLE | OPF_ALUA_TRANSITIONING)
 
 struct scsi_opcode_desc {
 	uint8_t opcode;

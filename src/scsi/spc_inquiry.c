@@ -11,6 +11,7 @@
 #include "scsi/sbc_limits.h"
 #include "scsi/scsi.h"
 #include "scsi/smc.h"
+#include "scsi/spc_alua.h"
 
 #define INQ_VERSION_SPC4 0x06
 #define INQ_STD_LEN 96 /* through the version descriptors and reserved bytes 74..95 */
@@ -94,7 +95,8 @@ static void inquiry_standard(struct uscst_cmd *cmd, uint32_t alloc_len)
 	b[4] = INQ_STD_LEN - 5;
 	/* 3PC: EXTENDED COPY is supported (spc_xcopy.c), in the SBC table. */
 	b[5] = is_block_device(dev) ? 0x08 : 0;
-	b[7] = 0x02; /* CMDQUE: command queuing; no linked commands */
+	b[5] |= scsi_alua_tpgs(dev); /* TPGS: ALUA, when a device group holds dev */
+	b[7] = 0x02;		     /* CMDQUE: command queuing; no linked commands */
 	if (dev) {
 		put_ascii_padded(b + 8, dev->t10_vend_id, 8);
 		put_ascii_padded(b + 16, dev->t10_prod_id, 16);
@@ -210,6 +212,7 @@ static uint32_t vpd_device_id(const struct uscst_cmd *cmd, uint8_t *b)
 		/* Target port name: iSCSI name plus ",t,0x" and the portal group tag. */
 		off += desig_scsi_name(b + off, DESIG_ASSOC_PORT, tgt->name, ",t,0x0001");
 		off += desig_scsi_name(b + off, DESIG_ASSOC_TARGET, tgt->name, "");
+		off += scsi_alua_tpg_designator(cmd, b + off);
 	}
 	return off;
 }

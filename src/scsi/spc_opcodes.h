@@ -25,23 +25,25 @@
 /* REQUEST SENSE (SPC-5 6.39): DESC; ALLOCATION LENGTH. */
 #define SPC_OPCODE_REQUEST_SENSE                                                                   \
 	{                                                                                          \
-		.opcode = 0x03, .cdb_len = 6, .flags = OPF_ANY_LUN | OPF_NO_UA,                    \
-		.name = "REQUEST SENSE", .exec = spc_request_sense,                                \
-		.usage = {0x03, 0x01, 0, 0, 0xff, 0x00},                                           \
+		.opcode = 0x03, .cdb_len = 6,                                                      \
+		.flags = OPF_ANY_LUN | OPF_NO_UA | OPF_ALUA_ANY_STATE, .name = "REQUEST SENSE",    \
+		.exec = spc_request_sense, .usage = {0x03, 0x01, 0, 0, 0xff, 0x00},                \
 	}
 
 /* INQUIRY (SPC-5 6.6): EVPD; PAGE CODE; ALLOCATION LENGTH. */
 #define SPC_OPCODE_INQUIRY                                                                         \
 	{                                                                                          \
-		.opcode = 0x12, .cdb_len = 6, .flags = OPF_ANY_LUN | OPF_NO_UA, .name = "INQUIRY", \
+		.opcode = 0x12, .cdb_len = 6,                                                      \
+		.flags = OPF_ANY_LUN | OPF_NO_UA | OPF_ALUA_ANY_STATE, .name = "INQUIRY",          \
 		.exec = spc_inquiry, .usage = {0x12, 0x01, 0xff, 0xff, 0xff, 0x00},                \
 	}
 
 /* REPORT LUNS (SPC-5 6.33): SELECT REPORT; ALLOCATION LENGTH. */
 #define SPC_OPCODE_REPORT_LUNS                                                                     \
 	{                                                                                          \
-		.opcode = 0xa0, .cdb_len = 12, .flags = OPF_ANY_LUN | OPF_NO_UA,                   \
-		.name = "REPORT LUNS", .exec = spc_report_luns,                                    \
+		.opcode = 0xa0, .cdb_len = 12,                                                     \
+		.flags = OPF_ANY_LUN | OPF_NO_UA | OPF_ALUA_ANY_STATE, .name = "REPORT LUNS",      \
+		.exec = spc_report_luns,                                                           \
 		.usage = {0xa0, 0, 0xff, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0x00},                \
 	}
 
@@ -53,7 +55,8 @@
 #define SPC_OPCODE_REPORT_SUPPORTED_OPCODES                                                        \
 	{                                                                                          \
 		.opcode = 0xa3, .has_sa = true, .sa = 0x0c, .cdb_len = 12,                         \
-		.name = "REPORT SUPPORTED OPERATION CODES", .exec = spc_report_supported_opcodes,  \
+		.flags = OPF_ALUA_ANY_STATE, .name = "REPORT SUPPORTED OPERATION CODES",           \
+		.exec = spc_report_supported_opcodes,                                              \
 		.usage = {0xa3, 0x0c, 0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0x00},    \
 	}
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "scsi/scsi.h"
+#include "scsi/spc_alua.h"
 
 #define RSOC_ALL 0x0	   /* every command */
 #define RSOC_OPCODE 0x1	   /* one opcode without service actions */
@@ -19,12 +20,14 @@
 
 /* UNMAP only exists on thin-provisioned units (its handler refuses it
  * otherwise), so it is not advertised on the others; a SANITIZE service
- * action only where the device can do it (sbc_sanitize.c). */
+ * action only where the device can do it (sbc_sanitize.c); nor are REPORT /
+ * SET TARGET PORT GROUPS on a unit without (explicit) ALUA. */
 static bool available(const struct scsi_opcode_desc *op, const struct uscst_device *dev)
 {
 	if (op->opcode == 0x48 && op->exec == sbc_sanitize)
 		return dev && sbc_sanitize_sa_supported(dev, (uint8_t)op->sa);
-	return !(op->opcode == 0x42 && dev && !dev->thin_provisioned);
+	return !(op->opcode == 0x42 && dev && !dev->thin_provisioned) &&
+	       scsi_alua_opcode_available(op, dev);
 }
 
 /* Command timeouts descriptor (SPC-5 6.36.4): no timeouts specified. */

@@ -126,8 +126,13 @@ static void test_table_shape(void **state)
 		if (op->has_sa) {
 			assert_true(op->sa <= 0x1f);
 			assert_int_equal(op->usage[1] & 0x1f, op->sa);
-			/* Bits 7..5 are reserved, but in SANITIZE: IMMED, AUSE. */
-			assert_int_equal(op->usage[1] & 0xe0, op->opcode == 0x48 ? 0xa0 : 0);
+			/* Bits 7..5 are reserved, but in SANITIZE (IMMED,
+			 * AUSE) and REPORT TARGET PORT GROUPS (PARAMETER DATA
+			 * FORMAT). */
+			if (op->opcode == 0x48)
+				assert_int_equal(op->usage[1] & 0xe0, 0xa0);
+			else if (!(op->opcode == 0xa3 && op->sa == 0x0a))
+				assert_int_equal(op->usage[1], op->sa);
 		}
 		for (unsigned j = op->cdb_len; j < sizeof(op->usage); j++)
 			assert_int_equal(op->usage[j], 0);

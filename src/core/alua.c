@@ -1,0 +1,561 @@
+/* Asymmetric logical unit access: the model, its publication and its states
+ * (core/alua.h has the scheme). */
+#include "core/alua.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "lib/log.h"
+
+/* The model in force; NULL: no device group. */
+static struct uscst_alua_model *_Atomic current;
+/* Models replaced, kept until exit: a reader may still hold one. */
+static struct uscst_alua_model *retired;
+/* Serialises publications and state changes (control thread, STPG on a
+ * reactor). */
+static pthread_mutex_t alua_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define UA_ASC_ALUA_CHANGED 0x2a
+#define UA_ASCQ_ALUA_CHANGED 0x06
+
+static const struct {
+	uint8_t state;
+	const char *name;
+} state_names[] = {
+    {USCST_ALUA_ACTIVE_OPTIMIZED, "active"}, {USCST_ALUA_ACTIVE_NONOPTIMIZED, "nonoptimized"},
+    {USCST_ALUA_STANDBY, "standby"},	     {USCST_ALUA_UNAVAILABLE, "unavailable"},
+    {USCST_ALUA_OFFLINE, "offline"},	     {USCST_ALUA_TRANSITIONING, "transitioning"},
+};
+
+#define NSTATES (sizeof(state_names) / sizeof(state_names[0]))
+
+const char *uscst_alua_state_name(uint8_t state)
+{
+	for (size_t i = 0; i < NSTATES; i++)
+		if (state_names[i].state == state)
+			return state_names[i].name;
+	return "?";
+}
+
+bool uscst_alua_state_parse(const char *name, uint8_t *state)
+{
+	for (size_t i = 0; i < NSTATES; i++) {
+		if (strcmp(state_names[i].name, name) == 0) {
+			*state = state_names[i].state;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- building ---- */
+
+struct uscst_alua_model *uscst_alua_model_new(void)
+{
+	return calloc(1, sizeof(struct uscst_alua_model));
+}
+
+void uscst_alua_model_free(struct uscst_alua_model *m)
+{
+	if (!m)
+		return;
+	for (unsigned i = 0; i < m->ndgs; i++) {
+		struct uscst_alua_dg *dg = &m->dgs[i];
+		for (unsigned j = 0; j < dg->ntgs; j++)
+			free(dg->tgs[j].ports);
+		free(dg->tgs);
+		free(dg->devices);
+	}
+	free(m->dgs);
+	free(m);
+}
+
+/* One more element of *array (count of them): the array is reallocated,
+ * so callers keep indexes, never pointers, while building. */
+static void *grow_one(void *array, unsigned count, size_t elem)
+{
+	void *p = realloc(array, (count + 1) * elem);
+	if (p)
+		memset((char *)p + count * elem, 0, elem);
+	return p;
+}
+
+static bool name_fits(const char *what, const char *name, size_t max, char *err, size_t errlen)
+{
+	if (*name && strlen(name) < max)
+		return true;
+	snprintf(err, errlen, "%s name must be 1 to %zu characters", what, max - 1);
+	return false;
+}
+
+struct uscst_alua_dg *uscst_alua_add_dg(struct uscst_alua_model *m, const char *name, char *err,
+					size_t errlen)
+{
+	if (!name_fits("device group", name, USCST_ALUA_NAME_MAX, err, errlen))
+		return NULL;
+	for (unsigned i = 0; i < m->ndgs; i++) {
+		if (strcmp(m->dgs[i].name, name) == 0) {
+			snprintf(err, errlen, "device group '%s' is defined twice", name);
+			return NULL;
+		}
+	}
+	struct uscst_alua_dg *dgs = grow_one(m->dgs, m->ndgs, sizeof(*dgs));
+	if (!dgs) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->dgs = dgs;
+	struct uscst_alua_dg *dg = &dgs[m->ndgs++];
+	snprintf(dg->name, sizeof(dg->name), "%s", name);
+	return dg;
+}
+
+bool uscst_alua_dg_add_device(struct uscst_alua_dg *dg, const char *device, char *err,
+			      size_t errlen)
+{
+	if (!name_fits("device", device, USCST_ALUA_NAME_MAX, err, errlen))
+		return false;
+	for (unsigned i = 0; i < dg->ndevices; i++) {
+		if (strcmp(dg->devices[i], device) == 0) {
+			snprintf(err, errlen, "device '%s' is in device group '%s' twice", device,
+				 dg->name);
+			return false;
+		}
+	}
+	char(*d)[USCST_ALUA_NAME_MAX] = grow_one(dg->devices, dg->ndevices, sizeof(*d));
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	dg->devices = d;
+	snprintf(d[dg->ndevices++], USCST_ALUA_NAME_MAX, "%s", device);
+	return true;
+}
+
+struct uscst_alua_tg *uscst_alua_dg_add_tg(struct uscst_alua_dg *dg, const char *name,
+					   uint16_t group_id, uint8_t state, bool preferred,
+					   char *err, size_t errlen)
+{
+	if (!name_fits("target group", name, USCST_ALUA_NAME_MAX, err, errlen))
+		return NULL;
+	for (unsigned i = 0; i < dg->ntgs; i++) {
+		if (strcmp(dg->tgs[i].name, name) == 0) {
+			snprintf(err, errlen, "target group '%s' is defined twice in '%s'", name,
+				 dg->name);
+			return NULL;
+		}
+		if (dg->tgs[i].group_id == group_id) {
+			snprintf(err, errlen,
+				 "target groups '%s' and '%s' of '%s' have the same group_id %u",
+				 dg->tgs[i].name, name, dg->name, group_id);
+			return NULL;
+		}
+	}
+	if (!group_id) {
+		snprintf(err, errlen, "target group '%s': group_id must be 1 to 65535", name);
+		return NULL;
+	}
+	struct uscst_alua_tg *tgs = grow_one(dg->tgs, dg->ntgs, sizeof(*tgs));
+	if (!tgs) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	dg->tgs = tgs;
+	struct uscst_alua_tg *tg = &tgs[dg->ntgs++];
+	snprintf(tg->name, sizeof(tg->name), "%s", name);
+	tg->group_id = group_id;
+	atomic_init(&tg->state, state);
+	atomic_init(&tg->preferred, preferred);
+	atomic_init(&tg->changed, USCST_ALUA_CHANGED_NONE);
+	return tg;
+}
+
+bool uscst_alua_tg_add_port(struct uscst_alua_tg *tg, const char *target, uint16_t rel_tgt_id,
+			    char *err, size_t errlen)
+{
+	if (!name_fits("target", target, USCST_ALUA_TARGET_MAX, err, errlen))
+		return false;
+	struct uscst_alua_port *p = grow_one(tg->ports, tg->nports, sizeof(*p));
+	if (!p) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	tg->ports = p;
+	struct uscst_alua_port *port = &p[tg->nports++];
+	snprintf(port->target, sizeof(port->target), "%s", target);
+	port->rel_tgt_id_cfg = rel_tgt_id;
+	port->rel_tgt_id = rel_tgt_id;
+	return true;
+}
+
+/* ---- checking ---- */
+
+static struct uscst_target *local_target(const char *name, bool config_locked)
+{
+	if (!config_locked)
+		return uscst_target_find(name);
+	for (struct uscst_target *t = uscst_target_next(NULL); t; t = uscst_target_next(t))
+		if (strcmp(t->name, name) == 0)
+			return t;
+	return NULL;
+}
+
+/* Every port of dg: its relative port id in effect, and no target (or
+ * relative port id) in two of dg's target port groups. */
+static int check_ports(struct uscst_alua_dg *dg, enum uscst_alua_targets targets, char *err,
+		       size_t errlen)
+{
+	bool config_locked = targets == USCST_ALUA_TARGETS_LOCKED;
+	for (unsigned i = 0; targets != USCST_ALUA_TARGETS_NONE && i < dg->ntgs; i++) {
+		struct uscst_alua_tg *tg = &dg->tgs[i];
+		for (unsigned j = 0; j < tg->nports; j++) {
+			struct uscst_alua_port *p = &tg->ports[j];
+			struct uscst_target *t = local_target(p->target, config_locked);
+			if (t && p->rel_tgt_id_cfg && p->rel_tgt_id_cfg != t->rel_tgt_id) {
+				snprintf(err, errlen,
+					 "target group '%s': rel_tgt_id %u of target '%s' is not "
+					 "its own (%u)",
+					 tg->name, p->rel_tgt_id_cfg, p->target, t->rel_tgt_id);
+				return -1;
+			}
+			if (!t && !p->rel_tgt_id_cfg) {
+				snprintf(err, errlen,
+					 "target group '%s': target '%s' is not defined here: give "
+					 "its rel_tgt_id",
+					 tg->name, p->target);
+				return -1;
+			}
+			p->rel_tgt_id = t ? t->rel_tgt_id : p->rel_tgt_id_cfg;
+		}
+	}
+	/* Pairwise: a device group has a handful of ports. */
+	for (unsigned i = 0; i < dg->ntgs; i++)
+		for (unsigned j = 0; j < dg->tgs[i].nports; j++)
+			for (unsigned k = i; k < dg->ntgs; k++)
+				for (unsigned l = k == i ? j + 1 : 0; l < dg->tgs[k].nports; l++) {
+					const struct uscst_alua_port *a = &dg->tgs[i].ports[j];
+					const struct uscst_alua_port *b = &dg->tgs[k].ports[l];
+					if (strcmp(a->target, b->target) == 0) {
+						snprintf(err, errlen,
+							 "device group '%s': target '%s' is in "
+							 "target groups '%s' and '%s'",
+							 dg->name, a->target, dg->tgs[i].name,
+							 dg->tgs[k].name);
+						return -1;
+					}
+					if (a->rel_tgt_id && a->rel_tgt_id == b->rel_tgt_id) {
+						snprintf(err, errlen,
+							 "device group '%s': targets '%s' and '%s' "
+							 "have the same rel_tgt_id %u",
+							 dg->name, a->target, b->target,
+							 a->rel_tgt_id);
+						return -1;
+					}
+				}
+	return 0;
+}
+
+int uscst_alua_model_check(struct uscst_alua_model *m, enum uscst_alua_targets targets, char *err,
+			   size_t errlen)
+{
+	for (unsigned i = 0; i < m->ndgs; i++) {
+		for (unsigned j = 0; j < m->dgs[i].ndevices; j++)
+			for (unsigned k = 0; k < i; k++)
+				for (unsigned l = 0; l < m->dgs[k].ndevices; l++)
+					if (strcmp(m->dgs[i].devices[j], m->dgs[k].devices[l]) ==
+					    0) {
+						snprintf(err, errlen,
+							 "device '%s' is in device groups '%s' and "
+							 "'%s'",
+							 m->dgs[i].devices[j], m->dgs[k].name,
+							 m->dgs[i].name);
+						return -1;
+					}
+		if (check_ports(&m->dgs[i], targets, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- reading ---- */
+
+const struct uscst_alua_model *uscst_alua_current(void)
+{
+	return atomic_load_explicit(&current, memory_order_acquire);
+}
+
+static const struct uscst_alua_dg *dg_named(const struct uscst_alua_model *m, const char *device)
+{
+	for (unsigned i = 0; m && i < m->ndgs; i++)
+		for (unsigned j = 0; j < m->dgs[i].ndevices; j++)
+			if (strcmp(m->dgs[i].devices[j], device) == 0)
+				return &m->dgs[i];
+	return NULL;
+}
+
+const struct uscst_alua_dg *uscst_alua_dg_of(const struct uscst_alua_model *m,
+					     const struct uscst_device *dev)
+{
+	return dev ? dg_named(m, dev->name) : NULL;
+}
+
+static const struct uscst_alua_tg *tg_of_name(const struct uscst_alua_dg *dg, const char *target)
+{
+	for (unsigned i = 0; dg && i < dg->ntgs; i++)
+		for (unsigned j = 0; j < dg->tgs[i].nports; j++)
+			if (strcmp(dg->tgs[i].ports[j].target, target) == 0)
+				return &dg->tgs[i];
+	return NULL;
+}
+
+const struct uscst_alua_tg *uscst_alua_tg_of(const struct uscst_alua_dg *dg,
+					     const struct uscst_target *tgt)
+{
+	return tgt ? tg_of_name(dg, tgt->name) : NULL;
+}
+
+bool uscst_alua_lookup(const struct uscst_device *dev, const struct uscst_session *sess,
+		       const struct uscst_alua_dg **dg, const struct uscst_alua_tg **tg)
+{
+	const struct uscst_alua_model *m = uscst_alua_current();
+	if (!m || !dev)
+		return false;
+	*dg = uscst_alua_dg_of(m, dev);
+	if (!*dg)
+		return false;
+	*tg = sess ? uscst_alua_tg_of(*dg, sess->tgt) : NULL;
+	return true;
+}
+
+/* ---- telling the nexuses ---- */
+
+struct ua_arg {
+	const struct uscst_alua_dg *dg; /* whose devices' nexuses */
+	const struct uscst_session *except;
+};
+
+static bool dg_has_device(const struct uscst_alua_dg *dg, const char *name)
+{
+	for (unsigned i = 0; i < dg->ndevices; i++)
+		if (strcmp(dg->devices[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* The session list lock is held: a session's map is stable under it. */
+static void ua_one(struct uscst_session *s, void *p)
+{
+	const struct ua_arg *a = p;
+	if (s == a->except || !s->luns)
+		return;
+	for (unsigned i = 0; i < s->luns->count; i++) {
+		const struct uscst_lun *l = &s->luns->luns[i];
+		if (l->dev && dg_has_device(a->dg, l->dev->name))
+			ua_establish(s, l->lun, UA_ASC_ALUA_CHANGED, UA_ASCQ_ALUA_CHANGED);
+	}
+}
+
+/* SPC-4 5.16.2.5/6: every I_T nexus of every logical unit of the device
+ * group (the state is reported through every path), but the one whose
+ * SET TARGET PORT GROUPS made the change. */
+static void tell_nexuses(const struct uscst_alua_dg *dg, const struct uscst_session *except)
+{
+	struct ua_arg a = {dg, except};
+	uscst_session_foreach(ua_one, &a);
+}
+
+/* ---- publishing ---- */
+
+/* Whether the states (or the ports) a device group of `to` shows differ
+ * from `from`'s group of the same name. */
+static bool dg_changed(const struct uscst_alua_model *from, const struct uscst_alua_dg *dg)
+{
+	const struct uscst_alua_dg *old = NULL;
+	for (unsigned i = 0; from && i < from->ndgs; i++)
+		if (strcmp(from->dgs[i].name, dg->name) == 0)
+			old = &from->dgs[i];
+	if (!old || old->ntgs != dg->ntgs)
+		return true;
+	for (unsigned i = 0; i < dg->ntgs; i++) {
+		const struct uscst_alua_tg *a = &old->tgs[i], *b = &dg->tgs[i];
+		if (a->group_id != b->group_id || a->nports != b->nports ||
+		    atomic_load(&a->state) != atomic_load(&b->state) ||
+		    atomic_load(&a->preferred) != atomic_load(&b->preferred))
+			return true;
+		for (unsigned j = 0; j < a->nports; j++)
+			if (a->ports[j].rel_tgt_id != b->ports[j].rel_tgt_id ||
+			    strcmp(a->ports[j].target, b->ports[j].target) != 0)
+				return true;
+	}
+	return false;
+}
+
+/* A device group of `from` whose devices lose their ALUA in `to`. */
+static void tell_removed(const struct uscst_alua_model *from, const struct uscst_alua_model *to)
+{
+	for (unsigned i = 0; from && i < from->ndgs; i++) {
+		bool kept = false;
+		for (unsigned j = 0; to && j < to->ndgs; j++)
+			kept |= strcmp(from->dgs[i].name, to->dgs[j].name) == 0;
+		if (!kept)
+			tell_nexuses(&from->dgs[i], NULL);
+	}
+}
+
+int uscst_alua_publish(struct uscst_alua_model *m, bool config_locked, char *err, size_t errlen)
+{
+	enum uscst_alua_targets targets =
+	    config_locked ? USCST_ALUA_TARGETS_LOCKED : USCST_ALUA_TARGETS_UNLOCKED;
+	if (m && uscst_alua_model_check(m, targets, err, errlen) < 0) {
+		uscst_alua_model_free(m);
+		return -1;
+	}
+	if (m && !m->ndgs) {
+		uscst_alua_model_free(m);
+		m = NULL;
+	}
+	pthread_mutex_lock(&alua_lock);
+	struct uscst_alua_model *old = atomic_load_explicit(&current, memory_order_relaxed);
+	/* A group that keeps its state keeps how it last changed. */
+	for (unsigned i = 0; m && old && i < m->ndgs; i++) {
+		const struct uscst_alua_dg *od = NULL;
+		for (unsigned j = 0; j < old->ndgs; j++)
+			if (strcmp(old->dgs[j].name, m->dgs[i].name) == 0)
+				od = &old->dgs[j];
+		for (unsigned k = 0; od && k < m->dgs[i].ntgs; k++) {
+			struct uscst_alua_tg *tg = &m->dgs[i].tgs[k];
+			const struct uscst_alua_tg *ot = NULL;
+			for (unsigned l = 0; l < od->ntgs; l++)
+				if (od->tgs[l].group_id == tg->group_id)
+					ot = &od->tgs[l];
+			if (!ot)
+				continue;
+			if (atomic_load(&ot->state) == atomic_load(&tg->state))
+				atomic_store(&tg->changed, atomic_load(&ot->changed));
+			else
+				atomic_store(&tg->changed, USCST_ALUA_CHANGED_BY_IMPLICIT);
+		}
+	}
+	atomic_store_explicit(&current, m, memory_order_release);
+	if (old) {
+		old->retired_next = retired;
+		retired = old;
+	}
+	/* Told after the store: a nexus that takes the UA then sees the new
+	 * state. */
+	for (unsigned i = 0; m && i < m->ndgs; i++)
+		if (dg_changed(old, &m->dgs[i]))
+			tell_nexuses(&m->dgs[i], NULL);
+	tell_removed(old, m);
+	pthread_mutex_unlock(&alua_lock);
+	return 0;
+}
+
+void uscst_alua_reset(void)
+{
+	pthread_mutex_lock(&alua_lock);
+	uscst_alua_model_free(atomic_exchange(&current, NULL));
+	while (retired) {
+		struct uscst_alua_model *next = retired->retired_next;
+		uscst_alua_model_free(retired);
+		retired = next;
+	}
+	pthread_mutex_unlock(&alua_lock);
+}
+
+/* ---- changing states ---- */
+
+/* SET TARGET PORT GROUPS may ask for these (SPC-4 6.45): not offline,
+ * which only the target sets, nor transitioning. */
+static bool settable_by_stpg(uint8_t state) { return state <= USCST_ALUA_UNAVAILABLE; }
+
+/* The model's groups are not const to the one who changes states. */
+static struct uscst_alua_tg *tg_by_id(const struct uscst_alua_dg *dg, uint16_t id)
+{
+	for (unsigned j = 0; j < dg->ntgs; j++)
+		if (dg->tgs[j].group_id == id)
+			return &dg->tgs[j];
+	return NULL;
+}
+
+int uscst_alua_set_states(const struct uscst_device *dev, const struct uscst_alua_set *sets,
+			  unsigned n, struct uscst_session *except, unsigned *bad)
+{
+	pthread_mutex_lock(&alua_lock);
+	const struct uscst_alua_model *m = atomic_load_explicit(&current, memory_order_relaxed);
+	const struct uscst_alua_dg *dg = uscst_alua_dg_of(m, dev);
+	if (!dg) {
+		pthread_mutex_unlock(&alua_lock);
+		return -ENOENT;
+	}
+	/* Checked whole first: a bad descriptor changes nothing. */
+	for (unsigned i = 0; i < n; i++) {
+		if (!settable_by_stpg(sets[i].state) || !tg_by_id(dg, sets[i].group_id)) {
+			*bad = i;
+			pthread_mutex_unlock(&alua_lock);
+			return settable_by_stpg(sets[i].state) ? -ESRCH : -EINVAL;
+		}
+	}
+	bool changed = false;
+	for (unsigned i = 0; i < n; i++) {
+		struct uscst_alua_tg *tg = tg_by_id(dg, sets[i].group_id);
+		uint8_t old = atomic_exchange(&tg->state, sets[i].state);
+		atomic_store(&tg->changed, USCST_ALUA_CHANGED_BY_STPG);
+		changed |= old != sets[i].state;
+	}
+	if (changed)
+		tell_nexuses(dg, except);
+	pthread_mutex_unlock(&alua_lock);
+	return 0;
+}
+
+int uscst_alua_set_tg(const char *dg_name, const char *tg_name, const char *state, int preferred,
+		      char *err, size_t errlen)
+{
+	uint8_t st = 0;
+	if (state && !uscst_alua_state_parse(state, &st)) {
+		snprintf(err, errlen,
+			 "unknown state '%s' (active, nonoptimized, standby, unavailable, "
+			 "offline, transitioning)",
+			 state);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&alua_lock);
+	struct uscst_alua_model *m = atomic_load_explicit(&current, memory_order_relaxed);
+	struct uscst_alua_dg *dg = NULL;
+	struct uscst_alua_tg *tg = NULL;
+	for (unsigned i = 0; m && i < m->ndgs; i++)
+		if (strcmp(m->dgs[i].name, dg_name) == 0)
+			dg = &m->dgs[i];
+	for (unsigned i = 0; dg && i < dg->ntgs; i++)
+		if (strcmp(dg->tgs[i].name, tg_name) == 0)
+			tg = &dg->tgs[i];
+	if (!tg) {
+		pthread_mutex_unlock(&alua_lock);
+		if (!dg)
+			snprintf(err, errlen, "no device group '%s'", dg_name);
+		else
+			snprintf(err, errlen, "no target group '%s' in device group '%s'", tg_name,
+				 dg_name);
+		return -ENOENT;
+	}
+	bool changed = false;
+	if (state) {
+		changed |= atomic_exchange(&tg->state, st) != st;
+		atomic_store(&tg->changed, USCST_ALUA_CHANGED_BY_IMPLICIT);
+	}
+	/* PREF is not an asymmetric access state: no unit attention for it
+	 * (SPC-4 5.16.2.6 raises one for a state change). */
+	if (preferred >= 0)
+		atomic_store(&tg->preferred, preferred > 0);
+	log_info("alua: device group %s target group %s: state %s%s", dg->name, tg->name,
+		 uscst_alua_state_name(atomic_load(&tg->state)),
+		 atomic_load(&tg->preferred) ? ", preferred" : "");
+	if (changed)
+		tell_nexuses(dg, NULL);
+	pthread_mutex_unlock(&alua_lock);
+	return 0;
+}
