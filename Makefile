@@ -189,7 +189,7 @@ $(BUILD)/tests/ctl_raw_client: tests/integration/ctl_raw_client.c
 LIBISCSI_CLIENTS := resync_ua_client pr_persist_client caw_race_client xcopy_resv_client \
                     durability_client acl_client cdrom_client tape_client changer_client \
                     passthrough_client session_hold_client graceful_client metrics_client \
-                    pt_hostile_client live_io_client bounds_client
+                    pt_hostile_client live_io_client bounds_client alua_client
 ifneq ($(wildcard /usr/include/iscsi/iscsi.h),)
 all: $(addprefix $(BUILD)/tests/,$(LIBISCSI_CLIENTS))
 endif

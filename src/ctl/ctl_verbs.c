@@ -21,6 +21,7 @@ static const struct ctl_verb *const families[] = {
     ctl_session_verbs, /* ctl_session.c */
     ctl_stats_verbs,   /* ctl_stats.c */
     ctl_live_verbs,    /* ctl_live.c */
+    ctl_alua_verbs,    /* ctl_alua.c */
     ctl_config_verbs,  /* ctl_config.c */
 };
 
