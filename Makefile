@@ -56,6 +56,7 @@ $(BUILD)/uscstadmin: $(BUILD)/src/uscstadmin.o $(BUILD)/libuscst.a
 # of one of them winning silently (no weak symbols in tests/unit: checked
 # by scripts/run-unit.sh).
 ISCSI_FIXTURE            := fixtures/iscsi_target.c fixtures/iscsi_client.c fixtures/crc32c.c
+test_alua_LINK           := fixtures/fixture_scsi.c
 test_backend_iov_LINK    := fixtures/backend_io.c
 test_blockio_LINK        := fixtures/backend_io.c
 test_dispatch_LINK       := fixtures/fixture_scsi.c

@@ -399,8 +399,10 @@ static int validate_device_groups(const struct conf_tree *tree, struct validatio
 	char msg[256] = "";
 	int rc = m ? uscst_alua_model_check(m, USCST_ALUA_TARGETS_NONE, msg, sizeof(msg)) : 0;
 	uscst_alua_model_free(m);
-	if (rc < 0)
-		cerr_at(tree, 0, "%s", msg);
+	if (rc < 0) {
+		const struct conf_node *first = conf_node_child(&tree->root, "DEVICE_GROUP", NULL);
+		cerr_at(tree, first ? first->line : 0, "%s", msg);
+	}
 	return rc;
 }
 
