@@ -158,10 +158,17 @@ void spc_report_target_port_groups(struct uscst_cmd *cmd)
 
 /* ---- SET TARGET PORT GROUPS ---- */
 
-uint32_t spc_stpg_out_len(const struct uscst_cmd *cmd) { return get_be32(cmd->cdb + 6); }
-
 /* At most this many descriptors: more than any device group can name. */
 #define STPG_MAX_DESCS 1024
+#define STPG_MAX_LEN (STPG_HEADER_LEN + STPG_DESC_LEN * STPG_MAX_DESCS)
+
+/* A longer list is refused whole (PARAMETER LIST LENGTH ERROR): no buffer
+ * of the size the CDB claims is ever made for it. */
+uint32_t spc_stpg_out_len(const struct uscst_cmd *cmd)
+{
+	uint32_t len = get_be32(cmd->cdb + 6);
+	return len > STPG_MAX_LEN ? STPG_MAX_LEN : len;
+}
 
 void spc_set_target_port_groups(struct uscst_cmd *cmd)
 {

@@ -517,6 +517,13 @@ static void test_stpg(void **state)
 	/* Lengths that are no header plus whole descriptors. */
 	fixture_assert_sense(stpg(&a, p, 2), SK_ILLEGAL_REQUEST, 0x1a, 0x00);
 	fixture_assert_sense(stpg(&a, p, 10), SK_ILLEGAL_REQUEST, 0x1a, 0x00);
+	/* A huge length: no buffer that size, refused whole. */
+	uint8_t big[12] = {0xa4, 0x0a};
+	put_be32(big + 6, 0x10000000);
+	fixture_cmd_init(&a.cmd, a.sess, 0, big, 12, on_done);
+	assert_int_equal(scsi_lookup_opcode(a.cmd.dev, big)->out_len(&a.cmd), 4 + 4 * 1024);
+	uscst_cmd_release(&a.cmd);
+	fixture_assert_sense(run(&a, big, 12, p, 12), SK_ILLEGAL_REQUEST, 0x1a, 0x00);
 	/* A state STPG may not ask for (offline, transitioning, reserved),
 	 * or an unknown group: INVALID FIELD IN PARAMETER LIST, nothing
 	 * changed, the field pointer at the descriptor. */
