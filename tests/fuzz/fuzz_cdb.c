@@ -10,7 +10,10 @@
  * Input: byte 0 selects block size / LUN / read-only / medium / direction
  * bits, bytes 1..4 the initiator's Expected Data Transfer Length (clamped),
  * bytes 5..20 the CDB (16 bytes; up to 32 with selector bit 0x80), the rest
- * is the Data-Out the initiator sent.
+ * is the Data-Out the initiator sent.  The disk is in an ALUA device group
+ * (explicit ALUA) whose target port group holding the session's target is
+ * put, for each input, in the state byte 1's low bits choose (so REPORT /
+ * SET TARGET PORT GROUPS and the state rules of dispatch are fuzzed too).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +22,7 @@
 
 #include <uscst/iov.h>
 
+#include "core/alua.h"
 #include "core/core.h"
 #include "core/pr.h"
 #include "lib/byteorder.h"
@@ -69,11 +73,36 @@ static const struct uscst_backend_ops mem_ops = {
 
 static void on_done(struct uscst_cmd *cmd) { done_calls++; }
 
+/* Device group "fdg": the disk; group "a" (1) the fuzzed session's
+ * target, group "b" (2) another daemon's target. */
+static int alua_init(void)
+{
+	char err[256];
+	struct uscst_alua_model *m = uscst_alua_model_new();
+	struct uscst_alua_dg *dg = m ? uscst_alua_add_dg(m, "fdg", err, sizeof(err)) : NULL;
+	if (!dg || !uscst_alua_dg_add_device(dg, "fuzz0", err, sizeof(err)))
+		return -1;
+	struct uscst_alua_tg *a =
+	    uscst_alua_dg_add_tg(dg, "a", 1, USCST_ALUA_ACTIVE_OPTIMIZED, true, err, sizeof(err));
+	if (!a || !uscst_alua_tg_add_port(a, "iqn.2026-11.org.uscst:fuzz", 1, err, sizeof(err)))
+		return -1;
+	struct uscst_alua_tg *b =
+	    uscst_alua_dg_add_tg(dg, "b", 2, USCST_ALUA_STANDBY, false, err, sizeof(err));
+	if (!b || !uscst_alua_tg_add_port(b, "iqn.2026-11.org.uscst:peer", 2, err, sizeof(err)))
+		return -1;
+	return uscst_alua_publish(m, false, err, sizeof(err));
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	disk = calloc(1, DISK_BYTES);
-	return disk ? 0 : -1;
+	return disk && alua_init() == 0 ? 0 : -1;
 }
+
+static const char *const alua_states[8] = {
+    "active",  "nonoptimized",	"standby", "unavailable",
+    "offline", "transitioning", "active",  "standby",
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -115,6 +144,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dev.thin_provisioned = true;
 	dev.discard_ok = true;
 	dev.removable = sel & 0x40;
+	dev.expl_alua = true;
+	/* Every input starts from its own states (an STPG of the last one
+	 * changed them). */
+	char err[256];
+	uscst_alua_set_tg("fdg", "a", alua_states[data[1] & 7], 1, err, sizeof(err));
+	uscst_alua_set_tg("fdg", "b", "standby", 0, err, sizeof(err));
 	strcpy(dev.t10_vend_id, "USCST");
 	strcpy(dev.t10_prod_id, "fuzz0");
 	strcpy(dev.prod_rev, "0100");
