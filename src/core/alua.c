@@ -205,6 +205,18 @@ static struct uscst_target *local_target(const char *name, bool config_locked)
 
 /* Every port of dg: its relative port id in effect, and no target (or
  * relative port id) in two of dg's target port groups. */
+/* The relative port id the model in force gives target, or 0. */
+static uint16_t rel_in_force(const char *target)
+{
+	const struct uscst_alua_model *m = atomic_load_explicit(&current, memory_order_acquire);
+	for (unsigned i = 0; m && i < m->ndgs; i++)
+		for (unsigned j = 0; j < m->dgs[i].ntgs; j++)
+			for (unsigned k = 0; k < m->dgs[i].tgs[j].nports; k++)
+				if (strcmp(m->dgs[i].tgs[j].ports[k].target, target) == 0)
+					return m->dgs[i].tgs[j].ports[k].rel_tgt_id;
+	return 0;
+}
+
 static int check_ports(struct uscst_alua_dg *dg, enum uscst_alua_targets targets, char *err,
 		       size_t errlen)
 {
@@ -221,14 +233,20 @@ static int check_ports(struct uscst_alua_dg *dg, enum uscst_alua_targets targets
 					 tg->name, p->rel_tgt_id_cfg, p->target, t->rel_tgt_id);
 				return -1;
 			}
-			if (!t && !p->rel_tgt_id_cfg) {
+			/* A target gone since the model in force resolved it
+			 * keeps that id (a config apply undoing its change of
+			 * the groups after the target's removal). */
+			uint16_t before = t || p->rel_tgt_id_cfg ? 0 : rel_in_force(p->target);
+			if (!t && !p->rel_tgt_id_cfg && !before) {
 				snprintf(err, errlen,
 					 "target group '%s': target '%s' is not defined here: give "
 					 "its rel_tgt_id",
 					 tg->name, p->target);
 				return -1;
 			}
-			p->rel_tgt_id = t ? t->rel_tgt_id : p->rel_tgt_id_cfg;
+			p->rel_tgt_id = t		    ? t->rel_tgt_id
+					: p->rel_tgt_id_cfg ? p->rel_tgt_id_cfg
+							    : before;
 		}
 	}
 	/* Pairwise: a device group has a handful of ports. */

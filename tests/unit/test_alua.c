@@ -579,6 +579,20 @@ static void test_publish_and_plain(void **state)
 	assert_int_equal(conf_alua_apply_text(bad, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "is not its own"));
 	assert_null(uscst_alua_current());
+	/* A target that is not here, named without rel_tgt_id: refused,
+	 * unless the groups in force gave it one (an undo of a config apply
+	 * that removed the target keeps it). */
+#define GHOST(port)                                                                                \
+	"DEVICE_GROUP x {\n\tTARGET_GROUP t {\n\t\tgroup_id 1\n\t\tTARGET iqn.ghost" port          \
+	"\n\t}\n}\n"
+	const char *unnamed = GHOST(""), *named = GHOST(" {\n\t\t\trel_tgt_id 7\n\t\t}");
+	assert_int_equal(conf_alua_apply_text(unnamed, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "give its rel_tgt_id"));
+	assert_int_equal(conf_alua_apply_text(named, err, sizeof(err)), 0);
+	assert_int_equal(conf_alua_apply_text(unnamed, err, sizeof(err)), 0);
+	assert_int_equal(uscst_alua_current()->dgs[0].tgs[0].ports[0].rel_tgt_id, 7);
+	assert_int_equal(conf_alua_apply_text("", err, sizeof(err)), 0);
+
 	free(bad);
 	free(text);
 	free(dg);
