@@ -132,6 +132,14 @@ bool uscst_target_allows(const struct uscst_target *tgt, const char *initiator_n
 /* transport_id is the SPC TransportID's text: for iSCSI "iqn...,i,0x<isid hex>". */
 struct uscst_session *uscst_session_create(struct uscst_target *tgt, const char *initiator_name,
 					   const char *initiator_port_name);
+/* The same through one of the target's other SCSI target ports (an iSCSI
+ * target portal group other than the first): its portal group tag and
+ * relative target port id (VPD 83h, persistent reservations, ALUA).
+ * uscst_session_create is this with tpgt 1 and the target's rel_tgt_id. */
+struct uscst_session *uscst_session_create_port(struct uscst_target *tgt,
+						const char *initiator_name,
+						const char *initiator_port_name, uint16_t tpgt,
+						uint16_t rel_port_id);
 /*
  * A fence makes task management a real fence: a LUN RESET, TARGET RESET or
  * PREEMPT AND ABORT is answered only once every task it aborted, on every

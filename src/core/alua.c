@@ -226,14 +226,10 @@ static int check_ports(struct uscst_alua_dg *dg, enum uscst_alua_targets targets
 		for (unsigned j = 0; j < tg->nports; j++) {
 			struct uscst_alua_port *p = &tg->ports[j];
 			struct uscst_target *t = local_target(p->target, config_locked);
-			if (t && p->rel_tgt_id_cfg && p->rel_tgt_id_cfg != t->rel_tgt_id) {
-				snprintf(err, errlen,
-					 "target group '%s': rel_tgt_id %u of target '%s' is not "
-					 "its own (%u)",
-					 tg->name, p->rel_tgt_id_cfg, p->target, t->rel_tgt_id);
-				return -1;
-			}
-			/* A target gone since the model in force resolved it
+			/* A local target's configured rel_tgt_id names one of
+			 * its target ports: its own (portal group 1) or that of
+			 * another of its portal groups (the transport's).  A
+			 * target gone since the model in force resolved it
 			 * keeps that id (a config apply undoing its change of
 			 * the groups after the target's removal). */
 			uint16_t before = t || p->rel_tgt_id_cfg ? 0 : rel_in_force(p->target);
@@ -244,9 +240,9 @@ static int check_ports(struct uscst_alua_dg *dg, enum uscst_alua_targets targets
 					 tg->name, p->target);
 				return -1;
 			}
-			p->rel_tgt_id = t		    ? t->rel_tgt_id
-					: p->rel_tgt_id_cfg ? p->rel_tgt_id_cfg
-							    : before;
+			p->rel_tgt_id = p->rel_tgt_id_cfg ? p->rel_tgt_id_cfg
+					: t		  ? t->rel_tgt_id
+							  : before;
 		}
 	}
 	/* Pairwise: a device group has a handful of ports. */
@@ -256,7 +252,8 @@ static int check_ports(struct uscst_alua_dg *dg, enum uscst_alua_targets targets
 				for (unsigned l = k == i ? j + 1 : 0; l < dg->tgs[k].nports; l++) {
 					const struct uscst_alua_port *a = &dg->tgs[i].ports[j];
 					const struct uscst_alua_port *b = &dg->tgs[k].ports[l];
-					if (strcmp(a->target, b->target) == 0) {
+					if (strcmp(a->target, b->target) == 0 &&
+					    a->rel_tgt_id_cfg == b->rel_tgt_id_cfg) {
 						snprintf(err, errlen,
 							 "device group '%s': target '%s' is in "
 							 "target groups '%s' and '%s'",
@@ -320,19 +317,15 @@ const struct uscst_alua_dg *uscst_alua_dg_of(const struct uscst_alua_model *m,
 	return dev ? dg_named(m, dev->name) : NULL;
 }
 
-static const struct uscst_alua_tg *tg_of_name(const struct uscst_alua_dg *dg, const char *target)
+const struct uscst_alua_tg *uscst_alua_tg_of(const struct uscst_alua_dg *dg, const char *target,
+					     uint16_t rel_port_id)
 {
 	for (unsigned i = 0; dg && i < dg->ntgs; i++)
 		for (unsigned j = 0; j < dg->tgs[i].nports; j++)
-			if (strcmp(dg->tgs[i].ports[j].target, target) == 0)
+			if (dg->tgs[i].ports[j].rel_tgt_id == rel_port_id &&
+			    strcmp(dg->tgs[i].ports[j].target, target) == 0)
 				return &dg->tgs[i];
 	return NULL;
-}
-
-const struct uscst_alua_tg *uscst_alua_tg_of(const struct uscst_alua_dg *dg,
-					     const struct uscst_target *tgt)
-{
-	return tgt ? tg_of_name(dg, tgt->name) : NULL;
 }
 
 bool uscst_alua_lookup(const struct uscst_device *dev, const struct uscst_session *sess,
@@ -344,7 +337,7 @@ bool uscst_alua_lookup(const struct uscst_device *dev, const struct uscst_sessio
 	*dg = uscst_alua_dg_of(m, dev);
 	if (!*dg)
 		return false;
-	*tg = sess ? uscst_alua_tg_of(*dg, sess->tgt) : NULL;
+	*tg = sess && sess->tgt ? uscst_alua_tg_of(*dg, sess->tgt->name, sess->rel_port_id) : NULL;
 	return true;
 }
 

@@ -51,6 +51,9 @@ enum uscst_alua_change {
 #define USCST_ALUA_NAME_MAX 64
 #define USCST_ALUA_TARGET_MAX 224 /* USCST_NAME_MAX */
 
+/* A target port: a target of this daemon through its first portal group
+ * (rel_tgt_id not given: the target's own), or through another of its
+ * portal groups (that group's rel_tgt_id), or a target elsewhere. */
 struct uscst_alua_port {
 	char target[USCST_ALUA_TARGET_MAX];
 	uint16_t rel_tgt_id_cfg; /* as configured; 0: not given (a local target's own) */
@@ -126,9 +129,10 @@ const struct uscst_alua_model *uscst_alua_current(void);
 /* dev's device group in m, or NULL. */
 const struct uscst_alua_dg *uscst_alua_dg_of(const struct uscst_alua_model *m,
 					     const struct uscst_device *dev);
-/* The target port group of dg that tgt is a port of, or NULL. */
-const struct uscst_alua_tg *uscst_alua_tg_of(const struct uscst_alua_dg *dg,
-					     const struct uscst_target *tgt);
+/* The target port group of dg holding the target port (target name,
+ * relative port id), or NULL. */
+const struct uscst_alua_tg *uscst_alua_tg_of(const struct uscst_alua_dg *dg, const char *target,
+					     uint16_t rel_port_id);
 /* What a command from sess to dev sees: false when dev has no ALUA;
  * otherwise *dg, and *tg (NULL when the session's target is in none of
  * the device group's target port groups: no restriction). */

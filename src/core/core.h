@@ -196,6 +196,11 @@ struct uscst_ua {
 struct uscst_session {
 	struct list_head node; /* global session list */
 	struct uscst_target *tgt;
+	/* The SCSI target port it came through (set at creation): the
+	 * target's first (tpgt 1, its rel_tgt_id) or another of its portal
+	 * groups (uscst_session_create_port). */
+	uint16_t tpgt;
+	uint16_t rel_port_id;
 	char initiator_name[USCST_NAME_MAX];
 	char initiator_port[USCST_NAME_MAX + 32]; /* "iqn...,i,0x<isid>" */
 	uint64_t id;

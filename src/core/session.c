@@ -15,6 +15,15 @@ static uint64_t next_session_id = 1;
 struct uscst_session *uscst_session_create(struct uscst_target *tgt, const char *initiator_name,
 					   const char *initiator_port_name)
 {
+	return uscst_session_create_port(tgt, initiator_name, initiator_port_name, 1,
+					 tgt->rel_tgt_id);
+}
+
+struct uscst_session *uscst_session_create_port(struct uscst_target *tgt,
+						const char *initiator_name,
+						const char *initiator_port_name, uint16_t tpgt,
+						uint16_t rel_port_id)
+{
 	struct uscst_session *sess = calloc(1, sizeof(*sess));
 	if (sess)
 		sess->stats = uscst_stats_new(false);
@@ -23,6 +32,8 @@ struct uscst_session *uscst_session_create(struct uscst_target *tgt, const char 
 		return NULL;
 	}
 	sess->tgt = tgt;
+	sess->tpgt = tpgt;
+	sess->rel_port_id = rel_port_id;
 	snprintf(sess->initiator_name, sizeof(sess->initiator_name), "%s", initiator_name);
 	snprintf(sess->initiator_port, sizeof(sess->initiator_port), "%s", initiator_port_name);
 	pthread_mutex_init(&sess->ua_lock, NULL);

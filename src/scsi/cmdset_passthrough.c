@@ -176,7 +176,7 @@ static bool holds_exclusively(const struct uscst_cmd *cmd)
 	bool mine = atomic_load_explicit(&dev->spc2_holder, memory_order_relaxed) == cmd->sess->id;
 	const struct pr_state *st = atomic_load_explicit(&dev->pr, memory_order_relaxed);
 	if (!mine && st && (pr_type(st) == PR_TYPE_WE || pr_type(st) == PR_TYPE_EA)) {
-		struct pr_nexus n = {cmd->sess->initiator_port, cmd->sess->tgt->rel_tgt_id};
+		struct pr_nexus n = {cmd->sess->initiator_port, cmd->sess->rel_port_id};
 		mine = pr_is_holder(st, &n);
 	}
 	pthread_mutex_unlock(&dev->lock);

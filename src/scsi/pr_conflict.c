@@ -185,7 +185,7 @@ static bool persistent_conflict(const struct uscst_session *sess, const uint8_t 
 	enum pr_cmd_class cls = pr_classify_cdb(cdb);
 	if (cls == PR_CLASS_ALLOWED || cls == PR_CLASS_OWN)
 		return false;
-	struct pr_nexus n = {sess->initiator_port, sess->tgt->rel_tgt_id};
+	struct pr_nexus n = {sess->initiator_port, sess->rel_port_id};
 	const struct pr_reg *reg = pr_find(st, &n);
 	if (reg && pr_reg_is_holder(st, reg))
 		return false;

@@ -167,7 +167,7 @@ static enum pr_result run_action(struct uscst_cmd *cmd, struct pr_state *st,
 				 const struct pr_out_params *p, const struct pr_nexus *dest,
 				 struct pr_events *ev)
 {
-	struct pr_nexus self = {cmd->sess->initiator_port, cmd->sess->tgt->rel_tgt_id};
+	struct pr_nexus self = {cmd->sess->initiator_port, cmd->sess->rel_port_id};
 	switch (p->sa) {
 	case SA_REGISTER:
 	case SA_REGISTER_AND_IGNORE: {
@@ -243,7 +243,7 @@ static void ua_to_session_if_nexus(struct uscst_session *s, void *arg)
 		return; /* never our own tasks: this command is one of them */
 	if (strcasecmp(s->initiator_port, t->ev->port) != 0)
 		return;
-	if (!t->ev->all_tg_pt && s->tgt->rel_tgt_id != t->ev->rel_tgt_id)
+	if (!t->ev->all_tg_pt && s->rel_port_id != t->ev->rel_tgt_id)
 		return;
 	const struct uscst_lun_map *map = s->luns;
 	bool sees = false;

@@ -6,6 +6,7 @@
  * then clipped to the ALLOCATION LENGTH, so a short allocation length never
  * changes the length fields the initiator sees.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "scsi/sbc_limits.h"
@@ -179,11 +180,12 @@ static unsigned desig_t10_vendor(const struct uscst_device *dev, uint8_t *d)
 	return (unsigned)(4 + 8 + id_len);
 }
 
-static unsigned desig_rel_port(const struct uscst_target *tgt, uint8_t *d)
+/* The relative port of the session's target port (one of its target's). */
+static unsigned desig_rel_port(const struct uscst_session *sess, uint8_t *d)
 {
 	uint8_t *p =
 	    put_designator(d, DESIG_CODE_BINARY, true, DESIG_ASSOC_PORT, DESIG_TYPE_REL_PORT, 4);
-	put_be16(p + 2, tgt->rel_tgt_id);
+	put_be16(p + 2, sess->rel_port_id);
 	return 4 + 4;
 }
 
@@ -208,9 +210,11 @@ static uint32_t vpd_device_id(const struct uscst_cmd *cmd, uint8_t *b)
 	off += desig_naa(cmd->dev, b + off);
 	off += desig_t10_vendor(cmd->dev, b + off);
 	if (tgt) {
-		off += desig_rel_port(tgt, b + off);
+		off += desig_rel_port(cmd->sess, b + off);
 		/* Target port name: iSCSI name plus ",t,0x" and the portal group tag. */
-		off += desig_scsi_name(b + off, DESIG_ASSOC_PORT, tgt->name, ",t,0x0001");
+		char tag[16];
+		snprintf(tag, sizeof(tag), ",t,0x%04x", cmd->sess->tpgt);
+		off += desig_scsi_name(b + off, DESIG_ASSOC_PORT, tgt->name, tag);
 		off += desig_scsi_name(b + off, DESIG_ASSOC_TARGET, tgt->name, "");
 		off += scsi_alua_tpg_designator(cmd, b + off);
 	}

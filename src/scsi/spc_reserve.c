@@ -23,7 +23,7 @@ static enum persistent_verdict persistent_rules(const struct uscst_cmd *cmd)
 	const struct pr_state *st = atomic_load_explicit(&cmd->dev->pr, memory_order_relaxed);
 	if (!st || st->nregs == 0)
 		return NO_PERSISTENT;
-	struct pr_nexus n = {cmd->sess->initiator_port, cmd->sess->tgt->rel_tgt_id};
+	struct pr_nexus n = {cmd->sess->initiator_port, cmd->sess->rel_port_id};
 	return pr_is_holder(st, &n) ? PR_HOLDER_NOOP : PR_CONFLICTS;
 }
 

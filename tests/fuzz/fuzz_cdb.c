@@ -172,6 +172,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	list_init(&tgt.groups);
 	tgt.luns = &map;
 	sess.tgt = &tgt;
+	sess.tpgt = 1;
+	sess.rel_port_id = tgt.rel_tgt_id;
 	sess.luns = &map;
 	sess.id = 1;
 	strcpy(sess.initiator_name, "iqn.2026-11.org.uscst:fuzzer");

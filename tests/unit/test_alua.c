@@ -152,9 +152,12 @@ static void test_loaded(void **state)
 	assert_int_equal(dg->tgs[0].ports[0].rel_tgt_id, uscst_target_find("iqn.ld-a")->rel_tgt_id);
 	assert_int_equal(dg->tgs[1].ports[0].rel_tgt_id, uscst_target_find("iqn.ld-b")->rel_tgt_id);
 	assert_int_equal(dg->tgs[2].ports[0].rel_tgt_id, 9);
-	assert_ptr_equal(uscst_alua_tg_of(dg, uscst_target_find("iqn.ld-b")), &dg->tgs[1]);
+	uint16_t rel_b = uscst_target_find("iqn.ld-b")->rel_tgt_id;
+	assert_ptr_equal(uscst_alua_tg_of(dg, "iqn.ld-b", rel_b), &dg->tgs[1]);
+	/* Another target port of the same target (another portal group): none. */
+	assert_null(uscst_alua_tg_of(dg, "iqn.ld-b", 999));
 	/* A target of no group: none. */
-	assert_null(uscst_alua_tg_of(dg, uscst_target_find("iqn.ld-c")));
+	assert_null(uscst_alua_tg_of(dg, "iqn.ld-c", uscst_target_find("iqn.ld-c")->rel_tgt_id));
 }
 
 static void test_written_back(void **state)
@@ -570,15 +573,19 @@ static void test_publish_and_plain(void **state)
 	assert_int_equal(run(&a, std, 6, NULL, 0)->in_buf[5] & 0x30, 0);
 	fixture_assert_sense(rtpg(&a, 0, 64), SK_ILLEGAL_REQUEST, 0x20, 0x00);
 	fixture_assert_good(read10(&a));
-	/* A local target's wrong rel_tgt_id is refused when published. */
+	/* A local target named with another rel_tgt_id: that of another of
+	 * its target ports (portal groups); the session's port is not in it. */
 	char *bad = NULL;
 	assert_true(asprintf(&bad,
 			     "DEVICE_GROUP x {\n\tTARGET_GROUP t {\n\t\tgroup_id 1\n"
 			     "\t\tTARGET iqn.pb-a {\n\t\t\trel_tgt_id %u\n\t\t}\n\t}\n}\n",
 			     uscst_target_find("iqn.pb-a")->rel_tgt_id + 100u) > 0);
-	assert_int_equal(conf_alua_apply_text(bad, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "is not its own"));
-	assert_null(uscst_alua_current());
+	assert_int_equal(conf_alua_apply_text(bad, err, sizeof(err)), 0);
+	assert_int_equal(uscst_alua_current()->dgs[0].tgs[0].ports[0].rel_tgt_id,
+			 uscst_target_find("iqn.pb-a")->rel_tgt_id + 100u);
+	assert_null(
+	    uscst_alua_tg_of(&uscst_alua_current()->dgs[0], "iqn.pb-a", a.sess->rel_port_id));
+	assert_int_equal(conf_alua_apply_text("", err, sizeof(err)), 0);
 	/* A target that is not here, named without rel_tgt_id: refused,
 	 * unless the groups in force gave it one (an undo of a config apply
 	 * that removed the target keeps it). */
