@@ -223,6 +223,7 @@ struct iscsi_session {
 	struct list_head node; /* session table */
 	uint8_t isid[6];
 	uint16_t tsih;
+	uint16_t tpgt;		  /* the target portal group logged in through */
 	struct uscst_target *tgt; /* NULL for discovery sessions */
 	struct uscst_session *core;
 	struct iscsi_params params;

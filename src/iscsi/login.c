@@ -15,6 +15,7 @@
 #include "iscsi/driver.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/iscsi_name.h"
+#include "iscsi/portal_group.h"
 #include "lib/log.h"
 
 #define LOGIN_TEXT_MAX (64u * 1024)
@@ -25,6 +26,7 @@ struct iscsi_login {
 	struct iscsi_params params;
 	struct iscsi_target_limits lim;
 	struct uscst_target *tgt;
+	uint16_t rel_port_id;	   /* of the target port (portal group neg.tpgt) */
 	struct chap_exchange chap; /* when neg.chap_required */
 	bool started;
 	uint8_t isid[6];
@@ -134,6 +136,8 @@ static bool resolve_target(struct iscsi_conn *conn, struct iscsi_login *l,
 		login_fail(conn, ISCSI_LS_AUTHORIZATION_FAILURE, "portal not in allowed_portal");
 		return false;
 	}
+	/* Its portal group: the tag answered, the SCSI target port used. */
+	iscsi_portal_group_of(l->tgt, conn->local_addr, &l->neg.tpgt, &l->rel_port_id);
 	char err[160];
 	if (iscsi_target_limits_load(&l->lim, target_attr_get, l->tgt, err, sizeof(err))) {
 		login_fail(conn, ISCSI_LS_TARGET_ERROR, err);
@@ -268,6 +272,7 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 	if (!sess)
 		return NULL;
 	memcpy(sess->isid, l->isid, 6);
+	sess->tpgt = l->neg.tpgt;
 	sess->tgt = l->tgt;
 	sess->params = l->params;
 	sess->lim = l->lim;
@@ -292,7 +297,8 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 		snprintf(port, sizeof(port), "%s,i,0x%02x%02x%02x%02x%02x%02x",
 			 l->params.initiator_name, l->isid[0], l->isid[1], l->isid[2], l->isid[3],
 			 l->isid[4], l->isid[5]);
-		sess->core = uscst_session_create(l->tgt, l->params.initiator_name, port);
+		sess->core = uscst_session_create_port(l->tgt, l->params.initiator_name, port,
+						       l->neg.tpgt, l->rel_port_id);
 		if (!sess->core) {
 			iscsi_session_unregister(sess);
 			free(sess);

@@ -19,6 +19,7 @@
 
 #include "iscsi/allowed_portal.h"
 #include "iscsi/chap.h"
+#include "iscsi/portal_group.h"
 
 #define ISCSI_MRDSL_MIN 512u
 #define ISCSI_MRDSL_MAX 16777215u /* 2^24 - 1: the DataSegmentLength field */
@@ -969,6 +970,11 @@ const struct uscst_attr_def iscsi_target_attrs[] = {
      .type = USCST_ATTR_STRING,
      .flags = USCST_ATTR_MULTI,
      .check = allowed_portal_check},
+    /* Portal groups other than the first (iscsi/portal_group.c). */
+    {.name = "portal_group",
+     .type = USCST_ATTR_STRING,
+     .flags = USCST_ATTR_MULTI,
+     .check = portal_group_check},
     {.name = NULL},
 };
 

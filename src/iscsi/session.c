@@ -32,7 +32,7 @@ static bool tsih_in_use(uint16_t tsih)
 static bool replaces(const struct iscsi_session *newer, const struct iscsi_session *s)
 {
 	return s != newer && !s->reinstated && s->tgt == newer->tgt && newer->tgt &&
-	       memcmp(s->isid, newer->isid, 6) == 0 &&
+	       s->tpgt == newer->tpgt && memcmp(s->isid, newer->isid, 6) == 0 &&
 	       strcmp(s->params.initiator_name, newer->params.initiator_name) == 0;
 }
 

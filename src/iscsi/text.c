@@ -10,6 +10,7 @@
 
 #include "iscsi/allowed_portal.h"
 #include "iscsi/iscsi.h"
+#include "iscsi/portal_group.h"
 #include "iscsi/sendtargets.h"
 #include "lib/log.h"
 
@@ -28,6 +29,9 @@ static void emit_target(struct uscst_target *tgt, void *arg)
 	if (!uscst_target_allows(tgt, c->conn->sess->params.initiator_name) ||
 	    !iscsi_portal_allowed(tgt, c->conn->local_addr))
 		return;
+	/* With the tag of the portal group it is in for this target. */
+	uint16_t rel;
+	iscsi_portal_group_of(tgt, c->conn->local_addr, &c->portal.tpgt, &rel);
 	struct sendtargets_target t = {uscst_target_name(tgt), &c->portal, 1};
 	c->emit(c->emit_ctx, &t);
 }

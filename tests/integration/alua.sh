@@ -13,6 +13,11 @@
 #   apply-state  `config apply` of a file with another state changes it live
 #   apply-bad    a file naming an unknown device in a device group is refused
 #   admin-bad    an unknown state or group is refused
+# Then a second uscstd: one target with two iSCSI portal groups (portal 1 on
+# 127.0.0.1, portal_group 2 on 127.0.0.2, each its own SCSI target port),
+# in two target port groups:
+#   tpg-discovery  SendTargets on 127.0.0.2 lists the portal with tag 2
+#   tpg-client     alua_client over the two portal groups, as above
 # Usage: tests/integration/alua.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -142,6 +147,78 @@ admin_bad() {
 		[[ $(adm -j list alua | jq -r '.[1].preferred') == true ]]
 }
 
+# tpg_conf FILE: one target, portal group 2 (rel_tgt_id 7) on 127.0.0.2.
+tpg_conf() {
+	cat >"$1" <<-CONF
+		HANDLER vdisk_fileio {
+		    DEVICE disk0 {
+		        filename $LIB_TMP/disk0.img
+		        expl_alua 1
+		    }
+		}
+
+		TARGET_DRIVER iscsi {
+		    enabled 1
+		    TARGET $IQN_A {
+		        rel_tgt_id 1
+		        portal_group "2 7 127.0.0.2"
+		        LUN 0 disk0
+		    }
+		}
+
+		DEVICE_GROUP dg0 {
+		    DEVICE disk0
+		    TARGET_GROUP local_a {
+		        group_id 1
+		        preferred 1
+		        TARGET $IQN_A
+		    }
+		    TARGET_GROUP local_b {
+		        group_id 2
+		        state nonoptimized
+		        TARGET $IQN_A {
+		            rel_tgt_id 7
+		        }
+		    }
+		}
+	CONF
+}
+
+tpg_discovery() {
+	local out
+	out=$(timeout 20 iscsi-ls "iscsi://127.0.0.2:$PORT2" 2>&1) || return 1
+	echo "$out"
+	grep -q "Target:$IQN_A Portal:127.0.0.2:$PORT2,2" <<<"$out"
+}
+
+tpg_client() {
+	local a b
+	printf -v a '%q -s %q alua dg0 local_b state standby' "$USCSTADMIN" "$DAEMON_SOCK"
+	printf -v b '%q -s %q alua dg0 local_b state active' "$USCSTADMIN" "$DAEMON_SOCK"
+	timeout 40 "$CLIENT" "iscsi://127.0.0.1:$DAEMON_PORT/$IQN_A/0" \
+		"iscsi://127.0.0.2:$PORT2/$IQN_A/0" "$a" "$b"
+}
+
+portal_groups() {
+	local first_log=$DAEMON_LOG
+	daemon_stop || fail alua:daemon-exit "uscstd did not stop cleanly"
+	if sanitizer_report "$first_log" >/dev/null; then
+		fail alua:sanitizer "report in the first uscstd's log"
+		sanitizer_report "$first_log" | head -n 20 | sed 's/^/  | /'
+	fi
+	PORT2=$(free_port 14260) || return 1
+	tpg_conf "$LIB_TMP/tpg.conf"
+	if ! DAEMON_LOG_FILE=$LIB_TMP/uscstd-tpg.log daemon_start "$LIB_TMP/tpg.conf" \
+		--listen "127.0.0.2:$PORT2"; then
+		fail alua:tpg-start
+		return
+	fi
+	check alua:tpg-discovery tpg_discovery
+	if [[ -x $CLIENT ]]; then
+		check alua:tpg-client tpg_client
+	fi
+}
+
 main() {
 	lib_init "${1:-}"
 	CLIENT=$USCST_BUILD/tests/alua_client
@@ -166,6 +243,7 @@ main() {
 	check alua:apply-state apply_state
 	check alua:apply-bad apply_bad
 	check alua:admin-bad admin_bad
+	portal_groups
 	lib_finish
 }
 

@@ -384,10 +384,12 @@ static void test_iscsi_table_defaults(void **state)
 	unsigned with_default = 0;
 	for (const struct uscst_attr_def *d = iscsi_target_attrs; d->name; d++) {
 		char err[256] = "";
-		/* Not-built ones, the CHAP accounts and allowed_portal (none:
-		 * every portal) have no default. */
+		/* Not-built ones, the CHAP accounts, allowed_portal (none:
+		 * every portal) and portal_group (none: one portal group)
+		 * have no default. */
 		if ((d->flags & USCST_ATTR_NOT_BUILT) || !strcmp(d->name, "IncomingUser") ||
-		    !strcmp(d->name, "OutgoingUser") || !strcmp(d->name, "allowed_portal"))
+		    !strcmp(d->name, "OutgoingUser") || !strcmp(d->name, "allowed_portal") ||
+		    !strcmp(d->name, "portal_group"))
 			continue;
 		assert_non_null(d->def);
 		if (!uscst_attr_check(d, d->def, err, sizeof(err)))
