@@ -523,6 +523,7 @@ static void test_stpg(void **state)
 	/* A huge length: no buffer that size, refused whole. */
 	uint8_t big[12] = {0xa4, 0x0a};
 	put_be32(big + 6, 0x10000000);
+	uscst_cmd_release(&a.cmd);
 	fixture_cmd_init(&a.cmd, a.sess, 0, big, 12, on_done);
 	assert_int_equal(scsi_lookup_opcode(a.cmd.dev, big)->out_len(&a.cmd), 4 + 4 * 1024);
 	uscst_cmd_release(&a.cmd);
