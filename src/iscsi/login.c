@@ -237,13 +237,14 @@ static bool reassemble(struct iscsi_conn *conn, struct iscsi_login *l, const uin
 	l->acc_len += dlen;
 	if (!(bhs[1] & ISCSI_FLAG_CONTINUE))
 		return true;
-	/* RFC 7143 11.13.1: answer a C=1 request with an empty response. */
+	/* RFC 7143 11.13.1: answer a C=1 request with an empty response, in
+	 * the stage the request is in (a first request may start at CSG=1). */
 	struct iscsi_tx *tx = iscsi_tx_new(conn);
 	if (!tx) {
 		iscsi_conn_close(conn, "out of memory");
 		return false;
 	}
-	fill_response_header(conn, l, tx->hdr, (uint8_t)(l->stage << 2), l->cmdsn);
+	fill_response_header(conn, l, tx->hdr, (uint8_t)(bhs[1] & 0x0c), l->cmdsn);
 	iscsi_tx_queue(conn, tx);
 	return false;
 }
