@@ -31,6 +31,10 @@ void iscsi_nop_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t
 		return;
 	}
 	iscsi_cmdsn_consume(conn, bhs);
+	/* RFC 7143 11.19: the ping data is returned "up to the first
+	 * MaxRecvDataSegmentLength bytes" the initiator declared. */
+	if (dlen > conn->max_xmit_dsl)
+		dlen = conn->max_xmit_dsl;
 	struct iscsi_tx *tx = iscsi_tx_new(conn);
 	uint8_t *copy = dlen ? malloc(dlen) : NULL;
 	if (!tx || (dlen && !copy)) {

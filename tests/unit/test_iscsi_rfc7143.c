@@ -4,6 +4,8 @@
  * on the code before its fix.
  *   - the empty Login Response to a C=1 request names the request's CSG
  *     (11.13.1);
+ *   - a NOP-In echoes at most the initiator's MaxRecvDataSegmentLength of
+ *     the ping data (11.19);
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,10 +64,40 @@ static void test_login_continue_keeps_csg(void **state)
 	client_close(&c);
 }
 
+/* A NOP-Out with more ping data than the initiator's MaxRecvDataSegmentLength
+ * (8192, declared by client_login) but within the target's: the NOP-In
+ * carries the first 8192 bytes only (RFC 7143 11.19). */
+static void test_nop_in_echo_limited(void **state)
+{
+	struct iscsi_client *c = *state;
+	uint32_t len = CLIENT_MRDSL + 3000;
+	uint8_t *ping = malloc(len);
+	assert_non_null(ping);
+	for (uint32_t i = 0; i < len; i++)
+		ping[i] = (uint8_t)(i * 7 + 1);
+	uint8_t bhs[BHS_LEN] = {OP_NOP_OUT | OP_IMMEDIATE, 0x80};
+	bhs[9] = 0;
+	put32(bhs + 16, 0x4242);
+	put32(bhs + 20, 0xffffffff);
+	put32(bhs + 24, c->cmdsn);
+	put32(bhs + 28, c->exp_statsn);
+	pdu_send(c, bhs, ping, len);
+	const struct pdu *p = pdu_expect(c, OP_NOP_IN);
+	assert_int_equal(pdu_itt(p), 0x4242);
+	if (p->dlen != CLIENT_MRDSL)
+		fail_msg("NOP-In echoes %u bytes, the initiator takes %u", p->dlen, CLIENT_MRDSL);
+	assert_memory_equal(p->data, ping, CLIENT_MRDSL);
+	c->exp_statsn++;
+	free(ping);
+	expect_ping(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_login_continue_keeps_csg),
+	    cmocka_unit_test_setup_teardown(test_nop_in_echo_limited, client_session_setup,
+					    client_session_teardown),
 	};
 	return cmocka_run_group_tests(tests, iscsi_target_group_setup, iscsi_target_group_teardown);
 }
