@@ -7,9 +7,44 @@
  * abort hits a task with R2Ts open, the initiator keeps answering them
  * (RFC 7143 11.5.1): the task stays until each of those sequences has
  * ended (its Data-Out is accepted and dropped, never Rejected), and the
- * TMF answer waits for it.
+ * TMF answer waits for it.  A reset does not wait (a LU or target reset
+ * must not hang on an initiator that stops answering), but the Data-Out
+ * the initiator may still send on the open sequences is taken and dropped
+ * all the same (RFC 7143 11.5.1: it keeps answering every TTT it holds),
+ * not Rejected as data for an unknown task.
  */
 #include "iscsi/iscsi.h"
+
+static void retire_seq(struct iscsi_conn *conn, uint32_t itt, uint32_t ttt)
+{
+	unsigned i = conn->retired_next++ % ISCSI_RETIRED_SEQS;
+	conn->retired[i].itt = itt;
+	conn->retired[i].ttt = ttt;
+	conn->retired[i].open = true;
+}
+
+/* The task goes while the initiator may still send Data-Out for it. */
+static void retire_open_sequences(struct iscsi_task *task)
+{
+	for (struct iscsi_r2t *r = task->r2ts; r; r = r->next)
+		retire_seq(task->conn, task->itt, r->ttt);
+	if (task->unsol_open)
+		retire_seq(task->conn, task->itt, ISCSI_RESERVED_TAG);
+}
+
+bool iscsi_retired_data_out(struct iscsi_conn *conn, const uint8_t *bhs)
+{
+	uint32_t itt = bhs_itt(bhs), ttt = get_be32(bhs + 20);
+	for (unsigned i = 0; i < ISCSI_RETIRED_SEQS; i++) {
+		if (!conn->retired[i].open || conn->retired[i].itt != itt ||
+		    conn->retired[i].ttt != ttt)
+			continue;
+		if (bhs[1] & ISCSI_FLAG_FINAL) /* the sequence is over */
+			conn->retired[i].open = false;
+		return true;
+	}
+	return false;
+}
 
 enum uscst_abort_result iscsi_cmd_aborted(struct uscst_cmd *cmd, bool wait_data)
 {
@@ -23,6 +58,7 @@ enum uscst_abort_result iscsi_cmd_aborted(struct uscst_cmd *cmd, bool wait_data)
 		task->abort_owes_data = true;
 		return USCST_ABORT_WAIT;
 	}
+	retire_open_sequences(task);
 	if (task->ordered)
 		iscsi_task_free(task);
 	return USCST_ABORT_DONE;

@@ -290,7 +290,7 @@ void iscsi_data_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_
 	}
 	if (!task || task->aborted || task->cmd.aborted) {
 		/* Data for a task aborted by task management is dropped silently. */
-		if (!task)
+		if (!task && !iscsi_retired_data_out(conn, bhs))
 			iscsi_send_reject(conn, bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
 		return;
 	}

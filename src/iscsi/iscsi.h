@@ -208,6 +208,15 @@ struct iscsi_conn {
 	bool counted_idle;    /* nothing received for CONN_IDLE_MS: reactor_conn_idle_add */
 	uint64_t nop_sent_ms; /* 0: no ping outstanding */
 	uint32_t nop_ttt;
+	/* Sequences of tasks a reset aborted without waiting for their
+	 * Data-Out: what the initiator still sends on them is dropped, not
+	 * Rejected (abort.c).  A ring: the oldest is forgotten first. */
+#define ISCSI_RETIRED_SEQS 32
+	struct {
+		uint32_t itt, ttt;
+		bool open;
+	} retired[ISCSI_RETIRED_SEQS];
+	unsigned retired_next;
 	/* A Logout that waits for the commands in the backend (logout.c). */
 	bool logout_pending;
 	uint32_t logout_itt;
@@ -381,6 +390,9 @@ uint64_t iscsi_conn_publish_mem(struct iscsi_conn *conn);
 /* abort.c: the core's callbacks into this transport. */
 extern const struct uscst_transport_ops iscsi_core_ops;
 enum uscst_abort_result iscsi_cmd_aborted(struct uscst_cmd *cmd, bool wait_data);
+/* Data-Out on a sequence of a task aborted without waiting for it (true:
+ * drop it silently); an F bit ends the sequence. */
+bool iscsi_retired_data_out(struct iscsi_conn *conn, const uint8_t *bhs);
 void iscsi_drop_nexus(struct uscst_session *s, void *ctx);
 
 /* nop.c: an unsolicited NOP-In telling a MaxCmdSN that reopens a closed

@@ -6,6 +6,10 @@
  *     (11.13.1);
  *   - a NOP-In echoes at most the initiator's MaxRecvDataSegmentLength of
  *     the ping data (11.19);
+ *   - the Data-Out an initiator still owes on an R2T of a task aborted by
+ *     CLEAR TASK SET, LOGICAL UNIT RESET or TARGET WARM RESET is taken and
+ *     dropped, never Rejected (11.5.1; ABORT TASK and ABORT TASK SET are in
+ *     test_iscsi_tmf.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,12 +96,94 @@ static void test_nop_in_echo_limited(void **state)
 	expect_ping(c);
 }
 
+/* Function codes (RFC 7143 11.5.1). */
+enum { TMF_CLEAR_TASK_SET = 4, TMF_LUN_RESET = 5, TMF_TARGET_WARM_RESET = 6 };
+
+static uint32_t send_tmf(struct iscsi_client *c, uint8_t function, uint32_t ref_itt)
+{
+	uint8_t bhs[BHS_LEN] = {OP_TMF_REQ | OP_IMMEDIATE};
+	bhs[1] = (uint8_t)(0x80 | function);
+	uint32_t itt = c->itt++;
+	put32(bhs + 16, itt);
+	put32(bhs + 20, ref_itt);
+	put32(bhs + 24, c->cmdsn);
+	put32(bhs + 28, c->exp_statsn);
+	pdu_send(c, bhs, NULL, 0);
+	return itt;
+}
+
+/* The TMF Response for itt (with StatSN in order); returns its Response. */
+static uint8_t expect_tmf_rsp(struct iscsi_client *c, uint32_t itt)
+{
+	const struct pdu *p = pdu_expect(c, OP_TMF_RSP);
+	assert_int_equal(pdu_itt(p), itt);
+	assert_int_equal(get32(p->bhs + 24), c->exp_statsn);
+	c->exp_statsn++;
+	return p->bhs[2];
+}
+
+/* A WRITE of 32 blocks with one immediate: the R2T for the other 31 is
+ * open when `function` arrives.  The initiator then answers the R2T
+ * (RFC 7143 11.5.1 b: it keeps responding to every TTT it holds): the
+ * TMF is answered "Function complete", and that Data-Out draws no Reject
+ * (before or after the answer), nor does the WRITE get a response. */
+static void task_set_abort_owed_data(struct iscsi_client *c, uint8_t function)
+{
+	uint8_t bhs[BHS_LEN], cdb[16];
+	uint8_t *data = calloc(1, 32 * ISCSI_TEST_BLOCK);
+	assert_non_null(data);
+	cdb_rw10(cdb, 0x2a, 600, 32);
+	uint32_t itt =
+	    scsi_cmd_bhs(c, bhs, CMD_F | CMD_W | CMD_SIMPLE, 32 * ISCSI_TEST_BLOCK, cdb, 10);
+	pdu_send(c, bhs, data, ISCSI_TEST_BLOCK);
+	const struct pdu *p = pdu_expect(c, OP_R2T);
+	assert_int_equal(pdu_itt(p), itt);
+	uint32_t ttt = get32(p->bhs + 20);
+	uint32_t offset = get32(p->bhs + 40), len = get32(p->bhs + 44);
+
+	uint32_t tmf = send_tmf(c, function, 0xffffffff);
+	uint8_t out[BHS_LEN] = {OP_DATA_OUT, 0x80};
+	put32(out + 16, itt);
+	put32(out + 20, ttt);
+	put32(out + 28, c->exp_statsn);
+	put32(out + 40, offset);
+	pdu_send(c, out, data, len);
+	free(data);
+	assert_int_equal(expect_tmf_rsp(c, tmf), 0);
+	if (pdu_recv_timeout(c, 300))
+		fail_msg("function %u: after the answer, opcode 0x%02x (reason 0x%02x) for the "
+			 "owed Data-Out",
+			 function, pdu_opcode(&c->rx), c->rx.bhs[2]);
+	if (function != TMF_CLEAR_TASK_SET)
+		client_clear_ua(c); /* the resets' 29h/03h */
+	expect_ping(c);
+}
+
+static void test_clear_task_set_owed_data(void **state)
+{
+	task_set_abort_owed_data(*state, TMF_CLEAR_TASK_SET);
+}
+
+static void test_lun_reset_owed_data(void **state)
+{
+	task_set_abort_owed_data(*state, TMF_LUN_RESET);
+}
+
+static void test_warm_reset_owed_data(void **state)
+{
+	task_set_abort_owed_data(*state, TMF_TARGET_WARM_RESET);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, client_session_setup, client_session_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_login_continue_keeps_csg),
-	    cmocka_unit_test_setup_teardown(test_nop_in_echo_limited, client_session_setup,
-					    client_session_teardown),
+	    T(test_nop_in_echo_limited),
+	    T(test_clear_task_set_owed_data),
+	    T(test_lun_reset_owed_data),
+	    T(test_warm_reset_owed_data),
 	};
 	return cmocka_run_group_tests(tests, iscsi_target_group_setup, iscsi_target_group_teardown);
 }
