@@ -19,31 +19,61 @@ struct residual {
 	uint32_t count;
 };
 
+/* The Data-In the command wanted to send.  Nothing is sent with CHECK
+ * CONDITION (the sense says why), unless the command set says the data go
+ * with it. */
+static uint64_t wanted_in(const struct uscst_cmd *cmd)
+{
+	if (cmd->status == SAM_STAT_CHECK_CONDITION && !cmd->in_with_sense)
+		return 0;
+	return cmd->in_asked ? cmd->in_asked : cmd->in_len;
+}
+
+static struct residual residual_of(uint64_t wanted, uint32_t edtl)
+{
+	struct residual r = {0, 0};
+	if (wanted > edtl) {
+		r.flags = ISCSI_FLAG_OVERFLOW;
+		r.count = (uint32_t)(wanted - edtl);
+	} else if (wanted < edtl) {
+		r.flags = ISCSI_FLAG_UNDERFLOW;
+		r.count = (uint32_t)(edtl - wanted);
+	}
+	return r;
+}
+
 /* Residuals compare what the command wanted to move with the initiator's
- * Expected Data Transfer Length (RFC 7143 11.4.5). */
+ * Expected Data Transfer Length (RFC 7143 11.4.5); for a bidirectional
+ * command that is the write part's (its read part: bidi_residual). */
 static struct residual compute_residual(const struct iscsi_task *task)
 {
 	const struct uscst_cmd *cmd = &task->cmd;
 	uint64_t wanted = 0;
-	if (cmd->exp_read || cmd->in_len)
-		/* Nothing is sent with CHECK CONDITION (the sense says why),
-		 * unless the command set says the data go with it. */
-		wanted = (cmd->status == SAM_STAT_CHECK_CONDITION && !cmd->in_with_sense) ? 0
-			 : cmd->in_asked ? cmd->in_asked
-					 : cmd->in_len;
-	else if (cmd->exp_write || cmd->out_len)
+	if (task->bidi)
+		return residual_of(cmd->out_len, cmd->exp_len);
+	if (cmd->exp_read)
+		return residual_of(wanted_in(cmd), cmd->exp_len);
+	if (cmd->in_len)
+		/* Data-In of a command sent without R (a READ flagged as a
+		 * write): none of it was sent, all of it is the overflow. */
+		return residual_of(wanted_in(cmd), 0);
+	if (cmd->exp_write || cmd->out_len)
 		/* A CDB that wants Data-Out the initiator did not announce (W=0)
 		 * moved nothing: the whole transfer is the overflow. */
 		wanted = cmd->out_len;
-	struct residual r = {0, 0};
-	if (wanted > cmd->exp_len) {
-		r.flags = ISCSI_FLAG_OVERFLOW;
-		r.count = (uint32_t)(wanted - cmd->exp_len);
-	} else if (wanted < cmd->exp_len) {
-		r.flags = ISCSI_FLAG_UNDERFLOW;
-		r.count = (uint32_t)(cmd->exp_len - wanted);
-	}
-	return r;
+	return residual_of(wanted, cmd->exp_len);
+}
+
+/* RFC 7143 11.4.5.2: the read part of a bidirectional command against its
+ * Bidirectional Read EDTL, as the o (0x10) and u (0x08) flags and the
+ * Bidirectional Read Residual Count of the SCSI Response. */
+static void put_bidi_residual(const struct iscsi_task *task, uint8_t *h)
+{
+	if (!task->bidi)
+		return;
+	struct residual r = residual_of(wanted_in(&task->cmd), task->bidi_read_len);
+	h[1] |= (uint8_t)(r.flags << 2);
+	put_be32(h + 40, r.count);
 }
 
 /* --- the layout --- */
@@ -214,6 +244,7 @@ static void send_scsi_response(struct iscsi_task *task, bool again)
 	put_status_sn(task, h, again);
 	put_be32(h + 36, task->erl.din_len ? task->erl.din_count : task->r2tsn);
 	put_be32(h + 44, res.count);
+	put_bidi_residual(task, h);
 	if (sense) {
 		put_be16(sense, cmd->sense_len);
 		memcpy(sense + 2, cmd->sense, cmd->sense_len);
@@ -241,10 +272,13 @@ void iscsi_task_send_response(struct iscsi_task *task)
 {
 	struct uscst_cmd *cmd = &task->cmd;
 	uint32_t len = 0;
+	uint32_t read_edtl = task->bidi ? task->bidi_read_len : cmd->exp_len;
 	if (cmd->exp_read && cmd->in_len &&
 	    (cmd->status != SAM_STAT_CHECK_CONDITION || cmd->in_with_sense))
-		len = cmd->in_len < cmd->exp_len ? cmd->in_len : cmd->exp_len;
-	bool collapse = len && cmd->sense_len == 0;
+		len = cmd->in_len < read_edtl ? cmd->in_len : read_edtl;
+	/* A Data-In has no room for the bidirectional read residual: such a
+	 * command's status goes in a SCSI Response. */
+	bool collapse = len && cmd->sense_len == 0 && !task->bidi;
 	if (len) {
 		layout_init(task, len, collapse);
 		for (uint32_t sn = 0; sn < task->erl.din_count; sn++)

@@ -98,8 +98,11 @@ struct iscsi_task {
 	 * 11.5.1), their Data-Out is taken and dropped, and the TMF answer
 	 * waits until every one has ended (data_out.c). */
 	bool abort_owes_data;
-	bool r2t_parked;	   /* waits for buffer memory before its first R2T (write_buf.c) */
-	bool imm_placed;	   /* the immediate data is in out_buf already (adopted) */
+	bool r2t_parked;   /* waits for buffer memory before its first R2T (write_buf.c) */
+	bool imm_placed;   /* the immediate data is in out_buf already (adopted) */
+	bool cdb_too_long; /* an Extended CDB beyond USCST_MAX_CDB: refused */
+	bool bidi;	   /* R and W, with the Bidirectional Read EDTL AHS */
+	uint32_t bidi_read_len;
 	struct iscsi_task_erl erl; /* ErrorRecoveryLevel 1: what a SNACK resends (erl1.c) */
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iscsi/cmd_ahs.h"
 #include "iscsi/iscsi.h"
 #include "lib/freelist.h"
 #include "lib/log.h"
@@ -92,6 +93,12 @@ static void start_task(struct iscsi_task *task)
 	}
 	if (task->out_too_big) {
 		uscst_cmd_invalid_field_cdb(cmd, 0, -1);
+		task_done(cmd);
+		return;
+	}
+	if (task->cdb_too_long) {
+		/* No command of ours has a CDB longer than USCST_MAX_CDB. */
+		uscst_cmd_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_OPCODE);
 		task_done(cmd);
 		return;
 	}
@@ -239,9 +246,10 @@ void iscsi_cmdsn_consume(struct iscsi_conn *conn, const uint8_t *bhs)
 		iscsi_cmdsn_mark_received(conn, get_be32(bhs + 24));
 }
 
-/* Checks the PDU's fields that do not depend on the command; returns a
- * Reject reason or 0. */
-static uint8_t validate(struct iscsi_conn *conn, const uint8_t *bhs, uint32_t dlen)
+/* Checks the PDU's fields that do not depend on the command, and reads its
+ * AHS (which follows bhs); returns a Reject reason or 0. */
+static uint8_t validate(struct iscsi_conn *conn, const uint8_t *bhs, uint32_t dlen,
+			struct iscsi_cmd_ahs *ahs)
 {
 	const struct iscsi_params *p = &conn->sess->params;
 	uint8_t flags = bhs[1];
@@ -260,7 +268,29 @@ static uint8_t validate(struct iscsi_conn *conn, const uint8_t *bhs, uint32_t dl
 		return ISCSI_REJECT_PROTOCOL_ERROR;
 	if (!(flags & (ISCSI_CMD_READ | ISCSI_CMD_WRITE)) && edtl)
 		return ISCSI_REJECT_PROTOCOL_ERROR;
+	uint8_t reason = iscsi_cmd_ahs_parse(bhs + ISCSI_BHS_LEN, bhs_ahs_len(bhs), ahs);
+	if (reason)
+		return reason;
+	/* RFC 7143 11.3.5: the read length of a command with R and W is in
+	 * its AHS, and only such a command has one. */
+	bool bidi = (flags & ISCSI_CMD_READ) && (flags & ISCSI_CMD_WRITE);
+	if (ahs->bidi != bidi)
+		return ISCSI_REJECT_INVALID_PDU_FIELD;
 	return 0;
+}
+
+/* The CDB bytes beyond 16 and the bidirectional read length. */
+static void apply_ahs(struct iscsi_task *task, const struct iscsi_cmd_ahs *ahs)
+{
+	struct uscst_cmd *cmd = &task->cmd;
+	if (ahs->ext_cdb_len > sizeof(ahs->ext_cdb)) {
+		task->cdb_too_long = true;
+	} else if (ahs->ext_cdb_len) {
+		memcpy(cmd->cdb + 16, ahs->ext_cdb, ahs->ext_cdb_len);
+		cmd->cdb_len = (uint16_t)(16 + ahs->ext_cdb_len);
+	}
+	task->bidi = ahs->bidi;
+	task->bidi_read_len = ahs->bidi_read_len;
 }
 
 /* RFC 7143 11.3.1 ATTR: 0 untagged and 1 simple are both SIMPLE to the
@@ -358,7 +388,8 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_
 		reject_cmd(conn, bhs, ISCSI_REJECT_IMMEDIATE_CMD);
 		return;
 	}
-	uint8_t reason = validate(conn, bhs, dlen);
+	struct iscsi_cmd_ahs ahs;
+	uint8_t reason = validate(conn, bhs, dlen, &ahs);
 	if (reason) {
 		reject_cmd(conn, bhs, reason);
 		return;
@@ -384,6 +415,7 @@ void iscsi_scsi_cmd_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_
 		return;
 	}
 	struct uscst_cmd *cmd = &task->cmd;
+	apply_ahs(task, &ahs);
 	uscst_cmd_decode(cmd);
 	iscsi_task_start_data(task);
 	if (cmd->exp_write && !iscsi_write_buf_start(task, dlen))

@@ -45,6 +45,22 @@ static bool cdb_bits_invalid(struct uscst_cmd *cmd)
 	return false;
 }
 
+/*
+ * The transport's data directions (iSCSI's R and W bits) against the
+ * CDB's: Data-Out announced for a command that takes none (a bidirectional
+ * command among them: no command here is one), or Data-In asked of one
+ * that takes Data-Out.  The command IU is at fault, not the CDB: ILLEGAL
+ * REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT (SPC-4 0Eh/03h).  No
+ * transfer announced at all is no contradiction: residuals report it.
+ */
+static bool directions_contradict(const struct uscst_cmd *cmd)
+{
+	bool cdb_takes_data_out = cmd->op->out_len != NULL;
+	if (cmd->exp_len == 0)
+		return false;
+	return (cmd->exp_write && !cdb_takes_data_out) || (cmd->exp_read && cdb_takes_data_out);
+}
+
 void scsi_dispatch(struct uscst_cmd *cmd)
 {
 	const struct scsi_opcode_desc *op = cmd->op;
@@ -73,6 +89,10 @@ void scsi_dispatch(struct uscst_cmd *cmd)
 	}
 	if (cdb_bits_invalid(cmd)) {
 		scsi_cmd_done(cmd);
+		return;
+	}
+	if (directions_contradict(cmd)) {
+		scsi_fail(cmd, SK_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_IU);
 		return;
 	}
 	if (cmd->dev) {

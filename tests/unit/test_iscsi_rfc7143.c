@@ -10,6 +10,11 @@
  *     CLEAR TASK SET, LOGICAL UNIT RESET or TARGET WARM RESET is taken and
  *     dropped, never Rejected (11.5.1; ABORT TASK and ABORT TASK SET are in
  *     test_iscsi_tmf.c).
+ *   - a command whose R/W bits contradict the CDB's data direction gets
+ *     CHECK CONDITION, ILLEGAL REQUEST, INVALID FIELD IN COMMAND
+ *     INFORMATION UNIT (0Eh/03h); a bidirectional command (no command of
+ *     this target is one) is refused so, with the Bidirectional Read
+ *     Residual of its AHS (11.4.5.2); AHS lengths are checked (Reject).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -174,6 +180,148 @@ static void test_warm_reset_owed_data(void **state)
 	task_set_abort_owed_data(*state, TMF_TARGET_WARM_RESET);
 }
 
+/* A SCSI Command with an AHS (no digests in these sessions): BHS, the AHS
+ * (a multiple of 4 bytes), no data. */
+static void send_with_ahs(struct iscsi_client *c, uint8_t *bhs, const uint8_t *ahs,
+			  uint32_t ahs_len)
+{
+	assert_true(ahs_len % 4 == 0 && ahs_len <= 1020);
+	uint8_t buf[BHS_LEN + 1020];
+	put24(bhs + 5, 0);
+	bhs[4] = (uint8_t)(ahs_len / 4);
+	memcpy(buf, bhs, BHS_LEN);
+	memcpy(buf + BHS_LEN, ahs, ahs_len);
+	size_t n = BHS_LEN + ahs_len, off = 0;
+	while (off < n) {
+		ssize_t w = write(c->fd, buf + off, n - off);
+		assert_true(w > 0);
+		off += (size_t)w;
+	}
+}
+
+/* The sense of c->rx (a SCSI Response with CHECK CONDITION) is
+ * key/asc/ascq. */
+static void expect_sense(struct iscsi_client *c, uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	const struct pdu *p = &c->rx;
+	assert_true(p->dlen >= 2 + 14);
+	if ((p->data[2 + 2] & 0x0f) != key || p->data[2 + 12] != asc || p->data[2 + 13] != ascq)
+		fail_msg("sense %02x/%02x/%02x, expected %02x/%02x/%02x", p->data[2 + 2] & 0x0f,
+			 p->data[2 + 12], p->data[2 + 13], key, asc, ascq);
+}
+
+/* Answers every R2T for itt with zeros until the status comes. */
+static uint8_t status_feeding_r2ts(struct iscsi_client *c, uint32_t itt)
+{
+	static uint8_t zeros[64 * 1024];
+	for (;;) {
+		if (!pdu_recv_timeout(c, PDU_TIMEOUT_MS))
+			fail_msg("no status for ITT 0x%x", itt);
+		const struct pdu *p = &c->rx;
+		if (pdu_opcode(p) == OP_R2T) {
+			uint32_t ttt = get32(p->bhs + 20), off = get32(p->bhs + 40);
+			uint32_t len = get32(p->bhs + 44);
+			assert_true(len <= sizeof(zeros));
+			uint8_t out[BHS_LEN] = {OP_DATA_OUT, 0x80};
+			put32(out + 16, itt);
+			put32(out + 20, ttt);
+			put32(out + 28, c->exp_statsn);
+			put32(out + 40, off);
+			pdu_send(c, out, zeros, len);
+			continue;
+		}
+		if (pdu_opcode(p) != OP_SCSI_RSP)
+			fail_msg("opcode 0x%02x while waiting for the status of ITT 0x%x",
+				 pdu_opcode(p), itt);
+		assert_int_equal(pdu_itt(p), itt);
+		assert_int_equal(get32(p->bhs + 24), c->exp_statsn);
+		c->exp_statsn++;
+		return p->bhs[3];
+	}
+}
+
+/* READ(10) sent as a write (R=0, W=1): the initiator would send data the
+ * CDB does not take and expects none of what it returns.  Before: the
+ * target took the Data-Out and answered GOOD with residual 0. */
+static void test_read_with_write_bit(void **state)
+{
+	struct iscsi_client *c = *state;
+	uint8_t bhs[BHS_LEN], cdb[16];
+	cdb_rw10(cdb, 0x28, 0, 1);
+	uint32_t itt = scsi_cmd_bhs(c, bhs, CMD_F | CMD_W | CMD_SIMPLE, ISCSI_TEST_BLOCK, cdb, 10);
+	pdu_send(c, bhs, NULL, 0);
+	assert_int_equal(status_feeding_r2ts(c, itt), 0x02);
+	expect_sense(c, 0x05, 0x0e, 0x03);
+	/* And a WRITE(10) sent as a read (R=1, W=0). */
+	cdb_rw10(cdb, 0x2a, 0, 1);
+	itt = scsi_cmd_bhs(c, bhs, CMD_F | CMD_R | CMD_SIMPLE, ISCSI_TEST_BLOCK, cdb, 10);
+	pdu_send(c, bhs, NULL, 0);
+	assert_int_equal(status_feeding_r2ts(c, itt), 0x02);
+	expect_sense(c, 0x05, 0x0e, 0x03);
+	expect_ping(c);
+}
+
+/* A bidirectional READ(10) (R=1, W=1, 512 bytes each way): the
+ * Bidirectional Read Expected Data Transfer Length AHS (type 2) is read,
+ * the command refused as above, and the response says that none of the
+ * 512 bytes to read moved: u bit (0x08) and Bidirectional Read Residual
+ * Count 512 (RFC 7143 11.4.5.2). */
+static void test_bidirectional_refused(void **state)
+{
+	struct iscsi_client *c = *state;
+	uint8_t bhs[BHS_LEN], cdb[16], ahs[8] = {0, 5, 2, 0};
+	put32(ahs + 4, ISCSI_TEST_BLOCK);
+	cdb_rw10(cdb, 0x28, 0, 1);
+	uint32_t itt =
+	    scsi_cmd_bhs(c, bhs, CMD_F | CMD_R | CMD_W | CMD_SIMPLE, ISCSI_TEST_BLOCK, cdb, 10);
+	send_with_ahs(c, bhs, ahs, sizeof(ahs));
+	assert_int_equal(status_feeding_r2ts(c, itt), 0x02);
+	const struct pdu *p = &c->rx;
+	if (!(p->bhs[1] & 0x08) || get32(p->bhs + 40) != ISCSI_TEST_BLOCK)
+		fail_msg("flags 0x%02x, bidirectional read residual %u", p->bhs[1],
+			 get32(p->bhs + 40));
+	expect_sense(c, 0x05, 0x0e, 0x03);
+	expect_ping(c);
+}
+
+/* Sends a TEST UNIT READY with this AHS; expects Reject reason 0x09
+ * (Invalid PDU field) carrying the header. */
+static void expect_ahs_reject(struct iscsi_client *c, uint8_t flags, const uint8_t *ahs,
+			      uint32_t len, const char *what)
+{
+	uint8_t bhs[BHS_LEN], cdb[16] = {0};
+	uint32_t itt = scsi_cmd_bhs(c, bhs, flags, 0, cdb, 6);
+	send_with_ahs(c, bhs, ahs, len);
+	if (!pdu_recv_timeout(c, PDU_TIMEOUT_MS))
+		fail_msg("%s: no answer", what);
+	const struct pdu *p = &c->rx;
+	if (pdu_opcode(p) != 0x3f || p->bhs[2] != 0x09)
+		fail_msg("%s: opcode 0x%02x byte 2 0x%02x, expected Reject 0x09", what,
+			 pdu_opcode(p), p->bhs[2]);
+	assert_int_equal(get32(p->data + 16), itt);
+	c->exp_statsn++;
+}
+
+/* AHS lengths and types from the wire are checked: an AHSLength past
+ * TotalAHSLength, a Bidirectional Read EDTL AHS of the wrong length, an
+ * unassigned type, one on a command that is not bidirectional, a
+ * bidirectional command without one. */
+static void test_ahs_checked(void **state)
+{
+	struct iscsi_client *c = *state;
+	const uint8_t past_end[8] = {0x00, 0x40, 1, 0, 0, 0, 0, 0};
+	const uint8_t bidi_short[8] = {0x00, 0x03, 2, 0, 0, 0, 0, 0};
+	const uint8_t unassigned[8] = {0x00, 0x05, 9, 0, 0, 0, 0, 0};
+	const uint8_t bidi[8] = {0x00, 0x05, 2, 0, 0, 0, 2, 0};
+	expect_ahs_reject(c, CMD_F | CMD_SIMPLE, past_end, 8, "AHSLength past the AHS");
+	expect_ahs_reject(c, CMD_F | CMD_SIMPLE, bidi_short, 8, "bidirectional AHS of 3 bytes");
+	expect_ahs_reject(c, CMD_F | CMD_SIMPLE, unassigned, 8, "AHS type 9");
+	expect_ahs_reject(c, CMD_F | CMD_R | CMD_SIMPLE, bidi, 8, "bidirectional AHS, R only");
+	expect_ahs_reject(c, CMD_F | CMD_R | CMD_W | CMD_SIMPLE, past_end, 0,
+			  "R and W without the bidirectional AHS");
+	expect_ping(c);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, client_session_setup, client_session_teardown)
 
 int main(void)
@@ -184,6 +332,9 @@ int main(void)
 	    T(test_clear_task_set_owed_data),
 	    T(test_lun_reset_owed_data),
 	    T(test_warm_reset_owed_data),
+	    T(test_read_with_write_bit),
+	    T(test_bidirectional_refused),
+	    T(test_ahs_checked),
 	};
 	return cmocka_run_group_tests(tests, iscsi_target_group_setup, iscsi_target_group_teardown);
 }
