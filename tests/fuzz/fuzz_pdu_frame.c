@@ -4,12 +4,14 @@
  * Every prefix of the buffer is framed too, because the receive loop calls
  * the framer on whatever a read() delivered.  The invariants checked are
  * the ones conn.c relies on to advance through rx_buf without overrunning.
+ * A framed PDU's AHS is also parsed as a SCSI Command's (cmd_ahs.c).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "iscsi/cmd_ahs.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/pdu_frame.h"
 
@@ -34,6 +36,14 @@ static void check(const uint8_t *buf, size_t avail, bool hd, bool dd, uint32_t l
 			__builtin_trap();
 		if (!dd && f.data_digest_bad)
 			__builtin_trap();
+		/* The AHS as a SCSI Command's (scsi_cmd.c): read within
+		 * TotalAHSLength, never past the header. */
+		{
+			struct iscsi_cmd_ahs ahs;
+			if (iscsi_cmd_ahs_parse(buf + ISCSI_BHS_LEN, f.ahs_len, &ahs) == 0 &&
+			    ahs.ext_cdb_len > f.ahs_len)
+				__builtin_trap();
+		}
 		/* Touch the whole data segment so ASan sees any overrun. */
 		{
 			volatile uint8_t sink = 0;
