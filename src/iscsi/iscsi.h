@@ -205,7 +205,8 @@ struct iscsi_conn {
 	struct text_buf *text_pending;
 	uint32_t text_sent;
 	uint32_t text_ttt;
-	bool in_rx; /* processing received PDUs: responses are flushed at the end */
+	uint32_t text_xmit_dsl; /* MaxRecvDataSegmentLength declared in it, or 0 */
+	bool in_rx;		/* processing received PDUs: responses are flushed at the end */
 	/* Keep-alive. */
 	uint64_t last_rx_ms;
 	bool counted_idle;    /* nothing received for CONN_IDLE_MS: reactor_conn_idle_add */

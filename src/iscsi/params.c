@@ -50,6 +50,10 @@ enum key_flags {
 	F_ANY_STAGE = 1 << 3,	   /* declaratives: either login stage */
 	F_FIRST_REQUEST = 1 << 4,  /* only in the first Login Request */
 	F_MAY_OFFER = 1 << 5,	   /* we offer it when its default won't do */
+	/* RFC 7143 13 "Use: ALL" (login or full feature phase) and "FFPO"
+	 * (full feature phase only); every other key is login-only (IO, LO). */
+	F_USE_ALL = 1 << 6,
+	F_USE_FFPO = 1 << 7,
 };
 
 #define NO_FIELD ((size_t)-1)
@@ -72,7 +76,7 @@ static const struct key_def key_table[] = {
     {"SessionType", KIND_SESSION_TYPE, F_ANY_STAGE | F_FIRST_REQUEST, 0, 0, NO_FIELD, NO_FIELD},
     {"InitiatorName", KIND_INITIATOR_NAME, F_ANY_STAGE | F_FIRST_REQUEST, 0, 0, NO_FIELD, NO_FIELD},
     {"TargetName", KIND_TARGET_NAME, F_ANY_STAGE | F_FIRST_REQUEST, 0, 0, NO_FIELD, NO_FIELD},
-    {"InitiatorAlias", KIND_INITIATOR_ALIAS, F_ANY_STAGE, 0, 0, NO_FIELD, NO_FIELD},
+    {"InitiatorAlias", KIND_INITIATOR_ALIAS, F_ANY_STAGE | F_USE_ALL, 0, 0, NO_FIELD, NO_FIELD},
     {"AuthMethod", KIND_AUTH_METHOD, F_SECURITY_STAGE, 0, 0, NO_FIELD, NO_FIELD},
     {"CHAP_A", KIND_SECURITY, F_SECURITY_STAGE, 0, 0, NO_FIELD, NO_FIELD},
     {"CHAP_I", KIND_SECURITY, F_SECURITY_STAGE, 0, 0, NO_FIELD, NO_FIELD},
@@ -81,8 +85,8 @@ static const struct key_def key_table[] = {
     {"CHAP_R", KIND_SECURITY, F_SECURITY_STAGE, 0, 0, NO_FIELD, NO_FIELD},
     {"HeaderDigest", KIND_DIGEST, F_MAY_OFFER, 0, 0, P(header_digest), L(header_digests)},
     {"DataDigest", KIND_DIGEST, F_MAY_OFFER, 0, 0, P(data_digest), L(data_digests)},
-    {"MaxRecvDataSegmentLength", KIND_MRDSL, F_ANY_STAGE, ISCSI_MRDSL_MIN, ISCSI_MRDSL_MAX,
-     P(max_xmit_data_segment_length), L(max_xmit_data_segment_length)},
+    {"MaxRecvDataSegmentLength", KIND_MRDSL, F_ANY_STAGE | F_USE_ALL, ISCSI_MRDSL_MIN,
+     ISCSI_MRDSL_MAX, P(max_xmit_data_segment_length), L(max_xmit_data_segment_length)},
     {"MaxConnections", KIND_NUM_MIN, LO_NORMAL | F_MAY_OFFER, 1, 65535, P(max_connections),
      L(max_connections)},
     {"InitialR2T", KIND_BOOL_OR, LO_NORMAL | F_MAY_OFFER, 0, 0, P(initial_r2t), L(initial_r2t)},
@@ -109,10 +113,10 @@ static const struct key_def key_table[] = {
     {"IFMarkInt", KIND_MARK_INT, 0, 0, 0, NO_FIELD, NO_FIELD},
     {"OFMarkInt", KIND_MARK_INT, 0, 0, 0, NO_FIELD, NO_FIELD},
     {"TaskReporting", KIND_TASK_REPORTING, LO_NORMAL, 0, 0, NO_FIELD, NO_FIELD},
-    {"TargetAlias", KIND_IRRELEVANT, F_ANY_STAGE, 0, 0, NO_FIELD, NO_FIELD},
-    {"TargetAddress", KIND_IRRELEVANT, F_ANY_STAGE, 0, 0, NO_FIELD, NO_FIELD},
+    {"TargetAlias", KIND_IRRELEVANT, F_ANY_STAGE | F_USE_ALL, 0, 0, NO_FIELD, NO_FIELD},
+    {"TargetAddress", KIND_IRRELEVANT, F_ANY_STAGE | F_USE_ALL, 0, 0, NO_FIELD, NO_FIELD},
     {"TargetPortalGroupTag", KIND_IRRELEVANT, F_ANY_STAGE, 0, 0, NO_FIELD, NO_FIELD},
-    {"SendTargets", KIND_IRRELEVANT, F_ANY_STAGE, 0, 0, NO_FIELD, NO_FIELD},
+    {"SendTargets", KIND_IRRELEVANT, F_ANY_STAGE | F_USE_FFPO, 0, 0, NO_FIELD, NO_FIELD},
 };
 
 #define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))
@@ -725,6 +729,46 @@ int iscsi_login_negotiate(struct iscsi_login_neg *neg, struct iscsi_params *p,
 		return fail(&c, ISCSI_LS_OUT_OF_RESOURCES, "login response: %s",
 			    text_kv_strerror(text_buf_error(rsp)));
 	return 0;
+}
+
+/* --- full feature phase (Text requests) --- */
+
+void iscsi_ffp_negotiate_key(const struct text_kv *kv, const struct iscsi_target_limits *lim,
+			     struct text_buf *rsp, uint32_t *xmit_dsl)
+{
+	const struct key_def *d = key_lookup(kv->key);
+	/* An answer to nothing we asked: never answered back (it would loop). */
+	if (is_reserved_answer(kv->value))
+		return;
+	if (!d) {
+		text_buf_add(rsp, kv->key, "NotUnderstood");
+		return;
+	}
+	/* 6.2: a responder "not allowed to use" what is offered answers
+	 * Reject; the login-only keys (Use: IO, LO) are not allowed now. */
+	if (!(d->flags & (F_USE_ALL | F_USE_FFPO))) {
+		text_buf_add(rsp, d->name, "Reject");
+		return;
+	}
+	uint32_t v;
+	switch (d->kind) {
+	case KIND_MRDSL:
+		/* Declarative (13.12): no answer; the caller applies it once
+		 * this exchange is over. */
+		if (!parse_u32(kv->value, &v) || v < d->min || v > d->max) {
+			text_buf_add(rsp, d->name, "Reject");
+			return;
+		}
+		*xmit_dsl = v < limit_u32(lim, d) ? v : limit_u32(lim, d);
+		return;
+	case KIND_INITIATOR_ALIAS:
+		return; /* declarative, and only for display: taken as it is */
+	default:
+		/* Keys only a target sends (13.9-13.11), and SendTargets,
+		 * which the caller answers before asking here. */
+		text_buf_add(rsp, d->name, "Irrelevant");
+		return;
+	}
 }
 
 /* --- keys the target offers --- */

@@ -137,11 +137,11 @@ struct iscsi_target_limits {
 	unsigned data_digests;
 	/* Not negotiated; kept here because they come from the same
 	 * attributes (SCST names in parentheses). */
-	uint32_t queued_commands; /* QueuedCommands */
-	uint32_t nop_in_interval; /* NopInInterval, seconds, 0 = off */
-	uint32_t nop_in_timeout;  /* NopInTimeout, seconds */
-	uint32_t rsp_timeout;	  /* RspTimeout, seconds */
-	uint32_t max_sessions;	  /* MaxSessions, 0 = unlimited */
+	uint32_t queued_commands;	/* QueuedCommands */
+	uint32_t nop_in_interval;	/* NopInInterval, seconds, 0 = off */
+	uint32_t nop_in_timeout;	/* NopInTimeout, seconds */
+	uint32_t rsp_timeout;		/* RspTimeout, seconds */
+	uint32_t max_sessions;		/* MaxSessions, 0 = unlimited */
 	uint32_t max_session_memory_mb; /* MaxSessionMemory, MiB, 0 = derived */
 };
 
@@ -229,6 +229,18 @@ bool iscsi_login_awaiting_answers(const struct iscsi_login_neg *neg);
  * otherwise only leaves our receive limit at the RFC default 8192. */
 bool iscsi_login_needs_operational(const struct iscsi_login_neg *neg, const struct iscsi_params *p,
 				   const struct iscsi_target_limits *lim);
+
+/*
+ * One key of a Text request in full feature phase (SendTargets is the
+ * caller's).  Appends its answer to rsp: NotUnderstood (unknown), Reject
+ * (login-only keys, RFC 7143 13 "Use: IO/LO"; a value out of range),
+ * Irrelevant (keys only a target sends), none (declaratives).  A valid
+ * MaxRecvDataSegmentLength sets *xmit_dsl to what the target will send
+ * from now on (clamped to MaxXmitDataSegmentLength); the caller applies it
+ * once the exchange is over.
+ */
+void iscsi_ffp_negotiate_key(const struct text_kv *kv, const struct iscsi_target_limits *lim,
+			     struct text_buf *rsp, uint32_t *xmit_dsl);
 
 /* Final consistency fixes when entering full feature phase
  * (FirstBurstLength <= MaxBurstLength). */

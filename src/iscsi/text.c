@@ -1,8 +1,11 @@
 /*
  * Text requests in full feature phase (RFC 7143 11.10, 11.11): SendTargets
- * discovery.  An answer longer than the initiator's MaxRecvDataSegmentLength
- * goes out in pieces with the C bit; the initiator fetches each next piece
- * with an empty Text Request carrying our Target Transfer Tag.
+ * discovery, and the keys that may be negotiated then (params.c; in
+ * practice MaxRecvDataSegmentLength, which takes effect for what we send
+ * once the answer is out).  An answer longer than the initiator's
+ * MaxRecvDataSegmentLength goes out in pieces with the C bit; the
+ * initiator fetches each next piece with an empty Text Request carrying
+ * our Target Transfer Tag.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +99,10 @@ static void send_text_response(struct iscsi_conn *conn, const uint8_t *req)
 		text_buf_free(b);
 		free(b);
 		conn->text_pending = NULL;
+		/* The negotiation is over: the new value governs what follows. */
+		if (conn->text_xmit_dsl)
+			conn->max_xmit_dsl = conn->text_xmit_dsl;
+		conn->text_xmit_dsl = 0;
 	}
 }
 
@@ -113,8 +120,7 @@ static bool build_answer(struct iscsi_conn *conn, const struct text_kv_list *key
 					  sess->tgt ? uscst_target_name(sess->tgt) : NULL,
 					  for_each_target, &c, out);
 		} else {
-			/* Operational keys cannot be renegotiated here (yet). */
-			text_buf_add(out, kv->key, "NotUnderstood");
+			iscsi_ffp_negotiate_key(kv, &sess->lim, out, &conn->text_xmit_dsl);
 		}
 	}
 	return text_buf_error(out) == TEXT_KV_OK;
@@ -156,6 +162,7 @@ void iscsi_text_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *d
 		return;
 	}
 	text_buf_init(out, 0);
+	conn->text_xmit_dsl = 0;
 	bool ok = build_answer(conn, &keys, out);
 	text_kv_list_free(&keys);
 	if (!ok) {

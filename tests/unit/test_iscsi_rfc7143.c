@@ -15,6 +15,10 @@
  *     INFORMATION UNIT (0Eh/03h); a bidirectional command (no command of
  *     this target is one) is refused so, with the Bidirectional Read
  *     Residual of its AHS (11.4.5.2); AHS lengths are checked (Reject).
+ *   - a Text request in full feature phase: MaxRecvDataSegmentLength (Use:
+ *     ALL, declarative) is taken and sizes the Data-In sent after it;
+ *     login-only keys get Reject, keys only a target sends Irrelevant,
+ *     unknown keys NotUnderstood (6.2, 13).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -322,6 +326,88 @@ static void test_ahs_checked(void **state)
 	expect_ping(c);
 }
 
+/* One Text request (immediate, F=1) in full feature phase; returns the
+ * Text Response (F=1 expected: the answer fits one PDU). */
+static const struct pdu *text_exchange(struct iscsi_client *c, const char *const *kv)
+{
+	char buf[512];
+	size_t n = keys_to(buf, sizeof(buf), kv);
+	uint8_t bhs[BHS_LEN] = {OP_TEXT_REQ | OP_IMMEDIATE, 0x80};
+	uint32_t itt = c->itt++;
+	put32(bhs + 16, itt);
+	put32(bhs + 20, 0xffffffff);
+	put32(bhs + 24, c->cmdsn);
+	put32(bhs + 28, c->exp_statsn);
+	pdu_send(c, bhs, buf, (uint32_t)n);
+	const struct pdu *p = pdu_expect(c, OP_TEXT_RSP);
+	assert_int_equal(pdu_itt(p), itt);
+	assert_int_equal(p->bhs[1] & 0xc0, 0x80);
+	assert_int_equal(get32(p->bhs + 24), c->exp_statsn);
+	c->exp_statsn++;
+	return p;
+}
+
+static void expect_answer(const struct pdu *p, const char *key, const char *want)
+{
+	const char *v = text_value(p, key);
+	if (want == NULL && v != NULL)
+		fail_msg("%s=%s answered, expected no answer", key, v);
+	if (want && (!v || strcmp(v, want)))
+		fail_msg("%s=%s, expected %s", key, v ? v : "(none)", want);
+}
+
+/* The Data-In PDUs of a READ(10) of `blocks`: each no longer than max. */
+static void read_in_pieces(struct iscsi_client *c, uint16_t blocks, uint32_t max)
+{
+	uint8_t bhs[BHS_LEN], cdb[16];
+	cdb_rw10(cdb, 0x28, 0, blocks);
+	uint32_t len = blocks * ISCSI_TEST_BLOCK, got = 0;
+	uint32_t itt = scsi_cmd_bhs(c, bhs, CMD_F | CMD_R | CMD_SIMPLE, len, cdb, 10);
+	pdu_send(c, bhs, NULL, 0);
+	for (;;) {
+		const struct pdu *p = pdu_expect(c, OP_DATA_IN);
+		assert_int_equal(pdu_itt(p), itt);
+		if (p->dlen > max)
+			fail_msg("Data-In of %u bytes after MaxRecvDataSegmentLength=%u", p->dlen,
+				 max);
+		got += p->dlen;
+		if (p->bhs[1] & 0x01) {
+			c->exp_statsn++;
+			break;
+		}
+	}
+	assert_int_equal(got, len);
+}
+
+static void test_ffp_text_keys(void **state)
+{
+	struct iscsi_client *c = *state;
+	read_in_pieces(c, 16, CLIENT_MRDSL); /* 8192 bytes, the login's value */
+	const char *const kv[] = {"MaxRecvDataSegmentLength=4096",
+				  "HeaderDigest=CRC32C,None",
+				  "MaxConnections=2",
+				  "MaxBurstLength=4096",
+				  "InitiatorName=iqn.2026-12.org.uscst:other",
+				  "TargetAlias=pretender",
+				  "X-org.uscst.unknown=1",
+				  NULL};
+	const struct pdu *p = text_exchange(c, kv);
+	expect_answer(p, "MaxRecvDataSegmentLength", NULL); /* declarative */
+	expect_answer(p, "HeaderDigest", "Reject");	    /* Use: IO */
+	expect_answer(p, "MaxConnections", "Reject");	    /* Use: LO */
+	expect_answer(p, "MaxBurstLength", "Reject");
+	expect_answer(p, "InitiatorName", "Reject");
+	expect_answer(p, "TargetAlias", "Irrelevant"); /* only a target declares it */
+	expect_answer(p, "X-org.uscst.unknown", "NotUnderstood");
+	read_in_pieces(c, 16, 4096);
+	/* Out of range (below 512): Reject, the value in force stays. */
+	const char *const bad[] = {"MaxRecvDataSegmentLength=100", NULL};
+	p = text_exchange(c, bad);
+	expect_answer(p, "MaxRecvDataSegmentLength", "Reject");
+	read_in_pieces(c, 16, 4096);
+	expect_ping(c);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, client_session_setup, client_session_teardown)
 
 int main(void)
@@ -335,6 +421,7 @@ int main(void)
 	    T(test_read_with_write_bit),
 	    T(test_bidirectional_refused),
 	    T(test_ahs_checked),
+	    T(test_ffp_text_keys),
 	};
 	return cmocka_run_group_tests(tests, iscsi_target_group_setup, iscsi_target_group_teardown);
 }
