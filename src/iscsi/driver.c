@@ -134,8 +134,9 @@ static void iscsi_stop(const struct uscst_transport *t)
 	atomic_store(&running, false);
 	iscsi_portals_close();
 	/* After a graceful stop's bound: the sessions that did not log out
-	 * are cut with the process; say which. */
+	 * are cut; say which, and tell them (AsyncEvent 2). */
 	iscsi_sessions_log_left();
+	iscsi_quiesce_drop_left();
 }
 
 /* While running: enabled 1 and the portals it listens on; before: enabled 0. */

@@ -335,6 +335,10 @@ void iscsi_sessions_log_left(void);
 /* quiesce.c: the transport's graceful stop (include/uscst/transport_reg.h). */
 void iscsi_quiesce(const struct uscst_transport *t, unsigned wait_s);
 unsigned iscsi_active(const struct uscst_transport *t);
+/* After the stop's bound (the transport's stop): every session left is
+ * told its connection is dropped (AsyncEvent 2) and closed, on its
+ * reactor (which handles it before it stops). */
+void iscsi_quiesce_drop_left(void);
 
 /* scsi_cmd.c, data_out.c, data_in.c */
 void iscsi_scsi_cmd_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,

@@ -3,17 +3,19 @@
  * session is asked to log out (RFC 7143 11.9.1, AsyncEvent 1) within the
  * daemon's stop bound.  An initiator that honours it logs out; its logout
  * is answered once its commands in the backend have finished (logout.c),
- * so what it sent before is completed, not cut.
+ * so what it sent before is completed, not cut.  One that has not logged
+ * out by the bound is told that its connection is dropped (AsyncEvent 2,
+ * as 11.9.1 says of an initiator that does not log out within Parameter3)
+ * and closed (iscsi_quiesce_drop_left, from the transport's stop).
  */
 #include <stdlib.h>
 
+#include "iscsi/async.h"
 #include "iscsi/conn_limits.h"
 #include "iscsi/iscsi.h"
 #include "lib/log.h"
 
-#define ASYNC_EVENT_LOGOUT_REQUEST 1
-
-struct logout_request {
+struct conn_job {
 	struct iscsi_conn *conn; /* referenced */
 	uint16_t wait_s;
 };
@@ -22,46 +24,64 @@ struct logout_request {
  * it is closed. */
 static void send_logout_request(void *arg)
 {
-	struct logout_request *r = arg;
+	struct conn_job *r = arg;
 	struct iscsi_conn *conn = r->conn;
 	uint16_t wait_s = r->wait_s;
 	free(r);
 	if (conn->state == CONN_FULL_FEATURE && conn->sess && !conn->sess->tgt) {
 		iscsi_conn_close(conn, "daemon stopping (discovery session)");
 	} else if (conn->state == CONN_FULL_FEATURE) {
-		struct iscsi_tx *tx = iscsi_tx_new(conn);
-		if (!tx) {
+		if (iscsi_async_logout_request(conn, wait_s))
+			log_info("connection %s: asked to log out within %u s", conn->peer, wait_s);
+		else
 			iscsi_conn_close(conn,
 					 "daemon stopping (out of memory for the logout request)");
-		} else {
-			tx->hdr[0] = ISCSI_OP_ASYNC_MSG;
-			tx->hdr[1] = ISCSI_FLAG_FINAL;
-			put_be32(tx->hdr + 16, ISCSI_RESERVED_TAG);
-			iscsi_put_sn(conn, tx->hdr, true); /* an Async Message takes a StatSN */
-			tx->hdr[36] = ASYNC_EVENT_LOGOUT_REQUEST;
-			put_be16(tx->hdr + 42, wait_s); /* Parameter3: log out within */
-			iscsi_tx_queue(conn, tx);
-			iscsi_conn_flush(conn);
-			log_info("connection %s: asked to log out within %u s", conn->peer, wait_s);
-		}
 	}
 	iscsi_conn_put(conn);
 }
 
-static void ask_one(struct iscsi_session *s, void *arg)
+/* Runs fn(r) on s's reactor with r->conn referenced (not at all if the
+ * connection is going already). */
+static void post_to_conn(struct iscsi_session *s, void (*fn)(void *), uint16_t wait_s)
 {
-	uint16_t wait_s = *(const uint16_t *)arg;
-	struct logout_request *r = malloc(sizeof(*r));
+	struct conn_job *r = malloc(sizeof(*r));
 	if (!r || !iscsi_conn_tryget(s->conn)) {
 		free(r);
-		return; /* being torn down already; without memory it is dropped at the bound */
+		return; /* being torn down already; without memory it is cut with the process */
 	}
-	*r = (struct logout_request){.conn = s->conn, .wait_s = wait_s};
-	if (reactor_post(s->reactor, send_logout_request, r) < 0) {
+	*r = (struct conn_job){.conn = s->conn, .wait_s = wait_s};
+	if (reactor_post(s->reactor, fn, r) < 0) {
 		iscsi_conn_put(s->conn);
 		free(r);
 	}
 }
+
+static void ask_one(struct iscsi_session *s, void *arg)
+{
+	post_to_conn(s, send_logout_request, *(const uint16_t *)arg);
+}
+
+/* On the connection's reactor, at the bound: Time2Wait as negotiated,
+ * Time2Retain 0 (nothing of the session is kept). */
+static void send_drop(void *arg)
+{
+	struct conn_job *r = arg;
+	struct iscsi_conn *conn = r->conn;
+	free(r);
+	if (conn->state == CONN_FULL_FEATURE && conn->sess) {
+		uint32_t t2w = conn->sess->params.default_time2wait;
+		if (!iscsi_async_drop_connection(conn, t2w > 0xffff ? 0xffff : (uint16_t)t2w, 0,
+						 true))
+			iscsi_conn_close(conn, "daemon stopped");
+	} else if (conn->state != CONN_CLOSED) {
+		iscsi_conn_close(conn, "daemon stopped");
+	}
+	iscsi_conn_put(conn);
+}
+
+static void drop_one(struct iscsi_session *s, void *arg) { post_to_conn(s, send_drop, 0); }
+
+void iscsi_quiesce_drop_left(void) { iscsi_sessions_close(drop_one, NULL); }
 
 void iscsi_quiesce(const struct uscst_transport *t, unsigned wait_s)
 {
