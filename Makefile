@@ -70,6 +70,7 @@ test_iscsi_scsi_cmd_LINK := $(ISCSI_FIXTURE)
 test_iscsi_tmf_LINK      := $(ISCSI_FIXTURE)
 test_iscsi_rfc7143_LINK  := $(ISCSI_FIXTURE)
 test_iscsi_async_LINK    := $(ISCSI_FIXTURE)
+test_iscsi_tmf_sam5_LINK := $(ISCSI_FIXTURE)
 test_log_LINK            := doubles/syslog_record.c
 test_mmc_LINK            := fixtures/fixture_scsi.c doubles/ua_record.c
 test_passthrough_LINK    := fixtures/fixture_scsi.c

@@ -234,6 +234,8 @@ enum uscst_tmf_response {
 	USCST_TMF_RSP_NO_LUN,
 	USCST_TMF_RSP_NOT_SUPPORTED,
 	USCST_TMF_RSP_REJECTED,
+	/* SAM-5 FUNCTION SUCCEEDED: a query found what it asked about. */
+	USCST_TMF_RSP_SUCCEEDED,
 };
 struct uscst_tmf {
 	struct uscst_session *sess;
@@ -242,6 +244,10 @@ struct uscst_tmf {
 	uint64_t tag;
 	bool (*covers)(const struct uscst_cmd *cmd, const struct uscst_tmf *tmf);
 	void (*done)(struct uscst_tmf *tmf);
+	/* Set by the core: QUERY ASYNCHRONOUS EVENT's ADDITIONAL RESPONSE
+	 * INFORMATION (SAM-5 7.6) when it SUCCEEDED: the pending unit
+	 * attention's sense key, ASC, ASCQ. */
+	uint8_t additional_info[3];
 	/* --- private to the core --- */
 	struct uscst_fence fence;
 	struct uscst_tmf_wait {

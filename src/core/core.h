@@ -403,6 +403,14 @@ void ua_establish_dev(struct uscst_device *dev, struct uscst_session *except, ui
 		      uint8_t ascq);
 /* Removes and returns the oldest UA for (sess, lun); false if none. */
 bool ua_take(struct uscst_session *sess, uint64_t lun, uint8_t *asc, uint8_t *ascq);
+/* The UA ua_take would report next, left pending. */
+bool ua_peek(struct uscst_session *sess, uint64_t lun, uint8_t *asc, uint8_t *ascq);
+/* core/tmf_query.c: QUERY TASK, QUERY TASK SET, QUERY ASYNCHRONOUS EVENT
+ * and I_T NEXUS RESET (SAM-5 7.7-7.10), for core/tmf.c. */
+enum uscst_tmf_response core_tmf_query_task(struct uscst_tmf *tmf);
+enum uscst_tmf_response core_tmf_query_task_set(struct uscst_tmf *tmf);
+enum uscst_tmf_response core_tmf_query_async_event(struct uscst_tmf *tmf);
+enum uscst_tmf_response core_tmf_it_nexus_reset(struct uscst_tmf *tmf);
 void ua_clear_session(struct uscst_session *sess);
 
 struct uscst_target *uscst_target_next(struct uscst_target *prev); /* NULL: first */

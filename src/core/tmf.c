@@ -115,6 +115,14 @@ static enum uscst_tmf_response run(struct uscst_tmf *tmf)
 	}
 	case USCST_TMF_CLEAR_ACA:
 		return USCST_TMF_RSP_NOT_SUPPORTED;
+	case USCST_TMF_QUERY_TASK:
+		return core_tmf_query_task(tmf);
+	case USCST_TMF_QUERY_TASK_SET:
+		return core_tmf_query_task_set(tmf);
+	case USCST_TMF_QUERY_ASYNC_EVENT:
+		return core_tmf_query_async_event(tmf);
+	case USCST_TMF_I_T_NEXUS_RESET:
+		return core_tmf_it_nexus_reset(tmf);
 	default:
 		return USCST_TMF_RSP_REJECTED;
 	}

@@ -97,6 +97,26 @@ bool ua_take(struct uscst_session *sess, uint64_t lun, uint8_t *asc, uint8_t *as
 	return found;
 }
 
+bool ua_peek(struct uscst_session *sess, uint64_t lun, uint8_t *asc, uint8_t *ascq)
+{
+	if (!(atomic_load_explicit(&sess->ua_luns, memory_order_acquire) & lun_bit(lun)))
+		return false;
+	bool found = false;
+	const struct uscst_ua *ua;
+	pthread_mutex_lock(&sess->ua_lock);
+	list_for_each_entry(ua, &sess->uas, node)
+	{
+		if (ua->lun == lun) {
+			*asc = ua->asc;
+			*ascq = ua->ascq;
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sess->ua_lock);
+	return found;
+}
+
 void ua_clear_session(struct uscst_session *sess)
 {
 	struct uscst_ua *ua, *tmp;

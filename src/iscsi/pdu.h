@@ -68,6 +68,7 @@
 #define ISCSI_TMF_RSP_NO_REASSIGN 4
 #define ISCSI_TMF_RSP_NOT_SUPPORTED 5
 #define ISCSI_TMF_RSP_AUTH_FAILED 6
+#define ISCSI_TMF_RSP_SUCCEEDED 7 /* RFC 7144 4.2: a query found what it asked */
 #define ISCSI_TMF_RSP_REJECTED 255
 
 /* Common BHS fields. */

@@ -5,7 +5,11 @@
  * of them can still end or touch the medium; then the response goes out.
  * What stays here is iSCSI's own: which of our tasks are older than the TMF
  * (CmdSN), an ABORT TASK naming a command not received yet, and the
- * response codes.
+ * response codes.  RFC 7144's functions (QUERY TASK, QUERY TASK SET,
+ * I_T NEXUS RESET, QUERY ASYNC EVENT) go the same way; a query that found
+ * something is answered "Function succeeded" (7), and QUERY ASYNC EVENT's
+ * Additional Response Information (sense key, ASC, ASCQ of the pending
+ * unit attention) is in bytes 36-38 of the response.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -23,8 +27,9 @@ struct tmf_ctx {
 	struct iscsi_conn *conn;
 };
 
-static void send_tmf_response(struct iscsi_conn *conn, const uint8_t *req, uint8_t response,
-			      bool close_after)
+/* info: the 3 bytes of Additional Response Information, or NULL. */
+static void queue_tmf_response(struct iscsi_conn *conn, const uint8_t *req, uint8_t response,
+			       bool close_after, const uint8_t *info)
 {
 	struct iscsi_tx *tx = iscsi_tx_new(conn);
 	if (!tx) {
@@ -36,8 +41,16 @@ static void send_tmf_response(struct iscsi_conn *conn, const uint8_t *req, uint8
 	tx->hdr[2] = response;
 	put_be32(tx->hdr + 16, bhs_itt(req));
 	iscsi_put_sn(conn, tx->hdr, true);
+	if (info)
+		memcpy(tx->hdr + 36, info, 3);
 	tx->close_after = close_after;
 	iscsi_tx_queue(conn, tx);
+}
+
+static void send_tmf_response(struct iscsi_conn *conn, const uint8_t *req, uint8_t response,
+			      bool close_after)
+{
+	queue_tmf_response(conn, req, response, close_after, NULL);
 }
 
 /* The core's "TMF done", on the connection's reactor. */
@@ -45,7 +58,10 @@ static void answer(struct uscst_tmf *tmf)
 {
 	struct tmf_ctx *ctx = (struct tmf_ctx *)tmf;
 	struct iscsi_conn *conn = ctx->conn;
-	send_tmf_response(conn, ctx->bhs, ctx->response, ctx->close_after);
+	bool info =
+	    ctx->tmf.fn == USCST_TMF_QUERY_ASYNC_EVENT && ctx->response == ISCSI_TMF_RSP_SUCCEEDED;
+	queue_tmf_response(conn, ctx->bhs, ctx->response, ctx->close_after,
+			   info ? ctx->tmf.additional_info : NULL);
 	iscsi_conn_flush(conn);
 	iscsi_conn_put(conn);
 	free(ctx);
@@ -71,6 +87,8 @@ static uint8_t response_code(enum uscst_tmf_response r)
 		return ISCSI_TMF_RSP_NO_LUN;
 	case USCST_TMF_RSP_NOT_SUPPORTED:
 		return ISCSI_TMF_RSP_NOT_SUPPORTED;
+	case USCST_TMF_RSP_SUCCEEDED:
+		return ISCSI_TMF_RSP_SUCCEEDED;
 	default:
 		return ISCSI_TMF_RSP_REJECTED;
 	}
@@ -118,10 +136,12 @@ void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 	memcpy(ctx->bhs, bhs, ISCSI_BHS_LEN);
 	ctx->conn = conn;
 	uint32_t cmdsn = get_be32(bhs + 24);
-	/* ABORT TASK SET and CLEAR TASK SET cover the tasks before the TMF;
-	 * the resets also the one with the TMF's own CmdSN. */
-	ctx->below_cmdsn =
-	    fn == USCST_TMF_ABORT_TASK_SET || fn == USCST_TMF_CLEAR_TASK_SET ? cmdsn : cmdsn + 1;
+	/* ABORT TASK SET, CLEAR TASK SET and QUERY TASK SET cover the tasks
+	 * before the TMF; the resets also the one with the TMF's own CmdSN. */
+	ctx->below_cmdsn = fn == USCST_TMF_ABORT_TASK_SET || fn == USCST_TMF_CLEAR_TASK_SET ||
+				   fn == USCST_TMF_QUERY_TASK_SET
+			       ? cmdsn
+			       : cmdsn + 1;
 	ctx->tmf.sess = conn->sess->core;
 	ctx->tmf.fn = fn;
 	ctx->tmf.lun = iscsi_decode_lun(bhs + 8);

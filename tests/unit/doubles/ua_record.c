@@ -63,6 +63,24 @@ bool ua_take(struct uscst_session *sess, uint64_t lun, uint8_t *asc, uint8_t *as
 	return found;
 }
 
+bool ua_peek(struct uscst_session *sess, uint64_t lun, uint8_t *asc, uint8_t *ascq)
+{
+	const struct uscst_ua *ua;
+	bool found = false;
+	pthread_mutex_lock(&sess->ua_lock);
+	list_for_each_entry(ua, &sess->uas, node)
+	{
+		if (ua->lun != lun)
+			continue;
+		*asc = ua->asc;
+		*ascq = ua->ascq;
+		found = true;
+		break;
+	}
+	pthread_mutex_unlock(&sess->ua_lock);
+	return found;
+}
+
 void ua_clear_session(struct uscst_session *sess)
 {
 	struct uscst_ua *ua, *tmp;
