@@ -71,6 +71,7 @@ test_iscsi_tmf_LINK      := $(ISCSI_FIXTURE)
 test_iscsi_rfc7143_LINK  := $(ISCSI_FIXTURE)
 test_iscsi_async_LINK    := $(ISCSI_FIXTURE)
 test_iscsi_tmf_sam5_LINK := $(ISCSI_FIXTURE)
+test_iscsi_redirect_LINK := $(ISCSI_FIXTURE)
 test_log_LINK            := doubles/syslog_record.c
 test_mmc_LINK            := fixtures/fixture_scsi.c doubles/ua_record.c
 test_passthrough_LINK    := fixtures/fixture_scsi.c
@@ -106,6 +107,12 @@ $(BUILD)/tests/hostile_client: tests/integration/hostile_client.c tests/integrat
 # ErrorRecoveryLevel 1 client for tests/integration/erl1.sh; standalone too.
 all: $(BUILD)/tests/erl1_client
 $(BUILD)/tests/erl1_client: tests/integration/erl1_client.c tests/integration/wire.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
+
+# One raw Login for tests/integration/redirect.sh; standalone too.
+all: $(BUILD)/tests/redirect_client
+$(BUILD)/tests/redirect_client: tests/integration/redirect_client.c tests/integration/wire.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 

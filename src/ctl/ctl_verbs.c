@@ -14,15 +14,16 @@
 
 /* One line per family (ctl/ctl_verbs.h); `help` lists them in this order. */
 static const struct ctl_verb *const families[] = {
-    ctl_show_verbs,    /* ctl_show.c */
-    ctl_handler_verbs, /* ctl_handlers.c */
-    ctl_device_verbs,  /* ctl_device.c */
-    ctl_target_verbs,  /* ctl_target.c */
-    ctl_session_verbs, /* ctl_session.c */
-    ctl_stats_verbs,   /* ctl_stats.c */
-    ctl_live_verbs,    /* ctl_live.c */
-    ctl_alua_verbs,    /* ctl_alua.c */
-    ctl_config_verbs,  /* ctl_config.c */
+    ctl_show_verbs,	/* ctl_show.c */
+    ctl_handler_verbs,	/* ctl_handlers.c */
+    ctl_device_verbs,	/* ctl_device.c */
+    ctl_target_verbs,	/* ctl_target.c */
+    ctl_session_verbs,	/* ctl_session.c */
+    ctl_stats_verbs,	/* ctl_stats.c */
+    ctl_live_verbs,	/* ctl_live.c */
+    ctl_alua_verbs,	/* ctl_alua.c */
+    ctl_config_verbs,	/* ctl_config.c */
+    ctl_redirect_verbs, /* ctl_redirect.c */
 };
 
 void ctl_verbs_foreach(void (*fn)(const struct ctl_verb *v, void *arg), void *arg)

@@ -104,6 +104,7 @@ extern const struct ctl_verb ctl_stats_verbs[];	  /* ctl_stats.c: I/O statistics
 extern const struct ctl_verb ctl_live_verbs[];	  /* ctl_live.c: run-time changes */
 extern const struct ctl_verb ctl_config_verbs[];  /* ctl_config.c: config apply */
 extern const struct ctl_verb ctl_alua_verbs[];	  /* ctl_alua.c: ALUA states */
+extern const struct ctl_verb ctl_redirect_verbs[]; /* ctl_redirect.c: login redirection */
 
 /* Calls fn for every verb of every family, in table order. */
 void ctl_verbs_foreach(void (*fn)(const struct ctl_verb *v, void *arg), void *arg);

@@ -16,6 +16,7 @@
 #include "iscsi/iscsi.h"
 #include "iscsi/iscsi_name.h"
 #include "iscsi/portal_group.h"
+#include "iscsi/redirect.h"
 #include "lib/log.h"
 
 #define LOGIN_TEXT_MAX (64u * 1024)
@@ -84,6 +85,42 @@ static void login_fail(struct iscsi_conn *conn, enum iscsi_login_status status, 
 	conn->state = CONN_LOGGED_OUT;
 }
 
+/* RFC 7143 11.13.5: status class 1, the target's new address in the data
+ * segment; the connection is closed after it. */
+static void login_redirect(struct iscsi_conn *conn, enum iscsi_login_status status,
+			   const char *initiator, const char *addr)
+{
+	struct iscsi_login *l = conn->login;
+	log_info("login from %s (%s) to %s redirected %s to %s", conn->peer, initiator,
+		 uscst_target_name(l->tgt),
+		 status == ISCSI_LS_TARGET_MOVED_PERM ? "permanently" : "temporarily", addr);
+	struct iscsi_tx *tx = iscsi_tx_new(conn);
+	struct text_buf *b = malloc(sizeof(*b));
+	if (!tx || !b) {
+		free(tx);
+		free(b);
+		iscsi_conn_close(conn, "out of memory");
+		return;
+	}
+	text_buf_init(b, 0);
+	text_buf_add(b, "TargetAddress", addr);
+	fill_response_header(conn, l, tx->hdr, 0, l->cmdsn);
+	put_be16(tx->hdr + 14, 0);
+	tx->hdr[36] = iscsi_ls_class(status);
+	tx->hdr[37] = iscsi_ls_detail(status);
+	if (text_buf_error(b) == TEXT_KV_OK) {
+		tx->data = (const uint8_t *)b->data;
+		tx->owned = b->data;
+		tx->data_len = (uint32_t)b->len;
+	} else {
+		text_buf_free(b);
+	}
+	free(b);
+	tx->close_after = true;
+	iscsi_tx_queue(conn, tx);
+	conn->state = CONN_LOGGED_OUT;
+}
+
 static const char *target_attr_get(void *arg, const char *name)
 {
 	return uscst_target_attr(arg, name);
@@ -130,6 +167,12 @@ static bool resolve_target(struct iscsi_conn *conn, struct iscsi_login *l,
 	const struct text_kv *in = text_kv_find(keys, "InitiatorName");
 	if (in && !uscst_target_allows(l->tgt, in->value)) {
 		login_fail(conn, ISCSI_LS_AUTHORIZATION_FAILURE, "initiator not allowed");
+		return false;
+	}
+	char moved_to[REDIRECT_PORTAL_MAX];
+	enum iscsi_login_status moved = iscsi_target_redirect(l->tgt, moved_to, sizeof(moved_to));
+	if (moved != ISCSI_LS_SUCCESS) {
+		login_redirect(conn, moved, in ? in->value : "?", moved_to);
 		return false;
 	}
 	if (!iscsi_portal_allowed(l->tgt, conn->local_addr)) {

@@ -20,6 +20,7 @@
 #include "iscsi/allowed_portal.h"
 #include "iscsi/chap.h"
 #include "iscsi/portal_group.h"
+#include "iscsi/redirect.h"
 
 #define ISCSI_MRDSL_MIN 512u
 #define ISCSI_MRDSL_MAX 16777215u /* 2^24 - 1: the DataSegmentLength field */
@@ -1019,6 +1020,12 @@ const struct uscst_attr_def iscsi_target_attrs[] = {
      .type = USCST_ATTR_STRING,
      .flags = USCST_ATTR_MULTI,
      .check = portal_group_check},
+    /* Login redirection (iscsi/redirect.c). */
+    {.name = "redirect_portal", .type = USCST_ATTR_STRING, .check = redirect_portal_check},
+    {.name = "redirect_type",
+     .type = USCST_ATTR_STRING,
+     .def = "temporary",
+     .check = redirect_type_check},
     {.name = NULL},
 };
 

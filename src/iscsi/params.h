@@ -47,6 +47,8 @@
 /* Login Response status, class << 8 | detail (RFC 7143 11.13.5). */
 enum iscsi_login_status {
 	ISCSI_LS_SUCCESS = 0x0000,
+	ISCSI_LS_TARGET_MOVED_TEMP = 0x0101, /* with TargetAddress (iscsi/redirect.c) */
+	ISCSI_LS_TARGET_MOVED_PERM = 0x0102,
 	ISCSI_LS_INITIATOR_ERROR = 0x0200,
 	ISCSI_LS_AUTH_FAILURE = 0x0201,
 	ISCSI_LS_AUTHORIZATION_FAILURE = 0x0202,

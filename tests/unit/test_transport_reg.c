@@ -385,18 +385,18 @@ static void test_iscsi_table_defaults(void **state)
 	for (const struct uscst_attr_def *d = iscsi_target_attrs; d->name; d++) {
 		char err[256] = "";
 		/* Not-built ones, the CHAP accounts, allowed_portal (none:
-		 * every portal) and portal_group (none: one portal group)
-		 * have no default. */
+		 * every portal), portal_group (none: one portal group) and
+		 * redirect_portal (none: no redirection) have no default. */
 		if ((d->flags & USCST_ATTR_NOT_BUILT) || !strcmp(d->name, "IncomingUser") ||
 		    !strcmp(d->name, "OutgoingUser") || !strcmp(d->name, "allowed_portal") ||
-		    !strcmp(d->name, "portal_group"))
+		    !strcmp(d->name, "portal_group") || !strcmp(d->name, "redirect_portal"))
 			continue;
 		assert_non_null(d->def);
 		if (!uscst_attr_check(d, d->def, err, sizeof(err)))
 			fail_msg("default of %s: %s", d->name, err);
 		with_default++;
 	}
-	assert_int_equal(with_default, 16);
+	assert_int_equal(with_default, 17); /* redirect_type: temporary */
 	assert_int_equal(lim.max_recv_data_segment_length, 262144);
 	assert_int_equal(lim.max_xmit_data_segment_length, 262144);
 	assert_int_equal(lim.max_burst_length, 1048576);
