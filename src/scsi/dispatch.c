@@ -47,18 +47,23 @@ static bool cdb_bits_invalid(struct uscst_cmd *cmd)
 
 /*
  * The transport's data directions (iSCSI's R and W bits) against the
- * CDB's: Data-Out announced for a command that takes none (a bidirectional
- * command among them: no command here is one), or Data-In asked of one
- * that takes Data-Out.  The command IU is at fault, not the CDB: ILLEGAL
- * REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT (SPC-4 0Eh/03h).  No
- * transfer announced at all is no contradiction: residuals report it.
+ * CDB's, where the command cannot run as asked: a bidirectional command
+ * (none here is one), or Data-In asked of a command that takes Data-Out
+ * it will then not get.  The command IU is at fault, not the CDB: ILLEGAL
+ * REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT (SPC-4 0Eh/03h).
+ * Data-Out announced for a command that only returns data (a READ with W
+ * and not R) is not refused: it runs, the Data-Out is dropped and the
+ * residual says that none of its Data-In reached the initiator (overflow,
+ * iscsi/data_in.c), as for a transfer length too short; libiscsi's
+ * iSCSIResiduals.Read10Invalid expects GOOD there, and no standard asks
+ * for more.  No transfer announced at all is no contradiction either.
  */
 static bool directions_contradict(const struct uscst_cmd *cmd)
 {
 	bool cdb_takes_data_out = cmd->op->out_len != NULL;
 	if (cmd->exp_len == 0)
 		return false;
-	return (cmd->exp_write && !cdb_takes_data_out) || (cmd->exp_read && cdb_takes_data_out);
+	return (cmd->exp_read && cmd->exp_write) || (cmd->exp_read && cdb_takes_data_out);
 }
 
 void scsi_dispatch(struct uscst_cmd *cmd)

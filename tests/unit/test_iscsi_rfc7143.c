@@ -10,11 +10,13 @@
  *     CLEAR TASK SET, LOGICAL UNIT RESET or TARGET WARM RESET is taken and
  *     dropped, never Rejected (11.5.1; ABORT TASK and ABORT TASK SET are in
  *     test_iscsi_tmf.c).
- *   - a command whose R/W bits contradict the CDB's data direction gets
- *     CHECK CONDITION, ILLEGAL REQUEST, INVALID FIELD IN COMMAND
- *     INFORMATION UNIT (0Eh/03h); a bidirectional command (no command of
- *     this target is one) is refused so, with the Bidirectional Read
- *     Residual of its AHS (11.4.5.2); AHS lengths are checked (Reject).
+ *   - a command whose R/W bits contradict the CDB's data direction: a
+ *     READ flagged as a write answers GOOD with the residual overflow of
+ *     its undelivered Data-In, a WRITE flagged as a read gets CHECK
+ *     CONDITION, ILLEGAL REQUEST, INVALID FIELD IN COMMAND INFORMATION
+ *     UNIT (0Eh/03h); a bidirectional command (no command of this target
+ *     is one) is refused so, with the Bidirectional Read Residual of its
+ *     AHS (11.4.5.2); AHS lengths are checked (Reject).
  *   - a Text request in full feature phase: MaxRecvDataSegmentLength (Use:
  *     ALL, declarative) is taken and sizes the Data-In sent after it;
  *     login-only keys get Reject, keys only a target sends Irrelevant,
@@ -244,9 +246,13 @@ static uint8_t status_feeding_r2ts(struct iscsi_client *c, uint32_t itt)
 	}
 }
 
-/* READ(10) sent as a write (R=0, W=1): the initiator would send data the
- * CDB does not take and expects none of what it returns.  Before: the
- * target took the Data-Out and answered GOOD with residual 0. */
+/* READ(10) sent as a write (R=0, W=1): the initiator sends data the CDB
+ * does not take and takes none of what it returns.  The target drops the
+ * Data-Out, runs the READ and answers GOOD (libiscsi's Read10Invalid
+ * expects it) with residual overflow 512: none of the block reached the
+ * initiator (before: residual 0, as if all had).  A WRITE(10) sent as a
+ * read (R=1, W=0) cannot run: the data it needs never comes; CHECK
+ * CONDITION, INVALID FIELD IN COMMAND INFORMATION UNIT. */
 static void test_read_with_write_bit(void **state)
 {
 	struct iscsi_client *c = *state;
@@ -254,9 +260,10 @@ static void test_read_with_write_bit(void **state)
 	cdb_rw10(cdb, 0x28, 0, 1);
 	uint32_t itt = scsi_cmd_bhs(c, bhs, CMD_F | CMD_W | CMD_SIMPLE, ISCSI_TEST_BLOCK, cdb, 10);
 	pdu_send(c, bhs, NULL, 0);
-	assert_int_equal(status_feeding_r2ts(c, itt), 0x02);
-	expect_sense(c, 0x05, 0x0e, 0x03);
-	/* And a WRITE(10) sent as a read (R=1, W=0). */
+	assert_int_equal(status_feeding_r2ts(c, itt), 0x00);
+	if (!(c->rx.bhs[1] & 0x04) || get32(c->rx.bhs + 44) != ISCSI_TEST_BLOCK)
+		fail_msg("READ with W: flags 0x%02x residual %u, expected overflow %u",
+			 c->rx.bhs[1], get32(c->rx.bhs + 44), ISCSI_TEST_BLOCK);
 	cdb_rw10(cdb, 0x2a, 0, 1);
 	itt = scsi_cmd_bhs(c, bhs, CMD_F | CMD_R | CMD_SIMPLE, ISCSI_TEST_BLOCK, cdb, 10);
 	pdu_send(c, bhs, NULL, 0);
