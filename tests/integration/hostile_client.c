@@ -3316,6 +3316,245 @@ static int case_sendtargets_continuation(void)
 	return rc;
 }
 
+/* --- RFC 7143 rules of issue 17 section 4 (unit tests: test_iscsi_rfc7143.c) --- */
+
+/* Reads PDUs until one with opcode op; anything else is skipped; a
+ * timeout or close fails. */
+static int next_of(struct conn *c, uint8_t op, struct pdu *p, const char *what)
+{
+	for (;;) {
+		enum rx r = recv_pdu(c, p);
+		if (r)
+			return failf("%s: %s", what, r == RX_CLOSED ? "closed" : "timeout");
+		if ((p->bhs[0] & 0x3f) == op)
+			return 0;
+		pdu_free(p);
+	}
+}
+
+/* RFC 7143 11.19: the NOP-In carries at most the first
+ * MaxRecvDataSegmentLength (ours: 4096) bytes of the ping data. */
+static int case_rfc_nop_echo_within_mrdsl(void)
+{
+	struct conn c;
+	struct login_opts o = {.mrdsl = 4096};
+	if (conn_open(&c))
+		return -1;
+	if (login(&c, &o, NULL)) {
+		conn_close(&c);
+		return -1;
+	}
+	uint8_t data[6000];
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 5 + 1);
+	uint8_t b[BHS_LEN] = {OP_NOP_OUT | OP_IMMEDIATE, F_FINAL};
+	put32(b + 16, 0x6262);
+	put32(b + 20, RESERVED_TAG);
+	put32(b + 24, c.cmdsn);
+	put32(b + 28, c.exp_statsn);
+	struct pdu p = {0};
+	int rc = send_pdu(&c, b, data, sizeof(data)) ? failf("send failed")
+						     : next_of(&c, OP_NOP_IN, &p, "NOP-In");
+	if (!rc && (p.dlen != 4096 || memcmp(p.data, data, 4096)))
+		rc = failf("NOP-In echoes %u bytes; the initiator takes 4096", p.dlen);
+	pdu_free(&p);
+	if (!rc)
+		rc = same_conn_works(&c);
+	conn_close(&c);
+	return rc;
+}
+
+/* RFC 7143 6.2, 13: MaxRecvDataSegmentLength renegotiated in full
+ * feature phase (declarative: no answer) sizes the Data-In after it; a
+ * login-only key gets Reject, an unknown one NotUnderstood. */
+static int case_rfc_ffp_text_keys(void)
+{
+	struct conn c;
+	uint32_t bs, last;
+	if (open_and_login(&c))
+		return -1;
+	int rc = read_capacity(&c, &bs, &last);
+	static const char txt[] = "MaxRecvDataSegmentLength=1024\0HeaderDigest=None\0"
+				  "X-org.uscst.probe=1";
+	struct pdu p = {0};
+	char v[64];
+	if (!rc && send_text(&c, c.itt++, RESERVED_TAG, txt, sizeof(txt)))
+		rc = failf("send failed");
+	if (!rc)
+		rc = next_of(&c, OP_TEXT_RSP, &p, "Text Response");
+	if (!rc && key_find(&p, "MaxRecvDataSegmentLength", v, sizeof(v)))
+		rc = failf("MaxRecvDataSegmentLength=%s answered (declarative)", v);
+	if (!rc && (!key_find(&p, "HeaderDigest", v, sizeof(v)) || strcmp(v, "Reject")))
+		rc = failf("HeaderDigest in full feature phase answered '%s', not Reject",
+			   key_find(&p, "HeaderDigest", v, sizeof(v)) ? v : "nothing");
+	if (!rc && (!key_find(&p, "X-org.uscst.probe", v, sizeof(v)) || strcmp(v, "NotUnderstood")))
+		rc = failf("unknown key not answered NotUnderstood");
+	pdu_free(&p);
+	if (!rc) {
+		uint8_t cdb[10] = {0x28};
+		put16(cdb + 7, (uint16_t)(8192 / bs ? 8192 / bs : 1));
+		uint32_t len = (8192 / bs ? 8192 / bs : 1) * bs, itt = c.itt++;
+		uint8_t b[BHS_LEN];
+		cmd_bhs(&c, b, itt, 0, F_FINAL | F_READ, len, cdb, 10, false);
+		if (send_pdu(&c, b, NULL, 0))
+			rc = failf("send failed");
+		for (bool end = false; !rc && !end;) {
+			if ((rc = next_of(&c, OP_DATA_IN, &p, "Data-In")))
+				break;
+			if (p.dlen > 1024)
+				rc = failf(
+				    "a Data-In of %u bytes after MaxRecvDataSegmentLength=1024",
+				    p.dlen);
+			end = p.bhs[1] & 0x01;
+			pdu_free(&p);
+		}
+	}
+	if (!rc)
+		rc = same_conn_works(&c);
+	conn_close(&c);
+	return rc;
+}
+
+/* RFC 7143 11.5.1: the Data-Out still owed on an R2T of a WRITE a LUN
+ * RESET aborted is taken and dropped, never Rejected. */
+static int case_rfc_lun_reset_owed_data(void)
+{
+	struct conn c;
+	uint32_t bs, last, itt, ttt, off, len;
+	if (open_and_login(&c))
+		return -1;
+	int rc = read_capacity(&c, &bs, &last);
+	if (!rc)
+		rc = write_until_r2t(&c, 700, 8, bs, &itt, &ttt, &off, &len);
+	if (!rc)
+		rc = lun_reset(&c);
+	uint8_t *buf = calloc(1, 8 * bs);
+	if (!rc && (!buf || send_data_out(&c, itt, ttt, 0, off, buf, len, true)))
+		rc = failf("Data-Out send failed");
+	free(buf);
+	if (!rc) {
+		struct scsi_res r;
+		char d[160];
+		tur(&c, 0, &r); /* the reset's unit attention; a Reject would come first */
+		if (r.rejects)
+			rc = failf("the owed Data-Out was Rejected (reason 0x%02x)",
+				   r.reject_reason);
+		else if (!sense_is(&r, 6, 0x29, 0x03))
+			rc = failf("TEST UNIT READY after the reset: %s",
+				   describe(&r, d, sizeof(d)));
+		res_free(&r);
+	}
+	if (!rc)
+		rc = same_conn_works(&c);
+	conn_close(&c);
+	return rc;
+}
+
+/* RFC 7143 11.3.5, 11.4.5.2: a bidirectional READ(10) (R and W, with the
+ * Bidirectional Read EDTL AHS) is refused (no bidirectional command here)
+ * with 05h/0Eh/03h and its whole read length as Bidirectional Read
+ * Residual (u bit, byte 40). */
+static int case_rfc_bidi_refused(void)
+{
+	struct conn c;
+	uint32_t bs, last;
+	if (open_and_login(&c))
+		return -1;
+	int rc = read_capacity(&c, &bs, &last);
+	uint8_t cdb[10] = {0x28}, ahs[8] = {0, 5, 2, 0}, b[BHS_LEN];
+	put16(cdb + 7, 1);
+	uint32_t itt = c.itt++;
+	if (!rc) {
+		put32(ahs + 4, bs);
+		cmd_bhs(&c, b, itt, 0, F_FINAL | F_READ | F_WRITE, bs, cdb, 10, false);
+		if (send_pdu_ex(&c, b, ahs, sizeof(ahs), NULL, 0, false, 0))
+			rc = failf("send failed");
+	}
+	uint8_t *zero = calloc(1, bs ? bs : 1);
+	while (!rc) {
+		struct pdu p = {0};
+		enum rx r = recv_pdu(&c, &p);
+		if (r) {
+			rc = failf("no response (%s)", r == RX_CLOSED ? "closed" : "timeout");
+			break;
+		}
+		uint8_t op = p.bhs[0] & 0x3f;
+		if (op == OP_R2T && get32(p.bhs + 16) == itt) {
+			uint32_t len = get32(p.bhs + 44);
+			if (len > bs || send_data_out(&c, itt, get32(p.bhs + 20), 0,
+						      get32(p.bhs + 40), zero, len, true))
+				rc = failf("R2T of %u bytes for a %u-byte write", len, bs);
+		} else if (op == OP_SCSI_RSP && get32(p.bhs + 16) == itt) {
+			struct scsi_res res = {0};
+			take_response(&p, &res);
+			char d[160];
+			if (!sense_is(&res, 5, 0x0e, 0x03))
+				rc = failf("bidirectional READ(10): %s",
+					   describe(&res, d, sizeof(d)));
+			else if (!(p.bhs[1] & 0x08) || get32(p.bhs + 40) != bs)
+				rc = failf(
+				    "flags 0x%02x, bidirectional read residual %u (want u, %u)",
+				    p.bhs[1], get32(p.bhs + 40), bs);
+			pdu_free(&p);
+			break;
+		} else if (op == OP_DATA_IN || op == OP_REJECT) {
+			rc = failf("opcode 0x%02x for the bidirectional command", op);
+		}
+		pdu_free(&p);
+	}
+	free(zero);
+	if (!rc)
+		rc = same_conn_works(&c);
+	conn_close(&c);
+	return rc;
+}
+
+/* RFC 7144 / SAM-5 7.8, 7.10: QUERY TASK of a tag not in the task set is
+ * "Function complete" (0); QUERY ASYNC EVENT on a new session reports its
+ * power-on unit attention, "Function succeeded" (7), sense key 6, ASC
+ * 29h in bytes 36-38, and leaves it pending. */
+static int case_rfc_query_tmfs(void)
+{
+	struct conn c;
+	if (open_and_login(&c))
+		return -1;
+	int rc = 0;
+	const uint8_t fns[2] = {9, 12};
+	const uint8_t want[2] = {0, 7};
+	for (int i = 0; i < 2 && !rc; i++) {
+		uint8_t b[BHS_LEN] = {OP_TMF_REQ | OP_IMMEDIATE, (uint8_t)(F_FINAL | fns[i])};
+		put32(b + 16, 0x7100u + (uint32_t)i);
+		put32(b + 20, i == 0 ? 0x12345 : RESERVED_TAG);
+		put32(b + 24, c.cmdsn);
+		put32(b + 28, c.exp_statsn);
+		struct pdu p = {0};
+		if (send_pdu(&c, b, NULL, 0))
+			rc = failf("send failed");
+		else if (!(rc = next_of(&c, OP_TMF_RSP, &p, "TMF Response"))) {
+			if (p.bhs[2] != want[i])
+				rc = failf("function %u answered %u, expected %u", fns[i], p.bhs[2],
+					   want[i]);
+			else if (fns[i] == 12 && ((p.bhs[36] & 0x0f) != 6 || p.bhs[37] != 0x29))
+				rc = failf("QUERY ASYNC EVENT information %02x/%02x/%02x",
+					   p.bhs[36], p.bhs[37], p.bhs[38]);
+		}
+		pdu_free(&p);
+	}
+	if (!rc) {
+		struct scsi_res r;
+		char d[160];
+		tur(&c, 0, &r);
+		if (!sense_is(&r, 6, 0x29, 0x00) && !(r.sense_len > 13 && r.sense[12] == 0x29))
+			rc = failf("the unit attention is gone after the query: %s",
+				   describe(&r, d, sizeof(d)));
+		res_free(&r);
+	}
+	if (!rc)
+		rc = same_conn_works(&c);
+	conn_close(&c);
+	return rc;
+}
+
 struct hcase {
 	const char *name;
 	int (*fn)(void);
@@ -3388,6 +3627,11 @@ static const struct hcase cases[] = {
     {"discovery-sendtargets-continuation", case_sendtargets_continuation},
     {"half-pdu-login-close", case_half_pdu_login},
     {"half-pdu-ffp-close", case_half_pdu_ffp},
+    {"rfc-nop-echo-within-mrdsl", case_rfc_nop_echo_within_mrdsl},
+    {"rfc-ffp-text-keys", case_rfc_ffp_text_keys},
+    {"rfc-lun-reset-owed-data", case_rfc_lun_reset_owed_data},
+    {"rfc-bidi-refused", case_rfc_bidi_refused},
+    {"rfc-query-tmfs", case_rfc_query_tmfs},
 };
 
 int main(int argc, char **argv)
