@@ -8,8 +8,8 @@
 #    B's device (its product id), and A logged the redirection;
 #  - discovery on A still lists T on A's portal;
 #  - at run time, `uscstadmin target redirect T PORTAL permanent` gives
-#    01/02, a bad portal is refused, and `target redirect T off` lets the
-#    login through to A's own LUN again.
+#    01/02 (and `show config` writes it), a bad portal is refused, and
+#    `target redirect T off` lets the login through to A's own LUN again.
 # Usage: tests/integration/redirect.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -99,6 +99,14 @@ check admin-permanent admin target redirect "$IQN" "127.0.0.1:$B_PORT,1" permane
 check raw-moved-permanently raw 0102 "127.0.0.1:$B_PORT,1"
 check admin-bad-portal-refused bash -c "! $USCSTADMIN -s $DAEMON_SOCK target redirect $IQN nowhere"
 check raw-still-permanent raw 0102 "127.0.0.1:$B_PORT,1"
+show_config_has() {
+	local out
+	out=$(admin show config)
+	echo "$out"
+	grep -Eq "redirect_portal[[:space:]]+127.0.0.1:$B_PORT,1" <<<"$out" &&
+		grep -Eq "redirect_type[[:space:]]+permanent" <<<"$out"
+}
+check show-config-writes-redirect show_config_has
 check admin-off admin target redirect "$IQN" off
 check raw-login-goes-through raw 0000
 check libiscsi-stays-on-a inq_product ondaemona
