@@ -967,6 +967,54 @@ static void test_sendtargets_overflow(void **state)
 
 #define FX(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
 
+/* Full feature phase Text keys (iscsi_ffp_negotiate_key): the table's
+ * Use flags decide.  MaxRecvDataSegmentLength (ALL, declarative): no
+ * answer, the new sending limit clamped to MaxXmitDataSegmentLength, a
+ * value out of range Reject; login-only keys (IO, LO) Reject; a key only
+ * a target sends Irrelevant; InitiatorAlias (ALL) taken silently; unknown
+ * keys NotUnderstood; reserved words as values never answered. */
+static void test_ffp_text_keys(void **state)
+{
+	struct iscsi_target_limits lim;
+	iscsi_target_limits_init(&lim);
+	lim.max_xmit_data_segment_length = 65536;
+	static const char in[] = "MaxRecvDataSegmentLength=1048576\0HeaderDigest=CRC32C\0"
+				 "MaxConnections=2\0ErrorRecoveryLevel=1\0TargetAlias=x\0"
+				 "InitiatorAlias=host\0SessionType=Discovery\0AuthMethod=None\0"
+				 "X-com.example.key=1\0TaskReporting=Reject";
+	struct text_kv_list keys;
+	assert_int_equal(text_kv_parse((const uint8_t *)in, sizeof(in), &keys, NULL), TEXT_KV_OK);
+	struct text_buf rsp;
+	text_buf_init(&rsp, 0);
+	uint32_t xmit = 0;
+	for (unsigned i = 0; i < keys.count; i++)
+		iscsi_ffp_negotiate_key(&keys.pairs[i], &lim, &rsp, &xmit);
+	assert_int_equal(xmit, 65536);
+	assert_null(rsp_value(&rsp, "MaxRecvDataSegmentLength"));
+	assert_string_equal(rsp_value(&rsp, "HeaderDigest"), "Reject");
+	assert_string_equal(rsp_value(&rsp, "MaxConnections"), "Reject");
+	assert_string_equal(rsp_value(&rsp, "ErrorRecoveryLevel"), "Reject");
+	assert_string_equal(rsp_value(&rsp, "SessionType"), "Reject");
+	assert_string_equal(rsp_value(&rsp, "AuthMethod"), "Reject");
+	assert_string_equal(rsp_value(&rsp, "TargetAlias"), "Irrelevant");
+	assert_null(rsp_value(&rsp, "InitiatorAlias"));
+	assert_string_equal(rsp_value(&rsp, "X-com.example.key"), "NotUnderstood");
+	assert_null(rsp_value(&rsp, "TaskReporting"));
+	text_kv_list_free(&keys);
+	text_buf_free(&rsp);
+
+	static const char small[] = "MaxRecvDataSegmentLength=511";
+	assert_int_equal(text_kv_parse((const uint8_t *)small, sizeof(small), &keys, NULL),
+			 TEXT_KV_OK);
+	text_buf_init(&rsp, 0);
+	xmit = 0;
+	iscsi_ffp_negotiate_key(&keys.pairs[0], &lim, &rsp, &xmit);
+	assert_int_equal(xmit, 0);
+	assert_string_equal(rsp_value(&rsp, "MaxRecvDataSegmentLength"), "Reject");
+	text_kv_list_free(&keys);
+	text_buf_free(&rsp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1020,6 +1068,7 @@ int main(void)
 	    cmocka_unit_test(test_sendtargets_named_and_empty),
 	    cmocka_unit_test(test_sendtargets_all_in_normal_session),
 	    cmocka_unit_test(test_sendtargets_overflow),
+	    cmocka_unit_test(test_ffp_text_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
