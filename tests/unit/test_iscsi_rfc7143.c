@@ -137,8 +137,9 @@ static uint8_t expect_tmf_rsp(struct iscsi_client *c, uint32_t itt)
 /* A WRITE of 32 blocks with one immediate: the R2T for the other 31 is
  * open when `function` arrives.  The initiator then answers the R2T
  * (RFC 7143 11.5.1 b: it keeps responding to every TTT it holds): the
- * TMF is answered "Function complete", and that Data-Out draws no Reject
- * (before or after the answer), nor does the WRITE get a response. */
+ * TMF is answered "Function complete" (CLEAR TASK SET only once that
+ * Data-Out is in), and that Data-Out draws no Reject (before or after the
+ * answer), nor does the WRITE get a response. */
 static void task_set_abort_owed_data(struct iscsi_client *c, uint8_t function)
 {
 	uint8_t bhs[BHS_LEN], cdb[16];
@@ -154,6 +155,10 @@ static void task_set_abort_owed_data(struct iscsi_client *c, uint8_t function)
 	uint32_t offset = get32(p->bhs + 40), len = get32(p->bhs + 44);
 
 	uint32_t tmf = send_tmf(c, function, 0xffffffff);
+	/* CLEAR TASK SET waits for the TTT's answer (11.5.1); the resets do
+	 * not (one must not hang on an initiator that never answers). */
+	if (function == TMF_CLEAR_TASK_SET)
+		pdu_expect_none(c, 200);
 	uint8_t out[BHS_LEN] = {OP_DATA_OUT, 0x80};
 	put32(out + 16, itt);
 	put32(out + 20, ttt);
