@@ -29,7 +29,10 @@ bool sbc_check_lba_range_n(struct uscst_cmd *cmd, uint64_t nblocks, uint64_t lba
 {
 	if (sbc_lba_in(nblocks, lba, blocks))
 		return true;
-	if (!atomic_load_explicit(&cmd->dev->medium_present, memory_order_acquire))
+	/* A removable unit with 0 blocks had no medium when the command read
+	 * its size, even if the next one is in by now (a swap in between). */
+	if ((nblocks == 0 && cmd->dev->removable) ||
+	    !atomic_load_explicit(&cmd->dev->medium_present, memory_order_acquire))
 		scsi_check_condition(cmd, SK_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
 	else
 		scsi_check_condition(cmd, SK_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);

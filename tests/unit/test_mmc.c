@@ -807,6 +807,13 @@ static void test_range_check_after_removal(void **state)
 	f->dev.cmdset->decode(cmd);
 	assert_false(sbc_check_lba_range_n(cmd, 100, 300, 3));
 	fixture_assert_sense(cmd, SK_ILLEGAL_REQUEST, 0x21, 0x00);
+	/* The size was read while the drive was empty, and the next disc is
+	 * in by the time the sense is chosen: the command met no medium. */
+	uscst_cmd_release(cmd);
+	fixture_cmd_init(cmd, sa, 0, r10, 10, count_done);
+	f->dev.cmdset->decode(cmd);
+	assert_false(sbc_check_lba_range_n(cmd, 0, 300, 3));
+	fixture_assert_sense(cmd, SK_NOT_READY, 0x3a, 0x00);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
