@@ -35,12 +35,17 @@ up_url() { echo "iscsi://127.0.0.1:$UP_PORT/$UP_IQN/${1:-0}"; }
 
 # The upstream: LUN 0 a disk (vdisk_fileio), LUN 1 a tape drive (vtape),
 # LUN 2 a changer (vchanger) over LIB_TMP/lib with its drive at LUN 3.
+# The disk reports no physical block beyond its logical one (lb_per_pb_exp
+# 0): at LBPPB 8 libiscsi's GetLBAStatus.UnmapSingle asks for more than
+# SBC-4 does (tests/conformance/deviations.md), which is not what this
+# test is about.
 write_upstream_config() {
 	cat >"$1" <<-CONF
 		HANDLER vdisk_fileio {
 		    DEVICE disk0 {
 		        filename $LIB_TMP/up.img
 		        size $SIZE
+		        lb_per_pb_exp 0
 		    }
 		}
 		HANDLER vtape {
