@@ -30,7 +30,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps run test unit install conformance conformance-matrix conformance-thin conformance-readonly conformance-4k conformance-ramdisk conformance-blockio conformance-san integration clean format fuzz fuzz-smoke
-all: $(addprefix $(BUILD)/,$(PROGS)) $(BUILD)/tests/hostile_client
+all: $(addprefix $(BUILD)/,$(PROGS)) $(BUILD)/tests/hostile_client $(BUILD)/tests/mcs_client
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -113,6 +113,11 @@ $(BUILD)/tests/erl1_client: tests/integration/erl1_client.c tests/integration/wi
 # One raw Login for tests/integration/redirect.sh; standalone too.
 all: $(BUILD)/tests/redirect_client
 $(BUILD)/tests/redirect_client: tests/integration/redirect_client.c tests/integration/wire.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
+
+# Raw-socket MC/S and connection-recovery client for tests/integration/mcs.sh.
+$(BUILD)/tests/mcs_client: tests/integration/mcs_client.c tests/integration/wire.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) $(LDFLAGS) -o $@ $<
 

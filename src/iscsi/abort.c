@@ -64,10 +64,14 @@ enum uscst_abort_result iscsi_cmd_aborted(struct uscst_cmd *cmd, bool wait_data)
 	return USCST_ABORT_DONE;
 }
 
+/* ctx is the iSCSI session: every connection of it ends. */
 void iscsi_drop_nexus(struct uscst_session *s, void *ctx)
 {
 	(void)s;
-	iscsi_conn_close(ctx, "target cold reset by another session");
+	struct iscsi_session *sess = ctx;
+	struct iscsi_conn *c, *n;
+	list_for_each_entry_safe(c, n, &sess->conns, sess_node)
+	    iscsi_conn_close(c, "target cold reset by another session");
 }
 
 const struct uscst_transport_ops iscsi_core_ops = {

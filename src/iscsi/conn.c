@@ -110,9 +110,8 @@ static void conn_start_on_reactor(void *p)
 	conn->next_ttt = 1;
 	list_init(&conn->tx_queue);
 	list_init(&conn->tasks);
-	list_init(&conn->cmdsn_queue);
-	list_init(&conn->exec_queue);
 	list_init(&conn->erl_retained);
+	list_init(&conn->sess_node);
 	conn->ev.fn = conn_on_event;
 	conn->ticker.fn = conn_on_tick;
 	reactor_add_ticker(conn->reactor, &conn->ticker);
@@ -190,8 +189,7 @@ bool iscsi_conn_tryget(struct iscsi_conn *conn)
 static void conn_free(struct iscsi_conn *conn)
 {
 	struct iscsi_session *sess = conn->sess;
-	if (sess) {
-		iscsi_session_unregister(sess);
+	if (sess && iscsi_session_remove_conn(conn)) {
 		uscst_session_destroy(sess->core);
 		free(sess);
 	}
@@ -318,10 +316,21 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 	 * nexus's commands, and the tasks stop their data transfer. */
 	struct iscsi_task *task;
 	list_for_each_entry(task, &conn->tasks, node) task->aborted = true;
-	if (conn->sess && conn->sess->core)
-		uscst_session_nexus_loss(conn->sess->core);
+	if (conn->sess && conn->sess->core && !iscsi_session_other_conn(conn))
+		uscst_session_nexus_loss(conn->sess->core); /* the session's last connection */
 	conn->teardown.fn = conn_teardown;
 	reactor_defer(conn->reactor, &conn->teardown);
+}
+
+struct iscsi_conn *iscsi_session_other_conn(const struct iscsi_conn *conn)
+{
+	struct iscsi_conn *c;
+	list_for_each_entry(c, &conn->sess->conns, sess_node)
+	{
+		if (c != conn && c->state != CONN_CLOSED)
+			return c;
+	}
+	return NULL;
 }
 
 uint32_t iscsi_conn_max_cmdsn(const struct iscsi_conn *conn)
@@ -348,7 +357,7 @@ void iscsi_put_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn)
 		conn->stat_sn++;
 	if (conn->sess) {
 		put_be32(bhs + 28, conn->sess->exp_cmdsn);
-		put_be32(bhs + 32, advance_max_cmdsn(conn->sess, conn->nactive));
+		put_be32(bhs + 32, advance_max_cmdsn(conn->sess, conn->sess->nactive));
 	}
 }
 
@@ -520,9 +529,8 @@ void iscsi_conn_flush_soon(struct iscsi_conn *conn)
 	iscsi_conn_defer(conn, &conn->flush_kick, conn_flush_kicked);
 }
 
-void iscsi_conn_enter_full_feature(struct iscsi_conn *conn)
+void iscsi_conn_enter_full_feature(struct iscsi_conn *conn, const struct iscsi_params *p)
 {
-	struct iscsi_params *p = &conn->sess->params;
 	conn->state = CONN_FULL_FEATURE;
 	conn->header_digest = p->header_digest == ISCSI_DIGEST_CRC32C;
 	conn->data_digest = p->data_digest == ISCSI_DIGEST_CRC32C;
@@ -877,7 +885,7 @@ static bool rx_direct_done(const struct iscsi_conn *conn)
 static uint32_t process_rx(struct iscsi_conn *conn)
 {
 	uint32_t off = 0;
-	while (conn->state != CONN_CLOSED) {
+	while (conn->state != CONN_CLOSED && !conn->moving) {
 		uint32_t avail = conn->rx_len - off;
 		if (conn->rx_discard) {
 			uint32_t n = avail < conn->rx_discard ? avail : conn->rx_discard;
@@ -958,7 +966,7 @@ static void rx_process(struct iscsi_conn *conn)
 static void conn_read(struct iscsi_conn *conn)
 {
 	uint32_t budget = RX_EVENT_BUDGET;
-	while (budget && !conn->rx_paused && conn->state != CONN_CLOSED) {
+	while (budget && !conn->rx_paused && conn->state != CONN_CLOSED && !conn->moving) {
 		struct iovec iov[3];
 		int ndirect = 0;
 		bool whole = true;
@@ -1049,6 +1057,68 @@ static void conn_on_event(struct reactor_event *ev, uint32_t events)
 static uint32_t rsp_timeout_s(const struct iscsi_conn *conn)
 {
 	return conn->sess ? conn->sess->lim.rsp_timeout : DEFAULT_RSP_TIMEOUT_S;
+}
+
+/* --- moving to another reactor (a connection joining a session) --- */
+
+static void conn_move_arrive(void *arg)
+{
+	struct iscsi_conn *conn = arg;
+	conn->reactor = reactor_current();
+	conn->moving = false;
+	reactor_add_ticker(conn->reactor, &conn->ticker);
+	uint32_t ev = EPOLLIN | EPOLLRDHUP | (conn->want_write ? EPOLLOUT : 0);
+	if (reactor_add_fd(conn->reactor, conn->fd, ev, &conn->ev) < 0) {
+		iscsi_conn_close(conn, "epoll registration failed");
+		iscsi_conn_put(conn);
+		return;
+	}
+	log_debug("%s: moved to the session's reactor", conn->peer);
+	conn->move_arrived(conn, conn->move_arg);
+	if (conn->state != CONN_CLOSED && conn->rx_len)
+		iscsi_conn_defer(conn, &conn->rx_kick, conn_rx_kicked); /* bytes that came along */
+	if (conn->state != CONN_CLOSED)
+		iscsi_conn_flush(conn);
+	iscsi_conn_put(conn); /* iscsi_conn_move's */
+}
+
+/* At the end of the batch on the old reactor: no handler of this one is on
+ * the stack, and once its fd and ticker are gone nothing here refers to the
+ * connection any more. */
+static void conn_move_leave(struct reactor_deferred *d)
+{
+	struct iscsi_conn *conn =
+	    (struct iscsi_conn *)((char *)d - offsetof(struct iscsi_conn, move_kick));
+	if (conn->state == CONN_CLOSED) {
+		iscsi_conn_put(conn);
+		return;
+	}
+	struct reactor *from = conn->reactor, *to = conn->move_to;
+	reactor_del_ticker(from, &conn->ticker);
+	reactor_del_fd(from, conn->fd);
+	if (conn->counted_idle) {
+		conn->counted_idle = false;
+		reactor_conn_idle_add(from, -1);
+	}
+	reactor_conn_count_add(to, 1);
+	reactor_conn_count_add(from, -1);
+	if (reactor_post(to, conn_move_arrive, conn) < 0) {
+		reactor_conn_count_add(from, 1);
+		reactor_conn_count_add(to, -1);
+		reactor_add_ticker(from, &conn->ticker);
+		iscsi_conn_close(conn, "cannot move to the session's reactor");
+		iscsi_conn_put(conn);
+	}
+}
+
+void iscsi_conn_move(struct iscsi_conn *conn, struct reactor *to,
+		     void (*arrived)(struct iscsi_conn *conn, void *arg), void *arg)
+{
+	conn->moving = true;
+	conn->move_to = to;
+	conn->move_arrived = arrived;
+	conn->move_arg = arg;
+	iscsi_conn_defer(conn, &conn->move_kick, conn_move_leave);
 }
 
 static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms)

@@ -1,10 +1,13 @@
 /*
  * The iSCSI target driver: connections, sessions and tasks.
  *
- * A connection and everything hanging off it (its session — we negotiate
- * MaxConnections=1 — and its tasks) is touched only by the reactor thread
- * it lives on.  The one shared structure is the session table used for
- * TSIH allocation and session reinstatement (iscsi/session.c).
+ * A session, its connections (MaxConnections, RFC 7143 MC/S) and their
+ * tasks are touched only by the session's reactor thread: a connection
+ * that joins an existing session moves onto that reactor while it logs in
+ * (conn_join.c), so CmdSN ordering across connections, the session-wide
+ * window and the core session need no lock.  The one shared structure is
+ * the session table used for TSIH allocation, adding connections and
+ * session reinstatement (iscsi/session.c).
  */
 #ifndef USCST_ISCSI_H
 #define USCST_ISCSI_H
@@ -69,8 +72,8 @@ struct iscsi_task {
 	struct uscst_cmd cmd; /* first: the core's view */
 	struct iscsi_conn *conn;
 	struct list_head node; /* conn->tasks */
-	/* conn->cmdsn_queue until in CmdSN order, then conn->exec_queue until
-	 * handed to the core */
+	/* sess->cmdsn_queue until in CmdSN order, then sess->exec_queue until
+	 * handed to the core (session-wide: commands of every connection) */
 	struct list_head wait_node;
 	enum iscsi_task_state state;
 	uint32_t itt;
@@ -153,6 +156,14 @@ struct iscsi_conn {
 	char peer[64];
 	char local_addr[64]; /* "addr:port" of our side, for SendTargets */
 	struct iscsi_session *sess;
+	struct list_head sess_node; /* sess->conns, changed under the table lock */
+	/* Joining an existing session: handed over to the session's reactor
+	 * (conn_join.c); nothing is read meanwhile. */
+	bool moving;
+	struct reactor_deferred move_kick;
+	struct reactor *move_to;
+	void (*move_arrived)(struct iscsi_conn *conn, void *arg);
+	void *move_arg;
 
 	/* Receive side: PDUs are parsed in place from rx_buf. */
 	uint8_t *rx_buf;
@@ -192,8 +203,6 @@ struct iscsi_conn {
 	/* Full feature phase. */
 	struct list_head tasks;
 	struct task_table itt_table;	      /* tasks not yet answered, by ITT (scsi_cmd.c) */
-	struct list_head cmdsn_queue;	      /* non-immediate commands ahead of ExpCmdSN */
-	struct list_head exec_queue;	      /* in CmdSN order, not yet handed to the core */
 	struct reactor_deferred deliver_kick; /* exec_queue changed outside rx */
 	struct reactor_deferred write_kick;   /* buffers released: solicit parked tasks */
 	bool write_parked;		      /* some task is r2t_parked */
@@ -241,8 +250,18 @@ struct iscsi_session {
 	struct uscst_session *core;
 	struct iscsi_params params;
 	struct iscsi_target_limits lim;
-	struct iscsi_conn *conn;
+	/* Its connections (iscsi_conn.sess_node): added and removed on the
+	 * session's reactor under the table lock, so that the control thread
+	 * may list them (session_info.c). */
+	struct list_head conns;
+	unsigned nconns;
 	struct reactor *reactor;
+	/* Session-wide CmdSN order (RFC 7143 3.2.2.1): commands of every
+	 * connection wait in cmdsn_queue until ExpCmdSN reaches them, then in
+	 * exec_queue until handed to the core. */
+	struct list_head cmdsn_queue;
+	struct list_head exec_queue;
+	unsigned nactive; /* tasks of all its connections not yet freed: the window */
 	uint32_t exp_cmdsn;
 	uint32_t max_cmdsn; /* the last MaxCmdSN we advertised */
 			    /* CmdSNs inside the window taken without a task (a Rejected command,
@@ -256,8 +275,9 @@ struct iscsi_session {
 	bool reinstated;
 	/* Set under the table lock once login has filled everything the
 	 * admin listing reads from the control thread (session_info.c):
-	 * isid, tsih, tgt, core, params, cmd_window, conn and conn's cid,
-	 * peer and local_addr, none of which changes afterwards. */
+	 * isid, tsih, tgt, core, params, cmd_window, none of which changes
+	 * afterwards; conns (each one's cid, peer and local_addr are fixed)
+	 * is read under the lock it changes under. */
 	bool listed;
 };
 
@@ -276,7 +296,15 @@ void iscsi_conn_put(struct iscsi_conn *conn);
  * on conn until fn drops it; nothing if conn is closed or d is queued. */
 void iscsi_conn_defer(struct iscsi_conn *conn, struct reactor_deferred *d,
 		      void (*fn)(struct reactor_deferred *d));
-void iscsi_conn_enter_full_feature(struct iscsi_conn *conn);
+/* p: the connection's negotiated values (digests, data segment lengths). */
+void iscsi_conn_enter_full_feature(struct iscsi_conn *conn, const struct iscsi_params *p);
+/* Hands a connection in login phase over to reactor `to`: after the
+ * current batch it leaves this reactor, and arrived(conn, arg) runs on
+ * `to` once it is registered there.  Nothing is read from it meanwhile.
+ * If it is closed before it leaves, arrived never runs (arg is the
+ * caller's to free: pass what the login owns). */
+void iscsi_conn_move(struct iscsi_conn *conn, struct reactor *to,
+		     void (*arrived)(struct iscsi_conn *conn, void *arg), void *arg);
 /* Queues a PDU; hdr is the 48-byte BHS (digests and padding are added). */
 struct iscsi_tx *iscsi_tx_new(struct iscsi_conn *conn);
 void iscsi_tx_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
@@ -288,6 +316,8 @@ void iscsi_conn_flush_soon(struct iscsi_conn *conn);
 /* Fills StatSN/ExpCmdSN/MaxCmdSN at bytes 24..35; advances StatSN if asked. */
 void iscsi_put_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn);
 uint32_t iscsi_conn_max_cmdsn(const struct iscsi_conn *conn);
+/* A connection of conn's session other than conn still open, or NULL. */
+struct iscsi_conn *iscsi_session_other_conn(const struct iscsi_conn *conn);
 
 /* erl1.c: ErrorRecoveryLevel 1 (RFC 7143 6, 11.16). */
 static inline bool iscsi_erl1(const struct iscsi_conn *conn)
@@ -326,6 +356,15 @@ void iscsi_session_publish(struct iscsi_session *sess);
 /* fn for every listed session, under the table lock (fn must not block). */
 void iscsi_sessions_foreach_listed(void (*fn)(const struct iscsi_session *s, void *arg), void *arg);
 void iscsi_session_reinstate_old(struct iscsi_session *newer);
+/* The session a connection may join (RFC 7143 6.3: same ISID and TSIH,
+ * neither ending nor reinstated) and its reactor; NULL if none.  The
+ * pointer may be used only on that reactor (where the session is freed). */
+struct iscsi_session *iscsi_session_find(uint16_t tsih, const uint8_t *isid, struct reactor **r);
+/* On the session's reactor: conn becomes one of its connections. */
+void iscsi_session_add_conn(struct iscsi_session *sess, struct iscsi_conn *conn);
+/* conn leaves its session; true if it was the last (the session has left
+ * the table and is the caller's to free). */
+bool iscsi_session_remove_conn(struct iscsi_conn *conn);
 /* Closes the table to new sessions and calls fn for every session in it,
  * under the table's lock (fn must not block or take it). */
 void iscsi_sessions_close(void (*fn)(struct iscsi_session *s, void *arg), void *arg);

@@ -1,7 +1,8 @@
 /*
  * Login phase (RFC 7143 6.3, 11.12, 11.13): stage transitions, key
- * negotiation (through iscsi/params.c), target look-up, TSIH assignment and
- * session reinstatement.  A failed login gets a Login Response with the
+ * negotiation (through iscsi/params.c), target look-up, TSIH assignment,
+ * session reinstatement, and connections added to a session (MC/S,
+ * conn_join.c).  A failed login gets a Login Response with the
  * status class/detail of RFC 7143 11.13.5 and the connection is closed
  * after it is sent.
  */
@@ -12,6 +13,7 @@
 
 #include "iscsi/allowed_portal.h"
 #include "iscsi/chap.h"
+#include "iscsi/conn_join.h"
 #include "iscsi/driver.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/iscsi_name.h"
@@ -35,6 +37,9 @@ struct iscsi_login {
 	uint16_t cid;
 	uint32_t itt;
 	uint32_t cmdsn;
+	bool join;	 /* adds a connection to the session l->tsih names */
+	uint8_t *replay; /* the first request, processed again after a move */
+	uint32_t replay_dlen;
 	uint8_t stage; /* the stage the target is in */
 	uint8_t *acc;  /* text of C=1 PDUs being reassembled */
 	uint32_t acc_len;
@@ -45,6 +50,7 @@ void iscsi_login_free(struct iscsi_conn *conn)
 	if (!conn->login)
 		return;
 	free(conn->login->acc);
+	free(conn->login->replay);
 	free(conn->login);
 	conn->login = NULL;
 }
@@ -236,7 +242,47 @@ static bool chap_stage(struct iscsi_conn *conn, struct iscsi_login *l,
 	return true;
 }
 
-static bool check_first_request(struct iscsi_conn *conn, struct iscsi_login *l, const uint8_t *bhs)
+static void login_replay(struct iscsi_conn *conn, void *arg)
+{
+	(void)arg;
+	struct iscsi_login *l = conn->login;
+	uint8_t *pdu = l->replay;
+	l->replay = NULL;
+	iscsi_login_rx(conn, pdu, pdu + ISCSI_BHS_LEN, l->replay_dlen);
+	free(pdu);
+}
+
+/* A login with a TSIH adds a connection to that session (conn_join.c).
+ * false: refused, or moving to the session's reactor, where the request
+ * is processed again (login_replay). */
+static bool join_first(struct iscsi_conn *conn, struct iscsi_login *l, const uint8_t *bhs,
+		       const uint8_t *data, uint32_t dlen)
+{
+	l->join = true;
+	switch (iscsi_join_first(conn, l->tsih, l->isid, login_replay)) {
+	case JOIN_HERE:
+		return true;
+	case JOIN_NO_SESSION:
+		login_fail(conn, ISCSI_LS_SESSION_DOES_NOT_EXIST,
+			   "no session with this ISID and TSIH");
+		return false;
+	case JOIN_MOVING:
+	default:
+		break;
+	}
+	l->replay = malloc(ISCSI_BHS_LEN + dlen);
+	if (!l->replay) {
+		iscsi_conn_close(conn, "out of memory");
+		return false;
+	}
+	memcpy(l->replay, bhs, ISCSI_BHS_LEN);
+	memcpy(l->replay + ISCSI_BHS_LEN, data, dlen);
+	l->replay_dlen = dlen;
+	return false;
+}
+
+static bool check_first_request(struct iscsi_conn *conn, struct iscsi_login *l, const uint8_t *bhs,
+				const uint8_t *data, uint32_t dlen)
 {
 	/* Taken first: every Login Response, a refusal too, names the
 	 * session's ISID (RFC 7143 11.13). */
@@ -250,14 +296,8 @@ static bool check_first_request(struct iscsi_conn *conn, struct iscsi_login *l, 
 	l->cid = get_be16(bhs + 20);
 	l->cmdsn = get_be32(bhs + 24);
 	conn->stat_sn = get_be32(bhs + 28); /* our StatSN starts at their ExpStatSN */
-	if (l->tsih != 0) {
-		/* One connection per session (MaxConnections=1). */
-		bool exists = iscsi_session_tsih_exists(l->tsih);
-		login_fail(
-		    conn, exists ? ISCSI_LS_TOO_MANY_CONNECTIONS : ISCSI_LS_SESSION_DOES_NOT_EXIST,
-		    exists ? "only one connection per session" : "no session with this TSIH");
+	if (l->tsih != 0 && !join_first(conn, l, bhs, data, dlen))
 		return false;
-	}
 	l->started = true;
 	return true;
 }
@@ -320,13 +360,20 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 	sess->tgt = l->tgt;
 	sess->params = l->params;
 	sess->lim = l->lim;
-	sess->conn = conn;
+	list_init(&sess->conns);
+	list_init(&sess->cmdsn_queue);
+	list_init(&sess->exec_queue);
+	/* Not in the table yet: no lock needed (iscsi_session_add_conn). */
+	list_add_tail(&conn->sess_node, &sess->conns);
+	sess->nconns = 1;
 	sess->reactor = conn->reactor;
 	sess->exp_cmdsn = l->cmdsn;
 	sess->cmd_window = l->lim.queued_commands ? l->lim.queued_commands : 32;
 	sess->max_cmdsn = sess->exp_cmdsn + sess->cmd_window - 1;
 	int rc = iscsi_session_register(sess, l->tgt ? l->lim.max_sessions : 0);
 	if (rc < 0) {
+		list_del(&conn->sess_node);
+		list_init(&conn->sess_node);
 		if (rc == -ESHUTDOWN) {
 			*why = ISCSI_LS_SERVICE_UNAVAILABLE; /* the daemon is stopping */
 			*why_text = "daemon stopping";
@@ -345,10 +392,12 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 						       l->neg.tpgt, l->rel_port_id);
 		if (!sess->core) {
 			iscsi_session_unregister(sess);
+			list_del(&conn->sess_node);
+			list_init(&conn->sess_node);
 			free(sess);
 			return NULL;
 		}
-		uscst_session_set_transport(sess->core, &iscsi_core_ops, conn, conn->reactor);
+		uscst_session_set_transport(sess->core, &iscsi_core_ops, sess, conn->reactor);
 	}
 	return sess;
 }
@@ -357,6 +406,20 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 static bool enter_full_feature(struct iscsi_conn *conn, struct iscsi_login *l)
 {
 	iscsi_params_finalize(&l->params);
+	if (l->join) {
+		const char *why = "";
+		struct iscsi_join j = {.tsih = l->tsih,
+				       .cid = l->cid,
+				       .isid = l->isid,
+				       .tgt = l->tgt,
+				       .initiator_name = l->params.initiator_name};
+		enum iscsi_login_status st = iscsi_join_session(conn, &j, &why);
+		if (st != ISCSI_LS_SUCCESS) {
+			login_fail(conn, st, why);
+			return false;
+		}
+		return true;
+	}
 	enum iscsi_login_status why = ISCSI_LS_OUT_OF_RESOURCES;
 	const char *why_text = "cannot create session";
 	struct iscsi_session *sess = create_session(conn, l, &why, &why_text);
@@ -385,15 +448,22 @@ static void send_response(struct iscsi_conn *conn, struct iscsi_login *l, uint8_
 	bool ffp = (flags & ISCSI_FLAG_TRANSIT) && (flags & 3) == ISCSI_STAGE_FULL_FEATURE;
 	uint32_t max_cmdsn = ffp ? iscsi_conn_max_cmdsn(conn) : l->cmdsn;
 	fill_response_header(conn, l, tx->hdr, flags, max_cmdsn);
+	if (ffp)
+		put_be32(tx->hdr + 28,
+			 conn->sess->exp_cmdsn); /* a joining connection: the session's */
 	tx->data = (const uint8_t *)rsp->data;
 	tx->owned = rsp->data;
 	tx->data_len = (uint32_t)rsp->len;
 	rsp->data = NULL;
 	iscsi_tx_queue(conn, tx);
 	if (ffp) {
-		log_info("%s: %s session tsih %u with %s established", conn->peer,
-			 l->tgt ? "normal" : "discovery", l->tsih, l->params.initiator_name);
-		iscsi_conn_enter_full_feature(conn);
+		if (!l->join)
+			log_info("%s: %s session tsih %u with %s established", conn->peer,
+				 l->tgt ? "normal" : "discovery", l->tsih,
+				 l->params.initiator_name);
+		/* An added connection negotiated its own digests and segment
+		 * lengths; the rest is the session's. */
+		iscsi_conn_enter_full_feature(conn, l->join ? &l->params : &conn->sess->params);
 		iscsi_login_free(conn);
 	}
 }
@@ -490,12 +560,15 @@ void iscsi_login_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *
 		}
 		iscsi_params_init(&conn->login->params);
 		iscsi_target_limits_init(&conn->login->lim);
-		iscsi_login_neg_init(&conn->login->neg, true, TARGET_PORTAL_GROUP_TAG);
+		/* A login with a TSIH adds a connection: leading-only keys are
+		 * the session's (RFC 7143 6.3). */
+		iscsi_login_neg_init(&conn->login->neg, get_be16(bhs + 14) == 0,
+				     TARGET_PORTAL_GROUP_TAG);
 	}
 	struct iscsi_login *l = conn->login;
 	l->itt = bhs_itt(bhs); /* every response, a reject too, echoes this request's */
 	if (!l->started) {
-		if (!check_first_request(conn, l, bhs))
+		if (!check_first_request(conn, l, bhs, data, dlen))
 			return;
 	} else if (memcmp(l->isid, bhs + 8, 6) || get_be16(bhs + 14) != l->tsih ||
 		   get_be16(bhs + 20) != l->cid) {

@@ -1,5 +1,7 @@
-/* Logout (RFC 7143 11.14, 11.15).  ErrorRecoveryLevel 0: removing a
- * connection for recovery is not supported. */
+/* Logout (RFC 7143 11.14, 11.15): of the session (every connection), or
+ * of one connection of it, named by its CID, from that connection or
+ * from another (MC/S).  Below ErrorRecoveryLevel 2, removing a connection
+ * for recovery is not supported. */
 #include "iscsi/iscsi.h"
 #include "lib/log.h"
 
@@ -7,7 +9,10 @@
 #define LOGOUT_CLOSE_CONNECTION 1
 #define LOGOUT_REMOVE_FOR_RECOVERY 2
 
-static void send_logout_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response)
+/* close_this: the Logout ends the connection it came on (after the
+ * response is written). */
+static void send_logout_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t response,
+			    bool close_this)
 {
 	struct iscsi_tx *tx = iscsi_tx_new(conn);
 	if (!tx) {
@@ -21,7 +26,7 @@ static void send_logout_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t respo
 	iscsi_put_sn(conn, tx->hdr, true);
 	put_be16(tx->hdr + 40, 0); /* Time2Wait */
 	put_be16(tx->hdr + 42, 0); /* Time2Retain: nothing is kept (ERL 0) */
-	if (response == 0) {
+	if (response == 0 && close_this) {
 		tx->close_after = true;
 		conn->state = CONN_LOGGED_OUT;
 	}
@@ -36,19 +41,58 @@ static unsigned count_executing(const struct iscsi_conn *conn)
 	return n;
 }
 
+/* The connection of conn's session with this CID, still open. */
+static struct iscsi_conn *find_cid(struct iscsi_conn *conn, uint16_t cid)
+{
+	struct iscsi_conn *c;
+	list_for_each_entry(c, &conn->sess->conns, sess_node)
+	{
+		if (c->cid == cid && c->state != CONN_CLOSED)
+			return c;
+	}
+	return NULL;
+}
+
+/* Closing the session: its other connections end with this one. */
+static void close_others(struct iscsi_conn *conn)
+{
+	struct iscsi_conn *c, *n;
+	list_for_each_entry_safe(c, n, &conn->sess->conns, sess_node)
+	{
+		if (c != conn)
+			iscsi_conn_close(c, "session logged out");
+	}
+}
+
 void iscsi_logout_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 {
 	uint8_t reason = bhs[1] & 0x7f;
 	uint8_t response = 0;
-	if (reason == LOGOUT_REMOVE_FOR_RECOVERY)
-		response = 2;
-	else if (reason == LOGOUT_CLOSE_CONNECTION && get_be16(bhs + 20) != conn->cid)
-		response = 1;
-	else if (reason > LOGOUT_REMOVE_FOR_RECOVERY) {
+	struct iscsi_conn *target = conn; /* the connection logged out */
+	if (reason > LOGOUT_REMOVE_FOR_RECOVERY) {
 		iscsi_send_reject(conn, bhs, ISCSI_REJECT_INVALID_PDU_FIELD);
 		return;
 	}
+	if (reason != LOGOUT_CLOSE_SESSION) {
+		target = find_cid(conn, get_be16(bhs + 20));
+		if (!target)
+			response = 1; /* CID not found */
+		else if (reason == LOGOUT_REMOVE_FOR_RECOVERY)
+			response = 2; /* connection recovery is not supported */
+	}
 	iscsi_cmdsn_consume(conn, bhs);
+	if (response == 0 && target != conn) {
+		/* "close the connection" for another connection: it ends now
+		 * (RFC 7143 11.14.1: its commands are terminated), and this
+		 * one goes on. */
+		log_info("connection %s: cid %u logged out from cid %u", target->peer, target->cid,
+			 conn->cid);
+		iscsi_conn_close(target, "logged out by a Logout on another connection");
+		send_logout_rsp(conn, bhs_itt(bhs), 0, false);
+		return;
+	}
+	if (response == 0 && reason == LOGOUT_CLOSE_SESSION)
+		close_others(conn);
 	/*
 	 * An initiator asked to log out (a graceful stop, quiesce.c) may send
 	 * its Logout at once, immediate, with commands still in the backend
@@ -67,7 +111,7 @@ void iscsi_logout_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 		conn->logout_itt = bhs_itt(bhs);
 		return;
 	}
-	send_logout_rsp(conn, bhs_itt(bhs), response);
+	send_logout_rsp(conn, bhs_itt(bhs), response, true);
 }
 
 void iscsi_logout_pending_check(struct iscsi_conn *conn)
@@ -75,5 +119,5 @@ void iscsi_logout_pending_check(struct iscsi_conn *conn)
 	if (!conn->logout_pending || count_executing(conn))
 		return;
 	conn->logout_pending = false;
-	send_logout_rsp(conn, conn->logout_itt, 0);
+	send_logout_rsp(conn, conn->logout_itt, 0, true);
 }

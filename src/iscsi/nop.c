@@ -87,7 +87,7 @@ bool iscsi_nop_window_update(struct iscsi_conn *conn)
 {
 	struct iscsi_session *sess = conn->sess;
 	if (conn->state != CONN_FULL_FEATURE || !sess || !sess->core ||
-	    !sn_lt(sess->max_cmdsn, sess->exp_cmdsn) || conn->nactive >= sess->cmd_window)
+	    !sn_lt(sess->max_cmdsn, sess->exp_cmdsn) || sess->nactive >= sess->cmd_window)
 		return false;
 	struct iscsi_tx *tx = iscsi_tx_new(conn);
 	if (!tx)

@@ -992,6 +992,9 @@ const struct uscst_attr_def iscsi_target_attrs[] = {
     DIGEST_ATTR("HeaderDigest", header_digests),
     DIGEST_ATTR("DataDigest", data_digests),
     U32_ATTR("QueuedCommands", queued_commands, 1, 2048, "32"),
+    /* Connections per session (MC/S, iscsi/conn_join.c): 1 as RFC 7143
+     * 13.2's default and LIO's, so that nothing changes unless asked. */
+    U32_ATTR("MaxConnections", max_connections, 1, 65535, "1"),
     U32_ATTR("NopInInterval", nop_in_interval, 0, 65535, "30"),
     U32_ATTR("NopInTimeout", nop_in_timeout, 2, 65535, "30"),
     U32_ATTR("RspTimeout", rsp_timeout, 2, 65535, "90"),

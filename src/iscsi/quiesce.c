@@ -40,19 +40,25 @@ static void send_logout_request(void *arg)
 	iscsi_conn_put(conn);
 }
 
-/* Runs fn(r) on s's reactor with r->conn referenced (not at all if the
- * connection is going already). */
+/* Runs fn(r) on s's reactor for every connection of s, with r->conn
+ * referenced (not for one that is going already): AsyncEvent 1 and 2
+ * concern the connection they are sent on. */
 static void post_to_conn(struct iscsi_session *s, void (*fn)(void *), uint16_t wait_s)
 {
-	struct conn_job *r = malloc(sizeof(*r));
-	if (!r || !iscsi_conn_tryget(s->conn)) {
-		free(r);
-		return; /* being torn down already; without memory it is cut with the process */
-	}
-	*r = (struct conn_job){.conn = s->conn, .wait_s = wait_s};
-	if (reactor_post(s->reactor, fn, r) < 0) {
-		iscsi_conn_put(s->conn);
-		free(r);
+	struct iscsi_conn *c;
+	list_for_each_entry(c, &s->conns, sess_node)
+	{
+		struct conn_job *r = malloc(sizeof(*r));
+		if (!r || !iscsi_conn_tryget(c)) {
+			free(r);
+			continue; /* being torn down already; without memory it is cut with
+				     the process */
+		}
+		*r = (struct conn_job){.conn = c, .wait_s = wait_s};
+		if (reactor_post(s->reactor, fn, r) < 0) {
+			iscsi_conn_put(c);
+			free(r);
+		}
 	}
 }
 

@@ -28,6 +28,23 @@ struct iscsi_task *iscsi_task_find(struct iscsi_conn *conn, uint32_t itt)
 	return task_table_get(&conn->itt_table, itt);
 }
 
+static bool cmdsn_taken(const struct iscsi_session *sess, uint32_t sn);
+static void cmdsn_set_taken(struct iscsi_session *sess, uint32_t sn, bool taken);
+
+/* Newer tasks of the session may proceed: after the current batch (the
+ * caller may be walking a task list), on a connection still open. */
+static void session_kick(struct iscsi_session *sess)
+{
+	struct iscsi_conn *c;
+	list_for_each_entry(c, &sess->conns, sess_node)
+	{
+		if (c->state != CONN_CLOSED) {
+			iscsi_conn_defer(c, &c->deliver_kick, deliver_kicked);
+			return;
+		}
+	}
+}
+
 void iscsi_task_free(struct iscsi_task *task)
 {
 	struct iscsi_conn *conn = task->conn;
@@ -35,17 +52,23 @@ void iscsi_task_free(struct iscsi_task *task)
 		iscsi_erl1_unretain(task); /* acknowledged, or over the bound (erl1.c) */
 		goto release;
 	}
-	bool was_queued = task->ordered && task->wait_node.next != &task->wait_node;
+	struct iscsi_session *sess = conn->sess;
+	bool queued = task->wait_node.next != &task->wait_node;
 	list_del(&task->node);
 	list_del(&task->wait_node); /* a no-op when not queued (self-linked) */
-	/* Leaving exec_queue may unblock newer tasks.  They are handed over
-	 * after the current batch: the caller may be walking the task list. */
-	if (was_queued)
-		iscsi_conn_defer(conn, &conn->deliver_kick, deliver_kicked);
+	/* A command of a connection that went away before its CmdSN came up
+	 * still takes its CmdSN: commands of the other connections must not
+	 * wait for it for ever. */
+	if (queued && !task->ordered)
+		cmdsn_set_taken(sess, task->cmdsn, true);
+	/* Leaving a queue may unblock newer tasks. */
+	if (queued)
+		session_kick(sess);
 	if (task->state == TASK_RECV_DATA)
 		iscsi_write_gate_kick(conn);
 	conn->ntasks--;
 	conn->nactive--; /* the window counts a task until its last PDU is written */
+	sess->nactive--;
 	if (task->immediate)
 		conn->nimmediate--;
 	task_table_del(&conn->itt_table, task->itt, task);
@@ -70,7 +93,7 @@ static bool ready_to_execute(const struct iscsi_task *task)
 {
 	/* After a close the teardown frees what has not started. */
 	return task->state == TASK_RECV_DATA && task->received_all && task->ordered &&
-	       task->conn->state != CONN_CLOSED;
+	       task->conn->state != CONN_CLOSED && !task->aborted;
 }
 
 static void start_task(struct iscsi_task *task)
@@ -116,10 +139,9 @@ void iscsi_deliver_in_order(struct iscsi_conn *conn)
 {
 	bool older_waiting = false, ordered_waiting = false;
 	struct iscsi_task *t, *n;
-	list_for_each_entry_safe(t, n, &conn->exec_queue, wait_node)
+	/* The tasks of every connection of the session: one CmdSN order. */
+	list_for_each_entry_safe(t, n, &conn->sess->exec_queue, wait_node)
 	{
-		if (conn->state == CONN_CLOSED)
-			return;
 		uint8_t attr = t->cmd.task_attr;
 		bool may_start = attr == USCST_TASK_HEAD_OF_QUEUE ||
 				 (attr == USCST_TASK_ORDERED ? !older_waiting : !ordered_waiting);
@@ -140,7 +162,7 @@ static void deliver_kicked(struct reactor_deferred *d)
 {
 	struct iscsi_conn *conn =
 	    (struct iscsi_conn *)((char *)d - offsetof(struct iscsi_conn, deliver_kick));
-	iscsi_deliver_in_order(conn);
+	iscsi_cmdsn_advance(conn);
 	iscsi_conn_flush(conn);
 	iscsi_conn_put(conn);
 }
@@ -200,9 +222,9 @@ static void exp_cmdsn_step(struct iscsi_session *sess)
 void iscsi_cmdsn_advance(struct iscsi_conn *conn)
 {
 	struct iscsi_session *sess = conn->sess;
-	while (conn->state != CONN_CLOSED) {
+	for (;;) {
 		struct iscsi_task *t, *next = NULL;
-		list_for_each_entry(t, &conn->cmdsn_queue, wait_node)
+		list_for_each_entry(t, &sess->cmdsn_queue, wait_node)
 		{
 			if (t->cmdsn == sess->exp_cmdsn) {
 				next = t;
@@ -217,14 +239,14 @@ void iscsi_cmdsn_advance(struct iscsi_conn *conn)
 		}
 		list_del(&next->wait_node);
 		exp_cmdsn_step(sess);
-		iscsi_write_gate_kick(conn); /* the oldest undelivered task may change */
+		iscsi_write_gate_kick(next->conn); /* the oldest undelivered task may change */
 		next->ordered = true;
 		if (next->abort_owes_data)
 			continue; /* freed when its open R2Ts have been answered */
 		if (next->aborted)
 			iscsi_task_free(next);
 		else
-			list_add_tail(&next->wait_node, &conn->exec_queue);
+			list_add_tail(&next->wait_node, &sess->exec_queue);
 	}
 	iscsi_deliver_in_order(conn);
 }
@@ -328,6 +350,7 @@ static struct iscsi_task *task_new(struct iscsi_conn *conn, const uint8_t *bhs)
 	list_init(&task->wait_node);
 	conn->ntasks++;
 	conn->nactive++;
+	conn->sess->nactive++;
 	memcpy(task->bhs, bhs, ISCSI_BHS_LEN);
 	task->cmdsn = get_be32(bhs + 24);
 	task->immediate = bhs[0] & ISCSI_OP_IMMEDIATE;
@@ -363,12 +386,12 @@ static bool order_task(struct iscsi_conn *conn, struct iscsi_task *task)
 	if (cmdsn_taken(sess, task->cmdsn))
 		return false; /* aborted before it arrived, or a duplicate */
 	struct iscsi_task *t;
-	list_for_each_entry(t, &conn->cmdsn_queue, wait_node)
+	list_for_each_entry(t, &sess->cmdsn_queue, wait_node)
 	{
 		if (t->cmdsn == task->cmdsn)
-			return false; /* a duplicate CmdSN */
+			return false; /* a duplicate CmdSN (on any connection) */
 	}
-	list_add_tail(&task->wait_node, &conn->cmdsn_queue);
+	list_add_tail(&task->wait_node, &sess->cmdsn_queue);
 	return true;
 }
 

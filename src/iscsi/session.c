@@ -1,9 +1,10 @@
 /*
  * The iSCSI session table: TSIH allocation and session reinstatement
  * (RFC 7143 6.3.5: a leading login with the ISID and initiator name of an
- * existing session to the same target replaces that session).  Shared by
- * all reactors, so it has its own lock; it is touched only at login and at
- * connection teardown.
+ * existing session to the same target replaces that session), and the
+ * connections of each session (MC/S: a login with a session's ISID and
+ * TSIH adds one).  Shared by all reactors, so it has its own lock; it is
+ * touched only at login and at connection teardown.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -109,11 +110,67 @@ void iscsi_sessions_foreach_listed(void (*fn)(const struct iscsi_session *s, voi
 	pthread_mutex_unlock(&table_lock);
 }
 
+/* A session nobody may join or reinstate any more: its last connection
+ * is gone (it is about to be freed) or a newer login replaced it. */
+static bool joinable(const struct iscsi_session *s) { return !s->reinstated && s->nconns; }
+
+struct iscsi_session *iscsi_session_find(uint16_t tsih, const uint8_t *isid, struct reactor **r)
+{
+	struct iscsi_session *s, *found = NULL;
+	pthread_mutex_lock(&table_lock);
+	list_for_each_entry(s, &table, node)
+	{
+		if (s->tsih == tsih && joinable(s) && memcmp(s->isid, isid, 6) == 0) {
+			found = s;
+			*r = s->reactor;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&table_lock);
+	return found;
+}
+
+void iscsi_session_add_conn(struct iscsi_session *sess, struct iscsi_conn *conn)
+{
+	pthread_mutex_lock(&table_lock);
+	list_add_tail(&conn->sess_node, &sess->conns);
+	sess->nconns++;
+	conn->sess = sess;
+	pthread_mutex_unlock(&table_lock);
+}
+
+bool iscsi_session_remove_conn(struct iscsi_conn *conn)
+{
+	struct iscsi_session *sess = conn->sess;
+	pthread_mutex_lock(&table_lock);
+	list_del(&conn->sess_node);
+	list_init(&conn->sess_node);
+	bool last = --sess->nconns == 0;
+	/* Out of the table in the same step: no login can join it now. */
+	if (last && sess->node.next)
+		list_del(&sess->node);
+	pthread_mutex_unlock(&table_lock);
+	return last;
+}
+
 static void close_reinstated(void *arg)
 {
 	struct iscsi_conn *conn = arg;
 	iscsi_conn_close(conn, "session reinstated by a new login");
 	iscsi_conn_put(conn);
+}
+
+/* Every connection of s is closed on s's reactor. */
+static void close_all_posted(struct iscsi_session *s, void (*fn)(void *arg))
+{
+	struct iscsi_conn *c;
+	list_for_each_entry(c, &s->conns, sess_node)
+	{
+		if (!iscsi_conn_tryget(c))
+			continue; /* already being torn down */
+		if (reactor_post(s->reactor, fn, c) < 0)
+			iscsi_conn_put(c);
+	}
 }
 
 void iscsi_session_reinstate_old(struct iscsi_session *newer)
@@ -126,10 +183,7 @@ void iscsi_session_reinstate_old(struct iscsi_session *newer)
 			continue;
 		s->reinstated = true;
 		log_info("reinstating session tsih %u of %s", s->tsih, s->params.initiator_name);
-		if (!iscsi_conn_tryget(s->conn))
-			continue; /* already being torn down */
-		if (reactor_post(s->reactor, close_reinstated, s->conn) < 0)
-			iscsi_conn_put(s->conn);
+		close_all_posted(s, close_reinstated);
 	}
 	pthread_mutex_unlock(&table_lock);
 }
@@ -156,10 +210,12 @@ void iscsi_sessions_log_left(void)
 		/* Set at login and never changed: readable from this thread
 		 * while the session is in the table (its connection is freed
 		 * only after it leaves). */
-		if (!s->reinstated)
-			log_warn("stop: %s session tsih %u of %s from %s cut",
-				 s->tgt ? "normal" : "discovery", s->tsih, s->params.initiator_name,
-				 s->conn->peer);
+		if (s->reinstated)
+			continue;
+		struct iscsi_conn *c;
+		list_for_each_entry(c, &s->conns, sess_node) log_warn(
+		    "stop: %s session tsih %u of %s from %s cut", s->tgt ? "normal" : "discovery",
+		    s->tsih, s->params.initiator_name, c->peer);
 	}
 	pthread_mutex_unlock(&table_lock);
 }

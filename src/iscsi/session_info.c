@@ -1,6 +1,6 @@
 /*
  * What `uscstadmin list sessions` shows of an iSCSI session: initiator
- * name, ISID, TSIH, its connection (we negotiate MaxConnections=1) and the
+ * name, ISID, TSIH, its connections (MaxConnections may be above 1) and the
  * parameters negotiated at login.  Runs on the control thread: it reads
  * only what login filled before iscsi_session_publish() and never changes
  * afterwards (iscsi.h, struct iscsi_session), under the session table's
@@ -11,6 +11,7 @@
 #include "iscsi/iscsi.h"
 
 #define NPARAMS 17
+#define MAX_LISTED_CONNS 64 /* shown of one session at most */
 #define VALUE_MAX 16
 
 struct report {
@@ -76,8 +77,16 @@ static void report_one(const struct iscsi_session *s, void *arg)
 	char isid[16];
 	snprintf(isid, sizeof(isid), "0x%02x%02x%02x%02x%02x%02x", s->isid[0], s->isid[1],
 		 s->isid[2], s->isid[3], s->isid[4], s->isid[5]);
-	struct uscst_conn_info conn = {
-	    .cid = s->conn->cid, .portal = s->conn->local_addr, .peer = s->conn->peer};
+	struct uscst_conn_info conns[MAX_LISTED_CONNS];
+	unsigned nconns = 0;
+	const struct iscsi_conn *c;
+	list_for_each_entry(c, &s->conns, sess_node)
+	{
+		if (nconns == MAX_LISTED_CONNS)
+			break;
+		conns[nconns++] = (struct uscst_conn_info){
+		    .cid = c->cid, .portal = c->local_addr, .peer = c->peer};
+	}
 	struct params ps = {.n = 0};
 	fill_params(&ps, s);
 	struct uscst_session_info info = {
@@ -86,8 +95,8 @@ static void report_one(const struct iscsi_session *s, void *arg)
 	    .initiator = s->params.initiator_name,
 	    .isid = isid,
 	    .tsih = s->tsih,
-	    .conns = &conn,
-	    .nconns = 1,
+	    .conns = conns,
+	    .nconns = nconns,
 	    .params = ps.p,
 	    .nparams = ps.n,
 	};

@@ -62,6 +62,14 @@ static void answer(struct uscst_tmf *tmf)
 	    ctx->tmf.fn == USCST_TMF_QUERY_ASYNC_EVENT && ctx->response == ISCSI_TMF_RSP_SUCCEEDED;
 	queue_tmf_response(conn, ctx->bhs, ctx->response, ctx->close_after,
 			   info ? ctx->tmf.additional_info : NULL);
+	if (ctx->close_after) { /* the session's other connections end at once */
+		struct iscsi_conn *c, *n;
+		list_for_each_entry_safe(c, n, &conn->sess->conns, sess_node)
+		{
+			if (c != conn)
+				iscsi_conn_close(c, "target cold reset");
+		}
+	}
 	iscsi_conn_flush(conn);
 	iscsi_conn_put(conn);
 	free(ctx);

@@ -100,8 +100,8 @@ static bool is_oldest_undelivered(const struct iscsi_task *task)
 	const struct iscsi_conn *conn = task->conn;
 	if (task->immediate)
 		return false;
-	if (!list_empty(&conn->exec_queue))
-		return conn->exec_queue.next == &task->wait_node;
+	if (!list_empty(&conn->sess->exec_queue))
+		return conn->sess->exec_queue.next == &task->wait_node;
 	return task->cmdsn == conn->sess->exp_cmdsn;
 }
 

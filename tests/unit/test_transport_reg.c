@@ -396,7 +396,8 @@ static void test_iscsi_table_defaults(void **state)
 			fail_msg("default of %s: %s", d->name, err);
 		with_default++;
 	}
-	assert_int_equal(with_default, 17); /* redirect_type: temporary */
+	assert_int_equal(with_default, 18); /* redirect_type: temporary; MaxConnections */
+	assert_int_equal(lim.max_connections, 1);
 	assert_int_equal(lim.max_recv_data_segment_length, 262144);
 	assert_int_equal(lim.max_xmit_data_segment_length, 262144);
 	assert_int_equal(lim.max_burst_length, 1048576);
