@@ -281,7 +281,8 @@ static void conn_teardown(struct reactor_deferred *d)
 	list_for_each_entry_safe(tx, tn, &conn->tx_queue, node)
 	{
 		list_del(&tx->node);
-		if (tx->release_task)
+		/* A retained task's answer is sent again after a reassign. */
+		if (tx->release_task && !tx->release_task->awaiting_reassign)
 			iscsi_task_free(tx->release_task);
 		tx_free(tx);
 	}
@@ -289,7 +290,7 @@ static void conn_teardown(struct reactor_deferred *d)
 	struct iscsi_task *task, *next;
 	list_for_each_entry_safe(task, next, &conn->tasks, node)
 	{
-		if (task->state != TASK_EXECUTING)
+		if (task->state != TASK_EXECUTING && !task->awaiting_reassign)
 			iscsi_task_free(task);
 	}
 	iscsi_erl1_drop_all(conn);
@@ -307,30 +308,45 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 	if (conn->state == CONN_CLOSED)
 		return;
 	log_info("connection %s closed: %s", conn->peer, why);
+	bool ffp = conn->state == CONN_FULL_FEATURE || conn->state == CONN_LOGGED_OUT;
 	conn->state = CONN_CLOSED;
-	reactor_del_ticker(conn->reactor, &conn->ticker);
 	reactor_del_fd(conn->reactor, conn->fd);
 	close(conn->fd);
 	conn->fd = -1;
-	/* Nothing may start or answer from now on: the core aborts the
-	 * nexus's commands, and the tasks stop their data transfer. */
-	struct iscsi_task *task;
-	list_for_each_entry(task, &conn->tasks, node) task->aborted = true;
-	if (conn->sess && conn->sess->core && !iscsi_session_other_conn(conn))
-		uscst_session_nexus_loss(conn->sess->core); /* the session's last connection */
+	/* ErrorRecoveryLevel 2: the tasks wait for a TASK REASSIGN, and the
+	 * ticker counts Time2Retain (reassign.c). */
+	if (!ffp || !iscsi_retain_tasks(conn)) {
+		reactor_del_ticker(conn->reactor, &conn->ticker);
+		/* Nothing may start or answer from now on: the core aborts
+		 * the nexus's commands, and the tasks stop their data
+		 * transfer. */
+		struct iscsi_task *task;
+		list_for_each_entry(task, &conn->tasks, node) task->aborted = true;
+		if (conn->sess && conn->sess->core && !iscsi_session_still_used(conn))
+			uscst_session_nexus_loss(conn->sess->core); /* the session ends */
+	}
 	conn->teardown.fn = conn_teardown;
 	reactor_defer(conn->reactor, &conn->teardown);
 }
 
-struct iscsi_conn *iscsi_session_other_conn(const struct iscsi_conn *conn)
+bool iscsi_session_still_used(const struct iscsi_conn *conn)
 {
 	struct iscsi_conn *c;
 	list_for_each_entry(c, &conn->sess->conns, sess_node)
 	{
-		if (c != conn && c->state != CONN_CLOSED)
-			return c;
+		if (c != conn && (c->state != CONN_CLOSED || c->retaining))
+			return true;
 	}
-	return NULL;
+	return false;
+}
+
+void iscsi_conn_end(struct iscsi_conn *conn, const char *why)
+{
+	conn->no_recovery = true;
+	if (conn->state == CONN_CLOSED)
+		iscsi_retain_drop(conn, why);
+	else
+		iscsi_conn_close(conn, why);
 }
 
 uint32_t iscsi_conn_max_cmdsn(const struct iscsi_conn *conn)
@@ -1126,6 +1142,11 @@ static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms)
 	struct iscsi_conn *conn =
 	    (struct iscsi_conn *)((char *)t - offsetof(struct iscsi_conn, ticker));
 	iscsi_conn_get(conn);
+	if (conn->state == CONN_CLOSED) { /* only a connection that retains tasks ticks */
+		iscsi_retain_tick(conn, now_ms);
+		iscsi_conn_put(conn);
+		return;
+	}
 	iscsi_nop_tick(conn, now_ms);
 	/* RspTimeout: responses pending and none of their bytes written.
 	 * now_ms was read before the NOP tick, which may have just queued a

@@ -281,7 +281,12 @@ void iscsi_task_send_response(struct iscsi_task *task)
 	bool collapse = len && cmd->sense_len == 0 && !task->bidi;
 	if (len) {
 		layout_init(task, len, collapse);
-		for (uint32_t sn = 0; sn < task->erl.din_count; sn++)
+		/* Reassigned (reassign.c): what the initiator has is not sent
+		 * again; the PDU with the status always is. */
+		uint32_t last = collapse ? task->erl.din_count - 1 : task->erl.din_count;
+		uint32_t sn = task->datasn_skip < last ? task->datasn_skip : last;
+		task->datasn_skip = 0;
+		for (; sn < task->erl.din_count; sn++)
 			if (!queue_data_in(task, sn, false))
 				return;
 	}

@@ -139,6 +139,26 @@ static void issue_r2ts(struct iscsi_task *task)
 	}
 }
 
+/* RFC 7143 6.2.2 / 11.5.1: the R2Ts still open went out on the failed
+ * connection: sent again on the new one, with new TTTs, for their whole
+ * length (the data already received is simply received again); an
+ * unsolicited burst that did not end is solicited from where it stopped. */
+void iscsi_task_resolicit(struct iscsi_task *task)
+{
+	if (task->unsol_open) {
+		task->unsol_open = false;
+		task->next_r2t_off = task->unsol_next;
+	}
+	for (struct iscsi_r2t *r = task->r2ts; r; r = r->next) {
+		r->ttt = iscsi_new_ttt(task->conn);
+		r->received = 0;
+		r->next_datasn = 0;
+		r->r2tsn = task->r2tsn++;
+		iscsi_r2t_send(task, r);
+	}
+	iscsi_task_check_data_done(task);
+}
+
 void iscsi_task_check_data_done(struct iscsi_task *task)
 {
 	if (task->state != TASK_RECV_DATA || task->received_all || task->aborted)

@@ -107,6 +107,10 @@ struct iscsi_task {
 	bool bidi;	   /* R and W, with the Bidirectional Read EDTL AHS */
 	uint32_t bidi_read_len;
 	struct iscsi_task_erl erl; /* ErrorRecoveryLevel 1: what a SNACK resends (erl1.c) */
+	/* Its connection failed at ErrorRecoveryLevel 2: kept, unanswered,
+	 * for a TASK REASSIGN on another connection (reassign.c). */
+	bool awaiting_reassign;
+	uint32_t datasn_skip; /* reassigned: Data-In below this DataSN is not sent again */
 };
 
 /* A solicited sequence: one R2T and the Data-Out PDUs answering it. */
@@ -230,6 +234,14 @@ struct iscsi_conn {
 		bool open;
 	} retired[ISCSI_RETIRED_SEQS];
 	unsigned retired_next;
+	/* Connection recovery (ErrorRecoveryLevel 2, reassign.c): a closed
+	 * connection whose tasks are retained stays (with its ticker and a
+	 * reference) until they are reassigned or Time2Wait + Time2Retain
+	 * have passed.  no_recovery: its end is a logout or the session's,
+	 * nothing is kept. */
+	bool no_recovery;
+	bool retaining;
+	uint64_t retain_until_ms;
 	/* A Logout that waits for the commands in the backend (logout.c). */
 	bool logout_pending;
 	uint32_t logout_itt;
@@ -288,6 +300,9 @@ struct iscsi_session {
 /* conn.c */
 void iscsi_conn_accept(int fd, const char *peer, const char *local);
 void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
+/* Closes conn with nothing kept for connection recovery (a logout, a
+ * reinstated or reset session); drops what a closed one still retains. */
+void iscsi_conn_end(struct iscsi_conn *conn, const char *why);
 void iscsi_conn_get(struct iscsi_conn *conn);
 /* Takes a reference unless the connection is already being freed. */
 bool iscsi_conn_tryget(struct iscsi_conn *conn);
@@ -316,8 +331,9 @@ void iscsi_conn_flush_soon(struct iscsi_conn *conn);
 /* Fills StatSN/ExpCmdSN/MaxCmdSN at bytes 24..35; advances StatSN if asked. */
 void iscsi_put_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn);
 uint32_t iscsi_conn_max_cmdsn(const struct iscsi_conn *conn);
-/* A connection of conn's session other than conn still open, or NULL. */
-struct iscsi_conn *iscsi_session_other_conn(const struct iscsi_conn *conn);
+/* Whether conn's session has another connection open or retaining tasks
+ * (if not, the session ends with conn). */
+bool iscsi_session_still_used(const struct iscsi_conn *conn);
 
 /* erl1.c: ErrorRecoveryLevel 1 (RFC 7143 6, 11.16). */
 static inline bool iscsi_erl1(const struct iscsi_conn *conn)
@@ -442,11 +458,26 @@ enum uscst_abort_result iscsi_cmd_aborted(struct uscst_cmd *cmd, bool wait_data)
 bool iscsi_retired_data_out(struct iscsi_conn *conn, const uint8_t *bhs);
 void iscsi_drop_nexus(struct uscst_session *s, void *ctx);
 
+/* reassign.c: connection recovery (ErrorRecoveryLevel 2). */
+/* At conn's close: whether its tasks are kept for reassignment; if so
+ * they are marked retained and conn keeps a reference and its ticker. */
+bool iscsi_retain_tasks(struct iscsi_conn *conn);
+/* On the closed conn's tick: drops its tasks once Time2Retain is over. */
+void iscsi_retain_tick(struct iscsi_conn *conn, uint64_t now_ms);
+/* Drops every retained task of the closed conn now. */
+void iscsi_retain_drop(struct iscsi_conn *conn, const char *why);
+/* TMF TASK REASSIGN (RFC 7143 11.5.1) received on conn. */
+void iscsi_task_reassign_rx(struct iscsi_conn *conn, const uint8_t *bhs);
+/* data_out.c: a reassigned WRITE asks again for the Data-Out it lacks. */
+void iscsi_task_resolicit(struct iscsi_task *task);
+
 /* nop.c: an unsolicited NOP-In telling a MaxCmdSN that reopens a closed
  * window; returns true if one was queued. */
 bool iscsi_nop_window_update(struct iscsi_conn *conn);
 
 /* tmf.c, nop.c, text.c, logout.c */
+void iscsi_send_tmf_response(struct iscsi_conn *conn, const uint8_t *req, uint8_t response,
+			     bool close_after);
 void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs);
 void iscsi_nop_out_rx(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
 		      uint32_t dlen);

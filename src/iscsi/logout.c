@@ -1,7 +1,8 @@
 /* Logout (RFC 7143 11.14, 11.15): of the session (every connection), or
  * of one connection of it, named by its CID, from that connection or
- * from another (MC/S).  Below ErrorRecoveryLevel 2, removing a connection
- * for recovery is not supported. */
+ * from another (MC/S).  Removing a connection for recovery keeps its
+ * tasks for reassignment at ErrorRecoveryLevel 2 (reassign.c); below, it
+ * is not supported (response 2). */
 #include "iscsi/iscsi.h"
 #include "lib/log.h"
 
@@ -24,8 +25,13 @@ static void send_logout_rsp(struct iscsi_conn *conn, uint32_t itt, uint8_t respo
 	tx->hdr[2] = response;
 	put_be32(tx->hdr + 16, itt);
 	iscsi_put_sn(conn, tx->hdr, true);
-	put_be16(tx->hdr + 40, 0); /* Time2Wait */
-	put_be16(tx->hdr + 42, 0); /* Time2Retain: nothing is kept (ERL 0) */
+	/* Time2Wait and Time2Retain: how long tasks of a connection logged
+	 * out are kept for reassignment (ErrorRecoveryLevel 2; else 0,
+	 * nothing is kept). */
+	const struct iscsi_params *p = &conn->sess->params;
+	bool keeps = p->error_recovery_level >= 2 && conn->sess->core;
+	put_be16(tx->hdr + 40, keeps ? (uint16_t)p->default_time2wait : 0);
+	put_be16(tx->hdr + 42, keeps ? (uint16_t)p->default_time2retain : 0);
 	if (response == 0 && close_this) {
 		tx->close_after = true;
 		conn->state = CONN_LOGGED_OUT;
@@ -60,7 +66,7 @@ static void close_others(struct iscsi_conn *conn)
 	list_for_each_entry_safe(c, n, &conn->sess->conns, sess_node)
 	{
 		if (c != conn)
-			iscsi_conn_close(c, "session logged out");
+			iscsi_conn_end(c, "session logged out");
 	}
 }
 
@@ -77,20 +83,29 @@ void iscsi_logout_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 		target = find_cid(conn, get_be16(bhs + 20));
 		if (!target)
 			response = 1; /* CID not found */
-		else if (reason == LOGOUT_REMOVE_FOR_RECOVERY)
+		else if (reason == LOGOUT_REMOVE_FOR_RECOVERY &&
+			 conn->sess->params.error_recovery_level < 2)
 			response = 2; /* connection recovery is not supported */
 	}
 	iscsi_cmdsn_consume(conn, bhs);
+	bool recovery = reason == LOGOUT_REMOVE_FOR_RECOVERY;
 	if (response == 0 && target != conn) {
-		/* "close the connection" for another connection: it ends now
-		 * (RFC 7143 11.14.1: its commands are terminated), and this
-		 * one goes on. */
-		log_info("connection %s: cid %u logged out from cid %u", target->peer, target->cid,
-			 conn->cid);
-		iscsi_conn_close(target, "logged out by a Logout on another connection");
+		/* Another connection: it ends now, and this one goes on.
+		 * "close the connection" terminates its commands (RFC 7143
+		 * 11.14.1); "remove for recovery" keeps them for a TASK
+		 * REASSIGN (reassign.c). */
+		log_info("connection %s: cid %u logged out from cid %u%s", target->peer,
+			 target->cid, conn->cid, recovery ? " for recovery" : "");
+		if (recovery)
+			iscsi_conn_close(target,
+					 "removed for recovery by a Logout on another connection");
+		else
+			iscsi_conn_end(target, "logged out by a Logout on another connection");
 		send_logout_rsp(conn, bhs_itt(bhs), 0, false);
 		return;
 	}
+	if (response == 0 && !recovery)
+		conn->no_recovery = true; /* its close keeps nothing */
 	if (response == 0 && reason == LOGOUT_CLOSE_SESSION)
 		close_others(conn);
 	/*
@@ -102,7 +117,8 @@ void iscsi_logout_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 	 * Nothing else is read meanwhile (CONN_LOGGED_OUT), and RspTimeout
 	 * still bounds the wait.
 	 */
-	unsigned executing = response == 0 ? count_executing(conn) : 0;
+	/* Removed for recovery, its commands are kept: nothing to wait for. */
+	unsigned executing = response == 0 && !recovery ? count_executing(conn) : 0;
 	if (executing) {
 		log_info("connection %s: logout answered once its %u command(s) in the backend end",
 			 conn->peer, executing);

@@ -125,6 +125,14 @@ _Static_assert(KEY_COUNT <= 64, "key bitmasks are uint64_t");
 
 static void target_limits_defaults(struct iscsi_target_limits *lim);
 
+/* Tasks of a failed connection are kept for reassignment only at
+ * ErrorRecoveryLevel 2 (iscsi/reassign.c), for RFC 7143's default of 20 s
+ * at most; below, nothing survives a connection (Time2Retain 0). */
+static void retention_from_erl(struct iscsi_target_limits *lim)
+{
+	lim->default_time2retain = lim->error_recovery_level >= 2 ? 20 : 0;
+}
+
 static uint64_t key_bit(const struct key_def *d) { return UINT64_C(1) << (d - key_table); }
 
 static const struct key_def *key_lookup(const char *name)
@@ -199,6 +207,7 @@ void iscsi_target_limits_init(struct iscsi_target_limits *lim)
 	lim->data_sequence_in_order = true;
 	/* Everything a target attribute sets: its default in iscsi_target_attrs[]. */
 	target_limits_defaults(lim);
+	retention_from_erl(lim);
 }
 
 void iscsi_params_finalize(struct iscsi_params *p)
@@ -1002,8 +1011,9 @@ const struct uscst_attr_def iscsi_target_attrs[] = {
     /* The highest ErrorRecoveryLevel the target accepts (the key is
      * negotiated as the lower of the two).  Default 0: what SCST and LIO
      * give, and what libiscsi and open-iscsi ask for; ERL 1 makes the
-     * target keep answered reads until acknowledged (iscsi/erl1.c). */
-    U32_ATTR("ErrorRecoveryLevel", error_recovery_level, 0, 1, "0"),
+     * target keep answered reads until acknowledged (iscsi/erl1.c), ERL 2
+     * also the tasks of a failed connection (iscsi/reassign.c). */
+    U32_ATTR("ErrorRecoveryLevel", error_recovery_level, 0, 2, "0"),
     /* uscst's: command-buffer memory of one session (iscsi/conn.c). */
     U32_ATTR("MaxSessionMemory", max_session_memory_mb, 0, 4096, "0"),
     /* CHAP accounts (iscsi/chap.c), "NAME SECRET": any number of
@@ -1042,6 +1052,7 @@ const char *iscsi_target_limits_load(struct iscsi_target_limits *lim,
 		if (s && !parse_target_attr(d, s, lim, err, errlen))
 			return err;
 	}
+	retention_from_erl(lim);
 	return NULL;
 }
 

@@ -28,7 +28,10 @@ static void send_logout_request(void *arg)
 	struct iscsi_conn *conn = r->conn;
 	uint16_t wait_s = r->wait_s;
 	free(r);
-	if (conn->state == CONN_FULL_FEATURE && conn->sess && !conn->sess->tgt) {
+	if (conn->state == CONN_CLOSED) {
+		/* Tasks kept for a reassignment that will not come. */
+		iscsi_retain_drop(conn, "daemon stopping");
+	} else if (conn->state == CONN_FULL_FEATURE && conn->sess && !conn->sess->tgt) {
 		iscsi_conn_close(conn, "daemon stopping (discovery session)");
 	} else if (conn->state == CONN_FULL_FEATURE) {
 		if (iscsi_async_logout_request(conn, wait_s))
@@ -74,6 +77,7 @@ static void send_drop(void *arg)
 	struct conn_job *r = arg;
 	struct iscsi_conn *conn = r->conn;
 	free(r);
+	conn->no_recovery = true; /* Time2Retain 0: no task is kept for reassignment */
 	if (conn->state == CONN_FULL_FEATURE && conn->sess) {
 		uint32_t t2w = conn->sess->params.default_time2wait;
 		if (!iscsi_async_drop_connection(conn, t2w > 0xffff ? 0xffff : (uint16_t)t2w, 0,

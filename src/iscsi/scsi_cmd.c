@@ -93,7 +93,7 @@ static bool ready_to_execute(const struct iscsi_task *task)
 {
 	/* After a close the teardown frees what has not started. */
 	return task->state == TASK_RECV_DATA && task->received_all && task->ordered &&
-	       task->conn->state != CONN_CLOSED && !task->aborted;
+	       (task->conn->state != CONN_CLOSED || task->awaiting_reassign) && !task->aborted;
 }
 
 static void start_task(struct iscsi_task *task)
@@ -183,6 +183,8 @@ static void task_done(struct uscst_cmd *cmd)
 	struct iscsi_conn *conn = task->conn;
 	task_table_del(&conn->itt_table, task->itt, task);
 	task->state = TASK_DONE;
+	if (task->awaiting_reassign && !task->aborted && !cmd->aborted)
+		return; /* answered on the connection it is reassigned to (reassign.c) */
 	if (task->aborted || cmd->aborted || conn->state == CONN_CLOSED) {
 		iscsi_task_free(task);
 		return;

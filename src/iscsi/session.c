@@ -156,7 +156,7 @@ bool iscsi_session_remove_conn(struct iscsi_conn *conn)
 static void close_reinstated(void *arg)
 {
 	struct iscsi_conn *conn = arg;
-	iscsi_conn_close(conn, "session reinstated by a new login");
+	iscsi_conn_end(conn, "session reinstated by a new login");
 	iscsi_conn_put(conn);
 }
 

@@ -47,8 +47,8 @@ static void queue_tmf_response(struct iscsi_conn *conn, const uint8_t *req, uint
 	iscsi_tx_queue(conn, tx);
 }
 
-static void send_tmf_response(struct iscsi_conn *conn, const uint8_t *req, uint8_t response,
-			      bool close_after)
+void iscsi_send_tmf_response(struct iscsi_conn *conn, const uint8_t *req, uint8_t response,
+			     bool close_after)
 {
 	queue_tmf_response(conn, req, response, close_after, NULL);
 }
@@ -67,7 +67,7 @@ static void answer(struct uscst_tmf *tmf)
 		list_for_each_entry_safe(c, n, &conn->sess->conns, sess_node)
 		{
 			if (c != conn)
-				iscsi_conn_close(c, "target cold reset");
+				iscsi_conn_end(c, "target cold reset");
 		}
 	}
 	iscsi_conn_flush(conn);
@@ -133,12 +133,12 @@ void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 	iscsi_cmdsn_consume(conn, bhs);
 	uint8_t fn = bhs[1] & 0x7f;
 	if (fn == USCST_TMF_TASK_REASSIGN) {
-		send_tmf_response(conn, bhs, ISCSI_TMF_RSP_NO_REASSIGN, false); /* ERL 0 */
+		iscsi_task_reassign_rx(conn, bhs); /* connection recovery, reassign.c */
 		return;
 	}
 	struct tmf_ctx *ctx = calloc(1, sizeof(*ctx));
 	if (!ctx) {
-		send_tmf_response(conn, bhs, ISCSI_TMF_RSP_REJECTED, false);
+		iscsi_send_tmf_response(conn, bhs, ISCSI_TMF_RSP_REJECTED, false);
 		return;
 	}
 	memcpy(ctx->bhs, bhs, ISCSI_BHS_LEN);
@@ -158,7 +158,9 @@ void iscsi_tmf_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 	ctx->tmf.done = answer;
 	/* A cold reset ends every connection, this one included. */
 	ctx->close_after = fn == USCST_TMF_TARGET_COLD_RESET;
-	iscsi_conn_get(conn); /* dropped once answered */
+	if (ctx->close_after)
+		conn->no_recovery = true; /* nothing is kept through a cold reset */
+	iscsi_conn_get(conn);		  /* dropped once answered */
 	log_debug("%s: TMF function %u", conn->peer, fn);
 	enum uscst_tmf_response r = uscst_tmf_start(&ctx->tmf);
 	if (fn == USCST_TMF_ABORT_TASK && r == USCST_TMF_RSP_NO_TASK &&

@@ -47,6 +47,7 @@ main() {
 		TARGET_DRIVER iscsi {
 		    TARGET $IQN {
 		        MaxConnections 4
+		        ErrorRecoveryLevel 2
 		        LUN 0 disk0
 		    }
 		    TARGET $IQN-one {

@@ -143,7 +143,7 @@ static void conn_close(struct conn *c)
 }
 
 /* A connection that dies without a Logout: the peer sees a reset. */
-static __attribute__((unused)) void conn_kill(struct conn *c)
+static void conn_kill(struct conn *c)
 {
 	struct linger l = {.l_onoff = 1, .l_linger = 0};
 	setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
@@ -817,14 +817,223 @@ static int case_logout_one(void)
 	return 0;
 }
 
+/* --- connection recovery (ErrorRecoveryLevel 2) --- */
+
+#define TMF_TASK_REASSIGN 8
+
+/* TASK REASSIGN of ITT rtt sent on c; the TMF response code, or -1. */
+static int task_reassign(struct conn *c, uint32_t rtt, uint32_t ref_cmdsn, uint32_t exp_datasn)
+{
+	uint8_t b[BHS_LEN] = {OP_TMF_REQ | OP_IMMEDIATE};
+	b[1] = F_FINAL | TMF_TASK_REASSIGN;
+	uint32_t itt = c->s->itt++;
+	put32(b + 16, itt);
+	put32(b + 20, rtt);
+	put32(b + 24, c->s->cmdsn);
+	put32(b + 28, c->exp_statsn);
+	put32(b + 32, ref_cmdsn);
+	put32(b + 36, exp_datasn);
+	if (send_pdu(c, b, NULL, 0))
+		return -1;
+	struct pdu p;
+	if (recv_pdu(c, &p))
+		return failf("cid %u: no TMF response to TASK REASSIGN", c->cid);
+	int op = p.bhs[0] & 0x3f, rsp = p.bhs[2];
+	uint32_t got_itt = get32(p.bhs + 16);
+	pdu_free(&p);
+	if (op != OP_TMF_RSP || got_itt != itt)
+		return failf("cid %u: opcode 0x%02x ITT 0x%x instead of the TMF response", c->cid,
+			     op, got_itt);
+	return rsp;
+}
+
+/* A WRITE of 64 blocks at lba from out on c, stopped at its first R2T
+ * with part of the data sent. */
+static int write_until_r2t(struct conn *c, struct cmd *w, uint32_t lba, const uint8_t *out)
+{
+	uint8_t cdb[16];
+	rw10_cdb(cdb, 0x2a, lba, 64);
+	memset(w, 0, sizeof(*w));
+	cmd_send_hdr(c, w, F_WRITE, 64 * BLOCK, cdb, NULL, 0, true);
+	if (cmd_wait(c, w, true))
+		return -1;
+	if (!w->got_r2t || w->r2t_off != 0)
+		return failf("no R2T at offset 0 for the WRITE");
+	w->got_r2t = false;
+	/* A part of the solicited data, without the F bit. */
+	if (send_data_out(c, w->itt, w->r2t_ttt, 0, 0, out, 4096, false))
+		return -1;
+	usleep(100000);
+	return 0;
+}
+
+static struct login_opts erl2_opts(unsigned time2retain)
+{
+	return (struct login_opts){
+	    .max_conns = 2, .erl = 2, .time2retain = time2retain, .initial_r2t = true};
+}
+
+/* A connection killed mid-write (after an R2T, part of its data sent);
+ * a new connection, TASK REASSIGN, the R2T again there, the write
+ * completes and reads back right. */
+static int case_erl2_reassign(void)
+{
+	struct sess s;
+	struct conn a, b;
+	struct login_opts o = erl2_opts(10), o2 = {0};
+	sess_init(&s);
+	if (conn_open(&a, &s, 0) || login_ok(&a, &o))
+		return -1;
+	if (strcmp(o.got_erl, "2"))
+		return failf("ErrorRecoveryLevel=2 answered '%s'", o.got_erl);
+	static uint8_t out[64 * BLOCK], in[64 * BLOCK];
+	pattern(out, sizeof(out), 41);
+	struct cmd w;
+	if (write_until_r2t(&a, &w, 500, out))
+		return -1;
+	conn_kill(&a);
+	usleep(200000);
+	if (add_conn(&b, &s, 1, &o2, 0))
+		return -1;
+	int rc = task_reassign(&b, 0x7777777, w.cmdsn, 0);
+	if (rc != 1)
+		return failf("TASK REASSIGN of an unknown task: response %d, expected 1", rc);
+	rc = task_reassign(&b, w.itt, w.cmdsn, 0);
+	if (rc != 0)
+		return failf("TASK REASSIGN: response %d, expected 0", rc);
+	if (cmd_wait(&b, &w, true))
+		return -1;
+	if (!w.got_r2t || w.r2t_off != 0 || w.r2t_len != sizeof(out))
+		return failf(
+		    "after TASK REASSIGN: no R2T for the whole write on the new connection");
+	if (write_answer_r2ts(&b, &w, out) || read10(&b, 500, 64, in))
+		return -1;
+	if (memcmp(in, out, sizeof(in)))
+		return failf("the reassigned WRITE wrote wrong data");
+	rc = task_reassign(&b, w.itt, w.cmdsn, 0);
+	if (rc != 1)
+		return failf("TASK REASSIGN of a finished task: response %d, expected 1", rc);
+	if (logout(&b, 0, 1) != 0)
+		return failf("%s", g_why[0] ? g_why : "logout refused");
+	conn_close(&b);
+	return 0;
+}
+
+/* Logout "remove the connection for recovery" of cid 1 from cid 0, with
+ * a WRITE of cid 1 waiting for its data: reassigned to cid 0. */
+static int case_erl2_logout_recovery(void)
+{
+	struct sess s;
+	struct conn a, b;
+	struct login_opts o = erl2_opts(10), o2 = {0};
+	sess_init(&s);
+	if (conn_open(&a, &s, 0) || login_ok(&a, &o) || add_conn(&b, &s, 1, &o2, 0))
+		return -1;
+	static uint8_t out[64 * BLOCK], in[64 * BLOCK];
+	pattern(out, sizeof(out), 43);
+	struct cmd w;
+	if (write_until_r2t(&b, &w, 700, out))
+		return -1;
+	int rc = task_reassign(&a, w.itt, w.cmdsn, 0);
+	if (rc != 3)
+		return failf(
+		    "TASK REASSIGN of a task of a live connection: response %d, expected 3", rc);
+	rc = logout(&a, 2, 1);
+	if (rc != 0)
+		return failf("logout of cid 1 for recovery: response %d", rc);
+	if (!wait_closed(&b))
+		return failf("cid 1 not closed after its logout for recovery");
+	conn_close(&b);
+	if ((rc = task_reassign(&a, w.itt, w.cmdsn, 0)) != 0)
+		return failf("TASK REASSIGN: response %d, expected 0", rc);
+	if (cmd_wait(&a, &w, true) || write_answer_r2ts(&a, &w, out) || read10(&a, 700, 64, in))
+		return -1;
+	if (memcmp(in, out, sizeof(in)))
+		return failf("the reassigned WRITE wrote wrong data");
+	conn_close(&a);
+	return 0;
+}
+
+/* Time2Retain 2 s: the session outlives its failed connection by
+ * Time2Wait + Time2Retain, then ends. */
+static int case_erl2_retain_expiry(void)
+{
+	struct sess s;
+	struct conn a, b, c;
+	struct login_opts o = erl2_opts(2), o2 = {0};
+	sess_init(&s);
+	if (conn_open(&a, &s, 0) || login_ok(&a, &o))
+		return -1;
+	if (strcmp(o.got_time2retain, "2"))
+		return failf("DefaultTime2Retain=2 answered '%s'", o.got_time2retain);
+	static uint8_t out[64 * BLOCK];
+	pattern(out, sizeof(out), 47);
+	struct cmd w;
+	if (write_until_r2t(&a, &w, 900, out))
+		return -1;
+	conn_kill(&a);
+	usleep(300000);
+	/* Still there: a connection may join; it leaves again (reason 1). */
+	if (add_conn(&b, &s, 1, &o2, 0))
+		return -1;
+	if (logout(&b, 1, 1) != 0 || !wait_closed(&b))
+		return failf("%s", g_why[0] ? g_why : "logout of cid 1 failed");
+	conn_close(&b);
+	/* Time2Wait (the target's 2 s: the larger of the two) + Time2Retain,
+	 * and a tick. */
+	sleep(5);
+	if (add_conn(&c, &s, 2, &o2, 0x020a))
+		return failf("%s (the session outlived Time2Retain)", g_why);
+	conn_close(&c);
+	return 0;
+}
+
+/* Initiators that ask for ErrorRecoveryLevel 0 (or a target that offers
+ * no more) get 0, and TASK REASSIGN is not supported (response 4). */
+static int case_erl_fallback(void)
+{
+	char one[256];
+	snprintf(one, sizeof(one), "%s-one", g_target);
+	struct sess s;
+	struct conn a;
+	struct login_opts o = {.target = one, .erl = 2, .time2retain = 10};
+	sess_init(&s);
+	if (conn_open(&a, &s, 0) || login_ok(&a, &o))
+		return -1;
+	if (strcmp(o.got_erl, "0"))
+		return failf("target %s: ErrorRecoveryLevel=2 answered '%s'", one, o.got_erl);
+	int rc = task_reassign(&a, 0x1234, s.cmdsn, 0);
+	if (rc != 4)
+		return failf("TASK REASSIGN at ERL 0: response %d, expected 4", rc);
+	conn_close(&a);
+	struct login_opts o2 = {.erl = 0, .max_conns = 2};
+	sess_init(&s);
+	if (conn_open(&a, &s, 0) || login_ok(&a, &o2))
+		return -1;
+	if (strcmp(o2.got_erl, "0"))
+		return failf("ErrorRecoveryLevel=0 answered '%s'", o2.got_erl);
+	rc = task_reassign(&a, 0x1234, s.cmdsn, 0);
+	if (rc != 4)
+		return failf("TASK REASSIGN at ERL 0: response %d, expected 4", rc);
+	conn_close(&a);
+	return 0;
+}
+
 struct mcs_case {
 	const char *name;
 	int (*fn)(void);
 };
 
 static const struct mcs_case cases[] = {
-    {"two-conns", case_two_conns}, {"wrong-tsih", case_wrong_tsih}, {"max-conns", case_max_conns},
-    {"one-conn", case_one_conn},   {"logout-one", case_logout_one},
+    {"two-conns", case_two_conns},
+    {"wrong-tsih", case_wrong_tsih},
+    {"max-conns", case_max_conns},
+    {"one-conn", case_one_conn},
+    {"logout-one", case_logout_one},
+    {"erl2-reassign", case_erl2_reassign},
+    {"erl2-logout-recovery", case_erl2_logout_recovery},
+    {"erl2-retain-expiry", case_erl2_retain_expiry},
+    {"erl-fallback", case_erl_fallback},
 };
 
 int main(int argc, char **argv)
