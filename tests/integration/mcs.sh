@@ -12,6 +12,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 IQN=iqn.2026-11.org.uscst:mcs
+# Away from the other scripts' ports (several may run at once).
+PORT_BASE=${PORT_BASE:-14760}
 CASE_TIMEOUT=${CASE_TIMEOUT:-40}
 
 run_case() {
