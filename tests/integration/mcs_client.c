@@ -817,6 +817,36 @@ static int case_logout_one(void)
 	return 0;
 }
 
+/* ErrorRecoveryLevel 0: a connection dies with a command still waiting
+ * for an older CmdSN; its commands end with it, and the other connection's
+ * commands after that CmdSN do not wait for it for ever. */
+static int case_conn_dies_erl0(void)
+{
+	struct sess s;
+	struct conn a, b;
+	struct login_opts o = {.max_conns = 2}, o2 = {0};
+	sess_init(&s);
+	if (conn_open(&a, &s, 0) || login_ok(&a, &o) || add_conn(&b, &s, 1, &o2, 0))
+		return -1;
+	uint8_t cdb[16], in[BLOCK];
+	uint32_t n = s.cmdsn;
+	struct cmd r = {.in = in, .in_len = sizeof(in)};
+	rw10_cdb(cdb, 0x28, 0, 1);
+	s.cmdsn = n + 1; /* before CmdSN n: it waits */
+	cmd_send_hdr(&b, &r, F_READ, sizeof(in), cdb, NULL, 0, false);
+	usleep(100000);
+	conn_kill(&b);
+	usleep(200000);
+	s.cmdsn = n;
+	if (tur_clear_ua(&a)) /* CmdSN n */
+		return -1;
+	s.cmdsn = n + 2;
+	if (read10(&a, 0, 1, in)) /* CmdSN n + 2: runs once n + 1 is passed */
+		return failf("%s (after a connection died with CmdSN %u waiting)", g_why, n + 1);
+	conn_close(&a);
+	return 0;
+}
+
 /* --- connection recovery (ErrorRecoveryLevel 2) --- */
 
 #define TMF_TASK_REASSIGN 8
@@ -1030,6 +1060,7 @@ static const struct mcs_case cases[] = {
     {"max-conns", case_max_conns},
     {"one-conn", case_one_conn},
     {"logout-one", case_logout_one},
+    {"conn-dies-erl0", case_conn_dies_erl0},
     {"erl2-reassign", case_erl2_reassign},
     {"erl2-logout-recovery", case_erl2_logout_recovery},
     {"erl2-retain-expiry", case_erl2_retain_expiry},
