@@ -903,10 +903,11 @@ static struct login_opts erl2_opts(unsigned time2retain)
 	    .max_conns = 2, .erl = 2, .time2retain = time2retain, .initial_r2t = true};
 }
 
-/* A connection killed mid-write (after an R2T, part of its data sent);
- * a new connection, TASK REASSIGN, the R2T again there, the write
- * completes and reads back right. */
-static int case_erl2_reassign(void)
+/* A connection killed mid-write (after an R2T, part of its data sent),
+ * or (reinstate) still open; a new connection with its CID, TASK
+ * REASSIGN, the R2T again there, the write completes and reads back
+ * right. */
+static int erl2_reassign(bool reinstate)
 {
 	struct sess s;
 	struct conn a, b;
@@ -921,10 +922,19 @@ static int case_erl2_reassign(void)
 	struct cmd w;
 	if (write_until_r2t(&a, &w, 500, out))
 		return -1;
-	conn_kill(&a);
+	/* Killed, or (reinstate) left alone: the login with its CID logs it
+	 * out implicitly (RFC 7143 6.3.4), then its tasks may be reassigned
+	 * (6.2.2). */
+	if (reinstate)
+		usleep(100000);
+	else
+		conn_kill(&a);
 	usleep(200000);
-	if (add_conn(&b, &s, 1, &o2, 0))
+	if (add_conn(&b, &s, 0, &o2, 0))
 		return -1;
+	if (reinstate && !wait_closed(&a))
+		return failf("the connection whose CID a new login took is still open");
+	conn_close(&a);
 	int rc = task_reassign(&b, 0x7777777, w.cmdsn, 0);
 	if (rc != 1)
 		return failf("TASK REASSIGN of an unknown task: response %d, expected 1", rc);
@@ -948,6 +958,9 @@ static int case_erl2_reassign(void)
 	conn_close(&b);
 	return 0;
 }
+
+static int case_erl2_reassign(void) { return erl2_reassign(false); }
+static int case_erl2_reinstate(void) { return erl2_reassign(true); }
 
 /* Logout "remove the connection for recovery" of cid 1 from cid 0, with
  * a WRITE of cid 1 waiting for its data: reassigned to cid 0. */
@@ -1062,6 +1075,7 @@ static const struct mcs_case cases[] = {
     {"logout-one", case_logout_one},
     {"conn-dies-erl0", case_conn_dies_erl0},
     {"erl2-reassign", case_erl2_reassign},
+    {"erl2-reinstate", case_erl2_reinstate},
     {"erl2-logout-recovery", case_erl2_logout_recovery},
     {"erl2-retain-expiry", case_erl2_retain_expiry},
     {"erl-fallback", case_erl_fallback},
