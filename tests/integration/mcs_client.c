@@ -959,6 +959,59 @@ static int erl2_reassign(bool reinstate)
 	return 0;
 }
 
+/* A READ whose Data-In is still queued in the target when its connection
+ * dies: after TASK REASSIGN with ExpDataSN 2, the Data-In from DataSN 2
+ * (offset 2 x 65536, our MaxRecvDataSegmentLength on both connections)
+ * and GOOD come on the new connection. */
+static int case_erl2_read_resend(void)
+{
+	enum { BLOCKS = 16384, LEN = BLOCKS * BLOCK, SEG = 65536, EXP = 2 };
+	struct sess s;
+	struct conn a, b;
+	struct login_opts o = erl2_opts(10), o2 = {0};
+	sess_init(&s);
+	if (conn_open(&a, &s, 0))
+		return -1;
+	int small = 4096;
+	setsockopt(a.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	if (login_ok(&a, &o))
+		return -1;
+	static uint8_t out[LEN], in[LEN];
+	pattern(out, LEN, 53);
+	if (write10(&a, 0, BLOCKS, out, false))
+		return -1;
+	uint8_t cdb[16];
+	rw10_cdb(cdb, 0x28, 0, BLOCKS);
+	struct cmd r = {.in = in, .in_len = LEN};
+	cmd_send_hdr(&a, &r, F_READ, LEN, cdb, NULL, 0, true);
+	usleep(300000); /* read from the disk, queued, not read by us */
+	conn_kill(&a);
+	usleep(200000);
+	if (add_conn(&b, &s, 0, &o2, 0))
+		return -1;
+	int rc = task_reassign(&b, r.itt, r.cmdsn, EXP);
+	if (rc != 0)
+		return failf("TASK REASSIGN of the READ: response %d, expected 0", rc);
+	struct pdu p;
+	if (recv_pdu(&b, &p))
+		return failf("no Data-In after TASK REASSIGN");
+	uint32_t datasn = get32(p.bhs + 36), off = get32(p.bhs + 40);
+	int op = p.bhs[0] & 0x3f;
+	if (op == OP_DATA_IN && off + p.dlen <= LEN)
+		memcpy(in + off, p.data, p.dlen);
+	pdu_free(&p);
+	if (op != OP_DATA_IN || datasn != EXP || off != EXP * SEG)
+		return failf("first PDU after TASK REASSIGN: opcode 0x%02x DataSN %u offset %u, "
+			     "expected Data-In %u at %u",
+			     op, datasn, off, EXP, EXP * SEG);
+	if (cmd_wait(&b, &r, false) || r.status)
+		return failf("%s", g_why[0] ? g_why : "the reassigned READ failed");
+	if (memcmp(in + EXP * SEG, out + EXP * SEG, LEN - EXP * SEG))
+		return failf("the reassigned READ sent wrong data");
+	conn_close(&b);
+	return 0;
+}
+
 static int case_erl2_reassign(void) { return erl2_reassign(false); }
 static int case_erl2_reinstate(void) { return erl2_reassign(true); }
 
@@ -1076,6 +1129,7 @@ static const struct mcs_case cases[] = {
     {"conn-dies-erl0", case_conn_dies_erl0},
     {"erl2-reassign", case_erl2_reassign},
     {"erl2-reinstate", case_erl2_reinstate},
+    {"erl2-read-resend", case_erl2_read_resend},
     {"erl2-logout-recovery", case_erl2_logout_recovery},
     {"erl2-retain-expiry", case_erl2_retain_expiry},
     {"erl-fallback", case_erl_fallback},
