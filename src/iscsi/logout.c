@@ -47,16 +47,23 @@ static unsigned count_executing(const struct iscsi_conn *conn)
 	return n;
 }
 
-/* The connection of conn's session with this CID, still open. */
+/* The connection of conn's session with this CID: one still open, else
+ * one that failed and retains its tasks (at ERL 2 the initiator logs that
+ * one out for recovery, or closes it, from another connection: RFC 7143
+ * 6.2.2). */
 static struct iscsi_conn *find_cid(struct iscsi_conn *conn, uint16_t cid)
 {
-	struct iscsi_conn *c;
+	struct iscsi_conn *c, *failed = NULL;
 	list_for_each_entry(c, &conn->sess->conns, sess_node)
 	{
-		if (c->cid == cid && c->state != CONN_CLOSED)
+		if (c->cid != cid)
+			continue;
+		if (c->state != CONN_CLOSED)
 			return c;
+		if (c->retaining)
+			failed = c;
 	}
-	return NULL;
+	return failed;
 }
 
 /* Closing the session: its other connections end with this one. */
@@ -90,10 +97,10 @@ void iscsi_logout_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 	iscsi_cmdsn_consume(conn, bhs);
 	bool recovery = reason == LOGOUT_REMOVE_FOR_RECOVERY;
 	if (response == 0 && target != conn) {
-		/* Another connection: it ends now, and this one goes on.
-		 * "close the connection" terminates its commands (RFC 7143
-		 * 11.14.1); "remove for recovery" keeps them for a TASK
-		 * REASSIGN (reassign.c). */
+		/* Another connection: it ends now (if it has not failed
+		 * already), and this one goes on.  "close the connection"
+		 * terminates its commands (RFC 7143 11.14.1); "remove for
+		 * recovery" keeps them for a TASK REASSIGN (reassign.c). */
 		log_info("connection %s: cid %u logged out from cid %u%s", target->peer,
 			 target->cid, conn->cid, recovery ? " for recovery" : "");
 		if (recovery)

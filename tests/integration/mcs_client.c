@@ -904,9 +904,8 @@ static struct login_opts erl2_opts(unsigned time2retain)
 }
 
 /* A connection killed mid-write (after an R2T, part of its data sent),
- * or (reinstate) still open; a new connection with its CID, TASK
- * REASSIGN, the R2T again there, the write completes and reads back
- * right. */
+ * or (reinstate) still open; a new connection, TASK REASSIGN, the R2T
+ * again there, the write completes and reads back right. */
 static int erl2_reassign(bool reinstate)
 {
 	struct sess s;
@@ -922,18 +921,25 @@ static int erl2_reassign(bool reinstate)
 	struct cmd w;
 	if (write_until_r2t(&a, &w, 500, out))
 		return -1;
-	/* Killed, or (reinstate) left alone: the login with its CID logs it
-	 * out implicitly (RFC 7143 6.3.4), then its tasks may be reassigned
-	 * (6.2.2). */
-	if (reinstate)
+	/* Its tasks may be reassigned once it is logged out for recovery
+	 * (RFC 7143 6.2.2): explicitly after it failed, or (reinstate)
+	 * implicitly by a login with its CID while it is still open (6.3.4). */
+	if (reinstate) {
 		usleep(100000);
-	else
+		if (add_conn(&b, &s, 0, &o2, 0))
+			return -1;
+		if (!wait_closed(&a))
+			return failf("the connection whose CID a new login took is still open");
+	} else {
+		/* Explicitly logged out for recovery from the new one. */
 		conn_kill(&a);
-	usleep(200000);
-	if (add_conn(&b, &s, 0, &o2, 0))
-		return -1;
-	if (reinstate && !wait_closed(&a))
-		return failf("the connection whose CID a new login took is still open");
+		usleep(200000);
+		if (add_conn(&b, &s, 1, &o2, 0))
+			return -1;
+		int rc = logout(&b, 2, 0);
+		if (rc != 0)
+			return failf("logout for recovery of the failed cid 0: response %d", rc);
+	}
 	conn_close(&a);
 	int rc = task_reassign(&b, 0x7777777, w.cmdsn, 0);
 	if (rc != 1)
