@@ -293,7 +293,8 @@ static void conn_teardown(struct reactor_deferred *d)
 		if (task->state != TASK_EXECUTING && !task->awaiting_reassign)
 			iscsi_task_free(task);
 	}
-	iscsi_erl1_drop_all(conn);
+	if (!conn->retaining) /* at ERL 2, answered tasks stay reassignable */
+		iscsi_erl1_drop_all(conn);
 	iscsi_login_free(conn);
 	if (conn->text_pending) {
 		text_buf_free(conn->text_pending);

@@ -271,6 +271,12 @@ void iscsi_response_resend(struct iscsi_task *task)
 void iscsi_task_send_response(struct iscsi_task *task)
 {
 	struct uscst_cmd *cmd = &task->cmd;
+	if (task->erl.data_freed) {
+		/* Reassigned after a DataACK took its Data-In (reassign.c):
+		 * the initiator has the data, the status is what it lacks. */
+		send_scsi_response(task, false);
+		return;
+	}
 	uint32_t len = 0;
 	uint32_t read_edtl = task->bidi ? task->bidi_read_len : cmd->exp_len;
 	if (cmd->exp_read && cmd->in_len &&

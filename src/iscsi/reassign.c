@@ -10,7 +10,9 @@
  * for each task; the task then moves to that connection (allegiance) and
  * goes on: the R2Ts still open are sent again, the answer goes out
  * (Data-In from the ExpDataSN the request gives), or it just finishes
- * there.  After DefaultTime2Wait + DefaultTime2Retain seconds the tasks
+ * there.  Answered tasks whose status the initiator had not acknowledged
+ * (kept by ERL 1, erl1.c) are kept too, and answered again when
+ * reassigned.  After DefaultTime2Wait + DefaultTime2Retain seconds the tasks
  * left are dropped; if no other connection of the session is left, the
  * session ends with them.
  *
@@ -27,7 +29,8 @@ bool iscsi_retain_tasks(struct iscsi_conn *conn)
 	    sess->params.default_time2retain == 0)
 		return false;
 	/* Nothing to keep, and the session goes on without it. */
-	if (list_empty(&conn->tasks) && iscsi_session_still_used(conn))
+	if (list_empty(&conn->tasks) && list_empty(&conn->erl_retained) &&
+	    iscsi_session_still_used(conn))
 		return false;
 	uint32_t secs = sess->params.default_time2wait + sess->params.default_time2retain;
 	unsigned n = 0;
@@ -39,6 +42,7 @@ bool iscsi_retain_tasks(struct iscsi_conn *conn)
 			n++;
 		}
 	}
+	n += conn->erl_nretained; /* answered, not acknowledged (erl1.c) */
 	conn->retaining = true;
 	conn->retain_until_ms = reactor_now_ms() + (uint64_t)secs * 1000;
 	iscsi_conn_get(conn); /* dropped by iscsi_retain_drop */
@@ -69,6 +73,8 @@ void iscsi_retain_drop(struct iscsi_conn *conn, const char *why)
 		if (t->state != TASK_EXECUTING)
 			iscsi_task_free(t); /* one still executing frees itself */
 	}
+	n += conn->erl_nretained;
+	iscsi_erl1_drop_all(conn);
 	log_info("connection %s (cid %u, session tsih %u): %s: %u task(s) dropped%s", conn->peer,
 		 conn->cid, sess->tsih, why, n, session_ends ? ", session ended" : "");
 	iscsi_conn_put(conn); /* iscsi_retain_tasks's */
@@ -81,7 +87,10 @@ void iscsi_retain_tick(struct iscsi_conn *conn, uint64_t now_ms)
 }
 
 /* The retained task with this ITT, or NULL; *allegiant when a live
- * connection of the session has a task with it. */
+ * connection of the session has a task with it.  A failed connection
+ * keeps its unanswered tasks on its task list, and the answered ones that
+ * were not acknowledged yet on its ERL 1 list (erl1.c): their answer may
+ * not have arrived. */
 static struct iscsi_task *find_retained(struct iscsi_session *sess, uint32_t itt, bool *allegiant)
 {
 	struct iscsi_conn *c;
@@ -97,8 +106,44 @@ static struct iscsi_task *find_retained(struct iscsi_session *sess, uint32_t itt
 				return t;
 			*allegiant = true;
 		}
+		if (!c->retaining)
+			continue;
+		list_for_each_entry(t, &c->erl_retained, node)
+		{
+			if (t->itt == itt)
+				return t;
+		}
 	}
 	return NULL;
+}
+
+/* Its last task gone, a closed connection has nothing to keep. */
+static void drop_if_empty(struct iscsi_conn *from)
+{
+	if (list_empty(&from->tasks) && list_empty(&from->erl_retained) &&
+	    iscsi_session_still_used(from))
+		iscsi_retain_drop(from, "every task reassigned");
+}
+
+/* An answered task ERL 1 kept on the failed connection becomes a task of
+ * conn again, whose answer is still to be sent (and then kept again until
+ * acknowledged). */
+static void adopt_answered(struct iscsi_task *task, struct iscsi_conn *conn)
+{
+	struct iscsi_conn *from = task->conn;
+	iscsi_erl1_unretain(task);
+	task->erl.snack_tag = 0; /* an R-Data SNACK of the old connection is over */
+	task->conn = conn;
+	iscsi_conn_get(conn);
+	list_add_tail(&task->node, &conn->tasks);
+	/* Counted again, as iscsi_task_free() counts it out again. */
+	conn->ntasks++;
+	conn->nactive++;
+	conn->sess->nactive++;
+	if (task->immediate)
+		conn->nimmediate++;
+	drop_if_empty(from);
+	iscsi_conn_put(from); /* the task's reference */
 }
 
 /* The task's allegiance moves from its closed connection to conn. */
@@ -120,9 +165,7 @@ static void move_task(struct iscsi_task *task, struct iscsi_conn *conn)
 	if (task->immediate)
 		conn->nimmediate++;
 	task->awaiting_reassign = false;
-	/* Its last task gone, the closed connection has nothing to keep. */
-	if (list_empty(&from->tasks) && iscsi_session_still_used(from))
-		iscsi_retain_drop(from, "every task reassigned");
+	drop_if_empty(from);
 	iscsi_conn_put(from); /* the task's reference */
 }
 
@@ -143,7 +186,8 @@ void iscsi_task_reassign_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 		    false);
 		return;
 	}
-	if (task->state != TASK_DONE && !task_table_put(&conn->itt_table, rtt, task)) {
+	bool answered = task->erl.retained;
+	if (!answered && task->state != TASK_DONE && !task_table_put(&conn->itt_table, rtt, task)) {
 		/* Its ITT is in use on this connection (or no memory). */
 		iscsi_send_tmf_response(conn, bhs, ISCSI_TMF_RSP_REJECTED, false);
 		return;
@@ -154,7 +198,10 @@ void iscsi_task_reassign_rx(struct iscsi_conn *conn, const uint8_t *bhs)
 	const struct iscsi_task_erl *e = &task->erl;
 	bool same_cut = e->din_seg == conn->max_xmit_dsl && e->din_base_sn == 0;
 	uint32_t before = e->din_count;
-	move_task(task, conn);
+	if (answered)
+		adopt_answered(task, conn);
+	else
+		move_task(task, conn);
 	log_info("%s: task ITT 0x%x reassigned to cid %u (ExpDataSN %u)", conn->peer, rtt,
 		 conn->cid, exp_datasn);
 	iscsi_send_tmf_response(conn, bhs, ISCSI_TMF_RSP_COMPLETE, false);

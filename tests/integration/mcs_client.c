@@ -1018,6 +1018,43 @@ static int case_erl2_read_resend(void)
 	return 0;
 }
 
+/* A READ answered (GOOD in its last Data-In) but never acknowledged (no
+ * PDU with a higher ExpStatSN followed) when its connection dies: ERL 1
+ * kept it, so after TASK REASSIGN its data and status come again on the
+ * new connection. */
+static int case_erl2_status_resend(void)
+{
+	struct sess s;
+	struct conn a, b;
+	struct login_opts o = erl2_opts(10), o2 = {0};
+	sess_init(&s);
+	if (conn_open(&a, &s, 0) || login_ok(&a, &o))
+		return -1;
+	static uint8_t out[8 * BLOCK], in[8 * BLOCK];
+	pattern(out, sizeof(out), 59);
+	if (write10(&a, 1000, 8, out, false) || read10(&a, 1000, 8, in))
+		return -1;
+	uint32_t itt = s.itt - 1, cmdsn = s.cmdsn - 1;
+	conn_kill(&a);
+	usleep(200000);
+	if (add_conn(&b, &s, 1, &o2, 0))
+		return -1;
+	int rc = logout(&b, 2, 0);
+	if (rc != 0)
+		return failf("logout for recovery of the failed cid 0: response %d", rc);
+	memset(in, 0, sizeof(in));
+	rc = task_reassign(&b, itt, cmdsn, 0);
+	if (rc != 0)
+		return failf("TASK REASSIGN of an answered, unacknowledged READ: response %d", rc);
+	struct cmd r = {.itt = itt, .in = in, .in_len = sizeof(in)};
+	if (cmd_wait(&b, &r, false) || r.status)
+		return failf("%s", g_why[0] ? g_why : "the reassigned READ failed");
+	if (memcmp(in, out, sizeof(in)))
+		return failf("the reassigned READ sent wrong data");
+	conn_close(&b);
+	return 0;
+}
+
 static int case_erl2_reassign(void) { return erl2_reassign(false); }
 static int case_erl2_reinstate(void) { return erl2_reassign(true); }
 
@@ -1136,6 +1173,7 @@ static const struct mcs_case cases[] = {
     {"erl2-reassign", case_erl2_reassign},
     {"erl2-reinstate", case_erl2_reinstate},
     {"erl2-read-resend", case_erl2_read_resend},
+    {"erl2-status-resend", case_erl2_status_resend},
     {"erl2-logout-recovery", case_erl2_logout_recovery},
     {"erl2-retain-expiry", case_erl2_retain_expiry},
     {"erl-fallback", case_erl_fallback},
