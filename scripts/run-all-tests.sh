@@ -141,6 +141,9 @@ run_sanitizer() {
 	# The hostile suite again under ASan: use-after-free and double free
 	# races rarely crash a production build, ASan sees every one.
 	run_integration_script "$ROOT/tests/integration/hostile-pdus.sh" "$SAN_DIR" hostile-san
+	# MC/S and connection recovery move connections between reactors and
+	# keep tasks of closed connections: the same under ASan.
+	run_integration_script "$ROOT/tests/integration/mcs.sh" "$SAN_DIR" mcs-san
 }
 
 run_tsan() {
