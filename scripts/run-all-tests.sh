@@ -150,7 +150,7 @@ run_tsan() {
 	local log=$TMP/tsan.log name counts
 	section "ThreadSanitizer (build-tsan)"
 	"$ROOT/scripts/run-tsan.sh" build-tsan 2>&1 | tee "$log" || true
-	for name in tsan-build tsan-unit tsan-conformance tsan-stress; do
+	for name in tsan-build tsan-unit tsan-conformance tsan-stress tsan-mcs; do
 		counts=$(tally_line "$log" "$name: ")
 		# shellcheck disable=SC2086
 		[[ -z $counts ]] || add "$name" $counts

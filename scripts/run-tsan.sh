@@ -9,10 +9,11 @@
 #      (tests/integration/pdu-stress.sh, TSAN_STRESS_TIME seconds, default
 #      15; 0 skips it): the cross-thread paths conformance does not drive,
 #      e.g. nblocks written by the control thread while reactors read it,
+#   4. the MC/S and connection-recovery tests (tests/integration/mcs.sh),
 # each failing on any TSan report (in a unit test's output or in the
 # daemon's log), with the suppressions of scripts/tsan.supp.
 # Prints "tsan-unit: P passed, F failed", "tsan-conformance: ...",
-# "tsan-stress: ..." and last "tsan: P passed, F failed"; exit status 1 if
+# "tsan-stress: ...", "tsan-mcs: ..." and last "tsan: P passed, F failed"; exit status 1 if
 # F > 0.
 # Usage: scripts/run-tsan.sh [TSAN_DIR]
 set -euo pipefail
@@ -96,11 +97,23 @@ run_stress() {
 	tally tsan-stress "$p" "$f"
 }
 
+# MC/S moves a connection to its session's reactor while it logs in
+# (src/iscsi/conn_join.c): tests/integration/mcs.sh over four reactors.
+run_mcs() {
+	local log=$TMP/mcs.log p f rc=0
+	timeout 300 "${WRAP[@]}" "$ROOT/tests/integration/mcs.sh" "$DIR" 2>&1 | tee "$log" || rc=$?
+	p=$(grep -c '^PASS ' "$log" || true)
+	f=$(grep -c '^FAIL ' "$log" || true)
+	((rc == 0 || f > 0)) || f=1
+	tally tsan-mcs "$p" "$f"
+}
+
 cd "$ROOT"
 if run_build; then
 	run_unit
 	run_conformance
 	run_stress
+	run_mcs
 fi
 echo "tsan: $PASSED passed, $FAILED failed"
 ((FAILED == 0))
