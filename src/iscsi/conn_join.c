@@ -33,12 +33,29 @@ enum join_first iscsi_join_first(struct iscsi_conn *conn, uint16_t tsih, const u
 	return JOIN_MOVING;
 }
 
+static bool session_alive(const struct iscsi_session *sess)
+{
+	const struct iscsi_conn *c;
+	list_for_each_entry(c, &sess->conns, sess_node)
+	{
+		if (c->state != CONN_CLOSED || c->retaining)
+			return true;
+	}
+	return false;
+}
+
 enum iscsi_login_status iscsi_join_session(struct iscsi_conn *conn, const struct iscsi_join *j,
 					   const char **why)
 {
+	if (iscsi_sessions_closing()) {
+		*why = "daemon stopping";
+		return ISCSI_LS_SERVICE_UNAVAILABLE;
+	}
 	struct reactor *r = NULL;
 	struct iscsi_session *sess = iscsi_session_find(j->tsih, j->isid, &r);
-	if (!sess || r != conn->reactor) {
+	/* A session whose connections all ended (none keeps tasks for
+	 * recovery) is over, even while they are still being freed. */
+	if (!sess || r != conn->reactor || !session_alive(sess)) {
 		*why = "the session ended during the login";
 		return ISCSI_LS_SESSION_DOES_NOT_EXIST;
 	}

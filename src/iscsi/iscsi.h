@@ -384,6 +384,8 @@ bool iscsi_session_remove_conn(struct iscsi_conn *conn);
 /* Closes the table to new sessions and calls fn for every session in it,
  * under the table's lock (fn must not block or take it). */
 void iscsi_sessions_close(void (*fn)(struct iscsi_session *s, void *arg), void *arg);
+/* The table is closed (the daemon is stopping): no login may add to it. */
+bool iscsi_sessions_closing(void);
 /* Logs every session still in the table (at stop: those being cut). */
 void iscsi_sessions_log_left(void);
 

@@ -188,6 +188,14 @@ void iscsi_session_reinstate_old(struct iscsi_session *newer)
 	pthread_mutex_unlock(&table_lock);
 }
 
+bool iscsi_sessions_closing(void)
+{
+	pthread_mutex_lock(&table_lock);
+	bool closed = table_closed;
+	pthread_mutex_unlock(&table_lock);
+	return closed;
+}
+
 void iscsi_sessions_close(void (*fn)(struct iscsi_session *s, void *arg), void *arg)
 {
 	struct iscsi_session *s;
