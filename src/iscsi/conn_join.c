@@ -21,16 +21,42 @@
 #include "iscsi/conn_join.h"
 #include "lib/log.h"
 
+/* Connections of sess still in use, but for one with this CID (which a
+ * new login replaces); *same_cid gets that one. */
+static unsigned live_conns(struct iscsi_session *sess, uint16_t cid, struct iscsi_conn **same_cid)
+{
+	struct iscsi_conn *c;
+	unsigned live = 0;
+	*same_cid = NULL;
+	list_for_each_entry(c, &sess->conns, sess_node)
+	{
+		if (c->state == CONN_CLOSED)
+			continue;
+		if (c->cid == cid)
+			*same_cid = c;
+		else
+			live++;
+	}
+	return live;
+}
+
 enum join_first iscsi_join_first(struct iscsi_conn *conn, uint16_t tsih, const uint8_t *isid,
-				 void (*arrived)(struct iscsi_conn *conn, void *arg))
+				 uint16_t cid, void (*arrived)(struct iscsi_conn *conn, void *arg))
 {
 	struct reactor *r = NULL;
-	if (!iscsi_session_find(tsih, isid, &r))
+	struct iscsi_session *sess = iscsi_session_find(tsih, isid, &r);
+	if (!sess)
 		return JOIN_NO_SESSION;
-	if (r == conn->reactor)
-		return JOIN_HERE;
-	iscsi_conn_move(conn, r, arrived, NULL);
-	return JOIN_MOVING;
+	if (r != conn->reactor) {
+		iscsi_conn_move(conn, r, arrived, NULL);
+		return JOIN_MOVING;
+	}
+	/* On the session's thread: a login that cannot succeed is refused at
+	 * once (checked again when it ends). */
+	struct iscsi_conn *same;
+	if (live_conns(sess, cid, &same) >= sess->params.max_connections)
+		return JOIN_TOO_MANY;
+	return JOIN_HERE;
 }
 
 static bool session_alive(const struct iscsi_session *sess)
@@ -66,17 +92,8 @@ enum iscsi_login_status iscsi_join_session(struct iscsi_conn *conn, const struct
 		*why = "not the session's initiator and target";
 		return ISCSI_LS_CANT_INCLUDE_IN_SESSION;
 	}
-	struct iscsi_conn *c, *same_cid = NULL;
-	unsigned live = 0;
-	list_for_each_entry(c, &sess->conns, sess_node)
-	{
-		if (c->state == CONN_CLOSED)
-			continue;
-		if (c->cid == j->cid)
-			same_cid = c;
-		else
-			live++;
-	}
+	struct iscsi_conn *same_cid;
+	unsigned live = live_conns(sess, j->cid, &same_cid);
 	if (live >= sess->params.max_connections) {
 		*why = "MaxConnections reached";
 		return ISCSI_LS_TOO_MANY_CONNECTIONS;

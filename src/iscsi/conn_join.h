@@ -10,11 +10,12 @@ enum join_first {
 	JOIN_HERE,	 /* the session lives on this reactor: go on */
 	JOIN_MOVING,	 /* moving to the session's reactor: arrived() goes on there */
 	JOIN_NO_SESSION, /* no session with this ISID and TSIH (02/0A) */
+	JOIN_TOO_MANY,	 /* MaxConnections reached (02/06) */
 };
 
-/* On the first Login request with a TSIH. */
+/* On the first Login request with a TSIH (and this CID). */
 enum join_first iscsi_join_first(struct iscsi_conn *conn, uint16_t tsih, const uint8_t *isid,
-				 void (*arrived)(struct iscsi_conn *conn, void *arg));
+				 uint16_t cid, void (*arrived)(struct iscsi_conn *conn, void *arg));
 
 /* What the login of the added connection established. */
 struct iscsi_join {

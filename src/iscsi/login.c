@@ -259,9 +259,12 @@ static bool join_first(struct iscsi_conn *conn, struct iscsi_login *l, const uin
 		       const uint8_t *data, uint32_t dlen)
 {
 	l->join = true;
-	switch (iscsi_join_first(conn, l->tsih, l->isid, login_replay)) {
+	switch (iscsi_join_first(conn, l->tsih, l->isid, l->cid, login_replay)) {
 	case JOIN_HERE:
 		return true;
+	case JOIN_TOO_MANY:
+		login_fail(conn, ISCSI_LS_TOO_MANY_CONNECTIONS, "MaxConnections reached");
+		return false;
 	case JOIN_NO_SESSION:
 		login_fail(conn, ISCSI_LS_SESSION_DOES_NOT_EXIST,
 			   "no session with this ISID and TSIH");

@@ -191,6 +191,48 @@ static void test_unknown_tsih(void **state)
 	client_close(&c);
 }
 
+/* A login with a session's ISID and TSIH adds a connection (RFC 7143
+ * 6.3): with a CID of its own, beyond the target's MaxConnections (1 by
+ * default) it gets 02/06; with the CID of the session's connection it
+ * replaces that one (connection reinstatement, 6.3.4). */
+static void test_added_connection(void **state)
+{
+	struct iscsi_client c1, c2, c3;
+	client_open(&c1, 8);
+	client_login(&c1);
+	client_open(&c2, 9);
+	memcpy(c2.isid, c1.isid, 6);
+	c2.tsih = c1.tsih;
+	uint8_t bhs[BHS_LEN];
+	char buf[512];
+	size_t n = 0;
+	for (unsigned i = 0; normal_keys[i]; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s", normal_keys[i]) + 1;
+	login_bhs(&c2, bhs, LOGIN_T | STAGES(0, 1), 0x78);
+	put16(bhs + 20, 2); /* a CID of its own */
+	pdu_send(&c2, bhs, buf, (uint32_t)n);
+	const struct pdu *p = pdu_expect(&c2, OP_LOGIN_RSP);
+	c2.tsih = 0;
+	expect_login_reject(&c2, p, 0x0206);
+	client_close(&c2);
+	/* The same CID as c1's (login_bhs sends 1): c1 is replaced. */
+	client_open(&c3, 10);
+	memcpy(c3.isid, c1.isid, 6);
+	c3.tsih = c1.tsih;
+	p = first_login(&c3, LOGIN_T | STAGES(0, 1), 0, normal_keys);
+	assert_int_equal(login_status(p), 0);
+	c3.exp_statsn = get32(p->bhs + 24) + 1;
+	const char *const op[] = {"HeaderDigest=None", "DataDigest=None", NULL};
+	p = first_login(&c3, LOGIN_T | STAGES(1, 3), 0, op);
+	assert_int_equal(login_status(p), 0);
+	assert_int_equal(p->bhs[1], LOGIN_T | STAGES(1, 3));
+	assert_int_equal(get16(p->bhs + 14), c1.tsih);
+	expect_closed(&c1);
+	c1.tsih = 0;
+	client_close(&c1);
+	client_close(&c3);
+}
+
 /* Discovery session: SendTargets=All lists the target and this portal
  * with its group tag (RFC 7143 appendix C). */
 static void test_discovery_send_targets(void **state)
@@ -265,6 +307,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_initiator_name),
 	    cmocka_unit_test(test_bad_target_name_and_control_chars),
 	    cmocka_unit_test(test_unknown_tsih),
+	    cmocka_unit_test(test_added_connection),
 	    cmocka_unit_test(test_discovery_send_targets),
 	    cmocka_unit_test(test_logout),
 	};
