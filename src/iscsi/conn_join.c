@@ -86,10 +86,12 @@ enum iscsi_login_status iscsi_join_session(struct iscsi_conn *conn, const struct
 		return ISCSI_LS_SESSION_DOES_NOT_EXIST;
 	}
 	/* A connection belongs to the nexus of its session: same initiator,
-	 * same target; a discovery session has one connection. */
-	if (!sess->tgt || sess->tgt != j->tgt ||
+	 * same target port (target and portal group: RFC 7143 4.4.1, a
+	 * session's connections all end in one portal group); a discovery
+	 * session has one connection. */
+	if (!sess->tgt || sess->tgt != j->tgt || sess->tpgt != j->tpgt ||
 	    strcmp(sess->params.initiator_name, j->initiator_name) != 0) {
-		*why = "not the session's initiator and target";
+		*why = "not the session's initiator, target and portal group";
 		return ISCSI_LS_CANT_INCLUDE_IN_SESSION;
 	}
 	struct iscsi_conn *same_cid;

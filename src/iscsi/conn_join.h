@@ -23,6 +23,7 @@ struct iscsi_join {
 	uint16_t cid;
 	const uint8_t *isid;
 	const struct uscst_target *tgt;
+	uint16_t tpgt; /* the portal group it logged in through */
 	const char *initiator_name;
 };
 

@@ -415,6 +415,7 @@ static bool enter_full_feature(struct iscsi_conn *conn, struct iscsi_login *l)
 				       .cid = l->cid,
 				       .isid = l->isid,
 				       .tgt = l->tgt,
+				       .tpgt = l->neg.tpgt,
 				       .initiator_name = l->params.initiator_name};
 		enum iscsi_login_status st = iscsi_join_session(conn, &j, &why);
 		if (st != ISCSI_LS_SUCCESS) {

@@ -16,6 +16,11 @@ IQN=iqn.2026-11.org.uscst:mcs
 PORT_BASE=${PORT_BASE:-14760}
 CASE_TIMEOUT=${CASE_TIMEOUT:-40}
 
+# A second portal, in portal group 2 of the target (other-portal-group).
+start() {
+	daemon_start "$LIB_TMP/scst.conf" --threads 4 --listen "127.0.0.2:$PORT2"
+}
+
 run_case() {
 	local name=$1 out rc=0
 	out=$(timeout "$CASE_TIMEOUT" "$CLIENT" 127.0.0.1 "$DAEMON_PORT" "$IQN" "$name" 2>&1) || rc=$?
@@ -24,7 +29,7 @@ run_case() {
 		tail -n 20 "$DAEMON_LOG" | sed 's/^/  | /'
 		wait "$DAEMON_PID" 2>/dev/null || true
 		DAEMON_PID=""
-		daemon_start "$LIB_TMP/scst.conf" --threads 4 || fail "mcs:restart"
+		start || fail "mcs:restart"
 		return
 	fi
 	if ((rc == 124)); then
@@ -48,6 +53,8 @@ main() {
 	cat >>"$LIB_TMP/scst.conf" <<-CONF
 		TARGET_DRIVER iscsi {
 		    TARGET $IQN {
+		        rel_tgt_id 1
+		        portal_group "2 7 127.0.0.2"
 		        MaxConnections 4
 		        ErrorRecoveryLevel 2
 		        LUN 0 disk0
@@ -57,7 +64,13 @@ main() {
 		    }
 		}
 	CONF
-	if ! daemon_start "$LIB_TMP/scst.conf" --threads 4; then
+	PORT2=$(free_port 14860) || {
+		fail mcs:port
+		lib_finish
+		return
+	}
+	export MCS_PORTAL2=127.0.0.2:$PORT2
+	if ! start; then
 		fail mcs:start
 		lib_finish
 		return

@@ -708,6 +708,40 @@ static int case_wrong_tsih(void)
 	return 0;
 }
 
+/* A connection through another portal group of the target (MCS_PORTAL2,
+ * "HOST:PORT", in portal group 2): a session's connections all end in one
+ * portal group (RFC 7143 4.4.1), so 02/08 Can't include in session. */
+static int case_other_portal_group(void)
+{
+	const char *portal2 = getenv("MCS_PORTAL2");
+	char host2[64];
+	const char *colon = portal2 ? strrchr(portal2, ':') : NULL;
+	if (!colon || (size_t)(colon - portal2) >= sizeof(host2))
+		return failf("MCS_PORTAL2 (HOST:PORT of portal group 2) is not set");
+	snprintf(host2, sizeof(host2), "%.*s", (int)(colon - portal2), portal2);
+	struct sess s;
+	struct conn a, b;
+	struct login_opts o = {.max_conns = 2}, o2 = {0};
+	sess_init(&s);
+	if (conn_open(&a, &s, 0) || login_ok(&a, &o))
+		return -1;
+	const char *host = g_host, *port = g_port;
+	g_host = host2;
+	g_port = colon + 1;
+	int rc = add_conn(&b, &s, 1, &o2, 0x0208);
+	g_host = host;
+	g_port = port;
+	if (rc)
+		return -1;
+	conn_close(&b);
+	/* Through the session's own portal group it joins. */
+	if (add_conn(&b, &s, 1, &o2, 0) || write_read_across(&a, &b, 20, 11))
+		return -1;
+	conn_close(&b);
+	conn_close(&a);
+	return 0;
+}
+
 /* MaxConnections=2: a third connection gets 02/06 Too many connections,
  * and the two keep working. */
 static int case_max_conns(void)
@@ -1167,6 +1201,7 @@ static const struct mcs_case cases[] = {
     {"two-conns", case_two_conns},
     {"wrong-tsih", case_wrong_tsih},
     {"max-conns", case_max_conns},
+    {"other-portal-group", case_other_portal_group},
     {"one-conn", case_one_conn},
     {"logout-one", case_logout_one},
     {"conn-dies-erl0", case_conn_dies_erl0},
