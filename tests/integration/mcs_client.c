@@ -676,6 +676,68 @@ static int case_two_conns(void)
 	return 0;
 }
 
+/* Sixteen WRITEs in flight at once, the even CmdSNs on one connection
+ * and the odd ones on the other, each connection sending its own from
+ * the newest to the oldest: every one waits for its turn in the session's
+ * one CmdSN order, all complete, each on its own connection, and the data
+ * reads back. */
+static int case_interleave(void)
+{
+	enum { N = 16, BLOCKS = 2 };
+	struct sess s;
+	struct conn a, b;
+	struct login_opts o = {.max_conns = 2}, o2 = {0};
+	sess_init(&s);
+	if (conn_open(&a, &s, 0) || login_ok(&a, &o) || add_conn(&b, &s, 1, &o2, 0))
+		return -1;
+	static uint8_t out[N][BLOCKS * BLOCK], in[BLOCKS * BLOCK];
+	struct cmd w[N];
+	uint32_t base = s.cmdsn;
+	uint8_t cdb[16];
+	for (int k = N - 1; k >= 0; k--) {
+		struct conn *c = k % 2 ? &b : &a;
+		pattern(out[k], sizeof(out[k]), 100 + (uint32_t)k);
+		rw10_cdb(cdb, 0x2a, 2000 + (uint32_t)k * BLOCKS, BLOCKS);
+		memset(&w[k], 0, sizeof(w[k]));
+		s.cmdsn = base + (uint32_t)k;
+		cmd_send_hdr(c, &w[k], F_WRITE, sizeof(out[k]), cdb, out[k], sizeof(out[k]), false);
+	}
+	s.cmdsn = base + N;
+	/* Each connection answers its own commands; their order within it
+	 * is the target's (SIMPLE tasks), so take them as they come. */
+	for (int side = 0; side < 2; side++) {
+		struct conn *c = side ? &b : &a;
+		for (int got = 0; got < N / 2; got++) {
+			struct pdu p;
+			if (recv_pdu(c, &p))
+				return failf("cid %u: %d of %d WRITEs answered", c->cid, got,
+					     N / 2);
+			uint32_t itt = get32(p.bhs + 16);
+			int op = p.bhs[0] & 0x3f, status = p.bhs[3];
+			pdu_free(&p);
+			int k = -1;
+			for (int i = 0; i < N; i++)
+				if (w[i].itt == itt && i % 2 == side)
+					k = i;
+			if (op != OP_SCSI_RSP || k < 0 || w[k].done || status)
+				return failf(
+				    "cid %u: opcode 0x%02x ITT 0x%x status 0x%02x: not the "
+				    "answer of one of its WRITEs",
+				    c->cid, op, itt, status);
+			w[k].done = true;
+		}
+	}
+	for (int k = 0; k < N; k++) {
+		if (read10(k % 2 ? &a : &b, 2000 + (uint32_t)k * BLOCKS, BLOCKS, in))
+			return -1;
+		if (memcmp(in, out[k], sizeof(in)))
+			return failf("WRITE %d read back different", k);
+	}
+	conn_close(&a);
+	conn_close(&b);
+	return 0;
+}
+
 /* A connection added with a TSIH no session has, or with the ISID of
  * another session: 02/0A Session does not exist. */
 static int case_wrong_tsih(void)
@@ -1199,6 +1261,7 @@ struct mcs_case {
 
 static const struct mcs_case cases[] = {
     {"two-conns", case_two_conns},
+    {"interleave", case_interleave},
     {"wrong-tsih", case_wrong_tsih},
     {"max-conns", case_max_conns},
     {"other-portal-group", case_other_portal_group},
