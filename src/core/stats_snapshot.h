@@ -17,8 +17,8 @@ enum uscst_stats_kind {
 	USCST_STATS_DEVICE,  /* device: every LUN that maps it, for as long as it exists */
 	USCST_STATS_TARGET,  /* target: every session of it, past ones too */
 	USCST_STATS_LUN,     /* target, group, lun, device; with the latency histogram */
-	USCST_STATS_SESSION, /* target, initiator, session id: its one connection's
-				(MaxConnections=1), gone with the session */
+	USCST_STATS_SESSION, /* target, initiator, session id: all its connections',
+				gone with the session */
 };
 
 struct uscst_stats_entry {

@@ -10,7 +10,8 @@
  * covers all its LUNs, which is stricter than SAM needs only when ORDERED
  * commands go to several LUNs at once.
  *
- * A session lives on one reactor (MaxConnections=1), so no lock is needed.
+ * A session lives on one reactor (all its connections too, MC/S included:
+ * iscsi/conn_join.c), so no lock is needed.
  */
 #include "core/core.h"
 
