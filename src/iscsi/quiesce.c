@@ -85,6 +85,8 @@ static void send_drop(void *arg)
 			iscsi_conn_close(conn, "daemon stopped");
 	} else if (conn->state != CONN_CLOSED) {
 		iscsi_conn_close(conn, "daemon stopped");
+	} else {
+		iscsi_retain_drop(conn, "daemon stopped"); /* failed, tasks kept (reassign.c) */
 	}
 	iscsi_conn_put(conn);
 }
