@@ -637,9 +637,12 @@ static void diff_drivers(struct builder *b, const struct conf_tree *current)
 
 static void diff_alua(struct builder *b, const struct conf_tree *current)
 {
-	char *now = conf_alua_text(current, b->err, b->errlen);
-	char *want = now ? conf_alua_text(b->wanted, b->err, b->errlen) : NULL;
-	if (!want) {
+	/* The wanted groups first: a refusal names the file asked for.  The
+	 * groups in force were built when they were applied; only a tree
+	 * that never was in force can fail here. */
+	char *want = conf_alua_text(b->wanted, b->err, b->errlen);
+	char *now = want ? conf_alua_text(current, b->err, b->errlen) : NULL;
+	if (!now) {
 		b->failed = -1;
 	} else if (strcmp(now, want) != 0) {
 		const struct conf_node *first =
