@@ -12,7 +12,12 @@
  * any data moves and again before each chunk (a reservation may be taken
  * while a long copy runs); a conflict ends the copy with RESERVATION
  * CONFLICT.  Each chunk's write holds its destination range shared
- * (sbc_range.c), so it never lands inside a COMPARE AND WRITE.
+ * (sbc_range.c), so it never lands inside a COMPARE AND WRITE; each
+ * chunk's read holds its source range shared too, so a SANITIZE (which
+ * takes the whole medium exclusive) never runs under a read.  With the
+ * range held, a device being sanitized, or left in sanitize failure mode,
+ * ends the copy as it would a READ or WRITE: a sanitize that started
+ * while a long copy ran stops it before it reads (or writes) more.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -258,7 +263,7 @@ struct xcopy_ctx {
 	bool done_inline;
 	struct uscst_io io;
 	struct iovec iov;	     /* io's one segment: buf */
-	struct lba_range_lock range; /* of the chunk being written */
+	struct lba_range_lock range; /* of the chunk being read or written */
 };
 
 static void finish(struct xcopy_ctx *x)
@@ -301,6 +306,7 @@ static bool complete_io(struct xcopy_ctx *x)
 	int64_t res = x->io.result;
 
 	if (!x->writing) {
+		sbc_range_release(&x->range);
 		if (res < 0) {
 			scsi_check_condition(cmd, SK_COPY_ABORTED, ASC_UNRECOVERED_READ_ERROR);
 			finish(x);
@@ -350,8 +356,18 @@ static bool reserved_away(struct xcopy_ctx *x, struct uscst_device *dev, bool wr
 
 static void run(struct xcopy_ctx *x);
 
-/* The destination range of a chunk was granted after a wait, on the
- * command's own thread (run() stops at once if it was aborted meanwhile). */
+/* With the chunk's range on dev held: a sanitize in progress or failed
+ * ends the copy with its sense (and x is freed). */
+static bool sanitized_away(struct xcopy_ctx *x, const struct uscst_device *dev)
+{
+	if (!sbc_sanitize_refuses_io(x->cmd, dev))
+		return false;
+	finish(x);
+	return true;
+}
+
+/* The range of a chunk was granted after a wait, on the command's own
+ * thread (run() stops at once if it was aborted meanwhile). */
 static void range_granted(struct lba_range_lock *l)
 {
 	run((struct xcopy_ctx *)((char *)l - offsetof(struct xcopy_ctx, range)));
@@ -378,10 +394,20 @@ static void run(struct xcopy_ctx *x)
 		const struct xcopy_seg *s = &x->list.seg[x->seg];
 		if (!x->writing) {
 			struct uscst_device *src = x->list.cscd[s->src].dev;
-			if (reserved_away(x, src, false))
-				return;
+			uint64_t lba = s->src_lba + (x->seg_done >> src->block_shift);
 			uint64_t left = s->bytes - x->seg_done;
 			x->chunk = left < XCOPY_CHUNK_BYTES ? left : XCOPY_CHUNK_BYTES;
+			if (!sbc_range_held(&x->range)) {
+				if (reserved_away(x, src, false))
+					return;
+				uint64_t blocks =
+				    (x->chunk + src->block_size - 1) >> src->block_shift;
+				if (!sbc_range_acquire(&x->range, src, lba, blocks, false,
+						       range_granted))
+					return; /* range_granted() carries on */
+			}
+			if (sanitized_away(x, src))
+				return;
 			x->in_submit = true;
 			x->done_inline = false;
 			submit(x, src, USCST_IO_READ,
@@ -397,6 +423,8 @@ static void run(struct xcopy_ctx *x)
 						       range_granted))
 					return; /* range_granted() carries on */
 			}
+			if (sanitized_away(x, dst))
+				return;
 			x->in_submit = true;
 			x->done_inline = false;
 			submit(x, dst, USCST_IO_WRITE, lba << dst->block_shift,
