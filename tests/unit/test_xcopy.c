@@ -716,6 +716,82 @@ static void test_copy_reservation_taken_mid_copy(void **state)
 	assert_int_equal(submits, 3);
 }
 
+/* A SANITIZE that starts on the source while a long copy runs (the
+ * state set, its exclusive range not yet taken): the copy reads no more
+ * of the medium being sanitized, and ends as a READ would, NOT READY,
+ * SANITIZE IN PROGRESS. */
+static void sanitize_d0_now(struct uscst_device *dev)
+{
+	if (dev == &fx->d1)
+		atomic_store(&fx->d0.sanitize_state, 1); /* SANITIZE_RUNNING */
+}
+
+static void test_copy_source_sanitized_mid_copy(void **state)
+{
+	struct fixture *f = *state;
+	fill_src(f);
+	static uint8_t before[DEV_BYTES];
+	memcpy(before, f->mem1, DEV_BYTES);
+	after_write = sanitize_d0_now;
+	uint32_t len = good_list(f, 6000, 0, 0); /* 3 chunks */
+	uint8_t cdb[16];
+	xcopy_cdb(cdb, len);
+	run_cmd(f, spc_extended_copy, cdb, f->p, len);
+	assert_int_equal(f->cmd.status, SAM_STAT_CHECK_CONDITION);
+	assert_int_equal(f->cmd.sense[2], SK_NOT_READY);
+	assert_int_equal(f->cmd.sense[12], 0x04);
+	assert_int_equal(f->cmd.sense[13], 0x1b);
+	uint32_t chunk = 1024 * 1024;
+	assert_memory_equal((uint8_t *)f->mem1 + chunk, before + chunk, DEV_BYTES - chunk);
+	assert_int_equal(submits, 2); /* chunk 1 read and written; nothing of chunk 2 */
+	atomic_store(&f->d0.sanitize_state, 0);
+	assert_null(f->d0.ranges.held);
+}
+
+/* A sanitize holding the source medium (exclusive): the copy's next read
+ * waits for it, and after a sanitize that failed ends with SANITIZE
+ * COMMAND FAILED instead of reading. */
+static void count_resume(struct lba_range_lock *l);
+static struct lba_range_lock g_sanitizing;
+static void sanitize_holds_d0(struct uscst_device *dev)
+{
+	if (dev != &fx->d1 || sbc_range_held(&g_sanitizing))
+		return;
+	atomic_store(&fx->d0.sanitize_state, 1);
+	assert_true(
+	    sbc_range_acquire(&g_sanitizing, &fx->d0, 0, fx->d0.nblocks, true, count_resume));
+}
+
+static void test_copy_source_read_waits_for_sanitize(void **state)
+{
+	struct fixture *f = *state;
+	fill_src(f);
+	memset(&g_sanitizing, 0, sizeof(g_sanitizing));
+	after_write = sanitize_holds_d0;
+	uint32_t len = good_list(f, 6000, 0, 0);
+	uint8_t cdb[16];
+	xcopy_cdb(cdb, len);
+	uscst_cmd_release(&f->cmd);
+	fixture_cmd_init(&f->cmd, &f->sess, 0, cdb, 16, on_done);
+	f->cmd.out_len = len;
+	fixture_cmd_data_out(&f->cmd, f->p, len);
+	f->done_calls = 0;
+	spc_extended_copy(&f->cmd);
+	assert_int_equal(submits, 2); /* chunk 2 is not read under the sanitize */
+	if (f->done_calls == 0) {
+		/* Waiting: the sanitize fails and lets go of the medium. */
+		atomic_store(&f->d0.sanitize_state, 2); /* SANITIZE_FAILED */
+		sbc_range_release(&g_sanitizing);
+	}
+	assert_int_equal(f->done_calls, 1);
+	assert_int_equal(f->cmd.status, SAM_STAT_CHECK_CONDITION);
+	assert_int_equal(submits, 2);
+	if (sbc_range_held(&g_sanitizing))
+		sbc_range_release(&g_sanitizing);
+	atomic_store(&f->d0.sanitize_state, 0);
+	assert_null(f->d0.ranges.held);
+}
+
 static unsigned range_resumed;
 static void count_resume(struct lba_range_lock *l) { range_resumed++; }
 
@@ -808,6 +884,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_copy_pr_exclusive_access_source, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_spc2_reserved_destination, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_reservation_taken_mid_copy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_source_sanitized_mid_copy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_source_read_waits_for_sanitize, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_waits_for_caw_range, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
