@@ -398,7 +398,8 @@ static void run(struct xcopy_ctx *x)
 			uint64_t left = s->bytes - x->seg_done;
 			x->chunk = left < XCOPY_CHUNK_BYTES ? left : XCOPY_CHUNK_BYTES;
 			if (!sbc_range_held(&x->range)) {
-				if (reserved_away(x, src, false))
+				/* A sanitize already running: no wait for its end. */
+				if (reserved_away(x, src, false) || sanitized_away(x, src))
 					return;
 				uint64_t blocks =
 				    (x->chunk + src->block_size - 1) >> src->block_shift;
@@ -416,7 +417,7 @@ static void run(struct xcopy_ctx *x)
 			struct uscst_device *dst = x->list.cscd[s->dst].dev;
 			uint64_t lba = s->dst_lba + (x->seg_done >> dst->block_shift);
 			if (!sbc_range_held(&x->range)) {
-				if (reserved_away(x, dst, true))
+				if (reserved_away(x, dst, true) || sanitized_away(x, dst))
 					return;
 				if (!sbc_range_acquire(&x->range, dst, lba,
 						       x->chunk >> dst->block_shift, false,
