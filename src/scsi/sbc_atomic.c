@@ -79,6 +79,8 @@ static void atomic_resume(struct lba_range_lock *l)
 	    (struct atomic_ctx *)((char *)l - offsetof(struct atomic_ctx, range));
 	if (ctx->cmd->aborted)
 		atomic_finish(ctx->cmd); /* status thrown away; nothing written */
+	else if (sbc_sanitize_refuses_io(ctx->cmd, ctx->cmd->dev))
+		atomic_finish(ctx->cmd); /* waited for a SANITIZE that failed */
 	else
 		atomic_write(ctx->cmd);
 }

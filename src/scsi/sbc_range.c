@@ -247,9 +247,11 @@ static void gate_resume(struct lba_range_lock *l)
 {
 	struct write_gate *g = container_of_lock(l, struct write_gate, range);
 	struct uscst_cmd *cmd = g->cmd;
-	if (cmd->aborted) {
-		/* Aborted while it waited: its status is thrown away, and the
-		 * blocks must not change after the abort. */
+	/* Aborted while it waited: its status is thrown away, and the blocks
+	 * must not change after the abort.  Or it waited for a SANITIZE that
+	 * has left the medium in failure mode (or another that started):
+	 * it ends as the dispatcher would end it now. */
+	if (cmd->aborted || sbc_sanitize_refuses_io(cmd, cmd->dev)) {
 		sbc_write_gate_exit(cmd);
 		scsi_cmd_done(cmd);
 		return;

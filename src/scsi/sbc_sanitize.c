@@ -237,10 +237,12 @@ static void op_end(struct sanitize_op *op, bool ok)
 {
 	struct uscst_device *dev = op->dev;
 	struct uscst_cmd *cmd = op->cmd;
-	sbc_range_release(&op->range);
 	atomic_store_explicit(&dev->sanitize_progress, 0, memory_order_relaxed);
 	uint8_t st = ok ? SANITIZE_IDLE : op->ause ? SANITIZE_FAILED_AUSE : SANITIZE_FAILED;
 	atomic_store_explicit(&dev->sanitize_state, st, memory_order_release);
+	/* After the state: the commands that waited for the medium see how
+	 * the operation ended (sbc_range.c gate_resume). */
+	sbc_range_release(&op->range);
 	op_free(op);
 	if (cmd) {
 		cmd->hctx = NULL;
