@@ -555,6 +555,61 @@ static void test_failure_mode_and_exit(void **state)
 	fixture_assert_good(dispatch(f, c, 10, NULL, 0));
 }
 
+/* A READ, a WRITE and a WRITE ATOMIC that passed the dispatcher just
+ * before the SANITIZE started wait for the medium; when the operation fails they do not touch
+ * the medium it left in failure mode: they end as one sent then would,
+ * MEDIUM ERROR, SANITIZE COMMAND FAILED. */
+static unsigned waiter_done;
+static void on_waiter(struct uscst_cmd *c) { waiter_done++; }
+
+static void test_waiters_after_failed_sanitize(void **state)
+{
+	struct scsi_fixture *f = *state;
+	start_overwrite(f, 0);
+	struct uscst_cmd r, w, a;
+	uint8_t rc[16] = {0x88}, wc[10] = {0x2a, 0, 0, 0, 0, 7, 0, 0, 1, 0};
+	rc[13] = 1;
+	fixture_cmd_init(&r, &f->sess, 0, rc, 16, on_waiter);
+	r.op = scsi_lookup_opcode(r.dev, r.cdb);
+	r.exp_len = BS;
+	r.exp_read = true;
+	fixture_cmd_init(&w, &f->sess, 0, wc, 10, on_waiter);
+	w.op = scsi_lookup_opcode(w.dev, w.cdb);
+	uint8_t blk[BS];
+	memset(blk, 'w', BS);
+	fixture_cmd_data_out(&w, blk, BS);
+	w.exp_len = BS;
+	w.exp_write = true;
+	uint8_t ac[16] = {0x9c}; /* WRITE ATOMIC(16) of one block at LBA 9 */
+	ac[9] = 9;
+	ac[13] = 1;
+	fixture_cmd_init(&a, &f->sess, 0, ac, 16, on_waiter);
+	a.op = scsi_lookup_opcode(a.dev, a.cdb);
+	fixture_cmd_data_out(&a, blk, BS);
+	a.exp_len = BS;
+	a.exp_write = true;
+	waiter_done = 0;
+	/* Past the dispatcher's checks: straight to the handlers. */
+	r.op->exec(&r);
+	w.op->exec(&w);
+	a.op->exec(&a);
+	assert_int_equal(waiter_done, 0); /* all wait for the medium */
+	complete_pending();		  /* the first chunk */
+	fake.fail_errno = EIO;
+	complete_pending(); /* the second fails: failure mode */
+	assert_int_equal(san_done, 1);
+	assert_null(fake.pending); /* neither went to the medium */
+	assert_int_equal(waiter_done, 3);
+	fixture_assert_sense(&r, SK_MEDIUM_ERROR, 0x31, 0x03);
+	fixture_assert_sense(&w, SK_MEDIUM_ERROR, 0x31, 0x03);
+	fixture_assert_sense(&a, SK_MEDIUM_ERROR, 0x31, 0x03);
+	assert_int_equal(fake.disk[7 * BS], 0xcc); /* the first chunk's pattern */
+	uscst_cmd_release(&r);
+	uscst_cmd_release(&w);
+	uscst_cmd_release(&a);
+	uscst_cmd_release(&san);
+}
+
 /* --- write protection, reservations --- */
 
 static void test_write_protect_and_reservation(void **state)
@@ -592,7 +647,7 @@ int main(void)
 	    T(test_unsupported_service_actions),   T(test_in_progress_refuses_other_commands),
 	    T(test_immed_completes_at_start),	   T(test_abort_and_reset_leave_it_running),
 	    T(test_waits_for_writes_in_flight),	   T(test_failure_mode_and_exit),
-	    T(test_write_protect_and_reservation),
+	    T(test_write_protect_and_reservation), T(test_waiters_after_failed_sanitize),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
