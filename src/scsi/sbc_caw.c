@@ -76,7 +76,8 @@ static void caw_read(struct uscst_cmd *cmd)
 static void caw_resume(struct lba_range_lock *l)
 {
 	struct caw_ctx *ctx = (struct caw_ctx *)((char *)l - offsetof(struct caw_ctx, range));
-	if (ctx->cmd->aborted)
+	/* Aborted, or it waited for a SANITIZE that failed (sbc_range.c). */
+	if (ctx->cmd->aborted || sbc_sanitize_refuses_io(ctx->cmd, ctx->cmd->dev))
 		caw_finish(ctx->cmd); /* status thrown away; nothing to compare */
 	else
 		caw_read(ctx->cmd);

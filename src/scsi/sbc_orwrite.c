@@ -73,7 +73,8 @@ static void orwrite_resume(struct lba_range_lock *l)
 {
 	struct orwrite_ctx *ctx =
 	    (struct orwrite_ctx *)((char *)l - offsetof(struct orwrite_ctx, range));
-	if (ctx->cmd->aborted)
+	/* Aborted, or it waited for a SANITIZE that failed (sbc_range.c). */
+	if (ctx->cmd->aborted || sbc_sanitize_refuses_io(ctx->cmd, ctx->cmd->dev))
 		orwrite_finish(ctx->cmd);
 	else
 		orwrite_read(ctx->cmd);

@@ -112,7 +112,8 @@ static void unmap_issue(struct uscst_cmd *cmd);
 static void unmap_resume(struct lba_range_lock *l)
 {
 	struct unmap_ctx *ctx = (struct unmap_ctx *)((char *)l - offsetof(struct unmap_ctx, range));
-	if (ctx->cmd->aborted)
+	/* Aborted, or it waited for a SANITIZE that failed (sbc_range.c). */
+	if (ctx->cmd->aborted || sbc_sanitize_refuses_io(ctx->cmd, ctx->cmd->dev))
 		unmap_finish(ctx->cmd);
 	else
 		unmap_issue(ctx->cmd);

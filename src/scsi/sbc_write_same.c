@@ -160,7 +160,8 @@ static void ws_issue(struct uscst_cmd *cmd)
 static void ws_resume(struct lba_range_lock *l)
 {
 	struct ws_ctx *ctx = (struct ws_ctx *)((char *)l - offsetof(struct ws_ctx, range));
-	if (ctx->cmd->aborted)
+	/* Aborted, or it waited for a SANITIZE that failed (sbc_range.c). */
+	if (ctx->cmd->aborted || sbc_sanitize_refuses_io(ctx->cmd, ctx->cmd->dev))
 		ws_finish(ctx->cmd);
 	else
 		ws_issue(ctx->cmd);
