@@ -555,10 +555,10 @@ static void test_failure_mode_and_exit(void **state)
 	fixture_assert_good(dispatch(f, c, 10, NULL, 0));
 }
 
-/* A READ, a WRITE and a WRITE ATOMIC that passed the dispatcher just
- * before the SANITIZE started wait for the medium; when the operation fails they do not touch
- * the medium it left in failure mode: they end as one sent then would,
- * MEDIUM ERROR, SANITIZE COMMAND FAILED. */
+/* A READ, a WRITE, a WRITE ATOMIC and a WRITE SAME that passed the
+ * dispatcher just before the SANITIZE started wait for the medium; when the operation fails they do
+ * not touch the medium it left in failure mode: they end as one sent then would, MEDIUM ERROR,
+ * SANITIZE COMMAND FAILED. */
 static unsigned waiter_done;
 static void on_waiter(struct uscst_cmd *c) { waiter_done++; }
 
@@ -588,18 +588,27 @@ static void test_waiters_after_failed_sanitize(void **state)
 	fixture_cmd_data_out(&a, blk, BS);
 	a.exp_len = BS;
 	a.exp_write = true;
+	struct uscst_cmd ws; /* WRITE SAME(10) of one block at LBA 11 */
+	uint8_t wsc[10] = {0x41, 0, 0, 0, 0, 11, 0, 0, 1, 0};
+	fixture_cmd_init(&ws, &f->sess, 0, wsc, 10, on_waiter);
+	ws.op = scsi_lookup_opcode(ws.dev, ws.cdb);
+	fixture_cmd_data_out(&ws, blk, BS);
+	ws.exp_len = BS;
+	ws.exp_write = true;
 	waiter_done = 0;
 	/* Past the dispatcher's checks: straight to the handlers. */
 	r.op->exec(&r);
 	w.op->exec(&w);
 	a.op->exec(&a);
+	ws.op->exec(&ws);
 	assert_int_equal(waiter_done, 0); /* all wait for the medium */
 	complete_pending();		  /* the first chunk */
 	fake.fail_errno = EIO;
 	complete_pending(); /* the second fails: failure mode */
 	assert_int_equal(san_done, 1);
 	assert_null(fake.pending); /* neither went to the medium */
-	assert_int_equal(waiter_done, 3);
+	assert_int_equal(waiter_done, 4);
+	fixture_assert_sense(&ws, SK_MEDIUM_ERROR, 0x31, 0x03);
 	fixture_assert_sense(&r, SK_MEDIUM_ERROR, 0x31, 0x03);
 	fixture_assert_sense(&w, SK_MEDIUM_ERROR, 0x31, 0x03);
 	fixture_assert_sense(&a, SK_MEDIUM_ERROR, 0x31, 0x03);
@@ -607,6 +616,7 @@ static void test_waiters_after_failed_sanitize(void **state)
 	uscst_cmd_release(&r);
 	uscst_cmd_release(&w);
 	uscst_cmd_release(&a);
+	uscst_cmd_release(&ws);
 	uscst_cmd_release(&san);
 }
 
