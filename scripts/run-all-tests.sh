@@ -9,8 +9,9 @@
 #      "CONFORMANCE: N passed, M failed, K skipped" over the distinct tests
 #      (tests/conformance/matrix.sh); normal build only
 #   4. integration tests (tests/integration/*.sh, each with its own uscstd)
-#   5. conformance again on an ASan/UBSan build in build-san (a sanitizer
-#      report in the daemon's output fails it)
+#   5. conformance again on an ASan/UBSan build in build-san, then the
+#      hostile, MC/S, ERL 1 and ALUA scripts there (a sanitizer report in
+#      the daemon's output fails it)
 #   6. ThreadSanitizer: unit tests, plain conformance and a short PDU
 #      stress on a SAN=thread build in build-tsan (scripts/run-tsan.sh; a
 #      TSan report fails it)
@@ -144,6 +145,10 @@ run_sanitizer() {
 	# MC/S and connection recovery move connections between reactors and
 	# keep tasks of closed connections: the same under ASan.
 	run_integration_script "$ROOT/tests/integration/mcs.sh" "$SAN_DIR" mcs-san
+	# ERL 1 keeps answered tasks until acknowledged and rebuilds Data-In
+	# for SNACKs; ALUA swaps its model under running commands.
+	run_integration_script "$ROOT/tests/integration/erl1.sh" "$SAN_DIR" erl1-san
+	run_integration_script "$ROOT/tests/integration/alua.sh" "$SAN_DIR" alua-san
 }
 
 run_tsan() {
