@@ -38,10 +38,62 @@ static const struct uscst_alua_dg *dg_named(const struct uscst_alua_model *m, co
 	return NULL;
 }
 
+/* The caches (struct uscst_device, struct uscst_session alua_cache):
+ * generation << 32 | index; an index of NONE: not in the model. */
+#define CACHE_NONE UINT32_MAX
+
+static uint64_t cache_value(uint32_t gen, uint32_t index) { return (uint64_t)gen << 32 | index; }
+
+/* What the cache holds for m, or false when it is of another generation. */
+static bool cache_hit(uint64_t c, const struct uscst_alua_model *m, uint32_t *index)
+{
+	if ((uint32_t)(c >> 32) != m->gen)
+		return false;
+	*index = (uint32_t)c;
+	return true;
+}
+
+/* The index of dev's device group in m (published), by name the first
+ * time for m.  The cache is not part of what the device is: its const
+ * callers may refresh it (any thread; relaxed, since the index is used
+ * only with the model it names, read with acquire). */
+static uint32_t dev_dg_index(const struct uscst_alua_model *m, const struct uscst_device *dev)
+{
+	_Atomic uint64_t *cache = &((struct uscst_device *)dev)->alua_cache;
+	uint32_t index;
+	if (cache_hit(atomic_load_explicit(cache, memory_order_relaxed), m, &index))
+		return index;
+	const struct uscst_alua_dg *dg = dg_named(m, dev->name);
+	index = dg ? (uint32_t)(dg - m->dgs) : CACHE_NONE;
+	atomic_store_explicit(cache, cache_value(m->gen, index), memory_order_relaxed);
+	return index;
+}
+
+/* The index of sess's target port in m's ports (published), likewise. */
+static uint32_t sess_port_index(const struct uscst_alua_model *m, const struct uscst_session *sess)
+{
+	_Atomic uint64_t *cache = &((struct uscst_session *)sess)->alua_cache;
+	uint32_t index;
+	if (cache_hit(atomic_load_explicit(cache, memory_order_relaxed), m, &index))
+		return index;
+	index = CACHE_NONE;
+	for (unsigned i = 0; i < m->nports; i++)
+		if (m->ports[i].rel_tgt_id == sess->rel_port_id &&
+		    strcmp(m->ports[i].target, sess->tgt->name) == 0)
+			index = i;
+	atomic_store_explicit(cache, cache_value(m->gen, index), memory_order_relaxed);
+	return index;
+}
+
 const struct uscst_alua_dg *uscst_alua_dg_of(const struct uscst_alua_model *m,
 					     const struct uscst_device *dev)
 {
-	return dev ? dg_named(m, dev->name) : NULL;
+	if (!m || !dev)
+		return NULL;
+	if (!m->gen) /* not published: no index */
+		return dg_named(m, dev->name);
+	uint32_t index = dev_dg_index(m, dev);
+	return index == CACHE_NONE ? NULL : &m->dgs[index];
 }
 
 const struct uscst_alua_tg *uscst_alua_tg_of(const struct uscst_alua_dg *dg, const char *target,
@@ -61,10 +113,12 @@ bool uscst_alua_lookup(const struct uscst_device *dev, const struct uscst_sessio
 	const struct uscst_alua_model *m = uscst_alua_current();
 	if (!m || !dev)
 		return false;
-	*dg = uscst_alua_dg_of(m, dev);
-	if (!*dg)
+	uint32_t d = dev_dg_index(m, dev);
+	if (d == CACHE_NONE)
 		return false;
-	*tg = sess && sess->tgt ? uscst_alua_tg_of(*dg, sess->tgt->name, sess->rel_port_id) : NULL;
+	*dg = &m->dgs[d];
+	uint32_t p = sess && sess->tgt ? sess_port_index(m, sess) : CACHE_NONE;
+	*tg = p == CACHE_NONE ? NULL : (*dg)->tg_of_port[p];
 	return true;
 }
 
@@ -106,6 +160,44 @@ static void tell_nexuses(const struct uscst_alua_dg *dg, const struct uscst_sess
 }
 
 /* ---- publishing ---- */
+
+/* The generation of the next model published (alua_lock). */
+static uint32_t next_gen = 1;
+
+/* m's target ports, once each, and every device group's target port group
+ * of each: what the data path indexes.  false: ENOMEM. */
+static bool index_ports(struct uscst_alua_model *m)
+{
+	for (unsigned i = 0; i < m->ndgs; i++)
+		for (unsigned j = 0; j < m->dgs[i].ntgs; j++)
+			for (unsigned k = 0; k < m->dgs[i].tgs[j].nports; k++) {
+				const struct uscst_alua_port *p = &m->dgs[i].tgs[j].ports[k];
+				unsigned n = 0;
+				while (n < m->nports &&
+				       !(m->ports[n].rel_tgt_id == p->rel_tgt_id &&
+					 strcmp(m->ports[n].target, p->target) == 0))
+					n++;
+				if (n < m->nports)
+					continue;
+				struct uscst_alua_port_key *keys =
+				    realloc(m->ports, (m->nports + 1) * sizeof(*keys));
+				if (!keys)
+					return false;
+				m->ports = keys;
+				keys[m->nports++] =
+				    (struct uscst_alua_port_key){p->target, p->rel_tgt_id};
+			}
+	for (unsigned i = 0; i < m->ndgs; i++) {
+		struct uscst_alua_dg *dg = &m->dgs[i];
+		dg->tg_of_port = calloc(m->nports ? m->nports : 1, sizeof(*dg->tg_of_port));
+		if (!dg->tg_of_port)
+			return false;
+		for (unsigned n = 0; n < m->nports; n++)
+			dg->tg_of_port[n] =
+			    uscst_alua_tg_of(dg, m->ports[n].target, m->ports[n].rel_tgt_id);
+	}
+	return true;
+}
 
 /* Whether the states (or the ports) a device group of `to` shows differ
  * from `from`'s group of the same name. */
@@ -155,7 +247,17 @@ int uscst_alua_publish(struct uscst_alua_model *m, bool config_locked, char *err
 		uscst_alua_model_free(m);
 		m = NULL;
 	}
+	if (m && !index_ports(m)) {
+		uscst_alua_model_free(m);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	pthread_mutex_lock(&alua_lock);
+	if (m) {
+		if (!next_gen) /* wrapped: 0 is no generation (a cache never filled) */
+			next_gen = 1;
+		m->gen = next_gen++;
+	}
 	struct uscst_alua_model *old = atomic_load_explicit(&current, memory_order_relaxed);
 	/* A group that keeps its state keeps how it last changed. */
 	for (unsigned i = 0; m && old && i < m->ndgs; i++) {

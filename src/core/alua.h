@@ -76,11 +76,29 @@ struct uscst_alua_dg {
 	unsigned ndevices;
 	struct uscst_alua_tg *tgs;
 	unsigned ntgs;
+	/* Set when the model is published: the target port group of each of
+	 * the model's ports (uscst_alua_model.ports), NULL where none holds it. */
+	const struct uscst_alua_tg **tg_of_port;
+};
+
+/* A target port the model names (target, relative port id in effect),
+ * once however many groups name it. */
+struct uscst_alua_port_key {
+	const char *target; /* a port's, in the model */
+	uint16_t rel_tgt_id;
 };
 
 struct uscst_alua_model {
 	struct uscst_alua_dg *dgs;
 	unsigned ndgs;
+	/* Set when published (alua.c): the generation (never 0) that the
+	 * devices' and sessions' alua_cache refer to, and the model's target
+	 * ports, indexes of dg->tg_of_port.  The data path resolves a device
+	 * and a session by name once per generation, then works with these
+	 * indexes (uscst_alua_lookup). */
+	uint32_t gen;
+	struct uscst_alua_port_key *ports;
+	unsigned nports;
 	struct uscst_alua_model *retired_next; /* alua.c: replaced models, kept until exit */
 };
 
@@ -135,7 +153,9 @@ const struct uscst_alua_tg *uscst_alua_tg_of(const struct uscst_alua_dg *dg, con
 					     uint16_t rel_port_id);
 /* What a command from sess to dev sees: false when dev has no ALUA;
  * otherwise *dg, and *tg (NULL when the session's target is in none of
- * the device group's target port groups: no restriction). */
+ * the device group's target port groups: no restriction).  O(1): dev's
+ * device group and sess's target port are resolved by name once per
+ * published model and kept in their alua_cache. */
 bool uscst_alua_lookup(const struct uscst_device *dev, const struct uscst_session *sess,
 		       const struct uscst_alua_dg **dg, const struct uscst_alua_tg **tg);
 

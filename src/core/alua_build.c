@@ -54,8 +54,10 @@ void uscst_alua_model_free(struct uscst_alua_model *m)
 			free(dg->tgs[j].ports);
 		free(dg->tgs);
 		free(dg->devices);
+		free(dg->tg_of_port);
 	}
 	free(m->dgs);
+	free(m->ports);
 	free(m);
 }
 

@@ -85,6 +85,9 @@ struct uscst_device {
 	/* SET TARGET PORT GROUPS is served (SCST's expl_alua; core/alua.h):
 	 * atomic, read by commands. */
 	_Atomic bool expl_alua;
+	/* Its device group in the ALUA model of a generation (core/alua.c):
+	 * generation << 32 | index, a cache any thread may refresh. */
+	_Atomic uint64_t alua_cache;
 	char t10_vend_id[9];  /* 8 chars, space padded when reported */
 	char t10_prod_id[17]; /* 16 chars */
 	char prod_rev[5];     /* 4 chars */
@@ -201,6 +204,9 @@ struct uscst_session {
 	 * groups (uscst_session_create_port). */
 	uint16_t tpgt;
 	uint16_t rel_port_id;
+	/* Its target port in the ALUA model of a generation (core/alua.c):
+	 * generation << 32 | index, a cache any thread may refresh. */
+	_Atomic uint64_t alua_cache;
 	char initiator_name[USCST_NAME_MAX];
 	char initiator_port[USCST_NAME_MAX + 32]; /* "iqn...,i,0x<isid>" */
 	uint64_t id;

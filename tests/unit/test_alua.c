@@ -607,6 +607,49 @@ static void test_publish_and_plain(void **state)
 	path_close(&a);
 }
 
+/* The data path resolves (device, target port) by name once per published
+ * model, then works from the caches: with the names changed under them
+ * (as no command compares them any more) the commands still see their
+ * groups; a model published again is resolved again. */
+static void test_lookup_cached(void **state)
+{
+	load("lc", 1, "active", "standby");
+	struct path b;
+	path_open(&b, "iqn.lc-b", "iqn.ini:lc");
+	fixture_assert_sense(read10(&b), SK_NOT_READY, 0x04, 0x0b);
+	struct uscst_device *dev = uscst_device_find("lc-d");
+	struct uscst_target *tgt = uscst_target_find("iqn.lc-b");
+	assert_non_null(dev);
+	assert_non_null(tgt);
+	char dev_name[sizeof(dev->name)], tgt_name[sizeof(tgt->name)];
+	memcpy(dev_name, dev->name, sizeof(dev_name));
+	memcpy(tgt_name, tgt->name, sizeof(tgt_name));
+	dev->name[0] = 'X';
+	tgt->name[0] = 'X';
+	fixture_assert_sense(read10(&b), SK_NOT_READY, 0x04, 0x0b);
+	const struct uscst_alua_dg *dg = NULL;
+	const struct uscst_alua_tg *tg = NULL;
+	assert_true(uscst_alua_lookup(dev, b.sess, &dg, &tg));
+	assert_ptr_equal(tg, &uscst_alua_current()->dgs[0].tgs[1]);
+	memcpy(dev->name, dev_name, sizeof(dev_name));
+	memcpy(tgt->name, tgt_name, sizeof(tgt_name));
+	/* A new model: a new generation, resolved again. */
+	char *dgt = dg_text("lc", "active", "nonoptimized");
+	char err[512] = "";
+	assert_int_equal(conf_alua_apply_text(dgt, err, sizeof(err)), 0);
+	assert_true(ua_is(&b, 0x2a, 0x06));
+	fixture_assert_good(read10(&b));
+	assert_true(uscst_alua_lookup(dev, b.sess, &dg, &tg));
+	assert_ptr_equal(tg, &uscst_alua_current()->dgs[0].tgs[1]);
+	/* A device of no group and a session of no port of the new model. */
+	assert_int_equal(conf_alua_apply_text("", err, sizeof(err)), 0);
+	assert_false(uscst_alua_lookup(dev, b.sess, &dg, &tg));
+	assert_true(ua_is(&b, 0x2a, 0x06));
+	fixture_assert_good(read10(&b));
+	free(dgt);
+	path_close(&b);
+}
+
 int main(void)
 {
 	if (!scsi_register_cmdsets())
@@ -626,6 +669,7 @@ int main(void)
 	    cmocka_unit_test(test_state_rules),
 	    cmocka_unit_test(test_stpg),
 	    cmocka_unit_test(test_publish_and_plain),
+	    cmocka_unit_test(test_lookup_cached),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	uscst_alua_reset();
