@@ -150,7 +150,7 @@ static bool naca_requested(struct uscst_cmd *cmd)
 
 static void pt_decode(struct uscst_cmd *cmd)
 {
-	if (cmd->dev && core_owned(cmd->cdb[0])) {
+	if (cmd->dev && (core_owned(cmd->cdb[0]) || passthrough_alua_owned(cmd))) {
 		cmd->op = scsi_lookup_opcode(cmd->dev, cmd->cdb);
 		if (cmd->op)
 			cmd->out_len = cmd->op->out_len ? cmd->op->out_len(cmd) : 0;
@@ -265,6 +265,8 @@ static void pt_forward(struct uscst_cmd *cmd)
 		scsi_fail(cmd, SK_UNIT_ATTENTION, asc, ascq);
 		return;
 	}
+	if (passthrough_alua_refused(cmd))
+		return;
 	/* Bidirectional commands have no place in struct uscst_scsi_req; and
 	 * a transfer beyond PT_MAX_TRANSFER was not collected. */
 	if ((cmd->exp_read && cmd->exp_write) || cmd->exp_len > PT_MAX_TRANSFER) {

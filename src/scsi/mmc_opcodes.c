@@ -8,10 +8,13 @@
  * The usage masks are enforced by dispatch, as for the disk table.
  */
 #include "scsi/mmc.h"
+#include "scsi/spc_alua.h"
 #include "scsi/spc_opcodes.h"
 
 #define M OPF_NEEDS_MEDIUM
 #define ANY (OPF_ANY_LUN | OPF_NO_UA)
+/* What a target port group in standby still serves (SPC-4 5.16.2.4.4). */
+#define STANDBY_OK OPF_ALUA_STANDBY
 #define CONTROL 0x00 /* NACA, FLAG, LINK: not supported */
 #define LEN16 0xff, 0xff
 #define LEN32 0xff, 0xff, 0xff, 0xff
@@ -36,6 +39,7 @@ const struct scsi_opcode_desc scsi_mmc_opcodes[] = {
 	 * MMC-6 7.2: no block descriptor is ever returned. */
 	.opcode = 0x1a,
 	.cdb_len = 6,
+	.flags = STANDBY_OK,
 	.name = "MODE SENSE(6)",
 	.exec = mmc_mode_sense,
 	.usage = {0x1a, 0x08, 0xff, 0xff, 0xff, CONTROL},
@@ -124,12 +128,15 @@ const struct scsi_opcode_desc scsi_mmc_opcodes[] = {
 	 * LENGTH. */
 	.opcode = 0x5a,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "MODE SENSE(10)",
 	.exec = mmc_mode_sense,
 	.usage = {0x5a, 0x18, 0xff, 0xff, 0, 0, 0, LEN16, CONTROL},
     },
     SPC_OPCODE_REPORT_LUNS,
+    SPC_OPCODE_REPORT_TARGET_PORT_GROUPS,
     SPC_OPCODE_REPORT_SUPPORTED_OPCODES,
+    SPC_OPCODE_SET_TARGET_PORT_GROUPS,
     {
 	/* MMC-6 6.20: DPO, FUA; LBA; TRANSFER LENGTH.  STREAMING (byte 10
 	 * bit 7) is for real-time writers' recovery: refused. */

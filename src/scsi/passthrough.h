@@ -57,5 +57,11 @@ void passthrough_send(struct uscst_cmd *cmd, bool serialised);
 /* The core aborted cmd (cmdset abort_running): if it is in the backend,
  * the backend's abort_cmd may end it early. */
 void passthrough_abort_running(struct uscst_cmd *cmd);
+/* ALUA of a device in a device group (passthrough_alua.c): REPORT / SET
+ * TARGET PORT GROUPS are the core's; a forwarded command the path's state
+ * does not allow is ended (true); standard INQUIRY data gets our TPGS. */
+bool passthrough_alua_owned(const struct uscst_cmd *cmd);
+bool passthrough_alua_refused(struct uscst_cmd *cmd);
+void passthrough_alua_inquiry(struct uscst_cmd *cmd);
 
 #endif

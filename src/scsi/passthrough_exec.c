@@ -137,6 +137,8 @@ static void take_answer(struct uscst_cmd *cmd, const struct uscst_scsi_req *req)
 		cmd->in_with_sense = req->status == SAM_STAT_CHECK_CONDITION && moved > 0;
 		/* What the device wanted beyond the buffer: a residual overflow. */
 		cmd->in_asked = req->overflow ? add_sat(req->data_len, req->overflow) : 0;
+		if (req->status == SAM_STAT_GOOD)
+			passthrough_alua_inquiry(cmd);
 	} else if (req->dir == USCST_DATA_OUT) {
 		/* The transport reports the Data-Out residual from out_len. */
 		cmd->out_len = add_sat(moved, req->overflow);

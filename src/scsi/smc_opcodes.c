@@ -2,13 +2,17 @@
  * Opcode table of the SMC command set (cmdset_smc.c): a medium changer.
  * The SPC commands come from spc_opcodes.h, PREVENT ALLOW MEDIUM REMOVAL
  * reuses the SBC handler (it records the prevention per I_T nexus); the
- * rest is SMC-3.  No command here has Data-Out; REPORT SUPPORTED OPERATION
- * CODES is the only one with a service action.  The
+ * rest is SMC-3.  SET TARGET PORT GROUPS is the only command with Data-Out;
+ * it and the other MAINTENANCE IN / OUT commands the only ones with a
+ * service action.  The
  * usage masks are enforced by dispatch, as for the other tables.
  */
 #include "scsi/smc.h"
+#include "scsi/spc_alua.h"
 #include "scsi/spc_opcodes.h"
 
+/* What a target port group in standby still serves (SPC-4 5.16.2.4.4). */
+#define STANDBY_OK OPF_ALUA_STANDBY
 #define CONTROL 0x00 /* NACA, FLAG, LINK: not supported */
 #define ADDR16 0xff, 0xff
 #define LEN16 0xff, 0xff
@@ -32,6 +36,7 @@ const struct scsi_opcode_desc scsi_smc_opcodes[] = {
 	/* SPC-5 6.11: DBD; PC, PAGE CODE; SUBPAGE CODE; ALLOCATION LENGTH. */
 	.opcode = 0x1a,
 	.cdb_len = 6,
+	.flags = STANDBY_OK,
 	.name = "MODE SENSE(6)",
 	.exec = smc_mode_sense,
 	.usage = {0x1a, 0x08, 0xff, 0xff, 0xff, CONTROL},
@@ -58,12 +63,15 @@ const struct scsi_opcode_desc scsi_smc_opcodes[] = {
 	 * LENGTH.  No block descriptors either way. */
 	.opcode = 0x5a,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "MODE SENSE(10)",
 	.exec = smc_mode_sense,
 	.usage = {0x5a, 0x18, 0xff, 0xff, 0, 0, 0, LEN16, CONTROL},
     },
     SPC_OPCODE_REPORT_LUNS,
+    SPC_OPCODE_REPORT_TARGET_PORT_GROUPS,
     SPC_OPCODE_REPORT_SUPPORTED_OPCODES,
+    SPC_OPCODE_SET_TARGET_PORT_GROUPS,
     {
 	/* SMC-3 6.6: MEDIUM TRANSPORT, SOURCE and DESTINATION ADDRESS;
 	 * INVERT (byte 10 bit 0) refused.  It changes what every initiator

@@ -11,11 +11,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "scsi/spc_alua.h"
 #include "scsi/spc_opcodes.h"
 #include "scsi/ssc.h"
 
 #define W OPF_WRITES_MEDIUM
 #define M OPF_NEEDS_MEDIUM
+/* What a target port group in standby still serves (SPC-4 5.16.2.4.4). */
+#define STANDBY_OK OPF_ALUA_STANDBY
 #define CONTROL 0x00 /* NACA, FLAG, LINK: not supported */
 #define LEN16 0xff, 0xff
 #define LEN24 0xff, 0xff, 0xff
@@ -90,6 +93,7 @@ static const struct scsi_opcode_desc ssc_own[] = {
 	/* PF; PARAMETER LIST LENGTH.  SP is refused: nothing is saved. */
 	.opcode = 0x15,
 	.cdb_len = 6,
+	.flags = STANDBY_OK,
 	.name = "MODE SELECT(6)",
 	.out_len = out_mode_select,
 	.exec = ssc_mode_select,
@@ -108,6 +112,7 @@ static const struct scsi_opcode_desc ssc_own[] = {
 	/* DBD; PC, PAGE CODE; SUBPAGE CODE; ALLOCATION LENGTH. */
 	.opcode = 0x1a,
 	.cdb_len = 6,
+	.flags = STANDBY_OK,
 	.name = "MODE SENSE(6)",
 	.exec = ssc_mode_sense,
 	.usage = {0x1a, 0x08, 0xff, 0xff, 0xff, CONTROL},
@@ -149,6 +154,7 @@ static const struct scsi_opcode_desc ssc_own[] = {
     {
 	.opcode = 0x55,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "MODE SELECT(10)",
 	.out_len = out_mode_select,
 	.exec = ssc_mode_select,
@@ -158,6 +164,7 @@ static const struct scsi_opcode_desc ssc_own[] = {
 	/* DBD (LLBAA is refused: no long block descriptors on tape). */
 	.opcode = 0x5a,
 	.cdb_len = 10,
+	.flags = STANDBY_OK,
 	.name = "MODE SENSE(10)",
 	.exec = ssc_mode_sense,
 	.usage = {0x5a, 0x08, 0xff, 0xff, 0, 0, 0, LEN16, CONTROL},
@@ -173,7 +180,9 @@ static const struct scsi_opcode_desc ssc_own[] = {
 	.usage = {0x92, 0x3b, 0, 0xff, ID64, 0, 0, 0, CONTROL},
     },
     SPC_OPCODE_REPORT_LUNS,
+    SPC_OPCODE_REPORT_TARGET_PORT_GROUPS,
     SPC_OPCODE_REPORT_SUPPORTED_OPCODES,
+    SPC_OPCODE_SET_TARGET_PORT_GROUPS,
 };
 
 static const unsigned ssc_own_count = sizeof(ssc_own) / sizeof(ssc_own[0]);

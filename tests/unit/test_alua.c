@@ -34,6 +34,9 @@
 #include "fixtures/fixture_scsi.h"
 #include "lib/log.h"
 #include "scsi/scsi.h"
+#include "scsi/smc.h"
+#include "scsi/spc_alua.h"
+#include "scsi/ssc.h"
 
 static int stub_start(const struct uscst_transport *t, char *err, size_t errlen) { return 0; }
 static void stub_stop(const struct uscst_transport *t) {}
@@ -650,6 +653,98 @@ static void test_lookup_cached(void **state)
 	path_close(&b);
 }
 
+/* Every command set whose device can be in a device group has REPORT and
+ * SET TARGET PORT GROUPS, the same descriptors as the disk's, and serves
+ * MODE SENSE in standby (SPC-4 5.16.2.4.4). */
+static void test_tables_of_every_type(void **state)
+{
+	const struct uscst_cmdset *sets[] = {&scsi_sbc_cmdset, &scsi_mmc_cmdset, &scsi_ssc_cmdset,
+					     &scsi_smc_cmdset};
+	const uint8_t rtpg_cdb[12] = {0xa3, 0x0a}, stpg_cdb[12] = {0xa4, 0x0a};
+	const uint8_t sense6[6] = {0x1a}, sense10[10] = {0x5a};
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		struct uscst_device d = {.cmdset = sets[i]};
+		struct scsi_opcode_table t = scsi_opcode_table_of(&d);
+		const struct scsi_opcode_desc *r = scsi_table_lookup(t, rtpg_cdb);
+		const struct scsi_opcode_desc *w = scsi_table_lookup(t, stpg_cdb);
+		if (!r || !w)
+			fail_msg("command set %s lacks RTPG or STPG", sets[i]->name);
+		assert_ptr_equal(r->exec, spc_report_target_port_groups);
+		assert_int_equal(r->flags, OPF_ALUA_ANY_STATE);
+		assert_ptr_equal(w->exec, spc_set_target_port_groups);
+		assert_ptr_equal(w->out_len, spc_stpg_out_len);
+		assert_int_equal(w->flags, OPF_ALUA_STANDBY | OPF_ALUA_UNAVAILABLE);
+		const struct scsi_opcode_desc *m6 = scsi_table_lookup(t, sense6);
+		const struct scsi_opcode_desc *m10 = scsi_table_lookup(t, sense10);
+		assert_true(m6 && (m6->flags & OPF_ALUA_STANDBY));
+		assert_true(m10 && (m10->flags & OPF_ALUA_STANDBY));
+	}
+}
+
+/* The CDB through dev's command set (decode, dispatch) on LUN 0. */
+static struct uscst_cmd *run_cs(struct path *p, const uint8_t *cdb, unsigned len, const void *out,
+				uint32_t out_len)
+{
+	uscst_cmd_release(&p->cmd);
+	fixture_cmd_init(&p->cmd, p->sess, 0, cdb, len, on_done);
+	p->cmd.exp_read = !out;
+	p->cmd.exp_write = out != NULL;
+	p->cmd.exp_len = out ? out_len : 4096;
+	p->cmd.dev->cmdset->decode(&p->cmd);
+	if (out)
+		fixture_cmd_data_out(&p->cmd, out, out_len);
+	p->done = 0;
+	p->cmd.dev->cmdset->dispatch(&p->cmd);
+	assert_int_equal(p->done, 1);
+	return &p->cmd;
+}
+
+/* A CD and a tape drive in a device group: TPGS, RTPG and STPG answered
+ * through their own command sets, the states enforced by their tables. */
+static void test_cd_and_tape_in_group(void **state)
+{
+	static const char text[] = "HANDLER vcdrom {\n\tDEVICE ct-cd {\n\t\tfilename none\n"
+				   "\t\texpl_alua 1\n\t}\n}\n"
+				   "HANDLER vtape {\n\tDEVICE ct-tape {\n\t\tfilename none\n"
+				   "\t\texpl_alua 1\n\t}\n}\n"
+				   "TARGET_DRIVER alua-test {\n"
+				   "\tTARGET iqn.ct-a {\n\t\tLUN 0 ct-cd\n\t}\n"
+				   "\tTARGET iqn.ct-b {\n\t\tLUN 0 ct-tape\n\t}\n}\n"
+				   "DEVICE_GROUP ct-dg {\n\tDEVICE ct-cd\n\tDEVICE ct-tape\n"
+				   "\tTARGET_GROUP ta {\n\t\tgroup_id 1\n\t\tstate standby\n"
+				   "\t\tTARGET iqn.ct-a\n\t\tTARGET iqn.ct-b\n\t}\n}\n";
+	struct conf_result res;
+	char err[1024] = "";
+	if (conf_load_text(text, "a.conf", &res, err, sizeof(err)) != 0)
+		fail_msg("load failed: %s", err);
+	conf_result_free(&res);
+	const char *targets[] = {"iqn.ct-a", "iqn.ct-b"};
+	for (int i = 0; i < 2; i++) {
+		struct path p;
+		path_open(&p, targets[i], i ? "iqn.ini:ct2" : "iqn.ini:ct1");
+		uint8_t inq[6] = {0x12, 0, 0, 0, 36, 0};
+		assert_int_equal(run_cs(&p, inq, 6, NULL, 0)->in_buf[5] & 0x30, 0x30);
+		uint8_t rtpg_cdb[12] = {0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+		struct uscst_cmd *cmd = run_cs(&p, rtpg_cdb, 12, NULL, 0);
+		fixture_assert_good(cmd);
+		assert_int_equal(cmd->in_buf[4] & 0x0f, USCST_ALUA_STANDBY);
+		assert_int_equal(get_be16(cmd->in_buf + 6), 1);
+		uint8_t sense6[6] = {0x1a, 0, 0x3f, 0, 0xff, 0};
+		fixture_assert_good(run_cs(&p, sense6, 6, NULL, 0));
+		uint8_t tur[6] = {0};
+		fixture_assert_sense(run_cs(&p, tur, 6, NULL, 0), SK_NOT_READY, 0x04, 0x0b);
+		/* STPG: to active and back to standby, from this path. */
+		uint8_t stpg_cdb[12] = {0xa4, 0x0a, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0};
+		uint8_t active[8] = {0, 0, 0, 0, 0x00, 0, 0, 1};
+		fixture_assert_good(run_cs(&p, stpg_cdb, 12, active, 8));
+		fixture_assert_sense(run_cs(&p, tur, 6, NULL, 0), SK_NOT_READY, 0x3a, 0x00);
+		uint8_t standby[8] = {0, 0, 0, 0, 0x02, 0, 0, 1};
+		fixture_assert_good(run_cs(&p, stpg_cdb, 12, standby, 8));
+		path_close(&p);
+	}
+	assert_int_equal(conf_alua_apply_text("", err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	if (!scsi_register_cmdsets())
@@ -670,6 +765,8 @@ int main(void)
 	    cmocka_unit_test(test_stpg),
 	    cmocka_unit_test(test_publish_and_plain),
 	    cmocka_unit_test(test_lookup_cached),
+	    cmocka_unit_test(test_tables_of_every_type),
+	    cmocka_unit_test(test_cd_and_tape_in_group),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	uscst_alua_reset();

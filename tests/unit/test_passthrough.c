@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "core/alua.h"
 #include "core/pr.h"
 #include "fixtures/fixture_scsi.h"
 #include "scsi/passthrough.h"
@@ -887,6 +888,58 @@ static void test_read_only_tape(void **state)
 	assert_int_equal(dbl.calls, 2);
 }
 
+/* A pass-through device in a device group, its path in standby: the
+ * target port groups are ours (RTPG answered here, TPGS put in the
+ * device's INQUIRY data), and what standby does not allow never reaches
+ * the device. */
+static void test_alua_standby(void **state)
+{
+	char err[256] = "";
+	struct uscst_alua_model *m = uscst_alua_model_new();
+	assert_non_null(m);
+	struct uscst_alua_dg *dg = uscst_alua_add_dg(m, "pt-dg", err, sizeof(err));
+	assert_non_null(dg);
+	assert_true(uscst_alua_dg_add_device(dg, dev->name, err, sizeof(err)));
+	struct uscst_alua_tg *tg =
+	    uscst_alua_dg_add_tg(dg, "t", 5, USCST_ALUA_STANDBY, false, err, sizeof(err));
+	assert_non_null(tg);
+	assert_true(uscst_alua_tg_add_port(tg, tgt.name, tgt.rel_tgt_id, err, sizeof(err)));
+	assert_int_equal(uscst_alua_publish(m, false, err, sizeof(err)), 0);
+	fixture_drain_uas(sess_a, 0);
+
+	struct uscst_cmd cmd;
+	const uint8_t inq[6] = {0x12, 0, 0, 0, 36, 0};
+	run(&cmd, sess_a, inq, 6, true, false, 36, NULL);
+	fixture_assert_good(&cmd);
+	assert_int_equal(dbl.calls, 1);
+	assert_int_equal(cmd.in_buf[5], (6 & ~0x30) | 0x10); /* the device's byte, our TPGS */
+	uscst_cmd_release(&cmd);
+	const uint8_t rtpg[12] = {0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+	run(&cmd, sess_a, rtpg, 12, true, false, 256, NULL);
+	fixture_assert_good(&cmd);
+	assert_int_equal(cmd.in_buf[4] & 0x0f, USCST_ALUA_STANDBY);
+	assert_int_equal(get_be16(cmd.in_buf + 6), 5);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 1);
+	run(&cmd, sess_a, read10, 10, true, false, 512, NULL);
+	fixture_assert_sense(&cmd, SK_NOT_READY, 0x04, 0x0b);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 1);
+	const uint8_t sense6[6] = {0x1a, 0, 0x3f, 0, 0xff, 0};
+	run(&cmd, sess_a, sense6, 6, true, false, 255, NULL);
+	fixture_assert_good(&cmd);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 2);
+	/* Implicit ALUA only: SET TARGET PORT GROUPS is not supported. */
+	const uint8_t stpg[12] = {0xa4, 0x0a, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0};
+	const uint8_t active[8] = {0, 0, 0, 0, 0x00, 0, 0, 5};
+	run(&cmd, sess_a, stpg, 12, false, true, 8, active);
+	fixture_assert_sense(&cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
+	uscst_cmd_release(&cmd);
+	assert_int_equal(dbl.calls, 2);
+	uscst_alua_reset();
+}
+
 int main(void)
 {
 	if (!scsi_register_cmdsets())
@@ -920,6 +973,7 @@ int main(void)
 	    CDROM(test_mmc_send_key_is_a_write),
 	    DISK(test_disk_maintenance_in_allowed),
 	    CHANGER(test_changer_opcodes),
+	    TAPE(test_alua_standby),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
