@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "iscsi/iscsi.h"
+#include "iscsi/portal_list.h"
 #include "lib/log.h"
 
 #define MAX_PORTALS 16
@@ -65,6 +66,20 @@ void iscsi_format_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
 	} else {
 		snprintf(buf, len, "?");
 	}
+}
+
+unsigned iscsi_portal_bound_addrs(char (*out)[PORTAL_ADDR_MAX], unsigned max)
+{
+	unsigned n = 0;
+	pthread_mutex_lock(&portals_lock);
+	for (unsigned i = 0; i < nportals && n < max; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		if (getsockname(listen_fds[i], (struct sockaddr *)&ss, &len) == 0)
+			iscsi_format_addr(&ss, out[n++], PORTAL_ADDR_MAX);
+	}
+	pthread_mutex_unlock(&portals_lock);
+	return n;
 }
 
 /* "ADDR:PORT" or "[V6]:PORT"; the port defaults to 3260. */

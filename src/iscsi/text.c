@@ -14,6 +14,7 @@
 #include "iscsi/allowed_portal.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/portal_group.h"
+#include "iscsi/portal_list.h"
 #include "iscsi/sendtargets.h"
 #include "lib/log.h"
 
@@ -21,21 +22,33 @@ struct foreach_ctx {
 	struct iscsi_conn *conn;
 	sendtargets_emit_fn emit;
 	void *emit_ctx;
-	struct sendtargets_portal portal;
+	const struct portal_list *portals; /* the request's first */
 };
 
 static void emit_target(struct uscst_target *tgt, void *arg)
 {
 	struct foreach_ctx *c = arg;
-	/* Only the portal this connection came in on is listed: a target it
-	 * may not be reached through is not listed at all. */
+	/* A target the request's portal does not admit (allowed_portal) is
+	 * not listed at all, as in iSCSI-SCST: discovery through a portal
+	 * shows what may be reached through it. */
 	if (!uscst_target_allows(tgt, c->conn->sess->params.initiator_name) ||
 	    !iscsi_portal_allowed(tgt, c->conn->local_addr))
 		return;
-	/* With the tag of the portal group it is in for this target. */
-	uint16_t rel;
-	iscsi_portal_group_of(tgt, c->conn->local_addr, &c->portal.tpgt, &rel);
-	struct sendtargets_target t = {uscst_target_name(tgt), &c->portal, 1};
+	/* Every portal it is reachable on (RFC 7143 13.3), each with the tag
+	 * of its portal group for this target. */
+	struct sendtargets_portal portals[PORTAL_LIST_MAX];
+	unsigned n = 0;
+	for (unsigned i = 0; i < c->portals->n; i++) {
+		const char *addr = c->portals->addr[i];
+		if (!iscsi_portal_allowed(tgt, addr))
+			continue;
+		uint16_t rel;
+		portals[n].host = c->portals->host[i];
+		portals[n].port = c->portals->port[i];
+		iscsi_portal_group_of(tgt, addr, &portals[n].tpgt, &rel);
+		n++;
+	}
+	struct sendtargets_target t = {uscst_target_name(tgt), portals, n};
 	c->emit(c->emit_ctx, &t);
 }
 
@@ -45,21 +58,6 @@ static void for_each_target(void *arg, sendtargets_emit_fn emit, void *ctx)
 	c->emit = emit;
 	c->emit_ctx = ctx;
 	uscst_target_foreach(emit_target, c);
-}
-
-/* Splits "host:port" (IPv6 hosts in brackets) of our side of the socket. */
-static void local_portal(struct iscsi_conn *conn, char *host, size_t hostlen,
-			 struct sendtargets_portal *p)
-{
-	snprintf(host, hostlen, "%s", conn->local_addr);
-	char *colon = strrchr(host, ':');
-	p->port = 3260;
-	if (colon) {
-		*colon = 0;
-		p->port = (uint16_t)atoi(colon + 1);
-	}
-	p->host = host;
-	p->tpgt = 1;
 }
 
 static void send_text_response(struct iscsi_conn *conn, const uint8_t *req)
@@ -113,9 +111,12 @@ static bool build_answer(struct iscsi_conn *conn, const struct text_kv_list *key
 	for (unsigned i = 0; i < keys->count; i++) {
 		const struct text_kv *kv = &keys->pairs[i];
 		if (!strcmp(kv->key, "SendTargets")) {
-			char host[64];
-			struct foreach_ctx c = {.conn = conn};
-			local_portal(conn, host, sizeof(host), &c.portal);
+			/* About 3 KiB, once per SendTargets. */
+			struct portal_list portals;
+			char bound[PORTAL_LIST_MAX][PORTAL_ADDR_MAX];
+			unsigned nbound = iscsi_portal_bound_addrs(bound, PORTAL_LIST_MAX);
+			portal_list_build(&portals, conn->local_addr, (const void *)bound, nbound);
+			struct foreach_ctx c = {.conn = conn, .portals = &portals};
 			sendtargets_build(kv->value, sess->params.session_type,
 					  sess->tgt ? uscst_target_name(sess->tgt) : NULL,
 					  for_each_target, &c, out);

@@ -16,7 +16,7 @@
 # Then a second uscstd: one target with two iSCSI portal groups (portal 1 on
 # 127.0.0.1, portal_group 2 on 127.0.0.2, each its own SCSI target port),
 # in two target port groups:
-#   tpg-discovery  SendTargets on 127.0.0.2 lists the portal with tag 2
+#   tpg-discovery  SendTargets on either portal lists both, tags 1 and 2
 #   tpg-client     alua_client over the two portal groups, as above
 # Usage: tests/integration/alua.sh [BUILD_DIR]
 set -euo pipefail
@@ -185,10 +185,16 @@ tpg_conf() {
 }
 
 tpg_discovery() {
-	local out
-	out=$(timeout 20 iscsi-ls "iscsi://127.0.0.2:$PORT2" 2>&1) || return 1
-	echo "$out"
-	grep -q "Target:$IQN_A Portal:127.0.0.2:$PORT2,2" <<<"$out"
+	local out host port
+	# Through either portal: both portal groups, each with its tag.
+	for host in 127.0.0.1 127.0.0.2; do
+		port=$DAEMON_PORT
+		[[ $host == 127.0.0.2 ]] && port=$PORT2
+		out=$(timeout 20 iscsi-ls "iscsi://$host:$port" 2>&1) || return 1
+		echo "$out"
+		grep -q "Target:$IQN_A Portal:127.0.0.2:$PORT2,2" <<<"$out" &&
+			grep -q "Target:$IQN_A Portal:127.0.0.1:$DAEMON_PORT,1" <<<"$out" || return 1
+	done
 }
 
 tpg_client() {
