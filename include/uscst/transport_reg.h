@@ -115,6 +115,11 @@ struct uscst_transport {
 			  size_t errlen);
 	int (*remove_portal)(const struct uscst_transport *t, const char *addr, char *err,
 			     size_t errlen);
+	/* The relative target port id a value of a target attribute gives a
+	 * target port of its own (iSCSI's portal_group), 0 if none: the core
+	 * keeps every target port's id unique (core/target_ports.c).  NULL:
+	 * no attribute makes a target port. */
+	uint16_t (*attr_rel_port_id)(const char *name, const char *value);
 };
 
 /*

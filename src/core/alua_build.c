@@ -205,6 +205,34 @@ static uint16_t rel_in_force(const char *target)
 	return 0;
 }
 
+#define PORT_IDS_MAX 64
+
+/* A local target's configured rel_tgt_id names one of its target ports:
+ * its own or one of another of its portal groups (the transport's). */
+static bool has_port(const struct uscst_target *t, uint16_t id)
+{
+	uint16_t ids[PORT_IDS_MAX];
+	unsigned n = uscst_target_port_ids(t, ids, PORT_IDS_MAX);
+	for (unsigned i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+static void port_ids_text(const struct uscst_target *t, char *buf, size_t len)
+{
+	uint16_t ids[PORT_IDS_MAX];
+	unsigned n = uscst_target_port_ids(t, ids, PORT_IDS_MAX);
+	size_t off = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n && off < len; i++) {
+		int w = snprintf(buf + off, len - off, "%s%u", i ? ", " : "", ids[i]);
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
 static int check_ports(struct uscst_alua_dg *dg, enum uscst_alua_targets targets, char *err,
 		       size_t errlen)
 {
@@ -214,12 +242,21 @@ static int check_ports(struct uscst_alua_dg *dg, enum uscst_alua_targets targets
 		for (unsigned j = 0; j < tg->nports; j++) {
 			struct uscst_alua_port *p = &tg->ports[j];
 			struct uscst_target *t = local_target(p->target, config_locked);
-			/* A local target's configured rel_tgt_id names one of
-			 * its target ports: its own (portal group 1) or that of
-			 * another of its portal groups (the transport's).  A
+			/* A local target's configured rel_tgt_id must name one
+			 * of its target ports: its own (portal group 1) or that
+			 * of another of its portal groups (the transport's).  A
 			 * target gone since the model in force resolved it
 			 * keeps that id (a config apply undoing its change of
 			 * the groups after the target's removal). */
+			if (t && p->rel_tgt_id_cfg && !has_port(t, p->rel_tgt_id_cfg)) {
+				char ids[160];
+				port_ids_text(t, ids, sizeof(ids));
+				snprintf(err, errlen,
+					 "target group '%s': target '%s' has no target port with "
+					 "rel_tgt_id %u (its ports: %s)",
+					 tg->name, p->target, p->rel_tgt_id_cfg, ids);
+				return -1;
+			}
 			uint16_t before = t || p->rel_tgt_id_cfg ? 0 : rel_in_force(p->target);
 			if (!t && !p->rel_tgt_id_cfg && !before) {
 				snprintf(err, errlen,

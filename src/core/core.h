@@ -180,6 +180,7 @@ struct uscst_target {
 	char name[USCST_NAME_MAX];
 	const struct uscst_transport *transport; /* its TARGET_DRIVER (core/transports.c) */
 	uint16_t rel_tgt_id;
+	bool rel_tgt_id_set; /* configured, not given at creation (core/target_ports.c) */
 	/* Read by login threads; written by the control thread (live_map.c). */
 	_Atomic bool enabled;
 	struct list_head attrs;		/* uscst_attr: transport attributes (MaxBurstLength ...) */
@@ -420,6 +421,21 @@ enum uscst_tmf_response core_tmf_it_nexus_reset(struct uscst_tmf *tmf);
 void ua_clear_session(struct uscst_session *sess);
 
 struct uscst_target *uscst_target_next(struct uscst_target *prev); /* NULL: first */
+/* Every transport attribute of tgt, in order (under the attribute lock:
+ * fn must not set attributes). */
+void uscst_target_foreach_attr(const struct uscst_target *tgt,
+			       void (*fn)(void *arg, const char *name, const char *value),
+			       void *arg);
+/* Relative target port ids (core/target_ports.c): tgt's (its rel_tgt_id
+ * first, then those its attributes give); at most max.  How many. */
+unsigned uscst_target_port_ids(const struct uscst_target *tgt, uint16_t *ids, unsigned max);
+/* Before tgt's attribute name takes value: false with a message when the
+ * id it gives is another target port's (an id given at creation moves). */
+bool core_target_port_id_check(struct uscst_target *tgt, const char *name, const char *value,
+			       char *err, size_t errlen);
+/* The lowest id from `from` on that no target port has, nor also_taken;
+ * 0: none left.  uscst_config_lock held. */
+uint16_t core_target_free_rel_id(uint16_t from, uint16_t also_taken);
 struct uscst_device *uscst_device_next(struct uscst_device *prev);
 
 /* Removes every attribute name of tgt whose value match()es; how many.

@@ -72,7 +72,12 @@ struct uscst_target *uscst_target_create(const char *driver, const char *name, c
 	tgt->stats = stats;
 	atomic_init(&tgt->enabled, true);
 	pthread_mutex_lock(&uscst_config_lock);
-	tgt->rel_tgt_id = next_rel_tgt_id++;
+	/* The next id, past any a target port has (target_ports.c). */
+	tgt->rel_tgt_id = core_target_free_rel_id(next_rel_tgt_id, 0);
+	if (!tgt->rel_tgt_id) /* past the last: the lowest free one */
+		tgt->rel_tgt_id = core_target_free_rel_id(1, 0);
+	if (tgt->rel_tgt_id)
+		next_rel_tgt_id = (uint16_t)(tgt->rel_tgt_id + 1);
 	list_add_tail(&tgt->node, &targets);
 	pthread_mutex_unlock(&uscst_config_lock);
 	return tgt;
@@ -149,10 +154,14 @@ bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const cha
 	if (d) {
 		if (!uscst_attr_check(d, value, err, errlen))
 			return false;
-		if (!strcmp(name, "enabled"))
+		if (!strcmp(name, "enabled")) {
 			atomic_store_explicit(&tgt->enabled, value[0] == '1', memory_order_relaxed);
-		else
+		} else {
+			if (!core_target_port_id_check(tgt, name, value, err, errlen))
+				return false;
 			tgt->rel_tgt_id = (uint16_t)strtoul(value, NULL, 10);
+			tgt->rel_tgt_id_set = true;
+		}
 		return true;
 	}
 	d = uscst_attr_find(tgt->transport->target_attrs, name);
@@ -167,13 +176,24 @@ bool uscst_target_set_attr(struct uscst_target *tgt, const char *name, const cha
 	}
 	if (!uscst_attr_check(d, value, err, errlen) ||
 	    (tgt->transport->check_with &&
-	     !tgt->transport->check_with(name, value, target_attr_get, tgt, err, errlen)))
+	     !tgt->transport->check_with(name, value, target_attr_get, tgt, err, errlen)) ||
+	    !core_target_port_id_check(tgt, name, value, err, errlen))
 		return false;
 	if (!store_attr(tgt, name, value, d->flags & USCST_ATTR_MULTI)) {
 		snprintf(err, errlen, "out of memory");
 		return false;
 	}
 	return true;
+}
+
+void uscst_target_foreach_attr(const struct uscst_target *tgt,
+			       void (*fn)(void *arg, const char *name, const char *value),
+			       void *arg)
+{
+	const struct uscst_attr *a;
+	pthread_mutex_lock(&attrs_lock);
+	list_for_each_entry(a, &tgt->attrs, node) fn(arg, a->name, a->value);
+	pthread_mutex_unlock(&attrs_lock);
 }
 
 const char *uscst_target_attr(const struct uscst_target *tgt, const char *name)

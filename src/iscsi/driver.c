@@ -13,6 +13,7 @@
 #include "iscsi/conn_limits.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/params.h"
+#include "iscsi/portal_group.h"
 #include "lib/log.h"
 
 #define DEFAULT_LISTEN "0.0.0.0:3260"
@@ -192,4 +193,5 @@ const struct uscst_transport iscsi_driver = {
     .sessions = iscsi_report_sessions,
     .add_portal = iscsi_add_portal,
     .remove_portal = iscsi_remove_portal,
+    .attr_rel_port_id = portal_group_rel_port_id,
 };

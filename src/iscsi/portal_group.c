@@ -69,6 +69,15 @@ bool portal_group_check(const struct uscst_attr_def *d, const char *value, char 
 	return parse(value, &pg, err, errlen);
 }
 
+uint16_t portal_group_rel_port_id(const char *name, const char *value)
+{
+	struct portal_group pg;
+	char err[160];
+	if (strcmp(name, "portal_group") != 0 || !parse(value, &pg, err, sizeof(err)))
+		return 0;
+	return pg.rel;
+}
+
 static const char *pattern_at(void *arg, unsigned i)
 {
 	const struct portal_group *pg = arg;

@@ -10,7 +10,8 @@
  * { rel_tgt_id REL_TGT_ID }`).  Connections no portal_group matches go to
  * portal group 1, the target's own relative port (rel_tgt_id).  The first
  * matching value wins.  REL_TGT_ID must differ from every other target
- * port's (not checked here).
+ * port's: the core checks it (core/target_ports.c) from what
+ * portal_group_rel_port_id says a value claims.
  */
 #ifndef USCST_ISCSI_PORTAL_GROUP_H
 #define USCST_ISCSI_PORTAL_GROUP_H
@@ -27,6 +28,10 @@
 /* The attribute table's check of one value. */
 bool portal_group_check(const struct uscst_attr_def *d, const char *value, char *err,
 			size_t errlen);
+
+/* The transport's attr_rel_port_id: REL_TGT_ID of a portal_group value, 0
+ * for any other attribute (or a value the table check refuses). */
+uint16_t portal_group_rel_port_id(const char *name, const char *value);
 
 /* The portal group of tgt that local_addr ("ADDR:PORT", "[V6]:PORT") is
  * in: its tag and relative port id; tag 1 and the target's rel_tgt_id

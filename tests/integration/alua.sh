@@ -18,6 +18,10 @@
 # in two target port groups:
 #   tpg-discovery  SendTargets on either portal lists both, tags 1 and 2
 #   tpg-client     alua_client over the two portal groups, as above
+#   tpg-bad-port   a TARGET_GROUP naming the target with a rel_tgt_id none
+#                  of its ports has is refused by config apply, naming them
+#   tpg-dup-id     a uscstd whose portal_group REL_TGT_ID is another
+#                  target's rel_tgt_id does not start: FILE:LINE and both
 # Usage: tests/integration/alua.sh [BUILD_DIR]
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -205,6 +209,32 @@ tpg_client() {
 		"iscsi://127.0.0.2:$PORT2/$IQN_A/0" "$a" "$b"
 }
 
+tpg_bad_port() {
+	local out rc=0
+	sed 's/rel_tgt_id 7$/rel_tgt_id 9/' "$LIB_TMP/tpg.conf" >"$LIB_TMP/tpg-bad.conf"
+	grep -q 'rel_tgt_id 9' "$LIB_TMP/tpg-bad.conf" || return 1
+	out=$(adm config apply "$LIB_TMP/tpg-bad.conf" 2>&1) || rc=$?
+	echo "$out (exit $rc)"
+	((rc == 1)) &&
+		grep -q "target '$IQN_A' has no target port with rel_tgt_id 9 (its ports: 1, 7)" <<<"$out"
+}
+
+tpg_dup_id() {
+	local conf=$LIB_TMP/tpg-dup.conf port rc=0 line
+	# A second target whose rel_tgt_id is portal group 2's.
+	sed "0,/TARGET $IQN_A {/s|^\(\s*\)TARGET $IQN_A {|\1TARGET $IQN_B {\n\1    rel_tgt_id 7\n\1}\n&|" \
+		"$LIB_TMP/tpg.conf" >"$conf"
+	line=$(grep -n 'portal_group "2 7' "$conf" | cut -d: -f1)
+	port=$(free_port 15260) || return 1
+	timeout 20 "$USCSTD" -f -c "$conf" --listen "127.0.0.1:$port" \
+		--ctl-socket "$LIB_TMP/dup.sock" --pr-dir "$LIB_TMP/pr" \
+		>"$LIB_TMP/dup.log" 2>&1 </dev/null || rc=$?
+	cat "$LIB_TMP/dup.log"
+	((rc != 0 && rc != 124)) &&
+		grep -q "$conf:$line:.*relative target port id 7 is already target '$IQN_B''s rel_tgt_id" \
+			"$LIB_TMP/dup.log"
+}
+
 portal_groups() {
 	local first_log=$DAEMON_LOG
 	daemon_stop || fail alua:daemon-exit "uscstd did not stop cleanly"
@@ -223,6 +253,8 @@ portal_groups() {
 	if [[ -x $CLIENT ]]; then
 		check alua:tpg-client tpg_client
 	fi
+	check alua:tpg-bad-port tpg_bad_port
+	check alua:tpg-dup-id tpg_dup_id
 }
 
 main() {

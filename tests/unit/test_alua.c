@@ -577,19 +577,28 @@ static void test_publish_and_plain(void **state)
 	assert_int_equal(run(&a, std, 6, NULL, 0)->in_buf[5] & 0x30, 0);
 	fixture_assert_sense(rtpg(&a, 0, 64), SK_ILLEGAL_REQUEST, 0x20, 0x00);
 	fixture_assert_good(read10(&a));
-	/* A local target named with another rel_tgt_id: that of another of
-	 * its target ports (portal groups); the session's port is not in it. */
-	char *bad = NULL;
-	assert_true(asprintf(&bad,
-			     "DEVICE_GROUP x {\n\tTARGET_GROUP t {\n\t\tgroup_id 1\n"
-			     "\t\tTARGET iqn.pb-a {\n\t\t\trel_tgt_id %u\n\t\t}\n\t}\n}\n",
-			     uscst_target_find("iqn.pb-a")->rel_tgt_id + 100u) > 0);
-	assert_int_equal(conf_alua_apply_text(bad, err, sizeof(err)), 0);
-	assert_int_equal(uscst_alua_current()->dgs[0].tgs[0].ports[0].rel_tgt_id,
-			 uscst_target_find("iqn.pb-a")->rel_tgt_id + 100u);
-	assert_null(
-	    uscst_alua_tg_of(&uscst_alua_current()->dgs[0], "iqn.pb-a", a.sess->rel_port_id));
+	/* A local target named with a rel_tgt_id none of its target ports
+	 * has (its own, its portal groups'): refused, naming the ids it has;
+	 * its own id is its first target port. */
+	char *bad = NULL, *own = NULL;
+	uint16_t rel_a = uscst_target_find("iqn.pb-a")->rel_tgt_id;
+#define NAMED_WITH                                                                                 \
+	"DEVICE_GROUP x {\n\tTARGET_GROUP t {\n\t\tgroup_id 1\n"                                   \
+	"\t\tTARGET iqn.pb-a {\n\t\t\trel_tgt_id %u\n\t\t}\n\t}\n}\n"
+	assert_true(asprintf(&bad, NAMED_WITH, rel_a + 100u) > 0);
+	assert_true(asprintf(&own, NAMED_WITH, (unsigned)rel_a) > 0);
+	assert_int_equal(conf_alua_apply_text(bad, err, sizeof(err)), -1);
+	char want[160];
+	snprintf(want, sizeof(want), "has no target port with rel_tgt_id %u (its ports: %u)",
+		 rel_a + 100u, rel_a);
+	if (!strstr(err, want))
+		fail_msg("message '%s' lacks '%s'", err, want);
+	assert_int_equal(conf_alua_apply_text(own, err, sizeof(err)), 0);
+	assert_ptr_equal(
+	    uscst_alua_tg_of(&uscst_alua_current()->dgs[0], "iqn.pb-a", a.sess->rel_port_id),
+	    &uscst_alua_current()->dgs[0].tgs[0]);
 	assert_int_equal(conf_alua_apply_text("", err, sizeof(err)), 0);
+	free(own);
 	/* A target that is not here, named without rel_tgt_id: refused,
 	 * unless the groups in force gave it one (an undo of a config apply
 	 * that removed the target keeps it). */

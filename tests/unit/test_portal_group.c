@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -24,6 +25,7 @@ static const struct uscst_transport pg_table = {
     .target_attrs = iscsi_target_attrs,
     .start = fake_start,
     .stop = fake_stop,
+    .attr_rel_port_id = portal_group_rel_port_id,
 };
 
 static bool valid(const char *value)
@@ -81,6 +83,64 @@ static void test_group_of(void **state)
 	assert_int_equal(tag, 1);
 }
 
+static void expect_refused(struct uscst_target *t, const char *name, const char *value,
+			   const char *want)
+{
+	char err[256] = "";
+	assert_false(uscst_target_set_attr(t, name, value, err, sizeof(err)));
+	if (!strstr(err, want))
+		fail_msg("message '%s' lacks '%s'", err, want);
+}
+
+/* No two target ports of the daemon with one relative port id: a
+ * portal_group's REL_TGT_ID against every target's rel_tgt_id and every
+ * other portal_group, a rel_tgt_id against the portal groups; an id given
+ * at creation moves out of a configured one's way, and a new target's
+ * skips the ids in use. */
+static void test_unique_ids(void **state)
+{
+	char err[256] = "";
+	struct uscst_target *a = uscst_target_create("pg-test", "iqn.uq-a", err, sizeof(err));
+	struct uscst_target *b = uscst_target_create("pg-test", "iqn.uq-b", err, sizeof(err));
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(uscst_target_set_attr(a, "rel_tgt_id", "100", err, sizeof(err)));
+	assert_true(uscst_target_set_attr(a, "portal_group", "2 101 127.0.0.2", err, sizeof(err)));
+	expect_refused(a, "portal_group", "3 101 127.0.0.3",
+		       "relative target port id 101 is already that of portal_group \"2 101 "
+		       "127.0.0.2\" of target 'iqn.uq-a'");
+	expect_refused(b, "portal_group", "2 101 127.0.0.2",
+		       "relative target port id 101 is already that of portal_group");
+	expect_refused(b, "portal_group", "2 100 127.0.0.2",
+		       "relative target port id 100 is already target 'iqn.uq-a''s rel_tgt_id");
+	expect_refused(a, "portal_group", "3 100 127.0.0.3", "is already target 'iqn.uq-a''s");
+	expect_refused(
+	    b, "rel_tgt_id", "101",
+	    "rel_tgt_id 101: relative target port id 101 is already that of portal_group");
+	expect_refused(b, "rel_tgt_id", "100", "already target 'iqn.uq-a''s rel_tgt_id");
+	/* b's id was given at creation: a portal group that wants it takes
+	 * it, and b moves to a free one. */
+	uint16_t b_auto = b->rel_tgt_id;
+	char value[64];
+	snprintf(value, sizeof(value), "4 %u 127.0.0.4", b_auto);
+	assert_true(uscst_target_set_attr(a, "portal_group", value, err, sizeof(err)));
+	assert_int_not_equal(b->rel_tgt_id, b_auto);
+	uint16_t ids[8];
+	assert_int_equal(uscst_target_port_ids(a, ids, 8), 3);
+	assert_int_equal(ids[0], 100);
+	assert_int_equal(ids[1], 101);
+	assert_int_equal(ids[2], b_auto);
+	/* A new target: not an id in use. */
+	struct uscst_target *c = uscst_target_create("pg-test", "iqn.uq-c", err, sizeof(err));
+	assert_non_null(c);
+	assert_int_not_equal(c->rel_tgt_id, b->rel_tgt_id);
+	assert_int_not_equal(c->rel_tgt_id, b_auto);
+	assert_true(c->rel_tgt_id != 100 && c->rel_tgt_id != 101);
+	/* Its own rel_tgt_id again: fine. */
+	snprintf(value, sizeof(value), "%u", c->rel_tgt_id);
+	assert_true(uscst_target_set_attr(c, "rel_tgt_id", value, err, sizeof(err)));
+}
+
 int main(void)
 {
 	log_max_level = LOG_ERR;
@@ -89,6 +149,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_check),
 	    cmocka_unit_test(test_group_of),
+	    cmocka_unit_test(test_unique_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
