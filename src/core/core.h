@@ -426,6 +426,11 @@ struct uscst_target *uscst_target_next(struct uscst_target *prev); /* NULL: firs
 void uscst_target_foreach_attr(const struct uscst_target *tgt,
 			       void (*fn)(void *arg, const char *name, const char *value),
 			       void *arg);
+/* I_T nexus loss (core/nexus_loss.c): a session's nexus ends; whether the
+ * nexus (initiator port, target, relative port) of a new session was lost
+ * since it last reported a reset (true once per loss). */
+void core_nexus_lost(struct uscst_session *sess);
+bool core_nexus_returns(const char *iport, const struct uscst_target *tgt, uint16_t rel);
 /* Relative target port ids (core/target_ports.c): tgt's (its rel_tgt_id
  * first, then those its attributes give); at most max.  How many. */
 unsigned uscst_target_port_ids(const struct uscst_target *tgt, uint16_t *ids, unsigned max);

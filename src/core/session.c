@@ -67,9 +67,15 @@ struct uscst_session *uscst_session_create_port(struct uscst_target *tgt,
 		return NULL;
 	}
 	sess->luns = map;
-	/* SAM-5: the first command to each LU on a new nexus reports the reset. */
-	for (unsigned i = 0; i < sess->luns->count; i++)
-		ua_establish(sess, sess->luns->luns[i].lun, ASC_POWER_ON_RESET);
+	/* SAM-5: the first command to each LU on a new nexus reports the
+	 * reset; on a nexus that was lost, the loss (core/nexus_loss.c). */
+	bool returns = core_nexus_returns(initiator_port_name, tgt, rel_port_id);
+	for (unsigned i = 0; i < sess->luns->count; i++) {
+		if (returns)
+			ua_establish(sess, sess->luns->luns[i].lun, ASC_I_T_NEXUS_LOSS);
+		else
+			ua_establish(sess, sess->luns->luns[i].lun, ASC_POWER_ON_RESET);
+	}
 	pthread_mutex_lock(&sessions_lock);
 	sess->id = next_session_id++;
 	list_add_tail(&sess->node, &sessions);
@@ -146,6 +152,7 @@ void uscst_session_destroy(struct uscst_session *sess)
 		pthread_mutex_unlock(&dev->lock);
 	}
 	log_info("session %llu: %s closed", (unsigned long long)sess->id, sess->initiator_port);
+	core_nexus_lost(sess);
 	ua_clear_session(sess);
 	sess->gone = true;
 	core_session_put(sess);

@@ -319,8 +319,8 @@ static void count_tmf_done(struct uscst_tmf *tmf) { tmf_dones++; }
  * Reserve6.LUNReset, PreventAllow.2ITNexuses and ModeSense6.Residuals rely
  * on with two nexuses: a LU reset reports 29h/03h to every I_T nexus of
  * the LU (the one that asked, the other one, and one through another
- * target); a lost nexus's pending UAs go with it, and a new nexus for the
- * same initiator port starts with the power-on UA alone. */
+ * target); a lost nexus's pending UAs go with it, and the same I_T nexus
+ * made again starts with I_T NEXUS LOSS OCCURRED alone. */
 static void test_unit_attentions_of_reset_and_nexus_loss(void **state)
 {
 	struct fixture *f = make_fixture();
@@ -347,9 +347,27 @@ static void test_unit_attentions_of_reset_and_nexus_loss(void **state)
 	assert_non_null(f->b);
 	assert_true(ua_take(f->b, 0, &asc, &ascq));
 	assert_int_equal(asc, 0x29);
-	assert_int_equal(ascq, 0x00);
-	assert_true(no_ua(f->b, 0)); /* not the lost nexus's 2Ah/01h */
+	assert_int_equal(ascq, 0x07); /* I_T NEXUS LOSS OCCURRED (SAM-5 6.3.4) */
+	assert_true(no_ua(f->b, 0));  /* not the lost nexus's 2Ah/01h */
 	assert_true(has_ua(f->a, 0, 0x2a, 0x01));
+	/* Every loss is reported: lost again, it comes back with 29h/07h
+	 * again; a nexus lost with its power-on UA pending keeps that one. */
+	uscst_session_destroy(f->b);
+	f->b = uscst_session_create(f->tgt, f->ini_b, port);
+	assert_non_null(f->b);
+	assert_true(has_ua(f->b, 0, 0x29, 0x07));
+	uscst_session_destroy(f->b);
+	f->b = uscst_session_create(f->tgt, f->ini_b, port);
+	assert_non_null(f->b);
+	assert_true(has_ua(f->b, 0, 0x29, 0x07));
+	snprintf(port, sizeof(port), "%s,i,0x3", f->ini_b);
+	struct uscst_session *c = uscst_session_create(f->tgt, f->ini_b, port);
+	assert_non_null(c);
+	uscst_session_destroy(c);
+	c = uscst_session_create(f->tgt, f->ini_b, port);
+	assert_non_null(c);
+	assert_true(has_ua(c, 0, 0x29, 0x00));
+	uscst_session_destroy(c);
 	free_fixture(f);
 }
 
