@@ -63,6 +63,7 @@ struct uscst_session *uscst_session_create_port(struct uscst_target *tgt,
 			 atomic_load_explicit(&tgt->enabled, memory_order_relaxed) ? "out of memory"
 										   : "disabled");
 		pthread_mutex_destroy(&sess->ua_lock);
+		uscst_stats_free(sess->stats);
 		free(sess);
 		return NULL;
 	}
