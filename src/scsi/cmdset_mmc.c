@@ -8,9 +8,13 @@
 static void mmc_decode(struct uscst_cmd *cmd)
 {
 	cmd->op = mmc_lookup_opcode(cmd->cdb);
-	/* No MMC command here has Data-Out; an unknown one (a write) takes
-	 * what the initiator sends, then fails. */
-	cmd->out_len = (!cmd->op && cmd->exp_write) ? cmd->exp_len : 0;
+	/* SET TARGET PORT GROUPS is the one MMC command here with Data-Out;
+	 * an unknown one (a write) takes what the initiator sends, then
+	 * fails. */
+	if (cmd->op)
+		cmd->out_len = cmd->op->out_len ? cmd->op->out_len(cmd) : 0;
+	else
+		cmd->out_len = cmd->exp_write ? cmd->exp_len : 0;
 }
 
 /* A drive is removable by nature (INQUIRY RMB = 1, MMC-6 6.8), and starts

@@ -8,9 +8,12 @@
 static void smc_decode(struct uscst_cmd *cmd)
 {
 	cmd->op = smc_lookup_opcode(cmd->cdb);
-	/* No SMC command here has Data-Out; an unknown one takes what the
-	 * initiator sends, then fails. */
-	cmd->out_len = (!cmd->op && cmd->exp_write) ? cmd->exp_len : 0;
+	/* SET TARGET PORT GROUPS is the one SMC command here with Data-Out;
+	 * an unknown one takes what the initiator sends, then fails. */
+	if (cmd->op)
+		cmd->out_len = cmd->op->out_len ? cmd->op->out_len(cmd) : 0;
+	else
+		cmd->out_len = cmd->exp_write ? cmd->exp_len : 0;
 }
 
 /* A changer opened but not attached (no library yet) answers only the

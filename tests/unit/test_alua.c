@@ -687,6 +687,14 @@ static void test_tables_of_every_type(void **state)
 		const struct scsi_opcode_desc *m10 = scsi_table_lookup(t, sense10);
 		assert_true(m6 && (m6->flags & OPF_ALUA_STANDBY));
 		assert_true(m10 && (m10->flags & OPF_ALUA_STANDBY));
+		/* Decode asks the transport for STPG's parameter list. */
+		struct uscst_cmd cmd = {.dev = &d, .exp_write = true, .exp_len = 12};
+		memcpy(cmd.cdb, stpg_cdb, sizeof(stpg_cdb));
+		cmd.cdb[9] = 12;
+		cmd.cdb_len = 12;
+		sets[i]->decode(&cmd);
+		assert_ptr_equal(cmd.op, w);
+		assert_int_equal(cmd.out_len, 12);
 	}
 }
 
@@ -700,6 +708,8 @@ static struct uscst_cmd *run_cs(struct path *p, const uint8_t *cdb, unsigned len
 	p->cmd.exp_write = out != NULL;
 	p->cmd.exp_len = out ? out_len : 4096;
 	p->cmd.dev->cmdset->decode(&p->cmd);
+	/* The Data-Out the transport would collect: what decode asks for. */
+	assert_int_equal(p->cmd.out_len, out ? out_len : 0);
 	if (out)
 		fixture_cmd_data_out(&p->cmd, out, out_len);
 	p->done = 0;
