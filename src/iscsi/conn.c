@@ -198,7 +198,7 @@ static void conn_free(struct iscsi_conn *conn)
 		reactor_conn_idle_add(conn->reactor, -1);
 	iscsi_addr_release(conn->peer);
 	iscsi_conns_release();
-	iscsi_buf_mem_add(-(int64_t)conn->mem_published);
+	iscsi_buf_mem_publish(conn->mem_published, 0);
 	task_table_free(&conn->itt_table);
 	uscst_cmd_release(&conn->rx_direct.hold);
 	free(conn->rx_buf);
@@ -682,7 +682,7 @@ static uint64_t tx_backlog(const struct iscsi_conn *conn) { return conn->tx_byte
 uint64_t iscsi_conn_publish_mem(struct iscsi_conn *conn)
 {
 	uint64_t held = conn_mem_held(conn);
-	iscsi_buf_mem_add((int64_t)(held - conn->mem_published));
+	iscsi_buf_mem_publish(conn->mem_published, held);
 	conn->mem_published = held;
 	return held;
 }

@@ -29,6 +29,9 @@ static atomic_uint max_conns_total = 4096;
 static atomic_uint conns_total;
 static _Atomic uint64_t buf_mem_cap = UINT64_MAX;
 static _Atomic uint64_t buf_mem_total;
+/* The part of buf_mem_total held by connections that hold at most
+ * ISCSI_BUF_MEM_GUARANTEE: the reserve is theirs alone. */
+static _Atomic uint64_t buf_mem_small;
 static pthread_mutex_t addr_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct addr_count *addr_table[ADDR_BUCKETS];
 
@@ -82,14 +85,33 @@ void iscsi_buf_mem_set_cap(const char *mib)
 
 uint64_t iscsi_buf_mem_cap(void) { return atomic_load(&buf_mem_cap); }
 uint64_t iscsi_buf_mem_total(void) { return atomic_load(&buf_mem_total); }
-void iscsi_buf_mem_add(int64_t delta) { atomic_fetch_add(&buf_mem_total, (uint64_t)delta); }
+static uint64_t small_part(uint64_t held) { return held <= ISCSI_BUF_MEM_GUARANTEE ? held : 0; }
 
+void iscsi_buf_mem_publish(uint64_t was, uint64_t now)
+{
+	atomic_fetch_add(&buf_mem_total, now - was); /* modulo 2^64: a decrease too */
+	atomic_fetch_add(&buf_mem_small, small_part(now) - small_part(was));
+}
+
+/*
+ * Connections above the guarantee share the cap less the reserve; those at
+ * or under it may always use the reserve, whatever the others hold, and
+ * the common room besides.  The reserve used to be only the cap's last
+ * eighth, which the others could not take but which the commands every
+ * connection is let take with nothing else in flight (conn.c) could: four
+ * sessions stuck with 16 MiB READs filled a 64 MiB cap, and a session of
+ * 4 KiB READs beside them took one command per turn of the reactor.
+ */
 bool iscsi_buf_mem_may_take(uint64_t held, uint64_t need)
 {
 	uint64_t total = atomic_load(&buf_mem_total), cap = atomic_load(&buf_mem_cap);
-	uint64_t limit =
-	    held + need <= ISCSI_BUF_MEM_GUARANTEE ? cap : cap - cap / ISCSI_BUF_MEM_RESERVE_DIV;
-	return total <= limit && need <= limit - total;
+	uint64_t reserve = cap / ISCSI_BUF_MEM_RESERVE_DIV, common = cap - reserve;
+	if (held + need <= ISCSI_BUF_MEM_GUARANTEE) {
+		uint64_t small = atomic_load(&buf_mem_small);
+		if (small <= reserve && need <= reserve - small)
+			return true;
+	}
+	return total <= common && need <= common - total;
 }
 
 /* The address part of "ADDR:PORT" / "[V6]:PORT"; false if it does not fit. */

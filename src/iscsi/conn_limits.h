@@ -36,14 +36,15 @@ void iscsi_conn_limits_set(const char *login_timeout, const char *max_conns_per_
 uint32_t iscsi_login_timeout_s(void);
 
 /* The daemon's command-buffer memory (MaxBufferMemory).  Each connection
- * adds what it holds, as a difference to what it added before. */
+ * publishes what it holds now and what it published before. */
 void iscsi_buf_mem_set_cap(const char *mib);
 uint64_t iscsi_buf_mem_cap(void);
 uint64_t iscsi_buf_mem_total(void);
-void iscsi_buf_mem_add(int64_t delta);
+void iscsi_buf_mem_publish(uint64_t was, uint64_t now);
 /* True if a connection that holds `held` (its own total, already counted)
- * may take `need` more bytes: within the cap if it then holds at most the
- * guarantee, else within the cap less the reserve. */
+ * may take `need` more bytes: within the reserve (the cap's last eighth,
+ * shared by the connections that hold at most the guarantee) if it then
+ * holds at most the guarantee, else within the cap less the reserve. */
 bool iscsi_buf_mem_may_take(uint64_t held, uint64_t need);
 
 /* MaxConnections (NULL: the default). */

@@ -113,25 +113,39 @@ static void test_total_connections(void **state)
 
 /* Above the guarantee a connection takes only what fits in the daemon's
  * cap less its last eighth (the reserve); within the guarantee it may use
- * the reserve, never more than the cap. */
+ * the reserve whatever the others hold (even past the common part, as the
+ * one command each connection may take with nothing in flight can push
+ * them), and the common room besides. */
 static void test_buffer_memory_cap(void **state)
 {
 	iscsi_buf_mem_set_cap("64");
 	assert_int_equal(iscsi_buf_mem_cap(), 64 * MIB);
 	uint64_t base = iscsi_buf_mem_total();
 	assert_int_equal(base, 0);
-	iscsi_buf_mem_add(52 * MIB);				    /* others hold 52 MiB */
+	iscsi_buf_mem_publish(0, 52 * MIB);			    /* a big one holds 52 MiB */
 	assert_true(iscsi_buf_mem_may_take(8 * MIB, 4 * MIB));	    /* 56: fits exactly */
 	assert_false(iscsi_buf_mem_may_take(8 * MIB, 4 * MIB + 1)); /* one byte over */
-	/* Within the guarantee: the reserve, up to the cap and no further. */
+	/* Within the guarantee: the reserve. */
+	iscsi_buf_mem_publish(0, 1 * MIB); /* a small one holds 1 MiB */
 	assert_true(iscsi_buf_mem_may_take(1 * MIB, 3 * MIB));
-	iscsi_buf_mem_add(10 * MIB); /* 62 */
-	assert_false(iscsi_buf_mem_may_take(1 * MIB, 4 * MIB));
-	assert_true(iscsi_buf_mem_may_take(0, 2 * MIB));
-	assert_false(iscsi_buf_mem_may_take(0, 2 * MIB + 1));
-	assert_false(iscsi_buf_mem_may_take(0, ISCSI_BUF_MEM_GUARANTEE));
+	/* The big ones past the common part (64 in all): the reserve stays. */
+	iscsi_buf_mem_publish(52 * MIB, 63 * MIB);
+	assert_int_equal(iscsi_buf_mem_total(), 64 * MIB);
+	assert_false(iscsi_buf_mem_may_take(8 * MIB, 1));
+	assert_true(iscsi_buf_mem_may_take(1 * MIB, 3 * MIB));
+	assert_false(iscsi_buf_mem_may_take(1 * MIB, 3 * MIB + 1)); /* over the guarantee */
+	/* Small ones share the reserve: 1 + 4 held, 3 left. */
+	iscsi_buf_mem_publish(0, 4 * MIB);
+	assert_true(iscsi_buf_mem_may_take(0, 3 * MIB));
+	assert_false(iscsi_buf_mem_may_take(0, 3 * MIB + 1));
+	assert_false(iscsi_buf_mem_may_take(0, 4 * MIB));
+	/* A small one that grows past the guarantee leaves the reserve. */
+	iscsi_buf_mem_publish(4 * MIB, 5 * MIB);
+	assert_true(iscsi_buf_mem_may_take(0, 4 * MIB));
 	/* Given back: room again. */
-	iscsi_buf_mem_add(-62 * (int64_t)MIB);
+	iscsi_buf_mem_publish(63 * MIB, 0);
+	iscsi_buf_mem_publish(1 * MIB, 0);
+	iscsi_buf_mem_publish(5 * MIB, 0);
 	assert_int_equal(iscsi_buf_mem_total(), 0);
 	assert_true(iscsi_buf_mem_may_take(32 * MIB, 56 * MIB));
 	assert_false(iscsi_buf_mem_may_take(32 * MIB, 56 * MIB + 1));
