@@ -13,6 +13,7 @@
  * all the same (RFC 7143 11.5.1: it keeps answering every TTT it holds),
  * not Rejected as data for an unknown task.
  */
+#include "iscsi/async.h"
 #include "iscsi/iscsi.h"
 
 static void retire_seq(struct iscsi_conn *conn, uint32_t itt, uint32_t ttt)
@@ -64,14 +65,13 @@ enum uscst_abort_result iscsi_cmd_aborted(struct uscst_cmd *cmd, bool wait_data)
 	return USCST_ABORT_DONE;
 }
 
-/* ctx is the iSCSI session: every connection of it ends. */
+/* ctx is the iSCSI session: every connection of it ends, each told first
+ * (conn_drop.c).  The administrator closing it, its target disabled, its
+ * initiator's access removed, or a cold reset from another session. */
 void iscsi_drop_nexus(struct uscst_session *s, void *ctx)
 {
 	(void)s;
-	struct iscsi_session *sess = ctx;
-	struct iscsi_conn *c, *n;
-	list_for_each_entry_safe(c, n, &sess->conns, sess_node)
-	    iscsi_conn_close(c, "target cold reset by another session");
+	iscsi_session_drop(ctx, "session ended by the target");
 }
 
 const struct uscst_transport_ops iscsi_core_ops = {

@@ -65,4 +65,15 @@ bool iscsi_async_renegotiate(struct iscsi_conn *conn, uint16_t within_s);
 bool iscsi_async_scsi_event(struct iscsi_conn *conn, uint64_t lun, const uint8_t *sense,
 			    uint8_t sense_len);
 
+/*
+ * The target ends things on its own (conn_drop.c).  iscsi_session_drop:
+ * every connection of sess, each told first (AsyncEvent 3, Time2Retain 0)
+ * and closed once that is written; its commands must have been aborted.
+ * iscsi_conn_drop: conn is closed now, and another live connection of its
+ * session, if any, carries AsyncEvent 2 about it.
+ */
+struct iscsi_session;
+void iscsi_session_drop(struct iscsi_session *sess, const char *why);
+void iscsi_conn_drop(struct iscsi_conn *conn, const char *why);
+
 #endif

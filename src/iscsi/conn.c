@@ -34,6 +34,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "iscsi/async.h"
 #include "iscsi/conn_limits.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/pdu_frame.h"
@@ -933,7 +934,7 @@ static uint32_t process_rx(struct iscsi_conn *conn)
 			/* Nothing in this header can be trusted, lengths included,
 			 * so where the next PDU starts is unknown (no markers):
 			 * RFC 7143 7.8 allows closing, at any ERL. */
-			iscsi_conn_close(conn, "header digest error");
+			iscsi_conn_drop(conn, "header digest error");
 			break;
 		}
 		if (st == PDU_DATA_TOO_LONG) {
@@ -1004,7 +1005,7 @@ static void conn_read(struct iscsi_conn *conn)
 		if (room > limit)
 			room = limit;
 		if (room == 0 && !ndirect) {
-			iscsi_conn_close(conn, "receive buffer full");
+			iscsi_conn_drop(conn, "receive buffer full");
 			return;
 		}
 		int niov = ndirect;
@@ -1166,7 +1167,7 @@ static void conn_on_tick(struct reactor_ticker *t, uint64_t now_ms)
 		char why[96];
 		snprintf(why, sizeof(why), "%llu bytes unsent, none written for %u s (RspTimeout)",
 			 (unsigned long long)conn->tx_bytes, rsp_timeout_s(conn));
-		iscsi_conn_close(conn, why);
+		iscsi_conn_drop(conn, why);
 	}
 	/* Placement of new connections weighs idle ones less. */
 	if (!conn->counted_idle && now_ms >= conn->last_rx_ms + CONN_IDLE_MS) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "iscsi/async.h"
 #include "iscsi/iscsi.h"
 #include "lib/log.h"
 
@@ -113,7 +114,7 @@ void iscsi_nop_tick(struct iscsi_conn *conn, uint64_t now_ms)
 	const struct iscsi_target_limits *lim = &conn->sess->lim;
 	if (conn->nop_sent_ms) {
 		if (now_ms - conn->nop_sent_ms > (uint64_t)lim->nop_in_timeout * 1000)
-			iscsi_conn_close(conn, "no answer to NOP-In");
+			iscsi_conn_drop(conn, "no answer to NOP-In");
 		return;
 	}
 	if (lim->nop_in_interval &&

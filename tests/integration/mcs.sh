@@ -75,6 +75,10 @@ main() {
 		lib_finish
 		return
 	fi
+	# admin-close: the client has the administrator close its session.
+	printf -v MCS_CLOSE_CMD '%q -s %q session close %q %q >/dev/null' "$USCSTADMIN" \
+		"$DAEMON_SOCK" "$IQN" iqn.2026-11.org.uscst:mcs-client
+	export MCS_CLOSE_CMD
 	while read -r name; do
 		[[ -z ${MCS_ONLY:-} || $name =~ $MCS_ONLY ]] || continue
 		run_case "$name"

@@ -46,6 +46,7 @@
 #define OP_DATA_IN 0x25
 #define OP_LOGOUT_RSP 0x26
 #define OP_R2T 0x31
+#define OP_ASYNC 0x32
 #define OP_REJECT 0x3f
 #define OP_IMMEDIATE 0x40
 #define F_FINAL 0x80
@@ -304,7 +305,10 @@ struct login_opts {
 	unsigned erl;		/* leading: ErrorRecoveryLevel */
 	unsigned time2retain;	/* leading: DefaultTime2Retain */
 	bool initial_r2t;	/* leading: InitialR2T=Yes, ImmediateData=No */
+	bool header_digest;	/* HeaderDigest=CRC32C (this connection) */
 	char got_max_conns[16]; /* the target's answers */
+	char got_time2wait[16];
+	char got_hdigest[16];
 	char got_erl[16];
 	char got_time2retain[16];
 };
@@ -331,7 +335,7 @@ static int login(struct conn *c, struct login_opts *o)
 	key_add(&k, "InitiatorName=%s", INITIATOR);
 	key_add(&k, "TargetName=%s", o->target ? o->target : g_target);
 	key_add(&k, "SessionType=Normal");
-	key_add(&k, "HeaderDigest=None");
+	key_add(&k, "HeaderDigest=%s", o->header_digest ? "CRC32C" : "None");
 	key_add(&k, "DataDigest=None");
 	key_add(&k, "MaxRecvDataSegmentLength=65536");
 	if (leading) {
@@ -368,6 +372,8 @@ static int login(struct conn *c, struct login_opts *o)
 		key_find(&p, "MaxConnections", o->got_max_conns, sizeof(o->got_max_conns));
 		key_find(&p, "ErrorRecoveryLevel", o->got_erl, sizeof(o->got_erl));
 		key_find(&p, "DefaultTime2Retain", o->got_time2retain, sizeof(o->got_time2retain));
+		key_find(&p, "DefaultTime2Wait", o->got_time2wait, sizeof(o->got_time2wait));
+		key_find(&p, "HeaderDigest", o->got_hdigest, sizeof(o->got_hdigest));
 		if ((p.bhs[1] & F_FINAL) && (p.bhs[1] & 3) == 3) {
 			uint16_t tsih = get16(p.bhs + 14);
 			if (!leading && tsih != c->s->tsih) {
@@ -1254,6 +1260,99 @@ static int case_erl_fallback(void)
 	return 0;
 }
 
+/* --- the target dropping connections on its own (RFC 7143 11.9.1) --- */
+
+/* The next PDU on c is an Async Message with this event and parameters
+ * (p1 < 0: not checked). */
+static int expect_async(struct conn *c, uint8_t event, int p1, uint16_t p2, uint16_t p3)
+{
+	struct pdu p;
+	enum rx r = recv_pdu(c, &p);
+	if (r)
+		return failf("cid %u: no Async Message (%s)", c->cid,
+			     r == RX_CLOSED ? "closed first" : "timeout");
+	uint8_t op = p.bhs[0] & 0x3f;
+	uint8_t ev = p.bhs[36];
+	uint16_t g1 = get16(p.bhs + 38), g2 = get16(p.bhs + 40), g3 = get16(p.bhs + 42);
+	uint32_t itt = get32(p.bhs + 16);
+	pdu_free(&p);
+	if (op != OP_ASYNC)
+		return failf("cid %u: opcode 0x%02x, expected an Async Message", c->cid, op);
+	if (ev != event || itt != RESERVED_TAG)
+		return failf("cid %u: AsyncEvent %u ITT 0x%x, expected %u, 0xffffffff", c->cid, ev,
+			     itt, event);
+	if ((p1 >= 0 && g1 != p1) || g2 != p2 || g3 != p3)
+		return failf("cid %u: AsyncEvent %u parameters %u/%u/%u, expected %d/%u/%u", c->cid,
+			     ev, g1, g2, g3, p1, p2, p3);
+	return 0;
+}
+
+/* The administrator closes a session of two connections (MCS_CLOSE_CMD,
+ * from mcs.sh): each is told "all connections of this session are
+ * dropped" (AsyncEvent 3, Time2Wait as negotiated, Time2Retain 0: the
+ * session is terminated), and then closed. */
+static int case_admin_close(void)
+{
+	const char *cmd = getenv("MCS_CLOSE_CMD");
+	if (!cmd)
+		return failf("MCS_CLOSE_CMD not set (mcs.sh sets it)");
+	struct sess s;
+	struct conn a, b;
+	struct login_opts o = {.max_conns = 2}, o2 = {0};
+	sess_init(&s);
+	if (conn_open(&a, &s, 0) || login_ok(&a, &o) || add_conn(&b, &s, 1, &o2, 0))
+		return -1;
+	uint16_t t2w = (uint16_t)atoi(o.got_time2wait);
+	if (!o.got_time2wait[0] || !t2w)
+		return failf("DefaultTime2Wait answered '%s', expected the target's 2",
+			     o.got_time2wait);
+	if (system(cmd) != 0)
+		return failf("'%s' failed", cmd);
+	if (expect_async(&a, 3, -1, t2w, 0) || expect_async(&b, 3, -1, t2w, 0))
+		return -1;
+	if (!wait_closed(&a) || !wait_closed(&b))
+		return failf("a connection stays open after AsyncEvent 3");
+	conn_close(&a);
+	conn_close(&b);
+	return 0;
+}
+
+/* The target drops one connection of a session on its own (a header
+ * digest error: nothing in that header can be trusted): the other
+ * connection carries AsyncEvent 2 with its CID (Time2Retain 0 at ERL 0:
+ * its commands end), and goes on working. */
+static int case_drop_one(void)
+{
+	struct sess s;
+	struct conn a, b;
+	struct login_opts o = {.max_conns = 2}, o2 = {.header_digest = true};
+	sess_init(&s);
+	if (conn_open(&a, &s, 0) || login_ok(&a, &o) || add_conn(&b, &s, 1, &o2, 0))
+		return -1;
+	if (strcmp(o2.got_hdigest, "CRC32C"))
+		return failf("HeaderDigest answered '%s', expected CRC32C", o2.got_hdigest);
+	uint16_t t2w = (uint16_t)atoi(o.got_time2wait);
+	/* A NOP-Out whose header digest is wrong. */
+	uint8_t pdu[BHS_LEN + 4] = {OP_NOP_OUT | OP_IMMEDIATE, F_FINAL};
+	put32(pdu + 16, 0x7777);
+	put32(pdu + 20, RESERVED_TAG);
+	put32(pdu + 24, s.cmdsn);
+	put32(pdu + 28, b.exp_statsn);
+	put32(pdu + BHS_LEN, 0xdeadbeef);
+	if (write(b.fd, pdu, sizeof(pdu)) != (ssize_t)sizeof(pdu))
+		return failf("send on cid 1: %s", strerror(errno));
+	if (expect_async(&a, 2, 1, t2w, 0))
+		return -1;
+	if (!wait_closed(&b))
+		return failf("cid 1 not closed after its header digest error");
+	conn_close(&b);
+	uint8_t buf[BLOCK];
+	if (read10(&a, 0, 1, buf))
+		return -1;
+	conn_close(&a);
+	return 0;
+}
+
 struct mcs_case {
 	const char *name;
 	int (*fn)(void);
@@ -1275,6 +1374,8 @@ static const struct mcs_case cases[] = {
     {"erl2-logout-recovery", case_erl2_logout_recovery},
     {"erl2-retain-expiry", case_erl2_retain_expiry},
     {"erl-fallback", case_erl_fallback},
+    {"admin-close", case_admin_close},
+    {"drop-one", case_drop_one},
 };
 
 int main(int argc, char **argv)
