@@ -250,43 +250,53 @@ static uint8_t data_snack(struct iscsi_task *task, uint32_t beg, uint32_t run)
 	return 0;
 }
 
-static struct iscsi_r2t *r2t_by_sn(struct iscsi_task *task, uint32_t r2tsn)
+/* The open R2Ts of a task, newest first (each is prepended with the next
+ * R2TSN: data_out.c, iscsi_erl1_recovery_r2t), turned around in place. */
+static struct iscsi_r2t *r2ts_reversed(struct iscsi_r2t *r)
 {
-	for (struct iscsi_r2t *r = task->r2ts; r; r = r->next)
-		if (r->r2tsn == r2tsn)
-			return r;
-	return NULL;
+	struct iscsi_r2t *prev = NULL;
+	while (r) {
+		struct iscsi_r2t *next = r->next;
+		r->next = prev;
+		prev = r;
+		r = next;
+	}
+	return prev;
 }
 
-/* R2Ts are sent again exactly as they were, so the initiator answers them
- * from their start: the sequence's state starts again too. */
+/*
+ * R2Ts are sent again exactly as they were, so the initiator answers them
+ * from their start: the sequence's state starts again too.  The cost is
+ * that of the open R2Ts, never of every R2TSN the task ever issued (a 4 GiB
+ * WRITE in bursts of 512 bytes issues 8M of them): "all" (BegRun 0,
+ * RunLength 0) walks the open list; an explicit run names R2Ts that must
+ * all be open (an answered one is acknowledged), so one longer than the
+ * R2Ts open is refused before anything is walked.
+ */
 static uint8_t r2t_snack(struct iscsi_task *task, uint32_t beg, uint32_t run)
 {
 	uint32_t first, end;
 	bool all = beg == 0 && run == 0;
-	if (all) {
-		first = 0;
-		end = task->r2tsn;
-	} else if (!run_of(beg, run, 0, task->r2tsn, &first, &end)) {
+	if (!run_of(beg, run, 0, task->r2tsn, &first, &end))
 		return ISCSI_REJECT_PROTOCOL_ERROR;
-	}
-	unsigned n = 0;
-	for (uint32_t sn = first; sn < end; sn++) {
-		if (r2t_by_sn(task, sn))
+	if (!all && end - first > task->r2t_outstanding)
+		return ISCSI_REJECT_PROTOCOL_ERROR;
+	uint32_t n = 0;
+	for (struct iscsi_r2t *r = task->r2ts; r; r = r->next)
+		if (r->r2tsn >= first && r->r2tsn < end)
 			n++;
-		else if (!all)
-			return ISCSI_REJECT_PROTOCOL_ERROR; /* answered: acknowledged */
-	}
-	if (!n)
+	if (!n || (!all && n != end - first))
 		return ISCSI_REJECT_PROTOCOL_ERROR;
-	for (uint32_t sn = first; sn < end; sn++) {
-		struct iscsi_r2t *r = r2t_by_sn(task, sn);
-		if (!r)
+	/* Oldest first, as they were sent. */
+	task->r2ts = r2ts_reversed(task->r2ts);
+	for (struct iscsi_r2t *r = task->r2ts; r; r = r->next) {
+		if (r->r2tsn < first || r->r2tsn >= end)
 			continue;
 		r->received = 0;
 		r->next_datasn = 0;
 		iscsi_r2t_send(task, r);
 	}
+	task->r2ts = r2ts_reversed(task->r2ts);
 	return 0;
 }
 

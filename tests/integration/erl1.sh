@@ -33,6 +33,12 @@ main() {
 		    TARGET $IQN-erl0 {
 		        LUN 0 disk0
 		    }
+		    TARGET $IQN-r2t {
+		        ErrorRecoveryLevel 1
+		        MaxOutstandingR2T 65535
+		        MaxSessionMemory 64
+		        LUN 0 disk0
+		    }
 		}
 	CONF
 	if ! daemon_start "$LIB_TMP/scst.conf"; then

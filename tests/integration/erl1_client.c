@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wire.h"
@@ -56,6 +57,7 @@
 
 static const char *g_host, *g_port, *g_target;
 static uint32_t g_login_mrdsl = MRDSL; /* what login declares */
+static uint32_t g_login_burst = BURST, g_login_max_r2t = 1;
 static char g_why[512];
 
 static int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -240,8 +242,9 @@ static int login(struct conn *c, const char *target, uint32_t want_erl)
 		     "InitiatorName=" INITIATOR "%cTargetName=%s%cSessionType=Normal%c"
 		     "HeaderDigest=CRC32C%cDataDigest=CRC32C%cInitialR2T=No%c"
 		     "ImmediateData=Yes%cFirstBurstLength=16384%cMaxBurstLength=%u%c"
-		     "MaxRecvDataSegmentLength=%u%cErrorRecoveryLevel=%u%cMaxOutstandingR2T=1%c",
-		     0, target, 0, 0, 0, 0, 0, 0, 0, BURST, 0, g_login_mrdsl, 0, want_erl, 0, 0);
+		     "MaxRecvDataSegmentLength=%u%cErrorRecoveryLevel=%u%cMaxOutstandingR2T=%u%c",
+		     0, target, 0, 0, 0, 0, 0, 0, 0, g_login_burst, 0, g_login_mrdsl, 0, want_erl,
+		     0, g_login_max_r2t, 0);
 	uint8_t b[BHS_LEN] = {OP_LOGIN_REQ | OP_IMMEDIATE, F_FINAL | (1 << 2) | 3};
 	b[8] = 0x80;
 	put32(b + 10, (uint32_t)getpid() ^ (uint32_t)(uintptr_t)c);
@@ -265,7 +268,7 @@ static int login(struct conn *c, const char *target, uint32_t want_erl)
 		if (!strncmp(s, "HeaderDigest=", 13) || !strncmp(s, "DataDigest=", 11))
 			CHECK(strstr(s, "CRC32C"), "digest not accepted: %s", s);
 		if (!strncmp(s, "MaxBurstLength=", 15))
-			CHECK((uint32_t)atoi(s + 15) == BURST, "%s", s);
+			CHECK((uint32_t)atoi(s + 15) == g_login_burst, "%s", s);
 		i += (uint32_t)strnlen(s, p.dlen - i) + 1;
 	}
 	CHECK(c->erl != 99, "no ErrorRecoveryLevel in the answer");
@@ -960,6 +963,63 @@ static int case_immediate_digest(void)
 	return compare(g_got, g_want, 16384, "WRITE sent again after a digest error");
 }
 
+/* Wall-clock milliseconds. */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Reads n R2Ts of itt (R2TSN first, first + 1, ...). */
+static int read_r2ts(struct conn *c, uint32_t itt, uint32_t n, uint32_t first)
+{
+	static struct pdu p;
+	for (uint32_t i = 0; i < n; i++) {
+		CHECK(!recv_pdu(c, &p), "R2T %u of %u (R2TSN from %u) not received", i, n, first);
+		CHECK((p.bhs[0] & 0x3f) == OP_R2T && get32(p.bhs + 16) == itt &&
+			  get32(p.bhs + 36) == first + i,
+		      "R2T %u of %u: op 0x%02x R2TSN %u", i, n, p.bhs[0] & 0x3f, get32(p.bhs + 36));
+	}
+	return 0;
+}
+
+#define COST_R2TS 32768u /* a 16 MiB WRITE in bursts of 512 bytes, all open */
+
+/* An R2T SNACK costs what the open R2Ts cost, not the square of them
+ * (r2t-snack-cost target: MaxOutstandingR2T 65535, bursts of 512): "all"
+ * sends the 32768 open R2Ts again at once; a run longer than the R2Ts
+ * that can be open is refused. */
+static int case_r2t_snack_cost(void)
+{
+	char name[300];
+	snprintf(name, sizeof(name), "%s-r2t", g_target);
+	g_login_burst = 512;
+	g_login_max_r2t = 65535;
+	struct conn c;
+	if (conn_open(&c) || login(&c, name, 1) || clear_ua(&c))
+		return -1;
+	uint8_t cdb[16], b[BHS_LEN];
+	rw10(cdb, 0x2a, 0, COST_R2TS * 512);
+	uint32_t itt = c.itt++;
+	cmd_bhs(&c, b, F_FINAL | F_WRITE, COST_R2TS * 512, cdb, itt);
+	c.cmdsn++;
+	if (send_pdu(&c, b, NULL, 0, false) || read_r2ts(&c, itt, COST_R2TS, 0))
+		return -1;
+	uint64_t t0 = now_ms();
+	if (send_snack(&c, 0, itt, RESERVED, 0, 0) || read_r2ts(&c, itt, COST_R2TS, 0))
+		return -1;
+	uint64_t took = now_ms() - t0;
+	CHECK(took < 1500, "an R2T SNACK for %u open R2Ts took %llu ms", COST_R2TS,
+	      (unsigned long long)took);
+	/* From R2TSN 1, one more than can be open (none was answered). */
+	if (send_snack(&c, 0, itt, RESERVED, 1, COST_R2TS) ||
+	    expect_reject(&c, 0x04, OP_SNACK, "R2T SNACK run past the R2Ts sent"))
+		return -1;
+	close(c.fd);
+	return 0;
+}
+
 /* An R2T lost: an R2T SNACK brings it back as it was; one for an R2TSN
  * not sent, or already answered, is refused. */
 static int case_r2t_snack(void)
@@ -1141,6 +1201,7 @@ static const struct {
     {"odd-segments", case_odd_segments},
     {"r-data", case_r_data},
     {"r2t-snack", case_r2t_snack},
+    {"r2t-snack-cost", case_r2t_snack_cost},
     {"dataout-digest", case_dataout_digest},
     {"dataout-lost", case_dataout_lost},
     {"unsolicited-digest", case_unsolicited_digest},
