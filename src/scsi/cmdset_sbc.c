@@ -6,6 +6,7 @@
  * for the commands (reservations, mode pages).  MODE SELECT itself is one
  * of its commands (spc_mode.c), changing that state for every nexus.
  */
+#include "scsi/sbc.h"
 #include "scsi/scsi.h"
 #include "scsi/smc.h"
 #include "scsi/ssc.h"
@@ -52,7 +53,7 @@ const struct uscst_cmdset scsi_sbc_cmdset = {
     .nexus_lost = scsi_reservations_nexus_lost,
     .power_on = mode_pages_default,
     .lu_reset = sbc_lu_reset,
-    .abort_running = sbc_sanitize_abort_running,
+    .abort_running = sbc_abort_running,
 };
 
 bool scsi_register_cmdsets(void)

@@ -73,7 +73,8 @@ struct lba_range_lock {
 	void (*resume)(struct lba_range_lock *l); /* the request was granted */
 	struct lba_range_lock *prev, *next;	  /* held or waiting list */
 	struct lba_range_lock *granted_next;	  /* resumption list */
-	struct reactor_msg msg;			  /* carries resume() to its reactor */
+	struct uscst_cmd *cmd;	/* whose abort withdraws it while waiting; or NULL */
+	struct reactor_msg msg; /* carries resume() to its reactor */
 };
 
 /* Takes [lba, lba+blocks) of dev (blocks > 0, inside the medium).  true:
@@ -82,6 +83,19 @@ struct lba_range_lock {
  * once the range is held.  l must stay put until released. */
 bool sbc_range_acquire(struct lba_range_lock *l, struct uscst_device *dev, uint64_t lba,
 		       uint64_t blocks, bool exclusive, void (*resume)(struct lba_range_lock *l));
+/* The same for a request on behalf of cmd (on cmd->dev) whose resume()
+ * ends cmd when it is aborted: while it waits, an abort of cmd withdraws
+ * it and runs resume(l) at once (sbc_range_cancel), instead of leaving the
+ * abort to wait as long as what holds the range (a SANITIZE: hours). */
+bool sbc_range_acquire_cmd(struct lba_range_lock *l, struct uscst_cmd *cmd, uint64_t lba,
+			   uint64_t blocks, bool exclusive,
+			   void (*resume)(struct lba_range_lock *l));
+/* On cmd's thread, cmd aborted: withdraws its waiting request, if any, and
+ * runs its resume() (which ends cmd); true if there was one. */
+bool sbc_range_cancel(struct uscst_cmd *cmd);
+/* The command set's abort_running (cmdset_sbc.c): a command waiting for a
+ * range ends now; an aborted SANITIZE ends (sbc_sanitize_abort_running). */
+void sbc_abort_running(struct uscst_cmd *cmd);
 /* Gives the range back (or withdraws a waiting request); no-op when idle.
  * Waiters it unblocks are resumed on their own reactors. */
 void sbc_range_release(struct lba_range_lock *l);

@@ -125,6 +125,6 @@ void sbc_write_atomic(struct uscst_cmd *cmd)
 	/* DPO is a cache hint; FUA as for WRITE. */
 	ctx->fua = sbc_write_fua(cmd->dev, cmd->cdb[1] & WA_FUA);
 	cmd->hctx = ctx;
-	if (sbc_range_acquire(&ctx->range, cmd->dev, lba, blocks, true, atomic_resume))
+	if (sbc_range_acquire_cmd(&ctx->range, cmd, lba, blocks, true, atomic_resume))
 		atomic_write(cmd);
 }

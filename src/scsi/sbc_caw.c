@@ -119,6 +119,6 @@ void sbc_compare_and_write(struct uscst_cmd *cmd)
 	ctx->blocks = f.blocks;
 	ctx->fua = sbc_write_fua(cmd->dev, f.flags & 0x08);
 	cmd->hctx = ctx;
-	if (sbc_range_acquire(&ctx->range, cmd->dev, f.lba, f.blocks, true, caw_resume))
+	if (sbc_range_acquire_cmd(&ctx->range, cmd, f.lba, f.blocks, true, caw_resume))
 		caw_read(cmd);
 }

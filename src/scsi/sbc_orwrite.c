@@ -110,6 +110,6 @@ void sbc_orwrite(struct uscst_cmd *cmd)
 	ctx->blocks = blocks;
 	ctx->fua = sbc_write_fua(cmd->dev, f.flags & 0x08);
 	cmd->hctx = ctx;
-	if (sbc_range_acquire(&ctx->range, cmd->dev, f.lba, blocks, true, orwrite_resume))
+	if (sbc_range_acquire_cmd(&ctx->range, cmd, f.lba, blocks, true, orwrite_resume))
 		orwrite_read(cmd);
 }

@@ -170,11 +170,13 @@ static bool fast_enter(struct uscst_range_locks *t)
 }
 
 /* The table: with the mutex, held now or queued. */
-static bool acquire_slow(struct lba_range_lock *l, struct uscst_device *dev, uint64_t lba,
-			 uint64_t blocks, bool exclusive, void (*resume)(struct lba_range_lock *l))
+static bool acquire_slow(struct lba_range_lock *l, struct uscst_cmd *cmd, struct uscst_device *dev,
+			 uint64_t lba, uint64_t blocks, bool exclusive,
+			 void (*resume)(struct lba_range_lock *l))
 {
 	struct uscst_range_locks *t = &dev->ranges;
 	l->dev = dev;
+	l->cmd = cmd;
 	l->lba = lba;
 	l->end = lba + blocks;
 	l->exclusive = exclusive;
@@ -201,7 +203,52 @@ bool sbc_range_acquire(struct lba_range_lock *l, struct uscst_device *dev, uint6
 		l->state = SBC_RANGE_FAST;
 		return true;
 	}
-	return acquire_slow(l, dev, lba, blocks, exclusive, resume);
+	return acquire_slow(l, NULL, dev, lba, blocks, exclusive, resume);
+}
+
+bool sbc_range_acquire_cmd(struct lba_range_lock *l, struct uscst_cmd *cmd, uint64_t lba,
+			   uint64_t blocks, bool exclusive,
+			   void (*resume)(struct lba_range_lock *l))
+{
+	if (!exclusive && fast_enter(&cmd->dev->ranges)) {
+		l->dev = cmd->dev;
+		l->state = SBC_RANGE_FAST;
+		return true;
+	}
+	return acquire_slow(l, cmd, cmd->dev, lba, blocks, exclusive, resume);
+}
+
+bool sbc_range_cancel(struct uscst_cmd *cmd)
+{
+	if (!cmd->dev)
+		return false;
+	struct uscst_range_locks *t = &cmd->dev->ranges;
+	struct lba_range_lock *l, *granted = NULL;
+	pthread_mutex_lock(&t->mutex);
+	for (l = t->wait_head; l && l->cmd != cmd; l = l->next)
+		;
+	if (l) {
+		/* Granted already, it is not on the list: its resume() is on
+		 * its way and sees the abort. */
+		wait_del(t, l);
+		if (l->exclusive)
+			atomic_fetch_sub(&t->exclusive, 1);
+		l->state = SBC_RANGE_IDLE;
+		granted = grant_waiters(t); /* those it held back */
+	}
+	pthread_mutex_unlock(&t->mutex);
+	resume_all(granted);
+	if (!l)
+		return false;
+	/* cmd->aborted: the owner ends it, its release of l a no-op. */
+	l->resume(l);
+	return true;
+}
+
+void sbc_abort_running(struct uscst_cmd *cmd)
+{
+	if (!sbc_range_cancel(cmd))
+		sbc_sanitize_abort_running(cmd);
 }
 
 void sbc_range_release(struct lba_range_lock *l)
@@ -276,7 +323,7 @@ bool sbc_write_gate_enter(struct uscst_cmd *cmd, uint64_t lba, uint64_t blocks,
 	g->resume = resume;
 	g->range.state = SBC_RANGE_IDLE;
 	cmd->hstate[3] = (uint64_t)(uintptr_t)g;
-	return acquire_slow(&g->range, cmd->dev, lba, blocks, false, gate_resume);
+	return acquire_slow(&g->range, cmd, cmd->dev, lba, blocks, false, gate_resume);
 }
 
 void sbc_write_gate_exit(struct uscst_cmd *cmd)

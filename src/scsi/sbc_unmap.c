@@ -133,8 +133,8 @@ static void unmap_issue(struct uscst_cmd *cmd)
 			continue;
 		}
 		if (!sbc_range_held(&ctx->range) &&
-		    !sbc_range_acquire(&ctx->range, cmd->dev, desc_lba(d), desc_blocks(d), false,
-				       unmap_resume))
+		    !sbc_range_acquire_cmd(&ctx->range, cmd, desc_lba(d), desc_blocks(d), false,
+					   unmap_resume))
 			return; /* unmap_resume() carries on */
 		ctx->in_submit = true;
 		ctx->completed_inline = false;

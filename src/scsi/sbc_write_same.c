@@ -274,6 +274,6 @@ void sbc_write_same(struct uscst_cmd *cmd)
 	}
 	ctx->cmd = cmd;
 	cmd->hctx = ctx;
-	if (sbc_range_acquire(&ctx->range, cmd->dev, f.lba, blocks, false, ws_resume))
+	if (sbc_range_acquire_cmd(&ctx->range, cmd, f.lba, blocks, false, ws_resume))
 		ws_issue(cmd);
 }

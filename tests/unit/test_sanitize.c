@@ -620,6 +620,69 @@ static void test_waiters_after_failed_sanitize(void **state)
 	uscst_cmd_release(&san);
 }
 
+/* A WRITE, a WRITE ATOMIC and a WRITE SAME waiting for the medium behind a
+ * SANITIZE are aborted (ABORT TASK, a LU reset: the core marks them and
+ * calls abort_running): each ends at once, not when the operation does
+ * (hours on a real disk), and never touches the medium; a READ that is
+ * not aborted keeps waiting and runs after it. */
+static void test_abort_waiter_behind_sanitize(void **state)
+{
+	struct scsi_fixture *f = *state;
+	start_overwrite(f, 0);
+	struct uscst_cmd r, w, a, ws;
+	uint8_t rc[16] = {0x88}, wc[10] = {0x2a, 0, 0, 0, 0, 7, 0, 0, 1, 0};
+	rc[13] = 1;
+	fixture_cmd_init(&r, &f->sess, 0, rc, 16, on_waiter);
+	r.op = scsi_lookup_opcode(r.dev, r.cdb);
+	r.exp_len = BS;
+	r.exp_read = true;
+	uint8_t blk[BS];
+	memset(blk, 'w', BS);
+	fixture_cmd_init(&w, &f->sess, 0, wc, 10, on_waiter);
+	w.op = scsi_lookup_opcode(w.dev, w.cdb);
+	fixture_cmd_data_out(&w, blk, BS);
+	w.exp_len = BS;
+	w.exp_write = true;
+	uint8_t ac[16] = {0x9c}; /* WRITE ATOMIC(16) of one block at LBA 9 */
+	ac[9] = 9;
+	ac[13] = 1;
+	fixture_cmd_init(&a, &f->sess, 0, ac, 16, on_waiter);
+	a.op = scsi_lookup_opcode(a.dev, a.cdb);
+	fixture_cmd_data_out(&a, blk, BS);
+	a.exp_len = BS;
+	a.exp_write = true;
+	uint8_t wsc[10] = {0x41, 0, 0, 0, 0, 11, 0, 0, 1, 0}; /* WRITE SAME(10) at LBA 11 */
+	fixture_cmd_init(&ws, &f->sess, 0, wsc, 10, on_waiter);
+	ws.op = scsi_lookup_opcode(ws.dev, ws.cdb);
+	fixture_cmd_data_out(&ws, blk, BS);
+	ws.exp_len = BS;
+	ws.exp_write = true;
+	waiter_done = 0;
+	r.op->exec(&r);
+	w.op->exec(&w);
+	a.op->exec(&a);
+	ws.op->exec(&ws);
+	assert_int_equal(waiter_done, 0); /* all wait for the medium */
+	struct uscst_cmd *abort[] = {&w, &a, &ws};
+	for (unsigned i = 0; i < 3; i++) {
+		abort[i]->aborted = true;
+		f->dev.cmdset->abort_running(abort[i]);
+		assert_int_equal(waiter_done, i + 1); /* ended now */
+	}
+	assert_int_equal(san_done, 0); /* the SANITIZE goes on */
+	run_to_end();
+	assert_int_equal(san_done, 1);
+	fixture_assert_good(&san);
+	assert_int_equal(waiter_done, 4); /* the READ, after it */
+	fixture_assert_good(&r);
+	assert_true(disk_is(0, NBLOCKS, 0xcc)); /* no aborted write landed */
+	uscst_cmd_release(&r);
+	uscst_cmd_release(&w);
+	uscst_cmd_release(&a);
+	uscst_cmd_release(&ws);
+	uscst_cmd_release(&san);
+}
+
 /* --- write protection, reservations --- */
 
 static void test_write_protect_and_reservation(void **state)
@@ -658,6 +721,7 @@ int main(void)
 	    T(test_immed_completes_at_start),	   T(test_abort_and_reset_leave_it_running),
 	    T(test_waits_for_writes_in_flight),	   T(test_failure_mode_and_exit),
 	    T(test_write_protect_and_reservation), T(test_waiters_after_failed_sanitize),
+	    T(test_abort_waiter_behind_sanitize),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
