@@ -10,7 +10,9 @@
  * (Time2Retain) is 0, which 11.9.1 defines as "the session is terminated";
  * Parameter2 is the negotiated DefaultTime2Wait, the least the initiator
  * waits before it logs in again.  Nothing is read on a connection once the
- * message is queued (CONN_LOGGED_OUT).
+ * message is queued (CONN_LOGGED_OUT).  A connection of it that failed
+ * and keeps tasks for reassignment (ErrorRecoveryLevel 2) drops them: the
+ * session they could be reassigned in is gone.
  *
  * One connection of a session (a header digest error, RspTimeout, no
  * answer to NOP-In, a receive buffer it overflows): AsyncEvent 2 with its
@@ -30,6 +32,16 @@
 
 static uint16_t secs16(uint32_t s) { return s > 0xffff ? 0xffff : (uint16_t)s; }
 
+/* A failed connection's retained tasks go too, from a job of their own:
+ * dropping them may free the connection, and with the last one the
+ * session being walked. */
+static void drop_retained(void *arg)
+{
+	struct iscsi_conn *c = arg;
+	iscsi_retain_drop(c, "session ended by the target");
+	iscsi_conn_put(c);
+}
+
 void iscsi_session_drop(struct iscsi_session *sess, const char *why)
 {
 	uint16_t t2w = secs16(sess->params.default_time2wait);
@@ -37,6 +49,12 @@ void iscsi_session_drop(struct iscsi_session *sess, const char *why)
 	list_for_each_entry_safe(c, n, &sess->conns, sess_node)
 	{
 		c->no_recovery = true; /* Time2Retain 0: no task is kept */
+		if (c->state == CONN_CLOSED) {
+			if (c->retaining && iscsi_conn_tryget(c) &&
+			    reactor_post(sess->reactor, drop_retained, c) < 0)
+				iscsi_conn_put(c); /* kept until Time2Retain ends */
+			continue;
+		}
 		if (c->state == CONN_FULL_FEATURE && iscsi_async_drop_session(c, t2w, 0, true)) {
 			log_info("connection %s (cid %u): told the session is dropped (%s)",
 				 c->peer, c->cid, why);
