@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "iscsi/async.h"
+#include "iscsi/cmd_window.h"
 #include "iscsi/conn_limits.h"
 #include "iscsi/iscsi.h"
 #include "iscsi/pdu_frame.h"
@@ -192,6 +193,7 @@ static void conn_free(struct iscsi_conn *conn)
 	struct iscsi_session *sess = conn->sess;
 	if (sess && iscsi_session_remove_conn(conn)) {
 		uscst_session_destroy(sess->core);
+		iscsi_cmd_window_close(sess);
 		free(sess);
 	}
 	reactor_conn_count_add(conn->reactor, -1);
@@ -356,18 +358,6 @@ uint32_t iscsi_conn_max_cmdsn(const struct iscsi_conn *conn)
 	return conn->sess ? conn->sess->max_cmdsn : 0;
 }
 
-/* The window shrinks with the tasks the session holds, so an initiator can
- * never have more than about QueuedCommands commands in the target; it
- * never moves backwards (RFC 7143 4.2.2.1). */
-static uint32_t advance_max_cmdsn(struct iscsi_session *sess, unsigned outstanding)
-{
-	uint32_t room = sess->cmd_window > outstanding ? sess->cmd_window - outstanding : 0;
-	uint32_t candidate = sess->exp_cmdsn + room - 1;
-	if (sn_lt(sess->max_cmdsn, candidate))
-		sess->max_cmdsn = candidate;
-	return sess->max_cmdsn;
-}
-
 void iscsi_put_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn)
 {
 	put_be32(bhs + 24, conn->stat_sn);
@@ -375,7 +365,7 @@ void iscsi_put_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn)
 		conn->stat_sn++;
 	if (conn->sess) {
 		put_be32(bhs + 28, conn->sess->exp_cmdsn);
-		put_be32(bhs + 32, advance_max_cmdsn(conn->sess, conn->sess->nactive));
+		put_be32(bhs + 32, iscsi_cmd_window_grant(conn->sess));
 	}
 }
 
@@ -797,7 +787,10 @@ static bool rx_direct_start(struct iscsi_conn *conn, const uint8_t *bhs, uint32_
 		d->offset = get_be32(bhs + 40);
 	} else if (op == ISCSI_OP_SCSI_CMD && (bhs[1] & ISCSI_CMD_WRITE)) {
 		uint32_t edtl = get_be32(bhs + 20);
-		uint32_t len = edtl > f->data_len && edtl <= RX_HOLD_WHOLE_MAX ? edtl : f->data_len;
+		uint32_t len = edtl > f->data_len && edtl <= RX_HOLD_WHOLE_MAX &&
+				       iscsi_write_buf_may_hold(conn, edtl, f->data_len)
+				   ? edtl
+				   : f->data_len;
 		if (!uscst_cmd_alloc_out(&d->hold, len))
 			return false;
 		d->immediate = true;

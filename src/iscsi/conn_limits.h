@@ -46,7 +46,6 @@ void iscsi_buf_mem_publish(uint64_t was, uint64_t now);
  * shared by the connections that hold at most the guarantee) if it then
  * holds at most the guarantee, else within the cap less the reserve. */
 bool iscsi_buf_mem_may_take(uint64_t held, uint64_t need);
-
 /* MaxConnections (NULL: the default). */
 void iscsi_conns_set_max(const char *max_conns);
 /* Counts one more connection of the daemon: false if it already has

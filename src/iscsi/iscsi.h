@@ -276,11 +276,15 @@ struct iscsi_session {
 	unsigned nactive; /* tasks of all its connections not yet freed: the window */
 	uint32_t exp_cmdsn;
 	uint32_t max_cmdsn; /* the last MaxCmdSN we advertised */
-			    /* CmdSNs inside the window taken without a task (a Rejected command,
-			     * a command ABORT TASK named before it arrived, a non-SCSI PDU out of
-			     * order): ExpCmdSN passes them, a late command with one is dropped.
-			     * Bit (sn % ISCSI_CMDSN_RING) stands for sn; the window (QueuedCommands
-			     * <= 2048) is always smaller than the ring. */
+	/* MaxBufferMemory reserved for unsolicited data of open slots
+	 * (cmd_window.c): unsol_per_slot bytes each. */
+	uint32_t unsol_per_slot;
+	uint64_t unsol_reserved;
+	/* CmdSNs inside the window taken without a task (a Rejected command,
+	 * a command ABORT TASK named before it arrived, a non-SCSI PDU out of
+	 * order): ExpCmdSN passes them, a late command with one is dropped.
+	 * Bit (sn % ISCSI_CMDSN_RING) stands for sn; the window (QueuedCommands
+	 * <= 2048) is always smaller than the ring. */
 #define ISCSI_CMDSN_RING 4096u
 	uint64_t cmdsn_taken[ISCSI_CMDSN_RING / 64];
 	uint32_t cmd_window; /* QueuedCommands */
@@ -448,6 +452,10 @@ bool iscsi_write_buf_start(struct iscsi_task *task, uint32_t immediate_len);
 bool iscsi_write_buf_ready(struct iscsi_task *task);
 /* Buffers were released or the oldest task changed: retry parked tasks. */
 void iscsi_write_gate_kick(struct iscsi_conn *conn);
+/* True if a WRITE of edtl bytes arriving with imm bytes of immediate data
+ * may have its whole buffer now (as iscsi_write_buf_ready would let it),
+ * rather than only the immediate data. */
+bool iscsi_write_buf_may_hold(struct iscsi_conn *conn, uint32_t edtl, uint32_t imm);
 /* Brings the daemon's total (MaxBufferMemory) up to date with what conn
  * holds now; returns that (conn.c). */
 uint64_t iscsi_conn_publish_mem(struct iscsi_conn *conn);

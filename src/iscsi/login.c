@@ -13,6 +13,7 @@
 
 #include "iscsi/allowed_portal.h"
 #include "iscsi/chap.h"
+#include "iscsi/cmd_window.h"
 #include "iscsi/conn_join.h"
 #include "iscsi/driver.h"
 #include "iscsi/iscsi.h"
@@ -402,6 +403,7 @@ static struct iscsi_session *create_session(struct iscsi_conn *conn, struct iscs
 		}
 		uscst_session_set_transport(sess->core, &iscsi_core_ops, sess, conn->reactor);
 	}
+	iscsi_cmd_window_open(sess); /* against MaxBufferMemory: cmd_window.c */
 	return sess;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "iscsi/cmd_ahs.h"
+#include "iscsi/cmd_window.h"
 #include "iscsi/iscsi.h"
 #include "lib/freelist.h"
 #include "lib/log.h"
@@ -250,6 +251,7 @@ void iscsi_cmdsn_advance(struct iscsi_conn *conn)
 		else
 			list_add_tail(&next->wait_node, &sess->exec_queue);
 	}
+	iscsi_cmd_window_sync(sess); /* passed slots give their room back */
 	iscsi_deliver_in_order(conn);
 }
 

@@ -132,6 +132,18 @@ bool iscsi_write_buf_ready(struct iscsi_task *task)
 	return true;
 }
 
+/* The rest beyond the immediate data is not reserved by the CmdSN window
+ * (cmd_window.c): it must pass the same gate as a first R2T, else every
+ * WRITE up to BUF_POOL_MAX with immediate data would take its whole buffer
+ * at arrival, past MaxBufferMemory. */
+bool iscsi_write_buf_may_hold(struct iscsi_conn *conn, uint32_t edtl, uint32_t imm)
+{
+	uint64_t held = undelivered_buffers(conn, NULL);
+	if (held && held + edtl > conn->mem_cap)
+		return false;
+	return iscsi_buf_mem_may_take(iscsi_conn_publish_mem(conn), edtl - imm);
+}
+
 void iscsi_write_gate_kick(struct iscsi_conn *conn)
 {
 	if (conn->write_parked)
