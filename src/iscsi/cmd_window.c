@@ -59,15 +59,28 @@ static uint32_t open_slots(const struct iscsi_session *sess)
 	return sn_le(sess->exp_cmdsn, sess->max_cmdsn) ? sess->max_cmdsn - sess->exp_cmdsn + 1 : 0;
 }
 
-/* The reservation is published like a connection's holdings, as a holder
- * of its own: one that holds at most ISCSI_BUF_MEM_GUARANTEE (a window of
- * small bursts) takes from the reserve kept for such holders, so that a
- * session of small commands beside ones that fill the pool is not held to
- * a window of one (conn_limits.c). */
+/* What the session's connections hold in the daemon total. */
+static uint64_t conns_held(const struct iscsi_session *sess)
+{
+	uint64_t held = 0;
+	const struct iscsi_conn *c;
+	list_for_each_entry(c, &sess->conns, sess_node) held += c->mem_published;
+	return held;
+}
+
+/* The reservation counts in the daemon total, and as a small holder's
+ * (conn_limits.c) while the session, its connections' holdings with it,
+ * holds at most ISCSI_BUF_MEM_GUARANTEE: a session of small commands
+ * beside ones that fill the pool gets its window from the reserve kept
+ * for such holders, and sessions that hold much do not use that reserve
+ * up with their reservations. */
 static void reserve_set(struct iscsi_session *sess, uint64_t bytes)
 {
-	iscsi_buf_mem_publish(sess->unsol_reserved, bytes);
+	uint64_t small = conns_held(sess) + bytes <= ISCSI_BUF_MEM_GUARANTEE ? bytes : 0;
+	iscsi_buf_mem_adjust((int64_t)(bytes - sess->unsol_reserved),
+			     (int64_t)(small - sess->unsol_small));
 	sess->unsol_reserved = bytes;
+	sess->unsol_small = small;
 }
 
 /* The most of n slots of `each` bytes the daemon total has room for now
@@ -107,7 +120,7 @@ uint32_t iscsi_cmd_window_grant(struct iscsi_session *sess)
 	if (sess->unsol_per_slot) {
 		iscsi_cmd_window_sync(sess);
 		uint64_t per = sess->unsol_per_slot;
-		uint32_t fit = slots_with_room(sess->unsol_reserved, per, more);
+		uint32_t fit = slots_with_room(conns_held(sess) + sess->unsol_reserved, per, more);
 		/* The one slot that keeps an idle session moving is
 		 * granted whatever the total (see the top of the file). */
 		if (!fit && open_slots(sess) == 0 && sess->nactive == 0)

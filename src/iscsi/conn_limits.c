@@ -93,6 +93,12 @@ void iscsi_buf_mem_publish(uint64_t was, uint64_t now)
 	atomic_fetch_add(&buf_mem_small, small_part(now) - small_part(was));
 }
 
+void iscsi_buf_mem_adjust(int64_t total, int64_t small)
+{
+	atomic_fetch_add(&buf_mem_total, (uint64_t)total);
+	atomic_fetch_add(&buf_mem_small, (uint64_t)small);
+}
+
 /*
  * Connections above the guarantee share the cap less the reserve; those at
  * or under it may always use the reserve, whatever the others hold, and

@@ -41,6 +41,9 @@ void iscsi_buf_mem_set_cap(const char *mib);
 uint64_t iscsi_buf_mem_cap(void);
 uint64_t iscsi_buf_mem_total(void);
 void iscsi_buf_mem_publish(uint64_t was, uint64_t now);
+/* Adds to the total and to its part held by small holders, for a holder
+ * that keeps track of its own shares (iscsi/cmd_window.c). */
+void iscsi_buf_mem_adjust(int64_t total, int64_t small);
 /* True if a connection that holds `held` (its own total, already counted)
  * may take `need` more bytes: within the reserve (the cap's last eighth,
  * shared by the connections that hold at most the guarantee) if it then

@@ -280,11 +280,12 @@ struct iscsi_session {
 	 * (cmd_window.c): unsol_per_slot bytes each. */
 	uint32_t unsol_per_slot;
 	uint64_t unsol_reserved;
-	/* CmdSNs inside the window taken without a task (a Rejected command,
-	 * a command ABORT TASK named before it arrived, a non-SCSI PDU out of
-	 * order): ExpCmdSN passes them, a late command with one is dropped.
-	 * Bit (sn % ISCSI_CMDSN_RING) stands for sn; the window (QueuedCommands
-	 * <= 2048) is always smaller than the ring. */
+	uint64_t unsol_small; /* the part of it counted as a small holder's */
+			      /* CmdSNs inside the window taken without a task (a Rejected command,
+			       * a command ABORT TASK named before it arrived, a non-SCSI PDU out of
+			       * order): ExpCmdSN passes them, a late command with one is dropped.
+			       * Bit (sn % ISCSI_CMDSN_RING) stands for sn; the window (QueuedCommands
+			       * <= 2048) is always smaller than the ring. */
 #define ISCSI_CMDSN_RING 4096u
 	uint64_t cmdsn_taken[ISCSI_CMDSN_RING / 64];
 	uint32_t cmd_window; /* QueuedCommands */
