@@ -77,6 +77,8 @@ static uint64_t conns_held(const struct iscsi_session *sess)
 static void reserve_set(struct iscsi_session *sess, uint64_t bytes)
 {
 	uint64_t small = conns_held(sess) + bytes <= ISCSI_BUF_MEM_GUARANTEE ? bytes : 0;
+	if (bytes == sess->unsol_reserved && small == sess->unsol_small)
+		return;
 	iscsi_buf_mem_adjust((int64_t)(bytes - sess->unsol_reserved),
 			     (int64_t)(small - sess->unsol_small));
 	sess->unsol_reserved = bytes;
@@ -118,14 +120,17 @@ uint32_t iscsi_cmd_window_grant(struct iscsi_session *sess)
 		return sess->max_cmdsn; /* never backwards */
 	uint32_t more = candidate - sess->max_cmdsn;
 	if (sess->unsol_per_slot) {
-		iscsi_cmd_window_sync(sess);
-		uint64_t per = sess->unsol_per_slot;
-		uint32_t fit = slots_with_room(conns_held(sess) + sess->unsol_reserved, per, more);
+		/* Slots ExpCmdSN has passed give their room back in the
+		 * same step (one publication, none when nothing changes). */
+		uint64_t per = sess->unsol_per_slot, kept = (uint64_t)open_slots(sess) * per;
+		if (kept > sess->unsol_reserved)
+			kept = sess->unsol_reserved;
+		uint32_t fit = slots_with_room(conns_held(sess) + kept, per, more);
 		/* The one slot that keeps an idle session moving is
 		 * granted whatever the total (see the top of the file). */
 		if (!fit && open_slots(sess) == 0 && sess->nactive == 0)
 			fit = 1;
-		reserve_set(sess, sess->unsol_reserved + fit * per);
+		reserve_set(sess, kept + fit * per);
 		more = fit;
 	}
 	sess->max_cmdsn += more;
