@@ -20,6 +20,11 @@
  * first of exec_queue, or the one whose CmdSN is ExpCmdSN) is never
  * parked, and everything newer waits only for older tasks or for memory
  * that older tasks give back once they reach the core.
+ * The oldest's buffer is counted in the daemon's total like any other
+ * (published as soon as it is taken), so the others wait for it: the
+ * total passes MaxBufferMemory by at most one WRITE per session this way.
+ * What the initiator may send unasked is reserved before the CmdSN window
+ * lets it come (cmd_window.c).
  */
 #include <string.h>
 
