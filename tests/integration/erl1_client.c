@@ -1190,10 +1190,7 @@ static int case_erl0(void)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(void);
-} cases[] = {
+static const struct wire_case cases[] = {
     {"data-snack", case_data_snack},
     {"status-snack", case_status_snack},
     {"status-snack-sense", case_status_snack_sense},
@@ -1213,29 +1210,6 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	size_t n = sizeof(cases) / sizeof(cases[0]);
-	if (argc == 2 && !strcmp(argv[1], "--list")) {
-		for (size_t i = 0; i < n; i++)
-			puts(cases[i].name);
-		return 0;
-	}
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s --list | HOST PORT TARGET_IQN CASE\n", argv[0]);
-		return 2;
-	}
-	g_host = argv[1];
-	g_port = argv[2];
-	g_target = argv[3];
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(cases[i].name, argv[4]))
-			continue;
-		if (cases[i].fn()) {
-			printf("error: %s\n", g_why);
-			return 1;
-		}
-		puts("ok");
-		return 0;
-	}
-	fprintf(stderr, "unknown case %s\n", argv[4]);
-	return 2;
+	return wire_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &g_host, &g_port,
+			 &g_target, g_why);
 }

@@ -1353,12 +1353,7 @@ static int case_drop_one(void)
 	return 0;
 }
 
-struct mcs_case {
-	const char *name;
-	int (*fn)(void);
-};
-
-static const struct mcs_case cases[] = {
+static const struct wire_case cases[] = {
     {"two-conns", case_two_conns},
     {"interleave", case_interleave},
     {"wrong-tsih", case_wrong_tsih},
@@ -1380,29 +1375,6 @@ static const struct mcs_case cases[] = {
 
 int main(int argc, char **argv)
 {
-	size_t n = sizeof(cases) / sizeof(cases[0]);
-	if (argc == 2 && !strcmp(argv[1], "--list")) {
-		for (size_t i = 0; i < n; i++)
-			puts(cases[i].name);
-		return 0;
-	}
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s --list | HOST PORT TARGET_IQN CASE\n", argv[0]);
-		return 2;
-	}
-	g_host = argv[1];
-	g_port = argv[2];
-	g_target = argv[3];
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(cases[i].name, argv[4]))
-			continue;
-		if (cases[i].fn()) {
-			printf("error: %s\n", g_why[0] ? g_why : "failed");
-			return 1;
-		}
-		puts("ok");
-		return 0;
-	}
-	fprintf(stderr, "unknown case %s\n", argv[4]);
-	return 2;
+	return wire_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]), &g_host, &g_port,
+			 &g_target, g_why);
 }
