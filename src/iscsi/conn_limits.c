@@ -87,16 +87,16 @@ uint64_t iscsi_buf_mem_cap(void) { return atomic_load(&buf_mem_cap); }
 uint64_t iscsi_buf_mem_total(void) { return atomic_load(&buf_mem_total); }
 static uint64_t small_part(uint64_t held) { return held <= ISCSI_BUF_MEM_GUARANTEE ? held : 0; }
 
-void iscsi_buf_mem_publish(uint64_t was, uint64_t now)
-{
-	atomic_fetch_add(&buf_mem_total, now - was); /* modulo 2^64: a decrease too */
-	atomic_fetch_add(&buf_mem_small, small_part(now) - small_part(was));
-}
-
 void iscsi_buf_mem_adjust(int64_t total, int64_t small)
 {
+	/* Modulo 2^64: a decrease too. */
 	atomic_fetch_add(&buf_mem_total, (uint64_t)total);
 	atomic_fetch_add(&buf_mem_small, (uint64_t)small);
+}
+
+void iscsi_buf_mem_publish(uint64_t was, uint64_t now)
+{
+	iscsi_buf_mem_adjust((int64_t)(now - was), (int64_t)(small_part(now) - small_part(was)));
 }
 
 /*
